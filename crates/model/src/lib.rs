@@ -1,1 +1,37 @@
-//! placeholder
+//! Tally's domain model: what an authority signs and how a log hangs together.
+//!
+//! No I/O lives here; every function is pure, so the rules can be tested in
+//! isolation and reused by the store, the network and the verifier alike.
+//!
+//! Layout:
+//! - [`id`]: authority ids (`CC-NAME`), ISO 3166-1 country codes, document numbers.
+//! - [`date`]: calendar dates (`YYYY-MM-DD`, UTC) and the civil-day arithmetic they need.
+//! - [`document`]: the documents of DOMAIN.md as the JSON of CONTRACT.md.
+//! - [`validate`]: the `invalid_document` and `invalid_amendment` rules.
+//! - [`entry`]: `Entry`, `SignedEntry`, signing and verification over exact bytes.
+//! - [`wire`]: conversion between the model and the protobuf wire types.
+//! - [`chain`]: the chain rule (next, duplicate, gap, equivocation, broken link).
+//! - [`trust`]: cards and the trust list (which keys and peers this node accepts).
+
+pub mod chain;
+pub mod date;
+pub mod document;
+pub mod entry;
+pub mod id;
+pub mod trust;
+pub mod validate;
+mod wire;
+
+pub use chain::{ChainStep, chain_step};
+pub use date::Date;
+pub use document::{
+    Category, Checkpoint, Decision, Direction, Document, DocumentRef, ExportLicense,
+    ImportCertificate, Item, KeyRotation, License, LicenseKind, Party, ShipmentLine,
+    ShipmentRecord, Shipments, Status, StatusChange, TransitAuthorization, Unit,
+};
+pub use entry::{
+    AuthorityKey, Body, DecodeError, Entry, EntryHash, SignedEntry, VerifiedEntry, VerifyError,
+};
+pub use id::{AuthorityId, Country, IdError};
+pub use trust::{Card, CardKey, TrustList};
+pub use validate::{Invalid, validate_amendment, validate_license};

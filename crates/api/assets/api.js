@@ -1,0 +1,47 @@
+// api.js: the HTTP client for CONTRACT.md's API: the bearer token (kept in
+// sessionStorage), JSON in and out, and errors as ApiError. A 401 clears the
+// token and calls the handler the app registered (back to sign-in).
+
+const TOKEN_KEY = 'tally.token';
+
+export const token = {
+  get: () => sessionStorage.getItem(TOKEN_KEY),
+  set: (v) => sessionStorage.setItem(TOKEN_KEY, v),
+  clear: () => sessionStorage.removeItem(TOKEN_KEY),
+};
+
+export class ApiError extends Error {
+  /** status 0 means the node could not be reached. */
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+let onUnauthorized = () => {};
+export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
+
+/** Path segment escaping for authority ids and license numbers. */
+export const seg = (s) => encodeURIComponent(String(s));
+
+export async function api(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  const tok = token.get();
+  if (tok) headers.Authorization = `Bearer ${tok}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new ApiError(0, 'network', String(e.message || e));
+  }
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (res.ok) return data;
+  const err = data && data.error ? data.error : {};
+  const e = new ApiError(res.status, err.code || `http_${res.status}`, err.message || text.slice(0, 300) || res.statusText);
+  if (res.status === 401) { token.clear(); onUnauthorized(e); }
+  throw e;
+}

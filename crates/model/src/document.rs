@@ -1,0 +1,359 @@
+//! The documents of DOMAIN.md, shaped as the JSON of CONTRACT.md.
+//!
+//! Text fields that must be checked against a list (countries, dates,
+//! authority ids) stay strings here so that a well-formed but wrong value is
+//! refused by [`crate::validate`] with a reason, not by the JSON parser.
+
+use serde::{Deserialize, Serialize};
+
+/// `{"name", "id"?, "address"?}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Party {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+/// A pointer to another authority's document: `{"authority", "number"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentRef {
+    pub authority: String,
+    pub number: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Firearm,
+    Part,
+    Ammunition,
+    Explosive,
+    Related,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Units,
+    Rounds,
+    Kg,
+}
+
+/// One item line of a license or certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    pub line: u32,
+    pub category: Category,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hs_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub make: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caliber: Option<String>,
+    /// An authorized maximum, never a promise.
+    pub quantity: u64,
+    pub unit: Unit,
+    /// The serial numbers CIFTA's marking rules put on every firearm, when listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serials: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shipments {
+    Single,
+    #[default]
+    Partial,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportLicense {
+    pub number: String,
+    pub exporting_country: String,
+    pub importing_country: String,
+    #[serde(default)]
+    pub transit_countries: Vec<String>,
+    pub exporter: Party,
+    pub importer: Party,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_user: Option<Party>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_use: Option<String>,
+    pub items: Vec<Item>,
+    pub valid_from: String,
+    pub valid_until: String,
+    /// Required; `Option` so that its absence is a 422 with a reason, not a 400.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_certificate: Option<DocumentRef>,
+    #[serde(default)]
+    pub shipments: Shipments,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportCertificate {
+    pub number: String,
+    pub importing_country: String,
+    pub exporting_country: String,
+    pub importer: Party,
+    pub exporter: Party,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_user: Option<Party>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_use: Option<String>,
+    pub items: Vec<Item>,
+    pub valid_from: String,
+    pub valid_until: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Authorized,
+    NoObjection,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitAuthorization {
+    pub number: String,
+    pub transit_country: String,
+    pub export_license: DocumentRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_point: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_point: Option<String>,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub decision: Decision,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenseKind {
+    Export,
+    Import,
+    Transit,
+}
+
+impl LicenseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LicenseKind::Export => "export",
+            LicenseKind::Import => "import",
+            LicenseKind::Transit => "transit",
+        }
+    }
+}
+
+/// One of the three documents an authority issues: CONTRACT.md calls all of
+/// them licenses (`POST /v1/licenses`), told apart by `kind`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum License {
+    Export(ExportLicense),
+    Import(ImportCertificate),
+    Transit(TransitAuthorization),
+}
+
+impl License {
+    pub fn kind(&self) -> LicenseKind {
+        match self {
+            License::Export(_) => LicenseKind::Export,
+            License::Import(_) => LicenseKind::Import,
+            License::Transit(_) => LicenseKind::Transit,
+        }
+    }
+    pub fn number(&self) -> &str {
+        match self {
+            License::Export(d) => &d.number,
+            License::Import(d) => &d.number,
+            License::Transit(d) => &d.number,
+        }
+    }
+    /// The country that must issue this kind of document.
+    pub fn issuing_country(&self) -> &str {
+        match self {
+            License::Export(d) => &d.exporting_country,
+            License::Import(d) => &d.importing_country,
+            License::Transit(d) => &d.transit_country,
+        }
+    }
+    pub fn validity(&self) -> (&str, &str) {
+        match self {
+            License::Export(d) => (&d.valid_from, &d.valid_until),
+            License::Import(d) => (&d.valid_from, &d.valid_until),
+            License::Transit(d) => (&d.valid_from, &d.valid_until),
+        }
+    }
+    pub fn items(&self) -> &[Item] {
+        match self {
+            License::Export(d) => &d.items,
+            License::Import(d) => &d.items,
+            License::Transit(_) => &[],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Active,
+    Suspended,
+    Revoked,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Suspended => "suspended",
+            Status::Revoked => "revoked",
+        }
+    }
+}
+
+/// Suspends, revokes or reinstates one of the issuer's own documents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub number: String,
+    pub status: Status,
+    pub reason: String,
+    pub effective_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Exit,
+    Transit,
+    Entry,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Exit => "exit",
+            Direction::Transit => "transit",
+            Direction::Entry => "entry",
+        }
+    }
+}
+
+/// Where a border agency checked a consignment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoint {
+    pub country: String,
+    #[serde(default)]
+    pub port: String,
+    pub direction: Direction,
+}
+
+/// A declared line of a consignment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShipmentLine {
+    pub line: u32,
+    pub quantity: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serials: Vec<String>,
+}
+
+/// What crossed a border, as checked and signed by the checking State.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentRecord {
+    pub license: DocumentRef,
+    pub checkpoint: Checkpoint,
+    pub date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exporter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importer: Option<String>,
+    pub items: Vec<ShipmentLine>,
+    /// `accept` or `reject`; only accepted records count in tallies and serial use.
+    pub verdict: String,
+    /// Ids of the rules that failed, empty when accepted.
+    #[serde(default)]
+    pub failed_rules: Vec<String>,
+}
+
+impl ShipmentRecord {
+    pub fn accepted(&self) -> bool {
+        self.verdict == "accept"
+    }
+}
+
+/// A new signing key, announced in the log and signed by the current one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRotation {
+    /// Hex of the 32-byte Ed25519 public key.
+    pub new_key: String,
+    pub valid_from_ms: i64,
+}
+
+/// The body of a log entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Document {
+    License(License),
+    /// A new version (2, 3, ...) of one of the issuer's own documents.
+    Amendment {
+        version: u32,
+        license: License,
+    },
+    StatusChange(StatusChange),
+    Shipment(ShipmentRecord),
+    KeyRotation(KeyRotation),
+}
+
+impl Document {
+    /// The name of the kind, as listed by `GET /v1/log`.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Document::License(l) => l.kind().as_str(),
+            Document::Amendment { .. } => "amendment",
+            Document::StatusChange(_) => "status",
+            Document::Shipment(_) => "shipment",
+            Document::KeyRotation(_) => "key_rotation",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_example_parses_and_unknown_fields_are_refused() {
+        let json = r#"{"kind": "export", "number": "EXP-2026-0001",
+ "exporting_country": "US", "importing_country": "MX", "transit_countries": ["GT"],
+ "exporter": {"name": "Acme Arms Inc.", "id": "FFL-1-23-456"},
+ "importer": {"name": "Importadora del Norte SA"},
+ "end_user": {"name": "Policia Estatal"}, "end_use": "law enforcement",
+ "items": [{"line": 1, "category": "firearm", "description": "pistol", "hs_code": "930200",
+            "make": "Acme", "model": "P9", "caliber": "9x19mm",
+            "quantity": 100, "unit": "units", "serials": ["AC1000", "AC1001"]}],
+ "valid_from": "2026-11-01", "valid_until": "2027-04-30",
+ "import_certificate": {"authority": "MX-SEDENA", "number": "IC-2026-0042"},
+ "shipments": "partial", "conditions": "no re-export"}"#;
+        let l: License = serde_json::from_str(json).expect("contract example");
+        assert_eq!(l.kind(), LicenseKind::Export);
+        let back = serde_json::to_value(&l).expect("serializes");
+        assert_eq!(back["kind"], "export");
+        assert_eq!(back["items"][0]["serials"][1], "AC1001");
+        let typo = json.replace("\"transit_countries\"", "\"transit_countires\"");
+        assert!(serde_json::from_str::<License>(&typo).is_err());
+    }
+}

@@ -1,0 +1,397 @@
+//! Log entries: the signed unit of everything on the network.
+//!
+//! The signature covers the exact bytes of the encoded [`Entry`], prefixed by
+//! [`DOMAIN`]. Received bytes are verified and stored as they came: protobuf
+//! is not canonical and a decoder drops fields it does not know, so
+//! re-encoding would break signatures of entries written by newer versions.
+//! The typestate runs `SignedEntry` (parsed) -> [`VerifiedEntry`] (signature
+//! checked against a key the caller trusts), so nothing unverified is stored.
+
+use crate::document::Document;
+use crate::id::AuthorityId;
+use crate::wire;
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// Domain separation: a signature over an entry can never be replayed as
+/// anything else.
+pub const DOMAIN: &[u8] = b"tally/entry/v1";
+
+/// Largest encoded signed entry accepted anywhere (API, gossip, sync, disk).
+pub const MAX_ENTRY_BYTES: usize = 512 * 1024;
+
+/// SHA-256 of an entry's bytes: its id, and the `prev` link of the next entry.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EntryHash(pub [u8; 32]);
+
+impl EntryHash {
+    pub fn of(entry_bytes: &[u8]) -> EntryHash {
+        EntryHash(Sha256::digest(entry_bytes).into())
+    }
+    pub fn from_slice(b: &[u8]) -> Option<EntryHash> {
+        b.try_into().ok().map(EntryHash)
+    }
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Display for EntryHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for EntryHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EntryHash({})", &hex::encode(&self.0[..8]))
+    }
+}
+
+/// What an entry carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Document(Document),
+    /// Reserved for need-to-know entries: encrypted to the recipients.
+    Sealed(Vec<u8>),
+}
+
+/// One record of an authority's append-only log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub authority: AuthorityId,
+    /// 1, 2, 3, ... without gaps.
+    pub seq: u64,
+    /// Hash of entry `seq - 1`; `None` exactly for seq 1.
+    pub prev: Option<EntryHash>,
+    pub issued_at_ms: i64,
+    /// Reserved for sealed entries.
+    pub recipients: Vec<String>,
+    pub body: Body,
+}
+
+impl Entry {
+    pub fn encode(&self) -> Vec<u8> {
+        wire::encode_entry(self)
+    }
+    pub fn decode(bytes: &[u8]) -> Result<Entry, DecodeError> {
+        wire::decode_entry(bytes)
+    }
+    pub fn document(&self) -> Option<&Document> {
+        match &self.body {
+            Body::Document(d) => Some(d),
+            Body::Sealed(_) => None,
+        }
+    }
+}
+
+/// Why bytes are not an entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    #[error("not a protobuf message: {0}")]
+    Protobuf(String),
+    #[error("entry too large: {0} bytes")]
+    TooLarge(usize),
+    #[error("malformed field {field}: {reason}")]
+    Field { field: &'static str, reason: String },
+}
+
+/// Why a signature was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    #[error("entry signed by key {signed_by}, not the key it was checked against")]
+    WrongKey { signed_by: String },
+    #[error("bad signature")]
+    BadSignature,
+    #[error("signed bytes are not an entry: {0}")]
+    Decode(#[from] DecodeError),
+}
+
+/// An entry as it travels and is stored: exact entry bytes plus signature.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignedEntry {
+    entry: Vec<u8>,
+    key_id: [u8; 32],
+    signature: [u8; 64],
+}
+
+impl fmt::Debug for SignedEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedEntry")
+            .field("id", &self.id())
+            .field("len", &self.entry.len())
+            .finish()
+    }
+}
+
+impl SignedEntry {
+    /// Parses the wire form (an encoded `tally.v1.SignedEntry`).
+    pub fn decode(bytes: &[u8]) -> Result<SignedEntry, DecodeError> {
+        if bytes.len() > MAX_ENTRY_BYTES {
+            return Err(DecodeError::TooLarge(bytes.len()));
+        }
+        let (entry, key_id, signature) = wire::decode_signed(bytes)?;
+        let key_id = key_id.try_into().map_err(|_| DecodeError::Field {
+            field: "key_id",
+            reason: "not 32 bytes".into(),
+        })?;
+        let signature = signature.try_into().map_err(|_| DecodeError::Field {
+            field: "signature",
+            reason: "not 64 bytes".into(),
+        })?;
+        Ok(SignedEntry {
+            entry,
+            key_id,
+            signature,
+        })
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        wire::encode_signed(&self.entry, &self.key_id, &self.signature)
+    }
+
+    /// The exact signed bytes.
+    pub fn entry_bytes(&self) -> &[u8] {
+        &self.entry
+    }
+
+    /// The public key that claims to have signed this entry.
+    pub fn key_id(&self) -> &[u8; 32] {
+        &self.key_id
+    }
+
+    pub fn id(&self) -> EntryHash {
+        EntryHash::of(&self.entry)
+    }
+
+    /// Decodes the signed bytes, without checking the signature.
+    pub fn open(&self) -> Result<Entry, DecodeError> {
+        Entry::decode(&self.entry)
+    }
+
+    fn message(&self) -> Vec<u8> {
+        let mut m = Vec::with_capacity(DOMAIN.len() + self.entry.len());
+        m.extend_from_slice(DOMAIN);
+        m.extend_from_slice(&self.entry);
+        m
+    }
+
+    /// Checks the signature with `verify_strict` (rejects small-order keys
+    /// and non-canonical signatures).
+    pub fn verify_with(&self, key: &VerifyingKey) -> Result<(), VerifyError> {
+        if key.as_bytes() != &self.key_id {
+            return Err(VerifyError::WrongKey {
+                signed_by: hex::encode(self.key_id),
+            });
+        }
+        key.verify_strict(&self.message(), &Signature::from_bytes(&self.signature))
+            .map_err(|_| VerifyError::BadSignature)
+    }
+}
+
+/// Batch-verifies entries whose keys were checked for weakness when trusted
+/// (only then is batch verification as strict as `verify_strict`). Returns
+/// false if any fails; the caller falls back to single checks to find which.
+pub fn verify_batch(entries: &[(&SignedEntry, &VerifyingKey)]) -> bool {
+    if entries
+        .iter()
+        .any(|(e, k)| k.as_bytes() != &e.key_id || k.is_weak())
+    {
+        return false;
+    }
+    let messages: Vec<Vec<u8>> = entries.iter().map(|(e, _)| e.message()).collect();
+    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+    let sigs: Vec<Signature> = entries
+        .iter()
+        .map(|(e, _)| Signature::from_bytes(&e.signature))
+        .collect();
+    let keys: Vec<VerifyingKey> = entries.iter().map(|(_, k)| **k).collect();
+    ed25519_dalek::verify_batch(&refs, &sigs, &keys).is_ok()
+}
+
+/// An entry whose signature was checked against a key trusted for its
+/// authority, and whose bytes decode. Only these enter the store.
+#[derive(Debug, Clone)]
+pub struct VerifiedEntry {
+    signed: SignedEntry,
+    entry: Entry,
+    id: EntryHash,
+}
+
+impl VerifiedEntry {
+    /// Checks `signed` against `key`, which the caller trusts for the
+    /// authority named inside the entry at the entry's time.
+    pub fn verify(signed: SignedEntry, key: &VerifyingKey) -> Result<VerifiedEntry, VerifyError> {
+        signed.verify_with(key)?;
+        let entry = signed.open()?;
+        Ok(Self::trusted(signed, entry))
+    }
+
+    /// For entries whose signature was already checked (a batch check, or
+    /// bytes read back from the local store, which holds only verified entries).
+    pub fn trusted(signed: SignedEntry, entry: Entry) -> VerifiedEntry {
+        let id = signed.id();
+        VerifiedEntry { signed, entry, id }
+    }
+
+    pub fn signed(&self) -> &SignedEntry {
+        &self.signed
+    }
+    pub fn entry(&self) -> &Entry {
+        &self.entry
+    }
+    pub fn id(&self) -> EntryHash {
+        self.id
+    }
+}
+
+/// An authority's Ed25519 signing key. Never printed.
+pub struct AuthorityKey(SigningKey);
+
+impl fmt::Debug for AuthorityKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AuthorityKey({})", hex::encode(self.public().as_bytes()))
+    }
+}
+
+impl AuthorityKey {
+    pub fn from_bytes(secret: &[u8; 32]) -> AuthorityKey {
+        AuthorityKey(SigningKey::from_bytes(secret))
+    }
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+    pub fn public(&self) -> VerifyingKey {
+        self.0.verifying_key()
+    }
+    /// Encodes and signs an entry.
+    pub fn sign(&self, entry: &Entry) -> VerifiedEntry {
+        let bytes = entry.encode();
+        let mut m = Vec::with_capacity(DOMAIN.len() + bytes.len());
+        m.extend_from_slice(DOMAIN);
+        m.extend_from_slice(&bytes);
+        let signature = self.0.sign(&m).to_bytes();
+        let signed = SignedEntry {
+            entry: bytes,
+            key_id: self.public().to_bytes(),
+            signature,
+        };
+        VerifiedEntry::trusted(signed, entry.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::{Document, License};
+
+    pub(crate) fn key(n: u8) -> AuthorityKey {
+        AuthorityKey::from_bytes(&[n; 32])
+    }
+
+    pub(crate) fn entry(authority: &str, seq: u64, prev: Option<EntryHash>) -> Entry {
+        Entry {
+            authority: authority.parse().expect("valid"),
+            seq,
+            prev,
+            issued_at_ms: 1_790_000_000_000 + seq as i64,
+            recipients: vec![],
+            body: Body::Document(Document::License(License::Export(
+                crate::validate::tests::export_fixture(),
+            ))),
+        }
+    }
+
+    #[test]
+    fn sign_verify_and_tamper() {
+        let k = key(1);
+        let v = k.sign(&entry("US-DDTC", 1, None));
+        let wire = v.signed().encode();
+        let back = SignedEntry::decode(&wire).expect("decodes");
+        assert_eq!(back.id(), v.id());
+        assert_eq!(back.open().expect("opens"), *v.entry());
+        assert!(VerifiedEntry::verify(back.clone(), &k.public()).is_ok());
+
+        // Wrong key.
+        assert!(matches!(
+            back.verify_with(&key(2).public()),
+            Err(VerifyError::WrongKey { .. })
+        ));
+        // Every single-byte change of the entry bytes breaks the signature.
+        for i in 0..back.entry.len() {
+            let mut t = back.clone();
+            t.entry[i] ^= 0x01;
+            assert!(t.verify_with(&k.public()).is_err(), "byte {i}");
+        }
+        // A forged key id pointing at a trusted key does not help.
+        let mut forged = key(3).sign(&entry("US-DDTC", 1, None)).signed().clone();
+        forged.key_id = k.public().to_bytes();
+        assert_eq!(
+            forged.verify_with(&k.public()),
+            Err(VerifyError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn prefix_is_signed() {
+        // A plain signature over the entry bytes (no domain prefix) is refused.
+        let k = key(1);
+        let e = entry("US-DDTC", 1, None);
+        let bytes = e.encode();
+        let sig = k.0.sign(&bytes).to_bytes();
+        let s = SignedEntry {
+            entry: bytes,
+            key_id: k.public().to_bytes(),
+            signature: sig,
+        };
+        assert_eq!(s.verify_with(&k.public()), Err(VerifyError::BadSignature));
+    }
+
+    #[test]
+    fn unknown_fields_survive_and_still_verify() {
+        // A newer version adds field 99 to Entry; this version must store and
+        // forward the exact bytes, and the signature must still hold.
+        let k = key(1);
+        let mut bytes = entry("US-DDTC", 1, None).encode();
+        bytes.extend_from_slice(&[0x9a, 0x06, 0x03, b'n', b'e', b'w']); // field 99, len 3
+        let mut m = DOMAIN.to_vec();
+        m.extend_from_slice(&bytes);
+        let s = SignedEntry {
+            entry: bytes.clone(),
+            key_id: k.public().to_bytes(),
+            signature: k.0.sign(&m).to_bytes(),
+        };
+        let wire = s.encode();
+        let back = SignedEntry::decode(&wire).expect("decodes");
+        assert_eq!(back.entry_bytes(), &bytes[..]);
+        let v = VerifiedEntry::verify(back, &k.public()).expect("verifies");
+        assert_eq!(v.entry().seq, 1);
+        assert_eq!(v.signed().encode(), wire);
+    }
+
+    #[test]
+    fn malformed_bytes_are_errors_not_panics() {
+        for b in [&b""[..], b"\xff\xff\xff", b"\x0a\x05abc", &[0u8; 100]] {
+            let _ = SignedEntry::decode(b).and_then(|s| s.open());
+        }
+        assert!(matches!(
+            SignedEntry::decode(&vec![0u8; MAX_ENTRY_BYTES + 1]),
+            Err(DecodeError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn batch_matches_single() {
+        let k = key(1);
+        let a = k.sign(&entry("US-DDTC", 1, None));
+        let b = k.sign(&entry("US-DDTC", 2, Some(a.id())));
+        let pk = k.public();
+        assert!(verify_batch(&[(a.signed(), &pk), (b.signed(), &pk)]));
+        let mut bad = b.signed().clone();
+        bad.entry[3] ^= 1;
+        assert!(!verify_batch(&[(a.signed(), &pk), (&bad, &pk)]));
+    }
+}

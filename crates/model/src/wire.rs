@@ -1,0 +1,404 @@
+//! Conversion between the model and the protobuf wire types of `tally-proto`.
+//!
+//! Kept private so prost types never cross this crate's public API. Decoding
+//! checks structure (required fields present, sizes); the rules about what a
+//! document may say live in [`crate::validate`].
+
+use crate::document::*;
+use crate::entry::{Body, DecodeError, Entry, EntryHash};
+use prost::Message;
+use prost::bytes::Bytes;
+use tally_proto::v1 as pb;
+
+fn field(field: &'static str, reason: impl Into<String>) -> DecodeError {
+    DecodeError::Field {
+        field,
+        reason: reason.into(),
+    }
+}
+
+fn opt(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+pub(crate) fn decode_signed(bytes: &[u8]) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>), DecodeError> {
+    let m = pb::SignedEntry::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
+    Ok((m.entry.to_vec(), m.key_id.to_vec(), m.signature.to_vec()))
+}
+
+pub(crate) fn encode_signed(entry: &[u8], key_id: &[u8], signature: &[u8]) -> Vec<u8> {
+    pb::SignedEntry {
+        entry: Bytes::copy_from_slice(entry),
+        key_id: Bytes::copy_from_slice(key_id),
+        signature: Bytes::copy_from_slice(signature),
+    }
+    .encode_to_vec()
+}
+
+pub(crate) fn encode_entry(e: &Entry) -> Vec<u8> {
+    pb::Entry {
+        authority: e.authority.to_string(),
+        seq: e.seq,
+        prev: e
+            .prev
+            .map(|h| Bytes::copy_from_slice(&h.0))
+            .unwrap_or_default(),
+        issued_at_ms: e.issued_at_ms,
+        recipients: e.recipients.clone(),
+        body: Some(match &e.body {
+            Body::Document(d) => pb::entry::Body::Document(document_to_pb(d)),
+            Body::Sealed(c) => pb::entry::Body::Sealed(pb::Sealed {
+                ciphertext: Bytes::copy_from_slice(c),
+            }),
+        }),
+    }
+    .encode_to_vec()
+}
+
+pub(crate) fn decode_entry(bytes: &[u8]) -> Result<Entry, DecodeError> {
+    let m = pb::Entry::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
+    let authority = m
+        .authority
+        .parse()
+        .map_err(|e: crate::id::IdError| field("authority", e.to_string()))?;
+    if m.seq == 0 {
+        return Err(field("seq", "must start at 1"));
+    }
+    let prev = if m.prev.is_empty() {
+        None
+    } else {
+        Some(EntryHash::from_slice(&m.prev).ok_or_else(|| field("prev", "not 32 bytes"))?)
+    };
+    if (m.seq == 1) != prev.is_none() {
+        return Err(field("prev", "must be empty exactly for seq 1"));
+    }
+    let body = match m.body {
+        Some(pb::entry::Body::Document(d)) => Body::Document(document_from_pb(d)?),
+        Some(pb::entry::Body::Sealed(s)) => Body::Sealed(s.ciphertext.to_vec()),
+        None => return Err(field("body", "missing")),
+    };
+    Ok(Entry {
+        authority,
+        seq: m.seq,
+        prev,
+        issued_at_ms: m.issued_at_ms,
+        recipients: m.recipients,
+        body,
+    })
+}
+
+fn document_to_pb(d: &Document) -> pb::Document {
+    use pb::document::Kind;
+    let kind = match d {
+        Document::License(l) => license_to_pb(l),
+        Document::Amendment { version, license } => Kind::Amendment(Box::new(pb::Amendment {
+            version: *version,
+            document: Some(Box::new(pb::Document {
+                kind: Some(license_to_pb(license)),
+            })),
+        })),
+        Document::StatusChange(s) => Kind::StatusChange(pb::StatusChange {
+            number: s.number.clone(),
+            status: s.status.as_str().into(),
+            reason: s.reason.clone(),
+            effective_at_ms: s.effective_at_ms,
+        }),
+        Document::Shipment(s) => Kind::ShipmentRecord(pb::ShipmentRecord {
+            license: Some(ref_to_pb(&s.license)),
+            checkpoint: Some(pb::Checkpoint {
+                country: s.checkpoint.country.clone(),
+                port: s.checkpoint.port.clone(),
+                direction: s.checkpoint.direction.as_str().into(),
+            }),
+            date: s.date.clone(),
+            exporter: s.exporter.clone().unwrap_or_default(),
+            importer: s.importer.clone().unwrap_or_default(),
+            items: s
+                .items
+                .iter()
+                .map(|l| pb::ShipmentLine {
+                    line: l.line,
+                    quantity: l.quantity,
+                    serials: l.serials.clone(),
+                })
+                .collect(),
+            verdict: s.verdict.clone(),
+            failed_rules: s.failed_rules.clone(),
+        }),
+        Document::KeyRotation(k) => Kind::KeyRotation(pb::KeyRotation {
+            new_key: hex::decode(&k.new_key).unwrap_or_default().into(),
+            valid_from_ms: k.valid_from_ms,
+        }),
+    };
+    pb::Document { kind: Some(kind) }
+}
+
+fn license_to_pb(l: &License) -> pb::document::Kind {
+    use pb::document::Kind;
+    match l {
+        License::Export(d) => Kind::ExportLicense(pb::ExportLicense {
+            number: d.number.clone(),
+            exporting_country: d.exporting_country.clone(),
+            importing_country: d.importing_country.clone(),
+            transit_countries: d.transit_countries.clone(),
+            exporter: Some(party_to_pb(&d.exporter)),
+            importer: Some(party_to_pb(&d.importer)),
+            end_user: d.end_user.as_ref().map(party_to_pb),
+            end_use: d.end_use.clone().unwrap_or_default(),
+            items: d.items.iter().map(item_to_pb).collect(),
+            valid_from: d.valid_from.clone(),
+            valid_until: d.valid_until.clone(),
+            import_certificate: d.import_certificate.as_ref().map(ref_to_pb),
+            shipments: match d.shipments {
+                Shipments::Single => "single",
+                Shipments::Partial => "partial",
+            }
+            .into(),
+            conditions: d.conditions.clone().unwrap_or_default(),
+        }),
+        License::Import(d) => Kind::ImportCertificate(pb::ImportCertificate {
+            number: d.number.clone(),
+            importing_country: d.importing_country.clone(),
+            exporting_country: d.exporting_country.clone(),
+            importer: Some(party_to_pb(&d.importer)),
+            exporter: Some(party_to_pb(&d.exporter)),
+            end_user: d.end_user.as_ref().map(party_to_pb),
+            end_use: d.end_use.clone().unwrap_or_default(),
+            items: d.items.iter().map(item_to_pb).collect(),
+            valid_from: d.valid_from.clone(),
+            valid_until: d.valid_until.clone(),
+        }),
+        License::Transit(d) => Kind::TransitAuthorization(pb::TransitAuthorization {
+            number: d.number.clone(),
+            transit_country: d.transit_country.clone(),
+            export_license: Some(ref_to_pb(&d.export_license)),
+            entry_point: d.entry_point.clone().unwrap_or_default(),
+            exit_point: d.exit_point.clone().unwrap_or_default(),
+            valid_from: d.valid_from.clone(),
+            valid_until: d.valid_until.clone(),
+            decision: match d.decision {
+                Decision::Authorized => "authorized",
+                Decision::NoObjection => "no_objection",
+            }
+            .into(),
+        }),
+    }
+}
+
+fn party_to_pb(p: &Party) -> pb::Party {
+    pb::Party {
+        name: p.name.clone(),
+        id: p.id.clone().unwrap_or_default(),
+        address: p.address.clone().unwrap_or_default(),
+    }
+}
+
+fn ref_to_pb(r: &DocumentRef) -> pb::DocumentRef {
+    pb::DocumentRef {
+        authority: r.authority.clone(),
+        number: r.number.clone(),
+    }
+}
+
+fn item_to_pb(i: &Item) -> pb::Item {
+    pb::Item {
+        line: i.line,
+        category: enum_str(&i.category),
+        description: i.description.clone(),
+        hs_code: i.hs_code.clone().unwrap_or_default(),
+        make: i.make.clone().unwrap_or_default(),
+        model: i.model.clone().unwrap_or_default(),
+        caliber: i.caliber.clone().unwrap_or_default(),
+        quantity: i.quantity,
+        unit: enum_str(&i.unit),
+        serials: i.serials.clone(),
+    }
+}
+
+/// The snake_case name serde gives a unit enum variant.
+fn enum_str<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// Parses a snake_case enum name as serde would.
+fn enum_parse<T: serde::de::DeserializeOwned>(
+    name: &'static str,
+    s: &str,
+) -> Result<T, DecodeError> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| field(name, format!("unknown value {s:?}")))
+}
+
+fn party_from_pb(name: &'static str, p: Option<pb::Party>) -> Result<Party, DecodeError> {
+    let p = p.ok_or_else(|| field(name, "missing"))?;
+    Ok(Party {
+        name: p.name,
+        id: opt(&p.id),
+        address: opt(&p.address),
+    })
+}
+
+fn ref_from_pb(r: pb::DocumentRef) -> DocumentRef {
+    DocumentRef {
+        authority: r.authority,
+        number: r.number,
+    }
+}
+
+fn item_from_pb(i: pb::Item) -> Result<Item, DecodeError> {
+    Ok(Item {
+        line: i.line,
+        category: enum_parse("item.category", &i.category)?,
+        description: i.description,
+        hs_code: opt(&i.hs_code),
+        make: opt(&i.make),
+        model: opt(&i.model),
+        caliber: opt(&i.caliber),
+        quantity: i.quantity,
+        unit: enum_parse("item.unit", &i.unit)?,
+        serials: i.serials,
+    })
+}
+
+fn items_from_pb(items: Vec<pb::Item>) -> Result<Vec<Item>, DecodeError> {
+    items.into_iter().map(item_from_pb).collect()
+}
+
+fn license_from_pb(
+    kind: pb::document::Kind,
+) -> Result<Result<License, pb::document::Kind>, DecodeError> {
+    use pb::document::Kind;
+    Ok(Ok(match kind {
+        Kind::ExportLicense(d) => License::Export(ExportLicense {
+            number: d.number,
+            exporting_country: d.exporting_country,
+            importing_country: d.importing_country,
+            transit_countries: d.transit_countries,
+            exporter: party_from_pb("exporter", d.exporter)?,
+            importer: party_from_pb("importer", d.importer)?,
+            end_user: d
+                .end_user
+                .map(|p| party_from_pb("end_user", Some(p)))
+                .transpose()?,
+            end_use: opt(&d.end_use),
+            items: items_from_pb(d.items)?,
+            valid_from: d.valid_from,
+            valid_until: d.valid_until,
+            import_certificate: d.import_certificate.map(ref_from_pb),
+            shipments: if d.shipments.is_empty() {
+                Shipments::Partial
+            } else {
+                enum_parse("shipments", &d.shipments)?
+            },
+            conditions: opt(&d.conditions),
+        }),
+        Kind::ImportCertificate(d) => License::Import(ImportCertificate {
+            number: d.number,
+            importing_country: d.importing_country,
+            exporting_country: d.exporting_country,
+            importer: party_from_pb("importer", d.importer)?,
+            exporter: party_from_pb("exporter", d.exporter)?,
+            end_user: d
+                .end_user
+                .map(|p| party_from_pb("end_user", Some(p)))
+                .transpose()?,
+            end_use: opt(&d.end_use),
+            items: items_from_pb(d.items)?,
+            valid_from: d.valid_from,
+            valid_until: d.valid_until,
+        }),
+        Kind::TransitAuthorization(d) => License::Transit(TransitAuthorization {
+            number: d.number,
+            transit_country: d.transit_country,
+            export_license: d
+                .export_license
+                .map(ref_from_pb)
+                .ok_or_else(|| field("export_license", "missing"))?,
+            entry_point: opt(&d.entry_point),
+            exit_point: opt(&d.exit_point),
+            valid_from: d.valid_from,
+            valid_until: d.valid_until,
+            decision: enum_parse("decision", &d.decision)?,
+        }),
+        other => return Ok(Err(other)),
+    }))
+}
+
+fn document_from_pb(d: pb::Document) -> Result<Document, DecodeError> {
+    use pb::document::Kind;
+    let kind = d.kind.ok_or_else(|| field("document", "missing kind"))?;
+    let other = match license_from_pb(kind)? {
+        Ok(l) => return Ok(Document::License(l)),
+        Err(other) => other,
+    };
+    Ok(match other {
+        Kind::Amendment(a) => {
+            let inner = a
+                .document
+                .and_then(|d| d.kind)
+                .ok_or_else(|| field("amendment.document", "missing"))?;
+            let license = license_from_pb(inner)?.map_err(|_| {
+                field(
+                    "amendment.document",
+                    "not an export, import or transit document",
+                )
+            })?;
+            if a.version < 2 {
+                return Err(field("amendment.version", "must be 2 or more"));
+            }
+            Document::Amendment {
+                version: a.version,
+                license,
+            }
+        }
+        Kind::StatusChange(s) => Document::StatusChange(StatusChange {
+            number: s.number,
+            status: enum_parse("status", &s.status)?,
+            reason: s.reason,
+            effective_at_ms: s.effective_at_ms,
+        }),
+        Kind::ShipmentRecord(s) => {
+            let cp = s.checkpoint.ok_or_else(|| field("checkpoint", "missing"))?;
+            Document::Shipment(ShipmentRecord {
+                license: s
+                    .license
+                    .map(ref_from_pb)
+                    .ok_or_else(|| field("license", "missing"))?,
+                checkpoint: Checkpoint {
+                    country: cp.country,
+                    port: cp.port,
+                    direction: enum_parse("checkpoint.direction", &cp.direction)?,
+                },
+                date: s.date,
+                exporter: opt(&s.exporter),
+                importer: opt(&s.importer),
+                items: s
+                    .items
+                    .into_iter()
+                    .map(|l| ShipmentLine {
+                        line: l.line,
+                        quantity: l.quantity,
+                        serials: l.serials,
+                    })
+                    .collect(),
+                verdict: s.verdict,
+                failed_rules: s.failed_rules,
+            })
+        }
+        Kind::KeyRotation(k) => {
+            if k.new_key.len() != 32 {
+                return Err(field("key_rotation.new_key", "not 32 bytes"));
+            }
+            Document::KeyRotation(KeyRotation {
+                new_key: hex::encode(&k.new_key),
+                valid_from_ms: k.valid_from_ms,
+            })
+        }
+        Kind::ExportLicense(_) | Kind::ImportCertificate(_) | Kind::TransitAuthorization(_) => {
+            return Err(field("document", "unreachable kind"));
+        }
+    })
+}
