@@ -1,1 +1,60 @@
-//! placeholder
+//! The `tally` node: command line, configuration, and the composition root
+//! that wires the store, the verifier, the network and the API together.
+//!
+//! Layout:
+//! - [`cli`]: the command line of CONTRACT.md (clap).
+//! - [`config`]: `tally.toml`, checked at start-up with errors naming the key.
+//! - [`keys`]: secret key files (mode 0600).
+//! - [`files`]: cards and the trust list on disk, written atomically.
+//! - [`admin`]: offline commands: `init`, `trust`, `token`, `reindex`.
+//! - [`node`]: [`Node::start`], the running node and its shutdown.
+//! - [`router`]: where network events meet validation.
+//! - [`sync`]: anti-entropy (pull) replication.
+//! - [`watch`]: trust and token changes applied without a restart.
+//! - [`peers`]: the peer table behind `/v1/status`.
+//! - [`client`]: `tally status` and `tally check` over HTTP.
+//! - [`demo`]: `tally demo`, a local three-node network with sample data.
+
+pub mod admin;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod demo;
+pub mod files;
+pub mod keys;
+pub mod node;
+pub mod peers;
+pub mod router;
+pub mod sync;
+pub mod watch;
+
+pub use node::Node;
+
+/// Installs the tracing subscriber (only the binary does this).
+pub fn init_tracing(format: cli::LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("TALLY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        cli::LogFormat::Text => builder.try_init(),
+        cli::LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

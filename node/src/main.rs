@@ -1,1 +1,77 @@
-fn main() {}
+//! `tally`: parse the command line, run the command, map errors to exit codes.
+
+use clap::Parser;
+use std::process::ExitCode;
+use tally_node::cli::{Cli, Command, RoleArg, TokenCommand, TrustCommand};
+use tally_node::{admin, client, demo};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tally_node::init_tracing(cli.log_format);
+    match run(cli.command).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tally: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Init { dir, authority, name, p2p_listen, api_listen, engine, json } => {
+            let done = admin::init(&dir, &authority, &name, &p2p_listen, &api_listen, engine.as_deref())?;
+            if json {
+                println!("{}", done.to_json());
+            } else {
+                println!("initialised {} for {} (peer id {})", dir.display(), done.authority, done.peer_id);
+                println!("card: {} (give it to the nodes that will trust you)", done.card.display());
+                println!("api:  {}", done.api);
+                println!("admin token (shown once): {}", done.admin_token);
+            }
+        }
+        Command::Trust { command } => match command {
+            TrustCommand::Add { dir, card } => {
+                let c = admin::trust_add(&dir, &card)?;
+                println!("trusted {} ({}), peer {}", c.authority, c.name, c.peer_id);
+            }
+            TrustCommand::Remove { dir, id } => {
+                admin::trust_remove(&dir, &id)?;
+                println!("removed {id}");
+            }
+            TrustCommand::List { dir, json } => {
+                let list = admin::trust_list(&dir)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&list.cards)?);
+                } else {
+                    for c in &list.cards {
+                        println!("{}\t{}\t{}\t{}", c.authority, c.name, c.peer_id, c.addresses.join(","));
+                    }
+                }
+            }
+        },
+        Command::Token { command: TokenCommand::Create { dir, role, label, json } } => {
+            let role = match role {
+                RoleArg::Officer => tally_api::tokens::Role::Officer,
+                RoleArg::Issuer => tally_api::tokens::Role::Issuer,
+                RoleArg::Admin => tally_api::tokens::Role::Admin,
+            };
+            let token = admin::token_create(&dir, role, &label)?;
+            if json {
+                println!("{}", serde_json::json!({ "token": token }));
+            } else {
+                println!("{token}");
+            }
+        }
+        Command::Run { dir } => {
+            let node = tally_node::Node::start(&dir).await?;
+            node.run_until(tally_node::shutdown_signal()).await?;
+        }
+        Command::Reindex { dir } => println!("{}", admin::reindex(&dir)?),
+        Command::Demo { dir, base_port } => demo::run(dir, base_port).await?,
+        Command::Status { api, token, json } => client::status(&api, &token, json).await?,
+        Command::Check { api, token, file } => return client::check(&api, &token, &file).await,
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -192,6 +192,21 @@ impl SignedEntry {
     }
 }
 
+/// Encodes a proof that an authority signed two entries for one seq.
+pub fn encode_proof(a: &SignedEntry, b: &SignedEntry) -> Vec<u8> {
+    wire::encode_proof(a.encode(), b.encode())
+}
+
+/// Decodes a proof; the caller still checks both signatures and that they
+/// name the same (authority, seq) with different bytes.
+pub fn decode_proof(bytes: &[u8]) -> Result<(SignedEntry, SignedEntry), DecodeError> {
+    if bytes.len() > 2 * MAX_ENTRY_BYTES + 64 {
+        return Err(DecodeError::TooLarge(bytes.len()));
+    }
+    let [a, b] = wire::decode_proof(bytes)?;
+    Ok((SignedEntry::decode(&a)?, SignedEntry::decode(&b)?))
+}
+
 /// Batch-verifies entries whose keys were checked for weakness when trusted
 /// (only then is batch verification as strict as `verify_strict`). Returns
 /// false if any fails; the caller falls back to single checks to find which.

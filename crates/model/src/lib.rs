@@ -30,7 +30,8 @@ pub use document::{
     ShipmentRecord, Shipments, Status, StatusChange, TransitAuthorization, Unit,
 };
 pub use entry::{
-    AuthorityKey, Body, DecodeError, Entry, EntryHash, SignedEntry, VerifiedEntry, VerifyError,
+    AuthorityKey, Body, DecodeError, Entry, EntryHash, MAX_ENTRY_BYTES, SignedEntry, VerifiedEntry,
+    VerifyError, decode_proof, encode_proof, verify_batch,
 };
 pub use id::{AuthorityId, Country, IdError};
 pub use trust::{Card, CardKey, TrustList};

@@ -89,11 +89,7 @@ impl request_response::Codec for SyncCodec {
         decode(read_frame(io, MAX_REQUEST_BYTES).await?)
     }
 
-    async fn read_response<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-    ) -> io::Result<SyncResponse>
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SyncResponse>
     where
         T: AsyncRead + Unpin + Send,
     {
@@ -145,7 +141,10 @@ mod tests {
         block_on(write_frame(&mut wire, &heads_request(), 100)).expect("fits");
         let mut read = Cursor::new(wire.into_inner());
         let frame = block_on(read_frame(&mut read, 100)).expect("reads back");
-        assert_eq!(decode::<SyncRequest>(frame).expect("decodes"), heads_request());
+        assert_eq!(
+            decode::<SyncRequest>(frame).expect("decodes"),
+            heads_request()
+        );
     }
 
     #[test]

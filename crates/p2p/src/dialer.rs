@@ -120,8 +120,7 @@ impl Trusted {
         let Some(p) = self.peers.get_mut(peer) else {
             return;
         };
-        if p
-            .connected_since
+        if p.connected_since
             .take()
             .is_some_and(|since| now.saturating_duration_since(since) >= STABLE_CONNECTION)
         {
@@ -197,7 +196,11 @@ mod tests {
         t.due(now);
         t.on_connected(&p, now);
         t.on_dial_failed(&p, now);
-        assert_eq!(t.next_deadline(), None, "failures while connected do not schedule");
+        assert_eq!(
+            t.next_deadline(),
+            None,
+            "failures while connected do not schedule"
+        );
         t.on_disconnected(&p, now + MS);
         assert_redial_in(&t, now + MS, 500 * MS);
         t.due(now + 10_000 * MS);
@@ -222,10 +225,18 @@ mod tests {
         assert_eq!(change.added, vec![c]);
         assert_eq!(change.removed, vec![b]);
         assert!(t.contains(&a) && t.contains(&c) && !t.contains(&b));
-        assert_eq!(t.due(now), vec![(c, vec![addr()])], "connected a is not redialed");
+        assert_eq!(
+            t.due(now),
+            vec![(c, vec![addr()])],
+            "connected a is not redialed"
+        );
         t.on_disconnected(&b, now);
         t.on_dial_failed(&b, now);
-        assert_eq!(t.next_deadline(), None, "untrusted peers are never scheduled");
+        assert_eq!(
+            t.next_deadline(),
+            None,
+            "untrusted peers are never scheduled"
+        );
     }
 
     #[test]

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
+use libp2p::PeerId;
 use libp2p::gossipsub::{
     self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, PeerScoreParams,
     PeerScoreThresholds, TopicHash, TopicScoreParams, ValidationMode, score_parameter_decay,
 };
-use libp2p::PeerId;
 use prost::Message as _;
 use sha2::{Digest, Sha256};
 use tally_proto::v1::SignedEntry;
@@ -114,8 +114,11 @@ const RPC_OVERHEAD: usize = 1024;
 /// our own messages to every subscribed peer, not just the mesh.
 pub(crate) fn config(s: &Settings) -> Result<gossipsub::Config, Error> {
     let heartbeats = |d: Duration| {
-        usize::try_from(d.as_millis().div_ceil(s.gossip_heartbeat.as_millis().max(1)))
-            .unwrap_or(usize::MAX)
+        usize::try_from(
+            d.as_millis()
+                .div_ceil(s.gossip_heartbeat.as_millis().max(1)),
+        )
+        .unwrap_or(usize::MAX)
     };
     gossipsub::ConfigBuilder::default()
         .validation_mode(ValidationMode::Anonymous)
@@ -172,7 +175,10 @@ pub(crate) fn scoring() -> (PeerScoreParams, PeerScoreThresholds) {
         ..TopicScoreParams::default()
     };
     let params = PeerScoreParams {
-        topics: Topic::ALL.into_iter().map(|t| (t.hash(), topic.clone())).collect(),
+        topics: Topic::ALL
+            .into_iter()
+            .map(|t| (t.hash(), topic.clone()))
+            .collect(),
         app_specific_weight: 0.0,
         ip_colocation_factor_weight: 0.0,
         behaviour_penalty_weight: -10.0,
@@ -245,7 +251,10 @@ mod tests {
             (Topic::Evidence, b"proof".to_vec()),
         ];
         for (topic, data) in cases {
-            assert_eq!(message_id(&msg(topic, data.clone())).0, Sha256::digest(&data).to_vec());
+            assert_eq!(
+                message_id(&msg(topic, data.clone())).0,
+                Sha256::digest(&data).to_vec()
+            );
         }
     }
 

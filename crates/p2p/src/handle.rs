@@ -6,13 +6,12 @@ use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::Error;
 use crate::gossip::{Acceptance, MessageRef, Topic};
 use crate::sync::{Answered, Head, SyncAnswer, SyncQuery};
-use crate::Error;
 
 /// What the swarm task tells the node. Events come only from trusted peers.
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum NetEvent {
     /// A gossip message waiting for a verdict. The node must call
     /// [`P2pHandle::report`] with `message` once, within the configured
@@ -126,7 +125,8 @@ impl P2pHandle {
     /// peers no longer listed are disconnected. A peer with no addresses is
     /// allowed to connect but never dialed.
     pub async fn set_trusted(&self, peers: Vec<(PeerId, Vec<Multiaddr>)>) -> Result<(), Error> {
-        self.call(|reply| Command::SetTrusted { peers, reply }).await
+        self.call(|reply| Command::SetTrusted { peers, reply })
+            .await
     }
 
     async fn sync(&self, peer: PeerId, query: SyncQuery) -> Result<Answered, Error> {

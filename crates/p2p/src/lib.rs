@@ -3,7 +3,7 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: `Config` (operator-facing, serde) and its checked runtime form.
+//! - `config`: [`Config`] (operator-facing, serde) and its checked runtime form.
 //! - `service`: [`spawn`] and the one task that owns the `Swarm`.
 //! - `handle`: [`P2pHandle`] (commands in) and [`NetEvent`] (events out).
 //! - `behaviour`: the composed libp2p behaviours (allow list, connection
@@ -12,6 +12,7 @@
 //! - `sync`: the sync query/answer types and their wire conversion and bounds.
 //! - `codec`: length-prefixed prost frames for `/tally/sync/1`.
 //! - `dialer`: trusted peers and redial backoff.
+//! - `inbound`: peers' sync queries waiting for the node, and their bounds.
 //! - `error`: [`Error`].
 //!
 //! # How a node uses it
@@ -25,14 +26,14 @@
 //! [`P2pHandle::heads`] and [`P2pHandle::range`], since gossip alone does not
 //! guarantee delivery.
 
-pub mod config;
-
 mod behaviour;
 mod codec;
+mod config;
 mod dialer;
 mod error;
 mod gossip;
 mod handle;
+mod inbound;
 mod service;
 mod sync;
 

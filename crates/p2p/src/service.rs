@@ -5,9 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::future::BoxFuture;
-use futures::stream::FuturesUnordered;
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use libp2p::gossipsub::{self, PublishError};
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, InboundRequestId, OutboundRequestId, ResponseChannel};
@@ -25,6 +23,7 @@ use crate::config::Settings;
 use crate::dialer::Trusted;
 use crate::gossip::{Acceptance, MessageRef, Topic};
 use crate::handle::{Command, NetEvent, P2pHandle};
+use crate::inbound::{Inbound, Pending};
 use crate::sync::{
     Answered, SyncAnswer, SyncQuery, answer_from_wire, answer_to_wire, error_response,
     query_from_wire, query_to_wire,
@@ -51,6 +50,7 @@ pub fn spawn(
     let settings = Settings::try_from(&config)?;
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| Error::Transport("spawn must be called inside a Tokio runtime".to_owned()))?;
+    ensure_port_free(&settings.listen)?;
     let behaviour = Behaviour::new(&keypair, &settings)?;
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
@@ -79,12 +79,14 @@ pub fn spawn(
     let task = SwarmTask {
         swarm,
         trusted: Trusted::new(settings.redial_initial, settings.redial_max),
+        inbound: Inbound::new(
+            settings.max_inbound_sync_per_peer,
+            settings.max_inbound_sync_total,
+            settings.sync_request_timeout,
+        ),
         settings,
         commands,
         events,
-        inbound: HashMap::new(),
-        inbound_per_peer: HashMap::new(),
-        answers: FuturesUnordered::new(),
         outbound: HashMap::new(),
         listen_waiters: Vec::new(),
     };
@@ -105,26 +107,14 @@ pub fn spawn(
     Ok((handle, events_rx))
 }
 
-/// An inbound sync query the node has not answered yet.
-struct PendingInbound {
-    peer: PeerId,
-    channel: ResponseChannel<SyncResponse>,
-    /// Most entries the answer may carry (the clamped `limit`).
-    max_entries: usize,
-}
-
-type AnswerFuture = BoxFuture<'static, (InboundRequestId, Option<SyncAnswer>)>;
-
 struct SwarmTask {
     swarm: Swarm<Behaviour>,
     settings: Settings,
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<NetEvent>,
     trusted: Trusted,
-    inbound: HashMap<InboundRequestId, PendingInbound>,
-    inbound_per_peer: HashMap<PeerId, usize>,
-    /// The node's answers to `inbound`, each bounded by the sync timeout.
-    answers: FuturesUnordered<AnswerFuture>,
+    /// Peers' queries waiting for the node's answer.
+    inbound: Inbound<InboundRequestId, ResponseChannel<SyncResponse>>,
     outbound: HashMap<OutboundRequestId, oneshot::Sender<Result<Answered, Error>>>,
     /// `listen_addrs` callers waiting for the first bound address.
     listen_waiters: Vec<oneshot::Sender<Result<Vec<Multiaddr>, Error>>>,
@@ -142,9 +132,7 @@ impl SwarmTask {
                     Some(command) => self.on_command(command),
                     None => break,
                 },
-                Some((id, answer)) = self.answers.next(), if !self.answers.is_empty() => {
-                    self.on_answer(id, answer);
-                }
+                (pending, answer) = self.inbound.next() => self.on_answer(pending, answer),
                 () = sleep_until(redial) => self.redial(),
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
             }
@@ -209,7 +197,10 @@ impl SwarmTask {
             Ok(_) => Ok(()),
             // Nobody to send to yet, or the network already has it: the pull path covers both.
             Err(PublishError::NoPeersSubscribedToTopic) => {
-                tracing::debug!(topic = topic.name(), "published to no peer: none subscribed");
+                tracing::debug!(
+                    topic = topic.name(),
+                    "published to no peer: none subscribed"
+                );
                 Ok(())
             }
             Err(PublishError::Duplicate) => {
@@ -282,11 +273,13 @@ impl SwarmTask {
         }
     }
 
-    /// Hands an event to the node without waiting; gives it back if the node is not keeping up.
-    fn emit(&self, event: NetEvent) -> Result<(), NetEvent> {
-        self.events.try_send(event).map_err(|e| match e {
-            TrySendError::Full(event) | TrySendError::Closed(event) => event,
-        })
+    /// Hands an event to the node without waiting; gives it back if the node
+    /// is not keeping up (or has stopped listening).
+    fn emit(&self, event: NetEvent) -> Option<NetEvent> {
+        match self.events.try_send(event) {
+            Ok(()) => None,
+            Err(TrySendError::Full(event) | TrySendError::Closed(event)) => Some(event),
+        }
     }
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
@@ -312,7 +305,7 @@ impl SwarmTask {
                 tracing::debug!(peer = %peer_id, addr = %endpoint.get_remote_address(), "connected");
                 self.trusted.on_connected(&peer_id, Instant::now());
                 if num_established.get() == 1
-                    && self.emit(NetEvent::PeerConnected(peer_id)).is_err()
+                    && self.emit(NetEvent::PeerConnected(peer_id)).is_some()
                 {
                     tracing::warn!(peer = %peer_id, "node not keeping up; PeerConnected dropped");
                 }
@@ -326,7 +319,7 @@ impl SwarmTask {
                 tracing::debug!(peer = %peer_id, ?cause, "connection closed");
                 if num_established == 0 {
                     self.trusted.on_disconnected(&peer_id, Instant::now());
-                    if self.emit(NetEvent::PeerDisconnected(peer_id)).is_err() {
+                    if self.emit(NetEvent::PeerDisconnected(peer_id)).is_some() {
                         tracing::warn!(peer = %peer_id, "node not keeping up; PeerDisconnected dropped");
                     }
                 }
@@ -409,7 +402,7 @@ impl SwarmTask {
             message: message_ref,
             data: Bytes::from(message.data),
         };
-        if let Err(NetEvent::Gossip { message, .. }) = self.emit(event) {
+        if let Some(NetEvent::Gossip { message, .. }) = self.emit(event) {
             // Ignored rather than waited for: the node pulls what it missed.
             tracing::debug!(peer = %from, "node not keeping up; gossip ignored");
             self.report(&message, Acceptance::Ignore);
@@ -471,12 +464,9 @@ impl SwarmTask {
         request: SyncRequest,
         channel: ResponseChannel<SyncResponse>,
     ) {
-        let per_peer = self.inbound_per_peer.get(&peer).copied().unwrap_or(0);
         let refusal = if !self.trusted.contains(&peer) {
             Some("not trusted")
-        } else if per_peer >= self.settings.max_inbound_sync_per_peer
-            || self.inbound.len() >= self.settings.max_inbound_sync_total
-        {
+        } else if !self.inbound.has_room(&peer) {
             Some("too many pending sync requests")
         } else {
             None
@@ -492,30 +482,19 @@ impl SwarmTask {
             SyncQuery::Heads => usize::MAX,
         };
         let (reply, answer) = oneshot::channel();
-        if let Err(NetEvent::SyncQuery { .. }) = self.emit(NetEvent::SyncQuery {
+        if let Some(NetEvent::SyncQuery { .. }) = self.emit(NetEvent::SyncQuery {
             from: peer,
             query,
             reply,
         }) {
             return self.refuse(peer, channel, "busy");
         }
-        self.inbound.insert(
-            request_id,
-            PendingInbound {
-                peer,
-                channel,
-                max_entries,
-            },
-        );
-        *self.inbound_per_peer.entry(peer).or_insert(0) += 1;
-        let timeout = self.settings.sync_request_timeout;
-        self.answers.push(
-            async move {
-                let answer = tokio::time::timeout(timeout, answer).await;
-                (request_id, answer.ok().and_then(Result::ok))
-            }
-            .boxed(),
-        );
+        let pending = Pending {
+            peer,
+            channel,
+            max_entries,
+        };
+        self.inbound.insert(request_id, pending, answer);
     }
 
     fn refuse(&mut self, peer: PeerId, channel: ResponseChannel<SyncResponse>, reason: &str) {
@@ -527,16 +506,11 @@ impl SwarmTask {
             .send_response(channel, error_response(reason));
     }
 
-    fn on_answer(&mut self, id: InboundRequestId, answer: Option<SyncAnswer>) {
-        let Some(pending) = self.inbound.remove(&id) else {
-            return;
-        };
-        if let Some(n) = self.inbound_per_peer.get_mut(&pending.peer) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.inbound_per_peer.remove(&pending.peer);
-            }
-        }
+    fn on_answer(
+        &mut self,
+        pending: Pending<ResponseChannel<SyncResponse>>,
+        answer: Option<SyncAnswer>,
+    ) {
         let response = match answer {
             Some(answer) => answer_to_wire(
                 answer,
@@ -555,6 +529,30 @@ impl SwarmTask {
             tracing::debug!(peer = %pending.peer, "sync answer too late: the request timed out or its connection closed");
         }
     }
+}
+
+/// libp2p-tcp binds listeners with `SO_REUSEPORT`, so a second node started
+/// on a taken port would share it and the kernel would split incoming
+/// connections between the two. A plain bind (without that option) fails on a
+/// taken port, which turns the mistake into a start-up error.
+fn ensure_port_free(listen: &Multiaddr) -> Result<(), Error> {
+    use libp2p::multiaddr::Protocol;
+    let mut parts = listen.iter();
+    let ip: std::net::IpAddr = match parts.next() {
+        Some(Protocol::Ip4(ip)) => ip.into(),
+        Some(Protocol::Ip6(ip)) => ip.into(),
+        _ => return Ok(()),
+    };
+    let port = match parts.next() {
+        Some(Protocol::Tcp(port)) if port != 0 => port,
+        _ => return Ok(()),
+    };
+    std::net::TcpListener::bind((ip, port))
+        .map(drop)
+        .map_err(|e| Error::Config {
+            key: "listen",
+            reason: format!("cannot listen on {listen}: {e}"),
+        })
 }
 
 /// Sleeps until `deadline`, or forever when there is none.

@@ -5,8 +5,8 @@ use bytes::Bytes;
 use prost::Message as _;
 use prost::encoding::encoded_len_varint;
 use tally_proto::v1::{
-    HeadsRequest, HeadsResponse, RangeRequest, RangeResponse, SyncError, SyncRequest,
-    SyncResponse, sync_request, sync_response,
+    HeadsRequest, HeadsResponse, RangeRequest, RangeResponse, SyncError, SyncRequest, SyncResponse,
+    sync_request, sync_response,
 };
 
 /// The latest entry this node holds of one authority's log.
@@ -222,11 +222,7 @@ mod tests {
             (&[5000], 512, 4096, None),
         ];
         for (sizes, max_entries, max_bytes, kept) in cases {
-            let r = answer_to_wire(
-                SyncAnswer::Range(entries(sizes)),
-                *max_entries,
-                *max_bytes,
-            );
+            let r = answer_to_wire(SyncAnswer::Range(entries(sizes)), *max_entries, *max_bytes);
             assert_eq!(range_len(&r), *kept, "{sizes:?} {max_entries} {max_bytes}");
             assert!(r.encoded_len() <= *max_bytes);
         }

@@ -1,1 +1,130 @@
-//! placeholder
+//! The three doors into a node's store, and the shipment rules.
+//!
+//! Nothing reaches `tally-store` except through a [`Verifier`]:
+//! - [`Verifier::ingest`]: an entry from a peer is decoded, its signer checked
+//!   against the trust list, its signature verified, its place in the chain
+//!   decided, its document checked, and only then appended.
+//! - [`Verifier::issue`] (and `amend`, `set_status`): a document of this
+//!   node's authority is validated, signed, appended, then published.
+//! - [`Verifier::check`]: the eleven rules of CONTRACT.md over the stored
+//!   state; a rejection is a [`Verdict`], never an error. With `record`, the
+//!   verdict becomes a signed shipment record in the local log.
+//!
+//! Layout:
+//! - [`keys`]: which key the node trusts for an authority at an instant.
+//! - [`ingest`]: validation of entries from peers (the typestate ends in the store).
+//! - [`issue`]: local documents, amendments and status changes.
+//! - [`rules`]: the shipment rules as pure functions over [`rules::Facts`].
+//! - [`check`]: gathering facts from the store, and recording shipments.
+//! - [`error`]: the error enum of the issuing operations.
+
+pub mod check;
+pub mod error;
+pub mod ingest;
+pub mod issue;
+pub mod keys;
+pub mod rules;
+
+pub use check::{CheckRequest, Checked};
+pub use error::IssueError;
+pub use ingest::{IngestOutcome, Rejection};
+pub use rules::{Check, Verdict};
+
+use std::sync::{Arc, Mutex, RwLock};
+use tally_model::{AuthorityId, AuthorityKey, SignedEntry, TrustList};
+use tally_store::Store;
+
+/// Where the verifier sends what it signed or proved, so peers learn of it.
+/// The node implements it over the p2p handle; it must not block.
+pub trait Publish: Send + Sync + 'static {
+    /// A new entry of the local log.
+    fn entry(&self, signed: &SignedEntry);
+    /// An encoded equivocation proof.
+    fn evidence(&self, proof: Vec<u8>);
+}
+
+/// Publishes nowhere: for tools (`reindex`) and tests.
+pub struct NoPublish;
+
+impl Publish for NoPublish {
+    fn entry(&self, _: &SignedEntry) {}
+    fn evidence(&self, _: Vec<u8>) {}
+}
+
+/// The node's verifier: cheap to clone, shared by the API and the router.
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    authority: AuthorityId,
+    key: AuthorityKey,
+    trust: Arc<RwLock<TrustList>>,
+    publish: Box<dyn Publish>,
+    /// One writer at a time: the head read, the signature and the append of
+    /// an entry happen as one step, and a check followed by its record sees
+    /// no other record slip in between (no double spend of a quantity).
+    write: Mutex<()>,
+}
+
+impl Verifier {
+    pub fn new(
+        store: Store,
+        authority: AuthorityId,
+        key: AuthorityKey,
+        trust: Arc<RwLock<TrustList>>,
+        publish: Box<dyn Publish>,
+    ) -> Verifier {
+        Verifier {
+            inner: Arc::new(Inner {
+                store,
+                authority,
+                key,
+                trust,
+                publish,
+                write: Mutex::new(()),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn authority(&self) -> &AuthorityId {
+        &self.inner.authority
+    }
+
+    /// Hex of this node's authority public key.
+    pub fn public_key_hex(&self) -> String {
+        hex::encode(self.inner.key.public().as_bytes())
+    }
+
+    /// The trust list as it stands now (the node replaces it on change).
+    pub fn trust(&self) -> TrustList {
+        self.inner
+            .trust
+            .read()
+            .map(|t| t.clone())
+            .unwrap_or_default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        // A panic while holding the lock cannot leave the store half-written
+        // (each append is one atomic batch), so a poisoned lock is still usable.
+        self.inner
+            .write
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

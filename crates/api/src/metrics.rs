@@ -1,0 +1,270 @@
+//! A small Prometheus text-format registry: the node's counters and gauges.
+//!
+//! Dependency-free on purpose: six series families do not justify a metrics
+//! framework. Every family bounds its label sets ([`MAX_SERIES`]); past the
+//! bound, new label values are counted under `other`, so a misbehaving
+//! caller cannot grow memory or the scrape without limit.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Most label sets one family keeps before folding new ones into `other`.
+pub const MAX_SERIES: usize = 512;
+
+/// The value used for any label once a family is full.
+pub const OTHER: &str = "other";
+
+/// The node's metrics; cheap to clone, shared by the API, the router and the p2p glue.
+#[derive(Clone, Default)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries_stored: Family,
+    entries_total: Family,
+    connected_peers: AtomicU64,
+    http_requests: Family,
+    checks: Family,
+    verdicts: Family,
+}
+
+/// One metric family: label values (in the family's label order) -> value.
+#[derive(Default)]
+struct Family(Mutex<BTreeMap<Vec<String>, u64>>);
+
+impl Family {
+    fn update(&self, labels: &[&str], f: impl FnOnce(&mut u64)) {
+        // A panic elsewhere while holding this lock cannot leave a counter
+        // half-updated, so a poisoned map is still good.
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let key: Vec<String> = labels.iter().map(|s| s.to_string()).collect();
+        let key = if map.contains_key(&key) || map.len() < MAX_SERIES {
+            key
+        } else {
+            vec![OTHER.to_string(); labels.len()]
+        };
+        f(map.entry(key).or_insert(0));
+    }
+
+    fn snapshot(&self) -> Vec<(Vec<String>, u64)> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        Metrics::default()
+    }
+
+    /// One entry from `source` (`gossip`, `sync` or `local`) came to
+    /// `outcome` (`accepted`, `ignored` or `rejected`).
+    pub fn entry_outcome(&self, source: &str, outcome: &str) {
+        self.inner
+            .entries_total
+            .update(&[source, outcome], |v| *v += 1);
+    }
+
+    /// The number of entries this node holds of `authority`'s log.
+    pub fn set_entries_stored(&self, authority: &str, n: u64) {
+        self.inner.entries_stored.update(&[authority], |v| *v = n);
+    }
+
+    pub fn set_connected_peers(&self, n: u64) {
+        self.inner.connected_peers.store(n, Ordering::Relaxed);
+    }
+
+    /// One HTTP request answered; `route` is the matched path template
+    /// (never the raw path, whose values are unbounded).
+    pub fn http_request(&self, route: &str, status: u16) {
+        let status = status.to_string();
+        self.inner
+            .http_requests
+            .update(&[route, &status], |v| *v += 1);
+    }
+
+    /// One check of a verdict.
+    pub fn verdict(&self, rule: &str, ok: bool) {
+        let ok = if ok { "true" } else { "false" };
+        self.inner.checks.update(&[rule, ok], |v| *v += 1);
+    }
+
+    /// One verdict (`accept` or `reject`).
+    pub fn verdict_total(&self, verdict: &str) {
+        self.inner.verdicts.update(&[verdict], |v| *v += 1);
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        let i = &self.inner;
+        family(
+            &mut out,
+            "tally_entries_stored",
+            "gauge",
+            "Entries held of each authority's log.",
+            &["authority"],
+            &i.entries_stored.snapshot(),
+        );
+        family(
+            &mut out,
+            "tally_entries_total",
+            "counter",
+            "Entries received, by source (gossip, sync, local) and outcome (accepted, ignored, rejected).",
+            &["source", "outcome"],
+            &i.entries_total.snapshot(),
+        );
+        family(
+            &mut out,
+            "tally_connected_peers",
+            "gauge",
+            "Trusted peers connected now.",
+            &[],
+            &[(vec![], i.connected_peers.load(Ordering::Relaxed))],
+        );
+        family(
+            &mut out,
+            "tally_http_requests_total",
+            "counter",
+            "HTTP requests answered, by matched route template and status.",
+            &["route", "status"],
+            &i.http_requests.snapshot(),
+        );
+        family(
+            &mut out,
+            "tally_verification_checks_total",
+            "counter",
+            "Shipment verification checks, by rule and result.",
+            &["rule", "ok"],
+            &i.checks.snapshot(),
+        );
+        family(
+            &mut out,
+            "tally_verdicts_total",
+            "counter",
+            "Shipment verdicts, by verdict (accept, reject).",
+            &["verdict"],
+            &i.verdicts.snapshot(),
+        );
+        out
+    }
+}
+
+fn family(
+    out: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    labels: &[&str],
+    series: &[(Vec<String>, u64)],
+) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    for (values, v) in series {
+        out.push_str(name);
+        if !labels.is_empty() {
+            out.push('{');
+            for (n, (label, value)) in labels.iter().zip(values).enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "{label}=\"{}\"", escape(value));
+            }
+            out.push('}');
+        }
+        let _ = writeln!(out, " {v}");
+    }
+}
+
+/// Escapes a label value as the text format requires.
+fn escape(s: &str) -> String {
+    let mut e = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => e.push_str("\\\\"),
+            '"' => e.push_str("\\\""),
+            '\n' => e.push_str("\\n"),
+            c => e.push(c),
+        }
+    }
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_family_with_help_and_type() {
+        let m = Metrics::new();
+        let text = m.render();
+        for name in [
+            "tally_entries_stored",
+            "tally_entries_total",
+            "tally_connected_peers",
+            "tally_http_requests_total",
+            "tally_verification_checks_total",
+            "tally_verdicts_total",
+        ] {
+            assert!(text.contains(&format!("# HELP {name} ")), "{name}");
+            assert!(text.contains(&format!("# TYPE {name} ")), "{name}");
+        }
+        assert!(text.contains("tally_connected_peers 0\n"));
+    }
+
+    #[test]
+    fn counts_and_sets() {
+        let m = Metrics::new();
+        let c = m.clone();
+        c.entry_outcome("gossip", "accepted");
+        c.entry_outcome("gossip", "accepted");
+        c.entry_outcome("sync", "rejected");
+        m.set_entries_stored("US-DDTC", 3);
+        m.set_entries_stored("US-DDTC", 7);
+        m.set_connected_peers(2);
+        m.http_request("/v1/licenses/{authority}/{number}", 200);
+        m.http_request("/v1/licenses/{authority}/{number}", 404);
+        m.verdict("license.known", true);
+        m.verdict("items.serials", false);
+        m.verdict_total("accept");
+        let text = m.render();
+        for line in [
+            "tally_entries_total{source=\"gossip\",outcome=\"accepted\"} 2",
+            "tally_entries_total{source=\"sync\",outcome=\"rejected\"} 1",
+            "tally_entries_stored{authority=\"US-DDTC\"} 7",
+            "tally_connected_peers 2",
+            "tally_http_requests_total{route=\"/v1/licenses/{authority}/{number}\",status=\"200\"} 1",
+            "tally_http_requests_total{route=\"/v1/licenses/{authority}/{number}\",status=\"404\"} 1",
+            "tally_verification_checks_total{rule=\"license.known\",ok=\"true\"} 1",
+            "tally_verification_checks_total{rule=\"items.serials\",ok=\"false\"} 1",
+            "tally_verdicts_total{verdict=\"accept\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+        }
+    }
+
+    #[test]
+    fn label_sets_are_bounded_and_escaped() {
+        let m = Metrics::new();
+        for n in 0..MAX_SERIES + 50 {
+            m.http_request(&format!("/r{n}"), 200);
+        }
+        let text = m.render();
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("tally_http_requests_total{"))
+            .count();
+        assert_eq!(series, MAX_SERIES + 1);
+        assert!(text.contains("tally_http_requests_total{route=\"other\",status=\"other\"} 50"));
+
+        m.set_entries_stored("a\"b\\c\nd", 1);
+        assert!(
+            m.render()
+                .contains("tally_entries_stored{authority=\"a\\\"b\\\\c\\nd\"} 1")
+        );
+    }
+}

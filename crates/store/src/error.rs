@@ -1,0 +1,64 @@
+//! The store's one error enum.
+
+use std::path::PathBuf;
+
+/// Why a store operation failed. A refused entry is a caller bug caught by a
+/// safety net ([`StoreError::NotNext`]); everything else is the disk or the
+/// directory being other than expected.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("sled: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("redb: {0}")]
+    Redb(#[from] redb::Error),
+    #[error("store directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Stored bytes that do not decode: the disk or a foreign writer damaged
+    /// the store. Never a panic.
+    #[error("corrupt store value under key {key}: {reason}")]
+    Corrupt { key: String, reason: String },
+    #[error(
+        "store at {path} has schema version {found}, but this build of tally reads schema version \
+         {expected}; use a build that matches the store, or rebuild the store from the network"
+    )]
+    SchemaMismatch {
+        path: PathBuf,
+        found: String,
+        expected: u32,
+    },
+    #[error(
+        "store at {path} was created by the {found} engine, but the configuration asks for {wanted}; \
+         set `engine = \"{found}\"` or point the store at an empty directory"
+    )]
+    WrongEngine {
+        path: PathBuf,
+        found: String,
+        wanted: String,
+    },
+    /// The caller validated the chain; this catches the case where it raced
+    /// or was wrong. Nothing of the refused append (or batch) was written.
+    #[error(
+        "entry {got} of {authority} is not next in its log: expected seq {expected} linking to the held head"
+    )]
+    NotNext {
+        authority: String,
+        expected: u64,
+        got: u64,
+    },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    pub(crate) fn corrupt(key: &[u8], reason: impl std::fmt::Display) -> StoreError {
+        StoreError::Corrupt {
+            key: crate::keys::display(key),
+            reason: reason.to_string(),
+        }
+    }
+}

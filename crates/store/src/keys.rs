@@ -1,0 +1,313 @@
+//! The key layout: one ordered keyspace, a one-byte prefix per kind of record.
+//!
+//! | prefix | key after the prefix                                   | value                           |
+//! |--------|--------------------------------------------------------|---------------------------------|
+//! | `L`    | authority, seq                                         | encoded `SignedEntry`           |
+//! | `H`    | authority                                              | seq (8) + entry hash (32)       |
+//! | `X`    | entry hash (32)                                        | seq (8) + authority             |
+//! | `S`    | authority, number                                      | `LicenseState` (JSON)           |
+//! | `V`    | export authority, export number, transit authority, number | empty                       |
+//! | `T`    | license authority, number, line, direction, country    | `TallyRow` (JSON)               |
+//! | `R`    | license authority, number, direction, country*, serial | `SerialUse` (JSON)              |
+//! | `P`    | license authority, number, recorded_at_ms, recorder, seq | `ShipmentRow` (JSON)          |
+//! | `Y`    | authority, seq                                         | `RotatedKey` (JSON)             |
+//! | `E`    | authority, seq, hash of the conflicting entry          | both encoded entries            |
+//! | `K`    | token hash (hex)                                       | `TokenRecord` (JSON)            |
+//! | `M`    | `M/schema`, `M/reindexing`                             | meta                            |
+//!
+//! (*) the checkpoint country for transit, empty otherwise.
+//!
+//! Numbers are big-endian (signed ones with the sign bit flipped) so keys sort
+//! numerically; strings are escaped (`00` -> `00 FF`) and end in `00 01`, so
+//! a string sorts before any longer string it prefixes and no string can run
+//! into the next component. `S V T R P Y` are derived from the logs and are
+//! what `reindex` deletes and rebuilds.
+
+use tally_model::{Direction, DocumentRef, EntryHash};
+
+pub const LOG: u8 = b'L';
+pub const HEAD: u8 = b'H';
+pub const HASH: u8 = b'X';
+pub const LICENSE: u8 = b'S';
+pub const TRANSIT: u8 = b'V';
+pub const TALLY: u8 = b'T';
+pub const SERIAL: u8 = b'R';
+pub const SHIPMENT: u8 = b'P';
+pub const ROTATED: u8 = b'Y';
+pub const EVIDENCE: u8 = b'E';
+pub const TOKEN: u8 = b'K';
+pub const META: u8 = b'M';
+
+/// Prefixes of the records `reindex` rebuilds from the logs.
+pub const DERIVED: [u8; 6] = [LICENSE, TRANSIT, TALLY, SERIAL, SHIPMENT, ROTATED];
+
+/// The schema version this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_KEY: &[u8] = b"M/schema";
+/// Present while a reindex runs: derived records are half-built until it is
+/// gone, so opening a store that holds it finishes the reindex first.
+pub const REINDEX_KEY: &[u8] = b"M/reindexing";
+
+/// Builds a key component by component.
+#[derive(Debug, Clone)]
+pub struct Key(Vec<u8>);
+
+impl Key {
+    pub fn new(prefix: u8) -> Key {
+        let mut v = Vec::with_capacity(48);
+        v.push(prefix);
+        Key(v)
+    }
+    pub fn str(mut self, s: &str) -> Key {
+        for &b in s.as_bytes() {
+            self.0.push(b);
+            if b == 0 {
+                self.0.push(0xFF);
+            }
+        }
+        self.0.extend_from_slice(&[0, 1]);
+        self
+    }
+    pub fn u64(mut self, n: u64) -> Key {
+        self.0.extend_from_slice(&n.to_be_bytes());
+        self
+    }
+    pub fn i64(self, n: i64) -> Key {
+        self.u64((n as u64) ^ (1 << 63))
+    }
+    pub fn u32(mut self, n: u32) -> Key {
+        self.0.extend_from_slice(&n.to_be_bytes());
+        self
+    }
+    pub fn direction(mut self, d: Direction) -> Key {
+        self.0.push(direction_byte(d));
+        self
+    }
+    pub fn raw(mut self, b: &[u8]) -> Key {
+        self.0.extend_from_slice(b);
+        self
+    }
+    pub fn doc(self, r: &DocumentRef) -> Key {
+        self.str(&r.authority).str(&r.number)
+    }
+    pub fn build(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+fn direction_byte(d: Direction) -> u8 {
+    match d {
+        Direction::Exit => 0,
+        Direction::Transit => 1,
+        Direction::Entry => 2,
+    }
+}
+
+/// Reads a key back component by component; `None` on malformed bytes.
+pub struct KeyReader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> KeyReader<'a> {
+    /// Starts after the one-byte prefix.
+    pub fn new(key: &'a [u8]) -> KeyReader<'a> {
+        KeyReader {
+            rest: key.get(1..).unwrap_or_default(),
+        }
+    }
+    pub fn str(&mut self) -> Option<String> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        loop {
+            match (self.rest.get(i)?, self.rest.get(i + 1)) {
+                (0, Some(1)) => break,
+                (0, Some(0xFF)) => {
+                    out.push(0);
+                    i += 2;
+                }
+                (0, _) => return None,
+                (&b, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        self.rest = self.rest.get(i + 2..)?;
+        String::from_utf8(out).ok()
+    }
+    pub fn u64(&mut self) -> Option<u64> {
+        let (n, rest) = self.rest.split_first_chunk::<8>()?;
+        self.rest = rest;
+        Some(u64::from_be_bytes(*n))
+    }
+}
+
+/// The first key after every key that starts with `prefix`. Every prefix
+/// here starts with an ASCII letter, so the result always exists.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xFF {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0xFF; prefix.len() + 1]
+}
+
+pub fn log(authority: &str, seq: u64) -> Vec<u8> {
+    Key::new(LOG).str(authority).u64(seq).build()
+}
+pub fn log_prefix(authority: &str) -> Vec<u8> {
+    Key::new(LOG).str(authority).build()
+}
+pub fn head(authority: &str) -> Vec<u8> {
+    Key::new(HEAD).str(authority).build()
+}
+pub fn hash(h: &EntryHash) -> Vec<u8> {
+    Key::new(HASH).raw(&h.0).build()
+}
+pub fn license(authority: &str, number: &str) -> Vec<u8> {
+    Key::new(LICENSE).str(authority).str(number).build()
+}
+pub fn license_prefix(authority: &str) -> Vec<u8> {
+    Key::new(LICENSE).str(authority).build()
+}
+pub fn transit(export: &DocumentRef, transit_authority: &str, number: &str) -> Vec<u8> {
+    Key::new(TRANSIT)
+        .doc(export)
+        .str(transit_authority)
+        .str(number)
+        .build()
+}
+pub fn transit_prefix(export: &DocumentRef) -> Vec<u8> {
+    Key::new(TRANSIT).doc(export).build()
+}
+pub fn tally(license: &DocumentRef, line: u32, d: Direction, country: &str) -> Vec<u8> {
+    Key::new(TALLY)
+        .doc(license)
+        .u32(line)
+        .direction(d)
+        .str(country)
+        .build()
+}
+pub fn tally_prefix(license: &DocumentRef) -> Vec<u8> {
+    Key::new(TALLY).doc(license).build()
+}
+/// `country` counts only for transit: an exit or entry happens in one country.
+pub fn serial(license: &DocumentRef, d: Direction, country: Option<&str>, serial: &str) -> Vec<u8> {
+    let country = match d {
+        Direction::Transit => country.unwrap_or_default(),
+        Direction::Exit | Direction::Entry => "",
+    };
+    Key::new(SERIAL)
+        .doc(license)
+        .direction(d)
+        .str(country)
+        .str(serial)
+        .build()
+}
+pub fn shipment(license: &DocumentRef, recorded_at_ms: i64, recorder: &str, seq: u64) -> Vec<u8> {
+    Key::new(SHIPMENT)
+        .doc(license)
+        .i64(recorded_at_ms)
+        .str(recorder)
+        .u64(seq)
+        .build()
+}
+pub fn shipment_prefix(license: &DocumentRef) -> Vec<u8> {
+    Key::new(SHIPMENT).doc(license).build()
+}
+pub fn rotated(authority: &str, seq: u64) -> Vec<u8> {
+    Key::new(ROTATED).str(authority).u64(seq).build()
+}
+pub fn rotated_prefix(authority: &str) -> Vec<u8> {
+    Key::new(ROTATED).str(authority).build()
+}
+pub fn evidence(authority: &str, seq: u64, conflicting: &EntryHash) -> Vec<u8> {
+    Key::new(EVIDENCE)
+        .str(authority)
+        .u64(seq)
+        .raw(&conflicting.0)
+        .build()
+}
+pub fn token(hash_hex: &str) -> Vec<u8> {
+    Key::new(TOKEN).str(hash_hex).build()
+}
+
+/// A key as text for error messages: printable ASCII kept, the rest `\xNN`.
+pub fn display(key: &[u8]) -> String {
+    let mut s = String::with_capacity(key.len());
+    for &b in key {
+        if b.is_ascii_graphic() || b == b' ' {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn strings_keep_their_order_and_read_back(a in ".{0,12}", b in ".{0,12}", x in any::<u64>()) {
+            let ka = Key::new(LOG).str(&a).u64(x).build();
+            let kb = Key::new(LOG).str(&b).u64(0).build();
+            if a != b {
+                prop_assert_eq!(a.as_bytes().cmp(b.as_bytes()), ka.cmp(&kb));
+            }
+            let mut r = KeyReader::new(&ka);
+            prop_assert_eq!(r.str(), Some(a.clone()));
+            prop_assert_eq!(r.u64(), Some(x));
+        }
+
+        #[test]
+        fn strings_with_nul_bytes_read_back(a in proptest::collection::vec(prop_oneof![Just(0u8), Just(1u8), Just(0xFFu8), any::<u8>()], 0..10)) {
+            // Only valid UTF-8 reaches a key, but the escaping must hold for any byte.
+            if let Ok(s) = String::from_utf8(a) {
+                let k = Key::new(LOG).str(&s).str("next").build();
+                let mut r = KeyReader::new(&k);
+                prop_assert_eq!(r.str(), Some(s));
+                prop_assert_eq!(r.str(), Some("next".to_string()));
+            }
+        }
+
+        #[test]
+        fn signed_times_sort(a in any::<i64>(), b in any::<i64>()) {
+            let ka = Key::new(SHIPMENT).i64(a).build();
+            let kb = Key::new(SHIPMENT).i64(b).build();
+            prop_assert_eq!(a.cmp(&b), ka.cmp(&kb));
+        }
+    }
+
+    #[test]
+    fn a_prefix_string_does_not_capture_longer_ones() {
+        // "US-AB" must not scan into "US-ABC"'s records.
+        let p = log_prefix("US-AB");
+        let other = log("US-ABC", 1);
+        let end = prefix_end(&p);
+        assert!(!(other.as_slice() >= p.as_slice() && other.as_slice() < end.as_slice()));
+        let own = log("US-AB", u64::MAX);
+        assert!(own.as_slice() >= p.as_slice() && own.as_slice() < end.as_slice());
+    }
+
+    #[test]
+    fn malformed_keys_read_as_none() {
+        for k in [&b"L"[..], b"LUS", b"LUS\x00", b"LUS\x00\x02", b"LUS\x00\x01\x00"] {
+            let mut r = KeyReader::new(k);
+            let s = r.str();
+            assert!(s.is_none() || r.u64().is_none(), "{k:?}");
+        }
+    }
+
+    #[test]
+    fn prefix_end_carries() {
+        assert_eq!(prefix_end(b"A\xFF"), b"B".to_vec());
+        assert_eq!(prefix_end(b"A"), b"B".to_vec());
+    }
+}

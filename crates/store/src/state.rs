@@ -1,0 +1,145 @@
+//! The typed values the store keeps besides the logs: derived license state,
+//! tallies, shipments, evidence and API tokens.
+
+use serde::{Deserialize, Serialize};
+use tally_model::{
+    AuthorityId, Direction, DocumentRef, EntryHash, License, LicenseKind, ShipmentLine, Status,
+};
+
+/// Where an entry sits in its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryPointer {
+    pub seq: u64,
+    /// Hex SHA-256 of the entry bytes.
+    #[serde(with = "hash_hex")]
+    pub hash: EntryHash,
+}
+
+/// One event in a license's life: issue, amendment or status change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseEvent {
+    /// `issued`, `amended`, `suspended`, `revoked` or `active`.
+    pub event: String,
+    pub version: u32,
+    pub reason: Option<String>,
+    pub at_ms: i64,
+    pub entry: EntryPointer,
+}
+
+/// The current state of a license (export, import or transit), derived from
+/// its issuer's log: the newest amendment applied, the newest status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseState {
+    pub authority: AuthorityId,
+    pub number: String,
+    pub kind: LicenseKind,
+    pub status: Status,
+    /// 1 as issued, then 2, 3, ... per amendment.
+    pub version: u32,
+    pub document: License,
+    /// `issued_at_ms` of the entry that first issued it.
+    pub issued_at_ms: i64,
+    /// The entry that first issued it.
+    pub entry: EntryPointer,
+    /// Hex public key that signed the issuing entry, for re-checking trust.
+    pub signed_by: String,
+    pub history: Vec<LicenseEvent>,
+}
+
+impl LicenseState {
+    pub fn reference(&self) -> DocumentRef {
+        DocumentRef {
+            authority: self.authority.to_string(),
+            number: self.number.clone(),
+        }
+    }
+}
+
+/// A recorded shipment, as listed by `GET /v1/shipments`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentRow {
+    pub recorded_by: AuthorityId,
+    pub seq: u64,
+    pub recorded_at_ms: i64,
+    pub license: DocumentRef,
+    pub checkpoint: tally_model::Checkpoint,
+    pub date: String,
+    pub verdict: String,
+    pub items: Vec<ShipmentLine>,
+}
+
+/// Quantity of accepted, recorded shipments of one license line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TallyRow {
+    pub line: u32,
+    pub direction: Direction,
+    /// The checkpoint country (the transit country for transit).
+    pub country: String,
+    pub quantity: u64,
+    /// Accepted shipments that carried this line.
+    pub shipments: u64,
+}
+
+/// Where a serial number was first recorded crossing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SerialUse {
+    pub recorded_by: AuthorityId,
+    pub seq: u64,
+    pub date: String,
+    /// `issued_at_ms` of the recording entry. "First" means earliest by
+    /// (`recorded_at_ms`, `recorded_by`, `seq`), not first to arrive here, so
+    /// every node names the same first use whatever order logs arrive in.
+    #[serde(default)]
+    pub recorded_at_ms: i64,
+}
+
+impl SerialUse {
+    /// The order in which uses of one serial count as first.
+    pub fn order(&self) -> (i64, &str, u64) {
+        (self.recorded_at_ms, self.recorded_by.as_str(), self.seq)
+    }
+}
+
+/// Two signed entries with the same (authority, seq) and different bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub authority: AuthorityId,
+    pub seq: u64,
+    /// Encoded `SignedEntry`s, the one held first and the conflicting one.
+    pub entries: [Vec<u8>; 2],
+}
+
+/// An API token, stored by the hash of its secret only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// `officer`, `issuer` or `admin`.
+    pub role: String,
+    pub label: String,
+    pub created_at_ms: i64,
+}
+
+/// A signing key an authority announced in its own log (key rotation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotatedKey {
+    /// Hex public key.
+    pub public_key: String,
+    pub valid_from_ms: i64,
+    /// The rotation entry.
+    pub entry: EntryPointer,
+}
+
+mod hash_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use tally_model::EntryHash;
+
+    pub fn serialize<S: Serializer>(h: &EntryHash, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&h.to_hex())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<EntryHash, D::Error> {
+        let s = String::deserialize(d)?;
+        hex::decode(&s)
+            .ok()
+            .and_then(|b| EntryHash::from_slice(&b))
+            .ok_or_else(|| serde::de::Error::custom("not a 32-byte hex hash"))
+    }
+}

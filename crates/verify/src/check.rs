@@ -1,0 +1,164 @@
+//! Checking a consignment against the stored state, and recording it.
+
+use crate::issue::Issued;
+use crate::rules::{Declared, Facts, Verdict, evaluate};
+use crate::{IssueError, Verifier, now_ms};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use tally_model::{
+    AuthorityId, Checkpoint, Date, Direction, DocumentRef, License, ShipmentLine, ShipmentRecord,
+};
+use tally_store::state::{EntryPointer, LicenseState, TallyRow};
+
+/// The body of `POST /v1/shipments/verify`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    pub license: DocumentRef,
+    pub checkpoint: Checkpoint,
+    /// `YYYY-MM-DD`; today (UTC) when absent.
+    #[serde(default)]
+    pub date: Option<String>,
+    #[serde(default)]
+    pub exporter: Option<String>,
+    #[serde(default)]
+    pub importer: Option<String>,
+    #[serde(default)]
+    pub items: Vec<ShipmentLine>,
+    #[serde(default)]
+    pub record: bool,
+}
+
+/// A check's answer: the verdict, the license as the node knows it, and the
+/// shipment record when one was written.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub verdict: Verdict,
+    pub license: Option<LicenseState>,
+    pub tallies: Vec<TallyRow>,
+    pub record: Option<EntryPointer>,
+}
+
+const MAX_DECLARED_LINES: usize = 1000;
+const MAX_DECLARED_SERIALS: usize = 100_000;
+
+impl Verifier {
+    /// Runs the rules for a declared consignment and, with `record`, signs the
+    /// result into the local log. A rejection is a verdict, not an error.
+    pub fn check(&self, req: CheckRequest) -> Result<Checked, IssueError> {
+        let date = match &req.date {
+            None => Date::from_unix_ms(now_ms()),
+            Some(d) => d
+                .parse()
+                .map_err(|_| IssueError::BadRequest(format!("date {d:?} is not YYYY-MM-DD")))?,
+        };
+        if req.items.len() > MAX_DECLARED_LINES
+            || req.items.iter().map(|i| i.serials.len()).sum::<usize>() > MAX_DECLARED_SERIALS
+        {
+            return Err(IssueError::BadRequest("too many declared lines or serials".into()));
+        }
+        if req.record && req.checkpoint.country != self.inner.authority.country().as_str() {
+            return Err(IssueError::Forbidden(format!(
+                "this node records crossings in {} only, not {}",
+                self.inner.authority.country(),
+                req.checkpoint.country
+            )));
+        }
+        let declared = Declared {
+            checkpoint: req.checkpoint.clone(),
+            date,
+            exporter: req.exporter.clone(),
+            importer: req.importer.clone(),
+            items: req.items.clone(),
+        };
+        // Hold the write lock from the facts to the record, so two officers
+        // cannot both spend the same remaining quantity on this node.
+        let _w = if req.record { Some(self.lock()) } else { None };
+        let facts = self.facts(&req.license, &declared)?;
+        let reference = format!("{} {}", req.license.authority, req.license.number);
+        let verdict = evaluate(facts.as_ref(), &declared, &reference);
+        let record = if req.record {
+            let Issued { entry, .. } = self.append_shipment(ShipmentRecord {
+                license: req.license.clone(),
+                checkpoint: req.checkpoint,
+                date: date.to_string(),
+                exporter: req.exporter,
+                importer: req.importer,
+                items: req.items,
+                verdict: verdict.as_str().to_string(),
+                failed_rules: verdict.failed_rules(),
+            })?;
+            Some(entry)
+        } else {
+            None
+        };
+        // The answer shows the tallies after this record.
+        let tallies = match &facts {
+            Some(_) => self.store().tallies(&req.license)?,
+            None => vec![],
+        };
+        Ok(Checked {
+            verdict,
+            license: facts.map(|f| f.license),
+            tallies,
+            record,
+        })
+    }
+
+    /// Gathers what the rules need; `None` when the license is unknown.
+    fn facts(&self, r: &DocumentRef, d: &Declared) -> Result<Option<Facts>, IssueError> {
+        let Ok(authority) = r.authority.parse::<AuthorityId>() else {
+            return Ok(None);
+        };
+        let store = self.store();
+        let Some(license) = store.license(&authority, &r.number)? else {
+            return Ok(None);
+        };
+        let signature = self.signature_fact(&license);
+        let import_certificate = match &license.document {
+            License::Export(e) => match &e.import_certificate {
+                Some(ic) => match ic.authority.parse::<AuthorityId>() {
+                    Ok(a) => store.license(&a, &ic.number)?,
+                    Err(_) => None,
+                },
+                None => None,
+            },
+            _ => None,
+        };
+        let transits = match license.document {
+            License::Export(_) => store.transits_for(r)?,
+            _ => vec![],
+        };
+        let country = (d.checkpoint.direction == Direction::Transit).then_some(d.checkpoint.country.as_str());
+        let mut used_serials = BTreeMap::new();
+        for s in d.items.iter().flat_map(|i| &i.serials) {
+            if let Some(u) = store.serial_use(r, d.checkpoint.direction, country, s)? {
+                used_serials.insert(s.clone(), u);
+            }
+        }
+        Ok(Some(Facts {
+            accepted_shipments: store.accepted_shipments(r, d.checkpoint.direction, country)?,
+            tallies: store.tallies(r)?,
+            license,
+            signature,
+            import_certificate,
+            transits,
+            used_serials,
+        }))
+    }
+
+    fn signature_fact(&self, l: &LicenseState) -> Result<String, String> {
+        let key: Option<[u8; 32]> = hex::decode(&l.signed_by).ok().and_then(|b| b.try_into().ok());
+        let short = l.signed_by.get(..16).unwrap_or(&l.signed_by);
+        match key {
+            Some(k) if self.trusted_key(&l.authority, &k, l.issued_at_ms).is_some() => Ok(format!(
+                "signed by key {short}… trusted for {} at issue time",
+                l.authority
+            )),
+            _ => Err(format!(
+                "key {short}… is not trusted for {} at issue time",
+                l.authority
+            )),
+        }
+    }
+}

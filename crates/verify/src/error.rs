@@ -1,0 +1,30 @@
+//! Errors of the issuing operations; each maps to one code of CONTRACT.md.
+
+use tally_store::StoreError;
+
+/// Why a document, amendment or status change was refused. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IssueError {
+    /// 400 `invalid_json`: the request is well-formed JSON but unreadable.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 422 `invalid_document`.
+    #[error("{0}")]
+    InvalidDocument(String),
+    /// 422 `invalid_amendment`.
+    #[error("{0}")]
+    InvalidAmendment(String),
+    /// 409 `conflict`.
+    #[error("{0}")]
+    Conflict(String),
+    /// 404 `not_found`.
+    #[error("no such license")]
+    NotFound,
+    /// 403 `forbidden`.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 500: the store failed; nothing was acknowledged.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}

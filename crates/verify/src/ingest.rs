@@ -1,0 +1,375 @@
+//! Entries from peers: decode -> trusted signer -> signature -> chain -> document -> store.
+//!
+//! Each step either passes the entry on or ends with an outcome; the store is
+//! reached only at the end, so nothing unverified is stored or forwarded.
+
+use crate::Verifier;
+use tally_model::{
+    Body, ChainStep, Document, Entry, EntryHash, License, SignedEntry, Status, VerifiedEntry,
+    chain_step, validate_amendment, validate_license,
+};
+use tally_store::state::{EntryPointer, Evidence};
+use tally_store::StoreError;
+
+/// What ingesting one entry came to. Maps onto gossipsub's Accept / Ignore / Reject.
+#[derive(Debug)]
+pub enum IngestOutcome {
+    /// Stored (durably): accept and forward.
+    Accepted(EntryPointer),
+    /// Already held: ignore.
+    Duplicate,
+    /// Ahead of the local log: ignore, and pull `have + 1 ..` from the sender.
+    Gap {
+        authority: tally_model::AuthorityId,
+        have: u64,
+        seq: u64,
+    },
+    /// Forged, untrusted or against the rules: reject (the sender is penalized).
+    Rejected(Rejection),
+}
+
+/// Why an entry was refused; `reason()` is safe to log at debug.
+#[derive(Debug)]
+pub enum Rejection {
+    Malformed(String),
+    UntrustedAuthority(String),
+    UntrustedKey(String),
+    BadSignature,
+    BrokenChain(String),
+    /// The authority signed two entries for one seq; the proof is stored.
+    Equivocation(Evidence),
+    InvalidDocument(String),
+}
+
+impl Rejection {
+    pub fn reason(&self) -> String {
+        match self {
+            Rejection::Malformed(m) => format!("malformed: {m}"),
+            Rejection::UntrustedAuthority(a) => format!("untrusted authority {a}"),
+            Rejection::UntrustedKey(k) => format!("key {k} not trusted at the entry's time"),
+            Rejection::BadSignature => "bad signature".into(),
+            Rejection::BrokenChain(m) => format!("broken chain: {m}"),
+            Rejection::Equivocation(e) => format!("equivocation by {} at seq {}", e.authority, e.seq),
+            Rejection::InvalidDocument(m) => format!("invalid document: {m}"),
+        }
+    }
+
+    /// A short stable label for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Rejection::Malformed(_) => "malformed",
+            Rejection::UntrustedAuthority(_) => "untrusted_authority",
+            Rejection::UntrustedKey(_) => "untrusted_key",
+            Rejection::BadSignature => "bad_signature",
+            Rejection::BrokenChain(_) => "broken_chain",
+            Rejection::Equivocation(_) => "equivocation",
+            Rejection::InvalidDocument(_) => "invalid_document",
+        }
+    }
+}
+
+/// An entry whose signature holds and whose place in the chain is next.
+struct ChainedEntry(VerifiedEntry);
+
+impl Verifier {
+    /// Validates one entry from a peer and stores it if it is next in its log.
+    pub fn ingest(&self, bytes: &[u8]) -> Result<IngestOutcome, StoreError> {
+        let _w = self.lock();
+        self.ingest_locked(bytes)
+    }
+
+    /// Ingests consecutive entries (a sync `Range` answer), stopping at the
+    /// first that is not accepted. Signatures of entries of strong, trusted
+    /// keys are batch-verified, and all accepted entries share one durable
+    /// commit, which is what makes catching up fast.
+    pub fn ingest_many(&self, entries: &[impl AsRef<[u8]>]) -> Result<Vec<IngestOutcome>, StoreError> {
+        let _w = self.lock();
+        let mut outcomes = Vec::with_capacity(entries.len());
+        let mut ready: Vec<VerifiedEntry> = Vec::new();
+        // Decode and look up keys first, so the signatures can be checked in one batch.
+        let mut opened = Vec::with_capacity(entries.len());
+        for bytes in entries {
+            match self.open(bytes.as_ref()) {
+                Ok(t) => opened.push(t),
+                // Something in the range is off: go one by one for exact outcomes.
+                Err(_) => return self.ingest_each(entries),
+            }
+        }
+        let pairs: Vec<_> = opened.iter().map(|(s, _, k)| (s, k)).collect();
+        if !tally_model::verify_batch(&pairs) {
+            return self.ingest_each(entries);
+        }
+        // Chain and document checks, against the store plus what this batch already holds.
+        let mut pending_heads: std::collections::HashMap<tally_model::AuthorityId, (u64, EntryHash)> =
+            Default::default();
+        for (signed, entry, _) in opened {
+            let head = match pending_heads.get(&entry.authority) {
+                Some(h) => Some(*h),
+                None => self.store().head(&entry.authority)?,
+            };
+            let hash = signed.id();
+            let held = match head {
+                Some((h, _)) if entry.seq <= h => self.held_hash(&entry, &ready)?,
+                _ => None,
+            };
+            match chain_step(head, held, entry.seq, entry.prev, hash) {
+                ChainStep::Next => {}
+                ChainStep::Duplicate => {
+                    outcomes.push(IngestOutcome::Duplicate);
+                    continue;
+                }
+                other => {
+                    self.store().append_batch(&ready)?;
+                    outcomes.push(self.step_outcome(other, signed, &entry)?);
+                    return Ok(outcomes);
+                }
+            }
+            let verified = VerifiedEntry::trusted(signed, entry);
+            if let Err(r) = self.check_document(&verified, &ready) {
+                self.store().append_batch(&ready)?;
+                outcomes.push(IngestOutcome::Rejected(r));
+                return Ok(outcomes);
+            }
+            pending_heads.insert(verified.entry().authority.clone(), (verified.entry().seq, hash));
+            outcomes.push(IngestOutcome::Accepted(EntryPointer {
+                seq: verified.entry().seq,
+                hash,
+            }));
+            ready.push(verified);
+        }
+        self.store().append_batch(&ready)?;
+        Ok(outcomes)
+    }
+
+    fn ingest_each(&self, entries: &[impl AsRef<[u8]>]) -> Result<Vec<IngestOutcome>, StoreError> {
+        let mut out = Vec::new();
+        for bytes in entries {
+            let o = self.ingest_locked(bytes.as_ref())?;
+            let stop = !matches!(o, IngestOutcome::Accepted(_) | IngestOutcome::Duplicate);
+            out.push(o);
+            if stop {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn held_hash(&self, entry: &Entry, ready: &[VerifiedEntry]) -> Result<Option<EntryHash>, StoreError> {
+        if let Some(v) = ready
+            .iter()
+            .find(|v| v.entry().authority == entry.authority && v.entry().seq == entry.seq)
+        {
+            return Ok(Some(v.id()));
+        }
+        Ok(self
+            .store()
+            .entry_at(&entry.authority, entry.seq)?
+            .map(|s| s.id()))
+    }
+
+    /// Decodes, finds the trusted key for the signer at the entry's time.
+    fn open(&self, bytes: &[u8]) -> Result<(SignedEntry, Entry, ed25519_dalek::VerifyingKey), Rejection> {
+        let signed = SignedEntry::decode(bytes).map_err(|e| Rejection::Malformed(e.to_string()))?;
+        let entry = signed.open().map_err(|e| Rejection::Malformed(e.to_string()))?;
+        if !self.is_trusted_authority(&entry.authority) {
+            return Err(Rejection::UntrustedAuthority(entry.authority.to_string()));
+        }
+        let key = self
+            .trusted_key(&entry.authority, signed.key_id(), entry.issued_at_ms)
+            .ok_or_else(|| Rejection::UntrustedKey(hex::encode(&signed.key_id()[..8])))?;
+        Ok((signed, entry, key))
+    }
+
+    fn ingest_locked(&self, bytes: &[u8]) -> Result<IngestOutcome, StoreError> {
+        let (signed, entry, key) = match self.open(bytes) {
+            Ok(t) => t,
+            Err(r) => return Ok(IngestOutcome::Rejected(r)),
+        };
+        if signed.verify_with(&key).is_err() {
+            return Ok(IngestOutcome::Rejected(Rejection::BadSignature));
+        }
+        let chained = match self.chain(signed, entry)? {
+            Ok(c) => c,
+            Err(outcome) => return Ok(outcome),
+        };
+        if let Err(r) = self.check_document(&chained.0, &[]) {
+            return Ok(IngestOutcome::Rejected(r));
+        }
+        let v = chained.0;
+        self.store().append(&v)?;
+        Ok(IngestOutcome::Accepted(EntryPointer {
+            seq: v.entry().seq,
+            hash: v.id(),
+        }))
+    }
+
+    /// Places a verified entry in its chain.
+    fn chain(&self, signed: SignedEntry, entry: Entry) -> Result<Result<ChainedEntry, IngestOutcome>, StoreError> {
+        let head = self.store().head(&entry.authority)?;
+        let held = match head {
+            Some((h, _)) if entry.seq <= h => self.held_hash(&entry, &[])?,
+            _ => None,
+        };
+        let step = chain_step(head, held, entry.seq, entry.prev, signed.id());
+        if step == ChainStep::Next {
+            return Ok(Ok(ChainedEntry(VerifiedEntry::trusted(signed, entry))));
+        }
+        Ok(Err(self.step_outcome(step, signed, &entry)?))
+    }
+
+    fn step_outcome(&self, step: ChainStep, signed: SignedEntry, entry: &Entry) -> Result<IngestOutcome, StoreError> {
+        Ok(match step {
+            ChainStep::Next => IngestOutcome::Rejected(Rejection::BrokenChain("internal: next".into())),
+            ChainStep::Duplicate => IngestOutcome::Duplicate,
+            ChainStep::Gap { have } => IngestOutcome::Gap {
+                authority: entry.authority.clone(),
+                have,
+                seq: entry.seq,
+            },
+            ChainStep::BrokenLink => IngestOutcome::Rejected(Rejection::BrokenChain(format!(
+                "seq {} does not link to the held log",
+                entry.seq
+            ))),
+            ChainStep::Equivocation { .. } => {
+                let held = self
+                    .store()
+                    .entry_at(&entry.authority, entry.seq)?
+                    .ok_or_else(|| StoreError::Corrupt {
+                        key: format!("{}/{}", entry.authority, entry.seq),
+                        reason: "equivocation without the held entry".into(),
+                    })?;
+                let evidence = Evidence {
+                    authority: entry.authority.clone(),
+                    seq: entry.seq,
+                    entries: [held.encode(), signed.encode()],
+                };
+                self.store().put_evidence(&evidence)?;
+                self.inner
+                    .publish
+                    .evidence(tally_model::encode_proof(&held, &signed));
+                IngestOutcome::Rejected(Rejection::Equivocation(evidence))
+            }
+        })
+    }
+
+    /// Checks an equivocation proof received from a peer and stores it.
+    /// Returns false (reject) when it proves nothing.
+    pub fn ingest_proof(&self, bytes: &[u8]) -> Result<bool, StoreError> {
+        let Ok((a, b)) = tally_model::decode_proof(bytes) else {
+            return Ok(false);
+        };
+        let (Ok(ea), Ok(eb)) = (a.open(), b.open()) else {
+            return Ok(false);
+        };
+        if ea.authority != eb.authority || ea.seq != eb.seq || a.id() == b.id() {
+            return Ok(false);
+        }
+        for (s, e) in [(&a, &ea), (&b, &eb)] {
+            match self.trusted_key(&e.authority, s.key_id(), e.issued_at_ms) {
+                Some(k) if s.verify_with(&k).is_ok() => {}
+                _ => return Ok(false),
+            }
+        }
+        let _w = self.lock();
+        let known = self
+            .store()
+            .evidence()?
+            .iter()
+            .any(|e| e.authority == ea.authority && e.seq == ea.seq);
+        if !known {
+            self.store().put_evidence(&Evidence {
+                authority: ea.authority.clone(),
+                seq: ea.seq,
+                entries: [a.encode(), b.encode()],
+            })?;
+        }
+        Ok(true)
+    }
+
+    /// The rules a document must keep to be appended to its issuer's log;
+    /// the same as the API enforces, so a peer cannot plant what it refuses.
+    fn check_document(&self, v: &VerifiedEntry, batch: &[VerifiedEntry]) -> Result<(), Rejection> {
+        let entry = v.entry();
+        let country = entry.authority.country();
+        let doc = match &entry.body {
+            Body::Document(d) => d,
+            Body::Sealed(_) => return Ok(()),
+        };
+        let bad = |m: String| Err(Rejection::InvalidDocument(m));
+        let current = |number: &str| -> Result<Option<(License, Status, u32)>, Rejection> {
+            // An earlier entry of the same batch may have changed it.
+            let mut state = self
+                .store()
+                .license(&entry.authority, number)
+                .map_err(|e| Rejection::Malformed(e.to_string()))?
+                .map(|s| (s.document, s.status, s.version));
+            for p in batch.iter().filter(|p| p.entry().authority == entry.authority) {
+                match p.entry().document() {
+                    Some(Document::License(l)) if l.number() == number => {
+                        state = Some((l.clone(), Status::Active, 1))
+                    }
+                    Some(Document::Amendment { version, license }) if license.number() == number => {
+                        if let Some(s) = state.as_mut() {
+                            s.0 = license.clone();
+                            s.2 = *version;
+                        }
+                    }
+                    Some(Document::StatusChange(c)) if c.number == number => {
+                        if let Some(s) = state.as_mut() {
+                            s.1 = c.status;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Ok(state)
+        };
+        match doc {
+            Document::License(l) => {
+                validate_license(l, country).or_else(|e| bad(e.0))?;
+                if current(l.number())?.is_some() {
+                    return bad(format!("number {} already used", l.number()));
+                }
+            }
+            Document::Amendment { version, license } => {
+                validate_license(license, country).or_else(|e| bad(e.0))?;
+                let Some((old, status, old_version)) = current(license.number())? else {
+                    return bad(format!("amends unknown {}", license.number()));
+                };
+                if status == Status::Revoked {
+                    return bad("amends a revoked license".into());
+                }
+                if *version != old_version + 1 {
+                    return bad(format!("version {version} does not follow {old_version}"));
+                }
+                validate_amendment(&old, license).or_else(|e| bad(e.0))?;
+            }
+            Document::StatusChange(c) => {
+                let Some((_, status, _)) = current(&c.number)? else {
+                    return bad(format!("status of unknown {}", c.number));
+                };
+                if status == Status::Revoked {
+                    return bad("revoked is final".into());
+                }
+            }
+            Document::Shipment(s) => {
+                if s.checkpoint.country != country.as_str() {
+                    return bad(format!(
+                        "a shipment at {} recorded by an authority of {country}",
+                        s.checkpoint.country
+                    ));
+                }
+                if s.date.parse::<tally_model::Date>().is_err() {
+                    return bad(format!("date {:?}", s.date));
+                }
+            }
+            Document::KeyRotation(k) => {
+                let ok = tally_model::trust::parse_key(&k.new_key).is_some_and(|k| !k.is_weak());
+                if !ok {
+                    return bad("rotation to a malformed or weak key".into());
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,54 @@
+//! Which key the node trusts for an authority at an instant.
+//!
+//! Its own authority's key is always trusted; other authorities' keys come
+//! from the trust list (cards an administrator added) and from key rotations
+//! in their logs, each signed by a key trusted before it.
+
+use crate::Verifier;
+use ed25519_dalek::VerifyingKey;
+use tally_model::AuthorityId;
+use tally_model::trust::parse_key;
+
+impl Verifier {
+    /// The key `key_id` if trusted for `authority` at `at_ms`.
+    pub fn trusted_key(
+        &self,
+        authority: &AuthorityId,
+        key_id: &[u8; 32],
+        at_ms: i64,
+    ) -> Option<VerifyingKey> {
+        if authority == &self.inner.authority {
+            let own = self.inner.key.public();
+            if own.as_bytes() == key_id {
+                return Some(own);
+            }
+        } else if !self.is_trusted_authority(authority) {
+            return None;
+        }
+        if let Some(k) = self
+            .inner
+            .trust
+            .read()
+            .ok()
+            .and_then(|t| t.key_for(authority, key_id, at_ms))
+        {
+            return Some(k);
+        }
+        let rotated = self.inner.store.rotated_keys(authority).ok()?;
+        rotated.iter().find_map(|r| {
+            let k = parse_key(&r.public_key)?;
+            (k.as_bytes() == key_id && at_ms >= r.valid_from_ms && !k.is_weak()).then_some(k)
+        })
+    }
+
+    /// Whether the node accepts entries of `authority` at all.
+    pub fn is_trusted_authority(&self, authority: &AuthorityId) -> bool {
+        authority == &self.inner.authority
+            || self
+                .inner
+                .trust
+                .read()
+                .map(|t| t.card(authority).is_some())
+                .unwrap_or(false)
+    }
+}

@@ -1,0 +1,433 @@
+//! The shipment rules of CONTRACT.md as pure functions over [`Facts`].
+//!
+//! Each rule reads only the facts gathered from the store and the
+//! declaration, so it can be tested with a table and no store at all. The
+//! order of [`RULES`] is the order of the contract.
+
+use std::collections::{BTreeMap, BTreeSet};
+use tally_model::{
+    Checkpoint, Date, Direction, License, LicenseKind, ShipmentLine, Shipments, Status,
+};
+use tally_store::state::{LicenseState, SerialUse, TallyRow};
+
+/// One rule's result.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Check {
+    pub rule: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// Every rule's result; `accept` exactly when all are ok.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub checks: Vec<Check>,
+}
+
+impl Verdict {
+    pub fn accepted(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+    pub fn as_str(&self) -> &'static str {
+        if self.accepted() { "accept" } else { "reject" }
+    }
+    pub fn failed_rules(&self) -> Vec<String> {
+        self.checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.rule.to_string())
+            .collect()
+    }
+}
+
+/// What the consignment claims.
+#[derive(Debug, Clone)]
+pub struct Declared {
+    pub checkpoint: Checkpoint,
+    pub date: Date,
+    pub exporter: Option<String>,
+    pub importer: Option<String>,
+    pub items: Vec<ShipmentLine>,
+}
+
+/// What the store knows that the rules need, gathered once per check.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub license: LicenseState,
+    /// Ok(detail) when the issuing entry's key is trusted now for the
+    /// authority at issue time; Err(detail) otherwise.
+    pub signature: Result<String, String>,
+    /// The import certificate an export relies on, when held.
+    pub import_certificate: Option<LicenseState>,
+    /// Transit authorizations that reference this export license.
+    pub transits: Vec<LicenseState>,
+    /// Accepted, recorded quantities of this license.
+    pub tallies: Vec<TallyRow>,
+    /// Declared serials already recorded in this direction (and transit country).
+    pub used_serials: BTreeMap<String, SerialUse>,
+    /// Accepted shipments already recorded in this direction (and transit country).
+    pub accepted_shipments: u64,
+}
+
+type Rule = fn(&Facts, &Declared) -> (bool, String);
+
+/// The rules after `license.known`, in the contract's order.
+pub const RULES: [(&str, Rule); 10] = [
+    ("license.signature", signature),
+    ("license.status", status),
+    ("license.validity", validity),
+    ("route.checkpoint", route),
+    ("import.authorization", import_authorization),
+    ("transit.authorization", transit_authorization),
+    ("parties.match", parties),
+    ("items.match", items_match),
+    ("items.quantity", items_quantity),
+    ("items.serials", items_serials),
+];
+
+pub const NOT_APPLICABLE: &str = "not applicable";
+
+fn na() -> (bool, String) {
+    (true, NOT_APPLICABLE.to_string())
+}
+
+/// Runs every rule. `facts` is `None` when the license is unknown: then
+/// `license.known` fails and is the only check.
+pub fn evaluate(facts: Option<&Facts>, declared: &Declared, reference: &str) -> Verdict {
+    let Some(facts) = facts else {
+        return Verdict {
+            checks: vec![Check {
+                rule: "license.known",
+                ok: false,
+                detail: format!("{reference} is not known to this node"),
+            }],
+        };
+    };
+    let mut checks = vec![Check {
+        rule: "license.known",
+        ok: true,
+        detail: format!(
+            "{} {} of {}, version {}",
+            facts.license.kind.as_str(),
+            facts.license.number,
+            facts.license.authority,
+            facts.license.version
+        ),
+    }];
+    for (rule, f) in RULES {
+        let (ok, detail) = f(facts, declared);
+        checks.push(Check { rule, ok, detail });
+    }
+    Verdict { checks }
+}
+
+fn signature(f: &Facts, _: &Declared) -> (bool, String) {
+    match &f.signature {
+        Ok(d) => (true, d.clone()),
+        Err(d) => (false, d.clone()),
+    }
+}
+
+fn status(f: &Facts, _: &Declared) -> (bool, String) {
+    let s = f.license.status;
+    let last = f
+        .license
+        .history
+        .iter()
+        .rev()
+        .find(|e| e.event == s.as_str())
+        .and_then(|e| e.reason.clone());
+    match (s, last) {
+        (Status::Active, _) => (true, "active".into()),
+        (s, Some(reason)) if !reason.is_empty() => (false, format!("{}: {reason}", s.as_str())),
+        (s, _) => (false, s.as_str().into()),
+    }
+}
+
+fn within(from: &str, until: &str, date: Date) -> Result<(), String> {
+    match (from.parse::<Date>(), until.parse::<Date>()) {
+        (Ok(f), Ok(u)) if f <= date && date <= u => Ok(()),
+        (Ok(f), Ok(_)) if date < f => Err(format!("{date} is before valid_from {from}")),
+        (Ok(_), Ok(_)) => Err(format!("{date} is after valid_until {until}")),
+        _ => Err(format!("unreadable validity {from}..{until}")),
+    }
+}
+
+fn validity(f: &Facts, d: &Declared) -> (bool, String) {
+    let (from, until) = f.license.document.validity();
+    match within(from, until, d.date) {
+        Ok(()) => (true, format!("{} is within {from}..{until}", d.date)),
+        Err(e) => (false, e),
+    }
+}
+
+fn route(f: &Facts, d: &Declared) -> (bool, String) {
+    let c = d.checkpoint.country.as_str();
+    let dir = d.checkpoint.direction;
+    let expect = |want: &str, what: &str| {
+        if c == want {
+            (true, format!("{} at {c}, the {what}", dir.as_str()))
+        } else {
+            (false, format!("{} at {c}, but the {what} is {want}", dir.as_str()))
+        }
+    };
+    match (&f.license.document, dir) {
+        (License::Export(l), Direction::Exit) => expect(&l.exporting_country, "exporting country"),
+        (License::Export(l), Direction::Entry) => expect(&l.importing_country, "importing country"),
+        (License::Export(l), Direction::Transit) => {
+            if l.transit_countries.iter().any(|t| t == c) {
+                (true, format!("transit through {c}, a listed transit country"))
+            } else if l.transit_countries.is_empty() {
+                (false, format!("transit through {c}, but the license lists no transit countries"))
+            } else {
+                (false, format!(
+                    "transit through {c}, not one of the listed {}",
+                    l.transit_countries.join(", ")
+                ))
+            }
+        }
+        (License::Import(l), Direction::Exit) => expect(&l.exporting_country, "exporting country"),
+        (License::Import(l), Direction::Entry) => expect(&l.importing_country, "importing country"),
+        (License::Import(_), Direction::Transit) => (
+            false,
+            "an import certificate does not cover transit; check the export license".into(),
+        ),
+        (License::Transit(t), Direction::Transit) => expect(&t.transit_country, "transit country"),
+        (License::Transit(_), dir) => (
+            false,
+            format!("a transit authorization covers transit, not {}", dir.as_str()),
+        ),
+    }
+}
+
+fn norm(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+fn import_authorization(f: &Facts, d: &Declared) -> (bool, String) {
+    let License::Export(export) = &f.license.document else {
+        return na();
+    };
+    let Some(r) = &export.import_certificate else {
+        return (false, "the export license names no import certificate".into());
+    };
+    let Some(ic) = &f.import_certificate else {
+        return (false, format!("import certificate {} of {} is not known to this node", r.number, r.authority));
+    };
+    let License::Import(cert) = &ic.document else {
+        return (false, format!("{} of {} is not an import certificate", r.number, r.authority));
+    };
+    if ic.authority.country().as_str() != export.importing_country {
+        return (false, format!(
+            "{} is not an authority of the importing country {}",
+            ic.authority, export.importing_country
+        ));
+    }
+    if ic.status != Status::Active {
+        return (false, format!("import certificate {} is {}", r.number, ic.status.as_str()));
+    }
+    if let Err(e) = within(&cert.valid_from, &cert.valid_until, d.date) {
+        return (false, format!("import certificate {}: {e}", r.number));
+    }
+    if norm(&cert.importer.name) != norm(&export.importer.name) {
+        return (false, format!(
+            "import certificate names importer {:?}, the license {:?}",
+            cert.importer.name, export.importer.name
+        ));
+    }
+    // Per category, the certificate must allow at least what the export licenses.
+    let mut need: BTreeMap<String, u64> = BTreeMap::new();
+    for it in &export.items {
+        *need.entry(format!("{:?}", it.category)).or_default() += it.quantity;
+    }
+    let mut have: BTreeMap<String, u64> = BTreeMap::new();
+    for it in &cert.items {
+        *have.entry(format!("{:?}", it.category)).or_default() += it.quantity;
+    }
+    for (cat, q) in &need {
+        let h = have.get(cat).copied().unwrap_or(0);
+        if h < *q {
+            return (false, format!(
+                "import certificate covers {h} {} items, the export licenses {q}",
+                cat.to_lowercase()
+            ));
+        }
+    }
+    (true, format!("import certificate {} of {} is active, valid and covers the items", r.number, r.authority))
+}
+
+fn transit_authorization(f: &Facts, d: &Declared) -> (bool, String) {
+    let License::Export(export) = &f.license.document else {
+        return na();
+    };
+    if export.transit_countries.is_empty() {
+        return (true, "no transit countries".into());
+    }
+    let mut missing = Vec::new();
+    for c in &export.transit_countries {
+        let ok = f.transits.iter().any(|t| {
+            let License::Transit(doc) = &t.document else {
+                return false;
+            };
+            &doc.transit_country == c
+                && t.authority.country().as_str() == c
+                && t.status == Status::Active
+                && within(&doc.valid_from, &doc.valid_until, d.date).is_ok()
+        });
+        if !ok {
+            missing.push(c.as_str());
+        }
+    }
+    if missing.is_empty() {
+        (true, format!("authorized by {}", export.transit_countries.join(", ")))
+    } else {
+        (false, format!(
+            "no active, valid transit authorization from {}",
+            missing.join(", ")
+        ))
+    }
+}
+
+fn parties(f: &Facts, d: &Declared) -> (bool, String) {
+    let (exp, imp) = match &f.license.document {
+        License::Export(l) => (&l.exporter.name, &l.importer.name),
+        License::Import(l) => (&l.exporter.name, &l.importer.name),
+        License::Transit(_) => return na(),
+    };
+    let mut wrong = Vec::new();
+    if let Some(e) = &d.exporter {
+        if norm(e) != norm(exp) {
+            wrong.push(format!("exporter {e:?} is not the licensed {exp:?}"));
+        }
+    }
+    if let Some(i) = &d.importer {
+        if norm(i) != norm(imp) {
+            wrong.push(format!("importer {i:?} is not the licensed {imp:?}"));
+        }
+    }
+    if !wrong.is_empty() {
+        return (false, wrong.join("; "));
+    }
+    match (&d.exporter, &d.importer) {
+        (None, None) => (true, "no parties declared".into()),
+        _ => (true, "declared parties are the licensed ones".into()),
+    }
+}
+
+fn has_items(f: &Facts) -> bool {
+    f.license.kind != LicenseKind::Transit
+}
+
+fn items_match(f: &Facts, d: &Declared) -> (bool, String) {
+    if !has_items(f) {
+        return na();
+    }
+    if d.items.is_empty() {
+        return (false, "no items declared".into());
+    }
+    let lines: BTreeSet<u32> = f.license.document.items().iter().map(|i| i.line).collect();
+    let mut seen = BTreeSet::new();
+    for it in &d.items {
+        if !lines.contains(&it.line) {
+            return (false, format!("line {} is not on the license", it.line));
+        }
+        if !seen.insert(it.line) {
+            return (false, format!("line {} declared twice", it.line));
+        }
+        if it.quantity == 0 {
+            return (false, format!("line {}: quantity 0", it.line));
+        }
+    }
+    (true, format!("{} declared line(s) on the license", d.items.len()))
+}
+
+/// Quantity of accepted shipments of `line` in the checkpoint's direction
+/// (through this country, for transit).
+pub fn shipped(f: &Facts, line: u32, cp: &Checkpoint) -> u64 {
+    f.tallies
+        .iter()
+        .filter(|t| t.line == line && t.direction == cp.direction)
+        .filter(|t| cp.direction != Direction::Transit || t.country == cp.country)
+        .map(|t| t.quantity)
+        .sum()
+}
+
+fn items_quantity(f: &Facts, d: &Declared) -> (bool, String) {
+    if !has_items(f) {
+        return na();
+    }
+    let single = matches!(&f.license.document, License::Export(l) if l.shipments == Shipments::Single);
+    if single && f.accepted_shipments > 0 {
+        return (false, format!(
+            "single-shipment license already used at {}",
+            d.checkpoint.direction.as_str()
+        ));
+    }
+    let mut parts = Vec::new();
+    for it in &d.items {
+        let Some(lic) = f.license.document.items().iter().find(|l| l.line == it.line) else {
+            return (false, format!("line {} is not on the license", it.line));
+        };
+        let done = shipped(f, it.line, &d.checkpoint);
+        let left = lic.quantity.saturating_sub(done);
+        if it.quantity > left {
+            return (false, format!(
+                "line {}: {} declared, {left} left of {} after {done} recorded at {}",
+                it.line,
+                it.quantity,
+                lic.quantity,
+                d.checkpoint.direction.as_str()
+            ));
+        }
+        parts.push(format!("line {}: {} of {left} left", it.line, it.quantity));
+    }
+    if parts.is_empty() {
+        return (false, "no items declared".into());
+    }
+    (true, parts.join("; "))
+}
+
+fn items_serials(f: &Facts, d: &Declared) -> (bool, String) {
+    if !has_items(f) {
+        return na();
+    }
+    let mut declared = 0;
+    let mut seen = BTreeSet::new();
+    for it in &d.items {
+        let listed = f
+            .license
+            .document
+            .items()
+            .iter()
+            .find(|l| l.line == it.line)
+            .map(|l| &l.serials);
+        for s in &it.serials {
+            declared += 1;
+            if !seen.insert(s.as_str()) {
+                return (false, format!("serial {s} declared twice"));
+            }
+            if let Some(listed) = listed {
+                if !listed.is_empty() && !listed.contains(s) {
+                    return (false, format!("serial {s} is not on line {}", it.line));
+                }
+            }
+            if let Some(u) = f.used_serials.get(s) {
+                return (false, format!(
+                    "serial {s} already crossed at {} on {} (recorded by {}, seq {})",
+                    d.checkpoint.direction.as_str(),
+                    u.date,
+                    u.recorded_by,
+                    u.seq
+                ));
+            }
+        }
+    }
+    if declared == 0 {
+        (true, "no serials declared".into())
+    } else {
+        (true, format!("{declared} serial(s) on the license and not seen before"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,175 @@
+//! Offline administration of a node directory: `init`, `trust`, `token`, `reindex`.
+
+use crate::config::{ApiConfig, Config, KeysConfig, NodeDir, StoreConfig, SyncConfig};
+use crate::files;
+use crate::keys;
+use anyhow::{Context, bail};
+use serde_json::json;
+use std::path::Path;
+use tally_api::tokens::{Role, TokenBook};
+use tally_model::{AuthorityId, Card, CardKey};
+
+/// What `init` created.
+#[derive(Debug, Clone)]
+pub struct Initialized {
+    pub authority: AuthorityId,
+    pub peer_id: String,
+    pub card: std::path::PathBuf,
+    pub api: String,
+    pub admin_token: String,
+}
+
+impl Initialized {
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "authority": self.authority.to_string(),
+            "peer_id": self.peer_id,
+            "card": self.card.display().to_string(),
+            "api": self.api,
+            "admin_token": self.admin_token,
+        })
+    }
+}
+
+/// The addresses a card advertises: the listen address, with an unspecified
+/// host replaced by loopback (the administrator edits it to the public host).
+fn advertised(listen: &str) -> Vec<String> {
+    vec![listen.replace("/ip4/0.0.0.0/", "/ip4/127.0.0.1/")]
+}
+
+/// `tally init`: refuses before writing anything if the directory is already
+/// a node or the id is malformed.
+pub fn init(
+    dir: &Path,
+    authority: &str,
+    name: &str,
+    p2p_listen: &str,
+    api_listen: &str,
+    engine: Option<&str>,
+) -> anyhow::Result<Initialized> {
+    let authority: AuthorityId = authority.parse()?;
+    let node_dir = NodeDir(dir.to_path_buf());
+    if node_dir.config().exists() || dir.join("keys").exists() {
+        bail!("{} is already a node directory; nothing changed", dir.display());
+    }
+    let mut store = StoreConfig::default();
+    if let Some(e) = engine {
+        store.engine = serde_json::from_value(json!(e))
+            .with_context(|| format!("--engine {e:?}: expected redb or sled"))?;
+    }
+    let config = Config {
+        authority: authority.to_string(),
+        name: name.to_string(),
+        keys: KeysConfig::default(),
+        api: ApiConfig {
+            listen: api_listen.to_string(),
+        },
+        p2p: tally_p2p::Config {
+            listen: p2p_listen.to_string(),
+            ..Default::default()
+        },
+        store,
+        sync: SyncConfig::default(),
+    };
+    // Validate everything before the first write.
+    config.settings(&node_dir)?;
+
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    keys::set_mode(dir, 0o700)?;
+    let secret = keys::generate_authority_key();
+    keys::write_secret(
+        &node_dir.resolve(&config.keys.authority),
+        &keys::encode_authority_key(&secret),
+    )?;
+    let node_key = tally_p2p::Keypair::generate_ed25519();
+    keys::write_secret(
+        &node_dir.resolve(&config.keys.node),
+        &node_key
+            .to_protobuf_encoding()
+            .context("encoding the node key")?,
+    )?;
+    let public = tally_model::AuthorityKey::from_bytes(&secret).public();
+    let peer_id = node_key.public().to_peer_id().to_string();
+    let card = Card {
+        authority: authority.clone(),
+        country: authority.country().to_string(),
+        name: name.to_string(),
+        peer_id: peer_id.clone(),
+        addresses: advertised(p2p_listen),
+        keys: vec![CardKey {
+            public_key: hex::encode(public.as_bytes()),
+            valid_from_ms: 0,
+            valid_until_ms: None,
+        }],
+    };
+    files::write_card(&node_dir.card(), &card)?;
+    files::write_trust(&node_dir.trust(), &Default::default())?;
+    let mut tokens = TokenBook::load(&node_dir.tokens())?;
+    let admin_token = tokens.create(Role::Admin, "first admin (tally init)")?;
+    let text = format!(
+        "# Tally node configuration. Every key is documented in config/tally.example.toml.\n{}",
+        toml::to_string(&config)?
+    );
+    files::write_atomic(&node_dir.config(), text.as_bytes(), 0o600)?;
+    Ok(Initialized {
+        authority,
+        peer_id,
+        card: node_dir.card(),
+        api: format!("http://{api_listen}"),
+        admin_token,
+    })
+}
+
+pub fn trust_add(dir: &Path, card_path: &Path) -> anyhow::Result<Card> {
+    let node_dir = NodeDir(dir.to_path_buf());
+    let config = Config::load(&node_dir)?;
+    let card = files::read_card(card_path)?;
+    if card.authority.as_str() == config.authority {
+        bail!("{} is this node's own authority; nothing changed", card.authority);
+    }
+    if card.peer_id.parse::<tally_p2p::PeerId>().is_err() {
+        bail!("card {}: peer_id {:?} is not a libp2p peer id", card_path.display(), card.peer_id);
+    }
+    for a in &card.addresses {
+        if a.parse::<tally_p2p::Multiaddr>().is_err() {
+            bail!("card {}: address {a:?} is not a multiaddr", card_path.display());
+        }
+    }
+    let mut list = files::read_trust(&node_dir.trust())?;
+    list.upsert(card.clone());
+    files::write_trust(&node_dir.trust(), &list)?;
+    Ok(card)
+}
+
+pub fn trust_remove(dir: &Path, id: &str) -> anyhow::Result<()> {
+    let node_dir = NodeDir(dir.to_path_buf());
+    Config::load(&node_dir)?;
+    let id: AuthorityId = id.parse()?;
+    let mut list = files::read_trust(&node_dir.trust())?;
+    if !list.remove(&id) {
+        bail!("{id} is not trusted; nothing changed");
+    }
+    files::write_trust(&node_dir.trust(), &list)
+}
+
+pub fn trust_list(dir: &Path) -> anyhow::Result<tally_model::TrustList> {
+    let node_dir = NodeDir(dir.to_path_buf());
+    Config::load(&node_dir)?;
+    files::read_trust(&node_dir.trust())
+}
+
+pub fn token_create(dir: &Path, role: Role, label: &str) -> anyhow::Result<String> {
+    let node_dir = NodeDir(dir.to_path_buf());
+    Config::load(&node_dir)?;
+    let mut tokens = TokenBook::load(&node_dir.tokens())?;
+    Ok(tokens.create(role, label)?)
+}
+
+pub fn reindex(dir: &Path) -> anyhow::Result<String> {
+    let node_dir = NodeDir(dir.to_path_buf());
+    let settings = Config::load(&node_dir)?.settings(&node_dir)?;
+    let store = tally_store::Store::open(&settings.store_path, settings.engine)
+        .context("opening the store (is the node still running?)")?;
+    let report = store.reindex()?;
+    Ok(format!("{report:?}"))
+}

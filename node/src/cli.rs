@@ -1,0 +1,138 @@
+//! The `tally` command line of CONTRACT.md.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "tally", version, about = "Tally: signed firearms export, import and transit licenses, exchanged peer to peer between licensing authorities")]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Officer,
+    Issuer,
+    Admin,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a complete, working node directory.
+    Init {
+        #[arg(long)]
+        dir: PathBuf,
+        /// The authority id, CC-NAME (e.g. US-DDTC); the country is its prefix.
+        #[arg(long)]
+        authority: String,
+        /// The authority's name, e.g. "Directorate of Defense Trade Controls".
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "/ip4/0.0.0.0/tcp/4710")]
+        p2p_listen: String,
+        #[arg(long, default_value = "127.0.0.1:4711")]
+        api_listen: String,
+        /// Storage engine.
+        #[arg(long)]
+        engine: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage the trusted authorities.
+    Trust {
+        #[command(subcommand)]
+        command: TrustCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Run the node in the foreground; SIGINT/SIGTERM stop it cleanly.
+    Run {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Rebuild the derived indexes from the logs (with the node stopped).
+    Reindex {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// A local network of three nodes with sample data; Ctrl-C stops it.
+    Demo {
+        /// Where to keep the nodes' directories (default: a temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// First port; the nodes use a few consecutive ports from here.
+        #[arg(long, default_value_t = 4780)]
+        base_port: u16,
+    },
+    /// Print a node's peers and sync state.
+    Status {
+        /// Base URL of the node's API, e.g. http://127.0.0.1:4711.
+        #[arg(long)]
+        api: String,
+        #[arg(long, env = "TALLY_TOKEN", hide_env_values = true)]
+        token: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a shipment (a JSON file of POST /v1/shipments/verify) and print
+    /// the verdict table. Exit 0 accept, 1 reject, 2 error.
+    Check {
+        #[arg(long)]
+        api: String,
+        #[arg(long, env = "TALLY_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The request file; `-` for standard input.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Trust the authority described by CARD (a card.toml written by another node's init).
+    Add {
+        #[arg(long)]
+        dir: PathBuf,
+        card: PathBuf,
+    },
+    /// Stop trusting an authority; its connections are dropped.
+    Remove {
+        #[arg(long)]
+        dir: PathBuf,
+        id: String,
+    },
+    /// List the trusted authorities.
+    List {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token; it is printed once, only its hash is stored.
+    Create {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long)]
+        label: String,
+        #[arg(long)]
+        json: bool,
+    },
+}

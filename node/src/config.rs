@@ -1,0 +1,198 @@
+//! `DIR/tally.toml`: the node's configuration, each crate's section assembled here.
+//!
+//! Keys are never inline: the config names key files, which `tally init`
+//! writes with mode 0600. Validation happens once at start-up and names the
+//! offending key.
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use tally_model::AuthorityId;
+use tally_store::EngineKind;
+
+/// The whole of `tally.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The authority this node signs for, `CC-NAME` (e.g. `US-DDTC`).
+    pub authority: String,
+    /// The authority's human-readable name, shown on its card.
+    pub name: String,
+    /// Where the secret keys are (paths relative to the node directory).
+    #[serde(default)]
+    pub keys: KeysConfig,
+    /// The HTTP API and web console.
+    #[serde(default)]
+    pub api: ApiConfig,
+    /// The libp2p network (see `tally_p2p::Config` for every key).
+    #[serde(default)]
+    pub p2p: tally_p2p::Config,
+    /// The on-disk store.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Anti-entropy (pull) replication.
+    #[serde(default)]
+    pub sync: SyncConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// The authority's Ed25519 signing key (32 secret bytes, hex), mode 0600.
+    pub authority: PathBuf,
+    /// The node's libp2p identity key (protobuf encoding), mode 0600.
+    pub node: PathBuf,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        KeysConfig {
+            authority: "keys/authority.key".into(),
+            node: "keys/node.key".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// `HOST:PORT` of the HTTP API and console. Keep it on loopback or behind
+    /// a TLS-terminating proxy: tokens travel in headers.
+    pub listen: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            listen: "127.0.0.1:4711".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Storage engine, `redb` or `sled` (README: why redb is the default).
+    pub engine: EngineKind,
+    /// Directory of the store, relative to the node directory.
+    pub path: PathBuf,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            engine: EngineKind::default(),
+            path: "store".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    /// Milliseconds between anti-entropy rounds with a random connected peer;
+    /// gossip can lose messages, this is what makes delivery certain.
+    pub interval_ms: u64,
+    /// Entries asked for per `Range` request while catching up.
+    pub range_limit: u32,
+    /// Milliseconds between checks of `trust.toml` and `tokens.toml` for
+    /// changes made by the CLI (so they apply without a restart).
+    pub watch_interval_ms: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            interval_ms: 3000,
+            range_limit: 512,
+            watch_interval_ms: 1000,
+        }
+    }
+}
+
+/// The files of a node directory.
+#[derive(Debug, Clone)]
+pub struct NodeDir(pub PathBuf);
+
+impl NodeDir {
+    pub fn config(&self) -> PathBuf {
+        self.0.join("tally.toml")
+    }
+    pub fn card(&self) -> PathBuf {
+        self.0.join("card.toml")
+    }
+    pub fn trust(&self) -> PathBuf {
+        self.0.join("trust.toml")
+    }
+    pub fn tokens(&self) -> PathBuf {
+        self.0.join("tokens.toml")
+    }
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.0.join(p)
+        }
+    }
+}
+
+/// The checked runtime form of [`Config`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub authority: AuthorityId,
+    pub name: String,
+    pub authority_key: PathBuf,
+    pub node_key: PathBuf,
+    pub api_listen: SocketAddr,
+    pub p2p: tally_p2p::Config,
+    pub engine: EngineKind,
+    pub store_path: PathBuf,
+    pub sync: SyncConfig,
+}
+
+impl Config {
+    pub fn load(dir: &NodeDir) -> anyhow::Result<Config> {
+        let path = dir.config();
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read {} (is this a node directory? run `tally init` first)",
+                path.display()
+            )
+        })?;
+        toml::from_str(&text).with_context(|| format!("{} is not a valid config", path.display()))
+    }
+
+    /// Checks every key, naming the bad one.
+    pub fn settings(&self, dir: &NodeDir) -> anyhow::Result<Settings> {
+        let authority: AuthorityId = self
+            .authority
+            .parse()
+            .with_context(|| format!("config key `authority` = {:?}", self.authority))?;
+        let api_listen: SocketAddr = self
+            .api
+            .listen
+            .parse()
+            .with_context(|| format!("config key `api.listen` = {:?} is not HOST:PORT", self.api.listen))?;
+        if self.p2p.listen.parse::<tally_p2p::Multiaddr>().is_err() {
+            bail!("config key `p2p.listen` = {:?} is not a multiaddr", self.p2p.listen);
+        }
+        if self.sync.interval_ms == 0 || self.sync.range_limit == 0 || self.sync.watch_interval_ms == 0 {
+            bail!("config keys `sync.*` must be positive");
+        }
+        if self.name.trim().is_empty() {
+            bail!("config key `name` is empty");
+        }
+        Ok(Settings {
+            authority,
+            name: self.name.clone(),
+            authority_key: dir.resolve(&self.keys.authority),
+            node_key: dir.resolve(&self.keys.node),
+            api_listen,
+            p2p: self.p2p.clone(),
+            engine: self.store.engine,
+            store_path: dir.resolve(&self.store.path),
+            sync: self.sync.clone(),
+        })
+    }
+}

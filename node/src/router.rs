@@ -1,0 +1,196 @@
+//! The one place where network events meet validation.
+//!
+//! Gossip goes to `Verifier::ingest` and its outcome becomes the gossipsub
+//! verdict (Accept forwards, Ignore drops, Reject penalizes the sender); a gap
+//! asks the sync worker to pull from the sender. Sync queries are answered
+//! from the store. Entries the verifier signs or proves are published from here.
+
+use crate::peers::PeerTable;
+use crate::sync::SyncJobs;
+use bytes::Bytes;
+use std::sync::Arc;
+use tally_api::Metrics;
+use tally_model::AuthorityId;
+use tally_p2p::{Acceptance, Head, NetEvent, P2pHandle, SyncAnswer, SyncQuery, Topic};
+use tally_verify::{IngestOutcome, Publish, Verifier};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+/// What the verifier asks to publish; bounded, so a stalled network never
+/// blocks issuing (pull delivers what is dropped here).
+pub enum Outgoing {
+    Entry(Bytes),
+    Evidence(Bytes),
+}
+
+/// Hands the verifier's output to the router without blocking.
+pub struct Publisher(pub mpsc::Sender<Outgoing>);
+
+impl Publish for Publisher {
+    fn entry(&self, signed: &tally_model::SignedEntry) {
+        if self.0.try_send(Outgoing::Entry(signed.encode().into())).is_err() {
+            debug!("publish queue full; the entry will reach peers by sync");
+        }
+    }
+    fn evidence(&self, proof: Vec<u8>) {
+        let _ = self.0.try_send(Outgoing::Evidence(proof.into()));
+    }
+}
+
+pub struct Router {
+    pub verifier: Verifier,
+    pub p2p: P2pHandle,
+    pub peers: Arc<PeerTable>,
+    pub metrics: Metrics,
+    pub sync: SyncJobs,
+}
+
+impl Router {
+    pub async fn run(
+        self,
+        mut events: mpsc::Receiver<NetEvent>,
+        mut outgoing: mpsc::Receiver<Outgoing>,
+        cancel: CancellationToken,
+    ) {
+        loop {
+            tokio::select! {
+                // Local work first: publishing what this node signed.
+                biased;
+                _ = cancel.cancelled() => return,
+                Some(out) = outgoing.recv() => self.publish(out).await,
+                ev = events.recv() => match ev {
+                    Some(ev) => self.event(ev).await,
+                    None => return,
+                },
+            }
+        }
+    }
+
+    async fn publish(&self, out: Outgoing) {
+        let (topic, data) = match out {
+            Outgoing::Entry(b) => (Topic::Entries, b),
+            Outgoing::Evidence(b) => (Topic::Evidence, b),
+        };
+        if let Err(e) = self.p2p.publish(topic, data).await {
+            debug!(error = %e, "publish failed; sync will deliver");
+        }
+    }
+
+    async fn event(&self, ev: NetEvent) {
+        match ev {
+            NetEvent::Gossip {
+                topic: Topic::Entries,
+                from,
+                message,
+                data,
+            } => {
+                let v = self.verifier.clone();
+                let outcome = tokio::task::spawn_blocking(move || v.ingest(&data)).await;
+                let acceptance = match outcome {
+                    Ok(Ok(IngestOutcome::Accepted(_))) => {
+                        self.metrics.entry_outcome("gossip", "accepted");
+                        Acceptance::Accept
+                    }
+                    Ok(Ok(IngestOutcome::Duplicate)) => {
+                        self.metrics.entry_outcome("gossip", "ignored");
+                        Acceptance::Ignore
+                    }
+                    Ok(Ok(IngestOutcome::Gap { authority, have, seq })) => {
+                        debug!(peer = %from, %authority, have, seq, "gap; pulling");
+                        self.metrics.entry_outcome("gossip", "ignored");
+                        self.sync.request(from);
+                        Acceptance::Ignore
+                    }
+                    Ok(Ok(IngestOutcome::Rejected(r))) => {
+                        debug!(peer = %from, reason = %r.reason(), "gossip entry rejected");
+                        self.metrics.entry_outcome("gossip", "rejected");
+                        Acceptance::Reject
+                    }
+                    Ok(Err(e)) => {
+                        warn!(error = %e, "store failed while ingesting; not acknowledged");
+                        Acceptance::Ignore
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "ingest task failed");
+                        Acceptance::Ignore
+                    }
+                };
+                let _ = self.p2p.report(message, acceptance).await;
+            }
+            NetEvent::Gossip {
+                topic: Topic::Evidence,
+                from,
+                message,
+                data,
+            } => {
+                let v = self.verifier.clone();
+                let ok = tokio::task::spawn_blocking(move || v.ingest_proof(&data)).await;
+                let acceptance = match ok {
+                    Ok(Ok(true)) => Acceptance::Accept,
+                    Ok(Ok(false)) => {
+                        debug!(peer = %from, "equivocation proof rejected");
+                        Acceptance::Reject
+                    }
+                    _ => Acceptance::Ignore,
+                };
+                let _ = self.p2p.report(message, acceptance).await;
+            }
+            NetEvent::SyncQuery { from, query, reply } => {
+                let v = self.verifier.clone();
+                let answer = tokio::task::spawn_blocking(move || answer(&v, query))
+                    .await
+                    .unwrap_or_else(|_| SyncAnswer::Error("internal error".into()));
+                if reply.send(answer).is_err() {
+                    debug!(peer = %from, "sync reply dropped");
+                }
+            }
+            NetEvent::PeerConnected(peer) => {
+                self.peers.set_connected(&peer, true);
+                self.metrics
+                    .set_connected_peers(self.peers.connected_count() as u64);
+                self.sync.request(peer);
+            }
+            NetEvent::PeerDisconnected(peer) => {
+                self.peers.set_connected(&peer, false);
+                self.metrics
+                    .set_connected_peers(self.peers.connected_count() as u64);
+            }
+        }
+    }
+}
+
+/// Answers a peer's sync query from the store. Any node serves any log it
+/// holds, so a node that was offline catches up from whoever is up.
+fn answer(v: &Verifier, query: SyncQuery) -> SyncAnswer {
+    match query {
+        SyncQuery::Heads => match v.store().heads() {
+            Ok(heads) => SyncAnswer::Heads(
+                heads
+                    .into_iter()
+                    .map(|(authority, seq, hash)| Head {
+                        authority: authority.to_string(),
+                        seq,
+                        hash: hash.0.to_vec(),
+                    })
+                    .collect(),
+            ),
+            Err(e) => SyncAnswer::Error(format!("store: {e}")),
+        },
+        SyncQuery::Range {
+            authority,
+            from,
+            limit,
+        } => {
+            let Ok(authority) = authority.parse::<AuthorityId>() else {
+                return SyncAnswer::Error("malformed authority".into());
+            };
+            match v.store().range(&authority, from, limit as usize) {
+                Ok(entries) => SyncAnswer::Range(
+                    entries.into_iter().map(|e| Bytes::from(e.encode())).collect(),
+                ),
+                Err(e) => SyncAnswer::Error(format!("store: {e}")),
+            }
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Anti-entropy: pull what gossip missed.
+//!
+//! On every new connection, on every gap seen in gossip, and every
+//! `sync.interval_ms` with a random connected peer, the worker compares log
+//! heads with the peer and pulls the missing ranges. Entries go through
+//! `Verifier::ingest_many` (batch signature checks, one durable commit per
+//! range) while the next range is already being fetched.
+
+use crate::peers::PeerTable;
+use rand::seq::IndexedRandom;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tally_api::Metrics;
+use tally_model::AuthorityId;
+use tally_p2p::{P2pHandle, PeerId};
+use tally_verify::{IngestOutcome, Verifier};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::debug;
+
+/// Pending sync requests: bounded, and at most one queued per peer.
+#[derive(Clone)]
+pub struct SyncJobs {
+    tx: mpsc::Sender<PeerId>,
+    queued: Arc<Mutex<HashSet<PeerId>>>,
+}
+
+/// Peers waiting for a sync round; more are dropped (the timer retries).
+const MAX_QUEUED: usize = 256;
+
+impl SyncJobs {
+    pub fn new() -> (SyncJobs, mpsc::Receiver<PeerId>) {
+        let (tx, rx) = mpsc::channel(MAX_QUEUED);
+        (
+            SyncJobs {
+                tx,
+                queued: Arc::default(),
+            },
+            rx,
+        )
+    }
+
+    pub fn request(&self, peer: PeerId) {
+        let mut q = self.queued.lock().unwrap_or_else(|p| p.into_inner());
+        if q.insert(peer) && self.tx.try_send(peer).is_err() {
+            q.remove(&peer);
+        }
+    }
+
+    fn done(&self, peer: &PeerId) {
+        self.queued
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(peer);
+    }
+}
+
+pub struct SyncWorker {
+    pub verifier: Verifier,
+    pub p2p: P2pHandle,
+    pub peers: Arc<PeerTable>,
+    pub metrics: Metrics,
+    pub jobs: SyncJobs,
+    pub interval: Duration,
+    pub range_limit: u32,
+}
+
+impl SyncWorker {
+    pub async fn run(self, mut rx: mpsc::Receiver<PeerId>, cancel: CancellationToken) {
+        let mut tick = tokio::time::interval(self.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                Some(peer) = rx.recv() => {
+                    self.jobs.done(&peer);
+                    self.round(peer).await;
+                }
+                _ = tick.tick() => {
+                    self.refresh_metrics().await;
+                    let connected = self.p2p.connected_peers().await.unwrap_or_default();
+                    if let Some(peer) = connected.choose(&mut rand::rng()).copied() {
+                        self.round(peer).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn refresh_metrics(&self) {
+        let v = self.verifier.clone();
+        if let Ok(Ok(heads)) = tokio::task::spawn_blocking(move || v.store().heads()).await {
+            for (authority, seq, _) in heads {
+                self.metrics.set_entries_stored(authority.as_str(), seq);
+            }
+        }
+    }
+
+    /// One anti-entropy round with `peer`.
+    async fn round(&self, peer: PeerId) {
+        let heads = match self.p2p.heads(peer).await {
+            Ok(h) => h,
+            Err(e) => {
+                debug!(%peer, error = %e, "heads request failed");
+                return;
+            }
+        };
+        for head in heads {
+            let Ok(authority) = head.authority.parse::<AuthorityId>() else {
+                continue;
+            };
+            if !self.verifier.is_trusted_authority(&authority) {
+                continue;
+            }
+            self.pull(peer, &authority, head.seq, &head.hash).await;
+        }
+        self.peers.synced(&peer, tally_verify::now_ms());
+    }
+
+    /// Pulls `authority`'s log from `peer` up to `their_seq`, fetching the
+    /// next range while the current one is verified and stored.
+    async fn pull(&self, peer: PeerId, authority: &AuthorityId, their_seq: u64, their_hash: &[u8]) {
+        let store = self.verifier.store().clone();
+        let a = authority.clone();
+        let ours = tokio::task::spawn_blocking(move || store.head(&a))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten();
+        let our_seq = ours.map_or(0, |(s, _)| s);
+        if their_seq <= our_seq {
+            // Same seq, other bytes: fetch theirs so the verifier records the fork.
+            let differs = ours.is_some_and(|(s, h)| s == their_seq && h.0[..] != *their_hash);
+            if differs {
+                if let Ok(entries) = self
+                    .p2p
+                    .range(peer, authority.to_string(), their_seq, 1)
+                    .await
+                {
+                    self.ingest(peer, entries).await;
+                }
+            }
+            return;
+        }
+        let mut from = our_seq + 1;
+        let limit = self.range_limit;
+        let mut next = Some(self.p2p.range(peer, authority.to_string(), from, limit).await);
+        while let Some(fetched) = next.take() {
+            let entries = match fetched {
+                Ok(e) if !e.is_empty() => e,
+                Ok(_) => return,
+                Err(e) => {
+                    debug!(%peer, %authority, error = %e, "range request failed");
+                    return;
+                }
+            };
+            let n = entries.len() as u64;
+            let more = from + n <= their_seq;
+            let prefetch = async {
+                if more {
+                    Some(self.p2p.range(peer, authority.to_string(), from + n, limit).await)
+                } else {
+                    None
+                }
+            };
+            let (complete, prefetched) = tokio::join!(self.ingest(peer, entries), prefetch);
+            if !complete {
+                return;
+            }
+            from += n;
+            next = prefetched;
+        }
+    }
+
+    /// Ingests a range; true when every entry was stored or already held.
+    async fn ingest(&self, peer: PeerId, entries: Vec<bytes::Bytes>) -> bool {
+        let v = self.verifier.clone();
+        let n = entries.len();
+        let outcomes = match tokio::task::spawn_blocking(move || v.ingest_many(&entries)).await {
+            Ok(Ok(o)) => o,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "store failed during sync");
+                return false;
+            }
+            Err(_) => return false,
+        };
+        let mut complete = outcomes.len() == n;
+        for o in &outcomes {
+            match o {
+                IngestOutcome::Accepted(_) => self.metrics.entry_outcome("sync", "accepted"),
+                IngestOutcome::Duplicate => self.metrics.entry_outcome("sync", "ignored"),
+                IngestOutcome::Gap { .. } => {
+                    self.metrics.entry_outcome("sync", "ignored");
+                    complete = false;
+                }
+                IngestOutcome::Rejected(r) => {
+                    debug!(%peer, reason = %r.reason(), "synced entry rejected");
+                    self.metrics.entry_outcome("sync", "rejected");
+                    complete = false;
+                }
+            }
+        }
+        complete
+    }
+}

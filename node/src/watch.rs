@@ -1,0 +1,81 @@
+//! Applies `trust.toml` and `tokens.toml` changes made by the CLI while the
+//! node runs: the verifier's trust list, the allow list and dials, the tokens.
+
+use crate::config::NodeDir;
+use crate::files;
+use crate::peers::PeerTable;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+use tally_api::tokens::TokenBook;
+use tally_model::TrustList;
+use tally_p2p::{Multiaddr, P2pHandle, PeerId};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+/// The peers to allow and dial, from the trust list's cards.
+pub fn trusted_peers(list: &TrustList) -> Vec<(PeerId, Vec<Multiaddr>)> {
+    list.cards
+        .iter()
+        .filter_map(|c| {
+            let peer = c.peer_id.parse().ok()?;
+            let addrs = c.addresses.iter().filter_map(|a| a.parse().ok()).collect();
+            Some((peer, addrs))
+        })
+        .collect()
+}
+
+fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+pub struct TrustWatcher {
+    pub dir: NodeDir,
+    pub trust: Arc<RwLock<TrustList>>,
+    pub tokens: Arc<RwLock<TokenBook>>,
+    pub p2p: P2pHandle,
+    pub peers: Arc<PeerTable>,
+    pub interval: Duration,
+}
+
+impl TrustWatcher {
+    /// Applies the current trust list (at start-up and on every change).
+    pub async fn apply(&self, list: TrustList) {
+        self.peers.set_trusted(&list);
+        let peers = trusted_peers(&list);
+        if let Ok(mut t) = self.trust.write() {
+            *t = list;
+        }
+        if let Err(e) = self.p2p.set_trusted(peers).await {
+            warn!(error = %e, "cannot update the allow list");
+        }
+    }
+
+    pub async fn run(self, cancel: CancellationToken) {
+        let trust_path = self.dir.trust();
+        let mut last = stamp(&trust_path);
+        let mut tick = tokio::time::interval(self.interval);
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let now = stamp(&trust_path);
+            if now != last {
+                last = now;
+                match files::read_trust(&trust_path) {
+                    Ok(list) => {
+                        info!(authorities = list.cards.len(), "trust list changed; applying");
+                        self.apply(list).await;
+                    }
+                    Err(e) => warn!(error = %e, "trust list unreadable; keeping the previous one"),
+                }
+            }
+            if let Ok(mut t) = self.tokens.write() {
+                if let Err(e) = t.reload_if_changed() {
+                    warn!(error = %e, "tokens file unreadable; keeping the previous tokens");
+                }
+            }
+        }
+    }
+}
