@@ -1,1 +1,114 @@
-//! placeholder
+//! Tally's HTTP API: the endpoints of CONTRACT.md, tokens and roles, metrics,
+//! and the web console, over one [`Verifier`].
+//!
+//! Layout:
+//! - [`routes`]: the route table (method, path, role, handler); the router
+//!   and the OpenAPI document are both built from it.
+//! - [`handlers`]: one module per group of endpoints; every verifier and store
+//!   call runs on the blocking pool (they fsync).
+//! - [`view`]: the JSON shapes of the answers, and the store's records as read.
+//! - [`auth`] and [`tokens`]: bearer tokens, their roles, the `tokens.toml` book.
+//! - [`extract`]: body, query and path extractors that fail with the contract's errors.
+//! - [`error`]: [`ApiError`], the `{"error": {"code", "message"}}` answer.
+//! - [`metrics`]: the Prometheus registry the whole node counts into.
+//! - [`openapi`]: the OpenAPI 3.0 document of the route table.
+//!
+//! The node builds an [`AppState`] and calls [`serve`] with a bound listener
+//! (tests pass `127.0.0.1:0`) and a shutdown future.
+
+mod auth;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod metrics;
+pub mod openapi;
+pub mod routes;
+pub mod tokens;
+pub mod view;
+
+pub use error::ApiError;
+pub use metrics::Metrics;
+pub use routes::{ROUTES, Route, router};
+pub use tokens::{Role, TokenBook, TokenError};
+
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use tally_model::Card;
+use tally_verify::Verifier;
+
+/// What the API needs to know of the p2p side; the node implements it over
+/// its libp2p state. Calls must be quick and must not block.
+pub trait Network: Send + Sync + 'static {
+    /// This node's libp2p peer id.
+    fn peer_id(&self) -> String;
+    /// Trusted peers, connected or not.
+    fn peers(&self) -> Vec<PeerStatus>;
+}
+
+/// One peer as `GET /v1/status` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerStatus {
+    pub peer_id: String,
+    /// The authority whose card names this peer, if any.
+    pub authority: Option<String>,
+    pub connected: bool,
+    /// When a sync with this peer last completed (Unix ms).
+    pub last_sync_ms: Option<i64>,
+}
+
+/// Everything a request handler may touch; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The only way to the store: issue, amend, status, check, and reads.
+    pub verifier: Verifier,
+    /// Shared with the node, which may also call `reload_if_changed`.
+    pub tokens: Arc<RwLock<TokenBook>>,
+    pub network: Arc<dyn Network>,
+    pub metrics: Metrics,
+    /// This node's own card, listed by `GET /v1/authorities`. Without it the
+    /// listing shows the authority id and peer id only (the verifier does
+    /// not expose the signing key).
+    pub card: Option<Arc<Card>>,
+}
+
+impl AppState {
+    pub fn new(
+        verifier: Verifier,
+        tokens: Arc<RwLock<TokenBook>>,
+        network: Arc<dyn Network>,
+        metrics: Metrics,
+    ) -> AppState {
+        AppState {
+            verifier,
+            tokens,
+            network,
+            metrics,
+            card: None,
+        }
+    }
+
+    /// Sets this node's own card (the one `tally init` wrote).
+    pub fn with_card(mut self, card: Card) -> AppState {
+        self.card = Some(Arc::new(card));
+        self
+    }
+
+    pub(crate) fn token_role(&self, token: &str) -> Option<Role> {
+        self.tokens
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .role_of(token)
+    }
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then lets
+/// requests in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -55,7 +55,9 @@ impl Verifier {
         if req.items.len() > MAX_DECLARED_LINES
             || req.items.iter().map(|i| i.serials.len()).sum::<usize>() > MAX_DECLARED_SERIALS
         {
-            return Err(IssueError::BadRequest("too many declared lines or serials".into()));
+            return Err(IssueError::BadRequest(
+                "too many declared lines or serials".into(),
+            ));
         }
         if req.record && req.checkpoint.country != self.inner.authority.country().as_str() {
             return Err(IssueError::Forbidden(format!(
@@ -129,7 +131,8 @@ impl Verifier {
             License::Export(_) => store.transits_for(r)?,
             _ => vec![],
         };
-        let country = (d.checkpoint.direction == Direction::Transit).then_some(d.checkpoint.country.as_str());
+        let country =
+            (d.checkpoint.direction == Direction::Transit).then_some(d.checkpoint.country.as_str());
         let mut used_serials = BTreeMap::new();
         for s in d.items.iter().flat_map(|i| &i.serials) {
             if let Some(u) = store.serial_use(r, d.checkpoint.direction, country, s)? {
@@ -148,7 +151,9 @@ impl Verifier {
     }
 
     fn signature_fact(&self, l: &LicenseState) -> Result<String, String> {
-        let key: Option<[u8; 32]> = hex::decode(&l.signed_by).ok().and_then(|b| b.try_into().ok());
+        let key: Option<[u8; 32]> = hex::decode(&l.signed_by)
+            .ok()
+            .and_then(|b| b.try_into().ok());
         let short = l.signed_by.get(..16).unwrap_or(&l.signed_by);
         match key {
             Some(k) if self.trusted_key(&l.authority, &k, l.issued_at_ms).is_some() => Ok(format!(

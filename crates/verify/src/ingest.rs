@@ -8,8 +8,8 @@ use tally_model::{
     Body, ChainStep, Document, Entry, EntryHash, License, SignedEntry, Status, VerifiedEntry,
     chain_step, validate_amendment, validate_license,
 };
-use tally_store::state::{EntryPointer, Evidence};
 use tally_store::StoreError;
+use tally_store::state::{EntryPointer, Evidence};
 
 /// What ingesting one entry came to. Maps onto gossipsub's Accept / Ignore / Reject.
 #[derive(Debug)]
@@ -49,7 +49,9 @@ impl Rejection {
             Rejection::UntrustedKey(k) => format!("key {k} not trusted at the entry's time"),
             Rejection::BadSignature => "bad signature".into(),
             Rejection::BrokenChain(m) => format!("broken chain: {m}"),
-            Rejection::Equivocation(e) => format!("equivocation by {} at seq {}", e.authority, e.seq),
+            Rejection::Equivocation(e) => {
+                format!("equivocation by {} at seq {}", e.authority, e.seq)
+            }
             Rejection::InvalidDocument(m) => format!("invalid document: {m}"),
         }
     }
@@ -82,7 +84,10 @@ impl Verifier {
     /// first that is not accepted. Signatures of entries of strong, trusted
     /// keys are batch-verified, and all accepted entries share one durable
     /// commit, which is what makes catching up fast.
-    pub fn ingest_many(&self, entries: &[impl AsRef<[u8]>]) -> Result<Vec<IngestOutcome>, StoreError> {
+    pub fn ingest_many(
+        &self,
+        entries: &[impl AsRef<[u8]>],
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
         let _w = self.lock();
         let mut outcomes = Vec::with_capacity(entries.len());
         let mut ready: Vec<VerifiedEntry> = Vec::new();
@@ -100,8 +105,10 @@ impl Verifier {
             return self.ingest_each(entries);
         }
         // Chain and document checks, against the store plus what this batch already holds.
-        let mut pending_heads: std::collections::HashMap<tally_model::AuthorityId, (u64, EntryHash)> =
-            Default::default();
+        let mut pending_heads: std::collections::HashMap<
+            tally_model::AuthorityId,
+            (u64, EntryHash),
+        > = Default::default();
         for (signed, entry, _) in opened {
             let head = match pending_heads.get(&entry.authority) {
                 Some(h) => Some(*h),
@@ -130,7 +137,10 @@ impl Verifier {
                 outcomes.push(IngestOutcome::Rejected(r));
                 return Ok(outcomes);
             }
-            pending_heads.insert(verified.entry().authority.clone(), (verified.entry().seq, hash));
+            pending_heads.insert(
+                verified.entry().authority.clone(),
+                (verified.entry().seq, hash),
+            );
             outcomes.push(IngestOutcome::Accepted(EntryPointer {
                 seq: verified.entry().seq,
                 hash,
@@ -154,7 +164,11 @@ impl Verifier {
         Ok(out)
     }
 
-    fn held_hash(&self, entry: &Entry, ready: &[VerifiedEntry]) -> Result<Option<EntryHash>, StoreError> {
+    fn held_hash(
+        &self,
+        entry: &Entry,
+        ready: &[VerifiedEntry],
+    ) -> Result<Option<EntryHash>, StoreError> {
         if let Some(v) = ready
             .iter()
             .find(|v| v.entry().authority == entry.authority && v.entry().seq == entry.seq)
@@ -168,9 +182,14 @@ impl Verifier {
     }
 
     /// Decodes, finds the trusted key for the signer at the entry's time.
-    fn open(&self, bytes: &[u8]) -> Result<(SignedEntry, Entry, ed25519_dalek::VerifyingKey), Rejection> {
+    fn open(
+        &self,
+        bytes: &[u8],
+    ) -> Result<(SignedEntry, Entry, ed25519_dalek::VerifyingKey), Rejection> {
         let signed = SignedEntry::decode(bytes).map_err(|e| Rejection::Malformed(e.to_string()))?;
-        let entry = signed.open().map_err(|e| Rejection::Malformed(e.to_string()))?;
+        let entry = signed
+            .open()
+            .map_err(|e| Rejection::Malformed(e.to_string()))?;
         if !self.is_trusted_authority(&entry.authority) {
             return Err(Rejection::UntrustedAuthority(entry.authority.to_string()));
         }
@@ -204,7 +223,11 @@ impl Verifier {
     }
 
     /// Places a verified entry in its chain.
-    fn chain(&self, signed: SignedEntry, entry: Entry) -> Result<Result<ChainedEntry, IngestOutcome>, StoreError> {
+    fn chain(
+        &self,
+        signed: SignedEntry,
+        entry: Entry,
+    ) -> Result<Result<ChainedEntry, IngestOutcome>, StoreError> {
         let head = self.store().head(&entry.authority)?;
         let held = match head {
             Some((h, _)) if entry.seq <= h => self.held_hash(&entry, &[])?,
@@ -217,9 +240,16 @@ impl Verifier {
         Ok(Err(self.step_outcome(step, signed, &entry)?))
     }
 
-    fn step_outcome(&self, step: ChainStep, signed: SignedEntry, entry: &Entry) -> Result<IngestOutcome, StoreError> {
+    fn step_outcome(
+        &self,
+        step: ChainStep,
+        signed: SignedEntry,
+        entry: &Entry,
+    ) -> Result<IngestOutcome, StoreError> {
         Ok(match step {
-            ChainStep::Next => IngestOutcome::Rejected(Rejection::BrokenChain("internal: next".into())),
+            ChainStep::Next => {
+                IngestOutcome::Rejected(Rejection::BrokenChain("internal: next".into()))
+            }
             ChainStep::Duplicate => IngestOutcome::Duplicate,
             ChainStep::Gap { have } => IngestOutcome::Gap {
                 authority: entry.authority.clone(),
@@ -303,12 +333,17 @@ impl Verifier {
                 .license(&entry.authority, number)
                 .map_err(|e| Rejection::Malformed(e.to_string()))?
                 .map(|s| (s.document, s.status, s.version));
-            for p in batch.iter().filter(|p| p.entry().authority == entry.authority) {
+            for p in batch
+                .iter()
+                .filter(|p| p.entry().authority == entry.authority)
+            {
                 match p.entry().document() {
                     Some(Document::License(l)) if l.number() == number => {
                         state = Some((l.clone(), Status::Active, 1))
                     }
-                    Some(Document::Amendment { version, license }) if license.number() == number => {
+                    Some(Document::Amendment { version, license })
+                        if license.number() == number =>
+                    {
                         if let Some(s) = state.as_mut() {
                             s.0 = license.clone();
                             s.2 = *version;

@@ -74,7 +74,12 @@ impl Verifier {
     }
 
     /// Amends one of the node's own documents (Model Regulations limits).
-    pub fn amend(&self, authority: &str, number: &str, new: License) -> Result<(u32, Issued), IssueError> {
+    pub fn amend(
+        &self,
+        authority: &str,
+        number: &str,
+        new: License,
+    ) -> Result<(u32, Issued), IssueError> {
         let _w = self.lock();
         let state = self.own_license(authority, number)?;
         if new.number() != number || new.kind() != state.kind {
@@ -85,7 +90,9 @@ impl Verifier {
         validate_license(&new, self.inner.authority.country())
             .map_err(|e| IssueError::InvalidDocument(e.0))?;
         if state.status == Status::Revoked {
-            return Err(IssueError::Conflict("a revoked license cannot be amended".into()));
+            return Err(IssueError::Conflict(
+                "a revoked license cannot be amended".into(),
+            ));
         }
         let today = tally_model::Date::from_unix_ms(now_ms());
         let until: Option<tally_model::Date> = state.document.validity().1.parse().ok();
@@ -119,7 +126,9 @@ impl Verifier {
             ));
         }
         if reason.len() > 1024 {
-            return Err(IssueError::InvalidDocument("reason is longer than 1024 bytes".into()));
+            return Err(IssueError::InvalidDocument(
+                "reason is longer than 1024 bytes".into(),
+            ));
         }
         self.append_own(Document::StatusChange(StatusChange {
             number: number.to_string(),
@@ -140,7 +149,10 @@ impl Verifier {
     }
 
     /// Appends a shipment record (used by [`Verifier::check`] with the lock held).
-    pub(crate) fn append_shipment(&self, record: tally_model::ShipmentRecord) -> Result<Issued, IssueError> {
+    pub(crate) fn append_shipment(
+        &self,
+        record: tally_model::ShipmentRecord,
+    ) -> Result<Issued, IssueError> {
         self.append_own(Document::Shipment(record))
     }
 }

@@ -168,7 +168,10 @@ fn route(f: &Facts, d: &Declared) -> (bool, String) {
         if c == want {
             (true, format!("{} at {c}, the {what}", dir.as_str()))
         } else {
-            (false, format!("{} at {c}, but the {what} is {want}", dir.as_str()))
+            (
+                false,
+                format!("{} at {c}, but the {what} is {want}", dir.as_str()),
+            )
         }
     };
     match (&f.license.document, dir) {
@@ -176,14 +179,23 @@ fn route(f: &Facts, d: &Declared) -> (bool, String) {
         (License::Export(l), Direction::Entry) => expect(&l.importing_country, "importing country"),
         (License::Export(l), Direction::Transit) => {
             if l.transit_countries.iter().any(|t| t == c) {
-                (true, format!("transit through {c}, a listed transit country"))
+                (
+                    true,
+                    format!("transit through {c}, a listed transit country"),
+                )
             } else if l.transit_countries.is_empty() {
-                (false, format!("transit through {c}, but the license lists no transit countries"))
+                (
+                    false,
+                    format!("transit through {c}, but the license lists no transit countries"),
+                )
             } else {
-                (false, format!(
-                    "transit through {c}, not one of the listed {}",
-                    l.transit_countries.join(", ")
-                ))
+                (
+                    false,
+                    format!(
+                        "transit through {c}, not one of the listed {}",
+                        l.transit_countries.join(", ")
+                    ),
+                )
             }
         }
         (License::Import(l), Direction::Exit) => expect(&l.exporting_country, "exporting country"),
@@ -195,7 +207,10 @@ fn route(f: &Facts, d: &Declared) -> (bool, String) {
         (License::Transit(t), Direction::Transit) => expect(&t.transit_country, "transit country"),
         (License::Transit(_), dir) => (
             false,
-            format!("a transit authorization covers transit, not {}", dir.as_str()),
+            format!(
+                "a transit authorization covers transit, not {}",
+                dir.as_str()
+            ),
         ),
     }
 }
@@ -209,31 +224,55 @@ fn import_authorization(f: &Facts, d: &Declared) -> (bool, String) {
         return na();
     };
     let Some(r) = &export.import_certificate else {
-        return (false, "the export license names no import certificate".into());
+        return (
+            false,
+            "the export license names no import certificate".into(),
+        );
     };
     let Some(ic) = &f.import_certificate else {
-        return (false, format!("import certificate {} of {} is not known to this node", r.number, r.authority));
+        return (
+            false,
+            format!(
+                "import certificate {} of {} is not known to this node",
+                r.number, r.authority
+            ),
+        );
     };
     let License::Import(cert) = &ic.document else {
-        return (false, format!("{} of {} is not an import certificate", r.number, r.authority));
+        return (
+            false,
+            format!(
+                "{} of {} is not an import certificate",
+                r.number, r.authority
+            ),
+        );
     };
     if ic.authority.country().as_str() != export.importing_country {
-        return (false, format!(
-            "{} is not an authority of the importing country {}",
-            ic.authority, export.importing_country
-        ));
+        return (
+            false,
+            format!(
+                "{} is not an authority of the importing country {}",
+                ic.authority, export.importing_country
+            ),
+        );
     }
     if ic.status != Status::Active {
-        return (false, format!("import certificate {} is {}", r.number, ic.status.as_str()));
+        return (
+            false,
+            format!("import certificate {} is {}", r.number, ic.status.as_str()),
+        );
     }
     if let Err(e) = within(&cert.valid_from, &cert.valid_until, d.date) {
         return (false, format!("import certificate {}: {e}", r.number));
     }
     if norm(&cert.importer.name) != norm(&export.importer.name) {
-        return (false, format!(
-            "import certificate names importer {:?}, the license {:?}",
-            cert.importer.name, export.importer.name
-        ));
+        return (
+            false,
+            format!(
+                "import certificate names importer {:?}, the license {:?}",
+                cert.importer.name, export.importer.name
+            ),
+        );
     }
     // Per category, the certificate must allow at least what the export licenses.
     let mut need: BTreeMap<String, u64> = BTreeMap::new();
@@ -247,13 +286,22 @@ fn import_authorization(f: &Facts, d: &Declared) -> (bool, String) {
     for (cat, q) in &need {
         let h = have.get(cat).copied().unwrap_or(0);
         if h < *q {
-            return (false, format!(
-                "import certificate covers {h} {} items, the export licenses {q}",
-                cat.to_lowercase()
-            ));
+            return (
+                false,
+                format!(
+                    "import certificate covers {h} {} items, the export licenses {q}",
+                    cat.to_lowercase()
+                ),
+            );
         }
     }
-    (true, format!("import certificate {} of {} is active, valid and covers the items", r.number, r.authority))
+    (
+        true,
+        format!(
+            "import certificate {} of {} is active, valid and covers the items",
+            r.number, r.authority
+        ),
+    )
 }
 
 fn transit_authorization(f: &Facts, d: &Declared) -> (bool, String) {
@@ -279,12 +327,18 @@ fn transit_authorization(f: &Facts, d: &Declared) -> (bool, String) {
         }
     }
     if missing.is_empty() {
-        (true, format!("authorized by {}", export.transit_countries.join(", ")))
+        (
+            true,
+            format!("authorized by {}", export.transit_countries.join(", ")),
+        )
     } else {
-        (false, format!(
-            "no active, valid transit authorization from {}",
-            missing.join(", ")
-        ))
+        (
+            false,
+            format!(
+                "no active, valid transit authorization from {}",
+                missing.join(", ")
+            ),
+        )
     }
 }
 
@@ -338,7 +392,10 @@ fn items_match(f: &Facts, d: &Declared) -> (bool, String) {
             return (false, format!("line {}: quantity 0", it.line));
         }
     }
-    (true, format!("{} declared line(s) on the license", d.items.len()))
+    (
+        true,
+        format!("{} declared line(s) on the license", d.items.len()),
+    )
 }
 
 /// Quantity of accepted shipments of `line` in the checkpoint's direction
@@ -356,28 +413,41 @@ fn items_quantity(f: &Facts, d: &Declared) -> (bool, String) {
     if !has_items(f) {
         return na();
     }
-    let single = matches!(&f.license.document, License::Export(l) if l.shipments == Shipments::Single);
+    let single =
+        matches!(&f.license.document, License::Export(l) if l.shipments == Shipments::Single);
     if single && f.accepted_shipments > 0 {
-        return (false, format!(
-            "single-shipment license already used at {}",
-            d.checkpoint.direction.as_str()
-        ));
+        return (
+            false,
+            format!(
+                "single-shipment license already used at {}",
+                d.checkpoint.direction.as_str()
+            ),
+        );
     }
     let mut parts = Vec::new();
     for it in &d.items {
-        let Some(lic) = f.license.document.items().iter().find(|l| l.line == it.line) else {
+        let Some(lic) = f
+            .license
+            .document
+            .items()
+            .iter()
+            .find(|l| l.line == it.line)
+        else {
             return (false, format!("line {} is not on the license", it.line));
         };
         let done = shipped(f, it.line, &d.checkpoint);
         let left = lic.quantity.saturating_sub(done);
         if it.quantity > left {
-            return (false, format!(
-                "line {}: {} declared, {left} left of {} after {done} recorded at {}",
-                it.line,
-                it.quantity,
-                lic.quantity,
-                d.checkpoint.direction.as_str()
-            ));
+            return (
+                false,
+                format!(
+                    "line {}: {} declared, {left} left of {} after {done} recorded at {}",
+                    it.line,
+                    it.quantity,
+                    lic.quantity,
+                    d.checkpoint.direction.as_str()
+                ),
+            );
         }
         parts.push(format!("line {}: {} of {left} left", it.line, it.quantity));
     }
@@ -412,20 +482,26 @@ fn items_serials(f: &Facts, d: &Declared) -> (bool, String) {
                 }
             }
             if let Some(u) = f.used_serials.get(s) {
-                return (false, format!(
-                    "serial {s} already crossed at {} on {} (recorded by {}, seq {})",
-                    d.checkpoint.direction.as_str(),
-                    u.date,
-                    u.recorded_by,
-                    u.seq
-                ));
+                return (
+                    false,
+                    format!(
+                        "serial {s} already crossed at {} on {} (recorded by {}, seq {})",
+                        d.checkpoint.direction.as_str(),
+                        u.date,
+                        u.recorded_by,
+                        u.seq
+                    ),
+                );
             }
         }
     }
     if declared == 0 {
         (true, "no serials declared".into())
     } else {
-        (true, format!("{declared} serial(s) on the license and not seen before"))
+        (
+            true,
+            format!("{declared} serial(s) on the license and not seen before"),
+        )
     }
 }
 

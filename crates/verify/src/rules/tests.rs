@@ -5,7 +5,11 @@ use tally_model::*;
 use tally_store::state::{EntryPointer, LicenseEvent};
 
 fn party(name: &str) -> Party {
-    Party { name: name.into(), id: None, address: None }
+    Party {
+        name: name.into(),
+        id: None,
+        address: None,
+    }
 }
 
 fn item(line: u32, quantity: u64, serials: &[&str]) -> Item {
@@ -32,7 +36,10 @@ fn state(authority: &str, document: License) -> LicenseState {
         version: 1,
         document,
         issued_at_ms: 0,
-        entry: EntryPointer { seq: 1, hash: EntryHash([0; 32]) },
+        entry: EntryPointer {
+            seq: 1,
+            hash: EntryHash([0; 32]),
+        },
         signed_by: "00".repeat(32),
         history: vec![],
     }
@@ -51,7 +58,10 @@ fn export() -> ExportLicense {
         items: vec![item(1, 100, &["AC1000", "AC1001"]), item(2, 10, &[])],
         valid_from: "2026-11-01".into(),
         valid_until: "2027-04-30".into(),
-        import_certificate: Some(DocumentRef { authority: "MX-SEDENA".into(), number: "IC-1".into() }),
+        import_certificate: Some(DocumentRef {
+            authority: "MX-SEDENA".into(),
+            number: "IC-1".into(),
+        }),
         shipments: Shipments::Partial,
         conditions: None,
     }
@@ -76,7 +86,10 @@ fn transit() -> TransitAuthorization {
     TransitAuthorization {
         number: "TR-1".into(),
         transit_country: "GT".into(),
-        export_license: DocumentRef { authority: "US-DDTC".into(), number: "EXP-1".into() },
+        export_license: DocumentRef {
+            authority: "US-DDTC".into(),
+            number: "EXP-1".into(),
+        },
         entry_point: None,
         exit_point: None,
         valid_from: "2026-11-01".into(),
@@ -99,16 +112,30 @@ fn facts() -> Facts {
 
 fn declared() -> Declared {
     Declared {
-        checkpoint: Checkpoint { country: "MX".into(), port: "MXNLD".into(), direction: Direction::Entry },
+        checkpoint: Checkpoint {
+            country: "MX".into(),
+            port: "MXNLD".into(),
+            direction: Direction::Entry,
+        },
         date: "2026-12-01".parse().expect("valid"),
         exporter: Some("Acme Arms Inc.".into()),
         importer: Some(" importadora del norte sa ".into()),
-        items: vec![ShipmentLine { line: 1, quantity: 40, serials: vec!["AC1000".into()] }],
+        items: vec![ShipmentLine {
+            line: 1,
+            quantity: 40,
+            serials: vec!["AC1000".into()],
+        }],
     }
 }
 
 fn tally(line: u32, direction: Direction, country: &str, quantity: u64) -> TallyRow {
-    TallyRow { line, direction, country: country.into(), quantity, shipments: 1 }
+    TallyRow {
+        line,
+        direction,
+        country: country.into(),
+        quantity,
+        shipments: 1,
+    }
 }
 
 fn export_mut(f: &mut Facts) -> &mut ExportLicense {
@@ -124,56 +151,384 @@ type Edit = fn(&mut Facts, &mut Declared);
 fn every_rule_passes_and_fails() {
     let cases: &[(&str, &str, Edit, bool, &str)] = &[
         ("baseline", "", |_, _| {}, true, ""),
-        ("untrusted key", "license.signature", |f, _| f.signature = Err("not trusted".into()), false, "not trusted"),
-        ("suspended", "license.status", |f, _| f.license.status = Status::Suspended, false, "suspended"),
-        ("revoked with reason", "license.status", |f, _| {
-            f.license.status = Status::Revoked;
-            f.license.history.push(LicenseEvent {
-                event: "revoked".into(), version: 1, reason: Some("diversion".into()), at_ms: 0,
-                entry: EntryPointer { seq: 2, hash: EntryHash([1; 32]) },
-            });
-        }, false, "diversion"),
-        ("last valid day", "license.validity", |_, d| d.date = "2027-04-30".parse().expect("valid"), true, "within"),
-        ("expired", "license.validity", |_, d| d.date = "2027-05-01".parse().expect("valid"), false, "after valid_until"),
-        ("not yet valid", "license.validity", |_, d| d.date = "2026-10-31".parse().expect("valid"), false, "before valid_from"),
-        ("exit at exporter", "route.checkpoint", |_, d| { d.checkpoint.country = "US".into(); d.checkpoint.direction = Direction::Exit }, true, "exporting"),
-        ("exit elsewhere", "route.checkpoint", |_, d| d.checkpoint.direction = Direction::Exit, false, "exporting country is US"),
-        ("entry elsewhere", "route.checkpoint", |_, d| d.checkpoint.country = "CA".into(), false, "importing country is MX"),
-        ("transit listed", "route.checkpoint", |_, d| { d.checkpoint.country = "GT".into(); d.checkpoint.direction = Direction::Transit }, true, "listed"),
-        ("transit unlisted", "route.checkpoint", |_, d| { d.checkpoint.country = "HN".into(); d.checkpoint.direction = Direction::Transit }, false, "not one of"),
-        ("no import cert held", "import.authorization", |f, _| f.import_certificate = None, false, "not known"),
-        ("import cert revoked", "import.authorization", |f, _| if let Some(ic) = &mut f.import_certificate { ic.status = Status::Revoked }, false, "revoked"),
-        ("import cert wrong country", "import.authorization", |f, _| if let Some(ic) = &mut f.import_certificate { ic.authority = "CA-GAC".parse().expect("valid") }, false, "importing country"),
-        ("import cert still valid", "import.authorization", |_, d| d.date = "2027-04-30".parse().expect("valid"), true, "covers"),
-        ("import cert expired", "import.authorization", |f, _| if let Some(ic) = &mut f.import_certificate { if let License::Import(c) = &mut ic.document { c.valid_until = "2026-11-30".into() } }, false, "after valid_until"),
-        ("import cert other importer", "import.authorization", |f, _| if let Some(ic) = &mut f.import_certificate { if let License::Import(c) = &mut ic.document { c.importer.name = "Other SA".into() } }, false, "importer"),
-        ("import cert too small", "import.authorization", |f, _| if let Some(ic) = &mut f.import_certificate { if let License::Import(c) = &mut ic.document { c.items[0].quantity = 109 } }, false, "covers 109"),
-        ("import cert other category", "import.authorization", |f, _| if let Some(ic) = &mut f.import_certificate { if let License::Import(c) = &mut ic.document { c.items[0].category = Category::Ammunition } }, false, "covers 0"),
-        ("no transit auth", "transit.authorization", |f, _| f.transits.clear(), false, "GT"),
-        ("transit auth suspended", "transit.authorization", |f, _| f.transits[0].status = Status::Suspended, false, "GT"),
-        ("transit auth by wrong country", "transit.authorization", |f, _| f.transits[0].authority = "HN-SEDENA".parse().expect("valid"), false, "GT"),
-        ("no transit needed", "transit.authorization", |f, _| { export_mut(f).transit_countries.clear(); f.transits.clear() }, true, "no transit"),
-        ("wrong exporter", "parties.match", |_, d| d.exporter = Some("Someone Else".into()), false, "exporter"),
-        ("wrong importer", "parties.match", |_, d| d.importer = Some("Someone Else".into()), false, "importer"),
-        ("no parties declared", "parties.match", |_, d| { d.exporter = None; d.importer = None }, true, "no parties"),
-        ("unknown line", "items.match", |_, d| d.items[0].line = 9, false, "line 9"),
-        ("line twice", "items.match", |_, d| { let i = d.items[0].clone(); d.items.push(ShipmentLine { serials: vec![], ..i }) }, false, "twice"),
-        ("nothing declared", "items.match", |_, d| d.items.clear(), false, "no items"),
-        ("exactly what is left", "items.quantity", |f, d| { f.tallies.push(tally(1, Direction::Entry, "MX", 60)); d.items[0].quantity = 40 }, true, "40 of 40"),
-        ("more than left", "items.quantity", |f, d| { f.tallies.push(tally(1, Direction::Entry, "MX", 61)); d.items[0].quantity = 40 }, false, "39 left"),
-        ("other direction does not count", "items.quantity", |f, _| f.tallies.push(tally(1, Direction::Exit, "US", 100)), true, "of 100 left"),
-        ("transit counts per country", "items.quantity", |f, d| {
-            f.tallies.push(tally(1, Direction::Transit, "HN", 100));
-            f.tallies.push(tally(1, Direction::Transit, "GT", 70));
-            d.checkpoint = Checkpoint { country: "GT".into(), port: String::new(), direction: Direction::Transit };
-        }, false, "30 left"),
-        ("more than licensed", "items.quantity", |_, d| d.items[0].quantity = 101, false, "100 left"),
-        ("single shipment used", "items.quantity", |f, _| { export_mut(f).shipments = Shipments::Single; f.accepted_shipments = 1 }, false, "single"),
-        ("single shipment first", "items.quantity", |f, _| export_mut(f).shipments = Shipments::Single, true, "left"),
-        ("serial not on line", "items.serials", |_, d| d.items[0].serials = vec!["ZZ9".into()], false, "not on line 1"),
-        ("serial on unlisted line", "items.serials", |_, d| d.items = vec![ShipmentLine { line: 2, quantity: 1, serials: vec!["ANY1".into()] }], true, "not seen"),
-        ("serial repeated in declaration", "items.serials", |_, d| d.items[0].serials = vec!["AC1000".into(), "AC1000".into()], false, "twice"),
-        ("serial already crossed", "items.serials", |f, _| { f.used_serials.insert("AC1000".into(), SerialUse { recorded_by: "MX-SEDENA".parse().expect("valid"), seq: 3, date: "2026-11-20".into(), recorded_at_ms: 0 }); }, false, "already crossed"),
+        (
+            "untrusted key",
+            "license.signature",
+            |f, _| f.signature = Err("not trusted".into()),
+            false,
+            "not trusted",
+        ),
+        (
+            "suspended",
+            "license.status",
+            |f, _| f.license.status = Status::Suspended,
+            false,
+            "suspended",
+        ),
+        (
+            "revoked with reason",
+            "license.status",
+            |f, _| {
+                f.license.status = Status::Revoked;
+                f.license.history.push(LicenseEvent {
+                    event: "revoked".into(),
+                    version: 1,
+                    reason: Some("diversion".into()),
+                    at_ms: 0,
+                    entry: EntryPointer {
+                        seq: 2,
+                        hash: EntryHash([1; 32]),
+                    },
+                });
+            },
+            false,
+            "diversion",
+        ),
+        (
+            "last valid day",
+            "license.validity",
+            |_, d| d.date = "2027-04-30".parse().expect("valid"),
+            true,
+            "within",
+        ),
+        (
+            "expired",
+            "license.validity",
+            |_, d| d.date = "2027-05-01".parse().expect("valid"),
+            false,
+            "after valid_until",
+        ),
+        (
+            "not yet valid",
+            "license.validity",
+            |_, d| d.date = "2026-10-31".parse().expect("valid"),
+            false,
+            "before valid_from",
+        ),
+        (
+            "exit at exporter",
+            "route.checkpoint",
+            |_, d| {
+                d.checkpoint.country = "US".into();
+                d.checkpoint.direction = Direction::Exit
+            },
+            true,
+            "exporting",
+        ),
+        (
+            "exit elsewhere",
+            "route.checkpoint",
+            |_, d| d.checkpoint.direction = Direction::Exit,
+            false,
+            "exporting country is US",
+        ),
+        (
+            "entry elsewhere",
+            "route.checkpoint",
+            |_, d| d.checkpoint.country = "CA".into(),
+            false,
+            "importing country is MX",
+        ),
+        (
+            "transit listed",
+            "route.checkpoint",
+            |_, d| {
+                d.checkpoint.country = "GT".into();
+                d.checkpoint.direction = Direction::Transit
+            },
+            true,
+            "listed",
+        ),
+        (
+            "transit unlisted",
+            "route.checkpoint",
+            |_, d| {
+                d.checkpoint.country = "HN".into();
+                d.checkpoint.direction = Direction::Transit
+            },
+            false,
+            "not one of",
+        ),
+        (
+            "no import cert held",
+            "import.authorization",
+            |f, _| f.import_certificate = None,
+            false,
+            "not known",
+        ),
+        (
+            "import cert revoked",
+            "import.authorization",
+            |f, _| {
+                if let Some(ic) = &mut f.import_certificate {
+                    ic.status = Status::Revoked
+                }
+            },
+            false,
+            "revoked",
+        ),
+        (
+            "import cert wrong country",
+            "import.authorization",
+            |f, _| {
+                if let Some(ic) = &mut f.import_certificate {
+                    ic.authority = "CA-GAC".parse().expect("valid")
+                }
+            },
+            false,
+            "importing country",
+        ),
+        (
+            "import cert still valid",
+            "import.authorization",
+            |_, d| d.date = "2027-04-30".parse().expect("valid"),
+            true,
+            "covers",
+        ),
+        (
+            "import cert expired",
+            "import.authorization",
+            |f, _| {
+                if let Some(ic) = &mut f.import_certificate {
+                    if let License::Import(c) = &mut ic.document {
+                        c.valid_until = "2026-11-30".into()
+                    }
+                }
+            },
+            false,
+            "after valid_until",
+        ),
+        (
+            "import cert other importer",
+            "import.authorization",
+            |f, _| {
+                if let Some(ic) = &mut f.import_certificate {
+                    if let License::Import(c) = &mut ic.document {
+                        c.importer.name = "Other SA".into()
+                    }
+                }
+            },
+            false,
+            "importer",
+        ),
+        (
+            "import cert too small",
+            "import.authorization",
+            |f, _| {
+                if let Some(ic) = &mut f.import_certificate {
+                    if let License::Import(c) = &mut ic.document {
+                        c.items[0].quantity = 109
+                    }
+                }
+            },
+            false,
+            "covers 109",
+        ),
+        (
+            "import cert other category",
+            "import.authorization",
+            |f, _| {
+                if let Some(ic) = &mut f.import_certificate {
+                    if let License::Import(c) = &mut ic.document {
+                        c.items[0].category = Category::Ammunition
+                    }
+                }
+            },
+            false,
+            "covers 0",
+        ),
+        (
+            "no transit auth",
+            "transit.authorization",
+            |f, _| f.transits.clear(),
+            false,
+            "GT",
+        ),
+        (
+            "transit auth suspended",
+            "transit.authorization",
+            |f, _| f.transits[0].status = Status::Suspended,
+            false,
+            "GT",
+        ),
+        (
+            "transit auth by wrong country",
+            "transit.authorization",
+            |f, _| f.transits[0].authority = "HN-SEDENA".parse().expect("valid"),
+            false,
+            "GT",
+        ),
+        (
+            "no transit needed",
+            "transit.authorization",
+            |f, _| {
+                export_mut(f).transit_countries.clear();
+                f.transits.clear()
+            },
+            true,
+            "no transit",
+        ),
+        (
+            "wrong exporter",
+            "parties.match",
+            |_, d| d.exporter = Some("Someone Else".into()),
+            false,
+            "exporter",
+        ),
+        (
+            "wrong importer",
+            "parties.match",
+            |_, d| d.importer = Some("Someone Else".into()),
+            false,
+            "importer",
+        ),
+        (
+            "no parties declared",
+            "parties.match",
+            |_, d| {
+                d.exporter = None;
+                d.importer = None
+            },
+            true,
+            "no parties",
+        ),
+        (
+            "unknown line",
+            "items.match",
+            |_, d| d.items[0].line = 9,
+            false,
+            "line 9",
+        ),
+        (
+            "line twice",
+            "items.match",
+            |_, d| {
+                let i = d.items[0].clone();
+                d.items.push(ShipmentLine {
+                    serials: vec![],
+                    ..i
+                })
+            },
+            false,
+            "twice",
+        ),
+        (
+            "nothing declared",
+            "items.match",
+            |_, d| d.items.clear(),
+            false,
+            "no items",
+        ),
+        (
+            "exactly what is left",
+            "items.quantity",
+            |f, d| {
+                f.tallies.push(tally(1, Direction::Entry, "MX", 60));
+                d.items[0].quantity = 40
+            },
+            true,
+            "40 of 40",
+        ),
+        (
+            "more than left",
+            "items.quantity",
+            |f, d| {
+                f.tallies.push(tally(1, Direction::Entry, "MX", 61));
+                d.items[0].quantity = 40
+            },
+            false,
+            "39 left",
+        ),
+        (
+            "other direction does not count",
+            "items.quantity",
+            |f, _| f.tallies.push(tally(1, Direction::Exit, "US", 100)),
+            true,
+            "of 100 left",
+        ),
+        (
+            "transit counts per country",
+            "items.quantity",
+            |f, d| {
+                f.tallies.push(tally(1, Direction::Transit, "HN", 100));
+                f.tallies.push(tally(1, Direction::Transit, "GT", 70));
+                d.checkpoint = Checkpoint {
+                    country: "GT".into(),
+                    port: String::new(),
+                    direction: Direction::Transit,
+                };
+            },
+            false,
+            "30 left",
+        ),
+        (
+            "more than licensed",
+            "items.quantity",
+            |_, d| d.items[0].quantity = 101,
+            false,
+            "100 left",
+        ),
+        (
+            "single shipment used",
+            "items.quantity",
+            |f, _| {
+                export_mut(f).shipments = Shipments::Single;
+                f.accepted_shipments = 1
+            },
+            false,
+            "single",
+        ),
+        (
+            "single shipment first",
+            "items.quantity",
+            |f, _| export_mut(f).shipments = Shipments::Single,
+            true,
+            "left",
+        ),
+        (
+            "serial not on line",
+            "items.serials",
+            |_, d| d.items[0].serials = vec!["ZZ9".into()],
+            false,
+            "not on line 1",
+        ),
+        (
+            "serial on unlisted line",
+            "items.serials",
+            |_, d| {
+                d.items = vec![ShipmentLine {
+                    line: 2,
+                    quantity: 1,
+                    serials: vec!["ANY1".into()],
+                }]
+            },
+            true,
+            "not seen",
+        ),
+        (
+            "serial repeated in declaration",
+            "items.serials",
+            |_, d| d.items[0].serials = vec!["AC1000".into(), "AC1000".into()],
+            false,
+            "twice",
+        ),
+        (
+            "serial already crossed",
+            "items.serials",
+            |f, _| {
+                f.used_serials.insert(
+                    "AC1000".into(),
+                    SerialUse {
+                        recorded_by: "MX-SEDENA".parse().expect("valid"),
+                        seq: 3,
+                        date: "2026-11-20".into(),
+                        recorded_at_ms: 0,
+                    },
+                );
+            },
+            false,
+            "already crossed",
+        ),
     ];
     for (name, rule, edit, ok, detail) in cases {
         let mut f = facts();
@@ -185,9 +540,17 @@ fn every_rule_passes_and_fails() {
             assert!(v.accepted(), "{name}: {:?}", v.failed_rules());
             continue;
         }
-        let c = v.checks.iter().find(|c| c.rule == *rule).expect("rule present");
+        let c = v
+            .checks
+            .iter()
+            .find(|c| c.rule == *rule)
+            .expect("rule present");
         assert_eq!(c.ok, *ok, "{name}: {c:?}");
-        assert!(c.detail.contains(detail), "{name}: {:?} lacks {detail:?}", c.detail);
+        assert!(
+            c.detail.contains(detail),
+            "{name}: {:?} lacks {detail:?}",
+            c.detail
+        );
         assert_eq!(v.accepted(), v.checks.iter().all(|c| c.ok), "{name}");
     }
 }
@@ -196,11 +559,22 @@ fn every_rule_passes_and_fails() {
 fn rule_order_is_the_contracts() {
     let v = evaluate(Some(&facts()), &declared(), "x");
     let ids: Vec<_> = v.checks.iter().map(|c| c.rule).collect();
-    assert_eq!(ids, [
-        "license.known", "license.signature", "license.status", "license.validity",
-        "route.checkpoint", "import.authorization", "transit.authorization", "parties.match",
-        "items.match", "items.quantity", "items.serials",
-    ]);
+    assert_eq!(
+        ids,
+        [
+            "license.known",
+            "license.signature",
+            "license.status",
+            "license.validity",
+            "route.checkpoint",
+            "import.authorization",
+            "transit.authorization",
+            "parties.match",
+            "items.match",
+            "items.quantity",
+            "items.serials",
+        ]
+    );
 }
 
 #[test]
@@ -217,9 +591,20 @@ fn rules_that_do_not_apply_say_so() {
     let mut f = facts();
     f.license = state("GT-DIGECAM", License::Transit(transit()));
     let mut d = declared();
-    d.checkpoint = Checkpoint { country: "GT".into(), port: String::new(), direction: Direction::Transit };
+    d.checkpoint = Checkpoint {
+        country: "GT".into(),
+        port: String::new(),
+        direction: Direction::Transit,
+    };
     let v = evaluate(Some(&f), &d, "x");
-    for rule in ["import.authorization", "transit.authorization", "parties.match", "items.match", "items.quantity", "items.serials"] {
+    for rule in [
+        "import.authorization",
+        "transit.authorization",
+        "parties.match",
+        "items.match",
+        "items.quantity",
+        "items.serials",
+    ] {
         let c = v.checks.iter().find(|c| c.rule == rule).expect("present");
         assert!(c.ok && c.detail == NOT_APPLICABLE, "{rule}: {c:?}");
     }

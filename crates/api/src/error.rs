@@ -1,0 +1,132 @@
+//! The API's one error type: a status and a stable code, sent as
+//! `{"error": {"code", "message"}}` (CONTRACT.md's table).
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tally_verify::IssueError;
+
+/// An error answer. The message is for people; clients branch on `code`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400: the body is not JSON, or not the right shape.
+    pub fn invalid_json(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", message)
+    }
+
+    /// 401: no token, or a token this node does not know.
+    pub fn unauthenticated(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+    }
+
+    /// 403: the role is too low, or the document or checkpoint is another's.
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this path does not answer that method",
+        )
+    }
+
+    pub fn payload_too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than {limit} bytes"),
+        )
+    }
+
+    /// 500. `detail` is logged, never sent: it may name files or engine internals.
+    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %detail, "request failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the node's log has the details",
+        )
+    }
+}
+
+impl From<IssueError> for ApiError {
+    fn from(e: IssueError) -> ApiError {
+        let message = e.to_string();
+        match e {
+            IssueError::BadRequest(_) => ApiError::invalid_json(message),
+            IssueError::InvalidDocument(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_document",
+                message,
+            ),
+            IssueError::InvalidAmendment(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_amendment",
+                message,
+            ),
+            IssueError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            IssueError::NotFound => ApiError::not_found(message),
+            IssueError::Forbidden(_) => ApiError::forbidden(message),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_errors_map_to_the_contract_table() {
+        for (e, status, code) in [
+            (IssueError::BadRequest("x".into()), 400, "invalid_json"),
+            (IssueError::InvalidDocument("x".into()), 422, "invalid_document"),
+            (
+                IssueError::InvalidAmendment("x".into()),
+                422,
+                "invalid_amendment",
+            ),
+            (IssueError::Conflict("x".into()), 409, "conflict"),
+            (IssueError::NotFound, 404, "not_found"),
+            (IssueError::Forbidden("x".into()), 403, "forbidden"),
+        ] {
+            let a = ApiError::from(e);
+            assert_eq!((a.status.as_u16(), a.code), (status, code));
+        }
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_details() {
+        let a = ApiError::internal("redb: /secret/path/store.redb: disk full");
+        assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!a.message.contains("/secret"));
+    }
+}

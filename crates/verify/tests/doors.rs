@@ -1,0 +1,411 @@
+//! The verifier's doors over a real store: what gets in, what is refused and why.
+
+use std::sync::{Arc, Mutex, RwLock};
+use tally_model::*;
+use tally_store::{EngineKind, Store};
+use tally_verify::{CheckRequest, IngestOutcome, IssueError, Publish, Rejection, Verifier};
+
+#[derive(Default, Clone)]
+struct Captured(Arc<Mutex<(Vec<SignedEntry>, Vec<Vec<u8>>)>>);
+
+impl Publish for Captured {
+    fn entry(&self, s: &SignedEntry) {
+        self.0.lock().expect("lock").0.push(s.clone());
+    }
+    fn evidence(&self, p: Vec<u8>) {
+        self.0.lock().expect("lock").1.push(p);
+    }
+}
+
+fn key(n: u8) -> AuthorityKey {
+    AuthorityKey::from_bytes(&[n; 32])
+}
+
+fn card(authority: &str, k: &AuthorityKey) -> Card {
+    Card {
+        authority: authority.parse().expect("valid"),
+        country: authority[..2].into(),
+        name: authority.into(),
+        peer_id: "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp".into(),
+        addresses: vec![],
+        keys: vec![CardKey {
+            public_key: hex::encode(k.public().as_bytes()),
+            valid_from_ms: 0,
+            valid_until_ms: None,
+        }],
+    }
+}
+
+struct Rig {
+    _dir: tempfile::TempDir,
+    v: Verifier,
+    published: Captured,
+}
+
+/// A US-DDTC node that trusts MX-SEDENA (key 2) and GT-DIGECAM (key 3).
+fn rig() -> Rig {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path(), EngineKind::default()).expect("store");
+    let mut trust = TrustList::default();
+    trust.upsert(card("MX-SEDENA", &key(2)));
+    trust.upsert(card("GT-DIGECAM", &key(3)));
+    let published = Captured::default();
+    let v = Verifier::new(
+        store,
+        "US-DDTC".parse().expect("valid"),
+        key(1),
+        Arc::new(RwLock::new(trust)),
+        Box::new(published.clone()),
+    );
+    Rig {
+        _dir: dir,
+        v,
+        published,
+    }
+}
+
+fn import_cert(number: &str) -> License {
+    serde_json::from_value(serde_json::json!({
+        "kind": "import", "number": number, "importing_country": "MX", "exporting_country": "US",
+        "importer": {"name": "Importadora del Norte SA"}, "exporter": {"name": "Acme Arms Inc."},
+        "items": [{"line": 1, "category": "firearm", "quantity": 100, "unit": "units"}],
+        "valid_from": "2026-01-01", "valid_until": "2030-12-31"
+    }))
+    .expect("valid import")
+}
+
+fn export(number: &str) -> License {
+    serde_json::from_value(serde_json::json!({
+        "kind": "export", "number": number, "exporting_country": "US", "importing_country": "MX",
+        "exporter": {"name": "Acme Arms Inc."}, "importer": {"name": "Importadora del Norte SA"},
+        "items": [{"line": 1, "category": "firearm", "quantity": 100, "unit": "units", "serials": ["S1", "S2"]}],
+        "valid_from": "2026-01-01", "valid_until": "2030-12-31",
+        "import_certificate": {"authority": "MX-SEDENA", "number": "IC-1"}
+    }))
+    .expect("valid export")
+}
+
+/// A chain of `n` MX-SEDENA entries signed with `k`.
+fn mx_chain(k: &AuthorityKey, n: u64) -> Vec<VerifiedEntry> {
+    let mut out: Vec<VerifiedEntry> = Vec::new();
+    for seq in 1..=n {
+        let e = Entry {
+            authority: "MX-SEDENA".parse().expect("valid"),
+            seq,
+            prev: out.last().map(|p| p.id()),
+            issued_at_ms: 1_790_000_000_000 + seq as i64,
+            recipients: vec![],
+            body: Body::Document(Document::License(import_cert(&format!("IC-{seq}")))),
+        };
+        out.push(k.sign(&e));
+    }
+    out
+}
+
+fn bytes(v: &VerifiedEntry) -> Vec<u8> {
+    v.signed().encode()
+}
+
+#[test]
+fn entries_from_peers_are_accepted_only_when_everything_holds() {
+    let r = rig();
+    let chain = mx_chain(&key(2), 3);
+    assert!(
+        matches!(r.v.ingest(&bytes(&chain[0])).expect("io"), IngestOutcome::Accepted(p) if p.seq == 1)
+    );
+    assert!(matches!(
+        r.v.ingest(&bytes(&chain[0])).expect("io"),
+        IngestOutcome::Duplicate
+    ));
+    assert!(matches!(
+        r.v.ingest(&bytes(&chain[2])).expect("io"),
+        IngestOutcome::Gap {
+            have: 1,
+            seq: 3,
+            ..
+        }
+    ));
+
+    // Forged: one flipped bit in the signed bytes.
+    let mut forged = bytes(&chain[1]);
+    let i = forged.len() / 2;
+    forged[i] ^= 1;
+    let out = r.v.ingest(&forged).expect("io");
+    assert!(
+        matches!(
+            out,
+            IngestOutcome::Rejected(Rejection::BadSignature | Rejection::Malformed(_))
+        ),
+        "{out:?}"
+    );
+
+    // Signed by a key MX-SEDENA's card does not list.
+    let other = mx_chain(&key(9), 2);
+    assert!(matches!(
+        r.v.ingest(&bytes(&other[1])).expect("io"),
+        IngestOutcome::Rejected(Rejection::UntrustedKey(_))
+    ));
+
+    // An authority nobody trusts.
+    let e = Entry {
+        authority: "CA-GAC".parse().expect("valid"),
+        ..chain[0].entry().clone()
+    };
+    assert!(matches!(
+        r.v.ingest(&bytes(&key(2).sign(&e))).expect("io"),
+        IngestOutcome::Rejected(Rejection::UntrustedAuthority(_))
+    ));
+
+    // Broken chain: seq 2 whose prev is not entry 1.
+    let e = Entry {
+        prev: Some(EntryHash([7; 32])),
+        ..chain[1].entry().clone()
+    };
+    assert!(matches!(
+        r.v.ingest(&bytes(&key(2).sign(&e))).expect("io"),
+        IngestOutcome::Rejected(Rejection::BrokenChain(_))
+    ));
+
+    // Nothing of the refused entries was stored.
+    let mx = "MX-SEDENA".parse().expect("valid");
+    assert_eq!(r.v.store().head(&mx).expect("io").map(|h| h.0), Some(1));
+    assert!(matches!(
+        r.v.ingest(&bytes(&chain[1])).expect("io"),
+        IngestOutcome::Accepted(_)
+    ));
+}
+
+#[test]
+fn equivocation_is_refused_stored_as_proof_and_published() {
+    let r = rig();
+    let chain = mx_chain(&key(2), 1);
+    r.v.ingest(&bytes(&chain[0])).expect("io");
+    let fork = Entry {
+        issued_at_ms: 1,
+        ..chain[0].entry().clone()
+    };
+    let fork = key(2).sign(&fork);
+    let out = r.v.ingest(&bytes(&fork)).expect("io");
+    assert!(
+        matches!(out, IngestOutcome::Rejected(Rejection::Equivocation(_))),
+        "{out:?}"
+    );
+    let ev = r.v.store().evidence().expect("io");
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].seq, 1);
+    assert_eq!(
+        r.published.0.lock().expect("lock").1.len(),
+        1,
+        "proof gossiped"
+    );
+    // The held entry stays the one of record.
+    let held =
+        r.v.store()
+            .entry_at(&"MX-SEDENA".parse().expect("valid"), 1)
+            .expect("io")
+            .expect("held");
+    assert_eq!(held.id(), chain[0].id());
+    // A received proof is checked, and a fake one refused.
+    let proof = encode_proof(chain[0].signed(), fork.signed());
+    assert!(rig().v.ingest_proof(&proof).expect("io"));
+    assert!(
+        !rig()
+            .v
+            .ingest_proof(&encode_proof(chain[0].signed(), chain[0].signed()))
+            .expect("io")
+    );
+    assert!(!rig().v.ingest_proof(b"garbage").expect("io"));
+}
+
+#[test]
+fn a_peer_cannot_plant_what_the_api_refuses() {
+    let r = rig();
+    // MX-SEDENA signs an export license "from" the US: wrong issuing country.
+    let e = Entry {
+        authority: "MX-SEDENA".parse().expect("valid"),
+        seq: 1,
+        prev: None,
+        issued_at_ms: 1,
+        recipients: vec![],
+        body: Body::Document(Document::License(export("EXP-X"))),
+    };
+    let out = r.v.ingest(&bytes(&key(2).sign(&e))).expect("io");
+    assert!(
+        matches!(out, IngestOutcome::Rejected(Rejection::InvalidDocument(_))),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn ingest_many_batches_and_stops_at_the_first_bad_entry() {
+    let r = rig();
+    let chain = mx_chain(&key(2), 50);
+    let all: Vec<Vec<u8>> = chain.iter().map(bytes).collect();
+    let out = r.v.ingest_many(&all[..30]).expect("io");
+    assert_eq!(out.len(), 30);
+    assert!(out.iter().all(|o| matches!(o, IngestOutcome::Accepted(_))));
+    let mut rest = all[30..].to_vec();
+    rest[5][10] ^= 1;
+    let out = r.v.ingest_many(&rest).expect("io");
+    assert!(
+        out.len() <= 6
+            && out[..5]
+                .iter()
+                .all(|o| matches!(o, IngestOutcome::Accepted(_))),
+        "{out:?}"
+    );
+    assert_eq!(
+        r.v.store()
+            .head(&"MX-SEDENA".parse().expect("valid"))
+            .expect("io")
+            .map(|h| h.0),
+        Some(35)
+    );
+}
+
+#[test]
+fn issuing_amending_and_status_follow_the_contract() {
+    let r = rig();
+    let issued = r.v.issue(export("EXP-1")).expect("issued");
+    assert_eq!(issued.entry.seq, 1);
+    assert_eq!(
+        r.published.0.lock().expect("lock").0.len(),
+        1,
+        "published after storing"
+    );
+    assert!(matches!(
+        r.v.issue(export("EXP-1")),
+        Err(IssueError::Conflict(_))
+    ));
+    let mut foreign = export("EXP-2");
+    if let License::Export(e) = &mut foreign {
+        e.exporting_country = "CA".into();
+    }
+    assert!(matches!(
+        r.v.issue(foreign),
+        Err(IssueError::InvalidDocument(_))
+    ));
+
+    let mut lower = export("EXP-1");
+    if let License::Export(e) = &mut lower {
+        e.items[0].quantity = 50;
+    }
+    let (version, _) = r.v.amend("US-DDTC", "EXP-1", lower).expect("amended");
+    assert_eq!(version, 2);
+    assert!(
+        matches!(
+            r.v.amend("US-DDTC", "EXP-1", export("EXP-1")),
+            Err(IssueError::InvalidAmendment(_))
+        ),
+        "raising back is refused"
+    );
+    assert!(matches!(
+        r.v.amend("MX-SEDENA", "IC-1", import_cert("IC-1")),
+        Err(IssueError::Forbidden(_))
+    ));
+    assert!(matches!(
+        r.v.set_status("US-DDTC", "NOPE", Status::Suspended, "x".into()),
+        Err(IssueError::NotFound)
+    ));
+
+    r.v.set_status("US-DDTC", "EXP-1", Status::Suspended, "inquiry".into())
+        .expect("suspend");
+    r.v.set_status("US-DDTC", "EXP-1", Status::Active, "cleared".into())
+        .expect("reinstate");
+    r.v.set_status("US-DDTC", "EXP-1", Status::Revoked, "diversion".into())
+        .expect("revoke");
+    assert!(matches!(
+        r.v.set_status("US-DDTC", "EXP-1", Status::Active, "".into()),
+        Err(IssueError::Conflict(_))
+    ));
+    let state =
+        r.v.store()
+            .license(&"US-DDTC".parse().expect("valid"), "EXP-1")
+            .expect("io")
+            .expect("held");
+    assert_eq!((state.status, state.version), (Status::Revoked, 2));
+    assert_eq!(state.history.len(), 5);
+}
+
+fn check_req(
+    direction: &str,
+    country: &str,
+    quantity: u64,
+    serials: &[&str],
+    record: bool,
+) -> CheckRequest {
+    serde_json::from_value(serde_json::json!({
+        "license": {"authority": "US-DDTC", "number": "EXP-1"},
+        "checkpoint": {"country": country, "port": "X", "direction": direction},
+        "date": "2027-01-15",
+        "items": [{"line": 1, "quantity": quantity, "serials": serials}],
+        "record": record
+    }))
+    .expect("valid request")
+}
+
+#[test]
+fn recorded_shipments_count_down_and_serials_are_single_use() {
+    let r = rig();
+    // The import certificate MX-SEDENA issued, received over the network.
+    let ic = Entry {
+        authority: "MX-SEDENA".parse().expect("valid"),
+        seq: 1,
+        prev: None,
+        issued_at_ms: 1,
+        recipients: vec![],
+        body: Body::Document(Document::License(import_cert("IC-1"))),
+    };
+    assert!(matches!(
+        r.v.ingest(&bytes(&key(2).sign(&ic))).expect("io"),
+        IngestOutcome::Accepted(_)
+    ));
+    r.v.issue(export("EXP-1")).expect("issued");
+
+    let c =
+        r.v.check(check_req("exit", "US", 60, &["S1"], true))
+            .expect("checked");
+    assert!(c.verdict.accepted(), "{:?}", c.verdict);
+    assert!(c.record.is_some());
+    let c =
+        r.v.check(check_req("exit", "US", 41, &[], false))
+            .expect("checked");
+    assert_eq!(c.verdict.failed_rules(), ["items.quantity"]);
+    let c =
+        r.v.check(check_req("exit", "US", 40, &["S1"], false))
+            .expect("checked");
+    assert_eq!(c.verdict.failed_rules(), ["items.serials"]);
+    // A rejected record is signed but does not count.
+    let c =
+        r.v.check(check_req("exit", "US", 99, &["S2"], true))
+            .expect("checked");
+    assert!(!c.verdict.accepted() && c.record.is_some());
+    let c =
+        r.v.check(check_req("exit", "US", 40, &["S2"], true))
+            .expect("checked");
+    assert!(c.verdict.accepted(), "{:?}", c.verdict);
+    let c =
+        r.v.check(check_req("exit", "US", 1, &[], false))
+            .expect("checked");
+    assert_eq!(c.verdict.failed_rules(), ["items.quantity"], "used up");
+    // Other directions have their own count.
+    let c =
+        r.v.check(check_req("entry", "MX", 100, &["S1"], false))
+            .expect("checked");
+    assert!(c.verdict.accepted(), "{:?}", c.verdict);
+    // Recording a crossing in another country is refused and writes nothing.
+    let head =
+        r.v.store()
+            .head(&"US-DDTC".parse().expect("valid"))
+            .expect("io");
+    assert!(matches!(
+        r.v.check(check_req("entry", "MX", 1, &[], true)),
+        Err(IssueError::Forbidden(_))
+    ));
+    assert_eq!(
+        r.v.store()
+            .head(&"US-DDTC".parse().expect("valid"))
+            .expect("io"),
+        head
+    );
+}
