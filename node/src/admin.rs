@@ -50,7 +50,10 @@ pub fn init(
     let authority: AuthorityId = authority.parse()?;
     let node_dir = NodeDir(dir.to_path_buf());
     if node_dir.config().exists() || dir.join("keys").exists() {
-        bail!("{} is already a node directory; nothing changed", dir.display());
+        bail!(
+            "{} is already a node directory; nothing changed",
+            dir.display()
+        );
     }
     let mut store = StoreConfig::default();
     if let Some(e) = engine {
@@ -125,14 +128,24 @@ pub fn trust_add(dir: &Path, card_path: &Path) -> anyhow::Result<Card> {
     let config = Config::load(&node_dir)?;
     let card = files::read_card(card_path)?;
     if card.authority.as_str() == config.authority {
-        bail!("{} is this node's own authority; nothing changed", card.authority);
+        bail!(
+            "{} is this node's own authority; nothing changed",
+            card.authority
+        );
     }
     if card.peer_id.parse::<tally_p2p::PeerId>().is_err() {
-        bail!("card {}: peer_id {:?} is not a libp2p peer id", card_path.display(), card.peer_id);
+        bail!(
+            "card {}: peer_id {:?} is not a libp2p peer id",
+            card_path.display(),
+            card.peer_id
+        );
     }
     for a in &card.addresses {
         if a.parse::<tally_p2p::Multiaddr>().is_err() {
-            bail!("card {}: address {a:?} is not a multiaddr", card_path.display());
+            bail!(
+                "card {}: address {a:?} is not a multiaddr",
+                card_path.display()
+            );
         }
     }
     let mut list = files::read_trust(&node_dir.trust())?;

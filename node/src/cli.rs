@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "tally", version, about = "Tally: signed firearms export, import and transit licenses, exchanged peer to peer between licensing authorities")]
+#[command(
+    name = "tally",
+    version,
+    about = "Tally: signed firearms export, import and transit licenses, exchanged peer to peer between licensing authorities"
+)]
 pub struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]

@@ -169,15 +169,22 @@ impl Config {
             .authority
             .parse()
             .with_context(|| format!("config key `authority` = {:?}", self.authority))?;
-        let api_listen: SocketAddr = self
-            .api
-            .listen
-            .parse()
-            .with_context(|| format!("config key `api.listen` = {:?} is not HOST:PORT", self.api.listen))?;
+        let api_listen: SocketAddr = self.api.listen.parse().with_context(|| {
+            format!(
+                "config key `api.listen` = {:?} is not HOST:PORT",
+                self.api.listen
+            )
+        })?;
         if self.p2p.listen.parse::<tally_p2p::Multiaddr>().is_err() {
-            bail!("config key `p2p.listen` = {:?} is not a multiaddr", self.p2p.listen);
+            bail!(
+                "config key `p2p.listen` = {:?} is not a multiaddr",
+                self.p2p.listen
+            );
         }
-        if self.sync.interval_ms == 0 || self.sync.range_limit == 0 || self.sync.watch_interval_ms == 0 {
+        if self.sync.interval_ms == 0
+            || self.sync.range_limit == 0
+            || self.sync.watch_interval_ms == 0
+        {
             bail!("config keys `sync.*` must be positive");
         }
         if self.name.trim().is_empty() {

@@ -45,8 +45,8 @@ pub fn read_trust(path: &Path) -> anyhow::Result<TrustList> {
     if !path.exists() {
         return Ok(TrustList::default());
     }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let list: TrustList =
         toml::from_str(&text).with_context(|| format!("{} is not a trust list", path.display()))?;
     for c in &list.cards {

@@ -69,8 +69,12 @@ pub fn load_authority_key(path: &Path) -> anyhow::Result<AuthorityKey> {
 
 pub fn load_node_key(path: &Path) -> anyhow::Result<tally_p2p::Keypair> {
     let bytes = read_secret(path)?;
-    tally_p2p::Keypair::from_protobuf_encoding(&bytes)
-        .with_context(|| format!("key file {} is corrupt: not a libp2p keypair", path.display()))
+    tally_p2p::Keypair::from_protobuf_encoding(&bytes).with_context(|| {
+        format!(
+            "key file {} is corrupt: not a libp2p keypair",
+            path.display()
+        )
+    })
 }
 
 #[cfg(test)]

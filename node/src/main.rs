@@ -20,13 +20,36 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Init { dir, authority, name, p2p_listen, api_listen, engine, json } => {
-            let done = admin::init(&dir, &authority, &name, &p2p_listen, &api_listen, engine.as_deref())?;
+        Command::Init {
+            dir,
+            authority,
+            name,
+            p2p_listen,
+            api_listen,
+            engine,
+            json,
+        } => {
+            let done = admin::init(
+                &dir,
+                &authority,
+                &name,
+                &p2p_listen,
+                &api_listen,
+                engine.as_deref(),
+            )?;
             if json {
                 println!("{}", done.to_json());
             } else {
-                println!("initialised {} for {} (peer id {})", dir.display(), done.authority, done.peer_id);
-                println!("card: {} (give it to the nodes that will trust you)", done.card.display());
+                println!(
+                    "initialised {} for {} (peer id {})",
+                    dir.display(),
+                    done.authority,
+                    done.peer_id
+                );
+                println!(
+                    "card: {} (give it to the nodes that will trust you)",
+                    done.card.display()
+                );
                 println!("api:  {}", done.api);
                 println!("admin token (shown once): {}", done.admin_token);
             }
@@ -46,12 +69,26 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     println!("{}", serde_json::to_string_pretty(&list.cards)?);
                 } else {
                     for c in &list.cards {
-                        println!("{}\t{}\t{}\t{}", c.authority, c.name, c.peer_id, c.addresses.join(","));
+                        println!(
+                            "{}\t{}\t{}\t{}",
+                            c.authority,
+                            c.name,
+                            c.peer_id,
+                            c.addresses.join(",")
+                        );
                     }
                 }
             }
         },
-        Command::Token { command: TokenCommand::Create { dir, role, label, json } } => {
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    dir,
+                    role,
+                    label,
+                    json,
+                },
+        } => {
             let role = match role {
                 RoleArg::Officer => tally_api::tokens::Role::Officer,
                 RoleArg::Issuer => tally_api::tokens::Role::Issuer,

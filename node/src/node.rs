@@ -103,15 +103,19 @@ impl Node {
             .await
             .with_context(|| format!("cannot listen on api.listen = {}", settings.api_listen))?;
         let api_addr = listener.local_addr()?;
+        let card = files::read_card(&dir.card()).ok().map(Arc::new);
         let state = AppState {
             verifier: verifier.clone(),
             tokens,
             network: peers,
             metrics,
+            card,
         };
         let c = cancel.clone();
         tasks.spawn(async move {
-            if let Err(e) = tally_api::serve(listener, state, async move { c.cancelled().await }).await {
+            if let Err(e) =
+                tally_api::serve(listener, state, async move { c.cancelled().await }).await
+            {
                 tracing::error!(error = %e, "API server failed");
             }
         });
@@ -179,7 +183,10 @@ impl Node {
     }
 
     /// Waits until a task ends on its own (a fatal error) or `stop` resolves.
-    pub async fn run_until(mut self, stop: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn run_until(
+        mut self,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
         tokio::select! {
             _ = stop => {}
             _ = self.tasks.join_next() => {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tally_api::Metrics;
 use tally_model::AuthorityId;
 use tally_p2p::{Acceptance, Head, NetEvent, P2pHandle, SyncAnswer, SyncQuery, Topic};
-use tally_verify::{IngestOutcome, Publish, Verifier};
+use tally_verify::{IngestOutcome, Publish, Rejection, Verifier};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
@@ -29,7 +29,11 @@ pub struct Publisher(pub mpsc::Sender<Outgoing>);
 
 impl Publish for Publisher {
     fn entry(&self, signed: &tally_model::SignedEntry) {
-        if self.0.try_send(Outgoing::Entry(signed.encode().into())).is_err() {
+        if self
+            .0
+            .try_send(Outgoing::Entry(signed.encode().into()))
+            .is_err()
+        {
             debug!("publish queue full; the entry will reach peers by sync");
         }
     }
@@ -96,10 +100,23 @@ impl Router {
                         self.metrics.entry_outcome("gossip", "ignored");
                         Acceptance::Ignore
                     }
-                    Ok(Ok(IngestOutcome::Gap { authority, have, seq })) => {
+                    Ok(Ok(IngestOutcome::Gap {
+                        authority,
+                        have,
+                        seq,
+                    })) => {
                         debug!(peer = %from, %authority, have, seq, "gap; pulling");
                         self.metrics.entry_outcome("gossip", "ignored");
                         self.sync.request(from);
+                        Acceptance::Ignore
+                    }
+                    // Trust lists differ between nodes: an honest peer may
+                    // forward an authority it trusts and this node does not.
+                    Ok(Ok(IngestOutcome::Rejected(
+                        r @ (Rejection::UntrustedAuthority(_) | Rejection::UntrustedKey(_)),
+                    ))) => {
+                        debug!(peer = %from, reason = %r.reason(), "gossip entry not trusted here");
+                        self.metrics.entry_outcome("gossip", "ignored");
                         Acceptance::Ignore
                     }
                     Ok(Ok(IngestOutcome::Rejected(r))) => {
@@ -187,7 +204,10 @@ fn answer(v: &Verifier, query: SyncQuery) -> SyncAnswer {
             };
             match v.store().range(&authority, from, limit as usize) {
                 Ok(entries) => SyncAnswer::Range(
-                    entries.into_iter().map(|e| Bytes::from(e.encode())).collect(),
+                    entries
+                        .into_iter()
+                        .map(|e| Bytes::from(e.encode()))
+                        .collect(),
                 ),
                 Err(e) => SyncAnswer::Error(format!("store: {e}")),
             }

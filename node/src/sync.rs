@@ -80,7 +80,9 @@ impl SyncWorker {
                 _ = tick.tick() => {
                     self.refresh_metrics().await;
                     let connected = self.p2p.connected_peers().await.unwrap_or_default();
-                    if let Some(peer) = connected.choose(&mut rand::rng()).copied() {
+                    // The thread-local rng must not live across an await.
+                    let pick = connected.choose(&mut rand::rng()).copied();
+                    if let Some(peer) = pick {
                         self.round(peer).await;
                     }
                 }
@@ -145,7 +147,11 @@ impl SyncWorker {
         }
         let mut from = our_seq + 1;
         let limit = self.range_limit;
-        let mut next = Some(self.p2p.range(peer, authority.to_string(), from, limit).await);
+        let mut next = Some(
+            self.p2p
+                .range(peer, authority.to_string(), from, limit)
+                .await,
+        );
         while let Some(fetched) = next.take() {
             let entries = match fetched {
                 Ok(e) if !e.is_empty() => e,
@@ -159,7 +165,11 @@ impl SyncWorker {
             let more = from + n <= their_seq;
             let prefetch = async {
                 if more {
-                    Some(self.p2p.range(peer, authority.to_string(), from + n, limit).await)
+                    Some(
+                        self.p2p
+                            .range(peer, authority.to_string(), from + n, limit)
+                            .await,
+                    )
                 } else {
                     None
                 }

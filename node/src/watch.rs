@@ -65,7 +65,10 @@ impl TrustWatcher {
                 last = now;
                 match files::read_trust(&trust_path) {
                     Ok(list) => {
-                        info!(authorities = list.cards.len(), "trust list changed; applying");
+                        info!(
+                            authorities = list.cards.len(),
+                            "trust list changed; applying"
+                        );
                         self.apply(list).await;
                     }
                     Err(e) => warn!(error = %e, "trust list unreadable; keeping the previous one"),

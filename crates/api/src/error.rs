@@ -108,7 +108,11 @@ mod tests {
     fn issue_errors_map_to_the_contract_table() {
         for (e, status, code) in [
             (IssueError::BadRequest("x".into()), 400, "invalid_json"),
-            (IssueError::InvalidDocument("x".into()), 422, "invalid_document"),
+            (
+                IssueError::InvalidDocument("x".into()),
+                422,
+                "invalid_document",
+            ),
             (
                 IssueError::InvalidAmendment("x".into()),
                 422,

@@ -283,7 +283,9 @@ impl TokenBook {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let tmp = self.path.with_extension(format!("toml.tmp.{}", std::process::id()));
+        let tmp = self
+            .path
+            .with_extension(format!("toml.tmp.{}", std::process::id()));
         let result = (|| {
             let mut f = open_private(&tmp)?;
             f.write_all(b"# API tokens of this node: SHA-256 hashes only. Written by tally; edit with care.\n")?;
@@ -490,7 +492,10 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut b = TokenBook::load(&path).expect("loads");
                     (0..5)
-                        .map(|j| b.create(Role::Officer, &format!("t{i}-{j}")).expect("creates"))
+                        .map(|j| {
+                            b.create(Role::Officer, &format!("t{i}-{j}"))
+                                .expect("creates")
+                        })
                         .collect::<Vec<_>>()
                 })
             })
@@ -509,7 +514,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut b = book(&dir);
         for label in ["", "   ", "a\nb", &"x".repeat(MAX_LABEL + 1)] {
-            assert!(matches!(b.create(Role::Officer, label), Err(TokenError::BadLabel)));
+            assert!(matches!(
+                b.create(Role::Officer, label),
+                Err(TokenError::BadLabel)
+            ));
         }
         assert!(b.is_empty());
         assert!(!b.path().exists());
@@ -540,7 +548,8 @@ mod tests {
         let f = fs::File::create(&lock).expect("creates");
         f.set_modified(SystemTime::now() - Duration::from_secs(60))
             .expect("sets mtime");
-        b.create(Role::Officer, "after crash").expect("breaks the stale lock");
+        b.create(Role::Officer, "after crash")
+            .expect("breaks the stale lock");
         assert!(!lock.exists());
     }
 }

@@ -43,7 +43,8 @@ pub(crate) fn encode_proof(a: Vec<u8>, b: Vec<u8>) -> Vec<u8> {
 }
 
 pub(crate) fn decode_proof(bytes: &[u8]) -> Result<[Vec<u8>; 2], DecodeError> {
-    let m = pb::EquivocationProof::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
+    let m =
+        pb::EquivocationProof::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
     match <[prost::bytes::Bytes; 2]>::try_from(m.entries) {
         Ok([a, b]) => Ok([a.to_vec(), b.to_vec()]),
         Err(_) => Err(field("entries", "a proof holds exactly two entries")),

@@ -273,7 +273,8 @@ mod tests {
     use super::*;
     use std::cell::RefCell;
     use tally_model::{
-        AuthorityKey, Body, Checkpoint, DocumentRef, KeyRotation, ShipmentLine, TransitAuthorization,
+        AuthorityKey, Body, Checkpoint, DocumentRef, KeyRotation, ShipmentLine,
+        TransitAuthorization,
     };
 
     /// A map standing in for the engine.
@@ -395,13 +396,12 @@ mod tests {
     fn one_record_counts_a_line_once_and_a_serial_once() {
         let m = Map::default();
         m.apply(&signed("MX-SEDENA", 1, 10, shipment_doc("A1", true)));
-        let rows: Vec<TallyRow> = m
-            .0
-            .borrow()
-            .iter()
-            .filter(|(k, _)| k[0] == keys::TALLY)
-            .map(|(k, v)| decode(k, v).expect("tally"))
-            .collect();
+        let rows: Vec<TallyRow> =
+            m.0.borrow()
+                .iter()
+                .filter(|(k, _)| k[0] == keys::TALLY)
+                .map(|(k, v)| decode(k, v).expect("tally"))
+                .collect();
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].quantity, rows[0].shipments), (5, 1));
     }
@@ -446,9 +446,6 @@ mod tests {
                 effective_at_ms: 1,
             }),
         );
-        assert!(matches!(
-            derive(&m, &v),
-            Err(StoreError::Corrupt { .. })
-        ));
+        assert!(matches!(derive(&m, &v), Err(StoreError::Corrupt { .. })));
     }
 }

@@ -298,7 +298,13 @@ mod tests {
 
     #[test]
     fn malformed_keys_read_as_none() {
-        for k in [&b"L"[..], b"LUS", b"LUS\x00", b"LUS\x00\x02", b"LUS\x00\x01\x00"] {
+        for k in [
+            &b"L"[..],
+            b"LUS",
+            b"LUS\x00",
+            b"LUS\x00\x02",
+            b"LUS\x00\x01\x00",
+        ] {
             let mut r = KeyReader::new(k);
             let s = r.str();
             assert!(s.is_none() || r.u64().is_none(), "{k:?}");

@@ -359,7 +359,12 @@ impl Store {
 
     /// Up to `limit` entries of `authority`'s log from `from` on, in seq
     /// order. The caller bounds `limit`.
-    pub fn range(&self, authority: &AuthorityId, from: u64, limit: usize) -> Result<Vec<SignedEntry>> {
+    pub fn range(
+        &self,
+        authority: &AuthorityId,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<SignedEntry>> {
         self.log_rows(authority, from, limit)?
             .into_iter()
             .map(|(k, v)| decode_signed(&k, &v))
@@ -443,13 +448,14 @@ impl Store {
     // ---- derived records ----
 
     fn get_json<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
-        self.engine()
-            .get(key)?
-            .map(|v| decode(key, &v))
-            .transpose()
+        self.engine().get(key)?.map(|v| decode(key, &v)).transpose()
     }
 
-    fn scan_json<T: serde::de::DeserializeOwned>(&self, prefix: &[u8], limit: usize) -> Result<Vec<T>> {
+    fn scan_json<T: serde::de::DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<T>> {
         self.engine()
             .scan(prefix, &keys::prefix_end(prefix), limit)?
             .into_iter()

@@ -199,7 +199,11 @@ pub fn shipment(
             })
             .collect(),
         verdict: if accept { "accept" } else { "reject" }.into(),
-        failed_rules: if accept { vec![] } else { vec!["quantity".into()] },
+        failed_rules: if accept {
+            vec![]
+        } else {
+            vec!["quantity".into()]
+        },
     })
 }
 
@@ -243,7 +247,10 @@ pub fn scripted(authority: &str, seq: u64) -> Document {
     match authority {
         "US-DDTC" => match seq % 8 {
             1 | 5 => export(&format!("EXP-{seq}"), 500, &["S1", "S2", "S3"]),
-            2 => amend(2, export_license(&format!("EXP-{}", seq - 1), 400, &["S1", "S2"])),
+            2 => amend(
+                2,
+                export_license(&format!("EXP-{}", seq - 1), 400, &["S1", "S2"]),
+            ),
             3 => status(&format!("EXP-{}", seq - 2), Status::Suspended, "inquiry"),
             4 => status(&format!("EXP-{}", seq - 3), Status::Active, "cleared"),
             6 => import(&format!("IC-{seq}")),
@@ -283,7 +290,10 @@ pub fn verify_chains(store: &Store, keys: &BTreeMap<String, u8>) -> u64 {
         let mut prev: Option<EntryHash> = None;
         while expect_seq <= head {
             let chunk = store.range(&authority, expect_seq, 512).expect("range");
-            assert!(!chunk.is_empty(), "{authority}: log ends before head {head}");
+            assert!(
+                !chunk.is_empty(),
+                "{authority}: log ends before head {head}"
+            );
             for signed in chunk {
                 let signed = SignedEntry::decode(&signed.encode()).expect("round-trips");
                 let v = VerifiedEntry::verify(signed, &public)

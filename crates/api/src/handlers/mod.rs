@@ -1,0 +1,25 @@
+//! The endpoints, one module per group; each is a route of [`crate::ROUTES`].
+//!
+//! - [`licenses`]: issue, read, change status, amend.
+//! - [`shipments`]: verify (and record) a consignment, list recorded shipments.
+//! - [`node`]: health, status, authorities, tokens, evidence, logs, metrics, OpenAPI.
+//! - [`console`]: the web console's embedded files.
+
+pub mod console;
+pub mod licenses;
+pub mod node;
+pub mod shipments;
+
+use crate::error::ApiError;
+
+/// Runs store and verifier work on the blocking pool: they read and fsync
+/// files, which must not stall the async workers.
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+}

@@ -1,0 +1,213 @@
+//! The node's own endpoints: health, status, authorities, tokens, evidence,
+//! logs, metrics and the OpenAPI document.
+
+use super::blocking;
+use crate::error::ApiError;
+use crate::extract::{Body, Path, Query};
+use crate::tokens::{Role, TokenBook, TokenError};
+use crate::view::rfc3339;
+use crate::{AppState, openapi};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tally_model::{AuthorityId, Card};
+
+pub async fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let v = s.verifier.clone();
+    let heads = blocking(move || v.store().heads().map_err(ApiError::internal)).await?;
+    let logs: Vec<Value> = heads
+        .iter()
+        .map(|(a, seq, head)| json!({"authority": a.as_str(), "seq": seq, "head": head.to_hex()}))
+        .collect();
+    let peers: Vec<Value> = s
+        .network
+        .peers()
+        .into_iter()
+        .map(|p| {
+            json!({
+                "peer_id": p.peer_id,
+                "authority": p.authority,
+                "connected": p.connected,
+                "last_sync": p.last_sync_ms.map(rfc3339),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "authority": s.verifier.authority().as_str(),
+        "peer_id": s.network.peer_id(),
+        "peers": peers,
+        "logs": logs,
+    })))
+}
+
+fn card_json(card: &Card, own: bool) -> Value {
+    json!({
+        "authority": card.authority.as_str(),
+        "country": card.country,
+        "name": card.name,
+        "peer_id": card.peer_id,
+        "addresses": card.addresses,
+        "keys": card.keys,
+        "self": own,
+    })
+}
+
+pub async fn authorities(State(s): State<AppState>) -> Json<Vec<Value>> {
+    let own = s.verifier.authority();
+    let trust = s.verifier.trust();
+    let own_card = match (&s.card, trust.card(own)) {
+        (Some(card), _) => card_json(card, true),
+        (None, Some(card)) => card_json(card, true),
+        (None, None) => json!({
+            "authority": own.as_str(),
+            "country": own.country().as_str(),
+            "name": own.as_str(),
+            "peer_id": s.network.peer_id(),
+            "addresses": [],
+            "keys": [],
+            "self": true,
+        }),
+    };
+    let others = trust
+        .cards
+        .iter()
+        .filter(|c| &c.authority != own)
+        .map(|c| card_json(c, false));
+    Json(std::iter::once(own_card).chain(others).collect())
+}
+
+/// The body of `POST /v1/tokens`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenBody {
+    pub role: Role,
+    pub label: String,
+}
+
+pub async fn create_token(
+    State(s): State<AppState>,
+    Body(body): Body<TokenBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let path = s
+        .tokens
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .path()
+        .to_path_buf();
+    let (role, label) = (body.role, body.label.clone());
+    // Written through a fresh book so the shared one is locked only for the
+    // swap, not for the file lock and fsync.
+    let (secret, book) = blocking(move || {
+        let mut book = TokenBook::load(&path).map_err(ApiError::internal)?;
+        let secret = book.create(role, &label).map_err(|e| match e {
+            TokenError::BadLabel | TokenError::BadRole(_) => ApiError::invalid_json(e.to_string()),
+            other => ApiError::internal(other),
+        })?;
+        Ok((secret, book))
+    })
+    .await?;
+    *s.tokens.write().unwrap_or_else(|p| p.into_inner()) = book;
+    tracing::info!(role = %role, label = %body.label, "API token created");
+    Ok((StatusCode::CREATED, Json(json!({"token": secret}))))
+}
+
+pub async fn evidence(State(s): State<AppState>) -> Result<Json<Vec<Value>>, ApiError> {
+    let v = s.verifier.clone();
+    blocking(move || {
+        let proofs = v.store().evidence().map_err(ApiError::internal)?;
+        Ok(Json(
+            proofs
+                .iter()
+                .map(|e| {
+                    json!({
+                        "authority": e.authority.as_str(),
+                        "seq": e.seq,
+                        "entries": [STANDARD.encode(&e.entries[0]), STANDARD.encode(&e.entries[1])],
+                    })
+                })
+                .collect(),
+        ))
+    })
+    .await
+}
+
+/// Most entries one `GET /v1/log` answers.
+pub const MAX_LOG_LIMIT: usize = 1000;
+
+/// The query of `GET /v1/log/{authority}`.
+#[derive(Debug, Deserialize)]
+pub struct LogQuery {
+    #[serde(default)]
+    pub from: Option<u64>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+pub async fn log(
+    State(s): State<AppState>,
+    Path(authority): Path<String>,
+    Query(q): Query<LogQuery>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let id: AuthorityId = authority
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("no log of {authority:?}")))?;
+    let from = q.from.unwrap_or(1).max(1);
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_LOG_LIMIT);
+    let v = s.verifier.clone();
+    blocking(move || {
+        let entries = v
+            .store()
+            .range(&id, from, limit)
+            .map_err(ApiError::internal)?;
+        Ok(Json(
+            entries
+                .iter()
+                .zip(from..)
+                .map(|(signed, position)| {
+                    let entry = signed.open().ok();
+                    json!({
+                        "seq": entry.as_ref().map_or(position, |e| e.seq),
+                        "hash": signed.id().to_hex(),
+                        "prev": entry.as_ref().and_then(|e| e.prev).map(|h| h.to_hex()),
+                        "issued_at": entry.as_ref().map(|e| rfc3339(e.issued_at_ms)),
+                        "kind": entry.as_ref().map_or("unknown", |e| {
+                            e.document().map_or("sealed", |d| d.kind_name())
+                        }),
+                        "signed_entry": STANDARD.encode(signed.encode()),
+                    })
+                })
+                .collect(),
+        ))
+    })
+    .await
+}
+
+pub async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    // The gauges are read fresh at scrape time rather than trusted to be
+    // kept current by every writer.
+    let v = s.verifier.clone();
+    let heads = blocking(move || v.store().heads().map_err(ApiError::internal)).await?;
+    for (authority, seq, _) in &heads {
+        s.metrics.set_entries_stored(authority.as_str(), *seq);
+    }
+    let connected = s.network.peers().iter().filter(|p| p.connected).count();
+    s.metrics.set_connected_peers(connected as u64);
+    Ok((
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        s.metrics.render(),
+    ))
+}
+
+pub async fn openapi() -> Json<Value> {
+    Json(openapi::document())
+}

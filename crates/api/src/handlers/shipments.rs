@@ -1,0 +1,68 @@
+//! `POST /v1/shipments/verify` and `GET /v1/shipments`.
+
+use super::blocking;
+use super::licenses::license_view;
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{Body, Query};
+use crate::view::{self, ShipmentView, StoredShipment};
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tally_model::DocumentRef;
+use tally_verify::CheckRequest;
+
+pub async fn verify(
+    State(s): State<AppState>,
+    Body(req): Body<CheckRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let v = s.verifier.clone();
+    let metrics = s.metrics.clone();
+    blocking(move || {
+        let checked = v.check(req)?;
+        let verdict = checked.verdict.as_str();
+        for c in &checked.verdict.checks {
+            metrics.verdict(c.rule, c.ok);
+        }
+        metrics.verdict_total(verdict);
+        let license = match &checked.license {
+            Some(state) => Some(license_view(&v, state, &checked.tallies)?),
+            None => None,
+        };
+        let record = checked.record.map(
+            |e| json!({"authority": v.authority().as_str(), "seq": e.seq, "hash": e.hash.to_hex()}),
+        );
+        Ok(Json(json!({
+            "verdict": verdict,
+            "checks": checked.verdict.checks,
+            "license": license,
+            "record": record,
+        })))
+    })
+    .await
+}
+
+/// The query of `GET /v1/shipments`.
+#[derive(Debug, Deserialize)]
+pub struct LicenseQuery {
+    pub authority: String,
+    pub number: String,
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    Query(q): Query<LicenseQuery>,
+) -> Result<Json<Vec<ShipmentView>>, ApiError> {
+    let v = s.verifier.clone();
+    blocking(move || {
+        let r = DocumentRef {
+            authority: q.authority,
+            number: q.number,
+        };
+        let rows = v.store().shipments(&r).map_err(ApiError::internal)?;
+        let rows: Vec<StoredShipment> = view::read(&rows)?;
+        Ok(Json(rows.into_iter().map(ShipmentView::from).collect()))
+    })
+    .await
+}

@@ -1,0 +1,312 @@
+//! The route table: every endpoint once, with its role. [`router`] and
+//! [`crate::openapi`] are both built from [`ROUTES`], so no route can be
+//! served without being documented, or documented without being served.
+
+use crate::error::ApiError;
+use crate::extract::MAX_BODY_BYTES;
+use crate::handlers::{console, licenses, node, shipments};
+use crate::tokens::Role;
+use crate::{AppState, auth};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter, on};
+
+/// The HTTP methods the API uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+    fn filter(self) -> MethodFilter {
+        match self {
+            Method::Get => MethodFilter::GET,
+            Method::Post => MethodFilter::POST,
+        }
+    }
+}
+
+/// A query parameter, for the OpenAPI document.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryParam {
+    pub name: &'static str,
+    pub required: bool,
+    /// `string` or `integer`.
+    pub kind: &'static str,
+    pub description: &'static str,
+}
+
+/// One endpoint.
+#[derive(Clone, Copy)]
+pub struct Route {
+    pub method: Method,
+    /// axum path template; also the `route` label of the request metrics.
+    pub path: &'static str,
+    /// The least role that may call it; `None`: no token needed.
+    pub role: Option<Role>,
+    pub summary: &'static str,
+    pub query: &'static [QueryParam],
+    /// What the JSON body is, when there is one.
+    pub body: Option<&'static str>,
+    /// The success status.
+    pub ok: u16,
+    /// Error statuses beyond the ones every route of its kind has.
+    pub errors: &'static [u16],
+    /// Builds the handler for `method`.
+    pub handler: fn(MethodFilter) -> MethodRouter<AppState>,
+}
+
+const NO_QUERY: &[QueryParam] = &[];
+
+/// Every route of the API, in the contract's order.
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: Method::Get,
+        path: "/v1/health",
+        role: None,
+        summary: "Liveness: {\"status\": \"ok\"}",
+        query: NO_QUERY,
+        body: None,
+        ok: 200,
+        errors: &[],
+        handler: |m| on(m, node::health),
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/status",
+        role: Some(Role::Officer),
+        summary: "This node: authority, peer id, peers and log heads",
+        query: NO_QUERY,
+        body: None,
+        ok: 200,
+        errors: &[],
+        handler: |m| on(m, node::status),
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/licenses",
+        role: Some(Role::Issuer),
+        summary: "Issue an export license, import certificate or transit authorization",
+        query: NO_QUERY,
+        body: Some("one document, by `kind` (export, import, transit)"),
+        ok: 201,
+        errors: &[409, 422],
+        handler: |m| on(m, licenses::issue),
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/licenses/{authority}/{number}",
+        role: Some(Role::Officer),
+        summary: "A document as it stands, with its shipped-vs-licensed tally",
+        query: NO_QUERY,
+        body: None,
+        ok: 200,
+        errors: &[404],
+        handler: |m| on(m, licenses::get),
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/licenses/{authority}/{number}/status",
+        role: Some(Role::Issuer),
+        summary: "Suspend, revoke or reinstate one of this node's documents",
+        query: NO_QUERY,
+        body: Some("{\"status\": \"suspended|revoked|active\", \"reason\"}"),
+        ok: 200,
+        errors: &[404, 409, 422],
+        handler: |m| on(m, licenses::set_status),
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/licenses/{authority}/{number}/amend",
+        role: Some(Role::Issuer),
+        summary: "Amend one of this node's documents (the whole new document)",
+        query: NO_QUERY,
+        body: Some("the whole new document, same `kind` and `number`"),
+        ok: 200,
+        errors: &[404, 409, 422],
+        handler: |m| on(m, licenses::amend),
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/shipments/verify",
+        role: Some(Role::Officer),
+        summary: "Check a consignment against a license; with `record`, sign the crossing",
+        query: NO_QUERY,
+        body: Some(
+            "{\"license\", \"checkpoint\", \"date\"?, \"exporter\"?, \"importer\"?, \"items\", \"record\"?}",
+        ),
+        ok: 200,
+        errors: &[],
+        handler: |m| on(m, shipments::verify),
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/shipments",
+        role: Some(Role::Officer),
+        summary: "Shipments recorded under a license, oldest first",
+        query: &[
+            QueryParam {
+                name: "authority",
+                required: true,
+                kind: "string",
+                description: "the license's authority",
+            },
+            QueryParam {
+                name: "number",
+                required: true,
+                kind: "string",
+                description: "the license's number",
+            },
+        ],
+        body: None,
+        ok: 200,
+        errors: &[400],
+        handler: |m| on(m, shipments::list),
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/authorities",
+        role: Some(Role::Officer),
+        summary: "The trusted authorities' cards and this node's own",
+        query: NO_QUERY,
+        body: None,
+        ok: 200,
+        errors: &[],
+        handler: |m| on(m, node::authorities),
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/tokens",
+        role: Some(Role::Admin),
+        summary: "Create an API token (shown once)",
+        query: NO_QUERY,
+        body: Some("{\"role\": \"officer|issuer|admin\", \"label\"}"),
+        ok: 201,
+        errors: &[],
+        handler: |m| on(m, node::create_token),
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/evidence",
+        role: Some(Role::Officer),
+        summary: "Equivocation proofs: two signed entries for one (authority, seq)",
+        query: NO_QUERY,
+        body: None,
+        ok: 200,
+        errors: &[],
+        handler: |m| on(m, node::evidence),
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/log/{authority}",
+        role: Some(Role::Officer),
+        summary: "An authority's signed log entries, for audit and offline re-verification",
+        query: &[
+            QueryParam {
+                name: "from",
+                required: false,
+                kind: "integer",
+                description: "first seq (default 1)",
+            },
+            QueryParam {
+                name: "limit",
+                required: false,
+                kind: "integer",
+                description: "most entries (default 100, at most 1000)",
+            },
+        ],
+        body: None,
+        ok: 200,
+        errors: &[400, 404],
+        handler: |m| on(m, node::log),
+    },
+    Route {
+        method: Method::Get,
+        path: "/metrics",
+        role: None,
+        summary: "Prometheus metrics (text format)",
+        query: NO_QUERY,
+        body: None,
+        ok: 200,
+        errors: &[],
+        handler: |m| on(m, node::metrics),
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/openapi.json",
+        role: None,
+        summary: "This document",
+        query: NO_QUERY,
+        body: None,
+        ok: 200,
+        errors: &[],
+        handler: |m| on(m, node::openapi),
+    },
+    Route {
+        method: Method::Get,
+        path: "/",
+        role: None,
+        summary: "The web console",
+        query: NO_QUERY,
+        body: None,
+        ok: 200,
+        errors: &[],
+        handler: |m| on(m, console::index),
+    },
+    Route {
+        method: Method::Get,
+        path: "/assets/{name}",
+        role: None,
+        summary: "The web console's scripts and styles",
+        query: NO_QUERY,
+        body: None,
+        ok: 200,
+        errors: &[404],
+        handler: |m| on(m, console::asset),
+    },
+];
+
+/// The API's router: every route of [`ROUTES`] behind its role, JSON errors
+/// for unknown paths and methods, a body limit, and request metrics.
+pub fn router(state: AppState) -> Router {
+    let mut r: Router<AppState> = Router::new();
+    for route in ROUTES {
+        let mut handler = (route.handler)(route.method.filter());
+        if let Some(role) = route.role {
+            handler = handler.route_layer(middleware::from_fn_with_state(
+                (state.clone(), role),
+                auth::require,
+            ));
+        }
+        r = r.route(route.path, handler);
+    }
+    r.method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .fallback(|| async { ApiError::not_found("no such path") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), count))
+        .with_state(state)
+}
+
+/// Counts every answer by matched route template (bounded: `unmatched` for
+/// every path no route knows) and status.
+async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let response = next.run(req).await.into_response();
+    state.metrics.http_request(
+        route.as_deref().unwrap_or("unmatched"),
+        response.status().as_u16(),
+    );
+    response
+}

@@ -1,0 +1,9 @@
+//! The HTTP API end to end: the real router over a real store and verifier.
+//! One test binary (modules below) keeps link time down.
+
+mod errors;
+mod rig;
+mod roles;
+mod shipments;
+mod story;
+mod surface;

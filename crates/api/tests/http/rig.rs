@@ -1,0 +1,297 @@
+//! The test rig: a US-DDTC node's router over a real store in a temp dir, a
+//! real verifier, a token book with one token per role, and a fake network.
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use serde_json::{Value, json};
+use std::sync::{Arc, RwLock};
+use tally_api::{AppState, Metrics, Network, PeerStatus, Role, TokenBook, router};
+use tally_model::{
+    AuthorityKey, Body as EntryBody, Card, CardKey, Date, Document, Entry, EntryHash, License,
+    TrustList, VerifiedEntry,
+};
+use tally_store::{EngineKind, Store};
+use tally_verify::{IngestOutcome, NoPublish, Verifier};
+use tower::ServiceExt;
+
+pub const US: &str = "US-DDTC";
+pub const MX: &str = "MX-SEDENA";
+pub const GT: &str = "GT-DIGECAM";
+
+pub fn key(n: u8) -> AuthorityKey {
+    AuthorityKey::from_bytes(&[n; 32])
+}
+
+pub fn card(authority: &str, k: &AuthorityKey) -> Card {
+    Card {
+        authority: authority.parse().expect("valid"),
+        country: authority[..2].into(),
+        name: format!("{authority} licensing office"),
+        peer_id: format!("12D3KooW{}", &authority[..2]),
+        addresses: vec!["/ip4/127.0.0.1/tcp/4710".into()],
+        keys: vec![CardKey {
+            public_key: hex::encode(k.public().as_bytes()),
+            valid_from_ms: 0,
+            valid_until_ms: None,
+        }],
+    }
+}
+
+/// A network of two trusted peers, one connected.
+pub struct FakeNetwork;
+
+impl Network for FakeNetwork {
+    fn peer_id(&self) -> String {
+        "12D3KooWUS".into()
+    }
+    fn peers(&self) -> Vec<PeerStatus> {
+        vec![
+            PeerStatus {
+                peer_id: "12D3KooWMX".into(),
+                authority: Some(MX.into()),
+                connected: true,
+                last_sync_ms: Some(1_795_000_000_000),
+            },
+            PeerStatus {
+                peer_id: "12D3KooWGT".into(),
+                authority: Some(GT.into()),
+                connected: false,
+                last_sync_ms: None,
+            },
+        ]
+    }
+}
+
+/// Dates relative to today, so validity and "amend within validity" hold
+/// whenever the tests run.
+pub fn day(offset: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64;
+    Date::from_unix_ms(now + offset * 86_400_000).to_string()
+}
+
+pub struct Rig {
+    pub dir: tempfile::TempDir,
+    pub app: Router,
+    pub state: AppState,
+    pub officer: String,
+    pub issuer: String,
+    pub admin: String,
+    /// MX-SEDENA's and GT-DIGECAM's log heads, for signing their next entries.
+    heads: std::sync::Mutex<std::collections::HashMap<String, (u64, EntryHash)>>,
+}
+
+/// The answer to one request.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// Asserts the contract's error shape and returns the code.
+    pub fn error_code(&self) -> String {
+        let v = self.json();
+        let code = v["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code: {v}"));
+        let message = v["error"]["message"].as_str().unwrap_or("");
+        assert!(!message.is_empty(), "error without message: {v}");
+        assert_eq!(v.as_object().map(|o| o.len()), Some(1), "{v}");
+        code.to_string()
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+impl Rig {
+    /// A US-DDTC node trusting MX-SEDENA (key 2) and GT-DIGECAM (key 3).
+    pub fn new() -> Rig {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("store"), EngineKind::default()).expect("store");
+        let mut trust = TrustList::default();
+        trust.upsert(card(MX, &key(2)));
+        trust.upsert(card(GT, &key(3)));
+        let verifier = Verifier::new(
+            store,
+            US.parse().expect("valid"),
+            key(1),
+            Arc::new(RwLock::new(trust)),
+            Box::new(NoPublish),
+        );
+        let mut book = TokenBook::load(dir.path().join("tokens.toml")).expect("token book");
+        let officer = book.create(Role::Officer, "officer").expect("token");
+        let issuer = book.create(Role::Issuer, "issuer").expect("token");
+        let admin = book.create(Role::Admin, "admin").expect("token");
+        let state = AppState::new(
+            verifier,
+            Arc::new(RwLock::new(book)),
+            Arc::new(FakeNetwork),
+            Metrics::new(),
+        )
+        .with_card(card(US, &key(1)));
+        Rig {
+            app: router(state.clone()),
+            dir,
+            state,
+            officer,
+            issuer,
+            admin,
+            heads: Default::default(),
+        }
+    }
+
+    pub fn token(&self, role: Option<Role>) -> Option<&str> {
+        role.map(|r| match r {
+            Role::Officer => self.officer.as_str(),
+            Role::Issuer => self.issuer.as_str(),
+            Role::Admin => self.admin.as_str(),
+        })
+    }
+
+    /// Sends a request with a raw body.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Answer {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let req = req.body(Body::from(body)).expect("request");
+        let res = self.app.clone().oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = to_bytes(res.into_body(), 16 * 1024 * 1024)
+            .await
+            .expect("body");
+        Answer {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.raw(Method::GET, path, token, None, vec![]).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        self.raw(
+            Method::POST,
+            path,
+            token,
+            Some("application/json"),
+            serde_json::to_vec(body).expect("json"),
+        )
+        .await
+    }
+
+    /// Signs `license` as the next entry of `authority`'s log (MX key 2, GT
+    /// key 3) and ingests it, as if it came from that authority's node.
+    pub fn ingest_foreign(&self, authority: &str, license: Value) -> VerifiedEntry {
+        let license: License = serde_json::from_value(license).expect("a license");
+        let k = match authority {
+            MX => key(2),
+            GT => key(3),
+            other => panic!("no key for {other}"),
+        };
+        let mut heads = self.heads.lock().expect("lock");
+        let head = heads.get(authority).copied();
+        let entry = Entry {
+            authority: authority.parse().expect("valid"),
+            seq: head.map_or(1, |(s, _)| s + 1),
+            prev: head.map(|(_, h)| h),
+            issued_at_ms: 1_790_000_000_000,
+            recipients: vec![],
+            body: EntryBody::Document(Document::License(license)),
+        };
+        let signed = k.sign(&entry);
+        let outcome = self
+            .state
+            .verifier
+            .ingest(&signed.signed().encode())
+            .expect("store");
+        assert!(
+            matches!(outcome, IngestOutcome::Accepted(_)),
+            "{authority} entry refused: {outcome:?}"
+        );
+        heads.insert(authority.to_string(), (entry.seq, signed.id()));
+        signed
+    }
+
+    /// MX-SEDENA's import certificate IC-1 and GT-DIGECAM's transit
+    /// authorization for US-DDTC's EXP-1: what a clean export relies on.
+    pub fn foreign_documents(&self) {
+        self.ingest_foreign(MX, import_certificate("IC-1"));
+        self.ingest_foreign(GT, transit("TR-1", "EXP-1"));
+    }
+
+    /// Every log head, as `GET /v1/status` shows it.
+    pub async fn heads(&self) -> Value {
+        let s = self.get("/v1/status", Some(&self.officer)).await;
+        assert_eq!(s.status, StatusCode::OK, "{}", s.text);
+        s.json()["logs"].clone()
+    }
+}
+
+pub fn export(number: &str) -> Value {
+    json!({"kind": "export", "number": number,
+        "exporting_country": "US", "importing_country": "MX", "transit_countries": ["GT"],
+        "exporter": {"name": "Acme Arms Inc.", "id": "FFL-1-23-456"},
+        "importer": {"name": "Importadora del Norte SA"},
+        "end_user": {"name": "Policia Estatal"}, "end_use": "law enforcement",
+        "items": [{"line": 1, "category": "firearm", "description": "pistol", "hs_code": "930200",
+                   "make": "Acme", "model": "P9", "caliber": "9x19mm",
+                   "quantity": 100, "unit": "units", "serials": ["AC1000", "AC1001"]},
+                  {"line": 2, "category": "ammunition", "description": "cartridges", "hs_code": "930630",
+                   "quantity": 5000, "unit": "rounds"}],
+        "valid_from": day(-30), "valid_until": day(180),
+        "import_certificate": {"authority": MX, "number": "IC-1"},
+        "shipments": "partial", "conditions": "no re-export"})
+}
+
+pub fn import_certificate(number: &str) -> Value {
+    json!({"kind": "import", "number": number,
+        "importing_country": "MX", "exporting_country": "US",
+        "importer": {"name": "Importadora del Norte SA"}, "exporter": {"name": "Acme Arms Inc."},
+        "end_user": {"name": "Policia Estatal"}, "end_use": "law enforcement",
+        "items": [{"line": 1, "category": "firearm", "quantity": 100, "unit": "units"},
+                  {"line": 2, "category": "ammunition", "quantity": 5000, "unit": "rounds"}],
+        "valid_from": day(-60), "valid_until": day(365)})
+}
+
+pub fn transit(number: &str, export_number: &str) -> Value {
+    json!({"kind": "transit", "number": number, "transit_country": "GT",
+        "export_license": {"authority": US, "number": export_number},
+        "entry_point": "GTPRQ", "exit_point": "GTTEC",
+        "valid_from": day(-60), "valid_until": day(365), "decision": "authorized"})
+}
+
+/// A consignment of `quantity` of line 1 with `serials`, at `country`'s
+/// checkpoint in `direction`.
+pub fn shipment(number: &str, country: &str, direction: &str, quantity: u64, serials: &[&str], record: bool) -> Value {
+    json!({"license": {"authority": US, "number": number},
+        "checkpoint": {"country": country, "port": format!("{country}PRT"), "direction": direction},
+        "exporter": "Acme Arms Inc.", "importer": " importadora del norte sa ",
+        "items": [{"line": 1, "quantity": quantity, "serials": serials}],
+        "record": record})
+}
