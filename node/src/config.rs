@@ -203,3 +203,45 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented example must list every key with its default value.
+    #[test]
+    fn example_config_lists_every_key_with_its_default() {
+        let text = include_str!("../../config/tally.example.toml");
+        let example: Config = toml::from_str(text).expect("example parses");
+        let defaults = Config {
+            authority: example.authority.clone(),
+            name: example.name.clone(),
+            keys: KeysConfig::default(),
+            api: ApiConfig::default(),
+            p2p: tally_p2p::Config::default(),
+            store: StoreConfig::default(),
+            sync: SyncConfig::default(),
+        };
+        let as_table = |c: &Config| toml::Value::try_from(c).expect("serializes");
+        assert_eq!(as_table(&example), as_table(&defaults));
+        let dir = NodeDir(PathBuf::from("/tmp/x"));
+        example.settings(&dir).expect("valid");
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let text = include_str!("../../config/tally.example.toml");
+        let dir = NodeDir(PathBuf::from("/tmp/x"));
+        for (from, to, key) in [
+            ("listen = \"127.0.0.1:4711\"", "listen = \"nowhere\"", "api.listen"),
+            ("authority = \"US-DDTC\"", "authority = \"us\"", "authority"),
+            ("listen = \"/ip4/0.0.0.0/tcp/4710\"", "listen = \"tcp:4710\"", "p2p.listen"),
+        ] {
+            let c: Config = toml::from_str(&text.replacen(from, to, 1)).expect("parses");
+            let err = format!("{:#}", c.settings(&dir).expect_err("refused"));
+            assert!(err.contains(key), "{err}");
+        }
+        let unknown = format!("{text}\n[extra]\nx = 1\n");
+        assert!(toml::from_str::<Config>(&unknown).is_err());
+    }
+}

@@ -33,7 +33,7 @@ fn country(s: &str) -> Country {
 
 /// Any text, now and then a long one or one that looks like a real value,
 /// so that both the happy paths and the length limits are reached.
-fn wild() -> impl Strategy<Value = String> {
+fn wild() -> BoxedStrategy<String> {
     prop_oneof![
         8 => "\\PC{0,12}",
         1 => "[a-z]{500,530}",
@@ -43,6 +43,7 @@ fn wild() -> impl Strategy<Value = String> {
         ])
         .prop_map(String::from),
     ]
+    .boxed()
 }
 
 /// An optional text that survives the wire: an empty string there means absent.
@@ -64,15 +65,19 @@ fn unit() -> impl Strategy<Value = Unit> {
     select(vec![Unit::Units, Unit::Rounds, Unit::Kg])
 }
 
-fn any_party() -> impl Strategy<Value = Party> {
-    (wild(), opt_text(), opt_text()).prop_map(|(name, id, address)| Party { name, id, address })
+fn any_party() -> BoxedStrategy<Party> {
+    (wild(), opt_text(), opt_text())
+        .prop_map(|(name, id, address)| Party { name, id, address })
+        .boxed()
 }
 
-fn any_ref() -> impl Strategy<Value = DocumentRef> {
-    (wild(), wild()).prop_map(|(authority, number)| DocumentRef { authority, number })
+fn any_ref() -> BoxedStrategy<DocumentRef> {
+    (wild(), wild())
+        .prop_map(|(authority, number)| DocumentRef { authority, number })
+        .boxed()
 }
 
-fn any_item() -> impl Strategy<Value = Item> {
+fn any_item() -> BoxedStrategy<Item> {
     (
         (any::<u32>(), category(), wild(), opt_text()),
         (opt_text(), opt_text(), opt_text()),
@@ -98,9 +103,10 @@ fn any_item() -> impl Strategy<Value = Item> {
                 }
             },
         )
+        .boxed()
 }
 
-fn any_export() -> impl Strategy<Value = ExportLicense> {
+fn any_export() -> BoxedStrategy<ExportLicense> {
     (
         (wild(), wild(), wild(), vec(wild(), 0..3)),
         (
@@ -139,9 +145,10 @@ fn any_export() -> impl Strategy<Value = ExportLicense> {
                 conditions,
             },
         )
+        .boxed()
 }
 
-fn any_import() -> impl Strategy<Value = ImportCertificate> {
+fn any_import() -> BoxedStrategy<ImportCertificate> {
     (
         (wild(), wild(), wild()),
         (
@@ -170,9 +177,10 @@ fn any_import() -> impl Strategy<Value = ImportCertificate> {
                 valid_until,
             },
         )
+        .boxed()
 }
 
-fn any_transit() -> impl Strategy<Value = TransitAuthorization> {
+fn any_transit() -> BoxedStrategy<TransitAuthorization> {
     (
         (wild(), wild(), any_ref()),
         (opt_text(), opt_text(), wild(), wild()),
@@ -194,17 +202,19 @@ fn any_transit() -> impl Strategy<Value = TransitAuthorization> {
                 decision,
             },
         )
+        .boxed()
 }
 
-fn any_license() -> impl Strategy<Value = License> {
+fn any_license() -> BoxedStrategy<License> {
     prop_oneof![
         any_export().prop_map(License::Export),
         any_import().prop_map(License::Import),
         any_transit().prop_map(License::Transit),
     ]
+    .boxed()
 }
 
-fn any_shipment() -> impl Strategy<Value = ShipmentRecord> {
+fn any_shipment() -> BoxedStrategy<ShipmentRecord> {
     let line =
         (any::<u32>(), any::<u64>(), vec(wild(), 0..3)).prop_map(|(line, quantity, serials)| {
             ShipmentLine {
@@ -240,9 +250,10 @@ fn any_shipment() -> impl Strategy<Value = ShipmentRecord> {
                 failed_rules,
             },
         )
+        .boxed()
 }
 
-fn any_document() -> impl Strategy<Value = Document> {
+fn any_document() -> BoxedStrategy<Document> {
     prop_oneof![
         3 => any_license().prop_map(Document::License),
         1 => (2u32.., any_license())
@@ -269,6 +280,7 @@ fn any_document() -> impl Strategy<Value = Document> {
             })
         }),
     ]
+    .boxed()
 }
 
 fn any_authority() -> impl Strategy<Value = AuthorityId> {
@@ -276,7 +288,7 @@ fn any_authority() -> impl Strategy<Value = AuthorityId> {
         .prop_map(|(cc, name)| format!("{cc}-{name}").parse().expect("matches CC-NAME"))
 }
 
-fn any_entry() -> impl Strategy<Value = Entry> {
+fn any_entry() -> BoxedStrategy<Entry> {
     (
         any_authority(),
         prop_oneof![Just(1u64), 2u64..100, any::<u64>().prop_map(|s| s.max(1))],
@@ -298,6 +310,7 @@ fn any_entry() -> impl Strategy<Value = Entry> {
                 body,
             },
         )
+        .boxed()
 }
 
 // ---- generators of valid documents ----
@@ -322,7 +335,7 @@ fn validity() -> impl Strategy<Value = (String, String)> {
 }
 
 /// 1-5 item lines with distinct line numbers and serials.
-fn valid_items() -> impl Strategy<Value = Vec<Item>> {
+fn valid_items() -> BoxedStrategy<Vec<Item>> {
     vec(
         (
             1u64..10_000,
@@ -360,90 +373,93 @@ fn valid_items() -> impl Strategy<Value = Vec<Item>> {
             )
             .collect()
     })
+    .boxed()
 }
 
 /// A license that `validate_license` must accept for its issuing country.
-fn valid_license() -> impl Strategy<Value = (License, Country)> {
-    (select(COUNTRIES.to_vec()), 0u8..3).prop_flat_map(|(issuer, kind)| {
-        let others: Vec<&'static str> =
-            COUNTRIES.iter().copied().filter(|c| *c != issuer).collect();
-        let parties = (valid_party(), valid_party(), option::of(valid_party()));
-        let common = (number(), validity(), valid_items(), parties);
-        (
-            Just(issuer),
-            Just(kind),
-            select(others.clone()),
-            subsequence(others, 0..=3),
-            common,
-            ("[A-Z0-9]{2,16}", number()),
-            select(vec![Shipments::Single, Shipments::Partial]),
-            select(vec![Decision::Authorized, Decision::NoObjection]),
-        )
-            .prop_map(
-                |(
-                    issuer,
-                    kind,
-                    other,
-                    transit,
-                    (number, (valid_from, valid_until), items, (exporter, importer, end_user)),
-                    (ref_name, ref_number),
-                    shipments,
-                    decision,
-                )| {
-                    let license = match kind {
-                        0 => License::Export(ExportLicense {
-                            number,
-                            exporting_country: issuer.into(),
-                            importing_country: other.into(),
-                            transit_countries: transit
-                                .into_iter()
-                                .filter(|t| *t != other)
-                                .map(String::from)
-                                .collect(),
-                            exporter,
-                            importer,
-                            end_user,
-                            end_use: Some("law enforcement".into()),
-                            items,
-                            valid_from,
-                            valid_until,
-                            import_certificate: Some(DocumentRef {
-                                authority: format!("{other}-{ref_name}"),
-                                number: ref_number,
-                            }),
-                            shipments,
-                            conditions: None,
-                        }),
-                        1 => License::Import(ImportCertificate {
-                            number,
-                            importing_country: issuer.into(),
-                            exporting_country: other.into(),
-                            importer,
-                            exporter,
-                            end_user,
-                            end_use: None,
-                            items,
-                            valid_from,
-                            valid_until,
-                        }),
-                        _ => License::Transit(TransitAuthorization {
-                            number,
-                            transit_country: issuer.into(),
-                            export_license: DocumentRef {
-                                authority: format!("{other}-{ref_name}"),
-                                number: ref_number,
-                            },
-                            entry_point: Some("PORT1".into()),
-                            exit_point: None,
-                            valid_from,
-                            valid_until,
-                            decision,
-                        }),
-                    };
-                    (license, country(issuer))
-                },
+fn valid_license() -> BoxedStrategy<(License, Country)> {
+    (select(COUNTRIES.to_vec()), 0u8..3)
+        .prop_flat_map(|(issuer, kind)| {
+            let others: Vec<&'static str> =
+                COUNTRIES.iter().copied().filter(|c| *c != issuer).collect();
+            let parties = (valid_party(), valid_party(), option::of(valid_party()));
+            let common = (number(), validity(), valid_items(), parties);
+            (
+                Just(issuer),
+                Just(kind),
+                select(others.clone()),
+                subsequence(others, 0..=3),
+                common,
+                ("[A-Z0-9]{2,16}", number()),
+                select(vec![Shipments::Single, Shipments::Partial]),
+                select(vec![Decision::Authorized, Decision::NoObjection]),
             )
-    })
+                .prop_map(
+                    |(
+                        issuer,
+                        kind,
+                        other,
+                        transit,
+                        (number, (valid_from, valid_until), items, (exporter, importer, end_user)),
+                        (ref_name, ref_number),
+                        shipments,
+                        decision,
+                    )| {
+                        let license = match kind {
+                            0 => License::Export(ExportLicense {
+                                number,
+                                exporting_country: issuer.into(),
+                                importing_country: other.into(),
+                                transit_countries: transit
+                                    .into_iter()
+                                    .filter(|t| *t != other)
+                                    .map(String::from)
+                                    .collect(),
+                                exporter,
+                                importer,
+                                end_user,
+                                end_use: Some("law enforcement".into()),
+                                items,
+                                valid_from,
+                                valid_until,
+                                import_certificate: Some(DocumentRef {
+                                    authority: format!("{other}-{ref_name}"),
+                                    number: ref_number,
+                                }),
+                                shipments,
+                                conditions: None,
+                            }),
+                            1 => License::Import(ImportCertificate {
+                                number,
+                                importing_country: issuer.into(),
+                                exporting_country: other.into(),
+                                importer,
+                                exporter,
+                                end_user,
+                                end_use: None,
+                                items,
+                                valid_from,
+                                valid_until,
+                            }),
+                            _ => License::Transit(TransitAuthorization {
+                                number,
+                                transit_country: issuer.into(),
+                                export_license: DocumentRef {
+                                    authority: format!("{other}-{ref_name}"),
+                                    number: ref_number,
+                                },
+                                entry_point: Some("PORT1".into()),
+                                exit_point: None,
+                                valid_from,
+                                valid_until,
+                                decision,
+                            }),
+                        };
+                        (license, country(issuer))
+                    },
+                )
+        })
+        .boxed()
 }
 
 fn items_mut(l: &mut License) -> Option<&mut Vec<Item>> {
@@ -481,7 +497,12 @@ fn signature_of(wire: &[u8]) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    // 256 cases unless PROPTEST_CASES says otherwise; a failure prints its
+    // minimal input, which belongs in a table test next to the rule.
+    #![proptest_config(ProptestConfig {
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     // ---- decoders never panic ----
 

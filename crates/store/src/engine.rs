@@ -111,3 +111,26 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError +
         source,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_names() {
+        for (name, kind) in [("sled", EngineKind::Sled), ("redb", EngineKind::Redb)] {
+            assert_eq!(name.parse::<EngineKind>(), Ok(kind));
+            assert_eq!(kind.to_string(), name);
+            let json = format!("\"{name}\"");
+            assert_eq!(serde_json::to_string(&kind).expect("serializes"), json);
+            assert_eq!(
+                serde_json::from_str::<EngineKind>(&json).expect("parses"),
+                kind
+            );
+        }
+        assert!(serde_json::from_str::<EngineKind>("\"Redb\"").is_err());
+        let err = "rocksdb".parse::<EngineKind>().expect_err("unknown");
+        assert!(err.to_string().contains("\"redb\" or \"sled\""), "{err}");
+        assert_eq!(EngineKind::default(), EngineKind::Redb);
+    }
+}

@@ -12,7 +12,7 @@
 //! - [`store`]: [`Store`], the typed operations: append (log record, head,
 //!   hash index and derived records in one durable batch), log reads, derived
 //!   reads, evidence, tokens, reindex.
-//! - [`error`]: [`StoreError`].
+//! - [`error`]: the one error enum, [`StoreError`].
 //!
 //! An entry is acknowledged when [`Store::append`] or [`Store::append_batch`]
 //! returns `Ok`: it is then committed with everything derived from it, as

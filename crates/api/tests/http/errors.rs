@@ -11,7 +11,10 @@ async fn invalid_json_for_every_kind_of_bad_body() {
     let t = Some(r.issuer.as_str());
     let before = r.heads().await;
     let mut missing_number = export("EXP-9");
-    missing_number.as_object_mut().expect("object").remove("number");
+    missing_number
+        .as_object_mut()
+        .expect("object")
+        .remove("number");
     let mut wrong_type = export("EXP-9");
     wrong_type["items"][0]["quantity"] = json!("a hundred");
     let mut unknown_field = export("EXP-9");
@@ -22,11 +25,31 @@ async fn invalid_json_for_every_kind_of_bad_body() {
         ("not JSON", Some("application/json"), b"{not json".to_vec()),
         ("empty", Some("application/json"), vec![]),
         ("array", Some("application/json"), b"[]".to_vec()),
-        ("missing field", Some("application/json"), serde_json::to_vec(&missing_number).expect("json")),
-        ("wrong type", Some("application/json"), serde_json::to_vec(&wrong_type).expect("json")),
-        ("unknown field", Some("application/json"), serde_json::to_vec(&unknown_field).expect("json")),
-        ("unknown kind", Some("application/json"), serde_json::to_vec(&unknown_kind).expect("json")),
-        ("wrong content type", Some("application/xml"), serde_json::to_vec(&export("EXP-9")).expect("json")),
+        (
+            "missing field",
+            Some("application/json"),
+            serde_json::to_vec(&missing_number).expect("json"),
+        ),
+        (
+            "wrong type",
+            Some("application/json"),
+            serde_json::to_vec(&wrong_type).expect("json"),
+        ),
+        (
+            "unknown field",
+            Some("application/json"),
+            serde_json::to_vec(&unknown_field).expect("json"),
+        ),
+        (
+            "unknown kind",
+            Some("application/json"),
+            serde_json::to_vec(&unknown_kind).expect("json"),
+        ),
+        (
+            "wrong content type",
+            Some("application/xml"),
+            serde_json::to_vec(&export("EXP-9")).expect("json"),
+        ),
     ];
     for (what, ct, body) in cases {
         let a = r.raw(Method::POST, "/v1/licenses", t, ct, body).await;
@@ -36,19 +59,56 @@ async fn invalid_json_for_every_kind_of_bad_body() {
     // The same on the other bodies and on queries.
     let o = Some(r.officer.as_str());
     for (path, token, body) in [
-        ("/v1/shipments/verify", o, json!({"license": {"authority": US}})),
-        ("/v1/shipments/verify", o, json!({"license": {"authority": US, "number": "EXP-9"},
-            "checkpoint": {"country": "US", "direction": "sideways"}, "items": []})),
-        ("/v1/shipments/verify", o, json!({"license": {"authority": US, "number": "EXP-9"},
-            "checkpoint": {"country": "US", "direction": "exit"}, "date": "2026-13-45", "items": []})),
-        ("/v1/licenses/US-DDTC/EXP-9/status", t, json!({"status": "paused"})),
-        ("/v1/licenses/US-DDTC/EXP-9/status", t, json!({"reason": "no status"})),
-        ("/v1/tokens", Some(r.admin.as_str()), json!({"role": "root", "label": "x"})),
-        ("/v1/tokens", Some(r.admin.as_str()), json!({"role": "officer"})),
-        ("/v1/tokens", Some(r.admin.as_str()), json!({"role": "officer", "label": ""})),
+        (
+            "/v1/shipments/verify",
+            o,
+            json!({"license": {"authority": US}}),
+        ),
+        (
+            "/v1/shipments/verify",
+            o,
+            json!({"license": {"authority": US, "number": "EXP-9"},
+            "checkpoint": {"country": "US", "direction": "sideways"}, "items": []}),
+        ),
+        (
+            "/v1/shipments/verify",
+            o,
+            json!({"license": {"authority": US, "number": "EXP-9"},
+            "checkpoint": {"country": "US", "direction": "exit"}, "date": "2026-13-45", "items": []}),
+        ),
+        (
+            "/v1/licenses/US-DDTC/EXP-9/status",
+            t,
+            json!({"status": "paused"}),
+        ),
+        (
+            "/v1/licenses/US-DDTC/EXP-9/status",
+            t,
+            json!({"reason": "no status"}),
+        ),
+        (
+            "/v1/tokens",
+            Some(r.admin.as_str()),
+            json!({"role": "root", "label": "x"}),
+        ),
+        (
+            "/v1/tokens",
+            Some(r.admin.as_str()),
+            json!({"role": "officer"}),
+        ),
+        (
+            "/v1/tokens",
+            Some(r.admin.as_str()),
+            json!({"role": "officer", "label": ""}),
+        ),
     ] {
         let a = r.post(path, token, &body).await;
-        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{path} {body}: {}", a.text);
+        assert_eq!(
+            a.status,
+            StatusCode::BAD_REQUEST,
+            "{path} {body}: {}",
+            a.text
+        );
         assert_eq!(a.error_code(), "invalid_json", "{path} {body}");
     }
     for path in [
@@ -79,7 +139,12 @@ async fn a_body_over_the_limit_is_413_in_the_same_shape() {
 #[tokio::test]
 async fn unauthenticated_without_a_known_token() {
     let r = Rig::new();
-    for header in [None, Some("Bearer nope"), Some("Basic dXM6cHc="), Some("Bearer ")] {
+    for header in [
+        None,
+        Some("Bearer nope"),
+        Some("Basic dXM6cHc="),
+        Some("Bearer "),
+    ] {
         let mut req = axum::http::Request::builder().uri("/v1/status");
         if let Some(h) = header {
             req = req.header("authorization", h);
@@ -91,7 +156,9 @@ async fn unauthenticated_without_a_known_token() {
         .await
         .expect("infallible");
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{header:?}");
-        let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.expect("body");
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .expect("body");
         let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(v["error"]["code"], "unauthenticated", "{header:?}");
     }
@@ -105,7 +172,10 @@ async fn forbidden_not_found_conflict_and_unprocessable() {
     let r = Rig::new();
     r.foreign_documents();
     let (i, o) = (Some(r.issuer.as_str()), Some(r.officer.as_str()));
-    assert_eq!(r.post("/v1/licenses", i, &export("EXP-1")).await.status, StatusCode::CREATED);
+    assert_eq!(
+        r.post("/v1/licenses", i, &export("EXP-1")).await.status,
+        StatusCode::CREATED
+    );
     let before = r.heads().await;
 
     let expect = |a: &Answer, status: StatusCode, code: &str, what: &str| {
@@ -116,12 +186,45 @@ async fn forbidden_not_found_conflict_and_unprocessable() {
     // 403: role too low; another authority's document; recording abroad.
     let a = r.post("/v1/licenses", o, &export("EXP-2")).await;
     expect(&a, StatusCode::FORBIDDEN, "forbidden", "officer issues");
-    let a = r.post("/v1/licenses/MX-SEDENA/IC-1/status", i, &json!({"status": "revoked", "reason": "x"})).await;
-    expect(&a, StatusCode::FORBIDDEN, "forbidden", "revoke MX's document");
-    let a = r.post("/v1/licenses/MX-SEDENA/IC-1/amend", i, &import_certificate("IC-1")).await;
-    expect(&a, StatusCode::FORBIDDEN, "forbidden", "amend MX's document");
-    let a = r.post("/v1/shipments/verify", o, &shipment("EXP-1", "MX", "entry", 1, &[], true)).await;
-    expect(&a, StatusCode::FORBIDDEN, "forbidden", "record at a Mexican checkpoint");
+    let a = r
+        .post(
+            "/v1/licenses/MX-SEDENA/IC-1/status",
+            i,
+            &json!({"status": "revoked", "reason": "x"}),
+        )
+        .await;
+    expect(
+        &a,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "revoke MX's document",
+    );
+    let a = r
+        .post(
+            "/v1/licenses/MX-SEDENA/IC-1/amend",
+            i,
+            &import_certificate("IC-1"),
+        )
+        .await;
+    expect(
+        &a,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "amend MX's document",
+    );
+    let a = r
+        .post(
+            "/v1/shipments/verify",
+            o,
+            &shipment("EXP-1", "MX", "entry", 1, &[], true),
+        )
+        .await;
+    expect(
+        &a,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "record at a Mexican checkpoint",
+    );
 
     // 404: unknown license, unknown path, unknown own document, unknown log.
     for path in [
@@ -137,15 +240,38 @@ async fn forbidden_not_found_conflict_and_unprocessable() {
         let a = r.get(path, token).await;
         if path == "/v1/licenses" {
             // The path exists for POST only.
-            expect(&a, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", path);
+            expect(
+                &a,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                path,
+            );
         } else {
             expect(&a, StatusCode::NOT_FOUND, "not_found", path);
         }
     }
-    let a = r.post("/v1/licenses/US-DDTC/NOPE/status", i, &json!({"status": "suspended", "reason": "x"})).await;
-    expect(&a, StatusCode::NOT_FOUND, "not_found", "status of an unknown number");
-    let a = r.post("/v1/licenses/US-DDTC/NOPE/amend", i, &export("NOPE")).await;
-    expect(&a, StatusCode::NOT_FOUND, "not_found", "amend an unknown number");
+    let a = r
+        .post(
+            "/v1/licenses/US-DDTC/NOPE/status",
+            i,
+            &json!({"status": "suspended", "reason": "x"}),
+        )
+        .await;
+    expect(
+        &a,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "status of an unknown number",
+    );
+    let a = r
+        .post("/v1/licenses/US-DDTC/NOPE/amend", i, &export("NOPE"))
+        .await;
+    expect(
+        &a,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "amend an unknown number",
+    );
 
     // 409: the number is taken.
     let a = r.post("/v1/licenses", i, &export("EXP-1")).await;
@@ -172,7 +298,9 @@ async fn forbidden_not_found_conflict_and_unprocessable() {
     d["items"][0]["quantity"] = json!(1);
     cases.push(("more serials than quantity", d));
     let mut d = export("EXP-3");
-    d.as_object_mut().expect("object").remove("import_certificate");
+    d.as_object_mut()
+        .expect("object")
+        .remove("import_certificate");
     cases.push(("no import certificate", d));
     let mut d = export("EXP-3");
     d["exporting_country"] = json!("CA");
@@ -180,22 +308,50 @@ async fn forbidden_not_found_conflict_and_unprocessable() {
     cases.push(("a Mexican import certificate", import_certificate("IC-9")));
     for (what, body) in cases {
         let a = r.post("/v1/licenses", i, &body).await;
-        expect(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_document", what);
+        expect(
+            &a,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_document",
+            what,
+        );
     }
 
     // 422 invalid_amendment.
     let mut more = export("EXP-1");
     more["items"][0]["quantity"] = json!(101);
     let a = r.post("/v1/licenses/US-DDTC/EXP-1/amend", i, &more).await;
-    expect(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_amendment", "raise a quantity");
+    expect(
+        &a,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_amendment",
+        "raise a quantity",
+    );
     let mut longer = export("EXP-1");
     longer["valid_until"] = json!(day(400));
     let a = r.post("/v1/licenses/US-DDTC/EXP-1/amend", i, &longer).await;
-    expect(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_amendment", "extend validity");
+    expect(
+        &a,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_amendment",
+        "extend validity",
+    );
 
     // 405 in the same shape.
-    let a = r.raw(Method::DELETE, "/v1/licenses/US-DDTC/EXP-1", o, None, vec![]).await;
-    expect(&a, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "DELETE");
+    let a = r
+        .raw(
+            Method::DELETE,
+            "/v1/licenses/US-DDTC/EXP-1",
+            o,
+            None,
+            vec![],
+        )
+        .await;
+    expect(
+        &a,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "DELETE",
+    );
 
     assert_eq!(r.heads().await, before, "a refused request wrote something");
 }

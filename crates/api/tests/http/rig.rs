@@ -93,14 +93,15 @@ pub struct Answer {
 
 impl Answer {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
 
     /// Asserts the contract's error shape and returns the code.
     pub fn error_code(&self) -> String {
         let v = self.json();
-        let code = v["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code: {v}"));
+        let code = v["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error code: {v}"));
         let message = v["error"]["message"].as_str().unwrap_or("");
         assert!(!message.is_empty(), "error without message: {v}");
         assert_eq!(v.as_object().map(|o| o.len()), Some(1), "{v}");
@@ -274,8 +275,8 @@ pub fn import_certificate(number: &str) -> Value {
         "importing_country": "MX", "exporting_country": "US",
         "importer": {"name": "Importadora del Norte SA"}, "exporter": {"name": "Acme Arms Inc."},
         "end_user": {"name": "Policia Estatal"}, "end_use": "law enforcement",
-        "items": [{"line": 1, "category": "firearm", "quantity": 100, "unit": "units"},
-                  {"line": 2, "category": "ammunition", "quantity": 5000, "unit": "rounds"}],
+        "items": [{"line": 1, "category": "firearm", "description": "pistol", "quantity": 100, "unit": "units"},
+                  {"line": 2, "category": "ammunition", "description": "cartridges", "quantity": 5000, "unit": "rounds"}],
         "valid_from": day(-60), "valid_until": day(365)})
 }
 
@@ -288,7 +289,14 @@ pub fn transit(number: &str, export_number: &str) -> Value {
 
 /// A consignment of `quantity` of line 1 with `serials`, at `country`'s
 /// checkpoint in `direction`.
-pub fn shipment(number: &str, country: &str, direction: &str, quantity: u64, serials: &[&str], record: bool) -> Value {
+pub fn shipment(
+    number: &str,
+    country: &str,
+    direction: &str,
+    quantity: u64,
+    serials: &[&str],
+    record: bool,
+) -> Value {
     json!({"license": {"authority": US, "number": number},
         "checkpoint": {"country": country, "port": format!("{country}PRT"), "direction": direction},
         "exporter": "Acme Arms Inc.", "importer": " importadora del norte sa ",

@@ -264,15 +264,15 @@ pub fn scripted(authority: &str, seq: u64) -> Document {
                 Direction::Transit,
                 "GT",
                 &[(1, 2, &["S2"]), (2, 100, &[])],
-                seq % 5 != 0,
+                !seq.is_multiple_of(5),
             ),
         },
         _ => shipment(
-            us((seq * 7) % 64 | 1),
+            us(((seq * 7) % 64) | 1),
             Direction::Entry,
             "MX",
             &[(1, seq % 4 + 1, &["S1", "S3"]), (2, 10, &[])],
-            seq % 6 != 0,
+            !seq.is_multiple_of(6),
         ),
     }
 }

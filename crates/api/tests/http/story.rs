@@ -1,0 +1,242 @@
+//! A license's life over the API: issue, read, amend, suspend, reinstate,
+//! revoke, and the 409 on reinstating a revoked license.
+
+use crate::rig::*;
+use axum::http::StatusCode;
+use serde_json::json;
+
+fn is_rfc3339_utc(s: &str) -> bool {
+    let b = s.as_bytes();
+    s.len() == 24
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'.'
+        && s.ends_with('Z')
+}
+
+#[tokio::test]
+async fn issue_read_amend_suspend_reinstate_revoke() {
+    let r = Rig::new();
+    r.foreign_documents();
+    let (i, o) = (Some(r.issuer.as_str()), Some(r.officer.as_str()));
+
+    // Issue.
+    let doc = export("EXP-1");
+    let a = r.post("/v1/licenses", i, &doc).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let created = a.json();
+    assert_eq!(created["authority"], US);
+    assert_eq!(created["number"], "EXP-1");
+    assert_eq!(created["entry"]["seq"], 1);
+    let hash = created["entry"]["hash"].as_str().expect("hash").to_string();
+    assert_eq!(hash.len(), 64);
+    assert_eq!(
+        created
+            .as_object()
+            .expect("object")
+            .keys()
+            .collect::<Vec<_>>(),
+        ["authority", "entry", "number"]
+    );
+
+    // Read it back.
+    let a = r.get("/v1/licenses/US-DDTC/EXP-1", o).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(a.content_type().starts_with("application/json"));
+    let l = a.json();
+    assert_eq!(l["authority"], US);
+    assert_eq!(l["number"], "EXP-1");
+    assert_eq!(l["kind"], "export");
+    assert_eq!(l["status"], "active");
+    assert_eq!(l["version"], 1);
+    assert_eq!(l["document"], doc, "the document as issued");
+    assert!(
+        is_rfc3339_utc(l["issued_at"].as_str().expect("issued_at")),
+        "{}",
+        l["issued_at"]
+    );
+    assert_eq!(l["entry"], json!({"seq": 1, "hash": hash}));
+    assert_eq!(
+        l["tally"],
+        json!([{"line": 1, "licensed": 100, "exit": 0, "transit": 0, "entry": 0},
+               {"line": 2, "licensed": 5000, "exit": 0, "transit": 0, "entry": 0}])
+    );
+    assert_eq!(l["history"][0]["event"], "issued");
+    let transits = l["transit_authorizations"]
+        .as_array()
+        .expect("transits of an export");
+    assert_eq!(transits.len(), 1);
+    assert_eq!(transits[0]["authority"], GT);
+    assert_eq!(transits[0]["number"], "TR-1");
+    assert_eq!(transits[0]["status"], "active");
+
+    // A foreign import certificate reads the same way, without transit list.
+    let a = r.get("/v1/licenses/MX-SEDENA/IC-1", o).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let ic = a.json();
+    assert_eq!(ic["kind"], "import");
+    assert_eq!(ic["document"], import_certificate("IC-1"));
+    assert!(ic.get("transit_authorizations").is_none());
+    let a = r.get("/v1/licenses/GT-DIGECAM/TR-1", o).await;
+    assert_eq!(a.json()["tally"], json!([]));
+
+    // Amend: lowering a quantity is fine.
+    let mut lower = doc.clone();
+    lower["items"][0]["quantity"] = json!(90);
+    lower["transit_countries"] = json!([]);
+    let a = r.post("/v1/licenses/US-DDTC/EXP-1/amend", i, &lower).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json()["version"], 2);
+    assert_eq!(a.json()["entry"]["seq"], 2);
+    let l = r.get("/v1/licenses/US-DDTC/EXP-1", o).await.json();
+    assert_eq!(l["version"], 2);
+    assert_eq!(l["document"], lower);
+    assert_eq!(l["tally"][0]["licensed"], 90);
+    assert_eq!(l["entry"]["seq"], 1, "entry stays the issuing one");
+
+    // Raising it back is not.
+    let a = r.post("/v1/licenses/US-DDTC/EXP-1/amend", i, &doc).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
+    assert_eq!(a.error_code(), "invalid_amendment");
+    // Nor may the kind or number change.
+    let a = r
+        .post("/v1/licenses/US-DDTC/EXP-1/amend", i, &export("EXP-2"))
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
+    assert_eq!(a.error_code(), "invalid_amendment");
+    assert_eq!(
+        r.get("/v1/licenses/US-DDTC/EXP-1", o).await.json()["version"],
+        2
+    );
+
+    // Suspend, then a check sees it.
+    let a = r
+        .post(
+            "/v1/licenses/US-DDTC/EXP-1/status",
+            i,
+            &json!({"status": "suspended", "reason": "under review"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json()["status"], "suspended");
+    assert_eq!(a.json()["entry"]["seq"], 3);
+    assert_eq!(
+        r.get("/v1/licenses/US-DDTC/EXP-1", o).await.json()["status"],
+        "suspended"
+    );
+    let v = r
+        .post(
+            "/v1/shipments/verify",
+            o,
+            &shipment("EXP-1", "US", "exit", 1, &[], false),
+        )
+        .await
+        .json();
+    assert_eq!(v["verdict"], "reject");
+    let status_check = v["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["rule"] == "license.status")
+        .expect("license.status")
+        .clone();
+    assert_eq!(status_check["ok"], false);
+    assert_eq!(v["license"]["status"], "suspended");
+
+    // Reinstate.
+    let a = r
+        .post(
+            "/v1/licenses/US-DDTC/EXP-1/status",
+            i,
+            &json!({"status": "active", "reason": "cleared"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(
+        r.get("/v1/licenses/US-DDTC/EXP-1", o).await.json()["status"],
+        "active"
+    );
+
+    // Revoke: final.
+    let a = r
+        .post(
+            "/v1/licenses/US-DDTC/EXP-1/status",
+            i,
+            &json!({"status": "revoked", "reason": "diversion"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json()["entry"]["seq"], 5);
+    let before = r.heads().await;
+    let a = r
+        .post(
+            "/v1/licenses/US-DDTC/EXP-1/status",
+            i,
+            &json!({"status": "active", "reason": "oops"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.text);
+    assert_eq!(a.error_code(), "conflict");
+    let a = r.post("/v1/licenses/US-DDTC/EXP-1/amend", i, &lower).await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.text);
+    assert_eq!(r.heads().await, before);
+
+    let l = r.get("/v1/licenses/US-DDTC/EXP-1", o).await.json();
+    assert_eq!(l["status"], "revoked");
+    let events: Vec<&str> = l["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert_eq!(
+        events,
+        ["issued", "amended", "suspended", "active", "revoked"]
+    );
+
+    // The log shows every entry, chained, with the signed bytes.
+    let log = r.get("/v1/log/US-DDTC", o).await.json();
+    let log = log.as_array().expect("log");
+    assert_eq!(log.len(), 5);
+    let kinds: Vec<&str> = log.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(kinds, ["export", "amendment", "status", "status", "status"]);
+    assert_eq!(log[0]["prev"], json!(null));
+    for pair in log.windows(2) {
+        assert_eq!(pair[1]["prev"], pair[0]["hash"]);
+        assert_eq!(
+            pair[1]["seq"].as_u64(),
+            pair[0]["seq"].as_u64().map(|s| s + 1)
+        );
+    }
+    use base64::Engine as _;
+    for e in log {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(e["signed_entry"].as_str().expect("base64"))
+            .expect("decodes");
+        let signed = tally_model::SignedEntry::decode(&bytes).expect("a signed entry");
+        assert_eq!(signed.id().to_hex(), e["hash"].as_str().expect("hash"));
+        signed
+            .verify_with(&key(1).public())
+            .expect("signed by US-DDTC");
+        assert!(is_rfc3339_utc(e["issued_at"].as_str().expect("issued_at")));
+    }
+    let page = r.get("/v1/log/US-DDTC?from=2&limit=2", o).await.json();
+    let seqs: Vec<u64> = page
+        .as_array()
+        .expect("page")
+        .iter()
+        .filter_map(|e| e["seq"].as_u64())
+        .collect();
+    assert_eq!(seqs, [2, 3]);
+    let clamped = r
+        .get("/v1/log/US-DDTC?from=0&limit=1000000", o)
+        .await
+        .json();
+    assert_eq!(clamped.as_array().map(Vec::len), Some(5));
+    assert_eq!(r.get("/v1/log/CA-CBSA", o).await.json(), json!([]));
+    let mx = r.get("/v1/log/MX-SEDENA", o).await.json();
+    assert_eq!(mx[0]["kind"], "import");
+}

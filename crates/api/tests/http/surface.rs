@@ -1,0 +1,306 @@
+//! The rest of the surface: health, status, authorities, evidence, tokens,
+//! metrics, the OpenAPI document, the console, and serving on a real socket.
+
+use crate::rig::*;
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+use tally_api::{ROUTES, Role, TokenBook};
+
+#[tokio::test]
+async fn health_status_and_authorities() {
+    let r = Rig::new();
+    r.foreign_documents();
+    let a = r.get("/v1/health", None).await;
+    assert_eq!(
+        (a.status, a.json()),
+        (StatusCode::OK, json!({"status": "ok"}))
+    );
+
+    let s = r.get("/v1/status", Some(&r.officer)).await.json();
+    assert_eq!(s["authority"], US);
+    assert_eq!(s["peer_id"], "12D3KooWUS");
+    assert_eq!(s["peers"][0]["peer_id"], "12D3KooWMX");
+    assert_eq!(s["peers"][0]["authority"], MX);
+    assert_eq!(s["peers"][0]["connected"], true);
+    assert_eq!(s["peers"][0]["last_sync"], "2026-11-18T11:06:40.000Z");
+    assert_eq!(s["peers"][1]["connected"], false);
+    let logs = s["logs"].as_array().expect("logs");
+    let authorities: Vec<&str> = logs
+        .iter()
+        .filter_map(|l| l["authority"].as_str())
+        .collect();
+    assert_eq!(authorities, [GT, MX]);
+    assert_eq!(logs[0]["seq"], 1);
+    assert_eq!(logs[0]["head"].as_str().map(str::len), Some(64));
+
+    let list = r.get("/v1/authorities", Some(&r.officer)).await.json();
+    let list = list.as_array().expect("authorities");
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0]["authority"], US);
+    assert_eq!(list[0]["self"], true);
+    assert_eq!(list[0]["country"], "US");
+    assert_eq!(
+        list[0]["keys"][0]["public_key"],
+        hex::encode(key(1).public().as_bytes())
+    );
+    for a in &list[1..] {
+        assert_eq!(a["self"], false);
+        for field in ["authority", "country", "name", "peer_id", "keys"] {
+            assert!(!a[field].is_null(), "{field} in {a}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn equivocation_evidence_is_listed() {
+    let r = Rig::new();
+    let first = r.ingest_foreign(MX, import_certificate("IC-1"));
+    assert_eq!(
+        r.get("/v1/evidence", Some(&r.officer)).await.json(),
+        json!([])
+    );
+    // MX-SEDENA signs a second, different seq 1.
+    let mut forked = first.entry().clone();
+    forked.issued_at_ms += 1;
+    let second = key(2).sign(&forked);
+    let outcome = r
+        .state
+        .verifier
+        .ingest(&second.signed().encode())
+        .expect("store");
+    assert!(
+        matches!(outcome, tally_verify::IngestOutcome::Rejected(_)),
+        "{outcome:?}"
+    );
+    let ev = r.get("/v1/evidence", Some(&r.officer)).await.json();
+    assert_eq!(ev.as_array().map(Vec::len), Some(1), "{ev}");
+    assert_eq!(ev[0]["authority"], MX);
+    assert_eq!(ev[0]["seq"], 1);
+    use base64::Engine as _;
+    let decoded: Vec<Vec<u8>> = ev[0]["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            base64::engine::general_purpose::STANDARD
+                .decode(e.as_str().expect("text"))
+                .expect("base64")
+        })
+        .collect();
+    assert_eq!(decoded, [first.signed().encode(), second.signed().encode()]);
+}
+
+#[tokio::test]
+async fn tokens_from_the_api_and_from_another_process() {
+    let r = Rig::new();
+    let a = r
+        .post(
+            "/v1/tokens",
+            Some(&r.admin),
+            &json!({"role": "issuer", "label": "licensing desk"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let token = a.json()["token"].as_str().expect("token").to_string();
+    assert!(token.starts_with("tally_"));
+    let file = std::fs::read_to_string(r.dir.path().join("tokens.toml")).expect("book");
+    assert!(!file.contains(&token), "the secret is not stored");
+    assert_eq!(
+        r.get("/v1/status", Some(&token)).await.status,
+        StatusCode::OK
+    );
+    let a = r
+        .post(
+            "/v1/tokens",
+            Some(&token),
+            &json!({"role": "admin", "label": "escalate"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+
+    // `tally token create` writes the same file while the node runs.
+    let mut cli = TokenBook::load(r.dir.path().join("tokens.toml")).expect("book");
+    let from_cli = cli.create(Role::Officer, "gate 7").expect("creates");
+    assert_eq!(
+        r.get("/v1/status", Some(&from_cli)).await.status,
+        StatusCode::OK
+    );
+    let a = r
+        .post("/v1/licenses", Some(&from_cli), &export("EXP-1"))
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.state.tokens.read().expect("lock").len(), 5);
+}
+
+#[tokio::test]
+async fn metrics_render_every_series() {
+    let r = Rig::new();
+    r.foreign_documents();
+    r.state.metrics.entry_outcome("gossip", "accepted");
+    r.get("/v1/licenses/US-DDTC/NOPE", Some(&r.officer)).await;
+    r.get("/v1/licenses/US-DDTC/NOPE", Some(&r.officer)).await;
+    r.get("/v1/status", None).await;
+    r.get("/no/such/path", None).await;
+    let a = r.get("/metrics", None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(
+        a.content_type().starts_with("text/plain"),
+        "{}",
+        a.content_type()
+    );
+    for line in [
+        "tally_entries_stored{authority=\"MX-SEDENA\"} 1",
+        "tally_entries_stored{authority=\"GT-DIGECAM\"} 1",
+        "tally_entries_total{source=\"gossip\",outcome=\"accepted\"} 1",
+        "tally_connected_peers 1",
+        "tally_http_requests_total{route=\"/v1/licenses/{authority}/{number}\",status=\"404\"} 2",
+        "tally_http_requests_total{route=\"/v1/status\",status=\"401\"} 1",
+        "tally_http_requests_total{route=\"unmatched\",status=\"404\"} 1",
+    ] {
+        assert!(
+            a.text.lines().any(|l| l == line),
+            "missing {line}:\n{}",
+            a.text
+        );
+    }
+    for name in [
+        "tally_entries_stored",
+        "tally_entries_total",
+        "tally_connected_peers",
+        "tally_http_requests_total",
+        "tally_verification_checks_total",
+        "tally_verdicts_total",
+    ] {
+        assert!(a.text.contains(&format!("# TYPE {name} ")), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn openapi_lists_every_route_and_every_listed_route_answers() {
+    let r = Rig::new();
+    let a = r.get("/v1/openapi.json", None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let doc = a.json();
+    assert_eq!(doc["openapi"], "3.0.3");
+    for route in ROUTES {
+        let op = &doc["paths"][route.path][route.method.as_str().to_ascii_lowercase()];
+        assert!(
+            op.is_object(),
+            "{} {} missing",
+            route.method.as_str(),
+            route.path
+        );
+    }
+    // The contract's endpoints, by hand, so a route dropped from the table shows.
+    for (method, path) in [
+        ("get", "/v1/health"),
+        ("get", "/v1/status"),
+        ("post", "/v1/licenses"),
+        ("get", "/v1/licenses/{authority}/{number}"),
+        ("post", "/v1/licenses/{authority}/{number}/status"),
+        ("post", "/v1/licenses/{authority}/{number}/amend"),
+        ("post", "/v1/shipments/verify"),
+        ("get", "/v1/shipments"),
+        ("get", "/v1/authorities"),
+        ("post", "/v1/tokens"),
+        ("get", "/v1/evidence"),
+        ("get", "/v1/log/{authority}"),
+        ("get", "/metrics"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} not documented"
+        );
+    }
+    // Everything documented is served: with the admin token, no documented
+    // operation answers with the router's unknown-path or wrong-method error.
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, ops) in paths {
+        let concrete = path
+            .replace("{authority}", US)
+            .replace("{number}", "EXP-1")
+            .replace("{name}", "app.js");
+        for method in ops.as_object().expect("operations").keys() {
+            let m = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).expect("method");
+            let a = r
+                .raw(
+                    m,
+                    &concrete,
+                    Some(&r.admin),
+                    Some("application/json"),
+                    b"{}".to_vec(),
+                )
+                .await;
+            assert_ne!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert!(
+                !a.text.contains("no such path"),
+                "{method} {path}: {}",
+                a.text
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_console_is_served_without_a_token() {
+    let r = Rig::new();
+    let a = r.get("/", None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.content_type(), "text/html; charset=utf-8");
+    assert!(a.text.contains("/assets/app.js"));
+    let csp = a
+        .headers
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok());
+    assert_eq!(csp, Some("default-src 'self'; img-src 'self' data:"));
+    for (name, ct) in [
+        ("app.js", "text/javascript; charset=utf-8"),
+        ("api.js", "text/javascript; charset=utf-8"),
+        ("i18n.js", "text/javascript; charset=utf-8"),
+        ("dom.js", "text/javascript; charset=utf-8"),
+        ("chart.js", "text/javascript; charset=utf-8"),
+        ("app.css", "text/css; charset=utf-8"),
+    ] {
+        let a = r.get(&format!("/assets/{name}"), None).await;
+        assert_eq!(a.status, StatusCode::OK, "{name}");
+        assert_eq!(a.content_type(), ct, "{name}");
+        assert!(a.headers.contains_key("content-security-policy"), "{name}");
+        assert!(!a.text.is_empty());
+    }
+    let a = r.get("/assets/../Cargo.toml", None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn serves_on_a_socket_and_shuts_down_gracefully() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let r = Rig::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(tally_api::serve(listener, r.state.clone(), async {
+        let _ = stopped.await;
+    }));
+    let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    conn.write_all(b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut answer = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        conn.read_to_string(&mut answer),
+    )
+    .await
+    .expect("answer in time")
+    .expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("{\"status\":\"ok\"}"), "{answer}");
+    stop.send(()).expect("server alive");
+    let result = tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .expect("stops in time")
+        .expect("joins");
+    assert!(result.is_ok(), "{result:?}");
+}
