@@ -409,3 +409,47 @@ fn recorded_shipments_count_down_and_serials_are_single_use() {
         head
     );
 }
+
+#[test]
+fn a_field_unknown_to_this_version_survives_store_and_wire() {
+    // A newer node adds field 99 to Entry. This node must verify, store and
+    // serve the exact bytes, so the signature still holds everywhere.
+    let r = rig();
+    let k = key(2);
+    let e = mx_chain(&k, 1)[0].entry().clone();
+    let mut entry_bytes = e.encode();
+    entry_bytes.extend_from_slice(&[0x9a, 0x06, 0x03, b'n', b'e', b'w']);
+    let mut msg = b"tally/entry/v1".to_vec();
+    msg.extend_from_slice(&entry_bytes);
+    use ed25519_dalek::Signer;
+    let sk = ed25519_dalek::SigningKey::from_bytes(&[2; 32]);
+    let sig = sk.sign(&msg).to_bytes();
+    // Wire form built by hand: field 1 entry, 2 key_id, 3 signature.
+    let mut wire = Vec::new();
+    for (tag, bytes) in [
+        (0x0a, &entry_bytes[..]),
+        (0x12, &k.public().to_bytes()[..]),
+        (0x1a, &sig[..]),
+    ] {
+        wire.push(tag);
+        let mut n = bytes.len();
+        while n >= 0x80 {
+            wire.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        wire.push(n as u8);
+        wire.extend_from_slice(bytes);
+    }
+    assert!(matches!(
+        r.v.ingest(&wire).expect("io"),
+        IngestOutcome::Accepted(_)
+    ));
+    let stored =
+        r.v.store()
+            .entry_at(&"MX-SEDENA".parse().expect("valid"), 1)
+            .expect("io")
+            .expect("held");
+    assert_eq!(stored.entry_bytes(), &entry_bytes[..], "stored untouched");
+    assert_eq!(stored.encode(), wire, "served untouched");
+    stored.verify_with(&k.public()).expect("still verifies");
+}
