@@ -107,7 +107,7 @@ pub fn init(
     };
     files::write_card(&node_dir.card(), &card)?;
     files::write_trust(&node_dir.trust(), &Default::default())?;
-    let mut tokens = TokenBook::load(&node_dir.tokens())?;
+    let mut tokens = TokenBook::load(node_dir.tokens())?;
     let admin_token = tokens.create(Role::Admin, "first admin (tally init)")?;
     let text = format!(
         "# Tally node configuration. Every key is documented in config/tally.example.toml.\n{}",
@@ -174,7 +174,7 @@ pub fn trust_list(dir: &Path) -> anyhow::Result<tally_model::TrustList> {
 pub fn token_create(dir: &Path, role: Role, label: &str) -> anyhow::Result<String> {
     let node_dir = NodeDir(dir.to_path_buf());
     Config::load(&node_dir)?;
-    let mut tokens = TokenBook::load(&node_dir.tokens())?;
+    let mut tokens = TokenBook::load(node_dir.tokens())?;
     Ok(tokens.create(role, label)?)
 }
 

@@ -233,9 +233,17 @@ mod tests {
         let text = include_str!("../../config/tally.example.toml");
         let dir = NodeDir(PathBuf::from("/tmp/x"));
         for (from, to, key) in [
-            ("listen = \"127.0.0.1:4711\"", "listen = \"nowhere\"", "api.listen"),
+            (
+                "listen = \"127.0.0.1:4711\"",
+                "listen = \"nowhere\"",
+                "api.listen",
+            ),
             ("authority = \"US-DDTC\"", "authority = \"us\"", "authority"),
-            ("listen = \"/ip4/0.0.0.0/tcp/4710\"", "listen = \"tcp:4710\"", "p2p.listen"),
+            (
+                "listen = \"/ip4/0.0.0.0/tcp/4710\"",
+                "listen = \"tcp:4710\"",
+                "p2p.listen",
+            ),
         ] {
             let c: Config = toml::from_str(&text.replacen(from, to, 1)).expect("parses");
             let err = format!("{:#}", c.settings(&dir).expect_err("refused"));

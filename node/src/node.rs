@@ -45,7 +45,7 @@ impl Node {
         let node_key = keys::load_node_key(&settings.node_key)?;
         let trust_list = files::read_trust(&dir.trust())?;
         let tokens = Arc::new(RwLock::new(
-            TokenBook::load(&dir.tokens()).context("loading tokens")?,
+            TokenBook::load(dir.tokens()).context("loading tokens")?,
         ));
         let (path, engine) = (settings.store_path.clone(), settings.engine);
         let store = tokio::task::spawn_blocking(move || Store::open(&path, engine))

@@ -134,14 +134,13 @@ impl SyncWorker {
         if their_seq <= our_seq {
             // Same seq, other bytes: fetch theirs so the verifier records the fork.
             let differs = ours.is_some_and(|(s, h)| s == their_seq && h.0[..] != *their_hash);
-            if differs {
-                if let Ok(entries) = self
+            if differs
+                && let Ok(entries) = self
                     .p2p
                     .range(peer, authority.to_string(), their_seq, 1)
                     .await
-                {
-                    self.ingest(peer, entries).await;
-                }
+            {
+                self.ingest(peer, entries).await;
             }
             return;
         }

@@ -74,10 +74,10 @@ impl TrustWatcher {
                     Err(e) => warn!(error = %e, "trust list unreadable; keeping the previous one"),
                 }
             }
-            if let Ok(mut t) = self.tokens.write() {
-                if let Err(e) = t.reload_if_changed() {
-                    warn!(error = %e, "tokens file unreadable; keeping the previous tokens");
-                }
+            if let Ok(mut t) = self.tokens.write()
+                && let Err(e) = t.reload_if_changed()
+            {
+                warn!(error = %e, "tokens file unreadable; keeping the previous tokens");
             }
         }
     }

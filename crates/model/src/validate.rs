@@ -113,13 +113,13 @@ fn items(items: &[Item]) -> Result<(), Invalid> {
             &it.description,
             false,
         )?;
-        if let Some(hs) = &it.hs_code {
-            if !(4..=10).contains(&hs.len()) || !hs.bytes().all(|b| b.is_ascii_digit()) {
-                return invalid(format!(
-                    "line {}: hs_code {hs:?} must be 4-10 digits",
-                    it.line
-                ));
-            }
+        if let Some(hs) = &it.hs_code
+            && (!(4..=10).contains(&hs.len()) || !hs.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return invalid(format!(
+                "line {}: hs_code {hs:?} must be 4-10 digits",
+                it.line
+            ));
         }
         for (name, v) in [
             ("make", &it.make),

@@ -21,7 +21,10 @@ fn opt(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
-pub(crate) fn decode_signed(bytes: &[u8]) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>), DecodeError> {
+/// The three fields of a `SignedEntry`: entry bytes, key id, signature.
+type SignedParts = (Vec<u8>, Vec<u8>, Vec<u8>);
+
+pub(crate) fn decode_signed(bytes: &[u8]) -> Result<SignedParts, DecodeError> {
     let m = pb::SignedEntry::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
     Ok((m.entry.to_vec(), m.key_id.to_vec(), m.signature.to_vec()))
 }

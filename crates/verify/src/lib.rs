@@ -29,6 +29,8 @@ pub use check::{CheckRequest, Checked};
 pub use error::IssueError;
 pub use ingest::{IngestOutcome, Rejection};
 pub use rules::{Check, Verdict};
+/// The store's typed values travel through the verifier's answers.
+pub use tally_store::{StoreError, state};
 
 use std::sync::{Arc, Mutex, RwLock};
 use tally_model::{AuthorityId, AuthorityKey, SignedEntry, TrustList};

@@ -349,15 +349,15 @@ fn parties(f: &Facts, d: &Declared) -> (bool, String) {
         License::Transit(_) => return na(),
     };
     let mut wrong = Vec::new();
-    if let Some(e) = &d.exporter {
-        if norm(e) != norm(exp) {
-            wrong.push(format!("exporter {e:?} is not the licensed {exp:?}"));
-        }
+    if let Some(e) = &d.exporter
+        && norm(e) != norm(exp)
+    {
+        wrong.push(format!("exporter {e:?} is not the licensed {exp:?}"));
     }
-    if let Some(i) = &d.importer {
-        if norm(i) != norm(imp) {
-            wrong.push(format!("importer {i:?} is not the licensed {imp:?}"));
-        }
+    if let Some(i) = &d.importer
+        && norm(i) != norm(imp)
+    {
+        wrong.push(format!("importer {i:?} is not the licensed {imp:?}"));
     }
     if !wrong.is_empty() {
         return (false, wrong.join("; "));
@@ -476,10 +476,11 @@ fn items_serials(f: &Facts, d: &Declared) -> (bool, String) {
             if !seen.insert(s.as_str()) {
                 return (false, format!("serial {s} declared twice"));
             }
-            if let Some(listed) = listed {
-                if !listed.is_empty() && !listed.contains(s) {
-                    return (false, format!("serial {s} is not on line {}", it.line));
-                }
+            if let Some(listed) = listed
+                && !listed.is_empty()
+                && !listed.contains(s)
+            {
+                return (false, format!("serial {s} is not on line {}", it.line));
             }
             if let Some(u) = f.used_serials.get(s) {
                 return (

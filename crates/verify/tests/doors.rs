@@ -5,8 +5,11 @@ use tally_model::*;
 use tally_store::{EngineKind, Store};
 use tally_verify::{CheckRequest, IngestOutcome, IssueError, Publish, Rejection, Verifier};
 
+/// What the verifier published: entries, and equivocation proofs.
+type Published = (Vec<SignedEntry>, Vec<Vec<u8>>);
+
 #[derive(Default, Clone)]
-struct Captured(Arc<Mutex<(Vec<SignedEntry>, Vec<Vec<u8>>)>>);
+struct Captured(Arc<Mutex<Published>>);
 
 impl Publish for Captured {
     fn entry(&self, s: &SignedEntry) {
