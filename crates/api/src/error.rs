@@ -5,7 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tally_verify::IssueError;
+use tally_verify::{IssueError, StoreError};
 
 /// An error answer. The message is for people; clients branch on `code`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +93,13 @@ impl From<IssueError> for ApiError {
     }
 }
 
+/// A failed store read is the node's fault: 500, details logged only.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        ApiError::internal(e)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code, "message": self.message}});
@@ -131,6 +138,15 @@ mod tests {
     fn internal_errors_do_not_leak_details() {
         let a = ApiError::internal("redb: /secret/path/store.redb: disk full");
         assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!a.message.contains("/secret"));
+        let a = ApiError::from(StoreError::Corrupt {
+            key: "/secret/key".into(),
+            reason: "bad bytes".into(),
+        });
+        assert_eq!(
+            (a.status, a.code),
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        );
         assert!(!a.message.contains("/secret"));
     }
 }

@@ -6,7 +6,7 @@
 //!   and the OpenAPI document are both built from it.
 //! - [`handlers`]: one module per group of endpoints; every verifier and store
 //!   call runs on the blocking pool (they fsync).
-//! - [`view`]: the JSON shapes of the answers, and the store's records as read.
+//! - [`view`]: the JSON shapes of the answers, built from the store's records.
 //! - `auth` and [`tokens`]: bearer tokens, their roles, the `tokens.toml` book.
 //! - [`extract`]: body, query and path extractors that fail with the contract's errors.
 //! - [`error`]: [`ApiError`], the `{"error": {"code", "message"}}` answer.

@@ -1,82 +1,24 @@
-//! The JSON shapes of the answers, and the store's records as the API reads them.
+//! The JSON shapes of the answers, built from the store's records.
 //!
-//! `tally-api` depends on `tally-verify`, not on `tally-store` (DESIGN.md's
-//! layering), and the verifier hands out the store's state types without
-//! re-exporting them. So the API reads them through their serde form, which
-//! is the store's own on-disk JSON and therefore stable: [`read`] turns a
-//! store record into one of the `Stored*` types below, which name only the
-//! fields the API shows.
+//! The verifier hands out the store's typed values ([`tally_verify::state`],
+//! which is `tally_store::state`): a [`LicenseState`] with its [`TallyRow`]s,
+//! the [`ShipmentRow`]s of a license. The `*View` types below are the
+//! contract's answers made from them: times as RFC 3339 text, tallies summed
+//! per license line and direction, and only the fields CONTRACT.md shows
+//! (not, say, a license's `signed_by` or a shipment's `license`). Entry
+//! pointers are the store's [`EntryPointer`], whose serde form is the
+//! contract's `{"seq", "hash"}` with the hash in hex.
 
-use crate::error::ApiError;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use tally_model::{Checkpoint, Date, Direction, License, LicenseKind, ShipmentLine, Status};
-
-/// Reads a store record (any `Serialize` value) as one of the `Stored*` types.
-pub fn read<T: Serialize, U: DeserializeOwned>(record: &T) -> Result<U, ApiError> {
-    serde_json::to_value(record)
-        .and_then(serde_json::from_value)
-        .map_err(|e| ApiError::internal(format!("reading a store record: {e}")))
-}
-
-/// `{"seq", "hash"}`: where an entry sits in its log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pointer {
-    pub seq: u64,
-    /// Hex SHA-256 of the entry bytes.
-    pub hash: String,
-}
-
-/// The store's `LicenseState`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct StoredLicense {
-    pub authority: String,
-    pub number: String,
-    pub kind: LicenseKind,
-    pub status: Status,
-    pub version: u32,
-    pub document: License,
-    pub issued_at_ms: i64,
-    pub entry: Pointer,
-    #[serde(default)]
-    pub history: Vec<StoredEvent>,
-}
-
-/// The store's `LicenseEvent`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct StoredEvent {
-    pub event: String,
-    pub version: u32,
-    #[serde(default)]
-    pub reason: Option<String>,
-    pub at_ms: i64,
-    pub entry: Pointer,
-}
-
-/// The store's `TallyRow`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct StoredTally {
-    pub line: u32,
-    pub direction: Direction,
-    pub quantity: u64,
-}
-
-/// The store's `ShipmentRow`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct StoredShipment {
-    pub recorded_by: String,
-    pub seq: u64,
-    pub recorded_at_ms: i64,
-    pub checkpoint: Checkpoint,
-    pub date: String,
-    pub verdict: String,
-    pub items: Vec<ShipmentLine>,
-}
+use serde::Serialize;
+use tally_model::{
+    AuthorityId, Checkpoint, Date, Direction, License, LicenseKind, ShipmentLine, Status,
+};
+use tally_verify::state::{EntryPointer, LicenseEvent, LicenseState, ShipmentRow, TallyRow};
 
 /// A license as `GET /v1/licenses/{authority}/{number}` answers it.
 #[derive(Debug, Clone, Serialize)]
 pub struct LicenseView {
-    pub authority: String,
+    pub authority: AuthorityId,
     pub number: String,
     pub kind: LicenseKind,
     pub status: Status,
@@ -85,7 +27,8 @@ pub struct LicenseView {
     pub document: License,
     /// RFC 3339, UTC.
     pub issued_at: String,
-    pub entry: Pointer,
+    /// The entry that first issued it.
+    pub entry: EntryPointer,
     /// Per license line: licensed quantity and accepted, recorded quantities
     /// per direction (transit summed over countries).
     pub tally: Vec<TallyLine>,
@@ -105,32 +48,58 @@ pub struct TallyLine {
     pub entry: u64,
 }
 
+/// One event of a license's history.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventView {
     pub event: String,
     pub version: u32,
     pub reason: Option<String>,
+    /// RFC 3339, UTC.
     pub at: String,
-    pub entry: Pointer,
+    pub entry: EntryPointer,
+}
+
+impl From<LicenseEvent> for EventView {
+    fn from(e: LicenseEvent) -> EventView {
+        EventView {
+            event: e.event,
+            version: e.version,
+            reason: e.reason,
+            at: rfc3339(e.at_ms),
+            entry: e.entry,
+        }
+    }
 }
 
 /// A transit authorization covering an export license.
 #[derive(Debug, Clone, Serialize)]
 pub struct TransitView {
-    pub authority: String,
+    pub authority: AuthorityId,
     pub number: String,
     pub status: Status,
     pub version: u32,
     pub document: License,
 }
 
+impl From<LicenseState> for TransitView {
+    fn from(t: LicenseState) -> TransitView {
+        TransitView {
+            authority: t.authority,
+            number: t.number,
+            status: t.status,
+            version: t.version,
+            document: t.document,
+        }
+    }
+}
+
 impl LicenseView {
     /// Builds the view from the stored state, its tallies and, for an export,
     /// the transit authorizations that cover it.
     pub fn new(
-        state: StoredLicense,
-        tallies: &[StoredTally],
-        transits: Option<Vec<StoredLicense>>,
+        state: LicenseState,
+        tallies: &[TallyRow],
+        transits: Option<Vec<LicenseState>>,
     ) -> LicenseView {
         let tally = state
             .document
@@ -155,28 +124,9 @@ impl LicenseView {
             .collect();
         LicenseView {
             issued_at: rfc3339(state.issued_at_ms),
-            history: state
-                .history
-                .into_iter()
-                .map(|e| EventView {
-                    event: e.event,
-                    version: e.version,
-                    reason: e.reason,
-                    at: rfc3339(e.at_ms),
-                    entry: e.entry,
-                })
-                .collect(),
-            transit_authorizations: transits.map(|ts| {
-                ts.into_iter()
-                    .map(|t| TransitView {
-                        authority: t.authority,
-                        number: t.number,
-                        status: t.status,
-                        version: t.version,
-                        document: t.document,
-                    })
-                    .collect()
-            }),
+            history: state.history.into_iter().map(EventView::from).collect(),
+            transit_authorizations: transits
+                .map(|ts| ts.into_iter().map(TransitView::from).collect()),
             authority: state.authority,
             number: state.number,
             kind: state.kind,
@@ -192,8 +142,9 @@ impl LicenseView {
 /// A recorded shipment as `GET /v1/shipments` lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ShipmentView {
-    pub recorded_by: String,
+    pub recorded_by: AuthorityId,
     pub seq: u64,
+    /// RFC 3339, UTC.
     pub recorded_at: String,
     pub checkpoint: Checkpoint,
     pub date: String,
@@ -201,8 +152,8 @@ pub struct ShipmentView {
     pub items: Vec<ShipmentLine>,
 }
 
-impl From<StoredShipment> for ShipmentView {
-    fn from(s: StoredShipment) -> ShipmentView {
+impl From<ShipmentRow> for ShipmentView {
+    fn from(s: ShipmentRow) -> ShipmentView {
         ShipmentView {
             recorded_by: s.recorded_by,
             seq: s.seq,

@@ -5,22 +5,15 @@ use super::blocking;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Body, Path};
-use crate::view::{self, LicenseView, Pointer, StoredLicense, StoredTally};
+use crate::view::LicenseView;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
-use tally_model::{AuthorityId, DocumentRef, EntryHash, License, LicenseKind, Status};
+use tally_model::{AuthorityId, DocumentRef, License, LicenseKind, Status};
 use tally_verify::Verifier;
-
-/// `{"seq", "hash"}` of an entry this node just wrote.
-pub(crate) fn pointer(seq: u64, hash: EntryHash) -> Pointer {
-    Pointer {
-        seq,
-        hash: hash.to_hex(),
-    }
-}
+use tally_verify::state::{LicenseState, TallyRow};
 
 pub async fn issue(
     State(s): State<AppState>,
@@ -34,7 +27,7 @@ pub async fn issue(
     let body = json!({
         "authority": authority,
         "number": number,
-        "entry": pointer(issued.entry.seq, issued.entry.hash),
+        "entry": issued.entry,
     });
     Ok((StatusCode::CREATED, Json(body)))
 }
@@ -50,40 +43,26 @@ pub async fn get(
             return Err(not_found());
         };
         let store = v.store();
-        let state = store
-            .license(&id, &number)
-            .map_err(ApiError::internal)?
-            .ok_or_else(not_found)?;
-        let tallies = store
-            .tallies(&DocumentRef { authority, number })
-            .map_err(ApiError::internal)?;
-        license_view(&v, &state, &tallies)
+        let state = store.license(&id, &number)?.ok_or_else(not_found)?;
+        let tallies = store.tallies(&DocumentRef { authority, number })?;
+        license_view(&v, state, &tallies)
     })
     .await
     .map(Json)
 }
 
-/// The GET answer for a stored license state and its tally rows (store
-/// records, read through their serde form; see [`crate::view`]).
-pub(crate) fn license_view<L: Serialize, T: Serialize>(
+/// The GET answer for a stored license state and its tally rows; for an
+/// export, with the transit authorizations the store holds for it.
+pub(crate) fn license_view(
     v: &Verifier,
-    state: &L,
-    tallies: &T,
+    state: LicenseState,
+    tallies: &[TallyRow],
 ) -> Result<LicenseView, ApiError> {
-    let state: StoredLicense = view::read(state)?;
-    let tallies: Vec<StoredTally> = view::read(tallies)?;
     let transits = match state.kind {
-        LicenseKind::Export => {
-            let r = DocumentRef {
-                authority: state.authority.clone(),
-                number: state.number.clone(),
-            };
-            let held = v.store().transits_for(&r).map_err(ApiError::internal)?;
-            Some(view::read::<_, Vec<StoredLicense>>(&held)?)
-        }
+        LicenseKind::Export => Some(v.store().transits_for(&state.reference())?),
         LicenseKind::Import | LicenseKind::Transit => None,
     };
-    Ok(LicenseView::new(state, &tallies, transits))
+    Ok(LicenseView::new(state, tallies, transits))
 }
 
 /// The body of `POST .../status`.
@@ -109,7 +88,7 @@ pub async fn set_status(
     .await?;
     Ok(Json(json!({
         "status": status,
-        "entry": pointer(issued.entry.seq, issued.entry.hash),
+        "entry": issued.entry,
     })))
 }
 
@@ -126,6 +105,6 @@ pub async fn amend(
     .await?;
     Ok(Json(json!({
         "version": version,
-        "entry": pointer(issued.entry.seq, issued.entry.hash),
+        "entry": issued.entry,
     })))
 }

@@ -24,7 +24,7 @@ pub async fn health() -> Json<Value> {
 
 pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     let v = s.verifier.clone();
-    let heads = blocking(move || v.store().heads().map_err(ApiError::internal)).await?;
+    let heads = blocking(move || v.store().heads().map_err(ApiError::from)).await?;
     let logs: Vec<Value> = heads
         .iter()
         .map(|(a, seq, head)| json!({"authority": a.as_str(), "seq": seq, "head": head.to_hex()}))
@@ -124,7 +124,7 @@ pub async fn create_token(
 pub async fn evidence(State(s): State<AppState>) -> Result<Json<Vec<Value>>, ApiError> {
     let v = s.verifier.clone();
     blocking(move || {
-        let proofs = v.store().evidence().map_err(ApiError::internal)?;
+        let proofs = v.store().evidence()?;
         Ok(Json(
             proofs
                 .iter()
@@ -165,10 +165,7 @@ pub async fn log(
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_LOG_LIMIT);
     let v = s.verifier.clone();
     blocking(move || {
-        let entries = v
-            .store()
-            .range(&id, from, limit)
-            .map_err(ApiError::internal)?;
+        let entries = v.store().range(&id, from, limit)?;
         Ok(Json(
             entries
                 .iter()
@@ -196,7 +193,7 @@ pub async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, Api
     // The gauges are read fresh at scrape time rather than trusted to be
     // kept current by every writer.
     let v = s.verifier.clone();
-    let heads = blocking(move || v.store().heads().map_err(ApiError::internal)).await?;
+    let heads = blocking(move || v.store().heads().map_err(ApiError::from)).await?;
     for (authority, seq, _) in &heads {
         s.metrics.set_entries_stored(authority.as_str(), *seq);
     }

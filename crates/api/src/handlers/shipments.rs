@@ -5,13 +5,13 @@ use super::licenses::license_view;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Body, Query};
-use crate::view::{self, ShipmentView, StoredShipment};
+use crate::view::ShipmentView;
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tally_model::DocumentRef;
-use tally_verify::CheckRequest;
+use tally_verify::{CheckRequest, Checked};
 
 pub async fn verify(
     State(s): State<AppState>,
@@ -20,22 +20,26 @@ pub async fn verify(
     let v = s.verifier.clone();
     let metrics = s.metrics.clone();
     blocking(move || {
-        let checked = v.check(req)?;
-        let verdict = checked.verdict.as_str();
-        for c in &checked.verdict.checks {
+        let Checked {
+            verdict,
+            license,
+            tallies,
+            record,
+        } = v.check(req)?;
+        for c in &verdict.checks {
             metrics.verdict(c.rule, c.ok);
         }
-        metrics.verdict_total(verdict);
-        let license = match &checked.license {
-            Some(state) => Some(license_view(&v, state, &checked.tallies)?),
+        metrics.verdict_total(verdict.as_str());
+        let license = match license {
+            Some(state) => Some(license_view(&v, state, &tallies)?),
             None => None,
         };
-        let record = checked.record.map(
+        let record = record.map(
             |e| json!({"authority": v.authority().as_str(), "seq": e.seq, "hash": e.hash.to_hex()}),
         );
         Ok(Json(json!({
-            "verdict": verdict,
-            "checks": checked.verdict.checks,
+            "verdict": verdict.as_str(),
+            "checks": verdict.checks,
             "license": license,
             "record": record,
         })))
@@ -60,8 +64,7 @@ pub async fn list(
             authority: q.authority,
             number: q.number,
         };
-        let rows = v.store().shipments(&r).map_err(ApiError::internal)?;
-        let rows: Vec<StoredShipment> = view::read(&rows)?;
+        let rows = v.store().shipments(&r)?;
         Ok(Json(rows.into_iter().map(ShipmentView::from).collect()))
     })
     .await
