@@ -266,7 +266,7 @@ function renderLicense(lic, ships) {
       ['lic.shipments', d.shipments && i18nOr('ship', d.shipments)], ['lic.conditions', d.conditions],
     ]),
     kind === 'export' && Array.isArray(d.transit_countries) && d.transit_countries.length
-      ? h('p', { class: 'hint', id: 'transit-hint', i18n: ['lic.transitHint', { countries: d.transit_countries.join(', ') }] }) : null,
+      ? renderTransits(lic.transit_authorizations, d.transit_countries) : null,
     items.length ? [h('h3', { i18n: 'lic.items' }), table({
       id: 'license-items', rows: items, cols: [
         ['col.line', (i) => fmt(i.line)], ['col.category', (i) => i18nOr('cat', i.category)],
@@ -276,7 +276,35 @@ function renderLicense(lic, ships) {
       ],
     })] : null,
     items.length || (lic.tally && lic.tally.length) ? tallyChart(tally) : null,
+    renderHistory(lic.history),
     ships === undefined ? null : renderShipments(ships));
+}
+
+/** The transit authorizations the node holds for an export, or a hint where to find them. */
+function renderTransits(list, countries) {
+  if (!Array.isArray(list) || !list.length) {
+    return h('p', { class: 'hint', id: 'transit-hint', i18n: ['lic.transitNone', { countries: countries.join(', ') }] });
+  }
+  return [h('h3', { i18n: 'lic.transits' }), table({
+    id: 'transit-authorizations', rows: list, cols: [
+      ['col.authorization', (t) => licenseLink({ authority: t.authority, number: t.number })],
+      ['c.transit', (t) => fmt(t.document && t.document.transit_country)],
+      ['col.status', (t) => statusBadge(t.status)],
+      ['lic.decision', (t) => fmt(t.document && t.document.decision)],
+      ['lic.validity', (t) => (t.document ? `${t.document.valid_from} – ${t.document.valid_until}` : '')],
+    ],
+  })];
+}
+
+/** Issue, amendments and status changes, oldest first. */
+function renderHistory(history) {
+  if (!Array.isArray(history) || !history.length) return null;
+  return [h('h3', { i18n: 'lic.history' }), table({
+    id: 'license-history', rows: history, cols: [
+      ['col.date', (e) => fmt(e.at)], ['col.event', (e) => fmt(e.event)], ['lic.version', (e) => fmt(e.version)],
+      ['col.reason', (e) => fmt(e.reason)], ['col.seq', (e) => fmt(e.entry && e.entry.seq)],
+    ],
+  })];
 }
 
 function renderShipments(ships) {
