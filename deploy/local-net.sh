@@ -102,6 +102,7 @@ for ((i = 0; i < N; i++)); do
   done
 done
 
+started=$SECONDS
 for ((i = 0; i < N; i++)); do
   "$BIN" run --dir "${DIRS[i]}" >"${DIRS[i]}/node.log" 2>&1 &
   PIDS+=($!)
@@ -136,7 +137,7 @@ while :; do
 done
 
 echo
-echo "Tally local network: $N nodes, fully connected (${SECONDS}s)"
+echo "Tally local network: $N nodes, fully connected $((SECONDS - started)) s after start"
 for ((i = 0; i < N; i++)); do
   printf '%-12s api %s  admin token %s\n' "${IDS[i]}" "${APIS[i]}" "${TOKENS[i]}"
   printf '%-12s dir %s (log: node.log)\n' "" "${DIRS[i]}"

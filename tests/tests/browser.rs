@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 use tally_node::{Node, admin, files};
 
 const WAIT: Duration = Duration::from_secs(30);
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4d5a1f8a0f2b";
+/// The W3C WebDriver element reference key.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// The rules of CONTRACT.md, in their order.
 const RULES: [&str; 11] = [
@@ -69,6 +70,9 @@ async fn console_checks_a_shipment_in_headless_chromium() -> Result<()> {
 
     let shots = screenshot_dir();
     std::fs::create_dir_all(&shots)?;
+    for stale in ["failure.png", "failure.html"] {
+        let _ = std::fs::remove_file(shots.join(stale));
+    }
 
     let net = Network::start().await.context("starting the three nodes")?;
     let result = async {
@@ -815,7 +819,19 @@ impl Browser {
         Ok(out)
     }
 
+    /// A PNG of the whole page: the window is first made as tall as the
+    /// document (at most 5000 px), since WebDriver captures the viewport only.
     async fn screenshot(&self, path: &Path) -> Result<()> {
+        // Back to the normal size first: a tall window makes the page as tall.
+        let normal = json!({"width": 1280, "height": 900});
+        self.cmd("POST", "/window/rect", Some(normal)).await?;
+        let height = self
+            .execute("return document.documentElement.scrollHeight", json!([]))
+            .await?
+            .as_u64()
+            .unwrap_or(900);
+        let rect = json!({"width": 1280, "height": (height + 140).clamp(900, 5000)});
+        self.cmd("POST", "/window/rect", Some(rect)).await?;
         let v = self.cmd("GET", "/screenshot", None).await?;
         let png = base64_decode(v.as_str().ok_or_else(|| anyhow!("screenshot: {v}"))?)?;
         if !png.starts_with(b"\x89PNG") {
@@ -921,7 +937,8 @@ fn kill_chromium_on_profile(profile: &Path) {
 
 // ------------------------------------------------------------------ helpers
 
-/// Polls `f` every 100 ms until it yields a value or `timeout` passes.
+/// Polls `f` every 100 ms until it yields a value or `timeout` passes; an
+/// error from `f` ends the wait at once (it is not a condition to wait out).
 async fn until<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> Result<T>
 where
     F: FnMut() -> Fut,
@@ -929,16 +946,14 @@ where
 {
     let deadline = Instant::now() + timeout;
     loop {
-        let last = match f().await {
-            Ok(Some(v)) => return Ok(v),
-            Ok(None) => None,
-            Err(e) => Some(e),
-        };
+        if let Some(v) = f()
+            .await
+            .with_context(|| format!("while waiting for {what}"))?
+        {
+            return Ok(v);
+        }
         if Instant::now() >= deadline {
-            return Err(match last {
-                Some(e) => e.context(format!("timed out after {timeout:?} waiting for {what}")),
-                None => anyhow!("timed out after {timeout:?} waiting for {what}"),
-            });
+            bail!("timed out after {timeout:?} waiting for {what}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -955,9 +970,8 @@ fn screenshot_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
-                .join("target")
+            let tests = Path::new(env!("CARGO_MANIFEST_DIR"));
+            tests.parent().unwrap_or(tests).join("target")
         });
     target.join("browser")
 }
