@@ -103,7 +103,10 @@ impl Node {
             .await
             .with_context(|| format!("cannot listen on api.listen = {}", settings.api_listen))?;
         let api_addr = listener.local_addr()?;
-        let card = files::read_card(&dir.card()).ok().map(Arc::new);
+        let card = Self::own_card(&settings, &verifier, &p2p)
+            .await
+            .ok()
+            .map(Arc::new);
         let state = AppState {
             verifier: verifier.clone(),
             tokens,
@@ -157,13 +160,21 @@ impl Node {
     /// This node's card with the addresses it actually listens on (useful
     /// when it was configured with `tcp/0`).
     pub async fn card(&self) -> anyhow::Result<Card> {
-        let addrs = self.listen_addrs().await?;
-        let public = self.verifier.public_key_hex();
+        Self::own_card(&self.settings, &self.verifier, &self.p2p).await
+    }
+
+    async fn own_card(
+        settings: &Settings,
+        verifier: &Verifier,
+        p2p: &P2pHandle,
+    ) -> anyhow::Result<Card> {
+        let addrs = p2p.listen_addrs().await?;
+        let public = verifier.public_key_hex();
         Ok(Card {
-            authority: self.settings.authority.clone(),
-            country: self.settings.authority.country().to_string(),
-            name: self.settings.name.clone(),
-            peer_id: self.peer_id().to_string(),
+            authority: settings.authority.clone(),
+            country: settings.authority.country().to_string(),
+            name: settings.name.clone(),
+            peer_id: p2p.local_peer_id().to_string(),
             addresses: addrs.iter().map(|a| a.to_string()).collect(),
             keys: vec![CardKey {
                 public_key: public,

@@ -47,16 +47,12 @@ impl PeerTable {
         }
     }
 
+    /// Only trusted peers have rows; a disconnect that follows a trust
+    /// removal must not bring the row back.
     pub fn set_connected(&self, peer: &PeerId, connected: bool) {
-        let mut map = self.write();
-        let key = peer.to_string();
-        let row = map.entry(key.clone()).or_insert_with(|| PeerStatus {
-            peer_id: key,
-            authority: None,
-            connected,
-            last_sync_ms: None,
-        });
-        row.connected = connected;
+        if let Some(row) = self.write().get_mut(&peer.to_string()) {
+            row.connected = connected;
+        }
     }
 
     pub fn synced(&self, peer: &PeerId, at_ms: i64) {

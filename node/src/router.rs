@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tally_api::Metrics;
 use tally_model::AuthorityId;
 use tally_p2p::{Acceptance, Head, NetEvent, P2pHandle, SyncAnswer, SyncQuery, Topic};
-use tally_verify::{IngestOutcome, Publish, Rejection, Verifier};
+use tally_verify::{IngestOutcome, ProofOutcome, Publish, Rejection, Verifier};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
@@ -110,17 +110,26 @@ impl Router {
                         self.sync.request(from);
                         Acceptance::Ignore
                     }
-                    // Trust lists differ between nodes: an honest peer may
-                    // forward an authority it trusts and this node does not.
+                    // Not the relay's fault, so no penalty: trust lists
+                    // differ between nodes (an honest peer may forward an
+                    // authority it trusts and this node does not), and an
+                    // honest relay that saw the other side of a fork first
+                    // forwards what looks like an equivocation or a broken
+                    // link here (the proof is gossiped on its own topic).
                     Ok(Ok(IngestOutcome::Rejected(
-                        r @ (Rejection::UntrustedAuthority(_) | Rejection::UntrustedKey(_)),
+                        r @ (Rejection::UntrustedAuthority(_)
+                        | Rejection::UntrustedKey(_)
+                        | Rejection::Equivocation(_)
+                        | Rejection::BrokenChain(_)),
                     ))) => {
-                        debug!(peer = %from, reason = %r.reason(), "gossip entry not trusted here");
+                        debug!(peer = %from, reason = %r.reason(), "gossip entry refused without penalty");
+                        self.metrics.entry_refused("gossip", r.label());
                         self.metrics.entry_outcome("gossip", "ignored");
                         Acceptance::Ignore
                     }
                     Ok(Ok(IngestOutcome::Rejected(r))) => {
                         debug!(peer = %from, reason = %r.reason(), "gossip entry rejected");
+                        self.metrics.entry_refused("gossip", r.label());
                         self.metrics.entry_outcome("gossip", "rejected");
                         Acceptance::Reject
                     }
@@ -144,8 +153,9 @@ impl Router {
                 let v = self.verifier.clone();
                 let ok = tokio::task::spawn_blocking(move || v.ingest_proof(&data)).await;
                 let acceptance = match ok {
-                    Ok(Ok(true)) => Acceptance::Accept,
-                    Ok(Ok(false)) => {
+                    Ok(Ok(ProofOutcome::New)) => Acceptance::Accept,
+                    Ok(Ok(ProofOutcome::Known | ProofOutcome::NotTrusted)) => Acceptance::Ignore,
+                    Ok(Ok(ProofOutcome::Invalid)) => {
                         debug!(peer = %from, "equivocation proof rejected");
                         Acceptance::Reject
                     }
@@ -189,6 +199,18 @@ fn answer(v: &Verifier, query: SyncQuery) -> SyncAnswer {
                         authority: authority.to_string(),
                         seq,
                         hash: hash.0.to_vec(),
+                    })
+                    .collect(),
+            ),
+            Err(e) => SyncAnswer::Error(format!("store: {e}")),
+        },
+        SyncQuery::Evidence => match v.store().evidence() {
+            Ok(list) => SyncAnswer::Range(
+                list.iter()
+                    .filter_map(|e| {
+                        let a = tally_model::SignedEntry::decode(&e.entries[0]).ok()?;
+                        let b = tally_model::SignedEntry::decode(&e.entries[1]).ok()?;
+                        Some(Bytes::from(tally_model::encode_proof(&a, &b)))
                     })
                     .collect(),
             ),

@@ -117,6 +117,7 @@ impl SyncWorker {
             }
             self.pull(peer, &authority, head.seq, &head.hash).await;
         }
+        self.pull_evidence(peer).await;
         self.peers.synced(&peer, tally_verify::now_ms());
     }
 
@@ -182,6 +183,31 @@ impl SyncWorker {
         }
     }
 
+    /// Fetches the peer's equivocation proofs: gossip may have carried them
+    /// while this node was offline.
+    async fn pull_evidence(&self, peer: PeerId) {
+        let proofs = match self.p2p.evidence(peer).await {
+            Ok(p) => p,
+            Err(e) => {
+                debug!(%peer, error = %e, "evidence request failed");
+                return;
+            }
+        };
+        if proofs.is_empty() {
+            return;
+        }
+        let v = self.verifier.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for p in proofs {
+                if let Err(e) = v.ingest_proof(&p) {
+                    tracing::warn!(error = %e, "store failed while storing a proof");
+                    return;
+                }
+            }
+        })
+        .await;
+    }
+
     /// Ingests a range; true when every entry was stored or already held.
     async fn ingest(&self, peer: PeerId, entries: Vec<bytes::Bytes>) -> bool {
         let v = self.verifier.clone();
@@ -205,6 +231,7 @@ impl SyncWorker {
                 }
                 IngestOutcome::Rejected(r) => {
                     debug!(%peer, reason = %r.reason(), "synced entry rejected");
+                    self.metrics.entry_refused("sync", r.label());
                     self.metrics.entry_outcome("sync", "rejected");
                     complete = false;
                 }

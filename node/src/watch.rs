@@ -24,9 +24,12 @@ pub fn trusted_peers(list: &TrustList) -> Vec<(PeerId, Vec<Multiaddr>)> {
         .collect()
 }
 
-fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
+/// Changes are written by rename, so the inode tells two same-sized
+/// rewrites within one timestamp tick apart.
+fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(path).ok()?;
-    Some((m.modified().ok()?, m.len()))
+    Some((m.modified().ok()?, m.len(), m.ino()))
 }
 
 pub struct TrustWatcher {

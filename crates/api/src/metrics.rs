@@ -26,6 +26,7 @@ pub struct Metrics {
 struct Inner {
     entries_stored: Family,
     entries_total: Family,
+    entries_refused: Family,
     connected_peers: AtomicU64,
     http_requests: Family,
     checks: Family,
@@ -67,6 +68,15 @@ impl Metrics {
         self.inner
             .entries_total
             .update(&[source, outcome], |v| *v += 1);
+    }
+
+    /// One entry from `source` refused for `reason` (a stable label such as
+    /// `bad_signature`, `equivocation`, `untrusted_authority`), whether or
+    /// not the sender was penalized for it.
+    pub fn entry_refused(&self, source: &str, reason: &str) {
+        self.inner
+            .entries_refused
+            .update(&[source, reason], |v| *v += 1);
     }
 
     /// The number of entries this node holds of `authority`'s log.
@@ -117,6 +127,14 @@ impl Metrics {
             "Entries received, by source (gossip, sync, local) and outcome (accepted, ignored, rejected).",
             &["source", "outcome"],
             &i.entries_total.snapshot(),
+        );
+        family(
+            &mut out,
+            "tally_entries_refused_total",
+            "counter",
+            "Entries refused, by source (gossip, sync) and reason.",
+            &["source", "reason"],
+            &i.entries_refused.snapshot(),
         );
         family(
             &mut out,

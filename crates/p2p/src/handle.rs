@@ -171,6 +171,16 @@ impl P2pHandle {
         }
     }
 
+    /// Asks a trusted peer for the equivocation proofs it holds (encoded,
+    /// unverified; at most the peer's range bound).
+    pub async fn evidence(&self, peer: PeerId) -> Result<Vec<Bytes>, Error> {
+        match self.sync(peer, SyncQuery::Evidence).await? {
+            Answered::Range(proofs) => Ok(proofs),
+            Answered::Refused(message) => Err(Error::Refused { peer, message }),
+            Answered::Heads(_) | Answered::Empty => Err(Error::UnexpectedResponse { peer }),
+        }
+    }
+
     /// Peers with at least one open connection.
     pub async fn connected_peers(&self) -> Result<Vec<PeerId>, Error> {
         self.call(|reply| Command::ConnectedPeers { reply }).await

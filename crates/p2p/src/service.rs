@@ -480,6 +480,7 @@ impl SwarmTask {
         let max_entries = match &query {
             SyncQuery::Range { limit, .. } => usize::try_from(*limit).unwrap_or(usize::MAX),
             SyncQuery::Heads => usize::MAX,
+            SyncQuery::Evidence => self.settings.max_range_entries as usize,
         };
         let (reply, answer) = oneshot::channel();
         if let Some(NetEvent::SyncQuery { .. }) = self.emit(NetEvent::SyncQuery {

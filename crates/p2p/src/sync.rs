@@ -5,8 +5,8 @@ use bytes::Bytes;
 use prost::Message as _;
 use prost::encoding::encoded_len_varint;
 use tally_proto::v1::{
-    HeadsRequest, HeadsResponse, RangeRequest, RangeResponse, SyncError, SyncRequest, SyncResponse,
-    sync_request, sync_response,
+    EvidenceRequest, HeadsRequest, HeadsResponse, RangeRequest, RangeResponse, SyncError,
+    SyncRequest, SyncResponse, sync_request, sync_response,
 };
 
 /// The latest entry this node holds of one authority's log.
@@ -32,6 +32,9 @@ pub enum SyncQuery {
         from: u64,
         limit: u32,
     },
+    /// "Which equivocation proofs do you hold?" Answered with
+    /// [`SyncAnswer::Range`] of encoded proofs.
+    Evidence,
 }
 
 /// The node's answer to a [`SyncQuery`].
@@ -64,6 +67,7 @@ pub(crate) fn error_response(message: &str) -> SyncResponse {
 pub(crate) fn query_to_wire(query: SyncQuery) -> SyncRequest {
     let kind = match query {
         SyncQuery::Heads => sync_request::Kind::Heads(HeadsRequest {}),
+        SyncQuery::Evidence => sync_request::Kind::Evidence(EvidenceRequest {}),
         SyncQuery::Range {
             authority,
             from,
@@ -83,6 +87,7 @@ pub(crate) fn query_to_wire(query: SyncQuery) -> SyncRequest {
 pub(crate) fn query_from_wire(request: SyncRequest, max_entries: u32) -> Option<SyncQuery> {
     match request.kind? {
         sync_request::Kind::Heads(_) => Some(SyncQuery::Heads),
+        sync_request::Kind::Evidence(_) => Some(SyncQuery::Evidence),
         sync_request::Kind::Range(r) => Some(SyncQuery::Range {
             authority: r.authority,
             from: r.from,

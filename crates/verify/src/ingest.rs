@@ -28,6 +28,19 @@ pub enum IngestOutcome {
     Rejected(Rejection),
 }
 
+/// What checking an equivocation proof came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProofOutcome {
+    /// Proves a fork this node did not know of: stored; forward it.
+    New,
+    /// Already held: ignore.
+    Known,
+    /// About an authority or key this node does not trust: ignore, no penalty.
+    NotTrusted,
+    /// Proves nothing (malformed, same bytes, bad signature): reject.
+    Invalid,
+}
+
 /// Why an entry was refused; `reason()` is safe to log at debug.
 #[derive(Debug)]
 pub enum Rejection {
@@ -283,21 +296,24 @@ impl Verifier {
     }
 
     /// Checks an equivocation proof received from a peer and stores it.
-    /// Returns false (reject) when it proves nothing.
-    pub fn ingest_proof(&self, bytes: &[u8]) -> Result<bool, StoreError> {
+    pub fn ingest_proof(&self, bytes: &[u8]) -> Result<ProofOutcome, StoreError> {
         let Ok((a, b)) = tally_model::decode_proof(bytes) else {
-            return Ok(false);
+            return Ok(ProofOutcome::Invalid);
         };
         let (Ok(ea), Ok(eb)) = (a.open(), b.open()) else {
-            return Ok(false);
+            return Ok(ProofOutcome::Invalid);
         };
         if ea.authority != eb.authority || ea.seq != eb.seq || a.id() == b.id() {
-            return Ok(false);
+            return Ok(ProofOutcome::Invalid);
+        }
+        if !self.is_trusted_authority(&ea.authority) {
+            return Ok(ProofOutcome::NotTrusted);
         }
         for (s, e) in [(&a, &ea), (&b, &eb)] {
             match self.trusted_key(&e.authority, s.key_id(), e.issued_at_ms) {
                 Some(k) if s.verify_with(&k).is_ok() => {}
-                _ => return Ok(false),
+                Some(_) => return Ok(ProofOutcome::Invalid),
+                None => return Ok(ProofOutcome::NotTrusted),
             }
         }
         let _w = self.lock();
@@ -306,14 +322,15 @@ impl Verifier {
             .evidence()?
             .iter()
             .any(|e| e.authority == ea.authority && e.seq == ea.seq);
-        if !known {
-            self.store().put_evidence(&Evidence {
-                authority: ea.authority.clone(),
-                seq: ea.seq,
-                entries: [a.encode(), b.encode()],
-            })?;
+        if known {
+            return Ok(ProofOutcome::Known);
         }
-        Ok(true)
+        self.store().put_evidence(&Evidence {
+            authority: ea.authority.clone(),
+            seq: ea.seq,
+            entries: [a.encode(), b.encode()],
+        })?;
+        Ok(ProofOutcome::New)
     }
 
     /// The rules a document must keep to be appended to its issuer's log;

@@ -3,7 +3,9 @@
 use std::sync::{Arc, Mutex, RwLock};
 use tally_model::*;
 use tally_store::{EngineKind, Store};
-use tally_verify::{CheckRequest, IngestOutcome, IssueError, Publish, Rejection, Verifier};
+use tally_verify::{
+    CheckRequest, IngestOutcome, IssueError, ProofOutcome, Publish, Rejection, Verifier,
+};
 
 /// What the verifier published: entries, and equivocation proofs.
 type Published = (Vec<SignedEntry>, Vec<Vec<u8>>);
@@ -210,14 +212,36 @@ fn equivocation_is_refused_stored_as_proof_and_published() {
     assert_eq!(held.id(), chain[0].id());
     // A received proof is checked, and a fake one refused.
     let proof = encode_proof(chain[0].signed(), fork.signed());
-    assert!(rig().v.ingest_proof(&proof).expect("io"));
-    assert!(
-        !rig()
-            .v
-            .ingest_proof(&encode_proof(chain[0].signed(), chain[0].signed()))
-            .expect("io")
+    let other = rig();
+    assert_eq!(other.v.ingest_proof(&proof).expect("io"), ProofOutcome::New);
+    assert_eq!(
+        other.v.ingest_proof(&proof).expect("io"),
+        ProofOutcome::Known
     );
-    assert!(!rig().v.ingest_proof(b"garbage").expect("io"));
+    let same = encode_proof(chain[0].signed(), chain[0].signed());
+    assert_eq!(
+        rig().v.ingest_proof(&same).expect("io"),
+        ProofOutcome::Invalid
+    );
+    assert_eq!(
+        rig().v.ingest_proof(b"garbage").expect("io"),
+        ProofOutcome::Invalid
+    );
+    // A fork of an authority this node does not trust is not its business.
+    let stranger = |at: i64| {
+        let e = Entry {
+            authority: "CA-GAC".parse().expect("valid"),
+            issued_at_ms: at,
+            ..chain[0].entry().clone()
+        };
+        key(7).sign(&e)
+    };
+    let (x, y) = (stranger(1), stranger(2));
+    let foreign = encode_proof(x.signed(), y.signed());
+    assert_eq!(
+        rig().v.ingest_proof(&foreign).expect("io"),
+        ProofOutcome::NotTrusted
+    );
 }
 
 #[test]
