@@ -32,10 +32,16 @@ pub use node::Node;
 
 /// Installs the tracing subscriber (only the binary does this).
 pub fn init_tracing(format: cli::LogFormat) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("TALLY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // libp2p logs some faults of remote peers (refused streams, duplicate
+    // publishes) at warn; a peer must not be able to flood the log.
+    let filter = EnvFilter::try_from_env("TALLY_LOG").unwrap_or_else(|_| {
+        EnvFilter::new("info,libp2p_request_response=error,libp2p_gossipsub=error")
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match format {
         cli::LogFormat::Text => builder.try_init(),

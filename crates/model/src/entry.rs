@@ -19,7 +19,9 @@ use std::fmt;
 pub const DOMAIN: &[u8] = b"tally/entry/v1";
 
 /// Largest encoded signed entry accepted anywhere (API, gossip, sync, disk).
-pub const MAX_ENTRY_BYTES: usize = 512 * 1024;
+/// An equivocation proof carries two, and must still fit in one 1 MiB gossip
+/// message.
+pub const MAX_ENTRY_BYTES: usize = 384 * 1024;
 
 /// SHA-256 of an entry's bytes: its id, and the `prev` link of the next entry.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

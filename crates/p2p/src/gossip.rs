@@ -99,9 +99,20 @@ fn message_id(message: &gossipsub::Message) -> MessageId {
     MessageId::new(digest.as_slice())
 }
 
-/// Room for the gossipsub RPC framing around one payload, so a message of
-/// exactly `max_gossip_bytes` still fits in a frame.
+/// Room for the gossipsub RPC framing around one payload.
 const RPC_OVERHEAD: usize = 1024;
+
+/// The transport-level frame limit. libp2p-gossipsub 0.50.1 checks the size
+/// of its whole receive buffer, not of one message (protocol.rs, `decode`),
+/// so a frame limit of exactly one maximum message resets the stream when a
+/// large honest message arrives with another behind it, losing both until
+/// sync. Twice the message bound keeps that from happening; the per-message
+/// bound is enforced on receipt (`on_gossip` rejects larger payloads).
+fn frame_limit(max_gossip_bytes: usize) -> usize {
+    max_gossip_bytes
+        .saturating_mul(2)
+        .saturating_add(RPC_OVERHEAD)
+}
 
 /// Gossipsub for a network of 2 to a few hundred trusted nodes, where each
 /// node usually trusts only some of the others.
@@ -124,7 +135,7 @@ pub(crate) fn config(s: &Settings) -> Result<gossipsub::Config, Error> {
         .validation_mode(ValidationMode::Anonymous)
         .validate_messages()
         .message_id_fn(message_id)
-        .max_transmit_size(s.max_gossip_bytes.saturating_add(RPC_OVERHEAD))
+        .max_transmit_size(frame_limit(s.max_gossip_bytes))
         .heartbeat_interval(s.gossip_heartbeat)
         // Default initial delay is 5 s; the first mesh repair should come with the first heartbeat.
         .heartbeat_initial_delay(s.gossip_heartbeat)

@@ -32,6 +32,14 @@ impl Verifier {
             body: Body::Document(document),
         };
         let v: VerifiedEntry = self.inner.key.sign(&entry);
+        // Peers refuse anything larger; refuse it here rather than sign an
+        // entry that could never leave this node.
+        if v.signed().encode().len() > tally_model::MAX_ENTRY_BYTES {
+            return Err(IssueError::InvalidDocument(format!(
+                "the signed document would exceed {} bytes; split it into several documents",
+                tally_model::MAX_ENTRY_BYTES
+            )));
+        }
         store.append(&v)?;
         self.inner.publish.entry(v.signed());
         Ok(Issued {

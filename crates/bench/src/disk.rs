@@ -1,0 +1,98 @@
+//! `disk_bytes_per_entry_{redb,sled}`: the same typical entries appended to
+//! a store of each engine, 512 per durable commit (what catch-up commits),
+//! against the raw encoded `SignedEntry` bytes.
+
+use crate::fixtures::{Docs, LogWriter, cores, temp_root};
+use crate::progress;
+use std::time::Instant;
+use tally_model::{AuthorityKey, Document};
+use tally_store::{EngineKind, Store};
+
+pub struct Disk {
+    pub entries: u64,
+    pub raw_entry_bytes: f64,
+    pub redb: f64,
+    pub sled: f64,
+    pub redb_appends_per_s: f64,
+    pub sled_appends_per_s: f64,
+    /// Keys and values as the store lays them out, per entry (engine overhead excluded).
+    pub live: f64,
+}
+
+pub fn run(quick: bool) -> anyhow::Result<Disk> {
+    let n: u64 = if quick { 20_000 } else { 100_000 };
+    progress!("disk: signing {n} entries");
+    let docs = Docs::new();
+    let mut w = LogWriter::new("US-DISK", AuthorityKey::from_bytes(&[9; 32]));
+    let entries = w.sign(
+        (0..n)
+            .map(|i| Document::License(docs.export(i, "MX-SEDENA")))
+            .collect(),
+        cores(),
+    );
+    let raw: u64 = entries
+        .iter()
+        .map(|e| e.signed().encode().len() as u64)
+        .sum();
+    let mut out = Disk {
+        entries: n,
+        raw_entry_bytes: raw as f64 / n as f64,
+        redb: 0.0,
+        sled: 0.0,
+        redb_appends_per_s: 0.0,
+        sled_appends_per_s: 0.0,
+        live: 0.0,
+    };
+    for kind in [EngineKind::Redb, EngineKind::Sled] {
+        let dir = temp_root("tally-bench-disk-")?;
+        let store = Store::open(dir.path(), kind)?;
+        let t = Instant::now();
+        for chunk in entries.chunks(512) {
+            store.append_batch(chunk)?;
+        }
+        let rate = n as f64 / t.elapsed().as_secs_f64();
+        drop(store);
+        // Reopened, so what is measured is what stays on disk.
+        let store = Store::open(dir.path(), kind)?;
+        let per = store.disk_bytes()? as f64 / n as f64;
+        drop(store);
+        let live = live_bytes(dir.path(), kind)?;
+        let total: u64 = live.iter().map(|(_, b, _)| b).sum();
+        progress!(
+            "disk: {kind}: {per:.0} B/entry ({:.2}x raw), {rate:.0} appends/s in batches of 512; live keys+values {:.0} B/entry: {}",
+            per / out.raw_entry_bytes,
+            total as f64 / n as f64,
+            live.iter()
+                .map(|(p, b, c)| format!("{}:{:.0}B/{}rows", *p as char, *b as f64 / n as f64, c))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        out.live = total as f64 / n as f64;
+        match kind {
+            EngineKind::Redb => (out.redb, out.redb_appends_per_s) = (per, rate),
+            EngineKind::Sled => (out.sled, out.sled_appends_per_s) = (per, rate),
+        }
+    }
+    Ok(out)
+}
+
+/// Bytes of keys and values per key prefix (the first byte): (prefix, bytes, rows).
+fn live_bytes(dir: &std::path::Path, kind: EngineKind) -> anyhow::Result<Vec<(u8, u64, u64)>> {
+    let engine = tally_store::engine::open(dir, kind)?;
+    let mut by: std::collections::BTreeMap<u8, (u64, u64)> = Default::default();
+    let mut start = Vec::new();
+    loop {
+        let rows = engine.scan(&start, &[0xFF], 4096)?;
+        let Some((last, _)) = rows.last() else {
+            break;
+        };
+        start = last.clone();
+        start.push(0);
+        for (k, v) in &rows {
+            let e = by.entry(k[0]).or_default();
+            e.0 += (k.len() + v.len()) as u64;
+            e.1 += 1;
+        }
+    }
+    Ok(by.into_iter().map(|(p, (b, c))| (p, b, c)).collect())
+}

@@ -1,0 +1,407 @@
+//! `tally-bench`: Tally's end-to-end figures in one run.
+//!
+//! ```text
+//! cargo run --release -p tally-bench -- [--quick] [--json]    the figures (BENCHMARKS.md)
+//! cargo run --release -p tally-bench -- --load [--quick] [--json]   60 s of mixed load
+//! ```
+//!
+//! `--only raw,disk,ingest,api,propagation` runs a subset (the others print
+//! as null). `TALLY_BENCH_DIR` picks the disk for the temporary stores.
+//! Progress goes to stderr; the table (or with `--json` one JSON object) to
+//! stdout. The HTTP figures run the node as a child process: this binary with
+//! `--serve DIR`, the same code as `tally run --dir DIR`.
+
+mod api;
+mod disk;
+mod fixtures;
+mod ingest;
+mod load;
+mod propagation;
+mod raw;
+
+use serde_json::{Value, json};
+use std::time::Instant;
+
+struct Args {
+    quick: bool,
+    json: bool,
+    load: bool,
+    only: Option<Vec<String>>,
+    serve: Option<std::path::PathBuf>,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        quick: false,
+        json: false,
+        load: false,
+        only: None,
+        serve: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--quick" => a.quick = true,
+            "--json" => a.json = true,
+            "--load" => a.load = true,
+            "--only" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("--only needs a list"))?;
+                a.only = Some(v.split(',').map(|s| s.trim().to_string()).collect());
+            }
+            "--serve" => {
+                a.serve = Some(
+                    it.next()
+                        .ok_or_else(|| anyhow::anyhow!("--serve needs a directory"))?
+                        .into(),
+                )
+            }
+            "-h" | "--help" => {
+                println!(
+                    "tally-bench [--quick] [--json] [--only raw,disk,ingest,api,propagation]\n\
+                     tally-bench --load [--quick] [--json]\n\
+                     TALLY_BENCH_DIR=DIR puts the temporary stores on DIR"
+                );
+                std::process::exit(0);
+            }
+            other => anyhow::bail!("unknown argument {other:?} (try --help)"),
+        }
+    }
+    Ok(a)
+}
+
+fn main() -> anyhow::Result<()> {
+    let a = args()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if let Some(dir) = a.serve {
+        // The node process: exactly `tally run --dir DIR`.
+        tally_node::init_tracing(tally_node::cli::LogFormat::Text);
+        return rt.block_on(async {
+            let node = tally_node::Node::start(&dir).await?;
+            node.run_until(tally_node::shutdown_signal()).await
+        });
+    }
+    fixtures::since_start();
+    progress!(
+        "machine: {} cores, {}; load average {}",
+        fixtures::cores(),
+        fixtures::cpu_model(),
+        fixtures::load_average()
+    );
+    let started = Instant::now();
+    if a.load {
+        let l = rt.block_on(load::run(a.quick))?;
+        print_load(&a, &l, started.elapsed().as_secs_f64());
+        return Ok(());
+    }
+    let want = |s: &str| a.only.as_ref().is_none_or(|o| o.iter().any(|x| x == s));
+    let mut f = Figures::default();
+    if want("raw") {
+        progress!("raw: single-core verify_strict of typical entries");
+        let r = raw::run(a.quick);
+        progress!(
+            "raw: {:.0} verify/s single, {:.0}/s batch (512), {:.0} B per entry",
+            r.verify_per_s,
+            r.batch_verify_per_s,
+            r.entry_bytes
+        );
+        f.raw = Some(r);
+    }
+    if want("disk") {
+        f.disk = Some(disk::run(a.quick)?);
+    }
+    if want("ingest") {
+        f.ingest = Some(rt.block_on(ingest::run(a.quick))?);
+    }
+    if want("api") {
+        f.api = Some(rt.block_on(api::run(a.quick))?);
+    }
+    if want("propagation") {
+        f.prop = Some(rt.block_on(propagation::run(a.quick))?);
+    }
+    let wall = started.elapsed().as_secs_f64();
+    progress!(
+        "done in {wall:.0} s; load average {}",
+        fixtures::load_average()
+    );
+    if a.json {
+        println!("{}", f.json(a.quick));
+    } else {
+        f.table(a.quick, wall);
+    }
+    // Nodes' background tasks may still be winding down; do not wait for them.
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    Ok(())
+}
+
+#[derive(Default)]
+struct Figures {
+    raw: Option<raw::Raw>,
+    disk: Option<disk::Disk>,
+    ingest: Option<ingest::Ingest>,
+    api: Option<api::Api>,
+    prop: Option<propagation::Propagation>,
+}
+
+/// A number rounded to `d` decimals; null when unknown.
+fn num(x: Option<f64>, d: i32) -> Value {
+    match x {
+        Some(v) if v.is_finite() => {
+            let m = 10f64.powi(d);
+            json!((v * m).round() / m)
+        }
+        _ => Value::Null,
+    }
+}
+
+fn machine() -> Value {
+    json!({"cores": fixtures::cores(), "model": fixtures::cpu_model()})
+}
+
+impl Figures {
+    fn ingest_ratio(&self) -> Option<f64> {
+        Some(self.ingest.as_ref()?.per_s / self.raw.as_ref()?.verify_per_s)
+    }
+
+    fn json(&self, quick: bool) -> Value {
+        let raw = self.raw.as_ref();
+        let api = self.api.as_ref();
+        let prop = self.prop.as_ref();
+        let disk = self.disk.as_ref();
+        json!({
+            "raw_verify_per_s": num(raw.map(|r| r.verify_per_s), 0),
+            "ingest_per_s": num(self.ingest.as_ref().map(|i| i.per_s), 0),
+            "ingest_ratio_to_raw_verify": num(self.ingest_ratio(), 3),
+            "verify_api_per_s": num(api.map(|a| a.verify.per_s()), 0),
+            "verify_api_p50_ms": num(api.map(|a| a.verify.p(50.0)), 2),
+            "verify_api_p99_ms": num(api.map(|a| a.verify.p(99.0)), 2),
+            "health_per_s": num(api.map(|a| a.health.per_s()), 0),
+            "verify_api_ratio_to_health": num(api.map(|a| a.verify.per_s() / a.health.per_s()), 3),
+            "propagation_p50_ms": num(prop.map(|p| p.p50_ms), 1),
+            "propagation_p99_ms": num(prop.map(|p| p.p99_ms), 1),
+            "disk_bytes_per_entry_redb": num(disk.map(|d| d.redb), 0),
+            "disk_bytes_per_entry_sled": num(disk.map(|d| d.sled), 0),
+            "raw_entry_bytes": num(disk.map(|d| d.raw_entry_bytes).or(raw.map(|r| r.entry_bytes)), 0),
+            "rss_mb_at_1m": num(api.map(|a| a.rss_mb), 1),
+            "startup_ms_at_1m": num(api.map(|a| a.startup_ms), 0),
+            "quick": quick,
+            "machine": machine(),
+        })
+    }
+
+    fn table(&self, quick: bool, wall: f64) {
+        println!(
+            "Tally benchmarks{} on {} cores ({}), {wall:.0} s wall, load average at the end {}",
+            if quick { " (--quick)" } else { "" },
+            fixtures::cores(),
+            fixtures::cpu_model(),
+            fixtures::load_average()
+        );
+        println!();
+        println!("{:<28} {:>12}  {:<26} {}", "figure", "value", "target", "");
+        let row = |name: &str, v: Option<f64>, d: usize, target: &str, ok: Option<bool>| {
+            let value = v
+                .filter(|x| x.is_finite())
+                .map_or("-".to_string(), |x| format!("{x:.d$}"));
+            let verdict = match ok {
+                Some(true) => "met",
+                Some(false) => "MISSED",
+                None => "",
+            };
+            println!("{name:<28} {value:>12}  {target:<26} {verdict}");
+        };
+        let raw = self.raw.as_ref();
+        let api = self.api.as_ref();
+        let prop = self.prop.as_ref();
+        let disk = self.disk.as_ref();
+        row("raw_verify_per_s", raw.map(|r| r.verify_per_s), 0, "", None);
+        row(
+            "ingest_per_s",
+            self.ingest.as_ref().map(|i| i.per_s),
+            0,
+            "",
+            None,
+        );
+        let ratio = self.ingest_ratio();
+        row(
+            "ingest_ratio_to_raw_verify",
+            ratio,
+            2,
+            ">= 1.5",
+            ratio.map(|r| r >= 1.5),
+        );
+        let vr = api.map(|a| a.verify.per_s() / a.health.per_s());
+        row(
+            "verify_api_per_s",
+            api.map(|a| a.verify.per_s()),
+            0,
+            "",
+            None,
+        );
+        row(
+            "verify_api_p50_ms",
+            api.map(|a| a.verify.p(50.0)),
+            2,
+            "",
+            None,
+        );
+        let p99 = api.map(|a| a.verify.p(99.0));
+        row("verify_api_p99_ms", p99, 2, "< 5", p99.map(|p| p < 5.0));
+        row("health_per_s", api.map(|a| a.health.per_s()), 0, "", None);
+        row(
+            "verify_api_ratio_to_health",
+            vr,
+            3,
+            ">= 0.5",
+            vr.map(|r| r >= 0.5),
+        );
+        row("propagation_p50_ms", prop.map(|p| p.p50_ms), 1, "", None);
+        let pp = prop.map(|p| p.p99_ms);
+        row("propagation_p99_ms", pp, 1, "< 200", pp.map(|p| p < 200.0));
+        let raw_b = disk.map(|d| d.raw_entry_bytes);
+        for (name, v) in [
+            ("disk_bytes_per_entry_redb", disk.map(|d| d.redb)),
+            ("disk_bytes_per_entry_sled", disk.map(|d| d.sled)),
+        ] {
+            let ok = v.zip(raw_b).map(|(v, r)| v <= 2.0 * r);
+            row(name, v, 0, "<= 2 x raw_entry_bytes", ok);
+        }
+        row("raw_entry_bytes", raw_b, 0, "", None);
+        row("rss_mb_at_1m", api.map(|a| a.rss_mb), 1, "", None);
+        let st = api.map(|a| a.startup_ms);
+        row("startup_ms_at_1m", st, 0, "< 2000", st.map(|s| s < 2000.0));
+        println!();
+        if let Some(r) = raw {
+            println!(
+                "raw: batch verification (512 per batch) {:.0}/s = {:.2}x single",
+                r.batch_verify_per_s,
+                r.batch_verify_per_s / r.verify_per_s
+            );
+        }
+        if let Some(i) = &self.ingest {
+            println!(
+                "ingest: {} entries; first entry {:.0} ms after node B's start",
+                i.entries, i.first_entry_ms
+            );
+        }
+        if let Some(a) = api {
+            println!(
+                "api: {} licenses ({} entries), built in {:.0} s, {:.0} MB on disk ({:.0} B/entry); start-ups {:?} ms",
+                a.licenses,
+                a.entries,
+                a.build_s,
+                a.disk_bytes as f64 / 1e6,
+                a.disk_bytes as f64 / a.entries as f64,
+                a.startup_all_ms
+                    .iter()
+                    .map(|x| x.round())
+                    .collect::<Vec<_>>()
+            );
+            println!(
+                "api: {} connections; verify x1 (no queueing): {:.0}/s p50 {:.2} ms p99 {:.2} ms; health p50 {:.2} ms p99 {:.2} ms; RSS idle {:.0} MB, after verify {:.0} MB",
+                a.conc,
+                a.verify_single.per_s(),
+                a.verify_single.p(50.0),
+                a.verify_single.p(99.0),
+                a.health.p(50.0),
+                a.health.p(99.0),
+                a.rss_idle_mb,
+                a.rss_mb
+            );
+            println!(
+                "api: CPU per request (node / client): verify {:.0} / {:.0} µs, health {:.0} / {:.0} µs; Verifier::check alone {:.1} µs",
+                a.verify.node_cpu_us,
+                a.verify.client_cpu_us,
+                a.health.node_cpu_us,
+                a.health.client_cpu_us,
+                a.check_us
+            );
+        }
+        if let Some(p) = prop {
+            println!(
+                "propagation: {} nodes, full mesh up in {:.1} s, {} entries; all nodes max {:.1} ms; per receiving node p50 {:.1} ms p99 {:.1} ms; timeouts {}; bench process RSS {:.0} MB",
+                p.nodes,
+                p.connect_s,
+                p.entries,
+                p.max_ms,
+                p.each_p50_ms,
+                p.each_p99_ms,
+                p.timeouts,
+                p.rss_mb
+            );
+        }
+        if let Some(d) = disk {
+            println!(
+                "disk: {} entries per engine, 512 per commit; appends/s redb {:.0}, sled {:.0}",
+                d.entries, d.redb_appends_per_s, d.sled_appends_per_s
+            );
+        }
+    }
+}
+
+fn print_load(a: &Args, l: &load::Load, wall: f64) {
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "load_seconds": l.seconds,
+                "licenses": l.licenses,
+                "verify_connections": l.verify_conc,
+                "issue_connections": l.issue_conc,
+                "verify_requests": l.verify.lat_ms.len(),
+                "verify_per_s": num(Some(l.verify.per_s()), 0),
+                "verify_p50_ms": num(Some(l.verify.p(50.0)), 2),
+                "verify_p99_ms": num(Some(l.verify.p(99.0)), 2),
+                "issue_requests": l.issue.lat_ms.len(),
+                "issue_per_s": num(Some(l.issue.per_s()), 0),
+                "issue_p50_ms": num(Some(l.issue.p(50.0)), 2),
+                "issue_p99_ms": num(Some(l.issue.p(99.0)), 2),
+                "status_5xx": l.status_5xx(),
+                "status_4xx": l.verify.s4xx + l.issue.s4xx,
+                "transport_errors": l.verify.errors + l.issue.errors,
+                "rss_mb_samples": l.rss.iter().map(|(t, r)| json!([t, num(Some(*r), 1)])).collect::<Vec<_>>(),
+                "rss_growth_after_warmup_mb": num(Some(l.rss_growth_mb()), 1),
+                "quick": a.quick,
+                "machine": machine(),
+            })
+        );
+        return;
+    }
+    println!(
+        "Tally mixed load{}: {} s against one node holding {} licenses, {wall:.0} s wall",
+        if a.quick { " (--quick)" } else { "" },
+        l.seconds,
+        l.licenses
+    );
+    for (name, s, c) in [
+        ("verify", &l.verify, l.verify_conc),
+        ("issue", &l.issue, l.issue_conc),
+    ] {
+        println!(
+            "{name:<7} x{c:<3} {:>8} requests {:>8.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  4xx {}  5xx {}  errors {}",
+            s.lat_ms.len(),
+            s.per_s(),
+            s.p(50.0),
+            s.p(99.0),
+            s.s4xx,
+            s.s5xx,
+            s.errors
+        );
+    }
+    println!("5xx total: {} (must be 0)", l.status_5xx());
+    println!(
+        "node RSS every 5 s (MB): {}",
+        l.rss
+            .iter()
+            .map(|(t, r)| format!("{t:.0}s:{r:.0}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!(
+        "RSS growth after warm-up (10 s to end): {:.1} MB",
+        l.rss_growth_mb()
+    );
+}
