@@ -145,6 +145,13 @@ fn export_mut(f: &mut Facts) -> &mut ExportLicense {
     }
 }
 
+fn cert_mut(f: &mut Facts) -> &mut ImportCertificate {
+    match f.import_certificate.as_mut().map(|ic| &mut ic.document) {
+        Some(License::Import(c)) => c,
+        _ => unreachable!("fixture holds an import certificate"),
+    }
+}
+
 type Edit = fn(&mut Facts, &mut Declared);
 
 #[test]
@@ -288,52 +295,28 @@ fn every_rule_passes_and_fails() {
         (
             "import cert expired",
             "import.authorization",
-            |f, _| {
-                if let Some(ic) = &mut f.import_certificate {
-                    if let License::Import(c) = &mut ic.document {
-                        c.valid_until = "2026-11-30".into()
-                    }
-                }
-            },
+            |f, _| cert_mut(f).valid_until = "2026-11-30".into(),
             false,
             "after valid_until",
         ),
         (
             "import cert other importer",
             "import.authorization",
-            |f, _| {
-                if let Some(ic) = &mut f.import_certificate {
-                    if let License::Import(c) = &mut ic.document {
-                        c.importer.name = "Other SA".into()
-                    }
-                }
-            },
+            |f, _| cert_mut(f).importer.name = "Other SA".into(),
             false,
             "importer",
         ),
         (
             "import cert too small",
             "import.authorization",
-            |f, _| {
-                if let Some(ic) = &mut f.import_certificate {
-                    if let License::Import(c) = &mut ic.document {
-                        c.items[0].quantity = 109
-                    }
-                }
-            },
+            |f, _| cert_mut(f).items[0].quantity = 109,
             false,
             "covers 109",
         ),
         (
             "import cert other category",
             "import.authorization",
-            |f, _| {
-                if let Some(ic) = &mut f.import_certificate {
-                    if let License::Import(c) = &mut ic.document {
-                        c.items[0].category = Category::Ammunition
-                    }
-                }
-            },
+            |f, _| cert_mut(f).items[0].category = Category::Ammunition,
             false,
             "covers 0",
         ),
