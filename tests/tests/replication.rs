@@ -610,3 +610,50 @@ async fn status_lists_no_peer_after_its_trust_is_removed() -> Result<()> {
     net.shutdown().await;
     Ok(())
 }
+
+/// A node that was offline while an equivocation proof was gossiped learns of
+/// the fork by pulling proofs in anti-entropy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_offline_during_an_equivocation_pulls_the_proof() -> Result<()> {
+    let (us, mx, gt) = (0, 1, 2);
+    let mut net = Net::start_with(&["US-DDTC", "MX-SEDENA", "GT-DIGECAM"]).await?;
+    post_samples(&net, us, 0, 2).await?;
+    net.converge(CONVERGE).await?;
+    net.stop_node(gt).await?;
+
+    // MX receives a second, different seq 1 signed with US-DDTC's real key.
+    let us_id: AuthorityId = "US-DDTC".parse()?;
+    let us_key =
+        tally_node::keys::load_authority_key(&net.members[us].dir.join("keys/authority.key"))?;
+    let held = net
+        .node(mx)
+        .verifier()
+        .store()
+        .entry_at(&us_id, 1)?
+        .context("seq 1 held")?;
+    let fork = {
+        let mut e = held.open()?;
+        e.issued_at_ms += 1;
+        us_key.sign(&e).signed().clone()
+    };
+    let v = net.node(mx).verifier().clone();
+    let outcome = tokio::task::spawn_blocking(move || v.ingest(&fork.encode())).await??;
+    ensure!(
+        matches!(outcome, tally_verify::IngestOutcome::Rejected(_)),
+        "{outcome:?}"
+    );
+    ensure!(evidence(&net, mx).await?.len() == 1);
+
+    net.start_node(gt).await?;
+    wait_until(
+        Duration::from_secs(15),
+        "GT-DIGECAM pulls the proof",
+        async || evidence(&net, gt).await.is_ok_and(|e| e.len() == 1),
+    )
+    .await?;
+    let ev = evidence(&net, gt).await?;
+    assert_eq!(ev[0]["authority"], "US-DDTC");
+    assert_eq!(ev[0]["seq"], 1);
+    net.shutdown().await;
+    Ok(())
+}
