@@ -145,42 +145,62 @@ impl SyncWorker {
             }
             return;
         }
-        let mut from = our_seq + 1;
-        let limit = self.range_limit;
-        let mut next = Some(
-            self.p2p
-                .range(peer, authority.to_string(), from, limit)
-                .await,
-        );
-        while let Some(fetched) = next.take() {
-            let entries = match fetched {
-                Ok(e) if !e.is_empty() => e,
-                Ok(_) => return,
-                Err(e) => {
-                    debug!(%peer, %authority, error = %e, "range request failed");
+        // Three stages overlap: fetching a range (network), checking its
+        // signatures (one core, no lock), committing the previous range
+        // (the other core, one fsync per range).
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<tally_verify::Preverified>(2);
+        let produce = async move {
+            let mut from = our_seq + 1;
+            while from <= their_seq {
+                let entries = match self
+                    .p2p
+                    .range(peer, authority.to_string(), from, self.range_limit)
+                    .await
+                {
+                    Ok(e) if !e.is_empty() => e,
+                    Ok(_) => return,
+                    Err(e) => {
+                        debug!(%peer, %authority, error = %e, "range request failed");
+                        return;
+                    }
+                };
+                let n = entries.len() as u64;
+                let v = self.verifier.clone();
+                let Ok(pre) = tokio::task::spawn_blocking(move || v.preverify(&entries)).await
+                else {
+                    return;
+                };
+                let complete = pre.len() as u64 == n;
+                if tx.send(pre).await.is_err() || !complete {
                     return;
                 }
-            };
-            let n = entries.len() as u64;
-            let more = from + n <= their_seq;
-            let prefetch = async {
-                if more {
-                    Some(
-                        self.p2p
-                            .range(peer, authority.to_string(), from + n, limit)
-                            .await,
-                    )
-                } else {
-                    None
-                }
-            };
-            let (complete, prefetched) = tokio::join!(self.ingest(peer, entries), prefetch);
-            if !complete {
-                return;
+                from += n;
             }
-            from += n;
-            next = prefetched;
-        }
+        };
+        let consume = async {
+            while let Some(pre) = rx.recv().await {
+                if !self.commit(peer, pre).await {
+                    return;
+                }
+            }
+        };
+        tokio::join!(produce, consume);
+    }
+
+    /// Commits a pre-verified range; true when every entry was stored or
+    /// already held.
+    async fn commit(&self, peer: PeerId, pre: tally_verify::Preverified) -> bool {
+        let v = self.verifier.clone();
+        let n = pre.len();
+        let outcomes = match tokio::task::spawn_blocking(move || v.commit(pre)).await {
+            Ok(Ok(o)) => o,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "store failed during sync");
+                return false;
+            }
+            Err(_) => return false,
+        };
+        self.count(peer, &outcomes) && outcomes.len() == n
     }
 
     /// Fetches the peer's equivocation proofs: gossip may have carried them
@@ -220,8 +240,13 @@ impl SyncWorker {
             }
             Err(_) => return false,
         };
-        let mut complete = outcomes.len() == n;
-        for o in &outcomes {
+        self.count(peer, &outcomes) && outcomes.len() == n
+    }
+
+    /// Counts outcomes in the metrics; false if any entry was not stored.
+    fn count(&self, peer: PeerId, outcomes: &[IngestOutcome]) -> bool {
+        let mut complete = true;
+        for o in outcomes {
             match o {
                 IngestOutcome::Accepted(_) => self.metrics.entry_outcome("sync", "accepted"),
                 IngestOutcome::Duplicate => self.metrics.entry_outcome("sync", "ignored"),
@@ -231,8 +256,8 @@ impl SyncWorker {
                 }
                 IngestOutcome::Rejected(r) => {
                     debug!(%peer, reason = %r.reason(), "synced entry rejected");
-                    self.metrics.entry_refused("sync", r.label());
                     self.metrics.entry_outcome("sync", "rejected");
+                    self.metrics.entry_refused("sync", r.label());
                     complete = false;
                 }
             }

@@ -83,6 +83,25 @@ impl Rejection {
     }
 }
 
+/// A range whose signatures were checked (see [`Verifier::preverify`]):
+/// the entries up to the first failure, and that failure.
+#[derive(Debug)]
+pub struct Preverified {
+    entries: Vec<(SignedEntry, Entry)>,
+    failure: Option<Rejection>,
+}
+
+impl Preverified {
+    /// Entries that passed (the failure, if any, comes after them).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 /// An entry whose signature holds and whose place in the chain is next.
 struct ChainedEntry(VerifiedEntry);
 
@@ -94,35 +113,63 @@ impl Verifier {
     }
 
     /// Ingests consecutive entries (a sync `Range` answer), stopping at the
-    /// first that is not accepted. Signatures of entries of strong, trusted
-    /// keys are batch-verified, and all accepted entries share one durable
-    /// commit, which is what makes catching up fast.
+    /// first that is not accepted: [`Verifier::preverify`] then
+    /// [`Verifier::commit`].
     pub fn ingest_many(
         &self,
         entries: &[impl AsRef<[u8]>],
     ) -> Result<Vec<IngestOutcome>, StoreError> {
-        let _w = self.lock();
-        let mut outcomes = Vec::with_capacity(entries.len());
-        let mut ready: Vec<VerifiedEntry> = Vec::new();
-        // Decode and look up keys first, so the signatures can be checked in one batch.
+        self.commit(self.preverify(entries))
+    }
+
+    /// The stateless half of ingesting a range, run without the write lock
+    /// so that a caller can check the next range's signatures on one core
+    /// while the previous range is committed on the other: decodes, finds
+    /// each signer's trusted key, and batch-verifies the signatures (strict
+    /// for keys that passed the weak-key check when trusted). Stops at the
+    /// first entry that fails.
+    pub fn preverify(&self, entries: &[impl AsRef<[u8]>]) -> Preverified {
         let mut opened = Vec::with_capacity(entries.len());
+        let mut failure = None;
         for bytes in entries {
             match self.open(bytes.as_ref()) {
                 Ok(t) => opened.push(t),
-                // Something in the range is off: go one by one for exact outcomes.
-                Err(_) => return self.ingest_each(entries),
+                Err(r) => {
+                    failure = Some(r);
+                    break;
+                }
             }
         }
         let pairs: Vec<_> = opened.iter().map(|(s, _, k)| (s, k)).collect();
         if !tally_model::verify_batch(&pairs) {
-            return self.ingest_each(entries);
+            // Find the first bad one; everything before it stands.
+            let bad = opened
+                .iter()
+                .position(|(s, _, k)| s.verify_with(k).is_err())
+                .unwrap_or(opened.len());
+            if bad < opened.len() {
+                opened.truncate(bad);
+                failure = Some(Rejection::BadSignature);
+            }
         }
-        // Chain and document checks, against the store plus what this batch already holds.
+        Preverified {
+            entries: opened.into_iter().map(|(s, e, _)| (s, e)).collect(),
+            failure,
+        }
+    }
+
+    /// The stateful half, under the write lock: places each pre-verified
+    /// entry in its chain, checks its document, and appends every accepted
+    /// entry in one durable commit.
+    pub fn commit(&self, p: Preverified) -> Result<Vec<IngestOutcome>, StoreError> {
+        let _w = self.lock();
+        let mut outcomes = Vec::with_capacity(p.entries.len() + 1);
+        let mut ready: Vec<VerifiedEntry> = Vec::new();
         let mut pending_heads: std::collections::HashMap<
             tally_model::AuthorityId,
             (u64, EntryHash),
         > = Default::default();
-        for (signed, entry, _) in opened {
+        for (signed, entry) in p.entries {
             let head = match pending_heads.get(&entry.authority) {
                 Some(h) => Some(*h),
                 None => self.store().head(&entry.authority)?,
@@ -161,20 +208,10 @@ impl Verifier {
             ready.push(verified);
         }
         self.store().append_batch(&ready)?;
-        Ok(outcomes)
-    }
-
-    fn ingest_each(&self, entries: &[impl AsRef<[u8]>]) -> Result<Vec<IngestOutcome>, StoreError> {
-        let mut out = Vec::new();
-        for bytes in entries {
-            let o = self.ingest_locked(bytes.as_ref())?;
-            let stop = !matches!(o, IngestOutcome::Accepted(_) | IngestOutcome::Duplicate);
-            out.push(o);
-            if stop {
-                break;
-            }
+        if let Some(r) = p.failure {
+            outcomes.push(IngestOutcome::Rejected(r));
         }
-        Ok(out)
+        Ok(outcomes)
     }
 
     fn held_hash(

@@ -27,7 +27,7 @@ pub mod rules;
 
 pub use check::{CheckRequest, Checked};
 pub use error::IssueError;
-pub use ingest::{IngestOutcome, ProofOutcome, Rejection};
+pub use ingest::{IngestOutcome, Preverified, ProofOutcome, Rejection};
 pub use rules::{Check, Verdict};
 /// The store's typed values travel through the verifier's answers.
 pub use tally_store::{StoreError, state};
