@@ -13,16 +13,80 @@ use crate::keys;
 use crate::state::{
     EntryPointer, LicenseEvent, LicenseState, RotatedKey, SerialUse, ShipmentRow, TallyRow,
 };
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tally_model::{
-    Direction, Document, Entry, License, ShipmentRecord, Status, StatusChange, VerifiedEntry,
+    AuthorityId, Body, Direction, Document, Entry, License, LicenseKind, ShipmentRecord,
+    SignedEntry, Status, StatusChange, VerifiedEntry,
 };
 
 /// Read access to the current state (the engine plus writes not yet committed).
 pub(crate) trait View {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+}
+
+/// A license as stored: its state without the document, which stays in the
+/// log entry that carries it and is read back on demand. Each document then
+/// costs its bytes on disk once, and an append writes a small record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StoredLicense {
+    authority: AuthorityId,
+    number: String,
+    kind: LicenseKind,
+    status: Status,
+    version: u32,
+    /// Seq of the issuer's entry holding the current version: the issue or
+    /// the newest amendment.
+    document_seq: u64,
+    issued_at_ms: i64,
+    entry: EntryPointer,
+    signed_by: String,
+    history: Vec<LicenseEvent>,
+}
+
+impl StoredLicense {
+    /// The full state, with the document read from the log.
+    pub(crate) fn load(self, view: &dyn View) -> Result<LicenseState> {
+        let document = document_at(view, self.authority.as_str(), self.document_seq)?;
+        Ok(LicenseState {
+            authority: self.authority,
+            number: self.number,
+            kind: self.kind,
+            status: self.status,
+            version: self.version,
+            document,
+            issued_at_ms: self.issued_at_ms,
+            entry: self.entry,
+            signed_by: self.signed_by,
+            history: self.history,
+        })
+    }
+}
+
+/// The license document carried by `authority`'s entry `seq` (an issue or
+/// an amendment).
+fn document_at(view: &dyn View, authority: &str, seq: u64) -> Result<License> {
+    let key = keys::log(authority, seq);
+    let bytes = view
+        .get(&key)?
+        .ok_or_else(|| StoreError::corrupt(&key, "license state points at a missing entry"))?;
+    let entry = SignedEntry::decode(&bytes)
+        .and_then(|s| s.open())
+        .map_err(|e| StoreError::corrupt(&key, e))?;
+    match entry.body {
+        Body::Document(Document::License(l))
+        | Body::Document(Document::Amendment { license: l, .. }) => Ok(l),
+        _ => Err(StoreError::corrupt(
+            &key,
+            "license state points at another kind of entry",
+        )),
+    }
+}
+
+/// Reads a stored license with its document.
+pub(crate) fn load_license(view: &dyn View, key: &[u8], bytes: &[u8]) -> Result<LicenseState> {
+    decode::<StoredLicense>(key, bytes)?.load(view)
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
@@ -39,6 +103,15 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 struct Writes<'a> {
     view: &'a dyn View,
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl View for Writes<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.pending.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => self.view.get(key),
+        }
+    }
 }
 
 impl Writes<'_> {
@@ -115,16 +188,16 @@ fn issue(w: &mut Writes, v: &VerifiedEntry, pointer: EntryPointer, l: &License) 
     let key = keys::license(authority, l.number());
     // A number is issued once per log; a second issue is the verifier's to
     // refuse, and keeping the first makes the result independent of it.
-    if w.get::<LicenseState>(&key)?.is_some() {
+    if w.get::<StoredLicense>(&key)?.is_some() {
         return Ok(());
     }
-    let state = LicenseState {
+    let state = StoredLicense {
         authority: entry.authority.clone(),
         number: l.number().to_string(),
         kind: l.kind(),
         status: Status::Active,
         version: 1,
-        document: l.clone(),
+        document_seq: entry.seq,
         issued_at_ms: entry.issued_at_ms,
         entry: pointer,
         signed_by: hex::encode(v.signed().key_id()),
@@ -155,24 +228,27 @@ fn amend(
 ) -> Result<()> {
     let authority = entry.authority.as_str();
     let key = keys::license(authority, l.number());
-    let Some(mut state) = w.get::<LicenseState>(&key)? else {
+    let Some(mut state) = w.get::<StoredLicense>(&key)? else {
         return Ok(());
     };
     // Versions only move forward; a stale amendment would otherwise undo a newer one.
     if version <= state.version {
         return Ok(());
     }
-    if let (License::Transit(old), License::Transit(new)) = (&state.document, l)
-        && old.export_license != new.export_license
-    {
-        w.delete(keys::transit(&old.export_license, authority, &old.number));
-        w.put_raw(
-            keys::transit(&new.export_license, authority, &new.number),
-            Vec::new(),
-        );
+    if let License::Transit(new) = l {
+        let old = document_at(&*w, authority, state.document_seq)?;
+        if let License::Transit(old) = old
+            && old.export_license != new.export_license
+        {
+            w.delete(keys::transit(&old.export_license, authority, &old.number));
+            w.put_raw(
+                keys::transit(&new.export_license, authority, &new.number),
+                Vec::new(),
+            );
+        }
     }
     state.kind = l.kind();
-    state.document = l.clone();
+    state.document_seq = entry.seq;
     state.version = version;
     state.history.push(LicenseEvent {
         event: "amended".into(),
@@ -192,7 +268,7 @@ fn status(
     change: &StatusChange,
 ) -> Result<()> {
     let key = keys::license(entry.authority.as_str(), &change.number);
-    let Some(mut state) = w.get::<LicenseState>(&key)? else {
+    let Some(mut state) = w.get::<StoredLicense>(&key)? else {
         return Ok(());
     };
     state.status = change.status;

@@ -42,7 +42,7 @@ pub const META: u8 = b'M';
 pub const DERIVED: [u8; 6] = [LICENSE, TRANSIT, TALLY, SERIAL, SHIPMENT, ROTATED];
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 pub const SCHEMA_KEY: &[u8] = b"M/schema";
 /// Present while a reindex runs: derived records are half-built until it is
 /// gone, so opening a store that holds it finishes the reindex first.

@@ -18,12 +18,39 @@ fn err(e: impl Into<redb::Error>) -> StoreError {
 
 impl RedbEngine {
     pub fn open(path: &Path) -> Result<RedbEngine> {
+        if !path.exists() {
+            Self::create(path)?;
+        }
         let db = Database::create(path).map_err(err)?;
-        // Readers open the table and fail if it was never created.
-        let txn = db.begin_write().map_err(err)?;
-        txn.open_table(TABLE).map_err(err)?;
-        txn.commit().map_err(err)?;
         Ok(RedbEngine { db })
+    }
+
+    /// Creates a new database beside `path` and renames it into place, so a
+    /// process killed while creating leaves no half-written file that the
+    /// next start would refuse as "not a redb database".
+    fn create(path: &Path) -> Result<()> {
+        let io = |source| StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let tmp = path.with_extension("creating");
+        if tmp.exists() {
+            std::fs::remove_file(&tmp).map_err(io)?;
+        }
+        {
+            let db = Database::create(&tmp).map_err(err)?;
+            // Readers open the table and fail if it was never created.
+            let txn = db.begin_write().map_err(err)?;
+            txn.open_table(TABLE).map_err(err)?;
+            txn.commit().map_err(err)?;
+        }
+        std::fs::rename(&tmp, path).map_err(io)?;
+        if let Some(dir) = path.parent() {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io)?;
+        }
+        Ok(())
     }
 
     fn collect(&self, start: &[u8], end: &[u8], limit: usize, rev: bool) -> Result<Rows> {

@@ -9,9 +9,24 @@ pub struct SledEngine {
 }
 
 impl SledEngine {
+    /// Opens the tree. sled releases its file lock only when its background
+    /// flusher stops, shortly after the last handle of a previous open in
+    /// this process drops; a lock still held is retried for a few seconds
+    /// before it is reported.
     pub fn open(path: &Path) -> Result<SledEngine> {
-        let db = sled::Config::new().path(path).open()?;
-        Ok(SledEngine { db })
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            match sled::Config::new().path(path).open() {
+                Ok(db) => return Ok(SledEngine { db }),
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 }
 

@@ -95,6 +95,15 @@ impl<'a> Overlay<'a> {
     }
 }
 
+/// The committed state as a [`View`], for reads outside an append.
+struct EngineView<'a>(&'a dyn Engine);
+
+impl View for EngineView<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.0.get(key)
+    }
+}
+
 impl View for Overlay<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.pending.get(key) {
@@ -466,12 +475,26 @@ impl Store {
 
     /// A license, import certificate or transit authorization as it stands.
     pub fn license(&self, authority: &AuthorityId, number: &str) -> Result<Option<LicenseState>> {
-        self.get_json(&keys::license(authority.as_str(), number))
+        self.license_at(&keys::license(authority.as_str(), number))
+    }
+
+    fn license_at(&self, key: &[u8]) -> Result<Option<LicenseState>> {
+        let view = EngineView(self.engine());
+        self.engine()
+            .get(key)?
+            .map(|v| derive::load_license(&view, key, &v))
+            .transpose()
     }
 
     /// Up to `limit` of `authority`'s documents, by number.
     pub fn licenses_of(&self, authority: &AuthorityId, limit: usize) -> Result<Vec<LicenseState>> {
-        self.scan_json(&keys::license_prefix(authority.as_str()), limit)
+        let prefix = keys::license_prefix(authority.as_str());
+        let view = EngineView(self.engine());
+        self.engine()
+            .scan(&prefix, &keys::prefix_end(&prefix), limit)?
+            .into_iter()
+            .map(|(k, v)| derive::load_license(&view, &k, &v))
+            .collect()
     }
 
     /// The transit authorizations that cover `export`, whichever State gave them.
@@ -489,7 +512,7 @@ impl Store {
                 .str()
                 .zip(r.str())
                 .ok_or_else(|| StoreError::corrupt(&k, "transit link key"))?;
-            if let Some(state) = self.get_json(&keys::license(&authority, &number))? {
+            if let Some(state) = self.license_at(&keys::license(&authority, &number))? {
                 out.push(state);
             }
         }

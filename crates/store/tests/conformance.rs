@@ -794,24 +794,29 @@ fn interrupted_reindex_finishes_on_open(kind: EngineKind) {
 fn schema_version_mismatch(kind: EngineKind) {
     let dir = tempfile::tempdir().expect("temp dir");
     drop(Store::open(dir.path(), kind).expect("creates"));
+    let current = keys::SCHEMA_VERSION;
+    let other = current + 1;
     {
         let engine = engine::open(dir.path(), kind).expect("engine");
         assert_eq!(
             engine.get(keys::SCHEMA_KEY).expect("get"),
-            Some(b"1".to_vec())
+            Some(current.to_string().into_bytes())
         );
         engine
-            .commit(vec![Op::Put(keys::SCHEMA_KEY.to_vec(), b"2".to_vec())])
+            .commit(vec![Op::Put(
+                keys::SCHEMA_KEY.to_vec(),
+                other.to_string().into_bytes(),
+            )])
             .expect("commit");
     }
     let err = Store::open(dir.path(), kind).expect_err("other schema");
     assert!(
-        matches!(err, StoreError::SchemaMismatch { expected: 1, .. }),
+        matches!(err, StoreError::SchemaMismatch { expected, .. } if expected == current),
         "{err:?}"
     );
     let msg = err.to_string();
-    assert!(msg.contains("schema version 2"), "{msg}");
-    assert!(msg.contains("schema version 1"), "{msg}");
+    assert!(msg.contains(&format!("schema version {other}")), "{msg}");
+    assert!(msg.contains(&format!("schema version {current}")), "{msg}");
     assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
 
     // Records without any schema key are refused too, not silently adopted.
