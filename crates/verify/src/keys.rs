@@ -25,20 +25,43 @@ impl Verifier {
         } else if !self.is_trusted_authority(authority) {
             return None;
         }
-        if let Some(k) = self
+        let in_card = self
             .inner
             .trust
             .read()
-            .ok()
-            .and_then(|t| t.key_for(authority, key_id, at_ms))
-        {
-            return Some(k);
+            .is_ok_and(|t| t.trusts(authority, key_id, at_ms));
+        if in_card {
+            return self.decompressed(key_id);
         }
         let rotated = self.inner.store.rotated_keys(authority).ok()?;
         rotated.iter().find_map(|r| {
             let k = parse_key(&r.public_key)?;
             (k.as_bytes() == key_id && at_ms >= r.valid_from_ms && !k.is_weak()).then_some(k)
         })
+    }
+
+    /// The key for `key_id`, decompressed once and then cached: trust was
+    /// decided by the caller, this only saves the curve arithmetic.
+    fn decompressed(&self, key_id: &[u8; 32]) -> Option<VerifyingKey> {
+        if let Some(k) = self
+            .inner
+            .keys
+            .read()
+            .ok()
+            .and_then(|c| c.get(key_id).copied())
+        {
+            return Some(k);
+        }
+        let k = VerifyingKey::from_bytes(key_id).ok()?;
+        if let Ok(mut cache) = self.inner.keys.write() {
+            // Trusted keys only, so the cache is bounded by the trust list;
+            // the cap guards against a list edited in a loop.
+            if cache.len() >= 4096 {
+                cache.clear();
+            }
+            cache.insert(*key_id, k);
+        }
+        Some(k)
     }
 
     /// Whether the node accepts entries of `authority` at all.

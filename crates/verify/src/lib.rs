@@ -65,6 +65,8 @@ struct Inner {
     key: AuthorityKey,
     trust: Arc<RwLock<TrustList>>,
     publish: Box<dyn Publish>,
+    /// Decompressed public keys of trusted signers, by key bytes.
+    keys: RwLock<std::collections::HashMap<[u8; 32], ed25519_dalek::VerifyingKey>>,
     /// One writer at a time: the head read, the signature and the append of
     /// an entry happen as one step, and a check followed by its record sees
     /// no other record slip in between (no double spend of a quantity).
@@ -86,6 +88,7 @@ impl Verifier {
                 key,
                 trust,
                 publish,
+                keys: RwLock::default(),
                 write: Mutex::new(()),
             }),
         }
