@@ -20,6 +20,9 @@ fn invalid<T>(msg: impl Into<String>) -> Result<T, Invalid> {
 const MAX_TEXT: usize = 512;
 const MAX_ITEMS: usize = 1000;
 const MAX_SERIALS: usize = 100_000;
+/// Largest quantity of one line: far above any real consignment (a trillion
+/// rounds), far below where sums of a few lines could overflow.
+pub const MAX_QUANTITY: u64 = 1_000_000_000_000;
 
 fn country(field: &str, value: &str) -> Result<Country, Invalid> {
     value
@@ -90,6 +93,12 @@ fn items(items: &[Item]) -> Result<(), Invalid> {
         }
         if it.quantity == 0 {
             return invalid(format!("line {}: quantity 0", it.line));
+        }
+        if it.quantity > MAX_QUANTITY {
+            return invalid(format!(
+                "line {}: quantity {} is above {MAX_QUANTITY}",
+                it.line, it.quantity
+            ));
         }
         if it.serials.len() as u64 > it.quantity {
             return invalid(format!(
@@ -411,6 +420,11 @@ pub(crate) mod tests {
                 "duplicate line",
             ),
             ("quantity 0", |d| d.items[0].quantity = 0, "quantity 0"),
+            (
+                "absurd quantity",
+                |d| d.items[0].quantity = u64::MAX,
+                "is above",
+            ),
             (
                 "too many serials",
                 |d| d.items[0].quantity = 1,

@@ -59,6 +59,16 @@ impl Verifier {
                 "too many declared lines or serials".into(),
             ));
         }
+        if req
+            .items
+            .iter()
+            .any(|i| i.quantity > tally_model::validate::MAX_QUANTITY)
+        {
+            return Err(IssueError::BadRequest(format!(
+                "a declared quantity is above {}",
+                tally_model::validate::MAX_QUANTITY
+            )));
+        }
         if req.record && req.checkpoint.country != self.inner.authority.country().as_str() {
             return Err(IssueError::Forbidden(format!(
                 "this node records crossings in {} only, not {}",

@@ -451,6 +451,12 @@ impl Verifier {
                 if s.date.parse::<tally_model::Date>().is_err() {
                     return bad(format!("date {:?}", s.date));
                 }
+                if s.items
+                    .iter()
+                    .any(|l| l.quantity > tally_model::validate::MAX_QUANTITY)
+                {
+                    return bad("a shipment line above the largest quantity".into());
+                }
             }
             Document::KeyRotation(k) => {
                 let ok = tally_model::trust::parse_key(&k.new_key).is_some_and(|k| !k.is_weak());

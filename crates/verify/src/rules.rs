@@ -276,12 +276,16 @@ fn import_authorization(f: &Facts, d: &Declared) -> (bool, String) {
     }
     // Per category, the certificate must allow at least what the export licenses.
     let mut need: BTreeMap<String, u64> = BTreeMap::new();
+    // Saturating: quantities come from documents and records of other
+    // States, and a sum that wrapped would let a huge export pass.
     for it in &export.items {
-        *need.entry(format!("{:?}", it.category)).or_default() += it.quantity;
+        let n = need.entry(format!("{:?}", it.category)).or_default();
+        *n = n.saturating_add(it.quantity);
     }
     let mut have: BTreeMap<String, u64> = BTreeMap::new();
     for it in &cert.items {
-        *have.entry(format!("{:?}", it.category)).or_default() += it.quantity;
+        let h = have.entry(format!("{:?}", it.category)).or_default();
+        *h = h.saturating_add(it.quantity);
     }
     for (cat, q) in &need {
         let h = have.get(cat).copied().unwrap_or(0);
@@ -406,7 +410,7 @@ pub fn shipped(f: &Facts, line: u32, cp: &Checkpoint) -> u64 {
         .filter(|t| t.line == line && t.direction == cp.direction)
         .filter(|t| cp.direction != Direction::Transit || t.country == cp.country)
         .map(|t| t.quantity)
-        .sum()
+        .fold(0u64, u64::saturating_add)
 }
 
 fn items_quantity(f: &Facts, d: &Declared) -> (bool, String) {

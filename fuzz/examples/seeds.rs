@@ -1,0 +1,143 @@
+//! Writes the seed corpora under `fuzz/seeds/<target>/`: valid inputs the
+//! fuzzers start from. Run from `fuzz/`: `cargo run --example seeds`.
+
+use prost::Message;
+use std::fs;
+use std::path::Path;
+use tally_fuzz::{CHECK_JSON, EXPORT_JSON, IMPORT_JSON, TRANSIT_JSON, key, license};
+use tally_model::{Body, Entry, License, encode_proof};
+use tally_proto::v1 as pb;
+
+fn write(target: &str, name: &str, bytes: &[u8]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("seeds")
+        .join(target);
+    fs::create_dir_all(&dir).expect("seed directory");
+    fs::write(dir.join(name), bytes).expect("seed file");
+}
+
+fn main() {
+    let chain = tally_fuzz::mx_chain();
+    let us = tally_fuzz::us_first();
+
+    // signed_entry: genuine entries, a bare entry, an equivocation proof.
+    for (i, v) in chain.iter().enumerate() {
+        write(
+            "signed_entry",
+            &format!("mx-{}", i + 1),
+            &v.signed().encode(),
+        );
+    }
+    write("signed_entry", "us-1", &us.signed().encode());
+    write("signed_entry", "bare-entry", &us.entry().encode());
+    let mut fork = chain[0].entry().clone();
+    fork.body = Body::Sealed(b"fork".to_vec());
+    let fork = key(2).sign(&fork);
+    write(
+        "signed_entry",
+        "proof",
+        &encode_proof(chain[0].signed(), fork.signed()),
+    );
+    let sealed = Entry {
+        recipients: vec!["MX-SEDENA".into()],
+        body: Body::Sealed(vec![1, 2, 3]),
+        ..us.entry().clone()
+    };
+    write(
+        "signed_entry",
+        "sealed",
+        &key(1).sign(&sealed).signed().encode(),
+    );
+
+    // documents_json: the CONTRACT.md examples, and amendment pairs.
+    write("documents_json", "export", EXPORT_JSON.as_bytes());
+    write("documents_json", "import", IMPORT_JSON.as_bytes());
+    write("documents_json", "transit", TRANSIT_JSON.as_bytes());
+    write("documents_json", "check", CHECK_JSON.as_bytes());
+    let mut lowered = license(EXPORT_JSON);
+    if let License::Export(d) = &mut lowered {
+        d.items[0].quantity = 60;
+        d.valid_until = "2027-03-31".into();
+        d.transit_countries = vec!["HN".into()];
+    }
+    let lowered = serde_json::to_vec(&lowered).expect("serializes");
+    let pair = [EXPORT_JSON.as_bytes(), b"\0", &lowered].concat();
+    write("documents_json", "amend-export", &pair);
+    let pair = [IMPORT_JSON.as_bytes(), b"\0", IMPORT_JSON.as_bytes()].concat();
+    write("documents_json", "amend-import-same", &pair);
+    let card = serde_json::json!({
+        "authority": "MX-SEDENA", "country": "MX", "name": "SEDENA",
+        "peer_id": "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp",
+        "addresses": ["/ip4/127.0.0.1/tcp/4001"],
+        "keys": [{"public_key": hex::encode(key(2).public().as_bytes()), "valid_from_ms": 0}]
+    });
+    write("documents_json", "card", card.to_string().as_bytes());
+    let record = serde_json::json!({
+        "license": {"authority": "US-DDTC", "number": "EXP-2026-0001"},
+        "checkpoint": {"country": "MX", "port": "MXNLD", "direction": "entry"},
+        "date": "2026-12-01", "items": [{"line": 1, "quantity": 40, "serials": ["AC1000"]}],
+        "verdict": "accept", "failed_rules": []
+    });
+    write("documents_json", "shipment", record.to_string().as_bytes());
+
+    // sync_messages: each request and response kind.
+    let heads_req = pb::SyncRequest {
+        kind: Some(pb::sync_request::Kind::Heads(pb::HeadsRequest {})),
+    };
+    write("sync_messages", "heads-request", &heads_req.encode_to_vec());
+    let range_req = pb::SyncRequest {
+        kind: Some(pb::sync_request::Kind::Range(pb::RangeRequest {
+            authority: "MX-SEDENA".into(),
+            from: 1,
+            limit: 100,
+        })),
+    };
+    write("sync_messages", "range-request", &range_req.encode_to_vec());
+    let evidence_req = pb::SyncRequest {
+        kind: Some(pb::sync_request::Kind::Evidence(pb::EvidenceRequest {})),
+    };
+    write(
+        "sync_messages",
+        "evidence-request",
+        &evidence_req.encode_to_vec(),
+    );
+    let evidence = pb::SyncResponse {
+        kind: Some(pb::sync_response::Kind::Range(pb::RangeResponse {
+            entries: vec![encode_proof(chain[0].signed(), fork.signed()).into()],
+        })),
+    };
+    write(
+        "sync_messages",
+        "evidence-response",
+        &evidence.encode_to_vec(),
+    );
+    let heads = pb::SyncResponse {
+        kind: Some(pb::sync_response::Kind::Heads(pb::HeadsResponse {
+            heads: vec![
+                pb::Head {
+                    authority: "MX-SEDENA".into(),
+                    seq: chain.len() as u64,
+                    hash: chain[chain.len() - 1].id().0.to_vec().into(),
+                },
+                pb::Head {
+                    authority: "US-DDTC".into(),
+                    seq: 1,
+                    hash: us.id().0.to_vec().into(),
+                },
+            ],
+        })),
+    };
+    write("sync_messages", "heads-response", &heads.encode_to_vec());
+    let range = pb::SyncResponse {
+        kind: Some(pb::sync_response::Kind::Range(pb::RangeResponse {
+            entries: chain.iter().map(|v| v.signed().encode().into()).collect(),
+        })),
+    };
+    write("sync_messages", "range-response", &range.encode_to_vec());
+    let error = pb::SyncResponse {
+        kind: Some(pb::sync_response::Kind::Error(pb::SyncError {
+            message: "unknown authority".into(),
+        })),
+    };
+    write("sync_messages", "error-response", &error.encode_to_vec());
+}
