@@ -94,9 +94,11 @@ pub fn cpu_ms(pid: Option<u32>) -> f64 {
     (ticks(11) + ticks(12)) * 10.0
 }
 
-/// `Verifier::check` in this process, one thread, over the built store: the
-/// part of a verify request that is the rules and the store reads.
-pub fn check_in_process(node: &BigNode, requests: usize) -> anyhow::Result<f64> {
+/// `Verifier::check` in this process over the built store: the part of a
+/// verify request that is the rules and the store reads. Returns µs per
+/// call on one thread, and calls per second on one thread and on every core
+/// (how well the reads scale).
+pub fn check_in_process(node: &BigNode, requests: usize) -> anyhow::Result<(f64, f64, f64)> {
     use std::sync::RwLock;
     let store = node.setup.open_store()?;
     let trust = tally_node::files::read_trust(&node.setup.dir.join("trust.toml"))?;
@@ -109,20 +111,42 @@ pub fn check_in_process(node: &BigNode, requests: usize) -> anyhow::Result<f64> 
     );
     let make = verify_body(node);
     let mut seed = 0x1234_5678_9ABC_DEF1u64;
-    let reqs: Vec<tally_verify::CheckRequest> = (0..requests)
-        .map(|_| serde_json::from_value(make(xorshift(&mut seed))))
-        .collect::<Result<_, _>>()?;
+    let mut reqs = |n: usize| -> anyhow::Result<Vec<tally_verify::CheckRequest>> {
+        Ok((0..n)
+            .map(|_| serde_json::from_value(make(xorshift(&mut seed))))
+            .collect::<Result<_, _>>()?)
+    };
+    let run = |reqs: Vec<tally_verify::CheckRequest>| -> anyhow::Result<usize> {
+        let mut accepted = 0;
+        for r in reqs {
+            accepted += usize::from(v.check(r)?.verdict.as_str() == "accept");
+        }
+        Ok(accepted)
+    };
+    let one = reqs(requests)?;
     let t = Instant::now();
-    let mut accepted = 0;
-    for r in reqs {
-        let c = v.check(r)?;
-        accepted += usize::from(c.verdict.as_str() == "accept");
-    }
-    let us = t.elapsed().as_secs_f64() * 1e6 / requests as f64;
+    let accepted = run(one)?;
+    let single = t.elapsed().as_secs_f64();
     if accepted != requests {
         bail!("in-process checks: {accepted} of {requests} accepted");
     }
-    Ok(us)
+    let threads = crate::fixtures::cores();
+    let sets: Vec<_> = (0..threads)
+        .map(|_| reqs(requests / threads))
+        .collect::<Result<_, _>>()?;
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        let hs: Vec<_> = sets.into_iter().map(|set| s.spawn(|| run(set))).collect();
+        hs.into_iter()
+            .try_for_each(|h| h.join().expect("check thread").map(|_| ()))
+    })?;
+    let all = t.elapsed().as_secs_f64();
+    let per = requests / threads * threads;
+    Ok((
+        single * 1e6 / requests as f64,
+        requests as f64 / single,
+        per as f64 / all,
+    ))
 }
 
 /// A node running as a child process.
@@ -150,6 +174,13 @@ impl NodeProcess {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// SIGKILL: a crash.
+    pub fn crash(mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
     }
 
     /// SIGTERM (a clean shutdown, as `tally run` does), then waits.
@@ -190,10 +221,10 @@ pub async fn start(node: &BigNode) -> anyhow::Result<(NodeProcess, f64)> {
     let p = NodeProcess::spawn(&node.setup.dir)?;
     let url = format!("{}/v1/health", node.api);
     loop {
-        if let Ok(r) = client.get(&url).send().await {
-            if r.status().is_success() {
-                return Ok((p, t.elapsed().as_secs_f64() * 1000.0));
-            }
+        if let Ok(r) = client.get(&url).send().await
+            && r.status().is_success()
+        {
+            return Ok((p, t.elapsed().as_secs_f64() * 1000.0));
         }
         if t.elapsed() > Duration::from_secs(120) {
             bail!("the node did not answer /v1/health within 120 s");
@@ -374,6 +405,10 @@ pub struct Api {
     pub verify_single: Stats,
     /// `Verifier::check` alone, in process, one thread, µs per call.
     pub check_us: f64,
+    /// `Verifier::check` alone, in process, calls/s on every core.
+    pub check_all_cores_per_s: f64,
+    /// Start-up after the node was killed with SIGKILL.
+    pub crash_startup_ms: f64,
 }
 
 pub const CONCURRENCY: usize = 16;
@@ -410,8 +445,12 @@ pub async fn run(quick: bool) -> anyhow::Result<Api> {
         node.build_s,
         node.disk_bytes as f64 / 1e6
     );
-    let check_us = tokio::task::block_in_place(|| check_in_process(&node, 20_000))?;
-    progress!("api: Verifier::check in process: {check_us:.1} µs per call (one thread)");
+    let (check_us, check_1, check_n) =
+        tokio::task::block_in_place(|| check_in_process(&node, 20_000))?;
+    progress!(
+        "api: Verifier::check in process: {check_us:.1} µs per call; {check_1:.0}/s on one thread, {check_n:.0}/s on {} threads",
+        crate::fixtures::cores()
+    );
     let mut startups = Vec::new();
     let mut running = None;
     for i in 0..3 {
@@ -478,6 +517,10 @@ pub async fn run(quick: bool) -> anyhow::Result<Api> {
         health.node_cpu_us,
         health.client_cpu_us
     );
+    // Start-up after a crash: redb recovers its allocator state first.
+    tokio::task::block_in_place(|| p.crash())?;
+    let (p, crash_startup_ms) = start(&node).await?;
+    progress!("api: start-up after kill -9: /v1/health answered after {crash_startup_ms:.0} ms");
     tokio::task::block_in_place(|| p.stop())?;
     drop(node.root);
     Ok(Api {
@@ -494,5 +537,7 @@ pub async fn run(quick: bool) -> anyhow::Result<Api> {
         health,
         verify_single,
         check_us,
+        check_all_cores_per_s: check_n,
+        crash_startup_ms,
     })
 }

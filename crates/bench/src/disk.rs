@@ -17,6 +17,11 @@ pub struct Disk {
     pub sled_appends_per_s: f64,
     /// Keys and values as the store lays them out, per entry (engine overhead excluded).
     pub live: f64,
+    /// The redb store after `Database::compact()`.
+    pub redb_compacted: f64,
+    /// One entry per durable commit (what gossip and `issue` do): fsync-bound.
+    pub redb_single_per_s: f64,
+    pub sled_single_per_s: f64,
 }
 
 pub fn run(quick: bool) -> anyhow::Result<Disk> {
@@ -42,6 +47,9 @@ pub fn run(quick: bool) -> anyhow::Result<Disk> {
         redb_appends_per_s: 0.0,
         sled_appends_per_s: 0.0,
         live: 0.0,
+        redb_compacted: 0.0,
+        redb_single_per_s: 0.0,
+        sled_single_per_s: 0.0,
     };
     for kind in [EngineKind::Redb, EngineKind::Sled] {
         let dir = temp_root("tally-bench-disk-")?;
@@ -55,11 +63,12 @@ pub fn run(quick: bool) -> anyhow::Result<Disk> {
         // Reopened, so what is measured is what stays on disk.
         let store = Store::open(dir.path(), kind)?;
         let per = store.disk_bytes()? as f64 / n as f64;
+        let allocated = crate::fixtures::allocated_bytes(dir.path()) as f64 / n as f64;
         drop(store);
         let live = live_bytes(dir.path(), kind)?;
         let total: u64 = live.iter().map(|(_, b, _)| b).sum();
         progress!(
-            "disk: {kind}: {per:.0} B/entry ({:.2}x raw), {rate:.0} appends/s in batches of 512; live keys+values {:.0} B/entry: {}",
+            "disk: {kind}: {per:.0} B/entry ({:.2}x raw; {allocated:.0} B/entry allocated), {rate:.0} appends/s in batches of 512; live keys+values {:.0} B/entry: {}",
             per / out.raw_entry_bytes,
             total as f64 / n as f64,
             live.iter()
@@ -68,9 +77,37 @@ pub fn run(quick: bool) -> anyhow::Result<Disk> {
                 .join(" ")
         );
         out.live = total as f64 / n as f64;
+        if kind == EngineKind::Redb {
+            // What redb's own compaction would give back (the store never calls it).
+            let file = dir.path().join(tally_store::engine::REDB_FILE);
+            let mut db = redb::Database::open(&file)?;
+            let t = Instant::now();
+            db.compact()?;
+            drop(db);
+            out.redb_compacted = crate::fixtures::dir_bytes(&file) as f64 / n as f64;
+            progress!(
+                "disk: redb after Database::compact() ({:.1} s): {:.0} B/entry ({:.2}x raw)",
+                t.elapsed().as_secs_f64(),
+                out.redb_compacted,
+                out.redb_compacted / out.raw_entry_bytes
+            );
+        }
+        let singles = if quick { 300 } else { 1000 };
+        let dir = temp_root("tally-bench-disk1-")?;
+        let store = Store::open(dir.path(), kind)?;
+        let t = Instant::now();
+        for e in entries.iter().take(singles) {
+            store.append(e)?;
+        }
+        let single = singles as f64 / t.elapsed().as_secs_f64();
+        progress!("disk: {kind}: {single:.0} single-entry durable commits/s");
         match kind {
-            EngineKind::Redb => (out.redb, out.redb_appends_per_s) = (per, rate),
-            EngineKind::Sled => (out.sled, out.sled_appends_per_s) = (per, rate),
+            EngineKind::Redb => {
+                (out.redb, out.redb_appends_per_s, out.redb_single_per_s) = (per, rate, single)
+            }
+            EngineKind::Sled => {
+                (out.sled, out.sled_appends_per_s, out.sled_single_per_s) = (per, rate, single)
+            }
         }
     }
     Ok(out)

@@ -236,10 +236,33 @@ pub fn fill(
     Ok(())
 }
 
-/// A port free on loopback right now.
+/// A port free on loopback right now, below the kernel's ephemeral range
+/// (so the nodes' own outgoing connections cannot take it before the node
+/// that was given it listens), and not handed out twice by this process.
 pub fn free_port() -> anyhow::Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
+    use std::sync::Mutex;
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (from, to) = if low > 12_000 {
+        (10_000, low)
+    } else {
+        (low.max(1024), 65_000)
+    };
+    let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+    for _ in 0..10_000 {
+        let port = rand::random_range(from..to);
+        if given.contains(&port) {
+            continue;
+        }
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.push(port);
+            return Ok(port);
+        }
+    }
+    anyhow::bail!("no free port on loopback between {from} and {to}")
 }
 
 /// Where temporary node directories go: `TALLY_BENCH_DIR` or the system temp dir.
@@ -378,5 +401,42 @@ pub fn dir_bytes(path: &Path) -> u64 {
     }
     std::fs::read_dir(path)
         .map(|rd| rd.flatten().map(|e| dir_bytes(&e.path())).sum())
+        .unwrap_or(0)
+}
+
+/// How many cores this process can actually use right now: a busy loop on
+/// one thread against one per core. Other sessions' processes (with the
+/// kernel's autogroup scheduling, even niced ones) can take whole cores.
+pub fn effective_cores() -> f64 {
+    fn spin(d: std::time::Duration) -> u64 {
+        let t = Instant::now();
+        let mut n = 0u64;
+        while t.elapsed() < d {
+            for _ in 0..1000 {
+                n = std::hint::black_box(n + 1);
+            }
+        }
+        n
+    }
+    let d = std::time::Duration::from_millis(300);
+    let one = spin(d) as f64;
+    let all: u64 = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..cores()).map(|_| s.spawn(move || spin(d))).collect();
+        hs.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+    });
+    all as f64 / one
+}
+
+/// Bytes actually allocated on disk (st_blocks) under a path.
+pub fn allocated_bytes(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return meta.blocks() * 512;
+    }
+    std::fs::read_dir(path)
+        .map(|rd| rd.flatten().map(|e| allocated_bytes(&e.path())).sum())
         .unwrap_or(0)
 }

@@ -85,12 +85,20 @@ fn main() -> anyhow::Result<()> {
         });
     }
     fixtures::since_start();
+    let effective = fixtures::effective_cores();
     progress!(
-        "machine: {} cores, {}; load average {}",
+        "machine: {} cores, {}; load average {}; {effective:.2} cores usable by this run right now",
         fixtures::cores(),
         fixtures::cpu_model(),
         fixtures::load_average()
     );
+    if effective < fixtures::cores() as f64 * 0.8 {
+        progress!(
+            "WARNING: other processes hold {:.1} of {} cores; figures will be low",
+            fixtures::cores() as f64 - effective,
+            fixtures::cores()
+        );
+    }
     let started = Instant::now();
     if a.load {
         let l = rt.block_on(load::run(a.quick))?;
@@ -130,7 +138,7 @@ fn main() -> anyhow::Result<()> {
     if a.json {
         println!("{}", f.json(a.quick));
     } else {
-        f.table(a.quick, wall);
+        f.table(a.quick, wall, effective);
     }
     // Nodes' background tasks may still be winding down; do not wait for them.
     rt.shutdown_timeout(std::time::Duration::from_secs(2));
@@ -192,16 +200,16 @@ impl Figures {
         })
     }
 
-    fn table(&self, quick: bool, wall: f64) {
+    fn table(&self, quick: bool, wall: f64, effective: f64) {
         println!(
-            "Tally benchmarks{} on {} cores ({}), {wall:.0} s wall, load average at the end {}",
+            "Tally benchmarks{} on {} cores ({}; {effective:.2} usable at the start), {wall:.0} s wall, load average at the end {}",
             if quick { " (--quick)" } else { "" },
             fixtures::cores(),
             fixtures::cpu_model(),
             fixtures::load_average()
         );
         println!();
-        println!("{:<28} {:>12}  {:<26} {}", "figure", "value", "target", "");
+        println!("{:<28} {:>12}  {:<26}", "figure", "value", "target");
         let row = |name: &str, v: Option<f64>, d: usize, target: &str, ok: Option<bool>| {
             let value = v
                 .filter(|x| x.is_finite())
@@ -289,7 +297,7 @@ impl Figures {
         }
         if let Some(a) = api {
             println!(
-                "api: {} licenses ({} entries), built in {:.0} s, {:.0} MB on disk ({:.0} B/entry); start-ups {:?} ms",
+                "api: {} licenses ({} entries), built in {:.0} s, {:.0} MB on disk ({:.0} B/entry); start-ups {:?} ms, after kill -9 {:.0} ms",
                 a.licenses,
                 a.entries,
                 a.build_s,
@@ -298,7 +306,8 @@ impl Figures {
                 a.startup_all_ms
                     .iter()
                     .map(|x| x.round())
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>(),
+                a.crash_startup_ms
             );
             println!(
                 "api: {} connections; verify x1 (no queueing): {:.0}/s p50 {:.2} ms p99 {:.2} ms; health p50 {:.2} ms p99 {:.2} ms; RSS idle {:.0} MB, after verify {:.0} MB",
@@ -312,12 +321,13 @@ impl Figures {
                 a.rss_mb
             );
             println!(
-                "api: CPU per request (node / client): verify {:.0} / {:.0} µs, health {:.0} / {:.0} µs; Verifier::check alone {:.1} µs",
+                "api: CPU per request (node / client): verify {:.0} / {:.0} µs, health {:.0} / {:.0} µs; Verifier::check alone {:.1} µs on one thread, {:.0}/s on all cores",
                 a.verify.node_cpu_us,
                 a.verify.client_cpu_us,
                 a.health.node_cpu_us,
                 a.health.client_cpu_us,
-                a.check_us
+                a.check_us,
+                a.check_all_cores_per_s
             );
         }
         if let Some(p) = prop {
@@ -335,8 +345,16 @@ impl Figures {
         }
         if let Some(d) = disk {
             println!(
-                "disk: {} entries per engine, 512 per commit; appends/s redb {:.0}, sled {:.0}",
-                d.entries, d.redb_appends_per_s, d.sled_appends_per_s
+                "disk: {} entries per engine, 512 per commit; appends/s redb {:.0}, sled {:.0}; one entry per commit: redb {:.0}/s, sled {:.0}/s; live keys+values {:.0} B/entry ({:.2}x raw); redb after compact() {:.0} B/entry ({:.2}x raw)",
+                d.entries,
+                d.redb_appends_per_s,
+                d.sled_appends_per_s,
+                d.redb_single_per_s,
+                d.sled_single_per_s,
+                d.live,
+                d.live / d.raw_entry_bytes,
+                d.redb_compacted,
+                d.redb_compacted / d.raw_entry_bytes
             );
         }
     }
@@ -363,7 +381,8 @@ fn print_load(a: &Args, l: &load::Load, wall: f64) {
                 "status_4xx": l.verify.s4xx + l.issue.s4xx,
                 "transport_errors": l.verify.errors + l.issue.errors,
                 "rss_mb_samples": l.rss.iter().map(|(t, r)| json!([t, num(Some(*r), 1)])).collect::<Vec<_>>(),
-                "rss_growth_after_warmup_mb": num(Some(l.rss_growth_mb()), 1),
+                "rss_growth_second_half_mb": num(Some(l.rss_growth_mb()), 1),
+                "store_growth_mb": num(Some(l.store_growth_mb), 1),
                 "quick": a.quick,
                 "machine": machine(),
             })
@@ -401,7 +420,9 @@ fn print_load(a: &Args, l: &load::Load, wall: f64) {
             .join(" ")
     );
     println!(
-        "RSS growth after warm-up (10 s to end): {:.1} MB",
-        l.rss_growth_mb()
+        "RSS growth over the second half ({:.0} s to end): {:.1} MB; the store grew {:.1} MB during the run",
+        l.seconds / 2.0,
+        l.rss_growth_mb(),
+        l.store_growth_mb
     );
 }
