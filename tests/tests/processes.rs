@@ -144,6 +144,46 @@ async fn processes_converge() -> Result<()> {
         check["verdict"] == "accept",
         "shipment check at MX: {check}"
     );
+    // The same check from a border post's script: `tally check` exits 0 on
+    // accept, 1 on reject, 2 on error.
+    let mx = net.node(MX);
+    let token = std::process::Command::new(rig::tally_bin()?)
+        .args([
+            "token", "create", "--role", "officer", "--label", "script", "--dir",
+        ])
+        .arg(&mx.dir)
+        .output()?;
+    ensure!(token.status.success(), "token create: {token:?}");
+    let token = String::from_utf8(token.stdout)?.trim().to_string();
+    let request = mx.dir.join("shipment.json");
+    let run_check = |quantity: u64, token: &str| -> Result<Option<i32>> {
+        std::fs::write(
+            &request,
+            serde_json::json!({
+                "license": {"authority": US, "number": "EXP-C-0"},
+                "checkpoint": {"country": "MX", "port": "MXNLD", "direction": "entry"},
+                "date": "2026-12-01",
+                "items": [{"line": 1, "quantity": quantity}]})
+            .to_string(),
+        )?;
+        let out = std::process::Command::new(rig::tally_bin()?)
+            .args(["check", "--api", &mx.base, "--token", token])
+            .arg(&request)
+            .output()?;
+        Ok(out.status.code())
+    };
+    ensure!(
+        run_check(40, &token)? == Some(0),
+        "tally check: accept exits 0"
+    );
+    ensure!(
+        run_check(1_000_000, &token)? == Some(1),
+        "tally check: reject exits 1"
+    );
+    ensure!(
+        run_check(40, "not-a-token")? == Some(2),
+        "tally check: error exits 2"
+    );
     eprintln!(
         "processes_converge: {} documents issued in {:.2}s, identical logs on 3 processes {:.2}s after the first issue ({}); total {:.1}s",
         3 * rounds,
