@@ -8,6 +8,11 @@ use std::path::Path;
 
 const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tally");
 
+/// redb's page cache. Its default (1 GiB) made a node's memory grow with its
+/// store for the first gigabyte; 64 MiB holds the hot pages (heads, recent
+/// log, license states) and keeps memory flat under load.
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 pub struct RedbEngine {
     db: Database,
 }
@@ -21,7 +26,10 @@ impl RedbEngine {
         if !path.exists() {
             Self::create(path)?;
         }
-        let db = Database::create(path).map_err(err)?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(err)?;
         Ok(RedbEngine { db })
     }
 
@@ -38,7 +46,10 @@ impl RedbEngine {
             std::fs::remove_file(&tmp).map_err(io)?;
         }
         {
-            let db = Database::create(&tmp).map_err(err)?;
+            let db = Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .create(&tmp)
+                .map_err(err)?;
             // Readers open the table and fail if it was never created.
             let txn = db.begin_write().map_err(err)?;
             txn.open_table(TABLE).map_err(err)?;
