@@ -25,6 +25,24 @@ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY
 SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ \
 UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
 
+/// Binary search of the sorted list: every document and entry parses several
+/// country codes, and a linear scan of 249 codes showed up in the catch-up
+/// profile (14% of the commit stage).
+fn is_assigned(code: &[u8]) -> bool {
+    let list = ISO_3166_1.as_bytes();
+    let (mut lo, mut hi) = (0, list.len().div_ceil(3));
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        match list.get(3 * mid..3 * mid + 2).map(|c| c.cmp(code)) {
+            Some(std::cmp::Ordering::Less) => lo = mid + 1,
+            Some(std::cmp::Ordering::Greater) => hi = mid,
+            Some(std::cmp::Ordering::Equal) => return true,
+            None => return false,
+        }
+    }
+    false
+}
+
 /// An ISO 3166-1 alpha-2 country code, e.g. `MX`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Country([u8; 2]);
@@ -40,10 +58,7 @@ impl FromStr for Country {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, IdError> {
         let b = s.as_bytes();
-        if b.len() == 2
-            && b.iter().all(u8::is_ascii_uppercase)
-            && ISO_3166_1.split(' ').any(|c| c == s)
-        {
+        if b.len() == 2 && b.iter().all(u8::is_ascii_uppercase) && is_assigned(b) {
             Ok(Country([b[0], b[1]]))
         } else {
             Err(IdError::UnknownCountry(s.to_string()))
@@ -135,6 +150,15 @@ mod tests {
         }
         let id: AuthorityId = "MX-SEDENA".parse().expect("valid");
         assert_eq!(id.country().as_str(), "MX");
+    }
+
+    #[test]
+    fn the_code_list_is_sorted_with_a_fixed_stride() {
+        let codes: Vec<&str> = ISO_3166_1.split(' ').collect();
+        assert_eq!(codes.len(), 249);
+        assert!(codes.iter().all(|c| c.len() == 2));
+        assert!(codes.windows(2).all(|w| w[0] < w[1]));
+        assert!(codes.iter().all(|c| c.parse::<Country>().is_ok()));
     }
 
     #[test]
