@@ -183,6 +183,33 @@ pub fn reindex(dir: &Path) -> anyhow::Result<String> {
     let settings = Config::load(&node_dir)?.settings(&node_dir)?;
     let store = tally_store::Store::open(&settings.store_path, settings.engine)
         .context("opening the store (is the node still running?)")?;
-    let report = store.reindex()?;
-    Ok(format!("{report:?}"))
+    let report = store.reindex_with(&mut progress_reporter("reindex"))?;
+    Ok(format!(
+        "reindexed {} entries of {} logs in {:.1} s ({} derived records replaced)",
+        report.entries,
+        report.authorities,
+        report.elapsed.as_secs_f64(),
+        report.deleted
+    ))
+}
+
+/// Shows how far long work has come: a line rewritten in place on a
+/// terminal, otherwise a log line at most every few seconds.
+pub fn progress_reporter(what: &'static str) -> impl FnMut(tally_store::Progress) {
+    use std::io::{IsTerminal, Write};
+    let terminal = std::io::stderr().is_terminal();
+    let mut last = std::time::Instant::now();
+    move |p: tally_store::Progress| {
+        let done = p.entries >= p.total;
+        if terminal {
+            let mut err = std::io::stderr();
+            let _ = write!(err, "\r{what}: {} / {} entries", p.entries, p.total);
+            if done {
+                let _ = writeln!(err);
+            }
+        } else if done || last.elapsed() >= std::time::Duration::from_secs(5) {
+            tracing::info!(entries = p.entries, of = p.total, "{what} progress");
+            last = std::time::Instant::now();
+        }
+    }
 }

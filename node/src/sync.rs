@@ -166,9 +166,13 @@ impl SyncWorker {
                 };
                 let n = entries.len() as u64;
                 let v = self.verifier.clone();
-                let Ok(pre) = tokio::task::spawn_blocking(move || v.preverify(&entries)).await
-                else {
-                    return;
+                let pre = match tokio::task::spawn_blocking(move || v.preverify(&entries)).await {
+                    Ok(Ok(pre)) => pre,
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "store failed during sync");
+                        return;
+                    }
+                    Err(_) => return,
                 };
                 let complete = pre.len() as u64 == n;
                 if tx.send(pre).await.is_err() || !complete {

@@ -4,7 +4,7 @@
 
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
-use crate::handlers::{console, licenses, node, shipments};
+use crate::handlers::{alerts, console, licenses, node, shipments};
 use crate::tokens::Role;
 use crate::{AppState, auth};
 use axum::Router;
@@ -204,6 +204,54 @@ pub const ROUTES: &[Route] = &[
         ok: 200,
         errors: &[],
         handler: |m| on(m, node::evidence),
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/alerts",
+        role: Some(Role::Officer),
+        summary: "Alerts the network raised by itself (diversion and integrity), newest first",
+        query: &[
+            QueryParam {
+                name: "all",
+                required: false,
+                kind: "boolean",
+                description: "include closed alerts",
+            },
+            QueryParam {
+                name: "kind",
+                required: false,
+                kind: "string",
+                description: "only alerts of this kind",
+            },
+            QueryParam {
+                name: "authority",
+                required: false,
+                kind: "string",
+                description: "only alerts about licenses of this authority",
+            },
+            QueryParam {
+                name: "number",
+                required: false,
+                kind: "string",
+                description: "with authority: only alerts about this license",
+            },
+            QueryParam {
+                name: "limit",
+                required: false,
+                kind: "integer",
+                description: "most alerts to list (default 100, at most 1000)",
+            },
+            QueryParam {
+                name: "before",
+                required: false,
+                kind: "string",
+                description: "the id of the last alert of the previous page",
+            },
+        ],
+        body: None,
+        ok: 200,
+        errors: &[400],
+        handler: |m| on(m, alerts::list),
     },
     Route {
         method: Method::Get,

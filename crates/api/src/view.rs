@@ -11,9 +11,10 @@
 
 use serde::Serialize;
 use tally_model::{
-    AuthorityId, Checkpoint, Date, Direction, License, LicenseKind, ShipmentLine, Status,
+    AlertKind, AuthorityId, Checkpoint, Date, Direction, DocumentRef, License, LicenseKind,
+    ShipmentLine, Status,
 };
-use tally_verify::state::{EntryPointer, LicenseEvent, LicenseState, ShipmentRow, TallyRow};
+use tally_verify::state::{Alert, EntryPointer, LicenseEvent, LicenseState, ShipmentRow, TallyRow};
 
 /// A license as `GET /v1/licenses/{authority}/{number}` answers it.
 #[derive(Debug, Clone, Serialize)]
@@ -149,11 +150,20 @@ pub struct ShipmentView {
     pub checkpoint: Checkpoint,
     pub date: String,
     pub verdict: String,
+    /// Whether it counts in the tallies: accepted, and recorded in a country
+    /// the license's route allows for its direction (judged now, against the
+    /// license as it stands).
+    pub counted: bool,
     pub items: Vec<ShipmentLine>,
 }
 
-impl From<ShipmentRow> for ShipmentView {
-    fn from(s: ShipmentRow) -> ShipmentView {
+impl ShipmentView {
+    /// The row as listed, judged against `license` (`None`: unknown here).
+    pub fn new(s: ShipmentRow, license: Option<&License>) -> ShipmentView {
+        let counted = s.verdict == "accept"
+            && license.is_some_and(|l| {
+                tally_model::on_route(l, s.checkpoint.direction, &s.checkpoint.country)
+            });
         ShipmentView {
             recorded_by: s.recorded_by,
             seq: s.seq,
@@ -161,7 +171,33 @@ impl From<ShipmentRow> for ShipmentView {
             checkpoint: s.checkpoint,
             date: s.date,
             verdict: s.verdict,
+            counted,
             items: s.items,
+        }
+    }
+}
+
+/// An alert as `GET /v1/alerts` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertView {
+    pub id: String,
+    pub kind: AlertKind,
+    pub license: Option<DocumentRef>,
+    /// RFC 3339, UTC: the raising entry's `issued_at`.
+    pub raised_at: String,
+    pub detail: String,
+    pub open: bool,
+}
+
+impl From<Alert> for AlertView {
+    fn from(a: Alert) -> AlertView {
+        AlertView {
+            raised_at: rfc3339(a.raised_at_ms),
+            id: a.id,
+            kind: a.kind,
+            license: a.license,
+            detail: a.detail,
+            open: a.open,
         }
     }
 }

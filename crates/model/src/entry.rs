@@ -232,8 +232,33 @@ pub fn verify_batch(entries: &[(&SignedEntry, &VerifyingKey)]) -> bool {
     ed25519_dalek::verify_batch(&refs, &sigs, &keys).is_ok()
 }
 
+/// A signed entry whose bytes decode, signature not yet checked: what the
+/// verifier reads the authority, seq and time from to find the key to check
+/// it with. Only [`OpenedEntry::open`] makes one, so its `entry` is always
+/// the decoding of its `signed` bytes.
+#[derive(Debug, Clone)]
+pub struct OpenedEntry {
+    signed: SignedEntry,
+    entry: Entry,
+}
+
+impl OpenedEntry {
+    pub fn open(signed: SignedEntry) -> Result<OpenedEntry, DecodeError> {
+        let entry = signed.open()?;
+        Ok(OpenedEntry { signed, entry })
+    }
+    pub fn signed(&self) -> &SignedEntry {
+        &self.signed
+    }
+    pub fn entry(&self) -> &Entry {
+        &self.entry
+    }
+}
+
 /// An entry whose signature was checked against a key trusted for its
-/// authority, and whose bytes decode. Only these enter the store.
+/// authority, and whose bytes decode. Only these enter the store, and only
+/// the constructors here (which check the signature) or [`AuthorityKey::sign`]
+/// make one.
 #[derive(Debug, Clone)]
 pub struct VerifiedEntry {
     signed: SignedEntry,
@@ -242,17 +267,47 @@ pub struct VerifiedEntry {
 }
 
 impl VerifiedEntry {
-    /// Checks `signed` against `key`, which the caller trusts for the
-    /// authority named inside the entry at the entry's time.
-    pub fn verify(signed: SignedEntry, key: &VerifyingKey) -> Result<VerifiedEntry, VerifyError> {
-        signed.verify_with(key)?;
-        let entry = signed.open()?;
-        Ok(Self::trusted(signed, entry))
+    /// Checks `opened` against `key`, which the caller trusts for the
+    /// authority named inside the entry at the entry's time and seq.
+    pub fn verify(opened: OpenedEntry, key: &VerifyingKey) -> Result<VerifiedEntry, VerifyError> {
+        opened.signed.verify_with(key)?;
+        Ok(Self::minted(opened.signed, opened.entry))
     }
 
-    /// For entries whose signature was already checked (a batch check, or
-    /// bytes read back from the local store, which holds only verified entries).
-    pub fn trusted(signed: SignedEntry, entry: Entry) -> VerifiedEntry {
+    /// Checks a run of entries in one batch (catch-up), each with the key the
+    /// caller trusts for it. Returns the entries up to the first that fails,
+    /// and that failure.
+    pub fn verify_run(
+        run: Vec<(OpenedEntry, VerifyingKey)>,
+    ) -> (Vec<VerifiedEntry>, Option<VerifyError>) {
+        let pairs: Vec<(&SignedEntry, &VerifyingKey)> =
+            run.iter().map(|(o, k)| (&o.signed, k)).collect();
+        let mut failure = None;
+        let good = if verify_batch(&pairs) {
+            run.len()
+        } else {
+            // Find the first bad one; everything before it stands.
+            match run
+                .iter()
+                .map(|(o, k)| o.signed.verify_with(k))
+                .position(|r| r.is_err())
+            {
+                Some(bad) => {
+                    failure = run[bad].0.signed.verify_with(&run[bad].1).err();
+                    bad
+                }
+                None => run.len(),
+            }
+        };
+        let verified = run
+            .into_iter()
+            .take(good)
+            .map(|(o, _)| Self::minted(o.signed, o.entry))
+            .collect();
+        (verified, failure)
+    }
+
+    fn minted(signed: SignedEntry, entry: Entry) -> VerifiedEntry {
         let id = signed.id();
         VerifiedEntry { signed, entry, id }
     }
@@ -299,7 +354,7 @@ impl AuthorityKey {
             key_id: self.public().to_bytes(),
             signature,
         };
-        VerifiedEntry::trusted(signed, entry.clone())
+        VerifiedEntry::minted(signed, entry.clone())
     }
 }
 
@@ -333,7 +388,10 @@ mod tests {
         let back = SignedEntry::decode(&wire).expect("decodes");
         assert_eq!(back.id(), v.id());
         assert_eq!(back.open().expect("opens"), *v.entry());
-        assert!(VerifiedEntry::verify(back.clone(), &k.public()).is_ok());
+        assert!(
+            VerifiedEntry::verify(OpenedEntry::open(back.clone()).expect("opens"), &k.public())
+                .is_ok()
+        );
 
         // Wrong key.
         assert!(matches!(
@@ -387,7 +445,8 @@ mod tests {
         let wire = s.encode();
         let back = SignedEntry::decode(&wire).expect("decodes");
         assert_eq!(back.entry_bytes(), &bytes[..]);
-        let v = VerifiedEntry::verify(back, &k.public()).expect("verifies");
+        let v = VerifiedEntry::verify(OpenedEntry::open(back).expect("opens"), &k.public())
+            .expect("verifies");
         assert_eq!(v.entry().seq, 1);
         assert_eq!(v.signed().encode(), wire);
     }

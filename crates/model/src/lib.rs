@@ -10,18 +10,26 @@
 //! - [`validate`]: the `invalid_document` and `invalid_amendment` rules.
 //! - [`entry`]: `Entry`, `SignedEntry`, signing and verification over exact bytes.
 //! - [`wire`]: conversion between the model and the protobuf wire types.
+//! - [`alert`]: alert kinds and their deterministic ids.
+//! - [`lifecycle`]: the structural rules of a log as one pure transition
+//!   (number used once, revoked is final, versions, amendments).
+//! - [`route`]: which country may record a crossing in each direction.
 //! - [`chain`]: the chain rule (next, duplicate, gap, equivocation, broken link).
 //! - [`trust`]: cards and the trust list (which keys and peers this node accepts).
 
+pub mod alert;
 pub mod chain;
 pub mod date;
 pub mod document;
 pub mod entry;
 pub mod id;
+pub mod lifecycle;
+pub mod route;
 pub mod trust;
 pub mod validate;
 mod wire;
 
+pub use alert::{AlertKind, alert_id};
 pub use chain::{ChainStep, chain_step};
 pub use date::Date;
 pub use document::{
@@ -30,9 +38,11 @@ pub use document::{
     ShipmentRecord, Shipments, Status, StatusChange, TransitAuthorization, Unit,
 };
 pub use entry::{
-    AuthorityKey, Body, DecodeError, Entry, EntryHash, MAX_ENTRY_BYTES, SignedEntry, VerifiedEntry,
-    VerifyError, decode_proof, encode_proof, verify_batch,
+    AuthorityKey, Body, DecodeError, Entry, EntryHash, MAX_ENTRY_BYTES, OpenedEntry, SignedEntry,
+    VerifiedEntry, VerifyError, decode_proof, encode_proof, verify_batch,
 };
 pub use id::{AuthorityId, Country, IdError};
+pub use lifecycle::{Refusal, Standing, Transition};
+pub use route::on_route;
 pub use trust::{Card, CardKey, TrustList};
 pub use validate::{Invalid, validate_amendment, validate_license};

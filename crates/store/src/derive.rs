@@ -1,30 +1,31 @@
-//! Derived records: what one entry changes in the license states, transit
-//! links, shipments, tallies, serial uses and rotated keys.
+//! Applying an entry to the derived records: license states, transit links,
+//! shipments, tallies, serial uses, rotated keys and alerts.
 //!
-//! [`derive`] only reads (through a [`View`]) and returns the writes, so an
-//! append and a reindex run the same code and cannot drift apart. Every rule
-//! here is commutative across authorities (sums, set inserts, a minimum for
-//! "first use"), because logs of different authorities arrive in any order
-//! and every node must derive the same state from the same logs.
+//! [`apply`] is the second step of taking an entry in (DESIGN.md section 3):
+//! the chain append comes first and is what nodes agree on; applying the
+//! document is what this node concludes from it. It is idempotent (a per-log
+//! "applied through seq" mark), runs the one lifecycle rule of
+//! `tally_model::lifecycle`, and keeps a document that breaks it as evidence
+//! with a `document.invalid` alert instead of applying it. Every record that
+//! joins logs is keyed so that either side may come first (sums, set inserts,
+//! a minimum for "first use", rows per recording country filtered by the
+//! route when read): the derived state is a function of the entries held, not
+//! of the order they arrived in.
 
-use crate::engine::{Batch, Op};
 use crate::error::{Result, StoreError};
 use crate::keys;
 use crate::state::{
-    EntryPointer, LicenseEvent, LicenseState, RotatedKey, SerialUse, ShipmentRow, TallyRow,
+    Alert, EntryPointer, LicenseEvent, LicenseState, RotatedKey, SerialUse, ShipmentRow, TallyRow,
 };
+use crate::tx::{Tx, View};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use tally_model::lifecycle::{self, Standing, Transition};
 use tally_model::{
-    AuthorityId, Body, Direction, Document, Entry, License, LicenseKind, ShipmentRecord,
-    SignedEntry, Status, StatusChange, VerifiedEntry,
+    AlertKind, AuthorityId, Body, Document, DocumentRef, Entry, EntryHash, License, LicenseKind,
+    ShipmentRecord, SignedEntry, Status, StatusChange, alert_id,
 };
-
-/// Read access to the current state (the engine plus writes not yet committed).
-pub(crate) trait View {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
-}
 
 /// A license as stored: its state without the document, which stays in the
 /// log entry that carries it and is read back on demand. Each document then
@@ -98,99 +99,131 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
         .expect("store values are plain structs with string map keys and always serialize")
 }
 
-/// The writes of one entry, layered over the view so that an entry that
-/// touches one key twice (the same serial on two lines) sees its own write.
-struct Writes<'a> {
-    view: &'a dyn View,
-    pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-}
-
-impl View for Writes<'_> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        match self.pending.get(key) {
-            Some(v) => Ok(v.clone()),
-            None => self.view.get(key),
-        }
+/// Seq through which `authority`'s log is applied (0: none).
+pub(crate) fn applied_through(view: &dyn View, authority: &str) -> Result<u64> {
+    let key = keys::applied(authority);
+    match view.get(&key)? {
+        None => Ok(0),
+        Some(v) => v
+            .as_slice()
+            .try_into()
+            .map(u64::from_be_bytes)
+            .map_err(|_| StoreError::corrupt(&key, "applied mark is not 8 bytes")),
     }
 }
 
-impl Writes<'_> {
-    fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
-        let bytes = match self.pending.get(key) {
-            Some(v) => v.clone(),
-            None => self.view.get(key)?,
-        };
-        bytes.map(|b| decode(key, &b)).transpose()
-    }
-    fn put<T: Serialize>(&mut self, key: Vec<u8>, value: &T) {
-        self.pending.insert(key, Some(encode(value)));
-    }
-    fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        self.pending.insert(key, Some(value));
-    }
-    fn delete(&mut self, key: Vec<u8>) {
-        self.pending.insert(key, None);
-    }
-    fn into_batch(self) -> Batch {
-        self.pending
-            .into_iter()
-            .map(|(k, v)| match v {
-                Some(v) => Op::Put(k, v),
-                None => Op::Delete(k),
-            })
-            .collect()
-    }
-}
-
-/// The derived writes of `v`, given the state in `view`. A sealed body
-/// derives nothing; a document that refers to a license this log never
-/// issued is kept in the log and derives nothing (the verifier refuses such
-/// entries; this is the store's quiet safety net, not a rule).
-pub(crate) fn derive(view: &dyn View, v: &VerifiedEntry) -> Result<Batch> {
-    let mut w = Writes {
-        view,
-        pending: BTreeMap::new(),
-    };
-    let entry = v.entry();
-    let pointer = EntryPointer {
-        seq: entry.seq,
-        hash: v.id(),
-    };
-    match entry.document() {
-        None => {}
-        Some(Document::License(license)) => {
-            issue(&mut w, v, pointer, license)?;
-        }
-        Some(Document::Amendment { version, license }) => {
-            amend(&mut w, entry, pointer, *version, license)?;
-        }
-        Some(Document::StatusChange(change)) => {
-            status(&mut w, entry, pointer, change)?;
-        }
-        Some(Document::Shipment(record)) => {
-            shipment(&mut w, entry, record)?;
-        }
-        Some(Document::KeyRotation(rotation)) => {
-            let key = RotatedKey {
-                public_key: rotation.new_key.clone(),
-                valid_from_ms: rotation.valid_from_ms,
-                entry: pointer,
-            };
-            w.put(keys::rotated(entry.authority.as_str(), entry.seq), &key);
-        }
-    }
-    Ok(w.into_batch())
-}
-
-fn issue(w: &mut Writes, v: &VerifiedEntry, pointer: EntryPointer, l: &License) -> Result<()> {
-    let entry = v.entry();
-    let authority = entry.authority.as_str();
-    let key = keys::license(authority, l.number());
-    // A number is issued once per log; a second issue is the verifier's to
-    // refuse, and keeping the first makes the result independent of it.
-    if w.get::<StoredLicense>(&key)?.is_some() {
+/// Applies `entry` (id `id`, signed by `key_id`), the next of its log after
+/// the applied mark, to the derived records; an entry already applied changes
+/// nothing. A sealed body derives nothing.
+pub(crate) fn apply(tx: &mut Tx, entry: &Entry, id: EntryHash, key_id: &[u8; 32]) -> Result<()> {
+    let a = entry.authority.as_str();
+    let through = applied_through(tx, a)?;
+    if entry.seq <= through {
         return Ok(());
     }
+    if entry.seq != through + 1 {
+        return Err(StoreError::corrupt(
+            &keys::applied(a),
+            format_args!("applying seq {} after {through}", entry.seq),
+        ));
+    }
+    if let Some(doc) = entry.document() {
+        let pointer = EntryPointer {
+            seq: entry.seq,
+            hash: id,
+        };
+        apply_document(tx, entry, pointer, key_id, doc)?;
+    }
+    tx.put_raw(keys::applied(a), entry.seq.to_be_bytes().to_vec());
+    Ok(())
+}
+
+fn apply_document(
+    tx: &mut Tx,
+    entry: &Entry,
+    pointer: EntryPointer,
+    key_id: &[u8; 32],
+    doc: &Document,
+) -> Result<()> {
+    let authority = entry.authority.as_str();
+    let subject = lifecycle::subject(doc);
+    let stored = match subject {
+        Some(n) => tx.get_json::<StoredLicense>(&keys::license(authority, n))?,
+        None => None,
+    };
+    let current = match &stored {
+        Some(s) => Some((s, document_at(tx, authority, s.document_seq)?)),
+        None => None,
+    };
+    let standing = current.as_ref().map(|(s, document)| Standing {
+        kind: s.kind,
+        status: s.status,
+        version: s.version,
+        document,
+    });
+    let transition = match lifecycle::transition(standing, doc, entry.authority.country()) {
+        Ok(t) => t,
+        Err(refusal) => {
+            let license = subject.map(|number| DocumentRef {
+                authority: authority.to_string(),
+                number: number.to_string(),
+            });
+            tx.raise(&Alert {
+                id: alert_id(
+                    AlertKind::DocumentInvalid,
+                    license.as_ref(),
+                    &entry.authority,
+                    entry.seq,
+                ),
+                kind: AlertKind::DocumentInvalid,
+                license,
+                raised_at_ms: entry.issued_at_ms,
+                detail: format!(
+                    "{authority} seq {}: {} kept as evidence, not applied: {refusal}",
+                    entry.seq,
+                    doc.kind_name()
+                ),
+                open: true,
+            });
+            return Ok(());
+        }
+    };
+    let old_document = current.map(|(_, d)| d);
+    match (transition, stored) {
+        (Transition::Issue(l), _) => issue(tx, entry, pointer, key_id, l),
+        (Transition::Amend { version, license }, Some(state)) => {
+            amend(tx, entry, pointer, state, old_document, version, license)
+        }
+        (Transition::SetStatus(_), Some(state)) => match doc {
+            Document::StatusChange(change) => status(tx, entry, pointer, state, change),
+            _ => Ok(()),
+        },
+        (Transition::Record, _) => match doc {
+            Document::Shipment(record) => shipment(tx, entry, record),
+            Document::KeyRotation(rotation) => {
+                let key = RotatedKey {
+                    public_key: rotation.new_key.clone(),
+                    valid_from_ms: rotation.valid_from_ms,
+                    entry: pointer,
+                };
+                tx.put_json(keys::rotated(authority, entry.seq), &key);
+                Ok(())
+            }
+            _ => Ok(()),
+        },
+        // The lifecycle only amends or changes the status of a standing document.
+        (Transition::Amend { .. } | Transition::SetStatus(_), None) => Ok(()),
+    }
+}
+
+fn issue(
+    tx: &mut Tx,
+    entry: &Entry,
+    pointer: EntryPointer,
+    key_id: &[u8; 32],
+    l: &License,
+) -> Result<()> {
+    let authority = entry.authority.as_str();
     let state = StoredLicense {
         authority: entry.authority.clone(),
         number: l.number().to_string(),
@@ -200,7 +233,7 @@ fn issue(w: &mut Writes, v: &VerifiedEntry, pointer: EntryPointer, l: &License) 
         document_seq: entry.seq,
         issued_at_ms: entry.issued_at_ms,
         entry: pointer,
-        signed_by: hex::encode(v.signed().key_id()),
+        signed_by: hex::encode(key_id),
         history: vec![LicenseEvent {
             event: "issued".into(),
             version: 1,
@@ -210,42 +243,33 @@ fn issue(w: &mut Writes, v: &VerifiedEntry, pointer: EntryPointer, l: &License) 
         }],
     };
     if let License::Transit(t) = l {
-        w.put_raw(
+        tx.put_raw(
             keys::transit(&t.export_license, authority, &t.number),
             Vec::new(),
         );
     }
-    w.put(key, &state);
+    tx.put_json(keys::license(authority, l.number()), &state);
     Ok(())
 }
 
 fn amend(
-    w: &mut Writes,
+    tx: &mut Tx,
     entry: &Entry,
     pointer: EntryPointer,
+    mut state: StoredLicense,
+    old: Option<License>,
     version: u32,
     l: &License,
 ) -> Result<()> {
     let authority = entry.authority.as_str();
-    let key = keys::license(authority, l.number());
-    let Some(mut state) = w.get::<StoredLicense>(&key)? else {
-        return Ok(());
-    };
-    // Versions only move forward; a stale amendment would otherwise undo a newer one.
-    if version <= state.version {
-        return Ok(());
-    }
-    if let License::Transit(new) = l {
-        let old = document_at(&*w, authority, state.document_seq)?;
-        if let License::Transit(old) = old
-            && old.export_license != new.export_license
-        {
-            w.delete(keys::transit(&old.export_license, authority, &old.number));
-            w.put_raw(
-                keys::transit(&new.export_license, authority, &new.number),
-                Vec::new(),
-            );
-        }
+    if let (License::Transit(new), Some(License::Transit(old))) = (l, old)
+        && old.export_license != new.export_license
+    {
+        tx.delete(keys::transit(&old.export_license, authority, &old.number));
+        tx.put_raw(
+            keys::transit(&new.export_license, authority, &new.number),
+            Vec::new(),
+        );
     }
     state.kind = l.kind();
     state.document_seq = entry.seq;
@@ -257,20 +281,17 @@ fn amend(
         at_ms: entry.issued_at_ms,
         entry: pointer,
     });
-    w.put(key, &state);
+    tx.put_json(keys::license(authority, l.number()), &state);
     Ok(())
 }
 
 fn status(
-    w: &mut Writes,
+    tx: &mut Tx,
     entry: &Entry,
     pointer: EntryPointer,
+    mut state: StoredLicense,
     change: &StatusChange,
 ) -> Result<()> {
-    let key = keys::license(entry.authority.as_str(), &change.number);
-    let Some(mut state) = w.get::<StoredLicense>(&key)? else {
-        return Ok(());
-    };
     state.status = change.status;
     state.history.push(LicenseEvent {
         event: change.status.as_str().into(),
@@ -279,11 +300,14 @@ fn status(
         at_ms: change.effective_at_ms,
         entry: pointer,
     });
-    w.put(key, &state);
+    tx.put_json(
+        keys::license(entry.authority.as_str(), &change.number),
+        &state,
+    );
     Ok(())
 }
 
-fn shipment(w: &mut Writes, entry: &Entry, record: &ShipmentRecord) -> Result<()> {
+fn shipment(tx: &mut Tx, entry: &Entry, record: &ShipmentRecord) -> Result<()> {
     let recorder = entry.authority.as_str();
     let row = ShipmentRow {
         recorded_by: entry.authority.clone(),
@@ -295,15 +319,34 @@ fn shipment(w: &mut Writes, entry: &Entry, record: &ShipmentRecord) -> Result<()
         verdict: record.verdict.clone(),
         items: record.items.clone(),
     };
-    w.put(
+    tx.put_json(
         keys::shipment(&record.license, entry.issued_at_ms, recorder, entry.seq),
         &row,
     );
-    if !record.accepted() {
-        return Ok(());
-    }
     let direction = record.checkpoint.direction;
     let country = record.checkpoint.country.as_str();
+    if !record.accepted() {
+        let license = Some(record.license.clone());
+        tx.raise(&Alert {
+            id: alert_id(
+                AlertKind::ShipmentRefused,
+                license.as_ref(),
+                &entry.authority,
+                entry.seq,
+            ),
+            kind: AlertKind::ShipmentRefused,
+            license,
+            raised_at_ms: entry.issued_at_ms,
+            detail: format!(
+                "{recorder} refused a crossing ({}) at {:?}, {country}, on {:?}",
+                direction.as_str(),
+                record.checkpoint.port,
+                record.date
+            ),
+            open: true,
+        });
+        return Ok(());
+    }
 
     // One shipment counts once per line even if it lists a line twice.
     let mut per_line: BTreeMap<u32, u64> = BTreeMap::new();
@@ -313,7 +356,7 @@ fn shipment(w: &mut Writes, entry: &Entry, record: &ShipmentRecord) -> Result<()
     }
     for (line, quantity) in per_line {
         let key = keys::tally(&record.license, line, direction, country);
-        let mut row = w.get::<TallyRow>(&key)?.unwrap_or(TallyRow {
+        let mut row = tx.get_json::<TallyRow>(&key)?.unwrap_or(TallyRow {
             line,
             direction,
             country: country.to_string(),
@@ -322,23 +365,22 @@ fn shipment(w: &mut Writes, entry: &Entry, record: &ShipmentRecord) -> Result<()
         });
         row.quantity = row.quantity.saturating_add(quantity);
         row.shipments = row.shipments.saturating_add(1);
-        w.put(key, &row);
+        tx.put_json(key, &row);
     }
 
-    let serial_country = (direction == Direction::Transit).then_some(country);
     for serial in record.items.iter().flat_map(|l| &l.serials) {
-        let key = keys::serial(&record.license, direction, serial_country, serial);
+        let key = keys::serial(&record.license, direction, country, serial);
         let this = SerialUse {
             recorded_by: entry.authority.clone(),
             seq: entry.seq,
             date: record.date.clone(),
             recorded_at_ms: entry.issued_at_ms,
         };
-        let earlier_held = w
-            .get::<SerialUse>(&key)?
+        let earlier_held = tx
+            .get_json::<SerialUse>(&key)?
             .is_some_and(|held| held.order() <= this.order());
         if !earlier_held {
-            w.put(key, &this);
+            tx.put_json(key, &this);
         }
     }
     Ok(())
@@ -347,33 +389,40 @@ fn shipment(w: &mut Writes, entry: &Entry, record: &ShipmentRecord) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
+    use crate::engine::{Engine, EngineKind};
     use tally_model::{
-        AuthorityKey, Body, Checkpoint, DocumentRef, KeyRotation, ShipmentLine,
-        TransitAuthorization,
+        AuthorityKey, Body, Checkpoint, Direction, KeyRotation, ShipmentLine, TransitAuthorization,
+        VerifiedEntry,
     };
 
-    /// A map standing in for the engine.
-    #[derive(Default)]
-    struct Map(RefCell<BTreeMap<Vec<u8>, Vec<u8>>>);
-
-    impl View for Map {
-        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-            Ok(self.0.borrow().get(key).cloned())
-        }
+    /// A real engine in a temporary directory, written to through [`Tx`]
+    /// without the chain (derive only cares about the applied mark).
+    struct Map {
+        _dir: tempfile::TempDir,
+        engine: Box<dyn Engine>,
     }
 
     impl Map {
+        fn new() -> Map {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let engine = crate::engine::open(dir.path(), EngineKind::Redb).expect("engine");
+            Map { _dir: dir, engine }
+        }
+        fn try_apply(&self, v: &VerifiedEntry) -> Result<()> {
+            let mut tx = Tx::new(self.engine.as_ref());
+            apply(&mut tx, v.entry(), v.id(), v.signed().key_id())?;
+            self.engine.commit(tx.into_batch())
+        }
         fn apply(&self, v: &VerifiedEntry) {
-            for op in derive(self, v).expect("derives") {
-                match op {
-                    Op::Put(k, val) => self.0.borrow_mut().insert(k, val),
-                    Op::Delete(k) => self.0.borrow_mut().remove(&k),
-                };
-            }
+            self.try_apply(v).expect("applies");
+        }
+        fn rows(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+            self.engine.scan(&[], &[0xFF], usize::MAX).expect("scan")
         }
         fn prefixes(&self) -> Vec<u8> {
-            self.0.borrow().keys().map(|k| k[0]).collect()
+            let mut p: Vec<u8> = self.rows().iter().map(|(k, _)| k[0]).collect();
+            p.dedup();
+            p
         }
     }
 
@@ -423,15 +472,15 @@ mod tests {
     #[test]
     fn what_each_document_derives() {
         let cases: Vec<(&str, Document, &[u8])> = vec![
-            ("accepted shipment", shipment_doc("A1", true), b"PRT"),
-            ("rejected shipment", shipment_doc("A1", false), b"P"),
+            ("accepted shipment", shipment_doc("A1", true), b"GPRT"),
+            ("rejected shipment", shipment_doc("A1", false), b"AGP"),
             (
                 "key rotation",
                 Document::KeyRotation(KeyRotation {
                     new_key: hex::encode([3u8; 32]),
                     valid_from_ms: 5,
                 }),
-                b"Y",
+                b"GY",
             ),
             (
                 "status of an unknown license",
@@ -441,13 +490,13 @@ mod tests {
                     reason: "x".into(),
                     effective_at_ms: 1,
                 }),
-                b"",
+                b"AG",
             ),
             (
                 "transit",
                 Document::License(License::Transit(TransitAuthorization {
                     number: "TR-1".into(),
-                    transit_country: "GT".into(),
+                    transit_country: "MX".into(),
                     export_license: DocumentRef {
                         authority: "US-DDTC".into(),
                         number: "EXP-1".into(),
@@ -458,11 +507,11 @@ mod tests {
                     valid_until: "2027-01-01".into(),
                     decision: tally_model::Decision::Authorized,
                 })),
-                b"SV",
+                b"GSV",
             ),
         ];
         for (name, doc, want) in cases {
-            let m = Map::default();
+            let m = Map::new();
             m.apply(&signed("MX-SEDENA", 1, 10, doc));
             assert_eq!(m.prefixes(), want.to_vec(), "{name}");
         }
@@ -470,50 +519,55 @@ mod tests {
 
     #[test]
     fn one_record_counts_a_line_once_and_a_serial_once() {
-        let m = Map::default();
+        let m = Map::new();
         m.apply(&signed("MX-SEDENA", 1, 10, shipment_doc("A1", true)));
-        let rows: Vec<TallyRow> =
-            m.0.borrow()
-                .iter()
-                .filter(|(k, _)| k[0] == keys::TALLY)
-                .map(|(k, v)| decode(k, v).expect("tally"))
-                .collect();
+        let rows: Vec<TallyRow> = m
+            .rows()
+            .iter()
+            .filter(|(k, _)| k[0] == keys::TALLY)
+            .map(|(k, v)| decode(k, v).expect("tally"))
+            .collect();
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].quantity, rows[0].shipments), (5, 1));
     }
 
     #[test]
     fn earliest_serial_use_wins_in_either_order() {
-        let early = signed("MX-ADUANA", 9, 10, shipment_doc("A1", true));
+        let early = signed("MX-ADUANA", 1, 10, shipment_doc("A1", true));
         let late = signed("MX-SEDENA", 1, 20, shipment_doc("A1", true));
-        let a = Map::default();
+        let a = Map::new();
         a.apply(&early);
         a.apply(&late);
-        let b = Map::default();
+        let b = Map::new();
         b.apply(&late);
         b.apply(&early);
-        assert_eq!(*a.0.borrow(), *b.0.borrow());
+        assert_eq!(a.rows(), b.rows());
         let key = keys::serial(
             &DocumentRef {
                 authority: "US-DDTC".into(),
                 number: "EXP-1".into(),
             },
             Direction::Entry,
-            None,
+            "MX",
             "A1",
         );
-        let used: SerialUse = decode(&key, &a.0.borrow()[&key]).expect("serial use");
-        assert_eq!((used.recorded_by.as_str(), used.seq), ("MX-ADUANA", 9));
+        let value = a.engine.get(&key).expect("get").expect("held");
+        let used: SerialUse = decode(&key, &value).expect("serial use");
+        assert_eq!((used.recorded_by.as_str(), used.seq), ("MX-ADUANA", 1));
     }
 
     #[test]
     fn corrupt_state_is_an_error() {
-        let m = Map::default();
-        m.0.borrow_mut()
-            .insert(keys::license("MX-SEDENA", "NOPE"), b"{not json".to_vec());
+        let m = Map::new();
+        m.engine
+            .commit(vec![crate::engine::Op::Put(
+                keys::license("MX-SEDENA", "NOPE"),
+                b"{not json".to_vec(),
+            )])
+            .expect("commit");
         let v = signed(
             "MX-SEDENA",
-            2,
+            1,
             1,
             Document::StatusChange(StatusChange {
                 number: "NOPE".into(),
@@ -522,6 +576,21 @@ mod tests {
                 effective_at_ms: 1,
             }),
         );
-        assert!(matches!(derive(&m, &v), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(m.try_apply(&v), Err(StoreError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn applying_is_idempotent_and_in_order() {
+        let m = Map::new();
+        let first = signed("MX-SEDENA", 1, 10, shipment_doc("A1", true));
+        m.apply(&first);
+        let once = m.rows();
+        m.apply(&first);
+        assert_eq!(m.rows(), once, "applying seq 1 again changes nothing");
+        let skip = signed("MX-SEDENA", 3, 10, shipment_doc("A2", true));
+        assert!(matches!(
+            m.try_apply(&skip),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 }

@@ -8,19 +8,22 @@
 //! | `S`    | authority, number                                      | `LicenseState` (JSON)           |
 //! | `V`    | export authority, export number, transit authority, number | empty                       |
 //! | `T`    | license authority, number, line, direction, country    | `TallyRow` (JSON)               |
-//! | `R`    | license authority, number, direction, country*, serial | `SerialUse` (JSON)              |
+//! | `R`    | license authority, number, direction, country, serial  | `SerialUse` (JSON)              |
 //! | `P`    | license authority, number, recorded_at_ms, recorder, seq | `ShipmentRow` (JSON)          |
 //! | `Y`    | authority, seq                                         | `RotatedKey` (JSON)             |
 //! | `E`    | authority, seq, hash of the conflicting entry          | both encoded entries            |
-//! | `K`    | token hash (hex)                                       | `TokenRecord` (JSON)            |
+//! | `A`    | alert id                                               | `Alert` (JSON)                  |
+//! | `G`    | authority                                              | applied through seq (8)         |
 //! | `M`    | `M/schema`, `M/reindexing`                             | meta                            |
 //!
-//! (*) the checkpoint country for transit, empty otherwise.
+//! Tallies and serial uses are kept per recording country and filtered by
+//! the license's route when read, so they do not depend on whether the
+//! license or the record arrived first.
 //!
 //! Numbers are big-endian (signed ones with the sign bit flipped) so keys sort
 //! numerically; strings are escaped (`00` -> `00 FF`) and end in `00 01`, so
 //! a string sorts before any longer string it prefixes and no string can run
-//! into the next component. `S V T R P Y` are derived from the logs and are
+//! into the next component. `S V T R P Y A G` are derived from the logs and are
 //! what `reindex` deletes and rebuilds.
 
 use tally_model::{Direction, DocumentRef, EntryHash};
@@ -35,14 +38,19 @@ pub const SERIAL: u8 = b'R';
 pub const SHIPMENT: u8 = b'P';
 pub const ROTATED: u8 = b'Y';
 pub const EVIDENCE: u8 = b'E';
-pub const TOKEN: u8 = b'K';
+pub const ALERT: u8 = b'A';
+pub const APPLIED: u8 = b'G';
 pub const META: u8 = b'M';
 
 /// Prefixes of the records `reindex` rebuilds from the logs.
-pub const DERIVED: [u8; 6] = [LICENSE, TRANSIT, TALLY, SERIAL, SHIPMENT, ROTATED];
+pub const DERIVED: [u8; 8] = [
+    LICENSE, TRANSIT, TALLY, SERIAL, SHIPMENT, ROTATED, ALERT, APPLIED,
+];
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
+/// The schema this build migrates from (by a reindex at open).
+pub const SCHEMA_MIGRATES_FROM: u32 = 2;
 pub const SCHEMA_KEY: &[u8] = b"M/schema";
 /// Present while a reindex runs: derived records are half-built until it is
 /// gone, so opening a store that holds it finishes the reindex first.
@@ -194,12 +202,8 @@ pub fn tally(license: &DocumentRef, line: u32, d: Direction, country: &str) -> V
 pub fn tally_prefix(license: &DocumentRef) -> Vec<u8> {
     Key::new(TALLY).doc(license).build()
 }
-/// `country` counts only for transit: an exit or entry happens in one country.
-pub fn serial(license: &DocumentRef, d: Direction, country: Option<&str>, serial: &str) -> Vec<u8> {
-    let country = match d {
-        Direction::Transit => country.unwrap_or_default(),
-        Direction::Exit | Direction::Entry => "",
-    };
+/// `country` is the recording (checkpoint) country, for every direction.
+pub fn serial(license: &DocumentRef, d: Direction, country: &str, serial: &str) -> Vec<u8> {
     Key::new(SERIAL)
         .doc(license)
         .direction(d)
@@ -231,8 +235,11 @@ pub fn evidence(authority: &str, seq: u64, conflicting: &EntryHash) -> Vec<u8> {
         .raw(&conflicting.0)
         .build()
 }
-pub fn token(hash_hex: &str) -> Vec<u8> {
-    Key::new(TOKEN).str(hash_hex).build()
+pub fn alert(id: &str) -> Vec<u8> {
+    Key::new(ALERT).str(id).build()
+}
+pub fn applied(authority: &str) -> Vec<u8> {
+    Key::new(APPLIED).str(authority).build()
 }
 
 /// A key as text for error messages: printable ASCII kept, the rest `\xNN`.

@@ -7,14 +7,15 @@
 //! - [`keys`]: the key layout of the one keyspace (prefixes, order-preserving
 //!   encoding of strings and numbers) and the schema version.
 //! - [`state`]: the typed values kept besides the logs.
-//! - `derive`: what one entry changes in the derived records; a pure function
-//!   shared by append and reindex.
-//! - [`store`]: [`Store`], the typed operations: append (log record, head,
-//!   hash index and derived records in one durable batch), log reads, derived
-//!   reads, evidence, tokens, reindex.
+//! - [`tx`]: [`Tx`], the staged transaction: reads see its own writes; the
+//!   typed writes (append an entry, keep evidence) happen inside one.
+//! - `derive`: applying one entry to the derived records (the second,
+//!   idempotent step after the chain append), shared by append and reindex.
+//! - [`store`]: [`Store`], the typed operations: transactions, log reads,
+//!   derived reads (route-filtered tallies, alerts), evidence, reindex.
 //! - [`error`]: the one error enum, [`StoreError`].
 //!
-//! An entry is acknowledged when [`Store::append`] or [`Store::append_batch`]
+//! An entry is acknowledged when the [`Store::transaction`] that appended it
 //! returns `Ok`: it is then committed with everything derived from it, as
 //! durably as the engine promises (see [`EngineKind`]).
 
@@ -26,11 +27,13 @@ pub mod redb;
 pub mod sled;
 pub mod state;
 pub mod store;
+pub mod tx;
 
 pub use engine::{EngineKind, UnknownEngine};
 pub use error::{Result, StoreError};
 pub use state::{
-    EntryPointer, Evidence, LicenseEvent, LicenseState, RotatedKey, SerialUse, ShipmentRow,
-    TallyRow, TokenRecord,
+    Alert, EntryPointer, Evidence, LicenseEvent, LicenseState, RotatedKey, SerialUse, ShipmentRow,
+    TallyRow,
 };
-pub use store::{DerivedDigest, ReindexReport, Store};
+pub use store::{DerivedDigest, Progress, ReindexReport, Store};
+pub use tx::Tx;

@@ -1,9 +1,10 @@
 //! The typed values the store keeps besides the logs: derived license state,
-//! tallies, shipments, evidence and API tokens.
+//! tallies, shipments, evidence and alerts.
 
 use serde::{Deserialize, Serialize};
 use tally_model::{
-    AuthorityId, Direction, DocumentRef, EntryHash, License, LicenseKind, ShipmentLine, Status,
+    AlertKind, AuthorityId, Direction, DocumentRef, EntryHash, License, LicenseKind, ShipmentLine,
+    Status,
 };
 
 /// Where an entry sits in its log.
@@ -109,13 +110,19 @@ pub struct Evidence {
     pub entries: [Vec<u8>; 2],
 }
 
-/// An API token, stored by the hash of its secret only.
+/// An alert as stored and listed (CONTRACT.md "Alerts").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenRecord {
-    /// `officer`, `issuer` or `admin`.
-    pub role: String,
-    pub label: String,
-    pub created_at_ms: i64,
+pub struct Alert {
+    /// Deterministic: see [`tally_model::alert_id`].
+    pub id: String,
+    pub kind: AlertKind,
+    /// The license the alert concerns, if any.
+    pub license: Option<DocumentRef>,
+    /// `issued_at_ms` of the entry that raised it.
+    pub raised_at_ms: i64,
+    /// What happened, in words; built by this node, foreign text quoted.
+    pub detail: String,
+    pub open: bool,
 }
 
 /// A signing key an authority announced in its own log (key rotation).

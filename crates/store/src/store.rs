@@ -1,22 +1,20 @@
-//! [`Store`]: typed operations over one engine; appends write the log record,
+//! [`Store`]: typed operations over one engine. Every write goes through a
+//! staged transaction ([`Store::transaction`]) that commits the log record,
 //! head, hash index and derived records in one durable batch.
 
-use crate::derive::{self, View, decode, encode};
-use crate::engine::{self, Batch, ENGINE_MARKER, Engine, EngineKind, Op, io_err};
+use crate::derive::{self, decode};
+use crate::engine::{self, ENGINE_MARKER, Engine, EngineKind, Op, io_err};
 use crate::error::{Result, StoreError};
 use crate::keys::{self, KeyReader};
-use crate::state::{
-    Evidence, LicenseState, RotatedKey, SerialUse, ShipmentRow, TallyRow, TokenRecord,
-};
+use crate::state::{Alert, Evidence, LicenseState, RotatedKey, SerialUse, ShipmentRow, TallyRow};
+use crate::tx::{self, EngineView, Tx, decode_head, decode_signed};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tally_model::{
-    AuthorityId, ChainStep, Direction, DocumentRef, EntryHash, SignedEntry, VerifiedEntry,
-    chain_step,
+    AuthorityId, Direction, DocumentRef, EntryHash, SignedEntry, VerifiedEntry, on_route,
 };
 
 /// Entries per commit when reindexing, and rows per scan when deleting:
@@ -50,6 +48,15 @@ pub struct ReindexReport {
     pub elapsed: Duration,
 }
 
+/// How far a reindex has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Entries applied so far.
+    pub entries: u64,
+    /// Entries in every log.
+    pub total: u64,
+}
+
 /// A fingerprint of every derived record, to compare an incremental build
 /// with a reindex (or two nodes) without holding the records in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,93 +66,12 @@ pub struct DerivedDigest {
     pub sha256: EntryHash,
 }
 
-/// Pending writes of a batch over the engine, so that each entry of a batch
-/// sees the heads and derived records of the entries before it.
-struct Overlay<'a> {
-    engine: &'a dyn Engine,
-    pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-}
-
-impl<'a> Overlay<'a> {
-    fn new(engine: &'a dyn Engine) -> Overlay<'a> {
-        Overlay {
-            engine,
-            pending: BTreeMap::new(),
-        }
-    }
-    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        self.pending.insert(key, Some(value));
-    }
-    fn apply(&mut self, batch: Batch) {
-        for op in batch {
-            match op {
-                Op::Put(k, v) => self.pending.insert(k, Some(v)),
-                Op::Delete(k) => self.pending.insert(k, None),
-            };
-        }
-    }
-    fn into_batch(self) -> Batch {
-        self.pending
-            .into_iter()
-            .map(|(k, v)| match v {
-                Some(v) => Op::Put(k, v),
-                None => Op::Delete(k),
-            })
-            .collect()
-    }
-}
-
-/// The committed state as a [`View`], for reads outside an append.
-struct EngineView<'a>(&'a dyn Engine);
-
-impl View for EngineView<'_> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.0.get(key)
-    }
-}
-
-impl View for Overlay<'_> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        match self.pending.get(key) {
-            Some(v) => Ok(v.clone()),
-            None => self.engine.get(key),
-        }
-    }
-}
-
-fn encode_head(seq: u64, hash: &EntryHash) -> Vec<u8> {
-    let mut v = Vec::with_capacity(40);
-    v.extend_from_slice(&seq.to_be_bytes());
-    v.extend_from_slice(&hash.0);
-    v
-}
-
-fn decode_head(key: &[u8], v: &[u8]) -> Result<(u64, EntryHash)> {
-    let (seq, hash) = v
-        .split_first_chunk::<8>()
-        .filter(|(_, h)| h.len() == 32)
-        .ok_or_else(|| StoreError::corrupt(key, "head is not seq (8) + hash (32)"))?;
-    let hash = EntryHash::from_slice(hash).ok_or_else(|| StoreError::corrupt(key, "hash"))?;
-    Ok((u64::from_be_bytes(*seq), hash))
-}
-
 fn authority_of(key: &[u8], s: &str) -> Result<AuthorityId> {
     s.parse()
         .map_err(|e| StoreError::corrupt(key, format_args!("authority: {e}")))
 }
 
-fn decode_signed(key: &[u8], v: &[u8]) -> Result<SignedEntry> {
-    SignedEntry::decode(v).map_err(|e| StoreError::corrupt(key, e))
-}
-
-fn decode_verified(key: &[u8], v: &[u8]) -> Result<VerifiedEntry> {
-    let signed = decode_signed(key, v)?;
-    let entry = signed.open().map_err(|e| StoreError::corrupt(key, e))?;
-    // The store holds only entries that were verified before they were appended.
-    Ok(VerifiedEntry::trusted(signed, entry))
-}
-
-fn encode_evidence(e: &Evidence) -> Vec<u8> {
+pub(crate) fn encode_evidence(e: &Evidence) -> Vec<u8> {
     let [first, second] = &e.entries;
     let len = u32::try_from(first.len())
         .expect("an encoded entry is at most MAX_ENTRY_BYTES, far below 4 GiB");
@@ -252,12 +178,34 @@ impl Store {
         match engine.get(keys::SCHEMA_KEY)? {
             Some(v) => {
                 let found = String::from_utf8_lossy(&v).trim().to_string();
-                if found.parse::<u32>().ok() != Some(keys::SCHEMA_VERSION) {
-                    return Err(StoreError::SchemaMismatch {
-                        path: dir.to_path_buf(),
-                        found,
-                        expected: keys::SCHEMA_VERSION,
-                    });
+                match found.parse::<u32>().ok() {
+                    Some(keys::SCHEMA_VERSION) => {}
+                    Some(keys::SCHEMA_MIGRATES_FROM) => {
+                        // Only derived records changed: mark a reindex as
+                        // under way and the new version in one commit; the
+                        // reindex below (or after a crash, the next open)
+                        // rebuilds them.
+                        tracing::warn!(
+                            path = %dir.display(),
+                            from = keys::SCHEMA_MIGRATES_FROM,
+                            to = keys::SCHEMA_VERSION,
+                            "upgrading the store's schema: rebuilding derived records from the logs"
+                        );
+                        engine.commit(vec![
+                            Op::Put(keys::REINDEX_KEY.to_vec(), b"1".to_vec()),
+                            Op::Put(
+                                keys::SCHEMA_KEY.to_vec(),
+                                keys::SCHEMA_VERSION.to_string().into_bytes(),
+                            ),
+                        ])?;
+                    }
+                    _ => {
+                        return Err(StoreError::SchemaMismatch {
+                            path: dir.to_path_buf(),
+                            found,
+                            expected: keys::SCHEMA_VERSION,
+                        });
+                    }
                 }
             }
             None => {
@@ -284,7 +232,13 @@ impl Store {
         store.check_heads()?;
         if store.engine().get(keys::REINDEX_KEY)?.is_some() {
             tracing::warn!(path = %dir.display(), "finishing a reindex that was interrupted");
-            store.reindex()?;
+            store.reindex_with(&mut |p| {
+                tracing::info!(
+                    entries = p.entries,
+                    of = p.total,
+                    "rebuilding derived records"
+                )
+            })?;
         }
         tracing::debug!(path = %dir.display(), engine = %kind, "store open");
         Ok(store)
@@ -413,46 +367,42 @@ impl Store {
         dir_bytes(&self.inner.dir)
     }
 
+    /// Runs `f` in a staged transaction under the store's single-writer
+    /// lock: `f` reads its own writes, and every write commits in one
+    /// durable batch when it returns `Ok` (nothing is written on `Err`).
+    /// What `f` appended is acknowledged when this returns `Ok`.
+    pub fn transaction<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut Tx) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let _guard = self.lock();
+        let mut tx = Tx::new(self.engine());
+        let out = f(&mut tx)?;
+        if !tx.is_empty() {
+            self.engine().commit(tx.into_batch())?;
+        }
+        Ok(out)
+    }
+
+    /// Appends entries (of any authorities) in one durable commit; see
+    /// [`Tx::append`]. On error nothing is written.
+    pub fn append_batch(&self, entries: &[VerifiedEntry]) -> Result<()> {
+        self.transaction(|tx| {
+            for v in entries {
+                tx.append(v)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Appends one entry; see [`Store::append_batch`].
     pub fn append(&self, entry: &VerifiedEntry) -> Result<()> {
         self.append_batch(std::slice::from_ref(entry))
     }
 
-    /// Appends entries (of any authorities) in one durable commit: each must
-    /// be next in its chain, after the held head or the previous entry of
-    /// the same authority in `entries`. Log records, heads, hash index and
-    /// derived records commit together; on error nothing is written. When
-    /// this returns `Ok` the entries are acknowledged.
-    pub fn append_batch(&self, entries: &[VerifiedEntry]) -> Result<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let _guard = self.lock();
-        let mut overlay = Overlay::new(self.engine());
-        for v in entries {
-            let entry = v.entry();
-            let a = entry.authority.as_str();
-            let head_key = keys::head(a);
-            let head = overlay
-                .get(&head_key)?
-                .map(|h| decode_head(&head_key, &h))
-                .transpose()?;
-            if chain_step(head, None, entry.seq, entry.prev, v.id()) != ChainStep::Next {
-                return Err(StoreError::NotNext {
-                    authority: a.to_string(),
-                    expected: head.map_or(1, |(s, _)| s + 1),
-                    got: entry.seq,
-                });
-            }
-            overlay.put(keys::log(a, entry.seq), v.signed().encode());
-            overlay.put(head_key, encode_head(entry.seq, &v.id()));
-            let mut at = entry.seq.to_be_bytes().to_vec();
-            at.extend_from_slice(a.as_bytes());
-            overlay.put(keys::hash(&v.id()), at);
-            let derived = derive::derive(&overlay, v)?;
-            overlay.apply(derived);
-        }
-        self.engine().commit(overlay.into_batch())
+    /// Seq through which `authority`'s log is applied to the derived records.
+    pub fn applied_through(&self, authority: &AuthorityId) -> Result<u64> {
+        derive::applied_through(&EngineView(self.engine()), authority.as_str())
     }
 
     // ---- derived records ----
@@ -519,18 +469,27 @@ impl Store {
         Ok(out)
     }
 
-    /// Accepted quantities of `license`, per (line, direction, country).
-    pub fn tallies(&self, license: &DocumentRef) -> Result<Vec<TallyRow>> {
+    /// Accepted quantities of `license` per (line, direction, country), as
+    /// recorded by every country: what [`Store::tallies`] filters.
+    pub fn recorded_tallies(&self, license: &DocumentRef) -> Result<Vec<TallyRow>> {
         self.scan_json(&keys::tally_prefix(license), usize::MAX)
     }
 
-    /// The earliest accepted crossing of `serial` under `license` in
-    /// `direction`; `country` counts only for transit (pass the transit country).
+    /// The tallies that count for `license` as it stands: only rows recorded
+    /// in a country its route allows for their direction.
+    pub fn tallies(&self, license: &LicenseState) -> Result<Vec<TallyRow>> {
+        let mut rows = self.recorded_tallies(&license.reference())?;
+        rows.retain(|t| on_route(&license.document, t.direction, &t.country));
+        Ok(rows)
+    }
+
+    /// The earliest counted crossing of `serial` under `license` in
+    /// `direction` recorded in `country` (the checkpoint country).
     pub fn serial_use(
         &self,
         license: &DocumentRef,
         direction: Direction,
-        country: Option<&str>,
+        country: &str,
         serial: &str,
     ) -> Result<Option<SerialUse>> {
         self.get_json(&keys::serial(license, direction, country, serial))
@@ -541,21 +500,25 @@ impl Store {
         self.scan_json(&keys::shipment_prefix(license), usize::MAX)
     }
 
-    /// Accepted shipments under `license` in `direction` (in `country` if
-    /// given): what a single-shipment license is checked against.
+    /// Accepted shipments under `license` in `direction` that count (recorded
+    /// in `country`, which its route allows): what a single-shipment license
+    /// is checked against.
     pub fn accepted_shipments(
         &self,
-        license: &DocumentRef,
+        license: &LicenseState,
         direction: Direction,
-        country: Option<&str>,
+        country: &str,
     ) -> Result<u64> {
+        if !on_route(&license.document, direction, country) {
+            return Ok(0);
+        }
         let n = self
-            .shipments(license)?
+            .shipments(&license.reference())?
             .iter()
             .filter(|s| {
                 s.verdict == "accept"
                     && s.checkpoint.direction == direction
-                    && country.is_none_or(|c| s.checkpoint.country == c)
+                    && s.checkpoint.country == country
             })
             .count();
         Ok(n as u64)
@@ -566,18 +529,13 @@ impl Store {
         self.scan_json(&keys::rotated_prefix(authority.as_str()), usize::MAX)
     }
 
-    // ---- evidence and tokens ----
+    // ---- evidence and alerts ----
 
-    /// Keeps proof of an equivocation, durably; storing the same proof twice
-    /// changes nothing.
-    pub fn put_evidence(&self, evidence: &Evidence) -> Result<()> {
-        let key = keys::evidence(
-            evidence.authority.as_str(),
-            evidence.seq,
-            &EntryHash::of(&evidence.entries[1]),
-        );
-        self.engine()
-            .commit(vec![Op::Put(key, encode_evidence(evidence))])
+    /// Keeps proof of an equivocation, durably, with its alert; storing the
+    /// same proof twice changes nothing. True if no fork at that (authority,
+    /// seq) was known before.
+    pub fn put_evidence(&self, evidence: &Evidence) -> Result<bool> {
+        self.transaction(|tx| tx.put_evidence(evidence))
     }
 
     /// Every equivocation proof held, by authority and seq.
@@ -590,49 +548,26 @@ impl Store {
             .collect()
     }
 
-    /// Stores an API token under the hash of its secret.
-    pub fn put_token(&self, hash_hex: &str, token: &TokenRecord) -> Result<()> {
-        self.engine()
-            .commit(vec![Op::Put(keys::token(hash_hex), encode(token))])
-    }
-
-    pub fn token(&self, hash_hex: &str) -> Result<Option<TokenRecord>> {
-        self.get_json(&keys::token(hash_hex))
-    }
-
-    /// Every token, by the hash of its secret.
-    pub fn tokens(&self) -> Result<Vec<(String, TokenRecord)>> {
-        let start = [keys::TOKEN];
-        self.engine()
-            .scan(&start, &keys::prefix_end(&start), usize::MAX)?
-            .into_iter()
-            .map(|(k, v)| {
-                let hash = KeyReader::new(&k)
-                    .str()
-                    .ok_or_else(|| StoreError::corrupt(&k, "token key"))?;
-                Ok((hash, decode(&k, &v)?))
-            })
-            .collect()
-    }
-
-    /// Removes a token; false if there was none.
-    pub fn delete_token(&self, hash_hex: &str) -> Result<bool> {
-        let key = keys::token(hash_hex);
-        if self.engine().get(&key)?.is_none() {
-            return Ok(false);
-        }
-        self.engine().commit(vec![Op::Delete(key)])?;
-        Ok(true)
+    /// Every alert held, in id order. Alerts are few (one per suspicious
+    /// event); the API sorts, filters and pages them.
+    pub fn alerts(&self) -> Result<Vec<Alert>> {
+        self.scan_json(&[keys::ALERT], usize::MAX)
     }
 
     // ---- reindex ----
 
     /// Deletes every derived record and rebuilds them by replaying every log
-    /// in seq order, a bounded chunk per commit. Appends wait meanwhile;
-    /// reads see half-built derived records until it returns, so run it with
-    /// the node stopped (`tally reindex`). A crash midway is finished by the
-    /// next [`Store::open`].
+    /// in seq order, a bounded chunk per commit; see [`Store::reindex_with`].
     pub fn reindex(&self) -> Result<ReindexReport> {
+        self.reindex_with(&mut |_| {})
+    }
+
+    /// [`Store::reindex`], calling `progress` after every committed chunk.
+    /// Appends wait meanwhile; reads see half-built derived records until it
+    /// returns, so run it with the node stopped (`tally reindex`). A crash
+    /// midway is finished by the next [`Store::open`]. The result does not
+    /// depend on the order logs are replayed in (DESIGN.md section 3).
+    pub fn reindex_with(&self, progress: &mut dyn FnMut(Progress)) -> Result<ReindexReport> {
         let started = Instant::now();
         let _guard = self.lock();
         let engine = self.engine();
@@ -653,26 +588,29 @@ impl Store {
         }
 
         let heads = self.heads()?;
+        let total: u64 = heads.iter().map(|(_, seq, _)| seq).sum();
         let mut entries = 0u64;
         for (authority, head, _) in &heads {
             let mut from = 1;
             while from <= *head {
                 let rows = self.log_rows(authority, from, REINDEX_CHUNK)?;
-                let mut overlay = Overlay::new(engine);
+                let mut tx = Tx::new(engine);
                 let mut next = from;
                 for (k, v) in &rows {
-                    let verified = decode_verified(k, v)?;
+                    let signed = decode_signed(k, v)?;
+                    let entry = signed.open().map_err(|e| StoreError::corrupt(k, e))?;
                     // A log with a hole would derive a different state than
                     // the one that was acknowledged: refuse, do not guess.
-                    if verified.entry().seq != next {
+                    if entry.seq != next {
                         return Err(StoreError::corrupt(
                             k,
                             format_args!("log of {authority} skips from {next}"),
                         ));
                     }
                     next += 1;
-                    let derived = derive::derive(&overlay, &verified)?;
-                    overlay.apply(derived);
+                    // The store holds only entries that were verified before
+                    // they were appended; applying reads them, it mints nothing.
+                    derive::apply(&mut tx, &entry, signed.id(), signed.key_id())?;
                 }
                 if next == from {
                     return Err(StoreError::corrupt(
@@ -680,11 +618,17 @@ impl Store {
                         format_args!("head {head} but the log ends before {from}"),
                     ));
                 }
-                engine.commit(overlay.into_batch())?;
+                engine.commit(tx.into_batch())?;
                 entries += next - from;
                 from = next;
+                progress(Progress { entries, total });
             }
         }
+        let mut tx = Tx::new(engine);
+        for evidence in self.evidence()? {
+            tx::raise_equivocation(&mut tx, &evidence)?;
+        }
+        engine.commit(tx.into_batch())?;
         engine.commit(vec![Op::Delete(keys::REINDEX_KEY.to_vec())])?;
         let report = ReindexReport {
             authorities: heads.len(),

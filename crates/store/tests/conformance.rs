@@ -6,7 +6,7 @@ use common::*;
 use std::collections::BTreeMap;
 use tally_model::{AuthorityId, Body, Direction, EntryHash, LicenseKind, Status, VerifiedEntry};
 use tally_store::engine::{self, Op};
-use tally_store::{EngineKind, Evidence, Store, StoreError, TokenRecord, keys};
+use tally_store::{EngineKind, Evidence, Store, StoreError, keys};
 use tempfile::TempDir;
 
 macro_rules! conformance {
@@ -32,9 +32,10 @@ conformance!(
     reindex_equals_incremental,
     interrupted_reindex_finishes_on_open,
     schema_version_mismatch,
+    schema_2_migrates_by_reindex,
     wrong_engine_directory,
     reopen_keeps_everything,
-    evidence_and_tokens,
+    evidence_and_alerts,
     corrupt_values_are_errors,
     engine_scans,
     concurrent_appends_and_reads,
@@ -335,7 +336,7 @@ fn a_batch_is_atomic(kind: EngineKind) {
         Status::Revoked,
         "derived from an earlier entry of the same batch"
     );
-    assert_eq!(store.tallies(&exp1).expect("tallies").len(), 1);
+    assert_eq!(store.recorded_tallies(&exp1).expect("tallies").len(), 1);
 }
 
 fn license_lifecycle(kind: EngineKind) {
@@ -369,7 +370,7 @@ fn license_lifecycle(kind: EngineKind) {
             us.next(amend(2, export_license("EXP-1", 1, &[]))),
             us.next(status("EXP-1", Status::Revoked, "diversion")),
             us.next(status("EXP-404", Status::Revoked, "unknown license")),
-            us.next(import("IC-7")),
+            us.next(import_for("IC-7", "US", "MX")),
         ],
     );
     let lic = store
@@ -436,7 +437,7 @@ fn transit_links(kind: EngineKind) {
             gt.next(transit("TR-2", doc_ref("US-DDTC", "EXP-2"))),
         ],
     );
-    append_all(&store, &[pa.next(transit("PA-9", exp1.clone()))]);
+    append_all(&store, &[pa.next(transit_in("PA-9", "PA", exp1.clone()))]);
     append_all(
         &store,
         &[Log::new("US-DDTC", 1).next(export("EXP-1", 5, &[]))],
@@ -552,7 +553,7 @@ fn shipments_tallies_and_serials(kind: EngineKind) {
     );
 
     let tallies: Vec<_> = store
-        .tallies(&exp1)
+        .recorded_tallies(&exp1)
         .expect("tallies")
         .into_iter()
         .map(|t| (t.line, t.direction, t.country, t.quantity, t.shipments))
@@ -569,47 +570,47 @@ fn shipments_tallies_and_serials(kind: EngineKind) {
     );
     assert!(
         store
-            .tallies(&doc_ref("US-DDTC", "EXP-2"))
+            .recorded_tallies(&doc_ref("US-DDTC", "EXP-2"))
             .expect("tallies")
             .is_empty()
     );
 
-    let used = |d, c: Option<&str>, s: &str| {
+    let used = |d, c: &str, s: &str| {
         store
             .serial_use(&exp1, d, c, s)
             .expect("serial")
             .map(|u| (u.recorded_by.to_string(), u.seq, u.recorded_at_ms))
     };
     assert_eq!(
-        used(Direction::Entry, None, "S1"),
+        used(Direction::Entry, "MX", "S1"),
         Some(("MX-SEDENA".into(), 1, T0 + 30_000)),
         "first use wins"
     );
     assert_eq!(
-        used(Direction::Entry, None, "S2"),
+        used(Direction::Entry, "MX", "S2"),
         Some(("MX-SEDENA".into(), 3, T0 + 50_000))
     );
     assert_eq!(
-        used(Direction::Entry, Some("MX"), "S1"),
-        used(Direction::Entry, None, "S1"),
-        "country counts only for transit"
+        used(Direction::Entry, "GT", "S1"),
+        None,
+        "uses are kept per recording country"
     );
     assert_eq!(
-        used(Direction::Entry, None, "S3"),
+        used(Direction::Entry, "MX", "S3"),
         None,
         "rejected records use no serial"
     );
     assert_eq!(
-        used(Direction::Exit, None, "S1"),
+        used(Direction::Exit, "US", "S1"),
         Some(("US-DDTC".into(), 2, T0 + 10_000))
     );
     assert_eq!(
-        used(Direction::Transit, Some("GT"), "S2"),
+        used(Direction::Transit, "GT", "S2"),
         Some(("GT-DIGECAM".into(), 1, T0 + 20_000))
     );
-    assert_eq!(used(Direction::Transit, Some("PA"), "S2"), None);
+    assert_eq!(used(Direction::Transit, "PA", "S2"), None);
     let date = store
-        .serial_use(&exp1, Direction::Exit, None, "S1")
+        .serial_use(&exp1, Direction::Exit, "US", "S1")
         .expect("serial")
         .expect("used")
         .date;
@@ -635,18 +636,19 @@ fn shipments_tallies_and_serials(kind: EngineKind) {
     assert_eq!(rows[0].items.len(), 2);
     assert_eq!(rows[0].license, exp1);
 
-    let n = |d, c| store.accepted_shipments(&exp1, d, c).expect("count");
-    assert_eq!(n(Direction::Entry, None), 2);
-    assert_eq!(n(Direction::Entry, Some("MX")), 2);
-    assert_eq!(n(Direction::Entry, Some("GT")), 0);
-    assert_eq!(n(Direction::Transit, Some("GT")), 1);
-    assert_eq!(n(Direction::Exit, None), 1);
+    let license = store
+        .license(&id("US-DDTC"), "EXP-1")
+        .expect("read")
+        .expect("issued");
+    let n = |d, c| store.accepted_shipments(&license, d, c).expect("count");
+    assert_eq!(n(Direction::Entry, "MX"), 2);
     assert_eq!(
-        store
-            .accepted_shipments(&doc_ref("US-DDTC", "EXP-9"), Direction::Exit, None)
-            .expect("count"),
-        0
+        n(Direction::Entry, "GT"),
+        0,
+        "off the route: counts nothing"
     );
+    assert_eq!(n(Direction::Transit, "GT"), 1);
+    assert_eq!(n(Direction::Exit, "US"), 1);
 }
 
 fn key_rotation_and_sealed(kind: EngineKind) {
@@ -682,10 +684,11 @@ fn key_rotation_and_sealed(kind: EngineKind) {
     let sealed = us.next_body(T0, Body::Sealed(vec![1, 2, 3]));
     store.append(&sealed).expect("sealed entries are stored");
     assert_eq!(
-        store.derived_digest().expect("digest"),
-        before,
-        "a sealed body derives nothing"
+        store.derived_digest().expect("digest").records,
+        before.records,
+        "a sealed body derives nothing (only its log's applied mark moves)"
     );
+    assert_eq!(store.applied_through(&id("US-DDTC")).expect("mark"), 4);
     assert_eq!(
         store
             .entry_at(&id("US-DDTC"), 4)
@@ -722,7 +725,7 @@ fn derived_state_ignores_arrival_order(kind: EngineKind) {
     let exp1 = doc_ref("US-DDTC", "EXP-1");
     for s in [&a, &b, &c] {
         let u = s
-            .serial_use(&exp1, Direction::Entry, None, "S1")
+            .serial_use(&exp1, Direction::Entry, "MX", "S1")
             .expect("serial")
             .expect("used");
         assert_eq!(
@@ -731,8 +734,8 @@ fn derived_state_ignores_arrival_order(kind: EngineKind) {
             "earliest recorded, not first arrived"
         );
         assert_eq!(
-            s.tallies(&exp1).expect("tallies"),
-            a.tallies(&exp1).expect("tallies")
+            s.recorded_tallies(&exp1).expect("tallies"),
+            a.recorded_tallies(&exp1).expect("tallies")
         );
     }
 }
@@ -835,6 +838,47 @@ fn schema_version_mismatch(kind: EngineKind) {
     assert!(err.to_string().contains("schema version none"), "{err}");
 }
 
+/// A store written by the previous schema (derived records in the old
+/// layout) opens, is rebuilt from its logs, and then equals a fresh build.
+fn schema_2_migrates_by_reindex(kind: EngineKind) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let logs = scenario();
+    let digest = {
+        let store = Store::open(dir.path(), kind).expect("creates");
+        for entries in logs.values() {
+            store.append_batch(entries).expect("batch");
+        }
+        store.derived_digest().expect("digest")
+    };
+    {
+        // What schema 2 held: serial uses keyed without the country for
+        // exit and entry, no applied marks, no alerts.
+        let engine = engine::open(dir.path(), kind).expect("engine");
+        let mut ops = vec![
+            Op::Put(keys::SCHEMA_KEY.to_vec(), b"2".to_vec()),
+            Op::Put(b"Rold layout".to_vec(), b"{}".to_vec()),
+        ];
+        for prefix in [keys::APPLIED, keys::ALERT] {
+            for (k, _) in engine
+                .scan(&[prefix], &keys::prefix_end(&[prefix]), usize::MAX)
+                .expect("scan")
+            {
+                ops.push(Op::Delete(k));
+            }
+        }
+        engine.commit(ops).expect("commit");
+    }
+    let store = Store::open(dir.path(), kind).expect("migrates");
+    assert_eq!(store.derived_digest().expect("digest"), digest);
+    drop(store);
+    let engine = engine::open(dir.path(), kind).expect("engine");
+    assert_eq!(
+        engine.get(keys::SCHEMA_KEY).expect("get"),
+        Some(keys::SCHEMA_VERSION.to_string().into_bytes())
+    );
+    assert_eq!(engine.get(keys::REINDEX_KEY).expect("get"), None);
+}
+
 fn wrong_engine_directory(kind: EngineKind) {
     let other = match kind {
         EngineKind::Sled => EngineKind::Redb,
@@ -880,12 +924,16 @@ fn reopen_keeps_everything(kind: EngineKind) {
     let evidence = Evidence {
         authority: id("US-DDTC"),
         seq: 1,
-        entries: [vec![1, 2], vec![3]],
-    };
-    let token = TokenRecord {
-        role: "officer".into(),
-        label: "laredo".into(),
-        created_at_ms: T0,
+        entries: [
+            Log::new("US-DDTC", 1)
+                .next(import("IC-X"))
+                .signed()
+                .encode(),
+            Log::new("US-DDTC", 1)
+                .next(import("IC-Y"))
+                .signed()
+                .encode(),
+        ],
     };
     let (digest, heads) = {
         let store = Store::open(dir.path(), kind).expect("opens");
@@ -893,7 +941,6 @@ fn reopen_keeps_everything(kind: EngineKind) {
             store.append_batch(entries).expect("batch");
         }
         store.put_evidence(&evidence).expect("evidence");
-        store.put_token("abcd", &token).expect("token");
         (
             store.derived_digest().expect("digest"),
             store.heads().expect("heads"),
@@ -903,7 +950,12 @@ fn reopen_keeps_everything(kind: EngineKind) {
     assert_eq!(store.heads().expect("heads"), heads);
     assert_eq!(store.derived_digest().expect("digest"), digest);
     assert_eq!(store.evidence().expect("evidence"), vec![evidence]);
-    assert_eq!(store.token("abcd").expect("token"), Some(token));
+    let alerts = store.alerts().expect("alerts");
+    assert_eq!(
+        alerts.len(),
+        2,
+        "the fork and the refused crossing: {alerts:?}"
+    );
     for (authority, entries) in &logs {
         let held = store.range(&id(authority), 1, 100).expect("range");
         let want: Vec<_> = entries.iter().map(|e| e.signed().clone()).collect();
@@ -918,7 +970,7 @@ fn reopen_keeps_everything(kind: EngineKind) {
     assert_eq!(verify_chains(&store, &keys), 12);
 }
 
-fn evidence_and_tokens(kind: EngineKind) {
+fn evidence_and_alerts(kind: EngineKind) {
     let (_dir, store) = fresh(kind);
     let mut us = Log::new("US-DDTC", 1);
     let a = us.next(import("IC-1"));
@@ -929,8 +981,8 @@ fn evidence_and_tokens(kind: EngineKind) {
         seq: 1,
         entries: [x.signed().encode(), y.signed().encode()],
     };
-    store.put_evidence(&proof(&a, &b)).expect("put");
-    store.put_evidence(&proof(&a, &b)).expect("put again");
+    assert!(store.put_evidence(&proof(&a, &b)).expect("put"), "new");
+    assert!(!store.put_evidence(&proof(&a, &b)).expect("put again"));
     assert_eq!(
         store.evidence().expect("list"),
         vec![proof(&a, &b)],
@@ -939,25 +991,16 @@ fn evidence_and_tokens(kind: EngineKind) {
     store.put_evidence(&proof(&a, &c)).expect("put");
     assert_eq!(store.evidence().expect("list").len(), 2);
 
-    let t = |role: &str| TokenRecord {
-        role: role.into(),
-        label: role.into(),
-        created_at_ms: 1,
-    };
-    assert_eq!(store.token("00ff").expect("get"), None);
-    store.put_token("00ff", &t("admin")).expect("put");
-    store.put_token("aa11", &t("officer")).expect("put");
-    assert_eq!(store.token("00ff").expect("get"), Some(t("admin")));
+    let alerts = store.alerts().expect("alerts");
+    assert_eq!(alerts.len(), 1, "one fork, one alert: {alerts:?}");
+    assert_eq!(alerts[0].id, "equivocation:-:US-DDTC:1");
+    assert!(alerts[0].open);
+    store.reindex().expect("reindex");
     assert_eq!(
-        store.tokens().expect("list"),
-        vec![
-            ("00ff".to_string(), t("admin")),
-            ("aa11".to_string(), t("officer"))
-        ]
+        store.alerts().expect("alerts"),
+        alerts,
+        "rebuilt by reindex"
     );
-    assert!(store.delete_token("00ff").expect("delete"));
-    assert!(!store.delete_token("00ff").expect("delete"));
-    assert_eq!(store.tokens().expect("list").len(), 1);
 }
 
 fn corrupt_values_are_errors(kind: EngineKind) {
@@ -979,7 +1022,7 @@ fn corrupt_values_are_errors(kind: EngineKind) {
                     keys::license("US-DDTC", "EXP-1"),
                     b"{\"not\": \"a state\"}".to_vec(),
                 ),
-                Op::Put(keys::token("t"), vec![0xff]),
+                Op::Put(keys::alert("t"), vec![0xff]),
             ])
             .expect("commit");
     }
@@ -1002,7 +1045,7 @@ fn corrupt_values_are_errors(kind: EngineKind) {
         store.licenses_of(&us, 10),
         Err(StoreError::Corrupt { .. })
     ));
-    assert!(matches!(store.token("t"), Err(StoreError::Corrupt { .. })));
+    assert!(matches!(store.alerts(), Err(StoreError::Corrupt { .. })));
     let err = store.reindex().expect_err("cannot replay a corrupt log");
     assert!(err.to_string().contains("US-DDTC"), "{err}");
     drop(store);

@@ -1,12 +1,12 @@
 //! Checking a consignment against the stored state, and recording it.
 
-use crate::issue::Issued;
 use crate::rules::{Declared, Facts, Verdict, evaluate};
 use crate::{IssueError, Verifier, now_ms};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use tally_model::{
-    AuthorityId, Checkpoint, Date, Direction, DocumentRef, License, ShipmentLine, ShipmentRecord,
+    AuthorityId, Checkpoint, Date, Document, DocumentRef, License, ShipmentLine, ShipmentRecord,
+    on_route,
 };
 use tally_store::state::{EntryPointer, LicenseState, TallyRow};
 
@@ -90,7 +90,7 @@ impl Verifier {
         let reference = format!("{} {}", req.license.authority, req.license.number);
         let verdict = evaluate(facts.as_ref(), &declared, &reference);
         let record = if req.record {
-            let Issued { entry, .. } = self.append_shipment(ShipmentRecord {
+            let document = Document::Shipment(ShipmentRecord {
                 license: req.license.clone(),
                 checkpoint: req.checkpoint,
                 date: date.to_string(),
@@ -99,14 +99,21 @@ impl Verifier {
                 items: req.items,
                 verdict: verdict.as_str().to_string(),
                 failed_rules: verdict.failed_rules(),
-            })?;
-            Some(entry)
+            });
+            let v = self
+                .store()
+                .transaction(|tx| self.append_own(tx, document))?;
+            self.inner.publish.entry(v.signed());
+            Some(EntryPointer {
+                seq: v.entry().seq,
+                hash: v.id(),
+            })
         } else {
             None
         };
         // The answer shows the tallies after this record.
         let tallies = match &facts {
-            Some(_) => self.store().tallies(&req.license)?,
+            Some(f) => self.store().tallies(&f.license)?,
             None => vec![],
         };
         Ok(Checked {
@@ -126,7 +133,7 @@ impl Verifier {
         let Some(license) = store.license(&authority, &r.number)? else {
             return Ok(None);
         };
-        let signature = self.signature_fact(&license);
+        let signature = self.signature_fact(&license)?;
         let import_certificate = match &license.document {
             License::Export(e) => match &e.import_certificate {
                 Some(ic) => match ic.authority.parse::<AuthorityId>() {
@@ -141,17 +148,19 @@ impl Verifier {
             License::Export(_) => store.transits_for(r)?,
             _ => vec![],
         };
-        let country =
-            (d.checkpoint.direction == Direction::Transit).then_some(d.checkpoint.country.as_str());
+        // Uses recorded where the route does not allow never count.
+        let (direction, country) = (d.checkpoint.direction, d.checkpoint.country.as_str());
         let mut used_serials = BTreeMap::new();
-        for s in d.items.iter().flat_map(|i| &i.serials) {
-            if let Some(u) = store.serial_use(r, d.checkpoint.direction, country, s)? {
-                used_serials.insert(s.clone(), u);
+        if on_route(&license.document, direction, country) {
+            for s in d.items.iter().flat_map(|i| &i.serials) {
+                if let Some(u) = store.serial_use(r, direction, country, s)? {
+                    used_serials.insert(s.clone(), u);
+                }
             }
         }
         Ok(Some(Facts {
-            accepted_shipments: store.accepted_shipments(r, d.checkpoint.direction, country)?,
-            tallies: store.tallies(r)?,
+            accepted_shipments: store.accepted_shipments(&license, direction, country)?,
+            tallies: store.tallies(&license)?,
             license,
             signature,
             import_certificate,
@@ -160,13 +169,22 @@ impl Verifier {
         }))
     }
 
-    fn signature_fact(&self, l: &LicenseState) -> Result<String, String> {
+    fn signature_fact(
+        &self,
+        l: &LicenseState,
+    ) -> Result<Result<String, String>, tally_store::StoreError> {
         let key: Option<[u8; 32]> = hex::decode(&l.signed_by)
             .ok()
             .and_then(|b| b.try_into().ok());
         let short = l.signed_by.get(..16).unwrap_or(&l.signed_by);
-        match key {
-            Some(k) if self.trusted_key(&l.authority, &k, l.issued_at_ms).is_some() => Ok(format!(
+        let trusted = match key {
+            Some(k) => self
+                .trusted_key(&l.authority, &k, l.issued_at_ms)?
+                .is_some(),
+            None => false,
+        };
+        Ok(match key {
+            Some(_) if trusted => Ok(format!(
                 "signed by key {short}… trusted for {} at issue time",
                 l.authority
             )),
@@ -174,6 +192,6 @@ impl Verifier {
                 "key {short}… is not trusted for {} at issue time",
                 l.authority
             )),
-        }
+        })
     }
 }

@@ -1,13 +1,15 @@
-//! Entries from peers: decode -> trusted signer -> signature -> chain -> document -> store.
+//! Entries from peers: decode -> trusted signer -> signature -> chain -> store.
 //!
 //! Each step either passes the entry on or ends with an outcome; the store is
-//! reached only at the end, so nothing unverified is stored or forwarded.
+//! reached only at the end, so nothing unverified is stored or forwarded. The
+//! typestate is `SignedEntry -> OpenedEntry -> VerifiedEntry`, and only
+//! `tally-model`'s checked constructors mint a `VerifiedEntry`. Whether the
+//! document is valid is not decided here: a node stores every entry whose
+//! signature and chain hold (that is what nodes agree on), and the store
+//! applies its document or keeps it as evidence (DESIGN.md section 3).
 
 use crate::Verifier;
-use tally_model::{
-    Body, ChainStep, Document, Entry, EntryHash, License, SignedEntry, Status, VerifiedEntry,
-    chain_step, validate_amendment, validate_license,
-};
+use tally_model::{ChainStep, OpenedEntry, SignedEntry, VerifiedEntry, chain_step};
 use tally_store::StoreError;
 use tally_store::state::{EntryPointer, Evidence};
 
@@ -24,7 +26,8 @@ pub enum IngestOutcome {
         have: u64,
         seq: u64,
     },
-    /// Forged, untrusted or against the rules: reject (the sender is penalized).
+    /// Not stored: forged, malformed, untrusted, off the chain or a fork
+    /// (the router decides which of these penalize the sender).
     Rejected(Rejection),
 }
 
@@ -51,7 +54,6 @@ pub enum Rejection {
     BrokenChain(String),
     /// The authority signed two entries for one seq; the proof is stored.
     Equivocation(Evidence),
-    InvalidDocument(String),
 }
 
 impl Rejection {
@@ -65,7 +67,6 @@ impl Rejection {
             Rejection::Equivocation(e) => {
                 format!("equivocation by {} at seq {}", e.authority, e.seq)
             }
-            Rejection::InvalidDocument(m) => format!("invalid document: {m}"),
         }
     }
 
@@ -78,7 +79,6 @@ impl Rejection {
             Rejection::BadSignature => "bad_signature",
             Rejection::BrokenChain(_) => "broken_chain",
             Rejection::Equivocation(_) => "equivocation",
-            Rejection::InvalidDocument(_) => "invalid_document",
         }
     }
 }
@@ -87,7 +87,7 @@ impl Rejection {
 /// the entries up to the first failure, and that failure.
 #[derive(Debug)]
 pub struct Preverified {
-    entries: Vec<(SignedEntry, Entry)>,
+    entries: Vec<VerifiedEntry>,
     failure: Option<Rejection>,
 }
 
@@ -102,14 +102,11 @@ impl Preverified {
     }
 }
 
-/// An entry whose signature holds and whose place in the chain is next.
-struct ChainedEntry(VerifiedEntry);
-
 impl Verifier {
     /// Validates one entry from a peer and stores it if it is next in its log.
     pub fn ingest(&self, bytes: &[u8]) -> Result<IngestOutcome, StoreError> {
-        let _w = self.lock();
-        self.ingest_locked(bytes)
+        let mut outcomes = self.commit(self.preverify(&[bytes])?)?;
+        Ok(outcomes.pop().unwrap_or(IngestOutcome::Duplicate))
     }
 
     /// Ingests consecutive entries (a sync `Range` answer), stopping at the
@@ -119,7 +116,7 @@ impl Verifier {
         &self,
         entries: &[impl AsRef<[u8]>],
     ) -> Result<Vec<IngestOutcome>, StoreError> {
-        self.commit(self.preverify(entries))
+        self.commit(self.preverify(entries)?)
     }
 
     /// The stateless half of ingesting a range, run without the write lock
@@ -127,12 +124,13 @@ impl Verifier {
     /// while the previous range is committed on the other: decodes, finds
     /// each signer's trusted key, and batch-verifies the signatures (strict
     /// for keys that passed the weak-key check when trusted). Stops at the
-    /// first entry that fails.
-    pub fn preverify(&self, entries: &[impl AsRef<[u8]>]) -> Preverified {
+    /// first entry that fails. A store error is this node's fault, never the
+    /// peer's: it is an `Err`, not a rejection.
+    pub fn preverify(&self, entries: &[impl AsRef<[u8]>]) -> Result<Preverified, StoreError> {
         let mut opened = Vec::with_capacity(entries.len());
         let mut failure = None;
         for bytes in entries {
-            match self.open(bytes.as_ref()) {
+            match self.open(bytes.as_ref())? {
                 Ok(t) => opened.push(t),
                 Err(r) => {
                     failure = Some(r);
@@ -140,196 +138,109 @@ impl Verifier {
                 }
             }
         }
-        let pairs: Vec<_> = opened.iter().map(|(s, _, k)| (s, k)).collect();
-        if !tally_model::verify_batch(&pairs) {
-            // Find the first bad one; everything before it stands.
-            let bad = opened
-                .iter()
-                .position(|(s, _, k)| s.verify_with(k).is_err())
-                .unwrap_or(opened.len());
-            if bad < opened.len() {
-                opened.truncate(bad);
-                failure = Some(Rejection::BadSignature);
-            }
+        let (entries, bad) = VerifiedEntry::verify_run(opened);
+        if bad.is_some() {
+            failure = Some(Rejection::BadSignature);
         }
-        Preverified {
-            entries: opened.into_iter().map(|(s, e, _)| (s, e)).collect(),
-            failure,
-        }
+        Ok(Preverified { entries, failure })
     }
 
-    /// The stateful half, under the write lock: places each pre-verified
-    /// entry in its chain, checks its document, and appends every accepted
-    /// entry in one durable commit.
+    /// The stateful half, under the write lock, in one store transaction:
+    /// places each pre-verified entry in its chain and appends it (the
+    /// document is applied by the store, or kept as evidence if it breaks the
+    /// structural rules: DESIGN.md section 3). Every accepted entry is
+    /// durable when this returns.
     pub fn commit(&self, p: Preverified) -> Result<Vec<IngestOutcome>, StoreError> {
         let _w = self.lock();
-        let mut outcomes = Vec::with_capacity(p.entries.len() + 1);
-        let mut ready: Vec<VerifiedEntry> = Vec::new();
-        let mut pending_heads: std::collections::HashMap<
-            tally_model::AuthorityId,
-            (u64, EntryHash),
-        > = Default::default();
-        for (signed, entry) in p.entries {
-            let head = match pending_heads.get(&entry.authority) {
-                Some(h) => Some(*h),
-                None => self.store().head(&entry.authority)?,
-            };
-            let hash = signed.id();
-            let held = match head {
-                Some((h, _)) if entry.seq <= h => self.held_hash(&entry, &ready)?,
-                _ => None,
-            };
-            match chain_step(head, held, entry.seq, entry.prev, hash) {
-                ChainStep::Next => {}
-                ChainStep::Duplicate => {
-                    outcomes.push(IngestOutcome::Duplicate);
-                    continue;
-                }
-                other => {
-                    self.store().append_batch(&ready)?;
-                    outcomes.push(self.step_outcome(other, signed, &entry)?);
-                    return Ok(outcomes);
+        let mut proofs = Vec::new();
+        let outcomes = self.store().transaction(|tx| {
+            let mut outcomes = Vec::with_capacity(p.entries.len() + 1);
+            let mut stopped = false;
+            for v in &p.entries {
+                let entry = v.entry();
+                let head = tx.head(&entry.authority)?;
+                let held = match head {
+                    Some((h, _)) if entry.seq <= h => tx.entry_at(&entry.authority, entry.seq)?,
+                    _ => None,
+                };
+                let step = chain_step(
+                    head,
+                    held.as_ref().map(|s| s.id()),
+                    entry.seq,
+                    entry.prev,
+                    v.id(),
+                );
+                let outcome = match step {
+                    ChainStep::Next => IngestOutcome::Accepted(tx.append(v)?),
+                    ChainStep::Duplicate => IngestOutcome::Duplicate,
+                    ChainStep::Gap { have } => IngestOutcome::Gap {
+                        authority: entry.authority.clone(),
+                        have,
+                        seq: entry.seq,
+                    },
+                    ChainStep::BrokenLink => IngestOutcome::Rejected(Rejection::BrokenChain(
+                        format!("seq {} does not link to the held log", entry.seq),
+                    )),
+                    ChainStep::Equivocation { .. } => {
+                        let held = held.ok_or_else(|| StoreError::Corrupt {
+                            key: format!("{}/{}", entry.authority, entry.seq),
+                            reason: "equivocation without the held entry".into(),
+                        })?;
+                        let evidence = Evidence {
+                            authority: entry.authority.clone(),
+                            seq: entry.seq,
+                            entries: [held.encode(), v.signed().encode()],
+                        };
+                        if tx.put_evidence(&evidence)? {
+                            proofs.push(tally_model::encode_proof(&held, v.signed()));
+                        }
+                        IngestOutcome::Rejected(Rejection::Equivocation(evidence))
+                    }
+                };
+                let go_on = matches!(
+                    outcome,
+                    IngestOutcome::Accepted(_) | IngestOutcome::Duplicate
+                );
+                outcomes.push(outcome);
+                if !go_on {
+                    stopped = true;
+                    break;
                 }
             }
-            let verified = VerifiedEntry::trusted(signed, entry);
-            if let Err(r) = self.check_document(&verified, &ready) {
-                self.store().append_batch(&ready)?;
+            if !stopped && let Some(r) = p.failure {
                 outcomes.push(IngestOutcome::Rejected(r));
-                return Ok(outcomes);
             }
-            pending_heads.insert(
-                verified.entry().authority.clone(),
-                (verified.entry().seq, hash),
-            );
-            outcomes.push(IngestOutcome::Accepted(EntryPointer {
-                seq: verified.entry().seq,
-                hash,
-            }));
-            ready.push(verified);
-        }
-        self.store().append_batch(&ready)?;
-        if let Some(r) = p.failure {
-            outcomes.push(IngestOutcome::Rejected(r));
+            Ok::<_, StoreError>(outcomes)
+        })?;
+        // Only after the commit: a peer must never hear of a proof this node
+        // could lose.
+        for proof in proofs {
+            self.inner.publish.evidence(proof);
         }
         Ok(outcomes)
     }
 
-    fn held_hash(
-        &self,
-        entry: &Entry,
-        ready: &[VerifiedEntry],
-    ) -> Result<Option<EntryHash>, StoreError> {
-        if let Some(v) = ready
-            .iter()
-            .find(|v| v.entry().authority == entry.authority && v.entry().seq == entry.seq)
-        {
-            return Ok(Some(v.id()));
-        }
-        Ok(self
-            .store()
-            .entry_at(&entry.authority, entry.seq)?
-            .map(|s| s.id()))
-    }
-
     /// Decodes, finds the trusted key for the signer at the entry's time.
+    #[allow(clippy::type_complexity)]
     fn open(
         &self,
         bytes: &[u8],
-    ) -> Result<(SignedEntry, Entry, ed25519_dalek::VerifyingKey), Rejection> {
-        let signed = SignedEntry::decode(bytes).map_err(|e| Rejection::Malformed(e.to_string()))?;
-        let entry = signed
-            .open()
-            .map_err(|e| Rejection::Malformed(e.to_string()))?;
+    ) -> Result<Result<(OpenedEntry, ed25519_dalek::VerifyingKey), Rejection>, StoreError> {
+        let opened = match SignedEntry::decode(bytes).and_then(OpenedEntry::open) {
+            Ok(o) => o,
+            Err(e) => return Ok(Err(Rejection::Malformed(e.to_string()))),
+        };
+        let entry = opened.entry();
         if !self.is_trusted_authority(&entry.authority) {
-            return Err(Rejection::UntrustedAuthority(entry.authority.to_string()));
+            return Ok(Err(Rejection::UntrustedAuthority(
+                entry.authority.to_string(),
+            )));
         }
-        let key = self
-            .trusted_key(&entry.authority, signed.key_id(), entry.issued_at_ms)
-            .ok_or_else(|| Rejection::UntrustedKey(hex::encode(&signed.key_id()[..8])))?;
-        Ok((signed, entry, key))
-    }
-
-    fn ingest_locked(&self, bytes: &[u8]) -> Result<IngestOutcome, StoreError> {
-        let (signed, entry, key) = match self.open(bytes) {
-            Ok(t) => t,
-            Err(r) => return Ok(IngestOutcome::Rejected(r)),
-        };
-        if signed.verify_with(&key).is_err() {
-            return Ok(IngestOutcome::Rejected(Rejection::BadSignature));
+        let key_id = *opened.signed().key_id();
+        match self.trusted_key(&entry.authority, &key_id, entry.issued_at_ms)? {
+            Some(key) => Ok(Ok((opened, key))),
+            None => Ok(Err(Rejection::UntrustedKey(hex::encode(&key_id[..8])))),
         }
-        let chained = match self.chain(signed, entry)? {
-            Ok(c) => c,
-            Err(outcome) => return Ok(outcome),
-        };
-        if let Err(r) = self.check_document(&chained.0, &[]) {
-            return Ok(IngestOutcome::Rejected(r));
-        }
-        let v = chained.0;
-        self.store().append(&v)?;
-        Ok(IngestOutcome::Accepted(EntryPointer {
-            seq: v.entry().seq,
-            hash: v.id(),
-        }))
-    }
-
-    /// Places a verified entry in its chain.
-    fn chain(
-        &self,
-        signed: SignedEntry,
-        entry: Entry,
-    ) -> Result<Result<ChainedEntry, IngestOutcome>, StoreError> {
-        let head = self.store().head(&entry.authority)?;
-        let held = match head {
-            Some((h, _)) if entry.seq <= h => self.held_hash(&entry, &[])?,
-            _ => None,
-        };
-        let step = chain_step(head, held, entry.seq, entry.prev, signed.id());
-        if step == ChainStep::Next {
-            return Ok(Ok(ChainedEntry(VerifiedEntry::trusted(signed, entry))));
-        }
-        Ok(Err(self.step_outcome(step, signed, &entry)?))
-    }
-
-    fn step_outcome(
-        &self,
-        step: ChainStep,
-        signed: SignedEntry,
-        entry: &Entry,
-    ) -> Result<IngestOutcome, StoreError> {
-        Ok(match step {
-            ChainStep::Next => {
-                IngestOutcome::Rejected(Rejection::BrokenChain("internal: next".into()))
-            }
-            ChainStep::Duplicate => IngestOutcome::Duplicate,
-            ChainStep::Gap { have } => IngestOutcome::Gap {
-                authority: entry.authority.clone(),
-                have,
-                seq: entry.seq,
-            },
-            ChainStep::BrokenLink => IngestOutcome::Rejected(Rejection::BrokenChain(format!(
-                "seq {} does not link to the held log",
-                entry.seq
-            ))),
-            ChainStep::Equivocation { .. } => {
-                let held = self
-                    .store()
-                    .entry_at(&entry.authority, entry.seq)?
-                    .ok_or_else(|| StoreError::Corrupt {
-                        key: format!("{}/{}", entry.authority, entry.seq),
-                        reason: "equivocation without the held entry".into(),
-                    })?;
-                let evidence = Evidence {
-                    authority: entry.authority.clone(),
-                    seq: entry.seq,
-                    entries: [held.encode(), signed.encode()],
-                };
-                self.store().put_evidence(&evidence)?;
-                self.inner
-                    .publish
-                    .evidence(tally_model::encode_proof(&held, &signed));
-                IngestOutcome::Rejected(Rejection::Equivocation(evidence))
-            }
-        })
     }
 
     /// Checks an equivocation proof received from a peer and stores it.
@@ -347,124 +258,22 @@ impl Verifier {
             return Ok(ProofOutcome::NotTrusted);
         }
         for (s, e) in [(&a, &ea), (&b, &eb)] {
-            match self.trusted_key(&e.authority, s.key_id(), e.issued_at_ms) {
+            match self.trusted_key(&e.authority, s.key_id(), e.issued_at_ms)? {
                 Some(k) if s.verify_with(&k).is_ok() => {}
                 Some(_) => return Ok(ProofOutcome::Invalid),
                 None => return Ok(ProofOutcome::NotTrusted),
             }
         }
         let _w = self.lock();
-        let known = self
-            .store()
-            .evidence()?
-            .iter()
-            .any(|e| e.authority == ea.authority && e.seq == ea.seq);
-        if known {
-            return Ok(ProofOutcome::Known);
-        }
-        self.store().put_evidence(&Evidence {
+        let new = self.store().put_evidence(&Evidence {
             authority: ea.authority.clone(),
             seq: ea.seq,
             entries: [a.encode(), b.encode()],
         })?;
-        Ok(ProofOutcome::New)
-    }
-
-    /// The rules a document must keep to be appended to its issuer's log;
-    /// the same as the API enforces, so a peer cannot plant what it refuses.
-    fn check_document(&self, v: &VerifiedEntry, batch: &[VerifiedEntry]) -> Result<(), Rejection> {
-        let entry = v.entry();
-        let country = entry.authority.country();
-        let doc = match &entry.body {
-            Body::Document(d) => d,
-            Body::Sealed(_) => return Ok(()),
-        };
-        let bad = |m: String| Err(Rejection::InvalidDocument(m));
-        let current = |number: &str| -> Result<Option<(License, Status, u32)>, Rejection> {
-            // An earlier entry of the same batch may have changed it.
-            let mut state = self
-                .store()
-                .license(&entry.authority, number)
-                .map_err(|e| Rejection::Malformed(e.to_string()))?
-                .map(|s| (s.document, s.status, s.version));
-            for p in batch
-                .iter()
-                .filter(|p| p.entry().authority == entry.authority)
-            {
-                match p.entry().document() {
-                    Some(Document::License(l)) if l.number() == number => {
-                        state = Some((l.clone(), Status::Active, 1))
-                    }
-                    Some(Document::Amendment { version, license })
-                        if license.number() == number =>
-                    {
-                        if let Some(s) = state.as_mut() {
-                            s.0 = license.clone();
-                            s.2 = *version;
-                        }
-                    }
-                    Some(Document::StatusChange(c)) if c.number == number => {
-                        if let Some(s) = state.as_mut() {
-                            s.1 = c.status;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            Ok(state)
-        };
-        match doc {
-            Document::License(l) => {
-                validate_license(l, country).or_else(|e| bad(e.0))?;
-                if current(l.number())?.is_some() {
-                    return bad(format!("number {} already used", l.number()));
-                }
-            }
-            Document::Amendment { version, license } => {
-                validate_license(license, country).or_else(|e| bad(e.0))?;
-                let Some((old, status, old_version)) = current(license.number())? else {
-                    return bad(format!("amends unknown {}", license.number()));
-                };
-                if status == Status::Revoked {
-                    return bad("amends a revoked license".into());
-                }
-                if *version != old_version + 1 {
-                    return bad(format!("version {version} does not follow {old_version}"));
-                }
-                validate_amendment(&old, license).or_else(|e| bad(e.0))?;
-            }
-            Document::StatusChange(c) => {
-                let Some((_, status, _)) = current(&c.number)? else {
-                    return bad(format!("status of unknown {}", c.number));
-                };
-                if status == Status::Revoked {
-                    return bad("revoked is final".into());
-                }
-            }
-            Document::Shipment(s) => {
-                if s.checkpoint.country != country.as_str() {
-                    return bad(format!(
-                        "a shipment at {} recorded by an authority of {country}",
-                        s.checkpoint.country
-                    ));
-                }
-                if s.date.parse::<tally_model::Date>().is_err() {
-                    return bad(format!("date {:?}", s.date));
-                }
-                if s.items
-                    .iter()
-                    .any(|l| l.quantity > tally_model::validate::MAX_QUANTITY)
-                {
-                    return bad("a shipment line above the largest quantity".into());
-                }
-            }
-            Document::KeyRotation(k) => {
-                let ok = tally_model::trust::parse_key(&k.new_key).is_some_and(|k| !k.is_weak());
-                if !ok {
-                    return bad("rotation to a malformed or weak key".into());
-                }
-            }
-        }
-        Ok(())
+        Ok(if new {
+            ProofOutcome::New
+        } else {
+            ProofOutcome::Known
+        })
     }
 }

@@ -1,13 +1,15 @@
-//! Documents of this node's own authority: issue, amend, change status.
+//! Documents of this node's own authority: issue, amend, change status,
+//! record a shipment.
 //!
-//! Each operation validates, signs the next entry of the local log, appends it
-//! durably, and only then publishes it. A refusal writes nothing.
+//! Each operation runs the same lifecycle rule every reader runs
+//! (`tally_model::lifecycle`), signs the next entry of the local log, appends
+//! it in one store transaction, and only then publishes it. A refusal writes
+//! nothing.
 
 use crate::{IssueError, Verifier, now_ms};
-use tally_model::{
-    Body, Document, Entry, License, Status, StatusChange, VerifiedEntry, validate_amendment,
-    validate_license,
-};
+use tally_model::lifecycle::{self, Refusal, Standing};
+use tally_model::{Body, Document, Entry, License, Status, StatusChange, VerifiedEntry};
+use tally_store::Tx;
 use tally_store::state::{EntryPointer, LicenseState};
 
 /// What an issuing operation wrote.
@@ -17,17 +19,53 @@ pub struct Issued {
     pub signed: tally_model::SignedEntry,
 }
 
+impl From<Refusal> for IssueError {
+    fn from(r: Refusal) -> IssueError {
+        match r {
+            Refusal::NumberUsed(_) | Refusal::Revoked(_) => IssueError::Conflict(r.to_string()),
+            Refusal::Unknown(_) => IssueError::NotFound,
+            Refusal::Document(e) => IssueError::InvalidDocument(e.0),
+            Refusal::Amendment(e) => IssueError::InvalidAmendment(e.0),
+        }
+    }
+}
+
 impl Verifier {
-    /// Signs `document` as the next entry of the local log and stores it.
-    /// The caller holds the write lock.
-    fn append_own(&self, document: Document) -> Result<Issued, IssueError> {
-        let store = self.store();
-        let head = store.head(&self.inner.authority)?;
+    /// Checks `document` against the lifecycle, signs it as the next entry
+    /// of the local log and appends it inside `tx`. The caller holds the
+    /// write lock and publishes once `tx` has committed.
+    pub(crate) fn append_own(
+        &self,
+        tx: &mut Tx,
+        document: Document,
+    ) -> Result<VerifiedEntry, IssueError> {
+        let own = &self.inner.authority;
+        let current = match lifecycle::subject(&document) {
+            Some(number) => tx.license(own, number)?,
+            None => None,
+        };
+        let standing = current.as_ref().map(|s| Standing {
+            kind: s.kind,
+            status: s.status,
+            version: s.version,
+            document: &s.document,
+        });
+        lifecycle::transition(standing, &document, own.country())?;
+        let head = tx.head(own)?;
+        // Never stamp an entry earlier than the previous one, even if the
+        // clock stepped back: readers refuse a log whose time goes backwards.
+        let previous_at = match head {
+            Some((seq, _)) => tx
+                .entry_at(own, seq)?
+                .and_then(|s| s.open().ok())
+                .map(|e| e.issued_at_ms),
+            None => None,
+        };
         let entry = Entry {
-            authority: self.inner.authority.clone(),
+            authority: own.clone(),
             seq: head.map_or(1, |(s, _)| s + 1),
             prev: head.map(|(_, h)| h),
-            issued_at_ms: now_ms(),
+            issued_at_ms: now_ms().max(previous_at.unwrap_or(i64::MIN)),
             recipients: vec![],
             body: Body::Document(document),
         };
@@ -40,11 +78,20 @@ impl Verifier {
                 tally_model::MAX_ENTRY_BYTES
             )));
         }
-        store.append(&v)?;
+        tx.append(&v)?;
+        Ok(v)
+    }
+
+    /// Appends `document` in its own transaction, then publishes it. The
+    /// caller holds the write lock.
+    fn sign_and_publish(&self, document: Document) -> Result<Issued, IssueError> {
+        let v = self
+            .store()
+            .transaction(|tx| self.append_own(tx, document))?;
         self.inner.publish.entry(v.signed());
         Ok(Issued {
             entry: EntryPointer {
-                seq: entry.seq,
+                seq: v.entry().seq,
                 hash: v.id(),
             },
             signed: v.signed().clone(),
@@ -53,21 +100,8 @@ impl Verifier {
 
     /// Issues an export license, import certificate or transit authorization.
     pub fn issue(&self, license: License) -> Result<Issued, IssueError> {
-        validate_license(&license, self.inner.authority.country())
-            .map_err(|e| IssueError::InvalidDocument(e.0))?;
         let _w = self.lock();
-        if self
-            .store()
-            .license(&self.inner.authority, license.number())?
-            .is_some()
-        {
-            return Err(IssueError::Conflict(format!(
-                "number {} is already used by {}",
-                license.number(),
-                self.inner.authority
-            )));
-        }
-        self.append_own(Document::License(license))
+        self.sign_and_publish(Document::License(license))
     }
 
     fn own_license(&self, authority: &str, number: &str) -> Result<LicenseState, IssueError> {
@@ -95,23 +129,17 @@ impl Verifier {
                 "an amendment keeps the document's kind and number".into(),
             ));
         }
-        validate_license(&new, self.inner.authority.country())
-            .map_err(|e| IssueError::InvalidDocument(e.0))?;
-        if state.status == Status::Revoked {
-            return Err(IssueError::Conflict(
-                "a revoked license cannot be amended".into(),
-            ));
-        }
+        // Only within validity: a rule of the issuing office's clock, so it
+        // is decided here and not by readers.
         let today = tally_model::Date::from_unix_ms(now_ms());
         let until: Option<tally_model::Date> = state.document.validity().1.parse().ok();
-        if until.is_some_and(|u| today > u) {
+        if state.status != Status::Revoked && until.is_some_and(|u| today > u) {
             return Err(IssueError::InvalidAmendment(
                 "a document can only be amended within its validity".into(),
             ));
         }
-        validate_amendment(&state.document, &new).map_err(|e| IssueError::InvalidAmendment(e.0))?;
         let version = state.version + 1;
-        let issued = self.append_own(Document::Amendment {
+        let issued = self.sign_and_publish(Document::Amendment {
             version,
             license: new,
         })?;
@@ -127,18 +155,8 @@ impl Verifier {
         reason: String,
     ) -> Result<Issued, IssueError> {
         let _w = self.lock();
-        let state = self.own_license(authority, number)?;
-        if state.status == Status::Revoked {
-            return Err(IssueError::Conflict(
-                "revoked is final: the license cannot change status again".into(),
-            ));
-        }
-        if reason.len() > 1024 {
-            return Err(IssueError::InvalidDocument(
-                "reason is longer than 1024 bytes".into(),
-            ));
-        }
-        self.append_own(Document::StatusChange(StatusChange {
+        self.own_license(authority, number)?;
+        self.sign_and_publish(Document::StatusChange(StatusChange {
             number: number.to_string(),
             status,
             reason,
@@ -150,17 +168,9 @@ impl Verifier {
     /// switches to the new key afterwards (a restart with the new key file).
     pub fn rotate_key(&self, new_public_hex: String) -> Result<Issued, IssueError> {
         let _w = self.lock();
-        self.append_own(Document::KeyRotation(tally_model::KeyRotation {
+        self.sign_and_publish(Document::KeyRotation(tally_model::KeyRotation {
             new_key: new_public_hex,
             valid_from_ms: now_ms(),
         }))
-    }
-
-    /// Appends a shipment record (used by [`Verifier::check`] with the lock held).
-    pub(crate) fn append_shipment(
-        &self,
-        record: tally_model::ShipmentRecord,
-    ) -> Result<Issued, IssueError> {
-        self.append_own(Document::Shipment(record))
     }
 }

@@ -8,22 +8,24 @@ use crate::Verifier;
 use ed25519_dalek::VerifyingKey;
 use tally_model::AuthorityId;
 use tally_model::trust::parse_key;
+use tally_store::StoreError;
 
 impl Verifier {
-    /// The key `key_id` if trusted for `authority` at `at_ms`.
+    /// The key `key_id` if trusted for `authority` at `at_ms`. A store
+    /// error is an error (this node's fault), never "not trusted".
     pub fn trusted_key(
         &self,
         authority: &AuthorityId,
         key_id: &[u8; 32],
         at_ms: i64,
-    ) -> Option<VerifyingKey> {
+    ) -> Result<Option<VerifyingKey>, StoreError> {
         if authority == &self.inner.authority {
             let own = self.inner.key.public();
             if own.as_bytes() == key_id {
-                return Some(own);
+                return Ok(Some(own));
             }
         } else if !self.is_trusted_authority(authority) {
-            return None;
+            return Ok(None);
         }
         let in_card = self
             .inner
@@ -31,13 +33,13 @@ impl Verifier {
             .read()
             .is_ok_and(|t| t.trusts(authority, key_id, at_ms));
         if in_card {
-            return self.decompressed(key_id);
+            return Ok(self.decompressed(key_id));
         }
-        let rotated = self.inner.store.rotated_keys(authority).ok()?;
-        rotated.iter().find_map(|r| {
+        let rotated = self.inner.store.rotated_keys(authority)?;
+        Ok(rotated.iter().find_map(|r| {
             let k = parse_key(&r.public_key)?;
             (k.as_bytes() == key_id && at_ms >= r.valid_from_ms && !k.is_weak()).then_some(k)
-        })
+        }))
     }
 
     /// The key for `key_id`, decompressed once and then cached: trust was

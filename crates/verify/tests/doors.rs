@@ -245,22 +245,46 @@ fn equivocation_is_refused_stored_as_proof_and_published() {
 }
 
 #[test]
-fn a_peer_cannot_plant_what_the_api_refuses() {
+fn a_structurally_invalid_document_is_kept_as_evidence_not_applied() {
     let r = rig();
+    let mx: tally_model::AuthorityId = "MX-SEDENA".parse().expect("valid");
     // MX-SEDENA signs an export license "from" the US: wrong issuing country.
-    let e = Entry {
-        authority: "MX-SEDENA".parse().expect("valid"),
+    let bad = key(2).sign(&Entry {
+        authority: mx.clone(),
         seq: 1,
         prev: None,
         issued_at_ms: 1,
         recipients: vec![],
         body: Body::Document(Document::License(export("EXP-X"))),
-    };
-    let out = r.v.ingest(&bytes(&key(2).sign(&e))).expect("io");
+    });
+    let out = r.v.ingest(&bytes(&bad)).expect("io");
     assert!(
-        matches!(out, IngestOutcome::Rejected(Rejection::InvalidDocument(_))),
-        "{out:?}"
+        matches!(out, IngestOutcome::Accepted(_)),
+        "stored and Accepted for gossip: {out:?}"
     );
+    assert_eq!(r.v.store().head(&mx).expect("head").map(|h| h.0), Some(1));
+    assert!(
+        r.v.store().license(&mx, "EXP-X").expect("read").is_none(),
+        "not applied"
+    );
+    let alerts = r.v.store().alerts().expect("alerts");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].id, "document.invalid:MX-SEDENA/EXP-X:MX-SEDENA:1");
+    assert_eq!(alerts[0].kind, tally_model::AlertKind::DocumentInvalid);
+
+    // The log goes on with the next entry, which applies as usual.
+    let next = key(2).sign(&Entry {
+        authority: mx.clone(),
+        seq: 2,
+        prev: Some(bad.id()),
+        issued_at_ms: 2,
+        recipients: vec![],
+        body: Body::Document(Document::License(import_cert("IC-9"))),
+    });
+    let out = r.v.ingest(&bytes(&next)).expect("io");
+    assert!(matches!(out, IngestOutcome::Accepted(_)), "{out:?}");
+    assert!(r.v.store().license(&mx, "IC-9").expect("read").is_some());
+    assert_eq!(r.v.store().applied_through(&mx).expect("mark"), 2);
 }
 
 #[test]

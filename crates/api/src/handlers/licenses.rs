@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tally_model::{AuthorityId, DocumentRef, License, LicenseKind, Status};
+use tally_model::{AuthorityId, License, LicenseKind, Status};
 use tally_verify::Verifier;
 use tally_verify::state::{LicenseState, TallyRow};
 
@@ -44,7 +44,7 @@ pub async fn get(
         };
         let store = v.store();
         let state = store.license(&id, &number)?.ok_or_else(not_found)?;
-        let tallies = store.tallies(&DocumentRef { authority, number })?;
+        let tallies = store.tallies(&state)?;
         license_view(&v, state, &tallies)
     })
     .await

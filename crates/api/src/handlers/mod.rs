@@ -2,9 +2,11 @@
 //!
 //! - [`licenses`]: issue, read, change status, amend.
 //! - [`shipments`]: verify (and record) a consignment, list recorded shipments.
+//! - [`alerts`]: the alerts the node raised, filtered and paged.
 //! - [`node`]: health, status, authorities, tokens, evidence, logs, metrics, OpenAPI.
 //! - [`console`]: the web console's embedded files.
 
+pub mod alerts;
 pub mod console;
 pub mod licenses;
 pub mod node;

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tally_model::DocumentRef;
+use tally_model::{AuthorityId, DocumentRef};
 use tally_verify::{CheckRequest, Checked};
 
 pub async fn verify(
@@ -64,8 +64,18 @@ pub async fn list(
             authority: q.authority,
             number: q.number,
         };
-        let rows = v.store().shipments(&r)?;
-        Ok(Json(rows.into_iter().map(ShipmentView::from).collect()))
+        let store = v.store();
+        let license = match r.authority.parse::<AuthorityId>() {
+            Ok(a) => store.license(&a, &r.number)?,
+            Err(_) => None,
+        };
+        let document = license.as_ref().map(|l| &l.document);
+        let rows = store.shipments(&r)?;
+        Ok(Json(
+            rows.into_iter()
+                .map(|row| ShipmentView::new(row, document))
+                .collect(),
+        ))
     })
     .await
 }

@@ -66,6 +66,7 @@ fn contract() -> Vec<Case> {
         ),
         case(M::GET, "/v1/authorities", "/v1/authorities", officer, None),
         case(M::GET, "/v1/evidence", "/v1/evidence", officer, None),
+        case(M::GET, "/v1/alerts", "/v1/alerts", officer, None),
         case(
             M::GET,
             "/v1/log/{authority}",

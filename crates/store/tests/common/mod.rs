@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use tally_model::{
     AuthorityId, AuthorityKey, Body, Category, Checkpoint, Decision, Direction, Document,
     DocumentRef, Entry, EntryHash, ExportLicense, ImportCertificate, Item, KeyRotation, License,
-    Party, ShipmentLine, ShipmentRecord, Shipments, SignedEntry, Status, StatusChange,
+    OpenedEntry, Party, ShipmentLine, ShipmentRecord, Shipments, SignedEntry, Status, StatusChange,
     TransitAuthorization, Unit, VerifiedEntry,
 };
 use tally_store::Store;
@@ -147,10 +147,26 @@ pub fn import(number: &str) -> Document {
     }))
 }
 
+/// An import certificate of `importing` for goods from `exporting`.
+pub fn import_for(number: &str, importing: &str, exporting: &str) -> Document {
+    let Document::License(License::Import(mut ic)) = import(number) else {
+        unreachable!("import() builds an import certificate")
+    };
+    ic.importing_country = importing.into();
+    ic.exporting_country = exporting.into();
+    Document::License(License::Import(ic))
+}
+
+/// A transit authorization of GT.
 pub fn transit(number: &str, export: DocumentRef) -> Document {
+    transit_in(number, "GT", export)
+}
+
+/// A transit authorization of `country`.
+pub fn transit_in(number: &str, country: &str, export: DocumentRef) -> Document {
     Document::License(License::Transit(TransitAuthorization {
         number: number.into(),
-        transit_country: "GT".into(),
+        transit_country: country.into(),
         export_license: export,
         entry_point: Some("Tecun Uman".into()),
         exit_point: None,
@@ -296,7 +312,8 @@ pub fn verify_chains(store: &Store, keys: &BTreeMap<String, u8>) -> u64 {
             );
             for signed in chunk {
                 let signed = SignedEntry::decode(&signed.encode()).expect("round-trips");
-                let v = VerifiedEntry::verify(signed, &public)
+                let opened = OpenedEntry::open(signed).expect("opens");
+                let v = VerifiedEntry::verify(opened, &public)
                     .unwrap_or_else(|e| panic!("{authority} {expect_seq}: {e}"));
                 let e = v.entry();
                 assert_eq!(e.seq, expect_seq, "{authority}: dense seqs");

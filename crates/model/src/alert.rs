@@ -1,0 +1,92 @@
+//! Diversion and integrity alerts: their kinds, and the deterministic id that
+//! makes every node holding the same entries name the same alert.
+
+use crate::document::DocumentRef;
+use crate::id::AuthorityId;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What an alert is about (CONTRACT.md "Alerts"). The one mapping to the
+/// strings of the API is [`AlertKind::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AlertKind {
+    #[serde(rename = "document.invalid")]
+    DocumentInvalid,
+    #[serde(rename = "equivocation")]
+    Equivocation,
+    #[serde(rename = "shipment.refused")]
+    ShipmentRefused,
+    #[serde(rename = "shipment.off_route")]
+    ShipmentOffRoute,
+}
+
+impl AlertKind {
+    pub const ALL: [AlertKind; 4] = [
+        AlertKind::DocumentInvalid,
+        AlertKind::Equivocation,
+        AlertKind::ShipmentRefused,
+        AlertKind::ShipmentOffRoute,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::DocumentInvalid => "document.invalid",
+            AlertKind::Equivocation => "equivocation",
+            AlertKind::ShipmentRefused => "shipment.refused",
+            AlertKind::ShipmentOffRoute => "shipment.off_route",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AlertKind> {
+        AlertKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `KIND:AUTHORITY/NUMBER:RAISING_AUTHORITY:SEQ`, with `-` for the license
+/// when the alert concerns none: built from the kind, the license and the
+/// entry that raised it, so it is the same on every node.
+pub fn alert_id(
+    kind: AlertKind,
+    license: Option<&DocumentRef>,
+    raised_by: &AuthorityId,
+    seq: u64,
+) -> String {
+    let license = match license {
+        Some(l) => format!("{}/{}", l.authority, l.number),
+        None => "-".to_string(),
+    };
+    format!("{kind}:{license}:{raised_by}:{seq}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_names() {
+        let us: AuthorityId = "US-DDTC".parse().expect("valid id");
+        let l = DocumentRef {
+            authority: "US-DDTC".into(),
+            number: "EXP-1".into(),
+        };
+        assert_eq!(
+            alert_id(AlertKind::ShipmentRefused, Some(&l), &us, 7),
+            "shipment.refused:US-DDTC/EXP-1:US-DDTC:7"
+        );
+        assert_eq!(
+            alert_id(AlertKind::Equivocation, None, &us, 3),
+            "equivocation:-:US-DDTC:3"
+        );
+        for k in AlertKind::ALL {
+            assert_eq!(AlertKind::parse(k.as_str()), Some(k));
+            let json = serde_json::to_string(&k).expect("serializes");
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! The structural rules of a log, as one pure transition: what a document
+//! does to the standing of one of its issuer's documents, or why it may not.
+//!
+//! These are the rules a node can judge from the issuer's own log alone
+//! (DESIGN.md section 3): the document's shape and text limits, a number used
+//! once, revoked is final, versions go up by one, what an amendment may
+//! change, a shipment recorded in the recorder's own country. The issuing
+//! node runs them before it signs (a refusal is an HTTP error); every reader
+//! runs the same function when it applies a peer's entry (a refusal keeps the
+//! entry as evidence and raises `document.invalid`). Rules that join logs
+//! (the import certificate behind an export, who may read it) are not here.
+
+use crate::document::{Document, License, LicenseKind, ShipmentRecord, Status};
+use crate::id::Country;
+use crate::validate::{self, Invalid, validate_amendment, validate_license};
+
+/// Longest status reason (free text).
+const MAX_REASON: usize = 2000;
+
+/// What the lifecycle needs to know of a document already in the log.
+#[derive(Debug, Clone, Copy)]
+pub struct Standing<'a> {
+    pub kind: LicenseKind,
+    pub status: Status,
+    /// 1 as issued, +1 per amendment.
+    pub version: u32,
+    /// The document as it stands (newest amendment applied).
+    pub document: &'a License,
+}
+
+/// What a document that keeps the rules does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition<'a> {
+    /// A new document, version 1, active.
+    Issue(&'a License),
+    /// The next version of the document.
+    Amend { version: u32, license: &'a License },
+    /// A new status (with the reason and effective time in the document).
+    SetStatus(Status),
+    /// A document that changes no license's standing (a shipment record, a
+    /// key rotation).
+    Record,
+}
+
+/// Why a document breaks the structural rules. The issuing API maps each
+/// variant to its HTTP status; a reader only keeps the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The number is already used in this log.
+    #[error("number {0:?} is already used")]
+    NumberUsed(String),
+    /// The document changes a number this log never issued.
+    #[error("{0:?} was never issued by this authority")]
+    Unknown(String),
+    /// Revoked is final.
+    #[error("{0:?} is revoked; revoked is final")]
+    Revoked(String),
+    /// The document itself breaks a rule (shape, text, countries).
+    #[error("{0}")]
+    Document(Invalid),
+    /// An amendment changes what may not change, or skips a version.
+    #[error("{0}")]
+    Amendment(Invalid),
+}
+
+impl Refusal {
+    /// A short stable label (metrics, alert details).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Refusal::NumberUsed(_) => "number_used",
+            Refusal::Unknown(_) => "unknown",
+            Refusal::Revoked(_) => "revoked",
+            Refusal::Document(_) => "document",
+            Refusal::Amendment(_) => "amendment",
+        }
+    }
+}
+
+/// The number of the issuer's document that `doc` concerns, if any: the
+/// standing that [`transition`] needs.
+pub fn subject(doc: &Document) -> Option<&str> {
+    match doc {
+        Document::License(l) => Some(l.number()),
+        Document::Amendment { license, .. } => Some(license.number()),
+        Document::StatusChange(c) => Some(&c.number),
+        Document::Shipment(_) | Document::KeyRotation(_) => None,
+    }
+}
+
+/// The one lifecycle rule: given the standing of [`subject`]`(doc)` in the
+/// issuer's log (`None` when that number was never issued), what `doc` does,
+/// or why it breaks the structural rules. `issuer` is the country of the
+/// authority whose log holds `doc`.
+pub fn transition<'a>(
+    current: Option<Standing<'_>>,
+    doc: &'a Document,
+    issuer: Country,
+) -> Result<Transition<'a>, Refusal> {
+    match doc {
+        Document::License(l) => {
+            validate_license(l, issuer).map_err(Refusal::Document)?;
+            if current.is_some() {
+                return Err(Refusal::NumberUsed(l.number().to_string()));
+            }
+            Ok(Transition::Issue(l))
+        }
+        Document::Amendment { version, license } => {
+            validate_license(license, issuer).map_err(Refusal::Document)?;
+            let old = current.ok_or_else(|| Refusal::Unknown(license.number().to_string()))?;
+            if old.status == Status::Revoked {
+                return Err(Refusal::Revoked(license.number().to_string()));
+            }
+            if license.kind() != old.kind {
+                return Err(Refusal::Amendment(Invalid(
+                    "an amendment keeps the document's kind and number".into(),
+                )));
+            }
+            if Some(*version) != old.version.checked_add(1) {
+                return Err(Refusal::Amendment(Invalid(format!(
+                    "version {version} does not follow {}",
+                    old.version
+                ))));
+            }
+            validate_amendment(old.document, license).map_err(Refusal::Amendment)?;
+            Ok(Transition::Amend {
+                version: *version,
+                license,
+            })
+        }
+        Document::StatusChange(c) => {
+            if c.reason.chars().count() > MAX_REASON {
+                return Err(Refusal::Document(Invalid(format!(
+                    "reason is longer than {MAX_REASON} characters"
+                ))));
+            }
+            let old = current.ok_or_else(|| Refusal::Unknown(c.number.clone()))?;
+            if old.status == Status::Revoked {
+                return Err(Refusal::Revoked(c.number.clone()));
+            }
+            Ok(Transition::SetStatus(c.status))
+        }
+        Document::Shipment(s) => {
+            shipment(s, issuer).map_err(Refusal::Document)?;
+            Ok(Transition::Record)
+        }
+        Document::KeyRotation(k) => {
+            let ok = crate::trust::parse_key(&k.new_key).is_some_and(|k| !k.is_weak());
+            if !ok {
+                return Err(Refusal::Document(Invalid(
+                    "rotation to a malformed or weak key".into(),
+                )));
+            }
+            Ok(Transition::Record)
+        }
+    }
+}
+
+/// A shipment record's own rules: recorded by an authority of the
+/// checkpoint's country, a real date, bounded quantities.
+fn shipment(s: &ShipmentRecord, issuer: Country) -> Result<(), Invalid> {
+    if s.checkpoint.country != issuer.as_str() {
+        return Err(Invalid(format!(
+            "a shipment at {:?} recorded by an authority of {issuer}",
+            s.checkpoint.country
+        )));
+    }
+    if s.date.parse::<crate::Date>().is_err() {
+        return Err(Invalid(format!("date {:?}", s.date)));
+    }
+    if s.items.iter().any(|l| l.quantity > validate::MAX_QUANTITY) {
+        return Err(Invalid("a shipment line above the largest quantity".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::StatusChange;
+    use crate::validate::tests::export_fixture;
+
+    fn us() -> Country {
+        "US".parse().expect("US is a country")
+    }
+
+    fn status(number: &str, s: Status) -> Document {
+        Document::StatusChange(StatusChange {
+            number: number.into(),
+            status: s,
+            reason: "r".into(),
+            effective_at_ms: 1,
+        })
+    }
+
+    #[test]
+    fn the_lifecycle_table() {
+        let issued = License::Export(export_fixture());
+        let number = issued.number().to_string();
+        let mut lowered = export_fixture();
+        lowered.items[0].quantity -= 1;
+        let lowered = License::Export(lowered);
+        let mut raised = export_fixture();
+        raised.items[0].quantity += 1;
+        let raised = License::Export(raised);
+        let standing = |status, version| Standing {
+            kind: LicenseKind::Export,
+            status,
+            version,
+            document: &issued,
+        };
+        let amend = |version, license: &License| Document::Amendment {
+            version,
+            license: license.clone(),
+        };
+        type Case<'a> = (
+            &'a str,
+            Option<Standing<'a>>,
+            Document,
+            Result<&'a str, &'a str>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "issue",
+                None,
+                Document::License(issued.clone()),
+                Ok("issue"),
+            ),
+            (
+                "issue twice",
+                Some(standing(Status::Active, 1)),
+                Document::License(issued.clone()),
+                Err("number_used"),
+            ),
+            (
+                "amend",
+                Some(standing(Status::Active, 1)),
+                amend(2, &lowered),
+                Ok("amend"),
+            ),
+            ("amend unknown", None, amend(2, &lowered), Err("unknown")),
+            (
+                "amend skips a version",
+                Some(standing(Status::Active, 1)),
+                amend(3, &lowered),
+                Err("amendment"),
+            ),
+            (
+                "amend raises a quantity",
+                Some(standing(Status::Active, 1)),
+                amend(2, &raised),
+                Err("amendment"),
+            ),
+            (
+                "amend revoked",
+                Some(standing(Status::Revoked, 1)),
+                amend(2, &lowered),
+                Err("revoked"),
+            ),
+            (
+                "suspend",
+                Some(standing(Status::Active, 1)),
+                status(&number, Status::Suspended),
+                Ok("status"),
+            ),
+            (
+                "status of unknown",
+                None,
+                status("NOPE", Status::Revoked),
+                Err("unknown"),
+            ),
+            (
+                "reinstate revoked",
+                Some(standing(Status::Revoked, 1)),
+                status(&number, Status::Active),
+                Err("revoked"),
+            ),
+        ];
+        for (name, current, doc, want) in cases {
+            let got = transition(current, &doc, us()).map(|t| match t {
+                Transition::Issue(_) => "issue",
+                Transition::Amend { .. } => "amend",
+                Transition::SetStatus(_) => "status",
+                Transition::Record => "record",
+            });
+            assert_eq!(got.map_err(|r| r.label()), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_document_of_another_country_is_refused() {
+        let doc = Document::License(License::Export(export_fixture()));
+        let mx: Country = "MX".parse().expect("MX is a country");
+        assert_eq!(
+            transition(None, &doc, mx).map_err(|r| r.label()),
+            Err("document")
+        );
+    }
+}

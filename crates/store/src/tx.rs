@@ -1,0 +1,221 @@
+//! [`Tx`]: a staged transaction (garage's `Db::transaction(|tx| ...)`
+//! shape). Reads see the transaction's own writes; nothing reaches the engine
+//! until [`crate::Store::transaction`] commits every write in one durable
+//! batch, and an error discards them all.
+
+use crate::derive;
+use crate::engine::{Batch, Engine, Op};
+use crate::error::{Result, StoreError};
+use crate::keys;
+use crate::state::{Alert, EntryPointer, Evidence, LicenseState};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use tally_model::{
+    AlertKind, AuthorityId, ChainStep, EntryHash, SignedEntry, VerifiedEntry, alert_id, chain_step,
+};
+
+/// Read access to a consistent state: the engine, or the engine plus a
+/// transaction's pending writes.
+pub(crate) trait View {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+}
+
+/// The committed state as a [`View`], for reads outside a transaction.
+pub(crate) struct EngineView<'a>(pub &'a dyn Engine);
+
+impl View for EngineView<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.0.get(key)
+    }
+}
+
+/// Writes pending over the engine. Obtained from [`crate::Store::transaction`],
+/// which holds the store's single-writer lock for its whole life.
+pub struct Tx<'a> {
+    engine: &'a dyn Engine,
+    pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl View for Tx<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.pending.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => self.engine.get(key),
+        }
+    }
+}
+
+pub(crate) fn encode_head(seq: u64, hash: &EntryHash) -> Vec<u8> {
+    let mut v = Vec::with_capacity(40);
+    v.extend_from_slice(&seq.to_be_bytes());
+    v.extend_from_slice(&hash.0);
+    v
+}
+
+pub(crate) fn decode_head(key: &[u8], v: &[u8]) -> Result<(u64, EntryHash)> {
+    let (seq, hash) = v
+        .split_first_chunk::<8>()
+        .filter(|(_, h)| h.len() == 32)
+        .ok_or_else(|| StoreError::corrupt(key, "head is not seq (8) + hash (32)"))?;
+    let hash = EntryHash::from_slice(hash).ok_or_else(|| StoreError::corrupt(key, "hash"))?;
+    Ok((u64::from_be_bytes(*seq), hash))
+}
+
+pub(crate) fn decode_signed(key: &[u8], v: &[u8]) -> Result<SignedEntry> {
+    SignedEntry::decode(v).map_err(|e| StoreError::corrupt(key, e))
+}
+
+impl<'a> Tx<'a> {
+    pub(crate) fn new(engine: &'a dyn Engine) -> Tx<'a> {
+        Tx {
+            engine,
+            pending: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn into_batch(self) -> Batch {
+        self.pending
+            .into_iter()
+            .map(|(k, v)| match v {
+                Some(v) => Op::Put(k, v),
+                None => Op::Delete(k),
+            })
+            .collect()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    pub(crate) fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.pending.insert(key, Some(value));
+    }
+
+    pub(crate) fn delete(&mut self, key: Vec<u8>) {
+        self.pending.insert(key, None);
+    }
+
+    pub(crate) fn get_json<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
+        View::get(self, key)?
+            .map(|b| derive::decode(key, &b))
+            .transpose()
+    }
+
+    pub(crate) fn put_json<T: Serialize>(&mut self, key: Vec<u8>, value: &T) {
+        self.put_raw(key, derive::encode(value));
+    }
+
+    // ---- the typed operations a verifier needs inside one transaction ----
+
+    /// The newest entry of `authority`'s log, this transaction's appends included.
+    pub fn head(&self, authority: &AuthorityId) -> Result<Option<(u64, EntryHash)>> {
+        let key = keys::head(authority.as_str());
+        View::get(self, &key)?
+            .map(|v| decode_head(&key, &v))
+            .transpose()
+    }
+
+    pub fn entry_at(&self, authority: &AuthorityId, seq: u64) -> Result<Option<SignedEntry>> {
+        let key = keys::log(authority.as_str(), seq);
+        View::get(self, &key)?
+            .map(|v| decode_signed(&key, &v))
+            .transpose()
+    }
+
+    /// A document of `authority` as it stands, this transaction's writes included.
+    pub fn license(&self, authority: &AuthorityId, number: &str) -> Result<Option<LicenseState>> {
+        let key = keys::license(authority.as_str(), number);
+        View::get(self, &key)?
+            .map(|v| derive::load_license(self, &key, &v))
+            .transpose()
+    }
+
+    /// Appends `v` to its log (it must be next after the head) and applies
+    /// it to the derived state: log record, head, hash index, then the
+    /// document (or a `document.invalid` alert). The entry is acknowledged
+    /// once the transaction commits.
+    pub fn append(&mut self, v: &VerifiedEntry) -> Result<EntryPointer> {
+        let entry = v.entry();
+        let a = entry.authority.as_str();
+        let head = self.head(&entry.authority)?;
+        if chain_step(head, None, entry.seq, entry.prev, v.id()) != ChainStep::Next {
+            return Err(StoreError::NotNext {
+                authority: a.to_string(),
+                expected: head.map_or(1, |(s, _)| s + 1),
+                got: entry.seq,
+            });
+        }
+        self.put_raw(keys::log(a, entry.seq), v.signed().encode());
+        self.put_raw(keys::head(a), encode_head(entry.seq, &v.id()));
+        let mut at = entry.seq.to_be_bytes().to_vec();
+        at.extend_from_slice(a.as_bytes());
+        self.put_raw(keys::hash(&v.id()), at);
+        derive::apply(self, entry, v.id(), v.signed().key_id())?;
+        Ok(EntryPointer {
+            seq: entry.seq,
+            hash: v.id(),
+        })
+    }
+
+    /// Keeps an equivocation proof and raises its alert; storing the same
+    /// proof twice changes nothing. True if this node did not know of a fork
+    /// of that (authority, seq) before.
+    pub fn put_evidence(&mut self, evidence: &Evidence) -> Result<bool> {
+        let prefix = keys::Key::new(keys::EVIDENCE)
+            .str(evidence.authority.as_str())
+            .u64(evidence.seq)
+            .build();
+        let known = !self
+            .engine
+            .scan(&prefix, &keys::prefix_end(&prefix), 1)?
+            .is_empty()
+            || self.pending.keys().any(|k| k.starts_with(&prefix));
+        let key = keys::evidence(
+            evidence.authority.as_str(),
+            evidence.seq,
+            &EntryHash::of(&evidence.entries[1]),
+        );
+        self.put_raw(key, crate::store::encode_evidence(evidence));
+        raise_equivocation(self, evidence)?;
+        Ok(!known)
+    }
+
+    /// Raises (or re-raises, unchanged) an alert.
+    pub(crate) fn raise(&mut self, alert: &Alert) {
+        self.put_json(keys::alert(&alert.id), alert);
+    }
+}
+
+/// The `equivocation` alert of a proof: raised at the earlier of the two
+/// entries' times, so nodes that saw the two sides in either order agree.
+pub(crate) fn raise_equivocation(tx: &mut Tx, evidence: &Evidence) -> Result<()> {
+    let mut at = i64::MAX;
+    for bytes in &evidence.entries {
+        let entry = SignedEntry::decode(bytes)
+            .and_then(|s| s.open())
+            .map_err(|e| StoreError::corrupt(&keys::alert("equivocation"), e))?;
+        at = at.min(entry.issued_at_ms);
+    }
+    let id = alert_id(
+        AlertKind::Equivocation,
+        None,
+        &evidence.authority,
+        evidence.seq,
+    );
+    if let Some(held) = tx.get_json::<Alert>(&keys::alert(&id))? {
+        at = at.min(held.raised_at_ms);
+    }
+    tx.raise(&Alert {
+        id,
+        kind: AlertKind::Equivocation,
+        license: None,
+        raised_at_ms: at,
+        detail: format!(
+            "{} signed two different entries at seq {}: its log is forked",
+            evidence.authority, evidence.seq
+        ),
+        open: true,
+    });
+    Ok(())
+}
