@@ -1,4 +1,4 @@
-//! The `tally` command line of CONTRACT.md.
+//! The `tally` command line (docs/API.md).
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
