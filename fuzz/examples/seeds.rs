@@ -49,7 +49,7 @@ fn main() {
         &key(1).sign(&sealed).signed().encode(),
     );
 
-    // documents_json: the CONTRACT.md examples, and amendment pairs.
+    // documents_json: the docs/API.md examples, and amendment pairs.
     write("documents_json", "export", EXPORT_JSON.as_bytes());
     write("documents_json", "import", IMPORT_JSON.as_bytes());
     write("documents_json", "transit", TRANSIT_JSON.as_bytes());

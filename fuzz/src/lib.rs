@@ -1,5 +1,5 @@
 //! Fixtures shared by the fuzz targets and the seed generator: fixed keys,
-//! valid documents as CONTRACT.md writes them, and a valid signed chain.
+//! valid documents as docs/API.md writes them, and a valid signed chain.
 //!
 //! Everything here is deterministic, so a crash found by one run reproduces
 //! from its input file alone.
@@ -11,7 +11,7 @@ pub fn key(n: u8) -> AuthorityKey {
     AuthorityKey::from_bytes(&[n; 32])
 }
 
-/// The export license example of CONTRACT.md.
+/// The export license example of docs/API.md.
 pub const EXPORT_JSON: &str = r#"{"kind": "export", "number": "EXP-2026-0001",
  "exporting_country": "US", "importing_country": "MX", "transit_countries": ["GT"],
  "exporter": {"name": "Acme Arms Inc.", "id": "FFL-1-23-456"},
@@ -24,7 +24,7 @@ pub const EXPORT_JSON: &str = r#"{"kind": "export", "number": "EXP-2026-0001",
  "import_certificate": {"authority": "MX-SEDENA", "number": "IC-2026-0042"},
  "shipments": "partial", "conditions": "no re-export"}"#;
 
-/// The import certificate example of CONTRACT.md, with its elisions filled in.
+/// The import certificate example of docs/API.md, with its elisions filled in.
 pub const IMPORT_JSON: &str = r#"{"kind": "import", "number": "IC-2026-0042",
  "importing_country": "MX", "exporting_country": "US",
  "importer": {"name": "Importadora del Norte SA"}, "exporter": {"name": "Acme Arms Inc."},
@@ -32,13 +32,13 @@ pub const IMPORT_JSON: &str = r#"{"kind": "import", "number": "IC-2026-0042",
  "items": [{"line": 1, "category": "firearm", "description": "pistol", "quantity": 120, "unit": "units"}],
  "valid_from": "2026-10-01", "valid_until": "2027-06-30"}"#;
 
-/// The transit authorization example of CONTRACT.md, with its elisions filled in.
+/// The transit authorization example of docs/API.md, with its elisions filled in.
 pub const TRANSIT_JSON: &str = r#"{"kind": "transit", "number": "TR-2026-0007", "transit_country": "GT",
  "export_license": {"authority": "US-DDTC", "number": "EXP-2026-0001"},
  "entry_point": "GTPRQ", "exit_point": "GTTEC",
  "valid_from": "2026-11-01", "valid_until": "2027-04-30", "decision": "authorized"}"#;
 
-/// The `POST /v1/shipments/verify` example of CONTRACT.md.
+/// The `POST /v1/shipments/verify` example of docs/API.md.
 pub const CHECK_JSON: &str = r#"{"license": {"authority": "US-DDTC", "number": "EXP-2026-0001"},
  "checkpoint": {"country": "MX", "port": "MXNLD", "direction": "entry"},
  "date": "2026-12-01", "exporter": "Acme Arms Inc.", "importer": "Importadora del Norte SA",
@@ -46,7 +46,7 @@ pub const CHECK_JSON: &str = r#"{"license": {"authority": "US-DDTC", "number": "
  "record": true}"#;
 
 pub fn license(json: &str) -> License {
-    serde_json::from_str(json).expect("a CONTRACT.md example")
+    serde_json::from_str(json).expect("a docs/API.md example")
 }
 
 /// MX-SEDENA's log, signed with key 2: the import certificate, an

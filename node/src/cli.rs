@@ -1,4 +1,4 @@
-//! The `tally` command line of CONTRACT.md.
+//! The `tally` command line (docs/API.md).
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -77,7 +77,9 @@ pub enum Command {
         /// Where to keep the nodes' directories (default: a temporary directory).
         #[arg(long)]
         dir: Option<PathBuf>,
-        /// First port; the nodes use a few consecutive ports from here.
+        /// First port: node i listens for peers on BASE+i and serves its API
+        /// on BASE+10+i; a busy port is replaced by a free one, and the
+        /// addresses actually used are printed.
         #[arg(long, default_value_t = 4780)]
         base_port: u16,
     },

@@ -6,6 +6,7 @@ use crate::admin;
 use crate::node::Node;
 use anyhow::{Context, bail};
 use serde_json::json;
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tally_api::tokens::Role;
@@ -17,6 +18,8 @@ struct Member {
     authority: &'static str,
     name: &'static str,
     dir: PathBuf,
+    /// The multiaddr its node listens on for peers.
+    p2p: String,
     admin_token: String,
     officer_token: String,
     issuer_token: String,
@@ -40,7 +43,11 @@ pub async fn run(dir: Option<PathBuf>, base_port: u16) -> anyhow::Result<()> {
         }
     };
     let started = Instant::now();
-    let (nodes, members) = start(&root, base_port).await?;
+    let ports = Ports::pick(base_port)?;
+    for note in &ports.notes {
+        println!("{note}");
+    }
+    let (nodes, members) = start(&root, &ports).await?;
     seed(&nodes).await?;
     println!(
         "\nTally demo: three nodes on loopback, ready in {:.1} s\n",
@@ -49,6 +56,7 @@ pub async fn run(dir: Option<PathBuf>, base_port: u16) -> anyhow::Result<()> {
     for (node, m) in nodes.iter().zip(&members) {
         println!("{} ({})", m.authority, m.name);
         println!("  console  {}/", node.api_url());
+        println!("  p2p      {}", m.p2p);
         println!("  officer  {}", m.officer_token);
         println!("  issuer   {}", m.issuer_token);
         println!("  admin    {}", m.admin_token);
@@ -64,13 +72,83 @@ pub async fn run(dir: Option<PathBuf>, base_port: u16) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Offset of the first API port from the first p2p port.
+const API_OFFSET: u16 = 10;
+
+/// The loopback ports the demo's nodes listen on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ports {
+    /// One p2p port per node.
+    pub p2p: Vec<u16>,
+    /// One API port per node.
+    pub api: Vec<u16>,
+    /// One line per default port that was busy, naming its replacement.
+    pub notes: Vec<String>,
+}
+
+impl Ports {
+    /// Node `i` gets p2p port `base + i` and API port `base + 10 + i` when
+    /// they are free on 127.0.0.1, and otherwise a port the OS picks, so a
+    /// second demo, or anything else on the defaults, does not stop this one.
+    ///
+    /// Every probe listener is held until all ports are chosen, so no two
+    /// nodes get the same port; they are released just before the nodes
+    /// bind. Another program could take a port in that window, which lasts
+    /// as long as the nodes take to initialise: then the demo fails as it
+    /// did before, naming the address.
+    pub fn pick(base: u16) -> anyhow::Result<Ports> {
+        let mut ports = Ports {
+            p2p: Vec::new(),
+            api: Vec::new(),
+            notes: Vec::new(),
+        };
+        let mut held = Vec::new();
+        for (i, (authority, _)) in MEMBERS.iter().enumerate() {
+            let at = |offset: u16| {
+                let i = u16::try_from(i).ok()?;
+                base.checked_add(offset)?.checked_add(i)
+            };
+            let p2p = probe(at(0), &format!("{authority} p2p"), &mut ports.notes)?;
+            let api = probe(
+                at(API_OFFSET),
+                &format!("{authority} API"),
+                &mut ports.notes,
+            )?;
+            ports.p2p.push(p2p.local_addr()?.port());
+            ports.api.push(api.local_addr()?.port());
+            held.extend([p2p, api]);
+        }
+        drop(held);
+        Ok(ports)
+    }
+}
+
+/// A listener on 127.0.0.1:`wanted`, or, when that port is taken (or past
+/// 65535), on a port the OS picks, with a note saying so.
+fn probe(wanted: Option<u16>, what: &str, notes: &mut Vec<String>) -> anyhow::Result<TcpListener> {
+    let why = match wanted.map(|p| (p, TcpListener::bind((Ipv4Addr::LOCALHOST, p)))) {
+        Some((_, Ok(l))) => return Ok(l),
+        Some((p, Err(e))) => format!("port {p} is not available ({e})"),
+        None => "its default port would be past 65535".to_string(),
+    };
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("no free port on 127.0.0.1")?;
+    notes.push(format!(
+        "tally demo: {what}: {why}; using 127.0.0.1:{} instead",
+        l.local_addr()?.port()
+    ));
+    Ok(l)
+}
+
 /// Initialises (first run) and starts the three nodes, trusting each other.
-async fn start(root: &Path, base_port: u16) -> anyhow::Result<(Vec<Node>, Vec<Member>)> {
+async fn start(root: &Path, ports: &Ports) -> anyhow::Result<(Vec<Node>, Vec<Member>)> {
     let mut members = Vec::new();
     for (i, (authority, name)) in MEMBERS.iter().enumerate() {
         let dir = root.join(authority.to_lowercase());
-        let p2p = format!("/ip4/127.0.0.1/tcp/{}", base_port + i as u16);
-        let api = format!("127.0.0.1:{}", base_port + 10 + i as u16);
+        let (Some(p2p_port), Some(api_port)) = (ports.p2p.get(i), ports.api.get(i)) else {
+            bail!("no ports were chosen for {authority}");
+        };
+        let p2p = format!("/ip4/127.0.0.1/tcp/{p2p_port}");
+        let api = format!("127.0.0.1:{api_port}");
         if dir.join("tally.toml").exists() {
             bail!(
                 "{} already holds a demo; remove it or pass another --dir",
@@ -86,6 +164,7 @@ async fn start(root: &Path, base_port: u16) -> anyhow::Result<(Vec<Node>, Vec<Me
             issuer_token: admin::token_create(&dir, Role::Issuer, "demo issuer")?,
             admin_token: init.admin_token,
             dir,
+            p2p,
         });
     }
     for a in &members {
@@ -315,4 +394,46 @@ async fn seed(nodes: &[Node]) -> anyhow::Result<()> {
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn all(p: &Ports) -> BTreeSet<u16> {
+        p.p2p.iter().chain(&p.api).copied().collect()
+    }
+
+    #[test]
+    fn a_busy_default_port_is_replaced_by_a_free_one() {
+        let busy = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a free port");
+        let port = busy.local_addr().expect("bound").port();
+        // The first node's API port is BASE + 10: make it `port`.
+        let base = port.checked_sub(API_OFFSET).expect("OS ports are above 10");
+        let ports = Ports::pick(base).expect("ports");
+        assert_ne!(ports.api[0], port);
+        assert!(
+            ports
+                .notes
+                .iter()
+                .any(|n| n.contains(&format!("port {port} "))),
+            "{:?}",
+            ports.notes
+        );
+        let chosen = all(&ports);
+        assert_eq!(chosen.len(), 2 * MEMBERS.len(), "distinct: {ports:?}");
+        assert!(!chosen.contains(&0) && !chosen.contains(&port), "{ports:?}");
+    }
+
+    #[test]
+    fn defaults_past_the_last_port_fall_back_too() {
+        let ports = Ports::pick(u16::MAX - 1).expect("ports");
+        // Every API default (65545..) and the third p2p default (65536) overflow.
+        assert!(ports.notes.len() > MEMBERS.len(), "{:?}", ports.notes);
+        assert!(ports.notes.iter().any(|n| n.contains("past 65535")));
+        let chosen = all(&ports);
+        assert_eq!(chosen.len(), 2 * MEMBERS.len(), "distinct: {ports:?}");
+        assert!(!chosen.contains(&0), "{ports:?}");
+    }
 }

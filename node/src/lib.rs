@@ -2,7 +2,7 @@
 //! that wires the store, the verifier, the network and the API together.
 //!
 //! Layout:
-//! - [`cli`]: the command line of CONTRACT.md (clap).
+//! - [`cli`]: the command line of docs/API.md (clap).
 //! - [`config`]: `tally.toml`, checked at start-up with errors naming the key.
 //! - [`keys`]: secret key files (mode 0600).
 //! - [`files`]: cards and the trust list on disk, written atomically.

@@ -7,7 +7,7 @@
 //!   cut the network into groups by rewriting trust lists and heal it, read
 //!   heads and logs, wait for convergence.
 //! - [`Api`]: an HTTP client of one node with its officer, issuer and admin tokens.
-//! - [`docs`]: valid documents of CONTRACT.md (import, export, transit).
+//! - [`docs`]: valid documents of docs/API.md (import, export, transit).
 //! - [`Rogue`]: a bare `tally_p2p` swarm with a fresh identity, for hostile-peer tests.
 //! - [`wait_until`]: polling with a timeout and a message; tests never sleep
 //!   to synchronise.
@@ -575,7 +575,7 @@ impl Api {
     }
 }
 
-/// Valid documents of CONTRACT.md as JSON, for the API and the verifier.
+/// Valid documents of docs/API.md as JSON, for the API and the verifier.
 pub mod docs {
     use serde_json::{Value, json};
 

@@ -30,7 +30,7 @@ const WAIT: Duration = Duration::from_secs(30);
 /// The W3C WebDriver element reference key.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-/// The rules of CONTRACT.md, in their order.
+/// The rules of docs/API.md, in their order.
 const RULES: [&str; 11] = [
     "license.known",
     "license.signature",

@@ -1,5 +1,5 @@
 //! Whole `tally` processes on loopback, driven through the CLI and the HTTP
-//! API of CONTRACT.md: convergence, restart, kill -9 with nothing
+//! API of docs/API.md: convergence, restart, kill -9 with nothing
 //! acknowledged lost, a healed partition, a hostile trusted peer, and
 //! `init`/`run` refusing bad input without changing anything.
 //!

@@ -1,4 +1,4 @@
-//! The three-node story of CONTRACT.md, entirely over HTTP against three
+//! The three-node story (import certificate to revocation), entirely over HTTP against three
 //! in-process nodes: US-DDTC (exporter), MX-SEDENA (importer) and GT-DIGECAM
 //! (transit). Documents are issued where they belong, replicate, and each
 //! country checks and records its own crossings; the exporter sees the
@@ -13,7 +13,7 @@ const REPLICATION: Duration = Duration::from_secs(15);
 const EXPORT: &str = "EXP-2026-0001";
 const LICENSE: &str = "/v1/licenses/US-DDTC/EXP-2026-0001";
 
-/// The rules of CONTRACT.md, in their order.
+/// The rules of docs/API.md, in their order.
 const RULES: [&str; 11] = [
     "license.known",
     "license.signature",

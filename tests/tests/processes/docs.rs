@@ -1,4 +1,4 @@
-//! Valid documents of CONTRACT.md for `POST /v1/licenses`, numbered so
+//! Valid documents of docs/API.md for `POST /v1/licenses`, numbered so
 //! that every test, cycle and node issues distinct numbers.
 
 use serde_json::{Value, json};

@@ -33,7 +33,7 @@ pub fn tally_bin() -> Result<&'static Path> {
         .map_err(|e| anyhow!("cannot build the tally binary: {e}"))
 }
 
-/// What the `tally` binary is built from (DESIGN.md section 1), relative to the workspace.
+/// What the `tally` binary is built from (docs/ARCHITECTURE.md), relative to the workspace.
 const SOURCES: &[&str] = &[
     "Cargo.toml",
     "Cargo.lock",

@@ -1,0 +1,122 @@
+//! `tally demo` as a whole process: it still starts, on other ports, when its
+//! default ports are taken, and prints the addresses it really uses.
+
+#[path = "processes/rig.rs"]
+// Only the binary, the port and the wait helpers of the rig are used here.
+#[allow(dead_code)]
+mod rig;
+
+use anyhow::{Context, Result, ensure};
+use std::net::TcpListener;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// `tally demo`'s default `--base-port`; the first node's API is on base + 10.
+const DEFAULT_BASE_PORT: u16 = 4780;
+const DEFAULT_API_PORT: u16 = DEFAULT_BASE_PORT + 10;
+/// Start-up, seeding and replication of the sample data between three nodes.
+const READY: Duration = Duration::from_secs(120);
+const STOP: Duration = Duration::from_secs(30);
+
+/// The last lines of a file, for failure messages.
+fn tail(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
+    // Held for the whole test. If another program holds the port already
+    // (another demo, say), it is just as taken, which is what this tests.
+    let _taken = TcpListener::bind(("127.0.0.1", DEFAULT_API_PORT));
+    ensure!(
+        TcpListener::bind(("127.0.0.1", DEFAULT_API_PORT)).is_err(),
+        "port {DEFAULT_API_PORT} should be taken"
+    );
+
+    let root = tempfile::tempdir()?;
+    let log = root.path().join("demo.log");
+    let mut child = tokio::process::Command::new(rig::tally_bin()?)
+        .arg("demo")
+        .arg("--dir")
+        .arg(root.path().join("demo"))
+        .env("NO_COLOR", "1")
+        .env("TALLY_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log)?)
+        .kill_on_drop(true)
+        .spawn()
+        .context("spawning tally demo")?;
+    let stdout = child.stdout.take().context("piped stdout")?;
+
+    // The demo prints one `console URL` line per node once it is ready.
+    let mut printed = Vec::new();
+    let mut consoles = Vec::new();
+    let mut lines = BufReader::new(stdout).lines();
+    let reading = tokio::time::timeout(READY, async {
+        while consoles.len() < 3 {
+            let Some(line) = lines.next_line().await? else {
+                anyhow::bail!("the demo closed its output");
+            };
+            if let Some(url) = line.trim().strip_prefix("console") {
+                consoles.push(url.trim().trim_end_matches('/').to_string());
+            }
+            printed.push(line);
+        }
+        Ok(())
+    })
+    .await;
+    let printed_text = printed.join("\n");
+    match reading {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => anyhow::bail!("{e:#}\nstdout:\n{printed_text}\nlog:\n{}", tail(&log)),
+        Err(_) => anyhow::bail!(
+            "no console URLs within {READY:?}\nstdout:\n{printed_text}\nlog:\n{}",
+            tail(&log)
+        ),
+    }
+    // Keep reading, so a full pipe can never block the demo.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    ensure!(
+        printed_text.contains(&format!("port {DEFAULT_API_PORT} is not available")),
+        "the demo should say which port it replaced:\n{printed_text}"
+    );
+    let taken = format!(":{DEFAULT_API_PORT}");
+    ensure!(
+        consoles.iter().all(|u| !u.ends_with(&taken)),
+        "a console on the taken port: {consoles:?}"
+    );
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .no_proxy()
+        .build()?;
+    for url in &consoles {
+        ensure!(url.starts_with("http://127.0.0.1:"), "not loopback: {url}");
+        rig::eventually(&format!("{url}/v1/health"), READY, async || {
+            let r = http.get(format!("{url}/v1/health")).send().await?;
+            ensure!(r.status().is_success(), "health: {}", r.status());
+            Ok(())
+        })
+        .await?;
+    }
+
+    // Ctrl-C (here SIGTERM, which it treats alike) stops every node cleanly.
+    let pid = child.id().context("the demo is running")?;
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()?;
+    ensure!(killed.success(), "kill -TERM {pid} failed");
+    let status = tokio::time::timeout(STOP, child.wait())
+        .await
+        .with_context(|| format!("the demo still runs {STOP:?} after SIGTERM"))??;
+    ensure!(
+        status.success(),
+        "the demo exited with {status}\nlog:\n{}",
+        tail(&log)
+    );
+    Ok(())
+}
