@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use serde_json::json;
 use std::path::Path;
 use tally_api::tokens::{Role, TokenBook};
+use tally_model::trust::normalize_fingerprint;
 use tally_model::{AuthorityId, Card, CardKey};
 
 /// What `init` created.
@@ -17,6 +18,9 @@ pub struct Initialized {
     pub card: std::path::PathBuf,
     pub api: String,
     pub admin_token: String,
+    /// The new card's fingerprint, which the administrators of other nodes
+    /// compare when they trust the card.
+    pub fingerprint: String,
 }
 
 impl Initialized {
@@ -27,6 +31,7 @@ impl Initialized {
             "card": self.card.display().to_string(),
             "api": self.api,
             "admin_token": self.admin_token,
+            "fingerprint": self.fingerprint,
         })
     }
 }
@@ -120,13 +125,45 @@ pub fn init(
         card: node_dir.card(),
         api: format!("http://{api_listen}"),
         admin_token,
+        fingerprint: card.fingerprint(),
     })
 }
 
+/// `tally trust add` without an expected fingerprint (the demo and tests,
+/// which wrote the card themselves).
 pub fn trust_add(dir: &Path, card_path: &Path) -> anyhow::Result<Card> {
+    trust_add_checked(dir, card_path, None)
+}
+
+/// `tally trust add [--expect-fingerprint FP]`: with `expect`, a card whose
+/// fingerprint differs (ignoring separators and case) is refused before
+/// anything is written, since it is not the card its authority read out.
+pub fn trust_add_checked(
+    dir: &Path,
+    card_path: &Path,
+    expect: Option<&str>,
+) -> anyhow::Result<Card> {
     let node_dir = NodeDir(dir.to_path_buf());
     let config = Config::load(&node_dir)?;
     let card = files::read_card(card_path)?;
+    if let Some(expect) = expect {
+        let Some(wanted) = normalize_fingerprint(expect) else {
+            bail!(
+                "--expect-fingerprint {expect:?} is not a fingerprint (64 hex digits, \
+                 in groups or not); nothing changed"
+            );
+        };
+        let actual = card.fingerprint();
+        if normalize_fingerprint(&actual).as_deref() != Some(wanted.as_str()) {
+            bail!(
+                "fingerprint mismatch: card {} of {} has fingerprint {actual}, \
+                 but {expect} was expected; it is not the card that authority \
+                 published (or the expected value is mistyped); nothing changed",
+                card_path.display(),
+                card.authority
+            );
+        }
+    }
     if card.authority.as_str() == config.authority {
         bail!(
             "{} is this node's own authority; nothing changed",
@@ -171,6 +208,23 @@ pub fn trust_list(dir: &Path) -> anyhow::Result<tally_model::TrustList> {
     files::read_trust(&node_dir.trust())
 }
 
+/// `tally trust list --json`: each card as in the trust file, plus its
+/// `fingerprint` (derived, so not stored in the file).
+pub fn cards_json(list: &tally_model::TrustList) -> anyhow::Result<serde_json::Value> {
+    let cards = list
+        .cards
+        .iter()
+        .map(|c| {
+            let mut v = serde_json::to_value(c)?;
+            if let Some(fields) = v.as_object_mut() {
+                fields.insert("fingerprint".to_owned(), json!(c.fingerprint()));
+            }
+            Ok(v)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(serde_json::Value::Array(cards))
+}
+
 pub fn token_create(dir: &Path, role: Role, label: &str) -> anyhow::Result<String> {
     let node_dir = NodeDir(dir.to_path_buf());
     Config::load(&node_dir)?;
@@ -211,5 +265,70 @@ pub fn progress_reporter(what: &'static str) -> impl FnMut(tally_store::Progress
             tracing::info!(entries = p.entries, of = p.total, "{what} progress");
             last = std::time::Instant::now();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(root: &Path, authority: &str) -> Initialized {
+        init(
+            &root.join(authority),
+            authority,
+            "Test authority",
+            "/ip4/127.0.0.1/tcp/0",
+            "127.0.0.1:0",
+            None,
+        )
+        .expect("init")
+    }
+
+    #[test]
+    fn init_reports_its_card_fingerprint() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let us = node(tmp.path(), "US-DDTC");
+        let card = files::read_card(&us.card).expect("card");
+        assert_eq!(us.fingerprint, card.fingerprint());
+        assert_eq!(us.to_json()["fingerprint"], card.fingerprint());
+    }
+
+    #[test]
+    fn trust_add_checks_the_expected_fingerprint() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let us = node(tmp.path(), "US-DDTC");
+        let mx = node(tmp.path(), "MX-SEDENA");
+        let us_dir = tmp.path().join("US-DDTC");
+        let trust_file = NodeDir(us_dir.clone()).trust();
+        let before = std::fs::read(&trust_file).expect("trust file");
+
+        let mut wrong = mx.fingerprint.clone().into_bytes();
+        wrong[0] = if wrong[0] == b'0' { b'1' } else { b'0' };
+        let wrong = String::from_utf8(wrong).expect("ascii");
+        for (expect, says) in [
+            (wrong.as_str(), "fingerprint mismatch"),
+            (us.fingerprint.as_str(), "fingerprint mismatch"),
+            ("not a fingerprint", "is not a fingerprint"),
+        ] {
+            let err = trust_add_checked(&us_dir, &mx.card, Some(expect))
+                .expect_err("a wrong fingerprint is refused");
+            assert!(err.to_string().contains(says), "{err}");
+            assert!(err.to_string().contains("nothing changed"), "{err}");
+            assert_eq!(
+                std::fs::read(&trust_file).expect("trust file"),
+                before,
+                "refused with {expect:?} but the trust file changed"
+            );
+        }
+
+        // Typed with spaces and in capitals: still the same fingerprint.
+        let typed = mx.fingerprint.replace('-', " ").to_uppercase();
+        let card = trust_add_checked(&us_dir, &mx.card, Some(&typed)).expect("matches");
+        assert_eq!(card.fingerprint(), mx.fingerprint);
+        let list = trust_list(&us_dir).expect("list");
+        assert_eq!(list.cards.len(), 1);
+        let json = cards_json(&list).expect("json");
+        assert_eq!(json[0]["fingerprint"], mx.fingerprint);
+        assert_eq!(json[0]["authority"], "MX-SEDENA");
     }
 }

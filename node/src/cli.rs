@@ -108,10 +108,16 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum TrustCommand {
     /// Trust the authority described by CARD (a card.toml written by another node's init).
+    /// Prints the card's fingerprint; compare it with the one the authority
+    /// gives you over another channel.
     Add {
         #[arg(long)]
         dir: PathBuf,
         card: PathBuf,
+        /// Refuse (and change nothing) unless the card has this fingerprint;
+        /// separators and case are ignored.
+        #[arg(long, value_name = "FP")]
+        expect_fingerprint: Option<String>,
     },
     /// Stop trusting an authority; its connections are dropped.
     Remove {

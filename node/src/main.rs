@@ -50,14 +50,28 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     "card: {} (give it to the nodes that will trust you)",
                     done.card.display()
                 );
+                println!(
+                    "fingerprint: {} (read it to the administrators who add your card)",
+                    done.fingerprint
+                );
                 println!("api:  {}", done.api);
                 println!("admin token (shown once): {}", done.admin_token);
             }
         }
         Command::Trust { command } => match command {
-            TrustCommand::Add { dir, card } => {
-                let c = admin::trust_add(&dir, &card)?;
+            TrustCommand::Add {
+                dir,
+                card,
+                expect_fingerprint,
+            } => {
+                let c = admin::trust_add_checked(&dir, &card, expect_fingerprint.as_deref())?;
                 println!("trusted {} ({}), peer {}", c.authority, c.name, c.peer_id);
+                let checked = if expect_fingerprint.is_some() {
+                    "matches the expected one"
+                } else {
+                    "compare it with the one the authority gives you"
+                };
+                println!("fingerprint: {} ({checked})", c.fingerprint());
             }
             TrustCommand::Remove { dir, id } => {
                 admin::trust_remove(&dir, &id)?;
@@ -66,15 +80,19 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             TrustCommand::List { dir, json } => {
                 let list = admin::trust_list(&dir)?;
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&list.cards)?);
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&admin::cards_json(&list)?)?
+                    );
                 } else {
                     for c in &list.cards {
                         println!(
-                            "{}\t{}\t{}\t{}",
+                            "{}\t{}\t{}\t{}\t{}",
                             c.authority,
                             c.name,
                             c.peer_id,
-                            c.addresses.join(",")
+                            c.addresses.join(","),
+                            c.fingerprint()
                         );
                     }
                 }

@@ -6,6 +6,8 @@
 //! Every wait polls a condition under a timeout; every process is killed
 //! when its test ends, and a failing test prints the tail of each node's log.
 
+#[path = "processes/cards.rs"]
+mod cards;
 #[path = "processes/docs.rs"]
 mod docs;
 #[path = "processes/hostile.rs"]

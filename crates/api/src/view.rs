@@ -11,8 +11,8 @@
 
 use serde::Serialize;
 use tally_model::{
-    AlertKind, AuthorityId, Checkpoint, Date, Direction, DocumentRef, License, LicenseKind,
-    ShipmentLine, Status,
+    AlertKind, AuthorityId, Card, CardKey, Checkpoint, Date, Direction, DocumentRef, License,
+    LicenseKind, ShipmentLine, Status,
 };
 use tally_verify::state::{Alert, EntryPointer, LicenseEvent, LicenseState, ShipmentRow, TallyRow};
 
@@ -198,6 +198,83 @@ impl From<Alert> for AlertView {
             license: a.license,
             detail: a.detail,
             open: a.open,
+        }
+    }
+}
+
+/// One authority as `GET /v1/authorities` lists it: its card, the card's
+/// fingerprint, and each key with what is known of its lifetime.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthorityView {
+    pub authority: AuthorityId,
+    pub country: String,
+    pub name: String,
+    pub peer_id: String,
+    pub addresses: Vec<String>,
+    /// As `tally trust add` prints it; null only for this node when it has
+    /// no card to show.
+    pub fingerprint: Option<String>,
+    pub keys: Vec<KeyView>,
+    /// Whether this is this node's own authority (not in CONTRACT.md; the
+    /// console and earlier clients use it).
+    #[serde(rename = "self")]
+    pub own: bool,
+}
+
+/// A key's purpose, as CONTRACT.md spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyPurpose {
+    Signing,
+    Encryption,
+}
+
+/// One key of an authority. Fields this node does not know yet are null:
+/// seq bounds come from key rotations and compromise declarations, which
+/// cards do not carry.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyView {
+    /// The public key, 64 lowercase hex digits.
+    pub key_id: String,
+    pub purpose: KeyPurpose,
+    pub valid_from_ms: Option<i64>,
+    pub valid_until_ms: Option<i64>,
+    pub retired_after_seq: Option<u64>,
+    pub compromised_after_seq: Option<u64>,
+    /// The same key under the name this listing used before `key_id` (kept
+    /// so earlier clients keep working).
+    pub public_key: String,
+}
+
+impl AuthorityView {
+    /// The view of a card; `own` marks this node's authority. Card text came
+    /// from another node's administrator, so it is passed on as data only.
+    pub fn from_card(card: &Card, own: bool) -> AuthorityView {
+        AuthorityView {
+            authority: card.authority.clone(),
+            country: card.country.clone(),
+            name: card.name.clone(),
+            peer_id: card.peer_id.clone(),
+            addresses: card.addresses.clone(),
+            fingerprint: Some(card.fingerprint()),
+            keys: card.keys.iter().map(KeyView::signing).collect(),
+            own,
+        }
+    }
+}
+
+impl KeyView {
+    /// A card's key: every key a card lists today signs.
+    fn signing(k: &CardKey) -> KeyView {
+        let key_id = k.public_key.to_ascii_lowercase();
+        KeyView {
+            public_key: key_id.clone(),
+            key_id,
+            purpose: KeyPurpose::Signing,
+            valid_from_ms: Some(k.valid_from_ms),
+            valid_until_ms: k.valid_until_ms,
+            retired_after_seq: None,
+            compromised_after_seq: None,
         }
     }
 }

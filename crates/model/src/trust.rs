@@ -4,10 +4,15 @@
 //! and exchanged out of band; the trust list is the set of cards an
 //! administrator added. Keys are checked for weakness when a card is trusted,
 //! which is what makes batch verification safe later.
+//!
+//! A card travels out of band (mail, a USB stick), so an administrator
+//! compares its [fingerprint](Card::fingerprint) with the issuing
+//! authority's over a second channel (a phone call) before trusting it.
 
 use crate::id::AuthorityId;
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// A signing key of an authority and when it may sign.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +79,88 @@ impl Card {
         }
         Ok(())
     }
+
+    /// SHA-256 of [`Card::fingerprint_input`]: what administrators compare
+    /// out of band before trusting a card.
+    pub fn fingerprint_bytes(&self) -> [u8; 32] {
+        Sha256::digest(self.fingerprint_input()).into()
+    }
+
+    /// The fingerprint as people read it: 16 groups of 4 lowercase hex
+    /// digits joined by dashes, e.g. `3f2a-09bc-...` (79 characters).
+    /// Dashes rather than spaces so the whole fingerprint is one word:
+    /// a double-click selects it and `--expect-fingerprint` takes it
+    /// without quotes. [`normalize_fingerprint`] reads it back with any
+    /// separators and case.
+    pub fn fingerprint(&self) -> String {
+        let hex = hex::encode(self.fingerprint_bytes());
+        let groups: Vec<&str> = (0..16).map(|i| &hex[i * 4..i * 4 + 4]).collect();
+        groups.join("-")
+    }
+
+    /// The canonical bytes a fingerprint hashes: the card's authority and
+    /// public keys, nothing else. UTF-8 text, one `\n`-terminated line each:
+    ///
+    /// ```text
+    /// tally/card/v1
+    /// authority US-DDTC
+    /// signing <64 lowercase hex digits of an Ed25519 public key>
+    /// encryption <64 lowercase hex digits of an X25519 public key>
+    /// ```
+    ///
+    /// * The first line separates this use of SHA-256 from every other one
+    ///   in Tally (entry signatures, entry ids, gossip ids) and versions the
+    ///   encoding.
+    /// * Keys are 64 lowercase hex digits, sorted and each listed once, so
+    ///   the order or letter case a card happens to use does not change the
+    ///   fingerprint. Signing keys come first, then encryption keys, which
+    ///   are only present when the card carries X25519 keys; a card without
+    ///   any has no `encryption` line, so its fingerprint does not change
+    ///   when the format learns them.
+    /// * Names, peer id, addresses and validity times are left out: the
+    ///   fingerprint names who signs, and keys are what make entries
+    ///   trustworthy (a wrong address only fails to connect).
+    ///
+    /// Unambiguous for every card [`Card::check`] accepts: an authority id
+    /// has no spaces or line breaks and its keys are hex. An administrator
+    /// can recompute it with `printf '...' | sha256sum`.
+    pub fn fingerprint_input(&self) -> Vec<u8> {
+        let signing: Vec<&str> = self.keys.iter().map(|k| k.public_key.as_str()).collect();
+        canonical_card(&self.authority, &signing, &[])
+    }
+}
+
+/// The domain-separation line that opens the fingerprinted encoding.
+const CARD_DOMAIN: &str = "tally/card/v1";
+
+/// See [`Card::fingerprint_input`]; `encryption` is separate so the
+/// encoding is fixed before cards carry encryption keys.
+fn canonical_card(authority: &AuthorityId, signing: &[&str], encryption: &[&str]) -> Vec<u8> {
+    let mut out = format!("{CARD_DOMAIN}\nauthority {authority}\n");
+    for (purpose, keys) in [("signing", signing), ("encryption", encryption)] {
+        let mut keys: Vec<String> = keys.iter().map(|k| k.to_ascii_lowercase()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for k in keys {
+            out.push_str(purpose);
+            out.push(' ');
+            out.push_str(&k);
+            out.push('\n');
+        }
+    }
+    out.into_bytes()
+}
+
+/// A fingerprint as typed or pasted, in canonical form (64 lowercase hex
+/// digits), ignoring case and the separators people use between groups
+/// (spaces, dashes, colons); `None` if what remains is not 64 hex digits.
+pub fn normalize_fingerprint(text: &str) -> Option<String> {
+    let digits: String = text
+        .chars()
+        .filter(|c| !(c.is_whitespace() || *c == '-' || *c == ':'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    (digits.len() == 64 && digits.bytes().all(|b| b.is_ascii_hexdigit())).then_some(digits)
 }
 
 /// Parses a hex Ed25519 public key.
@@ -178,6 +265,107 @@ mod tests {
         assert!(t.key_for(&us, &[0; 32], 1500).is_none());
         let text = toml::to_string(&t).unwrap_or_default();
         assert!(text.is_empty() || text.contains("US-DDTC"));
+    }
+
+    /// A fixed card's fingerprint, pinned: it is compared between nodes and
+    /// people, so any change to the encoding must show up here.
+    #[test]
+    fn fingerprint_of_a_fixed_card() {
+        let k = AuthorityKey::from_bytes(&[5; 32]);
+        let c = card("US-DDTC", &k);
+        let key_hex = hex::encode(k.public().as_bytes());
+        let text = format!("tally/card/v1\nauthority US-DDTC\nsigning {key_hex}\n");
+        assert_eq!(c.fingerprint_input(), text.as_bytes());
+        assert_eq!(
+            c.fingerprint_bytes().to_vec(),
+            Sha256::digest(text.as_bytes()).to_vec()
+        );
+        assert_eq!(c.fingerprint(), FIXED_FINGERPRINT);
+        let shown = c.fingerprint();
+        let groups: Vec<&str> = shown.split('-').collect();
+        assert_eq!(groups.len(), 16);
+        assert!(groups.iter().all(|g| {
+            g.len() == 4
+                && g.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        }));
+    }
+
+    /// Computed outside Rust (Python's `cryptography` for the public key of
+    /// the secret `[5; 32]`, then `hashlib.sha256` of the text above).
+    const FIXED_FINGERPRINT: &str =
+        "04a7-70e6-e05c-66ca-51ee-9680-25a1-48cf-c475-ba2f-4503-887f-9cbd-b046-786a-af0e";
+
+    #[test]
+    fn fingerprint_covers_authority_and_keys_only() {
+        let k = AuthorityKey::from_bytes(&[5; 32]);
+        let k2 = AuthorityKey::from_bytes(&[6; 32]);
+        let base = card("US-DDTC", &k);
+        let fp = base.fingerprint();
+
+        // Not covered: name, peer id, addresses, validity, key order and case.
+        let mut same = base.clone();
+        same.name = "another name".into();
+        same.peer_id = "12D3KooWother".into();
+        same.addresses = vec!["/ip4/10.0.0.1/tcp/1".into()];
+        same.keys[0].valid_from_ms = 7;
+        same.keys[0].valid_until_ms = None;
+        same.keys[0].public_key = same.keys[0].public_key.to_uppercase();
+        assert_eq!(same.fingerprint(), fp);
+        let mut two = base.clone();
+        two.keys.push(CardKey {
+            public_key: hex::encode(k2.public().as_bytes()),
+            valid_from_ms: 0,
+            valid_until_ms: None,
+        });
+        let mut two_reversed = two.clone();
+        two_reversed.keys.reverse();
+        assert_eq!(two.fingerprint(), two_reversed.fingerprint());
+
+        // Covered: the authority and every key.
+        assert_ne!(two.fingerprint(), fp);
+        assert_ne!(card("US-BATFE", &k).fingerprint(), fp);
+        assert_ne!(card("US-DDTC", &k2).fingerprint(), fp);
+        // Encryption keys are a separate section, not more signing keys.
+        let us: AuthorityId = "US-DDTC".parse().expect("valid");
+        let key_hex = hex::encode(k.public().as_bytes());
+        let k2_hex = hex::encode(k2.public().as_bytes());
+        assert_ne!(
+            canonical_card(&us, &[&key_hex], &[&k2_hex]),
+            canonical_card(&us, &[&key_hex, &k2_hex], &[])
+        );
+        assert_eq!(
+            canonical_card(&us, &[&key_hex], &[]),
+            base.fingerprint_input()
+        );
+    }
+
+    #[test]
+    fn typed_fingerprints_normalize() {
+        let fp = card("US-DDTC", &AuthorityKey::from_bytes(&[5; 32])).fingerprint();
+        let bare = fp.replace('-', "");
+        for typed in [
+            fp.clone(),
+            fp.to_uppercase(),
+            fp.replace('-', " "),
+            fp.replace('-', ":"),
+            bare.clone(),
+            format!("  {fp}\n"),
+        ] {
+            assert_eq!(
+                normalize_fingerprint(&typed).as_deref(),
+                Some(bare.as_str())
+            );
+        }
+        for bad in [
+            "",
+            "abcd",
+            &bare[1..],
+            &format!("{bare}0"),
+            &format!("g{}", &bare[1..]),
+        ] {
+            assert_eq!(normalize_fingerprint(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -8,9 +8,7 @@ use libp2p::gossipsub::{
     self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, PeerScoreParams,
     PeerScoreThresholds, TopicHash, TopicScoreParams, ValidationMode, score_parameter_decay,
 };
-use prost::Message as _;
 use sha2::{Digest, Sha256};
-use tally_proto::v1::SignedEntry;
 
 use crate::Error;
 use crate::config::Settings;
@@ -85,18 +83,30 @@ impl MessageRef {
     }
 }
 
-/// Message id: for entries the entry id (SHA-256 of the `entry` bytes), so the
-/// same entry with another signature encoding is still one message; otherwise,
-/// and for data that does not decode (the node rejects it), SHA-256 of the data.
+/// Message id: SHA-256 of the whole message bytes, signature included, on
+/// both topics.
+///
+/// Not the entry id (SHA-256 of the `entry` bytes alone): gossipsub drops a
+/// message whose id it has seen, before the node gives a verdict, so with an
+/// entry-id message id a copy of an entry with a bad signature, seen first,
+/// was rejected and then made the genuine entry a "duplicate": never handed
+/// to the node, never relayed, and only delivered by the next pull seconds
+/// later. With the whole bytes, a forged copy is a different message and
+/// cannot shadow the genuine one.
+///
+/// The cost: the same entry under two signature encodings is two messages.
+/// The node answers the second with Ignore (it already has the entry), so
+/// it travels at most one hop further; a signature is deterministic
+/// (Ed25519), so an honest author produces only one anyway.
+///
+/// No domain separation: these ids are only gossipsub's duplicate-cache and
+/// IHAVE/IWANT keys, compared with each other and never with the entry ids,
+/// chain hashes or card fingerprints the node signs or stores, so there is
+/// nothing for a collision across uses to confuse. The topic is not hashed
+/// in either: the same bytes on the other topic are refused on their own
+/// merits (an entry does not decode as evidence and vice versa).
 fn message_id(message: &gossipsub::Message) -> MessageId {
-    let entry = (message.topic == Topic::Entries.hash())
-        .then(|| SignedEntry::decode(message.data.as_slice()).ok())
-        .flatten();
-    let digest = match entry {
-        Some(e) => Sha256::digest(&e.entry),
-        None => Sha256::digest(&message.data),
-    };
-    MessageId::new(digest.as_slice())
+    MessageId::new(Sha256::digest(&message.data).as_slice())
 }
 
 /// Room for the gossipsub RPC framing around one payload.
@@ -226,6 +236,7 @@ pub(crate) fn behaviour(s: &Settings) -> Result<gossipsub::Behaviour, Error> {
 
 #[cfg(test)]
 mod tests {
+    use prost::Message as _;
     use tally_proto::v1::SignedEntry;
 
     use super::*;
@@ -240,17 +251,21 @@ mod tests {
         }
     }
 
+    /// A copy of an entry with another signature is another message, so a
+    /// forged copy seen first cannot make the genuine one a duplicate.
     #[test]
-    fn entry_message_id_is_the_entry_id() {
+    fn entry_message_id_covers_the_signature() {
         let signed = |sig: &'static [u8]| SignedEntry {
             entry: bytes::Bytes::from_static(b"the entry"),
             key_id: bytes::Bytes::from_static(&[1; 32]),
             signature: bytes::Bytes::from_static(sig),
         };
-        let a = message_id(&msg(Topic::Entries, signed(b"sig a").encode_to_vec()));
+        let genuine = signed(b"sig a").encode_to_vec();
+        let a = message_id(&msg(Topic::Entries, genuine.clone()));
         let b = message_id(&msg(Topic::Entries, signed(b"sig b").encode_to_vec()));
-        assert_eq!(a, b);
-        assert_eq!(a.0, Sha256::digest(b"the entry").to_vec());
+        assert_ne!(a, b);
+        assert_eq!(a.0, Sha256::digest(&genuine).to_vec());
+        assert_ne!(a.0, Sha256::digest(b"the entry").to_vec());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::blocking;
 use crate::error::ApiError;
 use crate::extract::{Body, Path, Query};
 use crate::tokens::{Role, TokenBook, TokenError};
-use crate::view::rfc3339;
+use crate::view::{AuthorityView, rfc3339};
 use crate::{AppState, openapi};
 use axum::Json;
 use axum::extract::State;
@@ -16,7 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tally_model::{AuthorityId, Card};
+use tally_model::AuthorityId;
 
 pub async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
@@ -50,40 +50,31 @@ pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
     })))
 }
 
-fn card_json(card: &Card, own: bool) -> Value {
-    json!({
-        "authority": card.authority.as_str(),
-        "country": card.country,
-        "name": card.name,
-        "peer_id": card.peer_id,
-        "addresses": card.addresses,
-        "keys": card.keys,
-        "self": own,
-    })
-}
-
-pub async fn authorities(State(s): State<AppState>) -> Json<Vec<Value>> {
+/// This node's card first (the one `tally init` wrote, else the trust
+/// list's), then every other trusted authority's.
+pub async fn authorities(State(s): State<AppState>) -> Json<Vec<AuthorityView>> {
     let own = s.verifier.authority();
     let trust = s.verifier.trust();
-    let own_card = match (&s.card, trust.card(own)) {
-        (Some(card), _) => card_json(card, true),
-        (None, Some(card)) => card_json(card, true),
-        (None, None) => json!({
-            "authority": own.as_str(),
-            "country": own.country().as_str(),
-            "name": own.as_str(),
-            "peer_id": s.network.peer_id(),
-            "addresses": [],
-            "keys": [],
-            "self": true,
-        }),
+    let own_view = match (&s.card, trust.card(own)) {
+        (Some(card), _) => AuthorityView::from_card(card, true),
+        (None, Some(card)) => AuthorityView::from_card(card, true),
+        (None, None) => AuthorityView {
+            authority: own.clone(),
+            country: own.country().as_str().to_owned(),
+            name: own.as_str().to_owned(),
+            peer_id: s.network.peer_id(),
+            addresses: vec![],
+            fingerprint: None,
+            keys: vec![],
+            own: true,
+        },
     };
     let others = trust
         .cards
         .iter()
         .filter(|c| &c.authority != own)
-        .map(|c| card_json(c, false));
-    Json(std::iter::once(own_card).chain(others).collect())
+        .map(|c| AuthorityView::from_card(c, false));
+    Json(std::iter::once(own_view).chain(others).collect())
 }
 
 /// The body of `POST /v1/tokens`.

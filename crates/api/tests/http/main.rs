@@ -1,6 +1,7 @@
 //! The HTTP API end to end: the real router over a real store and verifier.
 //! One test binary (modules below) keeps link time down.
 
+mod authorities;
 mod errors;
 mod rig;
 mod roles;

@@ -1,0 +1,157 @@
+//! `GET /v1/authorities`: cards with their fingerprints and keys in the
+//! shape of CONTRACT.md's "Keys and time", unknown fields null.
+
+use crate::rig::*;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use std::sync::{Arc, RwLock};
+use tally_api::{AppState, Metrics, Role, TokenBook, router};
+use tally_model::{AuthorityKey, CardKey, TrustList};
+use tally_store::{EngineKind, Store};
+use tally_verify::{NoPublish, Verifier};
+use tower::ServiceExt;
+
+/// What the listing says about a card whose one key signs without bounds.
+fn expected(authority: &str, k: &AuthorityKey, own: bool) -> Value {
+    let c = card(authority, k);
+    let key_id = hex::encode(k.public().as_bytes());
+    json!({
+        "authority": authority,
+        "country": &authority[..2],
+        "name": c.name,
+        "peer_id": c.peer_id,
+        "addresses": c.addresses,
+        "fingerprint": c.fingerprint(),
+        "keys": [{
+            "key_id": key_id,
+            "purpose": "signing",
+            "valid_from_ms": 0,
+            "valid_until_ms": null,
+            "retired_after_seq": null,
+            "compromised_after_seq": null,
+            "public_key": key_id,
+        }],
+        "self": own,
+    })
+}
+
+#[tokio::test]
+async fn authorities_list_fingerprints_and_keys() {
+    let r = Rig::new();
+    let a = r.get("/v1/authorities", Some(&r.officer)).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(
+        a.json(),
+        json!([
+            expected(US, &key(1), true),
+            expected(GT, &key(3), false),
+            expected(MX, &key(2), false),
+        ])
+    );
+    for entry in a.json().as_array().expect("a list") {
+        let fp = entry["fingerprint"].as_str().expect("a fingerprint");
+        assert_eq!(fp.len(), 16 * 4 + 15, "{fp}");
+        let key_id = entry["keys"][0]["key_id"].as_str().expect("key_id");
+        assert_eq!(key_id.len(), 64);
+        assert!(
+            key_id
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        );
+    }
+    assert_eq!(
+        r.get("/v1/authorities", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// A node without its own card, trusting a card with a bounded key written
+/// in capitals and a second key.
+#[tokio::test]
+async fn authorities_show_key_bounds_and_a_node_without_its_card() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("store"), EngineKind::default()).expect("store");
+    let mut mx = card(MX, &key(2));
+    mx.keys[0].public_key = mx.keys[0].public_key.to_uppercase();
+    mx.keys[0].valid_from_ms = 1_000;
+    mx.keys[0].valid_until_ms = Some(2_000);
+    mx.keys.push(CardKey {
+        public_key: hex::encode(key(4).public().as_bytes()),
+        valid_from_ms: 1_500,
+        valid_until_ms: None,
+    });
+    let mut trust = TrustList::default();
+    trust.upsert(mx.clone());
+    let verifier = Verifier::new(
+        store,
+        US.parse().expect("valid"),
+        key(1),
+        Arc::new(RwLock::new(trust)),
+        Box::new(NoPublish),
+    );
+    let mut book = TokenBook::load(dir.path().join("tokens.toml")).expect("token book");
+    let officer = book.create(Role::Officer, "officer").expect("token");
+    let state = AppState::new(
+        verifier,
+        Arc::new(RwLock::new(book)),
+        Arc::new(FakeNetwork),
+        Metrics::new(),
+    );
+    let req = Request::get("/v1/authorities")
+        .header("authorization", format!("Bearer {officer}"))
+        .body(Body::empty())
+        .expect("request");
+    let res = router(state).oneshot(req).await.expect("infallible");
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = to_bytes(res.into_body(), 1 << 20).await.expect("body");
+    let list: Value = serde_json::from_slice(&body).expect("JSON");
+
+    assert_eq!(
+        list[0],
+        json!({
+            "authority": US,
+            "country": "US",
+            "name": US,
+            "peer_id": "12D3KooWUS",
+            "addresses": [],
+            "fingerprint": null,
+            "keys": [],
+            "self": true,
+        })
+    );
+    let key_id = |k: &AuthorityKey| hex::encode(k.public().as_bytes());
+    assert_eq!(list[1]["fingerprint"], mx.fingerprint());
+    // Neither the capitals nor the validity bounds change the fingerprint:
+    // it covers the authority and the keys themselves.
+    let mut plain = card(MX, &key(2));
+    plain.keys.push(CardKey {
+        public_key: key_id(&key(4)),
+        valid_from_ms: 0,
+        valid_until_ms: None,
+    });
+    assert_eq!(list[1]["fingerprint"], plain.fingerprint());
+    assert_eq!(
+        list[1]["keys"],
+        json!([
+            {
+                "key_id": key_id(&key(2)),
+                "purpose": "signing",
+                "valid_from_ms": 1_000,
+                "valid_until_ms": 2_000,
+                "retired_after_seq": null,
+                "compromised_after_seq": null,
+                "public_key": key_id(&key(2)),
+            },
+            {
+                "key_id": key_id(&key(4)),
+                "purpose": "signing",
+                "valid_from_ms": 1_500,
+                "valid_until_ms": null,
+                "retired_after_seq": null,
+                "compromised_after_seq": null,
+                "public_key": key_id(&key(4)),
+            },
+        ])
+    );
+}
