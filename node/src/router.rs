@@ -120,7 +120,8 @@ impl Router {
                         r @ (Rejection::UntrustedAuthority(_)
                         | Rejection::UntrustedKey(_)
                         | Rejection::Equivocation(_)
-                        | Rejection::BrokenChain(_)),
+                        | Rejection::BrokenChain(_)
+                        | Rejection::Time(_)),
                     ))) => {
                         debug!(peer = %from, reason = %r.reason(), "gossip entry refused without penalty");
                         self.metrics.entry_refused("gossip", r.label());

@@ -43,6 +43,6 @@ pub use entry::{
 };
 pub use id::{AuthorityId, Country, IdError};
 pub use lifecycle::{Refusal, Standing, Transition};
-pub use route::on_route;
+pub use route::{normalize_serial, on_route};
 pub use trust::{Card, CardKey, TrustList};
 pub use validate::{Invalid, validate_amendment, validate_license};

@@ -1,7 +1,8 @@
-//! Which country may record a crossing of a document in each direction: the
-//! one rule behind `route.checkpoint`, the tallies and serial uses (a record
+//! Which country may record a crossing of a document in each direction (the
+//! one rule behind `route.checkpoint`, the tallies and serial uses: a record
 //! counts only from the country its direction requires, judged against the
-//! document as it stands when read, never from the record alone).
+//! document as it stands when read, never from the record alone), and how
+//! serial numbers compare.
 
 use crate::document::{Direction, License};
 
@@ -24,10 +25,29 @@ pub fn on_route(license: &License, direction: Direction, country: &str) -> bool 
     }
 }
 
+/// A serial number as crossings compare it (CONTRACT.md `items.serials`):
+/// spaces and dashes removed, ASCII letters upper-cased. Markings are read
+/// off the goods by people; "ac-1000" and "AC 1000" are one firearm.
+pub fn normalize_serial(serial: &str) -> String {
+    serial
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::validate::tests::export_fixture;
+
+    #[test]
+    fn serials_compare_without_case_spaces_or_dashes() {
+        for (a, b) in [("ac-1000", "AC1000"), ("AC 10-00", "ac1000"), ("Ñ1", "Ñ1")] {
+            assert_eq!(normalize_serial(a), normalize_serial(b), "{a} {b}");
+        }
+        assert_ne!(normalize_serial("AC1000"), normalize_serial("AC1001"));
+    }
 
     #[test]
     fn the_route_table() {

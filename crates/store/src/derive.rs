@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use tally_model::lifecycle::{self, Standing, Transition};
 use tally_model::{
     AlertKind, AuthorityId, Body, Document, DocumentRef, Entry, EntryHash, License, LicenseKind,
-    ShipmentRecord, SignedEntry, Status, StatusChange, alert_id,
+    ShipmentRecord, SignedEntry, Status, StatusChange, alert_id, normalize_serial,
 };
 
 /// A license as stored: its state without the document, which stays in the
@@ -369,7 +369,8 @@ fn shipment(tx: &mut Tx, entry: &Entry, record: &ShipmentRecord) -> Result<()> {
     }
 
     for serial in record.items.iter().flat_map(|l| &l.serials) {
-        let key = keys::serial(&record.license, direction, country, serial);
+        let serial = normalize_serial(serial);
+        let key = keys::serial(&record.license, direction, country, &serial);
         let this = SerialUse {
             recorded_by: entry.authority.clone(),
             seq: entry.seq,

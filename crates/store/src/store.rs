@@ -483,8 +483,8 @@ impl Store {
         Ok(rows)
     }
 
-    /// The earliest counted crossing of `serial` under `license` in
-    /// `direction` recorded in `country` (the checkpoint country).
+    /// The earliest crossing of `serial` (compared normalized) under
+    /// `license` in `direction` recorded in `country` (the checkpoint country).
     pub fn serial_use(
         &self,
         license: &DocumentRef,
@@ -492,7 +492,8 @@ impl Store {
         country: &str,
         serial: &str,
     ) -> Result<Option<SerialUse>> {
-        self.get_json(&keys::serial(license, direction, country, serial))
+        let serial = tally_model::normalize_serial(serial);
+        self.get_json(&keys::serial(license, direction, country, &serial))
     }
 
     /// Every shipment recorded under `license`, accepted or not, oldest first.

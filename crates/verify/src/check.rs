@@ -1,7 +1,7 @@
 //! Checking a consignment against the stored state, and recording it.
 
 use crate::rules::{Declared, Facts, Verdict, evaluate};
-use crate::{IssueError, Verifier, now_ms};
+use crate::{IssueError, Verifier};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use tally_model::{
@@ -42,12 +42,35 @@ pub struct Checked {
 const MAX_DECLARED_LINES: usize = 1000;
 const MAX_DECLARED_SERIALS: usize = 100_000;
 
+/// Declaring more serials on a line than the license lists for it is a
+/// malformed declaration (422), not a failed check.
+fn serials_within_licensed(f: &Facts, d: &Declared) -> Result<(), IssueError> {
+    for it in &d.items {
+        if let Some(l) = f
+            .license
+            .document
+            .items()
+            .iter()
+            .find(|l| l.line == it.line)
+            && it.serials.len() as u64 > l.quantity
+        {
+            return Err(IssueError::InvalidDocument(format!(
+                "line {}: {} serials declared, the license allows {}",
+                it.line,
+                it.serials.len(),
+                l.quantity
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl Verifier {
     /// Runs the rules for a declared consignment and, with `record`, signs the
     /// result into the local log. A rejection is a verdict, not an error.
     pub fn check(&self, req: CheckRequest) -> Result<Checked, IssueError> {
         let date = match &req.date {
-            None => Date::from_unix_ms(now_ms()),
+            None => Date::from_unix_ms(self.now_ms()),
             Some(d) => d
                 .parse()
                 .map_err(|_| IssueError::BadRequest(format!("date {d:?} is not YYYY-MM-DD")))?,
@@ -69,12 +92,34 @@ impl Verifier {
                 tally_model::validate::MAX_QUANTITY
             )));
         }
-        if req.record && req.checkpoint.country != self.inner.authority.country().as_str() {
-            return Err(IssueError::Forbidden(format!(
-                "this node records crossings in {} only, not {}",
-                self.inner.authority.country(),
-                req.checkpoint.country
+        if let Some(line) = req
+            .items
+            .iter()
+            .find(|i| i.serials.len() as u64 > i.quantity)
+        {
+            return Err(IssueError::InvalidDocument(format!(
+                "line {}: {} serials declared for a quantity of {}",
+                line.line,
+                line.serials.len(),
+                line.quantity
             )));
+        }
+        let today = Date::from_unix_ms(self.now_ms());
+        if req.record {
+            if req.checkpoint.country != self.inner.authority.country().as_str() {
+                return Err(IssueError::Forbidden(format!(
+                    "this node records crossings in {} only, not {:?}",
+                    self.inner.authority.country(),
+                    req.checkpoint.country
+                )));
+            }
+            // A record says what crossed today; one day either side allows
+            // for a crossing at midnight or a border in another time zone.
+            if (date.days() - today.days()).abs() > 1 {
+                return Err(IssueError::InvalidDocument(format!(
+                    "a crossing is recorded on the day it happens: {date} is not {today}"
+                )));
+            }
         }
         let declared = Declared {
             checkpoint: req.checkpoint.clone(),
@@ -83,33 +128,47 @@ impl Verifier {
             importer: req.importer.clone(),
             items: req.items.clone(),
         };
-        // Hold the write lock from the facts to the record, so two officers
-        // cannot both spend the same remaining quantity on this node.
-        let _w = if req.record { Some(self.lock()) } else { None };
-        let facts = self.facts(&req.license, &declared)?;
         let reference = format!("{} {}", req.license.authority, req.license.number);
-        let verdict = evaluate(facts.as_ref(), &declared, &reference);
-        let record = if req.record {
-            let document = Document::Shipment(ShipmentRecord {
-                license: req.license.clone(),
-                checkpoint: req.checkpoint,
-                date: date.to_string(),
-                exporter: req.exporter,
-                importer: req.importer,
-                items: req.items,
-                verdict: verdict.as_str().to_string(),
-                failed_rules: verdict.failed_rules(),
-            });
-            let v = self
-                .store()
-                .transaction(|tx| self.append_own(tx, document))?;
-            self.inner.publish.entry(v.signed());
-            Some(EntryPointer {
-                seq: v.entry().seq,
-                hash: v.id(),
-            })
-        } else {
-            None
+        // The read-only check runs without the write lock, so a long
+        // declaration never stalls issuing or other records.
+        let facts = self.facts(&req.license, &declared)?;
+        if let Some(f) = &facts {
+            serials_within_licensed(f, &declared)?;
+        }
+        let (facts, verdict, record) = match facts {
+            Some(_) if req.record => {
+                // Under the lock: gather the facts again and decide on them,
+                // so two officers cannot both spend the same remaining
+                // quantity, then append the record.
+                let _w = self.lock();
+                let facts = self.facts(&req.license, &declared)?;
+                let verdict = evaluate(facts.as_ref(), &declared, &reference);
+                let document = Document::Shipment(ShipmentRecord {
+                    license: req.license.clone(),
+                    checkpoint: req.checkpoint,
+                    date: date.to_string(),
+                    exporter: req.exporter,
+                    importer: req.importer,
+                    items: req.items,
+                    verdict: verdict.as_str().to_string(),
+                    failed_rules: verdict.failed_rules(),
+                });
+                let v = self
+                    .store()
+                    .transaction(|tx| self.append_own(tx, document))?;
+                self.inner.publish.entry(v.signed());
+                let record = EntryPointer {
+                    seq: v.entry().seq,
+                    hash: v.id(),
+                };
+                (facts, verdict, Some(record))
+            }
+            // An unknown license records nothing: a border cannot grow every
+            // node's log with crossings of licenses nobody issued.
+            facts => {
+                let verdict = evaluate(facts.as_ref(), &declared, &reference);
+                (facts, verdict, None)
+            }
         };
         // The answer shows the tallies after this record.
         let tallies = match &facts {

@@ -9,8 +9,9 @@
 //! applies its document or keeps it as evidence (DESIGN.md section 3).
 
 use crate::Verifier;
-use tally_model::{ChainStep, OpenedEntry, SignedEntry, VerifiedEntry, chain_step};
+use tally_model::{AuthorityId, ChainStep, OpenedEntry, SignedEntry, VerifiedEntry, chain_step};
 use tally_store::StoreError;
+use tally_store::Tx;
 use tally_store::state::{EntryPointer, Evidence};
 
 /// What ingesting one entry came to. Maps onto gossipsub's Accept / Ignore / Reject.
@@ -54,6 +55,9 @@ pub enum Rejection {
     BrokenChain(String),
     /// The authority signed two entries for one seq; the proof is stored.
     Equivocation(Evidence),
+    /// `issued_at` before the previous entry's of the same log, or too far
+    /// ahead of this node's clock (it may come again later).
+    Time(String),
 }
 
 impl Rejection {
@@ -67,6 +71,7 @@ impl Rejection {
             Rejection::Equivocation(e) => {
                 format!("equivocation by {} at seq {}", e.authority, e.seq)
             }
+            Rejection::Time(m) => format!("time: {m}"),
         }
     }
 
@@ -79,9 +84,13 @@ impl Rejection {
             Rejection::BadSignature => "bad_signature",
             Rejection::BrokenChain(_) => "broken_chain",
             Rejection::Equivocation(_) => "equivocation",
+            Rejection::Time(_) => "time",
         }
     }
 }
+
+/// How far ahead of this node's clock an entry's `issued_at` may be.
+pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
 
 /// A range whose signatures were checked (see [`Verifier::preverify`]):
 /// the entries up to the first failure, and that failure.
@@ -100,6 +109,19 @@ impl Preverified {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// `issued_at_ms` of the held entry `seq` of `authority`'s log.
+fn issued_at(tx: &Tx, authority: &AuthorityId, seq: u64) -> Result<i64, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        key: format!("{authority}/{seq}"),
+        reason,
+    };
+    let signed = tx
+        .entry_at(authority, seq)?
+        .ok_or_else(|| corrupt("the head entry is missing".into()))?;
+    let entry = signed.open().map_err(|e| corrupt(e.to_string()))?;
+    Ok(entry.issued_at_ms)
 }
 
 impl Verifier {
@@ -171,7 +193,20 @@ impl Verifier {
                     v.id(),
                 );
                 let outcome = match step {
-                    ChainStep::Next => IngestOutcome::Accepted(tx.append(v)?),
+                    // Time never goes backwards along a log: a back-dated
+                    // entry is not stored (a key's validity is judged on
+                    // issued_at, so back-dating must buy nothing).
+                    ChainStep::Next => match head {
+                        Some((seq, _))
+                            if issued_at(tx, &entry.authority, seq)? > entry.issued_at_ms =>
+                        {
+                            IngestOutcome::Rejected(Rejection::Time(format!(
+                                "seq {} is dated before seq {seq}",
+                                entry.seq
+                            )))
+                        }
+                        _ => IngestOutcome::Accepted(tx.append(v)?),
+                    },
                     ChainStep::Duplicate => IngestOutcome::Duplicate,
                     ChainStep::Gap { have } => IngestOutcome::Gap {
                         authority: entry.authority.clone(),
@@ -231,6 +266,12 @@ impl Verifier {
             Err(e) => return Ok(Err(Rejection::Malformed(e.to_string()))),
         };
         let entry = opened.entry();
+        if entry.issued_at_ms > self.now_ms().saturating_add(MAX_CLOCK_AHEAD_MS) {
+            return Ok(Err(Rejection::Time(format!(
+                "issued_at {} is more than 5 minutes ahead of this node's clock",
+                entry.issued_at_ms
+            ))));
+        }
         if !self.is_trusted_authority(&entry.authority) {
             return Ok(Err(Rejection::UntrustedAuthority(
                 entry.authority.to_string(),

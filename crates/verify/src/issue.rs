@@ -6,7 +6,7 @@
 //! it in one store transaction, and only then publishes it. A refusal writes
 //! nothing.
 
-use crate::{IssueError, Verifier, now_ms};
+use crate::{IssueError, Verifier};
 use tally_model::lifecycle::{self, Refusal, Standing};
 use tally_model::{Body, Document, Entry, License, Status, StatusChange, VerifiedEntry};
 use tally_store::Tx;
@@ -65,7 +65,7 @@ impl Verifier {
             authority: own.clone(),
             seq: head.map_or(1, |(s, _)| s + 1),
             prev: head.map(|(_, h)| h),
-            issued_at_ms: now_ms().max(previous_at.unwrap_or(i64::MIN)),
+            issued_at_ms: self.now_ms().max(previous_at.unwrap_or(i64::MIN)),
             recipients: vec![],
             body: Body::Document(document),
         };
@@ -131,7 +131,7 @@ impl Verifier {
         }
         // Only within validity: a rule of the issuing office's clock, so it
         // is decided here and not by readers.
-        let today = tally_model::Date::from_unix_ms(now_ms());
+        let today = tally_model::Date::from_unix_ms(self.now_ms());
         let until: Option<tally_model::Date> = state.document.validity().1.parse().ok();
         if state.status != Status::Revoked && until.is_some_and(|u| today > u) {
             return Err(IssueError::InvalidAmendment(
@@ -160,7 +160,7 @@ impl Verifier {
             number: number.to_string(),
             status,
             reason,
-            effective_at_ms: now_ms(),
+            effective_at_ms: self.now_ms(),
         }))
     }
 
@@ -170,7 +170,7 @@ impl Verifier {
         let _w = self.lock();
         self.sign_and_publish(Document::KeyRotation(tally_model::KeyRotation {
             new_key: new_public_hex,
-            valid_from_ms: now_ms(),
+            valid_from_ms: self.now_ms(),
         }))
     }
 }

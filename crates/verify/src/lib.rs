@@ -67,6 +67,8 @@ struct Inner {
     publish: Box<dyn Publish>,
     /// Decompressed public keys of trusted signers, by key bytes.
     keys: RwLock<std::collections::HashMap<[u8; 32], ed25519_dalek::VerifyingKey>>,
+    /// What "now" is: the system clock, or a fixed one in tests.
+    clock: Box<dyn Clock>,
     /// One writer at a time: the head read, the signature and the append of
     /// an entry happen as one step, and a check followed by its record sees
     /// no other record slip in between (no double spend of a quantity).
@@ -81,6 +83,18 @@ impl Verifier {
         trust: Arc<RwLock<TrustList>>,
         publish: Box<dyn Publish>,
     ) -> Verifier {
+        Verifier::with_clock(store, authority, key, trust, publish, Box::new(SystemClock))
+    }
+
+    /// [`Verifier::new`] with an injected clock (tests, protocol vectors).
+    pub fn with_clock(
+        store: Store,
+        authority: AuthorityId,
+        key: AuthorityKey,
+        trust: Arc<RwLock<TrustList>>,
+        publish: Box<dyn Publish>,
+        clock: Box<dyn Clock>,
+    ) -> Verifier {
         Verifier {
             inner: Arc::new(Inner {
                 store,
@@ -89,9 +103,15 @@ impl Verifier {
                 trust,
                 publish,
                 keys: RwLock::default(),
+                clock,
                 write: Mutex::new(()),
             }),
         }
+    }
+
+    /// Milliseconds since the Unix epoch, by this verifier's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
     }
 
     pub fn store(&self) -> &Store {
@@ -126,7 +146,32 @@ impl Verifier {
     }
 }
 
-/// Milliseconds since the Unix epoch.
+/// Where a verifier reads the time: injectable, so that tests and the
+/// protocol's vectors are reproducible.
+pub trait Clock: Send + Sync + 'static {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+}
+
+/// The system's clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        now_ms()
+    }
+}
+
+/// A clock that always says the same instant.
+pub struct FixedClock(pub i64);
+
+impl Clock for FixedClock {
+    fn now_ms(&self) -> i64 {
+        self.0
+    }
+}
+
+/// Milliseconds since the Unix epoch, by the system clock.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use tally_model::{
     Checkpoint, Date, Direction, License, LicenseKind, ShipmentLine, Shipments, Status,
+    normalize_serial,
 };
 use tally_store::state::{LicenseState, SerialUse, TallyRow};
 
@@ -465,32 +466,46 @@ fn items_serials(f: &Facts, d: &Declared) -> (bool, String) {
     if !has_items(f) {
         return na();
     }
+    // Sets of normalized serials: one pass over the declaration and one over
+    // each licensed line, whatever their sizes.
+    let listed: BTreeMap<u32, BTreeSet<String>> = f
+        .license
+        .document
+        .items()
+        .iter()
+        .map(|l| {
+            (
+                l.line,
+                l.serials.iter().map(|s| normalize_serial(s)).collect(),
+            )
+        })
+        .collect();
+    let used: BTreeMap<String, &SerialUse> = f
+        .used_serials
+        .iter()
+        .map(|(s, u)| (normalize_serial(s), u))
+        .collect();
     let mut declared = 0;
     let mut seen = BTreeSet::new();
     for it in &d.items {
-        let listed = f
-            .license
-            .document
-            .items()
-            .iter()
-            .find(|l| l.line == it.line)
-            .map(|l| &l.serials);
+        let listed = listed.get(&it.line);
         for s in &it.serials {
             declared += 1;
-            if !seen.insert(s.as_str()) {
-                return (false, format!("serial {s} declared twice"));
+            let n = normalize_serial(s);
+            if !seen.insert(n.clone()) {
+                return (false, format!("serial {s:?} declared twice"));
             }
             if let Some(listed) = listed
                 && !listed.is_empty()
-                && !listed.contains(s)
+                && !listed.contains(&n)
             {
-                return (false, format!("serial {s} is not on line {}", it.line));
+                return (false, format!("serial {s:?} is not on line {}", it.line));
             }
-            if let Some(u) = f.used_serials.get(s) {
+            if let Some(u) = used.get(&n) {
                 return (
                     false,
                     format!(
-                        "serial {s} already crossed at {} on {} (recorded by {}, seq {})",
+                        "serial {s:?} already crossed at {} on {} (recorded by {}, seq {})",
                         d.checkpoint.direction.as_str(),
                         u.date,
                         u.recorded_by,

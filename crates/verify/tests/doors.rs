@@ -47,7 +47,14 @@ struct Rig {
     published: Captured,
 }
 
-/// A US-DDTC node that trusts MX-SEDENA (key 2) and GT-DIGECAM (key 3).
+/// Noon UTC on 2027-01-15, the day the fixtures' crossings happen.
+fn fixture_now() -> i64 {
+    let day = Date::from_ymd(2027, 1, 15).expect("a date").days();
+    day * 86_400_000 + 43_200_000
+}
+
+/// A US-DDTC node that trusts MX-SEDENA (key 2) and GT-DIGECAM (key 3),
+/// living on 2027-01-15.
 fn rig() -> Rig {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
@@ -55,12 +62,13 @@ fn rig() -> Rig {
     trust.upsert(card("MX-SEDENA", &key(2)));
     trust.upsert(card("GT-DIGECAM", &key(3)));
     let published = Captured::default();
-    let v = Verifier::new(
+    let v = Verifier::with_clock(
         store,
         "US-DDTC".parse().expect("valid"),
         key(1),
         Arc::new(RwLock::new(trust)),
         Box::new(published.clone()),
+        Box::new(tally_verify::FixedClock(fixture_now())),
     );
     Rig {
         _dir: dir,
@@ -503,4 +511,110 @@ fn a_field_unknown_to_this_version_survives_store_and_wire() {
     assert_eq!(stored.entry_bytes(), &entry_bytes[..], "stored untouched");
     assert_eq!(stored.encode(), wire, "served untouched");
     stored.verify_with(&k.public()).expect("still verifies");
+}
+
+/// A US-DDTC verifier over `store` whose clock always says `now`.
+fn at(store: &Store, now: i64) -> Verifier {
+    let mut trust = TrustList::default();
+    trust.upsert(card("MX-SEDENA", &key(2)));
+    Verifier::with_clock(
+        store.clone(),
+        "US-DDTC".parse().expect("valid"),
+        key(1),
+        Arc::new(RwLock::new(trust)),
+        Box::new(Captured::default()),
+        Box::new(tally_verify::FixedClock(now)),
+    )
+}
+
+fn mx_entry(seq: u64, prev: Option<EntryHash>, issued_at_ms: i64) -> VerifiedEntry {
+    key(2).sign(&Entry {
+        authority: "MX-SEDENA".parse().expect("valid"),
+        seq,
+        prev,
+        issued_at_ms,
+        recipients: vec![],
+        body: Body::Document(Document::License(import_cert(&format!("IC-{seq}")))),
+    })
+}
+
+/// Regression (issue: back-dating bypassed key expiry): an entry dated more
+/// than 5 minutes ahead of this node's clock, or before the previous entry
+/// of its log, is refused without being stored; the same entry is accepted
+/// once the clock has caught up.
+#[test]
+fn time_never_goes_backwards_and_the_future_waits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path(), EngineKind::default()).expect("store");
+    let now = 1_800_000_000_000;
+    let v = at(&store, now);
+    let mx: AuthorityId = "MX-SEDENA".parse().expect("valid");
+
+    let first = mx_entry(1, None, now - 60_000);
+    assert!(matches!(
+        v.ingest(&bytes(&first)).expect("io"),
+        IngestOutcome::Accepted(_)
+    ));
+
+    let future = mx_entry(2, Some(first.id()), now + 5 * 60_000 + 1);
+    let out = v.ingest(&bytes(&future)).expect("io");
+    assert!(
+        matches!(out, IngestOutcome::Rejected(Rejection::Time(_))),
+        "{out:?}"
+    );
+    assert_eq!(
+        store.head(&mx).expect("head").map(|h| h.0),
+        Some(1),
+        "not stored"
+    );
+    let later = at(&store, now + 60_000);
+    assert!(matches!(
+        later.ingest(&bytes(&future)).expect("io"),
+        IngestOutcome::Accepted(_)
+    ));
+
+    let backdated = mx_entry(3, Some(future.id()), now - 120_000);
+    let out = later.ingest(&bytes(&backdated)).expect("io");
+    assert!(
+        matches!(out, IngestOutcome::Rejected(Rejection::Time(_))),
+        "{out:?}"
+    );
+    assert_eq!(
+        store.head(&mx).expect("head").map(|h| h.0),
+        Some(2),
+        "not stored"
+    );
+    let in_1970 = mx_entry(3, Some(future.id()), 0);
+    let out = later.ingest(&bytes(&in_1970)).expect("io");
+    assert!(
+        matches!(out, IngestOutcome::Rejected(Rejection::Time(_))),
+        "{out:?}"
+    );
+}
+
+/// The issuer never stamps an entry earlier than its previous one, even
+/// when its clock steps back.
+#[test]
+fn the_issuer_clamps_its_stamps_when_its_clock_steps_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path(), EngineKind::default()).expect("store");
+    let now = 1_800_000_000_000;
+    at(&store, now)
+        .issue(import_for_us("IC-A"))
+        .expect("issued");
+    let issued = at(&store, now - 3_600_000)
+        .issue(import_for_us("IC-B"))
+        .expect("issued");
+    let entry = issued.signed.open().expect("decodes");
+    assert_eq!(entry.issued_at_ms, now, "clamped to the previous stamp");
+}
+
+fn import_for_us(number: &str) -> License {
+    serde_json::from_value(serde_json::json!({
+        "kind": "import", "number": number, "importing_country": "US", "exporting_country": "MX",
+        "importer": {"name": "Acme Arms Inc."}, "exporter": {"name": "Armas del Sur SA"},
+        "items": [{"line": 1, "category": "firearm", "quantity": 10, "unit": "units"}],
+        "valid_from": "2026-01-01", "valid_until": "2030-12-31"
+    }))
+    .expect("valid import")
 }
