@@ -18,14 +18,23 @@ pub enum AlertKind {
     ShipmentRefused,
     #[serde(rename = "shipment.off_route")]
     ShipmentOffRoute,
+    #[serde(rename = "shipment.discrepancy")]
+    ShipmentDiscrepancy,
+    #[serde(rename = "shipment.after_revocation")]
+    ShipmentAfterRevocation,
+    #[serde(rename = "import.withdrawn")]
+    ImportWithdrawn,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 4] = [
+    pub const ALL: [AlertKind; 7] = [
         AlertKind::DocumentInvalid,
         AlertKind::Equivocation,
         AlertKind::ShipmentRefused,
         AlertKind::ShipmentOffRoute,
+        AlertKind::ShipmentDiscrepancy,
+        AlertKind::ShipmentAfterRevocation,
+        AlertKind::ImportWithdrawn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +43,9 @@ impl AlertKind {
             AlertKind::Equivocation => "equivocation",
             AlertKind::ShipmentRefused => "shipment.refused",
             AlertKind::ShipmentOffRoute => "shipment.off_route",
+            AlertKind::ShipmentDiscrepancy => "shipment.discrepancy",
+            AlertKind::ShipmentAfterRevocation => "shipment.after_revocation",
+            AlertKind::ImportWithdrawn => "import.withdrawn",
         }
     }
 

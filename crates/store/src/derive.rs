@@ -13,6 +13,7 @@
 //! of the order they arrived in.
 
 use crate::error::{Result, StoreError};
+use crate::judge;
 use crate::keys;
 use crate::state::{
     Alert, EntryPointer, LicenseEvent, LicenseState, RotatedKey, SerialUse, ShipmentRow, TallyRow,
@@ -189,6 +190,54 @@ fn apply_document(
         }
     };
     let old_document = current.map(|(_, d)| d);
+    // Whose joined alerts this entry can change.
+    let judged = match doc {
+        Document::Shipment(record) => Some((record.license.clone(), false)),
+        _ => subject.map(|number| {
+            let import = matches!(doc, Document::License(License::Import(_)))
+                || stored
+                    .as_ref()
+                    .is_some_and(|s| s.kind == LicenseKind::Import);
+            (
+                DocumentRef {
+                    authority: authority.to_string(),
+                    number: number.to_string(),
+                },
+                import,
+            )
+        }),
+    };
+    apply_transition(
+        tx,
+        entry,
+        pointer,
+        key_id,
+        doc,
+        transition,
+        stored,
+        old_document,
+    )?;
+    if let Some((license, import)) = judged {
+        judge::license(tx, &license)?;
+        if import {
+            judge::citing(tx, &license)?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply_transition(
+    tx: &mut Tx,
+    entry: &Entry,
+    pointer: EntryPointer,
+    key_id: &[u8; 32],
+    doc: &Document,
+    transition: Transition,
+    stored: Option<StoredLicense>,
+    old_document: Option<License>,
+) -> Result<()> {
+    let authority = entry.authority.as_str();
     match (transition, stored) {
         (Transition::Issue(l), _) => issue(tx, entry, pointer, key_id, l),
         (Transition::Amend { version, license }, Some(state)) => {
@@ -411,7 +460,10 @@ mod tests {
         }
         fn try_apply(&self, v: &VerifiedEntry) -> Result<()> {
             let mut tx = Tx::new(self.engine.as_ref());
-            apply(&mut tx, v.entry(), v.id(), v.signed().key_id())?;
+            // The log record too: license states point into it.
+            let e = v.entry();
+            tx.put_raw(keys::log(e.authority.as_str(), e.seq), v.signed().encode());
+            apply(&mut tx, e, v.id(), v.signed().key_id())?;
             self.engine.commit(tx.into_batch())
         }
         fn apply(&self, v: &VerifiedEntry) {
@@ -473,15 +525,15 @@ mod tests {
     #[test]
     fn what_each_document_derives() {
         let cases: Vec<(&str, Document, &[u8])> = vec![
-            ("accepted shipment", shipment_doc("A1", true), b"GPRT"),
-            ("rejected shipment", shipment_doc("A1", false), b"AGP"),
+            ("accepted shipment", shipment_doc("A1", true), b"GLPRT"),
+            ("rejected shipment", shipment_doc("A1", false), b"AGLP"),
             (
                 "key rotation",
                 Document::KeyRotation(KeyRotation {
                     new_key: hex::encode([3u8; 32]),
                     valid_from_ms: 5,
                 }),
-                b"GY",
+                b"GLY",
             ),
             (
                 "status of an unknown license",
@@ -491,7 +543,7 @@ mod tests {
                     reason: "x".into(),
                     effective_at_ms: 1,
                 }),
-                b"AG",
+                b"AGL",
             ),
             (
                 "transit",
@@ -508,7 +560,7 @@ mod tests {
                     valid_until: "2027-01-01".into(),
                     decision: tally_model::Decision::Authorized,
                 })),
-                b"GSV",
+                b"GLSV",
             ),
         ];
         for (name, doc, want) in cases {

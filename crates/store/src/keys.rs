@@ -12,6 +12,7 @@
 //! | `P`    | license authority, number, recorded_at_ms, recorder, seq | `ShipmentRow` (JSON)          |
 //! | `Y`    | authority, seq                                         | `RotatedKey` (JSON)             |
 //! | `E`    | authority, seq, hash of the conflicting entry          | both encoded entries            |
+//! | `C`    | import certificate authority, number, export authority, number | empty             |
 //! | `A`    | alert id                                               | `Alert` (JSON)                  |
 //! | `G`    | authority                                              | applied through seq (8)         |
 //! | `M`    | `M/schema`, `M/reindexing`                             | meta                            |
@@ -23,7 +24,7 @@
 //! Numbers are big-endian (signed ones with the sign bit flipped) so keys sort
 //! numerically; strings are escaped (`00` -> `00 FF`) and end in `00 01`, so
 //! a string sorts before any longer string it prefixes and no string can run
-//! into the next component. `S V T R P Y A G` are derived from the logs and are
+//! into the next component. `S V T R P Y A G C` are derived from the logs and are
 //! what `reindex` deletes and rebuilds.
 
 use tally_model::{Direction, DocumentRef, EntryHash};
@@ -39,12 +40,13 @@ pub const SHIPMENT: u8 = b'P';
 pub const ROTATED: u8 = b'Y';
 pub const EVIDENCE: u8 = b'E';
 pub const ALERT: u8 = b'A';
+pub const CITES: u8 = b'C';
 pub const APPLIED: u8 = b'G';
 pub const META: u8 = b'M';
 
 /// Prefixes of the records `reindex` rebuilds from the logs.
-pub const DERIVED: [u8; 8] = [
-    LICENSE, TRANSIT, TALLY, SERIAL, SHIPMENT, ROTATED, ALERT, APPLIED,
+pub const DERIVED: [u8; 9] = [
+    LICENSE, TRANSIT, TALLY, SERIAL, SHIPMENT, ROTATED, ALERT, APPLIED, CITES,
 ];
 
 /// The schema version this build reads and writes.
@@ -237,6 +239,17 @@ pub fn evidence(authority: &str, seq: u64, conflicting: &EntryHash) -> Vec<u8> {
 }
 pub fn alert(id: &str) -> Vec<u8> {
     Key::new(ALERT).str(id).build()
+}
+pub fn cites(import: &DocumentRef, export: &DocumentRef) -> Vec<u8> {
+    Key::new(CITES).doc(import).doc(export).build()
+}
+pub fn cites_prefix(import: &DocumentRef) -> Vec<u8> {
+    Key::new(CITES).doc(import).build()
+}
+/// The alerts of `kind` about `license` share this key prefix.
+pub fn alert_prefix(kind: &str, license: &DocumentRef) -> Vec<u8> {
+    let id = format!("{kind}:{}/{}:", license.authority, license.number);
+    Key::new(ALERT).raw(id.as_bytes()).build()
 }
 pub fn applied(authority: &str) -> Vec<u8> {
     Key::new(APPLIED).str(authority).build()

@@ -11,6 +11,8 @@
 //!   typed writes (append an entry, keep evidence) happen inside one.
 //! - `derive`: applying one entry to the derived records (the second,
 //!   idempotent step after the chain append), shared by append and reindex.
+//! - `judge`: alerts that join logs (off route, discrepancy, after
+//!   revocation, import withdrawn), re-judged per license from the set held.
 //! - [`store`]: [`Store`], the typed operations: transactions, log reads,
 //!   derived reads (route-filtered tallies, alerts), evidence, reindex.
 //! - [`error`]: the one error enum, [`StoreError`].
@@ -22,6 +24,7 @@
 mod derive;
 pub mod engine;
 pub mod error;
+mod judge;
 pub mod keys;
 pub mod redb;
 pub mod sled;

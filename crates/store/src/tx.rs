@@ -102,6 +102,24 @@ impl<'a> Tx<'a> {
             .transpose()
     }
 
+    /// Every row whose key starts with `prefix`, this transaction's writes
+    /// (and deletions) included, in key order.
+    pub(crate) fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let end = keys::prefix_end(prefix);
+        let mut rows: BTreeMap<Vec<u8>, Vec<u8>> = self
+            .engine
+            .scan(prefix, &end, usize::MAX)?
+            .into_iter()
+            .collect();
+        for (k, v) in self.pending.range(prefix.to_vec()..end) {
+            match v {
+                Some(v) => rows.insert(k.clone(), v.clone()),
+                None => rows.remove(k),
+            };
+        }
+        Ok(rows.into_iter().collect())
+    }
+
     pub(crate) fn put_json<T: Serialize>(&mut self, key: Vec<u8>, value: &T) {
         self.put_raw(key, derive::encode(value));
     }

@@ -41,6 +41,11 @@ fn logs() -> Vec<Vec<VerifiedEntry>> {
         us.next(status("EXP-2", Status::Revoked, "diversion")),
         // Revoked is final: kept, not applied.
         us.next(status("EXP-2", Status::Active, "again")),
+        // Exits of line 2 catch up with what entered: the discrepancy closes.
+        us.next_at(
+            T0 + 20_000,
+            shipment(exp1.clone(), Direction::Exit, "US", &[(2, 5, &[])], true),
+        ),
     ];
     let mut mx = Log::new("MX-SEDENA", 2);
     let mx_log = vec![
@@ -74,6 +79,25 @@ fn logs() -> Vec<Vec<VerifiedEntry>> {
             &[(1, 1, &[])],
             true,
         )),
+        // Line 2 enters before anything of it exited.
+        mx.next(shipment(
+            exp1.clone(),
+            Direction::Entry,
+            "MX",
+            &[(2, 3, &[])],
+            true,
+        )),
+        // Mexico withdraws the import certificate EXP-1 relies on.
+        mx.next(status(
+            "IC-1",
+            Status::Suspended,
+            "importer under investigation",
+        )),
+        // Accepted two days after EXP-2 was revoked.
+        mx.next_at(
+            T0 + 2 * 86_400_000,
+            shipment(exp2.clone(), Direction::Entry, "MX", &[(1, 1, &[])], true),
+        ),
     ];
     let mut aduana = Log::new("MX-ADUANA", 3);
     let aduana_log = vec![aduana.next_at(
@@ -178,8 +202,19 @@ fn the_reference_state_holds_what_the_logs_say() {
             "document.invalid:US-DDTC/EXP-2:US-DDTC:9",
             "document.invalid:US-DDTC/IC-US:US-DDTC:5",
             "equivocation:-:US-DDTC:1",
+            "import.withdrawn:US-DDTC/EXP-1:MX-SEDENA:7",
+            "shipment.after_revocation:US-DDTC/EXP-2:MX-SEDENA:8",
+            "shipment.discrepancy:US-DDTC/EXP-1:MX-ADUANA:1",
+            "shipment.discrepancy:US-DDTC/EXP-2:MX-SEDENA:5",
+            "shipment.off_route:US-DDTC/EXP-1:MX-SEDENA:4",
             "shipment.refused:US-DDTC/EXP-1:MX-SEDENA:3",
         ]
+    );
+    let open: Vec<bool> = alerts.iter().map(|a| a.open).collect();
+    assert_eq!(
+        open,
+        vec![true, true, true, true, true, false, true, true, true],
+        "EXP-1's discrepancy closed when exits caught up; nothing of EXP-2 ever exited"
     );
 }
 
@@ -208,6 +243,8 @@ fn route_filtered_tallies_ignore_records_off_the_route() {
             (1, Direction::Exit, "US".to_string(), 10),
             (1, Direction::Transit, "GT".to_string(), 6),
             (1, Direction::Entry, "MX".to_string(), 6),
+            (2, Direction::Exit, "US".to_string(), 5),
+            (2, Direction::Entry, "MX".to_string(), 3),
         ],
         "the off-route transit through MX is recorded but does not count"
     );
@@ -216,7 +253,7 @@ fn route_filtered_tallies_ignore_records_off_the_route() {
             .recorded_tallies(&license.reference())
             .expect("recorded")
             .len(),
-        4
+        6
     );
     let first = store
         .serial_use(&license.reference(), Direction::Entry, "MX", "S2")
@@ -232,7 +269,7 @@ proptest! {
     fn any_interleaving_and_a_reindex_derive_the_same_state(
         seed in any::<u64>(),
         batch in 1usize..6,
-        proof_at in 0usize..17,
+        proof_at in 0usize..22,
     ) {
         let logs = logs();
         let total: usize = logs.iter().map(Vec::len).sum();
