@@ -4,6 +4,7 @@
 mod errors;
 mod rig;
 mod roles;
+mod server;
 mod shipments;
 mod story;
 mod surface;
