@@ -51,6 +51,16 @@ struct Services {
     cancel: CancellationToken,
 }
 
+/// What a service that returns nothing tells when it returns: fine when the
+/// node was stopping, `why` otherwise.
+fn ended(cancel: &CancellationToken, why: &'static str) -> anyhow::Result<()> {
+    if cancel.is_cancelled() {
+        Ok(())
+    } else {
+        Err(anyhow!(why))
+    }
+}
+
 impl Services {
     /// Runs `service` as the task `name`. A service that returns before the
     /// node is cancelled has stopped unexpectedly; its own error, if any, says why.
@@ -172,8 +182,8 @@ impl Node {
         };
         let c = cancel.clone();
         services.spawn("router", async move {
-            router.run(events, out_rx, c).await;
-            Ok(())
+            router.run(events, out_rx, c.clone()).await;
+            ended(&c, "the network's event stream ended")
         });
 
         let listener = tokio::net::TcpListener::bind(settings.api_listen)
