@@ -71,6 +71,7 @@ pub fn init(
         keys: KeysConfig::default(),
         api: ApiConfig {
             listen: api_listen.to_string(),
+            ..ApiConfig::default()
         },
         p2p: tally_p2p::Config {
             listen: p2p_listen.to_string(),

@@ -1,9 +1,54 @@
 //! `tally status` and `tally check`: small HTTP clients of a node's API.
+//!
+//! Everything they print came from the network (a node relays what peers
+//! signed), so every text is passed through [`escape`] first: a control
+//! character could drive the officer's terminal (move the cursor, rewrite
+//! the verdict line, set the title) and a bidi override could make one
+//! number read as another.
 
 use anyhow::{Context, bail};
 use serde_json::Value;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
+use tally_model::validate::is_refused_char;
+
+/// `text` with every character the contract refuses in text fields (controls,
+/// invisible and direction-changing ones) written as `\u{XXXX}`, so it shows
+/// as it is and does nothing to the terminal.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_refused_char(c) {
+            let _ = write!(out, "\\u{{{:04X}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// JSON for a terminal: the same document, with refused characters inside
+/// strings written as JSON `\uXXXX` escapes (serde_json escapes C0
+/// controls in strings but leaves C1 controls and bidi characters raw).
+/// Outside strings only the pretty-printer's own line breaks occur.
+pub fn escape_json(value: &Value) -> anyhow::Result<String> {
+    let text = serde_json::to_string_pretty(value)?;
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c != '\n' && is_refused_char(c) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// A string field of an answer, escaped; `default` when absent.
+fn field(v: &Value, default: &str) -> String {
+    escape(v.as_str().unwrap_or(default))
+}
 
 async fn call(
     method: reqwest::Method,
@@ -23,8 +68,8 @@ async fn call(
     let status = resp.status();
     let value: Value = resp.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
-        let msg = value["error"]["message"].as_str().unwrap_or("");
-        let code = value["error"]["code"].as_str().unwrap_or("");
+        let msg = field(&value["error"]["message"], "");
+        let code = field(&value["error"]["code"], "");
         bail!("{status} {code}: {msg}");
     }
     Ok(value)
@@ -39,41 +84,51 @@ pub async fn status(api: &str, token: &str, json: bool) -> anyhow::Result<()> {
     )
     .await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        println!("{}", escape_json(&s)?);
         return Ok(());
     }
-    println!(
+    print!("{}", render_status(&s));
+    Ok(())
+}
+
+/// The text `tally status` prints for a `/v1/status` answer.
+pub fn render_status(s: &Value) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "authority {}  peer {}",
-        s["authority"].as_str().unwrap_or("?"),
-        s["peer_id"].as_str().unwrap_or("?")
+        field(&s["authority"], "?"),
+        field(&s["peer_id"], "?")
     );
-    println!("\npeers:");
+    let _ = writeln!(out, "\npeers:");
     for p in s["peers"].as_array().into_iter().flatten() {
-        println!(
+        let _ = writeln!(
+            out,
             "  {:<14} {:<10} {}{}",
-            p["authority"].as_str().unwrap_or("-"),
+            field(&p["authority"], "-"),
             if p["connected"].as_bool() == Some(true) {
                 "connected"
             } else {
                 "offline"
             },
-            p["peer_id"].as_str().unwrap_or("?"),
+            field(&p["peer_id"], "?"),
             p["last_sync"]
                 .as_str()
-                .map(|t| format!("  last sync {t}"))
+                .map(|t| format!("  last sync {}", escape(t)))
                 .unwrap_or_default(),
         );
     }
-    println!("\nlogs:");
+    let _ = writeln!(out, "\nlogs:");
     for l in s["logs"].as_array().into_iter().flatten() {
-        println!(
+        let _ = writeln!(
+            out,
             "  {:<14} seq {:>8}  head {}",
-            l["authority"].as_str().unwrap_or("?"),
+            field(&l["authority"], "?"),
             l["seq"].as_u64().unwrap_or(0),
-            l["head"].as_str().unwrap_or("?"),
+            field(&l["head"], "?"),
         );
     }
-    Ok(())
+    out
 }
 
 /// Prints the verdict table; exit 0 accept, 1 reject, 2 error.
@@ -92,31 +147,134 @@ pub async fn check(api: &str, token: &str, file: &Path) -> anyhow::Result<ExitCo
         Some(body),
     )
     .await?;
-    let verdict = v["verdict"].as_str().unwrap_or("?");
-    println!("verdict: {}", verdict.to_uppercase());
+    let (text, code) = render_check(&v)?;
+    print!("{text}");
+    Ok(ExitCode::from(code))
+}
+
+/// The verdict table `tally check` prints and its exit code (0 accept,
+/// 1 reject). An answer without a verdict is an error (exit 2 in `main`),
+/// never a rejection: the goods were not checked.
+pub fn render_check(v: &Value) -> anyhow::Result<(String, u8)> {
+    let code = match v["verdict"].as_str() {
+        Some("accept") => 0,
+        Some("reject") => 1,
+        Some(other) => bail!("the node answered an unknown verdict {:?}", escape(other)),
+        None => bail!("the node's answer has no verdict"),
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "verdict: {}",
+        if code == 0 { "ACCEPT" } else { "REJECT" }
+    );
     for c in v["checks"].as_array().into_iter().flatten() {
-        println!(
+        let _ = writeln!(
+            out,
             "  {} {:<22} {}",
             if c["ok"].as_bool() == Some(true) {
                 "ok  "
             } else {
                 "FAIL"
             },
-            c["rule"].as_str().unwrap_or("?"),
-            c["detail"].as_str().unwrap_or(""),
+            field(&c["rule"], "?"),
+            field(&c["detail"], ""),
         );
     }
     if let Some(r) = v["record"].as_object() {
-        println!(
+        let seq = r
+            .get("seq")
+            .and_then(Value::as_u64)
+            .map_or_else(|| "?".to_string(), |n| n.to_string());
+        let _ = writeln!(
+            out,
             "recorded: {} seq {} hash {}",
-            r["authority"].as_str().unwrap_or("?"),
-            r["seq"],
-            r["hash"].as_str().unwrap_or("?")
+            r.get("authority")
+                .map_or_else(|| "?".to_string(), |a| field(a, "?")),
+            seq,
+            r.get("hash")
+                .map_or_else(|| "?".to_string(), |h| field(h, "?")),
         );
     }
-    Ok(if verdict == "accept" {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok((out, code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn escape_neutralises_what_the_contract_refuses() {
+        let cases = [
+            ("Acme Arms Inc.", "Acme Arms Inc."),
+            ("Policía – León", "Policía – León"),
+            ("\u{1B}[2Jwiped", "\\u{001B}[2Jwiped"),
+            ("bell\u{7}", "bell\\u{0007}"),
+            ("del\u{7F}", "del\\u{007F}"),
+            ("csi\u{9B}31m", "csi\\u{009B}31m"),
+            ("new\nline\r", "new\\u{000A}line\\u{000D}"),
+            ("\u{202E}1000CA", "\\u{202E}1000CA"),
+            ("\u{2066}x\u{2069}", "\\u{2066}x\\u{2069}"),
+            ("zero\u{200B}width", "zero\\u{200B}width"),
+            ("\u{FEFF}bom", "\\u{FEFF}bom"),
+            ("\u{2063}", "\\u{2063}"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(escape(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn json_output_stays_json_and_carries_no_raw_control() {
+        let v = json!({"authority": "US-DDTC\u{9B}2J", "peers": [{"peer_id": "\u{202E}x\u{1B}"}]});
+        let text = escape_json(&v).expect("serializes");
+        assert!(
+            !text.chars().any(|c| c != '\n' && is_refused_char(c)),
+            "{text:?}"
+        );
+        let back: Value = serde_json::from_str(&text).expect("still JSON");
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn status_and_check_print_nothing_raw() {
+        let evil = "\u{1B}]0;owned\u{7}\u{1B}[1A\u{202E}";
+        let status = json!({
+            "authority": evil, "peer_id": evil,
+            "peers": [{"authority": evil, "peer_id": evil, "connected": true, "last_sync": evil}],
+            "logs": [{"authority": evil, "seq": 3, "head": evil}],
+        });
+        let check = json!({
+            "verdict": "reject",
+            "checks": [{"rule": evil, "ok": false, "detail": evil}],
+            "record": {"authority": evil, "seq": evil, "hash": evil},
+        });
+        let (check_text, code) = render_check(&check).expect("has a verdict");
+        assert_eq!(code, 1);
+        for text in [render_status(&status), check_text] {
+            let raw: Vec<char> = text
+                .chars()
+                .filter(|&c| c != '\n' && is_refused_char(c))
+                .collect();
+            assert!(raw.is_empty(), "{raw:?} in {text:?}");
+            assert!(text.contains("\\u{001B}"), "{text}");
+        }
+    }
+
+    #[test]
+    fn check_exit_codes() {
+        let cases = [
+            (json!({"verdict": "accept", "checks": []}), Some(0)),
+            (json!({"verdict": "reject", "checks": []}), Some(1)),
+            (json!({"checks": []}), None),
+            (json!({"verdict": null}), None),
+            (json!({"verdict": "maybe"}), None),
+            (json!([]), None),
+        ];
+        for (answer, want) in cases {
+            let got = render_check(&answer).ok().map(|(_, code)| code);
+            assert_eq!(got, want, "{answer}");
+        }
+    }
 }

@@ -60,15 +60,25 @@ pub struct ApiConfig {
     /// `HOST:PORT` of the HTTP API and console. Keep it on loopback or behind
     /// a TLS-terminating proxy: tokens travel in headers.
     pub listen: String,
+    /// HTTP connections served at once; further clients wait in the kernel's
+    /// accept queue until one closes. With the 10 s header timeout this
+    /// bounds what idle or half-sent connections can cost (file descriptors,
+    /// memory); keep it well under the process's open-file limit.
+    pub max_connections: usize,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             listen: "127.0.0.1:4711".into(),
+            max_connections: tally_api::server::DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
+
+/// Most `api.max_connections` accepted: each connection costs a file
+/// descriptor and up to 64 KiB of buffers.
+const MAX_API_CONNECTIONS: usize = 65_536;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -145,6 +155,7 @@ pub struct Settings {
     pub authority_key: PathBuf,
     pub node_key: PathBuf,
     pub api_listen: SocketAddr,
+    pub api_max_connections: usize,
     pub p2p: tally_p2p::Config,
     pub engine: EngineKind,
     pub store_path: PathBuf,
@@ -175,6 +186,12 @@ impl Config {
                 self.api.listen
             )
         })?;
+        if !(1..=MAX_API_CONNECTIONS).contains(&self.api.max_connections) {
+            bail!(
+                "config key `api.max_connections` = {} must be between 1 and {MAX_API_CONNECTIONS}",
+                self.api.max_connections
+            );
+        }
         if self.p2p.listen.parse::<tally_p2p::Multiaddr>().is_err() {
             bail!(
                 "config key `p2p.listen` = {:?} is not a multiaddr",
@@ -196,6 +213,7 @@ impl Config {
             authority_key: dir.resolve(&self.keys.authority),
             node_key: dir.resolve(&self.keys.node),
             api_listen,
+            api_max_connections: self.api.max_connections,
             p2p: self.p2p.clone(),
             engine: self.store.engine,
             store_path: dir.resolve(&self.store.path),
@@ -237,6 +255,11 @@ mod tests {
                 "listen = \"127.0.0.1:4711\"",
                 "listen = \"nowhere\"",
                 "api.listen",
+            ),
+            (
+                "max_connections = 1024",
+                "max_connections = 0",
+                "api.max_connections",
             ),
             ("authority = \"US-DDTC\"", "authority = \"us\"", "authority"),
             (

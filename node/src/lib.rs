@@ -49,6 +49,35 @@ pub fn init_tracing(format: cli::LogFormat) {
     };
 }
 
+/// Raises this process's soft limit of open files to its hard limit and
+/// returns the limit now in force. Every API connection and every peer costs
+/// a descriptor, and distributions still default the soft limit to 1,024,
+/// which `api.max_connections` alone can reach. A failure (a sandbox that
+/// forbids `setrlimit`) leaves the limit as it was and is only logged.
+pub fn raise_open_file_limit() -> Option<u64> {
+    use rlimit::Resource;
+    let (soft, hard) = match rlimit::getrlimit(Resource::NOFILE) {
+        Ok(limits) => limits,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the open-file limit");
+            return None;
+        }
+    };
+    if soft >= hard {
+        return Some(soft);
+    }
+    match rlimit::setrlimit(Resource::NOFILE, hard, hard) {
+        Ok(()) => {
+            tracing::debug!(from = soft, to = hard, "raised the open-file limit");
+            Some(hard)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, limit = soft, "cannot raise the open-file limit");
+            Some(soft)
+        }
+    }
+}
+
 /// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};

@@ -120,11 +120,15 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Run { dir } => {
+            tally_node::raise_open_file_limit();
             let node = tally_node::Node::start(&dir).await?;
             node.run_until(tally_node::shutdown_signal()).await?;
         }
         Command::Reindex { dir } => println!("{}", admin::reindex(&dir)?),
-        Command::Demo { dir, base_port } => demo::run(dir, base_port).await?,
+        Command::Demo { dir, base_port } => {
+            tally_node::raise_open_file_limit();
+            demo::run(dir, base_port).await?
+        }
         Command::Status { api, token, json } => client::status(&api, &token, json).await?,
         Command::Check { api, token, file } => return client::check(&api, &token, &file).await,
     }

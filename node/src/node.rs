@@ -1,6 +1,11 @@
 //! The composition root: opens the store, loads keys and trust, and starts
 //! the swarm, the router, the sync worker, the trust watcher and the API,
 //! all under one cancellation token.
+//!
+//! Every service runs as a named task that returns why it ended: a service
+//! that ends before the node is told to stop is a failure, and
+//! [`Node::run_until`] returns it (so `tally run` exits non-zero and systemd's
+//! `Restart=on-failure` restarts the node).
 
 use crate::config::{Config, NodeDir, Settings};
 use crate::peers::PeerTable;
@@ -8,18 +13,21 @@ use crate::router::{Publisher, Router};
 use crate::sync::{SyncJobs, SyncWorker};
 use crate::watch::TrustWatcher;
 use crate::{files, keys};
-use anyhow::Context;
+use anyhow::{Context, anyhow};
+use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+use tally_api::server::ServerConfig;
 use tally_api::tokens::TokenBook;
 use tally_api::{AppState, Metrics};
 use tally_model::{Card, CardKey};
 use tally_p2p::{Multiaddr, P2pHandle, PeerId};
 use tally_store::Store;
 use tally_verify::Verifier;
-use tokio::task::JoinSet;
+use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -33,7 +41,65 @@ pub struct Node {
     p2p: P2pHandle,
     api_addr: SocketAddr,
     cancel: CancellationToken,
-    tasks: JoinSet<()>,
+    services: Services,
+}
+
+/// The node's tasks, each under a name that errors and logs use.
+struct Services {
+    tasks: JoinSet<anyhow::Result<()>>,
+    names: HashMap<tokio::task::Id, &'static str>,
+    cancel: CancellationToken,
+}
+
+/// What a service that returns nothing tells when it returns: fine when the
+/// node was stopping, `why` otherwise.
+fn ended(cancel: &CancellationToken, why: &'static str) -> anyhow::Result<()> {
+    if cancel.is_cancelled() {
+        Ok(())
+    } else {
+        Err(anyhow!(why))
+    }
+}
+
+impl Services {
+    /// Runs `service` as the task `name`. A service that returns before the
+    /// node is cancelled has stopped unexpectedly; its own error, if any, says why.
+    fn spawn(
+        &mut self,
+        name: &'static str,
+        service: impl Future<Output = anyhow::Result<()>> + Send + 'static,
+    ) {
+        let cancel = self.cancel.clone();
+        let handle = self.tasks.spawn(async move {
+            let result = service.await;
+            match result {
+                Err(e) => Err(e),
+                Ok(()) if cancel.is_cancelled() => Ok(()),
+                Ok(()) => Err(anyhow!("it returned while the node was running")),
+            }
+        });
+        self.names.insert(handle.id(), name);
+    }
+
+    fn name(&self, id: tokio::task::Id) -> &'static str {
+        self.names.get(&id).copied().unwrap_or("unknown")
+    }
+
+    /// The error naming the service of a task that ended, or `None` when it
+    /// ended as asked.
+    fn outcome(
+        &self,
+        done: Result<(tokio::task::Id, anyhow::Result<()>), JoinError>,
+    ) -> Option<anyhow::Error> {
+        match done {
+            Ok((_, Ok(()))) => None,
+            Ok((id, Err(e))) => Some(e.context(format!("service `{}` stopped", self.name(id)))),
+            Err(e) if e.is_cancelled() => {
+                Some(anyhow!("service `{}` was cancelled", self.name(e.id())))
+            }
+            Err(e) => Some(anyhow!("service `{}` panicked", self.name(e.id()))),
+        }
+    }
 }
 
 impl Node {
@@ -53,7 +119,11 @@ impl Node {
             .with_context(|| format!("opening the store at {}", settings.store_path.display()))?;
 
         let cancel = CancellationToken::new();
-        let mut tasks = JoinSet::new();
+        let mut services = Services {
+            tasks: JoinSet::new(),
+            names: HashMap::new(),
+            cancel: cancel.clone(),
+        };
         let trust = Arc::new(RwLock::new(trust_list.clone()));
         let (out_tx, out_rx) = tokio::sync::mpsc::channel(PUBLISH_QUEUE);
         let verifier = Verifier::new(
@@ -77,7 +147,16 @@ impl Node {
             interval: Duration::from_millis(settings.sync.watch_interval_ms),
         };
         watcher.apply(trust_list).await;
-        tasks.spawn(watcher.run(cancel.clone()));
+        let c = cancel.clone();
+        services.spawn("trust watcher", async move {
+            watcher.run(c).await;
+            Ok(())
+        });
+        let p = p2p.clone();
+        services.spawn("p2p", async move {
+            p.join().await;
+            Ok(())
+        });
 
         let (jobs, job_rx) = SyncJobs::new();
         let worker = SyncWorker {
@@ -89,7 +168,11 @@ impl Node {
             interval: Duration::from_millis(settings.sync.interval_ms),
             range_limit: settings.sync.range_limit,
         };
-        tasks.spawn(worker.run(job_rx, cancel.clone()));
+        let c = cancel.clone();
+        services.spawn("sync", async move {
+            worker.run(job_rx, c).await;
+            Ok(())
+        });
         let router = Router {
             verifier: verifier.clone(),
             p2p: p2p.clone(),
@@ -97,7 +180,11 @@ impl Node {
             metrics: metrics.clone(),
             sync: jobs,
         };
-        tasks.spawn(router.run(events, out_rx, cancel.clone()));
+        let c = cancel.clone();
+        services.spawn("router", async move {
+            router.run(events, out_rx, c.clone()).await;
+            ended(&c, "the network's event stream ended")
+        });
 
         let listener = tokio::net::TcpListener::bind(settings.api_listen)
             .await
@@ -115,12 +202,21 @@ impl Node {
             card,
         };
         let c = cancel.clone();
-        tasks.spawn(async move {
-            if let Err(e) =
-                tally_api::serve(listener, state, async move { c.cancelled().await }).await
-            {
-                tracing::error!(error = %e, "API server failed");
+        let server = ServerConfig {
+            max_connections: settings.api_max_connections,
+            ..ServerConfig::default()
+        };
+        services.spawn("api", async move {
+            let drained = tally_api::server::serve_with(listener, state, server, async move {
+                c.cancelled().await
+            })
+            .await
+            .context("the HTTP server failed")?;
+            if !drained.is_clean() {
+                // The store stays open until that call returns.
+                anyhow::bail!("a store call of an HTTP request was still running at shutdown");
             }
+            Ok(())
         });
         info!(authority = %settings.authority, peer = %p2p.local_peer_id(), api = %api_addr, "node started");
         Ok(Node {
@@ -129,7 +225,7 @@ impl Node {
             p2p,
             api_addr,
             cancel,
-            tasks,
+            services,
         })
     }
 
@@ -184,27 +280,53 @@ impl Node {
         })
     }
 
-    /// Stops every service and waits for them; the store is closed when the
-    /// last handle drops.
-    pub async fn shutdown(mut self) {
+    /// Stops every service and waits for them, the HTTP server's connections
+    /// and the store calls its requests started included (for a bounded
+    /// time, see [`tally_api::server::ServerConfig::shutdown_grace`]). When
+    /// it returns, this node holds no store handle any more: the store is
+    /// closed and the directory can be opened again, in this process too.
+    pub async fn shutdown(self) {
+        if let Err(e) = self.stop().await {
+            tracing::error!(error = %format!("{e:#}"), "the node did not stop cleanly");
+        }
+    }
+
+    /// [`Node::shutdown`], returning the first service that failed.
+    async fn stop(mut self) -> anyhow::Result<()> {
         self.cancel.cancel();
         self.p2p.shutdown();
         self.p2p.join().await;
-        while self.tasks.join_next().await.is_some() {}
-    }
-
-    /// Waits until a task ends on its own (a fatal error) or `stop` resolves.
-    pub async fn run_until(
-        mut self,
-        stop: impl std::future::Future<Output = ()>,
-    ) -> anyhow::Result<()> {
-        tokio::select! {
-            _ = stop => {}
-            _ = self.tasks.join_next() => {
-                tracing::error!("a node service stopped unexpectedly; shutting down");
+        let mut first = None;
+        while let Some(done) = self.services.tasks.join_next_with_id().await {
+            if let Some(e) = self.services.outcome(done) {
+                first.get_or_insert(e);
             }
         }
-        self.shutdown().await;
-        Ok(())
+        // The last handle: dropping it closes the store.
+        drop(self.verifier);
+        first.map_or(Ok(()), Err)
+    }
+
+    /// Runs until `stop` resolves (then shuts down and returns `Ok`) or a
+    /// service ends on its own (then shuts down and returns its error,
+    /// naming the service).
+    pub async fn run_until(mut self, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let failed = tokio::select! {
+            () = stop => None,
+            Some(done) = self.services.tasks.join_next_with_id() => {
+                // A task that ended on its own is a failure even if it says Ok.
+                Some(self.services.outcome(done).unwrap_or_else(|| anyhow!("a service stopped unexpectedly")))
+            }
+        };
+        match failed {
+            None => self.stop().await,
+            Some(e) => {
+                tracing::error!(error = %format!("{e:#}"), "a node service stopped unexpectedly; shutting down");
+                if let Err(more) = self.stop().await {
+                    tracing::error!(error = %format!("{more:#}"), "the node did not stop cleanly");
+                }
+                Err(e)
+            }
+        }
     }
 }

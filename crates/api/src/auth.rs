@@ -41,7 +41,7 @@ async fn role_of(state: &AppState, headers: &HeaderMap) -> Result<Role, ApiError
     // Perhaps `tally token create` just added it: re-read the book if the
     // file changed (one stat when it did not).
     let tokens = state.tokens.clone();
-    let reloaded = tokio::task::spawn_blocking(move || {
+    let reloaded = crate::server::track_blocking(move || {
         let mut book = tokens.write().unwrap_or_else(|p| p.into_inner());
         book.reload_if_changed()
     })

@@ -12,9 +12,12 @@
 //! - [`error`]: [`ApiError`], the `{"error": {"code", "message"}}` answer.
 //! - [`metrics`]: the Prometheus registry the whole node counts into.
 //! - [`openapi`]: the OpenAPI 3.0 document of the route table.
+//! - [`server`]: the connection loop: header timeout, connection cap, path
+//!   and header limits, and a shutdown that waits for what requests started.
 //!
-//! The node builds an [`AppState`] and calls [`serve`] with a bound listener
-//! (tests pass `127.0.0.1:0`) and a shutdown future.
+//! The node builds an [`AppState`] and calls [`server::serve_with`] (or
+//! [`serve`], with the defaults) with a bound listener (tests pass
+//! `127.0.0.1:0`) and a shutdown future.
 
 mod auth;
 pub mod error;
@@ -23,6 +26,7 @@ pub mod handlers;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod server;
 pub mod tokens;
 pub mod view;
 
@@ -101,14 +105,15 @@ impl AppState {
     }
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then lets
-/// requests in flight finish.
+/// Serves the API on `listener` with the default [`server::ServerConfig`]
+/// until `shutdown` completes, then lets requests in flight finish (for a
+/// bounded time).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+    server::serve_with(listener, state, server::ServerConfig::default(), shutdown)
         .await
+        .map(drop)
 }

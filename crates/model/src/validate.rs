@@ -4,7 +4,9 @@
 //! received from another node, so a peer cannot plant what the API refuses.
 
 use crate::date::Date;
-use crate::document::{ExportLicense, ImportCertificate, Item, License, Party};
+use crate::document::{
+    ExportLicense, ImportCertificate, Item, License, Party, ShipmentRecord, StatusChange,
+};
 use crate::id::{AuthorityId, Country};
 use std::collections::BTreeSet;
 
@@ -17,7 +19,15 @@ fn invalid<T>(msg: impl Into<String>) -> Result<T, Invalid> {
     Err(Invalid(msg.into()))
 }
 
-const MAX_TEXT: usize = 512;
+/// Longest number (document numbers, party ids, serials, HS codes, ports
+/// and points, certificate numbers), in characters.
+pub const MAX_NUMBER_CHARS: usize = 64;
+/// Longest name (party names, make, model, caliber, description), in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest free text (end use, conditions, a status reason, an address), in characters.
+pub const MAX_FREE_TEXT_CHARS: usize = 2000;
+/// Years a date may lie in: documents of this system, not of history or fiction.
+pub const YEARS: std::ops::RangeInclusive<i64> = 2000..=2100;
 const MAX_ITEMS: usize = 1000;
 const MAX_SERIALS: usize = 100_000;
 /// Largest quantity of one line: far above any real consignment (a trillion
@@ -30,19 +40,91 @@ fn country(field: &str, value: &str) -> Result<Country, Invalid> {
         .or_else(|_| invalid(format!("{field}: unknown country code {value:?}")))
 }
 
-fn text(field: &str, value: &str, required: bool) -> Result<(), Invalid> {
-    if required && value.trim().is_empty() {
-        return invalid(format!("{field} is empty"));
+/// Characters no text field may hold: C0 controls, DEL, C1 controls, and
+/// the invisible or direction-changing ones (zero-width spaces and joiners,
+/// bidi embeddings, overrides and isolates, word joiners, the BOM). They
+/// make one text look like another on a screen or in a terminal, or drive
+/// the terminal itself.
+pub fn is_refused_char(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0}'..='\u{1F}'
+            | '\u{7F}'..='\u{9F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+/// No refused character, at most `max` characters.
+fn bounded(field: &str, value: &str, max: usize) -> Result<(), Invalid> {
+    if let Some(c) = value.chars().find(|&c| is_refused_char(c)) {
+        return invalid(format!(
+            "{field} contains the control or invisible character U+{:04X}",
+            u32::from(c)
+        ));
     }
-    if value.len() > MAX_TEXT {
-        return invalid(format!("{field} is longer than {MAX_TEXT} bytes"));
+    if value.chars().count() > max {
+        return invalid(format!("{field} is longer than {max} characters"));
     }
     Ok(())
 }
 
-/// A document number: 1-64 printable ASCII characters, no `/` (it is a URL segment).
+/// A number (party id, serial, HS code, port or point, certificate number):
+/// at most 64 characters, none refused, and never `.` or `..` (numbers end
+/// up in paths and URLs). May be empty; [`required`] says when it may not.
+pub fn number(field: &str, value: &str) -> Result<(), Invalid> {
+    bounded(field, value, MAX_NUMBER_CHARS)?;
+    if value == "." || value == ".." {
+        return invalid(format!("{field} cannot be {value:?}"));
+    }
+    Ok(())
+}
+
+/// A name (party name, make, model, caliber, description): at most 200
+/// characters, none refused.
+pub fn name(field: &str, value: &str) -> Result<(), Invalid> {
+    bounded(field, value, MAX_NAME_CHARS)
+}
+
+/// Free text (end use, conditions, a status reason): at most 2,000
+/// characters, none refused.
+pub fn free_text(field: &str, value: &str) -> Result<(), Invalid> {
+    bounded(field, value, MAX_FREE_TEXT_CHARS)
+}
+
+/// Refuses a value that is empty or only spaces.
+pub fn required(field: &str, value: &str) -> Result<(), Invalid> {
+    if value.trim().is_empty() {
+        return invalid(format!("{field} is empty"));
+    }
+    Ok(())
+}
+
+/// A `YYYY-MM-DD` date of a year in [`YEARS`].
+pub fn date(field: &str, value: &str) -> Result<Date, Invalid> {
+    let d: Date = value
+        .parse()
+        .or_else(|_| invalid(format!("{field} {value:?} is not a YYYY-MM-DD date")))?;
+    let (year, _, _) = d.ymd();
+    if !YEARS.contains(&year) {
+        return invalid(format!(
+            "{field} {value} is not within the years {}-{}",
+            YEARS.start(),
+            YEARS.end()
+        ));
+    }
+    Ok(d)
+}
+
+/// A document number: 1-64 printable ASCII characters, no `/` (it is a URL
+/// segment), never `.` or `..`.
 pub fn document_number(value: &str) -> Result<(), Invalid> {
-    let ok = (1..=64).contains(&value.len())
+    let ok = (1..=MAX_NUMBER_CHARS).contains(&value.len())
+        && value != "."
+        && value != ".."
         && value
             .bytes()
             .all(|b| b.is_ascii_graphic() && b != b'/' && b != b'?' && b != b'#' && b != b'%');
@@ -50,28 +132,48 @@ pub fn document_number(value: &str) -> Result<(), Invalid> {
         Ok(())
     } else {
         invalid(format!(
-            "number {value:?} must be 1-64 printable ASCII characters without / ? # %"
+            "number {value:?} must be 1-64 printable ASCII characters without / ? # %, and not . or .."
         ))
     }
 }
 
+/// The text of a status change: its number and its reason.
+pub fn validate_status_text(change: &StatusChange) -> Result<(), Invalid> {
+    document_number(&change.number)?;
+    free_text("reason", &change.reason)
+}
+
+/// The text fields of a shipment record: the license's number, the port,
+/// the declared parties and the serials. Dates and quantities are the
+/// shipment rules' business.
+pub fn validate_shipment_text(record: &ShipmentRecord) -> Result<(), Invalid> {
+    number("license.number", &record.license.number)?;
+    number("license.authority", &record.license.authority)?;
+    number("checkpoint.port", &record.checkpoint.port)?;
+    name("exporter", record.exporter.as_deref().unwrap_or(""))?;
+    name("importer", record.importer.as_deref().unwrap_or(""))?;
+    for line in &record.items {
+        for s in &line.serials {
+            number(&format!("line {} serial", line.line), s)?;
+        }
+    }
+    Ok(())
+}
+
 fn party(field: &str, p: &Party) -> Result<(), Invalid> {
-    text(&format!("{field}.name"), &p.name, true)?;
-    text(&format!("{field}.id"), p.id.as_deref().unwrap_or(""), false)?;
-    text(
+    required(&format!("{field}.name"), &p.name)?;
+    name(&format!("{field}.name"), &p.name)?;
+    number(&format!("{field}.id"), p.id.as_deref().unwrap_or(""))?;
+    // An address is no name: it may be long, but it is one line too.
+    free_text(
         &format!("{field}.address"),
         p.address.as_deref().unwrap_or(""),
-        false,
     )
 }
 
 fn validity(from: &str, until: &str) -> Result<(Date, Date), Invalid> {
-    let f: Date = from
-        .parse()
-        .or_else(|_| invalid(format!("valid_from {from:?} is not a YYYY-MM-DD date")))?;
-    let u: Date = until
-        .parse()
-        .or_else(|_| invalid(format!("valid_until {until:?} is not a YYYY-MM-DD date")))?;
+    let f = date("valid_from", from)?;
+    let u = date("valid_until", until)?;
     if u < f {
         return invalid(format!("valid_until {until} is before valid_from {from}"));
     }
@@ -112,16 +214,14 @@ fn items(items: &[Item]) -> Result<(), Invalid> {
             return invalid(format!("line {}: more than {MAX_SERIALS} serials", it.line));
         }
         for s in &it.serials {
-            text(&format!("line {} serial", it.line), s, true)?;
+            let field = format!("line {} serial", it.line);
+            required(&field, s)?;
+            number(&field, s)?;
             if !serials_seen.insert(s.as_str()) {
                 return invalid(format!("line {}: serial {s:?} listed twice", it.line));
             }
         }
-        text(
-            &format!("line {} description", it.line),
-            &it.description,
-            false,
-        )?;
+        name(&format!("line {} description", it.line), &it.description)?;
         if let Some(hs) = &it.hs_code
             && (!(4..=10).contains(&hs.len()) || !hs.bytes().all(|b| b.is_ascii_digit()))
         {
@@ -135,10 +235,9 @@ fn items(items: &[Item]) -> Result<(), Invalid> {
             ("model", &it.model),
             ("caliber", &it.caliber),
         ] {
-            text(
+            self::name(
                 &format!("line {} {name}", it.line),
                 v.as_deref().unwrap_or(""),
-                false,
             )?;
         }
     }
@@ -168,8 +267,8 @@ fn export(d: &ExportLicense) -> Result<(), Invalid> {
     if let Some(p) = &d.end_user {
         party("end_user", p)?;
     }
-    text("end_use", d.end_use.as_deref().unwrap_or(""), false)?;
-    text("conditions", d.conditions.as_deref().unwrap_or(""), false)?;
+    free_text("end_use", d.end_use.as_deref().unwrap_or(""))?;
+    free_text("conditions", d.conditions.as_deref().unwrap_or(""))?;
     match &d.import_certificate {
         None => return invalid("an export license needs import_certificate"),
         Some(r) => {
@@ -196,7 +295,7 @@ fn import(d: &ImportCertificate) -> Result<(), Invalid> {
     if let Some(p) = &d.end_user {
         party("end_user", p)?;
     }
-    text("end_use", d.end_use.as_deref().unwrap_or(""), false)?;
+    free_text("end_use", d.end_use.as_deref().unwrap_or(""))?;
     items(&d.items)
 }
 
@@ -220,8 +319,8 @@ pub fn validate_license(license: &License, issuer: Country) -> Result<(), Invali
                     ))
                 })?;
             document_number(&d.export_license.number)?;
-            text("entry_point", d.entry_point.as_deref().unwrap_or(""), false)?;
-            text("exit_point", d.exit_point.as_deref().unwrap_or(""), false)?;
+            number("entry_point", d.entry_point.as_deref().unwrap_or(""))?;
+            number("exit_point", d.exit_point.as_deref().unwrap_or(""))?;
         }
     }
     let field = match license {
@@ -458,6 +557,243 @@ pub(crate) mod tests {
                 }
                 (got, _) => panic!("{name}: got {got:?}, want {want:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn text_rules() {
+        type Rule = fn(&str, &str) -> Result<(), Invalid>;
+        let long = |n: usize| "é".repeat(n);
+        // (rule, value, ok)
+        let cases: Vec<(&str, Rule, String, bool)> = vec![
+            ("number", number, "AC-1000".into(), true),
+            ("number", number, String::new(), true),
+            ("number", number, long(64), true),
+            ("number", number, long(65), false),
+            ("number", number, ".".into(), false),
+            ("number", number, "..".into(), false),
+            ("number", number, "...".into(), true),
+            ("number", number, "A\nB".into(), false),
+            ("name", name, "Importadora del Norte SA".into(), true),
+            ("name", name, "Policía Estatal – Nuevo León".into(), true),
+            ("name", name, long(200), true),
+            ("name", name, long(201), false),
+            ("name", name, "Acme\u{7F}".into(), false),
+            ("name", name, "Acme\u{85}".into(), false),
+            ("name", name, "Acme\u{9B}31m".into(), false),
+            ("name", name, "\u{1B}[31mAcme".into(), false),
+            ("name", name, "Acme\u{200B}".into(), false),
+            ("name", name, "Acme\u{200F}".into(), false),
+            ("name", name, "\u{202E}emcA".into(), false),
+            ("name", name, "Acme\u{2060}".into(), false),
+            ("name", name, "Acme\u{2064}".into(), false),
+            ("name", name, "\u{2066}Acme\u{2069}".into(), false),
+            ("name", name, "\u{FEFF}Acme".into(), false),
+            ("name", name, "Acme\u{2065}".into(), true),
+            ("name", name, "Acme\u{2010}".into(), true),
+            ("free_text", free_text, long(2000), true),
+            ("free_text", free_text, long(2001), false),
+            ("free_text", free_text, "line\r\nbreak".into(), false),
+            ("free_text", free_text, "tab\there".into(), false),
+        ];
+        for (rule, f, value, ok) in &cases {
+            let got = f("field", value);
+            assert_eq!(got.is_ok(), *ok, "{rule}({value:?}): {got:?}");
+            if let Err(Invalid(msg)) = got {
+                assert!(msg.starts_with("field"), "{msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn text_rules_apply_to_every_field_of_a_license() {
+        type Edit = fn(&mut ExportLicense);
+        let cases: &[(&str, Edit, &str)] = &[
+            ("number dot", |d| d.number = ".".into(), "number"),
+            ("number dotdot", |d| d.number = "..".into(), "number"),
+            (
+                "party id",
+                |d| d.exporter.id = Some("X".repeat(65)),
+                "exporter.id",
+            ),
+            (
+                "party name",
+                |d| d.importer.name = "N".repeat(201),
+                "importer.name",
+            ),
+            (
+                "party name bidi",
+                |d| d.importer.name = "SA \u{202E}etroN".into(),
+                "importer.name",
+            ),
+            (
+                "address newline",
+                |d| d.exporter.address = Some("1 Main St\nSpringfield".into()),
+                "exporter.address",
+            ),
+            (
+                "serial dot",
+                |d| d.items[0].serials[0] = ".".into(),
+                "serial",
+            ),
+            (
+                "serial long",
+                |d| d.items[0].serials[0] = "S".repeat(65),
+                "serial",
+            ),
+            ("make", |d| d.items[0].make = Some("M".repeat(201)), "make"),
+            (
+                "model control",
+                |d| d.items[0].model = Some("P9\u{7}".into()),
+                "model",
+            ),
+            (
+                "caliber",
+                |d| d.items[0].caliber = Some("\u{200D}9mm".into()),
+                "caliber",
+            ),
+            (
+                "description",
+                |d| d.items[0].description = "D".repeat(201),
+                "description",
+            ),
+            ("end use", |d| d.end_use = Some("E".repeat(2001)), "end_use"),
+            (
+                "conditions",
+                |d| d.conditions = Some("no\u{1B}[2J re-export".into()),
+                "conditions",
+            ),
+            (
+                "certificate number",
+                |d| {
+                    if let Some(r) = d.import_certificate.as_mut() {
+                        r.number = "..".into()
+                    }
+                },
+                "number",
+            ),
+            (
+                "year before 2000",
+                |d| d.valid_from = "1999-12-31".into(),
+                "valid_from",
+            ),
+            (
+                "year after 2100",
+                |d| d.valid_until = "2101-01-01".into(),
+                "valid_until",
+            ),
+            (
+                "long end use ok",
+                |d| d.end_use = Some("E".repeat(2000)),
+                "",
+            ),
+            (
+                "years at the bounds ok",
+                |d| {
+                    d.valid_from = "2000-01-01".into();
+                    d.valid_until = "2100-12-31".into()
+                },
+                "",
+            ),
+        ];
+        for (name, edit, want) in cases {
+            let mut d = export_fixture();
+            edit(&mut d);
+            let got = validate_license(&License::Export(d), us());
+            match (got, *want) {
+                (Ok(()), "") => {}
+                (Err(Invalid(msg)), w) if !w.is_empty() => {
+                    assert!(msg.contains(w), "{name}: {msg:?} lacks {w:?}")
+                }
+                (got, _) => panic!("{name}: got {got:?}, want {want:?}"),
+            }
+        }
+        let transit = |entry: &str| {
+            License::Transit(TransitAuthorization {
+                number: "TR-1".into(),
+                transit_country: "GT".into(),
+                export_license: DocumentRef {
+                    authority: "US-DDTC".into(),
+                    number: "EXP-1".into(),
+                },
+                entry_point: Some(entry.into()),
+                exit_point: None,
+                valid_from: "2026-01-01".into(),
+                valid_until: "2026-02-01".into(),
+                decision: Decision::Authorized,
+            })
+        };
+        let gt: Country = "GT".parse().expect("valid");
+        assert!(validate_license(&transit("GTPRQ"), gt).is_ok());
+        assert!(validate_license(&transit(".."), gt).is_err());
+        assert!(validate_license(&transit(&"P".repeat(65)), gt).is_err());
+    }
+
+    #[test]
+    fn status_and_shipment_text() {
+        let change = |reason: &str| StatusChange {
+            number: "EXP-1".into(),
+            status: Status::Suspended,
+            reason: reason.into(),
+            effective_at_ms: 0,
+        };
+        assert!(validate_status_text(&change("end user under investigation")).is_ok());
+        assert!(validate_status_text(&change(&"r".repeat(2001))).is_err());
+        assert!(validate_status_text(&change("x\u{1B}]8;;evil\u{7}")).is_err());
+
+        let record = || ShipmentRecord {
+            license: DocumentRef {
+                authority: "US-DDTC".into(),
+                number: "EXP-1".into(),
+            },
+            checkpoint: Checkpoint {
+                country: "MX".into(),
+                port: "MXNLD".into(),
+                direction: Direction::Entry,
+            },
+            date: "2026-12-01".into(),
+            exporter: Some("Acme Arms Inc.".into()),
+            importer: None,
+            items: vec![ShipmentLine {
+                line: 1,
+                quantity: 1,
+                serials: vec!["AC1000".into()],
+            }],
+            verdict: "accept".into(),
+            failed_rules: vec![],
+        };
+        type Edit = fn(&mut ShipmentRecord);
+        let cases: &[(&str, Edit, bool)] = &[
+            ("ok", |_| {}, true),
+            ("port dotdot", |r| r.checkpoint.port = "..".into(), false),
+            ("port long", |r| r.checkpoint.port = "P".repeat(65), false),
+            (
+                "serial control",
+                |r| r.items[0].serials[0] = "AC\u{0}1".into(),
+                false,
+            ),
+            ("serial dot", |r| r.items[0].serials[0] = ".".into(), false),
+            (
+                "exporter bidi",
+                |r| r.exporter = Some("\u{202E}emcA".into()),
+                false,
+            ),
+            (
+                "importer long",
+                |r| r.importer = Some("I".repeat(201)),
+                false,
+            ),
+            (
+                "license number",
+                |r| r.license.number = "N\u{FEFF}".into(),
+                false,
+            ),
+        ];
+        for (name, edit, ok) in cases {
+            let mut r = record();
+            edit(&mut r);
+            let got = validate_shipment_text(&r);
+            assert_eq!(got.is_ok(), *ok, "{name}: {got:?}");
         }
     }
 

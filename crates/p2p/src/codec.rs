@@ -1,5 +1,9 @@
 //! The `/tally/sync/1` stream codec: a u32 big-endian length prefix, then one prost-encoded
 //! `SyncRequest` or `SyncResponse`. The length is checked against a bound before any buffer grows.
+//!
+//! A request that cannot be read as one (too long, cut short, undecodable) is not a stream error:
+//! it reaches the service as [`RequestFrame::Malformed`], which answers it with a `SyncError`,
+//! so the peer learns why instead of seeing its stream dropped.
 
 use std::io;
 
@@ -18,6 +22,15 @@ pub(crate) const MAX_REQUEST_BYTES: usize = 4096;
 /// Buffer grown per read so that memory follows the bytes that actually arrive,
 /// not the length a peer claims.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// A request as read from a peer's stream. Either way the stream is still
+/// open for writing, so the service answers both.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RequestFrame {
+    Decoded(SyncRequest),
+    /// Why the bytes were not a request; sent back in the `SyncError`.
+    Malformed(String),
+}
 
 #[derive(Debug, Clone)]
 pub(crate) struct SyncCodec {
@@ -77,16 +90,39 @@ fn decode<M: Message + Default>(frame: Bytes) -> io::Result<M> {
     M::decode(frame).map_err(|e| invalid(format!("undecodable frame: {e}")))
 }
 
+/// Reads one request. Bad bytes (over the bound, cut short, undecodable) are
+/// a [`RequestFrame::Malformed`]; only a failing stream is an error.
+pub(crate) async fn read_request_frame<T>(io: &mut T) -> io::Result<RequestFrame>
+where
+    T: AsyncRead + Unpin + Send,
+{
+    let read = read_frame(io, MAX_REQUEST_BYTES)
+        .await
+        .and_then(decode::<SyncRequest>);
+    match read {
+        Ok(request) => Ok(RequestFrame::Decoded(request)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            Ok(RequestFrame::Malformed(e.to_string()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 impl request_response::Codec for SyncCodec {
     type Protocol = StreamProtocol;
-    type Request = SyncRequest;
+    type Request = RequestFrame;
     type Response = SyncResponse;
 
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SyncRequest>
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<RequestFrame>
     where
         T: AsyncRead + Unpin + Send,
     {
-        decode(read_frame(io, MAX_REQUEST_BYTES).await?)
+        read_request_frame(io).await
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SyncResponse>
@@ -100,12 +136,17 @@ impl request_response::Codec for SyncCodec {
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        request: SyncRequest,
+        request: RequestFrame,
     ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &request, MAX_REQUEST_BYTES).await
+        match request {
+            RequestFrame::Decoded(request) => write_frame(io, &request, MAX_REQUEST_BYTES).await,
+            RequestFrame::Malformed(_) => {
+                Err(invalid("a malformed request is never sent".to_owned()))
+            }
+        }
     }
 
     async fn write_response<T>(
@@ -167,6 +208,37 @@ mod tests {
                 decode::<SyncRequest>(frame)
             });
             assert_eq!(got.expect_err(name).kind(), kind, "{name}");
+        }
+    }
+
+    #[test]
+    fn bad_requests_are_malformed_frames_not_stream_errors() {
+        let mut garbage = 3u32.to_be_bytes().to_vec();
+        garbage.extend_from_slice(&[0xff, 0xff, 0xff]);
+        let mut short = 10u32.to_be_bytes().to_vec();
+        short.extend_from_slice(b"abc");
+        let mut good = Cursor::new(Vec::new());
+        block_on(write_frame(&mut good, &heads_request(), 100)).expect("fits");
+        let cases: [(&str, Vec<u8>, Option<&str>); 5] = [
+            ("good", good.into_inner(), None),
+            ("garbage", garbage, Some("undecodable")),
+            ("truncated", short, Some("ended after 3 of 10")),
+            (
+                "oversized",
+                u32::MAX.to_be_bytes().to_vec(),
+                Some("exceeds"),
+            ),
+            ("empty", vec![], Some("")),
+        ];
+        for (name, bytes, malformed) in cases {
+            let got = block_on(read_request_frame(&mut Cursor::new(bytes))).expect(name);
+            match (got, malformed) {
+                (RequestFrame::Decoded(r), None) => assert_eq!(r, heads_request()),
+                (RequestFrame::Malformed(why), Some(want)) => {
+                    assert!(why.contains(want), "{name}: {why}")
+                }
+                (got, _) => panic!("{name}: {got:?}"),
+            }
         }
     }
 

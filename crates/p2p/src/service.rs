@@ -12,13 +12,14 @@ use libp2p::request_response::{self, InboundRequestId, OutboundRequestId, Respon
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{DialError, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, noise, tcp, yamux};
-use tally_proto::v1::{SyncRequest, SyncResponse};
+use tally_proto::v1::SyncResponse;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::behaviour::{Behaviour, BehaviourEvent};
+use crate::codec::RequestFrame;
 use crate::config::Settings;
 use crate::dialer::Trusted;
 use crate::gossip::{Acceptance, MessageRef, Topic};
@@ -244,7 +245,7 @@ impl SwarmTask {
         let addrs = self.trusted.addrs(&peer);
         let id = self.swarm.behaviour_mut().sync.send_request_with_addresses(
             &peer,
-            query_to_wire(query),
+            RequestFrame::Decoded(query_to_wire(query)),
             addrs,
         );
         self.outbound.insert(id, reply);
@@ -409,7 +410,7 @@ impl SwarmTask {
         }
     }
 
-    fn on_sync(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
+    fn on_sync(&mut self, event: request_response::Event<RequestFrame, SyncResponse>) {
         use request_response::{Event, Message};
         match event {
             Event::Message {
@@ -461,7 +462,7 @@ impl SwarmTask {
         &mut self,
         peer: PeerId,
         request_id: InboundRequestId,
-        request: SyncRequest,
+        request: RequestFrame,
         channel: ResponseChannel<SyncResponse>,
     ) {
         let refusal = if !self.trusted.contains(&peer) {
@@ -474,6 +475,14 @@ impl SwarmTask {
         if let Some(reason) = refusal {
             return self.refuse(peer, channel, reason);
         }
+        let request = match request {
+            RequestFrame::Decoded(request) => request,
+            RequestFrame::Malformed(why) => {
+                // A peer's fault: debug, so a peer cannot flood the log.
+                tracing::debug!(%peer, reason = %why, "malformed sync request");
+                return self.refuse(peer, channel, &format!("malformed request: {why}"));
+            }
+        };
         let Some(query) = query_from_wire(request, self.settings.max_range_entries) else {
             return self.refuse(peer, channel, "empty or unknown request");
         };

@@ -1,15 +1,18 @@
 //! The web console: static files embedded in the binary, served without a
-//! token under a strict Content-Security-Policy (no external or inline code).
+//! token under a strict Content-Security-Policy (no external or inline code)
+//! that also refuses framing, so no other site can overlay the console and
+//! trick an officer into clicks (clickjacking).
 
 use crate::error::ApiError;
 use crate::extract::Path;
 use axum::http::HeaderValue;
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::response::{IntoResponse, Response};
 
-const CSP: &str = "default-src 'self'; img-src 'self' data:";
+/// `frame-ancestors` is not covered by `default-src`; it must be named.
+const CSP: &str = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const HTML: &str = "text/html; charset=utf-8";
@@ -32,6 +35,8 @@ fn file(content_type: &'static str, body: &'static str) -> Response {
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // For browsers that predate CSP's frame-ancestors.
+    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // Embedded files change only with the binary; revalidate so an upgrade shows at once.
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
@@ -47,4 +52,34 @@ pub async fn asset(Path(name): Path<String>) -> Result<Response, ApiError> {
         .find(|(n, _, _)| *n == name)
         .map(|(_, ct, body)| file(ct, body))
         .ok_or_else(|| ApiError::not_found(format!("no asset {name:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn console_files_refuse_to_be_framed() {
+        let mut answers = vec![("/".to_string(), index().await)];
+        for (name, _, _) in ASSETS {
+            let r = asset(Path(name.to_string())).await.expect("asset exists");
+            answers.push((format!("/assets/{name}"), r));
+        }
+        for (path, r) in answers {
+            let h = r.headers();
+            let csp = h
+                .get(CONTENT_SECURITY_POLICY)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            assert!(
+                csp.split(';').any(|d| d.trim() == "frame-ancestors 'none'"),
+                "{path}: {csp}"
+            );
+            assert_eq!(
+                h.get(X_FRAME_OPTIONS).and_then(|v| v.to_str().ok()),
+                Some("DENY"),
+                "{path}"
+            );
+        }
+    }
 }

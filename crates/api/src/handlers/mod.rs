@@ -15,13 +15,14 @@ pub mod shipments;
 use crate::error::ApiError;
 
 /// Runs store and verifier work on the blocking pool: they read and fsync
-/// files, which must not stall the async workers.
+/// files, which must not stall the async workers. The server's shutdown
+/// waits for it, so no store handle outlives the server.
 pub(crate) async fn blocking<T, F>(f: F) -> Result<T, ApiError>
 where
     F: FnOnce() -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    tokio::task::spawn_blocking(f)
+    crate::server::track_blocking(f)
         .await
         .map_err(ApiError::internal)?
 }

@@ -5,6 +5,7 @@ mod authorities;
 mod errors;
 mod rig;
 mod roles;
+mod server;
 mod shipments;
 mod story;
 mod surface;

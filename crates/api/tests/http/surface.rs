@@ -252,7 +252,16 @@ async fn the_console_is_served_without_a_token() {
         .headers
         .get("content-security-policy")
         .and_then(|v| v.to_str().ok());
-    assert_eq!(csp, Some("default-src 'self'; img-src 'self' data:"));
+    assert_eq!(
+        csp,
+        Some("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+    );
+    assert_eq!(
+        a.headers
+            .get("x-frame-options")
+            .and_then(|v| v.to_str().ok()),
+        Some("DENY")
+    );
     for (name, ct) in [
         ("app.js", "text/javascript; charset=utf-8"),
         ("api.js", "text/javascript; charset=utf-8"),
@@ -265,6 +274,7 @@ async fn the_console_is_served_without_a_token() {
         assert_eq!(a.status, StatusCode::OK, "{name}");
         assert_eq!(a.content_type(), ct, "{name}");
         assert!(a.headers.contains_key("content-security-policy"), "{name}");
+        assert!(a.headers.contains_key("x-frame-options"), "{name}");
         assert!(!a.text.is_empty());
     }
     let a = r.get("/assets/../Cargo.toml", None).await;

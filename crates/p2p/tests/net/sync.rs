@@ -224,6 +224,65 @@ fn oversized_frame() -> Vec<u8> {
     out
 }
 
+/// The `SyncError` message the node answered to request `id`.
+async fn refusal(raw: &mut Raw, id: request_response::OutboundRequestId) -> String {
+    loop {
+        match next_raw(raw).await {
+            request_response::Event::Message {
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } if request_id == id => {
+                let body = response.get(4..).expect("a length prefix");
+                match SyncResponse::decode(body).map(|r| r.kind) {
+                    Ok(Some(sync_response::Kind::Error(e))) => return e.message,
+                    other => panic!("expected a SyncError, got {other:?}"),
+                }
+            }
+            request_response::Event::OutboundFailure {
+                request_id, error, ..
+            } if request_id == id => panic!("no answer to a malformed request: {error}"),
+            _ => {}
+        }
+    }
+}
+
+/// Fails on the old codec, which turned these into stream errors: the peer
+/// saw its stream dropped without a word.
+#[tokio::test]
+async fn malformed_sync_frames_get_a_sync_error() {
+    let node = Node::start(43).await;
+    let mut raw = raw_peer(44);
+    let raw_id = *raw.local_peer_id();
+    node.handle
+        .set_trusted(vec![(raw_id, vec![])])
+        .await
+        .expect("set_trusted");
+    let mut garbage = 3u32.to_be_bytes().to_vec();
+    garbage.extend_from_slice(&[0xff, 0xff, 0xff]);
+    let mut truncated = 10u32.to_be_bytes().to_vec();
+    truncated.extend_from_slice(b"abc");
+    let cases = [
+        ("undecodable", garbage, "undecodable"),
+        ("truncated", truncated, "ended after 3 of 10"),
+        ("empty", Vec::new(), "malformed request"),
+    ];
+    for (name, bytes, want) in cases {
+        let id =
+            raw.behaviour_mut()
+                .send_request_with_addresses(&node.id, bytes, node.addrs.clone());
+        let why = refusal(&mut raw, id).await;
+        assert!(
+            why.starts_with("malformed request") && why.contains(want),
+            "{name}: {why}"
+        );
+    }
+    node.stop().await;
+}
+
 #[tokio::test]
 async fn oversized_sync_frames_are_refused_without_harm() {
     let mut node = Node::start(41).await;
@@ -234,31 +293,14 @@ async fn oversized_sync_frames_are_refused_without_harm() {
         .await
         .expect("set_trusted");
 
-    // An oversized request: the node reads the prefix, refuses, and answers nothing.
+    // An oversized request: the node reads the prefix, refuses, and says why.
     let bad = raw.behaviour_mut().send_request_with_addresses(
         &node.id,
         oversized_frame(),
         node.addrs.clone(),
     );
-    loop {
-        match next_raw(&mut raw).await {
-            request_response::Event::Message {
-                message:
-                    request_response::Message::Response {
-                        request_id,
-                        response,
-                    },
-                ..
-            } if request_id == bad => {
-                assert!(response.is_empty(), "no answer to an oversized frame");
-                break;
-            }
-            request_response::Event::OutboundFailure { request_id, .. } if request_id == bad => {
-                break;
-            }
-            _ => {}
-        }
-    }
+    let why = refusal(&mut raw, bad).await;
+    assert!(why.contains("malformed request"), "{why}");
 
     // The node is still serving: a well-formed request on the same connection works.
     let heads = SyncRequest {

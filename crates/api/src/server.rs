@@ -1,0 +1,300 @@
+//! The HTTP/1 connection loop under the router: the operational limits of
+//! CONTRACT.md (header timeout, connection cap, path and header sizes) and a
+//! shutdown that returns only once no request can touch the store any more.
+//!
+//! `axum::serve` keeps a connection whose headers never finish open forever,
+//! and counts no connections; a few thousand such sockets exhausted the
+//! process's file descriptors and `/v1/health` stopped answering. Here every
+//! connection is served by hyper with a header read timeout (which also
+//! covers idle keep-alive connections), at most `max_connections` are served
+//! at once (the rest wait in the kernel's backlog), and on shutdown the loop
+//! waits, for a bounded time, for the connections and for every blocking
+//! store call a request started (see [`track_blocking`]).
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::routes::router;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// CONTRACT.md: a connection whose request headers have not arrived within
+/// this long is closed (idle keep-alive connections included).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// CONTRACT.md's default for `api.max_connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Longest request target (path and query) answered: longer is 414.
+pub const MAX_PATH_BYTES: usize = 8 * 1024;
+/// Largest header block (names, values and their separators) answered:
+/// larger is 431.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// hyper's read buffer per connection. It must hold a request line and
+/// headers a little past the node's own limits, so that those are answered
+/// by [`enforce_limits`] with the JSON error body; a head larger than this
+/// is refused by hyper itself (a bare 431) before any of our code runs.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
+/// Header lines hyper parses per request. hyper's default (100) would refuse
+/// many small headers with a bare 431 long before [`MAX_HEADER_BYTES`].
+const MAX_HEADER_LINES: usize = 1024;
+/// How long shutdown waits for requests in flight before closing their
+/// connections; blocking store calls they started get as long again.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// At most one accept error is logged per this interval (with a count of the
+/// ones skipped): a full descriptor table fails every accept at once.
+const ACCEPT_ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
+/// Pause after an accept error that is not one connection's own fault
+/// (no descriptors, no memory), so the loop does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How [`serve_with`] treats connections.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Connections served at once (`api.max_connections`); at least 1.
+    pub max_connections: usize,
+    /// See [`HEADER_READ_TIMEOUT`]; tests shorten it.
+    pub header_read_timeout: Duration,
+    /// See [`DEFAULT_SHUTDOWN_GRACE`].
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+}
+
+/// What [`serve_with`] left behind when it returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drained {
+    /// Connections closed by force after the grace period.
+    pub aborted_connections: usize,
+    /// Whether a blocking store call started by a request was still running
+    /// when the grace period ran out (the store may still be open).
+    pub blocking_still_running: bool,
+}
+
+impl Drained {
+    /// Whether nothing a request started is still running.
+    pub fn is_clean(&self) -> bool {
+        !self.blocking_still_running
+    }
+}
+
+tokio::task_local! {
+    /// The blocking calls started by the requests of one server, so that its
+    /// shutdown can wait for them (a request's future can be dropped while
+    /// its blocking call goes on holding a store handle).
+    static BLOCKING: TaskTracker;
+}
+
+/// Runs `f` on the blocking pool; when called from a request of
+/// [`serve_with`], that server's shutdown waits for it.
+pub(crate) fn track_blocking<T, F>(f: F) -> tokio::task::JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let token = BLOCKING.try_with(|t| t.token()).ok();
+    tokio::task::spawn_blocking(move || {
+        let _token = token;
+        f()
+    })
+}
+
+/// The router behind the node's own request limits: the app [`serve_with`] serves.
+pub fn app(state: AppState) -> Router {
+    router(state).layer(middleware::from_fn(enforce_limits))
+}
+
+/// Refuses a request target over [`MAX_PATH_BYTES`] (414) or a header block
+/// over [`MAX_HEADER_BYTES`] (431) with the contract's JSON error body.
+async fn enforce_limits(req: Request, next: Next) -> Response {
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len())
+        .saturating_add(req.uri().authority().map_or(0, |a| a.as_str().len()));
+    if target > MAX_PATH_BYTES {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("the request path is longer than {MAX_PATH_BYTES} bytes"),
+        )
+        .into_response();
+    }
+    // As on the wire: "name: value\r\n".
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if headers > MAX_HEADER_BYTES {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!("the request headers are larger than {MAX_HEADER_BYTES} bytes"),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// Logs accept errors at most once per [`ACCEPT_ERROR_LOG_EVERY`].
+struct AcceptErrors {
+    last: Option<Instant>,
+    skipped: u64,
+}
+
+impl AcceptErrors {
+    fn report(&mut self, error: &std::io::Error) {
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < ACCEPT_ERROR_LOG_EVERY)
+        {
+            self.skipped += 1;
+            return;
+        }
+        self.last = Some(now);
+        let skipped = std::mem::take(&mut self.skipped);
+        if is_connection_error(error) {
+            // The remote side gave up before the accept: its fault, not ours.
+            tracing::debug!(%error, skipped, "accepting an API connection failed");
+        } else {
+            tracing::warn!(%error, skipped, "cannot accept API connections");
+        }
+    }
+}
+
+/// Errors of one connection that is already gone; the next accept may succeed at once.
+fn is_connection_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    )
+}
+
+/// Serves [`app`] on `listener` until `shutdown` completes. Then it stops
+/// accepting, lets requests in flight finish for `config.shutdown_grace`,
+/// closes the connections still open, and waits (as long again at most) for
+/// the blocking store calls the requests started.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<Drained> {
+    let service = TowerToHyperService::new(app(state));
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout)
+        .max_buf_size(READ_BUFFER_BYTES)
+        .max_headers(MAX_HEADER_LINES);
+    let permits = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let stop = CancellationToken::new();
+    let blocking = TaskTracker::new();
+    let mut connections = JoinSet::new();
+    let mut errors = AcceptErrors {
+        last: None,
+        skipped: 0,
+    };
+    let mut shutdown = std::pin::pin!(shutdown);
+
+    loop {
+        // Finished connections leave their (empty) results here until reaped.
+        while connections.try_join_next().is_some() {}
+        // At the cap, wait for a connection to end before accepting the next:
+        // further clients wait in the kernel's backlog, costing us nothing.
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    errors.report(&e);
+                    if !is_connection_error(&e) {
+                        tokio::select! {
+                            () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
+                            () = &mut shutdown => break,
+                        }
+                    }
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let conn = http.serve_connection(TokioIo::new(stream), service.clone());
+        let stop = stop.clone();
+        connections.spawn(BLOCKING.scope(blocking.clone(), async move {
+            let _permit = permit;
+            let mut conn = std::pin::pin!(conn);
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                () = stop.cancelled() => {
+                    // Finish the request in flight, if any; take no new one.
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(error) = result {
+                // Timeouts, resets and malformed requests: the client's doing.
+                tracing::debug!(%error, "API connection ended with an error");
+            }
+        }));
+    }
+
+    drop(listener);
+    stop.cancel();
+    let in_time = tokio::time::timeout(config.shutdown_grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await
+    .is_ok();
+    let aborted_connections = if in_time {
+        0
+    } else {
+        let left = connections.len();
+        connections.abort_all();
+        while connections.join_next().await.is_some() {}
+        left
+    };
+    blocking.close();
+    let blocking_still_running = tokio::time::timeout(config.shutdown_grace, blocking.wait())
+        .await
+        .is_err();
+    if aborted_connections > 0 || blocking_still_running {
+        tracing::warn!(
+            aborted_connections,
+            blocking_still_running,
+            "API requests did not finish within the shutdown grace period"
+        );
+    }
+    Ok(Drained {
+        aborted_connections,
+        blocking_still_running,
+    })
+}

@@ -1,0 +1,268 @@
+//! The connection loop over real sockets on loopback: the header timeout,
+//! the connection cap, the path and header limits, and a shutdown that does
+//! not wait for clients that never finish.
+
+use crate::rig::Rig;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tally_api::server::{Drained, ServerConfig, serve_with};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A request line and one header, without the blank line that ends the head.
+const PARTIAL: &[u8] = b"GET /v1/health HTTP/1.1\r\nHost: tally\r\n";
+
+struct Server {
+    addr: SocketAddr,
+    stop: CancellationToken,
+    task: JoinHandle<std::io::Result<Drained>>,
+    /// Keeps the store's directory alive.
+    _rig: Rig,
+}
+
+async fn start(config: ServerConfig) -> Server {
+    let rig = Rig::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("bound");
+    let stop = CancellationToken::new();
+    let s = stop.clone();
+    let task = tokio::spawn(serve_with(
+        listener,
+        rig.state.clone(),
+        config,
+        async move { s.cancelled().await },
+    ));
+    Server {
+        addr,
+        stop,
+        task,
+        _rig: rig,
+    }
+}
+
+/// Sends `head` (plus `Connection: close` and the blank line) and reads the
+/// whole answer: (status, body).
+async fn request(addr: SocketAddr, head: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let raw = format!("{head}Connection: close\r\n\r\n");
+    s.write_all(raw.as_bytes()).await.expect("write");
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
+        .await
+        .expect("answer within 10 s")
+        .expect("read");
+    parse(&buf)
+}
+
+fn parse(buf: &[u8]) -> (u16, String) {
+    let text = String::from_utf8_lossy(buf);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Waits until the server closes `s` (EOF or reset); returns how long it took.
+async fn closed_within(s: &mut TcpStream, limit: Duration) -> Duration {
+    let start = Instant::now();
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(limit, async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                // hyper may answer 408 before closing; keep reading to the end.
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("connection still open after {limit:?}"));
+    start.elapsed()
+}
+
+fn error_code(body: &str) -> String {
+    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{v}"
+    );
+    v["error"]["code"].as_str().expect("a code").to_string()
+}
+
+/// Fails on the old `axum::serve`, which kept such connections open forever.
+#[tokio::test]
+async fn partial_and_idle_connections_are_closed_after_ten_seconds() {
+    let server = start(ServerConfig::default()).await;
+    let mut partial = TcpStream::connect(server.addr).await.expect("connect");
+    partial.write_all(PARTIAL).await.expect("write");
+
+    // A keep-alive connection that finished one request and then idles.
+    let mut idle = TcpStream::connect(server.addr).await.expect("connect");
+    idle.write_all(b"GET /v1/health HTTP/1.1\r\nHost: tally\r\n\r\n")
+        .await
+        .expect("write");
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !String::from_utf8_lossy(&answer).contains("\"ok\"}") {
+            let n = idle.read(&mut buf).await.expect("read");
+            assert!(n > 0, "closed before answering");
+            answer.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await
+    .expect("health answered");
+    assert_eq!(parse(&answer).0, 200);
+
+    let (p, i) = tokio::join!(
+        closed_within(&mut partial, Duration::from_secs(13)),
+        closed_within(&mut idle, Duration::from_secs(13)),
+    );
+    for (what, took) in [("partial headers", p), ("idle keep-alive", i)] {
+        assert!(
+            took >= Duration::from_secs(8),
+            "{what}: closed after {took:?}, before the timeout"
+        );
+    }
+    server.stop.cancel();
+    server.task.await.expect("joins").expect("serves");
+}
+
+/// Many half-sent requests (bounded: 2,000 on loopback) cost the server
+/// sockets, not its ability to answer.
+#[tokio::test]
+async fn health_answers_while_two_thousand_partial_connections_are_held() {
+    // Both ends of every connection live in this process.
+    if let Ok((soft, hard)) = rlimit::getrlimit(rlimit::Resource::NOFILE)
+        && soft < hard
+    {
+        let _ = rlimit::setrlimit(rlimit::Resource::NOFILE, hard, hard);
+    }
+    let server = start(ServerConfig {
+        max_connections: 4096,
+        ..ServerConfig::default()
+    })
+    .await;
+    let mut held = Vec::with_capacity(2000);
+    for _ in 0..2000 {
+        let mut s = TcpStream::connect(server.addr).await.expect("connect");
+        s.write_all(PARTIAL).await.expect("write");
+        held.push(s);
+    }
+    let start = Instant::now();
+    let (status, body) = request(server.addr, "GET /v1/health HTTP/1.1\r\nHost: tally\r\n").await;
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "health took {:?}",
+        start.elapsed()
+    );
+    drop(held);
+    server.stop.cancel();
+    server.task.await.expect("joins").expect("serves");
+}
+
+/// At the cap, a new client waits in the backlog until a held connection
+/// times out, and is then served.
+#[tokio::test]
+async fn connections_over_the_cap_wait_for_a_free_slot() {
+    let server = start(ServerConfig {
+        max_connections: 2,
+        header_read_timeout: Duration::from_secs(2),
+        ..ServerConfig::default()
+    })
+    .await;
+    let start = Instant::now();
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = TcpStream::connect(server.addr).await.expect("connect");
+        s.write_all(PARTIAL).await.expect("write");
+        held.push(s);
+    }
+    let (status, _) = request(server.addr, "GET /v1/health HTTP/1.1\r\nHost: tally\r\n").await;
+    assert_eq!(status, 200);
+    assert!(
+        start.elapsed() >= Duration::from_millis(1500),
+        "served after {:?}: the cap did not hold it back",
+        start.elapsed()
+    );
+    server.stop.cancel();
+    server.task.await.expect("joins").expect("serves");
+}
+
+#[tokio::test]
+async fn over_long_paths_and_headers_get_json_errors() {
+    let server = start(ServerConfig::default()).await;
+    let health = |query: usize, headers: &str| {
+        format!(
+            "GET /v1/health?q={} HTTP/1.1\r\nHost: tally\r\n{headers}",
+            "a".repeat(query)
+        )
+    };
+    let big_headers: String = (0..20)
+        .map(|i| format!("x-filler-{i}: {}\r\n", "v".repeat(1000)))
+        .collect();
+    let many_small: String = (0..400).map(|i| format!("x-h{i}: v\r\n")).collect();
+
+    let (status, body) = request(server.addr, &health(9000, "")).await;
+    assert_eq!((status, error_code(&body).as_str()), (414, "uri_too_long"));
+    let (status, body) = request(server.addr, &health(10, &big_headers)).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (431, "headers_too_large")
+    );
+    // Just under the limits, and many small headers, are served.
+    let (status, _) = request(server.addr, &health(8000, "")).await;
+    assert_eq!(status, 200);
+    let (status, _) = request(server.addr, &health(10, &many_small)).await;
+    assert_eq!(status, 200);
+
+    // Only a request line that cannot be parsed at all gets a bare 400.
+    let (status, body) = request(server.addr, "NOT HTTP AT ALL\r\n").await;
+    assert_eq!((status, body.as_str()), (400, ""));
+
+    server.stop.cancel();
+    server.task.await.expect("joins").expect("serves");
+}
+
+/// Fails on the old `axum::serve`, whose graceful shutdown waited for a
+/// half-sent request forever (and with it the node's shutdown).
+#[tokio::test]
+async fn shutdown_does_not_wait_for_clients_that_never_finish() {
+    let server = start(ServerConfig {
+        shutdown_grace: Duration::from_secs(1),
+        ..ServerConfig::default()
+    })
+    .await;
+    let mut partial = TcpStream::connect(server.addr).await.expect("connect");
+    partial.write_all(PARTIAL).await.expect("write");
+    // Served: the connection is in the server's hands before the stop.
+    let (status, _) = request(server.addr, "GET /v1/health HTTP/1.1\r\nHost: tally\r\n").await;
+    assert_eq!(status, 200);
+
+    server.stop.cancel();
+    let drained = tokio::time::timeout(Duration::from_secs(5), server.task)
+        .await
+        .expect("shutdown within the grace period")
+        .expect("joins")
+        .expect("serves");
+    assert!(drained.is_clean(), "{drained:?}");
+    closed_within(&mut partial, Duration::from_secs(2)).await;
+    assert!(
+        TcpStream::connect(server.addr).await.is_err(),
+        "still accepting"
+    );
+}
