@@ -14,9 +14,6 @@ use crate::document::{Document, License, LicenseKind, ShipmentRecord, Status};
 use crate::id::Country;
 use crate::validate::{self, Invalid, validate_amendment, validate_license};
 
-/// Longest status reason (free text).
-const MAX_REASON: usize = 2000;
-
 /// What the lifecycle needs to know of a document already in the log.
 #[derive(Debug, Clone, Copy)]
 pub struct Standing<'a> {
@@ -128,11 +125,7 @@ pub fn transition<'a>(
             })
         }
         Document::StatusChange(c) => {
-            if c.reason.chars().count() > MAX_REASON {
-                return Err(Refusal::Document(Invalid(format!(
-                    "reason is longer than {MAX_REASON} characters"
-                ))));
-            }
+            validate::validate_status_text(c).map_err(Refusal::Document)?;
             let old = current.ok_or_else(|| Refusal::Unknown(c.number.clone()))?;
             if old.status == Status::Revoked {
                 return Err(Refusal::Revoked(c.number.clone()));
@@ -158,6 +151,7 @@ pub fn transition<'a>(
 /// A shipment record's own rules: recorded by an authority of the
 /// checkpoint's country, a real date, bounded quantities.
 fn shipment(s: &ShipmentRecord, issuer: Country) -> Result<(), Invalid> {
+    validate::validate_shipment_text(s)?;
     if s.checkpoint.country != issuer.as_str() {
         return Err(Invalid(format!(
             "a shipment at {:?} recorded by an authority of {issuer}",
