@@ -15,6 +15,7 @@
 use crate::error::{Result, StoreError};
 use crate::judge;
 use crate::keys;
+use crate::opener::Opening;
 use crate::state::{
     Alert, EntryPointer, LicenseEvent, LicenseState, RotatedKey, SerialUse, ShipmentRow, TallyRow,
 };
@@ -45,12 +46,24 @@ pub(crate) struct StoredLicense {
     entry: EntryPointer,
     signed_by: String,
     history: Vec<LicenseEvent>,
+    /// The current version's plaintext when it arrived sealed (its log
+    /// entry holds only ciphertext); `None` when the log holds it in clear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sealed_document: Option<License>,
 }
 
 impl StoredLicense {
+    /// The current version of the document.
+    fn document(&self, view: &dyn View) -> Result<License> {
+        match &self.sealed_document {
+            Some(d) => Ok(d.clone()),
+            None => document_at(view, self.authority.as_str(), self.document_seq),
+        }
+    }
+
     /// The full state, with the document read from the log.
     pub(crate) fn load(self, view: &dyn View) -> Result<LicenseState> {
-        let document = document_at(view, self.authority.as_str(), self.document_seq)?;
+        let document = self.document(view)?;
         Ok(LicenseState {
             authority: self.authority,
             number: self.number,
@@ -128,15 +141,45 @@ pub(crate) fn apply(tx: &mut Tx, entry: &Entry, id: EntryHash, key_id: &[u8; 32]
             format_args!("applying seq {} after {through}", entry.seq),
         ));
     }
-    if let Some(doc) = entry.document() {
-        let pointer = EntryPointer {
-            seq: entry.seq,
-            hash: id,
-        };
-        apply_document(tx, entry, pointer, key_id, doc)?;
+    let pointer = EntryPointer {
+        seq: entry.seq,
+        hash: id,
+    };
+    match &entry.body {
+        Body::Document(doc) => apply_document(tx, entry, pointer, key_id, doc, Carried::InLog)?,
+        Body::Sealed(_) => match tx.opener().map(|o| o.open(entry)) {
+            Some(Opening::Document(doc)) => {
+                apply_document(tx, entry, pointer, key_id, &doc, Carried::Sealed)?
+            }
+            Some(Opening::Invalid(reason)) => {
+                tx.raise(&Alert {
+                    id: alert_id(AlertKind::DocumentInvalid, None, &entry.authority, entry.seq),
+                    kind: AlertKind::DocumentInvalid,
+                    license: None,
+                    raised_at_ms: entry.issued_at_ms,
+                    detail: format!(
+                        "{a} seq {}: a sealed entry addressed to this node kept as evidence, not applied: {reason}",
+                        entry.seq
+                    ),
+                    open: true,
+                });
+            }
+            // Not for this node: it keeps the chain, not the content.
+            Some(Opening::NotAddressed) | None => {}
+        },
     }
     tx.put_raw(keys::applied(a), entry.seq.to_be_bytes().to_vec());
     Ok(())
+}
+
+/// Where a document's bytes live for later reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carried {
+    /// In clear in its log entry: derived records point at it.
+    InLog,
+    /// Sealed in its log entry: a recipient keeps the plaintext it opened in
+    /// the derived record (only recipients ever hold it).
+    Sealed,
 }
 
 fn apply_document(
@@ -145,6 +188,7 @@ fn apply_document(
     pointer: EntryPointer,
     key_id: &[u8; 32],
     doc: &Document,
+    carried: Carried,
 ) -> Result<()> {
     let authority = entry.authority.as_str();
     let subject = lifecycle::subject(doc);
@@ -153,7 +197,7 @@ fn apply_document(
         None => None,
     };
     let current = match &stored {
-        Some(s) => Some((s, document_at(tx, authority, s.document_seq)?)),
+        Some(s) => Some((s, s.document(tx)?)),
         None => None,
     };
     let standing = current.as_ref().map(|(s, document)| Standing {
@@ -216,6 +260,7 @@ fn apply_document(
         transition,
         stored,
         old_document,
+        carried == Carried::Sealed,
     )?;
     if let Some((license, import)) = judged {
         judge::license(tx, &license)?;
@@ -236,13 +281,21 @@ fn apply_transition(
     transition: Transition,
     stored: Option<StoredLicense>,
     old_document: Option<License>,
+    sealed: bool,
 ) -> Result<()> {
     let authority = entry.authority.as_str();
     match (transition, stored) {
-        (Transition::Issue(l), _) => issue(tx, entry, pointer, key_id, l),
-        (Transition::Amend { version, license }, Some(state)) => {
-            amend(tx, entry, pointer, state, old_document, version, license)
-        }
+        (Transition::Issue(l), _) => issue(tx, entry, pointer, key_id, l, sealed),
+        (Transition::Amend { version, license }, Some(state)) => amend(
+            tx,
+            entry,
+            pointer,
+            state,
+            old_document,
+            version,
+            license,
+            sealed,
+        ),
         (Transition::SetStatus(_), Some(state)) => match doc {
             Document::StatusChange(change) => status(tx, entry, pointer, state, change),
             _ => Ok(()),
@@ -271,9 +324,11 @@ fn issue(
     pointer: EntryPointer,
     key_id: &[u8; 32],
     l: &License,
+    sealed: bool,
 ) -> Result<()> {
     let authority = entry.authority.as_str();
     let state = StoredLicense {
+        sealed_document: sealed.then(|| l.clone()),
         authority: entry.authority.clone(),
         number: l.number().to_string(),
         kind: l.kind(),
@@ -301,6 +356,9 @@ fn issue(
     Ok(())
 }
 
+// The entry, its place and the document travel together; a struct would
+// only rename them.
+#[allow(clippy::too_many_arguments)]
 fn amend(
     tx: &mut Tx,
     entry: &Entry,
@@ -309,6 +367,7 @@ fn amend(
     old: Option<License>,
     version: u32,
     l: &License,
+    sealed: bool,
 ) -> Result<()> {
     let authority = entry.authority.as_str();
     if let (License::Transit(new), Some(License::Transit(old))) = (l, old)
@@ -322,6 +381,7 @@ fn amend(
     }
     state.kind = l.kind();
     state.document_seq = entry.seq;
+    state.sealed_document = sealed.then(|| l.clone());
     state.version = version;
     state.history.push(LicenseEvent {
         event: "amended".into(),
@@ -459,7 +519,7 @@ mod tests {
             Map { _dir: dir, engine }
         }
         fn try_apply(&self, v: &VerifiedEntry) -> Result<()> {
-            let mut tx = Tx::new(self.engine.as_ref());
+            let mut tx = Tx::new(self.engine.as_ref(), None);
             // The log record too: license states point into it.
             let e = v.entry();
             tx.put_raw(keys::log(e.authority.as_str(), e.seq), v.signed().encode());

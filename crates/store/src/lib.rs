@@ -6,6 +6,7 @@
 //! - [`sled`] and [`redb`]: the two engines behind it.
 //! - [`keys`]: the key layout of the one keyspace (prefixes, order-preserving
 //!   encoding of strings and numbers) and the schema version.
+//! - [`opener`]: [`Opener`], how sealed documents are read when applied.
 //! - [`state`]: the typed values kept besides the logs.
 //! - [`tx`]: [`Tx`], the staged transaction: reads see its own writes; the
 //!   typed writes (append an entry, keep evidence) happen inside one.
@@ -26,6 +27,7 @@ pub mod engine;
 pub mod error;
 mod judge;
 pub mod keys;
+pub mod opener;
 pub mod redb;
 pub mod sled;
 pub mod state;
@@ -34,6 +36,7 @@ pub mod tx;
 
 pub use engine::{EngineKind, UnknownEngine};
 pub use error::{Result, StoreError};
+pub use opener::{Opener, Opening};
 pub use state::{
     Alert, EntryPointer, Evidence, LicenseEvent, LicenseState, RotatedKey, SerialUse, ShipmentRow,
     TallyRow,

@@ -6,6 +6,7 @@ use crate::derive::{self, decode};
 use crate::engine::{self, ENGINE_MARKER, Engine, EngineKind, Op, io_err};
 use crate::error::{Result, StoreError};
 use crate::keys::{self, KeyReader};
+use crate::opener::Opener;
 use crate::state::{Alert, Evidence, LicenseState, RotatedKey, SerialUse, ShipmentRow, TallyRow};
 use crate::tx::{self, EngineView, Tx, decode_head, decode_signed};
 use sha2::{Digest, Sha256};
@@ -31,6 +32,8 @@ pub struct Store {
 
 struct Inner {
     engine: Box<dyn Engine>,
+    /// Reads sealed documents addressed to this node when they are applied.
+    opener: Option<Arc<dyn Opener>>,
     /// One appender at a time: the chain check reads the head and the commit
     /// writes the next one, and nothing may slip in between.
     append: Mutex<()>,
@@ -172,6 +175,16 @@ impl Store {
     /// store of another schema version or another engine. Finishes a reindex
     /// that a crash interrupted before returning.
     pub fn open(dir: &Path, kind: EngineKind) -> Result<Store> {
+        Store::open_with(dir, kind, None)
+    }
+
+    /// [`Store::open`] with the [`Opener`] that reads sealed documents
+    /// addressed to this node (appends and reindexes apply them).
+    pub fn open_with(
+        dir: &Path,
+        kind: EngineKind,
+        opener: Option<Arc<dyn Opener>>,
+    ) -> Result<Store> {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         claim_dir(dir, kind)?;
         let engine = engine::open(dir, kind)?;
@@ -225,6 +238,7 @@ impl Store {
         let store = Store {
             inner: Arc::new(Inner {
                 engine,
+                opener,
                 append: Mutex::new(()),
                 dir: dir.to_path_buf(),
             }),
@@ -246,6 +260,10 @@ impl Store {
 
     fn engine(&self) -> &dyn Engine {
         self.inner.engine.as_ref()
+    }
+
+    fn opener(&self) -> Option<&dyn Opener> {
+        self.inner.opener.as_deref()
     }
 
     fn lock(&self) -> MutexGuard<'_, ()> {
@@ -376,7 +394,7 @@ impl Store {
         f: impl FnOnce(&mut Tx) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         let _guard = self.lock();
-        let mut tx = Tx::new(self.engine());
+        let mut tx = Tx::new(self.engine(), self.opener());
         let out = f(&mut tx)?;
         if !tx.is_empty() {
             self.engine().commit(tx.into_batch())?;
@@ -595,7 +613,7 @@ impl Store {
             let mut from = 1;
             while from <= *head {
                 let rows = self.log_rows(authority, from, REINDEX_CHUNK)?;
-                let mut tx = Tx::new(engine);
+                let mut tx = Tx::new(engine, self.opener());
                 let mut next = from;
                 for (k, v) in &rows {
                     let signed = decode_signed(k, v)?;
@@ -625,7 +643,7 @@ impl Store {
                 progress(Progress { entries, total });
             }
         }
-        let mut tx = Tx::new(engine);
+        let mut tx = Tx::new(engine, self.opener());
         for evidence in self.evidence()? {
             tx::raise_equivocation(&mut tx, &evidence)?;
         }

@@ -7,6 +7,7 @@ use crate::derive;
 use crate::engine::{Batch, Engine, Op};
 use crate::error::{Result, StoreError};
 use crate::keys;
+use crate::opener::Opener;
 use crate::state::{Alert, EntryPointer, Evidence, LicenseState};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -35,6 +36,9 @@ impl View for EngineView<'_> {
 pub struct Tx<'a> {
     engine: &'a dyn Engine,
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Reads sealed documents addressed to this node; none: every sealed
+    /// entry is treated as not addressed here.
+    opener: Option<&'a dyn Opener>,
 }
 
 impl View for Tx<'_> {
@@ -67,11 +71,16 @@ pub(crate) fn decode_signed(key: &[u8], v: &[u8]) -> Result<SignedEntry> {
 }
 
 impl<'a> Tx<'a> {
-    pub(crate) fn new(engine: &'a dyn Engine) -> Tx<'a> {
+    pub(crate) fn new(engine: &'a dyn Engine, opener: Option<&'a dyn Opener>) -> Tx<'a> {
         Tx {
             engine,
             pending: BTreeMap::new(),
+            opener,
         }
+    }
+
+    pub(crate) fn opener(&self) -> Option<&'a dyn Opener> {
+        self.opener
     }
 
     pub(crate) fn into_batch(self) -> Batch {

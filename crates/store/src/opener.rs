@@ -1,0 +1,24 @@
+//! [`Opener`]: how the store reads a sealed entry's document when it applies
+//! it. The store knows no keys and no cryptography; the node hands it an
+//! opener (the verifier's sealing keys) when it opens the store, so appends
+//! and reindexes apply sealed documents the same way.
+
+use tally_model::{Document, Entry};
+
+/// What opening a sealed entry came to.
+#[derive(Debug, Clone)]
+pub enum Opening {
+    /// Addressed to this node, opened and checked: apply it.
+    Document(Box<Document>),
+    /// Not addressed to this node: keep the entry, apply nothing.
+    NotAddressed,
+    /// Addressed to this node (a tag matched) but it does not open, or its
+    /// recipient list is wrong: keep it as evidence, raise
+    /// `document.invalid` with the reason.
+    Invalid(String),
+}
+
+/// Opens sealed entries addressed to this node.
+pub trait Opener: Send + Sync + 'static {
+    fn open(&self, entry: &Entry) -> Opening;
+}
