@@ -13,6 +13,7 @@
 //! - [`alert`]: alert kinds and their deterministic ids.
 //! - [`lifecycle`]: the structural rules of a log as one pure transition
 //!   (number used once, revoked is final, versions, amendments).
+//! - [`recipients`]: who may read a document (its party countries).
 //! - [`route`]: which country may record a crossing in each direction.
 //! - [`chain`]: the chain rule (next, duplicate, gap, equivocation, broken link).
 //! - [`trust`]: cards and the trust list (which keys and peers this node accepts).
@@ -24,6 +25,7 @@ pub mod document;
 pub mod entry;
 pub mod id;
 pub mod lifecycle;
+pub mod recipients;
 pub mod route;
 pub mod trust;
 pub mod validate;

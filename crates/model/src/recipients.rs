@@ -1,0 +1,102 @@
+//! Who may read a document (CONTRACT.md "Who reads what"): its party
+//! countries. The issuing node seals a document to the authorities it trusts
+//! in these countries (and always to itself); a recipient checks the sealed
+//! recipient list against the same rule.
+
+use crate::document::{Document, License};
+use std::collections::BTreeSet;
+
+/// Who reads a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readers {
+    /// Every trusted node (key announcements, and documents published with
+    /// `"visibility": "network"`).
+    Network,
+    /// The authorities of these countries (the issuer's own included).
+    Parties(BTreeSet<String>),
+}
+
+fn route(l: &License) -> BTreeSet<String> {
+    match l {
+        License::Export(e) => std::iter::once(e.exporting_country.clone())
+            .chain(std::iter::once(e.importing_country.clone()))
+            .chain(e.transit_countries.iter().cloned())
+            .collect(),
+        License::Import(i) => [i.importing_country.clone(), i.exporting_country.clone()].into(),
+        License::Transit(t) => [t.transit_country.clone()].into(),
+    }
+}
+
+/// The party countries of `doc` issued by an authority of `issuer_country`.
+/// `license` is the document it concerns, as this node holds it: the
+/// license an amendment or status change changes, the export license a
+/// transit authorization covers or a shipment record or delivery
+/// verification is about. `None` when that document is not held: the
+/// readers are then the issuer's country and what `doc` itself names.
+pub fn readers(doc: &Document, issuer_country: &str, license: Option<&License>) -> Readers {
+    let mut countries: BTreeSet<String> = [issuer_country.to_string()].into();
+    let concerned = license.map(route).unwrap_or_default();
+    match doc {
+        Document::KeyRotation(_) => return Readers::Network,
+        Document::License(l @ (License::Export(_) | License::Import(_))) => {
+            countries.extend(route(l));
+        }
+        Document::License(License::Transit(t)) => {
+            countries.insert(t.transit_country.clone());
+            countries.extend(concerned);
+        }
+        Document::Amendment { license: new, .. } => {
+            countries.extend(route(new));
+            countries.extend(concerned);
+        }
+        Document::StatusChange(_) => countries.extend(concerned),
+        Document::Shipment(s) => {
+            countries.insert(s.checkpoint.country.clone());
+            countries.extend(concerned);
+        }
+    }
+    Readers::Parties(countries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::{Decision, DocumentRef, TransitAuthorization};
+    use crate::validate::tests::export_fixture;
+
+    fn set(c: &[&str]) -> Readers {
+        Readers::Parties(c.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn party_countries_per_document() {
+        let export = License::Export(export_fixture());
+        let transit = Document::License(License::Transit(TransitAuthorization {
+            number: "TR-1".into(),
+            transit_country: "GT".into(),
+            export_license: DocumentRef {
+                authority: "US-DDTC".into(),
+                number: "EXP-2026-0001".into(),
+            },
+            entry_point: None,
+            exit_point: None,
+            valid_from: "2026-11-01".into(),
+            valid_until: "2027-01-31".into(),
+            decision: Decision::Authorized,
+        }));
+        assert_eq!(
+            readers(&Document::License(export.clone()), "US", None),
+            set(&["GT", "MX", "US"])
+        );
+        assert_eq!(
+            readers(&transit, "GT", Some(&export)),
+            set(&["GT", "MX", "US"])
+        );
+        assert_eq!(readers(&transit, "GT", None), set(&["GT"]));
+        let rotation = Document::KeyRotation(crate::document::KeyRotation {
+            new_key: String::new(),
+            valid_from_ms: 0,
+        });
+        assert_eq!(readers(&rotation, "US", None), Readers::Network);
+    }
+}
