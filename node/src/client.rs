@@ -114,9 +114,11 @@ pub async fn check(api: &str, token: &str, file: &Path) -> anyhow::Result<ExitCo
             r["hash"].as_str().unwrap_or("?")
         );
     }
-    Ok(if verdict == "accept" {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(
+        if verdict == tally_model::ShipmentVerdict::Accept.as_str() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
 }

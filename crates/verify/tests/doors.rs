@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex, RwLock};
 use tally_model::*;
 use tally_store::{EngineKind, Store};
+use tally_testkit::{key, trust_list};
 use tally_verify::{
     CheckRequest, IngestOutcome, IssueError, ProofOutcome, Publish, Rejection, Verifier,
 };
@@ -22,25 +23,6 @@ impl Publish for Captured {
     }
 }
 
-fn key(n: u8) -> AuthorityKey {
-    AuthorityKey::from_bytes(&[n; 32])
-}
-
-fn card(authority: &str, k: &AuthorityKey) -> Card {
-    Card {
-        authority: authority.parse().expect("valid"),
-        country: authority[..2].into(),
-        name: authority.into(),
-        peer_id: "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp".into(),
-        addresses: vec![],
-        keys: vec![CardKey {
-            public_key: hex::encode(k.public().as_bytes()),
-            valid_from_ms: 0,
-            valid_until_ms: None,
-        }],
-    }
-}
-
 struct Rig {
     _dir: tempfile::TempDir,
     v: Verifier,
@@ -51,9 +33,7 @@ struct Rig {
 fn rig() -> Rig {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
-    let mut trust = TrustList::default();
-    trust.upsert(card("MX-SEDENA", &key(2)));
-    trust.upsert(card("GT-DIGECAM", &key(3)));
+    let trust = trust_list(&[("MX-SEDENA", 2), ("GT-DIGECAM", 3)]);
     let published = Captured::default();
     let v = Verifier::new(
         store,
