@@ -45,21 +45,7 @@ struct Fixtures {
 fn fixtures() -> &'static Fixtures {
     static F: OnceLock<Fixtures> = OnceLock::new();
     F.get_or_init(|| {
-        let card = |authority: &str, k: u8| Card {
-            authority: authority.parse().expect("valid"),
-            country: authority[..2].into(),
-            name: authority.into(),
-            peer_id: "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp".into(),
-            addresses: vec![],
-            keys: vec![CardKey {
-                public_key: hex::encode(key(k).public().as_bytes()),
-                valid_from_ms: 0,
-                valid_until_ms: None,
-            }],
-        };
-        let mut trust = TrustList::default();
-        trust.upsert(card("MX-SEDENA", 2));
-        trust.upsert(card("GT-DIGECAM", 3));
+        let trust = tally_fuzz::trust_list(&[("MX-SEDENA", 2), ("GT-DIGECAM", 3)]);
         Fixtures {
             mx: tally_fuzz::mx_chain(),
             us: tally_fuzz::us_first(),

@@ -4,46 +4,13 @@
 //! Everything here is deterministic, so a crash found by one run reproduces
 //! from its input file alone.
 
-use tally_model::{AuthorityKey, Body, Document, Entry, License, StatusChange, VerifiedEntry};
+use tally_model::{Body, Document, Entry, License, StatusChange, VerifiedEntry};
 
-/// The authority signing key `n` (`[n; 32]`), as the repository's tests use.
-pub fn key(n: u8) -> AuthorityKey {
-    AuthorityKey::from_bytes(&[n; 32])
-}
-
-/// The export license example of docs/API.md.
-pub const EXPORT_JSON: &str = r#"{"kind": "export", "number": "EXP-2026-0001",
- "exporting_country": "US", "importing_country": "MX", "transit_countries": ["GT"],
- "exporter": {"name": "Acme Arms Inc.", "id": "FFL-1-23-456"},
- "importer": {"name": "Importadora del Norte SA"},
- "end_user": {"name": "Policia Estatal"}, "end_use": "law enforcement",
- "items": [{"line": 1, "category": "firearm", "description": "pistol", "hs_code": "930200",
-            "make": "Acme", "model": "P9", "caliber": "9x19mm",
-            "quantity": 100, "unit": "units", "serials": ["AC1000", "AC1001"]}],
- "valid_from": "2026-11-01", "valid_until": "2027-04-30",
- "import_certificate": {"authority": "MX-SEDENA", "number": "IC-2026-0042"},
- "shipments": "partial", "conditions": "no re-export"}"#;
-
-/// The import certificate example of docs/API.md, with its elisions filled in.
-pub const IMPORT_JSON: &str = r#"{"kind": "import", "number": "IC-2026-0042",
- "importing_country": "MX", "exporting_country": "US",
- "importer": {"name": "Importadora del Norte SA"}, "exporter": {"name": "Acme Arms Inc."},
- "end_user": {"name": "Policia Estatal"}, "end_use": "law enforcement",
- "items": [{"line": 1, "category": "firearm", "description": "pistol", "quantity": 120, "unit": "units"}],
- "valid_from": "2026-10-01", "valid_until": "2027-06-30"}"#;
-
-/// The transit authorization example of docs/API.md, with its elisions filled in.
-pub const TRANSIT_JSON: &str = r#"{"kind": "transit", "number": "TR-2026-0007", "transit_country": "GT",
- "export_license": {"authority": "US-DDTC", "number": "EXP-2026-0001"},
- "entry_point": "GTPRQ", "exit_point": "GTTEC",
- "valid_from": "2026-11-01", "valid_until": "2027-04-30", "decision": "authorized"}"#;
-
-/// The `POST /v1/shipments/verify` example of docs/API.md.
-pub const CHECK_JSON: &str = r#"{"license": {"authority": "US-DDTC", "number": "EXP-2026-0001"},
- "checkpoint": {"country": "MX", "port": "MXNLD", "direction": "entry"},
- "date": "2026-12-01", "exporter": "Acme Arms Inc.", "importer": "Importadora del Norte SA",
- "items": [{"line": 1, "quantity": 40, "serials": ["AC1000"]}],
- "record": true}"#;
+pub use tally_testkit::json::{
+    CHECK_EXAMPLE as CHECK_JSON, EXPORT_EXAMPLE as EXPORT_JSON, IMPORT_EXAMPLE as IMPORT_JSON,
+    TRANSIT_EXAMPLE as TRANSIT_JSON,
+};
+pub use tally_testkit::{key, trust_list};
 
 pub fn license(json: &str) -> License {
     serde_json::from_str(json).expect("a docs/API.md example")

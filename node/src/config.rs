@@ -150,6 +150,8 @@ impl NodeDir {
 /// The checked runtime form of [`Config`].
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The node directory: trust list, tokens and card live there.
+    pub dir: NodeDir,
     pub authority: AuthorityId,
     pub name: String,
     pub authority_key: PathBuf,
@@ -208,6 +210,7 @@ impl Config {
             bail!("config key `name` is empty");
         }
         Ok(Settings {
+            dir: dir.clone(),
             authority,
             name: self.name.clone(),
             authority_key: dir.resolve(&self.keys.authority),

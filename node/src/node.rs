@@ -103,10 +103,17 @@ impl Services {
 }
 
 impl Node {
-    /// Starts the node of directory `dir`; returns once the API listens.
+    /// Starts the node of directory `dir` as its `tally.toml` says; returns
+    /// once the API listens.
     pub async fn start(dir: &Path) -> anyhow::Result<Node> {
         let dir = NodeDir(dir.to_path_buf());
-        let settings = Config::load(&dir)?.settings(&dir)?;
+        Node::start_with(Config::load(&dir)?.settings(&dir)?).await
+    }
+
+    /// Starts a node with settings built in code (tests tune them this way
+    /// rather than by rewriting `tally.toml`); returns once the API listens.
+    pub async fn start_with(settings: Settings) -> anyhow::Result<Node> {
+        let dir = settings.dir.clone();
         let authority_key = keys::load_authority_key(&settings.authority_key)?;
         let node_key = keys::load_node_key(&settings.node_key)?;
         let trust_list = files::read_trust(&dir.trust())?;

@@ -9,7 +9,7 @@ use crate::peers::PeerTable;
 use crate::sync::SyncJobs;
 use bytes::Bytes;
 use std::sync::Arc;
-use tally_api::Metrics;
+use tally_api::{Metrics, Outcome, Source};
 use tally_model::AuthorityId;
 use tally_p2p::{Acceptance, Head, NetEvent, P2pHandle, SyncAnswer, SyncQuery, Topic};
 use tally_verify::{IngestOutcome, ProofOutcome, Publish, Rejection, Verifier};
@@ -93,11 +93,12 @@ impl Router {
                 let outcome = tokio::task::spawn_blocking(move || v.ingest(&data)).await;
                 let acceptance = match outcome {
                     Ok(Ok(IngestOutcome::Accepted(_))) => {
-                        self.metrics.entry_outcome("gossip", "accepted");
+                        self.metrics
+                            .entry_outcome(Source::Gossip, Outcome::Accepted);
                         Acceptance::Accept
                     }
                     Ok(Ok(IngestOutcome::Duplicate)) => {
-                        self.metrics.entry_outcome("gossip", "ignored");
+                        self.metrics.entry_outcome(Source::Gossip, Outcome::Ignored);
                         Acceptance::Ignore
                     }
                     Ok(Ok(IngestOutcome::Gap {
@@ -106,7 +107,7 @@ impl Router {
                         seq,
                     })) => {
                         debug!(peer = %from, %authority, have, seq, "gap; pulling");
-                        self.metrics.entry_outcome("gossip", "ignored");
+                        self.metrics.entry_outcome(Source::Gossip, Outcome::Ignored);
                         self.sync.request(from);
                         Acceptance::Ignore
                     }
@@ -124,14 +125,15 @@ impl Router {
                         | Rejection::Time(_)),
                     ))) => {
                         debug!(peer = %from, reason = %r.reason(), "gossip entry refused without penalty");
-                        self.metrics.entry_refused("gossip", r.label());
-                        self.metrics.entry_outcome("gossip", "ignored");
+                        self.metrics.entry_refused(Source::Gossip, r.label());
+                        self.metrics.entry_outcome(Source::Gossip, Outcome::Ignored);
                         Acceptance::Ignore
                     }
                     Ok(Ok(IngestOutcome::Rejected(r))) => {
                         debug!(peer = %from, reason = %r.reason(), "gossip entry rejected");
-                        self.metrics.entry_refused("gossip", r.label());
-                        self.metrics.entry_outcome("gossip", "rejected");
+                        self.metrics.entry_refused(Source::Gossip, r.label());
+                        self.metrics
+                            .entry_outcome(Source::Gossip, Outcome::Rejected);
                         Acceptance::Reject
                     }
                     Ok(Err(e)) => {

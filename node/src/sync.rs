@@ -11,7 +11,7 @@ use rand::seq::IndexedRandom;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tally_api::Metrics;
+use tally_api::{Metrics, Outcome, Source};
 use tally_model::AuthorityId;
 use tally_p2p::{P2pHandle, PeerId};
 use tally_verify::{IngestOutcome, Verifier};
@@ -252,16 +252,20 @@ impl SyncWorker {
         let mut complete = true;
         for o in outcomes {
             match o {
-                IngestOutcome::Accepted(_) => self.metrics.entry_outcome("sync", "accepted"),
-                IngestOutcome::Duplicate => self.metrics.entry_outcome("sync", "ignored"),
+                IngestOutcome::Accepted(_) => {
+                    self.metrics.entry_outcome(Source::Sync, Outcome::Accepted)
+                }
+                IngestOutcome::Duplicate => {
+                    self.metrics.entry_outcome(Source::Sync, Outcome::Ignored)
+                }
                 IngestOutcome::Gap { .. } => {
-                    self.metrics.entry_outcome("sync", "ignored");
+                    self.metrics.entry_outcome(Source::Sync, Outcome::Ignored);
                     complete = false;
                 }
                 IngestOutcome::Rejected(r) => {
                     debug!(%peer, reason = %r.reason(), "synced entry rejected");
-                    self.metrics.entry_outcome("sync", "rejected");
-                    self.metrics.entry_refused("sync", r.label());
+                    self.metrics.entry_outcome(Source::Sync, Outcome::Rejected);
+                    self.metrics.entry_refused(Source::Sync, r.label());
                     complete = false;
                 }
             }

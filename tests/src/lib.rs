@@ -19,13 +19,14 @@
 //! another test's node reuses must fail the handshake (another peer id)
 //! rather than join two tests' networks.
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tally_model::{AuthorityId, AuthorityKey, Card, CardKey, License};
+use tally_node::config::{Config, NodeDir, Settings};
 use tally_node::{Node, admin, files};
 use tally_p2p::{Multiaddr, NetEvent, P2pHandle, PeerId, SyncAnswer, SyncQuery};
 
@@ -39,29 +40,10 @@ const WATCH_INTERVAL_MS: u64 = 200;
 /// Longest redial backoff of rig nodes (default 30 s), so a peer that comes
 /// back is found again quickly.
 const REDIAL_MAX_MS: u64 = 2000;
-/// How often [`wait_until`] polls.
-const POLL: Duration = Duration::from_millis(50);
 /// How long the rig waits for connections to come up or go down.
 pub const LINK_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Polls `cond` every 50 ms until it holds; fails after `timeout` naming
-/// `what`. Returns how long it took.
-pub async fn wait_until(
-    timeout: Duration,
-    what: &str,
-    mut cond: impl AsyncFnMut() -> bool,
-) -> Result<Duration> {
-    let start = Instant::now();
-    loop {
-        if cond().await {
-            return Ok(start.elapsed());
-        }
-        if start.elapsed() > timeout {
-            bail!("timed out after {timeout:?} waiting until {what}");
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
+pub use tally_testkit::wait_until;
 
 /// The tokens of one node, created before it starts.
 #[derive(Debug, Clone)]
@@ -109,32 +91,14 @@ fn create_token(dir: &Path, role: &str) -> Result<String> {
     admin::token_create(dir, parsed, &format!("rig {role}"))
 }
 
-/// Rewrites `DIR/tally.toml` with the rig's short intervals, then checks the
-/// node reads them back.
-fn tune_config(dir: &Path) -> Result<()> {
-    let path = dir.join("tally.toml");
-    let text = std::fs::read_to_string(&path)?;
-    let mut out = String::new();
-    for line in text.lines() {
-        let tuned = match line.split_once(" = ").map(|(k, _)| k) {
-            Some("interval_ms") => format!("interval_ms = {SYNC_INTERVAL_MS}"),
-            Some("watch_interval_ms") => format!("watch_interval_ms = {WATCH_INTERVAL_MS}"),
-            Some("redial_max_ms") => format!("redial_max_ms = {REDIAL_MAX_MS}"),
-            _ => line.to_string(),
-        };
-        out.push_str(&tuned);
-        out.push('\n');
-    }
-    std::fs::write(&path, out)?;
-    let node_dir = tally_node::config::NodeDir(dir.to_path_buf());
-    let config = tally_node::config::Config::load(&node_dir)?;
-    ensure!(
-        config.sync.interval_ms == SYNC_INTERVAL_MS
-            && config.sync.watch_interval_ms == WATCH_INTERVAL_MS
-            && config.p2p.redial_max_ms == REDIAL_MAX_MS,
-        "tally.toml was not tuned: {config:?}"
-    );
-    Ok(())
+/// The settings of `DIR/tally.toml` with the rig's short intervals.
+fn rig_settings(dir: &Path) -> Result<Settings> {
+    let dir = NodeDir(dir.to_path_buf());
+    let mut settings = Config::load(&dir)?.settings(&dir)?;
+    settings.sync.interval_ms = SYNC_INTERVAL_MS;
+    settings.sync.watch_interval_ms = WATCH_INTERVAL_MS;
+    settings.p2p.redial_max_ms = REDIAL_MAX_MS;
+    Ok(settings)
 }
 
 /// Initialises one node directory (not started).
@@ -150,7 +114,6 @@ fn init_member(root: &Path, authority: &str) -> Result<Member> {
         None,
     )
     .with_context(|| format!("init {authority}"))?;
-    tune_config(&dir)?;
     Ok(Member {
         authority: authority.to_string(),
         peer_id: init.peer_id.parse()?,
@@ -231,7 +194,7 @@ impl Net {
     pub async fn start_node(&mut self, i: usize) -> Result<()> {
         ensure!(!self.is_running(i), "node {i} is already running");
         let m = &mut self.members[i];
-        let node = Node::start(&m.dir)
+        let node = Node::start_with(rig_settings(&m.dir)?)
             .await
             .with_context(|| format!("starting {}", m.authority))?;
         files::write_card(&m.card_path(), &node.card().await?)?;
@@ -577,66 +540,9 @@ impl Api {
 
 /// Valid documents of docs/API.md as JSON, for the API and the verifier.
 pub mod docs {
-    use serde_json::{Value, json};
-
-    /// `YYYY-MM-DD`, `offset` days from today (UTC).
-    pub fn day(offset: i64) -> String {
-        let ms = tally_verify::now_ms() + offset * 86_400_000;
-        tally_model::Date::from_unix_ms(ms).to_string()
-    }
-
-    /// One firearm line of `quantity` units, with `serials` (may be empty).
-    pub fn items(quantity: u64, serials: &[String]) -> Value {
-        json!([{"line": 1, "category": "firearm", "description": "semi-automatic pistol",
-                "hs_code": "930200", "make": "Acme", "model": "P9", "caliber": "9x19mm",
-                "quantity": quantity, "unit": "units", "serials": serials}])
-    }
-
-    /// An import certificate of `importing`'s authority.
-    pub fn import(number: &str, importing: &str, exporting: &str, quantity: u64) -> Value {
-        json!({"kind": "import", "number": number,
-               "importing_country": importing, "exporting_country": exporting,
-               "importer": {"name": "Importadora del Norte SA"},
-               "exporter": {"name": "Acme Arms Inc."},
-               "end_user": {"name": "Policia Estatal"}, "end_use": "law enforcement",
-               "items": items(quantity, &[]),
-               "valid_from": day(-30), "valid_until": day(150)})
-    }
-
-    /// A partial-shipment export license from the US to MX, covered by
-    /// MX-SEDENA's import certificate `ic`.
-    pub fn export(
-        number: &str,
-        transit: &[&str],
-        quantity: u64,
-        serials: &[String],
-        ic: &str,
-    ) -> Value {
-        json!({"kind": "export", "number": number,
-               "exporting_country": "US", "importing_country": "MX", "transit_countries": transit,
-               "exporter": {"name": "Acme Arms Inc.", "id": "FFL-1-23-456"},
-               "importer": {"name": "Importadora del Norte SA"},
-               "end_user": {"name": "Policia Estatal"}, "end_use": "law enforcement",
-               "items": items(quantity, serials),
-               "valid_from": day(-30), "valid_until": day(150),
-               "import_certificate": {"authority": "MX-SEDENA", "number": ic},
-               "shipments": "partial", "conditions": "no re-export"})
-    }
-
-    /// A transit authorization of `country` for US-DDTC's export `export`.
-    pub fn transit(number: &str, country: &str, export: &str) -> Value {
-        json!({"kind": "transit", "number": number, "transit_country": country,
-               "export_license": {"authority": "US-DDTC", "number": export},
-               "entry_point": format!("{country}PRQ"), "exit_point": format!("{country}TEC"),
-               "valid_from": day(-30), "valid_until": day(150), "decision": "authorized"})
-    }
-
-    /// Sample document `n` of `authority`: an import certificate of its country.
-    pub fn sample(authority: &str, n: usize) -> Value {
-        let country = authority.get(..2).unwrap_or("US");
-        let exporting = if country == "US" { "MX" } else { "US" };
-        import(&format!("IC-{n:05}"), country, exporting, 100)
-    }
+    pub use tally_testkit::json::{
+        day, export_of as export, import_of as import, items, sample, transit_of as transit,
+    };
 }
 
 /// What a [`Rogue`] serves to peers that pull from it.

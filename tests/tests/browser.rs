@@ -31,19 +31,7 @@ const WAIT: Duration = Duration::from_secs(30);
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// The rules of docs/API.md, in their order.
-const RULES: [&str; 11] = [
-    "license.known",
-    "license.signature",
-    "license.status",
-    "license.validity",
-    "route.checkpoint",
-    "import.authorization",
-    "transit.authorization",
-    "parties.match",
-    "items.match",
-    "items.quantity",
-    "items.serials",
-];
+use tally_verify::rules::RULE_IDS as RULES;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_checks_a_shipment_in_headless_chromium() -> Result<()> {

@@ -14,19 +14,7 @@ const EXPORT: &str = "EXP-2026-0001";
 const LICENSE: &str = "/v1/licenses/US-DDTC/EXP-2026-0001";
 
 /// The rules of docs/API.md, in their order.
-const RULES: [&str; 11] = [
-    "license.known",
-    "license.signature",
-    "license.status",
-    "license.validity",
-    "route.checkpoint",
-    "import.authorization",
-    "transit.authorization",
-    "parties.match",
-    "items.match",
-    "items.quantity",
-    "items.serials",
-];
+use tally_verify::rules::RULE_IDS as RULES;
 
 /// Issues `doc` at `api` as its issuer; returns the 201 body.
 async fn issue(api: &Api, doc: &Value) -> Result<Value> {

@@ -31,7 +31,7 @@ pub mod tokens;
 pub mod view;
 
 pub use error::ApiError;
-pub use metrics::Metrics;
+pub use metrics::{Metrics, Outcome, Source};
 pub use routes::{ROUTES, Route, router};
 pub use tokens::{Role, TokenBook, TokenError};
 

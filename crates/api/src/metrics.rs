@@ -9,12 +9,49 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use tally_model::ShipmentVerdict;
 
 /// Most label sets one family keeps before folding new ones into `other`.
 pub const MAX_SERIES: usize = 512;
 
 /// The value used for any label once a family is full.
 pub const OTHER: &str = "other";
+
+/// Where an entry came from: the `source` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Gossip,
+    Sync,
+    Local,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Gossip => "gossip",
+            Source::Sync => "sync",
+            Source::Local => "local",
+        }
+    }
+}
+
+/// What became of an entry: the `outcome` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Accepted,
+    Ignored,
+    Rejected,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Ignored => "ignored",
+            Outcome::Rejected => "rejected",
+        }
+    }
+}
 
 /// The node's metrics; cheap to clone, shared by the API, the router and the p2p glue.
 #[derive(Clone, Default)]
@@ -62,21 +99,20 @@ impl Metrics {
         Metrics::default()
     }
 
-    /// One entry from `source` (`gossip`, `sync` or `local`) came to
-    /// `outcome` (`accepted`, `ignored` or `rejected`).
-    pub fn entry_outcome(&self, source: &str, outcome: &str) {
+    /// One entry from `source` came to `outcome`.
+    pub fn entry_outcome(&self, source: Source, outcome: Outcome) {
         self.inner
             .entries_total
-            .update(&[source, outcome], |v| *v += 1);
+            .update(&[source.as_str(), outcome.as_str()], |v| *v += 1);
     }
 
     /// One entry from `source` refused for `reason` (a stable label such as
     /// `bad_signature`, `equivocation`, `untrusted_authority`), whether or
     /// not the sender was penalized for it.
-    pub fn entry_refused(&self, source: &str, reason: &str) {
+    pub fn entry_refused(&self, source: Source, reason: &str) {
         self.inner
             .entries_refused
-            .update(&[source, reason], |v| *v += 1);
+            .update(&[source.as_str(), reason], |v| *v += 1);
     }
 
     /// The number of entries this node holds of `authority`'s log.
@@ -103,9 +139,9 @@ impl Metrics {
         self.inner.checks.update(&[rule, ok], |v| *v += 1);
     }
 
-    /// One verdict (`accept` or `reject`).
-    pub fn verdict_total(&self, verdict: &str) {
-        self.inner.verdicts.update(&[verdict], |v| *v += 1);
+    /// One verdict.
+    pub fn verdict_total(&self, verdict: ShipmentVerdict) {
+        self.inner.verdicts.update(&[verdict.as_str()], |v| *v += 1);
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -238,9 +274,9 @@ mod tests {
     fn counts_and_sets() {
         let m = Metrics::new();
         let c = m.clone();
-        c.entry_outcome("gossip", "accepted");
-        c.entry_outcome("gossip", "accepted");
-        c.entry_outcome("sync", "rejected");
+        c.entry_outcome(Source::Gossip, Outcome::Accepted);
+        c.entry_outcome(Source::Gossip, Outcome::Accepted);
+        c.entry_outcome(Source::Sync, Outcome::Rejected);
         m.set_entries_stored("US-DDTC", 3);
         m.set_entries_stored("US-DDTC", 7);
         m.set_connected_peers(2);
@@ -248,7 +284,7 @@ mod tests {
         m.http_request("/v1/licenses/{authority}/{number}", 404);
         m.verdict("license.known", true);
         m.verdict("items.serials", false);
-        m.verdict_total("accept");
+        m.verdict_total(ShipmentVerdict::Accept);
         let text = m.render();
         for line in [
             "tally_entries_total{source=\"gossip\",outcome=\"accepted\"} 2",

@@ -160,7 +160,7 @@ pub struct ShipmentView {
 impl ShipmentView {
     /// The row as listed, judged against `license` (`None`: unknown here).
     pub fn new(s: ShipmentRow, license: Option<&License>) -> ShipmentView {
-        let counted = s.verdict == "accept"
+        let counted = s.verdict == tally_model::ShipmentVerdict::Accept.as_str()
             && license.is_some_and(|l| {
                 tally_model::on_route(l, s.checkpoint.direction, &s.checkpoint.country)
             });

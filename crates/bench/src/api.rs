@@ -119,7 +119,7 @@ pub fn check_in_process(node: &BigNode, requests: usize) -> anyhow::Result<(f64,
     let run = |reqs: Vec<tally_verify::CheckRequest>| -> anyhow::Result<usize> {
         let mut accepted = 0;
         for r in reqs {
-            accepted += usize::from(v.check(r)?.verdict.as_str() == "accept");
+            accepted += usize::from(v.check(r)?.verdict.accepted());
         }
         Ok(accepted)
     };

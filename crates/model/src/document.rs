@@ -292,7 +292,32 @@ pub struct ShipmentRecord {
 
 impl ShipmentRecord {
     pub fn accepted(&self) -> bool {
-        self.verdict == "accept"
+        self.verdict == ShipmentVerdict::Accept.as_str()
+    }
+}
+
+/// A shipment check's verdict as the contract writes it: `accept` exactly
+/// when every rule holds. The one mapping of the verdict to its string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ShipmentVerdict {
+    Accept,
+    Reject,
+}
+
+impl ShipmentVerdict {
+    pub fn from_accepted(accepted: bool) -> ShipmentVerdict {
+        if accepted {
+            ShipmentVerdict::Accept
+        } else {
+            ShipmentVerdict::Reject
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShipmentVerdict::Accept => "accept",
+            ShipmentVerdict::Reject => "reject",
+        }
     }
 }
 

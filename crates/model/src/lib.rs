@@ -37,7 +37,7 @@ pub use date::Date;
 pub use document::{
     Category, Checkpoint, Decision, Direction, Document, DocumentRef, ExportLicense,
     ImportCertificate, Item, KeyRotation, License, LicenseKind, Party, ShipmentLine,
-    ShipmentRecord, Shipments, Status, StatusChange, TransitAuthorization, Unit,
+    ShipmentRecord, ShipmentVerdict, Shipments, Status, StatusChange, TransitAuthorization, Unit,
 };
 pub use entry::{
     AuthorityKey, Body, DecodeError, Entry, EntryHash, MAX_ENTRY_BYTES, OpenedEntry, SignedEntry,

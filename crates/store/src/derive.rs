@@ -577,7 +577,9 @@ mod tests {
                     serials: vec![serial.into()],
                 },
             ],
-            verdict: if accept { "accept" } else { "reject" }.into(),
+            verdict: tally_model::ShipmentVerdict::from_accepted(accept)
+                .as_str()
+                .into(),
             failed_rules: vec![],
         })
     }

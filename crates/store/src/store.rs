@@ -535,7 +535,7 @@ impl Store {
             .shipments(&license.reference())?
             .iter()
             .filter(|s| {
-                s.verdict == "accept"
+                s.verdict == tally_model::ShipmentVerdict::Accept.as_str()
                     && s.checkpoint.direction == direction
                     && s.checkpoint.country == country
             })

@@ -747,9 +747,9 @@ fn reindex_equals_incremental(kind: EngineKind) {
     }
     // Continue the scenario's logs with scripted entries.
     let mut gen_logs = [
-        Log::resume("US-DDTC", 1, &store),
-        Log::resume("GT-DIGECAM", 4, &store),
-        Log::resume("MX-SEDENA", 2, &store),
+        resume("US-DDTC", 1, &store),
+        resume("GT-DIGECAM", 4, &store),
+        resume("MX-SEDENA", 2, &store),
     ];
     for _ in 0..40 {
         for log in &mut gen_logs {

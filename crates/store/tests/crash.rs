@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Log, Rng, scripted, verify_chains};
+use common::{resume, scripted, verify_chains};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
@@ -15,6 +15,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tally_model::VerifiedEntry;
 use tally_store::{EngineKind, Store};
+use tally_testkit::Rng;
 
 const ENV_DIR: &str = "TALLY_STORE_CRASH_DIR";
 const ENV_ENGINE: &str = "TALLY_STORE_CRASH_ENGINE";
@@ -59,7 +60,7 @@ fn crash_child() {
     let reindex = std::env::var(ENV_REINDEX).is_ok_and(|v| v == "1");
     let mut rng = Rng(seed);
     let store = Store::open(dir.as_ref(), kind).expect("child opens the store");
-    let mut logs = AUTHORITIES.map(|(a, k)| Log::resume(a, k, &store));
+    let mut logs = AUTHORITIES.map(|(a, k)| resume(a, k, &store));
     let out = std::io::stdout();
     let mut written = 0u64;
     while written < CHILD_CAP {

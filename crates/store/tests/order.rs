@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 use tally_model::{Direction, Status, VerifiedEntry};
 use tally_store::{EngineKind, Evidence, Store};
+use tally_testkit::Rng;
 
 /// Four logs that join each other: an export (amended, suspended, reinstated),
 /// a revoked one, a structurally invalid document, the import certificate,

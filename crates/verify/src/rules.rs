@@ -6,8 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use tally_model::{
-    Checkpoint, Date, Direction, License, LicenseKind, ShipmentLine, Shipments, Status,
-    normalize_serial,
+    Checkpoint, Date, Direction, License, LicenseKind, ShipmentLine, ShipmentVerdict, Shipments,
+    Status, normalize_serial,
 };
 use tally_store::state::{LicenseState, SerialUse, TallyRow};
 
@@ -29,8 +29,12 @@ impl Verdict {
     pub fn accepted(&self) -> bool {
         self.checks.iter().all(|c| c.ok)
     }
+    /// `Accept` exactly when every check is ok.
+    pub fn label(&self) -> ShipmentVerdict {
+        ShipmentVerdict::from_accepted(self.accepted())
+    }
     pub fn as_str(&self) -> &'static str {
-        if self.accepted() { "accept" } else { "reject" }
+        self.label().as_str()
     }
     pub fn failed_rules(&self) -> Vec<String> {
         self.checks
@@ -86,6 +90,20 @@ pub const RULES: [(&str, Rule); 10] = [
     ("items.serials", items_serials),
 ];
 
+/// The first rule: the license is held. When it fails it is the only check.
+pub const LICENSE_KNOWN: &str = "license.known";
+
+/// Every rule id in the contract's order, as a verdict lists its checks.
+pub const RULE_IDS: [&str; 1 + RULES.len()] = {
+    let mut ids = [LICENSE_KNOWN; 1 + RULES.len()];
+    let mut i = 0;
+    while i < RULES.len() {
+        ids[i + 1] = RULES[i].0;
+        i += 1;
+    }
+    ids
+};
+
 pub const NOT_APPLICABLE: &str = "not applicable";
 
 fn na() -> (bool, String) {
@@ -98,14 +116,14 @@ pub fn evaluate(facts: Option<&Facts>, declared: &Declared, reference: &str) -> 
     let Some(facts) = facts else {
         return Verdict {
             checks: vec![Check {
-                rule: "license.known",
+                rule: LICENSE_KNOWN,
                 ok: false,
                 detail: format!("{reference} is not known to this node"),
             }],
         };
     };
     let mut checks = vec![Check {
-        rule: "license.known",
+        rule: LICENSE_KNOWN,
         ok: true,
         detail: format!(
             "{} {} of {}, version {}",

@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex, RwLock};
 use tally_model::*;
 use tally_store::{EngineKind, Store};
+use tally_testkit::{key, trust_list};
 use tally_verify::{
     CheckRequest, IngestOutcome, IssueError, ProofOutcome, Publish, Rejection, Verifier,
 };
@@ -19,25 +20,6 @@ impl Publish for Captured {
     }
     fn evidence(&self, p: Vec<u8>) {
         self.0.lock().expect("lock").1.push(p);
-    }
-}
-
-fn key(n: u8) -> AuthorityKey {
-    AuthorityKey::from_bytes(&[n; 32])
-}
-
-fn card(authority: &str, k: &AuthorityKey) -> Card {
-    Card {
-        authority: authority.parse().expect("valid"),
-        country: authority[..2].into(),
-        name: authority.into(),
-        peer_id: "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp".into(),
-        addresses: vec![],
-        keys: vec![CardKey {
-            public_key: hex::encode(k.public().as_bytes()),
-            valid_from_ms: 0,
-            valid_until_ms: None,
-        }],
     }
 }
 
@@ -58,9 +40,7 @@ fn fixture_now() -> i64 {
 fn rig() -> Rig {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
-    let mut trust = TrustList::default();
-    trust.upsert(card("MX-SEDENA", &key(2)));
-    trust.upsert(card("GT-DIGECAM", &key(3)));
+    let trust = trust_list(&[("MX-SEDENA", 2), ("GT-DIGECAM", 3)]);
     let published = Captured::default();
     let v = Verifier::with_clock(
         store,
@@ -515,8 +495,7 @@ fn a_field_unknown_to_this_version_survives_store_and_wire() {
 
 /// A US-DDTC verifier over `store` whose clock always says `now`.
 fn at(store: &Store, now: i64) -> Verifier {
-    let mut trust = TrustList::default();
-    trust.upsert(card("MX-SEDENA", &key(2)));
+    let trust = trust_list(&[("MX-SEDENA", 2)]);
     Verifier::with_clock(
         store.clone(),
         "US-DDTC".parse().expect("valid"),

@@ -29,7 +29,7 @@ pub async fn verify(
         for c in &verdict.checks {
             metrics.verdict(c.rule, c.ok);
         }
-        metrics.verdict_total(verdict.as_str());
+        metrics.verdict_total(verdict.label());
         let license = match license {
             Some(state) => Some(license_view(&v, state, &tallies)?),
             None => None,

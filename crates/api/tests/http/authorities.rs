@@ -8,8 +8,6 @@ use serde_json::{Value, json};
 use std::sync::{Arc, RwLock};
 use tally_api::{AppState, Metrics, Role, TokenBook, router};
 use tally_model::{AuthorityKey, CardKey, TrustList};
-use tally_store::{EngineKind, Store};
-use tally_verify::{NoPublish, Verifier};
 use tower::ServiceExt;
 
 /// What the listing says about a card whose one key signs without bounds.
@@ -71,7 +69,6 @@ async fn authorities_list_fingerprints_and_keys() {
 #[tokio::test]
 async fn authorities_show_key_bounds_and_a_node_without_its_card() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("store"), EngineKind::default()).expect("store");
     let mut mx = card(MX, &key(2));
     mx.keys[0].public_key = mx.keys[0].public_key.to_uppercase();
     mx.keys[0].valid_from_ms = 1_000;
@@ -83,13 +80,7 @@ async fn authorities_show_key_bounds_and_a_node_without_its_card() {
     });
     let mut trust = TrustList::default();
     trust.upsert(mx.clone());
-    let verifier = Verifier::new(
-        store,
-        US.parse().expect("valid"),
-        key(1),
-        Arc::new(RwLock::new(trust)),
-        Box::new(NoPublish),
-    );
+    let verifier = us_verifier(dir.path(), trust);
     let mut book = TokenBook::load(dir.path().join("tokens.toml")).expect("token book");
     let officer = book.create(Role::Officer, "officer").expect("token");
     let state = AppState::new(

@@ -4,38 +4,29 @@
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::{Arc, RwLock};
 use tally_api::{AppState, Metrics, Network, PeerStatus, Role, TokenBook, router};
 use tally_model::{
-    AuthorityKey, Body as EntryBody, Card, CardKey, Date, Document, Entry, EntryHash, License,
-    TrustList, VerifiedEntry,
+    Body as EntryBody, Document, Entry, EntryHash, License, TrustList, VerifiedEntry,
 };
 use tally_store::{EngineKind, Store};
 use tally_verify::{IngestOutcome, NoPublish, Verifier};
 use tower::ServiceExt;
 
-pub const US: &str = "US-DDTC";
-pub const MX: &str = "MX-SEDENA";
-pub const GT: &str = "GT-DIGECAM";
+pub use tally_testkit::json::{day, export, import_certificate, shipment, transit};
+pub use tally_testkit::{GT, MX, US, card, key};
 
-pub fn key(n: u8) -> AuthorityKey {
-    AuthorityKey::from_bytes(&[n; 32])
-}
-
-pub fn card(authority: &str, k: &AuthorityKey) -> Card {
-    Card {
-        authority: authority.parse().expect("valid"),
-        country: authority[..2].into(),
-        name: format!("{authority} licensing office"),
-        peer_id: format!("12D3KooW{}", &authority[..2]),
-        addresses: vec!["/ip4/127.0.0.1/tcp/4710".into()],
-        keys: vec![CardKey {
-            public_key: hex::encode(k.public().as_bytes()),
-            valid_from_ms: 0,
-            valid_until_ms: None,
-        }],
-    }
+/// US-DDTC's verifier (key 1) over a store in `dir`, trusting `trust`.
+pub fn us_verifier(dir: &std::path::Path, trust: TrustList) -> Verifier {
+    let store = Store::open(&dir.join("store"), EngineKind::default()).expect("store");
+    Verifier::new(
+        store,
+        US.parse().expect("valid"),
+        key(1),
+        Arc::new(RwLock::new(trust)),
+        Box::new(NoPublish),
+    )
 }
 
 /// A network of two trusted peers, one connected.
@@ -61,16 +52,6 @@ impl Network for FakeNetwork {
             },
         ]
     }
-}
-
-/// Dates relative to today, so validity and "amend within validity" hold
-/// whenever the tests run.
-pub fn day(offset: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis() as i64;
-    Date::from_unix_ms(now + offset * 86_400_000).to_string()
 }
 
 pub struct Rig {
@@ -120,17 +101,7 @@ impl Rig {
     /// A US-DDTC node trusting MX-SEDENA (key 2) and GT-DIGECAM (key 3).
     pub fn new() -> Rig {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("store"), EngineKind::default()).expect("store");
-        let mut trust = TrustList::default();
-        trust.upsert(card(MX, &key(2)));
-        trust.upsert(card(GT, &key(3)));
-        let verifier = Verifier::new(
-            store,
-            US.parse().expect("valid"),
-            key(1),
-            Arc::new(RwLock::new(trust)),
-            Box::new(NoPublish),
-        );
+        let verifier = us_verifier(dir.path(), tally_testkit::trust_list(&[(MX, 2), (GT, 3)]));
         let mut book = TokenBook::load(dir.path().join("tokens.toml")).expect("token book");
         let officer = book.create(Role::Officer, "officer").expect("token");
         let issuer = book.create(Role::Issuer, "issuer").expect("token");
@@ -252,54 +223,4 @@ impl Rig {
         assert_eq!(s.status, StatusCode::OK, "{}", s.text);
         s.json()["logs"].clone()
     }
-}
-
-pub fn export(number: &str) -> Value {
-    json!({"kind": "export", "number": number,
-        "exporting_country": "US", "importing_country": "MX", "transit_countries": ["GT"],
-        "exporter": {"name": "Acme Arms Inc.", "id": "FFL-1-23-456"},
-        "importer": {"name": "Importadora del Norte SA"},
-        "end_user": {"name": "Policia Estatal"}, "end_use": "law enforcement",
-        "items": [{"line": 1, "category": "firearm", "description": "pistol", "hs_code": "930200",
-                   "make": "Acme", "model": "P9", "caliber": "9x19mm",
-                   "quantity": 100, "unit": "units", "serials": ["AC1000", "AC1001"]},
-                  {"line": 2, "category": "ammunition", "description": "cartridges", "hs_code": "930630",
-                   "quantity": 5000, "unit": "rounds"}],
-        "valid_from": day(-30), "valid_until": day(180),
-        "import_certificate": {"authority": MX, "number": "IC-1"},
-        "shipments": "partial", "conditions": "no re-export"})
-}
-
-pub fn import_certificate(number: &str) -> Value {
-    json!({"kind": "import", "number": number,
-        "importing_country": "MX", "exporting_country": "US",
-        "importer": {"name": "Importadora del Norte SA"}, "exporter": {"name": "Acme Arms Inc."},
-        "end_user": {"name": "Policia Estatal"}, "end_use": "law enforcement",
-        "items": [{"line": 1, "category": "firearm", "description": "pistol", "quantity": 100, "unit": "units"},
-                  {"line": 2, "category": "ammunition", "description": "cartridges", "quantity": 5000, "unit": "rounds"}],
-        "valid_from": day(-60), "valid_until": day(365)})
-}
-
-pub fn transit(number: &str, export_number: &str) -> Value {
-    json!({"kind": "transit", "number": number, "transit_country": "GT",
-        "export_license": {"authority": US, "number": export_number},
-        "entry_point": "GTPRQ", "exit_point": "GTTEC",
-        "valid_from": day(-60), "valid_until": day(365), "decision": "authorized"})
-}
-
-/// A consignment of `quantity` of line 1 with `serials`, at `country`'s
-/// checkpoint in `direction`.
-pub fn shipment(
-    number: &str,
-    country: &str,
-    direction: &str,
-    quantity: u64,
-    serials: &[&str],
-    record: bool,
-) -> Value {
-    json!({"license": {"authority": US, "number": number},
-        "checkpoint": {"country": country, "port": format!("{country}PRT"), "direction": direction},
-        "exporter": "Acme Arms Inc.", "importer": " importadora del norte sa ",
-        "items": [{"line": 1, "quantity": quantity, "serials": serials}],
-        "record": record})
 }

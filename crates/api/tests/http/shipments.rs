@@ -5,19 +5,7 @@ use crate::rig::*;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-const RULES: [&str; 11] = [
-    "license.known",
-    "license.signature",
-    "license.status",
-    "license.validity",
-    "route.checkpoint",
-    "import.authorization",
-    "transit.authorization",
-    "parties.match",
-    "items.match",
-    "items.quantity",
-    "items.serials",
-];
+use tally_verify::rules::RULE_IDS as RULES;
 
 fn failed(v: &Value) -> Vec<String> {
     v["checks"]

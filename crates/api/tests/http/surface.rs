@@ -136,7 +136,9 @@ async fn tokens_from_the_api_and_from_another_process() {
 async fn metrics_render_every_series() {
     let r = Rig::new();
     r.foreign_documents();
-    r.state.metrics.entry_outcome("gossip", "accepted");
+    r.state
+        .metrics
+        .entry_outcome(tally_api::Source::Gossip, tally_api::Outcome::Accepted);
     r.get("/v1/licenses/US-DDTC/NOPE", Some(&r.officer)).await;
     r.get("/v1/licenses/US-DDTC/NOPE", Some(&r.officer)).await;
     r.get("/v1/status", None).await;

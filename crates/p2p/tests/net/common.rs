@@ -12,8 +12,6 @@ use tokio_util::sync::CancellationToken;
 
 /// Upper bound on any single wait; generous for a loaded 2-core machine.
 pub const WAIT: Duration = Duration::from_secs(20);
-/// Interval between two checks of a polled condition.
-const POLL: Duration = Duration::from_millis(20);
 
 pub fn key(n: u8) -> Keypair {
     Keypair::ed25519_from_bytes([n; 32]).expect("32 bytes is a valid ed25519 secret key")
@@ -137,13 +135,10 @@ pub async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
 }
 
 /// Polls `check` until it holds, failing the test after [`WAIT`].
-pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    within(what, async {
-        while !check().await {
-            tokio::time::sleep(POLL).await;
-        }
-    })
-    .await;
+pub async fn eventually(what: &str, check: impl AsyncFnMut() -> bool) {
+    if let Err(e) = tally_testkit::wait_until(WAIT, what, check).await {
+        panic!("{e}");
+    }
 }
 
 /// Publishes `data` from `from` until `to` receives it. Early publishes can

@@ -3,29 +3,7 @@
 use super::*;
 use tally_model::*;
 use tally_store::state::{EntryPointer, LicenseEvent};
-
-fn party(name: &str) -> Party {
-    Party {
-        name: name.into(),
-        id: None,
-        address: None,
-    }
-}
-
-fn item(line: u32, quantity: u64, serials: &[&str]) -> Item {
-    Item {
-        line,
-        category: Category::Firearm,
-        description: "pistol".into(),
-        hs_code: None,
-        make: None,
-        model: None,
-        caliber: None,
-        quantity,
-        unit: Unit::Units,
-        serials: serials.iter().map(|s| s.to_string()).collect(),
-    }
-}
+use tally_testkit::docs;
 
 fn state(authority: &str, document: License) -> LicenseState {
     LicenseState {
@@ -46,56 +24,21 @@ fn state(authority: &str, document: License) -> LicenseState {
 }
 
 fn export() -> ExportLicense {
-    ExportLicense {
-        number: "EXP-1".into(),
-        exporting_country: "US".into(),
-        importing_country: "MX".into(),
-        transit_countries: vec!["GT".into()],
-        exporter: party("Acme Arms Inc."),
-        importer: party("Importadora del Norte SA"),
-        end_user: None,
-        end_use: None,
-        items: vec![item(1, 100, &["AC1000", "AC1001"]), item(2, 10, &[])],
-        valid_from: "2026-11-01".into(),
-        valid_until: "2027-04-30".into(),
-        import_certificate: Some(DocumentRef {
-            authority: "MX-SEDENA".into(),
-            number: "IC-1".into(),
-        }),
-        shipments: Shipments::Partial,
-        conditions: None,
-    }
+    let mut e = docs::export_fields("EXP-1", 100, &["AC1000", "AC1001"]);
+    e.items[1].quantity = 10;
+    e
 }
 
 fn import() -> ImportCertificate {
-    ImportCertificate {
-        number: "IC-1".into(),
-        importing_country: "MX".into(),
-        exporting_country: "US".into(),
-        importer: party("Importadora del Norte SA"),
-        exporter: party("Acme Arms Inc."),
-        end_user: None,
-        end_use: None,
-        items: vec![item(1, 110, &[])],
-        valid_from: "2026-10-01".into(),
-        valid_until: "2027-06-30".into(),
-    }
+    let mut ic = docs::import_certificate("IC-1");
+    ic.items[0].quantity = 110;
+    ic
 }
 
 fn transit() -> TransitAuthorization {
-    TransitAuthorization {
-        number: "TR-1".into(),
-        transit_country: "GT".into(),
-        export_license: DocumentRef {
-            authority: "US-DDTC".into(),
-            number: "EXP-1".into(),
-        },
-        entry_point: None,
-        exit_point: None,
-        valid_from: "2026-11-01".into(),
-        valid_until: "2027-04-30".into(),
-        decision: Decision::Authorized,
-    }
+    let mut t = docs::transit_authorization("TR-1", "GT", docs::doc_ref("US-DDTC", "EXP-1"));
+    t.valid_until = "2027-04-30".into();
+    t
 }
 
 fn facts() -> Facts {
@@ -542,22 +485,21 @@ fn every_rule_passes_and_fails() {
 fn rule_order_is_the_contracts() {
     let v = evaluate(Some(&facts()), &declared(), "x");
     let ids: Vec<_> = v.checks.iter().map(|c| c.rule).collect();
-    assert_eq!(
-        ids,
-        [
-            "license.known",
-            "license.signature",
-            "license.status",
-            "license.validity",
-            "route.checkpoint",
-            "import.authorization",
-            "transit.authorization",
-            "parties.match",
-            "items.match",
-            "items.quantity",
-            "items.serials",
-        ]
-    );
+    let contract = [
+        "license.known",
+        "license.signature",
+        "license.status",
+        "license.validity",
+        "route.checkpoint",
+        "import.authorization",
+        "transit.authorization",
+        "parties.match",
+        "items.match",
+        "items.quantity",
+        "items.serials",
+    ];
+    assert_eq!(ids, contract);
+    assert_eq!(RULE_IDS, contract, "the list other tests compare with");
 }
 
 #[test]
@@ -580,15 +522,9 @@ fn rules_that_do_not_apply_say_so() {
         direction: Direction::Transit,
     };
     let v = evaluate(Some(&f), &d, "x");
-    for rule in [
-        "import.authorization",
-        "transit.authorization",
-        "parties.match",
-        "items.match",
-        "items.quantity",
-        "items.serials",
-    ] {
-        let c = v.checks.iter().find(|c| c.rule == rule).expect("present");
+    // Every rule from `import.authorization` on.
+    for rule in &RULE_IDS[5..] {
+        let c = v.checks.iter().find(|c| c.rule == *rule).expect("present");
         assert!(c.ok && c.detail == NOT_APPLICABLE, "{rule}: {c:?}");
     }
     assert!(v.accepted(), "{:?}", v.failed_rules());

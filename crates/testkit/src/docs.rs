@@ -1,0 +1,224 @@
+//! The sample documents as model types: an export license of US-DDTC to MX
+//! through GT, the import certificate it relies on, a transit authorization,
+//! amendments, status changes, shipment records and key rotations. Every
+//! time is an offset from [`T0`].
+
+use tally_model::{
+    Category, Checkpoint, Decision, Direction, Document, DocumentRef, ExportLicense,
+    ImportCertificate, Item, KeyRotation, License, Party, ShipmentLine, ShipmentRecord,
+    ShipmentVerdict, Shipments, Status, StatusChange, TransitAuthorization, Unit,
+};
+
+/// 2026-11-01T00:00:00Z: every fixture time is an offset from here.
+pub const T0: i64 = 1_793_491_200_000;
+
+pub fn doc_ref(authority: &str, number: &str) -> DocumentRef {
+    DocumentRef {
+        authority: authority.into(),
+        number: number.into(),
+    }
+}
+
+pub fn party(name: &str) -> Party {
+    Party {
+        name: name.into(),
+        id: None,
+        address: None,
+    }
+}
+
+pub fn item(line: u32, quantity: u64, serials: &[&str]) -> Item {
+    Item {
+        line,
+        category: Category::Firearm,
+        description: "pistol".into(),
+        hs_code: Some("930200".into()),
+        make: Some("Acme".into()),
+        model: Some("P9".into()),
+        caliber: Some("9x19mm".into()),
+        quantity,
+        unit: Unit::Units,
+        serials: serials.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// US-DDTC's export license to MX through GT: line 1 of `quantity` pistols
+/// with `serials`, line 2 of 5000; covered by MX-SEDENA's IC-1.
+pub fn export_license(number: &str, quantity: u64, serials: &[&str]) -> License {
+    License::Export(export_fields(number, quantity, serials))
+}
+
+/// [`export_license`]'s fields, for a test that changes some.
+pub fn export_fields(number: &str, quantity: u64, serials: &[&str]) -> ExportLicense {
+    ExportLicense {
+        number: number.into(),
+        exporting_country: "US".into(),
+        importing_country: "MX".into(),
+        transit_countries: vec!["GT".into()],
+        exporter: party("Acme Arms Inc."),
+        importer: party("Importadora del Norte SA"),
+        end_user: Some(party("Policia Estatal")),
+        end_use: Some("law enforcement".into()),
+        items: vec![item(1, quantity, serials), item(2, 5000, &[])],
+        valid_from: "2026-11-01".into(),
+        valid_until: "2027-04-30".into(),
+        import_certificate: Some(doc_ref("MX-SEDENA", "IC-1")),
+        shipments: Shipments::Partial,
+        conditions: None,
+    }
+}
+
+pub fn export(number: &str, quantity: u64, serials: &[&str]) -> Document {
+    Document::License(export_license(number, quantity, serials))
+}
+
+/// MX-SEDENA's import certificate of 100 pistols from the US.
+pub fn import(number: &str) -> Document {
+    Document::License(License::Import(import_certificate(number)))
+}
+
+/// [`import`]'s fields, for a test that changes some.
+pub fn import_certificate(number: &str) -> ImportCertificate {
+    ImportCertificate {
+        number: number.into(),
+        importing_country: "MX".into(),
+        exporting_country: "US".into(),
+        importer: party("Importadora del Norte SA"),
+        exporter: party("Acme Arms Inc."),
+        end_user: None,
+        end_use: None,
+        items: vec![item(1, 100, &[])],
+        valid_from: "2026-10-01".into(),
+        valid_until: "2027-06-30".into(),
+    }
+}
+
+/// An import certificate of `importing` for goods from `exporting`.
+pub fn import_for(number: &str, importing: &str, exporting: &str) -> Document {
+    let mut ic = import_certificate(number);
+    ic.importing_country = importing.into();
+    ic.exporting_country = exporting.into();
+    Document::License(License::Import(ic))
+}
+
+/// A transit authorization of GT.
+pub fn transit(number: &str, export: DocumentRef) -> Document {
+    transit_in(number, "GT", export)
+}
+
+/// A transit authorization of `country`.
+pub fn transit_in(number: &str, country: &str, export: DocumentRef) -> Document {
+    Document::License(License::Transit(transit_authorization(
+        number, country, export,
+    )))
+}
+
+/// [`transit_in`]'s fields, for a test that changes some.
+pub fn transit_authorization(
+    number: &str,
+    country: &str,
+    export: DocumentRef,
+) -> TransitAuthorization {
+    TransitAuthorization {
+        number: number.into(),
+        transit_country: country.into(),
+        export_license: export,
+        entry_point: Some("Tecun Uman".into()),
+        exit_point: None,
+        valid_from: "2026-11-01".into(),
+        valid_until: "2027-01-31".into(),
+        decision: Decision::Authorized,
+    }
+}
+
+pub fn amend(version: u32, license: License) -> Document {
+    Document::Amendment { version, license }
+}
+
+pub fn status(number: &str, status: Status, reason: &str) -> Document {
+    Document::StatusChange(StatusChange {
+        number: number.into(),
+        status,
+        reason: reason.into(),
+        effective_at_ms: T0 + 86_400_000,
+    })
+}
+
+pub fn shipment(
+    license: DocumentRef,
+    direction: Direction,
+    country: &str,
+    lines: &[(u32, u64, &[&str])],
+    accept: bool,
+) -> Document {
+    Document::Shipment(ShipmentRecord {
+        license,
+        checkpoint: Checkpoint {
+            country: country.into(),
+            port: "port".into(),
+            direction,
+        },
+        date: "2026-11-15".into(),
+        exporter: Some("Acme Arms Inc.".into()),
+        importer: None,
+        items: lines
+            .iter()
+            .map(|(line, quantity, serials)| ShipmentLine {
+                line: *line,
+                quantity: *quantity,
+                serials: serials.iter().map(|s| s.to_string()).collect(),
+            })
+            .collect(),
+        verdict: ShipmentVerdict::from_accepted(accept).as_str().into(),
+        failed_rules: if accept {
+            vec![]
+        } else {
+            vec!["quantity".into()]
+        },
+    })
+}
+
+pub fn rotation(key: u8) -> Document {
+    Document::KeyRotation(KeyRotation {
+        new_key: hex::encode(crate::key(key).public().as_bytes()),
+        valid_from_ms: T0 + 3_600_000,
+    })
+}
+
+/// The document the crash test and the benchmark write at `seq` of each
+/// authority: a deterministic mix of every kind, shipments referring to
+/// licenses that may not have arrived yet.
+pub fn scripted(authority: &str, seq: u64) -> Document {
+    let us = |n: u64| doc_ref("US-DDTC", &format!("EXP-{n}"));
+    match authority {
+        "US-DDTC" => match seq % 8 {
+            1 | 5 => export(&format!("EXP-{seq}"), 500, &["S1", "S2", "S3"]),
+            2 => amend(
+                2,
+                export_license(&format!("EXP-{}", seq - 1), 400, &["S1", "S2"]),
+            ),
+            3 => status(&format!("EXP-{}", seq - 2), Status::Suspended, "inquiry"),
+            4 => status(&format!("EXP-{}", seq - 3), Status::Active, "cleared"),
+            6 => import(&format!("IC-{seq}")),
+            7 => shipment(us(seq - 2), Direction::Exit, "US", &[(1, 3, &["S1"])], true),
+            _ => rotation(100 + (seq % 50) as u8),
+        },
+        "GT-DIGECAM" => match seq % 3 {
+            0 => transit(&format!("TR-{seq}"), us(seq | 1)),
+            _ => shipment(
+                us(seq | 1),
+                Direction::Transit,
+                "GT",
+                &[(1, 2, &["S2"]), (2, 100, &[])],
+                !seq.is_multiple_of(5),
+            ),
+        },
+        _ => shipment(
+            us(((seq * 7) % 64) | 1),
+            Direction::Entry,
+            "MX",
+            &[(1, seq % 4 + 1, &["S1", "S3"]), (2, 10, &[])],
+            !seq.is_multiple_of(6),
+        ),
+    }
+}
