@@ -59,6 +59,18 @@ impl ApiError {
         )
     }
 
+    /// 503 `unavailable`: the node cannot write now (the store failed: disk
+    /// full, I/O error, damage). The detail is logged, never sent.
+    pub fn unavailable(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %detail, "write refused: the store failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the node cannot write now (its store failed: disk full, I/O error or damage); \
+             nothing was written; see GET /v1/health and the node's log",
+        )
+    }
+
     /// 500. `detail` is logged, never sent: it may name files or engine internals.
     pub fn internal(detail: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %detail, "request failed");
@@ -88,6 +100,7 @@ impl From<IssueError> for ApiError {
             IssueError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
             IssueError::NotFound => ApiError::not_found(message),
             IssueError::Forbidden(_) => ApiError::forbidden(message),
+            IssueError::Store(e) => ApiError::unavailable(e),
             other => ApiError::internal(other),
         }
     }

@@ -77,7 +77,7 @@ pub const ROUTES: &[Route] = &[
         query: NO_QUERY,
         body: None,
         ok: 200,
-        errors: &[],
+        errors: &[503],
         handler: |m| on(m, node::health),
     },
     Route {

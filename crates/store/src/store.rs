@@ -34,6 +34,9 @@ struct Inner {
     engine: Box<dyn Engine>,
     /// Reads sealed documents addressed to this node when they are applied.
     opener: Option<Arc<dyn Opener>>,
+    /// Why the last commit failed, until one succeeds: what health reports
+    /// while the node cannot write (disk full, I/O error).
+    fault: Mutex<Option<String>>,
     /// One appender at a time: the chain check reads the head and the commit
     /// writes the next one, and nothing may slip in between.
     append: Mutex<()>,
@@ -239,6 +242,7 @@ impl Store {
             inner: Arc::new(Inner {
                 engine,
                 opener,
+                fault: Mutex::new(None),
                 append: Mutex::new(()),
                 dir: dir.to_path_buf(),
             }),
@@ -397,9 +401,36 @@ impl Store {
         let mut tx = Tx::new(self.engine(), self.opener());
         let out = f(&mut tx)?;
         if !tx.is_empty() {
-            self.engine().commit(tx.into_batch())?;
+            let committed = self.engine().commit(tx.into_batch());
+            self.note_commit(&committed);
+            committed?;
         }
         Ok(out)
+    }
+
+    fn note_commit(&self, result: &Result<()>) {
+        let mut fault = self
+            .inner
+            .fault
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match result {
+            Ok(()) => *fault = None,
+            Err(e) => {
+                tracing::error!(error = %e, "the store cannot write");
+                *fault = Some(e.to_string());
+            }
+        }
+    }
+
+    /// Why the store could not write the last time it tried, until a write
+    /// succeeds again; `None` when it writes.
+    pub fn fault(&self) -> Option<String> {
+        self.inner
+            .fault
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Appends entries (of any authorities) in one durable commit; see

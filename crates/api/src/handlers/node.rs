@@ -18,8 +18,18 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tally_model::AuthorityId;
 
-pub async fn health() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// `{"status": "ok"}`, or 503 `degraded` with the reason while the store
+/// cannot write.
+pub async fn health(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
+    match s.verifier.store().fault() {
+        None => (StatusCode::OK, Json(json!({"status": "ok"}))),
+        Some(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({"status": "degraded", "reason": format!("the store cannot write: {reason}")}),
+            ),
+        ),
+    }
 }
 
 pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
