@@ -1,6 +1,6 @@
 //! A small Prometheus text-format registry: the node's counters and gauges.
 //!
-//! Dependency-free on purpose: six series families do not justify a metrics
+//! Dependency-free on purpose: eight series families do not justify a metrics
 //! framework. Every family bounds its label sets ([`MAX_SERIES`]); past the
 //! bound, new label values are counted under `other`, so a misbehaving
 //! caller cannot grow memory or the scrape without limit.
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tally_model::ShipmentVerdict;
+use tally_model::{AlertKind, ShipmentVerdict};
 
 /// Most label sets one family keeps before folding new ones into `other`.
 pub const MAX_SERIES: usize = 512;
@@ -68,6 +68,7 @@ struct Inner {
     http_requests: Family,
     checks: Family,
     verdicts: Family,
+    alerts_open: Family,
 }
 
 /// One metric family: label values (in the family's label order) -> value.
@@ -144,6 +145,12 @@ impl Metrics {
         self.inner.verdicts.update(&[verdict.as_str()], |v| *v += 1);
     }
 
+    /// The number of open alerts of `kind` this node holds (set at scrape
+    /// time for every kind, zero included, so a closed alert's gauge falls).
+    pub fn set_alerts_open(&self, kind: AlertKind, n: u64) {
+        self.inner.alerts_open.update(&[kind.as_str()], |v| *v = n);
+    }
+
     /// The Prometheus text exposition (format 0.0.4).
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
@@ -204,6 +211,14 @@ impl Metrics {
             &["verdict"],
             &i.verdicts.snapshot(),
         );
+        family(
+            &mut out,
+            "tally_alerts_open",
+            "gauge",
+            "Open alerts this node holds, by kind.",
+            &["kind"],
+            &i.alerts_open.snapshot(),
+        );
         out
     }
 }
@@ -263,6 +278,7 @@ mod tests {
             "tally_http_requests_total",
             "tally_verification_checks_total",
             "tally_verdicts_total",
+            "tally_alerts_open",
         ] {
             assert!(text.contains(&format!("# HELP {name} ")), "{name}");
             assert!(text.contains(&format!("# TYPE {name} ")), "{name}");
@@ -285,6 +301,8 @@ mod tests {
         m.verdict("license.known", true);
         m.verdict("items.serials", false);
         m.verdict_total(ShipmentVerdict::Accept);
+        m.set_alerts_open(AlertKind::ShipmentRefused, 3);
+        m.set_alerts_open(AlertKind::ShipmentRefused, 2);
         let text = m.render();
         for line in [
             "tally_entries_total{source=\"gossip\",outcome=\"accepted\"} 2",
@@ -296,6 +314,7 @@ mod tests {
             "tally_verification_checks_total{rule=\"license.known\",ok=\"true\"} 1",
             "tally_verification_checks_total{rule=\"items.serials\",ok=\"false\"} 1",
             "tally_verdicts_total{verdict=\"accept\"} 1",
+            "tally_alerts_open{kind=\"shipment.refused\"} 2",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
         }

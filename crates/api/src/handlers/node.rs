@@ -16,7 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tally_model::AuthorityId;
+use tally_model::{AlertKind, AuthorityId};
 
 /// `{"status": "ok"}`, or 503 `degraded` with the reason while the store
 /// cannot write.
@@ -194,9 +194,17 @@ pub async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, Api
     // The gauges are read fresh at scrape time rather than trusted to be
     // kept current by every writer.
     let v = s.verifier.clone();
-    let heads = blocking(move || v.store().heads().map_err(ApiError::from)).await?;
+    let (heads, alerts) = blocking(move || {
+        let store = v.store();
+        Ok::<_, ApiError>((store.heads()?, store.alerts()?))
+    })
+    .await?;
     for (authority, seq, _) in &heads {
         s.metrics.set_entries_stored(authority.as_str(), *seq);
+    }
+    for kind in AlertKind::ALL {
+        let open = alerts.iter().filter(|a| a.open && a.kind == kind).count();
+        s.metrics.set_alerts_open(kind, open as u64);
     }
     let connected = s.network.peers().iter().filter(|p| p.connected).count();
     s.metrics.set_connected_peers(connected as u64);

@@ -178,6 +178,55 @@ async fn metrics_render_every_series() {
 }
 
 #[tokio::test]
+async fn metrics_count_open_alerts_per_kind() {
+    let r = Rig::new();
+    r.foreign_documents();
+    let gauge = |text: &str, kind: &str| -> Option<u64> {
+        let prefix = format!("tally_alerts_open{{kind=\"{kind}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|n| n.parse().ok())
+    };
+    // Every kind is listed, at zero while nothing was raised.
+    let m = r.get("/metrics", None).await.text;
+    assert!(m.contains("# TYPE tally_alerts_open gauge"), "{m}");
+    for kind in tally_model::AlertKind::ALL {
+        assert_eq!(gauge(&m, kind.as_str()), Some(0), "{kind}:\n{m}");
+    }
+
+    let a = r
+        .post("/v1/licenses", Some(&r.issuer), &export("EXP-1"))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    // Two attempted crossings refused and recorded: two shipment.refused alerts.
+    for _ in 0..2 {
+        let a = r
+            .post(
+                "/v1/shipments/verify",
+                Some(&r.officer),
+                &shipment("EXP-1", "US", "exit", 1000, &[], true),
+            )
+            .await;
+        assert_eq!(a.json()["verdict"], "reject", "{}", a.text);
+    }
+    let alerts = r.get("/v1/alerts", Some(&r.officer)).await.json();
+    let refused = alerts
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .filter(|a| a["kind"] == "shipment.refused" && a["open"] == true)
+        .count();
+    assert_eq!(refused, 2, "{alerts}");
+    let m = r.get("/metrics", None).await.text;
+    assert_eq!(gauge(&m, "shipment.refused"), Some(2), "{m}");
+    assert_eq!(gauge(&m, "shipment.discrepancy"), Some(0), "{m}");
+    // The existing families keep their names.
+    for name in ["tally_entries_stored", "tally_verdicts_total"] {
+        assert!(m.contains(&format!("# TYPE {name} ")), "{name}");
+    }
+}
+
+#[tokio::test]
 async fn openapi_lists_every_route_and_every_listed_route_answers() {
     let r = Rig::new();
     let a = r.get("/v1/openapi.json", None).await;
