@@ -1,6 +1,7 @@
 // app.js: the console itself: sign-in, the header's node identity, the hash
-// router (#/check, #/license/AUTH/NUMBER, #/issue, #/network) and the four
-// pages. Only the current page's DOM exists; pages return a cleanup function.
+// router (#/check, #/license/AUTH/NUMBER, #/issue, #/network, #/alerts), the
+// five pages and the navigation's count of open alerts. Only the current
+// page's DOM exists; pages return a cleanup function.
 
 import { api, token, seg, setUnauthorizedHandler } from './api.js';
 import { t, setLang, getLang } from './i18n.js';
@@ -26,6 +27,7 @@ const pageTitle = (key) => h('h1', { id: 'page-title', tabindex: '-1', i18n: key
 
 function showSignin(msgKey) {
   if (cleanup) { cleanup(); cleanup = null; }
+  stopAlertCount();
   state.status = null;
   $('#view').replaceChildren();
   for (const id of ['#nav', '#node-info', '#signout']) $(id).hidden = true;
@@ -56,10 +58,51 @@ async function signIn(tok) {
   $('#signin-view').hidden = true;
   $('#nav').hidden = false;
   $('#signout').hidden = false;
+  startAlertCount();
   route(false);
 }
 
-const ROUTES = { check: pageCheck, license: pageLicense, issue: pageIssue, network: pageNetwork };
+// ---------------------------------------------------------------- open alerts in the navigation
+
+/** Most alerts one answer lists (CONTRACT.md "Alerts"): the count shows "1000+" past it. */
+const ALERTS_MAX = 1000;
+let countTimer = null, countSeq = 0;
+
+function startAlertCount() {
+  stopAlertCount();
+  countTimer = setInterval(refreshAlertCount, 30000);
+}
+
+function stopAlertCount() {
+  if (countTimer) clearInterval(countTimer);
+  countTimer = null;
+  countSeq++;
+  const el = $('#nav-alerts-count');
+  el.hidden = true;
+  el.replaceChildren();
+}
+
+/** Re-reads the number of open alerts; the newest answer wins. */
+async function refreshAlertCount() {
+  if (!token.get()) return;
+  const mine = ++countSeq;
+  let n;
+  try {
+    const list = await api('GET', `/v1/alerts?limit=${ALERTS_MAX}`);
+    n = Array.isArray(list) ? list.length : 0;
+  } catch {
+    return; // the page in view reports errors; the count keeps its last value
+  }
+  if (mine !== countSeq) return;
+  const el = $('#nav-alerts-count');
+  el.dataset.count = String(n);
+  el.classList.toggle('some', n > 0);
+  el.replaceChildren(h('span', { class: 'n', text: n >= ALERTS_MAX ? `${ALERTS_MAX}+` : String(n) }),
+    h('span', { class: 'sr-only' }, ' ', h('span', { i18n: 'nav.alertsOpen' })));
+  el.hidden = false;
+}
+
+const ROUTES = { check: pageCheck, license: pageLicense, issue: pageIssue, network: pageNetwork, alerts: pageAlerts };
 
 function route(moveFocus = true) {
   if (!token.get() || !state.status) return;
@@ -75,6 +118,7 @@ function route(moveFocus = true) {
     if (a.id === `nav-${name}`) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
   if (moveFocus) $('#page-title')?.focus();
+  refreshAlertCount();
 }
 
 // ---------------------------------------------------------------- check a shipment
@@ -205,11 +249,13 @@ function pageLicense(view, [auth = '', num = '']) {
     clearError(err);
     content.replaceChildren(h('p', { role: 'status', i18n: 'loading' }));
     const q = `authority=${seg(a)}&number=${seg(n)}`;
-    const [lic, ships] = await Promise.allSettled([
-      api('GET', `/v1/licenses/${seg(a)}/${seg(n)}`), api('GET', `/v1/shipments?${q}`)]);
+    const [lic, ships, alerts] = await Promise.allSettled([
+      api('GET', `/v1/licenses/${seg(a)}/${seg(n)}`), api('GET', `/v1/shipments?${q}`),
+      api('GET', `/v1/alerts?${q}&all=true&limit=${ALERTS_MAX}`)]);
     if (!alive) return;
     if (lic.status === 'rejected') { content.replaceChildren(); showError(err, lic.reason); return; }
-    content.replaceChildren(renderLicense(lic.value, ships.status === 'fulfilled' ? ships.value : ships.reason));
+    const settled = (r) => (r.status === 'fulfilled' ? r.value : r.reason);
+    content.replaceChildren(renderLicense(lic.value, settled(ships), settled(alerts)));
   }
   view.append(pageTitle('lic.title'), form, err, content);
   if (auth && num) load(auth, num); else form.querySelector('#lookup-authority').focus();
@@ -229,8 +275,11 @@ function statusBadge(s, id) {
     h('span', { 'aria-hidden': 'true' }, `${STATUS_SYM[s] || '?'} `), h('span', { i18n: `status.${s}` }));
 }
 
-/** The license view shared by the check and license pages. `ships`: array, ApiError, or undefined (not shown). */
-function renderLicense(lic, ships) {
+/**
+ * The license view shared by the check and license pages. `ships` and `alerts`:
+ * array, ApiError, or undefined (not shown).
+ */
+function renderLicense(lic, ships, alerts) {
   const d = lic.document || {};
   const kind = lic.kind || d.kind;
   const items = Array.isArray(d.items) ? d.items : [];
@@ -277,6 +326,7 @@ function renderLicense(lic, ships) {
     })] : null,
     items.length || (lic.tally && lic.tally.length) ? tallyChart(tally) : null,
     renderHistory(lic.history),
+    alerts === undefined ? null : renderLicenseAlerts(alerts),
     ships === undefined ? null : renderShipments(ships));
 }
 
@@ -502,6 +552,146 @@ function pageNetwork(view) {
   refresh();
   const timer = setInterval(refresh, 5000);
   return () => { alive = false; clearInterval(timer); };
+}
+
+// ---------------------------------------------------------------- alerts
+
+/** The kinds `GET /v1/alerts?kind=` accepts today (CONTRACT.md "Alerts"). */
+const ALERT_KINDS = ['shipment.discrepancy', 'shipment.refused', 'shipment.off_route', 'shipment.after_revocation',
+  'import.withdrawn', 'document.invalid', 'equivocation'];
+const ALERTS_PAGE = 50;
+
+/** A kind as a label in the current language, with its code; unknown kinds as their code alone. */
+function alertKind(kind) {
+  const key = `ak.${kind}`;
+  return [t(key) !== key ? h('span', { class: 'kind-label', i18n: key }) : null, h('code', { class: 'kind-code', text: kind ?? '' })];
+}
+
+function alertState(open) {
+  return h('span', { class: `badge ${open ? 'alert-open' : 'alert-closed'}`, 'data-open': open ? 'true' : 'false' },
+    h('span', { 'aria-hidden': 'true' }, open ? '⚠ ' : '✔ '), h('span', { i18n: open ? 'alerts.open' : 'alerts.closed' }));
+}
+
+/** RFC 3339 as "YYYY-MM-DD HH:MM UTC" in a <time>; anything else as given. */
+function raisedAt(s) {
+  const d = new Date(s);
+  if (typeof s !== 'string' || Number.isNaN(d.getTime())) return fmt(s);
+  return h('time', { datetime: s, title: s }, `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+}
+
+/** Table rows of alerts (appended to by paging). */
+function alertRows(list, withLicense = true) {
+  return list.map((a) => h('tr', { 'data-id': a.id, 'data-kind': a.kind, 'data-open': a.open ? 'true' : 'false', class: a.open ? 'bad' : '' },
+    h('th', { scope: 'row' }, alertKind(a.kind)),
+    withLicense ? h('td', {}, a.license ? licenseLink(a.license) : '—') : null,
+    h('td', {}, raisedAt(a.raised_at)),
+    h('td', { class: 'detail' }, fmt(a.detail)),
+    h('td', {}, alertState(a.open))));
+}
+
+function alertTable(id, list, withLicense = true) {
+  const body = h('tbody', {}, alertRows(list, withLicense));
+  const cols = ['col.kind', withLicense ? 'col.license' : null, 'col.raised', 'col.detail', 'col.state'].filter(Boolean);
+  const wrap = h('div', { class: 'table-wrap' }, h('table', { id, class: 'alerts' },
+    h('thead', {}, h('tr', {}, cols.map((k) => h('th', { scope: 'col', i18n: k })))), body));
+  return { wrap, body };
+}
+
+function renderLicenseAlerts(alerts) {
+  const box = h('section', { id: 'license-alerts', 'aria-labelledby': 'license-alerts-title' },
+    h('h3', { id: 'license-alerts-title', i18n: 'alerts.license' }));
+  if (!Array.isArray(alerts)) {
+    const err = errorBox('license-alerts-error');
+    box.append(err);
+    showError(err, alerts);
+  } else if (!alerts.length) {
+    box.append(h('p', { id: 'license-alerts-none', i18n: 'alerts.licenseNone' }));
+  } else {
+    box.append(alertTable('license-alerts-table', alerts, false).wrap);
+  }
+  return box;
+}
+
+function pageAlerts(view) {
+  const err = errorBox('alerts-error');
+  const kind = h('select', { id: 'alerts-kind' },
+    h('option', { value: '', i18n: 'alerts.allKinds' }),
+    ALERT_KINDS.map((k) => h('option', { value: k, i18n: `ak.${k}` })));
+  const all = h('input', { id: 'alerts-all', type: 'checkbox' });
+  const form = h('form', { id: 'alerts-filters', class: 'card', role: 'search', i18nAttr: { 'aria-label': 'alerts.filters' } },
+    h('div', { class: 'grid' },
+      field('alerts.kind', kind),
+      h('div', { class: 'field end' }, h('div', { class: 'check' }, all, h('label', { for: 'alerts-all', i18n: 'alerts.all' }))),
+      h('div', { class: 'field end' }, h('button', { type: 'submit', id: 'alerts-refresh', class: 'secondary', i18n: 'alerts.refresh' }))));
+  const list = h('div', { id: 'alerts-list', 'aria-live': 'polite' });
+  const status = h('p', { id: 'alerts-status', class: 'hint', role: 'status' });
+  const more = h('button', { type: 'button', id: 'alerts-more', class: 'secondary', hidden: true, i18n: 'alerts.more' });
+  let alive = true, gen = 0, last = null, shown = 0, body = null;
+
+  const query = (before) => {
+    const q = [`limit=${ALERTS_PAGE}`];
+    if (kind.value) q.push(`kind=${seg(kind.value)}`);
+    if (all.checked) q.push('all=true');
+    if (before) q.push(`before=${seg(before)}`);
+    return `/v1/alerts?${q.join('&')}`;
+  };
+  function page(alerts) {
+    if (alerts.length) last = alerts[alerts.length - 1].id;
+    shown += alerts.length;
+    more.hidden = alerts.length < ALERTS_PAGE;
+    status.replaceChildren(h('span', { i18n: ['alerts.shown', { n: shown }] }),
+      more.hidden && shown ? [' ', h('span', { i18n: 'alerts.end' })] : null);
+  }
+  async function load() {
+    const mine = ++gen;
+    clearError(err);
+    last = null; shown = 0; body = null;
+    more.hidden = true;
+    list.replaceChildren(h('p', { i18n: 'loading' }));
+    try {
+      const alerts = await api('GET', query());
+      if (!alive || mine !== gen) return;
+      const rows = Array.isArray(alerts) ? alerts : [];
+      if (!rows.length) {
+        list.replaceChildren(h('p', { id: 'alerts-none', i18n: all.checked ? 'alerts.none' : 'alerts.noneOpen' }));
+        status.replaceChildren();
+        return;
+      }
+      const tbl = alertTable('alerts', rows);
+      body = tbl.body;
+      list.replaceChildren(tbl.wrap);
+      page(rows);
+    } catch (ex) {
+      if (!alive || mine !== gen) return;
+      list.replaceChildren();
+      showError(err, ex);
+    }
+  }
+  more.addEventListener('click', async () => {
+    const mine = gen;
+    more.disabled = true;
+    try {
+      const alerts = await api('GET', query(last));
+      if (!alive || mine !== gen || !body) return;
+      const rows = Array.isArray(alerts) ? alerts : [];
+      const added = alertRows(rows);
+      body.append(...added);
+      page(rows);
+      const next = added[0]?.querySelector('th');
+      if (next) { next.tabIndex = -1; next.focus(); } else more.focus();
+    } catch (ex) {
+      if (alive) showError(err, ex);
+    } finally {
+      more.disabled = false;
+    }
+  });
+  kind.addEventListener('change', load);
+  all.addEventListener('change', load);
+  form.addEventListener('submit', (e) => { e.preventDefault(); load(); refreshAlertCount(); });
+
+  view.append(pageTitle('alerts.title'), h('p', { class: 'hint', i18n: 'alerts.hint' }), form, err, list, status, more);
+  load();
+  return () => { alive = false; };
 }
 
 // ---------------------------------------------------------------- boot
