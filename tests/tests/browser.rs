@@ -9,7 +9,10 @@
 //! shipment (ACCEPT, 11 rules all ok, recorded), checks an over-quantity one
 //! (REJECT on `items.quantity`), opens the license page (the tally chart's
 //! licensed/exit/entry bars) and the network page (both peers connected).
-//! Screenshots go to `target/browser/*.png`.
+//! Then it records, through the API, more entering Mexico than left the US
+//! and a refused crossing, and finds the two alerts on the Alerts page (the
+//! navigation's count, the kind filter, the Spanish labels) and on the
+//! license page. Screenshots go to `target/browser/*.png`.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian:
 //! `apt-get install -y chromium chromium-driver`; override the paths with
@@ -231,7 +234,172 @@ async fn console_flow(b: &Browser, net: &Network, seeded: &Seeded, shots: &Path)
     )
     .await?;
     b.screenshot(&shots.join("05-network.png")).await?;
+
+    alerts_flow(b, net, shots).await
+}
+
+/// Raises a `shipment.discrepancy` and a `shipment.refused` on MX-SEDENA
+/// through the API, then finds them on the console's Alerts page (English,
+/// then Spanish), in the navigation's count and on the license page.
+async fn alerts_flow(b: &Browser, net: &Network, shots: &Path) -> Result<()> {
+    let mx = &net.nodes[1];
+    let record = |quantity: u64, serials: Vec<String>| {
+        json!({
+            "license": {"authority": "US-DDTC", "number": "EXP-2026-0001"},
+            "checkpoint": {"country": "MX", "port": "MXNLD", "direction": "entry"},
+            "exporter": "Acme Arms Inc.", "importer": "Importadora del Norte SA",
+            "items": [{"line": 1, "quantity": quantity, "serials": serials}], "record": true})
+    };
+    // 40 exited the US and 10 entered in the browser; 35 more enter Mexico:
+    // 45 recorded entering against 40 exiting.
+    let serials: Vec<String> = (1040..1075).map(|n| format!("AC{n}")).collect();
+    let (code, r) = net
+        .call(
+            mx,
+            "POST",
+            "/v1/shipments/verify",
+            Some(record(35, serials)),
+        )
+        .await?;
+    if code != 200 || r["verdict"] != json!("accept") || r["record"].is_null() {
+        bail!("recording the second entry on MX-SEDENA: {code} {r}");
+    }
+    // An attempted crossing far over the licensed quantity: refused, recorded.
+    let (code, r) = net
+        .call(
+            mx,
+            "POST",
+            "/v1/shipments/verify",
+            Some(record(500, vec![])),
+        )
+        .await?;
+    if code != 200 || r["verdict"] != json!("reject") || r["record"].is_null() {
+        bail!("recording the refused entry on MX-SEDENA: {code} {r}");
+    }
+    let (code, open) = net.call(mx, "GET", "/v1/alerts", None).await?;
+    let open = open
+        .as_array()
+        .filter(|_| code == 200)
+        .ok_or_else(|| anyhow!("GET /v1/alerts: {code} {open}"))?
+        .clone();
+    for kind in ["shipment.discrepancy", "shipment.refused"] {
+        if !open.iter().any(|a| a["kind"] == json!(kind)) {
+            bail!("MX-SEDENA raised no open {kind}: {open:?}");
+        }
+    }
+
+    // ---- the Alerts page, newest first, and the navigation's count
+    b.click(&b.wait_displayed("#nav-alerts").await?).await?;
+    let rows = b
+        .until("both alerts on the Alerts page", move || async move {
+            let rows = b.find_all("#alerts tbody tr").await?;
+            let mut kinds = Vec::new();
+            for row in &rows {
+                kinds.push(b.attribute(row, "data-kind").await?.unwrap_or_default());
+            }
+            Ok((kinds.iter().any(|k| k == "shipment.discrepancy")
+                && kinds.iter().any(|k| k == "shipment.refused"))
+            .then_some(kinds))
+        })
+        .await?;
+    if rows.len() != open.len() {
+        bail!(
+            "the Alerts page lists {rows:?}, the API {} open alerts",
+            open.len()
+        );
+    }
+    let first = b.find_required("#alerts tbody tr").await?;
+    let first_id = b.attribute(&first, "data-id").await?;
+    if first_id.as_deref() != open[0]["id"].as_str() {
+        bail!(
+            "the first row is {first_id:?}, the API's newest is {}",
+            open[0]["id"]
+        );
+    }
+    let refused = b
+        .find_required("#alerts tbody tr[data-kind=\"shipment.refused\"]")
+        .await?;
+    let text = b.text(&refused).await?;
+    for want in ["Crossing refused", "US-DDTC EXP-2026-0001", "Open"] {
+        if !text.contains(want) {
+            bail!("the refused alert's row {text:?} does not show {want:?}");
+        }
+    }
+    let link = b
+        .find_required("#alerts tbody tr[data-kind=\"shipment.discrepancy\"] a")
+        .await?;
+    let href = b.attribute(&link, "href").await?;
+    if href.as_deref() != Some("#/license/US-DDTC/EXP-2026-0001") {
+        bail!("the discrepancy's license link is {href:?}");
+    }
+    let want = open.len().to_string();
+    b.until("the navigation's count of open alerts", || async {
+        let el = b.find_required("#nav-alerts-count").await?;
+        let count = b.attribute(&el, "data-count").await?;
+        Ok((count.as_deref() == Some(want.as_str())
+            && b.text(&el).await?.starts_with(want.as_str()))
+        .then_some(()))
+    })
+    .await?;
+    b.screenshot(&shots.join("06-alerts.png")).await?;
+
+    // ---- filtered by kind
+    b.click(
+        &b.find_required("#alerts-kind option[value=\"shipment.refused\"]")
+            .await?,
+    )
+    .await?;
+    b.until("only refused alerts listed", move || async move {
+        let all = b.find_all("#alerts tbody tr").await?.len();
+        let refused = b
+            .find_all("#alerts tbody tr[data-kind=\"shipment.refused\"]")
+            .await?
+            .len();
+        Ok((all > 0 && all == refused).then_some(()))
+    })
+    .await?;
+
+    // ---- in Spanish
+    b.click(&b.find_required("#lang option[value=\"es\"]").await?)
+        .await?;
+    b.until(
+        "the Spanish label of shipment.refused",
+        move || async move {
+            let el = b
+                .find("#alerts tbody tr[data-kind=\"shipment.refused\"] .kind-label")
+                .await?;
+            Ok(match el {
+                Some(el) => (b.text(&el).await? == "Cruce rechazado").then_some(()),
+                None => None,
+            })
+        },
+    )
+    .await?;
+    let nav = b.text(&b.find_required("#nav-alerts").await?).await?;
+    if !nav.starts_with("Alertas") {
+        bail!("the navigation entry reads {nav:?} in Spanish");
+    }
+    b.screenshot(&shots.join("07-alertas.png")).await?;
+    b.click(&b.find_required("#lang option[value=\"en\"]").await?)
+        .await?;
+
+    // ---- the license page lists the license's alerts
+    b.click(&link_to_license(b).await?).await?;
+    b.until("the license page's alerts", move || async move {
+        Ok(
+            b.find("#license-alerts-table tr[data-kind=\"shipment.discrepancy\"]")
+                .await?
+                .map(drop),
+        )
+    })
+    .await?;
+    b.screenshot(&shots.join("08-license-alerts.png")).await?;
     Ok(())
+}
+
+/// The license link of the first alert row listed now.
+async fn link_to_license(b: &Browser) -> Result<String> {
+    b.find_required("#alerts tbody tr a").await
 }
 
 // ------------------------------------------------------------------ nodes
