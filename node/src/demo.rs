@@ -1,6 +1,17 @@
-//! `tally demo`: three real nodes on loopback (US-DDTC exporter, MX-SEDENA
+//! `tally demo`: three real nodes on loopback (US-BIS exporter, MX-SEDENA
 //! importer, GT-DIGECAM transit) that trust each other, with sample licenses,
 //! certificates, transit authorizations and shipments, until Ctrl-C.
+//!
+//! The sample data tells a story an officer of these agencies can follow
+//! (DOMAIN.md "Realistic sample data"): the Bureau of Industry and Security
+//! licenses semi-automatic pistols and cartridges (ECCNs 0A501, 0A505) to
+//! SEDENA's DCAM, Mexico's only legal importer, for Nuevo León's Fuerza
+//! Civil, across Laredo / Nuevo Laredo; one consignment goes by sea through
+//! Guatemala (Puerto Quetzal, Tecún Umán) under a DIGECAM transit
+//! authorization. On purpose, more pistols are recorded entering Mexico than
+//! left the US under one license (`shipment.discrepancy`), and a crossing
+//! with serial numbers not on that license is refused and recorded
+//! (`shipment.refused`). [`STORY`] is printed at start.
 
 use crate::admin;
 use crate::node::Node;
@@ -10,7 +21,7 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tally_api::tokens::Role;
-use tally_model::{AuthorityId, Date, License, Status};
+use tally_model::{AlertKind, AuthorityId, Date, License, Status};
 use tally_verify::{CheckRequest, Verifier, now_ms};
 
 /// One demo authority.
@@ -26,11 +37,17 @@ struct Member {
 }
 
 const MEMBERS: [(&str, &str); 3] = [
-    ("US-DDTC", "Directorate of Defense Trade Controls"),
-    ("MX-SEDENA", "Secretaria de la Defensa Nacional"),
+    (
+        "US-BIS",
+        "Bureau of Industry and Security, U.S. Department of Commerce",
+    ),
+    (
+        "MX-SEDENA",
+        "Secretaría de la Defensa Nacional, Dirección de Comercialización de Armamento y Municiones",
+    ),
     (
         "GT-DIGECAM",
-        "Direccion General de Control de Armas y Municiones",
+        "Dirección General de Control de Armas y Municiones",
     ),
 ];
 
@@ -62,8 +79,8 @@ pub async fn run(dir: Option<PathBuf>, base_port: u16) -> anyhow::Result<()> {
         println!("  admin    {}", m.admin_token);
         println!("  dir      {}", m.dir.display());
     }
-    println!("\nTry: open the MX-SEDENA console, sign in with its officer token, and check");
-    println!("US-DDTC EXP-2026-0001 at an MX entry checkpoint (items: line 1, quantity 10).");
+    let urls: Vec<String> = nodes.iter().map(Node::api_url).collect();
+    println!("\n{}", story(&urls));
     println!("Ctrl-C stops the demo.");
     crate::shutdown_signal().await;
     for n in nodes {
@@ -185,6 +202,41 @@ async fn start(root: &Path, ports: &Ports) -> anyhow::Result<(Vec<Node>, Vec<Mem
     Ok((nodes, members))
 }
 
+/// The license the story follows.
+const STORY_LICENSE: &str = "D1298734";
+
+/// What the sample data shows, printed at start (with the consoles' alert
+/// pages appended by [`story`]).
+pub const STORY: &str = "\
+The story: US-BIS license D1298734 (ECCN 0A501, 100 semi-automatic pistols,
+9x19mm) exports to SEDENA's DCAM for Nuevo León's Fuerza Civil under import
+permit DCAM-PI-2026-0042, by road across Laredo (USLRD) / Nuevo Laredo (MXNLD).
+  - US-BIS recorded 40 pistols leaving at Laredo (USLRD).
+  - MX-SEDENA recorded 48 entering at Nuevo Laredo (MXNLD): 8 more than left
+    the US. Alert shipment.discrepancy (open).
+  - A second truck at Nuevo Laredo declared 12 pistols whose serial numbers
+    are not on the license: refused, and the refusal recorded. Alert
+    shipment.refused.
+Also: cartridges under D1298735 (0A505) crossed Laredo cleanly; D1298736
+went by sea to Puerto Quetzal (GTPRQ) and across Guatemala to Tecún Umán
+(GTTEC) under DIGECAM transit authorization DIGECAM-AT-2026-0007; D1298737
+was revoked.";
+
+/// [`STORY`] followed by where to look: each console's Alerts page and the
+/// license page of the story's license.
+pub fn story(urls: &[String]) -> String {
+    let mut s = format!("{STORY}\n\nLook for the alerts (sign in with the officer token):\n");
+    for ((authority, _), url) in MEMBERS.iter().zip(urls).take(2) {
+        s.push_str(&format!("  {authority:<10} alerts   {url}/#/alerts\n"));
+    }
+    if let Some(url) = urls.get(1) {
+        s.push_str(&format!(
+            "  the license, its tally and alerts   {url}/#/license/US-BIS/{STORY_LICENSE}\n"
+        ));
+    }
+    s
+}
+
 fn license(v: serde_json::Value) -> anyhow::Result<License> {
     Ok(serde_json::from_value(v)?)
 }
@@ -193,25 +245,61 @@ fn day(offset: i64) -> String {
     Date::from_unix_ms(now_ms() + offset * 86_400_000).to_string()
 }
 
-fn items(category: &str, quantity: u64, unit: &str, serials: &[&str]) -> serde_json::Value {
-    let (desc, hs, make, model, cal) = match category {
-        "ammunition" => ("cartridges", "930630", "Acme", "FMJ 124gr", "9x19mm"),
-        _ => ("semi-automatic pistol", "930200", "Acme", "P9", "9x19mm"),
+/// The exporter, importer and end user every sample document names; a
+/// shipment declares the same exporter and importer.
+const EXPORTER: &str = "Lone Star Arms Manufacturing LLC";
+const IMPORTER: &str = "Dirección de Comercialización de Armamento y Municiones (DCAM), SEDENA";
+
+fn exporter() -> serde_json::Value {
+    json!({"name": EXPORTER, "id": "FFL 5-74-12345", "address": "San Antonio, TX 78216, USA"})
+}
+
+fn importer() -> serde_json::Value {
+    json!({"name": IMPORTER, "id": "SDN-DCAM", "address": "Ciudad de México, México"})
+}
+
+fn end_user() -> serde_json::Value {
+    json!({"name": "Fuerza Civil, Secretaría de Seguridad del Estado de Nuevo León",
+           "address": "Monterrey, Nuevo León, México"})
+}
+
+const END_USE: &str = "Dotación de la policía estatal (Fuerza Civil) / state police duty issue";
+
+/// The pistols' serial numbers licensed under the story's license.
+fn serials(range: std::ops::Range<u32>) -> Vec<String> {
+    range.map(|n| format!("LS9-{n:05}")).collect()
+}
+
+fn items(category: &str, quantity: u64, unit: &str, serials: &[String]) -> serde_json::Value {
+    let (desc, hs, model, cal) = match category {
+        "ammunition" => (
+            "Cartridges, 9x19mm, full metal jacket, 124 gr (ECCN 0A505.a)",
+            "930630",
+            "9mm Luger FMJ 124 gr",
+            "9x19mm",
+        ),
+        _ => (
+            "Semi-automatic pistol, 9x19mm (ECCN 0A501.a)",
+            "930200",
+            "LS9 Duty",
+            "9x19mm",
+        ),
     };
-    json!([{"line": 1, "category": category, "description": desc, "hs_code": hs, "make": make,
-            "model": model, "caliber": cal, "quantity": quantity, "unit": unit, "serials": serials}])
+    json!([{"line": 1, "category": category, "description": desc, "hs_code": hs,
+            "make": "Lone Star Arms", "model": model, "caliber": cal, "quantity": quantity,
+            "unit": unit, "serials": serials}])
 }
 
 fn import(number: &str, category: &str, quantity: u64, unit: &str) -> anyhow::Result<License> {
     license(
         json!({"kind": "import", "number": number, "importing_country": "MX", "exporting_country": "US",
-        "importer": {"name": "Importadora del Norte SA", "address": "Monterrey, NL"},
-        "exporter": {"name": "Acme Arms Inc."}, "end_user": {"name": "Policia Estatal de Nuevo Leon"},
-        "end_use": "law enforcement", "items": items(category, quantity, unit, &[]),
+        "importer": importer(), "exporter": exporter(), "end_user": end_user(), "end_use": END_USE,
+        "items": items(category, quantity, unit, &[]),
         "valid_from": day(-40), "valid_until": day(200)}),
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn export(
     number: &str,
     ic: &str,
@@ -219,41 +307,68 @@ fn export(
     category: &str,
     quantity: u64,
     unit: &str,
-    serials: &[&str],
+    serials: &[String],
 ) -> anyhow::Result<License> {
     license(
         json!({"kind": "export", "number": number, "exporting_country": "US", "importing_country": "MX",
-        "transit_countries": transit, "exporter": {"name": "Acme Arms Inc.", "id": "FFL-1-23-456"},
-        "importer": {"name": "Importadora del Norte SA"}, "end_user": {"name": "Policia Estatal de Nuevo Leon"},
-        "end_use": "law enforcement", "items": items(category, quantity, unit, serials),
+        "transit_countries": transit, "exporter": exporter(), "importer": importer(),
+        "end_user": end_user(), "end_use": END_USE,
+        "items": items(category, quantity, unit, serials),
         "valid_from": day(-30), "valid_until": day(150),
         "import_certificate": {"authority": "MX-SEDENA", "number": ic},
-        "shipments": "partial", "conditions": "no re-export without prior written authorization"}),
+        "shipments": "partial",
+        "conditions": "No re-export, resale or transfer without prior written authorization of BIS (EAR Part 744); end-use check on request."}),
     )
 }
 
 fn transit(number: &str, export: &str) -> anyhow::Result<License> {
     license(
         json!({"kind": "transit", "number": number, "transit_country": "GT",
-        "export_license": {"authority": "US-DDTC", "number": export},
+        "export_license": {"authority": "US-BIS", "number": export},
         "entry_point": "GTPRQ", "exit_point": "GTTEC", "valid_from": day(-30), "valid_until": day(150),
         "decision": "authorized"}),
     )
 }
 
+/// A recorded check (dated today) of `number` at `port`.
 fn shipment(
     number: &str,
     country: &str,
     port: &str,
     direction: &str,
     quantity: u64,
-    serials: &[&str],
+    serials: &[String],
 ) -> anyhow::Result<CheckRequest> {
     Ok(serde_json::from_value(json!({
-        "license": {"authority": "US-DDTC", "number": number},
+        "license": {"authority": "US-BIS", "number": number},
         "checkpoint": {"country": country, "port": port, "direction": direction},
-        "exporter": "Acme Arms Inc.", "importer": "Importadora del Norte SA",
+        "exporter": EXPORTER, "importer": IMPORTER,
         "items": [{"line": 1, "quantity": quantity, "serials": serials}], "record": true}))?)
+}
+
+/// Records `req` on `v` and makes sure the verdict is the one the story needs.
+fn record(v: &Verifier, req: CheckRequest, accept: bool) -> anyhow::Result<()> {
+    let what = format!(
+        "{} {} {} at {} {}",
+        req.license.authority,
+        req.license.number,
+        req.checkpoint.direction.as_str(),
+        req.checkpoint.country,
+        req.checkpoint.port
+    );
+    let checked = v.check(req)?;
+    if checked.verdict.accepted() != accept {
+        bail!(
+            "demo data: {what} was {}, expected {} (failed: {:?})",
+            checked.verdict.as_str(),
+            if accept { "accept" } else { "reject" },
+            checked.verdict.failed_rules()
+        );
+    }
+    if checked.record.is_none() {
+        bail!("demo data: {what} was not recorded");
+    }
+    Ok(())
 }
 
 /// Waits until `v` holds license `number` of `authority`.
@@ -269,42 +384,58 @@ async fn until_held(v: &Verifier, authority: &str, number: &str) -> anyhow::Resu
     bail!("{authority} {number} did not replicate within 20 s")
 }
 
+/// Waits until `v` shows an open alert of `kind` about US-BIS `number`.
+async fn until_alert(v: &Verifier, kind: AlertKind, number: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let raised = v.store().alerts()?.iter().any(|a| {
+            a.open
+                && a.kind == kind
+                && a.license
+                    .as_ref()
+                    .is_some_and(|l| l.authority == "US-BIS" && l.number == number)
+        });
+        if raised {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("no {kind} alert about US-BIS {number} within 20 s")
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
     tokio::task::spawn_blocking(f).await?
 }
 
-/// Issues the sample documents and records the sample shipments.
+/// Issues the sample documents and records the sample shipments: the story
+/// of [`STORY`].
 async fn seed(nodes: &[Node]) -> anyhow::Result<()> {
     let [us, mx, gt] = [
         nodes[0].verifier().clone(),
         nodes[1].verifier().clone(),
         nodes[2].verifier().clone(),
     ];
-    let serials: Vec<String> = (1000..1100).map(|n| format!("AC{n}")).collect();
-    let s: Vec<&str> = serials.iter().map(String::as_str).collect();
     {
-        let (us, mx, gt) = (us.clone(), mx.clone(), gt.clone());
-        let s: Vec<String> = serials.clone();
+        let (us, mx) = (us.clone(), mx.clone());
         blocking(move || {
-            let s: Vec<&str> = s.iter().map(String::as_str).collect();
-            mx.issue(import("IC-2026-0042", "firearm", 120, "units")?)?;
-            mx.issue(import("IC-2026-0043", "ammunition", 60000, "rounds")?)?;
-            mx.issue(import("IC-2026-0044", "firearm", 50, "units")?)?;
-            mx.issue(import("IC-2026-0045", "firearm", 25, "units")?)?;
+            mx.issue(import("DCAM-PI-2026-0042", "firearm", 120, "units")?)?;
+            mx.issue(import("DCAM-PI-2026-0043", "ammunition", 60000, "rounds")?)?;
+            mx.issue(import("DCAM-PI-2026-0044", "firearm", 50, "units")?)?;
+            mx.issue(import("DCAM-PI-2026-0045", "firearm", 50, "units")?)?;
             us.issue(export(
-                "EXP-2026-0001",
-                "IC-2026-0042",
-                &["GT"],
+                STORY_LICENSE,
+                "DCAM-PI-2026-0042",
+                &[],
                 "firearm",
                 100,
                 "units",
-                &s,
+                &serials(1..101),
             )?)?;
             us.issue(export(
-                "EXP-2026-0002",
-                "IC-2026-0043",
+                "D1298735",
+                "DCAM-PI-2026-0043",
                 &[],
                 "ammunition",
                 50000,
@@ -312,87 +443,102 @@ async fn seed(nodes: &[Node]) -> anyhow::Result<()> {
                 &[],
             )?)?;
             us.issue(export(
-                "EXP-2026-0003",
-                "IC-2026-0044",
+                "D1298736",
+                "DCAM-PI-2026-0044",
+                &["GT"],
+                "firearm",
+                50,
+                "units",
+                &serials(201..251),
+            )?)?;
+            us.issue(export(
+                "D1298737",
+                "DCAM-PI-2026-0045",
                 &[],
                 "firearm",
                 50,
                 "units",
                 &[],
             )?)?;
-            us.issue(export(
-                "EXP-2026-0004",
-                "IC-2026-0045",
-                &["GT"],
-                "firearm",
-                25,
-                "units",
-                &[],
-            )?)?;
             us.set_status(
-                "US-DDTC",
-                "EXP-2026-0003",
+                "US-BIS",
+                "D1298737",
                 Status::Revoked,
-                "end-user concerns reported by the importing State".into(),
+                "End-user concerns reported by the importing State".into(),
             )?;
-            drop(gt);
             Ok(())
         })
         .await?;
     }
-    until_held(&gt, "US-DDTC", "EXP-2026-0001").await?;
+    until_held(&gt, "US-BIS", "D1298736").await?;
     {
         let gt = gt.clone();
         blocking(move || {
-            gt.issue(transit("TR-2026-0007", "EXP-2026-0001")?)?;
+            gt.issue(transit("DIGECAM-AT-2026-0007", "D1298736")?)?;
             Ok(())
         })
         .await?;
     }
-    until_held(&us, "GT-DIGECAM", "TR-2026-0007").await?;
-    until_held(&us, "MX-SEDENA", "IC-2026-0045").await?;
-    let first: Vec<String> = s[..40].iter().map(|x| x.to_string()).collect();
-    let second: Vec<String> = s[40..70].iter().map(|x| x.to_string()).collect();
+    until_held(&us, "MX-SEDENA", "DCAM-PI-2026-0045").await?;
+    until_held(&us, "GT-DIGECAM", "DIGECAM-AT-2026-0007").await?;
+    // Exits from the US, recorded by US-BIS.
     {
         let us = us.clone();
-        let (f, sc) = (first.clone(), second.clone());
         blocking(move || {
-            let f: Vec<&str> = f.iter().map(String::as_str).collect();
-            let sc: Vec<&str> = sc.iter().map(String::as_str).collect();
-            us.check(shipment("EXP-2026-0001", "US", "USLAX", "exit", 40, &f)?)?;
-            us.check(shipment("EXP-2026-0001", "US", "USLAX", "exit", 30, &sc)?)?;
-            us.check(shipment(
-                "EXP-2026-0002",
-                "US",
-                "USLRD",
-                "exit",
-                20000,
-                &[],
-            )?)?;
+            record(
+                &us,
+                shipment(STORY_LICENSE, "US", "USLRD", "exit", 40, &serials(1..41))?,
+                true,
+            )?;
+            record(
+                &us,
+                shipment("D1298735", "US", "USLRD", "exit", 20000, &[])?,
+                true,
+            )?;
+            record(
+                &us,
+                shipment("D1298736", "US", "USLAX", "exit", 30, &serials(201..231))?,
+                true,
+            )?;
             Ok(())
         })
         .await?;
     }
-    until_held(&mx, "GT-DIGECAM", "TR-2026-0007").await?;
-    until_held(&mx, "US-DDTC", "EXP-2026-0004").await?;
+    until_held(&mx, "US-BIS", "D1298737").await?;
+    until_held(&gt, "GT-DIGECAM", "DIGECAM-AT-2026-0007").await?;
+    // Transit through Guatemala, recorded by GT-DIGECAM, and entries into
+    // Mexico, recorded by MX-SEDENA: 48 pistols enter where 40 left, then a
+    // truck with serial numbers that are not on the license is refused.
     {
-        let f = first.clone();
+        let (mx, gt) = (mx.clone(), gt.clone());
         blocking(move || {
-            let f: Vec<&str> = f.iter().map(String::as_str).collect();
-            gt.check(shipment("EXP-2026-0001", "GT", "GTPRQ", "transit", 40, &f)?)?;
-            mx.check(shipment("EXP-2026-0001", "MX", "MXNLD", "entry", 40, &f)?)?;
-            mx.check(shipment(
-                "EXP-2026-0002",
-                "MX",
-                "MXNLD",
-                "entry",
-                20000,
-                &[],
-            )?)?;
+            record(
+                &gt,
+                shipment("D1298736", "GT", "GTPRQ", "transit", 30, &serials(201..231))?,
+                true,
+            )?;
+            record(
+                &mx,
+                shipment("D1298735", "MX", "MXNLD", "entry", 20000, &[])?,
+                true,
+            )?;
+            record(
+                &mx,
+                shipment(STORY_LICENSE, "MX", "MXNLD", "entry", 48, &serials(1..49))?,
+                true,
+            )?;
+            let foreign: Vec<String> = (1..13).map(|n| format!("LS9-9{n:04}")).collect();
+            record(
+                &mx,
+                shipment(STORY_LICENSE, "MX", "MXNLD", "entry", 12, &foreign)?,
+                false,
+            )?;
             Ok(())
         })
         .await?;
     }
+    until_alert(&mx, AlertKind::ShipmentDiscrepancy, STORY_LICENSE).await?;
+    until_alert(&mx, AlertKind::ShipmentRefused, STORY_LICENSE).await?;
     Ok(())
 }
 
@@ -403,6 +549,28 @@ mod tests {
 
     fn all(p: &Ports) -> BTreeSet<u16> {
         p.p2p.iter().chain(&p.api).copied().collect()
+    }
+
+    #[test]
+    fn the_story_names_its_alerts_and_where_to_look() {
+        let urls: Vec<String> = (0..3).map(|i| format!("http://127.0.0.1:479{i}")).collect();
+        let text = story(&urls);
+        for want in [
+            "shipment.discrepancy",
+            "shipment.refused",
+            "US-BIS license D1298734",
+            "http://127.0.0.1:4790/#/alerts",
+            "http://127.0.0.1:4791/#/alerts",
+            "http://127.0.0.1:4791/#/license/US-BIS/D1298734",
+        ] {
+            assert!(text.contains(want), "{want:?} missing from:\n{text}");
+        }
+        // Scripts (and tests/tests/demo.rs) read the node URLs from the
+        // lines that start with `console`; the story adds none.
+        assert!(
+            !text.lines().any(|l| l.trim_start().starts_with("console")),
+            "{text}"
+        );
     }
 
     #[test]

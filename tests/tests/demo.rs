@@ -1,5 +1,6 @@
 //! `tally demo` as a whole process: it still starts, on other ports, when its
-//! default ports are taken, and prints the addresses it really uses.
+//! default ports are taken, prints the addresses it really uses, and raises
+//! the alerts its story tells of.
 
 #[path = "processes/rig.rs"]
 // Only the binary, the port and the wait helpers of the rig are used here.
@@ -56,13 +57,22 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
     let mut printed = Vec::new();
     let mut consoles = Vec::new();
     let mut lines = BufReader::new(stdout).lines();
+    // Officer tokens, in the order of the consoles.
+    let mut officers = Vec::new();
     let reading = tokio::time::timeout(READY, async {
-        while consoles.len() < 3 {
+        // Up to the last line it prints at start.
+        while !printed
+            .last()
+            .is_some_and(|l: &String| l.contains("Ctrl-C stops"))
+        {
             let Some(line) = lines.next_line().await? else {
                 anyhow::bail!("the demo closed its output");
             };
             if let Some(url) = line.trim().strip_prefix("console") {
                 consoles.push(url.trim().trim_end_matches('/').to_string());
+            }
+            if let Some(token) = line.trim().strip_prefix("officer") {
+                officers.push(token.trim().to_string());
             }
             printed.push(line);
         }
@@ -102,6 +112,34 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
             Ok(())
         })
         .await?;
+    }
+
+    ensure!(consoles.len() == 3, "three consoles: {printed_text}");
+
+    // The story it tells: on the MX-SEDENA node, a discrepancy and a refused
+    // crossing under the story's license, and where to look for them.
+    ensure!(
+        printed_text.contains(&format!("{}/#/alerts", consoles[1])),
+        "the story should point at MX-SEDENA's alerts:\n{printed_text}"
+    );
+    let officer = officers.get(1).context("MX-SEDENA's officer token")?;
+    let alerts: serde_json::Value = http
+        .get(format!("{}/v1/alerts", consoles[1]))
+        .bearer_auth(officer)
+        .send()
+        .await?
+        .json()
+        .await?;
+    for kind in ["shipment.discrepancy", "shipment.refused"] {
+        ensure!(
+            alerts
+                .as_array()
+                .is_some_and(|a| a.iter().any(|a| a["kind"] == kind
+                    && a["license"]["number"] == "D1298734"
+                    && a["open"] == true)),
+            "no open {kind} on MX-SEDENA: {alerts}"
+        );
+        ensure!(printed_text.contains(kind), "the story names {kind}");
     }
 
     // Ctrl-C (here SIGTERM, which it treats alike) stops every node cleanly.

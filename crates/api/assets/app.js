@@ -622,7 +622,7 @@ function pageAlerts(view) {
     h('div', { class: 'grid' },
       field('alerts.kind', kind),
       h('div', { class: 'field end' }, h('div', { class: 'check' }, all, h('label', { for: 'alerts-all', i18n: 'alerts.all' }))),
-      h('div', { class: 'field end' }, h('button', { type: 'submit', id: 'alerts-refresh', class: 'secondary', i18n: 'alerts.refresh' }))));
+      h('div', { class: 'field end start' }, h('button', { type: 'submit', id: 'alerts-refresh', class: 'secondary', i18n: 'alerts.refresh' }))));
   const list = h('div', { id: 'alerts-list', 'aria-live': 'polite' });
   const status = h('p', { id: 'alerts-status', class: 'hint', role: 'status' });
   const more = h('button', { type: 'button', id: 'alerts-more', class: 'secondary', hidden: true, i18n: 'alerts.more' });
@@ -639,8 +639,8 @@ function pageAlerts(view) {
     if (alerts.length) last = alerts[alerts.length - 1].id;
     shown += alerts.length;
     more.hidden = alerts.length < ALERTS_PAGE;
-    status.replaceChildren(h('span', { i18n: ['alerts.shown', { n: shown }] }),
-      more.hidden && shown ? [' ', h('span', { i18n: 'alerts.end' })] : null);
+    status.replaceChildren(h('span', { i18n: ['alerts.shown', { n: shown }] }));
+    if (more.hidden && shown) status.append(' ', h('span', { i18n: 'alerts.end' }));
   }
   async function load() {
     const mine = ++gen;
