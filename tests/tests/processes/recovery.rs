@@ -56,7 +56,10 @@ async fn a_node_that_lost_its_store_recovers_its_log_before_it_signs() -> Result
     })
     .await?;
     let heads = net.node(US).heads().await?;
-    ensure!(heads.get(US) == Some(&old), "US's head after recovery: {heads:?}");
+    ensure!(
+        heads.get(US) == Some(&old),
+        "US's head after recovery: {heads:?}"
+    );
 
     let next = net.node(US).issue(&doc).await?;
     ensure!(next.seq == 5, "the next entry is seq {}", next.seq);
