@@ -120,6 +120,11 @@ pub fn init(
         toml::to_string(&config)?
     );
     files::write_atomic(&node_dir.config(), text.as_bytes(), 0o600)?;
+    // The store exists from `init` on: `tally run` reads a missing store as
+    // a lost one (its own log must come back from peers before it signs).
+    let settings = config.settings(&node_dir)?;
+    tally_store::Store::open(&settings.store_path, settings.engine)
+        .with_context(|| format!("creating the store at {}", settings.store_path.display()))?;
     Ok(Initialized {
         authority,
         peer_id,

@@ -66,6 +66,10 @@ pub enum Command {
     Run {
         #[arg(long)]
         dir: PathBuf,
+        /// When the store is missing, declare this authority's log really
+        /// new: sign at once instead of recovering it from peers first.
+        #[arg(long)]
+        new_log: bool,
     },
     /// Rebuild the derived indexes from the logs (with the node stopped).
     Reindex {

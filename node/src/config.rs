@@ -162,6 +162,10 @@ pub struct Settings {
     pub engine: EngineKind,
     pub store_path: PathBuf,
     pub sync: SyncConfig,
+    /// `tally run --new-log`: when the store is missing at start, this
+    /// authority's log is really new; sign at once instead of recovering
+    /// it from peers first.
+    pub new_log: bool,
 }
 
 impl Config {
@@ -221,6 +225,7 @@ impl Config {
             engine: self.store.engine,
             store_path: dir.resolve(&self.store.path),
             sync: self.sync.clone(),
+            new_log: false,
         })
     }
 }

@@ -119,9 +119,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 println!("{token}");
             }
         }
-        Command::Run { dir } => {
+        Command::Run { dir, new_log } => {
             tally_node::raise_open_file_limit();
-            let node = tally_node::Node::start(&dir).await?;
+            let node = tally_node::Node::start_opts(&dir, new_log).await?;
             node.run_until(tally_node::shutdown_signal()).await?;
         }
         Command::Reindex { dir } => println!("{}", admin::reindex(&dir)?),

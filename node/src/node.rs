@@ -34,6 +34,14 @@ use tracing::info;
 /// Capacity of the queue from the verifier to the network.
 const PUBLISH_QUEUE: usize = 1024;
 
+/// Whether the store directory is absent or empty (see [`Node::start_with`]).
+fn store_missing(path: &Path) -> bool {
+    match std::fs::read_dir(path) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
 /// A running node.
 pub struct Node {
     settings: Settings,
@@ -110,6 +118,14 @@ impl Node {
         Node::start_with(Config::load(&dir)?.settings(&dir)?).await
     }
 
+    /// [`Node::start`], with `tally run --new-log`.
+    pub async fn start_opts(dir: &Path, new_log: bool) -> anyhow::Result<Node> {
+        let dir = NodeDir(dir.to_path_buf());
+        let mut settings = Config::load(&dir)?.settings(&dir)?;
+        settings.new_log = new_log;
+        Node::start_with(settings).await
+    }
+
     /// Starts a node with settings built in code (tests tune them this way
     /// rather than by rewriting `tally.toml`); returns once the API listens.
     pub async fn start_with(settings: Settings) -> anyhow::Result<Node> {
@@ -120,10 +136,30 @@ impl Node {
         let tokens = Arc::new(RwLock::new(
             TokenBook::load(dir.tokens()).context("loading tokens")?,
         ));
+        // A store that is missing at start (its directory absent or empty:
+        // `tally init` creates it, so a lost disk or a restore of the keys
+        // alone looks like this) means this node does not know its own
+        // head: it must not sign before it has its log back from peers, or
+        // it would fork it. The recovery is marked in the store itself
+        // (`Store::set_recovering`, written before anything is pulled), so a
+        // crash mid-recovery resumes it; it is cleared when a trusted peer
+        // has confirmed the head (sync.rs). `--new-log` skips all of it.
+        let missing = store_missing(&settings.store_path);
         let (path, engine) = (settings.store_path.clone(), settings.engine);
-        let store = tokio::task::spawn_blocking(move || Store::open(&path, engine))
-            .await?
-            .with_context(|| format!("opening the store at {}", settings.store_path.display()))?;
+        let mark = missing && !settings.new_log;
+        let (store, recovering) = tokio::task::spawn_blocking(move || {
+            let store = Store::open(&path, engine)?;
+            if mark {
+                store.set_recovering(true)?;
+            }
+            let recovering = store.recovering()?;
+            Ok::<_, tally_store::StoreError>((store, recovering))
+        })
+        .await?
+        .with_context(|| format!("opening the store at {}", settings.store_path.display()))?;
+        if missing && settings.new_log {
+            info!(authority = %settings.authority, "the store was missing; --new-log: starting a new log");
+        }
 
         let cancel = CancellationToken::new();
         let mut services = Services {
@@ -140,6 +176,12 @@ impl Node {
             trust.clone(),
             Box::new(Publisher(out_tx)),
         );
+        if recovering {
+            let reason = "the store was missing at start: recovering this authority's log from \
+                          trusted peers (tally run --new-log declares it new)";
+            tracing::warn!(authority = %settings.authority, "{reason}; issuing answers 503 until a trusted peer confirms the head");
+            verifier.begin_recovery(reason);
+        }
         let (p2p, events) = tally_p2p::spawn(settings.p2p.clone(), node_key, cancel.child_token())
             .context("starting the p2p service")?;
         let peers = Arc::new(PeerTable::new(p2p.local_peer_id()));

@@ -55,6 +55,14 @@ impl PeerTable {
         }
     }
 
+    /// Whether `peer` is the node of a trusted authority.
+    pub fn is_trusted(&self, peer: &PeerId) -> bool {
+        self.inner
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&peer.to_string())
+    }
+
     pub fn synced(&self, peer: &PeerId, at_ms: i64) {
         if let Some(row) = self.write().get_mut(&peer.to_string()) {
             row.last_sync_ms = Some(at_ms);

@@ -122,7 +122,8 @@ impl Router {
                         | Rejection::UntrustedKey(_)
                         | Rejection::Equivocation(_)
                         | Rejection::BrokenChain(_)
-                        | Rejection::Time(_)),
+                        | Rejection::Time(_)
+                        | Rejection::LogCloned { .. }),
                     ))) => {
                         debug!(peer = %from, reason = %r.reason(), "gossip entry refused without penalty");
                         self.metrics.entry_refused(Source::Gossip, r.label());

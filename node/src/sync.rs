@@ -14,10 +14,10 @@ use std::time::Duration;
 use tally_api::{Metrics, Outcome, Source};
 use tally_model::AuthorityId;
 use tally_p2p::{P2pHandle, PeerId};
-use tally_verify::{IngestOutcome, Verifier};
+use tally_verify::{IngestOutcome, Signing, Verifier};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::debug;
+use tracing::{debug, info};
 
 /// Pending sync requests: bounded, and at most one queued per peer.
 #[derive(Clone)]
@@ -108,6 +108,9 @@ impl SyncWorker {
                 return;
             }
         };
+        let own = self.verifier.authority().clone();
+        // The peer's head of this node's own log: (0, none) when it holds none.
+        let mut own_head: (u64, Option<Vec<u8>>) = (0, None);
         for head in heads {
             let Ok(authority) = head.authority.parse::<AuthorityId>() else {
                 continue;
@@ -115,10 +118,56 @@ impl SyncWorker {
             if !self.verifier.is_trusted_authority(&authority) {
                 continue;
             }
+            if authority == own {
+                own_head = (head.seq, Some(head.hash.clone()));
+            }
             self.pull(peer, &authority, head.seq, &head.hash).await;
+        }
+        if self.verifier.signing().state == Signing::Recovering {
+            self.confirm_recovery(peer, own_head).await;
         }
         self.pull_evidence(peer).await;
         self.peers.synced(&peer, tally_verify::now_ms());
+    }
+
+    /// While recovering its own log after a store loss: a trusted peer's
+    /// Heads answer names this authority at seq S (or not at all: S = 0)
+    /// and this node now holds S with the same hash: the head is confirmed,
+    /// the recovery mark is cleared from the store, and signing resumes.
+    async fn confirm_recovery(
+        &self,
+        peer: PeerId,
+        (their_seq, their_hash): (u64, Option<Vec<u8>>),
+    ) {
+        if !self.peers.is_trusted(&peer) {
+            return;
+        }
+        let v = self.verifier.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let own = v.authority().clone();
+            if their_seq > 0 {
+                let held = v.store().entry_at(&own, their_seq)?;
+                let same = held.is_some_and(|e| Some(e.id().0.to_vec()) == their_hash);
+                if !same {
+                    return Ok(None);
+                }
+            }
+            let ours = v.store().head(&own)?.map_or(0, |(s, _)| s);
+            v.store().set_recovering(false)?;
+            Ok::<_, tally_store::StoreError>(v.recovered().then_some(ours))
+        })
+        .await;
+        match done {
+            Ok(Ok(Some(seq))) => info!(
+                %peer, seq, their_seq,
+                "a trusted peer confirmed this authority's log head: recovery done, signing resumes"
+            ),
+            Ok(Ok(None)) => {
+                debug!(%peer, their_seq, "recovering: not caught up with the peer's head yet")
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "store failed while ending the recovery"),
+            Err(_) => {}
+        }
     }
 
     /// Pulls `authority`'s log from `peer` up to `their_seq`, fetching the
@@ -133,15 +182,37 @@ impl SyncWorker {
             .flatten();
         let our_seq = ours.map_or(0, |(s, _)| s);
         if their_seq <= our_seq {
-            // Same seq, other bytes: fetch theirs so the verifier records the fork.
-            let differs = ours.is_some_and(|(s, h)| s == their_seq && h.0[..] != *their_hash);
-            if differs
-                && let Ok(entries) = self
+            if their_seq == 0 {
+                return;
+            }
+            // The peer's head is one this node holds: if this node's entry
+            // at that seq has other bytes, the two sides of a fork met here;
+            // fetch the peer's entry so the verifier proves the fork (the
+            // proof is stored and gossiped).
+            let differs = match ours {
+                Some((s, h)) if s == their_seq => h.0[..] != *their_hash,
+                _ => {
+                    let store = self.verifier.store().clone();
+                    let a = authority.clone();
+                    tokio::task::spawn_blocking(move || store.entry_at(&a, their_seq))
+                        .await
+                        .ok()
+                        .and_then(Result::ok)
+                        .flatten()
+                        .is_some_and(|e| e.id().0[..] != *their_hash)
+                }
+            };
+            if differs {
+                match self
                     .p2p
                     .range(peer, authority.to_string(), their_seq, 1)
                     .await
-            {
-                self.ingest(peer, entries).await;
+                {
+                    Ok(entries) => {
+                        self.ingest(peer, entries).await;
+                    }
+                    Err(e) => debug!(%peer, %authority, error = %e, "range request failed"),
+                }
             }
             return;
         }
@@ -150,7 +221,11 @@ impl SyncWorker {
         // (the other core, one fsync per range).
         let (tx, mut rx) = tokio::sync::mpsc::channel::<tally_verify::Preverified>(2);
         let produce = async move {
-            let mut from = our_seq + 1;
+            // From this node's head, not after it: the first entry is
+            // normally a duplicate, and if the peer holds another entry
+            // there, the two sides of a fork met and the verifier proves it
+            // (a chain that diverged earlier differs at this seq too).
+            let mut from = our_seq.max(1);
             while from <= their_seq {
                 let entries = match self
                     .p2p

@@ -12,6 +12,8 @@ mod cards;
 mod docs;
 #[path = "processes/hostile.rs"]
 mod hostile;
+#[path = "processes/recovery.rs"]
+mod recovery;
 #[path = "processes/rig.rs"]
 mod rig;
 

@@ -101,6 +101,10 @@ impl From<IssueError> for ApiError {
             IssueError::NotFound => ApiError::not_found(message),
             IssueError::Forbidden(_) => ApiError::forbidden(message),
             IssueError::Store(e) => ApiError::unavailable(e),
+            // The verifier logged why; the message names the cause.
+            IssueError::Unavailable(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            }
             other => ApiError::internal(other),
         }
     }
@@ -141,6 +145,7 @@ mod tests {
             (IssueError::Conflict("x".into()), 409, "conflict"),
             (IssueError::NotFound, 404, "not_found"),
             (IssueError::Forbidden("x".into()), 403, "forbidden"),
+            (IssueError::Unavailable("x".into()), 503, "unavailable"),
         ] {
             let a = ApiError::from(e);
             assert_eq!((a.status.as_u16(), a.code), (status, code));

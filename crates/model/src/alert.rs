@@ -24,10 +24,14 @@ pub enum AlertKind {
     ShipmentAfterRevocation,
     #[serde(rename = "import.withdrawn")]
     ImportWithdrawn,
+    /// A peer offered an entry of this node's own authority that this node
+    /// did not write: a copy of its keys signs elsewhere.
+    #[serde(rename = "log.cloned")]
+    LogCloned,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 7] = [
+    pub const ALL: [AlertKind; 8] = [
         AlertKind::DocumentInvalid,
         AlertKind::Equivocation,
         AlertKind::ShipmentRefused,
@@ -35,6 +39,7 @@ impl AlertKind {
         AlertKind::ShipmentDiscrepancy,
         AlertKind::ShipmentAfterRevocation,
         AlertKind::ImportWithdrawn,
+        AlertKind::LogCloned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +51,7 @@ impl AlertKind {
             AlertKind::ShipmentDiscrepancy => "shipment.discrepancy",
             AlertKind::ShipmentAfterRevocation => "shipment.after_revocation",
             AlertKind::ImportWithdrawn => "import.withdrawn",
+            AlertKind::LogCloned => "log.cloned",
         }
     }
 
@@ -94,6 +100,10 @@ mod tests {
         assert_eq!(
             alert_id(AlertKind::Equivocation, None, &us, 3),
             "equivocation:-:US-DDTC:3"
+        );
+        assert_eq!(
+            alert_id(AlertKind::LogCloned, None, &us, 5),
+            "log.cloned:-:US-DDTC:5"
         );
         for k in AlertKind::ALL {
             assert_eq!(AlertKind::parse(k.as_str()), Some(k));

@@ -15,7 +15,8 @@
 //! | `C`    | import certificate authority, number, export authority, number | empty             |
 //! | `A`    | alert id                                               | `Alert` (JSON)                  |
 //! | `G`    | authority                                              | applied through seq (8)         |
-//! | `M`    | `M/schema`, `M/reindexing`                             | meta                            |
+//! | `O`    | own authority, seq, hash of the foreign entry          | encoded `SignedEntry` (log.cloned) |
+//! | `M`    | `M/schema`, `M/reindexing`, `M/recovering`             | meta                            |
 //!
 //! Tallies and serial uses are kept per recording country and filtered by
 //! the license's route when read, so they do not depend on whether the
@@ -43,6 +44,8 @@ pub const ALERT: u8 = b'A';
 pub const CITES: u8 = b'C';
 pub const APPLIED: u8 = b'G';
 pub const META: u8 = b'M';
+/// Entries of this node's own authority that it did not write (`log.cloned`).
+pub const CLONED: u8 = b'O';
 
 /// Prefixes of the records `reindex` rebuilds from the logs.
 pub const DERIVED: [u8; 9] = [
@@ -57,6 +60,10 @@ pub const SCHEMA_KEY: &[u8] = b"M/schema";
 /// Present while a reindex runs: derived records are half-built until it is
 /// gone, so opening a store that holds it finishes the reindex first.
 pub const REINDEX_KEY: &[u8] = b"M/reindexing";
+/// Present while the node recovers its own log from peers after its store
+/// was found missing at start; removed once a trusted peer confirmed the
+/// head. Kept in the store so that a crash mid-recovery resumes it.
+pub const RECOVERING_KEY: &[u8] = b"M/recovering";
 
 /// Builds a key component by component.
 #[derive(Debug, Clone)]
@@ -235,6 +242,13 @@ pub fn evidence(authority: &str, seq: u64, conflicting: &EntryHash) -> Vec<u8> {
         .str(authority)
         .u64(seq)
         .raw(&conflicting.0)
+        .build()
+}
+pub fn cloned(authority: &str, seq: u64, foreign: &EntryHash) -> Vec<u8> {
+    Key::new(CLONED)
+        .str(authority)
+        .u64(seq)
+        .raw(&foreign.0)
         .build()
 }
 pub fn alert(id: &str) -> Vec<u8> {

@@ -598,6 +598,34 @@ impl Store {
             .collect()
     }
 
+    /// Entries of this node's own authority that it did not write, kept as
+    /// evidence of `log.cloned`, by seq.
+    pub fn cloned(&self) -> Result<Vec<SignedEntry>> {
+        let start = [keys::CLONED];
+        self.engine()
+            .scan(&start, &keys::prefix_end(&start), usize::MAX)?
+            .into_iter()
+            .map(|(k, v)| decode_signed(&k, &v))
+            .collect()
+    }
+
+    /// Whether the node is recovering its own log after its store was found
+    /// missing at start (see `tally_node::Node::start_with`).
+    pub fn recovering(&self) -> Result<bool> {
+        Ok(self.engine().get(keys::RECOVERING_KEY)?.is_some())
+    }
+
+    /// Marks (durably) that the node recovers its own log, or that it is done.
+    pub fn set_recovering(&self, recovering: bool) -> Result<()> {
+        let _guard = self.lock();
+        let op = if recovering {
+            Op::Put(keys::RECOVERING_KEY.to_vec(), b"1".to_vec())
+        } else {
+            Op::Delete(keys::RECOVERING_KEY.to_vec())
+        };
+        self.engine().commit(vec![op])
+    }
+
     /// Every alert held, in id order. Alerts are few (one per suspicious
     /// event); the API sorts, filters and pages them.
     pub fn alerts(&self) -> Result<Vec<Alert>> {
@@ -677,6 +705,9 @@ impl Store {
         let mut tx = Tx::new(engine, self.opener());
         for evidence in self.evidence()? {
             tx::raise_equivocation(&mut tx, &evidence)?;
+        }
+        for foreign in self.cloned()? {
+            tx::raise_cloned(&mut tx, &foreign)?;
         }
         engine.commit(tx.into_batch())?;
         engine.commit(vec![Op::Delete(keys::REINDEX_KEY.to_vec())])?;

@@ -208,10 +208,52 @@ impl<'a> Tx<'a> {
         Ok(!known)
     }
 
+    /// Keeps `foreign`, an entry of this node's own authority that this node
+    /// did not write (a copy of its keys signs elsewhere), and raises
+    /// `log.cloned` for its seq. Storing it again changes nothing. True if
+    /// this node did not hold that entry as cloned before.
+    pub fn put_cloned(&mut self, foreign: &SignedEntry) -> Result<bool> {
+        let entry = foreign
+            .open()
+            .map_err(|e| StoreError::corrupt(&keys::alert("log.cloned"), e))?;
+        let key = keys::cloned(entry.authority.as_str(), entry.seq, &foreign.id());
+        let new = View::get(self, &key)?.is_none();
+        self.put_raw(key, foreign.encode());
+        raise_cloned(self, foreign)?;
+        Ok(new)
+    }
+
     /// Raises (or re-raises, unchanged) an alert.
     pub(crate) fn raise(&mut self, alert: &Alert) {
         self.put_json(keys::alert(&alert.id), alert);
     }
+}
+
+/// The `log.cloned` alert of a foreign entry of the node's own authority,
+/// raised at the entry's time (so a reindex raises the same alert).
+pub(crate) fn raise_cloned(tx: &mut Tx, foreign: &SignedEntry) -> Result<()> {
+    let entry = foreign
+        .open()
+        .map_err(|e| StoreError::corrupt(&keys::alert("log.cloned"), e))?;
+    let id = alert_id(AlertKind::LogCloned, None, &entry.authority, entry.seq);
+    let mut at = entry.issued_at_ms;
+    if let Some(held) = tx.get_json::<Alert>(&keys::alert(&id))? {
+        at = at.min(held.raised_at_ms);
+    }
+    tx.raise(&Alert {
+        id,
+        kind: AlertKind::LogCloned,
+        license: None,
+        raised_at_ms: at,
+        detail: format!(
+            "a peer offered an entry of {} at seq {} that this node did not write: \
+             a copy of its signing key signs elsewhere; this node stopped signing \
+             until its administrator restarts it",
+            entry.authority, entry.seq
+        ),
+        open: true,
+    });
+    Ok(())
 }
 
 /// The `equivocation` alert of a proof: raised at the earlier of the two

@@ -106,6 +106,7 @@ impl Verifier {
         }
         let today = Date::from_unix_ms(self.now_ms());
         if req.record {
+            self.may_sign()?;
             if req.checkpoint.country != self.inner.authority.country().as_str() {
                 return Err(IssueError::Forbidden(format!(
                     "this node records crossings in {} only, not {:?}",

@@ -24,6 +24,10 @@ pub enum IssueError {
     /// 403 `forbidden`.
     #[error("{0}")]
     Forbidden(String),
+    /// 503 `unavailable`: the node must not sign now (recovering its own
+    /// log after a store loss, or stopped after `log.cloned`).
+    #[error("{0}")]
+    Unavailable(String),
     /// 500: the store failed; nothing was acknowledged.
     #[error("store: {0}")]
     Store(#[from] StoreError),

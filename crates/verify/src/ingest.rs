@@ -58,6 +58,12 @@ pub enum Rejection {
     /// `issued_at` before the previous entry's of the same log, or too far
     /// ahead of this node's clock (it may come again later).
     Time(String),
+    /// An entry of this node's own authority that this node did not write
+    /// (outside recovery): kept as evidence, `log.cloned` raised, signing
+    /// stopped. Not the relay's fault.
+    LogCloned {
+        seq: u64,
+    },
 }
 
 impl Rejection {
@@ -72,6 +78,9 @@ impl Rejection {
                 format!("equivocation by {} at seq {}", e.authority, e.seq)
             }
             Rejection::Time(m) => format!("time: {m}"),
+            Rejection::LogCloned { seq } => {
+                format!("an entry of this node's own log at seq {seq} that it did not write")
+            }
         }
     }
 
@@ -85,6 +94,7 @@ impl Rejection {
             Rejection::BrokenChain(_) => "broken_chain",
             Rejection::Equivocation(_) => "equivocation",
             Rejection::Time(_) => "time",
+            Rejection::LogCloned { .. } => "log_cloned",
         }
     }
 }
@@ -172,9 +182,19 @@ impl Verifier {
     /// document is applied by the store, or kept as evidence if it breaks the
     /// structural rules: DESIGN.md section 3). Every accepted entry is
     /// durable when this returns.
+    ///
+    /// Entries of this node's own authority are taken only while it
+    /// recovers its log (see [`crate::signing`]). Otherwise one that is not
+    /// byte-identical to what this node holds at that seq (or lies beyond
+    /// its head) was signed by someone else with its keys: it is kept as
+    /// evidence (with an equivocation proof when this node holds another
+    /// entry at that seq), `log.cloned` is raised, and signing stops.
     pub fn commit(&self, p: Preverified) -> Result<Vec<IngestOutcome>, StoreError> {
         let _w = self.lock();
+        let recovering = self.signing().state == crate::Signing::Recovering;
+        let own = self.inner.authority.clone();
         let mut proofs = Vec::new();
+        let mut cloned = Vec::new();
         let outcomes = self.store().transaction(|tx| {
             let mut outcomes = Vec::with_capacity(p.entries.len() + 1);
             let mut stopped = false;
@@ -192,44 +212,62 @@ impl Verifier {
                     entry.prev,
                     v.id(),
                 );
-                let outcome = match step {
-                    // Time never goes backwards along a log: a back-dated
-                    // entry is not stored (a key's validity is judged on
-                    // issued_at, so back-dating must buy nothing).
-                    ChainStep::Next => match head {
-                        Some((seq, _))
-                            if issued_at(tx, &entry.authority, seq)? > entry.issued_at_ms =>
-                        {
-                            IngestOutcome::Rejected(Rejection::Time(format!(
-                                "seq {} is dated before seq {seq}",
-                                entry.seq
-                            )))
-                        }
-                        _ => IngestOutcome::Accepted(tx.append(v)?),
-                    },
-                    ChainStep::Duplicate => IngestOutcome::Duplicate,
-                    ChainStep::Gap { have } => IngestOutcome::Gap {
-                        authority: entry.authority.clone(),
-                        have,
-                        seq: entry.seq,
-                    },
-                    ChainStep::BrokenLink => IngestOutcome::Rejected(Rejection::BrokenChain(
-                        format!("seq {} does not link to the held log", entry.seq),
-                    )),
-                    ChainStep::Equivocation { .. } => {
-                        let held = held.ok_or_else(|| StoreError::Corrupt {
-                            key: format!("{}/{}", entry.authority, entry.seq),
-                            reason: "equivocation without the held entry".into(),
-                        })?;
+                let foreign =
+                    entry.authority == own && !recovering && !matches!(step, ChainStep::Duplicate);
+                let outcome = if foreign {
+                    if let Some(held) = &held {
                         let evidence = Evidence {
                             authority: entry.authority.clone(),
                             seq: entry.seq,
                             entries: [held.encode(), v.signed().encode()],
                         };
                         if tx.put_evidence(&evidence)? {
-                            proofs.push(tally_model::encode_proof(&held, v.signed()));
+                            proofs.push(tally_model::encode_proof(held, v.signed()));
                         }
-                        IngestOutcome::Rejected(Rejection::Equivocation(evidence))
+                    }
+                    tx.put_cloned(v.signed())?;
+                    cloned.push(entry.seq);
+                    IngestOutcome::Rejected(Rejection::LogCloned { seq: entry.seq })
+                } else {
+                    match step {
+                        // Time never goes backwards along a log: a back-dated
+                        // entry is not stored (a key's validity is judged on
+                        // issued_at, so back-dating must buy nothing).
+                        ChainStep::Next => match head {
+                            Some((seq, _))
+                                if issued_at(tx, &entry.authority, seq)? > entry.issued_at_ms =>
+                            {
+                                IngestOutcome::Rejected(Rejection::Time(format!(
+                                    "seq {} is dated before seq {seq}",
+                                    entry.seq
+                                )))
+                            }
+                            _ => IngestOutcome::Accepted(tx.append(v)?),
+                        },
+                        ChainStep::Duplicate => IngestOutcome::Duplicate,
+                        ChainStep::Gap { have } => IngestOutcome::Gap {
+                            authority: entry.authority.clone(),
+                            have,
+                            seq: entry.seq,
+                        },
+                        ChainStep::BrokenLink => IngestOutcome::Rejected(Rejection::BrokenChain(
+                            format!("seq {} does not link to the held log", entry.seq),
+                        )),
+                        ChainStep::Equivocation { .. } => {
+                            let held = held.ok_or_else(|| StoreError::Corrupt {
+                                key: format!("{}/{}", entry.authority, entry.seq),
+                                reason: "equivocation without the held entry".into(),
+                            })?;
+                            let evidence = Evidence {
+                                authority: entry.authority.clone(),
+                                seq: entry.seq,
+                                entries: [held.encode(), v.signed().encode()],
+                            };
+                            if tx.put_evidence(&evidence)? {
+                                proofs.push(tally_model::encode_proof(&held, v.signed()));
+                            }
+                            IngestOutcome::Rejected(Rejection::Equivocation(evidence))
+                        }
                     }
                 };
                 let go_on = matches!(
@@ -247,6 +285,16 @@ impl Verifier {
             }
             Ok::<_, StoreError>(outcomes)
         })?;
+        // Only after the commit (the evidence is durable), and still under
+        // the write lock, so that nothing is signed after the clone was seen.
+        if let Some(seq) = cloned.first() {
+            let reason = format!(
+                "log.cloned: a peer offered an entry of {own} at seq {seq} that this node \
+                 did not write (a copy of its signing key signs elsewhere)"
+            );
+            tracing::error!(authority = %own, seq, "{reason}; signing stopped until restart");
+            self.stop_signing(reason);
+        }
         // Only after the commit: a peer must never hear of a proof this node
         // could lose.
         for proof in proofs {

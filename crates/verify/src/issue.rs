@@ -39,6 +39,7 @@ impl Verifier {
         tx: &mut Tx,
         document: Document,
     ) -> Result<VerifiedEntry, IssueError> {
+        self.may_sign()?;
         let own = &self.inner.authority;
         let current = match lifecycle::subject(&document) {
             Some(number) => tx.license(own, number)?,
@@ -123,6 +124,7 @@ impl Verifier {
         new: License,
     ) -> Result<(u32, Issued), IssueError> {
         let _w = self.lock();
+        self.may_sign()?;
         let state = self.own_license(authority, number)?;
         if new.number() != number || new.kind() != state.kind {
             return Err(IssueError::InvalidAmendment(
@@ -155,6 +157,7 @@ impl Verifier {
         reason: String,
     ) -> Result<Issued, IssueError> {
         let _w = self.lock();
+        self.may_sign()?;
         self.own_license(authority, number)?;
         self.sign_and_publish(Document::StatusChange(StatusChange {
             number: number.to_string(),

@@ -17,6 +17,7 @@
 //! - [`rules`]: the shipment rules as pure functions over [`rules::Facts`].
 //! - [`check`]: gathering facts from the store, and recording shipments.
 //! - [`error`]: the error enum of the issuing operations.
+//! - [`signing`]: whether the node may sign now (recovering, stopped).
 
 pub mod check;
 pub mod error;
@@ -24,11 +25,13 @@ pub mod ingest;
 pub mod issue;
 pub mod keys;
 pub mod rules;
+pub mod signing;
 
 pub use check::{CheckRequest, Checked};
 pub use error::IssueError;
 pub use ingest::{IngestOutcome, Preverified, ProofOutcome, Rejection};
 pub use rules::{Check, Verdict};
+pub use signing::{Signing, SigningState};
 /// The store's typed values travel through the verifier's answers.
 pub use tally_store::{StoreError, state};
 
@@ -73,6 +76,8 @@ struct Inner {
     /// an entry happen as one step, and a check followed by its record sees
     /// no other record slip in between (no double spend of a quantity).
     write: Mutex<()>,
+    /// Whether this node signs now (see [`signing`]).
+    signing: RwLock<SigningState>,
 }
 
 impl Verifier {
@@ -105,6 +110,7 @@ impl Verifier {
                 keys: RwLock::default(),
                 clock,
                 write: Mutex::new(()),
+                signing: RwLock::default(),
             }),
         }
     }

@@ -501,6 +501,20 @@ impl Api {
             .unwrap_or(0.0))
     }
 
+    /// `POST /v1/licenses` with the issuer token, whatever the answer: (status, body).
+    pub async fn try_issue(&self, document: &Value) -> Result<(u16, Value)> {
+        let r = self
+            .http
+            .post(self.url("/v1/licenses"))
+            .bearer_auth(&self.issuer_token)
+            .json(document)
+            .send()
+            .await
+            .with_context(|| format!("POST /v1/licenses on {}", self.authority))?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
     /// `POST /v1/licenses` with the issuer token; returns the new entry's (seq, hash).
     pub async fn issue(&self, document: &Value) -> Result<Head> {
         let r = self

@@ -52,11 +52,14 @@ pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
             })
         })
         .collect();
+    let signing = s.verifier.signing();
     Ok(Json(json!({
         "authority": s.verifier.authority().as_str(),
         "peer_id": s.network.peer_id(),
         "peers": peers,
         "logs": logs,
+        "signing": signing.state.as_str(),
+        "reason": signing.reason,
     })))
 }
 

@@ -1,0 +1,131 @@
+//! Whether this node may sign entries of its own log now.
+//!
+//! A node must never fork its own log. Two things stop it from signing:
+//! - **recovering**: its store was missing at start (a lost disk, a restore
+//!   of the keys alone), so it does not know its own head; it pulls its log
+//!   from peers and signs again once a trusted peer has confirmed the head
+//!   (the node's sync worker calls [`Verifier::recovered`]).
+//! - **stopped**: a peer offered an entry of this node's own authority that
+//!   this node did not write (`log.cloned`): a copy of its keys signs
+//!   elsewhere. Only a restart by the administrator clears it (the state is
+//!   not persisted; the evidence and the alert are).
+//!
+//! Issuing operations (issue, amend, status change, a check with `record`,
+//! key rotation) refuse with [`IssueError::Unavailable`] meanwhile; checks
+//! and reads keep working.
+
+use crate::{IssueError, Verifier};
+
+/// Whether the node signs: `GET /v1/status` `"signing"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signing {
+    Ok,
+    Recovering,
+    Stopped,
+}
+
+impl Signing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signing::Ok => "ok",
+            Signing::Recovering => "recovering",
+            Signing::Stopped => "stopped",
+        }
+    }
+}
+
+/// The state and, unless ok, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningState {
+    pub state: Signing,
+    pub reason: Option<String>,
+}
+
+impl Default for SigningState {
+    fn default() -> SigningState {
+        SigningState {
+            state: Signing::Ok,
+            reason: None,
+        }
+    }
+}
+
+impl Verifier {
+    /// Whether this node signs now, and why not.
+    pub fn signing(&self) -> SigningState {
+        self.inner
+            .signing
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn set_signing(&self, state: Signing, reason: Option<String>) {
+        let mut s = self
+            .inner
+            .signing
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        // Stopped is final for this process: only a restart clears it.
+        if s.state == Signing::Stopped {
+            return;
+        }
+        *s = SigningState { state, reason };
+    }
+
+    /// The node starts without knowing its own head: it takes its own
+    /// entries from peers and signs nothing until [`Verifier::recovered`].
+    pub fn begin_recovery(&self, reason: impl Into<String>) {
+        self.set_signing(Signing::Recovering, Some(reason.into()));
+    }
+
+    /// A trusted peer confirmed this node's head and the node caught up:
+    /// it signs again (unless it was stopped meanwhile). True if it was
+    /// recovering.
+    pub fn recovered(&self) -> bool {
+        let _w = self.lock();
+        if self.signing().state != Signing::Recovering {
+            return false;
+        }
+        self.set_signing(Signing::Ok, None);
+        true
+    }
+
+    /// Stops signing until the process restarts (`log.cloned`).
+    pub(crate) fn stop_signing(&self, reason: String) {
+        let mut s = self
+            .inner
+            .signing
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        *s = SigningState {
+            state: Signing::Stopped,
+            reason: Some(reason),
+        };
+    }
+
+    /// `Ok` when the node may sign; otherwise the refusal, logged.
+    pub(crate) fn may_sign(&self) -> Result<(), IssueError> {
+        let s = self.signing();
+        match s.state {
+            Signing::Ok => Ok(()),
+            Signing::Recovering | Signing::Stopped => {
+                let message = match s.state {
+                    Signing::Recovering => format!(
+                        "this node is recovering its own log from its peers and signs nothing \
+                         until a trusted peer has confirmed its head: {}",
+                        s.reason
+                            .as_deref()
+                            .unwrap_or("its store was missing at start")
+                    ),
+                    _ => format!(
+                        "this node stopped signing: {}; its administrator must restart it",
+                        s.reason.as_deref().unwrap_or("log.cloned")
+                    ),
+                };
+                tracing::warn!(signing = s.state.as_str(), "issuing refused: {message}");
+                Err(IssueError::Unavailable(message))
+            }
+        }
+    }
+}
