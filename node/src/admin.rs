@@ -109,6 +109,8 @@ pub fn init(
             public_key: hex::encode(public.as_bytes()),
             valid_from_ms: 0,
             valid_until_ms: None,
+            retired_after_seq: None,
+            compromised_after_seq: None,
         }],
     };
     files::write_card(&node_dir.card(), &card)?;

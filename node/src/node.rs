@@ -283,6 +283,8 @@ impl Node {
                 public_key: public,
                 valid_from_ms: 0,
                 valid_until_ms: None,
+                retired_after_seq: None,
+                compromised_after_seq: None,
             }],
         })
     }

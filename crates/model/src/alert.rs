@@ -24,10 +24,12 @@ pub enum AlertKind {
     ShipmentAfterRevocation,
     #[serde(rename = "import.withdrawn")]
     ImportWithdrawn,
+    #[serde(rename = "key.compromised")]
+    KeyCompromised,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 7] = [
+    pub const ALL: [AlertKind; 8] = [
         AlertKind::DocumentInvalid,
         AlertKind::Equivocation,
         AlertKind::ShipmentRefused,
@@ -35,6 +37,7 @@ impl AlertKind {
         AlertKind::ShipmentDiscrepancy,
         AlertKind::ShipmentAfterRevocation,
         AlertKind::ImportWithdrawn,
+        AlertKind::KeyCompromised,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +49,7 @@ impl AlertKind {
             AlertKind::ShipmentDiscrepancy => "shipment.discrepancy",
             AlertKind::ShipmentAfterRevocation => "shipment.after_revocation",
             AlertKind::ImportWithdrawn => "import.withdrawn",
+            AlertKind::KeyCompromised => "key.compromised",
         }
     }
 

@@ -57,6 +57,9 @@ pub const SCHEMA_KEY: &[u8] = b"M/schema";
 /// Present while a reindex runs: derived records are half-built until it is
 /// gone, so opening a store that holds it finishes the reindex first.
 pub const REINDEX_KEY: &[u8] = b"M/reindexing";
+/// The key compromises (JSON) the derived records were last rebuilt with;
+/// absent: none.
+pub const COMPROMISED_KEY: &[u8] = b"M/compromised";
 
 /// Builds a key component by component.
 #[derive(Debug, Clone)]
