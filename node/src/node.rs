@@ -114,6 +114,11 @@ impl Node {
     /// rather than by rewriting `tally.toml`); returns once the API listens.
     pub async fn start_with(settings: Settings) -> anyhow::Result<Node> {
         let dir = settings.dir.clone();
+        // A bad key file refuses the start before anything (the store) is
+        // created; an interrupted key rotation is finished first.
+        if !crate::rotate::interrupted(&settings.authority_key) {
+            keys::load_authority_key(&settings.authority_key)?;
+        }
         let node_key = keys::load_node_key(&settings.node_key)?;
         let trust_list = files::read_trust(&dir.trust())?;
         let tokens = Arc::new(RwLock::new(

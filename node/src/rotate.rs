@@ -29,11 +29,19 @@ fn retired_path(key: &Path, seq: u64) -> PathBuf {
     key.with_extension(format!("key.retired-{seq}"))
 }
 
-/// Moves the announced `.next` key into place, keeping the old one.
+/// Whether a rotation was interrupted (a `.next` key waits).
+pub fn interrupted(key: &Path) -> bool {
+    next_path(key).exists()
+}
+
+/// Moves the announced `.next` key into place, keeping the old one (a
+/// crash between the two renames leaves the old key already kept).
 fn promote(key: &Path, seq: u64) -> anyhow::Result<()> {
     let retired = retired_path(key, seq);
-    std::fs::rename(key, &retired)
-        .with_context(|| format!("cannot keep the old key as {}", retired.display()))?;
+    if key.exists() || !retired.exists() {
+        std::fs::rename(key, &retired)
+            .with_context(|| format!("cannot keep the old key as {}", retired.display()))?;
+    }
     std::fs::rename(next_path(key), key)
         .with_context(|| format!("cannot put the new key in {}", key.display()))?;
     if let Some(dir) = key.parent() {

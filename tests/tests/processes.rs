@@ -14,6 +14,8 @@ mod docs;
 mod hostile;
 #[path = "processes/rig.rs"]
 mod rig;
+#[path = "processes/rotation.rs"]
+mod rotation;
 
 use anyhow::{Context, Result, ensure};
 use rand::rngs::StdRng;
