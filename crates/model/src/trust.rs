@@ -477,7 +477,8 @@ mod tests {
         let k = AuthorityKey::from_bytes(&[5; 32]);
         let us: AuthorityId = "US-DDTC".parse().expect("valid");
         let id = k.public().to_bytes();
-        let rows: &[(Option<u64>, Option<u64>, Option<u64>, u64, bool)] = &[
+        type Row = (Option<u64>, Option<u64>, Option<u64>, u64, bool);
+        let rows: &[Row] = &[
             (None, None, None, 1, true),
             (None, None, None, 1_000_000, true),
             (Some(5), None, None, 5, true),

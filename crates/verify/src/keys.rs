@@ -47,10 +47,10 @@ pub fn judge(
     if retired || trust.compromised_before(s.authority, s.key_id, s.seq) {
         return false;
     }
-    if let Some(own) = own_key {
-        if own == s.key_id || rotated.iter().any(|r| is(&r.signed_by)) {
-            return true;
-        }
+    if let Some(own) = own_key
+        && (own == s.key_id || rotated.iter().any(|r| is(&r.signed_by)))
+    {
+        return true;
     }
     if trust.trusts(s.authority, s.key_id, s.at_ms, s.seq) {
         return true;

@@ -102,14 +102,12 @@ fn contract() -> Vec<Case> {
             admin,
             Some(json!({"role": "officer", "label": "gate"})),
         ),
-        // Encryption keys are not rotatable in this build: the admin's
-        // answer is a 400, and nothing rotates during the matrix.
         case(
             M::POST,
             "/v1/keys/rotate",
             "/v1/keys/rotate",
             admin,
-            Some(json!({"purpose": "encryption"})),
+            Some(json!({"purpose": "signing"})),
         ),
     ]
 }
