@@ -109,6 +109,8 @@ pub fn init(
             public_key: hex::encode(public.as_bytes()),
             valid_from_ms: 0,
             valid_until_ms: None,
+            retired_after_seq: None,
+            compromised_after_seq: None,
         }],
     };
     files::write_card(&node_dir.card(), &card)?;
@@ -208,6 +210,43 @@ pub fn trust_remove(dir: &Path, id: &str) -> anyhow::Result<()> {
     files::write_trust(&node_dir.trust(), &list)
 }
 
+/// `tally trust revoke-key`: records in `trust.toml` that `key_id` of the
+/// trusted `authority` is compromised after seq `after_seq` (replacing an
+/// earlier declaration for that key). A running node applies it live.
+pub fn trust_revoke_key(
+    dir: &Path,
+    authority: &str,
+    key_id: &str,
+    after_seq: u64,
+) -> anyhow::Result<()> {
+    let node_dir = NodeDir(dir.to_path_buf());
+    let settings = Config::load(&node_dir)?.settings(&node_dir)?;
+    let authority: AuthorityId = authority.parse()?;
+    let well_formed = key_id.len() == 64
+        && key_id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !well_formed || tally_model::trust::parse_key(key_id).is_none() {
+        bail!("KEY_ID must be the key's 64-character lowercase hex public key; nothing changed");
+    }
+    if authority == settings.authority {
+        bail!(
+            "{authority} is this node's own authority: rotate its key (POST /v1/keys/rotate) or \
+             re-initialise the node instead; nothing changed"
+        );
+    }
+    let mut list = files::read_trust(&node_dir.trust())?;
+    if list.card(&authority).is_none() {
+        bail!("{authority} is not trusted; nothing changed");
+    }
+    list.declare_compromise(tally_model::KeyCompromise {
+        authority,
+        key_id: key_id.to_owned(),
+        after_seq,
+    });
+    files::write_trust(&node_dir.trust(), &list)
+}
+
 pub fn trust_list(dir: &Path) -> anyhow::Result<tally_model::TrustList> {
     let node_dir = NodeDir(dir.to_path_buf());
     Config::load(&node_dir)?;
@@ -243,7 +282,12 @@ pub fn reindex(dir: &Path) -> anyhow::Result<String> {
     let settings = Config::load(&node_dir)?.settings(&node_dir)?;
     let store = tally_store::Store::open(&settings.store_path, settings.engine)
         .context("opening the store (is the node still running?)")?;
-    let report = store.reindex_with(&mut progress_reporter("reindex"))?;
+    let compromises = files::read_trust(&node_dir.trust())?.compromises();
+    let mut progress = progress_reporter("reindex");
+    let report = match store.apply_compromised(compromises, &mut progress)? {
+        Some(report) => report,
+        None => store.reindex_with(&mut progress)?,
+    };
     Ok(format!(
         "reindexed {} entries of {} logs in {:.1} s ({} derived records replaced)",
         report.entries,

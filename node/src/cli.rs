@@ -129,6 +129,21 @@ pub enum TrustCommand {
         dir: PathBuf,
         id: String,
     },
+    /// Declare a key of a trusted authority compromised after seq N of its
+    /// log: it signs nothing of that authority past N; entries already
+    /// stored past N stay stored, raise `key.compromised` and stop counting.
+    /// Applied live (within 5 s) by a running node.
+    RevokeKey {
+        #[arg(long)]
+        dir: PathBuf,
+        /// The authority id, e.g. MX-SEDENA.
+        authority: String,
+        /// The key's public key, 64 lowercase hex digits.
+        key_id: String,
+        /// The last seq of the authority's log the key still signed.
+        #[arg(long, value_name = "N")]
+        after_seq: u64,
+    },
     /// List the trusted authorities.
     List {
         #[arg(long)]

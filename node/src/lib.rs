@@ -24,6 +24,7 @@ pub mod files;
 pub mod keys;
 pub mod node;
 pub mod peers;
+pub mod rotate;
 pub mod router;
 pub mod sync;
 pub mod watch;

@@ -77,6 +77,18 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 admin::trust_remove(&dir, &id)?;
                 println!("removed {id}");
             }
+            TrustCommand::RevokeKey {
+                dir,
+                authority,
+                key_id,
+                after_seq,
+            } => {
+                admin::trust_revoke_key(&dir, &authority, &key_id, after_seq)?;
+                println!(
+                    "declared key {key_id} of {authority} compromised after seq {after_seq}; \
+                     a running node applies it within 5 s"
+                );
+            }
             TrustCommand::List { dir, json } => {
                 let list = admin::trust_list(&dir)?;
                 if json {

@@ -23,7 +23,7 @@ use std::time::Duration;
 use tally_api::server::ServerConfig;
 use tally_api::tokens::TokenBook;
 use tally_api::{AppState, Metrics};
-use tally_model::{Card, CardKey};
+use tally_model::Card;
 use tally_p2p::{Multiaddr, P2pHandle, PeerId};
 use tally_store::Store;
 use tally_verify::Verifier;
@@ -130,7 +130,11 @@ impl Node {
     /// rather than by rewriting `tally.toml`); returns once the API listens.
     pub async fn start_with(settings: Settings) -> anyhow::Result<Node> {
         let dir = settings.dir.clone();
-        let authority_key = keys::load_authority_key(&settings.authority_key)?;
+        // A bad key file refuses the start before anything (the store) is
+        // created; an interrupted key rotation is finished first.
+        if !crate::rotate::interrupted(&settings.authority_key) {
+            keys::load_authority_key(&settings.authority_key)?;
+        }
         let node_key = keys::load_node_key(&settings.node_key)?;
         let trust_list = files::read_trust(&dir.trust())?;
         let tokens = Arc::new(RwLock::new(
@@ -160,6 +164,15 @@ impl Node {
         if missing && settings.new_log {
             info!(authority = %settings.authority, "the store was missing; --new-log: starting a new log");
         }
+        crate::rotate::recover(&settings.authority_key, &store, &settings.authority)?;
+        let authority_key = keys::load_authority_key(&settings.authority_key)?;
+        let compromises = trust_list.compromises();
+        let s = store.clone();
+        tokio::task::spawn_blocking(move || {
+            s.apply_compromised(compromises, &mut crate::watch::reindex_progress())
+        })
+        .await?
+        .context("applying the key compromises")?;
 
         let cancel = CancellationToken::new();
         let mut services = Services {
@@ -189,6 +202,7 @@ impl Node {
 
         let watcher = TrustWatcher {
             dir: dir.clone(),
+            store: verifier.store().clone(),
             trust,
             tokens: tokens.clone(),
             p2p: p2p.clone(),
@@ -249,6 +263,11 @@ impl Node {
             network: peers,
             metrics,
             card,
+            rotator: Some(Arc::new(crate::rotate::KeyFiles::new(
+                verifier.clone(),
+                settings.authority_key.clone(),
+                dir.card(),
+            ))),
         };
         let c = cancel.clone();
         let server = ServerConfig {
@@ -315,17 +334,14 @@ impl Node {
     ) -> anyhow::Result<Card> {
         let addrs = p2p.listen_addrs().await?;
         let public = verifier.public_key_hex();
+        let keys = crate::rotate::own_card_keys(verifier.store(), &settings.authority, &public)?;
         Ok(Card {
             authority: settings.authority.clone(),
             country: settings.authority.country().to_string(),
             name: settings.name.clone(),
             peer_id: p2p.local_peer_id().to_string(),
             addresses: addrs.iter().map(|a| a.to_string()).collect(),
-            keys: vec![CardKey {
-                public_key: public,
-                valid_from_ms: 0,
-                valid_until_ms: None,
-            }],
+            keys,
         })
     }
 

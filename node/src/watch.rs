@@ -24,6 +24,17 @@ pub fn trusted_peers(list: &TrustList) -> Vec<(PeerId, Vec<Multiaddr>)> {
         .collect()
 }
 
+/// Logs a re-derivation's progress (after a change of key compromises).
+pub fn reindex_progress() -> impl FnMut(tally_store::Progress) {
+    let mut last = std::time::Instant::now();
+    move |p: tally_store::Progress| {
+        if p.entries >= p.total || last.elapsed() >= Duration::from_secs(2) {
+            last = std::time::Instant::now();
+            info!(entries = p.entries, of = p.total, "re-deriving the state");
+        }
+    }
+}
+
 /// Changes are written by rename, so the inode tells two same-sized
 /// rewrites within one timestamp tick apart.
 fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64, u64)> {
@@ -34,6 +45,8 @@ fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64, u64)> {
 
 pub struct TrustWatcher {
     pub dir: NodeDir,
+    /// Re-derived when the key compromises change.
+    pub store: tally_store::Store,
     pub trust: Arc<RwLock<TrustList>>,
     pub tokens: Arc<RwLock<TokenBook>>,
     pub p2p: P2pHandle,
@@ -46,8 +59,26 @@ impl TrustWatcher {
     pub async fn apply(&self, list: TrustList) {
         self.peers.set_trusted(&list);
         let peers = trusted_peers(&list);
+        let compromises = list.compromises();
         if let Ok(mut t) = self.trust.write() {
             *t = list;
+        }
+        // New entries a declaration covers are refused from now on (the
+        // verifier reads the list); stored ones stop counting once the
+        // store has re-derived without them.
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || {
+            store.apply_compromised(compromises, &mut reindex_progress())
+        })
+        .await
+        {
+            Ok(Ok(Some(report))) => info!(
+                entries = report.entries,
+                "re-derived the state without the entries of compromised keys"
+            ),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => warn!(error = %e, "cannot apply the key compromises"),
+            Err(e) => warn!(error = %e, "cannot apply the key compromises"),
         }
         if let Err(e) = self.p2p.set_trusted(peers).await {
             warn!(error = %e, "cannot update the allow list");

@@ -639,6 +639,8 @@ impl Rogue {
                 public_key: to_hex(key.public().as_bytes()),
                 valid_from_ms: 0,
                 valid_until_ms: None,
+                retired_after_seq: None,
+                compromised_after_seq: None,
             }],
             authority,
         })

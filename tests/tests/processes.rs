@@ -16,6 +16,8 @@ mod hostile;
 mod recovery;
 #[path = "processes/rig.rs"]
 mod rig;
+#[path = "processes/rotation.rs"]
+mod rotation;
 
 use anyhow::{Context, Result, ensure};
 use rand::rngs::StdRng;

@@ -60,6 +60,25 @@ pub struct PeerStatus {
     pub last_sync_ms: Option<i64>,
 }
 
+/// Rotates this node's keys; the node implements it over its key files and
+/// its card (the API cannot reach them). Calls block (files, fsync): the API
+/// makes them on the blocking pool.
+pub trait KeyRotator: Send + Sync + 'static {
+    /// A new signing key: kept in the key file (mode 0600), announced in
+    /// the node's own log by a rotation signed with the current key, used
+    /// for every entry after it, and written into the node's card.
+    fn rotate_signing(&self) -> Result<RotatedKey, ApiError>;
+}
+
+/// What a rotation did.
+#[derive(Debug, Clone)]
+pub struct RotatedKey {
+    /// The new public key, 64 lowercase hex digits.
+    pub key_id: String,
+    /// The rotation entry in the node's own log.
+    pub entry: tally_verify::state::EntryPointer,
+}
+
 /// Everything a request handler may touch; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -73,6 +92,8 @@ pub struct AppState {
     /// listing shows the authority id and peer id only (the verifier does
     /// not expose the signing key).
     pub card: Option<Arc<Card>>,
+    /// Rotates the node's keys (`POST /v1/keys/rotate`); none: 503.
+    pub rotator: Option<Arc<dyn KeyRotator>>,
 }
 
 impl AppState {
@@ -88,7 +109,14 @@ impl AppState {
             network,
             metrics,
             card: None,
+            rotator: None,
         }
+    }
+
+    /// Sets what rotates this node's keys.
+    pub fn with_rotator(mut self, rotator: Arc<dyn KeyRotator>) -> AppState {
+        self.rotator = Some(rotator);
+        self
     }
 
     /// Sets this node's own card (the one `tally init` wrote).

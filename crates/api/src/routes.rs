@@ -195,6 +195,17 @@ pub const ROUTES: &[Route] = &[
         handler: |m| on(m, node::create_token),
     },
     Route {
+        method: Method::Post,
+        path: "/v1/keys/rotate",
+        role: Some(Role::Admin),
+        summary: "Rotate this node's signing key: {\"key_id\", \"entry\": {\"seq\", \"hash\"}}; the rotation is announced in the node's log, signed by the current key",
+        query: NO_QUERY,
+        body: Some("{\"purpose\": \"signing\"} (\"encryption\" is not rotatable in this build)"),
+        ok: 200,
+        errors: &[503],
+        handler: |m| on(m, node::rotate_key),
+    },
+    Route {
         method: Method::Get,
         path: "/v1/evidence",
         role: Some(Role::Officer),

@@ -12,9 +12,11 @@
 use serde::Serialize;
 use tally_model::{
     AlertKind, AuthorityId, Card, CardKey, Checkpoint, Date, Direction, DocumentRef, License,
-    LicenseKind, ShipmentLine, Status,
+    LicenseKind, ShipmentLine, Status, TrustList,
 };
-use tally_verify::state::{Alert, EntryPointer, LicenseEvent, LicenseState, ShipmentRow, TallyRow};
+use tally_verify::state::{
+    Alert, EntryPointer, LicenseEvent, LicenseState, RotatedKey, ShipmentRow, TallyRow,
+};
 
 /// A license as `GET /v1/licenses/{authority}/{number}` answers it.
 #[derive(Debug, Clone, Serialize)]
@@ -229,9 +231,9 @@ pub enum KeyPurpose {
     Encryption,
 }
 
-/// One key of an authority. Fields this node does not know yet are null:
-/// seq bounds come from key rotations and compromise declarations, which
-/// cards do not carry.
+/// One key of an authority. Fields this node does not know are null; seq
+/// bounds come from the card, from key rotations in the authority's log and
+/// from compromise declarations (`tally trust revoke-key`).
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyView {
     /// The public key, 64 lowercase hex digits.
@@ -263,8 +265,57 @@ impl AuthorityView {
     }
 }
 
+impl AuthorityView {
+    /// [`AuthorityView::from_card`], with the keys the authority's log
+    /// announced (`rotated`, in log order) and every key's seq bounds: the
+    /// card's, its rotations' and the trust list's compromise declarations.
+    pub fn from_card_and_log(
+        card: &Card,
+        own: bool,
+        rotated: &[RotatedKey],
+        trust: &TrustList,
+    ) -> AuthorityView {
+        let mut view = AuthorityView::from_card(card, own);
+        let listed =
+            |keys: &[KeyView], k: &str| keys.iter().any(|v| v.key_id.eq_ignore_ascii_case(k));
+        for r in rotated.iter().filter(|r| !r.compromised) {
+            if !r.signed_by.is_empty() && !listed(&view.keys, &r.signed_by) {
+                view.keys
+                    .push(KeyView::signing(&CardKey::new(r.signed_by.clone(), 0)));
+                if let Some(k) = view.keys.last_mut() {
+                    k.valid_from_ms = None;
+                }
+            }
+            if !listed(&view.keys, &r.public_key) {
+                view.keys.push(KeyView::signing(&CardKey::new(
+                    r.public_key.clone(),
+                    r.valid_from_ms,
+                )));
+            }
+        }
+        for k in &mut view.keys {
+            let retired = rotated
+                .iter()
+                .filter(|r| !r.compromised && r.signed_by.eq_ignore_ascii_case(&k.key_id))
+                .map(|r| r.entry.seq)
+                .min();
+            k.retired_after_seq = match (k.retired_after_seq, retired) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let id: Option<[u8; 32]> = hex::decode(&k.key_id).ok().and_then(|b| b.try_into().ok());
+            let declared = id.and_then(|id| trust.compromised_after(&card.authority, &id));
+            k.compromised_after_seq = match (k.compromised_after_seq, declared) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        view
+    }
+}
+
 impl KeyView {
-    /// A card's key: every key a card lists today signs.
+    /// A card's key, with the seq bounds the card carries.
     fn signing(k: &CardKey) -> KeyView {
         let key_id = k.public_key.to_ascii_lowercase();
         KeyView {
@@ -273,8 +324,8 @@ impl KeyView {
             purpose: KeyPurpose::Signing,
             valid_from_ms: Some(k.valid_from_ms),
             valid_until_ms: k.valid_until_ms,
-            retired_after_seq: None,
-            compromised_after_seq: None,
+            retired_after_seq: k.retired_after_seq,
+            compromised_after_seq: k.compromised_after_seq,
         }
     }
 }

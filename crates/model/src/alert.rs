@@ -28,10 +28,12 @@ pub enum AlertKind {
     /// did not write: a copy of its keys signs elsewhere.
     #[serde(rename = "log.cloned")]
     LogCloned,
+    #[serde(rename = "key.compromised")]
+    KeyCompromised,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 8] = [
+    pub const ALL: [AlertKind; 9] = [
         AlertKind::DocumentInvalid,
         AlertKind::Equivocation,
         AlertKind::ShipmentRefused,
@@ -40,6 +42,7 @@ impl AlertKind {
         AlertKind::ShipmentAfterRevocation,
         AlertKind::ImportWithdrawn,
         AlertKind::LogCloned,
+        AlertKind::KeyCompromised,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +55,7 @@ impl AlertKind {
             AlertKind::ShipmentAfterRevocation => "shipment.after_revocation",
             AlertKind::ImportWithdrawn => "import.withdrawn",
             AlertKind::LogCloned => "log.cloned",
+            AlertKind::KeyCompromised => "key.compromised",
         }
     }
 

@@ -46,5 +46,5 @@ pub use entry::{
 pub use id::{AuthorityId, Country, IdError};
 pub use lifecycle::{Refusal, Standing, Transition};
 pub use route::{normalize_serial, on_route};
-pub use trust::{Card, CardKey, TrustList};
+pub use trust::{Card, CardKey, KeyCompromise, TrustList};
 pub use validate::{Invalid, validate_amendment, validate_license};

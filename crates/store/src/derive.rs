@@ -145,6 +145,10 @@ pub(crate) fn apply(tx: &mut Tx, entry: &Entry, id: EntryHash, key_id: &[u8; 32]
         seq: entry.seq,
         hash: id,
     };
+    if crate::compromise::skip(tx, entry, pointer, key_id)? {
+        tx.put_raw(keys::applied(a), entry.seq.to_be_bytes().to_vec());
+        return Ok(());
+    }
     match &entry.body {
         Body::Document(doc) => apply_document(tx, entry, pointer, key_id, doc, Carried::InLog)?,
         Body::Sealed(_) => match tx.opener().map(|o| o.open(entry)) {
@@ -307,6 +311,8 @@ fn apply_transition(
                     public_key: rotation.new_key.clone(),
                     valid_from_ms: rotation.valid_from_ms,
                     entry: pointer,
+                    signed_by: hex::encode(key_id),
+                    compromised: false,
                 };
                 tx.put_json(keys::rotated(authority, entry.seq), &key);
                 Ok(())

@@ -64,6 +64,9 @@ pub const REINDEX_KEY: &[u8] = b"M/reindexing";
 /// was found missing at start; removed once a trusted peer confirmed the
 /// head. Kept in the store so that a crash mid-recovery resumes it.
 pub const RECOVERING_KEY: &[u8] = b"M/recovering";
+/// The key compromises (JSON) the derived records were last rebuilt with;
+/// absent: none.
+pub const COMPROMISED_KEY: &[u8] = b"M/compromised";
 
 /// Builds a key component by component.
 #[derive(Debug, Clone)]

@@ -22,6 +22,7 @@
 //! returns `Ok`: it is then committed with everything derived from it, as
 //! durably as the engine promises (see [`EngineKind`]).
 
+mod compromise;
 mod derive;
 pub mod engine;
 pub mod error;

@@ -131,8 +131,17 @@ pub struct RotatedKey {
     /// Hex public key.
     pub public_key: String,
     pub valid_from_ms: i64,
-    /// The rotation entry.
+    /// The rotation entry: the new key signs from `entry.seq + 1`.
     pub entry: EntryPointer,
+    /// Hex of the key that signed the rotation: it signs nothing of the
+    /// log after `entry.seq`.
+    #[serde(default)]
+    pub signed_by: String,
+    /// The rotation was signed by a key declared compromised before it: the
+    /// announced key is trusted for nothing (kept so that what it signed is
+    /// recognized as not counting).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compromised: bool,
 }
 
 mod hash_hex {

@@ -14,6 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use tally_model::trust::KeyCompromise;
 use tally_model::{
     AuthorityId, Direction, DocumentRef, EntryHash, SignedEntry, VerifiedEntry, on_route,
 };
@@ -34,6 +35,8 @@ struct Inner {
     engine: Box<dyn Engine>,
     /// Reads sealed documents addressed to this node when they are applied.
     opener: Option<Arc<dyn Opener>>,
+    /// Key compromises in force (see [`Store::apply_compromised`]).
+    compromised: std::sync::RwLock<Arc<Vec<KeyCompromise>>>,
     /// Why the last commit failed, until one succeeds: what health reports
     /// while the node cannot write (disk full, I/O error).
     fault: Mutex<Option<String>>,
@@ -242,6 +245,7 @@ impl Store {
             inner: Arc::new(Inner {
                 engine,
                 opener,
+                compromised: Default::default(),
                 fault: Mutex::new(None),
                 append: Mutex::new(()),
                 dir: dir.to_path_buf(),
@@ -268,6 +272,47 @@ impl Store {
 
     fn opener(&self) -> Option<&dyn Opener> {
         self.inner.opener.as_deref()
+    }
+
+    fn compromised(&self) -> Arc<Vec<KeyCompromise>> {
+        self.inner
+            .compromised
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_default()
+    }
+
+    fn tx(&self) -> Tx<'_> {
+        Tx::new(self.engine(), self.opener()).with_compromised(self.compromised())
+    }
+
+    /// Puts `compromises` (`tally trust revoke-key`, and what cards carry)
+    /// in force: entries they cover stay stored but derive nothing and
+    /// raise `key.compromised`. When they differ from the ones the derived
+    /// records were built with, rebuilds them ([`Store::reindex_with`],
+    /// calling `progress`) and returns its report.
+    pub fn apply_compromised(
+        &self,
+        mut compromises: Vec<KeyCompromise>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Option<ReindexReport>> {
+        compromises.sort();
+        compromises.dedup();
+        if let Ok(mut c) = self.inner.compromised.write() {
+            *c = Arc::new(compromises.clone());
+        }
+        let built: Vec<KeyCompromise> = match self.engine().get(keys::COMPROMISED_KEY)? {
+            Some(v) => decode(keys::COMPROMISED_KEY, &v)?,
+            None => vec![],
+        };
+        if built == compromises {
+            return Ok(None);
+        }
+        tracing::warn!(
+            declarations = compromises.len(),
+            "key compromises changed: rebuilding derived records without the entries they cover"
+        );
+        self.reindex_with(progress).map(Some)
     }
 
     fn lock(&self) -> MutexGuard<'_, ()> {
@@ -398,7 +443,7 @@ impl Store {
         f: impl FnOnce(&mut Tx) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         let _guard = self.lock();
-        let mut tx = Tx::new(self.engine(), self.opener());
+        let mut tx = self.tx();
         let out = f(&mut tx)?;
         if !tx.is_empty() {
             let committed = self.engine().commit(tx.into_batch());
@@ -649,7 +694,11 @@ impl Store {
         let started = Instant::now();
         let _guard = self.lock();
         let engine = self.engine();
-        engine.commit(vec![Op::Put(keys::REINDEX_KEY.to_vec(), b"1".to_vec())])?;
+        let compromised = self.compromised();
+        engine.commit(vec![
+            Op::Put(keys::REINDEX_KEY.to_vec(), b"1".to_vec()),
+            Op::Delete(keys::COMPROMISED_KEY.to_vec()),
+        ])?;
 
         let mut deleted = 0u64;
         for prefix in keys::DERIVED {
@@ -672,7 +721,7 @@ impl Store {
             let mut from = 1;
             while from <= *head {
                 let rows = self.log_rows(authority, from, REINDEX_CHUNK)?;
-                let mut tx = Tx::new(engine, self.opener());
+                let mut tx = Tx::new(engine, self.opener()).with_compromised(compromised.clone());
                 let mut next = from;
                 for (k, v) in &rows {
                     let signed = decode_signed(k, v)?;
@@ -710,7 +759,14 @@ impl Store {
             tx::raise_cloned(&mut tx, &foreign)?;
         }
         engine.commit(tx.into_batch())?;
-        engine.commit(vec![Op::Delete(keys::REINDEX_KEY.to_vec())])?;
+        let mut done = vec![Op::Delete(keys::REINDEX_KEY.to_vec())];
+        if !compromised.is_empty() {
+            done.push(Op::Put(
+                keys::COMPROMISED_KEY.to_vec(),
+                derive::encode(compromised.as_ref()),
+            ));
+        }
+        engine.commit(done)?;
         let report = ReindexReport {
             authorities: heads.len(),
             entries,

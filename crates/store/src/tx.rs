@@ -8,10 +8,12 @@ use crate::engine::{Batch, Engine, Op};
 use crate::error::{Result, StoreError};
 use crate::keys;
 use crate::opener::Opener;
-use crate::state::{Alert, EntryPointer, Evidence, LicenseState};
+use crate::state::{Alert, EntryPointer, Evidence, LicenseState, RotatedKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use tally_model::trust::KeyCompromise;
 use tally_model::{
     AlertKind, AuthorityId, ChainStep, EntryHash, SignedEntry, VerifiedEntry, alert_id, chain_step,
 };
@@ -39,6 +41,8 @@ pub struct Tx<'a> {
     /// Reads sealed documents addressed to this node; none: every sealed
     /// entry is treated as not addressed here.
     opener: Option<&'a dyn Opener>,
+    /// Key compromises in force: entries they cover are kept, not applied.
+    compromised: Arc<Vec<KeyCompromise>>,
 }
 
 impl View for Tx<'_> {
@@ -76,7 +80,17 @@ impl<'a> Tx<'a> {
             engine,
             pending: BTreeMap::new(),
             opener,
+            compromised: Arc::default(),
         }
+    }
+
+    pub(crate) fn with_compromised(mut self, compromised: Arc<Vec<KeyCompromise>>) -> Tx<'a> {
+        self.compromised = compromised;
+        self
+    }
+
+    pub(crate) fn compromised(&self) -> &[KeyCompromise] {
+        &self.compromised
     }
 
     pub(crate) fn opener(&self) -> Option<&'a dyn Opener> {
@@ -148,6 +162,15 @@ impl<'a> Tx<'a> {
         View::get(self, &key)?
             .map(|v| decode_signed(&key, &v))
             .transpose()
+    }
+
+    /// Keys `authority` announced in its own log, in log order, this
+    /// transaction's writes included.
+    pub fn rotated_keys(&self, authority: &AuthorityId) -> Result<Vec<RotatedKey>> {
+        self.scan_prefix(&keys::rotated_prefix(authority.as_str()))?
+            .into_iter()
+            .map(|(k, v)| derive::decode(&k, &v))
+            .collect()
     }
 
     /// A document of `authority` as it stands, this transaction's writes included.

@@ -20,6 +20,8 @@ pub fn card(authority: &str, key: &AuthorityKey) -> Card {
             public_key: hex::encode(key.public().as_bytes()),
             valid_from_ms: 0,
             valid_until_ms: None,
+            retired_after_seq: None,
+            compromised_after_seq: None,
         }],
     }
 }

@@ -239,7 +239,7 @@ impl Verifier {
         let short = l.signed_by.get(..16).unwrap_or(&l.signed_by);
         let trusted = match key {
             Some(k) => self
-                .trusted_key(&l.authority, &k, l.issued_at_ms)?
+                .trusted_key(&l.authority, &k, l.issued_at_ms, l.entry.seq)?
                 .is_some(),
             None => false,
         };

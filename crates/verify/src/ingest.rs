@@ -9,7 +9,11 @@
 //! applies its document or keeps it as evidence (DESIGN.md section 3).
 
 use crate::Verifier;
-use tally_model::{AuthorityId, ChainStep, OpenedEntry, SignedEntry, VerifiedEntry, chain_step};
+use tally_model::{
+    AuthorityId, Body, ChainStep, Document, Entry, OpenedEntry, SignedEntry, VerifiedEntry,
+    chain_step,
+};
+use tally_store::RotatedKey;
 use tally_store::StoreError;
 use tally_store::Tx;
 use tally_store::state::{EntryPointer, Evidence};
@@ -134,6 +138,37 @@ fn issued_at(tx: &Tx, authority: &AuthorityId, seq: u64) -> Result<i64, StoreErr
     Ok(entry.issued_at_ms)
 }
 
+/// Whether a held rotation of `entry`'s log before it was signed by
+/// `key_id` (which then signs nothing after it).
+fn retired_in(tx: &Tx, entry: &Entry, key_id: &[u8; 32]) -> Result<bool, StoreError> {
+    let signer = hex::encode(key_id);
+    Ok(tx
+        .rotated_keys(&entry.authority)?
+        .iter()
+        .any(|r| r.entry.seq < entry.seq && r.signed_by.eq_ignore_ascii_case(&signer)))
+}
+
+/// The key rotation `opened` announces, as the store will record it.
+fn pending_rotation(
+    (opened, _): &(OpenedEntry, ed25519_dalek::VerifyingKey),
+) -> Option<(AuthorityId, RotatedKey)> {
+    let entry = opened.entry();
+    let Body::Document(Document::KeyRotation(r)) = &entry.body else {
+        return None;
+    };
+    let rotated = RotatedKey {
+        public_key: r.new_key.clone(),
+        valid_from_ms: r.valid_from_ms,
+        entry: EntryPointer {
+            seq: entry.seq,
+            hash: opened.signed().id(),
+        },
+        signed_by: hex::encode(opened.signed().key_id()),
+        compromised: false,
+    };
+    Some((entry.authority.clone(), rotated))
+}
+
 impl Verifier {
     /// Validates one entry from a peer and stores it if it is next in its log.
     pub fn ingest(&self, bytes: &[u8]) -> Result<IngestOutcome, StoreError> {
@@ -161,9 +196,18 @@ impl Verifier {
     pub fn preverify(&self, entries: &[impl AsRef<[u8]>]) -> Result<Preverified, StoreError> {
         let mut opened = Vec::with_capacity(entries.len());
         let mut failure = None;
+        // Rotations earlier in this range: the keys they announce sign the
+        // entries after them (the range commits in order, and stops at the
+        // first entry that does not go in).
+        let mut rotations = Vec::new();
         for bytes in entries {
-            match self.open(bytes.as_ref())? {
-                Ok(t) => opened.push(t),
+            match self.open(bytes.as_ref(), &rotations)? {
+                Ok(t) => {
+                    if let Some(r) = pending_rotation(&t) {
+                        rotations.push(r);
+                    }
+                    opened.push(t)
+                }
                 Err(r) => {
                     failure = Some(r);
                     break;
@@ -242,6 +286,15 @@ impl Verifier {
                                     entry.seq
                                 )))
                             }
+                            // A rotation committed after this range was
+                            // pre-verified (or earlier in it) retires its signer.
+                            _ if retired_in(tx, entry, v.signed().key_id())? => {
+                                IngestOutcome::Rejected(Rejection::UntrustedKey(format!(
+                                    "{} (retired before seq {})",
+                                    hex::encode(&v.signed().key_id()[..8]),
+                                    entry.seq
+                                )))
+                            }
                             _ => IngestOutcome::Accepted(tx.append(v)?),
                         },
                         ChainStep::Duplicate => IngestOutcome::Duplicate,
@@ -303,11 +356,13 @@ impl Verifier {
         Ok(outcomes)
     }
 
-    /// Decodes, finds the trusted key for the signer at the entry's time.
+    /// Decodes, finds the trusted key for the signer at the entry's time
+    /// and seq (`pending`: rotations earlier in the same range).
     #[allow(clippy::type_complexity)]
     fn open(
         &self,
         bytes: &[u8],
+        pending: &[(AuthorityId, RotatedKey)],
     ) -> Result<Result<(OpenedEntry, ed25519_dalek::VerifyingKey), Rejection>, StoreError> {
         let opened = match SignedEntry::decode(bytes).and_then(OpenedEntry::open) {
             Ok(o) => o,
@@ -326,7 +381,18 @@ impl Verifier {
             )));
         }
         let key_id = *opened.signed().key_id();
-        match self.trusted_key(&entry.authority, &key_id, entry.issued_at_ms)? {
+        let pending: Vec<RotatedKey> = pending
+            .iter()
+            .filter(|(a, _)| a == &entry.authority)
+            .map(|(_, r)| r.clone())
+            .collect();
+        match self.trusted_key_with(
+            &entry.authority,
+            &key_id,
+            entry.issued_at_ms,
+            entry.seq,
+            &pending,
+        )? {
             Some(key) => Ok(Ok((opened, key))),
             None => Ok(Err(Rejection::UntrustedKey(hex::encode(&key_id[..8])))),
         }
@@ -347,7 +413,7 @@ impl Verifier {
             return Ok(ProofOutcome::NotTrusted);
         }
         for (s, e) in [(&a, &ea), (&b, &eb)] {
-            match self.trusted_key(&e.authority, s.key_id(), e.issued_at_ms)? {
+            match self.trusted_key(&e.authority, s.key_id(), e.issued_at_ms, e.seq)? {
                 Some(k) if s.verify_with(&k).is_ok() => {}
                 Some(_) => return Ok(ProofOutcome::Invalid),
                 None => return Ok(ProofOutcome::NotTrusted),

@@ -70,7 +70,7 @@ impl Verifier {
             recipients: vec![],
             body: Body::Document(document),
         };
-        let v: VerifiedEntry = self.inner.key.sign(&entry);
+        let v: VerifiedEntry = self.signing_key().sign(&entry);
         // Peers refuse anything larger; refuse it here rather than sign an
         // entry that could never leave this node.
         if v.signed().encode().len() > tally_model::MAX_ENTRY_BYTES {
@@ -167,13 +167,37 @@ impl Verifier {
         }))
     }
 
-    /// Announces a new signing key, signed by the current one. The caller
-    /// switches to the new key afterwards (a restart with the new key file).
-    pub fn rotate_key(&self, new_public_hex: String) -> Result<Issued, IssueError> {
+    /// Rotates the signing key: appends a key rotation announcing `new`,
+    /// signed by the current key, then signs with `new` from the next entry
+    /// on (readers refuse the old key after the rotation's seq). The caller
+    /// keeps `new` durably (the node writes its key file) before calling,
+    /// so that a crash never leaves the log announcing a key nobody holds.
+    pub fn rotate_signing_key(&self, new: tally_model::AuthorityKey) -> Result<Issued, IssueError> {
         let _w = self.lock();
-        self.sign_and_publish(Document::KeyRotation(tally_model::KeyRotation {
-            new_key: new_public_hex,
+        if new.public() == self.own_public() {
+            return Err(IssueError::BadRequest(
+                "the new signing key is the current one".into(),
+            ));
+        }
+        let document = Document::KeyRotation(tally_model::KeyRotation {
+            new_key: hex::encode(new.public().as_bytes()),
             valid_from_ms: self.now_ms(),
-        }))
+        });
+        let v = self
+            .store()
+            .transaction(|tx| self.append_own(tx, document))?;
+        *self
+            .inner
+            .key
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = new;
+        self.inner.publish.entry(v.signed());
+        Ok(Issued {
+            entry: EntryPointer {
+                seq: v.entry().seq,
+                hash: v.id(),
+            },
+            signed: v.signed().clone(),
+        })
     }
 }

@@ -65,7 +65,8 @@ pub struct Verifier {
 struct Inner {
     store: Store,
     authority: AuthorityId,
-    key: AuthorityKey,
+    /// The current signing key; swapped by [`Verifier::rotate_signing_key`].
+    key: RwLock<AuthorityKey>,
     trust: Arc<RwLock<TrustList>>,
     publish: Box<dyn Publish>,
     /// Decompressed public keys of trusted signers, by key bytes.
@@ -104,7 +105,7 @@ impl Verifier {
             inner: Arc::new(Inner {
                 store,
                 authority,
-                key,
+                key: RwLock::new(key),
                 trust,
                 publish,
                 keys: RwLock::default(),
@@ -130,7 +131,21 @@ impl Verifier {
 
     /// Hex of this node's authority public key.
     pub fn public_key_hex(&self) -> String {
-        hex::encode(self.inner.key.public().as_bytes())
+        hex::encode(self.own_public().as_bytes())
+    }
+
+    /// The current signing key's public half.
+    pub(crate) fn own_public(&self) -> ed25519_dalek::VerifyingKey {
+        self.signing_key().public()
+    }
+
+    fn signing_key(&self) -> std::sync::RwLockReadGuard<'_, AuthorityKey> {
+        // Swapping a key cannot leave it half-written: a poisoned lock
+        // still holds a whole key.
+        self.inner
+            .key
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The trust list as it stands now (the node replaces it on change).

@@ -83,7 +83,9 @@ fn an_own_entry_this_node_did_not_write_is_evidence_and_stops_signing() {
         Status::Suspended,
         "x".into()
     )));
-    assert!(unavailable(v.rotate_key("00".repeat(32))));
+    assert!(unavailable(v.rotate_signing_key(
+        tally_model::AuthorityKey::from_bytes(&[9; 32])
+    )));
 
     // Another seq 1: also an equivocation proof.
     let other = own(1, None, "IC-Y");

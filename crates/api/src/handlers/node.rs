@@ -64,30 +64,78 @@ pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
 }
 
 /// This node's card first (the one `tally init` wrote, else the trust
-/// list's), then every other trusted authority's.
-pub async fn authorities(State(s): State<AppState>) -> Json<Vec<AuthorityView>> {
-    let own = s.verifier.authority();
+/// list's), then every other trusted authority's; each with the keys and
+/// seq bounds learned from its log and from compromise declarations.
+pub async fn authorities(State(s): State<AppState>) -> Result<Json<Vec<AuthorityView>>, ApiError> {
+    let own = s.verifier.authority().clone();
     let trust = s.verifier.trust();
-    let own_view = match (&s.card, trust.card(own)) {
-        (Some(card), _) => AuthorityView::from_card(card, true),
-        (None, Some(card)) => AuthorityView::from_card(card, true),
-        (None, None) => AuthorityView {
-            authority: own.clone(),
-            country: own.country().as_str().to_owned(),
-            name: own.as_str().to_owned(),
-            peer_id: s.network.peer_id(),
-            addresses: vec![],
-            fingerprint: None,
-            keys: vec![],
-            own: true,
-        },
+    let own_card = s.card.as_deref().or(trust.card(&own)).cloned();
+    let peer_id = s.network.peer_id();
+    let v = s.verifier.clone();
+    blocking(move || {
+        let store = v.store();
+        let own_view = match &own_card {
+            Some(card) => {
+                AuthorityView::from_card_and_log(card, true, &store.rotated_keys(&own)?, &trust)
+            }
+            None => AuthorityView {
+                authority: own.clone(),
+                country: own.country().as_str().to_owned(),
+                name: own.as_str().to_owned(),
+                peer_id,
+                addresses: vec![],
+                fingerprint: None,
+                keys: vec![],
+                own: true,
+            },
+        };
+        let mut views = vec![own_view];
+        for c in trust.cards.iter().filter(|c| c.authority != own) {
+            let rotated = store.rotated_keys(&c.authority)?;
+            views.push(AuthorityView::from_card_and_log(c, false, &rotated, &trust));
+        }
+        Ok(Json(views))
+    })
+    .await
+}
+
+/// The body of `POST /v1/keys/rotate`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateBody {
+    pub purpose: String,
+}
+
+/// Rotates this node's signing key (admin).
+pub async fn rotate_key(
+    State(s): State<AppState>,
+    Body(body): Body<RotateBody>,
+) -> Result<Json<Value>, ApiError> {
+    match body.purpose.as_str() {
+        "signing" => {}
+        "encryption" => {
+            return Err(ApiError::invalid_json(
+                "encryption keys are not rotatable yet in this build; only \"signing\" is",
+            ));
+        }
+        other => {
+            return Err(ApiError::invalid_json(format!(
+                "purpose must be \"signing\" or \"encryption\", not {other:?}"
+            )));
+        }
+    }
+    let Some(rotator) = s.rotator.clone() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "this node cannot rotate its keys (it was started without its key files)",
+        ));
     };
-    let others = trust
-        .cards
-        .iter()
-        .filter(|c| &c.authority != own)
-        .map(|c| AuthorityView::from_card(c, false));
-    Json(std::iter::once(own_view).chain(others).collect())
+    let rotated = blocking(move || rotator.rotate_signing()).await?;
+    Ok(Json(json!({
+        "key_id": rotated.key_id,
+        "entry": {"seq": rotated.entry.seq, "hash": rotated.entry.hash.to_hex()},
+    })))
 }
 
 /// The body of `POST /v1/tokens`.

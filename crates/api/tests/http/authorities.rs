@@ -77,6 +77,8 @@ async fn authorities_show_key_bounds_and_a_node_without_its_card() {
         public_key: hex::encode(key(4).public().as_bytes()),
         valid_from_ms: 1_500,
         valid_until_ms: None,
+        retired_after_seq: None,
+        compromised_after_seq: None,
     });
     let mut trust = TrustList::default();
     trust.upsert(mx.clone());
@@ -120,6 +122,8 @@ async fn authorities_show_key_bounds_and_a_node_without_its_card() {
         public_key: key_id(&key(4)),
         valid_from_ms: 0,
         valid_until_ms: None,
+        retired_after_seq: None,
+        compromised_after_seq: None,
     });
     assert_eq!(list[1]["fingerprint"], plain.fingerprint());
     assert_eq!(

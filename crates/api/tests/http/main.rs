@@ -3,6 +3,7 @@
 
 mod authorities;
 mod errors;
+mod keys;
 mod rig;
 mod roles;
 mod server;

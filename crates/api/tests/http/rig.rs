@@ -97,6 +97,26 @@ impl Answer {
     }
 }
 
+/// Rotates the rig's signing key to fixed keys 100, 101, ... (the node's
+/// key files are not part of the API crate).
+pub struct TestRotator {
+    verifier: tally_verify::Verifier,
+    next: std::sync::atomic::AtomicU8,
+}
+
+impl tally_api::KeyRotator for TestRotator {
+    fn rotate_signing(&self) -> Result<tally_api::RotatedKey, tally_api::ApiError> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let new = key(n);
+        let key_id = hex::encode(new.public().as_bytes());
+        let issued = self.verifier.rotate_signing_key(new)?;
+        Ok(tally_api::RotatedKey {
+            key_id,
+            entry: issued.entry,
+        })
+    }
+}
+
 impl Rig {
     /// A US-DDTC node trusting MX-SEDENA (key 2) and GT-DIGECAM (key 3).
     pub fn new() -> Rig {
@@ -106,13 +126,18 @@ impl Rig {
         let officer = book.create(Role::Officer, "officer").expect("token");
         let issuer = book.create(Role::Issuer, "issuer").expect("token");
         let admin = book.create(Role::Admin, "admin").expect("token");
+        let state_verifier = verifier.clone();
         let state = AppState::new(
             verifier,
             Arc::new(RwLock::new(book)),
             Arc::new(FakeNetwork),
             Metrics::new(),
         )
-        .with_card(card(US, &key(1)));
+        .with_card(card(US, &key(1)))
+        .with_rotator(Arc::new(TestRotator {
+            verifier: state_verifier,
+            next: std::sync::atomic::AtomicU8::new(100),
+        }));
         Rig {
             app: router(state.clone()),
             dir,

@@ -102,6 +102,13 @@ fn contract() -> Vec<Case> {
             admin,
             Some(json!({"role": "officer", "label": "gate"})),
         ),
+        case(
+            M::POST,
+            "/v1/keys/rotate",
+            "/v1/keys/rotate",
+            admin,
+            Some(json!({"purpose": "signing"})),
+        ),
     ]
 }
 

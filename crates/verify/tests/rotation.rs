@@ -1,0 +1,335 @@
+//! Keys by seq (DESIGN.md section 3, "Time and keys by seq"): a signing key
+//! retires at its rotation's seq, and a key declared compromised after seq N
+//! signs nothing past N; entries already stored past N stop counting.
+
+use std::sync::{Arc, RwLock};
+use tally_model::trust::KeyCompromise;
+use tally_model::*;
+use tally_store::{EngineKind, Store};
+use tally_testkit::docs::{import, rotation};
+use tally_testkit::{Log, T0, key, trust_list};
+use tally_verify::{IngestOutcome, NoPublish, Rejection, Verifier};
+
+/// Ten hours after the fixtures' epoch: every rotation below is in force.
+const NOW: i64 = T0 + 36_000_000;
+/// After `rotation(n)`'s `valid_from_ms` (T0 + 1 h).
+const LATER: i64 = T0 + 7_200_000;
+
+struct Rig {
+    _dir: tempfile::TempDir,
+    store: Store,
+    trust: Arc<RwLock<TrustList>>,
+    v: Verifier,
+}
+
+/// A US-DDTC node trusting MX-SEDENA's card (key 2).
+fn rig() -> Rig {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path(), EngineKind::default()).expect("store");
+    let trust = Arc::new(RwLock::new(trust_list(&[("MX-SEDENA", 2)])));
+    let v = Verifier::with_clock(
+        store.clone(),
+        "US-DDTC".parse().expect("valid"),
+        key(1),
+        trust.clone(),
+        Box::new(NoPublish),
+        Box::new(tally_verify::FixedClock(NOW)),
+    );
+    Rig {
+        _dir: dir,
+        store,
+        trust,
+        v,
+    }
+}
+
+fn bytes(v: &VerifiedEntry) -> Vec<u8> {
+    v.signed().encode()
+}
+
+fn accepted(o: &IngestOutcome) -> bool {
+    matches!(o, IngestOutcome::Accepted(_))
+}
+
+fn untrusted_key(o: &IngestOutcome) -> bool {
+    matches!(o, IngestOutcome::Rejected(Rejection::UntrustedKey(_)))
+}
+
+/// MX's log: seq 1 by key 2, seq 2 the rotation to key 12 (signed by key 2).
+/// The log is left signing with key 2 (the caller picks the next key).
+fn rotated_mx() -> (Log, Vec<VerifiedEntry>) {
+    let mut mx = Log::new("MX-SEDENA", 2);
+    let first = mx.next_at(LATER, import("IC-1"));
+    let rot = mx.next_at(LATER + 1, rotation(12));
+    (mx, vec![first, rot])
+}
+
+/// Regression (issue: back-dating bypassed key expiry; the seq half): an
+/// old signing key kept signing after its rotation, because keys were
+/// judged on time only. Fails before keys were judged by seq.
+#[test]
+fn the_old_key_signs_nothing_after_its_rotation_and_the_new_key_signs_after_it() {
+    let r = rig();
+    let (mut mx, head) = rotated_mx();
+    for e in &head {
+        assert!(accepted(&r.v.ingest(&bytes(e)).expect("io")));
+    }
+    let rotated = r.store.rotated_keys(&mx.authority).expect("rotations");
+    assert_eq!(rotated.len(), 1);
+    assert_eq!(
+        rotated[0].signed_by,
+        hex::encode(key(2).public().as_bytes())
+    );
+
+    // The old key, after the rotation, even dated in its card's window.
+    let tip = (mx.seq, mx.prev);
+    let stale = mx.next_at(LATER + 2, import("IC-3"));
+    let out = r.v.ingest(&bytes(&stale)).expect("io");
+    assert!(untrusted_key(&out), "{out:?}");
+    assert_eq!(
+        r.store.head(&mx.authority).expect("head").map(|h| h.0),
+        Some(2)
+    );
+
+    // The new key is trusted from seq 3, without a new card.
+    (mx.seq, mx.prev) = tip;
+    mx.key = key(12);
+    let fresh = mx.next_at(LATER + 2, import("IC-3"));
+    assert!(accepted(&r.v.ingest(&bytes(&fresh)).expect("io")));
+    // ... but not before its rotation's valid_from_ms.
+    let early = mx.next_at(T0 + 1000, import("IC-4"));
+    let out = r.v.ingest(&bytes(&early)).expect("io");
+    assert!(
+        matches!(out, IngestOutcome::Rejected(_)),
+        "an entry of the new key dated before the rotation: {out:?}"
+    );
+}
+
+/// Within one range (catch-up), a rotation earlier in the range retires its
+/// signer for the entries after it, and makes the new key sign them.
+#[test]
+fn a_rotation_in_the_same_range_counts() {
+    let r = rig();
+    let (mut mx, mut range) = rotated_mx();
+    let tip = (mx.seq, mx.prev);
+    range.push(mx.next_at(LATER + 2, import("IC-3")));
+    let raw: Vec<Vec<u8>> = range.iter().map(bytes).collect();
+    let out = r.v.ingest_many(&raw).expect("io");
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert!(accepted(&out[0]) && accepted(&out[1]), "{out:?}");
+    assert!(untrusted_key(&out[2]), "{out:?}");
+    assert_eq!(
+        r.store.head(&mx.authority).expect("head").map(|h| h.0),
+        Some(2)
+    );
+
+    // A fresh node takes the whole range with the new key after the rotation.
+    let r2 = rig();
+    (mx.seq, mx.prev) = tip;
+    mx.key = key(12);
+    range[2] = mx.next_at(LATER + 2, import("IC-3"));
+    let raw: Vec<Vec<u8>> = range.iter().map(bytes).collect();
+    let out = r2.v.ingest_many(&raw).expect("io");
+    assert!(out.iter().all(accepted), "{out:?}");
+}
+
+/// Catch-up pre-verifies the next range before the previous one commits:
+/// the rotation is not stored when the old key's entry is pre-verified, and
+/// the commit refuses it.
+#[test]
+fn a_range_preverified_before_the_rotation_committed_is_refused_at_commit() {
+    let r = rig();
+    let (mut mx, head) = rotated_mx();
+    let stale = mx.next_at(LATER + 2, import("IC-3"));
+    let first =
+        r.v.preverify(&[bytes(&head[0]), bytes(&head[1])])
+            .expect("io");
+    let second = r.v.preverify(&[bytes(&stale)]).expect("io");
+    assert_eq!(
+        second.len(),
+        1,
+        "the old key was still trusted before the rotation was stored"
+    );
+    let out = r.v.commit(first).expect("io");
+    assert!(out.iter().all(accepted), "{out:?}");
+    let out = r.v.commit(second).expect("io");
+    assert!(untrusted_key(&out[0]), "{out:?}");
+    assert_eq!(
+        r.store.head(&mx.authority).expect("head").map(|h| h.0),
+        Some(2)
+    );
+}
+
+/// This node's own rotation: the verifier signs with the new key at once,
+/// and its own older entries stay trusted up to the rotation.
+#[test]
+fn the_node_rotates_its_own_key() {
+    let r = rig();
+    let us: AuthorityId = "US-DDTC".parse().expect("valid");
+    let before = r.v.issue(us_import("IC-A")).expect("issued");
+    let old = key(1).public().to_bytes();
+    let rot = r.v.rotate_signing_key(key(21)).expect("rotated");
+    assert_eq!(rot.entry.seq, 2);
+    assert_eq!(
+        rot.signed.key_id(),
+        &old,
+        "the rotation is signed by the old key"
+    );
+    assert_eq!(
+        r.v.public_key_hex(),
+        hex::encode(key(21).public().as_bytes())
+    );
+    let after = r.v.issue(us_import("IC-B")).expect("issued");
+    assert_eq!(after.signed.key_id(), &key(21).public().to_bytes());
+    let at = |s: &SignedEntry| s.open().expect("opens").issued_at_ms;
+    assert!(
+        r.v.trusted_key(&us, &old, at(&before.signed), 1)
+            .expect("io")
+            .is_some()
+    );
+    assert!(
+        r.v.trusted_key(&us, &old, at(&after.signed), 3)
+            .expect("io")
+            .is_none()
+    );
+    let new = key(21).public().to_bytes();
+    assert!(
+        r.v.trusted_key(&us, &new, at(&after.signed), 3)
+            .expect("io")
+            .is_some()
+    );
+    assert!(matches!(
+        r.v.rotate_signing_key(key(21)),
+        Err(tally_verify::IssueError::BadRequest(_))
+    ));
+
+    // A peer that trusts US's original card follows the rotation.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path(), EngineKind::default()).expect("store");
+    let mx = Verifier::with_clock(
+        store,
+        "MX-SEDENA".parse().expect("valid"),
+        key(2),
+        Arc::new(RwLock::new(trust_list(&[("US-DDTC", 1)]))),
+        Box::new(NoPublish),
+        Box::new(tally_verify::FixedClock(tally_verify::now_ms())),
+    );
+    let raw: Vec<Vec<u8>> = [&before.signed, &rot.signed, &after.signed]
+        .iter()
+        .map(|s| s.encode())
+        .collect();
+    let out = mx.ingest_many(&raw).expect("io");
+    assert!(out.iter().all(accepted), "{out:?}");
+}
+
+fn us_import(number: &str) -> License {
+    serde_json::from_value(serde_json::json!({
+        "kind": "import", "number": number, "importing_country": "US", "exporting_country": "MX",
+        "importer": {"name": "Acme Arms Inc."}, "exporter": {"name": "Armas del Sur SA"},
+        "items": [{"line": 1, "category": "firearm", "quantity": 10, "unit": "units"}],
+        "valid_from": "2026-01-01", "valid_until": "2030-12-31"
+    }))
+    .expect("valid import")
+}
+
+/// `tally trust revoke-key` at the verifier and store level: entries of MX
+/// past N signed by the compromised key stay stored but stop counting and
+/// raise `key.compromised` (one per entry); new ones are refused; a key a
+/// compromised key announced past N is trusted for nothing.
+#[test]
+fn a_compromise_stops_stored_entries_counting_and_refuses_new_ones() {
+    let r = rig();
+    let mut mx = Log::new("MX-SEDENA", 2);
+    let mut all = vec![];
+    for n in 1..=4 {
+        all.push(mx.next_at(LATER + n, import(&format!("IC-{n}"))));
+    }
+    // The thief rotates to a key of its own at seq 5 and signs seq 6 with it.
+    all.push(mx.next_at(LATER + 5, rotation(13)));
+    mx.key = key(13);
+    all.push(mx.next_at(LATER + 6, import("IC-6")));
+    let raw: Vec<Vec<u8>> = all.iter().map(bytes).collect();
+    assert!(r.v.ingest_many(&raw).expect("io").iter().all(accepted));
+    let mx_id = mx.authority.clone();
+    assert!(r.store.license(&mx_id, "IC-4").expect("io").is_some());
+
+    // Declared: key 2 compromised after seq 2.
+    let declaration = KeyCompromise {
+        authority: mx_id.clone(),
+        key_id: hex::encode(key(2).public().as_bytes()),
+        after_seq: 2,
+    };
+    let compromises = {
+        let mut t = r.trust.write().expect("lock");
+        t.declare_compromise(declaration);
+        t.compromises()
+    };
+    let mut steps = 0;
+    let report = r
+        .store
+        .apply_compromised(compromises.clone(), &mut |_| steps += 1)
+        .expect("reindex");
+    assert!(report.is_some() && steps > 0, "re-derived, with progress");
+    assert!(
+        r.store
+            .apply_compromised(compromises, &mut |_| {})
+            .expect("io")
+            .is_none(),
+        "unchanged declarations re-derive nothing"
+    );
+
+    assert_eq!(
+        r.store.head(&mx_id).expect("head").map(|h| h.0),
+        Some(6),
+        "still stored"
+    );
+    for n in 1..=2 {
+        assert!(
+            r.store
+                .license(&mx_id, &format!("IC-{n}"))
+                .expect("io")
+                .is_some()
+        );
+    }
+    for n in [3, 4, 6] {
+        assert!(
+            r.store
+                .license(&mx_id, &format!("IC-{n}"))
+                .expect("io")
+                .is_none(),
+            "IC-{n} no longer counts"
+        );
+    }
+    let alerts: Vec<String> = r
+        .store
+        .alerts()
+        .expect("alerts")
+        .into_iter()
+        .filter(|a| a.kind == AlertKind::KeyCompromised)
+        .map(|a| a.id)
+        .collect();
+    let want: Vec<String> = [3, 4, 5, 6]
+        .iter()
+        .map(|s| format!("key.compromised:-:MX-SEDENA:{s}"))
+        .collect();
+    assert_eq!(alerts, want);
+    // Nothing the thief holds signs anything more.
+    for k in [2u8, 13] {
+        let id = key(k).public().to_bytes();
+        assert!(
+            r.v.trusted_key(&mx_id, &id, LATER + 7, 7)
+                .expect("io")
+                .is_none(),
+            "key {k}"
+        );
+    }
+    let next = mx.next_at(LATER + 7, import("IC-7"));
+    assert!(untrusted_key(&r.v.ingest(&bytes(&next)).expect("io")));
+    // Before the compromise point the key is still MX's.
+    let id = key(2).public().to_bytes();
+    assert!(
+        r.v.trusted_key(&mx_id, &id, LATER + 1, 2)
+            .expect("io")
+            .is_some()
+    );
+}

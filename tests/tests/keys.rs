@@ -1,0 +1,219 @@
+//! Keys by seq between real nodes in one process: `POST /v1/keys/rotate`
+//! (peers follow the rotation without a new card) and `tally trust
+//! revoke-key` (stored entries past the compromise stop counting).
+
+use anyhow::{Context, Result, ensure};
+use serde_json::{Value, json};
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+use tally_model::AuthorityId;
+use tally_node::{admin, files};
+use tally_tests::{As, Net, docs, wait_until};
+
+const CONVERGE: Duration = Duration::from_secs(30);
+
+fn mode(path: &std::path::Path) -> Result<u32> {
+    Ok(std::fs::metadata(path)
+        .with_context(|| path.display().to_string())?
+        .permissions()
+        .mode()
+        & 0o777)
+}
+
+/// The keys `GET /v1/authorities` at node `i` lists for `authority`.
+async fn keys_of(net: &Net, i: usize, authority: &str) -> Result<Vec<Value>> {
+    let (status, body) = net.api(i).get(As::Officer, "/v1/authorities").await?;
+    ensure!(status == 200, "{status} {body}");
+    let a = body
+        .as_array()
+        .and_then(|all| all.iter().find(|a| a["authority"] == authority))
+        .with_context(|| format!("{authority} not listed: {body}"))?;
+    a["keys"].as_array().cloned().context("keys")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rotating_the_signing_key_over_the_api() -> Result<()> {
+    let (us, mx) = (0, 1);
+    let mut net = Net::start_with(&["US-DDTC", "MX-SEDENA"]).await?;
+    net.issue(us, docs::sample("US-DDTC", 0)).await?;
+    let dir = net.members[us].dir.clone();
+    let old_key = net.node(us).verifier().public_key_hex();
+
+    // Only an administrator rotates; encryption keys do not rotate yet.
+    let api = net.api(us);
+    let (status, _) = api
+        .post(
+            As::Issuer,
+            "/v1/keys/rotate",
+            &json!({"purpose": "signing"}),
+        )
+        .await?;
+    assert_eq!(status, 403);
+    let (status, body) = api
+        .post(
+            As::Admin,
+            "/v1/keys/rotate",
+            &json!({"purpose": "encryption"}),
+        )
+        .await?;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_json");
+    assert!(body.to_string().contains("encryption"), "{body}");
+
+    let (status, body) = api
+        .post(As::Admin, "/v1/keys/rotate", &json!({"purpose": "signing"}))
+        .await?;
+    assert_eq!(status, 200, "{body}");
+    let key_id = body["key_id"].as_str().context("key_id")?.to_string();
+    let seq = body["entry"]["seq"].as_u64().context("seq")?;
+    assert_eq!(seq, 2);
+    assert_eq!(body["entry"]["hash"].as_str().map(str::len), Some(64));
+    assert_eq!(net.node(us).verifier().public_key_hex(), key_id);
+
+    // The key file holds the new key, 0600; the old one is kept beside it.
+    let key_file = dir.join("keys/authority.key");
+    assert_eq!(mode(&key_file)?, 0o600);
+    let retired = dir.join(format!("keys/authority.key.retired-{seq}"));
+    assert_eq!(mode(&retired)?, 0o600);
+    assert!(!dir.join("keys/authority.key.next").exists());
+    let on_disk = tally_node::keys::load_authority_key(&key_file)?;
+    assert_eq!(tally_tests::to_hex(on_disk.public().as_bytes()), key_id);
+
+    // The card lists the retired key with its seq bound, and the new key.
+    let card = files::read_card(&net.members[us].card_path())?;
+    assert_eq!(card.keys.len(), 2, "{card:?}");
+    assert_eq!(card.keys[0].public_key, old_key);
+    assert_eq!(card.keys[0].retired_after_seq, Some(seq));
+    assert_eq!(card.keys[1].public_key, key_id);
+    assert_eq!(card.keys[1].retired_after_seq, None);
+
+    // The next entry is signed with the new key, and MX takes it with the
+    // card it had.
+    let next = net.issue(us, docs::sample("US-DDTC", 1)).await?;
+    wait_until(
+        CONVERGE,
+        "MX holds US's entry after the rotation",
+        async || net.seq(mx, "US-DDTC").is_ok_and(|s| s >= next),
+    )
+    .await?;
+    let us_id: AuthorityId = "US-DDTC".parse()?;
+    let held = net
+        .node(mx)
+        .verifier()
+        .store()
+        .entry_at(&us_id, next)?
+        .context("held at MX")?;
+    assert_eq!(tally_tests::to_hex(held.key_id()), key_id);
+    let keys = keys_of(&net, mx, "US-DDTC").await?;
+    let old = keys
+        .iter()
+        .find(|k| k["key_id"] == old_key.as_str())
+        .context("old key")?;
+    assert_eq!(old["retired_after_seq"], json!(seq));
+    let new = keys
+        .iter()
+        .find(|k| k["key_id"] == key_id.as_str())
+        .context("new key")?;
+    assert_eq!(new["retired_after_seq"], Value::Null);
+    let own = keys_of(&net, us, "US-DDTC").await?;
+    assert_eq!(own.len(), 2, "{own:?}");
+
+    // After a restart the node signs with the new key from its key file.
+    net.restart(us).await?;
+    assert_eq!(net.node(us).verifier().public_key_hex(), key_id);
+    let after = net.issue(us, docs::sample("US-DDTC", 2)).await?;
+    wait_until(
+        CONVERGE,
+        "MX holds US's entry after the restart",
+        async || net.seq(mx, "US-DDTC").is_ok_and(|s| s >= after),
+    )
+    .await?;
+    net.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_key_declared_compromised_stops_its_entries_counting() -> Result<()> {
+    let (us, mx) = (0, 1);
+    let net = Net::start_with(&["US-DDTC", "MX-SEDENA"]).await?;
+    for n in 0..3 {
+        net.issue(mx, docs::sample("MX-SEDENA", n)).await?;
+    }
+    wait_until(CONVERGE, "US holds MX's log", async || {
+        net.seq(us, "MX-SEDENA").is_ok_and(|s| s == 3)
+    })
+    .await?;
+    let mx_id: AuthorityId = "MX-SEDENA".parse()?;
+    let store = net.node(us).verifier().store().clone();
+    let numbers: Vec<String> = (1..=3)
+        .map(|seq| {
+            let e = store.entry_at(&mx_id, seq)?.context("held")?.open()?;
+            match e.body {
+                tally_model::Body::Document(tally_model::Document::License(l)) => {
+                    Ok(l.number().to_string())
+                }
+                other => anyhow::bail!("seq {seq}: {other:?}"),
+            }
+        })
+        .collect::<Result<_>>()?;
+    let mx_key = net.node(mx).verifier().public_key_hex();
+
+    admin::trust_revoke_key(&net.members[us].dir, "MX-SEDENA", &mx_key, 1)?;
+    // Malformed declarations change nothing.
+    assert!(admin::trust_revoke_key(&net.members[us].dir, "MX-SEDENA", "abc", 1).is_err());
+    assert!(
+        admin::trust_revoke_key(&net.members[us].dir, "MX-SEDENA", &mx_key.to_uppercase(), 1)
+            .is_err()
+    );
+
+    let api = net.api(us);
+    wait_until(
+        Duration::from_secs(10),
+        "key.compromised is raised",
+        async || {
+            let Ok((200, alerts)) = api
+                .get(As::Officer, "/v1/alerts?kind=key.compromised")
+                .await
+            else {
+                return false;
+            };
+            alerts.to_string().contains("key.compromised:-:MX-SEDENA:3")
+        },
+    )
+    .await?;
+    let (_, alerts) = api
+        .get(As::Officer, "/v1/alerts?kind=key.compromised")
+        .await?;
+    let text = alerts.to_string();
+    assert!(text.contains("key.compromised:-:MX-SEDENA:2"), "{text}");
+    assert!(!text.contains("key.compromised:-:MX-SEDENA:1"), "{text}");
+
+    // Stored still, counted no more.
+    assert_eq!(net.seq(us, "MX-SEDENA")?, 3);
+    let (status, _) = api
+        .get(
+            As::Officer,
+            &format!("/v1/licenses/MX-SEDENA/{}", numbers[0]),
+        )
+        .await?;
+    assert_eq!(status, 200);
+    for n in &numbers[1..] {
+        let (status, body) = api
+            .get(As::Officer, &format!("/v1/licenses/MX-SEDENA/{n}"))
+            .await?;
+        assert_eq!(status, 404, "{n}: {body}");
+    }
+    let keys = keys_of(&net, us, "MX-SEDENA").await?;
+    assert_eq!(keys[0]["compromised_after_seq"], json!(1), "{keys:?}");
+
+    // New entries of that key are refused (Ignored) from now on.
+    net.issue(mx, docs::sample("MX-SEDENA", 3)).await?;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        net.seq(us, "MX-SEDENA")?,
+        3,
+        "a compromised key's new entry was taken"
+    );
+    net.shutdown().await;
+    Ok(())
+}
