@@ -36,10 +36,9 @@ pub use alert::{AlertKind, alert_id};
 pub use chain::{ChainStep, chain_step};
 pub use date::Date;
 pub use document::{
-    Category, Checkpoint, Decision, Direction, Document, DocumentRef, EncryptionKey,
-    ExportLicense, ImportCertificate, Item, KeyRotation, License, LicenseKind, Party, Recipient,
-    SealedPayload, ShipmentLine, ShipmentRecord, Shipments, Status, StatusChange,
-    TransitAuthorization, Unit,
+    Category, Checkpoint, Decision, Direction, Document, DocumentRef, EncryptionKey, ExportLicense,
+    ImportCertificate, Item, KeyRotation, License, LicenseKind, Party, Recipient, SealedPayload,
+    ShipmentLine, ShipmentRecord, Shipments, Status, StatusChange, TransitAuthorization, Unit,
 };
 pub use entry::{
     AuthorityKey, Body, DecodeError, Entry, EntryHash, MAX_ENTRY_BYTES, MAX_STANZAS, OpenedEntry,
@@ -50,7 +49,7 @@ pub use id::{AuthorityId, Country, IdError};
 pub use lifecycle::{Refusal, Standing, Transition};
 pub use route::on_route;
 pub use seal::{
-    EncryptionPublic, EncryptionSecret, Header, OsRandom, Opening, PairKeys, Random, SUITE,
+    EncryptionPublic, EncryptionSecret, Header, Opening, OsRandom, PairKeys, Random, SUITE,
     SealError, Unopenable, open, seal,
 };
 pub use trust::{Card, CardKey, TrustList};

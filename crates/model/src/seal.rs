@@ -96,8 +96,7 @@
 
 use crate::document::{Document, Recipient, SealedPayload};
 use crate::entry::{
-    DecodeError, Entry, EntryHash, MAX_STANZAS, STANZA_TAG_BYTES, Sealed, Stanza,
-    WRAPPED_BYTES_V1,
+    DecodeError, Entry, EntryHash, MAX_STANZAS, STANZA_TAG_BYTES, Sealed, Stanza, WRAPPED_BYTES_V1,
 };
 use crate::id::{AuthorityId, Country};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -373,7 +372,12 @@ impl PairKeys {
 
     /// The pair key of `own` with `other`; `None` when the DH is not
     /// contributory (a low-order `other`). Failures are not cached.
-    fn get(&self, own: &EncryptionSecret, other: &EncryptionPublic, role: Role) -> Option<Arc<PairKey>> {
+    fn get(
+        &self,
+        own: &EncryptionSecret,
+        other: &EncryptionPublic,
+        role: Role,
+    ) -> Option<Arc<PairKey>> {
         let id = (own.public, *other, role);
         if let Some(k) = self.lock().map.get(&id) {
             return Some(Arc::clone(k));
@@ -1032,9 +1036,16 @@ mod tests {
                 *bad.last_mut().expect("non-empty") = 1;
                 assert_eq!(unpad(&bad), None);
             }
+            // A length beyond the frame.
             let mut bad = padded.to_vec();
-            bad[3] ^= 0x80;
+            bad[0] ^= 0x80;
             assert_eq!(unpad(&bad), None);
+            // A length that implies another padded size.
+            if len < 1000 {
+                let mut bad = padded.to_vec();
+                bad[2] ^= 0x04;
+                assert_eq!(unpad(&bad), None);
+            }
             assert_eq!(unpad(&padded[..padded.len() - 1]), None);
         }
         assert!(pad(&vec![0; MAX_PADDED]).is_none());
@@ -1183,10 +1194,7 @@ mod tests {
             Opening::Unopenable(Unopenable::Commitment)
         );
         // The issuer's own stanza is untouched and still opens.
-        assert!(matches!(
-            f.open_as(&sealed, &f.issuer),
-            Opening::Opened(_)
-        ));
+        assert!(matches!(f.open_as(&sealed, &f.issuer), Opening::Opened(_)));
     }
 
     #[test]
@@ -1260,10 +1268,7 @@ mod tests {
     }
 
     fn hex_array(h: &str) -> [u8; 32] {
-        hex::decode(h)
-            .expect("hex")
-            .try_into()
-            .expect("32 bytes")
+        hex::decode(h).expect("hex").try_into().expect("32 bytes")
     }
 
     #[test]
@@ -1298,7 +1303,7 @@ mod tests {
         };
         assert_eq!(
             EntryHash::of(&entry.encode()).to_hex(),
-            "KNOWN_ANSWER"
+            "81360cdf0f892a1134b0cf65da8760a07cec096564d996c3bb4026a3e0506d0d"
         );
     }
 
@@ -1434,7 +1439,10 @@ mod tests {
             Some(s.public())
         );
         assert_eq!(EncryptionPublic::parse("abcd"), None);
-        assert_eq!(EncryptionSecret::from_bytes(s.to_bytes()).public(), s.public());
+        assert_eq!(
+            EncryptionSecret::from_bytes(s.to_bytes()).public(),
+            s.public()
+        );
     }
 
     #[test]
@@ -1467,9 +1475,18 @@ mod tests {
         let bad: Vec<(&str, Box<dyn Fn(&mut pb::Sealed)>)> = vec![
             ("empty suite", Box::new(|s| s.suite.clear())),
             ("long suite", Box::new(|s| s.suite = "x".repeat(65))),
-            ("short commitment", Box::new(|s| s.commitment = vec![0; 31].into())),
-            ("short tag", Box::new(|s| s.stanzas[0].tag = vec![0; 15].into())),
-            ("long wrapped", Box::new(|s| s.stanzas[0].wrapped = vec![0; 73].into())),
+            (
+                "short commitment",
+                Box::new(|s| s.commitment = vec![0; 31].into()),
+            ),
+            (
+                "short tag",
+                Box::new(|s| s.stanzas[0].tag = vec![0; 15].into()),
+            ),
+            (
+                "long wrapped",
+                Box::new(|s| s.stanzas[0].wrapped = vec![0; 73].into()),
+            ),
             (
                 "too many stanzas",
                 Box::new(|s| {

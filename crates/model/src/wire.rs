@@ -6,8 +6,8 @@
 
 use crate::document::*;
 use crate::entry::{
-    Body, DecodeError, Entry, EntryHash, MAX_STANZAS, MAX_SUITE_BYTES, MAX_WRAPPED_BYTES, Sealed,
-    STANZA_TAG_BYTES, Stanza, WRAPPED_BYTES_V1,
+    Body, DecodeError, Entry, EntryHash, MAX_STANZAS, MAX_SUITE_BYTES, MAX_WRAPPED_BYTES,
+    STANZA_TAG_BYTES, Sealed, Stanza, WRAPPED_BYTES_V1,
 };
 use crate::seal::{EncryptionPublic, SUITE};
 use prost::Message;
@@ -151,11 +151,12 @@ fn sealed_from_pb(s: pb::Sealed) -> Result<Sealed, DecodeError> {
         .stanzas
         .into_iter()
         .map(|st| {
-            let tag = st
-                .tag
-                .as_ref()
-                .try_into()
-                .map_err(|_| field("sealed.stanzas.tag", format!("not {STANZA_TAG_BYTES} bytes")))?;
+            let tag = st.tag.as_ref().try_into().map_err(|_| {
+                field(
+                    "sealed.stanzas.tag",
+                    format!("not {STANZA_TAG_BYTES} bytes"),
+                )
+            })?;
             let size_ok = if known {
                 st.wrapped.len() == WRAPPED_BYTES_V1
             } else {
@@ -201,21 +202,25 @@ pub(crate) fn encode_payload(p: &SealedPayload) -> Vec<u8> {
 }
 
 pub(crate) fn decode_payload(bytes: &[u8]) -> Result<SealedPayload, DecodeError> {
-    let m =
-        pb::SealedPayload::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
+    let m = pb::SealedPayload::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
     if m.recipients.len() > MAX_PAYLOAD_LIST || m.unreached.len() > MAX_PAYLOAD_LIST {
-        return Err(field("payload", "too many recipients or unreached countries"));
+        return Err(field(
+            "payload",
+            "too many recipients or unreached countries",
+        ));
     }
-    let document = document_from_pb(m.document.ok_or_else(|| field("payload.document", "missing"))?)?;
+    let document = document_from_pb(
+        m.document
+            .ok_or_else(|| field("payload.document", "missing"))?,
+    )?;
     let recipients = m
         .recipients
         .into_iter()
         .map(|r| {
             Ok(Recipient {
-                authority: r
-                    .authority
-                    .parse()
-                    .map_err(|e: crate::id::IdError| field("payload.recipients.authority", e.to_string()))?,
+                authority: r.authority.parse().map_err(|e: crate::id::IdError| {
+                    field("payload.recipients.authority", e.to_string())
+                })?,
                 encryption_key: EncryptionPublic::from_slice(&r.encryption_key)
                     .ok_or_else(|| field("payload.recipients.encryption_key", "not 32 bytes"))?,
             })
