@@ -1472,7 +1472,8 @@ mod tests {
             Entry::decode(&m.encode_to_vec())
         };
         assert!(with(&|_| {}).is_ok());
-        let bad: Vec<(&str, Box<dyn Fn(&mut pb::Sealed)>)> = vec![
+        type Change = Box<dyn Fn(&mut pb::Sealed)>;
+        let bad: Vec<(&str, Change)> = vec![
             ("empty suite", Box::new(|s| s.suite.clear())),
             ("long suite", Box::new(|s| s.suite = "x".repeat(65))),
             (
