@@ -5,7 +5,7 @@ use prost::Message;
 use std::fs;
 use std::path::Path;
 use tally_fuzz::{CHECK_JSON, EXPORT_JSON, IMPORT_JSON, TRANSIT_JSON, key, license};
-use tally_model::{Body, Entry, License, encode_proof};
+use tally_model::{Body, Entry, License, SUITE, Sealed, Stanza, encode_proof};
 use tally_proto::v1 as pb;
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
@@ -14,6 +14,23 @@ fn write(target: &str, name: &str, bytes: &[u8]) {
         .join(target);
     fs::create_dir_all(&dir).expect("seed directory");
     fs::write(dir.join(name), bytes).expect("seed file");
+}
+
+/// A structurally valid sealed body carrying `bytes` as its ciphertext (it
+/// opens for nobody; the fuzzers only need the shape).
+fn sealed_of(bytes: &[u8]) -> Sealed {
+    Sealed {
+        suite: SUITE.to_string(),
+        commitment: [7; 32],
+        ciphertext: bytes.to_vec(),
+        stanzas: vec![
+            Stanza {
+                tag: [1; 16],
+                wrapped: vec![2; 72],
+            };
+            4
+        ],
+    }
 }
 
 fn main() {
@@ -31,7 +48,7 @@ fn main() {
     write("signed_entry", "us-1", &us.signed().encode());
     write("signed_entry", "bare-entry", &us.entry().encode());
     let mut fork = chain[0].entry().clone();
-    fork.body = Body::Sealed(b"fork".to_vec());
+    fork.body = Body::Sealed(sealed_of(b"fork"));
     let fork = key(2).sign(&fork);
     write(
         "signed_entry",
@@ -40,7 +57,7 @@ fn main() {
     );
     let sealed = Entry {
         recipients: vec!["MX-SEDENA".into()],
-        body: Body::Sealed(vec![1, 2, 3]),
+        body: Body::Sealed(sealed_of(&[1, 2, 3])),
         ..us.entry().clone()
     };
     write(

@@ -4,6 +4,9 @@
 //! authority ids) stay strings here so that a well-formed but wrong value is
 //! refused by [`crate::validate`] with a reason, not by the JSON parser.
 
+use crate::entry::DecodeError;
+use crate::id::{AuthorityId, Country};
+use crate::seal::EncryptionPublic;
 use serde::{Deserialize, Serialize};
 
 /// `{"name", "id"?, "address"?}`.
@@ -329,6 +332,42 @@ pub struct KeyRotation {
     pub valid_from_ms: i64,
 }
 
+/// A new X25519 encryption key of the authority, announced in its own log.
+/// Always network-visible (never sealed): every node must be able to seal to
+/// it. Issuers seal to the newest key seen; the old secret stays to read old
+/// entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncryptionKey {
+    /// The 32-byte X25519 public key; lowercase hex in JSON, like
+    /// [`KeyRotation::new_key`].
+    #[serde(with = "hex32")]
+    pub public_key: [u8; 32],
+    pub valid_from_ms: i64,
+}
+
+impl EncryptionKey {
+    pub fn public(&self) -> EncryptionPublic {
+        EncryptionPublic(self.public_key)
+    }
+}
+
+/// Serde for a 32-byte key as 64 lowercase hex digits.
+mod hex32 {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(key: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(key))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = hex::decode(&text).map_err(D::Error::custom)?;
+        bytes
+            .try_into()
+            .map_err(|_| D::Error::custom("expected 64 hex digits (32 bytes)"))
+    }
+}
+
 /// The body of a log entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Document {
@@ -341,6 +380,7 @@ pub enum Document {
     StatusChange(StatusChange),
     Shipment(ShipmentRecord),
     KeyRotation(KeyRotation),
+    EncryptionKey(EncryptionKey),
 }
 
 impl Document {
@@ -352,7 +392,39 @@ impl Document {
             Document::StatusChange(_) => "status",
             Document::Shipment(_) => "shipment",
             Document::KeyRotation(_) => "key_rotation",
+            Document::EncryptionKey(_) => "encryption_key",
         }
+    }
+}
+
+/// One addressee of a sealed entry: the authority and the X25519 public key
+/// its content key was wrapped to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub authority: AuthorityId,
+    pub encryption_key: EncryptionPublic,
+}
+
+/// What a sealed entry's ciphertext holds (see [`crate::seal`]): the
+/// document, everyone it was sealed to (the issuer included), and the party
+/// countries the issuer could not seal to because it trusts no authority
+/// there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedPayload {
+    pub document: Document,
+    pub recipients: Vec<Recipient>,
+    pub unreached: Vec<Country>,
+}
+
+impl SealedPayload {
+    /// Encodes as a `tally.v1.SealedPayload` (unpadded).
+    pub fn encode(&self) -> Vec<u8> {
+        crate::wire::encode_payload(self)
+    }
+    /// Decodes and validates (authority ids, 32-byte keys, country codes,
+    /// bounded lists).
+    pub fn decode(bytes: &[u8]) -> Result<SealedPayload, DecodeError> {
+        crate::wire::decode_payload(bytes)
     }
 }
 
@@ -380,5 +452,19 @@ mod tests {
         assert_eq!(back["items"][0]["serials"][1], "AC1001");
         let typo = json.replace("\"transit_countries\"", "\"transit_countires\"");
         assert!(serde_json::from_str::<License>(&typo).is_err());
+    }
+
+    #[test]
+    fn encryption_key_json_is_hex() {
+        let k = EncryptionKey {
+            public_key: [0xab; 32],
+            valid_from_ms: 7,
+        };
+        let v = serde_json::to_value(&k).expect("serializes");
+        assert_eq!(v["public_key"], "ab".repeat(32));
+        let back: EncryptionKey = serde_json::from_value(v).expect("parses");
+        assert_eq!(back, k);
+        let short = serde_json::json!({"public_key": "abcd", "valid_from_ms": 1});
+        assert!(serde_json::from_value::<EncryptionKey>(short).is_err());
     }
 }

@@ -53,13 +53,77 @@ impl fmt::Debug for EntryHash {
 
 /// What an entry carries.
 // Documents are the common case; boxing them would cost an allocation per
-// entry to shrink the reserved, rarely used `Sealed` variant.
+// entry to shrink the smaller `Sealed` variant.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
+    /// A network-visible document.
     Document(Document),
-    /// Reserved for need-to-know entries: encrypted to the recipients.
-    Sealed(Vec<u8>),
+    /// A document readable only by its recipients; see [`crate::seal`].
+    Sealed(Sealed),
+}
+
+/// Most stanzas a sealed entry may carry (recipients plus decoys). Checked
+/// on decode so a peer cannot make every reader hash a million tags.
+pub const MAX_STANZAS: usize = 1024;
+/// Longest `suite` name accepted on decode.
+pub const MAX_SUITE_BYTES: usize = 64;
+/// Size of a stanza's `tag`, whatever the suite.
+pub const STANZA_TAG_BYTES: usize = 16;
+/// Size of a stanza's `wrapped` under [`crate::seal::SUITE`]: 24-byte nonce,
+/// 32-byte encrypted content key, 16-byte Poly1305 tag.
+pub const WRAPPED_BYTES_V1: usize = 72;
+/// Largest `wrapped` accepted for a suite this version does not know (room
+/// for a post-quantum KEM ciphertext), so such entries are still stored and
+/// relayed.
+pub const MAX_WRAPPED_BYTES: usize = 4096;
+
+/// A sealed body as it is signed: the fields of `tally.v1.Sealed`, with
+/// sizes checked on decode (see the constants above). Made by
+/// [`crate::seal::seal`], read by [`crate::seal::open`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sealed {
+    /// Names the algorithms; [`crate::seal::SUITE`] is the only one this
+    /// version produces or opens. Other suites decode (for relaying) but do
+    /// not open.
+    pub suite: String,
+    /// Commits to the content key; checked before decrypting.
+    pub commitment: [u8; 32],
+    /// The padded, encrypted payload with its 16-byte AEAD tag.
+    pub ciphertext: Vec<u8>,
+    /// One per recipient plus decoys, shuffled.
+    pub stanzas: Vec<Stanza>,
+}
+
+/// The content key wrapped for one recipient, or a decoy of the same shape.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Stanza {
+    pub tag: [u8; STANZA_TAG_BYTES],
+    /// [`WRAPPED_BYTES_V1`] bytes under [`crate::seal::SUITE`]:
+    /// nonce(24) || ciphertext(32) || tag(16).
+    pub wrapped: Vec<u8>,
+}
+
+// Sizes only: the bytes are public, but a debug dump of kilobytes of
+// ciphertext helps nobody.
+impl fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sealed")
+            .field("suite", &self.suite)
+            .field("commitment", &hex::encode(&self.commitment[..8]))
+            .field("ciphertext_len", &self.ciphertext.len())
+            .field("stanzas", &self.stanzas.len())
+            .finish()
+    }
+}
+
+impl fmt::Debug for Stanza {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stanza")
+            .field("tag", &hex::encode(self.tag))
+            .field("wrapped_len", &self.wrapped.len())
+            .finish()
+    }
 }
 
 /// One record of an authority's append-only log.

@@ -17,6 +17,8 @@
 //! - [`route`]: which country may record a crossing in each direction.
 //! - [`chain`]: the chain rule (next, duplicate, gap, equivocation, broken link).
 //! - [`trust`]: cards and the trust list (which keys and peers this node accepts).
+//! - [`seal`]: sealed entries: encrypting a document to its recipients and
+//!   opening it (X25519, HKDF-SHA256, (X)ChaCha20-Poly1305).
 
 pub mod alert;
 pub mod chain;
@@ -27,6 +29,7 @@ pub mod id;
 pub mod lifecycle;
 pub mod recipients;
 pub mod route;
+pub mod seal;
 pub mod trust;
 pub mod validate;
 mod wire;
@@ -35,16 +38,22 @@ pub use alert::{AlertKind, alert_id};
 pub use chain::{ChainStep, chain_step};
 pub use date::Date;
 pub use document::{
-    Category, Checkpoint, Decision, Direction, Document, DocumentRef, ExportLicense,
-    ImportCertificate, Item, KeyRotation, License, LicenseKind, Party, ShipmentLine,
-    ShipmentRecord, ShipmentVerdict, Shipments, Status, StatusChange, TransitAuthorization, Unit,
+    Category, Checkpoint, Decision, Direction, Document, DocumentRef, EncryptionKey, ExportLicense,
+    ImportCertificate, Item, KeyRotation, License, LicenseKind, Party, Recipient, SealedPayload,
+    ShipmentLine, ShipmentRecord, ShipmentVerdict, Shipments, Status, StatusChange,
+    TransitAuthorization, Unit,
 };
 pub use entry::{
-    AuthorityKey, Body, DecodeError, Entry, EntryHash, MAX_ENTRY_BYTES, OpenedEntry, SignedEntry,
-    VerifiedEntry, VerifyError, decode_proof, encode_proof, verify_batch,
+    AuthorityKey, Body, DecodeError, Entry, EntryHash, MAX_ENTRY_BYTES, MAX_STANZAS, OpenedEntry,
+    Sealed, SignedEntry, Stanza, VerifiedEntry, VerifyError, decode_proof, encode_proof,
+    verify_batch,
 };
 pub use id::{AuthorityId, Country, IdError};
 pub use lifecycle::{Refusal, Standing, Transition};
 pub use route::{normalize_serial, on_route};
+pub use seal::{
+    EncryptionPublic, EncryptionSecret, Header, Opening, OsRandom, PairKeys, Random, SUITE,
+    SealError, Unopenable, open, seal,
+};
 pub use trust::{Card, CardKey, KeyCompromise, TrustList};
 pub use validate::{Invalid, validate_amendment, validate_license};

@@ -35,7 +35,7 @@ pub enum Transition<'a> {
     /// A new status (with the reason and effective time in the document).
     SetStatus(Status),
     /// A document that changes no license's standing (a shipment record, a
-    /// key rotation).
+    /// key rotation, an encryption key announcement).
     Record,
 }
 
@@ -80,7 +80,7 @@ pub fn subject(doc: &Document) -> Option<&str> {
         Document::License(l) => Some(l.number()),
         Document::Amendment { license, .. } => Some(license.number()),
         Document::StatusChange(c) => Some(&c.number),
-        Document::Shipment(_) | Document::KeyRotation(_) => None,
+        Document::Shipment(_) | Document::KeyRotation(_) | Document::EncryptionKey(_) => None,
     }
 }
 
@@ -141,6 +141,16 @@ pub fn transition<'a>(
             if !ok {
                 return Err(Refusal::Document(Invalid(
                     "rotation to a malformed or weak key".into(),
+                )));
+            }
+            Ok(Transition::Record)
+        }
+        Document::EncryptionKey(k) => {
+            // 32 bytes is checked on decode; a low-order key would make every
+            // DH with it non-contributory (DESIGN: refused in announcements).
+            if k.public().is_low_order() {
+                return Err(Refusal::Document(Invalid(
+                    "an encryption key of low order".into(),
                 )));
             }
             Ok(Transition::Record)
@@ -277,6 +287,31 @@ mod tests {
                 Transition::Record => "record",
             });
             assert_eq!(got.map_err(|r| r.label()), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn encryption_keys_are_recorded_unless_low_order() {
+        use crate::document::EncryptionKey;
+        let good = crate::seal::EncryptionSecret::from_bytes([7; 32]).public();
+        let doc = |public_key| {
+            Document::EncryptionKey(EncryptionKey {
+                public_key,
+                valid_from_ms: 1,
+            })
+        };
+        assert_eq!(subject(&doc(good.0)), None);
+        assert_eq!(transition(None, &doc(good.0), us()), Ok(Transition::Record));
+        // The identity point (u = 0) and u = 1 are of low order.
+        for low in [[0u8; 32], {
+            let mut one = [0u8; 32];
+            one[0] = 1;
+            one
+        }] {
+            assert_eq!(
+                transition(None, &doc(low), us()).map_err(|r| r.label()),
+                Err("document")
+            );
         }
     }
 

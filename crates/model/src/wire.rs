@@ -5,7 +5,11 @@
 //! document may say live in [`crate::validate`].
 
 use crate::document::*;
-use crate::entry::{Body, DecodeError, Entry, EntryHash};
+use crate::entry::{
+    Body, DecodeError, Entry, EntryHash, MAX_STANZAS, MAX_SUITE_BYTES, MAX_WRAPPED_BYTES,
+    STANZA_TAG_BYTES, Sealed, Stanza, WRAPPED_BYTES_V1,
+};
+use crate::seal::{EncryptionPublic, SUITE};
 use prost::Message;
 use prost::bytes::Bytes;
 use tally_proto::v1 as pb;
@@ -66,9 +70,7 @@ pub(crate) fn encode_entry(e: &Entry) -> Vec<u8> {
         recipients: e.recipients.clone(),
         body: Some(match &e.body {
             Body::Document(d) => pb::entry::Body::Document(document_to_pb(d)),
-            Body::Sealed(c) => pb::entry::Body::Sealed(pb::Sealed {
-                ciphertext: Bytes::copy_from_slice(c),
-            }),
+            Body::Sealed(s) => pb::entry::Body::Sealed(sealed_to_pb(s)),
         }),
     }
     .encode_to_vec()
@@ -93,7 +95,7 @@ pub(crate) fn decode_entry(bytes: &[u8]) -> Result<Entry, DecodeError> {
     }
     let body = match m.body {
         Some(pb::entry::Body::Document(d)) => Body::Document(document_from_pb(d)?),
-        Some(pb::entry::Body::Sealed(s)) => Body::Sealed(s.ciphertext.to_vec()),
+        Some(pb::entry::Body::Sealed(s)) => Body::Sealed(sealed_from_pb(s)?),
         None => return Err(field("body", "missing")),
     };
     Ok(Entry {
@@ -103,6 +105,139 @@ pub(crate) fn decode_entry(bytes: &[u8]) -> Result<Entry, DecodeError> {
         issued_at_ms: m.issued_at_ms,
         recipients: m.recipients,
         body,
+    })
+}
+
+fn sealed_to_pb(s: &Sealed) -> pb::Sealed {
+    pb::Sealed {
+        suite: s.suite.clone(),
+        commitment: Bytes::copy_from_slice(&s.commitment),
+        ciphertext: Bytes::copy_from_slice(&s.ciphertext),
+        stanzas: s
+            .stanzas
+            .iter()
+            .map(|st| pb::Stanza {
+                tag: Bytes::copy_from_slice(&st.tag),
+                wrapped: Bytes::copy_from_slice(&st.wrapped),
+            })
+            .collect(),
+    }
+}
+
+/// Checks every size a peer controls: the suite name, the 32-byte
+/// commitment, the stanza count, 16-byte tags, and the wrapped size (exact
+/// for [`SUITE`], bounded for suites this version does not know, which are
+/// still stored and relayed).
+fn sealed_from_pb(s: pb::Sealed) -> Result<Sealed, DecodeError> {
+    if s.suite.is_empty() || s.suite.len() > MAX_SUITE_BYTES {
+        return Err(field(
+            "sealed.suite",
+            format!("must be 1 to {MAX_SUITE_BYTES} bytes"),
+        ));
+    }
+    let commitment: [u8; 32] = s
+        .commitment
+        .as_ref()
+        .try_into()
+        .map_err(|_| field("sealed.commitment", "not 32 bytes"))?;
+    if s.stanzas.len() > MAX_STANZAS {
+        return Err(field(
+            "sealed.stanzas",
+            format!("more than {MAX_STANZAS} stanzas"),
+        ));
+    }
+    let known = s.suite == SUITE;
+    let stanzas = s
+        .stanzas
+        .into_iter()
+        .map(|st| {
+            let tag = st.tag.as_ref().try_into().map_err(|_| {
+                field(
+                    "sealed.stanzas.tag",
+                    format!("not {STANZA_TAG_BYTES} bytes"),
+                )
+            })?;
+            let size_ok = if known {
+                st.wrapped.len() == WRAPPED_BYTES_V1
+            } else {
+                !st.wrapped.is_empty() && st.wrapped.len() <= MAX_WRAPPED_BYTES
+            };
+            if !size_ok {
+                return Err(field(
+                    "sealed.stanzas.wrapped",
+                    format!("{} bytes is the wrong size", st.wrapped.len()),
+                ));
+            }
+            Ok(Stanza {
+                tag,
+                wrapped: st.wrapped.to_vec(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Sealed {
+        suite: s.suite,
+        commitment,
+        ciphertext: s.ciphertext.to_vec(),
+        stanzas,
+    })
+}
+
+/// Most recipients and unreached countries a payload may list.
+const MAX_PAYLOAD_LIST: usize = MAX_STANZAS;
+
+pub(crate) fn encode_payload(p: &SealedPayload) -> Vec<u8> {
+    pb::SealedPayload {
+        document: Some(document_to_pb(&p.document)),
+        recipients: p
+            .recipients
+            .iter()
+            .map(|r| pb::Recipient {
+                authority: r.authority.to_string(),
+                encryption_key: Bytes::copy_from_slice(&r.encryption_key.0),
+            })
+            .collect(),
+        unreached: p.unreached.iter().map(|c| c.to_string()).collect(),
+    }
+    .encode_to_vec()
+}
+
+pub(crate) fn decode_payload(bytes: &[u8]) -> Result<SealedPayload, DecodeError> {
+    let m = pb::SealedPayload::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
+    if m.recipients.len() > MAX_PAYLOAD_LIST || m.unreached.len() > MAX_PAYLOAD_LIST {
+        return Err(field(
+            "payload",
+            "too many recipients or unreached countries",
+        ));
+    }
+    let document = document_from_pb(
+        m.document
+            .ok_or_else(|| field("payload.document", "missing"))?,
+    )?;
+    let recipients = m
+        .recipients
+        .into_iter()
+        .map(|r| {
+            Ok(Recipient {
+                authority: r.authority.parse().map_err(|e: crate::id::IdError| {
+                    field("payload.recipients.authority", e.to_string())
+                })?,
+                encryption_key: EncryptionPublic::from_slice(&r.encryption_key)
+                    .ok_or_else(|| field("payload.recipients.encryption_key", "not 32 bytes"))?,
+            })
+        })
+        .collect::<Result<Vec<_>, DecodeError>>()?;
+    let unreached = m
+        .unreached
+        .iter()
+        .map(|c| {
+            c.parse()
+                .map_err(|e: crate::id::IdError| field("payload.unreached", e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SealedPayload {
+        document,
+        recipients,
+        unreached,
     })
 }
 
@@ -146,6 +281,10 @@ fn document_to_pb(d: &Document) -> pb::Document {
         }),
         Document::KeyRotation(k) => Kind::KeyRotation(pb::KeyRotation {
             new_key: hex::decode(&k.new_key).unwrap_or_default().into(),
+            valid_from_ms: k.valid_from_ms,
+        }),
+        Document::EncryptionKey(k) => Kind::EncryptionKey(pb::EncryptionKey {
+            public_key: Bytes::copy_from_slice(&k.public_key),
             valid_from_ms: k.valid_from_ms,
         }),
     };
@@ -416,6 +555,14 @@ fn document_from_pb(d: pb::Document) -> Result<Document, DecodeError> {
                 valid_from_ms: k.valid_from_ms,
             })
         }
+        Kind::EncryptionKey(k) => Document::EncryptionKey(EncryptionKey {
+            public_key: k
+                .public_key
+                .as_ref()
+                .try_into()
+                .map_err(|_| field("encryption_key.public_key", "not 32 bytes"))?,
+            valid_from_ms: k.valid_from_ms,
+        }),
         Kind::ExportLicense(_) | Kind::ImportCertificate(_) | Kind::TransitAuthorization(_) => {
             return Err(field("document", "unreachable kind"));
         }

@@ -279,8 +279,48 @@ fn any_document() -> BoxedStrategy<Document> {
                 valid_from_ms,
             })
         }),
+        1 => (any::<[u8; 32]>(), any::<i64>()).prop_map(|(public_key, valid_from_ms)| {
+            Document::EncryptionKey(EncryptionKey {
+                public_key,
+                valid_from_ms,
+            })
+        }),
     ]
     .boxed()
+}
+
+/// A structurally valid sealed body (its bytes need not open).
+fn any_sealed() -> impl Strategy<Value = Sealed> {
+    (
+        any::<[u8; 32]>(),
+        vec(any::<u8>(), 0..64),
+        vec((any::<[u8; 16]>(), vec(any::<u8>(), 72..=72)), 0..5),
+    )
+        .prop_map(|(commitment, ciphertext, stanzas)| Sealed {
+            suite: SUITE.to_string(),
+            commitment,
+            ciphertext,
+            stanzas: stanzas
+                .into_iter()
+                .map(|(tag, wrapped)| Stanza { tag, wrapped })
+                .collect(),
+        })
+}
+
+/// A fixed sealed body whose bytes differ with `marker`.
+fn sealed_fixture(marker: &[u8]) -> Sealed {
+    Sealed {
+        suite: SUITE.to_string(),
+        commitment: [7; 32],
+        ciphertext: marker.to_vec(),
+        stanzas: vec![
+            Stanza {
+                tag: [1; 16],
+                wrapped: vec![2; 72],
+            };
+            4
+        ],
+    }
 }
 
 fn any_authority() -> impl Strategy<Value = AuthorityId> {
@@ -297,7 +337,7 @@ fn any_entry() -> BoxedStrategy<Entry> {
         vec("\\PC{0,8}", 0..2),
         prop_oneof![
             4 => any_document().prop_map(Body::Document),
-            1 => vec(any::<u8>(), 0..64).prop_map(Body::Sealed),
+            1 => any_sealed().prop_map(Body::Sealed),
         ],
     )
         .prop_map(
@@ -700,7 +740,7 @@ proptest! {
                 prev: log.last().map(VerifiedEntry::id),
                 issued_at_ms: seq as i64,
                 recipients: vec![],
-                body: Body::Sealed(vec![seq as u8]),
+                body: Body::Sealed(sealed_fixture(&[seq as u8])),
             };
             log.push(key.sign(&e));
         }
@@ -720,7 +760,7 @@ proptest! {
         // The same seq with other bytes: equivocation where held, else as before.
         let fork_seq = fork_seq.min(len);
         let mut fork = log[fork_seq as usize - 1].entry().clone();
-        fork.body = Body::Sealed(b"fork".to_vec());
+        fork.body = Body::Sealed(sealed_fixture(b"fork"));
         let f = key.sign(&fork);
         let held_here = (fork_seq <= held).then(|| log[fork_seq as usize - 1].id());
         let step = chain_step(head, held_here, fork_seq, fork.prev, f.id());

@@ -4,7 +4,10 @@ mod common;
 
 use common::*;
 use std::collections::BTreeMap;
-use tally_model::{AuthorityId, Body, Direction, EntryHash, LicenseKind, Status, VerifiedEntry};
+use tally_model::{
+    AuthorityId, Body, Direction, EntryHash, LicenseKind, SUITE, Sealed, Stanza, Status,
+    VerifiedEntry,
+};
 use tally_store::engine::{self, Op};
 use tally_store::{EngineKind, Evidence, Store, StoreError, keys};
 use tempfile::TempDir;
@@ -681,7 +684,20 @@ fn key_rotation_and_sealed(kind: EngineKind) {
     );
 
     let before = store.derived_digest().expect("digest");
-    let sealed = us.next_body(T0, Body::Sealed(vec![1, 2, 3]));
+    // Structurally valid; the store never opens it.
+    let body = Sealed {
+        suite: SUITE.to_string(),
+        commitment: [3; 32],
+        ciphertext: vec![1, 2, 3],
+        stanzas: vec![
+            Stanza {
+                tag: [4; 16],
+                wrapped: vec![5; 72],
+            };
+            4
+        ],
+    };
+    let sealed = us.next_body(T0, Body::Sealed(body));
     store.append(&sealed).expect("sealed entries are stored");
     assert_eq!(
         store.derived_digest().expect("digest").records,
