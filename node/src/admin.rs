@@ -97,6 +97,8 @@ pub fn init(
             .to_protobuf_encoding()
             .context("encoding the node key")?,
     )?;
+    let encryption =
+        keys::load_or_create_encryption_key(&node_dir.resolve(&config.keys.encryption))?;
     let public = tally_model::AuthorityKey::from_bytes(&secret).public();
     let peer_id = node_key.public().to_peer_id().to_string();
     let card = Card {
@@ -107,6 +109,13 @@ pub fn init(
         addresses: advertised(p2p_listen),
         keys: vec![CardKey {
             public_key: hex::encode(public.as_bytes()),
+            valid_from_ms: 0,
+            valid_until_ms: None,
+            retired_after_seq: None,
+            compromised_after_seq: None,
+        }],
+        encryption_keys: vec![CardKey {
+            public_key: encryption.public().to_hex(),
             valid_from_ms: 0,
             valid_until_ms: None,
             retired_after_seq: None,

@@ -43,6 +43,11 @@ pub struct KeysConfig {
     pub authority: PathBuf,
     /// The node's libp2p identity key (protobuf encoding), mode 0600.
     pub node: PathBuf,
+    /// The authority's X25519 encryption key (32 secret bytes, hex), mode
+    /// 0600: documents sealed to this authority open with it. Created at
+    /// start when missing (a node initialised before sealing). Back it up
+    /// with the node: without it, what was sealed to it cannot be read.
+    pub encryption: PathBuf,
 }
 
 impl Default for KeysConfig {
@@ -50,6 +55,7 @@ impl Default for KeysConfig {
         KeysConfig {
             authority: "keys/authority.key".into(),
             node: "keys/node.key".into(),
+            encryption: "keys/encryption.key".into(),
         }
     }
 }
@@ -156,6 +162,7 @@ pub struct Settings {
     pub name: String,
     pub authority_key: PathBuf,
     pub node_key: PathBuf,
+    pub encryption_key: PathBuf,
     pub api_listen: SocketAddr,
     pub api_max_connections: usize,
     pub p2p: tally_p2p::Config,
@@ -219,6 +226,7 @@ impl Config {
             name: self.name.clone(),
             authority_key: dir.resolve(&self.keys.authority),
             node_key: dir.resolve(&self.keys.node),
+            encryption_key: dir.resolve(&self.keys.encryption),
             api_listen,
             api_max_connections: self.api.max_connections,
             p2p: self.p2p.clone(),

@@ -5,6 +5,7 @@ use anyhow::{Context, bail};
 use std::io::Write;
 use std::path::Path;
 use tally_model::AuthorityKey;
+use tally_model::seal::{EncryptionSecret, OsRandom};
 
 /// Writes a new secret file, mode 0600, failing if it exists.
 pub fn write_secret(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
@@ -65,6 +66,28 @@ pub fn load_authority_key(path: &Path) -> anyhow::Result<AuthorityKey> {
             )
         })?;
     Ok(AuthorityKey::from_bytes(&secret))
+}
+
+/// The X25519 encryption secret at `path`, created (0600) when missing.
+pub fn load_or_create_encryption_key(path: &Path) -> anyhow::Result<EncryptionSecret> {
+    if !path.exists() {
+        let secret = EncryptionSecret::generate(&mut OsRandom);
+        write_secret(path, &encode_authority_key(&secret.to_bytes()))?;
+        tracing::info!(path = %path.display(), "created the authority's encryption key");
+        return Ok(secret);
+    }
+    let text = read_secret(path)?;
+    let secret: [u8; 32] = std::str::from_utf8(&text)
+        .ok()
+        .and_then(|t| hex::decode(t.trim()).ok())
+        .and_then(|b| b.try_into().ok())
+        .with_context(|| {
+            format!(
+                "key file {} is corrupt: expected 64 hex characters",
+                path.display()
+            )
+        })?;
+    Ok(EncryptionSecret::from_bytes(secret))
 }
 
 pub fn load_node_key(path: &Path) -> anyhow::Result<tally_p2p::Keypair> {

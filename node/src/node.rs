@@ -24,9 +24,11 @@ use tally_api::server::ServerConfig;
 use tally_api::tokens::TokenBook;
 use tally_api::{AppState, Metrics};
 use tally_model::Card;
+use tally_model::seal::OsRandom;
 use tally_p2p::{Multiaddr, P2pHandle, PeerId};
 use tally_store::Store;
 use tally_verify::Verifier;
+use tally_verify::sealing::{SealOpener, Sealing};
 use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -136,7 +138,15 @@ impl Node {
             keys::load_authority_key(&settings.authority_key)?;
         }
         let node_key = keys::load_node_key(&settings.node_key)?;
+        let encryption = keys::load_or_create_encryption_key(&settings.encryption_key)?;
         let trust_list = files::read_trust(&dir.trust())?;
+        let trust = Arc::new(RwLock::new(trust_list.clone()));
+        let sealing = Arc::new(Sealing::new(vec![encryption], Box::new(OsRandom)));
+        let opener: Arc<dyn tally_store::Opener> = Arc::new(SealOpener {
+            sealing: sealing.clone(),
+            trust: trust.clone(),
+            own: settings.authority.clone(),
+        });
         let tokens = Arc::new(RwLock::new(
             TokenBook::load(dir.tokens()).context("loading tokens")?,
         ));
@@ -152,7 +162,7 @@ impl Node {
         let (path, engine) = (settings.store_path.clone(), settings.engine);
         let mark = missing && !settings.new_log;
         let (store, recovering) = tokio::task::spawn_blocking(move || {
-            let store = Store::open(&path, engine)?;
+            let store = Store::open_with(&path, engine, Some(opener))?;
             if mark {
                 store.set_recovering(true)?;
             }
@@ -180,7 +190,6 @@ impl Node {
             names: HashMap::new(),
             cancel: cancel.clone(),
         };
-        let trust = Arc::new(RwLock::new(trust_list.clone()));
         let (out_tx, out_rx) = tokio::sync::mpsc::channel(PUBLISH_QUEUE);
         let verifier = Verifier::new(
             store,
@@ -189,6 +198,7 @@ impl Node {
             trust.clone(),
             Box::new(Publisher(out_tx)),
         );
+        verifier.set_sealing(sealing);
         if recovering {
             let reason = "the store was missing at start: recovering this authority's log from \
                           trusted peers (tally run --new-log declares it new)";
@@ -335,6 +345,17 @@ impl Node {
         let addrs = p2p.listen_addrs().await?;
         let public = verifier.public_key_hex();
         let keys = crate::rotate::own_card_keys(verifier.store(), &settings.authority, &public)?;
+        let encryption_keys = verifier
+            .encryption_public()
+            .map(|k| tally_model::CardKey {
+                public_key: k.to_hex(),
+                valid_from_ms: 0,
+                valid_until_ms: None,
+                retired_after_seq: None,
+                compromised_after_seq: None,
+            })
+            .into_iter()
+            .collect();
         Ok(Card {
             authority: settings.authority.clone(),
             country: settings.authority.country().to_string(),
@@ -342,6 +363,7 @@ impl Node {
             peer_id: p2p.local_peer_id().to_string(),
             addresses: addrs.iter().map(|a| a.to_string()).collect(),
             keys,
+            encryption_keys,
         })
     }
 

@@ -454,6 +454,11 @@ impl Net {
     }
 
     /// An HTTP client of node `i`.
+    /// Node `i`'s directory.
+    pub fn dir(&self, i: usize) -> &std::path::Path {
+        &self.members[i].dir
+    }
+
     pub fn api(&self, i: usize) -> Api {
         Api {
             http: self.http.clone(),
@@ -643,6 +648,7 @@ impl Rogue {
                 compromised_after_seq: None,
             }],
             authority,
+            encryption_keys: Vec::new(),
         })
     }
 

@@ -136,8 +136,15 @@ async fn rotating_the_signing_key_over_the_api() -> Result<()> {
 async fn a_key_declared_compromised_stops_its_entries_counting() -> Result<()> {
     let (us, mx) = (0, 1);
     let net = Net::start_with(&["US-DDTC", "MX-SEDENA"]).await?;
+    // In clear, so the test can read the numbers back from US's copy of
+    // the log (sealing is tests/sealing.rs's subject).
+    let public = |n: usize| {
+        let mut doc = docs::sample("MX-SEDENA", n);
+        doc["visibility"] = json!("network");
+        doc
+    };
     for n in 0..3 {
-        net.issue(mx, docs::sample("MX-SEDENA", n)).await?;
+        net.issue(mx, public(n)).await?;
     }
     wait_until(CONVERGE, "US holds MX's log", async || {
         net.seq(us, "MX-SEDENA").is_ok_and(|s| s == 3)
@@ -207,7 +214,7 @@ async fn a_key_declared_compromised_stops_its_entries_counting() -> Result<()> {
     assert_eq!(keys[0]["compromised_after_seq"], json!(1), "{keys:?}");
 
     // New entries of that key are refused (Ignored) from now on.
-    net.issue(mx, docs::sample("MX-SEDENA", 3)).await?;
+    net.issue(mx, public(3)).await?;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         net.seq(us, "MX-SEDENA")?,

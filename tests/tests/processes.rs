@@ -44,12 +44,18 @@ fn seed() -> u64 {
 
 /// Issues, on the three nodes at once, `n` rounds of the documents of one
 /// shipment: an import certificate at MX, the export license that names it
-/// at US (transit through GT), the transit authorization at GT.
+/// at US (transit through GT), the transit authorization at GT. Published
+/// to the network (`"visibility": "network"`): these tests are about the
+/// logs and the processes; who reads a sealed document is tests/sealing.rs.
 async fn issue_shipments(net: &Net, tag: &str, rounds: std::ops::Range<usize>) -> Result<()> {
     let (mx, us, gt) = (net.node(MX), net.node(US), net.node(GT));
+    let public = |mut doc: serde_json::Value| {
+        doc["visibility"] = serde_json::json!("network");
+        doc
+    };
     let at_mx = async {
         for i in rounds.clone() {
-            mx.issue(&docs::import(&format!("IC-{tag}-{i}"), "MX", "US"))
+            mx.issue(&public(docs::import(&format!("IC-{tag}-{i}"), "MX", "US")))
                 .await?;
         }
         anyhow::Ok(())
@@ -58,15 +64,19 @@ async fn issue_shipments(net: &Net, tag: &str, rounds: std::ops::Range<usize>) -
         for i in rounds.clone() {
             let ic = format!("IC-{tag}-{i}");
             let doc = docs::export(&format!("EXP-{tag}-{i}"), "US", "MX", &["GT"], (MX, &ic));
-            us.issue(&doc).await?;
+            us.issue(&public(doc)).await?;
         }
         anyhow::Ok(())
     };
     let at_gt = async {
         for i in rounds.clone() {
             let exp = format!("EXP-{tag}-{i}");
-            gt.issue(&docs::transit(&format!("TR-{tag}-{i}"), "GT", (US, &exp)))
-                .await?;
+            gt.issue(&public(docs::transit(
+                &format!("TR-{tag}-{i}"),
+                "GT",
+                (US, &exp),
+            )))
+            .await?;
         }
         anyhow::Ok(())
     };

@@ -130,17 +130,21 @@ async fn three_node_story_from_certificate_to_revocation() -> Result<()> {
     // The transit State authorizes the passage.
     issue(&gt, &docs::transit("TR-2026-0007", "GT", EXPORT)).await?;
 
-    // Every document reaches every node.
-    let documents = [
-        "/v1/licenses/MX-SEDENA/IC-2026-0042",
-        LICENSE,
-        "/v1/licenses/GT-DIGECAM/TR-2026-0007",
-    ];
+    // Every document reaches its parties: the export and the transit
+    // authorization all three, the import certificate the US and Mexico
+    // only (Guatemala holds its sealed entry and cannot read it).
+    let documents = [LICENSE, "/v1/licenses/GT-DIGECAM/TR-2026-0007"];
     for api in [&us, &mx, &gt] {
         for path in documents {
             until_held(api, path).await?;
         }
     }
+    until_held(&mx, "/v1/licenses/MX-SEDENA/IC-2026-0042").await?;
+    net.converge(REPLICATION).await?;
+    let (status, _) = gt
+        .get(As::Officer, "/v1/licenses/MX-SEDENA/IC-2026-0042")
+        .await?;
+    assert_eq!(status, 404, "GT is no party to MX's import certificate");
     let (_, license) = mx.get(As::Officer, LICENSE).await?;
     assert_eq!(license["document"], doc, "the document as issued, at MX");
     assert_eq!(

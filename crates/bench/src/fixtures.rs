@@ -351,6 +351,7 @@ pub fn offline_card(authority: &str, key: &AuthorityKey) -> Card {
             retired_after_seq: None,
             compromised_after_seq: None,
         }],
+        encryption_keys: Vec::new(),
     }
 }
 

@@ -84,6 +84,11 @@ pub struct Card {
     #[serde(default)]
     pub addresses: Vec<String>,
     pub keys: Vec<CardKey>,
+    /// X25519 public keys that documents are sealed to (section 3a of the
+    /// design); the newest by `valid_from_ms` seals. Absent in cards from
+    /// before sealing: such an authority cannot be a recipient.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub encryption_keys: Vec<CardKey>,
 }
 
 /// Why a card cannot be trusted.
@@ -116,6 +121,14 @@ impl Card {
                 .ok_or_else(|| err(format!("{} is not an Ed25519 public key", k.public_key)))?;
             if key.is_weak() {
                 return Err(err(format!("{} is a weak (small-order) key", k.public_key)));
+            }
+        }
+        for k in &self.encryption_keys {
+            let key = crate::seal::EncryptionPublic::parse(&k.public_key)
+                .ok_or_else(|| err(format!("{:?} is not an X25519 public key", k.public_key)))?;
+            // A low-order key makes every pair key with it predictable.
+            if key.is_low_order() {
+                return Err(err(format!("{} is a low-order X25519 key", k.public_key)));
             }
         }
         Ok(())
@@ -167,7 +180,12 @@ impl Card {
     /// can recompute it with `printf '...' | sha256sum`.
     pub fn fingerprint_input(&self) -> Vec<u8> {
         let signing: Vec<&str> = self.keys.iter().map(|k| k.public_key.as_str()).collect();
-        canonical_card(&self.authority, &signing, &[])
+        let encryption: Vec<&str> = self
+            .encryption_keys
+            .iter()
+            .map(|k| k.public_key.as_str())
+            .collect();
+        canonical_card(&self.authority, &signing, &encryption)
     }
 }
 
@@ -349,6 +367,7 @@ mod tests {
                 valid_until_ms: Some(2000),
                 ..CardKey::new(hex::encode(key.public().as_bytes()), 1000)
             }],
+            encryption_keys: Vec::new(),
         }
     }
 

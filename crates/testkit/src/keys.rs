@@ -23,6 +23,7 @@ pub fn card(authority: &str, key: &AuthorityKey) -> Card {
             retired_after_seq: None,
             compromised_after_seq: None,
         }],
+        encryption_keys: Vec::new(),
     }
 }
 

@@ -154,7 +154,7 @@ impl Verifier {
                     verdict: verdict.as_str().to_string(),
                     failed_rules: verdict.failed_rules(),
                 });
-                let v = self
+                let (v, _, _) = self
                     .store()
                     .transaction(|tx| self.append_own(tx, document))?;
                 self.inner.publish.entry(v.signed());

@@ -6,9 +6,13 @@
 //! it in one store transaction, and only then publishes it. A refusal writes
 //! nothing.
 
+use crate::sealing::{Plan, plan};
 use crate::{IssueError, Verifier};
 use tally_model::lifecycle::{self, Refusal, Standing};
-use tally_model::{Body, Document, Entry, License, Status, StatusChange, VerifiedEntry};
+use tally_model::seal::Header;
+use tally_model::{
+    AuthorityId, Body, Document, DocumentRef, Entry, License, Status, StatusChange, VerifiedEntry,
+};
 use tally_store::Tx;
 use tally_store::state::{EntryPointer, LicenseState};
 
@@ -17,6 +21,27 @@ use tally_store::state::{EntryPointer, LicenseState};
 pub struct Issued {
     pub entry: EntryPointer,
     pub signed: tally_model::SignedEntry,
+    /// Who can read it: the issuer, then every recipient it was sealed to;
+    /// empty when it was published in clear to every trusted node.
+    pub recipients: Vec<AuthorityId>,
+    /// For the issuer: party countries no one can read it in.
+    pub warnings: Vec<String>,
+}
+
+/// Who may read a new document (CONTRACT.md "Who reads what").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Sealed to the authorities of its party countries (the default).
+    #[default]
+    Parties,
+    /// In clear to every trusted node.
+    Network,
+}
+
+/// How a document is carried, and to whom.
+struct Carriage {
+    sealed: Option<Plan>,
 }
 
 impl From<Refusal> for IssueError {
@@ -38,7 +63,79 @@ impl Verifier {
         &self,
         tx: &mut Tx,
         document: Document,
-    ) -> Result<VerifiedEntry, IssueError> {
+    ) -> Result<(VerifiedEntry, Vec<AuthorityId>, Vec<String>), IssueError> {
+        self.append_own_as(tx, document, None)
+    }
+
+    /// Whether (and to whom) `document` is sealed: a new license as asked
+    /// (`visibility`); everything about a license as that license was
+    /// (its amendments, status changes, shipment records); key announcements
+    /// always in clear.
+    fn carriage(
+        &self,
+        tx: &Tx,
+        document: &Document,
+        visibility: Option<Visibility>,
+    ) -> Result<Carriage, IssueError> {
+        let clear = Carriage { sealed: None };
+        if self.sealing().is_none() {
+            return Ok(clear);
+        }
+        let concerned: Option<DocumentRef> = match document {
+            Document::License(License::Transit(t)) => Some(t.export_license.clone()),
+            Document::License(_) | Document::KeyRotation(_) | Document::EncryptionKey(_) => None,
+            Document::Amendment { license, .. } => Some(DocumentRef {
+                authority: self.inner.authority.to_string(),
+                number: license.number().to_string(),
+            }),
+            Document::StatusChange(c) => Some(DocumentRef {
+                authority: self.inner.authority.to_string(),
+                number: c.number.clone(),
+            }),
+            Document::Shipment(r) => Some(r.license.clone()),
+        };
+        let license = match &concerned {
+            Some(r) => match r.authority.parse::<AuthorityId>() {
+                Ok(a) => tx.license(&a, &r.number)?,
+                Err(_) => None,
+            },
+            None => None,
+        };
+        let sealed = match (document, visibility) {
+            (Document::KeyRotation(_) | Document::EncryptionKey(_), _) => false,
+            (Document::License(_), Some(v)) => v == Visibility::Parties,
+            // A transit authorization follows the license it covers.
+            (Document::License(License::Transit(_)), None) | (_, None) => match &license {
+                Some(l) => self.carried_sealed(tx, l)?,
+                None => true,
+            },
+            (_, Some(v)) => v == Visibility::Parties,
+        };
+        if !sealed {
+            return Ok(clear);
+        }
+        let trust = self.trust();
+        let license_doc = license.as_ref().map(|l| &l.document);
+        Ok(Carriage {
+            sealed: plan(&self.inner.authority, document, license_doc, &trust),
+        })
+    }
+
+    /// Whether the entry that issued `l` was sealed.
+    fn carried_sealed(&self, tx: &Tx, l: &LicenseState) -> Result<bool, IssueError> {
+        Ok(tx
+            .entry_at(&l.authority, l.entry.seq)?
+            .and_then(|s| s.open().ok())
+            .is_some_and(|e| matches!(e.body, Body::Sealed(_))))
+    }
+
+    /// [`Verifier::append_own`] for a new license with the visibility asked.
+    fn append_own_as(
+        &self,
+        tx: &mut Tx,
+        document: Document,
+        visibility: Option<Visibility>,
+    ) -> Result<(VerifiedEntry, Vec<AuthorityId>, Vec<String>), IssueError> {
         self.may_sign()?;
         let own = &self.inner.authority;
         let current = match lifecycle::subject(&document) {
@@ -62,13 +159,27 @@ impl Verifier {
                 .map(|e| e.issued_at_ms),
             None => None,
         };
-        let entry = Entry {
+        let carriage = self.carriage(tx, &document, visibility)?;
+        let mut entry = Entry {
             authority: own.clone(),
             seq: head.map_or(1, |(s, _)| s + 1),
             prev: head.map(|(_, h)| h),
             issued_at_ms: self.now_ms().max(previous_at.unwrap_or(i64::MIN)),
             recipients: vec![],
             body: Body::Document(document),
+        };
+        let (readers, warnings) = match (&carriage.sealed, self.sealing()) {
+            (Some(plan), Some(sealing)) => {
+                let Body::Document(document) = &entry.body else {
+                    unreachable!("the body was built as a document just above")
+                };
+                let sealed = sealing
+                    .seal(Header::of(&entry), document, plan)
+                    .map_err(|e| IssueError::InvalidDocument(format!("cannot seal: {e}")))?;
+                entry.body = Body::Sealed(sealed);
+                (plan.readers(own), plan.warnings())
+            }
+            _ => (Vec::new(), Vec::new()),
         };
         let v: VerifiedEntry = self.signing_key().sign(&entry);
         // Peers refuse anything larger; refuse it here rather than sign an
@@ -80,15 +191,19 @@ impl Verifier {
             )));
         }
         tx.append(&v)?;
-        Ok(v)
+        Ok((v, readers, warnings))
     }
 
     /// Appends `document` in its own transaction, then publishes it. The
     /// caller holds the write lock.
-    fn sign_and_publish(&self, document: Document) -> Result<Issued, IssueError> {
-        let v = self
+    fn sign_and_publish(
+        &self,
+        document: Document,
+        visibility: Option<Visibility>,
+    ) -> Result<Issued, IssueError> {
+        let (v, recipients, warnings) = self
             .store()
-            .transaction(|tx| self.append_own(tx, document))?;
+            .transaction(|tx| self.append_own_as(tx, document, visibility))?;
         self.inner.publish.entry(v.signed());
         Ok(Issued {
             entry: EntryPointer {
@@ -96,13 +211,21 @@ impl Verifier {
                 hash: v.id(),
             },
             signed: v.signed().clone(),
+            recipients,
+            warnings,
         })
     }
 
-    /// Issues an export license, import certificate or transit authorization.
+    /// Issues an export license, import certificate or transit authorization,
+    /// sealed to its parties.
     pub fn issue(&self, license: License) -> Result<Issued, IssueError> {
+        self.issue_as(license, Visibility::Parties)
+    }
+
+    /// [`Verifier::issue`] with the visibility asked for.
+    pub fn issue_as(&self, license: License, visibility: Visibility) -> Result<Issued, IssueError> {
         let _w = self.lock();
-        self.sign_and_publish(Document::License(license))
+        self.sign_and_publish(Document::License(license), Some(visibility))
     }
 
     fn own_license(&self, authority: &str, number: &str) -> Result<LicenseState, IssueError> {
@@ -141,10 +264,13 @@ impl Verifier {
             ));
         }
         let version = state.version + 1;
-        let issued = self.sign_and_publish(Document::Amendment {
-            version,
-            license: new,
-        })?;
+        let issued = self.sign_and_publish(
+            Document::Amendment {
+                version,
+                license: new,
+            },
+            None,
+        )?;
         Ok((version, issued))
     }
 
@@ -159,12 +285,15 @@ impl Verifier {
         let _w = self.lock();
         self.may_sign()?;
         self.own_license(authority, number)?;
-        self.sign_and_publish(Document::StatusChange(StatusChange {
-            number: number.to_string(),
-            status,
-            reason,
-            effective_at_ms: self.now_ms(),
-        }))
+        self.sign_and_publish(
+            Document::StatusChange(StatusChange {
+                number: number.to_string(),
+                status,
+                reason,
+                effective_at_ms: self.now_ms(),
+            }),
+            None,
+        )
     }
 
     /// Rotates the signing key: appends a key rotation announcing `new`,
@@ -183,7 +312,7 @@ impl Verifier {
             new_key: hex::encode(new.public().as_bytes()),
             valid_from_ms: self.now_ms(),
         });
-        let v = self
+        let (v, _, _) = self
             .store()
             .transaction(|tx| self.append_own(tx, document))?;
         *self
@@ -198,6 +327,8 @@ impl Verifier {
                 hash: v.id(),
             },
             signed: v.signed().clone(),
+            recipients: Vec::new(),
+            warnings: Vec::new(),
         })
     }
 }

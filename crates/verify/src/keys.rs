@@ -189,6 +189,7 @@ mod tests {
             peer_id: "p".into(),
             addresses: vec![],
             keys: vec![tally_model::CardKey::new(hex::encode(pk(1)), 0)],
+            encryption_keys: Vec::new(),
         };
         let mut trust = TrustList::default();
         trust.upsert(card.clone());

@@ -25,11 +25,13 @@ pub mod ingest;
 pub mod issue;
 pub mod keys;
 pub mod rules;
+pub mod sealing;
 pub mod signing;
 
 pub use check::{CheckRequest, Checked};
 pub use error::IssueError;
 pub use ingest::{IngestOutcome, Preverified, ProofOutcome, Rejection};
+pub use issue::{Issued, Visibility};
 pub use rules::{Check, Verdict};
 pub use signing::{Signing, SigningState};
 /// The store's typed values travel through the verifier's answers.
@@ -79,6 +81,9 @@ struct Inner {
     write: Mutex<()>,
     /// Whether this node signs now (see [`signing`]).
     signing: RwLock<SigningState>,
+    /// This node's encryption keys; unset: documents go out in clear and
+    /// nothing sealed is read (tools, some tests).
+    sealing: std::sync::OnceLock<Arc<sealing::Sealing>>,
 }
 
 impl Verifier {
@@ -112,6 +117,7 @@ impl Verifier {
                 clock,
                 write: Mutex::new(()),
                 signing: RwLock::default(),
+                sealing: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -119,6 +125,21 @@ impl Verifier {
     /// Milliseconds since the Unix epoch, by this verifier's clock.
     pub fn now_ms(&self) -> i64 {
         self.inner.clock.now_ms()
+    }
+
+    /// Gives the verifier its encryption keys (once, at start): from then
+    /// on documents are sealed to their parties.
+    pub fn set_sealing(&self, sealing: Arc<sealing::Sealing>) {
+        let _ = self.inner.sealing.set(sealing);
+    }
+
+    pub(crate) fn sealing(&self) -> Option<&Arc<sealing::Sealing>> {
+        self.inner.sealing.get()
+    }
+
+    /// The encryption key peers seal to, when this node has one.
+    pub fn encryption_public(&self) -> Option<tally_model::seal::EncryptionPublic> {
+        self.sealing().and_then(|s| s.public())
     }
 
     pub fn store(&self) -> &Store {

@@ -242,6 +242,12 @@ fn import_authorization(f: &Facts, d: &Declared) -> (bool, String) {
     let License::Export(export) = &f.license.document else {
         return na();
     };
+    // The import certificate is sealed to the importing and exporting
+    // countries (the exporter checked it at issue); a transit State cannot
+    // read it and does not judge it.
+    if d.checkpoint.direction == Direction::Transit {
+        return na();
+    }
     let Some(r) = &export.import_certificate else {
         return (
             false,

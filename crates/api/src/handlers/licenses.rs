@@ -12,22 +12,33 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tally_model::{AuthorityId, License, LicenseKind, Status};
-use tally_verify::Verifier;
 use tally_verify::state::{LicenseState, TallyRow};
+use tally_verify::{Verifier, Visibility};
 
 pub async fn issue(
     State(s): State<AppState>,
-    Body(license): Body<License>,
+    Body(mut body): Body<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    // `visibility` says how the document travels, not what it says: it is
+    // not part of the signed document.
+    let visibility: Visibility = match body.as_object_mut().and_then(|o| o.remove("visibility")) {
+        None => Visibility::default(),
+        Some(v) => serde_json::from_value(v)
+            .map_err(|_| ApiError::invalid_json("visibility must be \"parties\" or \"network\""))?,
+    };
+    let license: License = serde_json::from_value(body)
+        .map_err(|e| ApiError::invalid_json(format!("the body is not the expected JSON: {e}")))?;
     let v = s.verifier.clone();
     let authority = v.authority().to_string();
     let number = license.number().to_string();
-    let issued = blocking(move || v.issue(license).map_err(ApiError::from)).await?;
-    tracing::info!(license = %number, seq = issued.entry.seq, "issued");
+    let issued = blocking(move || v.issue_as(license, visibility).map_err(ApiError::from)).await?;
+    tracing::info!(license = %number, seq = issued.entry.seq, sealed = !issued.recipients.is_empty(), "issued");
     let body = json!({
         "authority": authority,
         "number": number,
         "entry": issued.entry,
+        "recipients": issued.recipients,
+        "warnings": issued.warnings,
     });
     Ok((StatusCode::CREATED, Json(body)))
 }

@@ -39,7 +39,7 @@ async fn issue_read_amend_suspend_reinstate_revoke() {
             .expect("object")
             .keys()
             .collect::<Vec<_>>(),
-        ["authority", "entry", "number"]
+        ["authority", "entry", "number", "recipients", "warnings"]
     );
 
     // Read it back.

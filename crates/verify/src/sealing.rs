@@ -1,0 +1,230 @@
+//! Need-to-know (DESIGN.md section 3a) on this node: whom a document is
+//! sealed to when it is issued, and opening what peers sealed to this node.
+//!
+//! [`Sealing`] holds the node's X25519 secrets (the newest seals; old ones
+//! still open what was sealed to them), the pair-key cache and the random
+//! source. [`SealOpener`] is the store's [`Opener`]: the store calls it when
+//! it applies a sealed entry, and it answers with the document only when
+//! the entry is addressed here and its recipient list keeps the rule.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, RwLock};
+use tally_model::recipients::{Readers, readers};
+use tally_model::seal::{self, EncryptionPublic, EncryptionSecret, Header, PairKeys, Random};
+use tally_model::{AuthorityId, Body, Country, Document, Entry, License, Recipient, TrustList};
+use tally_store::{Opener, Opening};
+
+/// Pair keys kept: one per (own key, peer key) pair; 200 States with a
+/// few keys each fit.
+const PAIR_CACHE: usize = 4096;
+
+/// This node's encryption keys and what sealing needs.
+pub struct Sealing {
+    /// Newest first: the first seals and is announced in the card.
+    secrets: Vec<EncryptionSecret>,
+    pairs: PairKeys,
+    random: Mutex<Box<dyn Random + Send>>,
+}
+
+impl std::fmt::Debug for Sealing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealing")
+            .field("public", &self.public())
+            .field("keys", &self.secrets.len())
+            .finish()
+    }
+}
+
+impl Sealing {
+    /// `secrets` newest first (at least one); `random` draws content keys,
+    /// nonces and decoys (the OS generator outside tests).
+    pub fn new(secrets: Vec<EncryptionSecret>, random: Box<dyn Random + Send>) -> Sealing {
+        Sealing {
+            secrets,
+            pairs: PairKeys::new(PAIR_CACHE),
+            random: Mutex::new(random),
+        }
+    }
+
+    /// The key peers seal to.
+    pub fn public(&self) -> Option<EncryptionPublic> {
+        self.secrets.first().map(EncryptionSecret::public)
+    }
+
+    fn publics(&self) -> Vec<EncryptionPublic> {
+        self.secrets.iter().map(EncryptionSecret::public).collect()
+    }
+
+    /// Seals `document` for the entry `header` to `plan`'s recipients.
+    pub(crate) fn seal(
+        &self,
+        header: Header<'_>,
+        document: &Document,
+        plan: &Plan,
+    ) -> Result<tally_model::Sealed, seal::SealError> {
+        let issuer = self
+            .secrets
+            .first()
+            .ok_or(seal::SealError::MustBeVisible("no encryption key"))?;
+        let mut random = self.random.lock().unwrap_or_else(|p| p.into_inner());
+        seal::seal(
+            issuer,
+            header,
+            document,
+            &plan.recipients,
+            &plan.unreached,
+            random.as_mut(),
+            &self.pairs,
+        )
+    }
+}
+
+/// Whom one document is sealed to, and what the issuer is told.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub recipients: Vec<Recipient>,
+    /// Party countries where this node trusts no authority with an
+    /// encryption key: no one there can read the document.
+    pub unreached: Vec<Country>,
+}
+
+impl Plan {
+    /// Every authority that can read it: the issuer first, then the others.
+    pub fn readers(&self, issuer: &AuthorityId) -> Vec<AuthorityId> {
+        let mut out = vec![issuer.clone()];
+        for r in &self.recipients {
+            if !out.contains(&r.authority) {
+                out.push(r.authority.clone());
+            }
+        }
+        out
+    }
+
+    pub fn warnings(&self) -> Vec<String> {
+        self.unreached
+            .iter()
+            .map(|c| format!("no trusted authority of {c}: no one there can read this document"))
+            .collect()
+    }
+}
+
+/// The newest encryption key a card lists, if any usable.
+fn newest_key(card: &tally_model::Card) -> Option<EncryptionPublic> {
+    card.encryption_keys
+        .iter()
+        .filter_map(|k| EncryptionPublic::parse(&k.public_key).map(|p| (k.valid_from_ms, p)))
+        .filter(|(_, p)| !p.is_low_order())
+        .max_by_key(|(from, _)| *from)
+        .map(|(_, p)| p)
+}
+
+/// Every usable encryption key a card lists.
+fn card_keys(card: &tally_model::Card) -> Vec<EncryptionPublic> {
+    card.encryption_keys
+        .iter()
+        .filter_map(|k| EncryptionPublic::parse(&k.public_key))
+        .filter(|p| !p.is_low_order())
+        .collect()
+}
+
+/// The recipients of `document`, issued by `issuer`, concerning `license`
+/// (see [`readers`]), from the trust list as it stands: every trusted
+/// authority of a party country that has an encryption key. `None`: the
+/// document is network-visible.
+pub fn plan(
+    issuer: &AuthorityId,
+    document: &Document,
+    license: Option<&License>,
+    trust: &TrustList,
+) -> Option<Plan> {
+    let Readers::Parties(countries) = readers(document, issuer.country().as_str(), license) else {
+        return None;
+    };
+    let mut plan = Plan::default();
+    let mut reached: BTreeSet<String> = [issuer.country().to_string()].into();
+    for card in &trust.cards {
+        if card.authority == *issuer || !countries.contains(card.authority.country().as_str()) {
+            continue;
+        }
+        if let Some(key) = newest_key(card) {
+            reached.insert(card.authority.country().to_string());
+            plan.recipients.push(Recipient {
+                authority: card.authority.clone(),
+                encryption_key: key,
+            });
+        }
+    }
+    plan.unreached = countries
+        .iter()
+        .filter(|c| !reached.contains(*c))
+        .filter_map(|c| c.parse().ok())
+        .collect();
+    Some(plan)
+}
+
+/// The store's opener: opens sealed entries addressed to this node.
+pub struct SealOpener {
+    pub sealing: Arc<Sealing>,
+    pub trust: Arc<RwLock<TrustList>>,
+    pub own: AuthorityId,
+}
+
+impl Opener for SealOpener {
+    fn open(&self, entry: &Entry) -> Opening {
+        let Body::Sealed(sealed) = &entry.body else {
+            return Opening::NotAddressed;
+        };
+        let issuer_keys = if entry.authority == self.own {
+            self.sealing.publics()
+        } else {
+            let trust = self.trust.read().unwrap_or_else(|p| p.into_inner());
+            trust
+                .card(&entry.authority)
+                .map(card_keys)
+                .unwrap_or_default()
+        };
+        if issuer_keys.is_empty() {
+            // No key of the issuer known here: nothing can be addressed to us.
+            return Opening::NotAddressed;
+        }
+        match seal::open(
+            Header::of(entry),
+            sealed,
+            &issuer_keys,
+            &self.sealing.secrets,
+            &self.sealing.pairs,
+        ) {
+            seal::Opening::NotAddressed => Opening::NotAddressed,
+            seal::Opening::Unopenable(seal::Unopenable::NoUsableKey) => Opening::NotAddressed,
+            seal::Opening::Unopenable(why) => Opening::Invalid(format!("unopenable: {why}")),
+            seal::Opening::Opened(payload) => match recipients_keep_the_rule(entry, &payload) {
+                Ok(()) => Opening::Document(Box::new(payload.document)),
+                Err(why) => Opening::Invalid(format!("recipients: {why}")),
+            },
+        }
+    }
+}
+
+/// Every party country the document itself names has a recipient, or is
+/// listed as unreached (the issuer trusted no one there, and was warned).
+fn recipients_keep_the_rule(
+    entry: &Entry,
+    payload: &tally_model::SealedPayload,
+) -> Result<(), String> {
+    let issuer_country = entry.authority.country();
+    let Readers::Parties(countries) = readers(&payload.document, issuer_country.as_str(), None)
+    else {
+        return Err("a network-visible kind of document arrived sealed".into());
+    };
+    for c in countries {
+        let served = payload
+            .recipients
+            .iter()
+            .any(|r| r.authority.country().as_str() == c);
+        let unreached = payload.unreached.iter().any(|u| u.as_str() == c);
+        if !served && !unreached && c != issuer_country.as_str() {
+            return Err(format!("party country {c} has no recipient"));
+        }
+    }
+    Ok(())
+}

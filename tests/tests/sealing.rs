@@ -1,0 +1,173 @@
+//! Need-to-know over real nodes: a document is sealed to the authorities of
+//! its party countries. Every trusted node holds, verifies and relays the
+//! entry; only the parties read it, and a bystander keeps no plaintext.
+
+use anyhow::{Context, Result, ensure};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::Duration;
+use tally_tests::{As, Net, docs, wait_until};
+
+const REPLICATION: Duration = Duration::from_secs(20);
+/// A string that appears only inside the export license's document.
+const MARKER: &str = "Unidad Especial de Prueba Sellada";
+
+/// Every byte of every file under `dir`.
+fn bytes_under(dir: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.flatten().map(|e| e.path()));
+            }
+        } else if let Ok(b) = std::fs::read(&p) {
+            out.extend(b);
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn only_the_parties_read_a_sealed_license() -> Result<()> {
+    // US exports to MX through GT; CA is trusted by everyone but is no party.
+    let net = Net::start_with(&["US-DDTC", "MX-SEDENA", "GT-DIGECAM", "CA-GAC"]).await?;
+    let (us, mx, gt, ca) = (net.api(0), net.api(1), net.api(2), net.api(3));
+
+    let (status, ic) = mx
+        .post(
+            As::Issuer,
+            "/v1/licenses",
+            &docs::import("IC-1", "MX", "US", 10),
+        )
+        .await?;
+    ensure!(status == 201, "import certificate: {status} {ic}");
+    let mut export = docs::export("EXP-S1", &["GT"], 10, &[], "IC-1");
+    export["end_user"] = json!({"name": MARKER});
+    let (status, issued) = us.post(As::Issuer, "/v1/licenses", &export).await?;
+    ensure!(status == 201, "export: {status} {issued}");
+    let mut recipients: Vec<&str> = issued["recipients"]
+        .as_array()
+        .context("recipients")?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(recipients.first(), Some(&"US-DDTC"), "the issuer first");
+    recipients.sort_unstable();
+    assert_eq!(
+        recipients,
+        ["GT-DIGECAM", "MX-SEDENA", "US-DDTC"],
+        "{issued}"
+    );
+    assert_eq!(issued["warnings"], json!([]));
+    let seq = issued["entry"]["seq"].as_u64().context("seq")?;
+
+    // Every node holds the entry (the chain is for everyone).
+    net.converge(REPLICATION).await?;
+    for api in [&mx, &gt] {
+        let path = "/v1/licenses/US-DDTC/EXP-S1";
+        let what = format!("{} reads the export", api.base);
+        wait_until(REPLICATION, &what, async || {
+            api.get(As::Officer, path)
+                .await
+                .is_ok_and(|(s, _)| s == 200)
+        })
+        .await?;
+        let (_, body) = api.get(As::Officer, path).await?;
+        assert_eq!(body["document"]["end_user"]["name"], MARKER);
+    }
+
+    // The bystander: 404 as for an unknown license, `sealed` in the log, a
+    // check fails license.known, and not a byte of the content on its disk.
+    let (status, _) = ca.get(As::Officer, "/v1/licenses/US-DDTC/EXP-S1").await?;
+    assert_eq!(status, 404);
+    let (_, log) = ca
+        .get(As::Officer, &format!("/v1/log/US-DDTC?from={seq}&limit=1"))
+        .await?;
+    assert_eq!(log[0]["kind"], "sealed", "{log}");
+    let check = json!({
+        "license": {"authority": "US-DDTC", "number": "EXP-S1"},
+        "checkpoint": {"country": "CA", "port": "CAVAN", "direction": "entry"},
+        "items": [{"line": 1, "quantity": 1}]
+    });
+    let (status, verdict) = ca.post(As::Officer, "/v1/shipments/verify", &check).await?;
+    assert_eq!(status, 200);
+    assert_eq!(verdict["checks"][0]["rule"], "license.known");
+    assert_eq!(verdict["checks"][0]["ok"], false);
+    let (status, shipments) = ca
+        .get(As::Officer, "/v1/shipments?authority=US-DDTC&number=EXP-S1")
+        .await?;
+    assert_eq!((status, shipments), (200, json!([])));
+
+    let ca_store = bytes_under(&net.dir(3).join("store"));
+    assert!(!ca_store.is_empty());
+    assert!(
+        !contains(&ca_store, MARKER),
+        "a non-recipient keeps no plaintext of a sealed document"
+    );
+    assert!(
+        contains(&bytes_under(&net.dir(1).join("store")), MARKER),
+        "the test's marker is findable where the document is read"
+    );
+
+    // Published to the network, everyone reads it.
+    let mut public = docs::export("EXP-P1", &["GT"], 10, &[], "IC-1");
+    public["visibility"] = json!("network");
+    let (status, issued) = us.post(As::Issuer, "/v1/licenses", &public).await?;
+    ensure!(status == 201, "network export: {status} {issued}");
+    assert_eq!(issued["recipients"], json!([]));
+    wait_until(
+        REPLICATION,
+        "CA reads the network-visible export",
+        async || {
+            ca.get(As::Officer, "/v1/licenses/US-DDTC/EXP-P1")
+                .await
+                .is_ok_and(|(s, _)| s == 200)
+        },
+    )
+    .await?;
+    net.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_party_with_no_trusted_authority_is_warned_and_unreached() -> Result<()> {
+    // Nobody in GT: the US issues anyway, and is told no one there can read it.
+    let net = Net::start_with(&["US-DDTC", "MX-SEDENA"]).await?;
+    let (_, issued) = net
+        .api(0)
+        .post(
+            As::Issuer,
+            "/v1/licenses",
+            &docs::export("EXP-W1", &["GT"], 10, &[], "IC-1"),
+        )
+        .await?;
+    let warnings = issued["warnings"].as_array().context("warnings")?;
+    assert_eq!(warnings.len(), 1, "{issued}");
+    assert!(
+        warnings[0].as_str().is_some_and(|w| w.contains("GT")),
+        "{issued}"
+    );
+    // MX still reads it: GT's absence is declared inside the seal.
+    let mx = net.api(1);
+    wait_until(REPLICATION, "MX reads the export", async || {
+        mx.get(As::Officer, "/v1/licenses/US-DDTC/EXP-W1")
+            .await
+            .is_ok_and(|(s, _)| s == 200)
+    })
+    .await?;
+    let (_, alerts) = mx.get(As::Officer, "/v1/alerts").await?;
+    assert_eq!(
+        alerts,
+        json!([]),
+        "an unreached party is not an invalid seal"
+    );
+    net.shutdown().await;
+    Ok(())
+}
