@@ -138,10 +138,10 @@ impl Node {
             keys::load_authority_key(&settings.authority_key)?;
         }
         let node_key = keys::load_node_key(&settings.node_key)?;
-        let encryption = keys::load_or_create_encryption_key(&settings.encryption_key)?;
+        let encryption = crate::rotate::load_encryption_secrets(&settings.encryption_key)?;
         let trust_list = files::read_trust(&dir.trust())?;
         let trust = Arc::new(RwLock::new(trust_list.clone()));
-        let sealing = Arc::new(Sealing::new(vec![encryption], Box::new(OsRandom)));
+        let sealing = Arc::new(Sealing::new(encryption, Box::new(OsRandom)));
         let opener: Arc<dyn tally_store::Opener> = Arc::new(SealOpener {
             sealing: sealing.clone(),
             trust: trust.clone(),
@@ -277,6 +277,7 @@ impl Node {
                 verifier.clone(),
                 settings.authority_key.clone(),
                 dir.card(),
+                settings.encryption_key.clone(),
             ))),
         };
         let c = cancel.clone();

@@ -110,16 +110,19 @@ pub struct KeyFiles {
     pub key: PathBuf,
     /// `card.toml`.
     pub card: PathBuf,
+    /// The encryption key file (`keys/encryption.key`).
+    pub encryption: PathBuf,
     /// One rotation at a time (the files are shared).
     pub lock: Mutex<()>,
 }
 
 impl KeyFiles {
-    pub fn new(verifier: Verifier, key: PathBuf, card: PathBuf) -> KeyFiles {
+    pub fn new(verifier: Verifier, key: PathBuf, card: PathBuf, encryption: PathBuf) -> KeyFiles {
         KeyFiles {
             verifier,
             key,
             card,
+            encryption,
             lock: Mutex::new(()),
         }
     }
@@ -135,7 +138,76 @@ impl KeyFiles {
     }
 }
 
+/// Every encryption secret kept for this node: the current one
+/// (`keys/encryption.key`, created when missing) first, then the retired ones
+/// and one a rotation left half-way (`.retired-N`, `.next`), which still
+/// open what was sealed to them.
+pub fn load_encryption_secrets(
+    current: &Path,
+) -> anyhow::Result<Vec<tally_model::EncryptionSecret>> {
+    let mut secrets = vec![keys::load_or_create_encryption_key(current)?];
+    let Some(dir) = current.parent() else {
+        return Ok(secrets);
+    };
+    let name = current
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let mut older: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .map(|n| n.to_string_lossy())
+                .is_some_and(|n| n.starts_with(&format!("{name}.")))
+        })
+        .collect();
+    older.sort();
+    for p in older {
+        secrets.push(keys::load_or_create_encryption_key(&p)?);
+    }
+    Ok(secrets)
+}
+
 impl KeyRotator for KeyFiles {
+    fn rotate_encryption(&self) -> Result<RotatedKey, ApiError> {
+        let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let next = next_path(&self.encryption);
+        if next.exists() {
+            std::fs::remove_file(&next).map_err(ApiError::internal)?;
+        }
+        let secret = tally_model::EncryptionSecret::generate(&mut tally_model::OsRandom);
+        keys::write_secret(&next, &keys::encode_authority_key(&secret.to_bytes()))
+            .map_err(|e| ApiError::internal(format!("{e:#}")))?;
+        let public = secret.public();
+        let issued = match self.verifier.rotate_encryption_key(secret) {
+            Ok(i) => i,
+            Err(e) => {
+                let _ = std::fs::remove_file(&next);
+                return Err(e.into());
+            }
+        };
+        let seq = issued.entry.seq;
+        if let Err(e) = promote(&self.encryption, seq) {
+            error!(error = %format!("{e:#}"), "the encryption key files were not moved; both stay usable");
+        }
+        let rewrite = || -> anyhow::Result<()> {
+            let mut card = files::read_card(&self.card)?;
+            card.encryption_keys
+                .push(CardKey::new(public.to_hex(), self.verifier.now_ms()));
+            files::write_card(&self.card, &card)
+        };
+        if let Err(e) = rewrite() {
+            error!(error = %format!("{e:#}"), "card.toml was not rewritten after the encryption key rotation");
+        }
+        info!(seq, key = %&public.to_hex()[..16], "encryption key rotated");
+        Ok(RotatedKey {
+            key_id: public.to_hex(),
+            entry: issued.entry,
+        })
+    }
+
     fn rotate_signing(&self) -> Result<RotatedKey, ApiError> {
         let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let next = next_path(&self.key);

@@ -171,3 +171,100 @@ async fn a_party_with_no_trusted_authority_is_warned_and_unreached() -> Result<(
     net.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn peers_seal_to_the_newest_encryption_key_announced_in_the_log() -> Result<()> {
+    let net = Net::start_with(&["US-DDTC", "MX-SEDENA"]).await?;
+    let (us, mx) = (net.api(0), net.api(1));
+    // Sealed to US's first key (the one on the card MX trusts).
+    let (status, _) = mx
+        .post(
+            As::Issuer,
+            "/v1/licenses",
+            &docs::import("IC-OLD", "MX", "US", 5),
+        )
+        .await?;
+    ensure!(status == 201);
+    let (status, rotated) = us
+        .post(
+            As::Admin,
+            "/v1/keys/rotate",
+            &json!({"purpose": "encryption"}),
+        )
+        .await?;
+    ensure!(status == 200, "rotate: {status} {rotated}");
+    let new_key = rotated["key_id"].as_str().context("key_id")?.to_string();
+    let announced_at = rotated["entry"]["seq"].as_u64().context("seq")?;
+    // The old secret is kept beside the new one, mode 0600.
+    let retired = net
+        .dir(0)
+        .join(format!("keys/encryption.key.retired-{announced_at}"));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&retired)?.permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{}", retired.display());
+    // The card now lists the new key too.
+    let card = std::fs::read_to_string(net.dir(0).join("card.toml"))?;
+    assert!(card.contains(&new_key), "{card}");
+
+    // MX learns the key from US's log (no new card) and seals to it.
+    wait_until(REPLICATION, "MX holds US's announcement", async || {
+        net.seq(1, "US-DDTC").is_ok_and(|s| s >= announced_at)
+    })
+    .await?;
+    let (status, _) = mx
+        .post(
+            As::Issuer,
+            "/v1/licenses",
+            &docs::import("IC-NEW", "MX", "US", 5),
+        )
+        .await?;
+    ensure!(status == 201);
+    for number in ["IC-OLD", "IC-NEW"] {
+        let path = format!("/v1/licenses/MX-SEDENA/{number}");
+        let what = format!("US reads {number}");
+        wait_until(REPLICATION, &what, async || {
+            us.get(As::Officer, &path)
+                .await
+                .is_ok_and(|(s, _)| s == 200)
+        })
+        .await?;
+    }
+    let (_, alerts) = us.get(As::Officer, "/v1/alerts").await?;
+    assert_eq!(alerts, json!([]), "nothing failed to open");
+    // IC-NEW opens with the new secret alone, and is not addressed to the
+    // old one: MX sealed to the key it saw announced in US's log.
+    let secret = |path: std::path::PathBuf| -> Result<tally_model::EncryptionSecret> {
+        let text = std::fs::read_to_string(&path)?;
+        let bytes: [u8; 32] = hex::decode(text.trim())?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("not 32 bytes"))?;
+        Ok(tally_model::EncryptionSecret::from_bytes(bytes))
+    };
+    let (new, old) = (
+        secret(net.dir(0).join("keys/encryption.key"))?,
+        secret(retired)?,
+    );
+    assert_eq!(new.public().to_hex(), new_key);
+    let mx_card = tally_node::files::read_card(&net.dir(1).join("card.toml"))?;
+    let mx_keys: Vec<_> = mx_card
+        .encryption_keys
+        .iter()
+        .filter_map(|k| tally_model::EncryptionPublic::parse(&k.public_key))
+        .collect();
+    let mx_id: tally_model::AuthorityId = "MX-SEDENA".parse()?;
+    let store = net.node(0).verifier().store().clone();
+    let head = store.head(&mx_id)?.context("MX's log")?.0;
+    let entry = store.entry_at(&mx_id, head)?.context("held")?.open()?;
+    let tally_model::Body::Sealed(sealed) = &entry.body else {
+        anyhow::bail!("IC-NEW went out in clear");
+    };
+    let pairs = tally_model::PairKeys::default();
+    let header = tally_model::Header::of(&entry);
+    let with = |s: &tally_model::EncryptionSecret| {
+        tally_model::open(header, sealed, &mx_keys, std::slice::from_ref(s), &pairs)
+    };
+    assert!(matches!(with(&new), tally_model::Opening::Opened(_)));
+    assert!(matches!(with(&old), tally_model::Opening::NotAddressed));
+    net.shutdown().await;
+    Ok(())
+}

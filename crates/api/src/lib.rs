@@ -68,6 +68,11 @@ pub trait KeyRotator: Send + Sync + 'static {
     /// the node's own log by a rotation signed with the current key, used
     /// for every entry after it, and written into the node's card.
     fn rotate_signing(&self) -> Result<RotatedKey, ApiError>;
+    /// A new encryption key: kept in its key file (mode 0600, the old
+    /// secrets kept beside it to read what was sealed to them), announced in
+    /// the node's own log by a network-visible entry, sealed to by peers from
+    /// then on, and written into the node's card.
+    fn rotate_encryption(&self) -> Result<RotatedKey, ApiError>;
 }
 
 /// What a rotation did.

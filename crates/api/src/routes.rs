@@ -200,7 +200,7 @@ pub const ROUTES: &[Route] = &[
         role: Some(Role::Admin),
         summary: "Rotate this node's signing key: {\"key_id\", \"entry\": {\"seq\", \"hash\"}}; the rotation is announced in the node's log, signed by the current key",
         query: NO_QUERY,
-        body: Some("{\"purpose\": \"signing\"} (\"encryption\" is not rotatable in this build)"),
+        body: Some("{\"purpose\": \"signing\" | \"encryption\"}"),
         ok: 200,
         errors: &[503],
         handler: |m| on(m, node::rotate_key),

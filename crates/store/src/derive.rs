@@ -17,7 +17,8 @@ use crate::judge;
 use crate::keys;
 use crate::opener::Opening;
 use crate::state::{
-    Alert, EntryPointer, LicenseEvent, LicenseState, RotatedKey, SerialUse, ShipmentRow, TallyRow,
+    Alert, AnnouncedKey, EntryPointer, LicenseEvent, LicenseState, RotatedKey, SerialUse,
+    ShipmentRow, TallyRow,
 };
 use crate::tx::{Tx, View};
 use serde::de::DeserializeOwned;
@@ -151,7 +152,11 @@ pub(crate) fn apply(tx: &mut Tx, entry: &Entry, id: EntryHash, key_id: &[u8; 32]
     }
     match &entry.body {
         Body::Document(doc) => apply_document(tx, entry, pointer, key_id, doc, Carried::InLog)?,
-        Body::Sealed(_) => match tx.opener().map(|o| o.open(entry)) {
+        Body::Sealed(_) => match tx
+            .opener()
+            .map(|o| Ok::<_, StoreError>(o.open(entry, &tx.announced_keys(&entry.authority)?)))
+            .transpose()?
+        {
             Some(Opening::Document(doc)) => {
                 apply_document(tx, entry, pointer, key_id, &doc, Carried::Sealed)?
             }
@@ -315,6 +320,15 @@ fn apply_transition(
                     compromised: false,
                 };
                 tx.put_json(keys::rotated(authority, entry.seq), &key);
+                Ok(())
+            }
+            Document::EncryptionKey(announced) => {
+                let key = AnnouncedKey {
+                    public_key: hex::encode(announced.public_key),
+                    valid_from_ms: announced.valid_from_ms,
+                    entry: pointer,
+                };
+                tx.put_json(keys::announced(authority, entry.seq), &key);
                 Ok(())
             }
             _ => Ok(()),

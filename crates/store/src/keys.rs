@@ -13,6 +13,7 @@
 //! | `Y`    | authority, seq                                         | `RotatedKey` (JSON)             |
 //! | `E`    | authority, seq, hash of the conflicting entry          | both encoded entries            |
 //! | `C`    | import certificate authority, number, export authority, number | empty             |
+//! | `Z`    | authority, seq                                         | `AnnouncedKey` (JSON)           |
 //! | `A`    | alert id                                               | `Alert` (JSON)                  |
 //! | `G`    | authority                                              | applied through seq (8)         |
 //! | `O`    | own authority, seq, hash of the foreign entry          | encoded `SignedEntry` (log.cloned) |
@@ -42,14 +43,15 @@ pub const ROTATED: u8 = b'Y';
 pub const EVIDENCE: u8 = b'E';
 pub const ALERT: u8 = b'A';
 pub const CITES: u8 = b'C';
+pub const ENCRYPTION: u8 = b'Z';
 pub const APPLIED: u8 = b'G';
 pub const META: u8 = b'M';
 /// Entries of this node's own authority that it did not write (`log.cloned`).
 pub const CLONED: u8 = b'O';
 
 /// Prefixes of the records `reindex` rebuilds from the logs.
-pub const DERIVED: [u8; 9] = [
-    LICENSE, TRANSIT, TALLY, SERIAL, SHIPMENT, ROTATED, ALERT, APPLIED, CITES,
+pub const DERIVED: [u8; 10] = [
+    LICENSE, TRANSIT, TALLY, SERIAL, SHIPMENT, ROTATED, ALERT, APPLIED, CITES, ENCRYPTION,
 ];
 
 /// The schema version this build reads and writes.
@@ -267,6 +269,12 @@ pub fn cites_prefix(import: &DocumentRef) -> Vec<u8> {
 pub fn alert_prefix(kind: &str, license: &DocumentRef) -> Vec<u8> {
     let id = format!("{kind}:{}/{}:", license.authority, license.number);
     Key::new(ALERT).raw(id.as_bytes()).build()
+}
+pub fn announced(authority: &str, seq: u64) -> Vec<u8> {
+    Key::new(ENCRYPTION).str(authority).u64(seq).build()
+}
+pub fn announced_prefix(authority: &str) -> Vec<u8> {
+    Key::new(ENCRYPTION).str(authority).build()
 }
 pub fn applied(authority: &str) -> Vec<u8> {
     Key::new(APPLIED).str(authority).build()

@@ -39,8 +39,8 @@ pub use engine::{EngineKind, UnknownEngine};
 pub use error::{Result, StoreError};
 pub use opener::{Opener, Opening};
 pub use state::{
-    Alert, EntryPointer, Evidence, LicenseEvent, LicenseState, RotatedKey, SerialUse, ShipmentRow,
-    TallyRow,
+    Alert, AnnouncedKey, EntryPointer, Evidence, LicenseEvent, LicenseState, RotatedKey, SerialUse,
+    ShipmentRow, TallyRow,
 };
 pub use store::{DerivedDigest, Progress, ReindexReport, Store};
 pub use tx::Tx;

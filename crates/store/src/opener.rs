@@ -20,5 +20,7 @@ pub enum Opening {
 
 /// Opens sealed entries addressed to this node.
 pub trait Opener: Send + Sync + 'static {
-    fn open(&self, entry: &Entry) -> Opening;
+    /// Opens `entry`; `announced` are the encryption keys its authority
+    /// announced in its own log (besides those on its card).
+    fn open(&self, entry: &Entry, announced: &[crate::state::AnnouncedKey]) -> Opening;
 }

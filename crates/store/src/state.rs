@@ -125,6 +125,17 @@ pub struct Alert {
     pub open: bool,
 }
 
+/// An encryption key an authority announced in its own log: peers seal to
+/// the newest they have seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnnouncedKey {
+    /// Hex X25519 public key.
+    pub public_key: String,
+    pub valid_from_ms: i64,
+    /// The announcing entry.
+    pub entry: EntryPointer,
+}
+
 /// A signing key an authority announced in its own log (key rotation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RotatedKey {

@@ -620,6 +620,14 @@ impl Store {
     }
 
     /// Keys `authority` announced in its own log, in log order.
+    /// Encryption keys `authority` announced in its own log, in log order.
+    pub fn announced_keys(
+        &self,
+        authority: &AuthorityId,
+    ) -> Result<Vec<crate::state::AnnouncedKey>> {
+        self.scan_json(&keys::announced_prefix(authority.as_str()), usize::MAX)
+    }
+
     pub fn rotated_keys(&self, authority: &AuthorityId) -> Result<Vec<RotatedKey>> {
         self.scan_json(&keys::rotated_prefix(authority.as_str()), usize::MAX)
     }

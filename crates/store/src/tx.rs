@@ -8,7 +8,7 @@ use crate::engine::{Batch, Engine, Op};
 use crate::error::{Result, StoreError};
 use crate::keys;
 use crate::opener::Opener;
-use crate::state::{Alert, EntryPointer, Evidence, LicenseState, RotatedKey};
+use crate::state::{Alert, AnnouncedKey, EntryPointer, Evidence, LicenseState, RotatedKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
@@ -168,6 +168,14 @@ impl<'a> Tx<'a> {
     /// transaction's writes included.
     pub fn rotated_keys(&self, authority: &AuthorityId) -> Result<Vec<RotatedKey>> {
         self.scan_prefix(&keys::rotated_prefix(authority.as_str()))?
+            .into_iter()
+            .map(|(k, v)| derive::decode(&k, &v))
+            .collect()
+    }
+
+    /// The encryption keys `authority` announced in its own log, oldest first.
+    pub fn announced_keys(&self, authority: &AuthorityId) -> Result<Vec<AnnouncedKey>> {
+        self.scan_prefix(&keys::announced_prefix(authority.as_str()))?
             .into_iter()
             .map(|(k, v)| derive::decode(&k, &v))
             .collect()

@@ -116,8 +116,15 @@ impl Verifier {
         }
         let trust = self.trust();
         let license_doc = license.as_ref().map(|l| &l.document);
+        let announced = |a: &AuthorityId| tx.announced_keys(a).unwrap_or_default();
         Ok(Carriage {
-            sealed: plan(&self.inner.authority, document, license_doc, &trust),
+            sealed: plan(
+                &self.inner.authority,
+                document,
+                license_doc,
+                &trust,
+                &announced,
+            ),
         })
     }
 
@@ -294,6 +301,36 @@ impl Verifier {
             }),
             None,
         )
+    }
+
+    /// Announces `secret`'s public key as this authority's encryption key (a
+    /// network-visible entry), then seals with it and is sealed to it; the
+    /// older secrets stay to open what was sealed to them. The caller keeps
+    /// `secret` durably (the node writes its key file) before calling.
+    pub fn rotate_encryption_key(
+        &self,
+        secret: tally_model::EncryptionSecret,
+    ) -> Result<Issued, IssueError> {
+        let _w = self.lock();
+        let sealing = self
+            .sealing()
+            .ok_or_else(|| IssueError::BadRequest("this node has no encryption keys".into()))?
+            .clone();
+        let public = secret.public();
+        if sealing.publics().contains(&public) {
+            return Err(IssueError::BadRequest(
+                "the new encryption key is already this node's".into(),
+            ));
+        }
+        let issued = self.sign_and_publish(
+            Document::EncryptionKey(tally_model::EncryptionKey {
+                public_key: *public.as_bytes(),
+                valid_from_ms: self.now_ms(),
+            }),
+            None,
+        )?;
+        sealing.add_newest(secret);
+        Ok(issued)
     }
 
     /// Rotates the signing key: appends a key rotation announcing `new`,

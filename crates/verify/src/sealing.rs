@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tally_model::recipients::{Readers, readers};
 use tally_model::seal::{self, EncryptionPublic, EncryptionSecret, Header, PairKeys, Random};
 use tally_model::{AuthorityId, Body, Country, Document, Entry, License, Recipient, TrustList};
-use tally_store::{Opener, Opening};
+use tally_store::{AnnouncedKey, Opener, Opening};
 
 /// Pair keys kept: one per (own key, peer key) pair; 200 States with a
 /// few keys each fit.
@@ -20,8 +20,9 @@ const PAIR_CACHE: usize = 4096;
 
 /// This node's encryption keys and what sealing needs.
 pub struct Sealing {
-    /// Newest first: the first seals and is announced in the card.
-    secrets: Vec<EncryptionSecret>,
+    /// Newest first: the first seals and is announced in the card; older
+    /// ones stay to open what was sealed to them.
+    secrets: RwLock<Vec<EncryptionSecret>>,
     pairs: PairKeys,
     random: Mutex<Box<dyn Random + Send>>,
 }
@@ -30,7 +31,7 @@ impl std::fmt::Debug for Sealing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sealing")
             .field("public", &self.public())
-            .field("keys", &self.secrets.len())
+            .field("keys", &self.secrets().len())
             .finish()
     }
 }
@@ -40,19 +41,34 @@ impl Sealing {
     /// nonces and decoys (the OS generator outside tests).
     pub fn new(secrets: Vec<EncryptionSecret>, random: Box<dyn Random + Send>) -> Sealing {
         Sealing {
-            secrets,
+            secrets: RwLock::new(secrets),
             pairs: PairKeys::new(PAIR_CACHE),
             random: Mutex::new(random),
         }
     }
 
-    /// The key peers seal to.
-    pub fn public(&self) -> Option<EncryptionPublic> {
-        self.secrets.first().map(EncryptionSecret::public)
+    fn secrets(&self) -> std::sync::RwLockReadGuard<'_, Vec<EncryptionSecret>> {
+        self.secrets.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn publics(&self) -> Vec<EncryptionPublic> {
-        self.secrets.iter().map(EncryptionSecret::public).collect()
+    /// The key peers seal to.
+    pub fn public(&self) -> Option<EncryptionPublic> {
+        self.secrets().first().map(EncryptionSecret::public)
+    }
+
+    /// Every public key of this node, newest first.
+    pub fn publics(&self) -> Vec<EncryptionPublic> {
+        self.secrets()
+            .iter()
+            .map(EncryptionSecret::public)
+            .collect()
+    }
+
+    /// Makes `secret` the key this node seals with and is sealed to; the
+    /// older ones stay, to open what was sealed to them.
+    pub fn add_newest(&self, secret: EncryptionSecret) {
+        let mut all = self.secrets.write().unwrap_or_else(|p| p.into_inner());
+        all.insert(0, secret);
     }
 
     /// Seals `document` for the entry `header` to `plan`'s recipients.
@@ -62,8 +78,8 @@ impl Sealing {
         document: &Document,
         plan: &Plan,
     ) -> Result<tally_model::Sealed, seal::SealError> {
-        let issuer = self
-            .secrets
+        let secrets = self.secrets();
+        let issuer = secrets
             .first()
             .ok_or(seal::SealError::MustBeVisible("no encryption key"))?;
         let mut random = self.random.lock().unwrap_or_else(|p| p.into_inner());
@@ -108,23 +124,29 @@ impl Plan {
     }
 }
 
-/// The newest encryption key a card lists, if any usable.
-fn newest_key(card: &tally_model::Card) -> Option<EncryptionPublic> {
-    card.encryption_keys
+/// Every usable encryption key of an authority, oldest first: its card's,
+/// then those it announced in its own log (which come later, in log order).
+fn known_keys(
+    card: Option<&tally_model::Card>,
+    announced: &[AnnouncedKey],
+) -> Vec<EncryptionPublic> {
+    let mut keys: Vec<(i64, u64, EncryptionPublic)> = card
+        .map(|c| c.encryption_keys.as_slice())
+        .unwrap_or_default()
         .iter()
-        .filter_map(|k| EncryptionPublic::parse(&k.public_key).map(|p| (k.valid_from_ms, p)))
-        .filter(|(_, p)| !p.is_low_order())
-        .max_by_key(|(from, _)| *from)
-        .map(|(_, p)| p)
-}
-
-/// Every usable encryption key a card lists.
-fn card_keys(card: &tally_model::Card) -> Vec<EncryptionPublic> {
-    card.encryption_keys
-        .iter()
-        .filter_map(|k| EncryptionPublic::parse(&k.public_key))
-        .filter(|p| !p.is_low_order())
-        .collect()
+        .filter_map(|k| EncryptionPublic::parse(&k.public_key).map(|p| (k.valid_from_ms, 0, p)))
+        .chain(announced.iter().filter_map(|a| {
+            EncryptionPublic::parse(&a.public_key).map(|p| (a.valid_from_ms, a.entry.seq, p))
+        }))
+        .filter(|(_, _, p)| !p.is_low_order())
+        .collect();
+    keys.sort_by_key(|(from, seq, _)| (*from, *seq));
+    let mut out: Vec<EncryptionPublic> = Vec::with_capacity(keys.len());
+    for (_, _, k) in keys {
+        out.retain(|o| o != &k);
+        out.push(k);
+    }
+    out
 }
 
 /// The recipients of `document`, issued by `issuer`, concerning `license`
@@ -136,6 +158,7 @@ pub fn plan(
     document: &Document,
     license: Option<&License>,
     trust: &TrustList,
+    announced: &dyn Fn(&AuthorityId) -> Vec<AnnouncedKey>,
 ) -> Option<Plan> {
     let Readers::Parties(countries) = readers(document, issuer.country().as_str(), license) else {
         return None;
@@ -146,7 +169,8 @@ pub fn plan(
         if card.authority == *issuer || !countries.contains(card.authority.country().as_str()) {
             continue;
         }
-        if let Some(key) = newest_key(card) {
+        // The newest key seen: on the card, or announced in its log since.
+        if let Some(key) = known_keys(Some(card), &announced(&card.authority)).pop() {
             reached.insert(card.authority.country().to_string());
             plan.recipients.push(Recipient {
                 authority: card.authority.clone(),
@@ -170,7 +194,7 @@ pub struct SealOpener {
 }
 
 impl Opener for SealOpener {
-    fn open(&self, entry: &Entry) -> Opening {
+    fn open(&self, entry: &Entry, announced: &[AnnouncedKey]) -> Opening {
         let Body::Sealed(sealed) = &entry.body else {
             return Opening::NotAddressed;
         };
@@ -178,10 +202,7 @@ impl Opener for SealOpener {
             self.sealing.publics()
         } else {
             let trust = self.trust.read().unwrap_or_else(|p| p.into_inner());
-            trust
-                .card(&entry.authority)
-                .map(card_keys)
-                .unwrap_or_default()
+            known_keys(trust.card(&entry.authority), announced)
         };
         if issuer_keys.is_empty() {
             // No key of the issuer known here: nothing can be addressed to us.
@@ -191,7 +212,7 @@ impl Opener for SealOpener {
             Header::of(entry),
             sealed,
             &issuer_keys,
-            &self.sealing.secrets,
+            &self.sealing.secrets(),
             &self.sealing.pairs,
         ) {
             seal::Opening::NotAddressed => Opening::NotAddressed,

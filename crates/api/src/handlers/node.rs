@@ -111,19 +111,15 @@ pub async fn rotate_key(
     State(s): State<AppState>,
     Body(body): Body<RotateBody>,
 ) -> Result<Json<Value>, ApiError> {
-    match body.purpose.as_str() {
-        "signing" => {}
-        "encryption" => {
-            return Err(ApiError::invalid_json(
-                "encryption keys are not rotatable yet in this build; only \"signing\" is",
-            ));
-        }
+    let encryption = match body.purpose.as_str() {
+        "signing" => false,
+        "encryption" => true,
         other => {
             return Err(ApiError::invalid_json(format!(
                 "purpose must be \"signing\" or \"encryption\", not {other:?}"
             )));
         }
-    }
+    };
     let Some(rotator) = s.rotator.clone() else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -131,7 +127,14 @@ pub async fn rotate_key(
             "this node cannot rotate its keys (it was started without its key files)",
         ));
     };
-    let rotated = blocking(move || rotator.rotate_signing()).await?;
+    let rotated = blocking(move || {
+        if encryption {
+            rotator.rotate_encryption()
+        } else {
+            rotator.rotate_signing()
+        }
+    })
+    .await?;
     Ok(Json(json!({
         "key_id": rotated.key_id,
         "entry": {"seq": rotated.entry.seq, "hash": rotated.entry.hash.to_hex()},

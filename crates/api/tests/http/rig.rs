@@ -115,6 +115,17 @@ impl tally_api::KeyRotator for TestRotator {
             entry: issued.entry,
         })
     }
+
+    fn rotate_encryption(&self) -> Result<tally_api::RotatedKey, tally_api::ApiError> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let secret = tally_model::EncryptionSecret::from_bytes([n; 32]);
+        let key_id = secret.public().to_hex();
+        let issued = self.verifier.rotate_encryption_key(secret)?;
+        Ok(tally_api::RotatedKey {
+            key_id,
+            entry: issued.entry,
+        })
+    }
 }
 
 impl Rig {
