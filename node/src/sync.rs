@@ -19,6 +19,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
+/// Catch-ups at least this long report their progress.
+const PROGRESS_AFTER: u64 = 10_000;
+/// How often a long catch-up reports.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Pending sync requests: bounded, and at most one queued per peer.
 #[derive(Clone)]
 pub struct SyncJobs {
@@ -256,11 +261,32 @@ impl SyncWorker {
                 from += n;
             }
         };
+        // Long catch-ups (a node back from days offline, a new node pulling
+        // ten years of logs) say how far they are, every few seconds.
+        let total = their_seq.saturating_sub(our_seq);
         let consume = async {
+            let started = std::time::Instant::now();
+            let mut last = started;
+            let mut done = 0u64;
             while let Some(pre) = rx.recv().await {
+                let n = pre.len() as u64;
                 if !self.commit(peer, pre).await {
                     return;
                 }
+                done += n;
+                if total >= PROGRESS_AFTER && last.elapsed() >= PROGRESS_EVERY {
+                    last = std::time::Instant::now();
+                    tracing::info!(
+                        %authority,
+                        done,
+                        of = total,
+                        elapsed_s = started.elapsed().as_secs(),
+                        "catching up"
+                    );
+                }
+            }
+            if total >= PROGRESS_AFTER {
+                tracing::info!(%authority, done, elapsed_ms = started.elapsed().as_millis() as u64, "caught up");
             }
         };
         tokio::join!(produce, consume);
