@@ -9,12 +9,22 @@ fn workspace() -> &'static Path {
         .expect("tests/ lies inside the workspace")
 }
 
-/// README.md, .ci/run and every file under docs/.
+/// README.md, .ci/run and every Markdown file under docs/ (the conformance
+/// vectors under docs/vectors/ are data, not prose).
 fn documents() -> Vec<PathBuf> {
     let root = workspace();
     let mut files = vec![root.join("README.md"), root.join(".ci/run")];
-    let docs = std::fs::read_dir(root.join("docs")).expect("docs/ exists");
-    files.extend(docs.map(|e| e.expect("a docs/ entry").path()));
+    let mut dirs = vec![root.join("docs")];
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(&dir).expect("docs/ exists") {
+            let path = e.expect("a docs/ entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|x| x == "md") {
+                files.push(path);
+            }
+        }
+    }
     files
 }
 
