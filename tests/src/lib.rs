@@ -543,6 +543,28 @@ impl Api {
     }
 }
 
+/// A signed entry of `authority` at `seq` after `prev`, carrying the license
+/// `doc` (JSON), signed with `key` now: what a peer (honest or not) sends.
+pub fn signed(
+    key: &tally_model::AuthorityKey,
+    authority: &str,
+    seq: u64,
+    prev: Option<tally_model::EntryHash>,
+    doc: Value,
+) -> Result<tally_model::SignedEntry> {
+    let entry = tally_model::Entry {
+        authority: authority.parse()?,
+        seq,
+        prev,
+        issued_at_ms: tally_verify::now_ms(),
+        recipients: vec![],
+        body: tally_model::Body::Document(tally_model::Document::License(serde_json::from_value(
+            doc,
+        )?)),
+    };
+    Ok(key.sign(&entry).signed().clone())
+}
+
 /// Valid documents of docs/API.md as JSON, for the API and the verifier.
 pub mod docs {
     pub use tally_testkit::json::{

@@ -5,31 +5,12 @@
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
 use std::time::Duration;
-use tally_model::{AuthorityId, AuthorityKey, Body, Document, Entry, EntryHash, SignedEntry};
-use tally_tests::{As, Net, docs, wait_until};
+use tally_model::{AuthorityId, AuthorityKey, SignedEntry};
+use tally_tests::{As, Net, docs, signed, wait_until};
 use tally_verify::IngestOutcome;
 
 /// Far more than one anti-entropy round of the rig (500 ms).
 const ROUND: Duration = Duration::from_secs(10);
-
-/// A signed entry of `authority` at `seq` after `prev`, carrying `doc`.
-fn signed(
-    key: &AuthorityKey,
-    authority: &str,
-    seq: u64,
-    prev: Option<EntryHash>,
-    doc: Value,
-) -> Result<SignedEntry> {
-    let entry = Entry {
-        authority: authority.parse()?,
-        seq,
-        prev,
-        issued_at_ms: tally_verify::now_ms(),
-        recipients: vec![],
-        body: Body::Document(Document::License(serde_json::from_value(doc)?)),
-    };
-    Ok(key.sign(&entry).signed().clone())
-}
 
 fn authority_key(net: &Net, i: usize) -> Result<AuthorityKey> {
     tally_node::keys::load_authority_key(&net.members[i].dir.join("keys/authority.key"))

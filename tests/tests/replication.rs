@@ -6,10 +6,10 @@ use anyhow::{Context, Result, ensure};
 use futures::future::try_join_all;
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use tally_model::{AuthorityId, AuthorityKey, Body, Document, Entry, EntryHash, SignedEntry};
+use tally_model::{AuthorityId, AuthorityKey, EntryHash, SignedEntry};
 use tally_node::{admin, files};
 use tally_p2p::Topic;
-use tally_tests::{As, Net, Rogue, docs, wait_until};
+use tally_tests::{As, Net, Rogue, docs, signed, wait_until};
 
 const CONVERGE: Duration = Duration::from_secs(30);
 
@@ -89,25 +89,6 @@ async fn a_node_offline_during_10000_entries_catches_up_after_restart() -> Resul
     assert_eq!(gt["connected"], true, "{body}");
     net.shutdown().await;
     Ok(())
-}
-
-/// A signed entry of `authority` at `seq` after `prev`, carrying `doc`.
-fn signed(
-    key: &AuthorityKey,
-    authority: &str,
-    seq: u64,
-    prev: Option<EntryHash>,
-    doc: Value,
-) -> Result<SignedEntry> {
-    let entry = Entry {
-        authority: authority.parse()?,
-        seq,
-        prev,
-        issued_at_ms: tally_verify::now_ms(),
-        recipients: vec![],
-        body: Body::Document(Document::License(serde_json::from_value(doc)?)),
-    };
-    Ok(key.sign(&entry).signed().clone())
 }
 
 /// Node `i`'s `tally_entries_total` for a source (`gossip`, `sync`) and an
