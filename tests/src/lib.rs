@@ -347,13 +347,20 @@ impl Net {
     /// published), in one blocking task; returns their seqs.
     pub async fn issue_many(&self, i: usize, docs: Vec<Value>) -> Result<Vec<u64>> {
         let v = self.node(i).verifier().clone();
-        let docs: Vec<License> = docs
+        // `"visibility"` travels beside the document, as the API takes it.
+        let docs: Vec<(License, tally_verify::Visibility)> = docs
             .into_iter()
-            .map(serde_json::from_value)
-            .collect::<Result<_, _>>()?;
+            .map(|mut d| {
+                let visibility = match d.as_object_mut().and_then(|o| o.remove("visibility")) {
+                    Some(v) => serde_json::from_value(v)?,
+                    None => tally_verify::Visibility::default(),
+                };
+                Ok((serde_json::from_value(d)?, visibility))
+            })
+            .collect::<Result<_>>()?;
         tokio::task::spawn_blocking(move || {
             docs.into_iter()
-                .map(|d| Ok(v.issue(d)?.entry.seq))
+                .map(|(d, vis)| Ok(v.issue_as(d, vis)?.entry.seq))
                 .collect::<Result<Vec<u64>>>()
         })
         .await?

@@ -39,7 +39,7 @@ async fn rotating_the_signing_key_over_the_api() -> Result<()> {
     let dir = net.members[us].dir.clone();
     let old_key = net.node(us).verifier().public_key_hex();
 
-    // Only an administrator rotates; encryption keys do not rotate yet.
+    // Only an administrator rotates, and only a purpose it knows.
     let api = net.api(us);
     let (status, _) = api
         .post(
@@ -53,12 +53,12 @@ async fn rotating_the_signing_key_over_the_api() -> Result<()> {
         .post(
             As::Admin,
             "/v1/keys/rotate",
-            &json!({"purpose": "encryption"}),
+            &json!({"purpose": "transport"}),
         )
         .await?;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "invalid_json");
-    assert!(body.to_string().contains("encryption"), "{body}");
+    assert!(body.to_string().contains("purpose"), "{body}");
 
     let (status, body) = api
         .post(As::Admin, "/v1/keys/rotate", &json!({"purpose": "signing"}))
