@@ -48,6 +48,28 @@ pub struct LicenseState {
 }
 
 impl LicenseState {
+    /// A document as first issued: version 1, active, no history.
+    pub fn issued(
+        authority: AuthorityId,
+        document: License,
+        issued_at_ms: i64,
+        entry: EntryPointer,
+        signed_by: String,
+    ) -> LicenseState {
+        LicenseState {
+            authority,
+            number: document.number().to_string(),
+            kind: document.kind(),
+            status: Status::Active,
+            version: 1,
+            document,
+            issued_at_ms,
+            entry,
+            signed_by,
+            history: Vec::new(),
+        }
+    }
+
     pub fn reference(&self) -> DocumentRef {
         DocumentRef {
             authority: self.authority.to_string(),

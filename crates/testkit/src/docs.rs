@@ -95,10 +95,15 @@ pub fn import_certificate(number: &str) -> ImportCertificate {
 
 /// An import certificate of `importing` for goods from `exporting`.
 pub fn import_for(number: &str, importing: &str, exporting: &str) -> Document {
+    Document::License(import_license_for(number, importing, exporting))
+}
+
+/// [`import_for`] as the license an issuing node signs.
+pub fn import_license_for(number: &str, importing: &str, exporting: &str) -> License {
     let mut ic = import_certificate(number);
     ic.importing_country = importing.into();
     ic.exporting_country = exporting.into();
-    Document::License(License::Import(ic))
+    License::Import(ic)
 }
 
 /// A transit authorization of GT.

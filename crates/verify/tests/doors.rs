@@ -579,21 +579,11 @@ fn the_issuer_clamps_its_stamps_when_its_clock_steps_back() {
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
     let now = 1_800_000_000_000;
     at(&store, now)
-        .issue(import_for_us("IC-A"))
+        .issue(tally_testkit::docs::import_license_for("IC-A", "US", "MX"))
         .expect("issued");
     let issued = at(&store, now - 3_600_000)
-        .issue(import_for_us("IC-B"))
+        .issue(tally_testkit::docs::import_license_for("IC-B", "US", "MX"))
         .expect("issued");
     let entry = issued.signed.open().expect("decodes");
     assert_eq!(entry.issued_at_ms, now, "clamped to the previous stamp");
-}
-
-fn import_for_us(number: &str) -> License {
-    serde_json::from_value(serde_json::json!({
-        "kind": "import", "number": number, "importing_country": "US", "exporting_country": "MX",
-        "importer": {"name": "Acme Arms Inc."}, "exporter": {"name": "Armas del Sur SA"},
-        "items": [{"line": 1, "category": "firearm", "quantity": 10, "unit": "units"}],
-        "valid_from": "2026-01-01", "valid_until": "2030-12-31"
-    }))
-    .expect("valid import")
 }

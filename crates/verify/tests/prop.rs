@@ -376,20 +376,13 @@ fn on_route() -> BoxedStrategy<(Facts, Declared)> {
         shipments,
         conditions: None,
     };
-    let held = |authority: &str, document: License| LicenseState {
-        authority: authority.parse().expect("valid"),
-        number: document.number().into(),
-        kind: document.kind(),
-        status: Status::Active,
-        version: 1,
-        document,
-        issued_at_ms: 0,
-        entry: EntryPointer {
+    let held = |authority: &str, document: License| {
+        let entry = EntryPointer {
             seq: 1,
             hash: EntryHash([0; 32]),
-        },
-        signed_by: "00".repeat(32),
-        history: vec![],
+        };
+        let authority = authority.parse().expect("valid");
+        LicenseState::issued(authority, document, 0, entry, "00".repeat(32))
     };
     let import = License::Import(ImportCertificate {
         number: "IC-1".into(),

@@ -166,7 +166,9 @@ fn a_range_preverified_before_the_rotation_committed_is_refused_at_commit() {
 fn the_node_rotates_its_own_key() {
     let r = rig();
     let us: AuthorityId = "US-DDTC".parse().expect("valid");
-    let before = r.v.issue(us_import("IC-A")).expect("issued");
+    let before =
+        r.v.issue(tally_testkit::docs::import_license_for("IC-A", "US", "MX"))
+            .expect("issued");
     let old = key(1).public().to_bytes();
     let rot = r.v.rotate_signing_key(key(21)).expect("rotated");
     assert_eq!(rot.entry.seq, 2);
@@ -179,7 +181,9 @@ fn the_node_rotates_its_own_key() {
         r.v.public_key_hex(),
         hex::encode(key(21).public().as_bytes())
     );
-    let after = r.v.issue(us_import("IC-B")).expect("issued");
+    let after =
+        r.v.issue(tally_testkit::docs::import_license_for("IC-B", "US", "MX"))
+            .expect("issued");
     assert_eq!(after.signed.key_id(), &key(21).public().to_bytes());
     let at = |s: &SignedEntry| s.open().expect("opens").issued_at_ms;
     assert!(
@@ -220,16 +224,6 @@ fn the_node_rotates_its_own_key() {
         .collect();
     let out = mx.ingest_many(&raw).expect("io");
     assert!(out.iter().all(accepted), "{out:?}");
-}
-
-fn us_import(number: &str) -> License {
-    serde_json::from_value(serde_json::json!({
-        "kind": "import", "number": number, "importing_country": "US", "exporting_country": "MX",
-        "importer": {"name": "Acme Arms Inc."}, "exporter": {"name": "Armas del Sur SA"},
-        "items": [{"line": 1, "category": "firearm", "quantity": 10, "unit": "units"}],
-        "valid_from": "2026-01-01", "valid_until": "2030-12-31"
-    }))
-    .expect("valid import")
 }
 
 /// `tally trust revoke-key` at the verifier and store level: entries of MX

@@ -6,21 +6,12 @@ use tally_store::state::{EntryPointer, LicenseEvent};
 use tally_testkit::docs;
 
 fn state(authority: &str, document: License) -> LicenseState {
-    LicenseState {
-        authority: authority.parse().expect("valid"),
-        number: document.number().into(),
-        kind: document.kind(),
-        status: Status::Active,
-        version: 1,
-        document,
-        issued_at_ms: 0,
-        entry: EntryPointer {
-            seq: 1,
-            hash: EntryHash([0; 32]),
-        },
-        signed_by: "00".repeat(32),
-        history: vec![],
-    }
+    let entry = EntryPointer {
+        seq: 1,
+        hash: EntryHash([0; 32]),
+    };
+    let authority = authority.parse().expect("valid");
+    LicenseState::issued(authority, document, 0, entry, "00".repeat(32))
 }
 
 fn export() -> ExportLicense {
