@@ -68,6 +68,7 @@ pub fn init(
     let config = Config {
         authority: authority.to_string(),
         name: name.to_string(),
+        timezone: "UTC".into(),
         keys: KeysConfig::default(),
         api: ApiConfig {
             listen: api_listen.to_string(),

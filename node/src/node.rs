@@ -199,6 +199,7 @@ impl Node {
             Box::new(Publisher(out_tx)),
         );
         verifier.set_sealing(sealing);
+        verifier.set_timezone(settings.timezone.clone());
         if recovering {
             let reason = "the store was missing at start: recovering this authority's log from \
                           trusted peers (tally run --new-log declares it new)";
@@ -278,6 +279,7 @@ impl Node {
                 settings.authority_key.clone(),
                 dir.card(),
             ))),
+            rate: Arc::new(tally_api::rate::RateLimiter::new(settings.api_rate)),
         };
         let c = cancel.clone();
         let server = ServerConfig {

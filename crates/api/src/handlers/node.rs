@@ -4,9 +4,11 @@
 use super::blocking;
 use crate::error::ApiError;
 use crate::extract::{Body, Path, Query};
+use crate::rate::{Kind, TokenKey};
 use crate::tokens::{Role, TokenBook, TokenError};
 use crate::view::{AuthorityView, rfc3339};
 use crate::{AppState, openapi};
+use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -109,6 +111,7 @@ pub struct RotateBody {
 /// Rotates this node's signing key (admin).
 pub async fn rotate_key(
     State(s): State<AppState>,
+    token: Option<Extension<TokenKey>>,
     Body(body): Body<RotateBody>,
 ) -> Result<Json<Value>, ApiError> {
     match body.purpose.as_str() {
@@ -124,6 +127,7 @@ pub async fn rotate_key(
             )));
         }
     }
+    s.charge(token.map(|t| t.0), Kind::Document)?;
     let Some(rotator) = s.rotator.clone() else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
