@@ -330,6 +330,16 @@ impl Proc {
     /// `tally run` as a child (output appended to the node's log file), then
     /// waits for `/v1/health`.
     pub async fn start(&mut self) -> Result<()> {
+        self.launch(true).await
+    }
+
+    /// Starts `tally run` and waits until `/v1/health` answers at all
+    /// (200, or 503 degraded).
+    pub async fn start_answering(&mut self) -> Result<()> {
+        self.launch(false).await
+    }
+
+    async fn launch(&mut self, healthy: bool) -> Result<()> {
         ensure!(
             self.child.is_none(),
             "{} is already running",
@@ -363,7 +373,12 @@ impl Proc {
                 self.child = None;
                 bail!("{} exited at start-up ({status})", self.authority);
             }
-            if self.health().await.is_ok() {
+            let up = if healthy {
+                self.health().await.is_ok()
+            } else {
+                self.health_answer().await.is_ok()
+            };
+            if up {
                 return Ok(());
             }
             ensure!(
@@ -434,6 +449,13 @@ impl Api {
         let r = self.http.get(self.url("/v1/health")).send().await?;
         ensure!(r.status().is_success(), "health: {}", r.status());
         Ok(())
+    }
+
+    /// `GET /v1/health`: its status and body, whatever they are.
+    pub async fn health_answer(&self) -> Result<(u16, Value)> {
+        let r = self.http.get(self.url("/v1/health")).send().await?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
     }
 
     /// GET with the admin token (which includes officer); insists on 200.

@@ -23,6 +23,20 @@ use tally_model::{AlertKind, AuthorityId};
 /// `{"status": "ok"}`, or 503 `degraded` with the reason while the store
 /// cannot write.
 pub async fn health(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
+    if let Some(reason) = s.verifier.store().damaged() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({"status": "degraded", "reason": format!("the store is damaged: {reason}")}),
+            ),
+        );
+    }
+    if let Some(reason) = s.metrics.panicked() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "degraded", "reason": reason})),
+        );
+    }
     match s.verifier.store().fault() {
         None => (StatusCode::OK, Json(json!({"status": "ok"}))),
         Some(reason) => (
