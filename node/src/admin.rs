@@ -68,6 +68,7 @@ pub fn init(
     let config = Config {
         authority: authority.to_string(),
         name: name.to_string(),
+        timezone: "UTC".into(),
         keys: KeysConfig::default(),
         api: ApiConfig {
             listen: api_listen.to_string(),
@@ -390,4 +391,137 @@ mod tests {
         assert_eq!(json[0]["fingerprint"], mx.fingerprint);
         assert_eq!(json[0]["authority"], "MX-SEDENA");
     }
+}
+
+/// What `tally verify-store` found.
+#[derive(Debug, Clone)]
+pub struct StoreCheck {
+    pub sound: bool,
+    /// The report, one finding a line.
+    pub text: String,
+}
+
+/// `tally verify-store`: with the node stopped, the storage engine's
+/// integrity check, then every log's chain (hashes, prev links, dense
+/// seqs, heads, hash index) and every entry's signature, judged with the
+/// keys of the trust list, this node's card and the logs' own rotations.
+pub fn verify_store(dir: &Path) -> anyhow::Result<StoreCheck> {
+    let node_dir = NodeDir(dir.to_path_buf());
+    let settings = Config::load(&node_dir)?.settings(&node_dir)?;
+    let path = settings.store_path.clone();
+    if !tally_store::engine::files_exist(&path, settings.engine) {
+        bail!(
+            "no {} store at {} (a missing store is recovered from peers by `tally run`)",
+            settings.engine,
+            path.display()
+        );
+    }
+    let mut lines = vec![format!("store {} ({})", path.display(), settings.engine)];
+    let mut sound = true;
+    match tally_store::check_engine(&path, settings.engine)
+        .context("checking the store (is the node still running?)")?
+    {
+        None => lines.push(format!(
+            "engine: {} integrity check passed",
+            settings.engine
+        )),
+        Some(what) => {
+            sound = false;
+            lines.push(format!("DAMAGED engine: {what}"));
+        }
+    }
+    let opened = std::panic::catch_unwind(|| tally_store::Store::open(&path, settings.engine));
+    let store = match opened {
+        Ok(Ok(store)) => store,
+        Ok(Err(e)) => {
+            lines.push(format!("DAMAGED: the store does not open: {e}"));
+            return Ok(StoreCheck {
+                sound: false,
+                text: lines.join("\n"),
+            });
+        }
+        Err(_) => {
+            lines.push("DAMAGED: opening the store panicked".into());
+            return Ok(StoreCheck {
+                sound: false,
+                text: lines.join("\n"),
+            });
+        }
+    };
+    let mut trust = files::read_trust(&node_dir.trust())?;
+    let own_card = files::read_card(&node_dir.card()).ok();
+    if let Some(card) = own_card
+        && trust.card(&card.authority).is_none()
+    {
+        trust.cards.push(card);
+    }
+    let key = keys::load_authority_key(&settings.authority_key)?;
+    let verifier = tally_verify::Verifier::new(
+        store.clone(),
+        settings.authority.clone(),
+        key,
+        std::sync::Arc::new(std::sync::RwLock::new(trust.clone())),
+        Box::new(tally_verify::NoPublish),
+    );
+    let mut unchecked = 0u64;
+    let mut judge = |signed: &tally_model::SignedEntry| -> Option<String> {
+        let entry = signed.open().ok()?;
+        let named = ed25519_dalek::VerifyingKey::from_bytes(signed.key_id()).ok();
+        if named.is_none_or(|k| signed.verify_with(&k).is_err()) {
+            return Some("the signature does not verify with the key it names".into());
+        }
+        match verifier.trusted_key(
+            &entry.authority,
+            signed.key_id(),
+            entry.issued_at_ms,
+            entry.seq,
+        ) {
+            Ok(Some(_)) => None,
+            Ok(None) => {
+                // Kept but not counted (a key declared compromised or
+                // retired, an authority no longer trusted): not damage, as
+                // long as the key is one the authority ever had.
+                let hex = hex::encode(signed.key_id());
+                let known = trust
+                    .card(&entry.authority)
+                    .is_none_or(|c| c.keys.iter().any(|k| k.public_key == hex))
+                    || store
+                        .rotated_keys(&entry.authority)
+                        .is_ok_and(|r| r.iter().any(|k| k.public_key == hex));
+                unchecked += 1;
+                (!known).then(|| format!("signed by {hex}, a key {} never had", entry.authority))
+            }
+            Err(e) => Some(format!("its key cannot be judged: {e}")),
+        }
+    };
+    let mut progress = progress_reporter("verify-store");
+    let report = store.check_chains(&mut judge, &mut progress);
+    lines.push(format!(
+        "logs: {} logs, {} entries checked (hashes, links, seqs, heads, signatures)",
+        report.logs, report.entries
+    ));
+    if unchecked > 0 {
+        lines.push(format!(
+            "{unchecked} entries signed by keys not trusted now (compromised, retired or of authorities no longer trusted); kept, not counted"
+        ));
+    }
+    for p in &report.problems {
+        lines.push(format!("DAMAGED log: {p}"));
+    }
+    if report.problem_count > report.problems.len() as u64 {
+        lines.push(format!(
+            "... and {} more problems",
+            report.problem_count - report.problems.len() as u64
+        ));
+    }
+    sound &= report.is_sound();
+    lines.push(if sound {
+        "the store is sound".into()
+    } else {
+        "the store is DAMAGED: do not serve it. Move the store directory aside and start the node: it pulls every log, its own included, back from its peers (docs/OPERATIONS.md)".into()
+    });
+    Ok(StoreCheck {
+        sound,
+        text: lines.join("\n"),
+    })
 }

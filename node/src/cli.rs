@@ -76,6 +76,12 @@ pub enum Command {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Check a stopped node's store: the engine's integrity and every log's
+    /// chain and signatures. Exit 0 when sound, 1 when damaged.
+    VerifyStore {
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// A local network of three nodes with sample data; Ctrl-C stops it.
     Demo {
         /// Where to keep the nodes' directories (default: a temporary directory).

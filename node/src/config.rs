@@ -19,6 +19,11 @@ pub struct Config {
     pub authority: String,
     /// The authority's human-readable name, shown on its card.
     pub name: String,
+    /// The IANA time zone (e.g. `America/Mexico_City`) whose date is
+    /// "today": document validity, the date of a check, the day a crossing
+    /// may be recorded on.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
     /// Where the secret keys are (paths relative to the node directory).
     #[serde(default)]
     pub keys: KeysConfig,
@@ -71,6 +76,8 @@ pub struct ApiConfig {
     /// bounds what idle or half-sent connections can cost (file descriptors,
     /// memory); keep it well under the process's open-file limit.
     pub max_connections: usize,
+    /// Per-token limits on what makes logs grow.
+    pub rate: RateConfig,
 }
 
 impl Default for ApiConfig {
@@ -78,8 +85,49 @@ impl Default for ApiConfig {
         ApiConfig {
             listen: "127.0.0.1:4711".into(),
             max_connections: tally_api::server::DEFAULT_MAX_CONNECTIONS,
+            rate: RateConfig::default(),
         }
     }
+}
+
+/// `[api.rate]`: how much one API token may add to the node's log per
+/// minute. A request over the limit is refused with 429 `rate_limited` and
+/// `Retry-After`, and writes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateConfig {
+    /// Shipment records (`POST /v1/shipments/verify` with `record: true`)
+    /// per token per minute. Checks without `record` are not limited.
+    pub records_per_minute: u32,
+    /// Documents (issue, status change, amendment, key rotation) per token
+    /// per minute.
+    pub documents_per_minute: u32,
+}
+
+impl Default for RateConfig {
+    fn default() -> Self {
+        RateConfig {
+            records_per_minute: tally_api::rate::DEFAULT_RECORDS_PER_MINUTE,
+            documents_per_minute: tally_api::rate::DEFAULT_DOCUMENTS_PER_MINUTE,
+        }
+    }
+}
+
+impl RateConfig {
+    /// The API crate's form.
+    pub fn limits(self) -> tally_api::rate::RateConfig {
+        tally_api::rate::RateConfig {
+            records_per_minute: self.records_per_minute,
+            documents_per_minute: self.documents_per_minute,
+        }
+    }
+}
+
+/// Largest `api.rate.*` accepted.
+const MAX_PER_MINUTE: u32 = 1_000_000;
+
+fn default_timezone() -> String {
+    "UTC".into()
 }
 
 /// Most `api.max_connections` accepted: each connection costs a file
@@ -165,6 +213,10 @@ pub struct Settings {
     pub encryption_key: PathBuf,
     pub api_listen: SocketAddr,
     pub api_max_connections: usize,
+    /// `[api.rate]`.
+    pub api_rate: tally_api::rate::RateConfig,
+    /// `timezone`, checked: whose date "today" is.
+    pub timezone: tally_verify::TimeZone,
     pub p2p: tally_p2p::Config,
     pub engine: EngineKind,
     pub store_path: PathBuf,
@@ -205,6 +257,26 @@ impl Config {
                 self.api.max_connections
             );
         }
+        for (key, value) in [
+            (
+                "api.rate.records_per_minute",
+                self.api.rate.records_per_minute,
+            ),
+            (
+                "api.rate.documents_per_minute",
+                self.api.rate.documents_per_minute,
+            ),
+        ] {
+            if !(1..=MAX_PER_MINUTE).contains(&value) {
+                bail!("config key `{key}` = {value} must be between 1 and {MAX_PER_MINUTE}");
+            }
+        }
+        let timezone = tally_verify::TimeZone::named(&self.timezone).with_context(|| {
+            format!(
+                "config key `timezone` = {:?} is not an IANA time zone name (e.g. \"UTC\", \"America/Mexico_City\")",
+                self.timezone
+            )
+        })?;
         if self.p2p.listen.parse::<tally_p2p::Multiaddr>().is_err() {
             bail!(
                 "config key `p2p.listen` = {:?} is not a multiaddr",
@@ -229,6 +301,8 @@ impl Config {
             encryption_key: dir.resolve(&self.keys.encryption),
             api_listen,
             api_max_connections: self.api.max_connections,
+            api_rate: self.api.rate.limits(),
+            timezone,
             p2p: self.p2p.clone(),
             engine: self.store.engine,
             store_path: dir.resolve(&self.store.path),
@@ -250,6 +324,7 @@ mod tests {
         let defaults = Config {
             authority: example.authority.clone(),
             name: example.name.clone(),
+            timezone: default_timezone(),
             keys: KeysConfig::default(),
             api: ApiConfig::default(),
             p2p: tally_p2p::Config::default(),
@@ -278,6 +353,21 @@ mod tests {
                 "api.max_connections",
             ),
             ("authority = \"US-DDTC\"", "authority = \"us\"", "authority"),
+            (
+                "timezone = \"UTC\"",
+                "timezone = \"Mars/Olympus_Mons\"",
+                "timezone",
+            ),
+            (
+                "records_per_minute = 120",
+                "records_per_minute = 0",
+                "api.rate.records_per_minute",
+            ),
+            (
+                "documents_per_minute = 600",
+                "documents_per_minute = 0",
+                "api.rate.documents_per_minute",
+            ),
             (
                 "listen = \"/ip4/0.0.0.0/tcp/4710\"",
                 "listen = \"tcp:4710\"",

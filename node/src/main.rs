@@ -137,6 +137,13 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             node.run_until(tally_node::shutdown_signal()).await?;
         }
         Command::Reindex { dir } => println!("{}", admin::reindex(&dir)?),
+        Command::VerifyStore { dir } => {
+            let check = admin::verify_store(&dir)?;
+            println!("{}", check.text);
+            if !check.sound {
+                return Ok(ExitCode::from(1));
+            }
+        }
         Command::Demo { dir, base_port } => {
             tally_node::raise_open_file_limit();
             demo::run(dir, base_port).await?

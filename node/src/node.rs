@@ -161,16 +161,54 @@ impl Node {
         let missing = store_missing(&settings.store_path);
         let (path, engine) = (settings.store_path.clone(), settings.engine);
         let mark = missing && !settings.new_log;
-        let (store, recovering) = tokio::task::spawn_blocking(move || {
-            let store = Store::open_with(&path, engine, Some(opener))?;
+        let (store, recovering, engine_damage) = tokio::task::spawn_blocking(move || {
+            // The engine's own integrity check needs the store closed: it
+            // runs before the store opens (the chain walk runs in the
+            // background once the node serves).
+            let engine_damage = if missing {
+                None
+            } else {
+                info!(path = %path.display(), engine = %engine, "checking the store's integrity");
+                tally_store::check_engine(&path, engine)?
+            };
+            let store = match &engine_damage {
+                None => Store::open_with(&path, engine, Some(opener))?,
+                // A damaged file may make the engine fail or panic while
+                // opening; the node then serves an empty stand-in that
+                // refuses writes, so health can say why.
+                Some(_) => {
+                    let o = opener.clone();
+                    let p = path.clone();
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                        Store::open_with(&p, engine, Some(o))
+                    })) {
+                        Ok(Ok(store)) => store,
+                        _ => {
+                            let stand_in = std::env::temp_dir().join(format!(
+                                "tally-damaged-{}-{}",
+                                std::process::id(),
+                                tally_verify::now_ms()
+                            ));
+                            tracing::error!(
+                                path = %path.display(),
+                                "the damaged store does not open; serving nothing from it"
+                            );
+                            Store::open_with(&stand_in, engine, Some(opener))?
+                        }
+                    }
+                }
+            };
             if mark {
                 store.set_recovering(true)?;
             }
             let recovering = store.recovering()?;
-            Ok::<_, tally_store::StoreError>((store, recovering))
+            Ok::<_, tally_store::StoreError>((store, recovering, engine_damage))
         })
         .await?
         .with_context(|| format!("opening the store at {}", settings.store_path.display()))?;
+        if let Some(what) = engine_damage {
+            store.set_damaged(what);
+        }
         if missing && settings.new_log {
             info!(authority = %settings.authority, "the store was missing; --new-log: starting a new log");
         }
@@ -199,6 +237,7 @@ impl Node {
             Box::new(Publisher(out_tx)),
         );
         verifier.set_sealing(sealing);
+        verifier.set_timezone(settings.timezone.clone());
         if recovering {
             let reason = "the store was missing at start: recovering this authority's log from \
                           trusted peers (tally run --new-log declares it new)";
@@ -253,6 +292,10 @@ impl Node {
             metrics: metrics.clone(),
             sync: jobs,
         };
+        // The chain walk over every log (hashes, links, seqs, heads): while
+        // it finds damage, health is degraded and writes are refused.
+        let checked = verifier.store().clone();
+        tokio::task::spawn_blocking(move || check_store_chains(&checked));
         let c = cancel.clone();
         services.spawn("router", async move {
             router.run(events, out_rx, c.clone()).await;
@@ -279,6 +322,7 @@ impl Node {
                 dir.card(),
                 settings.encryption_key.clone(),
             ))),
+            rate: Arc::new(tally_api::rate::RateLimiter::new(settings.api_rate)),
         };
         let c = cancel.clone();
         let server = ServerConfig {
@@ -416,5 +460,36 @@ impl Node {
                 Err(e)
             }
         }
+    }
+}
+
+/// Walks every log of `store` (see [`Store::check_chains`]) with progress in
+/// the log; marks the store damaged when it finds anything wrong.
+fn check_store_chains(store: &Store) {
+    let started = std::time::Instant::now();
+    info!("checking every log's chain in the background");
+    let mut last = std::time::Instant::now();
+    let mut progress = |p: tally_store::Progress| {
+        if last.elapsed() >= Duration::from_secs(5) {
+            info!(entries = p.entries, of = p.total, "store check progress");
+            last = std::time::Instant::now();
+        }
+    };
+    let report = store.check_chains(&mut |_| None, &mut progress);
+    if report.is_sound() {
+        info!(
+            logs = report.logs,
+            entries = report.entries,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "store check: every log's chain is sound"
+        );
+    } else {
+        for p in &report.problems {
+            tracing::error!(problem = %p, "store check: damage");
+        }
+        store.set_damaged(format!(
+            "a log's chain is broken: {}; run `tally verify-store` with the node stopped",
+            report.summary()
+        ));
     }
 }

@@ -98,6 +98,12 @@ fn rig_settings(dir: &Path) -> Result<Settings> {
     settings.sync.interval_ms = SYNC_INTERVAL_MS;
     settings.sync.watch_interval_ms = WATCH_INTERVAL_MS;
     settings.p2p.redial_max_ms = REDIAL_MAX_MS;
+    // Tests issue and record far faster than any border office.
+    settings.api_rate = tally_node::config::RateConfig {
+        records_per_minute: 1_000_000,
+        documents_per_minute: 1_000_000,
+    }
+    .limits();
     Ok(settings)
 }
 

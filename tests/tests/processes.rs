@@ -8,6 +8,8 @@
 
 #[path = "processes/cards.rs"]
 mod cards;
+#[path = "processes/damage.rs"]
+mod damage;
 #[path = "processes/docs.rs"]
 mod docs;
 #[path = "processes/hostile.rs"]

@@ -2,12 +2,14 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::rate::TokenKey;
 use crate::tokens::Role;
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
 
 /// Lets the request through if its token's role includes `needed`.
 /// 401 without a (known) token, 403 with a role too low. The token itself
@@ -20,6 +22,10 @@ pub(crate) async fn require(
     match role_of(&state, req.headers()).await {
         Ok(role) if role.allows(needed) => {
             req.extensions_mut().insert(role);
+            if let Some(token) = bearer(req.headers()) {
+                let key = TokenKey(Sha256::digest(token.as_bytes()).into());
+                req.extensions_mut().insert(key);
+            }
             next.run(req).await
         }
         Ok(role) => ApiError::forbidden(format!(

@@ -25,6 +25,7 @@ pub mod extract;
 pub mod handlers;
 pub mod metrics;
 pub mod openapi;
+pub mod rate;
 pub mod routes;
 pub mod server;
 pub mod tokens;
@@ -99,6 +100,8 @@ pub struct AppState {
     pub card: Option<Arc<Card>>,
     /// Rotates the node's keys (`POST /v1/keys/rotate`); none: 503.
     pub rotator: Option<Arc<dyn KeyRotator>>,
+    /// Per-token limits on documents issued and shipments recorded.
+    pub rate: Arc<rate::RateLimiter>,
 }
 
 impl AppState {
@@ -115,6 +118,26 @@ impl AppState {
             metrics,
             card: None,
             rotator: None,
+            rate: Arc::new(rate::RateLimiter::new(rate::RateConfig::default())),
+        }
+    }
+
+    /// Sets the per-token rate limits (`[api.rate]`).
+    pub fn with_rate(mut self, config: rate::RateConfig) -> AppState {
+        self.rate = Arc::new(rate::RateLimiter::new(config));
+        self
+    }
+
+    /// Charges one request of `kind` to the token that made it (429 when
+    /// over its limit). Routes without a token are never limited.
+    pub(crate) fn charge(
+        &self,
+        token: Option<rate::TokenKey>,
+        kind: rate::Kind,
+    ) -> Result<(), ApiError> {
+        match token {
+            Some(t) => self.rate.charge(t, kind),
+            None => Ok(()),
         }
     }
 

@@ -69,6 +69,8 @@ struct Inner {
     checks: Family,
     verdicts: Family,
     alerts_open: Family,
+    /// Request handlers that panicked since start.
+    handler_panics: AtomicU64,
 }
 
 /// One metric family: label values (in the family's label order) -> value.
@@ -134,6 +136,23 @@ impl Metrics {
             .update(&[route, &status], |v| *v += 1);
     }
 
+    /// A request handler panicked (answered 500): counted, and health
+    /// turns degraded (a panic may have left in-memory state half-changed).
+    pub fn handler_panic(&self, route: &str) {
+        tracing::error!(route, "a request handler panicked");
+        self.inner.handler_panics.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Why health is degraded by panics, if any handler panicked.
+    pub fn panicked(&self) -> Option<String> {
+        match self.inner.handler_panics.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(format!(
+                "{n} request handler(s) panicked since start; see the node's log, and restart it"
+            )),
+        }
+    }
+
     /// One check of a verdict.
     pub fn verdict(&self, rule: &str, ok: bool) {
         let ok = if ok { "true" } else { "false" };
@@ -186,6 +205,14 @@ impl Metrics {
             "Trusted peers connected now.",
             &[],
             &[(vec![], i.connected_peers.load(Ordering::Relaxed))],
+        );
+        family(
+            &mut out,
+            "tally_http_handler_panics_total",
+            "counter",
+            "HTTP request handlers that panicked (answered 500; health is degraded after one).",
+            &[],
+            &[(vec![], i.handler_panics.load(Ordering::Relaxed))],
         );
         family(
             &mut out,

@@ -155,6 +155,8 @@ fn error_description(status: u16) -> &'static str {
         409 => "conflict: number already used, or reinstating a revoked license",
         413 => "payload_too_large",
         422 => "invalid_document or invalid_amendment",
+        429 => "rate_limited: the token went over its per-minute limit; see Retry-After",
+        503 => "unavailable: the node cannot write or sign now",
         _ => "internal",
     }
 }

@@ -99,7 +99,7 @@ pub const ROUTES: &[Route] = &[
         query: NO_QUERY,
         body: Some("one document, by `kind` (export, import, transit)"),
         ok: 201,
-        errors: &[409, 422],
+        errors: &[409, 422, 429],
         handler: |m| on(m, licenses::issue),
     },
     Route {
@@ -121,7 +121,7 @@ pub const ROUTES: &[Route] = &[
         query: NO_QUERY,
         body: Some("{\"status\": \"suspended|revoked|active\", \"reason\"}"),
         ok: 200,
-        errors: &[404, 409, 422],
+        errors: &[404, 409, 422, 429],
         handler: |m| on(m, licenses::set_status),
     },
     Route {
@@ -132,7 +132,7 @@ pub const ROUTES: &[Route] = &[
         query: NO_QUERY,
         body: Some("the whole new document, same `kind` and `number`"),
         ok: 200,
-        errors: &[404, 409, 422],
+        errors: &[404, 409, 422, 429],
         handler: |m| on(m, licenses::amend),
     },
     Route {
@@ -145,7 +145,7 @@ pub const ROUTES: &[Route] = &[
             "{\"license\", \"checkpoint\", \"date\"?, \"exporter\"?, \"importer\"?, \"items\", \"record\"?}",
         ),
         ok: 200,
-        errors: &[],
+        errors: &[429],
         handler: |m| on(m, shipments::verify),
     },
     Route {
@@ -202,7 +202,7 @@ pub const ROUTES: &[Route] = &[
         query: NO_QUERY,
         body: Some("{\"purpose\": \"signing\" | \"encryption\"}"),
         ok: 200,
-        errors: &[503],
+        errors: &[429, 503],
         handler: |m| on(m, node::rotate_key),
     },
     Route {
@@ -356,13 +356,32 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Counts every answer by matched route template (bounded: `unmatched` for
-/// every path no route knows) and status.
+/// every path no route knows) and status. A handler that panics answers
+/// 500 and is counted (health turns degraded) instead of dropping the
+/// connection.
 async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
-    let response = next.run(req).await.into_response();
+    let mut run = Box::pin(next.run(req));
+    let caught = std::future::poll_fn(move |cx| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.as_mut().poll(cx))) {
+            Ok(std::task::Poll::Ready(r)) => std::task::Poll::Ready(Ok(r)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(panic) => std::task::Poll::Ready(Err(panic)),
+        }
+    })
+    .await;
+    let response = match caught {
+        Ok(r) => r.into_response(),
+        Err(_) => {
+            state
+                .metrics
+                .handler_panic(route.as_deref().unwrap_or("unmatched"));
+            ApiError::internal("a request handler panicked").into_response()
+        }
+    };
     state.metrics.http_request(
         route.as_deref().unwrap_or("unmatched"),
         response.status().as_u16(),

@@ -22,6 +22,10 @@ pub enum StoreError {
     /// the store. Never a panic.
     #[error("corrupt store value under key {key}: {reason}")]
     Corrupt { key: String, reason: String },
+    /// The integrity check found the store damaged: it refuses writes
+    /// until it is replaced (docs/OPERATIONS.md).
+    #[error("the store is damaged: {0}")]
+    Damaged(String),
     #[error(
         "store at {path} has schema version {found}, but this build of tally reads schema version \
          {expected}; use a build that matches the store, or rebuild the store from the network"

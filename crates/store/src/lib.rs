@@ -26,6 +26,7 @@ mod compromise;
 mod derive;
 pub mod engine;
 pub mod error;
+pub mod integrity;
 mod judge;
 pub mod keys;
 pub mod opener;
@@ -37,6 +38,7 @@ pub mod tx;
 
 pub use engine::{EngineKind, UnknownEngine};
 pub use error::{Result, StoreError};
+pub use integrity::{ChainReport, check_engine};
 pub use opener::{Opener, Opening};
 pub use state::{
     Alert, AnnouncedKey, EntryPointer, Evidence, LicenseEvent, LicenseState, RotatedKey, SerialUse,

@@ -40,6 +40,9 @@ struct Inner {
     /// Why the last commit failed, until one succeeds: what health reports
     /// while the node cannot write (disk full, I/O error).
     fault: Mutex<Option<String>>,
+    /// What the integrity check found wrong, once it found something: the
+    /// store refuses every write from then on, and health reports it.
+    damaged: Mutex<Option<String>>,
     /// One appender at a time: the chain check reads the head and the commit
     /// writes the next one, and nothing may slip in between.
     append: Mutex<()>,
@@ -247,6 +250,7 @@ impl Store {
                 opener,
                 compromised: Default::default(),
                 fault: Mutex::new(None),
+                damaged: Mutex::new(None),
                 append: Mutex::new(()),
                 dir: dir.to_path_buf(),
             }),
@@ -402,7 +406,12 @@ impl Store {
             .collect()
     }
 
-    fn log_rows(&self, authority: &AuthorityId, from: u64, limit: usize) -> Result<engine::Rows> {
+    pub(crate) fn log_rows(
+        &self,
+        authority: &AuthorityId,
+        from: u64,
+        limit: usize,
+    ) -> Result<engine::Rows> {
         let a = authority.as_str();
         self.engine().scan(
             &keys::log(a, from),
@@ -443,6 +452,9 @@ impl Store {
         f: impl FnOnce(&mut Tx) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         let _guard = self.lock();
+        if let Some(reason) = self.damaged() {
+            return Err(StoreError::Damaged(reason).into());
+        }
         let mut tx = self.tx();
         let out = f(&mut tx)?;
         if !tx.is_empty() {
@@ -473,6 +485,27 @@ impl Store {
     pub fn fault(&self) -> Option<String> {
         self.inner
             .fault
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Marks the store damaged (what the integrity check found): from now
+    /// on every write is refused with [`StoreError::Damaged`].
+    pub fn set_damaged(&self, reason: impl Into<String>) {
+        let reason = reason.into();
+        tracing::error!(reason = %reason, "the store is damaged: writes are refused");
+        *self
+            .inner
+            .damaged
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(reason);
+    }
+
+    /// What damage the integrity check found, if any.
+    pub fn damaged(&self) -> Option<String> {
+        self.inner
+            .damaged
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()

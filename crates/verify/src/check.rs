@@ -5,8 +5,7 @@ use crate::{IssueError, Verifier};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use tally_model::{
-    AuthorityId, Checkpoint, Date, Document, DocumentRef, License, ShipmentLine, ShipmentRecord,
-    on_route,
+    AuthorityId, Checkpoint, Document, DocumentRef, License, ShipmentLine, ShipmentRecord, on_route,
 };
 use tally_store::state::{EntryPointer, LicenseState, TallyRow};
 
@@ -16,7 +15,7 @@ use tally_store::state::{EntryPointer, LicenseState, TallyRow};
 pub struct CheckRequest {
     pub license: DocumentRef,
     pub checkpoint: Checkpoint,
-    /// `YYYY-MM-DD`; today (UTC) when absent.
+    /// `YYYY-MM-DD`; today (in the node's `timezone`) when absent.
     #[serde(default)]
     pub date: Option<String>,
     #[serde(default)]
@@ -70,7 +69,7 @@ impl Verifier {
     /// result into the local log. A rejection is a verdict, not an error.
     pub fn check(&self, req: CheckRequest) -> Result<Checked, IssueError> {
         let date = match &req.date {
-            None => Date::from_unix_ms(self.now_ms()),
+            None => self.today(),
             Some(d) => d
                 .parse()
                 .map_err(|_| IssueError::BadRequest(format!("date {d:?} is not YYYY-MM-DD")))?,
@@ -104,7 +103,7 @@ impl Verifier {
                 line.quantity
             )));
         }
-        let today = Date::from_unix_ms(self.now_ms());
+        let today = self.today();
         if req.record {
             self.may_sign()?;
             if req.checkpoint.country != self.inner.authority.country().as_str() {

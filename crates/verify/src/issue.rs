@@ -263,7 +263,7 @@ impl Verifier {
         }
         // Only within validity: a rule of the issuing office's clock, so it
         // is decided here and not by readers.
-        let today = tally_model::Date::from_unix_ms(self.now_ms());
+        let today = self.today();
         let until: Option<tally_model::Date> = state.document.validity().1.parse().ok();
         if state.status != Status::Revoked && until.is_some_and(|u| today > u) {
             return Err(IssueError::InvalidAmendment(

@@ -27,6 +27,7 @@ pub mod keys;
 pub mod rules;
 pub mod sealing;
 pub mod signing;
+pub mod timezone;
 
 pub use check::{CheckRequest, Checked};
 pub use error::IssueError;
@@ -36,6 +37,7 @@ pub use rules::{Check, Verdict};
 pub use signing::{Signing, SigningState};
 /// The store's typed values travel through the verifier's answers.
 pub use tally_store::{StoreError, state};
+pub use timezone::{TimeZone, UnknownTimeZone};
 
 use std::sync::{Arc, Mutex, RwLock};
 use tally_model::{AuthorityId, AuthorityKey, SignedEntry, TrustList};
@@ -75,6 +77,8 @@ struct Inner {
     keys: RwLock<std::collections::HashMap<[u8; 32], ed25519_dalek::VerifyingKey>>,
     /// What "now" is: the system clock, or a fixed one in tests.
     clock: Box<dyn Clock>,
+    /// Whose date "today" is (the node's `timezone`; UTC until set).
+    timezone: RwLock<TimeZone>,
     /// One writer at a time: the head read, the signature and the append of
     /// an entry happen as one step, and a check followed by its record sees
     /// no other record slip in between (no double spend of a quantity).
@@ -115,6 +119,7 @@ impl Verifier {
                 publish,
                 keys: RwLock::default(),
                 clock,
+                timezone: RwLock::new(TimeZone::utc()),
                 write: Mutex::new(()),
                 signing: RwLock::default(),
                 sealing: std::sync::OnceLock::new(),
@@ -125,6 +130,24 @@ impl Verifier {
     /// Milliseconds since the Unix epoch, by this verifier's clock.
     pub fn now_ms(&self) -> i64 {
         self.inner.clock.now_ms()
+    }
+
+    /// Sets whose date "today" is (the node's `timezone`).
+    pub fn set_timezone(&self, timezone: TimeZone) {
+        *self
+            .inner
+            .timezone
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = timezone;
+    }
+
+    /// Today's date in the node's `timezone`, by this verifier's clock.
+    pub fn today(&self) -> tally_model::Date {
+        self.inner
+            .timezone
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .date_at(self.now_ms())
     }
 
     /// Gives the verifier its encryption keys (once, at start): from then

@@ -587,3 +587,59 @@ fn the_issuer_clamps_its_stamps_when_its_clock_steps_back() {
     let entry = issued.signed.open().expect("decodes");
     assert_eq!(entry.issued_at_ms, now, "clamped to the previous stamp");
 }
+
+/// Regression (issue: "today" was the UTC date): at 2027-01-16T03:00Z it is
+/// still the 15th in Mexico City (UTC-6). A node there checks against the
+/// 15th by default and records a crossing dated the 14th (one day either
+/// side); on UTC's date it would check against the 16th and refuse the 14th.
+#[test]
+fn today_is_the_date_in_the_nodes_timezone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path(), EngineKind::default()).expect("store");
+    let day = Date::from_ymd(2027, 1, 16).expect("a date").days();
+    let now = day * 86_400_000 + 3 * 3_600_000;
+    let v = at(&store, now);
+    assert_eq!(v.today().to_string(), "2027-01-16", "UTC by default");
+    v.set_timezone(tally_verify::TimeZone::named("America/Mexico_City").expect("a zone"));
+    assert_eq!(v.today().to_string(), "2027-01-15");
+
+    let ic = key(2).sign(&Entry {
+        authority: "MX-SEDENA".parse().expect("valid"),
+        seq: 1,
+        prev: None,
+        issued_at_ms: 1,
+        recipients: vec![],
+        body: Body::Document(Document::License(import_cert("IC-1"))),
+    });
+    assert!(matches!(
+        v.ingest(&bytes(&ic)).expect("io"),
+        IngestOutcome::Accepted(_)
+    ));
+    let mut license = export("EXP-1");
+    if let License::Export(e) = &mut license {
+        e.valid_until = "2027-01-15".into();
+    }
+    v.issue(license).expect("issued");
+
+    // Without a date, the check is for today there: still valid.
+    let mut req = check_req("exit", "US", 1, &[], false);
+    req.date = None;
+    let c = v.check(req).expect("checked");
+    assert!(c.verdict.accepted(), "{:?}", c.verdict);
+
+    // A crossing of the day before is recorded.
+    let mut req = check_req("exit", "US", 1, &[], true);
+    req.date = Some("2027-01-14".into());
+    let c = v.check(req).expect("a crossing of yesterday there");
+    assert!(c.record.is_some());
+
+    // On UTC's date, the same requests are refused.
+    v.set_timezone(tally_verify::TimeZone::utc());
+    let mut req = check_req("exit", "US", 1, &[], false);
+    req.date = None;
+    let c = v.check(req).expect("checked");
+    assert_eq!(c.verdict.failed_rules(), ["license.validity"]);
+    let mut req = check_req("exit", "US", 1, &[], true);
+    req.date = Some("2027-01-14".into());
+    assert!(matches!(v.check(req), Err(IssueError::InvalidDocument(_))));
+}

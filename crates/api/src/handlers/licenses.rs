@@ -5,7 +5,9 @@ use super::blocking;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Body, Path};
+use crate::rate::{Kind, TokenKey};
 use crate::view::LicenseView;
+use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,8 +19,10 @@ use tally_verify::{Verifier, Visibility};
 
 pub async fn issue(
     State(s): State<AppState>,
+    token: Option<Extension<TokenKey>>,
     Body(mut body): Body<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    s.charge(token.map(|t| t.0), Kind::Document)?;
     // `visibility` says how the document travels, not what it says: it is
     // not part of the signed document.
     let visibility: Visibility = match body.as_object_mut().and_then(|o| o.remove("visibility")) {
@@ -88,8 +92,10 @@ pub struct StatusBody {
 pub async fn set_status(
     State(s): State<AppState>,
     Path((authority, number)): Path<(String, String)>,
+    token: Option<Extension<TokenKey>>,
     Body(body): Body<StatusBody>,
 ) -> Result<Json<Value>, ApiError> {
+    s.charge(token.map(|t| t.0), Kind::Document)?;
     let v = s.verifier.clone();
     let status = body.status;
     let issued = blocking(move || {
@@ -106,8 +112,10 @@ pub async fn set_status(
 pub async fn amend(
     State(s): State<AppState>,
     Path((authority, number)): Path<(String, String)>,
+    token: Option<Extension<TokenKey>>,
     Body(license): Body<License>,
 ) -> Result<Json<Value>, ApiError> {
+    s.charge(token.map(|t| t.0), Kind::Document)?;
     let v = s.verifier.clone();
     let (version, issued) = blocking(move || {
         v.amend(&authority, &number, license)

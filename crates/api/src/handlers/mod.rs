@@ -22,7 +22,10 @@ where
     F: FnOnce() -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    crate::server::track_blocking(f)
-        .await
-        .map_err(ApiError::internal)?
+    match crate::server::track_blocking(f).await {
+        Ok(r) => r,
+        // Carried on to the request's own task, where the router counts it.
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(ApiError::internal(e)),
+    }
 }

@@ -4,9 +4,11 @@
 use super::blocking;
 use crate::error::ApiError;
 use crate::extract::{Body, Path, Query};
+use crate::rate::{Kind, TokenKey};
 use crate::tokens::{Role, TokenBook, TokenError};
 use crate::view::{AuthorityView, rfc3339};
 use crate::{AppState, openapi};
+use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -21,6 +23,20 @@ use tally_model::{AlertKind, AuthorityId};
 /// `{"status": "ok"}`, or 503 `degraded` with the reason while the store
 /// cannot write.
 pub async fn health(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
+    if let Some(reason) = s.verifier.store().damaged() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({"status": "degraded", "reason": format!("the store is damaged: {reason}")}),
+            ),
+        );
+    }
+    if let Some(reason) = s.metrics.panicked() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "degraded", "reason": reason})),
+        );
+    }
     match s.verifier.store().fault() {
         None => (StatusCode::OK, Json(json!({"status": "ok"}))),
         Some(reason) => (
@@ -109,6 +125,7 @@ pub struct RotateBody {
 /// Rotates this node's signing key (admin).
 pub async fn rotate_key(
     State(s): State<AppState>,
+    token: Option<Extension<TokenKey>>,
     Body(body): Body<RotateBody>,
 ) -> Result<Json<Value>, ApiError> {
     let encryption = match body.purpose.as_str() {
@@ -120,6 +137,7 @@ pub async fn rotate_key(
             )));
         }
     };
+    s.charge(token.map(|t| t.0), Kind::Document)?;
     let Some(rotator) = s.rotator.clone() else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

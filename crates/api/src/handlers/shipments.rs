@@ -5,7 +5,9 @@ use super::licenses::license_view;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Body, Query};
+use crate::rate::{Kind, TokenKey};
 use crate::view::ShipmentView;
+use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
@@ -15,8 +17,13 @@ use tally_verify::{CheckRequest, Checked};
 
 pub async fn verify(
     State(s): State<AppState>,
+    token: Option<Extension<TokenKey>>,
     Body(req): Body<CheckRequest>,
 ) -> Result<Json<Value>, ApiError> {
+    // A check alone writes nothing and is not limited; a record is.
+    if req.record {
+        s.charge(token.map(|t| t.0), Kind::Record)?;
+    }
     let v = s.verifier.clone();
     let metrics = s.metrics.clone();
     blocking(move || {

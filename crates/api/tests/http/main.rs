@@ -4,6 +4,7 @@
 mod authorities;
 mod errors;
 mod keys;
+mod rate;
 mod rig;
 mod roles;
 mod server;

@@ -160,6 +160,13 @@ impl Rig {
         }
     }
 
+    /// The same rig with other per-token rate limits.
+    pub fn with_rate(mut self, config: tally_api::rate::RateConfig) -> Rig {
+        self.state = self.state.with_rate(config);
+        self.app = router(self.state.clone());
+        self
+    }
+
     pub fn token(&self, role: Option<Role>) -> Option<&str> {
         role.map(|r| match r {
             Role::Officer => self.officer.as_str(),

@@ -1,0 +1,258 @@
+//! Finding a damaged store before serving it: the engine's own integrity
+//! check ([`check_engine`], with the store closed) and a walk over every
+//! log's chain ([`Store::check_chains`]: hashes, prev links, dense seqs,
+//! heads, the hash index, and signatures through a caller's judge).
+
+use crate::engine::{self, EngineKind, REDB_FILE, SLED_DIR};
+use crate::error::Result;
+use crate::keys;
+use crate::store::{Progress, Store};
+use crate::tx::decode_signed;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use tally_model::{EntryHash, SignedEntry};
+
+/// Problems listed in a report at most (the count goes on).
+pub const MAX_PROBLEMS: usize = 100;
+
+/// Entries read per scan while walking a log.
+const CHUNK: usize = 1024;
+
+/// What the walk over the logs found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChainReport {
+    pub logs: usize,
+    /// Entries read and checked.
+    pub entries: u64,
+    /// Problems found (at most [`MAX_PROBLEMS`] listed).
+    pub problems: Vec<String>,
+    /// Problems found, listed or not.
+    pub problem_count: u64,
+}
+
+impl ChainReport {
+    pub fn is_sound(&self) -> bool {
+        self.problem_count == 0
+    }
+
+    fn problem(&mut self, p: String) {
+        self.problem_count += 1;
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(p);
+        }
+    }
+
+    /// One line for logs and health: the first problem, and how many more.
+    pub fn summary(&self) -> String {
+        match self.problems.first() {
+            None => "sound".into(),
+            Some(first) if self.problem_count > 1 => {
+                format!("{first} (and {} more problems)", self.problem_count - 1)
+            }
+            Some(first) => first.clone(),
+        }
+    }
+}
+
+/// The storage engine's own integrity check of the store in `dir`, which
+/// must not be open (the node stopped, or before it opens it): `Ok(None)`
+/// when sound, `Ok(Some(what))` when damaged. redb checks every page's
+/// checksum and its allocator state (and repairs what it can: a repair is
+/// still reported, since something wrote the file outside redb); sled
+/// 0.34 has no page checksums to check, so for it this opens the tree and
+/// reads every record (damage it cannot see is left to the chain walk).
+pub fn check_engine(dir: &Path, kind: EngineKind) -> Result<Option<String>> {
+    let run = || -> Result<Option<String>> {
+        match kind {
+            EngineKind::Redb => {
+                let path = dir.join(REDB_FILE);
+                let mut db = match redb::Database::builder().open(&path) {
+                    Ok(db) => db,
+                    Err(e) => return Ok(Some(format!("redb cannot open {}: {e}", path.display()))),
+                };
+                match db.check_integrity() {
+                    Ok(true) => Ok(None),
+                    Ok(false) => Ok(Some(format!(
+                        "redb found {} inconsistent and repaired its allocator state; \
+                         something wrote the file outside tally",
+                        path.display()
+                    ))),
+                    Err(e) => Ok(Some(format!(
+                        "redb integrity check of {}: {e}",
+                        path.display()
+                    ))),
+                }
+            }
+            EngineKind::Sled => {
+                let path = dir.join(SLED_DIR);
+                let e = match engine::open(dir, kind) {
+                    Ok(e) => e,
+                    Err(e) => return Ok(Some(format!("sled cannot open {}: {e}", path.display()))),
+                };
+                let mut start = Vec::new();
+                loop {
+                    let rows = match e.scan(&start, &[0xFF; 8], CHUNK) {
+                        Ok(rows) => rows,
+                        Err(err) => {
+                            return Ok(Some(format!("sled read of {}: {err}", path.display())));
+                        }
+                    };
+                    let Some((last, _)) = rows.last() else {
+                        return Ok(None);
+                    };
+                    start = last.clone();
+                    start.push(0);
+                    if rows.len() < CHUNK {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    };
+    // The engines promise errors, not panics, for damaged files only in
+    // their checks; a panic anywhere here is damage too.
+    match catch_unwind(AssertUnwindSafe(run)) {
+        Ok(r) => r,
+        Err(_) => Ok(Some(format!(
+            "the {kind} engine panicked reading the store in {}",
+            dir.display()
+        ))),
+    }
+}
+
+impl Store {
+    /// Walks every log: each record decodes, sits under its own authority
+    /// and seq, seqs are dense from 1, each `prev` is the hash of the entry
+    /// before, the hash index points back at it, and the head is the last
+    /// entry's hash. `judge` may check more of each entry (its signature)
+    /// and returns what is wrong with it. Reads that fail (the engine found
+    /// damage) are problems, not errors; a panic reading is one too.
+    pub fn check_chains(
+        &self,
+        judge: &mut dyn FnMut(&SignedEntry) -> Option<String>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> ChainReport {
+        let mut report = ChainReport::default();
+        let heads = match catch_unwind(AssertUnwindSafe(|| self.heads())) {
+            Ok(Ok(h)) => h,
+            Ok(Err(e)) => {
+                report.problem(format!("the log heads cannot be read: {e}"));
+                return report;
+            }
+            Err(_) => {
+                report.problem("reading the log heads panicked".into());
+                return report;
+            }
+        };
+        report.logs = heads.len();
+        let total: u64 = heads.iter().map(|(_, seq, _)| seq).sum();
+        for (authority, head_seq, head_hash) in heads {
+            let a = authority.as_str().to_owned();
+            let mut expected = 1u64;
+            let mut prev: Option<EntryHash> = None;
+            loop {
+                let rows = match catch_unwind(AssertUnwindSafe(|| {
+                    self.log_rows(&authority, expected, CHUNK)
+                })) {
+                    Ok(Ok(rows)) => rows,
+                    Ok(Err(e)) => {
+                        report.problem(format!(
+                            "{a}: entries from seq {expected} cannot be read: {e}"
+                        ));
+                        break;
+                    }
+                    Err(_) => {
+                        report
+                            .problem(format!("{a}: reading entries from seq {expected} panicked"));
+                        break;
+                    }
+                };
+                let n = rows.len();
+                for (k, v) in rows {
+                    report.entries += 1;
+                    if k != keys::log(&a, expected) {
+                        report.problem(format!("{a}: seq {expected} is missing"));
+                        // Resynchronise on what is there.
+                        expected = seq_of(&k).unwrap_or(expected);
+                        prev = None;
+                    }
+                    let seq = expected;
+                    expected += 1;
+                    let signed = match decode_signed(&k, &v) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            report.problem(format!("{a} seq {seq}: {e}"));
+                            prev = None;
+                            continue;
+                        }
+                    };
+                    let id = signed.id();
+                    match signed.open() {
+                        Err(e) => {
+                            report.problem(format!("{a} seq {seq}: the entry does not decode: {e}"))
+                        }
+                        Ok(entry) => {
+                            if entry.authority.as_str() != a || entry.seq != seq {
+                                report.problem(format!(
+                                    "{a} seq {seq}: the record holds {} seq {}",
+                                    entry.authority, entry.seq
+                                ));
+                            }
+                            if seq > 1 && prev.is_some() && entry.prev != prev {
+                                report.problem(format!(
+                                    "{a} seq {seq}: prev does not link to the hash of seq {}",
+                                    seq - 1
+                                ));
+                            }
+                            if seq == 1 && entry.prev.is_some() {
+                                report.problem(format!("{a} seq 1 has a prev"));
+                            }
+                        }
+                    }
+                    match self.by_hash(&id) {
+                        Ok(Some((ia, iseq))) if ia == authority && iseq == seq => {}
+                        Ok(_) => report.problem(format!(
+                            "{a} seq {seq}: the hash index does not point at this entry ({})",
+                            id.to_hex()
+                        )),
+                        Err(e) => report.problem(format!("{a} seq {seq}: hash index: {e}")),
+                    }
+                    if let Some(p) = judge(&signed) {
+                        report.problem(format!("{a} seq {seq}: {p}"));
+                    }
+                    prev = Some(id);
+                    if report.entries % 10_000 == 0 {
+                        progress(Progress {
+                            entries: report.entries,
+                            total,
+                        });
+                    }
+                }
+                if n < CHUNK {
+                    break;
+                }
+            }
+            let last = expected - 1;
+            if last != head_seq {
+                report.problem(format!(
+                    "{a}: the head says seq {head_seq}, the log ends at {last}"
+                ));
+            } else if prev.is_some_and(|p| p != head_hash) {
+                report.problem(format!(
+                    "{a}: the head hash is not the hash of the last entry"
+                ));
+            }
+        }
+        progress(Progress {
+            entries: report.entries,
+            total,
+        });
+        report
+    }
+}
+
+/// The seq of a log key (its last 8 bytes, big-endian).
+fn seq_of(key: &[u8]) -> Option<u64> {
+    let tail: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
+    Some(u64::from_be_bytes(tail))
+}
