@@ -40,7 +40,19 @@ pub fn build(n: u64) -> anyhow::Result<BigNode> {
     let api = format!("127.0.0.1:{port}");
     let setup = NodeSetup::init_with(&root.path().join("node"), AUTHORITY, &api)?;
     let ic_key = AuthorityKey::from_bytes(&rand::random());
-    setup.trust([offline_card(IC_AUTHORITY, &ic_key)])?;
+    // With an encryption key on its card, MX-SEDENA is a recipient of the
+    // export licenses issued through the API (they are sealed to it).
+    let mut ic_card = offline_card(IC_AUTHORITY, &ic_key);
+    ic_card.encryption_keys.push(tally_model::CardKey {
+        public_key: tally_model::seal::EncryptionSecret::from_bytes([0x2B; 32])
+            .public()
+            .to_hex(),
+        valid_from_ms: 0,
+        valid_until_ms: None,
+        retired_after_seq: None,
+        compromised_after_seq: None,
+    });
+    setup.trust([ic_card])?;
     let officer = setup.token(tally_api::Role::Officer)?;
     let issuer = setup.token(tally_api::Role::Issuer)?;
     let docs = Docs::new();
@@ -409,6 +421,28 @@ pub struct Api {
     pub check_all_cores_per_s: f64,
     /// Start-up after the node was killed with SIGKILL.
     pub crash_startup_ms: f64,
+    /// `POST /v1/licenses` of export licenses sealed to the issuer and
+    /// MX-SEDENA, each a durable commit, over `ISSUE_CONCURRENCY` connections.
+    pub issue: Stats,
+}
+
+pub const ISSUE_CONCURRENCY: usize = 4;
+
+/// `POST /v1/licenses` of a new export license (numbers `ISSUE-{i}`, `i`
+/// from `from`; new serials), as `--load` issues them.
+pub fn issue_request(node: &BigNode, from: u64) -> MakeRequest {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let next = Arc::new(AtomicU64::new(from));
+    let url = format!("{}/v1/licenses", node.api);
+    let token = node.issuer.clone();
+    let docs = Arc::new(Docs::new());
+    let n = node.licenses;
+    Arc::new(move |c: &reqwest::Client, _| {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let mut body = serde_json::to_value(docs.export(n + i, IC_AUTHORITY)).expect("json");
+        body["number"] = serde_json::json!(format!("ISSUE-{i}"));
+        c.post(&url).bearer_auth(&token).json(&body)
+    })
 }
 
 pub const CONCURRENCY: usize = 16;
@@ -517,6 +551,49 @@ pub async fn run(quick: bool) -> anyhow::Result<Api> {
         health.node_cpu_us,
         health.client_cpu_us
     );
+    // Issue: one request first, to check it is sealed to MX-SEDENA.
+    let probe = issue_request(&node, 0);
+    let first = probe(&c, 0).send().await?;
+    let status = first.status();
+    let text = first.text().await?;
+    let sealed_to: Vec<String> = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| serde_json::from_value(v["recipients"].clone()).ok())
+        .unwrap_or_default();
+    if !status.is_success() || !sealed_to.iter().any(|r| r == IC_AUTHORITY) {
+        bail!("POST /v1/licenses: {status}, not sealed to {IC_AUTHORITY}: {text}");
+    }
+    progress!(
+        "api: issue, {ISSUE_CONCURRENCY} connections, {}s (sealed to {sealed_to:?})",
+        span.as_secs()
+    );
+    let issue = hammer_cpu(
+        &c,
+        ISSUE_CONCURRENCY,
+        warm,
+        span,
+        issue_request(&node, 1),
+        p.pid(),
+    )
+    .await;
+    progress!(
+        "api: issue x{ISSUE_CONCURRENCY}: {:.0}/s p50 {:.2} ms p99 {:.2} ms ({} 4xx, {} 5xx, {} errors); CPU per request: node {:.0} µs, client {:.0} µs",
+        issue.per_s(),
+        issue.p(50.0),
+        issue.p(99.0),
+        issue.s4xx,
+        issue.s5xx,
+        issue.errors,
+        issue.node_cpu_us,
+        issue.client_cpu_us
+    );
+    if issue.ok == 0 || issue.s4xx + issue.s5xx + issue.errors > 0 {
+        bail!(
+            "issue answers were not all 201 ({} of {})",
+            issue.ok,
+            issue.lat_ms.len()
+        );
+    }
     // Start-up after a crash: redb recovers its allocator state first.
     tokio::task::block_in_place(|| p.crash())?;
     let (p, crash_startup_ms) = start(&node).await?;
@@ -539,5 +616,6 @@ pub async fn run(quick: bool) -> anyhow::Result<Api> {
         check_us,
         check_all_cores_per_s: check_n,
         crash_startup_ms,
+        issue,
     })
 }

@@ -5,9 +5,10 @@ use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
+use tally_model::seal::{self, DeterministicRandom, EncryptionSecret, Header, PairKeys};
 use tally_model::{
-    AuthorityId, AuthorityKey, Body, Card, CardKey, Document, Entry, EntryHash, License, TrustList,
-    VerifiedEntry,
+    AuthorityId, AuthorityKey, Body, Card, CardKey, Document, Entry, EntryHash, License, Recipient,
+    TrustList, VerifiedEntry,
 };
 use tally_node::config::{Config, NodeDir, Settings};
 use tally_store::Store;
@@ -131,6 +132,30 @@ pub struct LogWriter {
     pub authority: AuthorityId,
     pub seq: u64,
     pub prev: Option<EntryHash>,
+    /// When set, every document is sealed (`tally_model::seal::seal`)
+    /// before it is signed, as `POST /v1/licenses` does.
+    pub sealer: Option<Sealer>,
+}
+
+/// What sealing a log's documents takes: the issuer's X25519 secret, the
+/// recipients (the issuer is always added by `seal`), the random source
+/// (seeded: the bench's sealed logs are reproducible) and the pair keys.
+pub struct Sealer {
+    pub issuer: EncryptionSecret,
+    pub recipients: Vec<Recipient>,
+    pub random: DeterministicRandom,
+    pub pairs: PairKeys,
+}
+
+impl Sealer {
+    pub fn new(issuer: EncryptionSecret, recipients: Vec<Recipient>) -> Sealer {
+        Sealer {
+            issuer,
+            recipients,
+            random: DeterministicRandom::new([0x5E; 32]),
+            pairs: PairKeys::new(16),
+        }
+    }
 }
 
 impl LogWriter {
@@ -140,6 +165,15 @@ impl LogWriter {
             authority: authority.parse().expect("bench authority id"),
             seq: 0,
             prev: None,
+            sealer: None,
+        }
+    }
+
+    /// A writer whose entries are sealed by `sealer`.
+    pub fn sealed(authority: &str, key: AuthorityKey, sealer: Sealer) -> LogWriter {
+        LogWriter {
+            sealer: Some(sealer),
+            ..LogWriter::new(authority, key)
         }
     }
 
@@ -149,7 +183,7 @@ impl LogWriter {
         let mut entries = Vec::with_capacity(docs.len());
         for doc in docs {
             self.seq += 1;
-            let e = Entry {
+            let mut e = Entry {
                 authority: self.authority.clone(),
                 seq: self.seq,
                 prev: self.prev,
@@ -157,6 +191,19 @@ impl LogWriter {
                 recipients: vec![],
                 body: Body::Document(doc),
             };
+            if let (Some(s), Body::Document(doc)) = (&mut self.sealer, &e.body) {
+                let sealed = seal::seal(
+                    &s.issuer,
+                    Header::of(&e),
+                    doc,
+                    &s.recipients,
+                    &[],
+                    &mut s.random,
+                    &s.pairs,
+                )
+                .expect("the bench's documents seal");
+                e.body = Body::Sealed(sealed);
+            }
             let id = EntryHash::of(&e.encode());
             self.prev = Some(id);
             entries.push((e, id));

@@ -1,43 +1,147 @@
 //! `ingest_per_s`: a fresh node B catches up node A's log over real libp2p
 //! on loopback (both in this process), until B's head equals A's: every
 //! entry verified (batch), chain-checked and durably committed by B.
+//!
+//! Three logs of the same documents, each caught up by a fresh node B:
+//! clear, sealed to B (B opens every entry and applies the document), and
+//! sealed to a third authority (B keeps the chain, applies nothing).
 
-use crate::fixtures::{Docs, LogWriter, NodeSetup, temp_root};
+use crate::fixtures::{Docs, LogWriter, NodeSetup, Sealer, temp_root};
 use crate::progress;
 use std::time::{Duration, Instant};
-use tally_model::Document;
+use tally_model::seal::{EncryptionPublic, EncryptionSecret};
+use tally_model::{Document, Recipient};
 use tally_node::Node;
 
-pub struct Ingest {
+/// How node A's log is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carriage {
+    Clear,
+    /// Sealed with B as the recipient.
+    SealedParty,
+    /// Sealed to a third authority: B is not a recipient.
+    SealedOther,
+}
+
+impl Carriage {
+    fn label(self) -> &'static str {
+        match self {
+            Carriage::Clear => "clear",
+            Carriage::SealedParty => "sealed to B",
+            Carriage::SealedOther => "sealed, not to B",
+        }
+    }
+}
+
+/// One catch-up.
+pub struct Catchup {
     pub entries: u64,
     pub per_s: f64,
     /// From B's start to its first entry of A (start-up, dial, handshake, first range).
     pub first_entry_ms: f64,
+    /// Size of one signed entry of A's log (the last), bytes.
+    pub entry_bytes: f64,
+    /// B's store directory (apparent size) after the catch-up, per entry.
+    pub disk_bytes_per_entry: f64,
 }
 
+pub struct Ingest {
+    pub clear: Catchup,
+    pub party: Option<Catchup>,
+    pub other: Option<Catchup>,
+}
+
+/// The issuer's X25519 secret for the sealed logs (fixed: written to node
+/// A's key file and card before B trusts A).
+const ISSUER_SECRET: [u8; 32] = [0x1A; 32];
+/// The recipient's secret when B is not one.
+const THIRD_SECRET: [u8; 32] = [0x3C; 32];
+
 pub async fn run(quick: bool) -> anyhow::Result<Ingest> {
+    let clear = catch_up(quick, Carriage::Clear).await?;
+    let party = catch_up(quick, Carriage::SealedParty).await?;
+    let other = catch_up(quick, Carriage::SealedOther).await?;
+    progress!(
+        "ingest: clear {:.0}/s; sealed to B {:.0}/s ({:.3}x clear); sealed, not to B {:.0}/s ({:.3}x clear)",
+        clear.per_s,
+        party.per_s,
+        party.per_s / clear.per_s,
+        other.per_s,
+        other.per_s / clear.per_s
+    );
+    Ok(Ingest {
+        clear,
+        party: Some(party),
+        other: Some(other),
+    })
+}
+
+pub async fn catch_up(quick: bool, carriage: Carriage) -> anyhow::Result<Catchup> {
     let n: u64 = if quick { 20_000 } else { 100_000 };
+    let label = carriage.label();
     let root = temp_root("tally-bench-ingest-")?;
-    let a = NodeSetup::init(&root.path().join("a"), "US-SRC")?;
+    let mut a = NodeSetup::init(&root.path().join("a"), "US-SRC")?;
     let b = NodeSetup::init(&root.path().join("b"), "MX-DST")?;
+    let issuer = EncryptionSecret::from_bytes(ISSUER_SECRET);
+    if carriage != Carriage::Clear {
+        // A seals with the fixed secret: its key file and its card (which B
+        // trusts) say so.
+        std::fs::write(
+            &a.settings.encryption_key,
+            format!("{}\n", hex::encode(ISSUER_SECRET)),
+        )?;
+        for k in &mut a.card.encryption_keys {
+            k.public_key = issuer.public().to_hex();
+        }
+    }
     a.trust([b.card.clone()])?;
     b.trust([a.card.clone()])?;
+    let recipient = match carriage {
+        Carriage::Clear => None,
+        Carriage::SealedParty => {
+            let key = b
+                .card
+                .encryption_keys
+                .last()
+                .and_then(|k| EncryptionPublic::parse(&k.public_key))
+                .ok_or_else(|| anyhow::anyhow!("node B's card has no encryption key"))?;
+            Some(Recipient {
+                authority: b.card.authority.clone(),
+                encryption_key: key,
+            })
+        }
+        Carriage::SealedOther => Some(Recipient {
+            authority: "MX-OTHER".parse()?,
+            encryption_key: EncryptionSecret::from_bytes(THIRD_SECRET).public(),
+        }),
+    };
 
-    progress!("ingest: filling node A with {n} entries");
-    {
+    progress!("ingest ({label}): filling node A with {n} entries");
+    let entry_bytes = {
         let store = a.open_store()?;
-        let mut w = LogWriter::new("US-SRC", a.authority_key()?);
+        let mut w = match recipient {
+            None => LogWriter::new("US-SRC", a.authority_key()?),
+            Some(r) => LogWriter::sealed(
+                "US-SRC",
+                a.authority_key()?,
+                Sealer::new(EncryptionSecret::from_bytes(ISSUER_SECRET), vec![r]),
+            ),
+        };
         let docs = Docs::new();
         tokio::task::block_in_place(|| {
             crate::fixtures::fill(&store, &mut w, n, 4096, "node A", |i| {
                 Document::License(docs.export(i, "MX-SEDENA"))
             })
         })?;
-    }
+        let authority = a.card.authority.clone();
+        store
+            .entry_at(&authority, n)?
+            .map_or(f64::NAN, |s| s.encode().len() as f64)
+    };
     let node_a = Node::start(&a.dir).await?;
     let authority = a.card.authority.clone();
 
-    progress!("ingest: starting node B; timing until B holds all {n} entries");
+    progress!("ingest ({label}): starting node B; timing until B holds all {n} entries");
     let t0 = Instant::now();
     let node_b = Node::start(&b.dir).await?;
     let store = node_b.verifier().store().clone();
@@ -67,15 +171,30 @@ pub async fn run(quick: bool) -> anyhow::Result<Ingest> {
     let elapsed = t0.elapsed();
     let per_s = n as f64 / elapsed.as_secs_f64();
     progress!(
-        "ingest: {n} entries in {:.2} s = {per_s:.0}/s (first entry after {:.0} ms)",
+        "ingest ({label}): {n} entries in {:.2} s = {per_s:.0}/s (first entry after {:.0} ms; {entry_bytes:.0} B per signed entry)",
         elapsed.as_secs_f64(),
         first.unwrap_or_default().as_secs_f64() * 1000.0
     );
+    // B applied what it could open: a recipient holds the licenses, a
+    // non-recipient none.
+    let sample = Docs::export_number(n - 1);
+    let held = store.license(&authority, &sample)?.is_some();
+    if held != (carriage != Carriage::SealedOther) {
+        anyhow::bail!(
+            "ingest ({label}): node B {} license {sample} of A",
+            if held { "holds" } else { "does not hold" }
+        );
+    }
+    drop(store);
     node_b.shutdown().await;
     node_a.shutdown().await;
-    Ok(Ingest {
+    let disk = crate::fixtures::dir_bytes(&b.settings.store_path) as f64 / n as f64;
+    progress!("ingest ({label}): node B's store {disk:.0} B per entry");
+    Ok(Catchup {
         entries: n,
         per_s,
         first_entry_ms: first.unwrap_or_default().as_secs_f64() * 1000.0,
+        entry_bytes,
+        disk_bytes_per_entry: disk,
     })
 }

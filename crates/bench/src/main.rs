@@ -171,7 +171,34 @@ fn machine() -> Value {
 
 impl Figures {
     fn ingest_ratio(&self) -> Option<f64> {
-        Some(self.ingest.as_ref()?.per_s / self.raw.as_ref()?.verify_per_s)
+        Some(self.ingest.as_ref()?.clear.per_s / self.raw.as_ref()?.verify_per_s)
+    }
+
+    /// Sealed catch-up, B a recipient, over clear catch-up of the same count.
+    fn sealed_party_ratio(&self) -> Option<f64> {
+        let i = self.ingest.as_ref()?;
+        Some(i.party.as_ref()?.per_s / i.clear.per_s)
+    }
+
+    /// Sealed catch-up, B not a recipient, over clear catch-up.
+    fn sealed_other_ratio(&self) -> Option<f64> {
+        let i = self.ingest.as_ref()?;
+        Some(i.other.as_ref()?.per_s / i.clear.per_s)
+    }
+
+    /// A recipient's store after a sealed catch-up, bytes per entry.
+    fn sealed_recipient_disk(&self) -> Option<f64> {
+        Some(self.ingest.as_ref()?.party.as_ref()?.disk_bytes_per_entry)
+    }
+
+    /// The same over the clear raw entry (the target's denominator).
+    fn sealed_recipient_disk_ratio(&self) -> Option<f64> {
+        let raw = self
+            .disk
+            .as_ref()
+            .map(|d| d.raw_entry_bytes)
+            .or(self.raw.as_ref().map(|r| r.entry_bytes))?;
+        Some(self.sealed_recipient_disk()? / raw)
     }
 
     fn json(&self, quick: bool) -> Value {
@@ -179,10 +206,23 @@ impl Figures {
         let api = self.api.as_ref();
         let prop = self.prop.as_ref();
         let disk = self.disk.as_ref();
+        let ingest = self.ingest.as_ref();
         json!({
             "raw_verify_per_s": num(raw.map(|r| r.verify_per_s), 0),
-            "ingest_per_s": num(self.ingest.as_ref().map(|i| i.per_s), 0),
+            "ingest_per_s": num(ingest.map(|i| i.clear.per_s), 0),
             "ingest_ratio_to_raw_verify": num(self.ingest_ratio(), 3),
+            "ingest_sealed_party_per_s": num(ingest.and_then(|i| i.party.as_ref()).map(|c| c.per_s), 0),
+            "ingest_sealed_party_ratio": num(self.sealed_party_ratio(), 3),
+            "ingest_sealed_other_per_s": num(ingest.and_then(|i| i.other.as_ref()).map(|c| c.per_s), 0),
+            "ingest_sealed_other_ratio": num(self.sealed_other_ratio(), 3),
+            "sealed_entry_bytes": num(ingest.and_then(|i| i.party.as_ref()).map(|c| c.entry_bytes), 0),
+            "disk_bytes_per_entry_clear_catchup": num(ingest.map(|i| i.clear.disk_bytes_per_entry), 0),
+            "disk_bytes_per_entry_sealed_recipient": num(self.sealed_recipient_disk(), 0),
+            "disk_sealed_recipient_ratio_to_raw": num(self.sealed_recipient_disk_ratio(), 2),
+            "disk_bytes_per_entry_sealed_other": num(ingest.and_then(|i| i.other.as_ref()).map(|c| c.disk_bytes_per_entry), 0),
+            "issue_per_s": num(api.map(|a| a.issue.per_s()), 0),
+            "issue_p50_ms": num(api.map(|a| a.issue.p(50.0)), 2),
+            "issue_p99_ms": num(api.map(|a| a.issue.p(99.0)), 2),
             "verify_api_per_s": num(api.map(|a| a.verify.per_s()), 0),
             "verify_api_p50_ms": num(api.map(|a| a.verify.p(50.0)), 2),
             "verify_api_p99_ms": num(api.map(|a| a.verify.p(99.0)), 2),
@@ -228,7 +268,7 @@ impl Figures {
         row("raw_verify_per_s", raw.map(|r| r.verify_per_s), 0, "", None);
         row(
             "ingest_per_s",
-            self.ingest.as_ref().map(|i| i.per_s),
+            self.ingest.as_ref().map(|i| i.clear.per_s),
             0,
             "",
             None,
@@ -241,6 +281,32 @@ impl Figures {
             ">= 1.5",
             ratio.map(|r| r >= 1.5),
         );
+        let party = self.sealed_party_ratio();
+        row(
+            "ingest_sealed_party_ratio",
+            party,
+            3,
+            ">= 0.8",
+            party.map(|r| r >= 0.8),
+        );
+        let other = self.sealed_other_ratio();
+        row(
+            "ingest_sealed_other_ratio",
+            other,
+            3,
+            ">= 0.95",
+            other.map(|r| r >= 0.95),
+        );
+        let sd = self.sealed_recipient_disk_ratio();
+        row(
+            "disk_bytes_per_entry_sealed_recipient",
+            self.sealed_recipient_disk(),
+            0,
+            "<= 2 x raw_entry_bytes",
+            sd.map(|r| r <= 2.0),
+        );
+        let issue = api.map(|a| a.issue.per_s());
+        row("issue_per_s", issue, 0, ">= 300", issue.map(|r| r >= 300.0));
         let vr = api.map(|a| a.verify.per_s() / a.health.per_s());
         row(
             "verify_api_per_s",
@@ -290,10 +356,18 @@ impl Figures {
             );
         }
         if let Some(i) = &self.ingest {
-            println!(
-                "ingest: {} entries; first entry {:.0} ms after node B's start",
-                i.entries, i.first_entry_ms
-            );
+            for (name, c) in [
+                ("clear", Some(&i.clear)),
+                ("sealed to B", i.party.as_ref()),
+                ("sealed, not to B", i.other.as_ref()),
+            ] {
+                if let Some(c) = c {
+                    println!(
+                        "ingest ({name}): {} entries of {:.0} B, {:.0}/s; first entry {:.0} ms after node B's start; B's store {:.0} B/entry",
+                        c.entries, c.entry_bytes, c.per_s, c.first_entry_ms, c.disk_bytes_per_entry
+                    );
+                }
+            }
         }
         if let Some(a) = api {
             println!(
@@ -319,6 +393,14 @@ impl Figures {
                 a.health.p(99.0),
                 a.rss_idle_mb,
                 a.rss_mb
+            );
+            println!(
+                "api: issue x{} (sealed): {:.0}/s p50 {:.2} ms p99 {:.2} ms; node CPU {:.0} µs per issue",
+                api::ISSUE_CONCURRENCY,
+                a.issue.per_s(),
+                a.issue.p(50.0),
+                a.issue.p(99.0),
+                a.issue.node_cpu_us
             );
             println!(
                 "api: CPU per request (node / client): verify {:.0} / {:.0} µs, health {:.0} / {:.0} µs; Verifier::check alone {:.1} µs on one thread, {:.0}/s on all cores",
