@@ -29,6 +29,7 @@ use tally_model::{AuthorityId, AuthorityKey, Card, CardKey, License};
 use tally_node::config::{Config, NodeDir, Settings};
 use tally_node::{Node, admin, files};
 use tally_p2p::{Multiaddr, NetEvent, P2pHandle, PeerId, SyncAnswer, SyncQuery};
+use tally_verify::Visibility;
 
 /// Sample authorities, in the order [`Net::start`] uses them.
 pub const AUTHORITIES: [&str; 5] = ["US-DDTC", "MX-SEDENA", "GT-DIGECAM", "CA-GAC", "BR-EB"];
@@ -347,13 +348,20 @@ impl Net {
     /// published), in one blocking task; returns their seqs.
     pub async fn issue_many(&self, i: usize, docs: Vec<Value>) -> Result<Vec<u64>> {
         let v = self.node(i).verifier().clone();
-        let docs: Vec<License> = docs
+        // `visibility` travels beside the document, as over HTTP.
+        let docs: Vec<(License, Visibility)> = docs
             .into_iter()
-            .map(serde_json::from_value)
-            .collect::<Result<_, _>>()?;
+            .map(|mut d| {
+                let visibility = match d.as_object_mut().and_then(|o| o.remove("visibility")) {
+                    Some(v) => serde_json::from_value(v)?,
+                    None => Visibility::default(),
+                };
+                Ok((serde_json::from_value(d)?, visibility))
+            })
+            .collect::<Result<_>>()?;
         tokio::task::spawn_blocking(move || {
             docs.into_iter()
-                .map(|d| Ok(v.issue(d)?.entry.seq))
+                .map(|(d, visibility)| Ok(v.issue_as(d, visibility)?.entry.seq))
                 .collect::<Result<Vec<u64>>>()
         })
         .await?

@@ -14,7 +14,10 @@ fn documents() -> Vec<PathBuf> {
     let root = workspace();
     let mut files = vec![root.join("README.md"), root.join(".ci/run")];
     let docs = std::fs::read_dir(root.join("docs")).expect("docs/ exists");
-    files.extend(docs.map(|e| e.expect("a docs/ entry").path()));
+    files.extend(
+        docs.map(|e| e.expect("a docs/ entry").path())
+            .filter(|p| p.is_file()),
+    );
     files
 }
 
