@@ -418,12 +418,21 @@ async fn seed(nodes: &[Node]) -> anyhow::Result<()> {
         nodes[2].verifier().clone(),
     ];
     {
-        let (us, mx) = (us.clone(), mx.clone());
+        let mx = mx.clone();
         blocking(move || {
             mx.issue(import("DCAM-PI-2026-0042", "firearm", 120, "units")?)?;
             mx.issue(import("DCAM-PI-2026-0043", "ammunition", 60000, "rounds")?)?;
             mx.issue(import("DCAM-PI-2026-0044", "firearm", 50, "units")?)?;
             mx.issue(import("DCAM-PI-2026-0045", "firearm", 50, "units")?)?;
+            Ok(())
+        })
+        .await?;
+    }
+    // The import certificates come first: US-BIS checks them when it issues.
+    until_held(&us, "MX-SEDENA", "DCAM-PI-2026-0045").await?;
+    {
+        let us = us.clone();
+        blocking(move || {
             us.issue(export(
                 STORY_LICENSE,
                 "DCAM-PI-2026-0042",
@@ -479,7 +488,6 @@ async fn seed(nodes: &[Node]) -> anyhow::Result<()> {
         })
         .await?;
     }
-    until_held(&us, "MX-SEDENA", "DCAM-PI-2026-0045").await?;
     until_held(&us, "GT-DIGECAM", "DIGECAM-AT-2026-0007").await?;
     // Exits from the US, recorded by US-BIS.
     {

@@ -49,6 +49,9 @@ fn seed() -> u64 {
 /// at US (transit through GT), the transit authorization at GT. Published
 /// to the network (`"visibility": "network"`): these tests are about the
 /// logs and the processes; who reads a sealed document is tests/sealing.rs.
+/// Each document waits for the one it relies on to reach its node (linkage
+/// at issue: the certificate before the export, the export before the
+/// transit), so the three nodes issue as a pipeline.
 async fn issue_shipments(net: &Net, tag: &str, rounds: std::ops::Range<usize>) -> Result<()> {
     let (mx, us, gt) = (net.node(MX), net.node(US), net.node(GT));
     let public = |mut doc: serde_json::Value| {
@@ -65,6 +68,11 @@ async fn issue_shipments(net: &Net, tag: &str, rounds: std::ops::Range<usize>) -
     let at_us = async {
         for i in rounds.clone() {
             let ic = format!("IC-{tag}-{i}");
+            let path = format!("/v1/licenses/{MX}/{ic}");
+            eventually("US to hold the import certificate", CONVERGE, async || {
+                us.get(&path).await
+            })
+            .await?;
             let doc = docs::export(&format!("EXP-{tag}-{i}"), "US", "MX", &["GT"], (MX, &ic));
             us.issue(&public(doc)).await?;
         }
@@ -73,6 +81,11 @@ async fn issue_shipments(net: &Net, tag: &str, rounds: std::ops::Range<usize>) -
     let at_gt = async {
         for i in rounds.clone() {
             let exp = format!("EXP-{tag}-{i}");
+            let path = format!("/v1/licenses/{US}/{exp}");
+            eventually("GT to hold the export license", CONVERGE, async || {
+                gt.get(&path).await
+            })
+            .await?;
             gt.issue(&public(docs::transit(
                 &format!("TR-{tag}-{i}"),
                 "GT",
@@ -238,14 +251,19 @@ async fn restart_catches_up() -> Result<()> {
     // The others carry on without GT.
     let (mx, us) = (net.node(MX), net.node(US));
     for i in 0..6 {
-        mx.issue(&docs::import(&format!("IC-R2-{i}"), "MX", "US"))
-            .await?;
+        let ic = format!("IC-R2-{i}");
+        mx.issue(&docs::import(&ic, "MX", "US")).await?;
+        let path = format!("/v1/licenses/{MX}/{ic}");
+        eventually("US to hold the import certificate", CONVERGE, async || {
+            us.get(&path).await
+        })
+        .await?;
         us.issue(&docs::export(
             &format!("EXP-R2-{i}"),
             "US",
             "MX",
             &["GT"],
-            (MX, "IC-R-0"),
+            (MX, &ic),
         ))
         .await?;
     }

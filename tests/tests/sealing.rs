@@ -12,6 +12,36 @@ const REPLICATION: Duration = Duration::from_secs(20);
 /// A string that appears only inside the export license's document.
 const MARKER: &str = "Unidad Especial de Prueba Sellada";
 
+/// MX-SEDENA (node `mx`) issues import certificate `number` of `quantity`
+/// pistols from the US, and US-DDTC (node `us`) receives it: the
+/// certificate comes first (linkage at issue).
+async fn certificate_first(
+    net: &Net,
+    mx: usize,
+    us: usize,
+    number: &str,
+    quantity: u64,
+) -> Result<()> {
+    let (status, ic) = net
+        .api(mx)
+        .post(
+            As::Issuer,
+            "/v1/licenses",
+            &docs::import(number, "MX", "US", quantity),
+        )
+        .await?;
+    ensure!(status == 201, "import certificate: {status} {ic}");
+    let path = format!("/v1/licenses/MX-SEDENA/{number}");
+    let us = net.api(us);
+    wait_until(REPLICATION, "US reads the import certificate", async || {
+        us.get(As::Officer, &path)
+            .await
+            .is_ok_and(|(s, _)| s == 200)
+    })
+    .await?;
+    Ok(())
+}
+
 /// Every byte of every file under `dir`.
 fn bytes_under(dir: &Path) -> Vec<u8> {
     let mut out = Vec::new();
@@ -40,14 +70,8 @@ async fn only_the_parties_read_a_sealed_license() -> Result<()> {
     let net = Net::start_with(&["US-DDTC", "MX-SEDENA", "GT-DIGECAM", "CA-GAC"]).await?;
     let (us, mx, gt, ca) = (net.api(0), net.api(1), net.api(2), net.api(3));
 
-    let (status, ic) = mx
-        .post(
-            As::Issuer,
-            "/v1/licenses",
-            &docs::import("IC-1", "MX", "US", 10),
-        )
-        .await?;
-    ensure!(status == 201, "import certificate: {status} {ic}");
+    // Room for this export and the network-visible one below.
+    certificate_first(&net, 1, 0, "IC-1", 20).await?;
     let mut export = docs::export("EXP-S1", &["GT"], 10, &[], "IC-1");
     export["end_user"] = json!({"name": MARKER});
     let (status, issued) = us.post(As::Issuer, "/v1/licenses", &export).await?;
@@ -140,6 +164,7 @@ async fn only_the_parties_read_a_sealed_license() -> Result<()> {
 async fn a_party_with_no_trusted_authority_is_warned_and_unreached() -> Result<()> {
     // Nobody in GT: the US issues anyway, and is told no one there can read it.
     let net = Net::start_with(&["US-DDTC", "MX-SEDENA"]).await?;
+    certificate_first(&net, 1, 0, "IC-1", 10).await?;
     let (_, issued) = net
         .api(0)
         .post(

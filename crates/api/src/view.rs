@@ -10,6 +10,7 @@
 //! contract's `{"seq", "hash"}` with the hash in hex.
 
 use serde::Serialize;
+use tally_model::linkage::{Allocation, allocation};
 use tally_model::{
     AlertKind, AuthorityId, Card, CardKey, Checkpoint, Date, Direction, DocumentRef, License,
     LicenseKind, ShipmentLine, Status, TrustList,
@@ -40,6 +41,14 @@ pub struct LicenseView {
     /// For an export license: the transit authorizations that cover it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transit_authorizations: Option<Vec<TransitView>>,
+    /// For an import certificate: per category and unit, what it licenses
+    /// and what the non-revoked export licenses citing it take.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allocated: Option<Vec<Allocation>>,
+    /// For an import certificate: the export licenses citing it that this
+    /// node can read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export_licenses: Option<Vec<DocumentRef>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -130,6 +139,8 @@ impl LicenseView {
             history: state.history.into_iter().map(EventView::from).collect(),
             transit_authorizations: transits
                 .map(|ts| ts.into_iter().map(TransitView::from).collect()),
+            allocated: None,
+            export_licenses: None,
             authority: state.authority,
             number: state.number,
             kind: state.kind,
@@ -139,6 +150,24 @@ impl LicenseView {
             entry: state.entry,
             tally,
         }
+    }
+}
+
+impl LicenseView {
+    /// Adds an import certificate's allocation across `citing`, the export
+    /// licenses citing it that this node can read (revoked ones listed, not
+    /// counted). Nothing for another kind.
+    pub fn with_citing(mut self, citing: Vec<LicenseState>) -> LicenseView {
+        let License::Import(cert) = &self.document else {
+            return self;
+        };
+        let counted = citing.iter().filter_map(|s| match &s.document {
+            License::Export(e) if s.status != Status::Revoked => Some(e),
+            _ => None,
+        });
+        self.allocated = Some(allocation(cert, counted));
+        self.export_licenses = Some(citing.iter().map(LicenseState::reference).collect());
+        self
     }
 }
 

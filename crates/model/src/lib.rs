@@ -11,6 +11,8 @@
 //! - [`entry`]: `Entry`, `SignedEntry`, signing and verification over exact bytes.
 //! - [`wire`]: conversion between the model and the protobuf wire types.
 //! - [`alert`]: alert kinds and their deterministic ids.
+//! - [`linkage`]: how documents of different logs must fit together at
+//!   issue (same party, category-and-unit coverage, import allocation).
 //! - [`lifecycle`]: the structural rules of a log as one pure transition
 //!   (number used once, revoked is final, versions, amendments).
 //! - [`recipients`]: who may read a document (its party countries).
@@ -27,6 +29,7 @@ pub mod document;
 pub mod entry;
 pub mod id;
 pub mod lifecycle;
+pub mod linkage;
 pub mod recipients;
 pub mod route;
 pub mod seal;

@@ -37,18 +37,7 @@ pub(crate) fn license(tx: &mut Tx, license: &DocumentRef) -> Result<()> {
 
 /// Re-judges every export license that cites the import certificate `ic`.
 pub(crate) fn citing(tx: &mut Tx, ic: &DocumentRef) -> Result<()> {
-    let prefix = keys::cites_prefix(ic);
-    let exports: Vec<DocumentRef> = tx
-        .scan_prefix(&prefix)?
-        .into_iter()
-        .filter_map(|(k, _)| {
-            let mut r = keys::KeyReader::new(&k);
-            // Past the certificate's authority and number, to the export's.
-            let _ = (r.str(), r.str());
-            let (authority, number) = r.str().zip(r.str())?;
-            Some(DocumentRef { authority, number })
-        })
-        .collect();
+    let exports = tx.citing(ic)?;
     for export in exports {
         license(tx, &export)?;
     }

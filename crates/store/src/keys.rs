@@ -265,6 +265,14 @@ pub fn cites(import: &DocumentRef, export: &DocumentRef) -> Vec<u8> {
 pub fn cites_prefix(import: &DocumentRef) -> Vec<u8> {
     Key::new(CITES).doc(import).build()
 }
+/// The citing export license of a [`cites`] key.
+pub fn citing_export(key: &[u8]) -> Option<DocumentRef> {
+    let mut r = KeyReader::new(key);
+    // Past the certificate's authority and number, to the export's.
+    let _ = (r.str(), r.str());
+    let (authority, number) = r.str().zip(r.str())?;
+    Some(DocumentRef { authority, number })
+}
 /// The alerts of `kind` about `license` share this key prefix.
 pub fn alert_prefix(kind: &str, license: &DocumentRef) -> Vec<u8> {
     let id = format!("{kind}:{}/{}:", license.authority, license.number);

@@ -596,6 +596,18 @@ impl Store {
         Ok(out)
     }
 
+    /// The export licenses that cite the import certificate `ic` (whatever
+    /// their status), by reference.
+    pub fn citing(&self, ic: &DocumentRef) -> Result<Vec<DocumentRef>> {
+        let prefix = keys::cites_prefix(ic);
+        Ok(self
+            .engine()
+            .scan(&prefix, &keys::prefix_end(&prefix), usize::MAX)?
+            .into_iter()
+            .filter_map(|(k, _)| keys::citing_export(&k))
+            .collect())
+    }
+
     /// Accepted quantities of `license` per (line, direction, country), as
     /// recorded by every country: what [`Store::tallies`] filters.
     pub fn recorded_tallies(&self, license: &DocumentRef) -> Result<Vec<TallyRow>> {

@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use tally_model::trust::KeyCompromise;
 use tally_model::{
-    AlertKind, AuthorityId, ChainStep, EntryHash, SignedEntry, VerifiedEntry, alert_id, chain_step,
+    AlertKind, AuthorityId, ChainStep, DocumentRef, EntryHash, SignedEntry, VerifiedEntry,
+    alert_id, chain_step,
 };
 
 /// Read access to a consistent state: the engine, or the engine plus a
@@ -187,6 +188,16 @@ impl<'a> Tx<'a> {
         View::get(self, &key)?
             .map(|v| derive::load_license(self, &key, &v))
             .transpose()
+    }
+
+    /// The export licenses that cite the import certificate `ic` (whatever
+    /// their status), by reference, this transaction's writes included.
+    pub fn citing(&self, ic: &DocumentRef) -> Result<Vec<DocumentRef>> {
+        Ok(self
+            .scan_prefix(&keys::cites_prefix(ic))?
+            .into_iter()
+            .filter_map(|(k, _)| keys::citing_export(&k))
+            .collect())
     }
 
     /// Appends `v` to its log (it must be next after the head) and applies

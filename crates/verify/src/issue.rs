@@ -9,9 +9,11 @@
 use crate::sealing::{Plan, plan};
 use crate::{IssueError, Verifier};
 use tally_model::lifecycle::{self, Refusal, Standing};
+use tally_model::linkage::{allocation, same_party, unallocated_covers};
 use tally_model::seal::Header;
 use tally_model::{
-    AuthorityId, Body, Document, DocumentRef, Entry, License, Status, StatusChange, VerifiedEntry,
+    AuthorityId, Body, Date, Document, DocumentRef, Entry, ExportLicense, License, Status,
+    StatusChange, TransitAuthorization, VerifiedEntry,
 };
 use tally_store::Tx;
 use tally_store::state::{EntryPointer, LicenseState};
@@ -128,6 +130,132 @@ impl Verifier {
         })
     }
 
+    /// CONTRACT.md "Linkage at issue": a new document must fit the documents
+    /// of other logs it relies on, as this node holds them now. Decided
+    /// only here: a peer's entry is never refused for these rules.
+    fn linkage(&self, tx: &Tx, license: &License) -> Result<(), IssueError> {
+        match license {
+            License::Export(e) => self.export_linkage(tx, e),
+            License::Transit(t) => self.transit_linkage(tx, t),
+            License::Import(_) => Ok(()),
+        }
+    }
+
+    /// The import certificate comes first (Firearms Protocol Art. 10(2)(a)),
+    /// when this node trusts an authority of the importing country.
+    fn export_linkage(&self, tx: &Tx, e: &ExportLicense) -> Result<(), IssueError> {
+        let importing_trusted = self
+            .trust()
+            .cards
+            .iter()
+            .any(|c| c.authority.country().as_str() == e.importing_country);
+        if !importing_trusted {
+            return Ok(());
+        }
+        // Validation (run just before) refuses an export without one.
+        let Some(r) = &e.import_certificate else {
+            return Ok(());
+        };
+        let refuse = |why: String| Err(IssueError::InvalidDocument(why));
+        let held = match r.authority.parse::<AuthorityId>() {
+            Ok(a) => tx.license(&a, &r.number)?,
+            Err(_) => None,
+        };
+        let Some(ic) = held else {
+            return refuse(format!(
+                "import certificate {} of {} is not held by this node: the importing State's certificate must arrive before the export license is issued",
+                r.number, r.authority
+            ));
+        };
+        let License::Import(cert) = &ic.document else {
+            return refuse(format!(
+                "{} of {} is not an import certificate",
+                r.number, r.authority
+            ));
+        };
+        if ic.authority.country().as_str() != e.importing_country {
+            return refuse(format!(
+                "import certificate {} was issued by {}, not by an authority of the importing country {}",
+                r.number, ic.authority, e.importing_country
+            ));
+        }
+        if ic.status != Status::Active {
+            return refuse(format!(
+                "import certificate {} of {} is {}",
+                r.number,
+                r.authority,
+                ic.status.as_str()
+            ));
+        }
+        if cert.exporting_country != e.exporting_country {
+            return refuse(format!(
+                "import certificate {} is for goods from {:?}, not from {}",
+                r.number, cert.exporting_country, e.exporting_country
+            ));
+        }
+        if !same_party(&cert.importer, &e.importer) {
+            return refuse(format!(
+                "import certificate {} names importer {:?}, the export license {:?}",
+                r.number, cert.importer.name, e.importer.name
+            ));
+        }
+        let until = |s: &str| s.parse::<Date>().ok();
+        match (until(&cert.valid_until), until(&e.valid_until)) {
+            (Some(c), Some(x)) if c >= x => {}
+            _ => {
+                return refuse(format!(
+                    "import certificate {} is valid until {}, before the export license's valid_until {}",
+                    r.number, cert.valid_until, e.valid_until
+                ));
+            }
+        }
+        let own = self.inner.authority.as_str();
+        let mut citing = Vec::new();
+        for x in tx.citing(r)? {
+            if x.authority == own && x.number == e.number {
+                continue;
+            }
+            let Ok(a) = x.authority.parse::<AuthorityId>() else {
+                continue;
+            };
+            if let Some(s) = tx.license(&a, &x.number)?
+                && let (License::Export(d), true) = (s.document, s.status != Status::Revoked)
+            {
+                citing.push(d);
+            }
+        }
+        let allocated = allocation(cert, &citing);
+        unallocated_covers(cert, &allocated, e).map_err(IssueError::InvalidDocument)
+    }
+
+    /// A transit State authorizes a license it holds and is on the route of.
+    fn transit_linkage(&self, tx: &Tx, t: &TransitAuthorization) -> Result<(), IssueError> {
+        let r = &t.export_license;
+        let held = match r.authority.parse::<AuthorityId>() {
+            Ok(a) => tx.license(&a, &r.number)?,
+            Err(_) => None,
+        };
+        let Some(state) = held else {
+            return Err(IssueError::InvalidDocument(format!(
+                "export license {} of {} is not held by this node: it must arrive before its transit is authorized",
+                r.number, r.authority
+            )));
+        };
+        let License::Export(e) = &state.document else {
+            return Err(IssueError::InvalidDocument(format!(
+                "{} of {} is not an export license",
+                r.number, r.authority
+            )));
+        };
+        if !e.transit_countries.iter().any(|c| c == &t.transit_country) {
+            return Err(IssueError::InvalidDocument(format!(
+                "export license {} of {} does not list {} among its transit countries",
+                r.number, r.authority, t.transit_country
+            )));
+        }
+        Ok(())
+    }
+
     /// Whether the entry that issued `l` was sealed.
     fn carried_sealed(&self, tx: &Tx, l: &LicenseState) -> Result<bool, IssueError> {
         Ok(tx
@@ -156,6 +284,9 @@ impl Verifier {
             document: &s.document,
         });
         lifecycle::transition(standing, &document, own.country())?;
+        if let Document::License(license) = &document {
+            self.linkage(tx, license)?;
+        }
         let head = tx.head(own)?;
         // Never stamp an entry earlier than the previous one, even if the
         // clock stepped back: readers refuse a log whose time goes backwards.

@@ -5,6 +5,7 @@
 //! order of [`RULES`] is the order of the contract.
 
 use std::collections::{BTreeMap, BTreeSet};
+use tally_model::linkage::{category_name, quantities, same_party, shortfall, unit_name};
 use tally_model::{
     Checkpoint, Date, Direction, License, LicenseKind, ShipmentLine, ShipmentVerdict, Shipments,
     Status, normalize_serial,
@@ -290,7 +291,7 @@ fn import_authorization(f: &Facts, d: &Declared) -> (bool, String) {
     if let Err(e) = within(&cert.valid_from, &cert.valid_until, d.date) {
         return (false, format!("import certificate {}: {e}", r.number));
     }
-    if norm(&cert.importer.name) != norm(&export.importer.name) {
+    if !same_party(&cert.importer, &export.importer) {
         return (
             false,
             format!(
@@ -299,30 +300,18 @@ fn import_authorization(f: &Facts, d: &Declared) -> (bool, String) {
             ),
         );
     }
-    // Per category, the certificate must allow at least what the export licenses.
-    let mut need: BTreeMap<String, u64> = BTreeMap::new();
-    // Saturating: quantities come from documents and records of other
-    // States, and a sum that wrapped would let a huge export pass.
-    for it in &export.items {
-        let n = need.entry(format!("{:?}", it.category)).or_default();
-        *n = n.saturating_add(it.quantity);
-    }
-    let mut have: BTreeMap<String, u64> = BTreeMap::new();
-    for it in &cert.items {
-        let h = have.entry(format!("{:?}", it.category)).or_default();
-        *h = h.saturating_add(it.quantity);
-    }
-    for (cat, q) in &need {
-        let h = have.get(cat).copied().unwrap_or(0);
-        if h < *q {
-            return (
-                false,
-                format!(
-                    "import certificate covers {h} {} items, the export licenses {q}",
-                    cat.to_lowercase()
-                ),
-            );
-        }
+    // Per category and unit, the certificate must allow at least what the
+    // export licenses.
+    let (have, need) = (quantities(&cert.items), quantities(&export.items));
+    if let Some((c, u, h, q)) = shortfall(&have, &need) {
+        return (
+            false,
+            format!(
+                "import certificate covers {h} {} of {}, the export licenses {q}",
+                unit_name(u),
+                category_name(c)
+            ),
+        );
     }
     (
         true,

@@ -305,6 +305,12 @@ fn ingest_many_batches_and_stops_at_the_first_bad_entry() {
 #[test]
 fn issuing_amending_and_status_follow_the_contract() {
     let r = rig();
+    // The import certificate comes first (linkage at issue).
+    let ic = tally_testkit::Log::new("MX-SEDENA", 2).next(Document::License(import_cert("IC-1")));
+    assert!(matches!(
+        r.v.ingest(&bytes(&ic)).expect("io"),
+        IngestOutcome::Accepted(_)
+    ));
     let issued = r.v.issue(export("EXP-1")).expect("issued");
     assert_eq!(issued.entry.seq, 1);
     assert_eq!(

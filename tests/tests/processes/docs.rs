@@ -52,16 +52,18 @@ pub fn country(authority: &str) -> &str {
     authority.split('-').next().unwrap_or(authority)
 }
 
-/// Some valid document of `authority`'s country: an import, an export or a
-/// transit document by turns (`n % 3`), numbered `{tag}-{n}`.
+/// Some valid document of `authority`'s country that relies on nothing
+/// another node must have sent first (linkage at issue): an import
+/// certificate, an export license to a country none of the tests' nodes
+/// speaks for, or an import certificate of goods from there, by turns
+/// (`n % 3`), numbered `{tag}-{n}`.
 pub fn any(authority: &str, tag: &str, n: usize) -> Value {
     let own = country(authority);
     let other = if own == "US" { "MX" } else { "US" };
     let number = format!("{tag}-{n}");
-    let elsewhere = format!("{other}-AUTHORITY");
     match n % 3 {
         0 => import(&number, own, other),
-        1 => export(&number, own, other, &[], (&elsewhere, "IC-0")),
-        _ => transit(&number, own, (&elsewhere, "EXP-0")),
+        1 => export(&number, own, "AR", &[], ("AR-ANMAC", "IC-0")),
+        _ => import(&number, own, "AR"),
     }
 }

@@ -73,11 +73,23 @@ pub(crate) fn license_view(
     state: LicenseState,
     tallies: &[TallyRow],
 ) -> Result<LicenseView, ApiError> {
+    let store = v.store();
     let transits = match state.kind {
-        LicenseKind::Export => Some(v.store().transits_for(&state.reference())?),
+        LicenseKind::Export => Some(store.transits_for(&state.reference())?),
         LicenseKind::Import | LicenseKind::Transit => None,
     };
-    Ok(LicenseView::new(state, tallies, transits))
+    let mut citing = Vec::new();
+    if state.kind == LicenseKind::Import {
+        for r in store.citing(&state.reference())? {
+            let Ok(a) = r.authority.parse::<AuthorityId>() else {
+                continue;
+            };
+            if let Some(export) = store.license(&a, &r.number)? {
+                citing.push(export);
+            }
+        }
+    }
+    Ok(LicenseView::new(state, tallies, transits).with_citing(citing))
 }
 
 /// The body of `POST .../status`.

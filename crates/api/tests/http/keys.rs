@@ -11,6 +11,11 @@ use tally_verify::{IngestOutcome, NoPublish, Verifier};
 #[tokio::test]
 async fn rotating_the_signing_key() {
     let r = Rig::new();
+    // Room for both exports below (linkage at issue).
+    let mut ic = import_certificate("IC-1");
+    ic["items"][0]["quantity"] = json!(200);
+    ic["items"][1]["quantity"] = json!(10000);
+    r.ingest_foreign(MX, ic);
     let first = r
         .post("/v1/licenses", Some(&r.issuer), &export("EXP-1"))
         .await;

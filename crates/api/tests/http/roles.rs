@@ -79,7 +79,12 @@ fn contract() -> Vec<Case> {
             "/v1/licenses",
             "/v1/licenses",
             issuer,
-            Some(export("EXP-NEW")),
+            Some({
+                // Its own certificate: IC-1 is used up by EXP-1.
+                let mut e = export("EXP-NEW");
+                e["import_certificate"]["number"] = json!("IC-2");
+                e
+            }),
         ),
         case(
             M::POST,
@@ -141,6 +146,7 @@ fn the_matrix_covers_every_route_with_the_contract_role() {
 async fn every_route_by_every_role() {
     let r = Rig::new();
     r.foreign_documents();
+    r.ingest_foreign(MX, import_certificate("IC-2"));
     let created = r
         .post("/v1/licenses", Some(&r.issuer), &export("EXP-1"))
         .await;

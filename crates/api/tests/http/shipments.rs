@@ -202,9 +202,16 @@ async fn unknown_licenses_and_missing_authorizations() {
     assert_eq!(v["license"], json!(null));
     assert_eq!(v["record"], json!(null));
 
-    // Without MX's certificate and GT's authorization.
-    r.post("/v1/licenses", Some(&r.issuer), &export("EXP-1"))
+    // With MX's certificate not yet in force, and without GT's
+    // authorization (the export can be issued against a certificate that
+    // starts later; the border checks it on the day).
+    let mut ic = import_certificate("IC-1");
+    ic["valid_from"] = json!(day(10));
+    r.ingest_foreign(MX, ic);
+    let a = r
+        .post("/v1/licenses", Some(&r.issuer), &export("EXP-1"))
         .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
     let v = r
         .post(
             "/v1/shipments/verify",

@@ -240,3 +240,62 @@ async fn issue_read_amend_suspend_reinstate_revoke() {
     let mx = r.get("/v1/log/MX-SEDENA", o).await.json();
     assert_eq!(mx[0]["kind"], "import");
 }
+
+#[tokio::test]
+async fn an_import_certificate_shows_its_allocation_and_the_exports_citing_it() {
+    let r = Rig::new();
+    let mut ic = import_certificate("IC-1");
+    ic["items"][0]["quantity"] = json!(250);
+    ic["items"][1]["quantity"] = json!(20000);
+    r.ingest_foreign(MX, ic);
+    for number in ["EXP-1", "EXP-2"] {
+        let a = r
+            .post("/v1/licenses", Some(&r.issuer), &export(number))
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    }
+    // 100 pistols each: 50 left, so a third export of 100 is refused.
+    let a = r
+        .post("/v1/licenses", Some(&r.issuer), &export("EXP-3"))
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
+    assert_eq!(a.error_code(), "invalid_document");
+    assert!(
+        a.text.contains("50 units of firearm unallocated"),
+        "{}",
+        a.text
+    );
+
+    let get = || r.get("/v1/licenses/MX-SEDENA/IC-1", Some(&r.officer));
+    let ic = get().await.json();
+    assert_eq!(
+        ic["allocated"],
+        json!([
+            {"category": "firearm", "unit": "units", "licensed": 250, "allocated": 200},
+            {"category": "ammunition", "unit": "rounds", "licensed": 20000, "allocated": 10000}
+        ])
+    );
+    assert_eq!(
+        ic["export_licenses"],
+        json!([{"authority": "US-DDTC", "number": "EXP-1"}, {"authority": "US-DDTC", "number": "EXP-2"}])
+    );
+
+    // Revoking an export releases its allocation; it stays listed.
+    let a = r
+        .post(
+            "/v1/licenses/US-DDTC/EXP-1/status",
+            Some(&r.issuer),
+            &json!({"status": "revoked", "reason": "diversion"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let ic = get().await.json();
+    assert_eq!(ic["allocated"][0]["allocated"], 100);
+    assert_eq!(ic["export_licenses"].as_array().map(Vec::len), Some(2));
+    // An export license answers neither field.
+    let ex = r
+        .get("/v1/licenses/US-DDTC/EXP-2", Some(&r.officer))
+        .await
+        .json();
+    assert!(ex.get("allocated").is_none() && ex.get("export_licenses").is_none());
+}

@@ -255,6 +255,25 @@ fn every_rule_passes_and_fails() {
             "covers 0",
         ),
         (
+            "import cert same category, other unit",
+            "import.authorization",
+            |f, _| cert_mut(f).items[0].unit = Unit::Kg,
+            false,
+            "covers 0 units of firearm",
+        ),
+        (
+            "import cert importer by id under another name",
+            "import.authorization",
+            |f, _| {
+                let ic = cert_mut(f);
+                ic.importer.name = "Importadora del Norte, S.A. de C.V.".into();
+                ic.importer.id = Some("RFC-INO-940101".into());
+                export_mut(f).importer.id = Some("RFC-INO-940101".into());
+            },
+            true,
+            "covers",
+        ),
+        (
             "no transit auth",
             "transit.authorization",
             |f, _| f.transits.clear(),
