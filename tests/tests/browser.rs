@@ -573,6 +573,8 @@ impl Network {
             "end_use": "law enforcement", "items": items(120, &[]),
             "valid_from": day(-40), "valid_until": day(200)}))
         .await?;
+        // The import certificate comes first: the US issues against it.
+        self.held(us, "MX-SEDENA", "IC-2026-0042").await?;
         self.issue(us, json!({"kind": "export", "number": "EXP-2026-0001",
             "exporting_country": "US", "importing_country": "MX", "transit_countries": ["GT"],
             "exporter": {"name": "Acme Arms Inc.", "id": "FFL-1-23-456"},
