@@ -5,7 +5,8 @@
 
 use crate::date::Date;
 use crate::document::{
-    ExportLicense, ImportCertificate, Item, License, Party, ShipmentRecord, StatusChange,
+    DeliveryVerification, ExportLicense, ImportCertificate, Item, License, Party, ShipmentRecord,
+    StatusChange,
 };
 use crate::id::{AuthorityId, Country};
 use std::collections::BTreeSet;
@@ -299,6 +300,40 @@ fn import(d: &ImportCertificate) -> Result<(), Invalid> {
     items(&d.items)
 }
 
+fn delivery(d: &DeliveryVerification) -> Result<(), Invalid> {
+    country("importing_country", &d.importing_country)?;
+    d.export_license
+        .authority
+        .parse::<AuthorityId>()
+        .or_else(|_| {
+            invalid(format!(
+                "export_license.authority {:?} is not an authority id",
+                d.export_license.authority
+            ))
+        })?;
+    document_number(&d.export_license.number)?;
+    party("delivered_to", &d.delivered_to)?;
+    if d.items.is_empty() {
+        return invalid("no items");
+    }
+    if d.items.len() > MAX_ITEMS {
+        return invalid(format!("more than {MAX_ITEMS} item lines"));
+    }
+    let mut lines = BTreeSet::new();
+    for l in &d.items {
+        if !lines.insert(l.line) {
+            return invalid(format!("duplicate line number {}", l.line));
+        }
+        if l.quantity == 0 || l.quantity > MAX_QUANTITY {
+            return invalid(format!(
+                "line {}: quantity must be 1 to {MAX_QUANTITY}",
+                l.line
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a document issued by an authority of `issuer`'s country.
 pub fn validate_license(license: &License, issuer: Country) -> Result<(), Invalid> {
     document_number(license.number())?;
@@ -322,10 +357,11 @@ pub fn validate_license(license: &License, issuer: Country) -> Result<(), Invali
             number("entry_point", d.entry_point.as_deref().unwrap_or(""))?;
             number("exit_point", d.exit_point.as_deref().unwrap_or(""))?;
         }
+        License::Delivery(d) => delivery(d)?,
     }
     let field = match license {
         License::Export(_) => "exporting_country",
-        License::Import(_) => "importing_country",
+        License::Import(_) | License::Delivery(_) => "importing_country",
         License::Transit(_) => "transit_country",
     };
     if license.issuing_country() != issuer.as_str() {
@@ -430,6 +466,9 @@ pub fn validate_amendment(old: &License, new: &License) -> Result<(), Invalid> {
             }
             Ok(())
         }
+        (License::Delivery(_), License::Delivery(_)) => amend_invalid(
+            "a delivery verification cannot be amended; revoke it and issue a new one",
+        ),
         _ => amend_invalid("an amendment cannot change the kind"),
     }
 }

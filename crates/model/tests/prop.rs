@@ -506,7 +506,7 @@ fn items_mut(l: &mut License) -> Option<&mut Vec<Item>> {
     match l {
         License::Export(d) => Some(&mut d.items),
         License::Import(d) => Some(&mut d.items),
-        License::Transit(_) => None,
+        License::Transit(_) | License::Delivery(_) => None,
     }
 }
 
@@ -515,6 +515,7 @@ fn validity_mut(l: &mut License) -> (&mut String, &mut String) {
         License::Export(d) => (&mut d.valid_from, &mut d.valid_until),
         License::Import(d) => (&mut d.valid_from, &mut d.valid_until),
         License::Transit(d) => (&mut d.valid_from, &mut d.valid_until),
+        License::Delivery(_) => unreachable!("valid_license() makes no delivery verifications"),
     }
 }
 
@@ -906,6 +907,7 @@ proptest! {
             License::Export(d) => d.number.push('X'),
             License::Import(d) => d.number.push('X'),
             License::Transit(d) => d.number.push('X'),
+            License::Delivery(d) => d.number.push('X'),
         }
         prop_assert!(validate_amendment(&license, &renamed).is_err());
 
@@ -914,6 +916,7 @@ proptest! {
             License::Export(d) => d.importer.name = format!("{} {new_name}", d.importer.name),
             License::Import(d) => d.exporter.name = format!("{} {new_name}", d.exporter.name),
             License::Transit(d) => d.export_license.number.push('X'),
+            License::Delivery(d) => d.export_license.number.push('X'),
         }
         prop_assert!(validate_amendment(&license, &party).is_err());
 
