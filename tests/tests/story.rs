@@ -208,8 +208,26 @@ async fn three_node_story_from_certificate_to_revocation() -> Result<()> {
     )
     .await?;
 
-    // The exporter sees the three countries' tallies without asking anyone.
-    let expected = json!([{"line": 1, "licensed": 10, "exit": 10, "transit": 10, "entry": 10}]);
+    // The importer verifies that the ten reached the final recipient; more
+    // than entered is refused.
+    let delivery = |number: &str, quantity: u64| {
+        json!({"kind": "delivery", "number": number, "importing_country": "MX",
+               "export_license": {"authority": "US-DDTC", "number": EXPORT},
+               "delivered_to": {"name": "Fuerza Civil de Nuevo León"}, "date": docs::day(0),
+               "items": [{"line": 1, "quantity": quantity}]})
+    };
+    let (status, body) = mx
+        .post(As::Issuer, "/v1/licenses", &delivery("DV-2026-0003", 11))
+        .await?;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = mx
+        .post(As::Issuer, "/v1/licenses", &delivery("DV-2026-0003", 10))
+        .await?;
+    assert_eq!(status, 201, "{body}");
+
+    // The exporter sees the three countries' tallies, and the delivery,
+    // without asking anyone.
+    let expected = json!([{"line": 1, "licensed": 10, "exit": 10, "transit": 10, "entry": 10, "delivered": 10}]);
     wait_until(
         REPLICATION,
         "US-DDTC's tally shows exit, transit and entry",

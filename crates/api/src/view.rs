@@ -58,6 +58,9 @@ pub struct TallyLine {
     pub exit: u64,
     pub transit: u64,
     pub entry: u64,
+    /// Recorded as received by the final recipient: the non-revoked
+    /// delivery verifications of the importing country.
+    pub delivered: u64,
 }
 
 /// One event of a license's history.
@@ -131,6 +134,7 @@ impl LicenseView {
                     exit: shipped(Direction::Exit),
                     transit: shipped(Direction::Transit),
                     entry: shipped(Direction::Entry),
+                    delivered: 0,
                 }
             })
             .collect();
@@ -154,6 +158,17 @@ impl LicenseView {
 }
 
 impl LicenseView {
+    /// Sets `delivered` per tally line (an export license's deliveries).
+    pub fn with_delivered(
+        mut self,
+        delivered: &std::collections::BTreeMap<u32, u64>,
+    ) -> LicenseView {
+        for t in &mut self.tally {
+            t.delivered = delivered.get(&t.line).copied().unwrap_or(0);
+        }
+        self
+    }
+
     /// Adds an import certificate's allocation across `citing`, the export
     /// licenses citing it that this node can read (revoked ones listed, not
     /// counted). Nothing for another kind.

@@ -143,12 +143,36 @@ pub struct TransitAuthorization {
     pub decision: Decision,
 }
 
+/// One line of a delivery verification: how much of the export license's
+/// line reached the final recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryLine {
+    pub line: u32,
+    pub quantity: u64,
+}
+
+/// Proof of receipt (EU 2025/41): issued by the importing country's
+/// authority once the goods of an export license reached the final
+/// recipient. Revoking it takes its quantities back out of `delivered`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryVerification {
+    pub number: String,
+    pub importing_country: String,
+    pub export_license: DocumentRef,
+    pub delivered_to: Party,
+    pub date: String,
+    pub items: Vec<DeliveryLine>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LicenseKind {
     Export,
     Import,
     Transit,
+    Delivery,
 }
 
 impl LicenseKind {
@@ -157,18 +181,21 @@ impl LicenseKind {
             LicenseKind::Export => "export",
             LicenseKind::Import => "import",
             LicenseKind::Transit => "transit",
+            LicenseKind::Delivery => "delivery",
         }
     }
 }
 
-/// One of the three documents an authority issues: CONTRACT.md calls all of
-/// them licenses (`POST /v1/licenses`), told apart by `kind`.
+/// One of the documents an authority issues: CONTRACT.md calls all of them
+/// licenses (`POST /v1/licenses`), told apart by `kind`; they share their
+/// authority's number space and its status changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum License {
     Export(ExportLicense),
     Import(ImportCertificate),
     Transit(TransitAuthorization),
+    Delivery(DeliveryVerification),
 }
 
 impl License {
@@ -177,6 +204,7 @@ impl License {
             License::Export(_) => LicenseKind::Export,
             License::Import(_) => LicenseKind::Import,
             License::Transit(_) => LicenseKind::Transit,
+            License::Delivery(_) => LicenseKind::Delivery,
         }
     }
     pub fn number(&self) -> &str {
@@ -184,6 +212,7 @@ impl License {
             License::Export(d) => &d.number,
             License::Import(d) => &d.number,
             License::Transit(d) => &d.number,
+            License::Delivery(d) => &d.number,
         }
     }
     /// The country that must issue this kind of document.
@@ -192,6 +221,7 @@ impl License {
             License::Export(d) => &d.exporting_country,
             License::Import(d) => &d.importing_country,
             License::Transit(d) => &d.transit_country,
+            License::Delivery(d) => &d.importing_country,
         }
     }
     pub fn validity(&self) -> (&str, &str) {
@@ -199,13 +229,15 @@ impl License {
             License::Export(d) => (&d.valid_from, &d.valid_until),
             License::Import(d) => (&d.valid_from, &d.valid_until),
             License::Transit(d) => (&d.valid_from, &d.valid_until),
+            // A record of one day, not a permission over a period.
+            License::Delivery(d) => (&d.date, &d.date),
         }
     }
     pub fn items(&self) -> &[Item] {
         match self {
             License::Export(d) => &d.items,
             License::Import(d) => &d.items,
-            License::Transit(_) => &[],
+            License::Transit(_) | License::Delivery(_) => &[],
         }
     }
 }
@@ -452,6 +484,21 @@ mod tests {
         assert_eq!(back["items"][0]["serials"][1], "AC1001");
         let typo = json.replace("\"transit_countries\"", "\"transit_countires\"");
         assert!(serde_json::from_str::<License>(&typo).is_err());
+    }
+
+    #[test]
+    fn contract_delivery_example_parses() {
+        let json = r#"{"kind": "delivery", "number": "DV-2026-0003", "importing_country": "MX",
+ "export_license": {"authority": "US-DDTC", "number": "EXP-2026-0001"},
+ "delivered_to": {"name": "Policia Estatal"}, "date": "2026-12-03",
+ "items": [{"line": 1, "quantity": 40}]}"#;
+        let l: License = serde_json::from_str(json).expect("contract example");
+        assert_eq!(l.kind(), LicenseKind::Delivery);
+        assert_eq!(l.issuing_country(), "MX");
+        assert_eq!(
+            serde_json::to_value(&l).expect("serializes")["kind"],
+            "delivery"
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ fn route(l: &License) -> BTreeSet<String> {
             .collect(),
         License::Import(i) => [i.importing_country.clone(), i.exporting_country.clone()].into(),
         License::Transit(t) => [t.transit_country.clone()].into(),
+        License::Delivery(d) => [d.importing_country.clone()].into(),
     }
 }
 
@@ -43,6 +44,11 @@ pub fn readers(doc: &Document, issuer_country: &str, license: Option<&License>) 
         }
         Document::License(License::Transit(t)) => {
             countries.insert(t.transit_country.clone());
+            countries.extend(concerned);
+        }
+        // Like a shipment record: the export license's countries.
+        Document::License(License::Delivery(d)) => {
+            countries.insert(d.importing_country.clone());
             countries.extend(concerned);
         }
         Document::Amendment { license: new, .. } => {
@@ -93,6 +99,30 @@ mod tests {
             set(&["GT", "MX", "US"])
         );
         assert_eq!(readers(&transit, "GT", None), set(&["GT"]));
+        let delivery =
+            Document::License(License::Delivery(crate::document::DeliveryVerification {
+                number: "DV-1".into(),
+                importing_country: "MX".into(),
+                export_license: DocumentRef {
+                    authority: "US-DDTC".into(),
+                    number: "EXP-2026-0001".into(),
+                },
+                delivered_to: crate::document::Party {
+                    name: "Policia Estatal".into(),
+                    id: None,
+                    address: None,
+                },
+                date: "2026-12-03".into(),
+                items: vec![crate::document::DeliveryLine {
+                    line: 1,
+                    quantity: 40,
+                }],
+            }));
+        assert_eq!(
+            readers(&delivery, "MX", Some(&export)),
+            set(&["GT", "MX", "US"]),
+            "a delivery verification reaches the license's countries, like a shipment record"
+        );
         let rotation = Document::KeyRotation(crate::document::KeyRotation {
             new_key: String::new(),
             valid_from_ms: 0,

@@ -5,7 +5,8 @@
 
 use crate::date::Date;
 use crate::document::{
-    ExportLicense, ImportCertificate, Item, License, Party, ShipmentRecord, StatusChange,
+    Category, DeliveryVerification, ExportLicense, ImportCertificate, Item, License, Party,
+    ShipmentRecord, StatusChange, Unit,
 };
 use crate::id::{AuthorityId, Country};
 use std::collections::BTreeSet;
@@ -180,6 +181,51 @@ fn validity(from: &str, until: &str) -> Result<(Date, Date), Invalid> {
     Ok((f, u))
 }
 
+/// The HS headings (first four digits) of each category (DOMAIN.md
+/// "Classification").
+fn heading_fits(c: Category, hs: &str) -> bool {
+    let Some(heading) = hs.get(..4).and_then(|h| h.parse::<u16>().ok()) else {
+        return false;
+    };
+    match c {
+        Category::Firearm => (9301..=9303).contains(&heading),
+        Category::Part => heading == 9305,
+        Category::Ammunition => heading == 9306,
+        Category::Explosive => (3601..=3604).contains(&heading),
+        Category::Related => heading == 9304 || heading == 9307,
+    }
+}
+
+fn headings(c: Category) -> &'static str {
+    match c {
+        Category::Firearm => "9301-9303",
+        Category::Part => "9305",
+        Category::Ammunition => "9306",
+        Category::Explosive => "3601-3604",
+        Category::Related => "9304 or 9307",
+    }
+}
+
+/// Firearms and parts count in units, ammunition in rounds (or kg),
+/// explosives in kg.
+fn unit_fits(c: Category, u: Unit) -> bool {
+    match c {
+        Category::Firearm | Category::Part => u == Unit::Units,
+        Category::Ammunition => matches!(u, Unit::Rounds | Unit::Kg),
+        Category::Explosive => u == Unit::Kg,
+        Category::Related => true,
+    }
+}
+
+fn units(c: Category) -> &'static str {
+    match c {
+        Category::Firearm | Category::Part => "units",
+        Category::Ammunition => "rounds or kg",
+        Category::Explosive => "kg",
+        Category::Related => "any unit",
+    }
+}
+
 fn items(items: &[Item]) -> Result<(), Invalid> {
     if items.is_empty() {
         return invalid("no items");
@@ -222,12 +268,29 @@ fn items(items: &[Item]) -> Result<(), Invalid> {
             }
         }
         name(&format!("line {} description", it.line), &it.description)?;
-        if let Some(hs) = &it.hs_code
-            && (!(4..=10).contains(&hs.len()) || !hs.bytes().all(|b| b.is_ascii_digit()))
-        {
+        if let Some(hs) = &it.hs_code {
+            if !(4..=10).contains(&hs.len()) || !hs.bytes().all(|b| b.is_ascii_digit()) {
+                return invalid(format!(
+                    "line {}: hs_code {hs:?} must be 4-10 digits",
+                    it.line
+                ));
+            }
+            if !heading_fits(it.category, hs) {
+                return invalid(format!(
+                    "line {}: hs_code {hs:?} is not a heading of {} ({})",
+                    it.line,
+                    crate::linkage::category_name(it.category),
+                    headings(it.category)
+                ));
+            }
+        }
+        if !unit_fits(it.category, it.unit) {
             return invalid(format!(
-                "line {}: hs_code {hs:?} must be 4-10 digits",
-                it.line
+                "line {}: {} count in {}, not {}",
+                it.line,
+                crate::linkage::category_name(it.category),
+                units(it.category),
+                crate::linkage::unit_name(it.unit)
             ));
         }
         for (name, v) in [
@@ -264,8 +327,9 @@ fn export(d: &ExportLicense) -> Result<(), Invalid> {
     }
     party("exporter", &d.exporter)?;
     party("importer", &d.importer)?;
-    if let Some(p) = &d.end_user {
-        party("end_user", p)?;
+    match &d.end_user {
+        Some(p) => party("end_user", p)?,
+        None => return invalid("an export license needs end_user"),
     }
     free_text("end_use", d.end_use.as_deref().unwrap_or(""))?;
     free_text("conditions", d.conditions.as_deref().unwrap_or(""))?;
@@ -299,6 +363,40 @@ fn import(d: &ImportCertificate) -> Result<(), Invalid> {
     items(&d.items)
 }
 
+fn delivery(d: &DeliveryVerification) -> Result<(), Invalid> {
+    country("importing_country", &d.importing_country)?;
+    d.export_license
+        .authority
+        .parse::<AuthorityId>()
+        .or_else(|_| {
+            invalid(format!(
+                "export_license.authority {:?} is not an authority id",
+                d.export_license.authority
+            ))
+        })?;
+    document_number(&d.export_license.number)?;
+    party("delivered_to", &d.delivered_to)?;
+    if d.items.is_empty() {
+        return invalid("no items");
+    }
+    if d.items.len() > MAX_ITEMS {
+        return invalid(format!("more than {MAX_ITEMS} item lines"));
+    }
+    let mut lines = BTreeSet::new();
+    for l in &d.items {
+        if !lines.insert(l.line) {
+            return invalid(format!("duplicate line number {}", l.line));
+        }
+        if l.quantity == 0 || l.quantity > MAX_QUANTITY {
+            return invalid(format!(
+                "line {}: quantity must be 1 to {MAX_QUANTITY}",
+                l.line
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a document issued by an authority of `issuer`'s country.
 pub fn validate_license(license: &License, issuer: Country) -> Result<(), Invalid> {
     document_number(license.number())?;
@@ -322,10 +420,11 @@ pub fn validate_license(license: &License, issuer: Country) -> Result<(), Invali
             number("entry_point", d.entry_point.as_deref().unwrap_or(""))?;
             number("exit_point", d.exit_point.as_deref().unwrap_or(""))?;
         }
+        License::Delivery(d) => delivery(d)?,
     }
     let field = match license {
         License::Export(_) => "exporting_country",
-        License::Import(_) => "importing_country",
+        License::Import(_) | License::Delivery(_) => "importing_country",
         License::Transit(_) => "transit_country",
     };
     if license.issuing_country() != issuer.as_str() {
@@ -430,6 +529,9 @@ pub fn validate_amendment(old: &License, new: &License) -> Result<(), Invalid> {
             }
             Ok(())
         }
+        (License::Delivery(_), License::Delivery(_)) => amend_invalid(
+            "a delivery verification cannot be amended; revoke it and issue a new one",
+        ),
         _ => amend_invalid("an amendment cannot change the kind"),
     }
 }
@@ -455,7 +557,11 @@ pub(crate) mod tests {
                 id: None,
                 address: None,
             },
-            end_user: None,
+            end_user: Some(Party {
+                name: "Policia Estatal".into(),
+                id: None,
+                address: None,
+            }),
             end_use: Some("law enforcement".into()),
             items: vec![Item {
                 line: 1,
@@ -519,6 +625,35 @@ pub(crate) mod tests {
                 "duplicate line",
             ),
             ("quantity 0", |d| d.items[0].quantity = 0, "quantity 0"),
+            ("no end user", |d| d.end_user = None, "needs end_user"),
+            (
+                "a heading of another category",
+                |d| d.items[0].hs_code = Some("930630".into()),
+                "not a heading of firearm (9301-9303)",
+            ),
+            (
+                "an explosive heading on ammunition",
+                |d| {
+                    d.items[0].category = Category::Ammunition;
+                    d.items[0].unit = Unit::Rounds;
+                    d.items[0].hs_code = Some("3601".into());
+                },
+                "not a heading of ammunition (9306)",
+            ),
+            (
+                "pistols by weight",
+                |d| d.items[0].unit = Unit::Kg,
+                "firearm count in units, not kg",
+            ),
+            (
+                "explosives in rounds",
+                |d| {
+                    d.items[0].category = Category::Explosive;
+                    d.items[0].hs_code = Some("360200".into());
+                    d.items[0].unit = Unit::Rounds;
+                },
+                "explosive count in kg, not rounds",
+            ),
             (
                 "absurd quantity",
                 |d| d.items[0].quantity = u64::MAX,

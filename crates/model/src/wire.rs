@@ -340,6 +340,21 @@ fn license_to_pb(l: &License) -> pb::document::Kind {
             }
             .into(),
         }),
+        License::Delivery(d) => Kind::DeliveryVerification(pb::DeliveryVerification {
+            number: d.number.clone(),
+            importing_country: d.importing_country.clone(),
+            export_license: Some(ref_to_pb(&d.export_license)),
+            delivered_to: Some(party_to_pb(&d.delivered_to)),
+            date: d.date.clone(),
+            items: d
+                .items
+                .iter()
+                .map(|l| pb::DeliveryLine {
+                    line: l.line,
+                    quantity: l.quantity,
+                })
+                .collect(),
+        }),
     }
 }
 
@@ -481,6 +496,24 @@ fn license_from_pb(
             valid_until: d.valid_until,
             decision: enum_parse("decision", &d.decision)?,
         }),
+        Kind::DeliveryVerification(d) => License::Delivery(DeliveryVerification {
+            number: d.number,
+            importing_country: d.importing_country,
+            export_license: d
+                .export_license
+                .map(ref_from_pb)
+                .ok_or_else(|| field("export_license", "missing"))?,
+            delivered_to: party_from_pb("delivered_to", d.delivered_to)?,
+            date: d.date,
+            items: d
+                .items
+                .into_iter()
+                .map(|l| DeliveryLine {
+                    line: l.line,
+                    quantity: l.quantity,
+                })
+                .collect(),
+        }),
         other => return Ok(Err(other)),
     }))
 }
@@ -563,7 +596,10 @@ fn document_from_pb(d: pb::Document) -> Result<Document, DecodeError> {
                 .map_err(|_| field("encryption_key.public_key", "not 32 bytes"))?,
             valid_from_ms: k.valid_from_ms,
         }),
-        Kind::ExportLicense(_) | Kind::ImportCertificate(_) | Kind::TransitAuthorization(_) => {
+        Kind::ExportLicense(_)
+        | Kind::ImportCertificate(_)
+        | Kind::TransitAuthorization(_)
+        | Kind::DeliveryVerification(_) => {
             return Err(field("document", "unreachable kind"));
         }
     })

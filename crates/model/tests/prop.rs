@@ -61,6 +61,20 @@ fn category() -> impl Strategy<Value = Category> {
     ])
 }
 
+/// A category with a unit and an HS heading that fit it.
+fn fitting() -> impl Strategy<Value = (Category, Unit, &'static str)> {
+    select(vec![
+        (Category::Firearm, Unit::Units, "9302"),
+        (Category::Firearm, Unit::Units, "9303"),
+        (Category::Part, Unit::Units, "9305"),
+        (Category::Ammunition, Unit::Rounds, "9306"),
+        (Category::Ammunition, Unit::Kg, "9306"),
+        (Category::Explosive, Unit::Kg, "3602"),
+        (Category::Related, Unit::Units, "9304"),
+        (Category::Related, Unit::Kg, "9307"),
+    ])
+}
+
 fn unit() -> impl Strategy<Value = Unit> {
     select(vec![Unit::Units, Unit::Rounds, Unit::Kg])
 }
@@ -380,9 +394,8 @@ fn valid_items() -> BoxedStrategy<Vec<Item>> {
         (
             1u64..10_000,
             0usize..3,
-            category(),
-            unit(),
-            option::of("[0-9]{4,10}"),
+            fitting(),
+            option::of("[0-9]{0,6}"),
             option::of("[A-Za-z0-9]{1,8}"),
             "[a-z ]{0,20}",
         ),
@@ -393,8 +406,12 @@ fn valid_items() -> BoxedStrategy<Vec<Item>> {
             .into_iter()
             .enumerate()
             .map(
-                |(i, (quantity, serials, category, unit, hs_code, model, description))| {
+                |(
+                    i,
+                    (quantity, serials, (category, unit, heading), hs_tail, model, description),
+                )| {
                     let line = i as u32 * 10 + 1;
+                    let hs_code = hs_tail.map(|t| format!("{heading}{t}"));
                     Item {
                         line,
                         category,
@@ -457,7 +474,14 @@ fn valid_license() -> BoxedStrategy<(License, Country)> {
                                     .collect(),
                                 exporter,
                                 importer,
-                                end_user,
+                                // Required on an export license.
+                                end_user: end_user.or_else(|| {
+                                    Some(Party {
+                                        name: "Policia Estatal".into(),
+                                        id: None,
+                                        address: None,
+                                    })
+                                }),
                                 end_use: Some("law enforcement".into()),
                                 items,
                                 valid_from,
@@ -506,7 +530,7 @@ fn items_mut(l: &mut License) -> Option<&mut Vec<Item>> {
     match l {
         License::Export(d) => Some(&mut d.items),
         License::Import(d) => Some(&mut d.items),
-        License::Transit(_) => None,
+        License::Transit(_) | License::Delivery(_) => None,
     }
 }
 
@@ -515,6 +539,7 @@ fn validity_mut(l: &mut License) -> (&mut String, &mut String) {
         License::Export(d) => (&mut d.valid_from, &mut d.valid_until),
         License::Import(d) => (&mut d.valid_from, &mut d.valid_until),
         License::Transit(d) => (&mut d.valid_from, &mut d.valid_until),
+        License::Delivery(_) => unreachable!("valid_license() makes no delivery verifications"),
     }
 }
 
@@ -906,6 +931,7 @@ proptest! {
             License::Export(d) => d.number.push('X'),
             License::Import(d) => d.number.push('X'),
             License::Transit(d) => d.number.push('X'),
+            License::Delivery(d) => d.number.push('X'),
         }
         prop_assert!(validate_amendment(&license, &renamed).is_err());
 
@@ -914,6 +940,7 @@ proptest! {
             License::Export(d) => d.importer.name = format!("{} {new_name}", d.importer.name),
             License::Import(d) => d.exporter.name = format!("{} {new_name}", d.exporter.name),
             License::Transit(d) => d.export_license.number.push('X'),
+            License::Delivery(d) => d.export_license.number.push('X'),
         }
         prop_assert!(validate_amendment(&license, &party).is_err());
 

@@ -372,6 +372,12 @@ fn issue(
             Vec::new(),
         );
     }
+    if let License::Delivery(d) = l {
+        tx.put_raw(
+            keys::delivery(&d.export_license, authority, &d.number),
+            Vec::new(),
+        );
+    }
     tx.put_json(keys::license(authority, l.number()), &state);
     Ok(())
 }

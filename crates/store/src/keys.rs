@@ -44,14 +44,16 @@ pub const EVIDENCE: u8 = b'E';
 pub const ALERT: u8 = b'A';
 pub const CITES: u8 = b'C';
 pub const ENCRYPTION: u8 = b'Z';
+/// Export license -> the delivery verifications about it.
+pub const DELIVERY: u8 = b'D';
 pub const APPLIED: u8 = b'G';
 pub const META: u8 = b'M';
 /// Entries of this node's own authority that it did not write (`log.cloned`).
 pub const CLONED: u8 = b'O';
 
 /// Prefixes of the records `reindex` rebuilds from the logs.
-pub const DERIVED: [u8; 10] = [
-    LICENSE, TRANSIT, TALLY, SERIAL, SHIPMENT, ROTATED, ALERT, APPLIED, CITES, ENCRYPTION,
+pub const DERIVED: [u8; 11] = [
+    LICENSE, TRANSIT, TALLY, SERIAL, SHIPMENT, ROTATED, ALERT, APPLIED, CITES, ENCRYPTION, DELIVERY,
 ];
 
 /// The schema version this build reads and writes.
@@ -201,6 +203,24 @@ pub fn transit(export: &DocumentRef, transit_authority: &str, number: &str) -> V
         .str(transit_authority)
         .str(number)
         .build()
+}
+pub fn delivery(export: &DocumentRef, authority: &str, number: &str) -> Vec<u8> {
+    Key::new(DELIVERY)
+        .doc(export)
+        .str(authority)
+        .str(number)
+        .build()
+}
+pub fn delivery_prefix(export: &DocumentRef) -> Vec<u8> {
+    Key::new(DELIVERY).doc(export).build()
+}
+/// The document of a [`transit`] or [`delivery`] key (past the export's
+/// authority and number).
+pub fn linked_document(key: &[u8]) -> Option<DocumentRef> {
+    let mut r = KeyReader::new(key);
+    let _ = (r.str(), r.str());
+    let (authority, number) = r.str().zip(r.str())?;
+    Some(DocumentRef { authority, number })
 }
 pub fn transit_prefix(export: &DocumentRef) -> Vec<u8> {
     Key::new(TRANSIT).doc(export).build()

@@ -78,6 +78,35 @@ impl LicenseState {
     }
 }
 
+/// Per line of `export`, the quantity its delivery verifications record as
+/// delivered: those issued by an authority of its importing country and not
+/// revoked.
+pub fn delivered(
+    export: &LicenseState,
+    deliveries: &[LicenseState],
+) -> std::collections::BTreeMap<u32, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    let License::Export(e) = &export.document else {
+        return out;
+    };
+    for d in deliveries {
+        let License::Delivery(v) = &d.document else {
+            continue;
+        };
+        if d.status == Status::Revoked
+            || d.authority.country().as_str() != e.importing_country
+            || v.export_license != export.reference()
+        {
+            continue;
+        }
+        for l in &v.items {
+            let q: &mut u64 = out.entry(l.line).or_default();
+            *q = q.saturating_add(l.quantity);
+        }
+    }
+    out
+}
+
 /// A recorded shipment, as listed by `GET /v1/shipments`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShipmentRow {

@@ -596,6 +596,23 @@ impl Store {
         Ok(out)
     }
 
+    /// The delivery verifications about `export`, whoever issued them.
+    pub fn deliveries_for(&self, export: &DocumentRef) -> Result<Vec<LicenseState>> {
+        let prefix = keys::delivery_prefix(export);
+        let mut out = Vec::new();
+        for (k, _) in self
+            .engine()
+            .scan(&prefix, &keys::prefix_end(&prefix), usize::MAX)?
+        {
+            let r = keys::linked_document(&k)
+                .ok_or_else(|| StoreError::corrupt(&k, "delivery link key"))?;
+            if let Some(state) = self.license_at(&keys::license(&r.authority, &r.number))? {
+                out.push(state);
+            }
+        }
+        Ok(out)
+    }
+
     /// The export licenses that cite the import certificate `ic` (whatever
     /// their status), by reference.
     pub fn citing(&self, ic: &DocumentRef) -> Result<Vec<DocumentRef>> {

@@ -200,6 +200,36 @@ impl<'a> Tx<'a> {
             .collect())
     }
 
+    /// The delivery verifications about `export`, whoever issued them.
+    pub fn deliveries_for(&self, export: &DocumentRef) -> Result<Vec<LicenseState>> {
+        let mut out = Vec::new();
+        for (k, _) in self.scan_prefix(&keys::delivery_prefix(export))? {
+            let Some(r) = keys::linked_document(&k) else {
+                return Err(StoreError::corrupt(&k, "delivery link key"));
+            };
+            let Ok(a) = r.authority.parse::<AuthorityId>() else {
+                continue;
+            };
+            if let Some(s) = self.license(&a, &r.number)? {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The accepted shipments of `license` that count (recorded in a country
+    /// its route allows for their direction), this transaction's writes
+    /// included.
+    pub fn tallies(&self, license: &LicenseState) -> Result<Vec<crate::state::TallyRow>> {
+        let mut rows: Vec<crate::state::TallyRow> = self
+            .scan_prefix(&keys::tally_prefix(&license.reference()))?
+            .into_iter()
+            .map(|(k, v)| derive::decode(&k, &v))
+            .collect::<Result<_>>()?;
+        rows.retain(|t| tally_model::on_route(&license.document, t.direction, &t.country));
+        Ok(rows)
+    }
+
     /// Appends `v` to its log (it must be next after the head) and applies
     /// it to the derived state: log record, head, hash index, then the
     /// document (or a `document.invalid` alert). The entry is acknowledged

@@ -4,9 +4,9 @@
 //! time is an offset from [`T0`].
 
 use tally_model::{
-    Category, Checkpoint, Decision, Direction, Document, DocumentRef, ExportLicense,
-    ImportCertificate, Item, KeyRotation, License, Party, ShipmentLine, ShipmentRecord,
-    ShipmentVerdict, Shipments, Status, StatusChange, TransitAuthorization, Unit,
+    Category, Checkpoint, Decision, DeliveryLine, DeliveryVerification, Direction, Document,
+    DocumentRef, ExportLicense, ImportCertificate, Item, KeyRotation, License, Party, ShipmentLine,
+    ShipmentRecord, ShipmentVerdict, Shipments, Status, StatusChange, TransitAuthorization, Unit,
 };
 
 /// 2026-11-01T00:00:00Z: every fixture time is an offset from here.
@@ -133,6 +133,22 @@ pub fn transit_authorization(
         valid_from: "2026-11-01".into(),
         valid_until: "2027-01-31".into(),
         decision: Decision::Authorized,
+    }
+}
+
+/// MX-SEDENA's delivery verification `number` for `export`: `lines` of
+/// (line, quantity) received by the Policia Estatal.
+pub fn delivery(number: &str, export: DocumentRef, lines: &[(u32, u64)]) -> DeliveryVerification {
+    DeliveryVerification {
+        number: number.into(),
+        importing_country: "MX".into(),
+        export_license: export,
+        delivered_to: party("Policia Estatal"),
+        date: "2027-01-10".into(),
+        items: lines
+            .iter()
+            .map(|&(line, quantity)| DeliveryLine { line, quantity })
+            .collect(),
     }
 }
 

@@ -8,14 +8,16 @@
 
 use crate::sealing::{Plan, plan};
 use crate::{IssueError, Verifier};
+use std::collections::BTreeMap;
 use tally_model::lifecycle::{self, Refusal, Standing};
 use tally_model::linkage::{allocation, same_party, unallocated_covers};
 use tally_model::seal::Header;
 use tally_model::{
-    AuthorityId, Body, Date, Document, DocumentRef, Entry, ExportLicense, License, Status,
-    StatusChange, TransitAuthorization, VerifiedEntry,
+    AuthorityId, Body, Date, DeliveryVerification, Direction, Document, DocumentRef, Entry,
+    ExportLicense, License, Status, StatusChange, TransitAuthorization, VerifiedEntry,
 };
 use tally_store::Tx;
+use tally_store::state::delivered;
 use tally_store::state::{EntryPointer, LicenseState};
 
 /// What an issuing operation wrote.
@@ -85,6 +87,7 @@ impl Verifier {
         }
         let concerned: Option<DocumentRef> = match document {
             Document::License(License::Transit(t)) => Some(t.export_license.clone()),
+            Document::License(License::Delivery(d)) => Some(d.export_license.clone()),
             Document::License(_) | Document::KeyRotation(_) | Document::EncryptionKey(_) => None,
             Document::Amendment { license, .. } => Some(DocumentRef {
                 authority: self.inner.authority.to_string(),
@@ -137,6 +140,7 @@ impl Verifier {
         match license {
             License::Export(e) => self.export_linkage(tx, e),
             License::Transit(t) => self.transit_linkage(tx, t),
+            License::Delivery(d) => self.delivery_linkage(tx, d),
             License::Import(_) => Ok(()),
         }
     }
@@ -252,6 +256,61 @@ impl Verifier {
                 "export license {} of {} does not list {} among its transit countries",
                 r.number, r.authority, t.transit_country
             )));
+        }
+        Ok(())
+    }
+
+    /// The importing State verifies receipt of goods of a license it holds,
+    /// and no more than was recorded entering.
+    fn delivery_linkage(&self, tx: &Tx, d: &DeliveryVerification) -> Result<(), IssueError> {
+        let r = &d.export_license;
+        let refuse = |why: String| Err(IssueError::InvalidDocument(why));
+        let held = match r.authority.parse::<AuthorityId>() {
+            Ok(a) => tx.license(&a, &r.number)?,
+            Err(_) => None,
+        };
+        let Some(state) = held else {
+            return refuse(format!(
+                "export license {} of {} is not held by this node",
+                r.number, r.authority
+            ));
+        };
+        let License::Export(e) = &state.document else {
+            return refuse(format!(
+                "{} of {} is not an export license",
+                r.number, r.authority
+            ));
+        };
+        if e.importing_country != d.importing_country {
+            return refuse(format!(
+                "export license {} goes to {}, not {}: only the importing country verifies delivery",
+                r.number, e.importing_country, d.importing_country
+            ));
+        }
+        let mut entered: BTreeMap<u32, u64> = BTreeMap::new();
+        for t in tx.tallies(&state)? {
+            if t.direction == Direction::Entry {
+                let q = entered.entry(t.line).or_default();
+                *q = q.saturating_add(t.quantity);
+            }
+        }
+        let earlier = delivered(&state, &tx.deliveries_for(r)?);
+        for l in &d.items {
+            if !e.items.iter().any(|i| i.line == l.line) {
+                return refuse(format!(
+                    "line {} is not on export license {}",
+                    l.line, r.number
+                ));
+            }
+            let before = earlier.get(&l.line).copied().unwrap_or(0);
+            let total = before.saturating_add(l.quantity);
+            let recorded = entered.get(&l.line).copied().unwrap_or(0);
+            if total > recorded {
+                return refuse(format!(
+                    "line {}: {total} delivered ({before} by earlier verifications), but {recorded} recorded entering",
+                    l.line
+                ));
+            }
         }
         Ok(())
     }

@@ -232,6 +232,10 @@ fn route(f: &Facts, d: &Declared) -> (bool, String) {
                 dir.as_str()
             ),
         ),
+        (License::Delivery(_), _) => (
+            false,
+            "a delivery verification covers no crossing; check the export license".into(),
+        ),
     }
 }
 
@@ -364,7 +368,7 @@ fn parties(f: &Facts, d: &Declared) -> (bool, String) {
     let (exp, imp) = match &f.license.document {
         License::Export(l) => (&l.exporter.name, &l.importer.name),
         License::Import(l) => (&l.exporter.name, &l.importer.name),
-        License::Transit(_) => return na(),
+        License::Transit(_) | License::Delivery(_) => return na(),
     };
     let mut wrong = Vec::new();
     if let Some(e) = &d.exporter
@@ -387,7 +391,7 @@ fn parties(f: &Facts, d: &Declared) -> (bool, String) {
 }
 
 fn has_items(f: &Facts) -> bool {
-    f.license.kind != LicenseKind::Transit
+    !matches!(f.license.kind, LicenseKind::Transit | LicenseKind::Delivery)
 }
 
 fn items_match(f: &Facts, d: &Declared) -> (bool, String) {

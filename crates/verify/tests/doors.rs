@@ -71,6 +71,7 @@ fn export(number: &str) -> License {
     serde_json::from_value(serde_json::json!({
         "kind": "export", "number": number, "exporting_country": "US", "importing_country": "MX",
         "exporter": {"name": "Acme Arms Inc."}, "importer": {"name": "Importadora del Norte SA"},
+        "end_user": {"name": "Policia Estatal"},
         "items": [{"line": 1, "category": "firearm", "quantity": 100, "unit": "units", "serials": ["S1", "S2"]}],
         "valid_from": "2026-01-01", "valid_until": "2030-12-31",
         "import_certificate": {"authority": "MX-SEDENA", "number": "IC-1"}

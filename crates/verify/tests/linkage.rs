@@ -265,3 +265,140 @@ fn a_transit_authorization_needs_the_export_license_and_its_route() {
     );
     r.v.issue(tr()).expect("held, and GT is on its route");
 }
+
+/// MX-SEDENA, trusting US-DDTC (1), GT-DIGECAM (3) and MX-ANAM (4), the
+/// Mexican customs that records crossings into MX; it holds US-DDTC's
+/// EXP-1 (60 pistols on line 1) and MX-ANAM's record of `entered` of them
+/// entering.
+fn mx_with_entry(entered: u64) -> Rig {
+    let r = node(
+        "MX-SEDENA",
+        2,
+        &[("US-DDTC", 1), ("GT-DIGECAM", 3), ("MX-ANAM", 4)],
+    );
+    let mut us = Log::new("US-DDTC", 1);
+    let mut elsewhere = export("EXP-GT", 5);
+    elsewhere.importing_country = "GT".into();
+    elsewhere.transit_countries.clear();
+    receive(
+        &r,
+        &[
+            us.next(Document::License(License::Export(export("EXP-1", 60)))),
+            us.next(Document::License(License::Export(elsewhere))),
+        ],
+    );
+    let record = docs::shipment(
+        docs::doc_ref("US-DDTC", "EXP-1"),
+        Direction::Entry,
+        "MX",
+        &[(1, entered, &[])],
+        true,
+    );
+    receive(&r, &[Log::new("MX-ANAM", 4).next(record)]);
+    r
+}
+
+fn delivery(number: &str, lines: &[(u32, u64)]) -> License {
+    License::Delivery(docs::delivery(
+        number,
+        docs::doc_ref("US-DDTC", "EXP-1"),
+        lines,
+    ))
+}
+
+fn delivered(r: &Rig) -> Vec<(u32, u64)> {
+    let store = r.v.store();
+    let export = store
+        .license(&"US-DDTC".parse().expect("valid"), "EXP-1")
+        .expect("io")
+        .expect("held");
+    let deliveries = store.deliveries_for(&export.reference()).expect("io");
+    tally_verify::state::delivered(&export, &deliveries)
+        .into_iter()
+        .collect()
+}
+
+#[test]
+fn a_delivery_verification_needs_the_license_and_no_more_than_entered() {
+    type Edit = fn(&mut DeliveryVerification);
+    let cases: &[(&str, Edit, Option<&str>)] = &[
+        ("baseline", |_| {}, None),
+        (
+            "license not held",
+            |d| d.export_license.number = "EXP-9".into(),
+            Some("not held by this node"),
+        ),
+        (
+            "a license to another country",
+            |d| d.export_license.number = "EXP-GT".into(),
+            Some("goes to GT, not MX"),
+        ),
+        (
+            "a line the license lacks",
+            |d| d.items[0].line = 7,
+            Some("line 7 is not on export license EXP-1"),
+        ),
+        (
+            "more than entered",
+            |d| d.items[0].quantity = 41,
+            Some("line 1: 41 delivered (0 by earlier verifications), but 40 recorded entering"),
+        ),
+    ];
+    for (name, edit, want) in cases {
+        let r = mx_with_entry(40);
+        let mut d = docs::delivery("DV-1", docs::doc_ref("US-DDTC", "EXP-1"), &[(1, 40)]);
+        edit(&mut d);
+        let out = r.v.issue(License::Delivery(d));
+        match want {
+            None => assert!(out.is_ok(), "{name}: {out:?}"),
+            Some(want) => {
+                let why = refused(out);
+                assert!(why.contains(want), "{name}: {why}");
+            }
+        }
+    }
+}
+
+#[test]
+fn deliveries_add_up_and_a_revoked_one_no_longer_counts() {
+    let r = mx_with_entry(40);
+    r.v.issue(delivery("DV-1", &[(1, 30)])).expect("30 of 40");
+    let why = refused(r.v.issue(delivery("DV-2", &[(1, 11)])));
+    assert!(why.contains("41 delivered (30 by earlier"), "{why}");
+    r.v.issue(delivery("DV-2", &[(1, 10)]))
+        .expect("the last 10");
+    assert_eq!(delivered(&r), [(1, 40)]);
+
+    // Deliveries share the authority's number space.
+    assert!(matches!(
+        r.v.issue(delivery("DV-1", &[(1, 1)])),
+        Err(IssueError::Conflict(_))
+    ));
+    // Not amendable: revoke and issue anew.
+    assert!(matches!(
+        r.v.amend("MX-SEDENA", "DV-2", delivery("DV-2", &[(1, 5)])),
+        Err(IssueError::InvalidAmendment(_))
+    ));
+    r.v.set_status("MX-SEDENA", "DV-1", Status::Revoked, "counted twice".into())
+        .expect("revoked");
+    assert_eq!(delivered(&r), [(1, 10)]);
+    r.v.issue(delivery("DV-3", &[(1, 30)])).expect("room again");
+    assert_eq!(delivered(&r), [(1, 40)]);
+    let dv =
+        r.v.store()
+            .license(&"MX-SEDENA".parse().expect("valid"), "DV-3")
+            .expect("io")
+            .expect("held");
+    assert_eq!(dv.kind, LicenseKind::Delivery);
+}
+
+#[test]
+fn a_delivery_verification_survives_the_wire() {
+    let d = delivery("DV-1", &[(1, 30), (2, 5)]);
+    let v = Log::new("MX-SEDENA", 2).next(Document::License(d.clone()));
+    let back = SignedEntry::decode(&v.signed().encode())
+        .expect("decodes")
+        .open()
+        .expect("opens");
+    assert_eq!(back.body, Body::Document(Document::License(d)));
+}

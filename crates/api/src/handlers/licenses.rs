@@ -76,7 +76,13 @@ pub(crate) fn license_view(
     let store = v.store();
     let transits = match state.kind {
         LicenseKind::Export => Some(store.transits_for(&state.reference())?),
-        LicenseKind::Import | LicenseKind::Transit => None,
+        LicenseKind::Import | LicenseKind::Transit | LicenseKind::Delivery => None,
+    };
+    let delivered = match state.kind {
+        LicenseKind::Export => {
+            tally_verify::state::delivered(&state, &store.deliveries_for(&state.reference())?)
+        }
+        _ => Default::default(),
     };
     let mut citing = Vec::new();
     if state.kind == LicenseKind::Import {
@@ -89,7 +95,9 @@ pub(crate) fn license_view(
             }
         }
     }
-    Ok(LicenseView::new(state, tallies, transits).with_citing(citing))
+    Ok(LicenseView::new(state, tallies, transits)
+        .with_citing(citing)
+        .with_delivered(&delivered))
 }
 
 /// The body of `POST .../status`.

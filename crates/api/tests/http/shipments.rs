@@ -80,7 +80,7 @@ async fn a_recorded_crossing_shows_in_the_tally_and_the_shipments() {
     let l = r.get("/v1/licenses/US-DDTC/EXP-1", o).await.json();
     assert_eq!(
         l["tally"][0],
-        json!({"line": 1, "licensed": 100, "exit": 40, "transit": 0, "entry": 0})
+        json!({"line": 1, "licensed": 100, "exit": 40, "transit": 0, "entry": 0, "delivered": 0})
     );
     assert_eq!(l["tally"][1]["exit"], 0);
 

@@ -61,8 +61,8 @@ async fn issue_read_amend_suspend_reinstate_revoke() {
     assert_eq!(l["entry"], json!({"seq": 1, "hash": hash}));
     assert_eq!(
         l["tally"],
-        json!([{"line": 1, "licensed": 100, "exit": 0, "transit": 0, "entry": 0},
-               {"line": 2, "licensed": 5000, "exit": 0, "transit": 0, "entry": 0}])
+        json!([{"line": 1, "licensed": 100, "exit": 0, "transit": 0, "entry": 0, "delivered": 0},
+               {"line": 2, "licensed": 5000, "exit": 0, "transit": 0, "entry": 0, "delivered": 0}])
     );
     assert_eq!(l["history"][0]["event"], "issued");
     let transits = l["transit_authorizations"]
@@ -298,4 +298,35 @@ async fn an_import_certificate_shows_its_allocation_and_the_exports_citing_it() 
         .await
         .json();
     assert!(ex.get("allocated").is_none() && ex.get("export_licenses").is_none());
+}
+
+#[tokio::test]
+async fn the_importing_states_delivery_verifications_show_as_delivered() {
+    let r = Rig::new();
+    r.foreign_documents();
+    let a = r
+        .post("/v1/licenses", Some(&r.issuer), &export("EXP-1"))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let delivery = |number: &str, quantity: u64| {
+        json!({"kind": "delivery", "number": number, "importing_country": "MX",
+               "export_license": {"authority": "US-DDTC", "number": "EXP-1"},
+               "delivered_to": {"name": "Policia Estatal"}, "date": day(-1),
+               "items": [{"line": 1, "quantity": quantity}]})
+    };
+    r.ingest_foreign(MX, delivery("DV-1", 40));
+    r.ingest_foreign(MX, delivery("DV-2", 5));
+    let l = r
+        .get("/v1/licenses/US-DDTC/EXP-1", Some(&r.officer))
+        .await
+        .json();
+    assert_eq!(l["tally"][0]["delivered"], 45, "{l}");
+    assert_eq!(l["tally"][1]["delivered"], 0, "{l}");
+    let dv = r.get("/v1/licenses/MX-SEDENA/DV-1", Some(&r.officer)).await;
+    assert_eq!(dv.status, StatusCode::OK, "{}", dv.text);
+    assert_eq!(dv.json()["kind"], "delivery");
+    assert_eq!(
+        dv.json()["document"]["delivered_to"]["name"],
+        "Policia Estatal"
+    );
 }
