@@ -78,6 +78,23 @@ pub enum Shipments {
     Partial,
 }
 
+/// The end-user certificate backing an export license.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndUserCertificate {
+    pub number: String,
+    pub date: String,
+    pub issued_by: String,
+}
+
+/// A declared value: a decimal amount as written, and an ISO 4217 currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Money {
+    pub amount: String,
+    pub currency: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExportLicense {
@@ -102,6 +119,20 @@ pub struct ExportLicense {
     pub shipments: Shipments,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_user_certificate: Option<EndUserCertificate>,
+    /// Firearms Protocol Art. 15, ATT Art. 10.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub brokers: Vec<Party>,
+    /// Intermediate consignees.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consignees: Vec<Party>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub carriers: Vec<Party>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place_of_issue: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +150,9 @@ pub struct ImportCertificate {
     pub items: Vec<Item>,
     pub valid_from: String,
     pub valid_until: String,
+    /// One export license may cite it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub single_use: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,6 +223,10 @@ impl LicenseKind {
 /// One of the documents an authority issues: CONTRACT.md calls all of them
 /// licenses (`POST /v1/licenses`), told apart by `kind`; they share their
 /// authority's number space and its status changes.
+// An export license is the big one (parties, brokers, carriers); documents
+// are built one per request or entry, never in bulk arrays, so boxing it
+// would buy nothing but a box in every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum License {
@@ -471,6 +509,9 @@ mod tests {
  "exporter": {"name": "Acme Arms Inc.", "id": "FFL-1-23-456"},
  "importer": {"name": "Importadora del Norte SA"},
  "end_user": {"name": "Policia Estatal"}, "end_use": "law enforcement",
+ "end_user_certificate": {"number": "EUC-2026-118", "date": "2026-10-20", "issued_by": "MX-SEDENA"},
+ "brokers": [], "consignees": [], "carriers": [{"name": "Transportes del Golfo SA"}],
+ "value": {"amount": "84500.00", "currency": "USD"}, "place_of_issue": "Washington, DC",
  "items": [{"line": 1, "category": "firearm", "description": "pistol", "hs_code": "930200",
             "make": "Acme", "model": "P9", "caliber": "9x19mm",
             "quantity": 100, "unit": "units", "serials": ["AC1000", "AC1001"]}],
@@ -482,6 +523,10 @@ mod tests {
         let back = serde_json::to_value(&l).expect("serializes");
         assert_eq!(back["kind"], "export");
         assert_eq!(back["items"][0]["serials"][1], "AC1001");
+        assert_eq!(back["value"]["amount"], "84500.00");
+        assert_eq!(back["carriers"][0]["name"], "Transportes del Golfo SA");
+        assert!(back.get("brokers").is_none(), "empty lists are left out");
+        crate::validate_license(&l, "US".parse().expect("a country")).expect("valid");
         let typo = json.replace("\"transit_countries\"", "\"transit_countires\"");
         assert!(serde_json::from_str::<License>(&typo).is_err());
     }

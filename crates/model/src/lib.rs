@@ -42,9 +42,9 @@ pub use chain::{ChainStep, chain_step};
 pub use date::Date;
 pub use document::{
     Category, Checkpoint, Decision, DeliveryLine, DeliveryVerification, Direction, Document,
-    DocumentRef, EncryptionKey, ExportLicense, ImportCertificate, Item, KeyRotation, License,
-    LicenseKind, Party, Recipient, SealedPayload, ShipmentLine, ShipmentRecord, ShipmentVerdict,
-    Shipments, Status, StatusChange, TransitAuthorization, Unit,
+    DocumentRef, EncryptionKey, EndUserCertificate, ExportLicense, ImportCertificate, Item,
+    KeyRotation, License, LicenseKind, Money, Party, Recipient, SealedPayload, ShipmentLine,
+    ShipmentRecord, ShipmentVerdict, Shipments, Status, StatusChange, TransitAuthorization, Unit,
 };
 pub use entry::{
     AuthorityKey, Body, DecodeError, Entry, EntryHash, MAX_ENTRY_BYTES, MAX_STANZAS, OpenedEntry,

@@ -181,6 +181,33 @@ fn validity(from: &str, until: &str) -> Result<(Date, Date), Invalid> {
     Ok((f, u))
 }
 
+/// Brokers, consignees or carriers named on one license.
+const MAX_PARTIES: usize = 50;
+
+/// `{"amount": "84500.00", "currency": "USD"}`: a non-negative decimal of at
+/// most 15 integer and 4 fraction digits, and three capital letters.
+fn money(v: &crate::document::Money) -> Result<(), Invalid> {
+    let (int, frac) = v.amount.split_once('.').unwrap_or((&v.amount, ""));
+    let digits = |s: &str, max: usize| s.len() <= max && s.bytes().all(|b| b.is_ascii_digit());
+    let amount_ok = (1..=15).contains(&int.len())
+        && digits(int, 15)
+        && digits(frac, 4)
+        && (!frac.is_empty() || !v.amount.ends_with('.'));
+    if !amount_ok {
+        return invalid(format!(
+            "value.amount {:?} is not a decimal like \"84500.00\"",
+            v.amount
+        ));
+    }
+    if v.currency.len() != 3 || !v.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return invalid(format!(
+            "value.currency {:?} is not an ISO 4217 code",
+            v.currency
+        ));
+    }
+    Ok(())
+}
+
 /// The HS headings (first four digits) of each category (DOMAIN.md
 /// "Classification").
 fn heading_fits(c: Category, hs: &str) -> bool {
@@ -333,6 +360,29 @@ fn export(d: &ExportLicense) -> Result<(), Invalid> {
     }
     free_text("end_use", d.end_use.as_deref().unwrap_or(""))?;
     free_text("conditions", d.conditions.as_deref().unwrap_or(""))?;
+    if let Some(c) = &d.end_user_certificate {
+        required("end_user_certificate.number", &c.number)?;
+        number("end_user_certificate.number", &c.number)?;
+        date("end_user_certificate.date", &c.date)?;
+        required("end_user_certificate.issued_by", &c.issued_by)?;
+        name("end_user_certificate.issued_by", &c.issued_by)?;
+    }
+    for (field, list) in [
+        ("brokers", &d.brokers),
+        ("consignees", &d.consignees),
+        ("carriers", &d.carriers),
+    ] {
+        if list.len() > MAX_PARTIES {
+            return invalid(format!("{field}: more than {MAX_PARTIES}"));
+        }
+        for p in list {
+            party(field, p)?;
+        }
+    }
+    if let Some(v) = &d.value {
+        money(v)?;
+    }
+    name("place_of_issue", d.place_of_issue.as_deref().unwrap_or(""))?;
     match &d.import_certificate {
         None => return invalid("an export license needs import_certificate"),
         Some(r) => {
@@ -500,6 +550,20 @@ pub fn validate_amendment(old: &License, new: &License) -> Result<(), Invalid> {
             if o.import_certificate != n.import_certificate {
                 return amend_invalid("the import certificate cannot change");
             }
+            // Carriers and consignees are shipment data and may change;
+            // who brokers, what it is worth and where it was issued may not.
+            if o.brokers != n.brokers {
+                return amend_invalid("brokers cannot change");
+            }
+            if o.end_user_certificate != n.end_user_certificate {
+                return amend_invalid("the end-user certificate cannot change");
+            }
+            if o.value != n.value {
+                return amend_invalid("the value cannot change");
+            }
+            if o.place_of_issue != n.place_of_issue {
+                return amend_invalid("the place of issue cannot change");
+            }
             if o.shipments != n.shipments {
                 return amend_invalid("single or partial shipments cannot change");
             }
@@ -517,6 +581,9 @@ pub fn validate_amendment(old: &License, new: &License) -> Result<(), Invalid> {
                 || o.end_use != n.end_use
             {
                 return amend_invalid("parties and end use cannot change");
+            }
+            if o.single_use != n.single_use {
+                return amend_invalid("single_use cannot change");
             }
             same_items_lowered(&o.items, &n.items)
         }
@@ -583,11 +650,25 @@ pub(crate) mod tests {
             }),
             shipments: Shipments::Partial,
             conditions: None,
+            end_user_certificate: None,
+            brokers: vec![],
+            consignees: vec![],
+            carriers: vec![],
+            value: None,
+            place_of_issue: None,
         }
     }
 
     fn us() -> Country {
         "US".parse().expect("valid")
+    }
+
+    fn party(name: &str) -> Party {
+        Party {
+            name: name.into(),
+            id: None,
+            address: None,
+        }
     }
 
     #[test]
@@ -626,6 +707,42 @@ pub(crate) mod tests {
             ),
             ("quantity 0", |d| d.items[0].quantity = 0, "quantity 0"),
             ("no end user", |d| d.end_user = None, "needs end_user"),
+            (
+                "value with a comma",
+                |d| {
+                    d.value = Some(crate::document::Money {
+                        amount: "84,500.00".into(),
+                        currency: "USD".into(),
+                    })
+                },
+                "value.amount",
+            ),
+            (
+                "lower-case currency",
+                |d| {
+                    d.value = Some(crate::document::Money {
+                        amount: "84500.00".into(),
+                        currency: "usd".into(),
+                    })
+                },
+                "value.currency",
+            ),
+            (
+                "end-user certificate without a date",
+                |d| {
+                    d.end_user_certificate = Some(crate::document::EndUserCertificate {
+                        number: "EUC-1".into(),
+                        date: "20 Oct".into(),
+                        issued_by: "MX-SEDENA".into(),
+                    })
+                },
+                "end_user_certificate.date",
+            ),
+            (
+                "a carrier without a name",
+                |d| d.carriers = vec![party("")],
+                "carriers.name",
+            ),
             (
                 "a heading of another category",
                 |d| d.items[0].hs_code = Some("930630".into()),
@@ -964,6 +1081,47 @@ pub(crate) mod tests {
                 false,
             ),
             ("raise quantity", |d| d.items[0].quantity = 101, false),
+            (
+                "new carrier",
+                |d| d.carriers = vec![party("Transportes del Golfo SA")],
+                true,
+            ),
+            (
+                "new consignee",
+                |d| d.consignees = vec![party("Almacenes Fiscales SA")],
+                true,
+            ),
+            (
+                "add broker",
+                |d| d.brokers = vec![party("Broker LLC")],
+                false,
+            ),
+            (
+                "raise value",
+                |d| {
+                    d.value = Some(crate::document::Money {
+                        amount: "1.00".into(),
+                        currency: "USD".into(),
+                    })
+                },
+                false,
+            ),
+            (
+                "move place of issue",
+                |d| d.place_of_issue = Some("Miami".into()),
+                false,
+            ),
+            (
+                "another end-user certificate",
+                |d| {
+                    d.end_user_certificate = Some(crate::document::EndUserCertificate {
+                        number: "EUC-1".into(),
+                        date: "2026-10-20".into(),
+                        issued_by: "MX-SEDENA".into(),
+                    })
+                },
+                false,
+            ),
             (
                 "change importer",
                 |d| d.importer.name = "Other SA".into(),

@@ -313,6 +313,22 @@ fn license_to_pb(l: &License) -> pb::document::Kind {
             }
             .into(),
             conditions: d.conditions.clone().unwrap_or_default(),
+            end_user_certificate: d
+                .end_user_certificate
+                .as_ref()
+                .map(|c| pb::EndUserCertificate {
+                    number: c.number.clone(),
+                    date: c.date.clone(),
+                    issued_by: c.issued_by.clone(),
+                }),
+            brokers: d.brokers.iter().map(party_to_pb).collect(),
+            consignees: d.consignees.iter().map(party_to_pb).collect(),
+            carriers: d.carriers.iter().map(party_to_pb).collect(),
+            value: d.value.as_ref().map(|v| pb::Money {
+                amount: v.amount.clone(),
+                currency: v.currency.clone(),
+            }),
+            place_of_issue: d.place_of_issue.clone().unwrap_or_default(),
         }),
         License::Import(d) => Kind::ImportCertificate(pb::ImportCertificate {
             number: d.number.clone(),
@@ -325,6 +341,7 @@ fn license_to_pb(l: &License) -> pb::document::Kind {
             items: d.items.iter().map(item_to_pb).collect(),
             valid_from: d.valid_from.clone(),
             valid_until: d.valid_until.clone(),
+            single_use: d.single_use,
         }),
         License::Transit(d) => Kind::TransitAuthorization(pb::TransitAuthorization {
             number: d.number.clone(),
@@ -414,6 +431,12 @@ fn party_from_pb(name: &'static str, p: Option<pb::Party>) -> Result<Party, Deco
     })
 }
 
+fn parties_from_pb(name: &'static str, ps: Vec<pb::Party>) -> Result<Vec<Party>, DecodeError> {
+    ps.into_iter()
+        .map(|p| party_from_pb(name, Some(p)))
+        .collect()
+}
+
 fn ref_from_pb(r: pb::DocumentRef) -> DocumentRef {
     DocumentRef {
         authority: r.authority,
@@ -467,6 +490,19 @@ fn license_from_pb(
                 enum_parse("shipments", &d.shipments)?
             },
             conditions: opt(&d.conditions),
+            end_user_certificate: d.end_user_certificate.map(|c| EndUserCertificate {
+                number: c.number,
+                date: c.date,
+                issued_by: c.issued_by,
+            }),
+            brokers: parties_from_pb("brokers", d.brokers)?,
+            consignees: parties_from_pb("consignees", d.consignees)?,
+            carriers: parties_from_pb("carriers", d.carriers)?,
+            value: d.value.map(|v| Money {
+                amount: v.amount,
+                currency: v.currency,
+            }),
+            place_of_issue: opt(&d.place_of_issue),
         }),
         Kind::ImportCertificate(d) => License::Import(ImportCertificate {
             number: d.number,
@@ -482,6 +518,7 @@ fn license_from_pb(
             items: items_from_pb(d.items)?,
             valid_from: d.valid_from,
             valid_until: d.valid_until,
+            single_use: d.single_use,
         }),
         Kind::TransitAuthorization(d) => License::Transit(TransitAuthorization {
             number: d.number,

@@ -135,6 +135,14 @@ fn any_export() -> BoxedStrategy<ExportLicense> {
             select(vec![Shipments::Single, Shipments::Partial]),
             opt_text(),
         ),
+        (
+            option::of((wild(), wild(), wild())),
+            vec(any_party(), 0..2),
+            vec(any_party(), 0..2),
+            vec(any_party(), 0..2),
+            option::of((wild(), wild())),
+            opt_text(),
+        ),
     )
         .prop_map(
             |(
@@ -142,6 +150,7 @@ fn any_export() -> BoxedStrategy<ExportLicense> {
                 (exporter, importer, end_user, end_use),
                 (items, valid_from, valid_until),
                 (import_certificate, shipments, conditions),
+                (euc, brokers, consignees, carriers, value, place_of_issue),
             )| ExportLicense {
                 number,
                 exporting_country,
@@ -157,6 +166,16 @@ fn any_export() -> BoxedStrategy<ExportLicense> {
                 import_certificate,
                 shipments,
                 conditions,
+                end_user_certificate: euc.map(|(number, date, issued_by)| EndUserCertificate {
+                    number,
+                    date,
+                    issued_by,
+                }),
+                brokers,
+                consignees,
+                carriers,
+                value: value.map(|(amount, currency)| Money { amount, currency }),
+                place_of_issue,
             },
         )
         .boxed()
@@ -171,13 +190,13 @@ fn any_import() -> BoxedStrategy<ImportCertificate> {
             option::of(any_party()),
             opt_text(),
         ),
-        (vec(any_item(), 0..3), wild(), wild()),
+        (vec(any_item(), 0..3), wild(), wild(), any::<bool>()),
     )
         .prop_map(
             |(
                 (number, importing_country, exporting_country),
                 (importer, exporter, end_user, end_use),
-                (items, valid_from, valid_until),
+                (items, valid_from, valid_until, single_use),
             )| ImportCertificate {
                 number,
                 importing_country,
@@ -189,6 +208,7 @@ fn any_import() -> BoxedStrategy<ImportCertificate> {
                 items,
                 valid_from,
                 valid_until,
+                single_use,
             },
         )
         .boxed()
@@ -492,6 +512,12 @@ fn valid_license() -> BoxedStrategy<(License, Country)> {
                                 }),
                                 shipments,
                                 conditions: None,
+                                end_user_certificate: None,
+                                brokers: vec![],
+                                consignees: vec![],
+                                carriers: vec![],
+                                value: None,
+                                place_of_issue: None,
                             }),
                             1 => License::Import(ImportCertificate {
                                 number,
@@ -504,6 +530,7 @@ fn valid_license() -> BoxedStrategy<(License, Country)> {
                                 items,
                                 valid_from,
                                 valid_until,
+                                single_use: false,
                             }),
                             _ => License::Transit(TransitAuthorization {
                                 number,

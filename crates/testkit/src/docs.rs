@@ -65,6 +65,12 @@ pub fn export_fields(number: &str, quantity: u64, serials: &[&str]) -> ExportLic
         import_certificate: Some(doc_ref("MX-SEDENA", "IC-1")),
         shipments: Shipments::Partial,
         conditions: None,
+        end_user_certificate: None,
+        brokers: vec![],
+        consignees: vec![],
+        carriers: vec![],
+        value: None,
+        place_of_issue: None,
     }
 }
 
@@ -90,6 +96,7 @@ pub fn import_certificate(number: &str) -> ImportCertificate {
         items: vec![item(1, 100, &[])],
         valid_from: "2026-10-01".into(),
         valid_until: "2027-06-30".into(),
+        single_use: false,
     }
 }
 

@@ -228,6 +228,12 @@ impl Verifier {
                 citing.push(d);
             }
         }
+        if cert.single_use && !citing.is_empty() {
+            return Err(IssueError::InvalidDocument(format!(
+                "import certificate {} is single-use and already cited by another export license",
+                r.number
+            )));
+        }
         let allocated = allocation(cert, &citing);
         unallocated_covers(cert, &allocated, e).map_err(IssueError::InvalidDocument)
     }

@@ -402,3 +402,22 @@ fn a_delivery_verification_survives_the_wire() {
         .expect("opens");
     assert_eq!(back.body, Body::Document(Document::License(d)));
 }
+
+#[test]
+fn a_single_use_certificate_is_cited_once_until_that_export_is_revoked() {
+    let r = us();
+    let mut ic = docs::import_certificate("IC-1");
+    ic.single_use = true;
+    receive(
+        &r,
+        &[Log::new("MX-SEDENA", 2).next(Document::License(License::Import(ic)))],
+    );
+    r.v.issue(License::Export(export("EXP-1", 10)))
+        .expect("the one use");
+    let why = refused(r.v.issue(License::Export(export("EXP-2", 10))));
+    assert!(why.contains("single-use"), "{why}");
+    r.v.set_status("US-DDTC", "EXP-1", Status::Revoked, "withdrawn".into())
+        .expect("revoked");
+    r.v.issue(License::Export(export("EXP-2", 10)))
+        .expect("free again");
+}

@@ -137,6 +137,12 @@ fn export() -> BoxedStrategy<License> {
                     import_certificate,
                     shipments,
                     conditions: None,
+                    end_user_certificate: None,
+                    brokers: vec![],
+                    consignees: vec![],
+                    carriers: vec![],
+                    value: None,
+                    place_of_issue: None,
                 })
             },
         )
@@ -166,6 +172,7 @@ fn import() -> BoxedStrategy<License> {
                     items,
                     valid_from,
                     valid_until,
+                    single_use: false,
                 })
             },
         )
@@ -375,6 +382,12 @@ fn on_route() -> BoxedStrategy<(Facts, Declared)> {
         }),
         shipments,
         conditions: None,
+        end_user_certificate: None,
+        brokers: vec![],
+        consignees: vec![],
+        carriers: vec![],
+        value: None,
+        place_of_issue: None,
     };
     let held = |authority: &str, document: License| {
         let entry = EntryPointer {
@@ -403,6 +416,7 @@ fn on_route() -> BoxedStrategy<(Facts, Declared)> {
         items: vec![licensed(1, 200, &[])],
         valid_from: "2026-01-01".into(),
         valid_until: "2027-12-31".into(),
+        single_use: false,
     });
     let transit = License::Transit(TransitAuthorization {
         number: "TR-1".into(),
