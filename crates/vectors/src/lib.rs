@@ -118,6 +118,14 @@ fn export_license() -> ExportLicense {
         }),
         shipments: Shipments::Partial,
         conditions: None,
+        // Fields added after the vectors were pinned: empty, so the encoded
+        // document (and every hash over it) is unchanged.
+        end_user_certificate: None,
+        brokers: Vec::new(),
+        consignees: Vec::new(),
+        carriers: Vec::new(),
+        value: None,
+        place_of_issue: None,
     }
 }
 
@@ -133,6 +141,7 @@ fn import_certificate() -> ImportCertificate {
         items: vec![item()],
         valid_from: "2026-01-01".into(),
         valid_until: "2026-12-31".into(),
+        single_use: false,
     }
 }
 
