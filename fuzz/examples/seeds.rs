@@ -4,8 +4,8 @@
 use prost::Message;
 use std::fs;
 use std::path::Path;
-use tally_fuzz::{CHECK_JSON, EXPORT_JSON, IMPORT_JSON, TRANSIT_JSON, key, license};
-use tally_model::{Body, Entry, License, SUITE, Sealed, Stanza, encode_proof};
+use tally_fuzz::{CHECK_JSON, EXPORT_JSON, IMPORT_JSON, TRANSIT_JSON, key, license, sealed_of};
+use tally_model::{Body, Entry, License, encode_proof};
 use tally_proto::v1 as pb;
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
@@ -16,22 +16,6 @@ fn write(target: &str, name: &str, bytes: &[u8]) {
     fs::write(dir.join(name), bytes).expect("seed file");
 }
 
-/// A structurally valid sealed body carrying `bytes` as its ciphertext (it
-/// opens for nobody; the fuzzers only need the shape).
-fn sealed_of(bytes: &[u8]) -> Sealed {
-    Sealed {
-        suite: SUITE.to_string(),
-        commitment: [7; 32],
-        ciphertext: bytes.to_vec(),
-        stanzas: vec![
-            Stanza {
-                tag: [1; 16],
-                wrapped: vec![2; 72],
-            };
-            4
-        ],
-    }
-}
 
 fn main() {
     let chain = tally_fuzz::mx_chain();

@@ -14,7 +14,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
-use tally_fuzz::{EXPORT_JSON, IMPORT_JSON, TRANSIT_JSON, key, license};
+use tally_fuzz::{EXPORT_JSON, IMPORT_JSON, TRANSIT_JSON, key, license, sealed_of};
 use tally_model::trust::parse_key;
 use tally_model::*;
 use tally_store::{EngineKind, Store};
@@ -726,19 +726,3 @@ fuzz_target!(|steps: Vec<Step>| {
     }
 });
 
-/// A structurally valid sealed body carrying `bytes` as its ciphertext (it
-/// opens for nobody; the fuzzers only need the shape).
-fn sealed_of(bytes: &[u8]) -> Sealed {
-    Sealed {
-        suite: SUITE.to_string(),
-        commitment: [7; 32],
-        ciphertext: bytes.to_vec(),
-        stanzas: vec![
-            Stanza {
-                tag: [1; 16],
-                wrapped: vec![2; 72],
-            };
-            4
-        ],
-    }
-}

@@ -67,3 +67,20 @@ pub fn us_first() -> VerifiedEntry {
         body: Body::Document(Document::License(license(EXPORT_JSON))),
     })
 }
+
+/// A structurally valid sealed body carrying `bytes` as its ciphertext (it
+/// opens for nobody; the fuzzers only need the shape).
+pub fn sealed_of(bytes: &[u8]) -> tally_model::Sealed {
+    tally_model::Sealed {
+        suite: tally_model::SUITE.to_string(),
+        commitment: [7; 32],
+        ciphertext: bytes.to_vec(),
+        stanzas: vec![
+            tally_model::Stanza {
+                tag: [1; 16],
+                wrapped: vec![2; 72],
+            };
+            4
+        ],
+    }
+}

@@ -7,7 +7,7 @@ use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 use tally_model::seal::{self, DeterministicRandom, EncryptionSecret, Header, PairKeys};
 use tally_model::{
-    AuthorityId, AuthorityKey, Body, Card, CardKey, Document, Entry, EntryHash, License, Recipient,
+    AuthorityId, AuthorityKey, Body, Card, Document, Entry, EntryHash, License, Recipient,
     TrustList, VerifiedEntry,
 };
 use tally_node::config::{Config, NodeDir, Settings};
@@ -392,23 +392,14 @@ impl NodeSetup {
 
 /// A card for an authority with no node (its key is trusted; nothing is dialed).
 pub fn offline_card(authority: &str, key: &AuthorityKey) -> Card {
-    let peer = tally_p2p::Keypair::generate_ed25519().public().to_peer_id();
-    let authority: AuthorityId = authority.parse().expect("bench authority id");
-    Card {
-        country: authority.country().to_string(),
-        authority,
-        name: "bench offline authority".into(),
-        peer_id: peer.to_string(),
-        addresses: vec![],
-        keys: vec![CardKey {
-            public_key: hex::encode(key.public().as_bytes()),
-            valid_from_ms: 0,
-            valid_until_ms: None,
-            retired_after_seq: None,
-            compromised_after_seq: None,
-        }],
-        encryption_keys: Vec::new(),
-    }
+    let mut card = tally_testkit::card(authority, key);
+    card.name = "bench offline authority".into();
+    card.peer_id = tally_p2p::Keypair::generate_ed25519()
+        .public()
+        .to_peer_id()
+        .to_string();
+    card.addresses.clear();
+    card
 }
 
 /// Resident set size of a process, in MiB (`VmRSS` of /proc/PID/status).
