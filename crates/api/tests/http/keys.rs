@@ -92,3 +92,44 @@ async fn rotating_the_signing_key() {
         "{out:?}"
     );
 }
+
+struct PanickingRotator;
+
+impl tally_api::KeyRotator for PanickingRotator {
+    fn rotate_signing(&self) -> Result<tally_api::RotatedKey, tally_api::ApiError> {
+        panic!("a bug in a handler");
+    }
+}
+
+/// Regression (issue: a panic inside a handler went unnoticed: the
+/// connection dropped and health stayed ok): the request answers 500 in
+/// the contract's shape, the panic is counted, and health turns degraded.
+#[tokio::test]
+async fn a_panicking_handler_is_counted_and_turns_health_degraded() {
+    let mut r = Rig::new();
+    r.state = r
+        .state
+        .clone()
+        .with_rotator(std::sync::Arc::new(PanickingRotator));
+    r.app = tally_api::router(r.state.clone());
+    let a = r.get("/v1/health", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = r
+        .post(
+            "/v1/keys/rotate",
+            Some(&r.admin),
+            &serde_json::json!({"purpose": "signing"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", a.text);
+    assert_eq!(a.error_code(), "internal");
+    let a = r.get("/v1/health", None).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.text);
+    assert_eq!(a.json()["status"], "degraded");
+    let m = r.get("/metrics", None).await;
+    assert!(
+        m.text.contains("tally_http_handler_panics_total 1"),
+        "{}",
+        m.text
+    );
+}
