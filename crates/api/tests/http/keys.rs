@@ -99,6 +99,10 @@ impl tally_api::KeyRotator for PanickingRotator {
     fn rotate_signing(&self) -> Result<tally_api::RotatedKey, tally_api::ApiError> {
         panic!("a bug in a handler");
     }
+
+    fn rotate_encryption(&self) -> Result<tally_api::RotatedKey, tally_api::ApiError> {
+        panic!("a bug in a handler");
+    }
 }
 
 /// Regression (issue: a panic inside a handler went unnoticed: the
