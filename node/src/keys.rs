@@ -53,9 +53,10 @@ pub fn encode_authority_key(secret: &[u8; 32]) -> Vec<u8> {
     format!("{}\n", hex::encode(secret)).into_bytes()
 }
 
-pub fn load_authority_key(path: &Path) -> anyhow::Result<AuthorityKey> {
+/// The 32 secret bytes of a key file written as 64 hex characters.
+fn read_hex_secret(path: &Path) -> anyhow::Result<[u8; 32]> {
     let text = read_secret(path)?;
-    let secret: [u8; 32] = std::str::from_utf8(&text)
+    std::str::from_utf8(&text)
         .ok()
         .and_then(|t| hex::decode(t.trim()).ok())
         .and_then(|b| b.try_into().ok())
@@ -64,8 +65,11 @@ pub fn load_authority_key(path: &Path) -> anyhow::Result<AuthorityKey> {
                 "key file {} is corrupt: expected 64 hex characters",
                 path.display()
             )
-        })?;
-    Ok(AuthorityKey::from_bytes(&secret))
+        })
+}
+
+pub fn load_authority_key(path: &Path) -> anyhow::Result<AuthorityKey> {
+    Ok(AuthorityKey::from_bytes(&read_hex_secret(path)?))
 }
 
 /// The X25519 encryption secret at `path`, created (0600) when missing.
@@ -76,18 +80,7 @@ pub fn load_or_create_encryption_key(path: &Path) -> anyhow::Result<EncryptionSe
         tracing::info!(path = %path.display(), "created the authority's encryption key");
         return Ok(secret);
     }
-    let text = read_secret(path)?;
-    let secret: [u8; 32] = std::str::from_utf8(&text)
-        .ok()
-        .and_then(|t| hex::decode(t.trim()).ok())
-        .and_then(|b| b.try_into().ok())
-        .with_context(|| {
-            format!(
-                "key file {} is corrupt: expected 64 hex characters",
-                path.display()
-            )
-        })?;
-    Ok(EncryptionSecret::from_bytes(secret))
+    Ok(EncryptionSecret::from_bytes(read_hex_secret(path)?))
 }
 
 pub fn load_node_key(path: &Path) -> anyhow::Result<tally_p2p::Keypair> {

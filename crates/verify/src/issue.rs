@@ -48,6 +48,14 @@ struct Carriage {
     sealed: Option<Plan>,
 }
 
+/// The document `r` names, when this node holds (and can read) it.
+fn held(tx: &Tx, r: &DocumentRef) -> Result<Option<LicenseState>, IssueError> {
+    match r.authority.parse::<AuthorityId>() {
+        Ok(a) => Ok(tx.license(&a, &r.number)?),
+        Err(_) => Ok(None),
+    }
+}
+
 impl From<Refusal> for IssueError {
     fn from(r: Refusal) -> IssueError {
         match r {
@@ -100,10 +108,7 @@ impl Verifier {
             Document::Shipment(r) => Some(r.license.clone()),
         };
         let license = match &concerned {
-            Some(r) => match r.authority.parse::<AuthorityId>() {
-                Ok(a) => tx.license(&a, &r.number)?,
-                Err(_) => None,
-            },
+            Some(r) => held(tx, r)?,
             None => None,
         };
         let sealed = match (document, visibility) {
@@ -161,10 +166,7 @@ impl Verifier {
             return Ok(());
         };
         let refuse = |why: String| Err(IssueError::InvalidDocument(why));
-        let held = match r.authority.parse::<AuthorityId>() {
-            Ok(a) => tx.license(&a, &r.number)?,
-            Err(_) => None,
-        };
+        let held = held(tx, r)?;
         let Some(ic) = held else {
             return refuse(format!(
                 "import certificate {} of {} is not held by this node: the importing State's certificate must arrive before the export license is issued",
@@ -241,10 +243,7 @@ impl Verifier {
     /// A transit State authorizes a license it holds and is on the route of.
     fn transit_linkage(&self, tx: &Tx, t: &TransitAuthorization) -> Result<(), IssueError> {
         let r = &t.export_license;
-        let held = match r.authority.parse::<AuthorityId>() {
-            Ok(a) => tx.license(&a, &r.number)?,
-            Err(_) => None,
-        };
+        let held = held(tx, r)?;
         let Some(state) = held else {
             return Err(IssueError::InvalidDocument(format!(
                 "export license {} of {} is not held by this node: it must arrive before its transit is authorized",
@@ -271,10 +270,7 @@ impl Verifier {
     fn delivery_linkage(&self, tx: &Tx, d: &DeliveryVerification) -> Result<(), IssueError> {
         let r = &d.export_license;
         let refuse = |why: String| Err(IssueError::InvalidDocument(why));
-        let held = match r.authority.parse::<AuthorityId>() {
-            Ok(a) => tx.license(&a, &r.number)?,
-            Err(_) => None,
-        };
+        let held = held(tx, r)?;
         let Some(state) = held else {
             return refuse(format!(
                 "export license {} of {} is not held by this node",
