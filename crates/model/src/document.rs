@@ -503,35 +503,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn contract_example_parses_and_unknown_fields_are_refused() {
-        let json = r#"{"kind": "export", "number": "EXP-2026-0001",
- "exporting_country": "US", "importing_country": "MX", "transit_countries": ["GT"],
- "exporter": {"name": "Acme Arms Inc.", "id": "FFL-1-23-456"},
- "importer": {"name": "Importadora del Norte SA"},
- "end_user": {"name": "Policia Estatal"}, "end_use": "law enforcement",
- "end_user_certificate": {"number": "EUC-2026-118", "date": "2026-10-20", "issued_by": "MX-SEDENA"},
- "brokers": [], "consignees": [], "carriers": [{"name": "Transportes del Golfo SA"}],
- "value": {"amount": "84500.00", "currency": "USD"}, "place_of_issue": "Washington, DC",
- "items": [{"line": 1, "category": "firearm", "description": "pistol", "hs_code": "930200",
-            "make": "Acme", "model": "P9", "caliber": "9x19mm",
-            "quantity": 100, "unit": "units", "serials": ["AC1000", "AC1001"]}],
- "valid_from": "2026-11-01", "valid_until": "2027-04-30",
- "import_certificate": {"authority": "MX-SEDENA", "number": "IC-2026-0042"},
- "shipments": "partial", "conditions": "no re-export"}"#;
-        let l: License = serde_json::from_str(json).expect("contract example");
-        assert_eq!(l.kind(), LicenseKind::Export);
-        let back = serde_json::to_value(&l).expect("serializes");
-        assert_eq!(back["kind"], "export");
-        assert_eq!(back["items"][0]["serials"][1], "AC1001");
-        assert_eq!(back["value"]["amount"], "84500.00");
-        assert_eq!(back["carriers"][0]["name"], "Transportes del Golfo SA");
-        assert!(back.get("brokers").is_none(), "empty lists are left out");
-        crate::validate_license(&l, "US".parse().expect("a country")).expect("valid");
-        let typo = json.replace("\"transit_countries\"", "\"transit_countires\"");
-        assert!(serde_json::from_str::<License>(&typo).is_err());
-    }
-
-    #[test]
     fn contract_delivery_example_parses() {
         let json = r#"{"kind": "delivery", "number": "DV-2026-0003", "importing_country": "MX",
  "export_license": {"authority": "US-DDTC", "number": "EXP-2026-0001"},

@@ -32,6 +32,8 @@ pub mod lifecycle;
 pub mod linkage;
 pub mod recipients;
 pub mod route;
+#[cfg(any(test, feature = "sample"))]
+pub mod sample;
 pub mod seal;
 pub mod trust;
 pub mod validate;

@@ -156,18 +156,7 @@ mod tests {
     }
 
     fn item(category: Category, unit: Unit, quantity: u64) -> Item {
-        Item {
-            line: 1,
-            category,
-            description: String::new(),
-            hs_code: None,
-            make: None,
-            model: None,
-            caliber: None,
-            quantity,
-            unit,
-            serials: vec![],
-        }
+        crate::sample::item(1, category, unit, quantity)
     }
 
     #[test]

@@ -608,68 +608,13 @@ pub(crate) mod tests {
     use super::*;
     use crate::document::*;
 
-    pub fn export_fixture() -> ExportLicense {
-        ExportLicense {
-            number: "EXP-2026-0001".into(),
-            exporting_country: "US".into(),
-            importing_country: "MX".into(),
-            transit_countries: vec!["GT".into()],
-            exporter: Party {
-                name: "Acme Arms Inc.".into(),
-                id: None,
-                address: None,
-            },
-            importer: Party {
-                name: "Importadora del Norte SA".into(),
-                id: None,
-                address: None,
-            },
-            end_user: Some(Party {
-                name: "Policia Estatal".into(),
-                id: None,
-                address: None,
-            }),
-            end_use: Some("law enforcement".into()),
-            items: vec![Item {
-                line: 1,
-                category: Category::Firearm,
-                description: "pistol".into(),
-                hs_code: Some("930200".into()),
-                make: None,
-                model: None,
-                caliber: None,
-                quantity: 100,
-                unit: Unit::Units,
-                serials: vec!["AC1000".into(), "AC1001".into()],
-            }],
-            valid_from: "2026-11-01".into(),
-            valid_until: "2027-04-30".into(),
-            import_certificate: Some(DocumentRef {
-                authority: "MX-SEDENA".into(),
-                number: "IC-2026-0042".into(),
-            }),
-            shipments: Shipments::Partial,
-            conditions: None,
-            end_user_certificate: None,
-            brokers: vec![],
-            consignees: vec![],
-            carriers: vec![],
-            value: None,
-            place_of_issue: None,
-        }
-    }
+    pub use crate::sample::export_license as export_fixture;
 
     fn us() -> Country {
         "US".parse().expect("valid")
     }
 
-    fn party(name: &str) -> Party {
-        Party {
-            name: name.into(),
-            id: None,
-            address: None,
-        }
-    }
+    use crate::sample::party;
 
     #[test]
     fn invalid_documents() {

@@ -496,11 +496,7 @@ fn valid_license() -> BoxedStrategy<(License, Country)> {
                                 importer,
                                 // Required on an export license.
                                 end_user: end_user.or_else(|| {
-                                    Some(Party {
-                                        name: "Policia Estatal".into(),
-                                        id: None,
-                                        address: None,
-                                    })
+                                    Some(tally_model::sample::party("Policia Estatal"))
                                 }),
                                 end_use: Some("law enforcement".into()),
                                 items,
@@ -511,13 +507,7 @@ fn valid_license() -> BoxedStrategy<(License, Country)> {
                                     number: ref_number,
                                 }),
                                 shipments,
-                                conditions: None,
-                                end_user_certificate: None,
-                                brokers: vec![],
-                                consignees: vec![],
-                                carriers: vec![],
-                                value: None,
-                                place_of_issue: None,
+                                ..tally_model::sample::export_license()
                             }),
                             1 => License::Import(ImportCertificate {
                                 number,

@@ -5,8 +5,8 @@
 
 use tally_model::{
     Category, Checkpoint, Decision, DeliveryLine, DeliveryVerification, Direction, Document,
-    DocumentRef, ExportLicense, ImportCertificate, Item, KeyRotation, License, Party, ShipmentLine,
-    ShipmentRecord, ShipmentVerdict, Shipments, Status, StatusChange, TransitAuthorization, Unit,
+    DocumentRef, ExportLicense, ImportCertificate, Item, KeyRotation, License, ShipmentLine,
+    ShipmentRecord, ShipmentVerdict, Status, StatusChange, TransitAuthorization, Unit,
 };
 
 /// 2026-11-01T00:00:00Z: every fixture time is an offset from here.
@@ -19,13 +19,7 @@ pub fn doc_ref(authority: &str, number: &str) -> DocumentRef {
     }
 }
 
-pub fn party(name: &str) -> Party {
-    Party {
-        name: name.into(),
-        id: None,
-        address: None,
-    }
-}
+pub use tally_model::sample::party;
 
 pub fn item(line: u32, quantity: u64, serials: &[&str]) -> Item {
     Item {
@@ -52,25 +46,9 @@ pub fn export_license(number: &str, quantity: u64, serials: &[&str]) -> License 
 pub fn export_fields(number: &str, quantity: u64, serials: &[&str]) -> ExportLicense {
     ExportLicense {
         number: number.into(),
-        exporting_country: "US".into(),
-        importing_country: "MX".into(),
-        transit_countries: vec!["GT".into()],
-        exporter: party("Acme Arms Inc."),
-        importer: party("Importadora del Norte SA"),
-        end_user: Some(party("Policia Estatal")),
-        end_use: Some("law enforcement".into()),
         items: vec![item(1, quantity, serials), item(2, 5000, &[])],
-        valid_from: "2026-11-01".into(),
-        valid_until: "2027-04-30".into(),
         import_certificate: Some(doc_ref("MX-SEDENA", "IC-1")),
-        shipments: Shipments::Partial,
-        conditions: None,
-        end_user_certificate: None,
-        brokers: vec![],
-        consignees: vec![],
-        carriers: vec![],
-        value: None,
-        place_of_issue: None,
+        ..tally_model::sample::export_license()
     }
 }
 

@@ -79,16 +79,8 @@ fn items() -> BoxedStrategy<Vec<Item>> {
                 .into_iter()
                 .zip(rest)
                 .map(|(line, (quantity, serials, category))| Item {
-                    line,
-                    category,
-                    description: String::new(),
-                    hs_code: None,
-                    make: None,
-                    model: None,
-                    caliber: None,
-                    quantity,
-                    unit: Unit::Units,
                     serials: serials.into_iter().map(String::from).collect(),
+                    ..sample::item(line, category, Unit::Units, quantity)
                 })
                 .collect()
         })
@@ -136,13 +128,7 @@ fn export() -> BoxedStrategy<License> {
                     valid_until,
                     import_certificate,
                     shipments,
-                    conditions: None,
-                    end_user_certificate: None,
-                    brokers: vec![],
-                    consignees: vec![],
-                    carriers: vec![],
-                    value: None,
-                    place_of_issue: None,
+                    ..sample::export_license()
                 })
             },
         )
@@ -345,49 +331,22 @@ fn declared() -> BoxedStrategy<Declared> {
 /// shipment rule say otherwise, so the acceptance side is reached often.
 fn on_route() -> BoxedStrategy<(Facts, Declared)> {
     let licensed = |line: u32, quantity: u64, serials: &[&str]| Item {
-        line,
-        category: Category::Firearm,
-        description: String::new(),
-        hs_code: None,
-        make: None,
-        model: None,
-        caliber: None,
-        quantity,
-        unit: Unit::Units,
         serials: serials.iter().map(|s| s.to_string()).collect(),
+        ..sample::item(line, Category::Firearm, Unit::Units, quantity)
     };
     let export = move |shipments| ExportLicense {
         number: "EXP-1".into(),
-        exporting_country: "US".into(),
-        importing_country: "MX".into(),
-        transit_countries: vec!["GT".into()],
-        exporter: Party {
-            name: NAMES[0].into(),
-            id: None,
-            address: None,
-        },
-        importer: Party {
-            name: NAMES[2].into(),
-            id: None,
-            address: None,
-        },
+        exporter: sample::party(NAMES[0]),
+        importer: sample::party(NAMES[2]),
         end_user: None,
         end_use: None,
         items: vec![licensed(1, 100, &["S1", "S2"]), licensed(2, 10, &[])],
-        valid_from: "2026-11-01".into(),
-        valid_until: "2027-04-30".into(),
         import_certificate: Some(DocumentRef {
             authority: "MX-SEDENA".into(),
             number: "IC-1".into(),
         }),
         shipments,
-        conditions: None,
-        end_user_certificate: None,
-        brokers: vec![],
-        consignees: vec![],
-        carriers: vec![],
-        value: None,
-        place_of_issue: None,
+        ..sample::export_license()
     };
     let held = |authority: &str, document: License| {
         let entry = EntryPointer {
