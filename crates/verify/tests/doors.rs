@@ -57,14 +57,13 @@ fn rig() -> Rig {
     }
 }
 
+/// MX-SEDENA's certificate `number`, valid 2026-2030 so any test clock is inside it.
 fn import_cert(number: &str) -> License {
-    serde_json::from_value(serde_json::json!({
-        "kind": "import", "number": number, "importing_country": "MX", "exporting_country": "US",
-        "importer": {"name": "Importadora del Norte SA"}, "exporter": {"name": "Acme Arms Inc."},
-        "items": [{"line": 1, "category": "firearm", "quantity": 100, "unit": "units"}],
-        "valid_from": "2026-01-01", "valid_until": "2030-12-31"
-    }))
-    .expect("valid import")
+    License::Import(ImportCertificate {
+        valid_from: "2026-01-01".into(),
+        valid_until: "2030-12-31".into(),
+        ..tally_testkit::docs::import_certificate(number)
+    })
 }
 
 fn export(number: &str) -> License {

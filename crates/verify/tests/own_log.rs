@@ -17,14 +17,18 @@ fn verifier(store: Store) -> Verifier {
     )
 }
 
+/// US-DDTC's own import certificate `number`, for goods from MX.
 fn import(number: &str) -> License {
-    serde_json::from_value(serde_json::json!({
-        "kind": "import", "number": number, "importing_country": "US", "exporting_country": "MX",
-        "importer": {"name": "Acme Arms Inc."}, "exporter": {"name": "Importadora del Norte SA"},
-        "items": [{"line": 1, "category": "firearm", "quantity": 100, "unit": "units"}],
-        "valid_from": "2026-01-01", "valid_until": "2030-12-31"
-    }))
-    .expect("valid import")
+    let base = tally_testkit::docs::import_certificate(number);
+    License::Import(ImportCertificate {
+        importing_country: "US".into(),
+        exporting_country: "MX".into(),
+        importer: base.exporter.clone(),
+        exporter: base.importer.clone(),
+        valid_from: "2026-01-01".into(),
+        valid_until: "2030-12-31".into(),
+        ..base
+    })
 }
 
 /// US-DDTC's entry at `seq` after `prev`, signed with its key elsewhere.

@@ -16,10 +16,7 @@ async fn rotating_the_signing_key() {
     ic["items"][0]["quantity"] = json!(200);
     ic["items"][1]["quantity"] = json!(10000);
     r.ingest_foreign(MX, ic);
-    let first = r
-        .post("/v1/licenses", Some(&r.issuer), &export("EXP-1"))
-        .await;
-    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    r.issue(&export("EXP-1")).await;
 
     // The rig's verifier was started without encryption keys.
     let bad = r
@@ -55,10 +52,7 @@ async fn rotating_the_signing_key() {
     assert_eq!(body["entry"]["seq"], 2);
     assert_eq!(r.state.verifier.public_key_hex(), new_key);
 
-    let next = r
-        .post("/v1/licenses", Some(&r.issuer), &export("EXP-2"))
-        .await;
-    assert_eq!(next.status, StatusCode::CREATED, "{}", next.text);
+    r.issue(&export("EXP-2")).await;
 
     // The listing: the card's key retired after 2, then the new key.
     let list = r.get("/v1/authorities", Some(&r.officer)).await.json();

@@ -69,10 +69,7 @@ async fn records_are_limited_and_checks_are_not() {
     });
     r.foreign_documents();
     let o = Some(r.officer.as_str());
-    let a = r
-        .post("/v1/licenses", Some(&r.issuer), &export("EXP-1"))
-        .await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    r.issue(&export("EXP-1")).await;
     let record = shipment("EXP-1", "US", "exit", 1, &[], true);
     let a = r.post("/v1/shipments/verify", o, &record).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);

@@ -209,6 +209,22 @@ impl Rig {
         self.raw(Method::GET, path, token, None, vec![]).await
     }
 
+    /// An officer's `POST /v1/shipments/verify`: the answer's JSON.
+    pub async fn verify(&self, shipment: &Value) -> Value {
+        self.post("/v1/shipments/verify", Some(&self.officer), shipment)
+            .await
+            .json()
+    }
+
+    /// An issuer's `POST /v1/licenses` that must be answered 201.
+    pub async fn issue(&self, document: &Value) -> Answer {
+        let a = self
+            .post("/v1/licenses", Some(&self.issuer), document)
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+        a
+    }
+
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
         self.raw(
             Method::POST,

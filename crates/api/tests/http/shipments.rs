@@ -22,10 +22,7 @@ async fn a_recorded_crossing_shows_in_the_tally_and_the_shipments() {
     let r = Rig::new();
     r.foreign_documents();
     let o = Some(r.officer.as_str());
-    let a = r
-        .post("/v1/licenses", Some(&r.issuer), &export("EXP-1"))
-        .await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    r.issue(&export("EXP-1")).await;
 
     // A check without record writes nothing.
     let before = r.heads().await;
@@ -136,13 +133,8 @@ async fn a_recorded_crossing_shows_in_the_tally_and_the_shipments() {
 
     // What is left still passes.
     let v = r
-        .post(
-            "/v1/shipments/verify",
-            o,
-            &shipment("EXP-1", "US", "exit", 60, &["AC1001"], false),
-        )
-        .await
-        .json();
+        .verify(&shipment("EXP-1", "US", "exit", 60, &["AC1001"], false))
+        .await;
     assert_eq!(v["verdict"], "accept", "{v}");
 }
 
@@ -186,16 +178,10 @@ async fn recording_at_a_foreign_checkpoint_is_forbidden_and_writes_nothing() {
 #[tokio::test]
 async fn unknown_licenses_and_missing_authorizations() {
     let r = Rig::new();
-    let o = Some(r.officer.as_str());
 
     let v = r
-        .post(
-            "/v1/shipments/verify",
-            o,
-            &shipment("EXP-404", "US", "exit", 1, &[], false),
-        )
-        .await
-        .json();
+        .verify(&shipment("EXP-404", "US", "exit", 1, &[], false))
+        .await;
     assert_eq!(v["verdict"], "reject");
     assert_eq!(v["checks"].as_array().map(Vec::len), Some(1), "{v}");
     assert_eq!(v["checks"][0]["rule"], "license.known");
@@ -208,18 +194,10 @@ async fn unknown_licenses_and_missing_authorizations() {
     let mut ic = import_certificate("IC-1");
     ic["valid_from"] = json!(day(10));
     r.ingest_foreign(MX, ic);
-    let a = r
-        .post("/v1/licenses", Some(&r.issuer), &export("EXP-1"))
-        .await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    r.issue(&export("EXP-1")).await;
     let v = r
-        .post(
-            "/v1/shipments/verify",
-            o,
-            &shipment("EXP-1", "US", "exit", 1, &[], false),
-        )
-        .await
-        .json();
+        .verify(&shipment("EXP-1", "US", "exit", 1, &[], false))
+        .await;
     assert_eq!(
         failed(&v),
         ["import.authorization", "transit.authorization"]

@@ -128,13 +128,8 @@ async fn issue_read_amend_suspend_reinstate_revoke() {
         "suspended"
     );
     let v = r
-        .post(
-            "/v1/shipments/verify",
-            o,
-            &shipment("EXP-1", "US", "exit", 1, &[], false),
-        )
-        .await
-        .json();
+        .verify(&shipment("EXP-1", "US", "exit", 1, &[], false))
+        .await;
     assert_eq!(v["verdict"], "reject");
     let status_check = v["checks"]
         .as_array()
@@ -249,10 +244,7 @@ async fn an_import_certificate_shows_its_allocation_and_the_exports_citing_it() 
     ic["items"][1]["quantity"] = json!(20000);
     r.ingest_foreign(MX, ic);
     for number in ["EXP-1", "EXP-2"] {
-        let a = r
-            .post("/v1/licenses", Some(&r.issuer), &export(number))
-            .await;
-        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+        r.issue(&export(number)).await;
     }
     // 100 pistols each: 50 left, so a third export of 100 is refused.
     let a = r
@@ -304,10 +296,7 @@ async fn an_import_certificate_shows_its_allocation_and_the_exports_citing_it() 
 async fn the_importing_states_delivery_verifications_show_as_delivered() {
     let r = Rig::new();
     r.foreign_documents();
-    let a = r
-        .post("/v1/licenses", Some(&r.issuer), &export("EXP-1"))
-        .await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    r.issue(&export("EXP-1")).await;
     let delivery = |number: &str, quantity: u64| {
         json!({"kind": "delivery", "number": number, "importing_country": "MX",
                "export_license": {"authority": "US-DDTC", "number": "EXP-1"},

@@ -194,10 +194,7 @@ async fn metrics_count_open_alerts_per_kind() {
         assert_eq!(gauge(&m, kind.as_str()), Some(0), "{kind}:\n{m}");
     }
 
-    let a = r
-        .post("/v1/licenses", Some(&r.issuer), &export("EXP-1"))
-        .await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    r.issue(&export("EXP-1")).await;
     // Two attempted crossings refused and recorded: two shipment.refused alerts.
     for _ in 0..2 {
         let a = r
