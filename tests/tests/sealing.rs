@@ -105,6 +105,16 @@ async fn only_the_parties_read_a_sealed_license() -> Result<()> {
         .await?;
         let (_, body) = api.get(As::Officer, path).await?;
         assert_eq!(body["document"]["end_user"]["name"], MARKER);
+        // Who can read it: the sealed recipient list, the issuer first.
+        let mut readers: Vec<&str> = body["readers"]
+            .as_array()
+            .context("readers")?
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(readers.first(), Some(&"US-DDTC"), "{body}");
+        readers.sort_unstable();
+        assert_eq!(readers, ["GT-DIGECAM", "MX-SEDENA", "US-DDTC"], "{body}");
     }
 
     // The bystander: 404 as for an unknown license, `sealed` in the log, a
@@ -156,6 +166,8 @@ async fn only_the_parties_read_a_sealed_license() -> Result<()> {
         },
     )
     .await?;
+    let (_, body) = ca.get(As::Officer, "/v1/licenses/US-DDTC/EXP-P1").await?;
+    assert_eq!(body.get("readers"), None, "in clear: {body}");
     net.shutdown().await;
     Ok(())
 }
