@@ -22,7 +22,7 @@ shift || true
 if [ $# -gt 0 ]; then
     targets=("$@")
 else
-    targets=(signed_entry documents_json sync_messages ingest)
+    targets=(signed_entry documents_json sync_messages ingest sealed_entry)
 fi
 sanitizer="${SANITIZER:-none}"
 jobs="${FUZZ_JOBS:-1}"

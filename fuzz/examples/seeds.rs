@@ -4,7 +4,9 @@
 use prost::Message;
 use std::fs;
 use std::path::Path;
-use tally_fuzz::{CHECK_JSON, EXPORT_JSON, IMPORT_JSON, TRANSIT_JSON, key, license, sealed_of};
+use tally_fuzz::{
+    CHECK_JSON, EXPORT_JSON, IMPORT_JSON, TRANSIT_JSON, genuine_sealed, key, license, sealed_of,
+};
 use tally_model::{Body, Entry, License, encode_proof};
 use tally_proto::v1 as pb;
 
@@ -15,7 +17,6 @@ fn write(target: &str, name: &str, bytes: &[u8]) {
     fs::create_dir_all(&dir).expect("seed directory");
     fs::write(dir.join(name), bytes).expect("seed file");
 }
-
 
 fn main() {
     let chain = tally_fuzz::mx_chain();
@@ -48,6 +49,67 @@ fn main() {
         "signed_entry",
         "sealed",
         &key(1).sign(&sealed).signed().encode(),
+    );
+
+    // sealed_entry (first byte: the mode). 0: genuine seals as a peer sends
+    // them (signed; seq 1 and 2, to no reader, one, both), one of another
+    // suite and one that opens for nobody. 1: edit scripts over the genuine
+    // seals (none, a ciphertext byte, a stanza byte). 2: sealed payloads.
+    for (seq, readers) in [(1, 0), (1, 2), (2, 1), (2, 2)] {
+        let e = genuine_sealed(seq, readers, seq as u8);
+        write(
+            "sealed_entry",
+            &format!("peer-seq{seq}-readers{readers}"),
+            &[&[0u8][..], &key(1).sign(&e).signed().encode()].concat(),
+        );
+    }
+    let mut other_suite = genuine_sealed(1, 2, 7);
+    if let Body::Sealed(s) = &mut other_suite.body {
+        s.suite = "tally/sealed/v2".into();
+    }
+    write(
+        "sealed_entry",
+        "peer-other-suite",
+        &[&[0u8][..], &other_suite.encode()].concat(),
+    );
+    write(
+        "sealed_entry",
+        "peer-shape-only",
+        &[&[0u8][..], &sealed.encode()].concat(),
+    );
+    write("sealed_entry", "edit-none", &[1, 1, 2, 5]);
+    write(
+        "sealed_entry",
+        "edit-ciphertext",
+        &[1, 0, 1, 5, 0x03, 0x00, 0x01],
+    );
+    write(
+        "sealed_entry",
+        "edit-stanza",
+        &[1, 1, 2, 5, 0x00, 0x40, 0x80],
+    );
+    let payload = tally_model::SealedPayload {
+        document: tally_model::Document::License(license(EXPORT_JSON)),
+        recipients: vec![tally_model::Recipient {
+            authority: "MX-SEDENA".parse().expect("valid"),
+            encryption_key: tally_fuzz::encryption_secret(2).public(),
+        }],
+        unreached: vec!["GT".parse().expect("a country")],
+    };
+    write(
+        "sealed_entry",
+        "payload-export",
+        &[&[2u8][..], &payload.encode()].concat(),
+    );
+    let transit = tally_model::SealedPayload {
+        document: tally_model::Document::License(license(TRANSIT_JSON)),
+        recipients: vec![],
+        unreached: vec![],
+    };
+    write(
+        "sealed_entry",
+        "payload-transit-no-one",
+        &[&[2u8][..], &transit.encode()].concat(),
     );
 
     // documents_json: the docs/API.md examples, and amendment pairs.

@@ -1,6 +1,9 @@
-//! `tally demo`: three real nodes on loopback (US-BIS exporter, MX-SEDENA
-//! importer, GT-DIGECAM transit) that trust each other, with sample licenses,
-//! certificates, transit authorizations and shipments, until Ctrl-C.
+//! `tally demo`: four real nodes on loopback (US-BIS exporter, MX-SEDENA
+//! importer, GT-DIGECAM transit, and JM-FLA, a State on no route of the
+//! samples) that trust each other, with sample licenses, certificates,
+//! transit authorizations and shipments, until Ctrl-C. Every document is
+//! sealed to its parties: JM-FLA holds, verifies and relays every log and
+//! reads none of them ([`BYSTANDER`]).
 //!
 //! The sample data tells a story an officer of these agencies can follow
 //! (DOMAIN.md "Realistic sample data"): the Bureau of Industry and Security
@@ -36,7 +39,7 @@ struct Member {
     issuer_token: String,
 }
 
-const MEMBERS: [(&str, &str); 3] = [
+const MEMBERS: [(&str, &str); 4] = [
     (
         "US-BIS",
         "Bureau of Industry and Security, U.S. Department of Commerce",
@@ -49,7 +52,13 @@ const MEMBERS: [(&str, &str); 3] = [
         "GT-DIGECAM",
         "Dirección General de Control de Armas y Municiones",
     ),
+    ("JM-FLA", "Firearm Licensing Authority, Jamaica"),
 ];
+
+/// The member of a State on no route of the sample documents (Jamaica): it
+/// trusts and is trusted by the others, holds every log, and reads nothing
+/// sealed to the parties.
+const BYSTANDER: usize = 3;
 
 pub async fn run(dir: Option<PathBuf>, base_port: u16) -> anyhow::Result<()> {
     let (root, _tmp) = match dir {
@@ -66,13 +75,19 @@ pub async fn run(dir: Option<PathBuf>, base_port: u16) -> anyhow::Result<()> {
     }
     let (nodes, members) = start(&root, &ports).await?;
     seed(&nodes).await?;
+    until_replicated(&nodes, BYSTANDER).await?;
+    let (held, read) = held_and_read(&nodes[BYSTANDER])?;
     println!(
-        "\nTally demo: three nodes on loopback, ready in {:.1} s\n",
+        "\nTally demo: {} nodes on loopback, ready in {:.1} s\n",
+        nodes.len(),
         started.elapsed().as_secs_f64()
     );
-    for (node, m) in nodes.iter().zip(&members) {
+    for (i, (node, m)) in nodes.iter().zip(&members).enumerate() {
         println!("{} ({})", m.authority, m.name);
         println!("  console  {}/", node.api_url());
+        if i == BYSTANDER {
+            println!("  holds    {held} entries of the other logs, reads {read} of them");
+        }
         println!("  p2p      {}", m.p2p);
         println!("  officer  {}", m.officer_token);
         println!("  issuer   {}", m.issuer_token);
@@ -156,7 +171,7 @@ fn probe(wanted: Option<u16>, what: &str, notes: &mut Vec<String>) -> anyhow::Re
     Ok(l)
 }
 
-/// Initialises (first run) and starts the three nodes, trusting each other.
+/// Initialises (first run) and starts every member's node, all trusting each other.
 async fn start(root: &Path, ports: &Ports) -> anyhow::Result<(Vec<Node>, Vec<Member>)> {
     let mut members = Vec::new();
     for (i, (authority, name)) in MEMBERS.iter().enumerate() {
@@ -382,6 +397,47 @@ async fn until_held(v: &Verifier, authority: &str, number: &str) -> anyhow::Resu
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     bail!("{authority} {number} did not replicate within 20 s")
+}
+
+/// Waits until node `i` holds every other node's log up to that node's head.
+async fn until_replicated(nodes: &[Node], i: usize) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut behind = Vec::new();
+        for (j, n) in nodes.iter().enumerate() {
+            let a = n.verifier().authority();
+            let head = n.verifier().store().head(a)?.map(|h| h.0);
+            if j != i && nodes[i].verifier().store().head(a)?.map(|h| h.0) != head {
+                behind.push(a.to_string());
+            }
+        }
+        if behind.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!("node {i} did not catch up with {behind:?} within 20 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// How many entries of other authorities' logs `node` holds, and how many
+/// documents of those logs it can read: entries in clear, and licenses it
+/// opened (sealed documents addressed to it).
+fn held_and_read(node: &Node) -> anyhow::Result<(u64, u64)> {
+    let (v, mut held, mut read) = (node.verifier(), 0, 0);
+    for (a, seq, _) in v.store().heads()? {
+        if &a == v.authority() {
+            continue;
+        }
+        held += seq;
+        let entries = v.store().range(&a, 1, usize::try_from(seq)?)?;
+        for e in entries {
+            read += u64::from(e.open()?.document().is_some());
+        }
+        read += u64::try_from(v.store().licenses_of(&a, usize::MAX)?.len())?;
+    }
+    Ok((held, read))
 }
 
 /// Waits until `v` shows an open alert of `kind` about US-BIS `number`.

@@ -217,6 +217,18 @@ async fn console_flow(b: &Browser, net: &Network, seeded: &Seeded, shots: &Path)
             shipments.len()
         );
     }
+    // Who can read it: the export is sealed to its parties, the issuer first.
+    let readers = b.find_required("#license-readers").await?;
+    if b.attribute(&readers, "data-sealed").await?.as_deref() != Some("true") {
+        bail!("the license page does not say the export is sealed");
+    }
+    let text = b.text(&readers).await?;
+    if !["US-DDTC", "MX-SEDENA", "GT-DIGECAM"]
+        .iter()
+        .all(|a| text.contains(a))
+    {
+        bail!("the license page's readers {text:?} miss a party");
+    }
     b.screenshot(&shots.join("04-license.png")).await?;
 
     // ---- the network page: both peers connected
@@ -233,6 +245,14 @@ async fn console_flow(b: &Browser, net: &Network, seeded: &Seeded, shots: &Path)
         },
     )
     .await?;
+    // US-DDTC's log: its sealed export listed as sealed, never its content.
+    b.click(
+        &b.wait_displayed("#logs button.log-entries[data-authority=\"US-DDTC\"]")
+            .await?,
+    )
+    .await?;
+    b.wait_for("#log-entries tbody tr[data-kind=\"sealed\"] .badge.sealed")
+        .await?;
     b.screenshot(&shots.join("05-network.png")).await?;
 
     alerts_flow(b, net, shots).await

@@ -1,6 +1,7 @@
 //! `tally demo` as a whole process: it still starts, on other ports, when its
-//! default ports are taken, prints the addresses it really uses, and raises
-//! the alerts its story tells of.
+//! default ports are taken, prints the addresses it really uses, raises the
+//! alerts its story tells of, and its fourth node (JM-FLA, on no route of the
+//! samples) holds every log and reads none of them.
 
 #[path = "processes/rig.rs"]
 // Only the binary, the port and the wait helpers of the rig are used here.
@@ -16,7 +17,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 /// `tally demo`'s default `--base-port`; the first node's API is on base + 10.
 const DEFAULT_BASE_PORT: u16 = 4780;
 const DEFAULT_API_PORT: u16 = DEFAULT_BASE_PORT + 10;
-/// Start-up, seeding and replication of the sample data between three nodes.
+/// Start-up, seeding and replication of the sample data between four nodes.
 const READY: Duration = Duration::from_secs(120);
 const STOP: Duration = Duration::from_secs(30);
 
@@ -114,7 +115,7 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
         .await?;
     }
 
-    ensure!(consoles.len() == 3, "three consoles: {printed_text}");
+    ensure!(consoles.len() == 4, "four consoles: {printed_text}");
 
     // The story it tells: on the MX-SEDENA node, a discrepancy and a refused
     // crossing under the story's license, and where to look for them.
@@ -141,6 +142,45 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
         );
         ensure!(printed_text.contains(kind), "the story names {kind}");
     }
+
+    // The bystander, JM-FLA: it says it holds the others' entries and reads
+    // none; it holds US-BIS's log, every entry sealed, and cannot read the
+    // story's license.
+    let holds = printed
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("holds"))
+        .context("the bystander's `holds` line")?;
+    let held: u64 = holds
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("a count in {holds:?}"))?;
+    ensure!(held > 0 && holds.ends_with("reads 0 of them"), "{holds}");
+    let (jm, officer) = (&consoles[3], officers.get(3).context("JM's officer")?);
+    let us_log: serde_json::Value = http
+        .get(format!("{jm}/v1/log/US-BIS?limit=1000"))
+        .bearer_auth(officer)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let kinds: Vec<&serde_json::Value> = us_log
+        .as_array()
+        .context("US-BIS's log on JM-FLA")?
+        .iter()
+        .map(|e| &e["kind"])
+        .collect();
+    ensure!(
+        !kinds.is_empty() && kinds.iter().all(|k| *k == "sealed"),
+        "{us_log}"
+    );
+    let status = http
+        .get(format!("{jm}/v1/licenses/US-BIS/D1298734"))
+        .bearer_auth(officer)
+        .send()
+        .await?
+        .status();
+    ensure!(status == 404, "JM-FLA reads the story's license: {status}");
 
     // Ctrl-C (here SIGTERM, which it treats alike) stops every node cleanly.
     let pid = child.id().context("the demo is running")?;

@@ -105,6 +105,16 @@ async fn only_the_parties_read_a_sealed_license() -> Result<()> {
         .await?;
         let (_, body) = api.get(As::Officer, path).await?;
         assert_eq!(body["document"]["end_user"]["name"], MARKER);
+        // Who can read it: the sealed recipient list, the issuer first.
+        let mut readers: Vec<&str> = body["readers"]
+            .as_array()
+            .context("readers")?
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(readers.first(), Some(&"US-DDTC"), "{body}");
+        readers.sort_unstable();
+        assert_eq!(readers, ["GT-DIGECAM", "MX-SEDENA", "US-DDTC"], "{body}");
     }
 
     // The bystander: 404 as for an unknown license, `sealed` in the log, a
@@ -156,6 +166,8 @@ async fn only_the_parties_read_a_sealed_license() -> Result<()> {
         },
     )
     .await?;
+    let (_, body) = ca.get(As::Officer, "/v1/licenses/US-DDTC/EXP-P1").await?;
+    assert_eq!(body.get("readers"), None, "in clear: {body}");
     net.shutdown().await;
     Ok(())
 }
@@ -290,6 +302,234 @@ async fn peers_seal_to_the_newest_encryption_key_announced_in_the_log() -> Resul
     };
     assert!(matches!(with(&new), tally_model::Opening::Opened(_)));
     assert!(matches!(with(&old), tally_model::Opening::NotAddressed));
+    net.shutdown().await;
+    Ok(())
+}
+
+/// Node `i`'s encryption secret, from its key file (the test is its operator).
+fn encryption_secret(net: &Net, i: usize) -> Result<tally_model::EncryptionSecret> {
+    tally_node::keys::load_or_create_encryption_key(&net.dir(i).join("keys/encryption.key"))
+}
+
+/// An entry of node `from`'s authority at `seq` after `prev`, carrying the
+/// license `doc` sealed to the authorities of nodes `to`, signed with
+/// `from`'s key: what that authority's node would send. `tamper` flips a
+/// bit of every stanza's wrapped key, so the stanza addressed to a reader
+/// matches its tag and then does not unwrap.
+fn sealed_entry(
+    net: &Net,
+    from: usize,
+    seq: u64,
+    prev: Option<tally_model::EntryHash>,
+    doc: Value,
+    to: &[usize],
+    tamper: bool,
+) -> Result<tally_model::SignedEntry> {
+    let authority: tally_model::AuthorityId = net.authority(from).parse()?;
+    let recipients = to
+        .iter()
+        .map(|&i| {
+            Ok(tally_model::Recipient {
+                authority: net.authority(i).parse()?,
+                encryption_key: encryption_secret(net, i)?.public(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let header = tally_model::Header {
+        authority: &authority,
+        seq,
+        prev,
+    };
+    let document = tally_model::Document::License(serde_json::from_value(doc)?);
+    let mut sealed = tally_model::seal(
+        &encryption_secret(net, from)?,
+        header,
+        &document,
+        &recipients,
+        &[],
+        &mut tally_model::OsRandom,
+        &tally_model::PairKeys::default(),
+    )?;
+    if tamper {
+        for s in &mut sealed.stanzas {
+            s.wrapped[40] ^= 0x01;
+        }
+    }
+    let entry = tally_model::Entry {
+        authority,
+        seq,
+        prev,
+        issued_at_ms: tally_verify::now_ms(),
+        recipients: vec![],
+        body: tally_model::Body::Sealed(sealed),
+    };
+    let key = tally_node::keys::load_authority_key(&net.dir(from).join("keys/authority.key"))?;
+    Ok(key.sign(&entry).signed().clone())
+}
+
+/// Ingests `entries` at node `i` through its verifier, as gossip would.
+async fn ingest(
+    net: &Net,
+    i: usize,
+    entries: Vec<tally_model::SignedEntry>,
+) -> Result<Vec<tally_verify::IngestOutcome>> {
+    let v = net.node(i).verifier().clone();
+    tokio::task::spawn_blocking(move || {
+        entries
+            .iter()
+            .map(|e| Ok(v.ingest(&e.encode())?))
+            .collect::<Result<Vec<_>>>()
+    })
+    .await?
+}
+
+/// A stanza addressed to MX that does not open: the entry is kept (it is
+/// GT's log, signed and chained), listed as sealed, raises
+/// `document.invalid` (`unopenable`), and GT's log goes on: the next sealed
+/// entry opens and applies as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_matching_stanza_that_does_not_open_is_document_invalid_and_the_log_goes_on() -> Result<()>
+{
+    use tally_verify::IngestOutcome;
+    let (mx, gt) = (0, 1);
+    let mut net = Net::init(&["MX-SEDENA", "GT-DIGECAM"])?;
+    net.trust_without_dialing(mx, gt)?;
+    net.start_node(mx).await?;
+
+    // GT's import certificates from MX: MX, the exporting country, reads them.
+    let bad = sealed_entry(
+        &net,
+        gt,
+        1,
+        None,
+        docs::import("IC-GT-1", "GT", "MX", 5),
+        &[mx],
+        true,
+    )?;
+    let good = sealed_entry(
+        &net,
+        gt,
+        2,
+        Some(bad.id()),
+        docs::import("IC-GT-2", "GT", "MX", 5),
+        &[mx],
+        false,
+    )?;
+    let got = ingest(&net, mx, vec![bad, good]).await?;
+    ensure!(
+        got.iter().all(|o| matches!(o, IngestOutcome::Accepted(_))),
+        "both stored and Accepted for gossip: {got:?}"
+    );
+
+    let api = net.api(mx);
+    let (status, alerts) = api.get(As::Officer, "/v1/alerts").await?;
+    ensure!(status == 200, "{status} {alerts}");
+    let alerts = alerts.as_array().context("alerts")?;
+    ensure!(alerts.len() == 1, "{alerts:?}");
+    assert_eq!(alerts[0]["id"], "document.invalid:-:GT-DIGECAM:1");
+    assert_eq!(alerts[0]["kind"], "document.invalid");
+    let detail = alerts[0]["detail"].as_str().context("detail")?;
+    ensure!(detail.contains("unopenable"), "{detail}");
+
+    let (status, _) = api
+        .get(As::Officer, "/v1/licenses/GT-DIGECAM/IC-GT-1")
+        .await?;
+    assert_eq!(status, 404, "an unopenable document is not applied");
+    let (status, body) = api
+        .get(As::Officer, "/v1/licenses/GT-DIGECAM/IC-GT-2")
+        .await?;
+    assert_eq!(status, 200, "the next entry applies: {body}");
+    let (_, log) = api.get(As::Officer, "/v1/log/GT-DIGECAM?from=1").await?;
+    let log = log.as_array().context("log")?;
+    ensure!(log.len() == 2, "{log:?}");
+    assert_eq!(log[0]["kind"], "sealed", "{log:?}");
+    assert_eq!(net.seq(mx, "GT-DIGECAM")?, 2);
+    net.shutdown().await;
+    Ok(())
+}
+
+/// GT forks its log with two sealed entries at seq 1, both for MX. CA, a
+/// bystander that can open neither, still proves the fork: the proof is
+/// stored and served at `GET /v1/evidence`, `equivocation` is raised, and
+/// the proof reaches MX.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bystander_proves_equivocation_of_sealed_entries() -> Result<()> {
+    use tally_verify::{IngestOutcome, Rejection};
+    let (ca, mx, gt) = (0, 1, 2);
+    let mut net = Net::init(&["CA-GAC", "MX-SEDENA", "GT-DIGECAM"])?;
+    net.trust_without_dialing(ca, gt)?;
+    net.trust_without_dialing(mx, gt)?;
+    net.start_node(ca).await?;
+    net.start_node(mx).await?;
+
+    let one = sealed_entry(
+        &net,
+        gt,
+        1,
+        None,
+        docs::import("IC-GT-1", "GT", "MX", 5),
+        &[mx],
+        false,
+    )?;
+    let other = sealed_entry(
+        &net,
+        gt,
+        1,
+        None,
+        docs::import("IC-GT-1", "GT", "MX", 500),
+        &[mx],
+        false,
+    )?;
+    let got = ingest(&net, ca, vec![one.clone(), other]).await?;
+    ensure!(
+        matches!(
+            got[..],
+            [
+                IngestOutcome::Accepted(_),
+                IngestOutcome::Rejected(Rejection::Equivocation(_))
+            ]
+        ),
+        "{got:?}"
+    );
+
+    let api = net.api(ca);
+    let (status, evidence) = api.get(As::Officer, "/v1/evidence").await?;
+    ensure!(status == 200, "{status} {evidence}");
+    let evidence = evidence.as_array().context("an array")?;
+    ensure!(evidence.len() == 1, "{evidence:?}");
+    ensure!(
+        evidence[0]["authority"] == "GT-DIGECAM" && evidence[0]["seq"] == 1,
+        "{evidence:?}"
+    );
+    let (_, alerts) = api.get(As::Officer, "/v1/alerts").await?;
+    ensure!(
+        alerts.to_string().contains("equivocation:-:GT-DIGECAM:1"),
+        "{alerts}"
+    );
+    // CA read neither side: no license, the held entry listed as sealed.
+    let (status, _) = api
+        .get(As::Officer, "/v1/licenses/GT-DIGECAM/IC-GT-1")
+        .await?;
+    assert_eq!(status, 404);
+    let (_, log) = api.get(As::Officer, "/v1/log/GT-DIGECAM?from=1").await?;
+    assert_eq!(log[0]["kind"], "sealed", "{log}");
+    ensure!(
+        net.stores(ca, &one.id())?,
+        "the first side is the one of record"
+    );
+
+    // The proof travels: MX, connected to CA only, learns of the fork.
+    net.trust(ca, mx)?;
+    net.trust(mx, ca)?;
+    net.wait_links().await?;
+    wait_until(REPLICATION, "MX holds the proof", async || {
+        net.node(mx)
+            .verifier()
+            .store()
+            .evidence()
+            .is_ok_and(|e| e.iter().any(|p| p.seq == 1))
+    })
+    .await?;
     net.shutdown().await;
     Ok(())
 }

@@ -299,6 +299,7 @@ function renderLicense(lic, ships, alerts) {
       ['lic.validity', h('span', { i18n: ['lic.validRange', { from: d.valid_from ?? '?', until: d.valid_until ?? '?' }] })],
       ['lic.issued', lic.issued_at],
       ['lic.entry', lic.entry ? h('span', {}, `seq ${lic.entry.seq}, `, short(lic.entry.hash)) : null],
+      ['lic.readers', renderReaders(lic.readers)],
     ]),
     h('h3', { i18n: 'lic.parties' }),
     dl([['party.exporter', d.exporter && party(d.exporter)], ['party.importer', d.importer && party(d.importer)],
@@ -328,6 +329,20 @@ function renderLicense(lic, ships, alerts) {
     renderHistory(lic.history),
     alerts === undefined ? null : renderLicenseAlerts(alerts),
     ships === undefined ? null : renderShipments(ships));
+}
+
+/**
+ * Who can read a document: the recipient list sealed inside it (the issuer
+ * first), or everyone when it is in clear. Names come from the network: text only.
+ */
+function renderReaders(readers) {
+  const list = Array.isArray(readers) ? readers.filter((r) => typeof r === 'string') : [];
+  if (!list.length) {
+    return h('span', { id: 'license-readers', 'data-sealed': 'false', i18n: 'lic.readersAll' });
+  }
+  return h('span', { id: 'license-readers', 'data-sealed': 'true' },
+    h('span', { i18n: 'lic.readersSealed' }), ' ',
+    h('span', { class: 'readers' }, list.map((r, i) => [i ? ', ' : '', h('code', { class: 'reader', text: r })])));
 }
 
 /** The transit authorizations the node holds for an export, or a hint where to find them. */
@@ -492,6 +507,18 @@ function statusForm(auth, num) {
 
 // ---------------------------------------------------------------- network
 
+/** How many of a log's newest entries the network page lists. */
+const ENTRIES_SHOWN = 20;
+
+/** An entry's kind as a label: a sealed one as a "sealed" badge, unknown kinds as their code. */
+function entryKind(kind) {
+  if (kind === 'sealed') {
+    return h('span', { class: 'badge sealed', 'data-kind': 'sealed', i18n: 'entry.sealed' });
+  }
+  const key = [`entry.${kind}`, `kind.${kind}`].find((k) => t(k) !== k);
+  return key ? h('span', { i18n: key }) : h('code', { text: String(kind ?? '') });
+}
+
 function pageNetwork(view) {
   const updated = h('p', { id: 'net-updated', class: 'hint' });
   const err = errorBox('network-error');
@@ -504,7 +531,8 @@ function pageNetwork(view) {
   view.append(pageTitle('net.title'), updated, err,
     h('section', { 'aria-labelledby': 'net-evidence-title' }, h('h2', { id: 'net-evidence-title', i18n: 'net.evidence' }), evidence),
     section('net-node', 'net.node'), section('net-peers', 'net.peers'), section('net-logs', 'net.logs'),
-    section('net-authorities', 'net.authorities'));
+    section('net-entries', 'net.entries'), section('net-authorities', 'net.authorities'));
+  sections['net-entries'].replaceChildren(h('p', { class: 'hint', i18n: 'net.entriesHint' }));
 
   let lastEvidence = null, busy = false, alive = true;
   async function refresh() {
@@ -535,8 +563,36 @@ function pageNetwork(view) {
     const logs = Array.isArray(s.logs) ? s.logs : [];
     sections['net-logs'].replaceChildren(logs.length ? table({
       id: 'logs', rows: logs, rowAttrs: (l) => ({ 'data-authority': l.authority }),
-      cols: [['col.authority', (l) => fmt(l.authority)], ['col.seq', (l) => fmt(l.seq)], ['col.head', (l) => short(l.head)]],
+      cols: [['col.authority', (l) => fmt(l.authority)], ['col.seq', (l) => fmt(l.seq)], ['col.head', (l) => short(l.head)],
+        ['col.entries', (l) => h('button', { type: 'button', class: 'secondary log-entries', 'data-authority': l.authority,
+          i18n: 'net.showEntries', on: { click: () => showEntries(String(l.authority ?? ''), Number(l.seq) || 0) } })]],
     }) : h('p', { i18n: 'none' }));
+  }
+  /** The newest entries of one log; a sealed entry shows as sealed, never its content. */
+  let entriesSeq = 0;
+  async function showEntries(authority, head) {
+    const mine = ++entriesSeq;
+    const box = sections['net-entries'];
+    box.replaceChildren(h('p', { role: 'status', i18n: 'loading' }));
+    const from = Math.max(1, head - ENTRIES_SHOWN + 1);
+    try {
+      const list = await api('GET', `/v1/log/${seg(authority)}?from=${from}&limit=${ENTRIES_SHOWN}`);
+      if (!alive || mine !== entriesSeq) return;
+      const rows = (Array.isArray(list) ? list : []).slice().reverse();
+      const sealed = rows.filter((e) => e.kind === 'sealed').length;
+      box.replaceChildren(
+        h('p', { id: 'entries-summary', 'data-authority': authority },
+          h('span', { i18n: ['net.entriesOf', { authority, n: rows.length, sealed }] })),
+        rows.length ? table({
+          id: 'log-entries', rows, rowAttrs: (e) => ({ 'data-seq': e.seq, 'data-kind': e.kind }),
+          cols: [['col.seq', (e) => fmt(e.seq)], ['col.date', (e) => raisedAt(e.issued_at)],
+            ['col.kind', (e) => entryKind(e.kind)], ['col.hash', (e) => short(e.hash)]],
+        }) : h('p', { i18n: 'none' }));
+    } catch (ex) {
+      if (!alive || mine !== entriesSeq) return;
+      box.replaceChildren();
+      showError(err, ex);
+    }
   }
   function renderEvidence(list) {
     const key = JSON.stringify(list);

@@ -49,6 +49,10 @@ pub struct LicenseView {
     /// node can read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub export_licenses: Option<Vec<DocumentRef>>,
+    /// Who can read it, when it is sealed: its sealed recipient list, the
+    /// issuer first. Absent when it is in clear (every trusted node reads it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub readers: Vec<AuthorityId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -152,6 +156,7 @@ impl LicenseView {
             version: state.version,
             document: state.document,
             entry: state.entry,
+            readers: state.readers,
             tally,
         }
     }

@@ -51,6 +51,10 @@ pub(crate) struct StoredLicense {
     /// entry holds only ciphertext); `None` when the log holds it in clear.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sealed_document: Option<License>,
+    /// Who can read the current version when it arrived sealed (its sealed
+    /// recipient list); empty when the log holds it in clear.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    readers: Vec<AuthorityId>,
 }
 
 impl StoredLicense {
@@ -76,6 +80,7 @@ impl StoredLicense {
             entry: self.entry,
             signed_by: self.signed_by,
             history: self.history,
+            readers: self.readers,
         })
     }
 }
@@ -157,9 +162,14 @@ pub(crate) fn apply(tx: &mut Tx, entry: &Entry, id: EntryHash, key_id: &[u8; 32]
             .map(|o| Ok::<_, StoreError>(o.open(entry, &tx.announced_keys(&entry.authority)?)))
             .transpose()?
         {
-            Some(Opening::Document(doc)) => {
-                apply_document(tx, entry, pointer, key_id, &doc, Carried::Sealed)?
-            }
+            Some(Opening::Document { document, readers }) => apply_document(
+                tx,
+                entry,
+                pointer,
+                key_id,
+                &document,
+                Carried::Sealed(&readers),
+            )?,
             Some(Opening::Invalid(reason)) => {
                 tx.raise(&Alert {
                     id: alert_id(AlertKind::DocumentInvalid, None, &entry.authority, entry.seq),
@@ -183,12 +193,13 @@ pub(crate) fn apply(tx: &mut Tx, entry: &Entry, id: EntryHash, key_id: &[u8; 32]
 
 /// Where a document's bytes live for later reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Carried {
+enum Carried<'a> {
     /// In clear in its log entry: derived records point at it.
     InLog,
-    /// Sealed in its log entry: a recipient keeps the plaintext it opened in
-    /// the derived record (only recipients ever hold it).
-    Sealed,
+    /// Sealed in its log entry to these readers: a recipient keeps the
+    /// plaintext it opened in the derived record (only recipients ever hold
+    /// it), and who else can read it.
+    Sealed(&'a [AuthorityId]),
 }
 
 fn apply_document(
@@ -197,7 +208,7 @@ fn apply_document(
     pointer: EntryPointer,
     key_id: &[u8; 32],
     doc: &Document,
-    carried: Carried,
+    carried: Carried<'_>,
 ) -> Result<()> {
     let authority = entry.authority.as_str();
     let subject = lifecycle::subject(doc);
@@ -269,7 +280,10 @@ fn apply_document(
         transition,
         stored,
         old_document,
-        carried == Carried::Sealed,
+        match carried {
+            Carried::Sealed(readers) => Some(readers),
+            Carried::InLog => None,
+        },
     )?;
     if let Some((license, import)) = judged {
         judge::license(tx, &license)?;
@@ -290,7 +304,7 @@ fn apply_transition(
     transition: Transition,
     stored: Option<StoredLicense>,
     old_document: Option<License>,
-    sealed: bool,
+    sealed: Option<&[AuthorityId]>,
 ) -> Result<()> {
     let authority = entry.authority.as_str();
     match (transition, stored) {
@@ -344,11 +358,12 @@ fn issue(
     pointer: EntryPointer,
     key_id: &[u8; 32],
     l: &License,
-    sealed: bool,
+    sealed: Option<&[AuthorityId]>,
 ) -> Result<()> {
     let authority = entry.authority.as_str();
     let state = StoredLicense {
-        sealed_document: sealed.then(|| l.clone()),
+        sealed_document: sealed.map(|_| l.clone()),
+        readers: sealed.map(<[AuthorityId]>::to_vec).unwrap_or_default(),
         authority: entry.authority.clone(),
         number: l.number().to_string(),
         kind: l.kind(),
@@ -393,7 +408,7 @@ fn amend(
     old: Option<License>,
     version: u32,
     l: &License,
-    sealed: bool,
+    sealed: Option<&[AuthorityId]>,
 ) -> Result<()> {
     let authority = entry.authority.as_str();
     if let (License::Transit(new), Some(License::Transit(old))) = (l, old)
@@ -407,7 +422,8 @@ fn amend(
     }
     state.kind = l.kind();
     state.document_seq = entry.seq;
-    state.sealed_document = sealed.then(|| l.clone());
+    state.sealed_document = sealed.map(|_| l.clone());
+    state.readers = sealed.map(<[AuthorityId]>::to_vec).unwrap_or_default();
     state.version = version;
     state.history.push(LicenseEvent {
         event: "amended".into(),

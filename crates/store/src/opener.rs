@@ -3,13 +3,18 @@
 //! opener (the verifier's sealing keys) when it opens the store, so appends
 //! and reindexes apply sealed documents the same way.
 
-use tally_model::{Document, Entry};
+use tally_model::{AuthorityId, Document, Entry};
 
 /// What opening a sealed entry came to.
 #[derive(Debug, Clone)]
 pub enum Opening {
-    /// Addressed to this node, opened and checked: apply it.
-    Document(Box<Document>),
+    /// Addressed to this node, opened and checked: apply it. `readers` are
+    /// the authorities it was sealed to, from its sealed recipient list (the
+    /// issuer first): who can read it.
+    Document {
+        document: Box<Document>,
+        readers: Vec<AuthorityId>,
+    },
     /// Not addressed to this node: keep the entry, apply nothing.
     NotAddressed,
     /// Addressed to this node (a tag matched) but it does not open, or its

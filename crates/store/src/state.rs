@@ -45,6 +45,11 @@ pub struct LicenseState {
     /// Hex public key that signed the issuing entry, for re-checking trust.
     pub signed_by: String,
     pub history: Vec<LicenseEvent>,
+    /// Who can read the current version, when it arrived sealed: the
+    /// authorities of its sealed recipient list, the issuer first. Empty
+    /// when it is in clear in the log (every node holding the log reads it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readers: Vec<AuthorityId>,
 }
 
 impl LicenseState {
@@ -67,6 +72,7 @@ impl LicenseState {
             entry,
             signed_by,
             history: Vec::new(),
+            readers: Vec::new(),
         }
     }
 

@@ -223,7 +223,18 @@ impl Opener for SealOpener {
             seal::Opening::Unopenable(seal::Unopenable::NoUsableKey) => Opening::NotAddressed,
             seal::Opening::Unopenable(why) => Opening::Invalid(format!("unopenable: {why}")),
             seal::Opening::Opened(payload) => match recipients_keep_the_rule(entry, &payload) {
-                Ok(()) => Opening::Document(Box::new(payload.document)),
+                Ok(()) => {
+                    let mut readers: Vec<AuthorityId> = Vec::new();
+                    for r in &payload.recipients {
+                        if !readers.contains(&r.authority) {
+                            readers.push(r.authority.clone());
+                        }
+                    }
+                    Opening::Document {
+                        document: Box::new(payload.document),
+                        readers,
+                    }
+                }
                 Err(why) => Opening::Invalid(format!("recipients: {why}")),
             },
         }
