@@ -245,6 +245,8 @@ fn shaped(country: &str, s: &Shape) -> License {
             d.transit_country = country.into();
             (d.number, d.valid_from, d.valid_until) = (number, from, until);
         }
+        // Not among the shapes above (kind % 3).
+        License::Delivery(_) => {}
     }
     l
 }
@@ -355,9 +357,14 @@ impl Node {
                     match &mut l {
                         License::Export(d) => d.items.iter_mut(),
                         License::Import(d) => d.items.iter_mut(),
-                        License::Transit(_) => [].iter_mut(),
+                        License::Transit(_) | License::Delivery(_) => [].iter_mut(),
                     }
                     .for_each(|it| it.quantity = quantity(it.quantity));
+                    if let License::Delivery(d) = &mut l {
+                        d.items
+                            .iter_mut()
+                            .for_each(|it| it.quantity = quantity(it.quantity));
+                    }
                     Body::Document(Document::License(l))
                 }
                 Err(_) => Body::Sealed(sealed_of(text.as_bytes())),
