@@ -732,4 +732,3 @@ fuzz_target!(|steps: Vec<Step>| {
         node.invariants();
     }
 });
-

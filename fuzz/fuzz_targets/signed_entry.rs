@@ -6,7 +6,8 @@
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use tally_model::{
-    Entry, EntryHash, OpenedEntry, SignedEntry, VerifiedEntry, decode_proof, encode_proof, verify_batch,
+    Entry, EntryHash, OpenedEntry, SignedEntry, VerifiedEntry, decode_proof, encode_proof,
+    verify_batch,
 };
 
 fn fixed_key() -> &'static ed25519_dalek::VerifyingKey {
