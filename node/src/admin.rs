@@ -236,7 +236,9 @@ pub fn trust_revoke_key(
         && key_id
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if !well_formed || tally_model::trust::parse_key(key_id).is_none() {
+    // Not parsed as an Ed25519 point: KEY_ID may be an X25519 encryption
+    // key, and about half of those are not Ed25519 points.
+    if !well_formed {
         bail!("KEY_ID must be the key's 64-character lowercase hex public key; nothing changed");
     }
     if authority == settings.authority {
@@ -390,6 +392,28 @@ mod tests {
         let json = cards_json(&list).expect("json");
         assert_eq!(json[0]["fingerprint"], mx.fingerprint);
         assert_eq!(json[0]["authority"], "MX-SEDENA");
+    }
+
+    /// `revoke-key` takes encryption keys too: an X25519 public key that is
+    /// not an Ed25519 point (about half of them) was refused as malformed.
+    #[test]
+    fn revoke_key_takes_an_encryption_key() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        node(tmp.path(), "US-DDTC");
+        let mx = node(tmp.path(), "MX-SEDENA");
+        let us_dir = tmp.path().join("US-DDTC");
+        trust_add(&us_dir, &mx.card).expect("trust MX");
+        let x25519 = (1..=255u8)
+            .map(|n| tally_model::EncryptionSecret::from_bytes([n; 32]).public().to_hex())
+            .find(|k| tally_model::trust::parse_key(k).is_none())
+            .expect("some X25519 key is not an Ed25519 point");
+        trust_revoke_key(&us_dir, "MX-SEDENA", &x25519, 4).expect("declared");
+        let list = trust_list(&us_dir).expect("list");
+        assert_eq!(list.compromised.len(), 1);
+        assert!(list.encryption_key_compromised(&"MX-SEDENA".parse().expect("id"), &x25519));
+        for bad in ["abc", &x25519.to_uppercase(), &format!("{x25519}00")] {
+            assert!(trust_revoke_key(&us_dir, "MX-SEDENA", bad, 4).is_err(), "{bad}");
+        }
     }
 }
 
