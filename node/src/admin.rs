@@ -292,9 +292,23 @@ pub fn token_create(dir: &Path, role: Role, label: &str) -> anyhow::Result<Strin
 pub fn reindex(dir: &Path) -> anyhow::Result<String> {
     let node_dir = NodeDir(dir.to_path_buf());
     let settings = Config::load(&node_dir)?.settings(&node_dir)?;
-    let store = tally_store::Store::open(&settings.store_path, settings.engine)
+    let trust = files::read_trust(&node_dir.trust())?;
+    let compromises = trust.compromises();
+    // Sealed entries addressed to this node are opened as the running node
+    // opens them, with every secret it kept (retired ones included):
+    // without the opener a reindex dropped every sealed document.
+    let secrets = crate::rotate::load_encryption_secrets(&settings.encryption_key)?;
+    let opener: std::sync::Arc<dyn tally_store::Opener> =
+        std::sync::Arc::new(tally_verify::sealing::SealOpener {
+            sealing: std::sync::Arc::new(tally_verify::sealing::Sealing::new(
+                secrets,
+                Box::new(tally_model::OsRandom),
+            )),
+            trust: std::sync::Arc::new(std::sync::RwLock::new(trust)),
+            own: settings.authority.clone(),
+        });
+    let store = tally_store::Store::open_with(&settings.store_path, settings.engine, Some(opener))
         .context("opening the store (is the node still running?)")?;
-    let compromises = files::read_trust(&node_dir.trust())?.compromises();
     let mut progress = progress_reporter("reindex");
     let report = match store.apply_compromised(compromises, &mut progress)? {
         Some(report) => report,
