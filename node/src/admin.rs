@@ -418,7 +418,11 @@ mod tests {
         let us_dir = tmp.path().join("US-DDTC");
         trust_add(&us_dir, &mx.card).expect("trust MX");
         let x25519 = (1..=255u8)
-            .map(|n| tally_model::EncryptionSecret::from_bytes([n; 32]).public().to_hex())
+            .map(|n| {
+                tally_model::EncryptionSecret::from_bytes([n; 32])
+                    .public()
+                    .to_hex()
+            })
             .find(|k| tally_model::trust::parse_key(k).is_none())
             .expect("some X25519 key is not an Ed25519 point");
         trust_revoke_key(&us_dir, "MX-SEDENA", &x25519, 4).expect("declared");
@@ -426,7 +430,10 @@ mod tests {
         assert_eq!(list.compromised.len(), 1);
         assert!(list.encryption_key_compromised(&"MX-SEDENA".parse().expect("id"), &x25519));
         for bad in ["abc", &x25519.to_uppercase(), &format!("{x25519}00")] {
-            assert!(trust_revoke_key(&us_dir, "MX-SEDENA", bad, 4).is_err(), "{bad}");
+            assert!(
+                trust_revoke_key(&us_dir, "MX-SEDENA", bad, 4).is_err(),
+                "{bad}"
+            );
         }
     }
 }

@@ -134,10 +134,12 @@ pub(crate) fn displace_tail(tx: &mut Tx, authority: &AuthorityId, seq: u64) -> R
     }
     match from.checked_sub(1).filter(|s| *s > 0) {
         Some(last) => {
-            let kept = tx.entry_at(authority, last)?.ok_or_else(|| StoreError::Corrupt {
-                key: format!("{a}/{last}"),
-                reason: "a seq below the head is missing".into(),
-            })?;
+            let kept = tx
+                .entry_at(authority, last)?
+                .ok_or_else(|| StoreError::Corrupt {
+                    key: format!("{a}/{last}"),
+                    reason: "a seq below the head is missing".into(),
+                })?;
             tx.put_raw(keys::head(a), encode_head(last, &kept.id()));
         }
         None => tx.delete(keys::head(a)),

@@ -498,9 +498,7 @@ impl Store {
 
     /// How many commits failed since the store was opened.
     pub fn fault_count(&self) -> u64 {
-        self.inner
-            .faults
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.inner.faults.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Marks the store damaged (what the integrity check found): from now

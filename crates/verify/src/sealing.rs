@@ -299,14 +299,18 @@ mod tests {
         plan.recipients
             .iter()
             .find(|r| r.authority == mx)
-            .map(|r| r.encryption_key.clone())
+            .map(|r| r.encryption_key)
     }
 
     #[test]
     fn nothing_is_sealed_to_a_compromised_encryption_key() {
         assert_eq!(sealed_to(&[]), Some(public(2)), "the newest key");
         assert_eq!(sealed_to(&[1]), Some(public(2)));
-        assert_eq!(sealed_to(&[2]), Some(public(1)), "the newest not compromised");
+        assert_eq!(
+            sealed_to(&[2]),
+            Some(public(1)),
+            "the newest not compromised"
+        );
         assert_eq!(sealed_to(&[1, 2]), None, "MX is unreached");
     }
 }

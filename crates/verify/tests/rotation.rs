@@ -374,13 +374,19 @@ fn the_genuine_continuation_replaces_a_compromised_tail() {
     // Seq 4 first (gossip out of order): the tail gives way, 3 is a gap.
     let out = r.v.ingest(&bytes(&next[1])).expect("io");
     assert!(
-        matches!(out, IngestOutcome::Gap { have: 2, seq: 4, .. }),
+        matches!(
+            out,
+            IngestOutcome::Gap {
+                have: 2,
+                seq: 4,
+                ..
+            }
+        ),
         "{out:?}"
     );
-    let out = r
-        .v
-        .ingest_many(&next.iter().map(bytes).collect::<Vec<_>>())
-        .expect("io");
+    let out =
+        r.v.ingest_many(&next.iter().map(bytes).collect::<Vec<_>>())
+            .expect("io");
     assert!(out.iter().all(accepted), "{out:?}");
 
     assert_eq!(
@@ -404,7 +410,11 @@ fn the_genuine_continuation_replaces_a_compromised_tail() {
         assert!(r.store.license(&mx_id, n).expect("io").is_none(), "{n}");
     }
     for t in &thief {
-        assert_eq!(r.store.by_hash(&t.id()).expect("io"), None, "out of the log");
+        assert_eq!(
+            r.store.by_hash(&t.id()).expect("io"),
+            None,
+            "out of the log"
+        );
     }
     let compromised: Vec<String> = r
         .store

@@ -61,9 +61,16 @@ async fn documents_sealed_before_and_after_an_encryption_rotation_open() -> Resu
         .dir
         .join(format!("keys/encryption.key.retired-{at}"));
     let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&retired)?.permissions());
-    ensure!(mode & 0o777 == 0o600, "{} has mode {mode:o}", retired.display());
+    ensure!(
+        mode & 0o777 == 0o600,
+        "{} has mode {mode:o}",
+        retired.display()
+    );
     let card = std::fs::read_to_string(&net.node(MX).card)?;
-    ensure!(card.contains(&key_id), "MX's card lacks its new key: {card}");
+    ensure!(
+        card.contains(&key_id),
+        "MX's card lacks its new key: {card}"
+    );
     // US seals to the newest key it has seen: wait for the announcement.
     let all: Vec<&Proc> = net.nodes.iter().collect();
     converge("MX's announcement", &all, &want(&[(MX, at)]), CONVERGE).await?;
@@ -94,7 +101,12 @@ async fn documents_sealed_before_and_after_an_encryption_rotation_open() -> Resu
 /// `cp -a FROM TO`.
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     let status = Command::new("cp").arg("-a").arg(from).arg(to).status()?;
-    ensure!(status.success(), "cp -a {} {}", from.display(), to.display());
+    ensure!(
+        status.success(),
+        "cp -a {} {}",
+        from.display(),
+        to.display()
+    );
     Ok(())
 }
 
@@ -147,7 +159,9 @@ async fn after_a_compromise_the_new_card_resumes_the_log_at_n_plus_one() -> Resu
         mx.start().await?;
     }
     for n in 3..=4 {
-        net.node(MX).issue(&public(&format!("IC-THIEF-{n}"))).await?;
+        net.node(MX)
+            .issue(&public(&format!("IC-THIEF-{n}")))
+            .await?;
     }
     let all: Vec<&Proc> = net.nodes.iter().collect();
     converge("the thief's entries", &all, &want(&[(MX, 4)]), CONVERGE).await?;
@@ -173,7 +187,10 @@ async fn after_a_compromise_the_new_card_resumes_the_log_at_n_plus_one() -> Resu
     eventually("US to raise key.compromised", CONVERGE, async || {
         let ids = compromised_alerts(net.node(US)).await?;
         ensure!(
-            ids == [format!("key.compromised:-:{MX}:3"), format!("key.compromised:-:{MX}:4")],
+            ids == [
+                format!("key.compromised:-:{MX}:3"),
+                format!("key.compromised:-:{MX}:4")
+            ],
             "{ids:?}"
         );
         Ok(())

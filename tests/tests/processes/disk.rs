@@ -105,10 +105,7 @@ async fn fill_and_recover(us: &mut Proc, tmpfs: &Tmpfs) -> Result<()> {
     us.start().await?;
     let ballast_file = tmpfs.0.join("ballast");
     let free = tmpfs.available()?;
-    ensure!(
-        free > HEADROOM_BYTES,
-        "only {free} bytes free on the tmpfs"
-    );
+    ensure!(free > HEADROOM_BYTES, "only {free} bytes free on the tmpfs");
     ballast(&ballast_file, free - HEADROOM_BYTES)?;
 
     // Issue until the disk is full.
