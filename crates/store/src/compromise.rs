@@ -129,6 +129,7 @@ pub(crate) fn displace_tail(tx: &mut Tx, authority: &AuthorityId, seq: u64) -> R
         };
         let id = signed.id();
         tx.put_raw(keys::displaced(a, s, &id), signed.encode());
+        raise_displaced(tx, &signed)?;
         tx.delete(keys::log(a, s));
         tx.delete(keys::hash(&id));
     }
@@ -149,4 +150,29 @@ pub(crate) fn displace_tail(tx: &mut Tx, authority: &AuthorityId, seq: u64) -> R
         tx.put_raw(keys::applied(a), (from - 1).to_be_bytes().to_vec());
     }
     Ok(Some(from))
+}
+
+/// The `key.compromised` alert of a displaced entry, as the displacement
+/// raises it and as a reindex (which rebuilds alerts from the log, where
+/// the entry no longer is) raises it again.
+pub(crate) fn raise_displaced(tx: &mut Tx, signed: &SignedEntry) -> Result<()> {
+    let entry = signed.open().map_err(|e| StoreError::Corrupt {
+        key: format!("displaced entry {}", signed.id()),
+        reason: e.to_string(),
+    })?;
+    tx.raise(&Alert {
+        id: alert_id(AlertKind::KeyCompromised, None, &entry.authority, entry.seq),
+        kind: AlertKind::KeyCompromised,
+        license: None,
+        raised_at_ms: entry.issued_at_ms,
+        detail: format!(
+            "{} seq {}: signed by key {}… past a declared compromise; replaced in the log by \
+             the authority's genuine entry, kept as evidence",
+            entry.authority,
+            entry.seq,
+            &hex::encode(signed.key_id())[..16]
+        ),
+        open: true,
+    });
+    Ok(())
 }

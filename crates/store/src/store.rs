@@ -735,6 +735,17 @@ impl Store {
             .collect()
     }
 
+    /// Entries past a key compromise that the authority's genuine log
+    /// replaced (kept as evidence; see `Tx::displace_compromised_tail`).
+    pub fn displaced(&self) -> Result<Vec<SignedEntry>> {
+        let start = [keys::DISPLACED];
+        self.engine()
+            .scan(&start, &keys::prefix_end(&start), usize::MAX)?
+            .into_iter()
+            .map(|(k, v)| decode_signed(&k, &v))
+            .collect()
+    }
+
     /// Whether the node is recovering its own log after its store was found
     /// missing at start (see `tally_node::Node::start_with`).
     pub fn recovering(&self) -> Result<bool> {
@@ -838,6 +849,9 @@ impl Store {
         }
         for foreign in self.cloned()? {
             tx::raise_cloned(&mut tx, &foreign)?;
+        }
+        for displaced in self.displaced()? {
+            crate::compromise::raise_displaced(&mut tx, &displaced)?;
         }
         engine.commit(tx.into_batch())?;
         let mut done = vec![Op::Delete(keys::REINDEX_KEY.to_vec())];
