@@ -151,9 +151,24 @@ async fn fill_and_recover(us: &mut Proc, tmpfs: &Tmpfs) -> Result<()> {
         "metrics on a full disk:\n{}",
         us.metrics().await?
     );
-    // Reads keep working meanwhile.
-    us.get(&format!("/v1/licenses/{US}/{}", acknowledged[0]))
-        .await?;
+    // While the disk stays full, each write re-opens the store and fails
+    // again, and reads keep working on the re-opened store.
+    for _ in 0..3 {
+        let mut doc = docs::any(US, "FULL", acknowledged.len());
+        doc["visibility"] = serde_json::json!("network");
+        let (status, body) = us.try_issue(&doc).await?;
+        ensure!(
+            status == 503,
+            "a write on a still full disk: {status} {body}"
+        );
+        us.get(&format!("/v1/licenses/{US}/{}", acknowledged[0]))
+            .await
+            .context("a read while the disk is full")?;
+    }
+    ensure!(
+        us.health_answer().await?.0 == 503,
+        "health while the disk stays full"
+    );
 
     // Space returns: the next write re-opens the store and goes in.
     std::fs::remove_file(&ballast_file)?;
