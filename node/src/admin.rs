@@ -236,7 +236,9 @@ pub fn trust_revoke_key(
         && key_id
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if !well_formed || tally_model::trust::parse_key(key_id).is_none() {
+    // Not parsed as an Ed25519 point: KEY_ID may be an X25519 encryption
+    // key, and about half of those are not Ed25519 points.
+    if !well_formed {
         bail!("KEY_ID must be the key's 64-character lowercase hex public key; nothing changed");
     }
     if authority == settings.authority {
@@ -290,9 +292,23 @@ pub fn token_create(dir: &Path, role: Role, label: &str) -> anyhow::Result<Strin
 pub fn reindex(dir: &Path) -> anyhow::Result<String> {
     let node_dir = NodeDir(dir.to_path_buf());
     let settings = Config::load(&node_dir)?.settings(&node_dir)?;
-    let store = tally_store::Store::open(&settings.store_path, settings.engine)
+    let trust = files::read_trust(&node_dir.trust())?;
+    let compromises = trust.compromises();
+    // Sealed entries addressed to this node are opened as the running node
+    // opens them, with every secret it kept (retired ones included):
+    // without the opener a reindex dropped every sealed document.
+    let secrets = crate::rotate::load_encryption_secrets(&settings.encryption_key)?;
+    let opener: std::sync::Arc<dyn tally_store::Opener> =
+        std::sync::Arc::new(tally_verify::sealing::SealOpener {
+            sealing: std::sync::Arc::new(tally_verify::sealing::Sealing::new(
+                secrets,
+                Box::new(tally_model::OsRandom),
+            )),
+            trust: std::sync::Arc::new(std::sync::RwLock::new(trust)),
+            own: settings.authority.clone(),
+        });
+    let store = tally_store::Store::open_with(&settings.store_path, settings.engine, Some(opener))
         .context("opening the store (is the node still running?)")?;
-    let compromises = files::read_trust(&node_dir.trust())?.compromises();
     let mut progress = progress_reporter("reindex");
     let report = match store.apply_compromised(compromises, &mut progress)? {
         Some(report) => report,
@@ -390,6 +406,35 @@ mod tests {
         let json = cards_json(&list).expect("json");
         assert_eq!(json[0]["fingerprint"], mx.fingerprint);
         assert_eq!(json[0]["authority"], "MX-SEDENA");
+    }
+
+    /// `revoke-key` takes encryption keys too: an X25519 public key that is
+    /// not an Ed25519 point (about half of them) was refused as malformed.
+    #[test]
+    fn revoke_key_takes_an_encryption_key() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        node(tmp.path(), "US-DDTC");
+        let mx = node(tmp.path(), "MX-SEDENA");
+        let us_dir = tmp.path().join("US-DDTC");
+        trust_add(&us_dir, &mx.card).expect("trust MX");
+        let x25519 = (1..=255u8)
+            .map(|n| {
+                tally_model::EncryptionSecret::from_bytes([n; 32])
+                    .public()
+                    .to_hex()
+            })
+            .find(|k| tally_model::trust::parse_key(k).is_none())
+            .expect("some X25519 key is not an Ed25519 point");
+        trust_revoke_key(&us_dir, "MX-SEDENA", &x25519, 4).expect("declared");
+        let list = trust_list(&us_dir).expect("list");
+        assert_eq!(list.compromised.len(), 1);
+        assert!(list.encryption_key_compromised(&"MX-SEDENA".parse().expect("id"), &x25519));
+        for bad in ["abc", &x25519.to_uppercase(), &format!("{x25519}00")] {
+            assert!(
+                trust_revoke_key(&us_dir, "MX-SEDENA", bad, 4).is_err(),
+                "{bad}"
+            );
+        }
     }
 }
 

@@ -35,6 +35,24 @@ use tracing::info;
 
 /// Capacity of the queue from the verifier to the network.
 const PUBLISH_QUEUE: usize = 1024;
+/// The API listener's backlog (the kernel caps it at `net.core.somaxconn`):
+/// clients beyond `api.max_connections` wait there until a slot frees. The
+/// default of `TcpListener::bind` (128 here) made a client beyond 1,024 + 128
+/// held connections lose its SYN and retry after 1, 3, 7 s, so health could
+/// not answer soon after a slow-client flood was cut off.
+const API_BACKLOG: u32 = 4096;
+
+/// Binds the HTTP API's listener with [`API_BACKLOG`].
+fn api_listener(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(API_BACKLOG)
+}
 
 /// Whether the store directory is absent or empty (see [`Node::start_with`]).
 fn store_missing(path: &Path) -> bool {
@@ -302,8 +320,7 @@ impl Node {
             ended(&c, "the network's event stream ended")
         });
 
-        let listener = tokio::net::TcpListener::bind(settings.api_listen)
-            .await
+        let listener = api_listener(settings.api_listen)
             .with_context(|| format!("cannot listen on api.listen = {}", settings.api_listen))?;
         let api_addr = listener.local_addr()?;
         let card = Self::own_card(&settings, &verifier, &p2p)

@@ -8,8 +8,12 @@
 
 #[path = "processes/cards.rs"]
 mod cards;
+#[path = "processes/compromise.rs"]
+mod compromise;
 #[path = "processes/damage.rs"]
 mod damage;
+#[path = "processes/disk.rs"]
+mod disk;
 #[path = "processes/docs.rs"]
 mod docs;
 #[path = "processes/hostile.rs"]
@@ -20,6 +24,8 @@ mod recovery;
 mod rig;
 #[path = "processes/rotation.rs"]
 mod rotation;
+#[path = "processes/slowloris.rs"]
+mod slowloris;
 
 use anyhow::{Context, Result, ensure};
 use rand::rngs::StdRng;

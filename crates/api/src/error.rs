@@ -71,14 +71,18 @@ impl ApiError {
     }
 
     /// 503 `unavailable`: the node cannot write now (the store failed: disk
-    /// full, I/O error, damage). The detail is logged, never sent.
-    pub fn unavailable(detail: impl std::fmt::Display) -> ApiError {
-        tracing::error!(error = %detail, "write refused: the store failed");
+    /// full, I/O error, damage). The message names the cause in a few words
+    /// ([`StoreError::cause`]); the detail (it may name files) is logged only.
+    pub fn unavailable(e: &StoreError) -> ApiError {
+        tracing::error!(error = %e, "write refused: the store failed");
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
-            "the node cannot write now (its store failed: disk full, I/O error or damage); \
-             nothing was written; see GET /v1/health and the node's log",
+            format!(
+                "the node cannot write now: {}; nothing was written; see GET /v1/health \
+                 and the node's log",
+                e.cause()
+            ),
         )
     }
 
@@ -111,7 +115,7 @@ impl From<IssueError> for ApiError {
             IssueError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
             IssueError::NotFound => ApiError::not_found(message),
             IssueError::Forbidden(_) => ApiError::forbidden(message),
-            IssueError::Store(e) => ApiError::unavailable(e),
+            IssueError::Store(e) => ApiError::unavailable(&e),
             // The verifier logged why; the message names the cause.
             IssueError::Unavailable(_) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)

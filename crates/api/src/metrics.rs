@@ -71,6 +71,10 @@ struct Inner {
     alerts_open: Family,
     /// Request handlers that panicked since start.
     handler_panics: AtomicU64,
+    /// 1 while the store can write, 0 while a fault stops it (set at scrape).
+    store_writable: AtomicU64,
+    /// Store commits that failed since start (set at scrape).
+    store_write_faults: AtomicU64,
 }
 
 /// One metric family: label values (in the family's label order) -> value.
@@ -153,6 +157,17 @@ impl Metrics {
         }
     }
 
+    /// Whether the store writes now, and how many of its commits failed
+    /// since start (a full disk, an I/O error).
+    pub fn set_store(&self, writable: bool, faults: u64) {
+        self.inner
+            .store_writable
+            .store(u64::from(writable), Ordering::Relaxed);
+        self.inner
+            .store_write_faults
+            .store(faults, Ordering::Relaxed);
+    }
+
     /// One check of a verdict.
     pub fn verdict(&self, rule: &str, ok: bool) {
         let ok = if ok { "true" } else { "false" };
@@ -213,6 +228,22 @@ impl Metrics {
             "HTTP request handlers that panicked (answered 500; health is degraded after one).",
             &[],
             &[(vec![], i.handler_panics.load(Ordering::Relaxed))],
+        );
+        family(
+            &mut out,
+            "tally_store_writable",
+            "gauge",
+            "1 while the store writes, 0 while it cannot (disk full, I/O error, damaged): health is degraded then.",
+            &[],
+            &[(vec![], i.store_writable.load(Ordering::Relaxed))],
+        );
+        family(
+            &mut out,
+            "tally_store_write_faults_total",
+            "counter",
+            "Store commits that failed (disk full, I/O error); nothing of a failed commit was acknowledged.",
+            &[],
+            &[(vec![], i.store_write_faults.load(Ordering::Relaxed))],
         );
         family(
             &mut out,
@@ -306,6 +337,8 @@ mod tests {
             "tally_verification_checks_total",
             "tally_verdicts_total",
             "tally_alerts_open",
+            "tally_store_writable",
+            "tally_store_write_faults_total",
         ] {
             assert!(text.contains(&format!("# HELP {name} ")), "{name}");
             assert!(text.contains(&format!("# TYPE {name} ")), "{name}");

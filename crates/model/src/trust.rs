@@ -298,6 +298,25 @@ impl TrustList {
             .is_some_and(|n| seq > n)
     }
 
+    /// Whether the encryption key `public_hex` (X25519, hex) of `authority`
+    /// is declared compromised (`tally trust revoke-key`, which takes
+    /// signing and encryption keys alike) or marked so on its card: nothing
+    /// is sealed to it any more, whatever seq the declaration names, since
+    /// whatever is sealed now comes after it.
+    pub fn encryption_key_compromised(&self, authority: &AuthorityId, public_hex: &str) -> bool {
+        let declared = self
+            .compromised
+            .iter()
+            .any(|c| &c.authority == authority && c.key_id.eq_ignore_ascii_case(public_hex));
+        declared
+            || self.card(authority).is_some_and(|c| {
+                c.encryption_keys.iter().any(|k| {
+                    k.compromised_after_seq.is_some()
+                        && k.public_key.eq_ignore_ascii_case(public_hex)
+                })
+            })
+    }
+
     /// Every compromise in force: the declarations and what cards carry,
     /// sorted, each (authority, key) once with its smallest seq.
     pub fn compromises(&self) -> Vec<KeyCompromise> {

@@ -7,11 +7,11 @@
 //! covered rotation announced (such a rotation is recorded as compromised,
 //! so its key is never trusted either).
 
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::keys;
 use crate::state::{Alert, EntryPointer, RotatedKey};
-use crate::tx::Tx;
-use tally_model::{AlertKind, Body, Document, Entry, alert_id};
+use crate::tx::{Tx, encode_head};
+use tally_model::{AlertKind, AuthorityId, Body, Document, Entry, SignedEntry, alert_id};
 
 /// Why `entry` (signed by `key_id`) does not count, if it does not.
 fn covered(tx: &Tx, entry: &Entry, key_id: &[u8; 32]) -> Result<Option<String>> {
@@ -75,4 +75,104 @@ pub(crate) fn skip(
         open: true,
     });
     Ok(true)
+}
+
+/// Whether the held `signed` is covered by a compromise.
+fn held_covered(tx: &Tx, signed: &SignedEntry) -> Result<bool> {
+    let entry = signed.open().map_err(|e| StoreError::Corrupt {
+        key: format!("held entry {}", signed.id()),
+        reason: e.to_string(),
+    })?;
+    Ok(covered(tx, &entry, signed.key_id())?.is_some())
+}
+
+/// Makes room for `authority`'s genuine continuation at `seq` when the
+/// entry held there is covered by a compromise (`tally trust revoke-key`):
+/// the covered run of entries that ends at or after `seq`, from its first
+/// (N+1, the first entry past the declared seq) to the head, leaves the log
+/// for the `Q` keyspace, where it stays as evidence (its `key.compromised`
+/// alerts stay raised); the head and the applied mark step back before it.
+/// Those entries never counted, so the derived state is unchanged. Returns
+/// the first displaced seq, or `None` when the entry at `seq` is missing or
+/// not covered (then a different entry there is a fork as ever).
+pub(crate) fn displace_tail(tx: &mut Tx, authority: &AuthorityId, seq: u64) -> Result<Option<u64>> {
+    let Some((head, _)) = tx.head(authority)? else {
+        return Ok(None);
+    };
+    if seq > head {
+        return Ok(None);
+    }
+    let Some(held) = tx.entry_at(authority, seq)? else {
+        return Ok(None);
+    };
+    if !held_covered(tx, &held)? {
+        return Ok(None);
+    }
+    // Back to the first entry of the covered run.
+    let mut from = seq;
+    while from > 1 {
+        let Some(before) = tx.entry_at(authority, from - 1)? else {
+            break;
+        };
+        if !held_covered(tx, &before)? {
+            break;
+        }
+        from -= 1;
+    }
+    let a = authority.as_str();
+    for s in from..=head {
+        let Some(signed) = tx.entry_at(authority, s)? else {
+            return Err(StoreError::Corrupt {
+                key: format!("{a}/{s}"),
+                reason: "a seq below the head is missing".into(),
+            });
+        };
+        let id = signed.id();
+        tx.put_raw(keys::displaced(a, s, &id), signed.encode());
+        raise_displaced(tx, &signed)?;
+        tx.delete(keys::log(a, s));
+        tx.delete(keys::hash(&id));
+    }
+    match from.checked_sub(1).filter(|s| *s > 0) {
+        Some(last) => {
+            let kept = tx
+                .entry_at(authority, last)?
+                .ok_or_else(|| StoreError::Corrupt {
+                    key: format!("{a}/{last}"),
+                    reason: "a seq below the head is missing".into(),
+                })?;
+            tx.put_raw(keys::head(a), encode_head(last, &kept.id()));
+        }
+        None => tx.delete(keys::head(a)),
+    }
+    let applied = crate::derive::applied_through(tx, a)?;
+    if applied >= from {
+        tx.put_raw(keys::applied(a), (from - 1).to_be_bytes().to_vec());
+    }
+    Ok(Some(from))
+}
+
+/// The `key.compromised` alert of a displaced entry, as the displacement
+/// raises it and as a reindex (which rebuilds alerts from the log, where
+/// the entry no longer is) raises it again.
+pub(crate) fn raise_displaced(tx: &mut Tx, signed: &SignedEntry) -> Result<()> {
+    let entry = signed.open().map_err(|e| StoreError::Corrupt {
+        key: format!("displaced entry {}", signed.id()),
+        reason: e.to_string(),
+    })?;
+    tx.raise(&Alert {
+        id: alert_id(AlertKind::KeyCompromised, None, &entry.authority, entry.seq),
+        kind: AlertKind::KeyCompromised,
+        license: None,
+        raised_at_ms: entry.issued_at_ms,
+        detail: format!(
+            "{} seq {}: signed by key {}… past a declared compromise; replaced in the log by \
+             the authority's genuine entry, kept as evidence",
+            entry.authority,
+            entry.seq,
+            &hex::encode(signed.key_id())[..16]
+        ),
+        open: true,
+    });
+    Ok(())
 }

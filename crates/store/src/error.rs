@@ -59,6 +59,35 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 impl StoreError {
+    /// Why a write failed, in a few words without paths or engine
+    /// internals: what a client is told with its 503.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            StoreError::Damaged(_) => "the store is damaged",
+            e if e.is_disk_full() => "the disk is full (No space left on device)",
+            StoreError::Redb(_) | StoreError::Sled(_) | StoreError::Io { .. } => {
+                "a store I/O error"
+            }
+            _ => "a store error",
+        }
+    }
+
+    /// Whether the file system ran out of space (ENOSPC, or a quota).
+    pub fn is_disk_full(&self) -> bool {
+        if let StoreError::Io { source, .. } = self
+            && matches!(
+                source.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            )
+        {
+            return true;
+        }
+        // The engines wrap the I/O error in their own types; its text is
+        // the OS's.
+        let text = self.to_string();
+        text.contains("os error 28") || text.contains("No space left")
+    }
+
     pub(crate) fn corrupt(key: &[u8], reason: impl std::fmt::Display) -> StoreError {
         StoreError::Corrupt {
             key: crate::keys::display(key),

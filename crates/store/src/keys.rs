@@ -17,6 +17,7 @@
 //! | `A`    | alert id                                               | `Alert` (JSON)                  |
 //! | `G`    | authority                                              | applied through seq (8)         |
 //! | `O`    | own authority, seq, hash of the foreign entry          | encoded `SignedEntry` (log.cloned) |
+//! | `Q`    | authority, seq, entry hash                             | encoded `SignedEntry` (a compromised tail the genuine log replaced) |
 //! | `M`    | `M/schema`, `M/reindexing`, `M/recovering`             | meta                            |
 //!
 //! Tallies and serial uses are kept per recording country and filtered by
@@ -50,6 +51,9 @@ pub const APPLIED: u8 = b'G';
 pub const META: u8 = b'M';
 /// Entries of this node's own authority that it did not write (`log.cloned`).
 pub const CLONED: u8 = b'O';
+/// Entries past a key's compromise that the authority's genuine
+/// continuation replaced in the log (kept as evidence).
+pub const DISPLACED: u8 = b'Q';
 
 /// Prefixes of the records `reindex` rebuilds from the logs.
 pub const DERIVED: [u8; 11] = [
@@ -274,6 +278,13 @@ pub fn cloned(authority: &str, seq: u64, foreign: &EntryHash) -> Vec<u8> {
         .str(authority)
         .u64(seq)
         .raw(&foreign.0)
+        .build()
+}
+pub fn displaced(authority: &str, seq: u64, hash: &EntryHash) -> Vec<u8> {
+    Key::new(DISPLACED)
+        .str(authority)
+        .u64(seq)
+        .raw(&hash.0)
         .build()
 }
 pub fn alert(id: &str) -> Vec<u8> {

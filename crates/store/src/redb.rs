@@ -1,10 +1,21 @@
 //! The redb engine: one table, one write transaction with immediate
-//! durability (fsync) per commit.
+//! durability (fsync) per commit, and a re-open after an I/O error.
+//!
+//! After a failed write (a full disk, an I/O error) redb refuses every
+//! later write with "Previous I/O error occurred. Please close and re-open
+//! the database". So a failed commit marks the database for re-opening, and
+//! the next commit (or read) closes it and opens the file again, which
+//! rolls back to the last committed transaction: what was acknowledged is
+//! there, what failed was never acknowledged. While the file cannot be
+//! opened (the disk is still full), every call answers the open's error and
+//! the next one tries again.
 
 use crate::engine::{Batch, Engine, EngineKind, Op, Rows};
 use crate::error::{Result, StoreError};
 use redb::{Database, Durability, ReadableDatabase, TableDefinition};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{RwLock, RwLockReadGuard};
 
 const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tally");
 
@@ -14,7 +25,12 @@ const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tally");
 const CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 pub struct RedbEngine {
-    db: Database,
+    path: PathBuf,
+    /// `None` after a re-open failed; commits hold the read side (the
+    /// store serializes them), a re-open the write side.
+    db: RwLock<Option<Database>>,
+    /// A write failed: the database must be closed and opened again.
+    reopen: AtomicBool,
 }
 
 fn err(e: impl Into<redb::Error>) -> StoreError {
@@ -26,11 +42,61 @@ impl RedbEngine {
         if !path.exists() {
             Self::create(path)?;
         }
-        let db = Database::builder()
+        Ok(RedbEngine {
+            path: path.to_path_buf(),
+            db: RwLock::new(Some(Self::open_db(path)?)),
+            reopen: AtomicBool::new(false),
+        })
+    }
+
+    fn open_db(path: &Path) -> Result<Database> {
+        Database::builder()
             .set_cache_size(CACHE_BYTES)
             .create(path)
-            .map_err(err)?;
-        Ok(RedbEngine { db })
+            .map_err(err)
+    }
+
+    /// The open database, re-opened first if a write failed since.
+    fn db(&self) -> Result<RwLockReadGuard<'_, Option<Database>>> {
+        if self.reopen.load(Ordering::Acquire) {
+            let mut db = self.db.write().unwrap_or_else(|p| p.into_inner());
+            if self.reopen.load(Ordering::Acquire) {
+                // Closed first: redb locks its file, so a second handle
+                // on it would be refused.
+                *db = None;
+                *db = Some(Self::open_db(&self.path)?);
+                self.reopen.store(true, Ordering::Release);
+                tracing::warn!(path = %self.path.display(), "the store was re-opened after a failed write");
+            }
+        }
+        let db = self.db.read().unwrap_or_else(|p| p.into_inner());
+        if db.is_none() {
+            return Err(StoreError::Io {
+                path: self.path.clone(),
+                source: std::io::Error::other("the database is closed after a failed write"),
+            });
+        }
+        Ok(db)
+    }
+
+    fn commit_to(db: &Database, batch: Batch) -> Result<()> {
+        let mut txn = db.begin_write().map_err(err)?;
+        // The default, stated because it is the whole point of this engine.
+        txn.set_durability(Durability::Immediate).map_err(err)?;
+        {
+            let mut table = txn.open_table(TABLE).map_err(err)?;
+            for op in &batch {
+                match op {
+                    Op::Put(k, v) => {
+                        table.insert(k.as_slice(), v.as_slice()).map_err(err)?;
+                    }
+                    Op::Delete(k) => {
+                        table.remove(k.as_slice()).map_err(err)?;
+                    }
+                }
+            }
+        }
+        txn.commit().map_err(err)
     }
 
     /// Creates a new database beside `path` and renames it into place, so a
@@ -68,7 +134,9 @@ impl RedbEngine {
         if start >= end {
             return Ok(Vec::new());
         }
-        let txn = self.db.begin_read().map_err(err)?;
+        let db = self.db()?;
+        let db = db.as_ref().expect("db() returns an open database");
+        let txn = db.begin_read().map_err(err)?;
         let table = txn.open_table(TABLE).map_err(err)?;
         let range = table.range::<&[u8]>(start..end).map_err(err)?;
         let mut rows = Vec::new();
@@ -92,7 +160,9 @@ impl RedbEngine {
 
 impl Engine for RedbEngine {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let txn = self.db.begin_read().map_err(err)?;
+        let db = self.db()?;
+        let db = db.as_ref().expect("db() returns an open database");
+        let txn = db.begin_read().map_err(err)?;
         let table = txn.open_table(TABLE).map_err(err)?;
         Ok(table.get(key).map_err(err)?.map(|v| v.value().to_vec()))
     }
@@ -106,23 +176,14 @@ impl Engine for RedbEngine {
     }
 
     fn commit(&self, batch: Batch) -> Result<()> {
-        let mut txn = self.db.begin_write().map_err(err)?;
-        // The default, stated because it is the whole point of this engine.
-        txn.set_durability(Durability::Immediate).map_err(err)?;
-        {
-            let mut table = txn.open_table(TABLE).map_err(err)?;
-            for op in &batch {
-                match op {
-                    Op::Put(k, v) => {
-                        table.insert(k.as_slice(), v.as_slice()).map_err(err)?;
-                    }
-                    Op::Delete(k) => {
-                        table.remove(k.as_slice()).map_err(err)?;
-                    }
-                }
-            }
+        let db = self.db()?;
+        let committed = Self::commit_to(db.as_ref().expect("db() returns an open database"), batch);
+        if committed.is_err() {
+            // Whatever failed, a fresh handle is the way back: redb keeps
+            // refusing writes on this one after an I/O error.
+            self.reopen.store(true, Ordering::Release);
         }
-        txn.commit().map_err(err)
+        committed
     }
 
     fn kind(&self) -> EngineKind {

@@ -40,6 +40,8 @@ struct Inner {
     /// Why the last commit failed, until one succeeds: what health reports
     /// while the node cannot write (disk full, I/O error).
     fault: Mutex<Option<String>>,
+    /// Commits that failed since the store was opened.
+    faults: std::sync::atomic::AtomicU64,
     /// What the integrity check found wrong, once it found something: the
     /// store refuses every write from then on, and health reports it.
     damaged: Mutex<Option<String>>,
@@ -250,6 +252,7 @@ impl Store {
                 opener,
                 compromised: Default::default(),
                 fault: Mutex::new(None),
+                faults: Default::default(),
                 damaged: Mutex::new(None),
                 append: Mutex::new(()),
                 dir: dir.to_path_buf(),
@@ -475,6 +478,9 @@ impl Store {
             Ok(()) => *fault = None,
             Err(e) => {
                 tracing::error!(error = %e, "the store cannot write");
+                self.inner
+                    .faults
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 *fault = Some(e.to_string());
             }
         }
@@ -488,6 +494,11 @@ impl Store {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// How many commits failed since the store was opened.
+    pub fn fault_count(&self) -> u64 {
+        self.inner.faults.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Marks the store damaged (what the integrity check found): from now
@@ -724,6 +735,17 @@ impl Store {
             .collect()
     }
 
+    /// Entries past a key compromise that the authority's genuine log
+    /// replaced (kept as evidence; see `Tx::displace_compromised_tail`).
+    pub fn displaced(&self) -> Result<Vec<SignedEntry>> {
+        let start = [keys::DISPLACED];
+        self.engine()
+            .scan(&start, &keys::prefix_end(&start), usize::MAX)?
+            .into_iter()
+            .map(|(k, v)| decode_signed(&k, &v))
+            .collect()
+    }
+
     /// Whether the node is recovering its own log after its store was found
     /// missing at start (see `tally_node::Node::start_with`).
     pub fn recovering(&self) -> Result<bool> {
@@ -827,6 +849,9 @@ impl Store {
         }
         for foreign in self.cloned()? {
             tx::raise_cloned(&mut tx, &foreign)?;
+        }
+        for displaced in self.displaced()? {
+            crate::compromise::raise_displaced(&mut tx, &displaced)?;
         }
         engine.commit(tx.into_batch())?;
         let mut done = vec![Op::Delete(keys::REINDEX_KEY.to_vec())];

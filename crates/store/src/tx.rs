@@ -257,6 +257,18 @@ impl<'a> Tx<'a> {
         })
     }
 
+    /// When the entry held at `seq` of `authority`'s log is past a declared
+    /// key compromise, moves that compromised tail out of the log (kept as
+    /// evidence) so the authority's genuine entry can take its place;
+    /// returns the first seq moved. See `compromise::displace_tail`.
+    pub fn displace_compromised_tail(
+        &mut self,
+        authority: &AuthorityId,
+        seq: u64,
+    ) -> Result<Option<u64>> {
+        crate::compromise::displace_tail(self, authority, seq)
+    }
+
     /// Keeps an equivocation proof and raises its alert; storing the same
     /// proof twice changes nothing. True if this node did not know of a fork
     /// of that (authority, seq) before.

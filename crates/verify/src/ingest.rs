@@ -244,11 +244,34 @@ impl Verifier {
             let mut stopped = false;
             for v in &p.entries {
                 let entry = v.entry();
-                let head = tx.head(&entry.authority)?;
-                let held = match head {
+                let mut head = tx.head(&entry.authority)?;
+                let mut held = match head {
                     Some((h, _)) if entry.seq <= h => tx.entry_at(&entry.authority, entry.seq)?,
                     _ => None,
                 };
+                // A held entry past a declared key compromise does not stand
+                // against the authority's genuine continuation (signed by a
+                // trusted key: it passed `preverify`): the compromised tail
+                // leaves the log as evidence and this entry resumes it (or,
+                // further on, is a gap that pulls the genuine entries before).
+                if entry.authority != own
+                    && held.as_ref().is_some_and(|h| h.id() != v.id())
+                    && let Some(from) = tx.displace_compromised_tail(&entry.authority, entry.seq)?
+                {
+                    tracing::info!(
+                        authority = %entry.authority,
+                        from,
+                        seq = entry.seq,
+                        "the authority's genuine log replaces entries past a key compromise"
+                    );
+                    head = tx.head(&entry.authority)?;
+                    held = match head {
+                        Some((h, _)) if entry.seq <= h => {
+                            tx.entry_at(&entry.authority, entry.seq)?
+                        }
+                        _ => None,
+                    };
+                }
                 let step = chain_step(
                     head,
                     held.as_ref().map(|s| s.id()),

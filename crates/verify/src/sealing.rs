@@ -173,8 +173,14 @@ pub fn plan(
         if card.authority == *issuer || !countries.contains(card.authority.country().as_str()) {
             continue;
         }
-        // The newest key seen: on the card, or announced in its log since.
-        if let Some(key) = known_keys(Some(card), &announced(&card.authority)).pop() {
+        // The newest key seen: on the card, or announced in its log since;
+        // never one declared compromised (its secret may be read elsewhere).
+        // With every key compromised the authority's country is unreached
+        // until its new card comes.
+        let newest = known_keys(Some(card), &announced(&card.authority))
+            .into_iter()
+            .rfind(|k| !trust.encryption_key_compromised(&card.authority, &k.to_hex()));
+        if let Some(key) = newest {
             reached.insert(card.authority.country().to_string());
             plan.recipients.push(Recipient {
                 authority: card.authority.clone(),
@@ -263,4 +269,59 @@ fn recipients_keep_the_rule(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tally_model::{CardKey, KeyCompromise};
+    use tally_store::EntryPointer;
+
+    fn public(n: u8) -> EncryptionPublic {
+        EncryptionSecret::from_bytes([n; 32]).public()
+    }
+
+    /// Whom US seals an export to MX to, with MX's card key 1, key 2
+    /// announced in MX's log, and `compromised` declared.
+    fn sealed_to(compromised: &[u8]) -> Option<EncryptionPublic> {
+        let us: AuthorityId = "US-DDTC".parse().expect("an authority id");
+        let mx: AuthorityId = "MX-SEDENA".parse().expect("an authority id");
+        let mut trust = tally_testkit::keys::trust_list(&[("MX-SEDENA", 2)]);
+        trust.cards[0].encryption_keys = vec![CardKey::new(public(1).to_hex(), 0)];
+        for n in compromised {
+            trust.declare_compromise(KeyCompromise {
+                authority: mx.clone(),
+                key_id: public(*n).to_hex(),
+                after_seq: 3,
+            });
+        }
+        let announced = |_: &AuthorityId| {
+            vec![AnnouncedKey {
+                public_key: public(2).to_hex(),
+                valid_from_ms: 10,
+                entry: EntryPointer {
+                    seq: 2,
+                    hash: tally_model::EntryHash([0; 32]),
+                },
+            }]
+        };
+        let doc = tally_testkit::docs::export("EXP-1", 1, &[]);
+        let plan = plan(&us, &doc, None, &trust, &announced).expect("an export is sealed");
+        plan.recipients
+            .iter()
+            .find(|r| r.authority == mx)
+            .map(|r| r.encryption_key)
+    }
+
+    #[test]
+    fn nothing_is_sealed_to_a_compromised_encryption_key() {
+        assert_eq!(sealed_to(&[]), Some(public(2)), "the newest key");
+        assert_eq!(sealed_to(&[1]), Some(public(2)));
+        assert_eq!(
+            sealed_to(&[2]),
+            Some(public(1)),
+            "the newest not compromised"
+        );
+        assert_eq!(sealed_to(&[1, 2]), None, "MX is unreached");
+    }
 }

@@ -327,3 +327,109 @@ fn a_compromise_stops_stored_entries_counting_and_refuses_new_ones() {
             .is_some()
     );
 }
+
+/// Issue "keys and forks": after `revoke-key MX K --after-seq 2` and MX's
+/// new card (key 22), MX's genuine seq 3 used to meet the thief's stored
+/// seq 3 as an equivocation (refused, kept as proof), so MX's log could
+/// never resume. The compromised tail must stop counting and give way: it
+/// leaves the log as evidence and the genuine entries take seq 3 on.
+#[test]
+fn the_genuine_continuation_replaces_a_compromised_tail() {
+    let r = rig();
+    let mut mx = Log::new("MX-SEDENA", 2);
+    let genuine: Vec<VerifiedEntry> = (1..=2)
+        .map(|n| mx.next_at(LATER + n, import(&format!("IC-{n}"))))
+        .collect();
+    let head_2 = Some((2, genuine[1].id()));
+    let thief: Vec<VerifiedEntry> = (3..=5)
+        .map(|n| mx.next_at(LATER + n, import(&format!("IC-{n}"))))
+        .collect();
+    let raw: Vec<Vec<u8>> = genuine.iter().chain(&thief).map(bytes).collect();
+    assert!(r.v.ingest_many(&raw).expect("io").iter().all(accepted));
+    let mx_id = mx.authority.clone();
+
+    // revoke-key after seq 2, then MX's new card: key 22, key 2 marked.
+    let compromises = {
+        let mut t = r.trust.write().expect("lock");
+        t.declare_compromise(KeyCompromise {
+            authority: mx_id.clone(),
+            key_id: hex::encode(key(2).public().as_bytes()),
+            after_seq: 2,
+        });
+        let mut card = tally_testkit::card("MX-SEDENA", &key(22));
+        let mut old = tally_testkit::card("MX-SEDENA", &key(2)).keys.remove(0);
+        old.compromised_after_seq = Some(2);
+        card.keys.push(old);
+        t.upsert(card);
+        t.compromises()
+    };
+    r.store
+        .apply_compromised(compromises, &mut |_| {})
+        .expect("re-derive");
+
+    let mut resumed = Log::resume("MX-SEDENA", 22, head_2);
+    let next: Vec<VerifiedEntry> = (3..=4)
+        .map(|n| resumed.next_at(LATER + 10 + n, import(&format!("IC-G{n}"))))
+        .collect();
+    // Seq 4 first (gossip out of order): the tail gives way, 3 is a gap.
+    let out = r.v.ingest(&bytes(&next[1])).expect("io");
+    assert!(
+        matches!(
+            out,
+            IngestOutcome::Gap {
+                have: 2,
+                seq: 4,
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+    let out =
+        r.v.ingest_many(&next.iter().map(bytes).collect::<Vec<_>>())
+            .expect("io");
+    assert!(out.iter().all(accepted), "{out:?}");
+
+    assert_eq!(
+        r.store.head(&mx_id).expect("head"),
+        Some((4, next[1].id())),
+        "the genuine log resumed at seq 3"
+    );
+    assert!(r.store.evidence().expect("io").is_empty(), "no fork proven");
+    assert!(
+        !r.store
+            .alerts()
+            .expect("alerts")
+            .iter()
+            .any(|a| a.kind == AlertKind::Equivocation),
+        "no equivocation raised"
+    );
+    for n in ["IC-1", "IC-2", "IC-G3", "IC-G4"] {
+        assert!(r.store.license(&mx_id, n).expect("io").is_some(), "{n}");
+    }
+    for n in ["IC-3", "IC-4", "IC-5"] {
+        assert!(r.store.license(&mx_id, n).expect("io").is_none(), "{n}");
+    }
+    for t in &thief {
+        assert_eq!(
+            r.store.by_hash(&t.id()).expect("io"),
+            None,
+            "out of the log"
+        );
+    }
+    let compromised: Vec<String> = r
+        .store
+        .alerts()
+        .expect("alerts")
+        .into_iter()
+        .filter(|a| a.kind == AlertKind::KeyCompromised)
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(compromised.len(), 3, "the thief's entries stay reported");
+    // A reindex (which rebuilds alerts from the log, where the thief's
+    // entries no longer are) derives the same state, alerts included.
+    let before = r.store.derived_digest().expect("digest");
+    r.store.reindex().expect("reindex");
+    assert_eq!(r.store.derived_digest().expect("digest"), before);
+    // The thief's entries offered again are refused (key compromised).
+    assert!(untrusted_key(&r.v.ingest(&bytes(&thief[2])).expect("io")));
+}

@@ -237,7 +237,16 @@ impl Proc {
     /// `tally init --json` in `root/<authority>` on fresh ports, with a
     /// faster sync and watch cadence, plus an issuer token.
     pub fn init(root: &Path, authority: &str) -> Result<Proc> {
-        let dir = root.join(authority);
+        Proc::init_at(
+            root.join(authority),
+            root.join(format!("{authority}.log")),
+            authority,
+        )
+    }
+
+    /// [`Proc::init`] in `dir`, with its process output appended to `log`
+    /// (kept apart when `dir` is on a file system the test fills).
+    pub fn init_at(dir: PathBuf, log: PathBuf, authority: &str) -> Result<Proc> {
         let (p2p_port, api_port) = (free_port(), free_port());
         let p2p = format!("/ip4/127.0.0.1/tcp/{p2p_port}");
         let api = format!("127.0.0.1:{api_port}");
@@ -296,7 +305,7 @@ impl Proc {
             peer_id: field("peer_id")?,
             card: PathBuf::from(field("card")?),
             p2p_port,
-            log: root.join(format!("{authority}.log")),
+            log,
             dir,
             child: None,
         })
@@ -433,7 +442,7 @@ impl Proc {
         Ok(())
     }
 
-    fn log_tail(&self, lines: usize) -> String {
+    pub fn log_tail(&self, lines: usize) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let all: Vec<&str> = text.lines().collect();
         all[all.len().saturating_sub(lines)..].join("\n")

@@ -265,12 +265,20 @@ pub async fn log(
 pub async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     // The gauges are read fresh at scrape time rather than trusted to be
     // kept current by every writer.
+    let store = s.verifier.store();
+    s.metrics.set_store(
+        store.fault().is_none() && store.damaged().is_none(),
+        store.fault_count(),
+    );
     let v = s.verifier.clone();
+    // A store that cannot be read now (re-opening after a fault) leaves
+    // these gauges as they were: the scrape still answers, with the fault.
     let (heads, alerts) = blocking(move || {
         let store = v.store();
         Ok::<_, ApiError>((store.heads()?, store.alerts()?))
     })
-    .await?;
+    .await
+    .unwrap_or_default();
     for (authority, seq, _) in &heads {
         s.metrics.set_entries_stored(authority.as_str(), *seq);
     }
