@@ -1,6 +1,8 @@
 //! Offline administration of a node directory: `init`, `trust`, `token`, `reindex`.
 
-use crate::config::{ApiConfig, Config, KeysConfig, NodeDir, StoreConfig, SyncConfig};
+use crate::config::{
+    AlertsConfig, ApiConfig, Config, KeysConfig, NodeDir, StoreConfig, SyncConfig,
+};
 use crate::files;
 use crate::keys;
 use anyhow::{Context, bail};
@@ -69,6 +71,7 @@ pub fn init(
         authority: authority.to_string(),
         name: name.to_string(),
         timezone: "UTC".into(),
+        alerts: AlertsConfig::default(),
         keys: KeysConfig::default(),
         api: ApiConfig {
             listen: api_listen.to_string(),
@@ -290,8 +293,13 @@ pub fn token_create(dir: &Path, role: Role, label: &str) -> anyhow::Result<Strin
 pub fn reindex(dir: &Path) -> anyhow::Result<String> {
     let node_dir = NodeDir(dir.to_path_buf());
     let settings = Config::load(&node_dir)?.settings(&node_dir)?;
-    let store = tally_store::Store::open(&settings.store_path, settings.engine)
-        .context("opening the store (is the node still running?)")?;
+    let store = tally_store::Store::open_clocked(
+        &settings.store_path,
+        settings.engine,
+        None,
+        settings.alert_clock(),
+    )
+    .context("opening the store (is the node still running?)")?;
     let compromises = files::read_trust(&node_dir.trust())?.compromises();
     let mut progress = progress_reporter("reindex");
     let report = match store.apply_compromised(compromises, &mut progress)? {
