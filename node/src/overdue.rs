@@ -19,7 +19,10 @@ pub async fn run(store: Store, interval: Duration, cancel: CancellationToken) {
         let s = store.clone();
         match tokio::task::spawn_blocking(move || s.judge_overdue()).await {
             Ok(Ok(0)) => debug!("overdue pass: nothing fell due"),
-            Ok(Ok(n)) => info!(licenses = n, "overdue pass: re-judged licenses whose exits fell due"),
+            Ok(Ok(n)) => info!(
+                licenses = n,
+                "overdue pass: re-judged licenses whose exits fell due"
+            ),
             // A store that cannot write now (disk full, damaged) is reported
             // by health; the next pass retries.
             Ok(Err(e)) => warn!(error = %e, "overdue pass failed; retrying at the next one"),

@@ -277,8 +277,20 @@ mod floor_tests {
             ("export below recorded", export(39), 40, &[], Some("line 1")),
             ("export, nothing recorded", export(1), 0, &[], None),
             ("import above allocated", import(60), 0, &allocated, None),
-            ("import below allocated", import(59), 0, &allocated, Some("allocated")),
-            ("import below recorded", import(80), 90, &allocated, Some("recorded")),
+            (
+                "import below allocated",
+                import(59),
+                0,
+                &allocated,
+                Some("allocated"),
+            ),
+            (
+                "import below recorded",
+                import(80),
+                90,
+                &allocated,
+                Some("recorded"),
+            ),
         ];
         for (name, new, rec, alloc, refused) in cases {
             let got = amendment_floor(&new, &recorded(rec), alloc);

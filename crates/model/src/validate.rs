@@ -1080,7 +1080,11 @@ pub(crate) mod tests {
                 |d| d.transit_countries.push("HN".into()),
                 false,
             ),
-            ("drop the transit country", |d| d.transit_countries.clear(), true),
+            (
+                "drop the transit country",
+                |d| d.transit_countries.clear(),
+                true,
+            ),
             (
                 "shorter validity",
                 |d| d.valid_until = "2027-01-31".into(),

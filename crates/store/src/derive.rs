@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tally_model::lifecycle::{self, Standing, Transition};
 use tally_model::{
-    AlertKind, AuthorityId, Body, Date, Direction, Document, DocumentRef, Entry, EntryHash, License,
-    LicenseKind, ShipmentRecord, SignedEntry, Status, StatusChange, alert_id, normalize_serial,
+    AlertKind, AuthorityId, Body, Date, Direction, Document, DocumentRef, Entry, EntryHash,
+    License, LicenseKind, ShipmentRecord, SignedEntry, Status, StatusChange, alert_id,
+    normalize_serial,
 };
 
 /// A license as stored: its state without the document, which stays in the

@@ -480,7 +480,9 @@ fn serial_repeat(tx: &mut Tx, state: &LicenseState, cache: &mut Licenses) -> Res
         };
         let what = format!(
             "serial {serial}{} crossed ({}) under {} {} ({} seq {}) and under {} {} ({} seq {})",
-            make.as_deref().map(|m| format!(" ({m})")).unwrap_or_default(),
+            make.as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default(),
             direction.as_str(),
             state.authority,
             state.number,
@@ -539,8 +541,7 @@ fn overdue(tx: &mut Tx, state: &LicenseState, rows: &[ShipmentRow]) -> Result<()
     let me = state.reference();
     let deliveries = tx.deliveries_for(&me)?;
     let mut events: Vec<(Date, u8, Event)> = Vec::new();
-    let mut delivery_order: Vec<(Date, String, String, &[tally_model::DeliveryLine])> =
-        Vec::new();
+    let mut delivery_order: Vec<(Date, String, String, &[tally_model::DeliveryLine])> = Vec::new();
     for d in &deliveries {
         let License::Delivery(v) = &d.document else {
             continue;
@@ -643,7 +644,11 @@ fn raise_overdue(
         tx,
         AlertKind::DeliveryOverdue,
         state,
-        (&row.recorded_by, row.seq, due_on.days().saturating_mul(DAY_MS)),
+        (
+            &row.recorded_by,
+            row.seq,
+            due_on.days().saturating_mul(DAY_MS),
+        ),
         open,
         detail,
     );

@@ -493,7 +493,8 @@ impl Verifier {
                         continue;
                     };
                     if let Some(s) = store.license(&a, &x.number)?
-                        && let (License::Export(d), true) = (s.document, s.status != Status::Revoked)
+                        && let (License::Export(d), true) =
+                            (s.document, s.status != Status::Revoked)
                     {
                         citing.push(d);
                     }
