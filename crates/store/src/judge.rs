@@ -527,8 +527,10 @@ enum Event<'a> {
 
 /// `delivery.overdue`: counted exits whose date plus `delivery_days` is
 /// today or earlier, against the export license's delivery verifications.
-/// Replayed in date order (deliveries first on a day, then due exits by
-/// (`issued_at`, recorder, seq)): an alert is raised by the due exit after
+/// Replayed in date order (on one day, due exits first, by (`issued_at`,
+/// recorder, seq), then deliveries: an exit due today is overdue until a
+/// delivery covers it, which is what `delivery_days = 0` means): an alert
+/// is raised by the due exit after
 /// which some line had less delivered than exited-and-due, and closes when
 /// deliveries catch up; open while that is so today. Revoking the license
 /// does not close it (the goods left all the same).
@@ -559,7 +561,7 @@ fn overdue(tx: &mut Tx, state: &LicenseState, rows: &[ShipmentRow]) -> Result<()
     }
     delivery_order.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
     for (date, _, _, items) in delivery_order {
-        events.push((date, 0, Event::Delivered(items)));
+        events.push((date, 1, Event::Delivered(items)));
     }
     // `rows` is already in (issued_at, recorder, seq) order; the sort below
     // is stable, so exits due on one day keep it.
@@ -572,7 +574,7 @@ fn overdue(tx: &mut Tx, state: &LicenseState, rows: &[ShipmentRow]) -> Result<()
         };
         let due_on = due.due_date(exit);
         if due_on <= due.today {
-            events.push((due_on, 1, Event::Due(row)));
+            events.push((due_on, 0, Event::Due(row)));
         }
     }
     events.sort_by_key(|(date, rank, _)| (*date, *rank));
