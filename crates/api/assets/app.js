@@ -558,7 +558,8 @@ function pageNetwork(view) {
 
 /** The kinds `GET /v1/alerts?kind=` accepts today (CONTRACT.md "Alerts"). */
 const ALERT_KINDS = ['shipment.discrepancy', 'shipment.refused', 'shipment.off_route', 'shipment.after_revocation',
-  'import.withdrawn', 'document.invalid', 'equivocation'];
+  'delivery.overdue', 'serial.repeat', 'import.withdrawn', 'document.invalid', 'equivocation', 'key.compromised',
+  'log.cloned'];
 const ALERTS_PAGE = 50;
 
 /** A kind as a label in the current language, with its code; unknown kinds as their code alone. */
