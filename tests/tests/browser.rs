@@ -237,6 +237,41 @@ async fn console_flow(b: &Browser, net: &Network, seeded: &Seeded, shots: &Path)
     .await?;
     b.screenshot(&shots.join("05-network.png")).await?;
 
+    // ---- the issue page's export sample carries the export license's
+    // parties, certificate, value and place of issue
+    b.click(&b.wait_displayed("#nav-issue").await?).await?;
+    b.click(
+        &b.find_required("#issue-kind option[value=\"export\"]")
+            .await?,
+    )
+    .await?;
+    b.click(&b.find_required("#issue-sample").await?).await?;
+    let sample = b
+        .until("the export sample", move || async move {
+            let el = b.find_required("#issue-json").await?;
+            let text = b.property(&el, "value").await?;
+            Ok(text.as_str().filter(|t| !t.is_empty()).map(String::from))
+        })
+        .await?;
+    let sample: Value = serde_json::from_str(&sample).context("the sample is JSON")?;
+    for field in [
+        "end_user",
+        "end_user_certificate",
+        "brokers",
+        "consignees",
+        "carriers",
+        "value",
+        "place_of_issue",
+    ] {
+        if sample.get(field).is_none() {
+            bail!("the export sample lacks {field}: {sample}");
+        }
+    }
+    let hint = b.text(&b.find_required("#issue-fields").await?).await?;
+    if !hint.contains("place_of_issue") {
+        bail!("the issue page's field hint reads {hint:?}");
+    }
+
     alerts_flow(b, net, shots).await
 }
 
@@ -284,7 +319,11 @@ async fn alerts_flow(b: &Browser, net: &Network, shots: &Path) -> Result<()> {
         .filter(|_| code == 200)
         .ok_or_else(|| anyhow!("GET /v1/alerts: {code} {open}"))?
         .clone();
-    for kind in ["shipment.discrepancy", "shipment.refused", "delivery.overdue"] {
+    for kind in [
+        "shipment.discrepancy",
+        "shipment.refused",
+        "delivery.overdue",
+    ] {
         if !open.iter().any(|a| a["kind"] == json!(kind)) {
             bail!("MX-SEDENA raised no open {kind}: {open:?}");
         }

@@ -621,8 +621,8 @@ fn overdue(tx: &mut Tx, state: &LicenseState, rows: &[ShipmentRow]) -> Result<()
     if let Some((row, due_on)) = episode {
         let detail = match short(&exited, &delivered) {
             Some((line, q, d)) => format!(
-                "{} {}: line {line}: {q} exited {} or more days ago (the first on {}, due {due_on}), {d} verified delivered",
-                state.authority, state.number, due.delivery_days, row.date
+                "{} {}: line {line}: {q} exited and due for delivery (the first exit on {}, due {due_on}), {d} verified delivered",
+                state.authority, state.number, row.date
             ),
             None => format!(
                 "{} {}: goods exited on {} not verified delivered by {due_on}",
