@@ -271,7 +271,8 @@ mod floor_tests {
         taker.items[0].quantity = 60;
         let allocated = allocation(&cert, [&taker]);
         // (case, new document, recorded on line 1, allocated, refusal names)
-        let cases: Vec<(&str, License, u64, &[Allocation], Option<&str>)> = vec![
+        type Case<'a> = (&'a str, License, u64, &'a [Allocation], Option<&'a str>);
+        let cases: Vec<Case> = vec![
             ("export above recorded", export(50), 40, &[], None),
             ("export at recorded", export(40), 40, &[], None),
             ("export below recorded", export(39), 40, &[], Some("line 1")),
