@@ -188,6 +188,11 @@ impl Net {
         Ok(net)
     }
 
+    /// `[alerts] delivery_days` of nodes started (or restarted) from now on.
+    pub fn set_delivery_days(&mut self, days: u32) {
+        self.delivery_days = Some(days);
+    }
+
     pub fn len(&self) -> usize {
         self.members.len()
     }

@@ -402,3 +402,43 @@ async fn amendments_never_go_below_what_is_used() -> Result<()> {
     net.shutdown().await;
     Ok(())
 }
+
+/// Exits fall due by the calendar, with no entry arriving: the pass a node
+/// runs at start (and hourly) opens them. Here the calendar is stood in for
+/// by `delivery_days`: an exit recorded under the default 45 days is not
+/// due; restarted with 0, the node's start pass finds it due.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_start_pass_opens_exits_that_fell_due() -> Result<()> {
+    let mut net = Net::start_with(&AUTHORITIES[..2]).await?;
+    let (us, mx) = (net.api(US), net.api(MX));
+    issue(&mx, &docs::import("IC-2026-0070", "MX", "US", 10)).await?;
+    wait_until(REPLICATION, "US holds the certificate", async || {
+        us.get(As::Officer, "/v1/licenses/MX-SEDENA/IC-2026-0070")
+            .await
+            .is_ok_and(|(s, _)| s == 200)
+    })
+    .await?;
+    issue(
+        &us,
+        &docs::export("EXP-2026-0070", &[], 10, &[], "IC-2026-0070"),
+    )
+    .await?;
+    let exit = net.seq(US, "US-DDTC")? + 1;
+    record(&us, "EXP-2026-0070", "US", "exit", 3, &[]).await?;
+    ensure!(
+        alerts(&us, &["delivery.overdue"]).await?.is_empty(),
+        "not due within 45 days"
+    );
+    net.set_delivery_days(0);
+    net.restart(US).await?;
+    let us = net.api(US);
+    let id = format!("delivery.overdue:US-DDTC/EXP-2026-0070:US-DDTC:{exit}");
+    wait_until(REPLICATION, "the start pass opens it", async || {
+        alerts(&us, &["delivery.overdue"])
+            .await
+            .is_ok_and(|a| a.len() == 1 && a[0].0 == id && a[0].1)
+    })
+    .await?;
+    net.shutdown().await;
+    Ok(())
+}
