@@ -284,14 +284,23 @@ fn apply_document(
         if import {
             judge::citing(tx, &license)?;
         }
-        // The licenses whose serials crossed under this one too: their
-        // `serial.repeat` may have changed with it (for a record, only its
+        // `serial.repeat` changes only with serials crossing or with a
+        // license's route and makes: then this license's, and those of the
+        // licenses its serials also crossed under (for a record, only its
         // own serials' partners).
-        let partners = match doc {
-            Document::Shipment(record) => judge::record_partners(tx, record)?,
-            _ => judge::serial_partners(tx, &license)?,
+        let serials_changed = match doc {
+            Document::Shipment(r) => r.accepted() && r.items.iter().any(|l| !l.serials.is_empty()),
+            Document::License(_) | Document::Amendment { .. } => true,
+            _ => false,
         };
-        judge::serials_of(tx, &partners)?;
+        if serials_changed {
+            let mut serials = match doc {
+                Document::Shipment(record) => judge::record_partners(tx, record)?,
+                _ => judge::serial_partners(tx, &license)?,
+            };
+            serials.insert(license.clone());
+            judge::serials_of(tx, &serials)?;
+        }
     }
     if let Some(export) = verified {
         judge::license(tx, &export)?;

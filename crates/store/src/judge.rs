@@ -25,7 +25,8 @@ use tally_model::{
 };
 
 /// Re-judges every joined alert of `license` (a reference; nothing happens
-/// while the license itself is not held).
+/// while the license itself is not held) but `serial.repeat`, which only
+/// serials, routes and makes change: [`serials_of`].
 pub(crate) fn license(tx: &mut Tx, license: &DocumentRef) -> Result<()> {
     let Ok(authority) = license.authority.parse::<AuthorityId>() else {
         return Ok(());
@@ -39,7 +40,6 @@ pub(crate) fn license(tx: &mut Tx, license: &DocumentRef) -> Result<()> {
     discrepancy(tx, &state, &rows)?;
     import_withdrawn(tx, &state)?;
     overdue(tx, &state, &rows)?;
-    serial_repeat(tx, &state, &mut Licenses::new())?;
     Ok(())
 }
 
