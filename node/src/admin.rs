@@ -1,6 +1,8 @@
 //! Offline administration of a node directory: `init`, `trust`, `token`, `reindex`.
 
-use crate::config::{ApiConfig, Config, KeysConfig, NodeDir, StoreConfig, SyncConfig};
+use crate::config::{
+    AlertsConfig, ApiConfig, Config, KeysConfig, NodeDir, StoreConfig, SyncConfig,
+};
 use crate::files;
 use crate::keys;
 use anyhow::{Context, bail};
@@ -69,6 +71,7 @@ pub fn init(
         authority: authority.to_string(),
         name: name.to_string(),
         timezone: "UTC".into(),
+        alerts: AlertsConfig::default(),
         keys: KeysConfig::default(),
         api: ApiConfig {
             listen: api_listen.to_string(),
@@ -307,8 +310,13 @@ pub fn reindex(dir: &Path) -> anyhow::Result<String> {
             trust: std::sync::Arc::new(std::sync::RwLock::new(trust)),
             own: settings.authority.clone(),
         });
-    let store = tally_store::Store::open_with(&settings.store_path, settings.engine, Some(opener))
-        .context("opening the store (is the node still running?)")?;
+    let store = tally_store::Store::open_clocked(
+        &settings.store_path,
+        settings.engine,
+        Some(opener),
+        settings.alert_clock(),
+    )
+    .context("opening the store (is the node still running?)")?;
     let mut progress = progress_reporter("reindex");
     let report = match store.apply_compromised(compromises, &mut progress)? {
         Some(report) => report,

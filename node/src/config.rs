@@ -24,6 +24,9 @@ pub struct Config {
     /// may be recorded on.
     #[serde(default = "default_timezone")]
     pub timezone: String,
+    /// Alerts that depend on the date.
+    #[serde(default)]
+    pub alerts: AlertsConfig,
     /// Where the secret keys are (paths relative to the node directory).
     #[serde(default)]
     pub keys: KeysConfig,
@@ -40,6 +43,27 @@ pub struct Config {
     #[serde(default)]
     pub sync: SyncConfig,
 }
+
+/// `[alerts]`: when the network's silence becomes an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// Days after an exit by which a delivery verification should cover it;
+    /// past them `delivery.overdue` opens (EU 2025/41's proof of receipt).
+    /// 0: due at once, until deliveries catch up.
+    pub delivery_days: u32,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            delivery_days: tally_store::DEFAULT_DELIVERY_DAYS,
+        }
+    }
+}
+
+/// Largest `alerts.delivery_days` accepted (ten years: the archive's horizon).
+const MAX_DELIVERY_DAYS: u32 = 3_650;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -217,6 +241,8 @@ pub struct Settings {
     pub api_rate: tally_api::rate::RateConfig,
     /// `timezone`, checked: whose date "today" is.
     pub timezone: tally_verify::TimeZone,
+    /// `[alerts] delivery_days`.
+    pub delivery_days: u32,
     pub p2p: tally_p2p::Config,
     pub engine: EngineKind,
     pub store_path: PathBuf,
@@ -225,6 +251,17 @@ pub struct Settings {
     /// authority's log is really new; sign at once instead of recovering
     /// it from peers first.
     pub new_log: bool,
+}
+
+impl Settings {
+    /// What the store judges date-driven alerts with: today in the node's
+    /// `timezone` by the system clock, and `delivery_days`.
+    pub fn alert_clock(&self) -> tally_store::AlertClock {
+        let tz = self.timezone.clone();
+        tally_store::AlertClock::new(self.delivery_days, move || {
+            tz.date_at(tally_verify::now_ms())
+        })
+    }
 }
 
 impl Config {
@@ -292,6 +329,12 @@ impl Config {
         if self.name.trim().is_empty() {
             bail!("config key `name` is empty");
         }
+        if self.alerts.delivery_days > MAX_DELIVERY_DAYS {
+            bail!(
+                "config key `alerts.delivery_days` = {} must be at most {MAX_DELIVERY_DAYS}",
+                self.alerts.delivery_days
+            );
+        }
         Ok(Settings {
             dir: dir.clone(),
             authority,
@@ -303,6 +346,7 @@ impl Config {
             api_max_connections: self.api.max_connections,
             api_rate: self.api.rate.limits(),
             timezone,
+            delivery_days: self.alerts.delivery_days,
             p2p: self.p2p.clone(),
             engine: self.store.engine,
             store_path: dir.resolve(&self.store.path),
@@ -325,6 +369,7 @@ mod tests {
             authority: example.authority.clone(),
             name: example.name.clone(),
             timezone: default_timezone(),
+            alerts: AlertsConfig::default(),
             keys: KeysConfig::default(),
             api: ApiConfig::default(),
             p2p: tally_p2p::Config::default(),
@@ -357,6 +402,11 @@ mod tests {
                 "timezone = \"UTC\"",
                 "timezone = \"Mars/Olympus_Mons\"",
                 "timezone",
+            ),
+            (
+                "delivery_days = 45",
+                "delivery_days = 100000",
+                "alerts.delivery_days",
             ),
             (
                 "records_per_minute = 120",

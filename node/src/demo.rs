@@ -12,11 +12,16 @@
 //! Civil, across Laredo / Nuevo Laredo; one consignment goes by sea through
 //! Guatemala (Puerto Quetzal, Tecún Umán) under a DIGECAM transit
 //! authorization. On purpose, more pistols are recorded entering Mexico than
-//! left the US under one license (`shipment.discrepancy`), and a crossing
+//! left the US under one license (`shipment.discrepancy`), a crossing
 //! with serial numbers not on that license is refused and recorded
-//! (`shipment.refused`). [`STORY`] is printed at start.
+//! (`shipment.refused`), and the consignment through Guatemala never enters
+//! Mexico nor is verified delivered (`delivery.overdue`: the demo's nodes
+//! run with `[alerts] delivery_days = 0`, so it is due at once; the others
+//! are verified delivered). [`STORY`] is printed at start.
 
 use crate::admin;
+use crate::config::{Config, NodeDir};
+use crate::files;
 use crate::node::Node;
 use anyhow::{Context, bail};
 use serde_json::json;
@@ -189,6 +194,7 @@ async fn start(root: &Path, ports: &Ports) -> anyhow::Result<(Vec<Node>, Vec<Mem
         }
         let init = admin::init(&dir, authority, name, &p2p, &api, None)
             .with_context(|| format!("initialising {authority}"))?;
+        due_at_once(&dir)?;
         members.push(Member {
             authority,
             name,
@@ -217,6 +223,24 @@ async fn start(root: &Path, ports: &Ports) -> anyhow::Result<(Vec<Node>, Vec<Mem
     Ok((nodes, members))
 }
 
+/// `[alerts] delivery_days` of the demo's nodes: an exit is overdue at once,
+/// so the story's missing consignment shows as soon as the demo starts
+/// (the default is 45 days).
+pub const DEMO_DELIVERY_DAYS: u32 = 0;
+
+/// Writes [`DEMO_DELIVERY_DAYS`] into the node's `tally.toml`, so that the
+/// node (and a later `tally run` of its directory) judges with it.
+fn due_at_once(dir: &Path) -> anyhow::Result<()> {
+    let node_dir = NodeDir(dir.to_path_buf());
+    let mut config = Config::load(&node_dir)?;
+    config.alerts.delivery_days = DEMO_DELIVERY_DAYS;
+    let text = format!(
+        "# Tally demo node: deliveries are due at once ([alerts] delivery_days = 0).\n{}",
+        toml::to_string(&config)?
+    );
+    files::write_atomic(&node_dir.config(), text.as_bytes(), 0o600)
+}
+
 /// The license the story follows.
 const STORY_LICENSE: &str = "D1298734";
 
@@ -232,10 +256,15 @@ permit DCAM-PI-2026-0042, by road across Laredo (USLRD) / Nuevo Laredo (MXNLD).
   - A second truck at Nuevo Laredo declared 12 pistols whose serial numbers
     are not on the license: refused, and the refusal recorded. Alert
     shipment.refused.
-Also: cartridges under D1298735 (0A505) crossed Laredo cleanly; D1298736
-went by sea to Puerto Quetzal (GTPRQ) and across Guatemala to Tecún Umán
-(GTTEC) under DIGECAM transit authorization DIGECAM-AT-2026-0007; D1298737
-was revoked.";
+  - SEDENA verified 40 delivered to Fuerza Civil (DCAM-VE-2026-0101).
+A shipment gone missing: 30 pistols under D1298736 left Los Angeles (USLAX)
+by sea and crossed Guatemala from Puerto Quetzal (GTPRQ) to Tecún Umán (GTTEC)
+under DIGECAM transit authorization DIGECAM-AT-2026-0007, but never entered
+Mexico and no delivery verification came. Alert delivery.overdue (open: the
+demo's nodes run with [alerts] delivery_days = 0, due at once; the default
+is 45 days).
+Also: cartridges under D1298735 (0A505) crossed Laredo cleanly and were
+verified delivered (DCAM-VE-2026-0102); D1298737 was revoked.";
 
 /// [`STORY`] followed by where to look: each console's Alerts page and the
 /// license page of the story's license.
@@ -601,9 +630,32 @@ async fn seed(nodes: &[Node]) -> anyhow::Result<()> {
         })
         .await?;
     }
+    // SEDENA verifies what reached Fuerza Civil; nothing of D1298736 did.
+    {
+        let mx = mx.clone();
+        blocking(move || {
+            mx.issue(delivery("DCAM-VE-2026-0101", STORY_LICENSE, 40)?)?;
+            mx.issue(delivery("DCAM-VE-2026-0102", "D1298735", 20000)?)?;
+            Ok(())
+        })
+        .await?;
+    }
     until_alert(&mx, AlertKind::ShipmentDiscrepancy, STORY_LICENSE).await?;
     until_alert(&mx, AlertKind::ShipmentRefused, STORY_LICENSE).await?;
+    until_alert(&mx, AlertKind::DeliveryOverdue, "D1298736").await?;
+    until_alert(&us, AlertKind::DeliveryOverdue, "D1298736").await?;
     Ok(())
+}
+
+/// SEDENA's verification that `quantity` of line 1 of `export` reached
+/// Fuerza Civil today.
+fn delivery(number: &str, export: &str, quantity: u64) -> anyhow::Result<License> {
+    license(
+        json!({"kind": "delivery", "number": number, "importing_country": "MX",
+        "export_license": {"authority": "US-BIS", "number": export},
+        "delivered_to": end_user(), "date": day(0),
+        "items": [{"line": 1, "quantity": quantity}]}),
+    )
 }
 
 #[cfg(test)]
@@ -622,6 +674,8 @@ mod tests {
         for want in [
             "shipment.discrepancy",
             "shipment.refused",
+            "delivery.overdue",
+            "D1298736",
             "US-BIS license D1298734",
             "http://127.0.0.1:4790/#/alerts",
             "http://127.0.0.1:4791/#/alerts",

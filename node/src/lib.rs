@@ -11,6 +11,7 @@
 //! - [`router`]: where network events meet validation.
 //! - [`sync`]: anti-entropy (pull) replication.
 //! - [`watch`]: trust and token changes applied without a restart.
+//! - [`overdue`]: the hourly, date-driven pass of `delivery.overdue`.
 //! - [`peers`]: the peer table behind `/v1/status`.
 //! - [`client`]: `tally status` and `tally check` over HTTP.
 //! - [`demo`]: `tally demo`, a local three-node network with sample data.
@@ -23,6 +24,7 @@ pub mod demo;
 pub mod files;
 pub mod keys;
 pub mod node;
+pub mod overdue;
 pub mod peers;
 pub mod rotate;
 pub mod router;

@@ -178,6 +178,7 @@ impl Node {
         // has confirmed the head (sync.rs). `--new-log` skips all of it.
         let missing = store_missing(&settings.store_path);
         let (path, engine) = (settings.store_path.clone(), settings.engine);
+        let clock = settings.alert_clock();
         let mark = missing && !settings.new_log;
         let (store, recovering, engine_damage) = tokio::task::spawn_blocking(move || {
             // The engine's own integrity check needs the store closed: it
@@ -190,15 +191,16 @@ impl Node {
                 tally_store::check_engine(&path, engine)?
             };
             let store = match &engine_damage {
-                None => Store::open_with(&path, engine, Some(opener))?,
+                None => Store::open_clocked(&path, engine, Some(opener), clock)?,
                 // A damaged file may make the engine fail or panic while
                 // opening; the node then serves an empty stand-in that
                 // refuses writes, so health can say why.
                 Some(_) => {
                     let o = opener.clone();
                     let p = path.clone();
+                    let c = clock.clone();
                     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                        Store::open_with(&p, engine, Some(o))
+                        Store::open_clocked(&p, engine, Some(o), c)
                     })) {
                         Ok(Ok(store)) => store,
                         _ => {
@@ -211,7 +213,7 @@ impl Node {
                                 path = %path.display(),
                                 "the damaged store does not open; serving nothing from it"
                             );
-                            Store::open_with(&stand_in, engine, Some(opener))?
+                            Store::open_clocked(&stand_in, engine, Some(opener), clock)?
                         }
                     }
                 }
@@ -285,6 +287,15 @@ impl Node {
         let p = p2p.clone();
         services.spawn("p2p", async move {
             p.join().await;
+            Ok(())
+        });
+
+        // `delivery.overdue` depends on the date: at start and every hour,
+        // open those whose exits fell due since the last pass.
+        let overdue = verifier.store().clone();
+        let c = cancel.clone();
+        services.spawn("overdue pass", async move {
+            crate::overdue::run(overdue, crate::overdue::INTERVAL, c).await;
             Ok(())
         });
 

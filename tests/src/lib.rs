@@ -80,6 +80,9 @@ pub struct Net {
     trust: BTreeSet<(usize, usize)>,
     /// Pairs cut by [`Net::partition`].
     cut: BTreeSet<(usize, usize)>,
+    /// `[alerts] delivery_days` of nodes started from now on (the
+    /// directory's config when `None`).
+    delivery_days: Option<u32>,
     http: reqwest::Client,
 }
 
@@ -146,6 +149,7 @@ impl Net {
             members,
             trust: BTreeSet::new(),
             cut: BTreeSet::new(),
+            delivery_days: None,
             http: reqwest::Client::new(),
         })
     }
@@ -170,6 +174,23 @@ impl Net {
         net.trust_all()?;
         net.wait_links().await?;
         Ok(net)
+    }
+
+    /// [`Net::start_with`] with `[alerts] delivery_days` set on every node.
+    pub async fn start_with_delivery_days(authorities: &[&str], days: u32) -> Result<Net> {
+        let mut net = Net::init(authorities)?;
+        net.delivery_days = Some(days);
+        for i in 0..net.len() {
+            net.start_node(i).await?;
+        }
+        net.trust_all()?;
+        net.wait_links().await?;
+        Ok(net)
+    }
+
+    /// `[alerts] delivery_days` of nodes started (or restarted) from now on.
+    pub fn set_delivery_days(&mut self, days: u32) {
+        self.delivery_days = Some(days);
     }
 
     pub fn len(&self) -> usize {
@@ -200,7 +221,11 @@ impl Net {
     pub async fn start_node(&mut self, i: usize) -> Result<()> {
         ensure!(!self.is_running(i), "node {i} is already running");
         let m = &mut self.members[i];
-        let node = Node::start_with(rig_settings(&m.dir)?)
+        let mut settings = rig_settings(&m.dir)?;
+        if let Some(days) = self.delivery_days {
+            settings.delivery_days = days;
+        }
+        let node = Node::start_with(settings)
             .await
             .with_context(|| format!("starting {}", m.authority))?;
         files::write_card(&m.card_path(), &node.card().await?)?;

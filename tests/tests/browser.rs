@@ -10,9 +10,10 @@
 //! (REJECT on `items.quantity`), opens the license page (the tally chart's
 //! licensed/exit/entry bars) and the network page (both peers connected).
 //! Then it records, through the API, more entering Mexico than left the US
-//! and a refused crossing, and finds the two alerts on the Alerts page (the
-//! navigation's count, the kind filter, the Spanish labels) and on the
-//! license page. Screenshots go to `target/browser/*.png`.
+//! and a refused crossing, and finds those two alerts and the exit's
+//! `delivery.overdue` (the nodes run with `delivery_days = 0`, and nothing
+//! was verified delivered) on the Alerts page (the navigation's count, the
+//! kind filter, the Spanish labels) and on the license page. Screenshots go to `target/browser/*.png`.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian:
 //! `apt-get install -y chromium chromium-driver`; override the paths with
@@ -27,6 +28,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use tally_node::config::{Config, NodeDir};
 use tally_node::{Node, admin, files};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -255,6 +257,41 @@ async fn console_flow(b: &Browser, net: &Network, seeded: &Seeded, shots: &Path)
         .await?;
     b.screenshot(&shots.join("05-network.png")).await?;
 
+    // ---- the issue page's export sample carries the export license's
+    // parties, certificate, value and place of issue
+    b.click(&b.wait_displayed("#nav-issue").await?).await?;
+    b.click(
+        &b.find_required("#issue-kind option[value=\"export\"]")
+            .await?,
+    )
+    .await?;
+    b.click(&b.find_required("#issue-sample").await?).await?;
+    let sample = b
+        .until("the export sample", move || async move {
+            let el = b.find_required("#issue-json").await?;
+            let text = b.property(&el, "value").await?;
+            Ok(text.as_str().filter(|t| !t.is_empty()).map(String::from))
+        })
+        .await?;
+    let sample: Value = serde_json::from_str(&sample).context("the sample is JSON")?;
+    for field in [
+        "end_user",
+        "end_user_certificate",
+        "brokers",
+        "consignees",
+        "carriers",
+        "value",
+        "place_of_issue",
+    ] {
+        if sample.get(field).is_none() {
+            bail!("the export sample lacks {field}: {sample}");
+        }
+    }
+    let hint = b.text(&b.find_required("#issue-fields").await?).await?;
+    if !hint.contains("place_of_issue") {
+        bail!("the issue page's field hint reads {hint:?}");
+    }
+
     alerts_flow(b, net, shots).await
 }
 
@@ -302,7 +339,11 @@ async fn alerts_flow(b: &Browser, net: &Network, shots: &Path) -> Result<()> {
         .filter(|_| code == 200)
         .ok_or_else(|| anyhow!("GET /v1/alerts: {code} {open}"))?
         .clone();
-    for kind in ["shipment.discrepancy", "shipment.refused"] {
+    for kind in [
+        "shipment.discrepancy",
+        "shipment.refused",
+        "delivery.overdue",
+    ] {
         if !open.iter().any(|a| a["kind"] == json!(kind)) {
             bail!("MX-SEDENA raised no open {kind}: {open:?}");
         }
@@ -311,14 +352,15 @@ async fn alerts_flow(b: &Browser, net: &Network, shots: &Path) -> Result<()> {
     // ---- the Alerts page, newest first, and the navigation's count
     b.click(&b.wait_displayed("#nav-alerts").await?).await?;
     let rows = b
-        .until("both alerts on the Alerts page", move || async move {
+        .until("the three alerts on the Alerts page", move || async move {
             let rows = b.find_all("#alerts tbody tr").await?;
             let mut kinds = Vec::new();
             for row in &rows {
                 kinds.push(b.attribute(row, "data-kind").await?.unwrap_or_default());
             }
             Ok((kinds.iter().any(|k| k == "shipment.discrepancy")
-                && kinds.iter().any(|k| k == "shipment.refused"))
+                && kinds.iter().any(|k| k == "shipment.refused")
+                && kinds.iter().any(|k| k == "delivery.overdue"))
             .then_some(kinds))
         })
         .await?;
@@ -343,6 +385,15 @@ async fn alerts_flow(b: &Browser, net: &Network, shots: &Path) -> Result<()> {
     for want in ["Crossing refused", "US-DDTC EXP-2026-0001", "Open"] {
         if !text.contains(want) {
             bail!("the refused alert's row {text:?} does not show {want:?}");
+        }
+    }
+    let overdue = b
+        .find_required("#alerts tbody tr[data-kind=\"delivery.overdue\"]")
+        .await?;
+    let text = b.text(&overdue).await?;
+    for want in ["Delivery overdue", "US-DDTC EXP-2026-0001", "Open"] {
+        if !text.contains(want) {
+            bail!("the overdue alert's row {text:?} does not show {want:?}");
         }
     }
     let link = b
@@ -390,6 +441,24 @@ async fn alerts_flow(b: &Browser, net: &Network, shots: &Path) -> Result<()> {
                 .await?;
             Ok(match el {
                 Some(el) => (b.text(&el).await? == "Cruce rechazado").then_some(()),
+                None => None,
+            })
+        },
+    )
+    .await?;
+    b.click(
+        &b.find_required("#alerts-kind option[value=\"delivery.overdue\"]")
+            .await?,
+    )
+    .await?;
+    b.until(
+        "the Spanish label of delivery.overdue",
+        move || async move {
+            let el = b
+                .find("#alerts tbody tr[data-kind=\"delivery.overdue\"] .kind-label")
+                .await?;
+            Ok(match el {
+                Some(el) => (b.text(&el).await? == "Entrega vencida").then_some(()),
                 None => None,
             })
         },
@@ -470,7 +539,12 @@ impl Network {
                 None,
             )
             .with_context(|| format!("init {authority}"))?;
-            let node = Node::start(dir.path())
+            // Deliveries due at once, as in the demo: the seeded exit has
+            // no delivery verification, so `delivery.overdue` is open.
+            let node_dir = NodeDir(dir.path().to_path_buf());
+            let mut settings = Config::load(&node_dir)?.settings(&node_dir)?;
+            settings.delivery_days = 0;
+            let node = Node::start_with(settings)
                 .await
                 .with_context(|| format!("starting {authority}"))?;
             nodes.push(Member {

@@ -118,7 +118,8 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
     ensure!(consoles.len() == 4, "four consoles: {printed_text}");
 
     // The story it tells: on the MX-SEDENA node, a discrepancy and a refused
-    // crossing under the story's license, and where to look for them.
+    // crossing under the story's license, a consignment overdue for delivery,
+    // and where to look for them.
     ensure!(
         printed_text.contains(&format!("{}/#/alerts", consoles[1])),
         "the story should point at MX-SEDENA's alerts:\n{printed_text}"
@@ -131,12 +132,17 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
         .await?
         .json()
         .await?;
-    for kind in ["shipment.discrepancy", "shipment.refused"] {
+    for (kind, license) in [
+        ("shipment.discrepancy", "D1298734"),
+        ("shipment.refused", "D1298734"),
+        // The consignment through Guatemala that never arrived.
+        ("delivery.overdue", "D1298736"),
+    ] {
         ensure!(
             alerts
                 .as_array()
                 .is_some_and(|a| a.iter().any(|a| a["kind"] == kind
-                    && a["license"]["number"] == "D1298734"
+                    && a["license"]["number"] == license
                     && a["open"] == true)),
             "no open {kind} on MX-SEDENA: {alerts}"
         );

@@ -262,6 +262,11 @@ function pageLicense(view, [auth = '', num = '']) {
   return () => { alive = false; };
 }
 
+/** A non-empty list as is; an empty or missing one as nothing (not shown). */
+function listed(v) {
+  return Array.isArray(v) && v.length ? v : null;
+}
+
 function party(p) {
   if (!p || typeof p !== 'object') return fmt(p);
   return h('span', {}, h('strong', { text: p.name ?? '' }),
@@ -303,7 +308,12 @@ function renderLicense(lic, ships, alerts) {
     ]),
     h('h3', { i18n: 'lic.parties' }),
     dl([['party.exporter', d.exporter && party(d.exporter)], ['party.importer', d.importer && party(d.importer)],
-      ['party.end_user', d.end_user && party(d.end_user)], ['lic.end_use', d.end_use]]),
+      ['party.end_user', d.end_user && party(d.end_user)], ['lic.end_use', d.end_use],
+      ['lic.euc', d.end_user_certificate && h('span', { i18n: ['lic.eucText', d.end_user_certificate] })],
+      ['party.brokers', listed(d.brokers)], ['party.consignees', listed(d.consignees)],
+      ['party.carriers', listed(d.carriers)], ['party.delivered_to', d.delivered_to && party(d.delivered_to)],
+      ['lic.value', d.value && `${d.value.amount} ${d.value.currency}`], ['lic.place_of_issue', d.place_of_issue],
+      ['lic.deliveryDate', d.date]]),
     h('h3', { i18n: 'lic.countries' }),
     dl([
       ['c.export', d.exporting_country], ['c.import', d.importing_country],
@@ -418,8 +428,16 @@ function sampleDoc(kind) {
       export_license: { authority: `${partner}-AUTH`, number: `EXP-${year}-0001` },
       entry_point: `${cc}AAA`, exit_point: `${cc}BBB`, ...validity, decision: 'authorized' };
   }
+  if (kind === 'delivery') {
+    return { kind, number: `DV-${year}-${rnd}`, importing_country: cc,
+      export_license: { authority: `${partner}-AUTH`, number: `EXP-${year}-0001` },
+      delivered_to: { name: 'Policia Estatal' }, date: today(), items: [{ line: 1, quantity: 40 }] };
+  }
   return { kind: 'export', number: `EXP-${year}-${rnd}`, exporting_country: cc, importing_country: partner,
     transit_countries: [via], exporter, importer, end_user: { name: 'Policia Estatal' }, end_use: 'law enforcement',
+    end_user_certificate: { number: `EUC-${year}-${rnd}`, date: today(), issued_by: `${partner}-AUTH` },
+    brokers: [], consignees: [], carriers: [{ name: 'Transportes del Golfo SA' }],
+    value: { amount: '84500.00', currency: 'USD' }, place_of_issue: 'Washington, DC',
     items, ...validity, import_certificate: { authority: `${partner}-AUTH`, number: `IC-${year}-0001` },
     shipments: 'partial', conditions: 'no re-export' };
 }
@@ -427,7 +445,7 @@ function sampleDoc(kind) {
 function pageIssue(view, [auth = '', num = '']) {
   const err = errorBox('issue-error');
   const result = h('div', { id: 'issue-result', role: 'status' });
-  const kind = h('select', { id: 'issue-kind' }, ['export', 'import', 'transit'].map((k) => h('option', { value: k, i18n: `kind.${k}` })));
+  const kind = h('select', { id: 'issue-kind' }, ['export', 'import', 'transit', 'delivery'].map((k) => h('option', { value: k, i18n: `kind.${k}` })));
   const text = h('textarea', { id: 'issue-json', rows: 22, spellcheck: 'false', autocomplete: 'off', class: 'mono' });
   const load = () => { text.value = JSON.stringify(sampleDoc(kind.value), null, 2); };
   kind.addEventListener('change', load);
@@ -436,6 +454,7 @@ function pageIssue(view, [auth = '', num = '']) {
     h('div', { class: 'grid' }, field('issue.kind', kind),
       h('div', { class: 'field end' }, h('button', { type: 'button', id: 'issue-sample', class: 'secondary', i18n: 'issue.sample', on: { click: load } }))),
     field('issue.json', text),
+    h('p', { class: 'hint', id: 'issue-fields', i18n: 'issue.fields' }),
     h('div', { class: 'check' }, amend, h('label', { for: 'issue-amend', i18n: 'issue.amend' })),
     h('button', { type: 'submit', id: 'issue-submit', class: 'primary', i18n: 'issue.submit' }));
   text.addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) form.requestSubmit(); });
@@ -614,7 +633,8 @@ function pageNetwork(view) {
 
 /** The kinds `GET /v1/alerts?kind=` accepts today (CONTRACT.md "Alerts"). */
 const ALERT_KINDS = ['shipment.discrepancy', 'shipment.refused', 'shipment.off_route', 'shipment.after_revocation',
-  'import.withdrawn', 'document.invalid', 'equivocation'];
+  'delivery.overdue', 'serial.repeat', 'import.withdrawn', 'document.invalid', 'equivocation', 'key.compromised',
+  'log.cloned'];
 const ALERTS_PAGE = 50;
 
 /** A kind as a label in the current language, with its code; unknown kinds as their code alone. */

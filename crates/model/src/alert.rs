@@ -30,10 +30,17 @@ pub enum AlertKind {
     LogCloned,
     #[serde(rename = "key.compromised")]
     KeyCompromised,
+    /// Exits due for delivery (`[alerts] delivery_days`) that delivery
+    /// verifications do not yet cover.
+    #[serde(rename = "delivery.overdue")]
+    DeliveryOverdue,
+    /// One serial (same make) counted in the same direction under two licenses.
+    #[serde(rename = "serial.repeat")]
+    SerialRepeat,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 9] = [
+    pub const ALL: [AlertKind; 11] = [
         AlertKind::DocumentInvalid,
         AlertKind::Equivocation,
         AlertKind::ShipmentRefused,
@@ -43,6 +50,8 @@ impl AlertKind {
         AlertKind::ImportWithdrawn,
         AlertKind::LogCloned,
         AlertKind::KeyCompromised,
+        AlertKind::DeliveryOverdue,
+        AlertKind::SerialRepeat,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +65,8 @@ impl AlertKind {
             AlertKind::ImportWithdrawn => "import.withdrawn",
             AlertKind::LogCloned => "log.cloned",
             AlertKind::KeyCompromised => "key.compromised",
+            AlertKind::DeliveryOverdue => "delivery.overdue",
+            AlertKind::SerialRepeat => "serial.repeat",
         }
     }
 

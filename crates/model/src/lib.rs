@@ -55,7 +55,7 @@ pub use entry::{
 };
 pub use id::{AuthorityId, Country, IdError};
 pub use lifecycle::{Refusal, Standing, Transition};
-pub use route::{normalize_serial, on_route};
+pub use route::{normalize_make, normalize_serial, on_route, same_make};
 pub use seal::{
     EncryptionPublic, EncryptionSecret, Header, Opening, OsRandom, PairKeys, Random, SUITE,
     SealError, Unopenable, open, seal,

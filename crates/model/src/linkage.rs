@@ -5,7 +5,7 @@
 //! These rules join logs, so they are decided when a document is issued
 //! and at the border, never used to refuse an entry from a peer.
 
-use crate::document::{Category, ExportLicense, ImportCertificate, Item, Party, Unit};
+use crate::document::{Category, ExportLicense, ImportCertificate, Item, License, Party, Unit};
 use std::collections::BTreeMap;
 
 /// Whether two documents name the same party: by `id` when both have one,
@@ -111,6 +111,49 @@ pub fn unallocated_covers(
     }
 }
 
+/// Whether an amendment to `new` keeps every quantity at or above what is
+/// already used (CONTRACT.md `invalid_amendment`): per line, `recorded`
+/// (the most counted in one direction and country: exited, entered or
+/// transited); for an import certificate, per category and unit, what the
+/// non-revoked export licenses citing it take (`allocated`, from
+/// [`allocation`]). Otherwise the reason, naming the line or the category.
+pub fn amendment_floor(
+    new: &License,
+    recorded: &BTreeMap<u32, u64>,
+    allocated: &[Allocation],
+) -> Result<(), String> {
+    let items = match new {
+        License::Export(e) => &e.items,
+        License::Import(i) => &i.items,
+        License::Transit(_) | License::Delivery(_) => return Ok(()),
+    };
+    for it in items {
+        let used = recorded.get(&it.line).copied().unwrap_or(0);
+        if it.quantity < used {
+            return Err(format!(
+                "line {}: quantity {} is below the {used} already recorded crossing",
+                it.line, it.quantity
+            ));
+        }
+    }
+    if let License::Import(cert) = new {
+        let licensed = quantities(&cert.items);
+        for a in allocated {
+            let have = licensed.get(&(a.category, a.unit)).copied().unwrap_or(0);
+            if have < a.allocated {
+                return Err(format!(
+                    "{} {}: {have} is below the {} allocated to export licenses citing {}",
+                    category_name(a.category),
+                    unit_name(a.unit),
+                    a.allocated,
+                    cert.number
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn category_name(c: Category) -> &'static str {
     match c {
         Category::Firearm => "firearm",
@@ -174,5 +217,80 @@ mod tests {
         );
         let rounds = quantities(&[item(Category::Ammunition, Unit::Rounds, 1000)]);
         assert_eq!(shortfall(&have, &rounds), None);
+    }
+}
+
+#[cfg(test)]
+mod floor_tests {
+    use super::*;
+    use crate::validate::tests::export_fixture;
+
+    fn import_fixture() -> ImportCertificate {
+        let e = export_fixture();
+        ImportCertificate {
+            number: "IC-1".into(),
+            importing_country: "MX".into(),
+            exporting_country: "US".into(),
+            importer: e.importer.clone(),
+            exporter: e.exporter.clone(),
+            end_user: None,
+            end_use: None,
+            items: e.items.clone(),
+            valid_from: e.valid_from.clone(),
+            valid_until: e.valid_until.clone(),
+            single_use: false,
+        }
+    }
+
+    #[test]
+    fn amendments_never_go_below_what_is_used() {
+        let recorded = |n: u64| BTreeMap::from([(1u32, n)]);
+        let export = |q: u64| {
+            let mut e = export_fixture();
+            e.items[0].quantity = q;
+            License::Export(e)
+        };
+        let import = |q: u64| {
+            let mut i = import_fixture();
+            i.items[0].quantity = q;
+            License::Import(i)
+        };
+        let cert = import_fixture();
+        let mut taker = export_fixture();
+        taker.items[0].quantity = 60;
+        let allocated = allocation(&cert, [&taker]);
+        // (case, new document, recorded on line 1, allocated, refusal names)
+        type Case<'a> = (&'a str, License, u64, &'a [Allocation], Option<&'a str>);
+        let cases: Vec<Case> = vec![
+            ("export above recorded", export(50), 40, &[], None),
+            ("export at recorded", export(40), 40, &[], None),
+            ("export below recorded", export(39), 40, &[], Some("line 1")),
+            ("export, nothing recorded", export(1), 0, &[], None),
+            ("import above allocated", import(60), 0, &allocated, None),
+            (
+                "import below allocated",
+                import(59),
+                0,
+                &allocated,
+                Some("allocated"),
+            ),
+            (
+                "import below recorded",
+                import(80),
+                90,
+                &allocated,
+                Some("recorded"),
+            ),
+        ];
+        for (name, new, rec, alloc, refused) in cases {
+            let got = amendment_floor(&new, &recorded(rec), alloc);
+            match refused {
+                None => assert!(got.is_ok(), "{name}: {got:?}"),
+                Some(word) => {
+                    let why = got.expect_err(name);
+                    assert!(why.contains(word), "{name}: {why}");
+                }
+            }
+        }
     }
 }

@@ -37,6 +37,24 @@ pub fn normalize_serial(serial: &str) -> String {
         .collect()
 }
 
+/// A make as `serial.repeat` compares it: without case or spaces, so
+/// "Smith & Wesson" and "SMITH&WESSON" are one maker.
+pub fn normalize_make(make: &str) -> String {
+    make.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// Whether two makes (normalized by [`normalize_make`]) may name the same
+/// firearm's maker: equal, or either one missing.
+pub fn same_make(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +66,17 @@ mod tests {
             assert_eq!(normalize_serial(a), normalize_serial(b), "{a} {b}");
         }
         assert_ne!(normalize_serial("AC1000"), normalize_serial("AC1001"));
+    }
+
+    #[test]
+    fn makes_compare_without_case_or_spaces_and_a_missing_one_matches() {
+        let m = |s: &str| normalize_make(s);
+        assert_eq!(m("Smith & Wesson"), m("SMITH&WESSON"));
+        assert_eq!(m(" glock "), m("Glock"));
+        assert!(same_make(Some(&m("Glock")), Some(&m("GLOCK"))));
+        assert!(!same_make(Some(&m("Glock")), Some(&m("Beretta"))));
+        assert!(same_make(None, Some(&m("Beretta"))));
+        assert!(same_make(None, None));
     }
 
     #[test]

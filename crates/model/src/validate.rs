@@ -518,7 +518,8 @@ fn same_items_lowered(old: &[Item], new: &[Item]) -> Result<(), Invalid> {
 /// Checks an amendment against the current version, after
 /// [`validate_license`] accepted the new version on its own. Following the
 /// OAS/CICAD Model Regulations, an amendment never extends validity nor raises
-/// a quantity; only routes, ports, dates, carriers and conditions change.
+/// a quantity; only transit routes (shrinking), ports, dates (shortening), carriers
+/// and consignees change (CONTRACT.md `invalid_amendment`).
 pub fn validate_amendment(old: &License, new: &License) -> Result<(), Invalid> {
     if old.kind() != new.kind() {
         return amend_invalid("an amendment cannot change the kind");
@@ -549,6 +550,20 @@ pub fn validate_amendment(old: &License, new: &License) -> Result<(), Invalid> {
             }
             if o.import_certificate != n.import_certificate {
                 return amend_invalid("the import certificate cannot change");
+            }
+            // Routes only shrink: a country added after issue never had the
+            // chance to object (and off-route alerts rely on it).
+            if let Some(added) = n
+                .transit_countries
+                .iter()
+                .find(|c| !o.transit_countries.contains(c))
+            {
+                return amend_invalid(format!(
+                    "transit country {added} cannot be added; transit countries may only be removed"
+                ));
+            }
+            if o.conditions != n.conditions {
+                return amend_invalid("the conditions cannot change");
             }
             // Carriers and consignees are shipment data and may change;
             // who brokers, what it is worth and where it was issued may not.
@@ -1003,6 +1018,16 @@ pub(crate) mod tests {
             (
                 "new transit route",
                 |d| d.transit_countries = vec!["HN".into()],
+                false,
+            ),
+            (
+                "one more transit country",
+                |d| d.transit_countries.push("HN".into()),
+                false,
+            ),
+            (
+                "drop the transit country",
+                |d| d.transit_countries.clear(),
                 true,
             ),
             (
@@ -1013,7 +1038,7 @@ pub(crate) mod tests {
             (
                 "conditions",
                 |d| d.conditions = Some("carrier: X".into()),
-                true,
+                false,
             ),
             (
                 "extend validity",

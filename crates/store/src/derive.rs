@@ -17,8 +17,8 @@ use crate::judge;
 use crate::keys;
 use crate::opener::Opening;
 use crate::state::{
-    Alert, AnnouncedKey, EntryPointer, LicenseEvent, LicenseState, RotatedKey, SerialUse,
-    ShipmentRow, TallyRow,
+    Alert, AnnouncedKey, EntryPointer, LicenseEvent, LicenseState, RotatedKey, SerialIndexRow,
+    SerialUse, ShipmentRow, TallyRow,
 };
 use crate::tx::{Tx, View};
 use serde::de::DeserializeOwned;
@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tally_model::lifecycle::{self, Standing, Transition};
 use tally_model::{
-    AlertKind, AuthorityId, Body, Document, DocumentRef, Entry, EntryHash, License, LicenseKind,
-    ShipmentRecord, SignedEntry, Status, StatusChange, alert_id, normalize_serial,
+    AlertKind, AuthorityId, Body, Date, Direction, Document, DocumentRef, Entry, EntryHash,
+    License, LicenseKind, ShipmentRecord, SignedEntry, Status, StatusChange, alert_id,
+    normalize_serial,
 };
 
 /// A license as stored: its state without the document, which stays in the
@@ -271,6 +272,13 @@ fn apply_document(
             )
         }),
     };
+    // A delivery verification (issued, or its status changed) moves the
+    // delivery balance of the export license it verifies.
+    let verified = match (doc, &old_document) {
+        (Document::License(License::Delivery(d)), _) => Some(d.export_license.clone()),
+        (Document::StatusChange(_), Some(License::Delivery(d))) => Some(d.export_license.clone()),
+        _ => None,
+    };
     apply_transition(
         tx,
         entry,
@@ -290,6 +298,26 @@ fn apply_document(
         if import {
             judge::citing(tx, &license)?;
         }
+        // `serial.repeat` changes only with serials crossing or with a
+        // license's route and makes: then this license's, and those of the
+        // licenses its serials also crossed under (for a record, only its
+        // own serials' partners).
+        let serials_changed = match doc {
+            Document::Shipment(r) => r.accepted() && r.items.iter().any(|l| !l.serials.is_empty()),
+            Document::License(_) | Document::Amendment { .. } => true,
+            _ => false,
+        };
+        if serials_changed {
+            let mut serials = match doc {
+                Document::Shipment(record) => judge::record_partners(tx, record)?,
+                _ => judge::serial_partners(tx, &license)?,
+            };
+            serials.insert(license.clone());
+            judge::serials_of(tx, &serials)?;
+        }
+    }
+    if let Some(export) = verified {
+        judge::license(tx, &export)?;
     }
     Ok(())
 }
@@ -519,20 +547,52 @@ fn shipment(tx: &mut Tx, entry: &Entry, record: &ShipmentRecord) -> Result<()> {
         tx.put_json(key, &row);
     }
 
-    for serial in record.items.iter().flat_map(|l| &l.serials) {
-        let serial = normalize_serial(serial);
-        let key = keys::serial(&record.license, direction, country, &serial);
-        let this = SerialUse {
-            recorded_by: entry.authority.clone(),
-            seq: entry.seq,
-            date: record.date.clone(),
-            recorded_at_ms: entry.issued_at_ms,
-        };
-        let earlier_held = tx
-            .get_json::<SerialUse>(&key)?
-            .is_some_and(|held| held.order() <= this.order());
-        if !earlier_held {
-            tx.put_json(key, &this);
+    if direction == Direction::Exit
+        && let Ok(date) = record.date.parse::<Date>()
+    {
+        tx.put_raw(
+            keys::exit_date(date.days(), &record.license, recorder, entry.seq),
+            Vec::new(),
+        );
+    }
+    // Per serial, the earliest use under this license in this direction and
+    // recording country (`R`, what `items.serials` checks), and the same
+    // per license, country and line in the index across licenses (`Q`,
+    // what `serial.repeat` joins). Minima, so arrival order does not matter,
+    // and a serial crossing again under one license adds no row.
+    for line in &record.items {
+        for declared in &line.serials {
+            let serial = normalize_serial(declared);
+            let key = keys::serial(&record.license, direction, country, &serial);
+            let this = SerialUse {
+                recorded_by: entry.authority.clone(),
+                seq: entry.seq,
+                date: record.date.clone(),
+                recorded_at_ms: entry.issued_at_ms,
+                line: line.line,
+            };
+            let earlier_held = tx
+                .get_json::<SerialUse>(&key)?
+                .is_some_and(|held| held.order() <= this.order());
+            if !earlier_held {
+                tx.put_json(key, &this);
+            }
+            let key = keys::serial_index(direction, &serial, &record.license, country, line.line);
+            let row = SerialIndexRow {
+                license: record.license.clone(),
+                recorded_by: entry.authority.clone(),
+                seq: entry.seq,
+                recorded_at_ms: entry.issued_at_ms,
+                country: country.to_string(),
+                line: line.line,
+                serial: declared.clone(),
+            };
+            let earlier_held = tx
+                .get_json::<SerialIndexRow>(&key)?
+                .is_some_and(|held| held.order() <= row.order());
+            if !earlier_held {
+                tx.put_json(key, &row);
+            }
         }
     }
     Ok(())
@@ -543,7 +603,7 @@ mod tests {
     use super::*;
     use crate::engine::{Engine, EngineKind};
     use tally_model::{
-        AuthorityKey, Body, Checkpoint, Direction, KeyRotation, ShipmentLine, TransitAuthorization,
+        AuthorityKey, Body, Checkpoint, KeyRotation, ShipmentLine, TransitAuthorization,
         VerifiedEntry,
     };
 
@@ -629,7 +689,7 @@ mod tests {
     #[test]
     fn what_each_document_derives() {
         let cases: Vec<(&str, Document, &[u8])> = vec![
-            ("accepted shipment", shipment_doc("A1", true), b"GLPRT"),
+            ("accepted shipment", shipment_doc("A1", true), b"GLPQRT"),
             ("rejected shipment", shipment_doc("A1", false), b"AGLP"),
             (
                 "key rotation",

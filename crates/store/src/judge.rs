@@ -7,19 +7,26 @@
 //! arrival order, so every node that holds the same entries raises the same
 //! alerts with the same ids, and a reindex rebuilds them (DESIGN.md
 //! section 3). Kinds that can close (`shipment.discrepancy`,
-//! `import.withdrawn`) are rewritten whole for the license each time.
+//! `import.withdrawn`, `delivery.overdue`) and `serial.repeat` (which joins
+//! other licenses' records) are rewritten whole for the license each time.
+//! `delivery.overdue` also depends on today's date (the transaction's
+//! [`crate::clock::Due`]): a date-driven pass re-judges the licenses whose
+//! exits fell due since ([`crate::Store::judge_overdue`]).
 
+use crate::clock::DAY_MS;
 use crate::error::Result;
 use crate::keys;
-use crate::state::{Alert, LicenseState, ShipmentRow};
+use crate::state::{Alert, LicenseState, SerialIndexRow, ShipmentRow};
 use crate::tx::Tx;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use tally_model::{
-    AlertKind, AuthorityId, Direction, DocumentRef, License, Status, alert_id, on_route,
+    AlertKind, AuthorityId, Date, Direction, DocumentRef, License, Status, alert_id,
+    normalize_make, normalize_serial, on_route, same_make,
 };
 
 /// Re-judges every joined alert of `license` (a reference; nothing happens
-/// while the license itself is not held).
+/// while the license itself is not held) but `serial.repeat`, which only
+/// serials, routes and makes change: [`serials_of`].
 pub(crate) fn license(tx: &mut Tx, license: &DocumentRef) -> Result<()> {
     let Ok(authority) = license.authority.parse::<AuthorityId>() else {
         return Ok(());
@@ -32,7 +39,119 @@ pub(crate) fn license(tx: &mut Tx, license: &DocumentRef) -> Result<()> {
     after_revocation(tx, &state, &rows);
     discrepancy(tx, &state, &rows)?;
     import_withdrawn(tx, &state)?;
+    overdue(tx, &state, &rows)?;
     Ok(())
+}
+
+/// The rows of one serial's group that `serial.repeat` judges: a serial
+/// recorded under more (license, country, line) combinations than this is
+/// judged on the first ones by key, which every node holding the same
+/// entries reads alike. It bounds what one append costs however often a
+/// serial is (mis)recorded; a new row can push only one row out, which is
+/// re-judged with the rest ([`SERIAL_GROUP_LIMIT`] + 1 partners).
+const SERIAL_GROUP_LIMIT: usize = 32;
+
+/// The other licenses under which a serial `license` crossed with also
+/// crossed in the same direction: whose `serial.repeat` a change to
+/// `license` can change.
+pub(crate) fn serial_partners(tx: &Tx, license: &DocumentRef) -> Result<BTreeSet<DocumentRef>> {
+    let mut out = BTreeSet::new();
+    for (direction, _, serial, _) in own_serials(tx, license)? {
+        for other in serial_group(tx, direction, &serial, SERIAL_GROUP_LIMIT + 1)? {
+            if &other.license != license {
+                out.insert(other.license);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The licenses (other than its own) whose serials `record` crossed with
+/// also crossed in the same direction.
+pub(crate) fn record_partners(
+    tx: &Tx,
+    record: &tally_model::ShipmentRecord,
+) -> Result<BTreeSet<DocumentRef>> {
+    let mut out = BTreeSet::new();
+    if !record.accepted() {
+        return Ok(out);
+    }
+    for serial in record.items.iter().flat_map(|l| &l.serials) {
+        let serial = normalize_serial(serial);
+        for other in serial_group(
+            tx,
+            record.checkpoint.direction,
+            &serial,
+            SERIAL_GROUP_LIMIT + 1,
+        )? {
+            if other.license != record.license {
+                out.insert(other.license);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Re-judges `serial.repeat` of each of `licenses`.
+pub(crate) fn serials_of(tx: &mut Tx, licenses: &BTreeSet<DocumentRef>) -> Result<()> {
+    let mut cache = Licenses::new();
+    for l in licenses {
+        if let Some(state) = cache.get(tx, l)? {
+            serial_repeat(tx, &state, &mut cache)?;
+        }
+    }
+    Ok(())
+}
+
+/// Licenses read once per judgement (only alerts are written meanwhile).
+struct Licenses(BTreeMap<DocumentRef, Option<LicenseState>>);
+
+impl Licenses {
+    fn new() -> Licenses {
+        Licenses(BTreeMap::new())
+    }
+    fn get(&mut self, tx: &Tx, r: &DocumentRef) -> Result<Option<LicenseState>> {
+        if let Some(held) = self.0.get(r) {
+            return Ok(held.clone());
+        }
+        let held = match r.authority.parse::<AuthorityId>() {
+            Ok(a) => tx.license(&a, &r.number)?,
+            Err(_) => None,
+        };
+        self.0.insert(r.clone(), held.clone());
+        Ok(held)
+    }
+}
+
+/// The first uses of `license`'s serials: (direction, recording country,
+/// normalized serial, earliest use), from the per-license index.
+fn own_serials(
+    tx: &Tx,
+    license: &DocumentRef,
+) -> Result<Vec<(Direction, String, String, crate::state::SerialUse)>> {
+    let prefix = keys::Key::new(keys::SERIAL).doc(license).build();
+    let mut out = Vec::new();
+    for (k, v) in tx.scan_prefix(&prefix)? {
+        let Some((direction, country, serial)) = keys::serial_parts(&k) else {
+            continue;
+        };
+        out.push((direction, country, serial, crate::derive::decode(&k, &v)?));
+    }
+    Ok(out)
+}
+
+/// The first `limit` uses of one normalized serial in one direction, under
+/// any license, by key.
+fn serial_group(
+    tx: &Tx,
+    direction: Direction,
+    serial: &str,
+    limit: usize,
+) -> Result<Vec<SerialIndexRow>> {
+    tx.scan_prefix_limit(&keys::serial_index_prefix(direction, serial), limit)?
+        .into_iter()
+        .map(|(k, v)| crate::derive::decode(&k, &v))
+        .collect()
 }
 
 /// Re-judges every export license that cites the import certificate `ic`.
@@ -293,4 +412,246 @@ fn import_withdrawn(tx: &mut Tx, export: &LicenseState) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The make of `line` on `license`, normalized; `None` when the license
+/// names none (or has no such line): a missing make matches any.
+fn make_of(license: &License, line: u32) -> Option<String> {
+    let items = match license {
+        License::Export(e) => &e.items,
+        License::Import(i) => &i.items,
+        License::Transit(_) | License::Delivery(_) => return None,
+    };
+    items
+        .iter()
+        .find(|i| i.line == line)
+        .and_then(|i| i.make.as_deref())
+        .map(normalize_make)
+        .filter(|m| !m.is_empty())
+}
+
+/// Most repeats named in one alert's detail; the rest are counted.
+const REPEATS_IN_DETAIL: usize = 8;
+
+/// `serial.repeat`: a serial that crossed, counted, under `state` also
+/// crossed, counted, in the same direction under another license (same make
+/// after [`normalize_make`], or either make missing). For each of its serials
+/// the earliest such crossing under another license is the repeat, raised
+/// by the later of the two first crossings; one alert per raising record,
+/// naming what it repeated. It never closes.
+fn serial_repeat(tx: &mut Tx, state: &LicenseState, cache: &mut Licenses) -> Result<()> {
+    clear(tx, AlertKind::SerialRepeat, state)?;
+    let me = state.reference();
+    // Raising record -> (issued_at, what it repeated).
+    let mut found: BTreeMap<(AuthorityId, u64), (i64, BTreeSet<String>)> = BTreeMap::new();
+    for (direction, country, serial, mine) in own_serials(tx, &me)? {
+        if !on_route(&state.document, direction, &country) {
+            continue;
+        }
+        let make = make_of(&state.document, mine.line);
+        let group = serial_group(tx, direction, &serial, SERIAL_GROUP_LIMIT)?;
+        if !group
+            .iter()
+            .any(|r| r.license == me && r.country == country && r.line == mine.line)
+        {
+            continue;
+        }
+        let mut first: Option<SerialIndexRow> = None;
+        for other in group {
+            if other.license == me || first.as_ref().is_some_and(|f| f.order() <= other.order()) {
+                continue;
+            }
+            let Some(o) = cache.get(tx, &other.license)? else {
+                continue;
+            };
+            if on_route(&o.document, direction, &other.country)
+                && same_make(make.as_deref(), make_of(&o.document, other.line).as_deref())
+            {
+                first = Some(other);
+            }
+        }
+        let Some(other) = first else {
+            continue;
+        };
+        let (by, seq, at) = if other.order() > mine.order() {
+            (other.recorded_by.clone(), other.seq, other.recorded_at_ms)
+        } else {
+            (mine.recorded_by.clone(), mine.seq, mine.recorded_at_ms)
+        };
+        let what = format!(
+            "serial {serial}{} crossed ({}) under {} {} ({} seq {}) and under {} {} ({} seq {})",
+            make.as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default(),
+            direction.as_str(),
+            state.authority,
+            state.number,
+            mine.recorded_by,
+            mine.seq,
+            other.license.authority,
+            other.license.number,
+            other.recorded_by,
+            other.seq
+        );
+        found
+            .entry((by, seq))
+            .or_insert_with(|| (at, BTreeSet::new()))
+            .1
+            .insert(what);
+    }
+    for ((by, seq), (at, repeats)) in found {
+        let n = repeats.len();
+        let mut detail: Vec<String> = repeats.into_iter().take(REPEATS_IN_DETAIL).collect();
+        if n > REPEATS_IN_DETAIL {
+            detail.push(format!("and {} more", n - REPEATS_IN_DETAIL));
+        }
+        raise(
+            tx,
+            AlertKind::SerialRepeat,
+            state,
+            (&by, seq, at),
+            true,
+            detail.join("; "),
+        );
+    }
+    Ok(())
+}
+
+/// What moves the delivery balance of an export license, in date order.
+enum Event<'a> {
+    /// A delivery verification (non-revoked, from the importing country).
+    Delivered(&'a [tally_model::DeliveryLine]),
+    /// A counted exit that fell due (its date plus `delivery_days`).
+    Due(&'a ShipmentRow),
+}
+
+/// `delivery.overdue`: counted exits whose date plus `delivery_days` is
+/// today or earlier, against the export license's delivery verifications.
+/// Replayed in date order (on one day, due exits first, by (`issued_at`,
+/// recorder, seq), then deliveries: an exit due today is overdue until a
+/// delivery covers it, which is what `delivery_days = 0` means): an alert
+/// is raised by the due exit after
+/// which some line had less delivered than exited-and-due, and closes when
+/// deliveries catch up; open while that is so today. Revoking the license
+/// does not close it (the goods left all the same).
+fn overdue(tx: &mut Tx, state: &LicenseState, rows: &[ShipmentRow]) -> Result<()> {
+    clear(tx, AlertKind::DeliveryOverdue, state)?;
+    let License::Export(export) = &state.document else {
+        return Ok(());
+    };
+    let due = tx.due();
+    let me = state.reference();
+    let deliveries = tx.deliveries_for(&me)?;
+    let mut events: Vec<(Date, u8, Event)> = Vec::new();
+    let mut delivery_order: Vec<(Date, String, String, &[tally_model::DeliveryLine])> = Vec::new();
+    for d in &deliveries {
+        let License::Delivery(v) = &d.document else {
+            continue;
+        };
+        if d.status == Status::Revoked
+            || d.authority.country().as_str() != export.importing_country
+            || v.export_license != me
+        {
+            continue;
+        }
+        let Ok(date) = v.date.parse::<Date>() else {
+            continue;
+        };
+        delivery_order.push((date, d.authority.to_string(), d.number.clone(), &v.items));
+    }
+    delivery_order.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
+    for (date, _, _, items) in delivery_order {
+        events.push((date, 1, Event::Delivered(items)));
+    }
+    // `rows` is already in (issued_at, recorder, seq) order; the sort below
+    // is stable, so exits due on one day keep it.
+    for row in rows
+        .iter()
+        .filter(|r| r.checkpoint.direction == Direction::Exit && counted(state, r))
+    {
+        let Ok(exit) = row.date.parse::<Date>() else {
+            continue;
+        };
+        let due_on = due.due_date(exit);
+        if due_on <= due.today {
+            events.push((due_on, 0, Event::Due(row)));
+        }
+    }
+    events.sort_by_key(|(date, rank, _)| (*date, *rank));
+
+    let mut delivered: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut exited: BTreeMap<u32, u64> = BTreeMap::new();
+    let short = |exited: &BTreeMap<u32, u64>, delivered: &BTreeMap<u32, u64>| {
+        exited
+            .iter()
+            .map(|(l, q)| (*l, *q, delivered.get(l).copied().unwrap_or(0)))
+            .find(|(_, q, d)| q > d)
+    };
+    // The due exit that opened the current shortfall, and its due date.
+    let mut episode: Option<(&ShipmentRow, Date)> = None;
+    for (date, _, event) in &events {
+        match event {
+            Event::Delivered(items) => {
+                for l in items.iter() {
+                    let q = delivered.entry(l.line).or_default();
+                    *q = q.saturating_add(l.quantity);
+                }
+                if let Some((row, due_on)) = episode
+                    && short(&exited, &delivered).is_none()
+                {
+                    let detail = format!(
+                        "{} {}: goods exited on {} were not verified delivered by {due_on}; deliveries caught up on {date}",
+                        state.authority, state.number, row.date
+                    );
+                    raise_overdue(tx, state, row, due_on, false, detail);
+                    episode = None;
+                }
+            }
+            Event::Due(row) => {
+                for l in &row.items {
+                    let q = exited.entry(l.line).or_default();
+                    *q = q.saturating_add(l.quantity);
+                }
+                if episode.is_none() && short(&exited, &delivered).is_some() {
+                    episode = Some((row, *date));
+                }
+            }
+        }
+    }
+    if let Some((row, due_on)) = episode {
+        let detail = match short(&exited, &delivered) {
+            Some((line, q, d)) => format!(
+                "{} {}: line {line}: {q} exited and due for delivery (the first exit on {}, due {due_on}), {d} verified delivered",
+                state.authority, state.number, row.date
+            ),
+            None => format!(
+                "{} {}: goods exited on {} not verified delivered by {due_on}",
+                state.authority, state.number, row.date
+            ),
+        };
+        raise_overdue(tx, state, row, due_on, true, detail);
+    }
+    Ok(())
+}
+
+fn raise_overdue(
+    tx: &mut Tx,
+    state: &LicenseState,
+    row: &ShipmentRow,
+    due_on: Date,
+    open: bool,
+    detail: String,
+) {
+    raise(
+        tx,
+        AlertKind::DeliveryOverdue,
+        state,
+        (
+            &row.recorded_by,
+            row.seq,
+            due_on.days().saturating_mul(DAY_MS),
+        ),
+        open,
+        detail,
+    );
 }

@@ -16,9 +16,11 @@
 //! | `Z`    | authority, seq                                         | `AnnouncedKey` (JSON)           |
 //! | `A`    | alert id                                               | `Alert` (JSON)                  |
 //! | `G`    | authority                                              | applied through seq (8)         |
+//! | `W`    | exit date (days), license authority, number, recorder, seq | empty (accepted exits by date) |
+//! | `Q`    | direction, normalized serial, license authority, number, country, line | `SerialIndexRow` (JSON): the earliest use |
 //! | `O`    | own authority, seq, hash of the foreign entry          | encoded `SignedEntry` (log.cloned) |
-//! | `Q`    | authority, seq, entry hash                             | encoded `SignedEntry` (a compromised tail the genuine log replaced) |
-//! | `M`    | `M/schema`, `M/reindexing`, `M/recovering`             | meta                            |
+//! | `K`    | authority, seq, entry hash                             | encoded `SignedEntry` (a compromised tail the genuine log replaced) |
+//! | `M`    | `M/schema`, `M/reindexing`, `M/recovering`, `M/overdue` | meta                           |
 //!
 //! Tallies and serial uses are kept per recording country and filtered by
 //! the license's route when read, so they do not depend on whether the
@@ -27,7 +29,7 @@
 //! Numbers are big-endian (signed ones with the sign bit flipped) so keys sort
 //! numerically; strings are escaped (`00` -> `00 FF`) and end in `00 01`, so
 //! a string sorts before any longer string it prefixes and no string can run
-//! into the next component. `S V T R P Y A G C` are derived from the logs and are
+//! into the next component. `S V T R P Y A G C Z D W Q` are derived from the logs and are
 //! what `reindex` deletes and rebuilds.
 
 use tally_model::{Direction, DocumentRef, EntryHash};
@@ -48,22 +50,42 @@ pub const ENCRYPTION: u8 = b'Z';
 /// Export license -> the delivery verifications about it.
 pub const DELIVERY: u8 = b'D';
 pub const APPLIED: u8 = b'G';
+/// Accepted exits by date: what the date-driven `delivery.overdue` pass
+/// reads to find the licenses whose exits fell due.
+pub const EXIT_DATE: u8 = b'W';
+/// Serial uses across licenses, by (direction, normalized serial): what
+/// `serial.repeat` joins.
+pub const SERIAL_INDEX: u8 = b'Q';
 pub const META: u8 = b'M';
 /// Entries of this node's own authority that it did not write (`log.cloned`).
 pub const CLONED: u8 = b'O';
 /// Entries past a key's compromise that the authority's genuine
 /// continuation replaced in the log (kept as evidence).
-pub const DISPLACED: u8 = b'Q';
+pub const DISPLACED: u8 = b'K';
 
 /// Prefixes of the records `reindex` rebuilds from the logs.
-pub const DERIVED: [u8; 11] = [
-    LICENSE, TRANSIT, TALLY, SERIAL, SHIPMENT, ROTATED, ALERT, APPLIED, CITES, ENCRYPTION, DELIVERY,
+pub const DERIVED: [u8; 13] = [
+    LICENSE,
+    TRANSIT,
+    TALLY,
+    SERIAL,
+    SHIPMENT,
+    ROTATED,
+    ALERT,
+    APPLIED,
+    CITES,
+    ENCRYPTION,
+    DELIVERY,
+    EXIT_DATE,
+    SERIAL_INDEX,
 ];
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 3;
-/// The schema this build migrates from (by a reindex at open).
-pub const SCHEMA_MIGRATES_FROM: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 4;
+/// The schemas this build migrates from (by a reindex at open): only
+/// derived records changed since (4: exits by date and the serial index
+/// across licenses).
+pub const SCHEMA_MIGRATES_FROM: [u32; 2] = [2, 3];
 pub const SCHEMA_KEY: &[u8] = b"M/schema";
 /// Present while a reindex runs: derived records are half-built until it is
 /// gone, so opening a store that holds it finishes the reindex first.
@@ -75,6 +97,9 @@ pub const RECOVERING_KEY: &[u8] = b"M/recovering";
 /// The key compromises (JSON) the derived records were last rebuilt with;
 /// absent: none.
 pub const COMPROMISED_KEY: &[u8] = b"M/compromised";
+/// Through which date (and with which `delivery_days`) the date-driven
+/// `delivery.overdue` pass judged every exit that fell due.
+pub const OVERDUE_KEY: &[u8] = b"M/overdue";
 
 /// Builds a key component by component.
 #[derive(Debug, Clone)]
@@ -163,6 +188,11 @@ impl<'a> KeyReader<'a> {
         self.rest = self.rest.get(i + 2..)?;
         String::from_utf8(out).ok()
     }
+    pub fn byte(&mut self) -> Option<u8> {
+        let (b, rest) = self.rest.split_first()?;
+        self.rest = rest;
+        Some(*b)
+    }
     pub fn u64(&mut self) -> Option<u64> {
         let (n, rest) = self.rest.split_first_chunk::<8>()?;
         self.rest = rest;
@@ -249,6 +279,20 @@ pub fn serial(license: &DocumentRef, d: Direction, country: &str, serial: &str) 
         .str(serial)
         .build()
 }
+/// (direction, recording country, serial) of a [`serial`] key.
+pub fn serial_parts(key: &[u8]) -> Option<(Direction, String, String)> {
+    let mut r = KeyReader::new(key);
+    let _ = (r.str()?, r.str()?);
+    let direction = match r.byte()? {
+        0 => Direction::Exit,
+        1 => Direction::Transit,
+        2 => Direction::Entry,
+        _ => return None,
+    };
+    let country = r.str()?;
+    let serial = r.str()?;
+    Some((direction, country, serial))
+}
 pub fn shipment(license: &DocumentRef, recorded_at_ms: i64, recorder: &str, seq: u64) -> Vec<u8> {
     Key::new(SHIPMENT)
         .doc(license)
@@ -286,6 +330,45 @@ pub fn displaced(authority: &str, seq: u64, hash: &EntryHash) -> Vec<u8> {
         .u64(seq)
         .raw(&hash.0)
         .build()
+}
+pub fn exit_date(exit_days: i64, license: &DocumentRef, recorder: &str, seq: u64) -> Vec<u8> {
+    Key::new(EXIT_DATE)
+        .i64(exit_days)
+        .doc(license)
+        .str(recorder)
+        .u64(seq)
+        .build()
+}
+/// The first key of exits dated `exit_days` (or later).
+pub fn exit_date_from(exit_days: i64) -> Vec<u8> {
+    Key::new(EXIT_DATE).i64(exit_days).build()
+}
+/// The license of an [`exit_date`] key.
+pub fn exit_date_license(key: &[u8]) -> Option<DocumentRef> {
+    let mut r = KeyReader::new(key);
+    r.u64()?;
+    let (authority, number) = r.str().zip(r.str())?;
+    Some(DocumentRef { authority, number })
+}
+/// `country` is the recording country, `line` the record's line.
+pub fn serial_index(
+    d: Direction,
+    serial: &str,
+    license: &DocumentRef,
+    country: &str,
+    line: u32,
+) -> Vec<u8> {
+    Key::new(SERIAL_INDEX)
+        .direction(d)
+        .str(serial)
+        .doc(license)
+        .str(country)
+        .u32(line)
+        .build()
+}
+/// Every use of one (normalized) serial in one direction, under any license.
+pub fn serial_index_prefix(d: Direction, serial: &str) -> Vec<u8> {
+    Key::new(SERIAL_INDEX).direction(d).str(serial).build()
 }
 pub fn alert(id: &str) -> Vec<u8> {
     Key::new(ALERT).str(id).build()

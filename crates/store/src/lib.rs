@@ -13,7 +13,9 @@
 //! - `derive`: applying one entry to the derived records (the second,
 //!   idempotent step after the chain append), shared by append and reindex.
 //! - `judge`: alerts that join logs (off route, discrepancy, after
-//!   revocation, import withdrawn), re-judged per license from the set held.
+//!   revocation, import withdrawn, delivery overdue, serial repeat),
+//!   re-judged per license from the set held (and today's date).
+//! - [`clock`]: [`AlertClock`], today's date and `delivery_days`.
 //! - [`store`]: [`Store`], the typed operations: transactions, log reads,
 //!   derived reads (route-filtered tallies, alerts), evidence, reindex.
 //! - [`error`]: the one error enum, [`StoreError`].
@@ -22,6 +24,7 @@
 //! returns `Ok`: it is then committed with everything derived from it, as
 //! durably as the engine promises (see [`EngineKind`]).
 
+pub mod clock;
 mod compromise;
 mod derive;
 pub mod engine;
@@ -36,13 +39,14 @@ pub mod state;
 pub mod store;
 pub mod tx;
 
+pub use clock::{AlertClock, DEFAULT_DELIVERY_DAYS};
 pub use engine::{EngineKind, UnknownEngine};
 pub use error::{Result, StoreError};
 pub use integrity::{ChainReport, check_engine};
 pub use opener::{Opener, Opening};
 pub use state::{
-    Alert, AnnouncedKey, EntryPointer, Evidence, LicenseEvent, LicenseState, RotatedKey, SerialUse,
-    ShipmentRow, TallyRow,
+    Alert, AnnouncedKey, EntryPointer, Evidence, LicenseEvent, LicenseState, RotatedKey,
+    SerialIndexRow, SerialUse, ShipmentRow, TallyRow,
 };
 pub use store::{DerivedDigest, Progress, ReindexReport, Store};
 pub use tx::Tx;

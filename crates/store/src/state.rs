@@ -149,10 +149,38 @@ pub struct SerialUse {
     /// every node names the same first use whatever order logs arrive in.
     #[serde(default)]
     pub recorded_at_ms: i64,
+    /// The record's line that declared it (its make is on the license).
+    #[serde(default)]
+    pub line: u32,
 }
 
 impl SerialUse {
     /// The order in which uses of one serial count as first.
+    pub fn order(&self) -> (i64, &str, u64) {
+        (self.recorded_at_ms, self.recorded_by.as_str(), self.seq)
+    }
+}
+
+/// One accepted crossing of one serial, in the index across licenses that
+/// `serial.repeat` joins (keyed by direction and normalized serial, so
+/// either license's records may arrive first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SerialIndexRow {
+    pub license: DocumentRef,
+    pub recorded_by: AuthorityId,
+    pub seq: u64,
+    pub recorded_at_ms: i64,
+    /// The checkpoint country: whether the use counts is judged against the
+    /// license's route when read.
+    pub country: String,
+    /// The record's line, whose make (on the license) the use carries.
+    pub line: u32,
+    /// The serial as the officer declared it (the key holds it normalized).
+    pub serial: String,
+}
+
+impl SerialIndexRow {
+    /// The order in which uses count as earlier: as for [`SerialUse`].
     pub fn order(&self) -> (i64, &str, u64) {
         (self.recorded_at_ms, self.recorded_by.as_str(), self.seq)
     }

@@ -2,6 +2,7 @@
 //! staged transaction ([`Store::transaction`]) that commits the log record,
 //! head, hash index and derived records in one durable batch.
 
+use crate::clock::{AlertClock, OverdueMark};
 use crate::derive::{self, decode};
 use crate::engine::{self, ENGINE_MARKER, Engine, EngineKind, Op, io_err};
 use crate::error::{Result, StoreError};
@@ -23,6 +24,10 @@ use tally_model::{
 /// bounds memory whatever the size of the logs.
 const REINDEX_CHUNK: usize = 1024;
 
+/// Exits read per commit by the date-driven `delivery.overdue` pass: bounds
+/// how long it holds the write lock.
+const OVERDUE_CHUNK: usize = 256;
+
 /// A handle on an open store. Cheap to clone; appends are serialized inside,
 /// reads run concurrently. Every call blocks on disk I/O: async callers use
 /// `spawn_blocking`.
@@ -37,6 +42,8 @@ struct Inner {
     opener: Option<Arc<dyn Opener>>,
     /// Key compromises in force (see [`Store::apply_compromised`]).
     compromised: std::sync::RwLock<Arc<Vec<KeyCompromise>>>,
+    /// Today's date and `delivery_days` (see [`Store::set_clock`]).
+    clock: std::sync::RwLock<AlertClock>,
     /// Why the last commit failed, until one succeeds: what health reports
     /// while the node cannot write (disk full, I/O error).
     fault: Mutex<Option<String>>,
@@ -196,6 +203,18 @@ impl Store {
         kind: EngineKind,
         opener: Option<Arc<dyn Opener>>,
     ) -> Result<Store> {
+        Store::open_clocked(dir, kind, opener, AlertClock::default())
+    }
+
+    /// [`Store::open_with`], judging date-driven alerts with `clock` (the
+    /// node's time zone and `[alerts] delivery_days`) from the first
+    /// reindex on.
+    pub fn open_clocked(
+        dir: &Path,
+        kind: EngineKind,
+        opener: Option<Arc<dyn Opener>>,
+        clock: AlertClock,
+    ) -> Result<Store> {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         claim_dir(dir, kind)?;
         let engine = engine::open(dir, kind)?;
@@ -204,14 +223,14 @@ impl Store {
                 let found = String::from_utf8_lossy(&v).trim().to_string();
                 match found.parse::<u32>().ok() {
                     Some(keys::SCHEMA_VERSION) => {}
-                    Some(keys::SCHEMA_MIGRATES_FROM) => {
+                    Some(old) if keys::SCHEMA_MIGRATES_FROM.contains(&old) => {
                         // Only derived records changed: mark a reindex as
                         // under way and the new version in one commit; the
                         // reindex below (or after a crash, the next open)
                         // rebuilds them.
                         tracing::warn!(
                             path = %dir.display(),
-                            from = keys::SCHEMA_MIGRATES_FROM,
+                            from = old,
                             to = keys::SCHEMA_VERSION,
                             "upgrading the store's schema: rebuilding derived records from the logs"
                         );
@@ -251,6 +270,7 @@ impl Store {
                 engine,
                 opener,
                 compromised: Default::default(),
+                clock: std::sync::RwLock::new(clock),
                 fault: Mutex::new(None),
                 faults: Default::default(),
                 damaged: Mutex::new(None),
@@ -290,7 +310,84 @@ impl Store {
     }
 
     fn tx(&self) -> Tx<'_> {
-        Tx::new(self.engine(), self.opener()).with_compromised(self.compromised())
+        Tx::new(self.engine(), self.opener())
+            .with_compromised(self.compromised())
+            .with_clock(&self.clock())
+    }
+
+    /// Today's date and `delivery_days` as the store judges them.
+    pub fn clock(&self) -> AlertClock {
+        self.inner
+            .clock
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_default()
+    }
+
+    /// Judges date-driven alerts with `clock` from now on. Alerts already
+    /// held change at the next [`Store::judge_overdue`] pass (which
+    /// re-judges every exit when `delivery_days` changed).
+    pub fn set_clock(&self, clock: AlertClock) {
+        if let Ok(mut c) = self.inner.clock.write() {
+            *c = clock;
+        }
+    }
+
+    /// The date-driven pass of `delivery.overdue`: re-judges every license
+    /// with an accepted exit that fell due since the last pass (all of them
+    /// when `delivery_days` changed or no pass ran yet), in bounded chunks,
+    /// each its own commit so appends interleave. Returns how many licenses
+    /// it re-judged. A crash midway only repeats work: judging is idempotent.
+    pub fn judge_overdue(&self) -> Result<usize> {
+        let due = self.clock().due();
+        let mark: Option<OverdueMark> = match self.engine().get(keys::OVERDUE_KEY)? {
+            Some(v) => decode(keys::OVERDUE_KEY, &v).ok(),
+            None => None,
+        };
+        let from_exit = match mark {
+            Some(m) if m.delivery_days == due.delivery_days => {
+                if m.through >= due.today {
+                    return Ok(0);
+                }
+                // Exits that fell due after the last pass's today.
+                m.through.days() - i64::from(due.delivery_days) + 1
+            }
+            _ => i64::MIN,
+        };
+        let end = keys::exit_date_from(due.latest_due_exit().saturating_add(1));
+        let mut start = keys::exit_date_from(from_exit);
+        let mut judged = 0usize;
+        loop {
+            let rows = self.engine().scan(&start, &end, OVERDUE_CHUNK)?;
+            let Some((last, _)) = rows.last() else {
+                break;
+            };
+            let mut after = last.clone();
+            after.push(0);
+            let mut licenses: Vec<DocumentRef> = rows
+                .iter()
+                .filter_map(|(k, _)| keys::exit_date_license(k))
+                .collect();
+            licenses.sort();
+            licenses.dedup();
+            judged += licenses.len();
+            self.transaction(|tx| {
+                for l in &licenses {
+                    crate::judge::license(tx, l)?;
+                }
+                Ok::<_, StoreError>(())
+            })?;
+            start = after;
+        }
+        let mark = OverdueMark {
+            delivery_days: due.delivery_days,
+            through: due.today,
+        };
+        self.transaction(|tx| {
+            tx.put_json(keys::OVERDUE_KEY.to_vec(), &mark);
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(judged)
     }
 
     /// Puts `compromises` (`tally trust revoke-key`, and what cards carry)
@@ -787,6 +884,8 @@ impl Store {
         let _guard = self.lock();
         let engine = self.engine();
         let compromised = self.compromised();
+        let clock = self.clock();
+        let due = clock.due();
         engine.commit(vec![
             Op::Put(keys::REINDEX_KEY.to_vec(), b"1".to_vec()),
             Op::Delete(keys::COMPROMISED_KEY.to_vec()),
@@ -813,7 +912,10 @@ impl Store {
             let mut from = 1;
             while from <= *head {
                 let rows = self.log_rows(authority, from, REINDEX_CHUNK)?;
-                let mut tx = Tx::new(engine, self.opener()).with_compromised(compromised.clone());
+                // One date for the whole rebuild, whatever its length.
+                let mut tx = Tx::new(engine, self.opener())
+                    .with_compromised(compromised.clone())
+                    .with_clock(&AlertClock::fixed(due.delivery_days, due.today));
                 let mut next = from;
                 for (k, v) in &rows {
                     let signed = decode_signed(k, v)?;
@@ -854,7 +956,16 @@ impl Store {
             crate::compromise::raise_displaced(&mut tx, &displaced)?;
         }
         engine.commit(tx.into_batch())?;
-        let mut done = vec![Op::Delete(keys::REINDEX_KEY.to_vec())];
+        let mut done = vec![
+            Op::Delete(keys::REINDEX_KEY.to_vec()),
+            Op::Put(
+                keys::OVERDUE_KEY.to_vec(),
+                derive::encode(&OverdueMark {
+                    delivery_days: due.delivery_days,
+                    through: due.today,
+                }),
+            ),
+        ];
         if !compromised.is_empty() {
             done.push(Op::Put(
                 keys::COMPROMISED_KEY.to_vec(),

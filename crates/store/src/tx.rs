@@ -3,6 +3,7 @@
 //! until [`crate::Store::transaction`] commits every write in one durable
 //! batch, and an error discards them all.
 
+use crate::clock::{AlertClock, Due};
 use crate::derive;
 use crate::engine::{Batch, Engine, Op};
 use crate::error::{Result, StoreError};
@@ -44,6 +45,8 @@ pub struct Tx<'a> {
     opener: Option<&'a dyn Opener>,
     /// Key compromises in force: entries they cover are kept, not applied.
     compromised: Arc<Vec<KeyCompromise>>,
+    /// Today's date and `delivery_days`, fixed for the whole transaction.
+    due: Due,
 }
 
 impl View for Tx<'_> {
@@ -82,7 +85,18 @@ impl<'a> Tx<'a> {
             pending: BTreeMap::new(),
             opener,
             compromised: Arc::default(),
+            due: AlertClock::default().due(),
         }
+    }
+
+    pub(crate) fn with_clock(mut self, clock: &AlertClock) -> Tx<'a> {
+        self.due = clock.due();
+        self
+    }
+
+    /// Today's date and `delivery_days` this transaction judges with.
+    pub(crate) fn due(&self) -> Due {
+        self.due
     }
 
     pub(crate) fn with_compromised(mut self, compromised: Arc<Vec<KeyCompromise>>) -> Tx<'a> {
@@ -129,10 +143,25 @@ impl<'a> Tx<'a> {
     /// Every row whose key starts with `prefix`, this transaction's writes
     /// (and deletions) included, in key order.
     pub(crate) fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.scan_prefix_limit(prefix, usize::MAX)
+    }
+
+    /// The first `limit` rows of [`Tx::scan_prefix`].
+    pub(crate) fn scan_prefix_limit(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let end = keys::prefix_end(prefix);
+        // Pending deletions may hide engine rows: read as many more.
+        let deleted = self
+            .pending
+            .range(prefix.to_vec()..end.clone())
+            .filter(|(_, v)| v.is_none())
+            .count();
         let mut rows: BTreeMap<Vec<u8>, Vec<u8>> = self
             .engine
-            .scan(prefix, &end, usize::MAX)?
+            .scan(prefix, &end, limit.saturating_add(deleted))?
             .into_iter()
             .collect();
         for (k, v) in self.pending.range(prefix.to_vec()..end) {
@@ -141,7 +170,7 @@ impl<'a> Tx<'a> {
                 None => rows.remove(k),
             };
         }
-        Ok(rows.into_iter().collect())
+        Ok(rows.into_iter().take(limit).collect())
     }
 
     pub(crate) fn put_json<T: Serialize>(&mut self, key: Vec<u8>, value: &T) {

@@ -8,17 +8,21 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use tally_model::{Direction, Status, VerifiedEntry};
-use tally_store::{EngineKind, Evidence, Store};
+use tally_model::{Date, Direction, Document, License, Status, VerifiedEntry};
+use tally_store::{AlertClock, EngineKind, Evidence, Store};
 use tally_testkit::Rng;
 
 /// Four logs that join each other: an export (amended, suspended, reinstated),
 /// a revoked one, a structurally invalid document, the import certificate,
 /// a transit authorization, and shipment records from every country on the
-/// route, one refused and one off the route.
+/// route, one refused and one off the route; a third export whose exit
+/// carries one of the first's serials written differently (`serial.repeat`)
+/// and is not verified delivered, while the first's exits are
+/// (`delivery.overdue`, open and closed); a delivery revoked.
 fn logs() -> Vec<Vec<VerifiedEntry>> {
     let exp1 = doc_ref("US-DDTC", "EXP-1");
     let exp2 = doc_ref("US-DDTC", "EXP-2");
+    let exp3 = doc_ref("US-DDTC", "EXP-3");
     let mut us = Log::new("US-DDTC", 1);
     let mut lowered = export_license("EXP-1", 100, &["S1", "S2", "S3"]);
     if let tally_model::License::Export(e) = &mut lowered {
@@ -46,6 +50,18 @@ fn logs() -> Vec<Vec<VerifiedEntry>> {
         us.next_at(
             T0 + 20_000,
             shipment(exp1.clone(), Direction::Exit, "US", &[(2, 5, &[])], true),
+        ),
+        us.next_at(T0 + 21_000, export("EXP-3", 50, &[])),
+        // EXP-1's "S1" again, as an officer wrote it: a serial repeat.
+        us.next_at(
+            T0 + 22_000,
+            shipment(
+                exp3.clone(),
+                Direction::Exit,
+                "US",
+                &[(1, 2, &["s-1"])],
+                true,
+            ),
         ),
     ];
     let mut mx = Log::new("MX-SEDENA", 2);
@@ -99,6 +115,24 @@ fn logs() -> Vec<Vec<VerifiedEntry>> {
             T0 + 2 * 86_400_000,
             shipment(exp2.clone(), Direction::Entry, "MX", &[(1, 1, &[])], true),
         ),
+        // EXP-1's exits are all verified delivered (after they fell due).
+        mx.next_at(
+            T0 + 3 * 86_400_000,
+            Document::License(License::Delivery(delivery(
+                "DV-1",
+                exp1.clone(),
+                &[(1, 10), (2, 5)],
+            ))),
+        ),
+        // EXP-3's is too, then that verification is revoked.
+        mx.next_at(
+            T0 + 3 * 86_400_000 + 1,
+            Document::License(License::Delivery(delivery("DV-2", exp3.clone(), &[(1, 2)]))),
+        ),
+        mx.next_at(
+            T0 + 3 * 86_400_000 + 2,
+            status("DV-2", Status::Revoked, "not the same goods"),
+        ),
     ];
     let mut aduana = Log::new("MX-ADUANA", 3);
     let aduana_log = vec![aduana.next_at(
@@ -133,6 +167,16 @@ fn fork(logs: &[Vec<VerifiedEntry>]) -> Evidence {
         seq: 1,
         entries: [logs[0][0].signed().encode(), other.signed().encode()],
     }
+}
+
+/// The day every store here judges with: the exits (dated 2026-11-15) fell
+/// due on 2026-12-30 with the default 45 days.
+fn today() -> Date {
+    "2027-01-05".parse().expect("a date")
+}
+
+fn open(dir: &std::path::Path) -> Store {
+    Store::open_clocked(dir, EngineKind::Redb, None, AlertClock::fixed(45, today())).expect("opens")
 }
 
 /// What a node holds, compared: every derived record and every alert.
@@ -184,7 +228,7 @@ fn deliver(
 
 fn reference() -> (tally_store::DerivedDigest, Vec<tally_store::Alert>) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(dir.path(), EngineKind::Redb).expect("opens");
+    let store = open(dir.path());
     let logs = logs();
     for log in &logs {
         store.append_batch(log).expect("append");
@@ -200,10 +244,15 @@ fn the_reference_state_holds_what_the_logs_say() {
     assert_eq!(
         ids,
         vec![
+            "delivery.overdue:US-DDTC/EXP-1:US-DDTC:2",
+            "delivery.overdue:US-DDTC/EXP-3:US-DDTC:12",
             "document.invalid:US-DDTC/EXP-2:US-DDTC:9",
             "document.invalid:US-DDTC/IC-US:US-DDTC:5",
             "equivocation:-:US-DDTC:1",
             "import.withdrawn:US-DDTC/EXP-1:MX-SEDENA:7",
+            "import.withdrawn:US-DDTC/EXP-3:MX-SEDENA:7",
+            "serial.repeat:US-DDTC/EXP-1:US-DDTC:12",
+            "serial.repeat:US-DDTC/EXP-3:US-DDTC:12",
             "shipment.after_revocation:US-DDTC/EXP-2:MX-SEDENA:8",
             "shipment.discrepancy:US-DDTC/EXP-1:MX-ADUANA:1",
             "shipment.discrepancy:US-DDTC/EXP-2:MX-SEDENA:5",
@@ -214,15 +263,76 @@ fn the_reference_state_holds_what_the_logs_say() {
     let open: Vec<bool> = alerts.iter().map(|a| a.open).collect();
     assert_eq!(
         open,
-        vec![true, true, true, true, true, false, true, true, true],
-        "EXP-1's discrepancy closed when exits caught up; nothing of EXP-2 ever exited"
+        vec![
+            false, true, true, true, true, true, true, true, true, true, false, true, true, true
+        ],
+        "EXP-1's exits were verified delivered after they fell due, and its discrepancy \
+         closed when exits caught up; EXP-3's delivery was revoked; nothing of EXP-2 ever exited"
     );
+    let overdue = &alerts[0];
+    // Due on 2026-12-30 (exit date 2026-11-15 + 45 days).
+    assert_eq!(overdue.raised_at_ms, T0 + 59 * 86_400_000);
+    assert!(
+        overdue.detail.contains("caught up on 2027-01-10"),
+        "{}",
+        overdue.detail
+    );
+    assert!(
+        alerts[7].detail.contains("serial S1 (ACME)"),
+        "{}",
+        alerts[7].detail
+    );
+}
+
+#[test]
+fn exits_fall_due_by_the_calendar_and_the_pass_opens_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let early: Date = "2026-12-01".parse().expect("a date");
+    let store = Store::open_clocked(
+        dir.path(),
+        EngineKind::Redb,
+        None,
+        AlertClock::fixed(45, early),
+    )
+    .expect("opens");
+    let logs = logs();
+    for log in &logs {
+        store.append_batch(log).expect("append");
+    }
+    store.put_evidence(&fork(&logs)).expect("evidence");
+    let overdue = |store: &Store| {
+        store
+            .alerts()
+            .expect("alerts")
+            .into_iter()
+            .filter(|a| a.kind == tally_model::AlertKind::DeliveryOverdue)
+            .count()
+    };
+    assert_eq!(overdue(&store), 0, "nothing is due on 2026-12-01");
+    assert_eq!(store.judge_overdue().expect("pass"), 0, "nothing fell due");
+    // The calendar moves on: the pass opens what fell due, and the store
+    // then holds exactly what a store built on that day holds.
+    store.set_clock(AlertClock::fixed(45, today()));
+    assert_eq!(store.judge_overdue().expect("pass"), 2, "EXP-1 and EXP-3");
+    assert_eq!(state(&store), reference());
+    assert_eq!(
+        store.judge_overdue().expect("pass"),
+        0,
+        "judged through today"
+    );
+    // Another delivery_days re-judges every exit: with 0 days everything
+    // exited is due at once, and a store built so agrees.
+    store.set_clock(AlertClock::fixed(0, early));
+    assert_eq!(store.judge_overdue().expect("pass"), 2);
+    let now = state(&store);
+    store.reindex().expect("reindex");
+    assert_eq!(state(&store), now);
 }
 
 #[test]
 fn route_filtered_tallies_ignore_records_off_the_route() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(dir.path(), EngineKind::Redb).expect("opens");
+    let store = open(dir.path());
     let logs = logs();
     // Mexico's records first: the license arrives last.
     for log in logs.iter().rev() {
@@ -282,7 +392,7 @@ proptest! {
         }
         let want = reference();
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(dir.path(), EngineKind::Redb).expect("opens");
+        let store = open(dir.path());
         deliver(&store, &logs, &arrival, batch, proof_at.min(total - 1));
         prop_assert_eq!(&state(&store), &want, "arrival {:?}", arrival);
         store.reindex().expect("reindex");

@@ -462,6 +462,7 @@ impl Verifier {
                 "a document can only be amended within its validity".into(),
             ));
         }
+        self.amendment_floor(&state, &new)?;
         let version = state.version + 1;
         let issued = self.sign_and_publish(
             Document::Amendment {
@@ -471,6 +472,39 @@ impl Verifier {
             None,
         )?;
         Ok((version, issued))
+    }
+
+    /// Quantities never drop below what is used: recorded crossings that
+    /// count (per line, the most in one direction and country) and, for an
+    /// import certificate, what the non-revoked export licenses citing it
+    /// take. A refusal is 422 `invalid_amendment` naming the reason.
+    fn amendment_floor(&self, state: &LicenseState, new: &License) -> Result<(), IssueError> {
+        let store = self.store();
+        let mut recorded: BTreeMap<u32, u64> = BTreeMap::new();
+        for t in store.tallies(state)? {
+            let r = recorded.entry(t.line).or_default();
+            *r = (*r).max(t.quantity);
+        }
+        let allocated = match new {
+            License::Import(cert) => {
+                let mut citing = Vec::new();
+                for x in store.citing(&state.reference())? {
+                    let Ok(a) = x.authority.parse::<AuthorityId>() else {
+                        continue;
+                    };
+                    if let Some(s) = store.license(&a, &x.number)?
+                        && let (License::Export(d), true) =
+                            (s.document, s.status != Status::Revoked)
+                    {
+                        citing.push(d);
+                    }
+                }
+                allocation(cert, &citing)
+            }
+            _ => Vec::new(),
+        };
+        tally_model::linkage::amendment_floor(new, &recorded, &allocated)
+            .map_err(IssueError::InvalidAmendment)
     }
 
     /// Suspends, revokes or reinstates one of the node's own documents.

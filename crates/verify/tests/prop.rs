@@ -245,6 +245,7 @@ fn serial_use() -> BoxedStrategy<SerialUse> {
         seq: 3,
         date: "2026-11-20".into(),
         recorded_at_ms: 0,
+        line: 1,
     })
     .boxed()
 }
@@ -599,6 +600,7 @@ proptest! {
             seq: 9,
             date: "2026-11-30".into(),
             recorded_at_ms: 0,
+            line: 1,
         });
         let after = evaluate(Some(&more), &d, "r");
         if !before.accepted() {

@@ -459,6 +459,7 @@ fn every_rule_passes_and_fails() {
                         seq: 3,
                         date: "2026-11-20".into(),
                         recorded_at_ms: 0,
+                        line: 1,
                     },
                 );
             },

@@ -1,0 +1,104 @@
+//! [`AlertClock`]: the two things besides the entries held that alerts may
+//! depend on: what "today" is (the node's time zone) and after how many days
+//! an exit is due for delivery (`[alerts] delivery_days`).
+
+use std::fmt;
+use std::sync::Arc;
+use tally_model::Date;
+
+/// `[alerts] delivery_days` when the config does not say (EU 2025/41's proof
+/// of receipt within 45 days).
+pub const DEFAULT_DELIVERY_DAYS: u32 = 45;
+
+/// Milliseconds in a day: `raised_at` of a date-driven alert is that date's
+/// midnight (UTC).
+pub(crate) const DAY_MS: i64 = 86_400_000;
+
+/// Whose "today" and how many `delivery_days` the store judges
+/// `delivery.overdue` with. Cheap to clone.
+#[derive(Clone)]
+pub struct AlertClock {
+    delivery_days: u32,
+    today: Arc<dyn Fn() -> Date + Send + Sync>,
+}
+
+impl AlertClock {
+    /// `today` is called once per transaction (a batch judges with one date).
+    pub fn new(delivery_days: u32, today: impl Fn() -> Date + Send + Sync + 'static) -> AlertClock {
+        AlertClock {
+            delivery_days,
+            today: Arc::new(today),
+        }
+    }
+
+    /// A clock stopped on `today` (tests, and comparing two builds).
+    pub fn fixed(delivery_days: u32, today: Date) -> AlertClock {
+        AlertClock::new(delivery_days, move || today)
+    }
+
+    pub fn delivery_days(&self) -> u32 {
+        self.delivery_days
+    }
+
+    pub fn today(&self) -> Date {
+        (self.today)()
+    }
+
+    /// What one transaction judges with.
+    pub(crate) fn due(&self) -> Due {
+        Due {
+            today: self.today(),
+            delivery_days: self.delivery_days,
+        }
+    }
+}
+
+impl Default for AlertClock {
+    /// 45 days, today in UTC by the system clock.
+    fn default() -> Self {
+        AlertClock::new(DEFAULT_DELIVERY_DAYS, || {
+            let ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            Date::from_unix_ms(ms)
+        })
+    }
+}
+
+impl fmt::Debug for AlertClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AlertClock")
+            .field("delivery_days", &self.delivery_days)
+            .field("today", &self.today().to_string())
+            .finish()
+    }
+}
+
+/// A snapshot of an [`AlertClock`] for one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Due {
+    pub today: Date,
+    pub delivery_days: u32,
+}
+
+impl Due {
+    /// The date an exit dated `exit` falls due for delivery.
+    pub fn due_date(self, exit: Date) -> Date {
+        Date::from_unix_ms((exit.days() + i64::from(self.delivery_days)) * DAY_MS)
+    }
+
+    /// The latest exit date that is due today.
+    pub fn latest_due_exit(self) -> i64 {
+        self.today.days() - i64::from(self.delivery_days)
+    }
+}
+
+/// What the date-driven pass last judged through (kept under `M/`, not a
+/// derived record: a reindex judges everything and sets it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct OverdueMark {
+    pub delivery_days: u32,
+    /// Today's date when every exit due by then was judged.
+    pub through: Date,
+}
