@@ -428,8 +428,12 @@ fn the_genuine_continuation_replaces_a_compromised_tail() {
     // A reindex (which rebuilds alerts from the log, where the thief's
     // entries no longer are) derives the same state, alerts included.
     let before = r.store.derived_digest().expect("digest");
+    let displaced = r.store.displaced().expect("displaced");
+    assert!(!displaced.is_empty(), "the thief's entries are kept as evidence");
     r.store.reindex().expect("reindex");
     assert_eq!(r.store.derived_digest().expect("digest"), before);
+    // The evidence is not derived state: a reindex keeps it.
+    assert_eq!(r.store.displaced().expect("displaced"), displaced);
     // The thief's entries offered again are refused (key compromised).
     assert!(untrusted_key(&r.v.ingest(&bytes(&thief[2])).expect("io")));
 }
