@@ -420,6 +420,36 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Two kinds of record under one prefix would read as each other, and a
+    /// reindex (which wipes every derived prefix) would take the other with it.
+    #[test]
+    fn every_kind_of_record_has_its_own_prefix() {
+        let all = [
+            LOG,
+            HEAD,
+            HASH,
+            LICENSE,
+            TRANSIT,
+            TALLY,
+            SERIAL,
+            SHIPMENT,
+            ROTATED,
+            EVIDENCE,
+            ALERT,
+            CITES,
+            ENCRYPTION,
+            DELIVERY,
+            APPLIED,
+            EXIT_DATE,
+            SERIAL_INDEX,
+            META,
+            CLONED,
+            DISPLACED,
+        ];
+        let distinct: std::collections::BTreeSet<u8> = all.into_iter().collect();
+        assert_eq!(distinct.len(), all.len(), "a prefix is used twice");
+    }
+
     proptest! {
         #[test]
         fn strings_keep_their_order_and_read_back(a in ".{0,12}", b in ".{0,12}", x in any::<u64>()) {

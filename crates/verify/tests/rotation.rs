@@ -429,7 +429,10 @@ fn the_genuine_continuation_replaces_a_compromised_tail() {
     // entries no longer are) derives the same state, alerts included.
     let before = r.store.derived_digest().expect("digest");
     let displaced = r.store.displaced().expect("displaced");
-    assert!(!displaced.is_empty(), "the thief's entries are kept as evidence");
+    assert!(
+        !displaced.is_empty(),
+        "the thief's entries are kept as evidence"
+    );
     r.store.reindex().expect("reindex");
     assert_eq!(r.store.derived_digest().expect("digest"), before);
     // The evidence is not derived state: a reindex keeps it.
