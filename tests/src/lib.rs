@@ -209,6 +209,23 @@ impl Net {
             .unwrap_or_else(|| panic!("node {i} is not running"))
     }
 
+    /// Ingests `entries` at node `i` through its verifier, one by one, as
+    /// gossip would hand them over.
+    pub async fn ingest(
+        &self,
+        i: usize,
+        entries: Vec<tally_model::SignedEntry>,
+    ) -> Result<Vec<tally_verify::IngestOutcome>> {
+        let v = self.node(i).verifier().clone();
+        tokio::task::spawn_blocking(move || {
+            entries
+                .iter()
+                .map(|e| Ok(v.ingest(&e.encode())?))
+                .collect::<Result<Vec<_>>>()
+        })
+        .await?
+    }
+
     pub fn is_running(&self, i: usize) -> bool {
         self.members[i].node.is_some()
     }

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
 use std::time::Duration;
-use tally_model::{AuthorityId, AuthorityKey, SignedEntry};
+use tally_model::{AuthorityId, AuthorityKey};
 use tally_tests::{As, Net, docs, signed, wait_until};
 use tally_verify::IngestOutcome;
 
@@ -14,18 +14,6 @@ const ROUND: Duration = Duration::from_secs(10);
 
 fn authority_key(net: &Net, i: usize) -> Result<AuthorityKey> {
     tally_node::keys::load_authority_key(&net.members[i].dir.join("keys/authority.key"))
-}
-
-/// Ingests `entries` at node `i` through its verifier.
-async fn ingest(net: &Net, i: usize, entries: Vec<SignedEntry>) -> Result<Vec<IngestOutcome>> {
-    let v = net.node(i).verifier().clone();
-    tokio::task::spawn_blocking(move || {
-        entries
-            .iter()
-            .map(|e| Ok(v.ingest(&e.encode())?))
-            .collect::<Result<Vec<_>>>()
-    })
-    .await?
 }
 
 /// Equivocation proofs node `i` serves at `GET /v1/evidence`.
@@ -60,12 +48,12 @@ async fn the_two_sides_of_a_fork_meeting_in_a_heads_exchange_are_proven_on_both(
         docs::sample("GT-DIGECAM", 2),
     )?;
     let b1 = signed(&key, "GT-DIGECAM", 1, None, docs::sample("GT-DIGECAM", 101))?;
-    let got = ingest(&net, us, vec![a1, a2]).await?;
+    let got = net.ingest(us, vec![a1, a2]).await?;
     ensure!(
         got.iter().all(|o| matches!(o, IngestOutcome::Accepted(_))),
         "{got:?}"
     );
-    let got = ingest(&net, mx, vec![b1]).await?;
+    let got = net.ingest(mx, vec![b1]).await?;
     ensure!(matches!(got[..], [IngestOutcome::Accepted(_)]), "{got:?}");
     for i in [us, mx] {
         ensure!(evidence(&net, i).await?.is_empty());
@@ -125,7 +113,7 @@ async fn a_copy_of_the_keys_signing_elsewhere_stops_the_node_signing() -> Result
         Some(held.id()),
         docs::sample("US-DDTC", 77),
     )?;
-    let got = ingest(&net, mx, vec![clone.clone()]).await?;
+    let got = net.ingest(mx, vec![clone.clone()]).await?;
     ensure!(matches!(got[..], [IngestOutcome::Accepted(_)]), "{got:?}");
 
     let alert = "log.cloned:-:US-DDTC:2";

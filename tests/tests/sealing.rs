@@ -367,22 +367,6 @@ fn sealed_entry(
     Ok(key.sign(&entry).signed().clone())
 }
 
-/// Ingests `entries` at node `i` through its verifier, as gossip would.
-async fn ingest(
-    net: &Net,
-    i: usize,
-    entries: Vec<tally_model::SignedEntry>,
-) -> Result<Vec<tally_verify::IngestOutcome>> {
-    let v = net.node(i).verifier().clone();
-    tokio::task::spawn_blocking(move || {
-        entries
-            .iter()
-            .map(|e| Ok(v.ingest(&e.encode())?))
-            .collect::<Result<Vec<_>>>()
-    })
-    .await?
-}
-
 /// A stanza addressed to MX that does not open: the entry is kept (it is
 /// GT's log, signed and chained), listed as sealed, raises
 /// `document.invalid` (`unopenable`), and GT's log goes on: the next sealed
@@ -415,7 +399,7 @@ async fn a_matching_stanza_that_does_not_open_is_document_invalid_and_the_log_go
         &[mx],
         false,
     )?;
-    let got = ingest(&net, mx, vec![bad, good]).await?;
+    let got = net.ingest(mx, vec![bad, good]).await?;
     ensure!(
         got.iter().all(|o| matches!(o, IngestOutcome::Accepted(_))),
         "both stored and Accepted for gossip: {got:?}"
@@ -480,7 +464,7 @@ async fn a_bystander_proves_equivocation_of_sealed_entries() -> Result<()> {
         &[mx],
         false,
     )?;
-    let got = ingest(&net, ca, vec![one.clone(), other]).await?;
+    let got = net.ingest(ca, vec![one.clone(), other]).await?;
     ensure!(
         matches!(
             got[..],

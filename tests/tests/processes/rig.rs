@@ -469,38 +469,36 @@ impl Api {
 
     /// GET with the admin token (which includes officer); insists on 200.
     pub async fn get(&self, path: &str) -> Result<Value> {
-        let r = self
-            .http
-            .get(self.url(path))
-            .bearer_auth(&self.admin_token)
-            .send()
-            .await
-            .with_context(|| format!("GET {path} on {}", self.authority))?;
-        let status = r.status();
-        let body: Value = r.json().await.unwrap_or(Value::Null);
-        ensure!(
-            status.as_u16() == 200,
-            "GET {path} on {}: {status} {body}",
-            self.authority
-        );
-        Ok(body)
+        self.send(reqwest::Method::GET, path, None).await
     }
 
     /// POST with the admin token; insists on 200.
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value> {
-        let r = self
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value> {
+        let mut request = self
             .http
-            .post(self.url(path))
-            .bearer_auth(&self.admin_token)
-            .json(body)
+            .request(method.clone(), self.url(path))
+            .bearer_auth(&self.admin_token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let r = request
             .send()
             .await
-            .with_context(|| format!("POST {path} on {}", self.authority))?;
+            .with_context(|| format!("{method} {path} on {}", self.authority))?;
         let status = r.status();
         let body: Value = r.json().await.unwrap_or(Value::Null);
         ensure!(
             status.as_u16() == 200,
-            "POST {path} on {}: {status} {body}",
+            "{method} {path} on {}: {status} {body}",
             self.authority
         );
         Ok(body)
