@@ -57,7 +57,10 @@ pub fn build(n: u64) -> anyhow::Result<BigNode> {
     let issuer = setup.token(tally_api::Role::Issuer)?;
     let docs = Docs::new();
     let store = setup.open_store()?;
-    let ics = n.div_ceil(crate::fixtures::EXPORTS_PER_IC);
+    // Certificates for the fill's exports, then `ISSUE_ICS` more for the
+    // licenses issued through the API: an export is issued only against a
+    // certificate the node holds with quantity left (linkage at issue).
+    let ics = n.div_ceil(crate::fixtures::EXPORTS_PER_IC) + ISSUE_ICS;
     progress!("api: building a store of {n} licenses (+{ics} import certificates)");
     let mut w = LogWriter::new(IC_AUTHORITY, ic_key);
     crate::fixtures::fill(&store, &mut w, ics, 4096, "import certificates", |k| {
@@ -428,6 +431,12 @@ pub struct Api {
 
 pub const ISSUE_CONCURRENCY: usize = 4;
 
+/// Import certificates kept for the licenses issued through the API, each
+/// cited by `ISSUE_EXPORTS_PER_IC` of them (a certificate is cited by a few
+/// export licenses in practice; issuing sums what the others took).
+pub const ISSUE_ICS: u64 = 2_000;
+pub const ISSUE_EXPORTS_PER_IC: u64 = 10;
+
 /// `POST /v1/licenses` of a new export license (numbers `ISSUE-{i}`, `i`
 /// from `from`; new serials), as `--load` issues them.
 pub fn issue_request(node: &BigNode, from: u64) -> MakeRequest {
@@ -437,10 +446,13 @@ pub fn issue_request(node: &BigNode, from: u64) -> MakeRequest {
     let token = node.issuer.clone();
     let docs = Arc::new(Docs::new());
     let n = node.licenses;
+    let first_issue_ic = n.div_ceil(crate::fixtures::EXPORTS_PER_IC);
     Arc::new(move |c: &reqwest::Client, _| {
         let i = next.fetch_add(1, Ordering::Relaxed);
         let mut body = serde_json::to_value(docs.export(n + i, IC_AUTHORITY)).expect("json");
         body["number"] = serde_json::json!(format!("ISSUE-{i}"));
+        let ic = first_issue_ic + (i / ISSUE_EXPORTS_PER_IC) % ISSUE_ICS;
+        body["import_certificate"]["number"] = serde_json::json!(format!("IC-{ic:07}"));
         c.post(&url).bearer_auth(&token).json(&body)
     })
 }
