@@ -23,6 +23,8 @@ const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tally");
 /// store for the first gigabyte; 64 MiB holds the hot pages (heads, recent
 /// log, license states) and keeps memory flat under load.
 const CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// redb's cache while its integrity check reads the whole file at start.
+pub(crate) const CHECK_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 pub struct RedbEngine {
     path: PathBuf,
