@@ -977,22 +977,9 @@ fn init_refuses_and_changes_nothing() -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir()?;
     let root = tmp.path();
-    let init =
-        |dir: &std::path::Path, authority: &str, api: &str| -> Result<std::process::Output> {
-            rig::tally(&[
-                "init",
-                "--dir",
-                rig::path_str(dir)?,
-                "--authority",
-                authority,
-                "--name",
-                "Test authority",
-                "--p2p-listen",
-                &format!("/ip4/127.0.0.1/tcp/{}", rig::free_port()),
-                "--api-listen",
-                api,
-            ])
-        };
+    let init = |dir: &std::path::Path, authority: &str, api: &str| {
+        rig::tally_init(dir, authority, api, &[])
+    };
     let api = || format!("127.0.0.1:{}", rig::free_port());
     let refused = |what: &str, out: &std::process::Output, says: &str| -> Result<()> {
         let stderr = String::from_utf8_lossy(&out.stderr);

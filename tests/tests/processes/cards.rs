@@ -16,20 +16,14 @@ fn is_fingerprint(s: &str) -> bool {
 }
 
 fn init_json(dir: &std::path::Path, authority: &str) -> Result<Value> {
-    let out = rig::tally_ok(&[
-        "init",
-        "--dir",
-        rig::path_str(dir)?,
-        "--authority",
-        authority,
-        "--name",
-        "Test authority",
-        "--p2p-listen",
-        &format!("/ip4/127.0.0.1/tcp/{}", rig::free_port()),
-        "--api-listen",
-        &format!("127.0.0.1:{}", rig::free_port()),
-        "--json",
-    ])?;
+    let api = format!("127.0.0.1:{}", rig::free_port());
+    let out = rig::tally_init(dir, authority, &api, &["--json"])?;
+    ensure!(
+        out.status.success(),
+        "tally init failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = String::from_utf8_lossy(&out.stdout).into_owned();
     serde_json::from_str(&out).with_context(|| format!("init --json printed {out:?}"))
 }
 

@@ -139,6 +139,27 @@ pub fn tally(args: &[&str]) -> Result<Output> {
     Ok(out)
 }
 
+/// Runs `tally init` for `authority` in `dir` (p2p on a free loopback port,
+/// the API on `api`), with `extra` arguments after them.
+pub fn tally_init(dir: &Path, authority: &str, api: &str, extra: &[&str]) -> Result<Output> {
+    let p2p = format!("/ip4/127.0.0.1/tcp/{}", free_port());
+    let mut args = vec![
+        "init",
+        "--dir",
+        path_str(dir)?,
+        "--authority",
+        authority,
+        "--name",
+        "Test authority",
+        "--p2p-listen",
+        &p2p,
+        "--api-listen",
+        api,
+    ];
+    args.extend_from_slice(extra);
+    tally(&args)
+}
+
 /// Runs `tally ARGS` and insists on success; returns stdout.
 pub fn tally_ok(args: &[&str]) -> Result<String> {
     let out = tally(args)?;
