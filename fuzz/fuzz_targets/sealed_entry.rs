@@ -109,8 +109,13 @@ fn agrees(model: &Opening, store: &tally_store::Opening) -> bool {
         (Opening::Unopenable(_), S::Invalid(why)) => why.starts_with("unopenable: "),
         (Opening::Opened(p), S::Document { document, readers }) => {
             p.document == **document
-                && readers.first() == p.recipients.first().map(|r| &r.authority)
-                && p.recipients.iter().all(|r| readers.contains(&r.authority))
+                && readers.first().map(|r| &r.authority)
+                    == p.recipients.first().map(|r| &r.authority)
+                && p.recipients.iter().all(|r| {
+                    readers.iter().any(|x| {
+                        x.authority == r.authority && x.encryption_key == r.encryption_key.to_hex()
+                    })
+                })
         }
         (Opening::Opened(_), S::Invalid(why)) => why.starts_with("recipients: "),
         _ => false,
@@ -201,7 +206,10 @@ fn edited(data: &[u8]) {
                     assert_eq!(*document, want.document);
                     let listed: Vec<&AuthorityId> =
                         want.recipients.iter().map(|r| &r.authority).collect();
-                    assert_eq!(readers.iter().collect::<Vec<_>>(), listed);
+                    assert_eq!(
+                        readers.iter().map(|x| &x.authority).collect::<Vec<_>>(),
+                        listed
+                    );
                 }
                 tally_store::Opening::NotAddressed => assert!(!addressed),
                 tally_store::Opening::Invalid(why) => panic!("{}: {why}", r.authority),

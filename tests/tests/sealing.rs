@@ -517,3 +517,86 @@ async fn a_bystander_proves_equivocation_of_sealed_entries() -> Result<()> {
     net.shutdown().await;
     Ok(())
 }
+
+/// CONTRACT (`tally trust revoke-key`, encryption key): a document sealed to
+/// a compromised encryption key in an entry issued after the compromised
+/// authority's entry N is not trusted; one sealed before it still is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_document_sealed_to_a_compromised_encryption_key_after_the_cutoff_is_not_trusted()
+-> Result<()> {
+    let net = Net::start_with(&["US-DDTC", "MX-SEDENA", "GT-DIGECAM"]).await?;
+    let (us, mx, gt) = (net.api(0), net.api(1), net.api(2));
+    certificate_first(&net, 1, 0, "IC-1", 20).await?;
+    let issue = async |number: &str| -> Result<()> {
+        let export = docs::export(number, &["GT"], 5, &[], "IC-1");
+        let (status, body) = us.post(As::Issuer, "/v1/licenses", &export).await?;
+        ensure!(status == 201, "{number}: {status} {body}");
+        let path = format!("/v1/licenses/US-DDTC/{number}");
+        wait_until(REPLICATION, "MX and GT read the export", async || {
+            mx.get(As::Officer, &path)
+                .await
+                .is_ok_and(|(s, _)| s == 200)
+                && gt
+                    .get(As::Officer, &path)
+                    .await
+                    .is_ok_and(|(s, _)| s == 200)
+        })
+        .await?;
+        Ok(())
+    };
+    // Sealed to US, MX and GT, before GT's entry 1.
+    issue("EXP-C1").await?;
+    let (status, body) = gt
+        .post(
+            As::Issuer,
+            "/v1/licenses",
+            &docs::transit("TR-C1", "GT", "EXP-C1"),
+        )
+        .await?;
+    ensure!(status == 201, "transit: {status} {body}");
+    let gt_seq = body["entry"]["seq"].as_u64().context("seq")?;
+    // After it: sealed to GT's key too (US has declared nothing).
+    issue("EXP-C2").await?;
+    wait_until(REPLICATION, "MX holds GT's entry", async || {
+        mx.get(As::Officer, "/v1/licenses/GT-DIGECAM/TR-C1")
+            .await
+            .is_ok_and(|(s, _)| s == 200)
+    })
+    .await?;
+
+    let signature = async |number: &str| -> Result<Value> {
+        let check = json!({
+            "license": {"authority": "US-DDTC", "number": number},
+            "checkpoint": {"country": "MX", "port": "MXNLD", "direction": "entry"},
+            "items": [{"line": 1, "quantity": 1}]
+        });
+        let (status, verdict) = mx.post(As::Officer, "/v1/shipments/verify", &check).await?;
+        ensure!(status == 200, "{status} {verdict}");
+        verdict["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["rule"] == "license.signature"))
+            .cloned()
+            .context("license.signature")
+    };
+    assert_eq!(signature("EXP-C2").await?["ok"], true);
+
+    // MX's administrator declares GT's encryption key compromised after
+    // GT's seq of the transit authorization.
+    let card = tally_node::files::read_card(&net.dir(2).join("card.toml"))?;
+    let key = &card.encryption_keys.last().context("GT's key")?.public_key;
+    tally_node::admin::trust_revoke_key(net.dir(1), "GT-DIGECAM", key, gt_seq)?;
+    wait_until(REPLICATION, "MX distrusts EXP-C2", async || {
+        signature("EXP-C2").await.is_ok_and(|c| c["ok"] == false)
+    })
+    .await?;
+    let c2 = signature("EXP-C2").await?;
+    let detail = c2["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("GT-DIGECAM") && detail.contains("not trusted"),
+        "{c2}"
+    );
+    let c1 = signature("EXP-C1").await?;
+    assert_eq!(c1["ok"], true, "sealed before the cutoff: {c1}");
+    net.shutdown().await;
+    Ok(())
+}

@@ -142,6 +142,7 @@ impl LicenseView {
                 }
             })
             .collect();
+        let readers = state.readers();
         LicenseView {
             issued_at: rfc3339(state.issued_at_ms),
             history: state.history.into_iter().map(EventView::from).collect(),
@@ -156,7 +157,7 @@ impl LicenseView {
             version: state.version,
             document: state.document,
             entry: state.entry,
-            readers: state.readers,
+            readers,
             tally,
         }
     }

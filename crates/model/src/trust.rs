@@ -304,17 +304,25 @@ impl TrustList {
     /// is sealed to it any more, whatever seq the declaration names, since
     /// whatever is sealed now comes after it.
     pub fn encryption_key_compromised(&self, authority: &AuthorityId, public_hex: &str) -> bool {
+        self.encryption_compromise(authority, public_hex).is_some()
+    }
+
+    /// The seq of `authority`'s log after which its encryption key
+    /// `public_hex` is compromised (the smallest of the declarations and the
+    /// card's mark), or `None` when it is not.
+    pub fn encryption_compromise(&self, authority: &AuthorityId, public_hex: &str) -> Option<u64> {
         let declared = self
             .compromised
             .iter()
-            .any(|c| &c.authority == authority && c.key_id.eq_ignore_ascii_case(public_hex));
-        declared
-            || self.card(authority).is_some_and(|c| {
-                c.encryption_keys.iter().any(|k| {
-                    k.compromised_after_seq.is_some()
-                        && k.public_key.eq_ignore_ascii_case(public_hex)
-                })
-            })
+            .filter(|c| &c.authority == authority && c.key_id.eq_ignore_ascii_case(public_hex))
+            .map(|c| c.after_seq);
+        let carded = self
+            .card(authority)
+            .into_iter()
+            .flat_map(|c| &c.encryption_keys)
+            .filter(|k| k.public_key.eq_ignore_ascii_case(public_hex))
+            .filter_map(|k| k.compromised_after_seq);
+        declared.chain(carded).min()
     }
 
     /// Every compromise in force: the declarations and what cards carry,

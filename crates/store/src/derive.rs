@@ -16,6 +16,7 @@ use crate::error::{Result, StoreError};
 use crate::judge;
 use crate::keys;
 use crate::opener::Opening;
+use crate::state::Reader;
 use crate::state::{
     Alert, AnnouncedKey, EntryPointer, LicenseEvent, LicenseState, RotatedKey, SerialIndexRow,
     SerialUse, ShipmentRow, TallyRow,
@@ -55,7 +56,7 @@ pub(crate) struct StoredLicense {
     /// Who can read the current version when it arrived sealed (its sealed
     /// recipient list); empty when the log holds it in clear.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    readers: Vec<AuthorityId>,
+    sealed_to: Vec<Reader>,
 }
 
 impl StoredLicense {
@@ -81,7 +82,7 @@ impl StoredLicense {
             entry: self.entry,
             signed_by: self.signed_by,
             history: self.history,
-            readers: self.readers,
+            sealed_to: self.sealed_to,
         })
     }
 }
@@ -200,7 +201,7 @@ enum Carried<'a> {
     /// Sealed in its log entry to these readers: a recipient keeps the
     /// plaintext it opened in the derived record (only recipients ever hold
     /// it), and who else can read it.
-    Sealed(&'a [AuthorityId]),
+    Sealed(&'a [Reader]),
 }
 
 fn apply_document(
@@ -332,7 +333,7 @@ fn apply_transition(
     transition: Transition,
     stored: Option<StoredLicense>,
     old_document: Option<License>,
-    sealed: Option<&[AuthorityId]>,
+    sealed: Option<&[Reader]>,
 ) -> Result<()> {
     let authority = entry.authority.as_str();
     match (transition, stored) {
@@ -386,12 +387,12 @@ fn issue(
     pointer: EntryPointer,
     key_id: &[u8; 32],
     l: &License,
-    sealed: Option<&[AuthorityId]>,
+    sealed: Option<&[Reader]>,
 ) -> Result<()> {
     let authority = entry.authority.as_str();
     let state = StoredLicense {
         sealed_document: sealed.map(|_| l.clone()),
-        readers: sealed.map(<[AuthorityId]>::to_vec).unwrap_or_default(),
+        sealed_to: sealed.map(<[Reader]>::to_vec).unwrap_or_default(),
         authority: entry.authority.clone(),
         number: l.number().to_string(),
         kind: l.kind(),
@@ -436,7 +437,7 @@ fn amend(
     old: Option<License>,
     version: u32,
     l: &License,
-    sealed: Option<&[AuthorityId]>,
+    sealed: Option<&[Reader]>,
 ) -> Result<()> {
     let authority = entry.authority.as_str();
     if let (License::Transit(new), Some(License::Transit(old))) = (l, old)
@@ -451,7 +452,7 @@ fn amend(
     state.kind = l.kind();
     state.document_seq = entry.seq;
     state.sealed_document = sealed.map(|_| l.clone());
-    state.readers = sealed.map(<[AuthorityId]>::to_vec).unwrap_or_default();
+    state.sealed_to = sealed.map(<[Reader]>::to_vec).unwrap_or_default();
     state.version = version;
     state.history.push(LicenseEvent {
         event: "amended".into(),

@@ -3,17 +3,17 @@
 //! opener (the verifier's sealing keys) when it opens the store, so appends
 //! and reindexes apply sealed documents the same way.
 
-use tally_model::{AuthorityId, Document, Entry};
+use tally_model::{Document, Entry};
 
 /// What opening a sealed entry came to.
 #[derive(Debug, Clone)]
 pub enum Opening {
     /// Addressed to this node, opened and checked: apply it. `readers` are
-    /// the authorities it was sealed to, from its sealed recipient list (the
-    /// issuer first): who can read it.
+    /// its sealed recipient list (the issuer first): who can read it, and
+    /// with which of their encryption keys.
     Document {
         document: Box<Document>,
-        readers: Vec<AuthorityId>,
+        readers: Vec<crate::state::Reader>,
     },
     /// Not addressed to this node: keep the entry, apply nothing.
     NotAddressed,

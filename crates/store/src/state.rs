@@ -45,11 +45,20 @@ pub struct LicenseState {
     /// Hex public key that signed the issuing entry, for re-checking trust.
     pub signed_by: String,
     pub history: Vec<LicenseEvent>,
-    /// Who can read the current version, when it arrived sealed: the
-    /// authorities of its sealed recipient list, the issuer first. Empty
-    /// when it is in clear in the log (every node holding the log reads it).
+    /// Who can read the current version, when it arrived sealed: its
+    /// sealed recipient list (authority and the encryption key it was
+    /// sealed to), the issuer first. Empty when it is in clear in the log
+    /// (every node holding the log reads it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub readers: Vec<AuthorityId>,
+    pub sealed_to: Vec<Reader>,
+}
+
+/// One addressee of a sealed document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reader {
+    pub authority: AuthorityId,
+    /// 64 lowercase hex digits of the X25519 public key.
+    pub encryption_key: String,
 }
 
 impl LicenseState {
@@ -72,8 +81,20 @@ impl LicenseState {
             entry,
             signed_by,
             history: Vec::new(),
-            readers: Vec::new(),
+            sealed_to: Vec::new(),
         }
+    }
+
+    /// The authorities that can read the current version when it is
+    /// sealed, each once, the issuer first; empty when it is in clear.
+    pub fn readers(&self) -> Vec<AuthorityId> {
+        let mut out: Vec<AuthorityId> = Vec::new();
+        for r in &self.sealed_to {
+            if !out.contains(&r.authority) {
+                out.push(r.authority.clone());
+            }
+        }
+        out
     }
 
     pub fn reference(&self) -> DocumentRef {

@@ -242,6 +242,9 @@ impl Verifier {
                 .is_some(),
             None => false,
         };
+        if trusted && let Some(why) = self.sealed_to_compromised(l)? {
+            return Ok(Err(why));
+        }
         Ok(match key {
             Some(_) if trusted => Ok(format!(
                 "signed by key {short}… trusted for {} at issue time",
@@ -252,5 +255,57 @@ impl Verifier {
                 l.authority
             )),
         })
+    }
+
+    /// CONTRACT (`tally trust revoke-key`): a document sealed to an
+    /// encryption key declared compromised after seq N of its authority's
+    /// log, in an entry issued after that authority's entry N, is not
+    /// trusted (whoever holds the stolen secret read it, and could have
+    /// acted on it). Judged when the license is read, against the entries
+    /// held then, so the answer does not depend on which log arrived first;
+    /// while entry N is not held here the document is not trusted either.
+    fn sealed_to_compromised(
+        &self,
+        l: &LicenseState,
+    ) -> Result<Option<String>, tally_store::StoreError> {
+        if l.sealed_to.is_empty() {
+            return Ok(None);
+        }
+        let compromised: Vec<(AuthorityId, String, u64)> = {
+            let trust = self.inner.trust.read().unwrap_or_else(|p| p.into_inner());
+            l.sealed_to
+                .iter()
+                .filter_map(|r| {
+                    trust
+                        .encryption_compromise(&r.authority, &r.encryption_key)
+                        .map(|n| (r.authority.clone(), r.encryption_key.clone(), n))
+                })
+                .collect()
+        };
+        // The current version was sealed when it was issued or last amended.
+        let sealed_at = l
+            .history
+            .iter()
+            .rev()
+            .find(|e| e.event == "amended")
+            .map_or(l.issued_at_ms, |e| e.at_ms);
+        for (authority, key, n) in compromised {
+            let cutoff = match n {
+                0 => Some(i64::MIN),
+                n => self
+                    .store()
+                    .entry_at(&authority, n)?
+                    .and_then(|s| s.open().ok())
+                    .map(|e| e.issued_at_ms),
+            };
+            if cutoff.is_some_and(|t| sealed_at <= t) {
+                continue;
+            }
+            return Ok(Some(format!(
+                "sealed to {authority}'s encryption key {}… declared compromised after its seq {n}: not trusted",
+                key.get(..16).unwrap_or(&key)
+            )));
+        }
+        Ok(None)
     }
 }

@@ -230,10 +230,14 @@ impl Opener for SealOpener {
             seal::Opening::Unopenable(why) => Opening::Invalid(format!("unopenable: {why}")),
             seal::Opening::Opened(payload) => match recipients_keep_the_rule(entry, &payload) {
                 Ok(()) => {
-                    let mut readers: Vec<AuthorityId> = Vec::new();
+                    let mut readers: Vec<tally_store::state::Reader> = Vec::new();
                     for r in &payload.recipients {
-                        if !readers.contains(&r.authority) {
-                            readers.push(r.authority.clone());
+                        let reader = tally_store::state::Reader {
+                            authority: r.authority.clone(),
+                            encryption_key: r.encryption_key.to_hex(),
+                        };
+                        if !readers.contains(&reader) {
+                            readers.push(reader);
                         }
                     }
                     Opening::Document {

@@ -222,7 +222,7 @@ fn state(
             },
             signed_by: "00".repeat(32),
             history,
-            readers: Vec::new(),
+            sealed_to: Vec::new(),
         })
         .boxed()
 }
