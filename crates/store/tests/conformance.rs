@@ -858,6 +858,22 @@ fn schema_version_mismatch(kind: EngineKind) {
 /// A store written by the previous schema (derived records in the old
 /// layout) opens, is rebuilt from its logs, and then equals a fresh build.
 fn schema_2_migrates_by_reindex(kind: EngineKind) {
+    // What schema 2 held: serial uses keyed without the country for exit
+    // and entry, no applied marks, no alerts.
+    migrates_from(kind, b"2", &[b"Rold layout"], &[keys::APPLIED, keys::ALERT]);
+}
+
+/// A store of schema 3 (no exits by date, no serial index across licenses)
+/// opens, is rebuilt from its logs, and then equals a fresh build.
+fn schema_3_migrates_by_reindex(kind: EngineKind) {
+    migrates_from(kind, b"3", &[], &[keys::EXIT_DATE, keys::SERIAL_INDEX]);
+}
+
+/// Builds the scenario, rewrites the store to look like schema `version`
+/// (`stale` rows added, every row under `missing` prefixes removed), and
+/// checks that opening it migrates by a reindex to the same derived state,
+/// at this build's schema, with no reindex left pending.
+fn migrates_from(kind: EngineKind, version: &[u8], stale: &[&[u8]], missing: &[u8]) {
     let dir = tempfile::tempdir().expect("temp dir");
     let logs = scenario();
     let digest = {
@@ -868,14 +884,10 @@ fn schema_2_migrates_by_reindex(kind: EngineKind) {
         store.derived_digest().expect("digest")
     };
     {
-        // What schema 2 held: serial uses keyed without the country for
-        // exit and entry, no applied marks, no alerts.
         let engine = engine::open(dir.path(), kind).expect("engine");
-        let mut ops = vec![
-            Op::Put(keys::SCHEMA_KEY.to_vec(), b"2".to_vec()),
-            Op::Put(b"Rold layout".to_vec(), b"{}".to_vec()),
-        ];
-        for prefix in [keys::APPLIED, keys::ALERT] {
+        let mut ops = vec![Op::Put(keys::SCHEMA_KEY.to_vec(), version.to_vec())];
+        ops.extend(stale.iter().map(|k| Op::Put(k.to_vec(), b"{}".to_vec())));
+        for &prefix in missing {
             for (k, _) in engine
                 .scan(&[prefix], &keys::prefix_end(&[prefix]), usize::MAX)
                 .expect("scan")
@@ -894,41 +906,6 @@ fn schema_2_migrates_by_reindex(kind: EngineKind) {
         Some(keys::SCHEMA_VERSION.to_string().into_bytes())
     );
     assert_eq!(engine.get(keys::REINDEX_KEY).expect("get"), None);
-}
-
-/// A store of schema 3 (no exits by date, no serial index across licenses)
-/// opens, is rebuilt from its logs, and then equals a fresh build.
-fn schema_3_migrates_by_reindex(kind: EngineKind) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let logs = scenario();
-    let digest = {
-        let store = Store::open(dir.path(), kind).expect("creates");
-        for entries in logs.values() {
-            store.append_batch(entries).expect("batch");
-        }
-        store.derived_digest().expect("digest")
-    };
-    {
-        let engine = engine::open(dir.path(), kind).expect("engine");
-        let mut ops = vec![Op::Put(keys::SCHEMA_KEY.to_vec(), b"3".to_vec())];
-        for prefix in [keys::EXIT_DATE, keys::SERIAL_INDEX] {
-            for (k, _) in engine
-                .scan(&[prefix], &keys::prefix_end(&[prefix]), usize::MAX)
-                .expect("scan")
-            {
-                ops.push(Op::Delete(k));
-            }
-        }
-        engine.commit(ops).expect("commit");
-    }
-    let store = Store::open(dir.path(), kind).expect("migrates");
-    assert_eq!(store.derived_digest().expect("digest"), digest);
-    drop(store);
-    let engine = engine::open(dir.path(), kind).expect("engine");
-    assert_eq!(
-        engine.get(keys::SCHEMA_KEY).expect("get"),
-        Some(keys::SCHEMA_VERSION.to_string().into_bytes())
-    );
 }
 
 fn wrong_engine_directory(kind: EngineKind) {
