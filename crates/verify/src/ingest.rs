@@ -9,6 +9,7 @@
 //! applies its document or keeps it as evidence (DESIGN.md section 3).
 
 use crate::Verifier;
+use std::collections::HashMap;
 use tally_model::{
     AuthorityId, Body, ChainStep, Document, Entry, OpenedEntry, SignedEntry, VerifiedEntry,
     chain_step,
@@ -242,6 +243,10 @@ impl Verifier {
         let outcomes = self.store().transaction(|tx| {
             let mut outcomes = Vec::with_capacity(p.entries.len() + 1);
             let mut stopped = false;
+            // `issued_at` of what this batch appended, by (authority, seq):
+            // the next entry of a log compares its time with it without
+            // reading and decoding the entry it just wrote.
+            let mut appended_at: HashMap<(AuthorityId, u64), i64> = HashMap::new();
             for v in &p.entries {
                 let entry = v.entry();
                 let mut head = tx.head(&entry.authority)?;
@@ -302,7 +307,10 @@ impl Verifier {
                         // issued_at, so back-dating must buy nothing).
                         ChainStep::Next => match head {
                             Some((seq, _))
-                                if issued_at(tx, &entry.authority, seq)? > entry.issued_at_ms =>
+                                if match appended_at.get(&(entry.authority.clone(), seq)) {
+                                    Some(&at) => at,
+                                    None => issued_at(tx, &entry.authority, seq)?,
+                                } > entry.issued_at_ms =>
                             {
                                 IngestOutcome::Rejected(Rejection::Time(format!(
                                     "seq {} is dated before seq {seq}",
@@ -318,7 +326,14 @@ impl Verifier {
                                     entry.seq
                                 )))
                             }
-                            _ => IngestOutcome::Accepted(tx.append(v)?),
+                            _ => {
+                                let pointer = tx.append(v)?;
+                                appended_at.insert(
+                                    (entry.authority.clone(), entry.seq),
+                                    entry.issued_at_ms,
+                                );
+                                IngestOutcome::Accepted(pointer)
+                            }
                         },
                         ChainStep::Duplicate => IngestOutcome::Duplicate,
                         ChainStep::Gap { have } => IngestOutcome::Gap {

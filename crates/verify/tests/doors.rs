@@ -579,6 +579,31 @@ fn time_never_goes_backwards_and_the_future_waits() {
 
 /// The issuer never stamps an entry earlier than its previous one, even
 /// when its clock steps back.
+/// The same rule inside one range: the commit compares an entry's time
+/// with the entry this batch just appended before it (kept in memory, not
+/// read back), and a back-dated one ends the range there.
+#[test]
+fn time_never_goes_backwards_within_one_range() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path(), EngineKind::default()).expect("store");
+    let now = 1_800_000_000_000;
+    let v = at(&store, now);
+    let first = mx_entry(1, None, now - 60_000);
+    let second = mx_entry(2, Some(first.id()), now - 30_000);
+    let backdated = mx_entry(3, Some(second.id()), now - 45_000);
+    let out = v
+        .ingest_many(&[bytes(&first), bytes(&second), bytes(&backdated)])
+        .expect("io");
+    assert!(matches!(out[0], IngestOutcome::Accepted(_)), "{out:?}");
+    assert!(matches!(out[1], IngestOutcome::Accepted(_)), "{out:?}");
+    assert!(
+        matches!(out[2], IngestOutcome::Rejected(Rejection::Time(_))),
+        "{out:?}"
+    );
+    let mx: AuthorityId = "MX-SEDENA".parse().expect("valid");
+    assert_eq!(store.head(&mx).expect("head").map(|h| h.0), Some(2));
+}
+
 #[test]
 fn the_issuer_clamps_its_stamps_when_its_clock_steps_back() {
     let dir = tempfile::tempdir().expect("tempdir");
