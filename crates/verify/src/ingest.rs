@@ -139,14 +139,13 @@ fn issued_at(tx: &Tx, authority: &AuthorityId, seq: u64) -> Result<i64, StoreErr
     Ok(entry.issued_at_ms)
 }
 
-/// Whether a held rotation of `entry`'s log before it was signed by
+/// Whether one of `rotations` (of `entry`'s log) before it was signed by
 /// `key_id` (which then signs nothing after it).
-fn retired_in(tx: &Tx, entry: &Entry, key_id: &[u8; 32]) -> Result<bool, StoreError> {
+fn retired_in(rotations: &[RotatedKey], entry: &Entry, key_id: &[u8; 32]) -> bool {
     let signer = hex::encode(key_id);
-    Ok(tx
-        .rotated_keys(&entry.authority)?
+    rotations
         .iter()
-        .any(|r| r.entry.seq < entry.seq && r.signed_by.eq_ignore_ascii_case(&signer)))
+        .any(|r| r.entry.seq < entry.seq && r.signed_by.eq_ignore_ascii_case(&signer))
 }
 
 /// The key rotation `opened` announces, as the store will record it.
@@ -247,6 +246,10 @@ impl Verifier {
             // the next entry of a log compares its time with it without
             // reading and decoding the entry it just wrote.
             let mut appended_at: HashMap<(AuthorityId, u64), i64> = HashMap::new();
+            // Each log's rotations, read once per batch; forgotten when the
+            // batch appends a rotation of that log or moves a compromised
+            // tail out of it.
+            let mut rotations: HashMap<AuthorityId, Vec<RotatedKey>> = HashMap::new();
             for v in &p.entries {
                 let entry = v.entry();
                 let mut head = tx.head(&entry.authority)?;
@@ -269,6 +272,7 @@ impl Verifier {
                         seq = entry.seq,
                         "the authority's genuine log replaces entries past a key compromise"
                     );
+                    rotations.clear();
                     head = tx.head(&entry.authority)?;
                     held = match head {
                         Some((h, _)) if entry.seq <= h => {
@@ -319,7 +323,17 @@ impl Verifier {
                             }
                             // A rotation committed after this range was
                             // pre-verified (or earlier in it) retires its signer.
-                            _ if retired_in(tx, entry, v.signed().key_id())? => {
+                            _ if retired_in(
+                                match rotations.entry(entry.authority.clone()) {
+                                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                                    std::collections::hash_map::Entry::Vacant(e) => {
+                                        e.insert(tx.rotated_keys(&entry.authority)?)
+                                    }
+                                },
+                                entry,
+                                v.signed().key_id(),
+                            ) =>
+                            {
                                 IngestOutcome::Rejected(Rejection::UntrustedKey(format!(
                                     "{} (retired before seq {})",
                                     hex::encode(&v.signed().key_id()[..8]),
@@ -332,6 +346,9 @@ impl Verifier {
                                     (entry.authority.clone(), entry.seq),
                                     entry.issued_at_ms,
                                 );
+                                if matches!(entry.body, Body::Document(Document::KeyRotation(_))) {
+                                    rotations.remove(&entry.authority);
+                                }
                                 IngestOutcome::Accepted(pointer)
                             }
                         },
