@@ -99,7 +99,7 @@ pub const ROUTES: &[Route] = &[
         query: NO_QUERY,
         body: Some("one document, by `kind` (export, import, transit)"),
         ok: 201,
-        errors: &[409, 422, 429],
+        errors: &[409, 422, 429, 503],
         handler: |m| on(m, licenses::issue),
     },
     Route {
@@ -121,7 +121,7 @@ pub const ROUTES: &[Route] = &[
         query: NO_QUERY,
         body: Some("{\"status\": \"suspended|revoked|active\", \"reason\"}"),
         ok: 200,
-        errors: &[404, 409, 422, 429],
+        errors: &[404, 409, 422, 429, 503],
         handler: |m| on(m, licenses::set_status),
     },
     Route {
@@ -132,7 +132,7 @@ pub const ROUTES: &[Route] = &[
         query: NO_QUERY,
         body: Some("the whole new document, same `kind` and `number`"),
         ok: 200,
-        errors: &[404, 409, 422, 429],
+        errors: &[404, 409, 422, 429, 503],
         handler: |m| on(m, licenses::amend),
     },
     Route {
@@ -145,7 +145,7 @@ pub const ROUTES: &[Route] = &[
             "{\"license\", \"checkpoint\", \"date\"?, \"exporter\"?, \"importer\"?, \"items\", \"record\"?}",
         ),
         ok: 200,
-        errors: &[429],
+        errors: &[429, 503],
         handler: |m| on(m, shipments::verify),
     },
     Route {
