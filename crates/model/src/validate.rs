@@ -413,18 +413,21 @@ fn import(d: &ImportCertificate) -> Result<(), Invalid> {
     items(&d.items)
 }
 
+/// The export license a transit authorization or a delivery verification
+/// is for: an authority id and a document number.
+fn export_reference(r: &crate::document::DocumentRef) -> Result<(), Invalid> {
+    r.authority.parse::<AuthorityId>().or_else(|_| {
+        invalid(format!(
+            "export_license.authority {:?} is not an authority id",
+            r.authority
+        ))
+    })?;
+    document_number(&r.number)
+}
+
 fn delivery(d: &DeliveryVerification) -> Result<(), Invalid> {
     country("importing_country", &d.importing_country)?;
-    d.export_license
-        .authority
-        .parse::<AuthorityId>()
-        .or_else(|_| {
-            invalid(format!(
-                "export_license.authority {:?} is not an authority id",
-                d.export_license.authority
-            ))
-        })?;
-    document_number(&d.export_license.number)?;
+    export_reference(&d.export_license)?;
     party("delivered_to", &d.delivered_to)?;
     if d.items.is_empty() {
         return invalid("no items");
@@ -457,16 +460,7 @@ pub fn validate_license(license: &License, issuer: Country) -> Result<(), Invali
         License::Import(d) => import(d)?,
         License::Transit(d) => {
             country("transit_country", &d.transit_country)?;
-            d.export_license
-                .authority
-                .parse::<AuthorityId>()
-                .or_else(|_| {
-                    invalid(format!(
-                        "export_license.authority {:?} is not an authority id",
-                        d.export_license.authority
-                    ))
-                })?;
-            document_number(&d.export_license.number)?;
+            export_reference(&d.export_license)?;
             number("entry_point", d.entry_point.as_deref().unwrap_or(""))?;
             number("exit_point", d.exit_point.as_deref().unwrap_or(""))?;
         }

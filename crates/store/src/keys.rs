@@ -248,8 +248,9 @@ pub fn delivery(export: &DocumentRef, authority: &str, number: &str) -> Vec<u8> 
 pub fn delivery_prefix(export: &DocumentRef) -> Vec<u8> {
     Key::new(DELIVERY).doc(export).build()
 }
-/// The document of a [`transit`] or [`delivery`] key (past the export's
-/// authority and number).
+/// The second document of a key that names two: the authorization of a
+/// [`transit`] or [`delivery`] key, the citing export of a [`cites`] key
+/// (past the first document's authority and number).
 pub fn linked_document(key: &[u8]) -> Option<DocumentRef> {
     let mut r = KeyReader::new(key);
     let _ = (r.str(), r.str());
@@ -378,14 +379,6 @@ pub fn cites(import: &DocumentRef, export: &DocumentRef) -> Vec<u8> {
 }
 pub fn cites_prefix(import: &DocumentRef) -> Vec<u8> {
     Key::new(CITES).doc(import).build()
-}
-/// The citing export license of a [`cites`] key.
-pub fn citing_export(key: &[u8]) -> Option<DocumentRef> {
-    let mut r = KeyReader::new(key);
-    // Past the certificate's authority and number, to the export's.
-    let _ = (r.str(), r.str());
-    let (authority, number) = r.str().zip(r.str())?;
-    Some(DocumentRef { authority, number })
 }
 /// The alerts of `kind` about `license` share this key prefix.
 pub fn alert_prefix(kind: &str, license: &DocumentRef) -> Vec<u8> {

@@ -729,7 +729,7 @@ impl Store {
             .engine()
             .scan(&prefix, &keys::prefix_end(&prefix), usize::MAX)?
             .into_iter()
-            .filter_map(|(k, _)| keys::citing_export(&k))
+            .filter_map(|(k, _)| keys::linked_document(&k))
             .collect())
     }
 

@@ -225,7 +225,7 @@ impl<'a> Tx<'a> {
         Ok(self
             .scan_prefix(&keys::cites_prefix(ic))?
             .into_iter()
-            .filter_map(|(k, _)| keys::citing_export(&k))
+            .filter_map(|(k, _)| keys::linked_document(&k))
             .collect())
     }
 

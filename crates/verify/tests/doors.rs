@@ -393,16 +393,9 @@ fn check_req(
 fn recorded_shipments_count_down_and_serials_are_single_use() {
     let r = rig();
     // The import certificate MX-SEDENA issued, received over the network.
-    let ic = Entry {
-        authority: "MX-SEDENA".parse().expect("valid"),
-        seq: 1,
-        prev: None,
-        issued_at_ms: 1,
-        recipients: vec![],
-        body: Body::Document(Document::License(import_cert("IC-1"))),
-    };
+    let ic = mx_entry(1, None, 1);
     assert!(matches!(
-        r.v.ingest(&bytes(&key(2).sign(&ic))).expect("io"),
+        r.v.ingest(&bytes(&ic)).expect("io"),
         IngestOutcome::Accepted(_)
     ));
     r.v.issue(export("EXP-1")).expect("issued");
@@ -634,14 +627,7 @@ fn today_is_the_date_in_the_nodes_timezone() {
     v.set_timezone(tally_verify::TimeZone::named("America/Mexico_City").expect("a zone"));
     assert_eq!(v.today().to_string(), "2027-01-15");
 
-    let ic = key(2).sign(&Entry {
-        authority: "MX-SEDENA".parse().expect("valid"),
-        seq: 1,
-        prev: None,
-        issued_at_ms: 1,
-        recipients: vec![],
-        body: Body::Document(Document::License(import_cert("IC-1"))),
-    });
+    let ic = mx_entry(1, None, 1);
     assert!(matches!(
         v.ingest(&bytes(&ic)).expect("io"),
         IngestOutcome::Accepted(_)
