@@ -11,6 +11,7 @@ use tally_tests::{As, Net, docs, wait_until};
 const REPLICATION: Duration = Duration::from_secs(20);
 /// A string that appears only inside the export license's document.
 const MARKER: &str = "Unidad Especial de Prueba Sellada";
+const PUBLIC_MARKER: &str = "Unidad Especial de Prueba Publica";
 
 /// MX-SEDENA (node `mx`) issues import certificate `number` of `quantity`
 /// pistols from the US, and US-DDTC (node `us`) receives it: the
@@ -145,14 +146,17 @@ async fn only_the_parties_read_a_sealed_license() -> Result<()> {
         !contains(&ca_store, MARKER),
         "a non-recipient keeps no plaintext of a sealed document"
     );
+    // Nor does a recipient keep a clear copy: it opens the sealed entry
+    // again whenever it reads the license (as it just did, above).
     assert!(
-        contains(&bytes_under(&net.dir(1).join("store")), MARKER),
-        "the test's marker is findable where the document is read"
+        !contains(&bytes_under(&net.dir(1).join("store")), MARKER),
+        "a recipient reads a sealed document from its sealed entry"
     );
 
     // Published to the network, everyone reads it.
     let mut public = docs::export("EXP-P1", &["GT"], 10, &[], "IC-1");
     public["visibility"] = json!("network");
+    public["end_user"] = json!({"name": PUBLIC_MARKER});
     let (status, issued) = us.post(As::Issuer, "/v1/licenses", &public).await?;
     ensure!(status == 201, "network export: {status} {issued}");
     assert_eq!(issued["recipients"], json!([]));
@@ -168,6 +172,10 @@ async fn only_the_parties_read_a_sealed_license() -> Result<()> {
     .await?;
     let (_, body) = ca.get(As::Officer, "/v1/licenses/US-DDTC/EXP-P1").await?;
     assert_eq!(body.get("readers"), None, "in clear: {body}");
+    assert!(
+        contains(&bytes_under(&net.dir(3).join("store")), PUBLIC_MARKER),
+        "the test's search finds a marker where the document is in clear"
+    );
     net.shutdown().await;
     Ok(())
 }

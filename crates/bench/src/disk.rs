@@ -71,10 +71,7 @@ pub fn run(quick: bool) -> anyhow::Result<Disk> {
             "disk: {kind}: {per:.0} B/entry ({:.2}x raw; {allocated:.0} B/entry allocated), {rate:.0} appends/s in batches of 512; live keys+values {:.0} B/entry: {}",
             per / out.raw_entry_bytes,
             total as f64 / n as f64,
-            live.iter()
-                .map(|(p, b, c)| format!("{}:{:.0}B/{}rows", *p as char, *b as f64 / n as f64, c))
-                .collect::<Vec<_>>()
-                .join(" ")
+            by_prefix(&live, n)
         );
         out.live = total as f64 / n as f64;
         if kind == EngineKind::Redb {
@@ -113,8 +110,16 @@ pub fn run(quick: bool) -> anyhow::Result<Disk> {
     Ok(out)
 }
 
+/// `live_bytes` per entry, for progress lines: `prefix:bytes/rows ...`.
+pub fn by_prefix(live: &[(u8, u64, u64)], n: u64) -> String {
+    live.iter()
+        .map(|(p, b, c)| format!("{}:{:.0}B/{}rows", *p as char, *b as f64 / n as f64, c))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Bytes of keys and values per key prefix (the first byte): (prefix, bytes, rows).
-fn live_bytes(dir: &std::path::Path, kind: EngineKind) -> anyhow::Result<Vec<(u8, u64, u64)>> {
+pub fn live_bytes(dir: &std::path::Path, kind: EngineKind) -> anyhow::Result<Vec<(u8, u64, u64)>> {
     let engine = tally_store::engine::open(dir, kind)?;
     let mut by: std::collections::BTreeMap<u8, (u64, u64)> = Default::default();
     let mut start = Vec::new();

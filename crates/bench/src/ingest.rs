@@ -189,7 +189,12 @@ pub async fn catch_up(quick: bool, carriage: Carriage) -> anyhow::Result<Catchup
     node_b.shutdown().await;
     node_a.shutdown().await;
     let disk = crate::fixtures::dir_bytes(&b.settings.store_path) as f64 / n as f64;
-    progress!("ingest ({label}): node B's store {disk:.0} B per entry");
+    let live = crate::disk::live_bytes(&b.settings.store_path, b.settings.engine)?;
+    progress!(
+        "ingest ({label}): node B's store {disk:.0} B per entry; live keys+values {:.0} B/entry: {}",
+        live.iter().map(|(_, b, _)| b).sum::<u64>() as f64 / n as f64,
+        crate::disk::by_prefix(&live, n)
+    );
     Ok(Catchup {
         entries: n,
         per_s,

@@ -34,7 +34,10 @@ use tally_model::{
 
 /// A license as stored: its state without the document, which stays in the
 /// log entry that carries it and is read back on demand. Each document then
-/// costs its bytes on disk once, and an append writes a small record.
+/// costs its bytes on disk once, and an append writes a small record. A
+/// sealed document is opened again when read (a few microseconds of
+/// symmetric work with the pair keys cached), so a recipient keeps no second,
+/// clear copy beside the sealed entry.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct StoredLicense {
     authority: AuthorityId,
@@ -49,12 +52,14 @@ pub(crate) struct StoredLicense {
     entry: EntryPointer,
     signed_by: String,
     history: Vec<LicenseEvent>,
-    /// The current version's plaintext when it arrived sealed (its log
-    /// entry holds only ciphertext); `None` when the log holds it in clear.
+    /// The plaintext of a sealed current version, as stores written before
+    /// recipients re-opened their entries kept it; read when present, never
+    /// written now (a reindex drops it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sealed_document: Option<License>,
     /// Who can read the current version when it arrived sealed (its sealed
-    /// recipient list); empty when the log holds it in clear.
+    /// recipient list, the issuer first); empty when the log holds it in
+    /// clear.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     sealed_to: Vec<Reader>,
 }
@@ -64,7 +69,12 @@ impl StoredLicense {
     fn document(&self, view: &dyn View) -> Result<License> {
         match &self.sealed_document {
             Some(d) => Ok(d.clone()),
-            None => document_at(view, self.authority.as_str(), self.document_seq),
+            None => document_at(
+                view,
+                self.authority.as_str(),
+                self.document_seq,
+                self.sealed_to.first().map(|r| r.encryption_key.as_str()),
+            ),
         }
     }
 
@@ -88,18 +98,41 @@ impl StoredLicense {
 }
 
 /// The license document carried by `authority`'s entry `seq` (an issue or
-/// an amendment).
-fn document_at(view: &dyn View, authority: &str, seq: u64) -> Result<License> {
+/// an amendment); `issuer_key` (hex) is the issuer's encryption key it was
+/// sealed with, when it was.
+fn document_at(
+    view: &dyn View,
+    authority: &str,
+    seq: u64,
+    issuer_key: Option<&str>,
+) -> Result<License> {
     let key = keys::log(authority, seq);
+    if let Some(l) = view.applied_document(&key) {
+        return Ok(l);
+    }
     let bytes = view
         .get(&key)?
         .ok_or_else(|| StoreError::corrupt(&key, "license state points at a missing entry"))?;
     let entry = SignedEntry::decode(&bytes)
         .and_then(|s| s.open())
         .map_err(|e| StoreError::corrupt(&key, e))?;
-    match entry.body {
-        Body::Document(Document::License(l))
-        | Body::Document(Document::Amendment { license: l, .. }) => Ok(l),
+    let document = match entry.body {
+        Body::Document(d) => d,
+        Body::Sealed(_) => {
+            let opened = match (view.opener(), issuer_key) {
+                (Some(o), Some(k)) => o.reopen(&entry, k),
+                _ => None,
+            };
+            opened.ok_or_else(|| {
+                StoreError::corrupt(
+                    &key,
+                    "the sealed entry of a license this node applied does not open with its keys",
+                )
+            })?
+        }
+    };
+    match document {
+        Document::License(l) | Document::Amendment { license: l, .. } => Ok(l),
         _ => Err(StoreError::corrupt(
             &key,
             "license state points at another kind of entry",
@@ -198,9 +231,8 @@ pub(crate) fn apply(tx: &mut Tx, entry: &Entry, id: EntryHash, key_id: &[u8; 32]
 enum Carried<'a> {
     /// In clear in its log entry: derived records point at it.
     InLog,
-    /// Sealed in its log entry to these readers: a recipient keeps the
-    /// plaintext it opened in the derived record (only recipients ever hold
-    /// it), and who else can read it.
+    /// Sealed in its log entry to these readers: a recipient records who can
+    /// read it (the issuer first, whose key opens it again when read).
     Sealed(&'a [Reader]),
 }
 
@@ -391,7 +423,7 @@ fn issue(
 ) -> Result<()> {
     let authority = entry.authority.as_str();
     let state = StoredLicense {
-        sealed_document: sealed.map(|_| l.clone()),
+        sealed_document: None,
         sealed_to: sealed.map(<[Reader]>::to_vec).unwrap_or_default(),
         authority: entry.authority.clone(),
         number: l.number().to_string(),
@@ -423,6 +455,7 @@ fn issue(
         );
     }
     tx.put_json(keys::license(authority, l.number()), &state);
+    tx.remember_document(keys::log(authority, entry.seq), l);
     Ok(())
 }
 
@@ -451,7 +484,7 @@ fn amend(
     }
     state.kind = l.kind();
     state.document_seq = entry.seq;
-    state.sealed_document = sealed.map(|_| l.clone());
+    state.sealed_document = None;
     state.sealed_to = sealed.map(<[Reader]>::to_vec).unwrap_or_default();
     state.version = version;
     state.history.push(LicenseEvent {
@@ -462,6 +495,7 @@ fn amend(
         entry: pointer,
     });
     tx.put_json(keys::license(authority, l.number()), &state);
+    tx.remember_document(keys::log(authority, entry.seq), l);
     Ok(())
 }
 

@@ -28,4 +28,10 @@ pub trait Opener: Send + Sync + 'static {
     /// Opens `entry`; `announced` are the encryption keys its authority
     /// announced in its own log (besides those on its card).
     fn open(&self, entry: &Entry, announced: &[crate::state::AnnouncedKey]) -> Opening;
+
+    /// Opens again an entry that [`Opener::open`] opened when it was
+    /// applied, with the issuer's encryption key recorded then
+    /// (`issuer_key`, hex): how a recipient reads a sealed license it keeps
+    /// no clear copy of. `None` when it does not open (a secret was lost).
+    fn reopen(&self, entry: &Entry, issuer_key: &str) -> Option<Document>;
 }

@@ -637,7 +637,7 @@ impl Store {
 
     /// Seq through which `authority`'s log is applied to the derived records.
     pub fn applied_through(&self, authority: &AuthorityId) -> Result<u64> {
-        derive::applied_through(&EngineView(self.engine()), authority.as_str())
+        derive::applied_through(&EngineView(self.engine(), self.opener()), authority.as_str())
     }
 
     // ---- derived records ----
@@ -664,7 +664,7 @@ impl Store {
     }
 
     fn license_at(&self, key: &[u8]) -> Result<Option<LicenseState>> {
-        let view = EngineView(self.engine());
+        let view = EngineView(self.engine(), self.opener());
         self.engine()
             .get(key)?
             .map(|v| derive::load_license(&view, key, &v))
@@ -674,7 +674,7 @@ impl Store {
     /// Up to `limit` of `authority`'s documents, by number.
     pub fn licenses_of(&self, authority: &AuthorityId, limit: usize) -> Result<Vec<LicenseState>> {
         let prefix = keys::license_prefix(authority.as_str());
-        let view = EngineView(self.engine());
+        let view = EngineView(self.engine(), self.opener());
         self.engine()
             .scan(&prefix, &keys::prefix_end(&prefix), limit)?
             .into_iter()

@@ -12,11 +12,11 @@ use crate::opener::Opener;
 use crate::state::{Alert, AnnouncedKey, EntryPointer, Evidence, LicenseState, RotatedKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tally_model::trust::KeyCompromise;
 use tally_model::{
-    AlertKind, AuthorityId, ChainStep, DocumentRef, EntryHash, SignedEntry, VerifiedEntry,
+    AlertKind, AuthorityId, ChainStep, DocumentRef, EntryHash, License, SignedEntry, VerifiedEntry,
     alert_id, chain_step,
 };
 
@@ -24,14 +24,24 @@ use tally_model::{
 /// transaction's pending writes.
 pub(crate) trait View {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// Opens sealed documents addressed to this node, when it has its keys.
+    fn opener(&self) -> Option<&dyn Opener>;
+    /// The document this view applied from the log entry at `log_key`
+    /// itself, kept in memory (a transaction's own applies).
+    fn applied_document(&self, _log_key: &[u8]) -> Option<License> {
+        None
+    }
 }
 
 /// The committed state as a [`View`], for reads outside a transaction.
-pub(crate) struct EngineView<'a>(pub &'a dyn Engine);
+pub(crate) struct EngineView<'a>(pub &'a dyn Engine, pub Option<&'a dyn Opener>);
 
 impl View for EngineView<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.0.get(key)
+    }
+    fn opener(&self) -> Option<&dyn Opener> {
+        self.1
     }
 }
 
@@ -47,6 +57,11 @@ pub struct Tx<'a> {
     compromised: Arc<Vec<KeyCompromise>>,
     /// Today's date and `delivery_days`, fixed for the whole transaction.
     due: Due,
+    /// The license documents this transaction applied, by their log key:
+    /// reading one back (the alert judge reads every license it applies)
+    /// then neither decodes nor opens its entry again. As large as the
+    /// transaction's own entries.
+    documents: HashMap<Vec<u8>, License>,
 }
 
 impl View for Tx<'_> {
@@ -55,6 +70,12 @@ impl View for Tx<'_> {
             Some(v) => Ok(v.clone()),
             None => self.engine.get(key),
         }
+    }
+    fn opener(&self) -> Option<&dyn Opener> {
+        self.opener
+    }
+    fn applied_document(&self, log_key: &[u8]) -> Option<License> {
+        self.documents.get(log_key).cloned()
     }
 }
 
@@ -86,6 +107,7 @@ impl<'a> Tx<'a> {
             opener,
             compromised: Arc::default(),
             due: AlertClock::default().due(),
+            documents: HashMap::new(),
         }
     }
 
@@ -126,12 +148,28 @@ impl<'a> Tx<'a> {
         self.pending.is_empty()
     }
 
+    /// Keeps `document`, just applied from the entry at `log_key`, for
+    /// [`View::applied_document`].
+    pub(crate) fn remember_document(&mut self, log_key: Vec<u8>, document: &License) {
+        self.documents.insert(log_key, document.clone());
+    }
+
     pub(crate) fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.forget_document(&key);
         self.pending.insert(key, Some(value));
     }
 
     pub(crate) fn delete(&mut self, key: Vec<u8>) {
+        self.forget_document(&key);
         self.pending.insert(key, None);
+    }
+
+    /// A log entry rewritten or removed (a compromised tail moved aside)
+    /// no longer carries the document remembered for it.
+    fn forget_document(&mut self, key: &[u8]) {
+        if !self.documents.is_empty() {
+            self.documents.remove(key);
+        }
     }
 
     pub(crate) fn get_json<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {

@@ -249,6 +249,23 @@ impl Opener for SealOpener {
             },
         }
     }
+
+    fn reopen(&self, entry: &Entry, issuer_key: &str) -> Option<Document> {
+        let Body::Sealed(sealed) = &entry.body else {
+            return None;
+        };
+        let issuer = EncryptionPublic::parse(issuer_key)?;
+        match seal::open(
+            Header::of(entry),
+            sealed,
+            &[issuer],
+            &self.sealing.secrets(),
+            &self.sealing.pairs,
+        ) {
+            seal::Opening::Opened(payload) => Some(payload.document),
+            _ => None,
+        }
+    }
 }
 
 /// Every party country the document itself names has a recipient, or is
