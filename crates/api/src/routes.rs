@@ -145,7 +145,10 @@ pub const ROUTES: &[Route] = &[
             "{\"license\", \"checkpoint\", \"date\"?, \"exporter\"?, \"importer\"?, \"items\", \"record\"?}",
         ),
         ok: 200,
-        errors: &[429, 503],
+        // 400 (a bad date, too many lines) and 403 (recording in another
+        // country) come with every body and role route; 422: more serials
+        // declared than the line's quantity or the license's.
+        errors: &[422, 429, 503],
         handler: |m| on(m, shipments::verify),
     },
     Route {

@@ -19,6 +19,28 @@ use tally_verify::state::{
     Alert, EntryPointer, LicenseEvent, LicenseState, RotatedKey, ShipmentRow, TallyRow,
 };
 
+/// The answer of `POST /v1/shipments/verify`, serialized as it stands (no
+/// intermediate JSON tree: this is the node's busiest answer).
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyAnswer {
+    /// `accept` or `reject`.
+    pub verdict: &'static str,
+    pub checks: Vec<tally_verify::Check>,
+    /// The license as this node knows it; `null` when it knows none.
+    pub license: Option<LicenseView>,
+    /// The shipment record this check wrote (`"record": true`), else `null`.
+    pub record: Option<RecordView>,
+}
+
+/// Where a recorded check sits: this node's log.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordView {
+    pub authority: AuthorityId,
+    pub seq: u64,
+    /// Hex SHA-256 of the entry bytes.
+    pub hash: String,
+}
+
 /// A license as `GET /v1/licenses/{authority}/{number}` answers it.
 #[derive(Debug, Clone, Serialize)]
 pub struct LicenseView {

@@ -28,14 +28,24 @@ pub struct CheckRequest {
     pub record: bool,
 }
 
-/// A check's answer: the verdict, the license as the node knows it, and the
-/// shipment record when one was written.
+/// A check's answer: the verdict, the license as the node knows it (with
+/// what the answer shows of it, read once for the rules), and the shipment
+/// record when one was written.
 #[derive(Debug, Clone)]
 pub struct Checked {
     pub verdict: Verdict,
     pub license: Option<LicenseState>,
     pub tallies: Vec<TallyRow>,
+    /// For an export license: the transit authorizations covering it.
+    pub transits: Vec<LicenseState>,
     pub record: Option<EntryPointer>,
+}
+
+impl CheckRequest {
+    /// Serial numbers declared, over every line: each is one store lookup.
+    pub fn declared_serials(&self) -> usize {
+        self.items.iter().map(|i| i.serials.len()).sum()
+    }
 }
 
 const MAX_DECLARED_LINES: usize = 1000;
@@ -74,9 +84,7 @@ impl Verifier {
                 .parse()
                 .map_err(|_| IssueError::BadRequest(format!("date {d:?} is not YYYY-MM-DD")))?,
         };
-        if req.items.len() > MAX_DECLARED_LINES
-            || req.items.iter().map(|i| i.serials.len()).sum::<usize>() > MAX_DECLARED_SERIALS
-        {
+        if req.items.len() > MAX_DECLARED_LINES || req.declared_serials() > MAX_DECLARED_SERIALS {
             return Err(IssueError::BadRequest(
                 "too many declared lines or serials".into(),
             ));
@@ -170,15 +178,26 @@ impl Verifier {
                 (facts, verdict, None)
             }
         };
-        // The answer shows the tallies after this record.
-        let tallies = match &facts {
-            Some(f) => self.store().tallies(&f.license)?,
-            None => vec![],
+        let Some(facts) = facts else {
+            return Ok(Checked {
+                verdict,
+                license: None,
+                tallies: vec![],
+                transits: vec![],
+                record,
+            });
+        };
+        // The answer shows the tallies after this record; without one, the
+        // facts' are current.
+        let tallies = match record {
+            Some(_) => self.store().tallies(&facts.license)?,
+            None => facts.tallies,
         };
         Ok(Checked {
             verdict,
-            license: facts.map(|f| f.license),
+            license: Some(facts.license),
             tallies,
+            transits: facts.transits,
             record,
         })
     }

@@ -73,11 +73,22 @@ pub(crate) fn license_view(
     state: LicenseState,
     tallies: &[TallyRow],
 ) -> Result<LicenseView, ApiError> {
-    let store = v.store();
     let transits = match state.kind {
-        LicenseKind::Export => Some(store.transits_for(&state.reference())?),
+        LicenseKind::Export => Some(v.store().transits_for(&state.reference())?),
         LicenseKind::Import | LicenseKind::Transit | LicenseKind::Delivery => None,
     };
+    license_view_with(v, state, tallies, transits)
+}
+
+/// [`license_view`] with an export's `transits` already read (a check reads
+/// them for its rules).
+pub(crate) fn license_view_with(
+    v: &Verifier,
+    state: LicenseState,
+    tallies: &[TallyRow],
+    transits: Option<Vec<LicenseState>>,
+) -> Result<LicenseView, ApiError> {
+    let store = v.store();
     let delivered = match state.kind {
         LicenseKind::Export => {
             tally_verify::state::delivered(&state, &store.deliveries_for(&state.reference())?)
