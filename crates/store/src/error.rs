@@ -12,6 +12,10 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("redb: {0}")]
     Redb(#[from] redb::Error),
+    /// A write through a read-only snapshot ([`crate::Store::snapshot`]): a
+    /// bug of the caller, refused rather than written.
+    #[error("a read-only snapshot of the store cannot commit")]
+    ReadOnly,
     #[error("store directory {path}: {source}")]
     Io {
         path: PathBuf,

@@ -12,7 +12,7 @@
 
 use crate::engine::{Batch, Engine, EngineKind, Op, Rows};
 use crate::error::{Result, StoreError};
-use redb::{Database, Durability, ReadableDatabase, TableDefinition};
+use redb::{Database, Durability, ReadTransaction, ReadableDatabase, TableDefinition};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{RwLock, RwLockReadGuard};
@@ -132,49 +132,56 @@ impl RedbEngine {
         Ok(())
     }
 
-    fn collect(&self, start: &[u8], end: &[u8], limit: usize, rev: bool) -> Result<Rows> {
-        if start >= end {
-            return Ok(Vec::new());
-        }
+    /// A read transaction on the open database and its one table.
+    fn read(&self) -> Result<(ReadTransaction, Table)> {
         let db = self.db()?;
         let db = db.as_ref().expect("db() returns an open database");
         let txn = db.begin_read().map_err(err)?;
         let table = txn.open_table(TABLE).map_err(err)?;
-        let range = table.range::<&[u8]>(start..end).map_err(err)?;
-        let mut rows = Vec::new();
-        let mut push = |kv: Result<_, redb::StorageError>| -> Result<()> {
-            let (k, v): (redb::AccessGuard<&[u8]>, redb::AccessGuard<&[u8]>) = kv.map_err(err)?;
-            rows.push((k.value().to_vec(), v.value().to_vec()));
-            Ok(())
-        };
-        if rev {
-            for kv in range.rev().take(limit) {
-                push(kv)?;
-            }
-        } else {
-            for kv in range.take(limit) {
-                push(kv)?;
-            }
-        }
-        Ok(rows)
+        Ok((txn, table))
     }
+}
+
+type Table = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
+
+fn get_in(table: &Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    Ok(table.get(key).map_err(err)?.map(|v| v.value().to_vec()))
+}
+
+fn collect(table: &Table, start: &[u8], end: &[u8], limit: usize, rev: bool) -> Result<Rows> {
+    if start >= end {
+        return Ok(Vec::new());
+    }
+    let range = table.range::<&[u8]>(start..end).map_err(err)?;
+    let mut rows = Vec::new();
+    let mut push = |kv: Result<_, redb::StorageError>| -> Result<()> {
+        let (k, v): (redb::AccessGuard<&[u8]>, redb::AccessGuard<&[u8]>) = kv.map_err(err)?;
+        rows.push((k.value().to_vec(), v.value().to_vec()));
+        Ok(())
+    };
+    if rev {
+        for kv in range.rev().take(limit) {
+            push(kv)?;
+        }
+    } else {
+        for kv in range.take(limit) {
+            push(kv)?;
+        }
+    }
+    Ok(rows)
 }
 
 impl Engine for RedbEngine {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let db = self.db()?;
-        let db = db.as_ref().expect("db() returns an open database");
-        let txn = db.begin_read().map_err(err)?;
-        let table = txn.open_table(TABLE).map_err(err)?;
-        Ok(table.get(key).map_err(err)?.map(|v| v.value().to_vec()))
+        get_in(&self.read()?.1, key)
     }
 
     fn scan(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Rows> {
-        self.collect(start, end, limit, false)
+        collect(&self.read()?.1, start, end, limit, false)
     }
 
     fn scan_rev(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Rows> {
-        self.collect(start, end, limit, true)
+        collect(&self.read()?.1, start, end, limit, true)
     }
 
     fn commit(&self, batch: Batch) -> Result<()> {
@@ -190,5 +197,44 @@ impl Engine for RedbEngine {
 
     fn kind(&self) -> EngineKind {
         EngineKind::Redb
+    }
+
+    fn snapshot(&self) -> Result<Box<dyn Engine>> {
+        let (txn, table) = self.read()?;
+        Ok(Box::new(RedbSnapshot { _txn: txn, table }))
+    }
+}
+
+/// [`Engine::snapshot`]: one read transaction, its table opened once.
+struct RedbSnapshot {
+    /// Kept for as long as the table is read: the snapshot's pages stay
+    /// allocated while it lives.
+    _txn: ReadTransaction,
+    table: Table,
+}
+
+impl Engine for RedbSnapshot {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        get_in(&self.table, key)
+    }
+
+    fn scan(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Rows> {
+        collect(&self.table, start, end, limit, false)
+    }
+
+    fn scan_rev(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Rows> {
+        collect(&self.table, start, end, limit, true)
+    }
+
+    fn commit(&self, _: Batch) -> Result<()> {
+        Err(StoreError::ReadOnly)
+    }
+
+    fn kind(&self) -> EngineKind {
+        EngineKind::Redb
+    }
+
+    fn snapshot(&self) -> Result<Box<dyn Engine>> {
+        Err(StoreError::ReadOnly)
     }
 }

@@ -1,11 +1,14 @@
 //! The sled 0.34 engine: one tree, `apply_batch` then `flush` per commit.
 
 use crate::engine::{Batch, Engine, EngineKind, Op, Rows};
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use std::path::Path;
 
 pub struct SledEngine {
     db: sled::Db,
+    /// A snapshot's handle: commits refused. sled has no read transactions
+    /// (each read is consistent on its own), so this is all a snapshot is.
+    read_only: bool,
 }
 
 impl SledEngine {
@@ -17,7 +20,12 @@ impl SledEngine {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         loop {
             match sled::Config::new().path(path).open() {
-                Ok(db) => return Ok(SledEngine { db }),
+                Ok(db) => {
+                    return Ok(SledEngine {
+                        db,
+                        read_only: false,
+                    });
+                }
                 Err(sled::Error::Io(e))
                     if e.to_string().contains("could not acquire lock")
                         && std::time::Instant::now() < deadline =>
@@ -60,6 +68,9 @@ impl Engine for SledEngine {
     }
 
     fn commit(&self, batch: Batch) -> Result<()> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly);
+        }
         let mut b = sled::Batch::default();
         for op in batch {
             match op {
@@ -76,5 +87,12 @@ impl Engine for SledEngine {
 
     fn kind(&self) -> EngineKind {
         EngineKind::Sled
+    }
+
+    fn snapshot(&self) -> Result<Box<dyn Engine>> {
+        Ok(Box::new(SledEngine {
+            db: self.db.clone(),
+            read_only: true,
+        }))
     }
 }

@@ -297,6 +297,33 @@ impl Store {
         self.inner.engine.as_ref()
     }
 
+    /// A read-only handle on the store as it stands now: its reads share
+    /// one engine transaction and all see the same commit (a shipment check
+    /// reads a dozen records). Its writes are refused
+    /// ([`StoreError::ReadOnly`]). Short-lived: redb keeps the pages it
+    /// reads while it lives.
+    pub fn snapshot(&self) -> Result<Store> {
+        let damaged = self
+            .inner
+            .damaged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Ok(Store {
+            inner: Arc::new(Inner {
+                engine: self.engine().snapshot()?,
+                opener: self.inner.opener.clone(),
+                compromised: std::sync::RwLock::new(self.compromised()),
+                clock: std::sync::RwLock::new(self.clock()),
+                fault: Mutex::new(None),
+                faults: Default::default(),
+                damaged: Mutex::new(damaged),
+                append: Mutex::new(()),
+                dir: self.inner.dir.clone(),
+            }),
+        })
+    }
+
     fn opener(&self) -> Option<&dyn Opener> {
         self.inner.opener.as_deref()
     }

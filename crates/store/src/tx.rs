@@ -49,6 +49,11 @@ impl View for EngineView<'_> {
 /// which holds the store's single-writer lock for its whole life.
 pub struct Tx<'a> {
     engine: &'a dyn Engine,
+    /// The engine's snapshot every read of this transaction goes through,
+    /// taken at the first read: one engine read transaction for the dozens
+    /// of reads an append makes (each had opened its own). The store's
+    /// writer lock means nothing commits while it lives.
+    reads: std::cell::OnceCell<Box<dyn Engine>>,
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Reads sealed documents addressed to this node; none: every sealed
     /// entry is treated as not addressed here.
@@ -61,21 +66,22 @@ pub struct Tx<'a> {
     /// reading one back (the alert judge reads every license it applies)
     /// then neither decodes nor opens its entry again. As large as the
     /// transaction's own entries.
-    documents: HashMap<Vec<u8>, License>,
+    /// Boxed: the map's growth then moves pointers, not documents.
+    documents: HashMap<Vec<u8>, Box<License>>,
 }
 
 impl View for Tx<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.pending.get(key) {
             Some(v) => Ok(v.clone()),
-            None => self.engine.get(key),
+            None => self.reads()?.get(key),
         }
     }
     fn opener(&self) -> Option<&dyn Opener> {
         self.opener
     }
     fn applied_document(&self, log_key: &[u8]) -> Option<License> {
-        self.documents.get(log_key).cloned()
+        self.documents.get(log_key).map(|l| (**l).clone())
     }
 }
 
@@ -103,12 +109,21 @@ impl<'a> Tx<'a> {
     pub(crate) fn new(engine: &'a dyn Engine, opener: Option<&'a dyn Opener>) -> Tx<'a> {
         Tx {
             engine,
+            reads: std::cell::OnceCell::new(),
             pending: BTreeMap::new(),
             opener,
             compromised: Arc::default(),
             due: AlertClock::default().due(),
             documents: HashMap::new(),
         }
+    }
+
+    fn reads(&self) -> Result<&dyn Engine> {
+        if let Some(s) = self.reads.get() {
+            return Ok(s.as_ref());
+        }
+        let snapshot = self.engine.snapshot()?;
+        Ok(self.reads.get_or_init(|| snapshot).as_ref())
     }
 
     pub(crate) fn with_clock(mut self, clock: &AlertClock) -> Tx<'a> {
@@ -151,7 +166,7 @@ impl<'a> Tx<'a> {
     /// Keeps `document`, just applied from the entry at `log_key`, for
     /// [`View::applied_document`].
     pub(crate) fn remember_document(&mut self, log_key: Vec<u8>, document: &License) {
-        self.documents.insert(log_key, document.clone());
+        self.documents.insert(log_key, Box::new(document.clone()));
     }
 
     pub(crate) fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
@@ -198,7 +213,7 @@ impl<'a> Tx<'a> {
             .filter(|(_, v)| v.is_none())
             .count();
         let mut rows: BTreeMap<Vec<u8>, Vec<u8>> = self
-            .engine
+            .reads()?
             .scan(prefix, &end, limit.saturating_add(deleted))?
             .into_iter()
             .collect();

@@ -207,7 +207,7 @@ impl Verifier {
         let Ok(authority) = r.authority.parse::<AuthorityId>() else {
             return Ok(None);
         };
-        let store = self.store();
+        let store = self.store().snapshot()?;
         let Some(license) = store.license(&authority, &r.number)? else {
             return Ok(None);
         };
