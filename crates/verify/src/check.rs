@@ -211,7 +211,7 @@ impl Verifier {
         let Some(license) = store.license(&authority, &r.number)? else {
             return Ok(None);
         };
-        let signature = self.signature_fact(&license)?;
+        let signature = self.signature_fact(&store, &license)?;
         let import_certificate = match &license.document {
             License::Export(e) => match &e.import_certificate {
                 Some(ic) => match ic.authority.parse::<AuthorityId>() {
@@ -249,6 +249,7 @@ impl Verifier {
 
     fn signature_fact(
         &self,
+        store: &tally_store::Store,
         l: &LicenseState,
     ) -> Result<Result<String, String>, tally_store::StoreError> {
         let key: Option<[u8; 32]> = hex::decode(&l.signed_by)
@@ -257,7 +258,7 @@ impl Verifier {
         let short = l.signed_by.get(..16).unwrap_or(&l.signed_by);
         let trusted = match key {
             Some(k) => self
-                .trusted_key(&l.authority, &k, l.issued_at_ms, l.entry.seq)?
+                .trusted_key_in(store, &l.authority, &k, l.issued_at_ms, l.entry.seq, &[])?
                 .is_some(),
             None => false,
         };

@@ -85,11 +85,25 @@ impl Verifier {
         seq: u64,
         pending: &[RotatedKey],
     ) -> Result<Option<VerifyingKey>, StoreError> {
+        self.trusted_key_in(&self.inner.store, authority, key_id, at_ms, seq, pending)
+    }
+
+    /// [`Verifier::trusted_key_with`], reading rotations from `store` (a
+    /// snapshot the caller reads everything else from).
+    pub(crate) fn trusted_key_in(
+        &self,
+        store: &tally_store::Store,
+        authority: &AuthorityId,
+        key_id: &[u8; 32],
+        at_ms: i64,
+        seq: u64,
+        pending: &[RotatedKey],
+    ) -> Result<Option<VerifyingKey>, StoreError> {
         let own = authority == &self.inner.authority;
         if !own && !self.is_trusted_authority(authority) {
             return Ok(None);
         }
-        let mut rotated = self.inner.store.rotated_keys(authority)?;
+        let mut rotated = store.rotated_keys(authority)?;
         rotated.extend(pending.iter().cloned());
         let own_key = own.then(|| self.own_public().to_bytes());
         let trusted = match self.inner.trust.read() {
