@@ -93,16 +93,35 @@ pub fn transition<'a>(
     doc: &'a Document,
     issuer: Country,
 ) -> Result<Transition<'a>, Refusal> {
+    transition_checked(current, doc, issuer, None)
+}
+
+/// [`transition`], given what the document's stateless rules came to when
+/// they ran ahead (`checked`: `VerifiedEntry::check_document` of the entry
+/// carrying `doc`); `None` runs them here. The answer is the same either way.
+pub fn transition_checked<'a>(
+    current: Option<Standing<'_>>,
+    doc: &'a Document,
+    issuer: Country,
+    checked: Option<&Result<(), Invalid>>,
+) -> Result<Transition<'a>, Refusal> {
+    let validated = |l: &License| {
+        match checked {
+            Some(r) => r.clone(),
+            None => validate_license(l, issuer),
+        }
+        .map_err(Refusal::Document)
+    };
     match doc {
         Document::License(l) => {
-            validate_license(l, issuer).map_err(Refusal::Document)?;
+            validated(l)?;
             if current.is_some() {
                 return Err(Refusal::NumberUsed(l.number().to_string()));
             }
             Ok(Transition::Issue(l))
         }
         Document::Amendment { version, license } => {
-            validate_license(license, issuer).map_err(Refusal::Document)?;
+            validated(license)?;
             let old = current.ok_or_else(|| Refusal::Unknown(license.number().to_string()))?;
             if old.status == Status::Revoked {
                 return Err(Refusal::Revoked(license.number().to_string()));
@@ -194,6 +213,34 @@ mod tests {
             reason: "r".into(),
             effective_at_ms: 1,
         })
+    }
+
+    #[test]
+    fn rules_run_ahead_decide_as_if_run_here() {
+        let good = Document::License(License::Export(export_fixture()));
+        let mut bad = export_fixture();
+        bad.items.clear();
+        let bad = Document::License(License::Export(bad));
+        for doc in [&good, &bad] {
+            let Document::License(l) = doc else {
+                unreachable!("licenses above")
+            };
+            let ahead = validate_license(l, us());
+            assert_eq!(
+                transition_checked(None, doc, us(), Some(&ahead)).map(|t| format!("{t:?}")),
+                transition(None, doc, us()).map(|t| format!("{t:?}")),
+            );
+        }
+        assert!(
+            transition(None, &bad, us()).is_err(),
+            "the fixture is refused"
+        );
+        // The result given is the one used: a refusal carried from ahead refuses.
+        let refused = Err(Invalid("refused ahead".into()));
+        assert!(matches!(
+            transition_checked(None, &good, us(), Some(&refused)),
+            Err(Refusal::Document(Invalid(m))) if m == "refused ahead"
+        ));
     }
 
     #[test]

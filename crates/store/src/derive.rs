@@ -26,6 +26,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tally_model::lifecycle::{self, Standing, Transition};
+use tally_model::validate::Invalid;
 use tally_model::{
     AlertKind, AuthorityId, Body, Date, Direction, Document, DocumentRef, Entry, EntryHash,
     License, LicenseKind, ShipmentRecord, SignedEntry, Status, StatusChange, alert_id,
@@ -170,7 +171,15 @@ pub(crate) fn applied_through(view: &dyn View, authority: &str) -> Result<u64> {
 /// Applies `entry` (id `id`, signed by `key_id`), the next of its log after
 /// the applied mark, to the derived records; an entry already applied changes
 /// nothing. A sealed body derives nothing.
-pub(crate) fn apply(tx: &mut Tx, entry: &Entry, id: EntryHash, key_id: &[u8; 32]) -> Result<()> {
+/// `checked`: what the document's stateless rules came to when they ran
+/// ahead (`VerifiedEntry::check_document`), if they did.
+pub(crate) fn apply(
+    tx: &mut Tx,
+    entry: &Entry,
+    id: EntryHash,
+    key_id: &[u8; 32],
+    checked: Option<&Result<(), Invalid>>,
+) -> Result<()> {
     let a = entry.authority.as_str();
     let through = applied_through(tx, a)?;
     if entry.seq <= through {
@@ -191,7 +200,9 @@ pub(crate) fn apply(tx: &mut Tx, entry: &Entry, id: EntryHash, key_id: &[u8; 32]
         return Ok(());
     }
     match &entry.body {
-        Body::Document(doc) => apply_document(tx, entry, pointer, key_id, doc, Carried::InLog)?,
+        Body::Document(doc) => {
+            apply_document(tx, entry, pointer, key_id, doc, Carried::InLog { checked })?
+        }
         Body::Sealed(_) => match tx
             .opener()
             .map(|o| Ok::<_, StoreError>(o.open(entry, &tx.announced_keys(&entry.authority)?)))
@@ -230,7 +241,10 @@ pub(crate) fn apply(tx: &mut Tx, entry: &Entry, id: EntryHash, key_id: &[u8; 32]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Carried<'a> {
     /// In clear in its log entry: derived records point at it.
-    InLog,
+    InLog {
+        /// Its stateless rules, when they ran ahead.
+        checked: Option<&'a Result<(), Invalid>>,
+    },
     /// Sealed in its log entry to these readers: a recipient records who can
     /// read it (the issuer first, whose key opens it again when read).
     Sealed(&'a [Reader]),
@@ -260,33 +274,38 @@ fn apply_document(
         version: s.version,
         document,
     });
-    let transition = match lifecycle::transition(standing, doc, entry.authority.country()) {
-        Ok(t) => t,
-        Err(refusal) => {
-            let license = subject.map(|number| DocumentRef {
-                authority: authority.to_string(),
-                number: number.to_string(),
-            });
-            tx.raise(&Alert {
-                id: alert_id(
-                    AlertKind::DocumentInvalid,
-                    license.as_ref(),
-                    &entry.authority,
-                    entry.seq,
-                ),
-                kind: AlertKind::DocumentInvalid,
-                license,
-                raised_at_ms: entry.issued_at_ms,
-                detail: format!(
-                    "{authority} seq {}: {} kept as evidence, not applied: {refusal}",
-                    entry.seq,
-                    doc.kind_name()
-                ),
-                open: true,
-            });
-            return Ok(());
-        }
+    let checked = match carried {
+        Carried::InLog { checked } => checked,
+        Carried::Sealed(_) => None,
     };
+    let transition =
+        match lifecycle::transition_checked(standing, doc, entry.authority.country(), checked) {
+            Ok(t) => t,
+            Err(refusal) => {
+                let license = subject.map(|number| DocumentRef {
+                    authority: authority.to_string(),
+                    number: number.to_string(),
+                });
+                tx.raise(&Alert {
+                    id: alert_id(
+                        AlertKind::DocumentInvalid,
+                        license.as_ref(),
+                        &entry.authority,
+                        entry.seq,
+                    ),
+                    kind: AlertKind::DocumentInvalid,
+                    license,
+                    raised_at_ms: entry.issued_at_ms,
+                    detail: format!(
+                        "{authority} seq {}: {} kept as evidence, not applied: {refusal}",
+                        entry.seq,
+                        doc.kind_name()
+                    ),
+                    open: true,
+                });
+                return Ok(());
+            }
+        };
     let old_document = current.map(|(_, d)| d);
     // Whose joined alerts this entry can change.
     let judged = match doc {
@@ -323,7 +342,7 @@ fn apply_document(
         old_document,
         match carried {
             Carried::Sealed(readers) => Some(readers),
-            Carried::InLog => None,
+            Carried::InLog { .. } => None,
         },
     )?;
     if let Some((license, import)) = judged {
@@ -660,7 +679,7 @@ mod tests {
             // The log record too: license states point into it.
             let e = v.entry();
             tx.put_raw(keys::log(e.authority.as_str(), e.seq), v.signed().encode());
-            apply(&mut tx, e, v.id(), v.signed().key_id())?;
+            apply(&mut tx, e, v.id(), v.signed().key_id(), v.document_check())?;
             self.engine.commit(tx.into_batch())
         }
         fn apply(&self, v: &VerifiedEntry) {

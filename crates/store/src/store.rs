@@ -961,7 +961,7 @@ impl Store {
                     next += 1;
                     // The store holds only entries that were verified before
                     // they were appended; applying reads them, it mints nothing.
-                    derive::apply(&mut tx, &entry, signed.id(), signed.key_id())?;
+                    derive::apply(&mut tx, &entry, signed.id(), signed.key_id(), None)?;
                 }
                 if next == from {
                     return Err(StoreError::corrupt(

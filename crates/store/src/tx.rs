@@ -332,7 +332,7 @@ impl<'a> Tx<'a> {
         let mut at = entry.seq.to_be_bytes().to_vec();
         at.extend_from_slice(a.as_bytes());
         self.put_raw(keys::hash(&v.id()), at);
-        derive::apply(self, entry, v.id(), v.signed().key_id())?;
+        derive::apply(self, entry, v.id(), v.signed().key_id(), v.document_check())?;
         Ok(EntryPointer {
             seq: entry.seq,
             hash: v.id(),

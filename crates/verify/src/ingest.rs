@@ -218,6 +218,12 @@ impl Verifier {
         if bad.is_some() {
             failure = Some(Rejection::BadSignature);
         }
+        // The documents' stateless rules too, here beside the signatures
+        // rather than in the one-thread commit stage.
+        let entries = entries
+            .into_iter()
+            .map(VerifiedEntry::check_document)
+            .collect();
         Ok(Preverified { entries, failure })
     }
 
