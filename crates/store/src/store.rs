@@ -637,7 +637,10 @@ impl Store {
 
     /// Seq through which `authority`'s log is applied to the derived records.
     pub fn applied_through(&self, authority: &AuthorityId) -> Result<u64> {
-        derive::applied_through(&EngineView(self.engine(), self.opener()), authority.as_str())
+        derive::applied_through(
+            &EngineView(self.engine(), self.opener()),
+            authority.as_str(),
+        )
     }
 
     // ---- derived records ----
