@@ -39,30 +39,33 @@ use tally_model::{
 /// sealed document is opened again when read (a few microseconds of
 /// symmetric work with the pair keys cached), so a recipient keeps no second,
 /// clear copy beside the sealed entry.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// Its bytes are [`crate::record`]'s protobuf; the serde derives are the
+/// JSON that stores of schema 4 and before wrote, still read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct StoredLicense {
-    authority: AuthorityId,
-    number: String,
-    kind: LicenseKind,
-    status: Status,
-    version: u32,
+    pub(crate) authority: AuthorityId,
+    pub(crate) number: String,
+    pub(crate) kind: LicenseKind,
+    pub(crate) status: Status,
+    pub(crate) version: u32,
     /// Seq of the issuer's entry holding the current version: the issue or
     /// the newest amendment.
-    document_seq: u64,
-    issued_at_ms: i64,
-    entry: EntryPointer,
-    signed_by: String,
-    history: Vec<LicenseEvent>,
+    pub(crate) document_seq: u64,
+    pub(crate) issued_at_ms: i64,
+    pub(crate) entry: EntryPointer,
+    pub(crate) signed_by: String,
+    pub(crate) history: Vec<LicenseEvent>,
     /// The plaintext of a sealed current version, as stores written before
     /// recipients re-opened their entries kept it; read when present, never
     /// written now (a reindex drops it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    sealed_document: Option<License>,
+    pub(crate) sealed_document: Option<License>,
     /// Who can read the current version when it arrived sealed (its sealed
     /// recipient list, the issuer first); empty when the log holds it in
     /// clear.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    sealed_to: Vec<Reader>,
+    pub(crate) sealed_to: Vec<Reader>,
 }
 
 impl StoredLicense {
@@ -143,7 +146,25 @@ fn document_at(
 
 /// Reads a stored license with its document.
 pub(crate) fn load_license(view: &dyn View, key: &[u8], bytes: &[u8]) -> Result<LicenseState> {
-    decode::<StoredLicense>(key, bytes)?.load(view)
+    StoredLicense::from_bytes(key, bytes)?.load(view)
+}
+
+/// The stored license `number` of `authority`, this transaction's writes
+/// included.
+fn stored_license(tx: &Tx, authority: &str, number: &str) -> Result<Option<StoredLicense>> {
+    let key = keys::license(authority, number);
+    View::get(tx, &key)?
+        .map(|v| StoredLicense::from_bytes(&key, &v))
+        .transpose()
+}
+
+/// Stages `state` as the record under `key`.
+fn put_license(tx: &mut Tx, key: Vec<u8>, state: &StoredLicense) -> Result<()> {
+    let bytes = state
+        .to_bytes()
+        .map_err(|why| StoreError::corrupt(&key, format_args!("cannot write it: {why}")))?;
+    tx.put_raw(key, bytes);
+    Ok(())
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
@@ -261,7 +282,7 @@ fn apply_document(
     let authority = entry.authority.as_str();
     let subject = lifecycle::subject(doc);
     let stored = match subject {
-        Some(n) => tx.get_json::<StoredLicense>(&keys::license(authority, n))?,
+        Some(n) => stored_license(tx, authority, n)?,
         None => None,
     };
     let current = match &stored {
@@ -473,7 +494,7 @@ fn issue(
             Vec::new(),
         );
     }
-    tx.put_json(keys::license(authority, l.number()), &state);
+    put_license(tx, keys::license(authority, l.number()), &state)?;
     tx.remember_document(keys::log(authority, entry.seq), l);
     Ok(())
 }
@@ -513,7 +534,7 @@ fn amend(
         at_ms: entry.issued_at_ms,
         entry: pointer,
     });
-    tx.put_json(keys::license(authority, l.number()), &state);
+    put_license(tx, keys::license(authority, l.number()), &state)?;
     tx.remember_document(keys::log(authority, entry.seq), l);
     Ok(())
 }
@@ -533,11 +554,11 @@ fn status(
         at_ms: change.effective_at_ms,
         entry: pointer,
     });
-    tx.put_json(
+    put_license(
+        tx,
         keys::license(entry.authority.as_str(), &change.number),
         &state,
-    );
-    Ok(())
+    )
 }
 
 fn shipment(tx: &mut Tx, entry: &Entry, record: &ShipmentRecord) -> Result<()> {

@@ -5,7 +5,7 @@
 //! | `L`    | authority, seq                                         | encoded `SignedEntry`           |
 //! | `H`    | authority                                              | seq (8) + entry hash (32)       |
 //! | `X`    | entry hash (32)                                        | seq (8) + authority             |
-//! | `S`    | authority, number                                      | `LicenseState` (JSON)           |
+//! | `S`    | authority, number                                      | license record (protobuf, `record`) |
 //! | `V`    | export authority, export number, transit authority, number | empty                       |
 //! | `T`    | license authority, number, line, direction, country    | `TallyRow` (JSON)               |
 //! | `R`    | license authority, number, direction, country, serial  | `SerialUse` (JSON)              |
@@ -81,11 +81,11 @@ pub const DERIVED: [u8; 13] = [
 ];
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 /// The schemas this build migrates from (by a reindex at open): only
 /// derived records changed since (4: exits by date and the serial index
-/// across licenses).
-pub const SCHEMA_MIGRATES_FROM: [u32; 2] = [2, 3];
+/// across licenses; 5: license records in protobuf, not JSON).
+pub const SCHEMA_MIGRATES_FROM: [u32; 3] = [2, 3, 4];
 pub const SCHEMA_KEY: &[u8] = b"M/schema";
 /// Present while a reindex runs: derived records are half-built until it is
 /// gone, so opening a store that holds it finishes the reindex first.

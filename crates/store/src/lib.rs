@@ -12,6 +12,8 @@
 //!   typed writes (append an entry, keep evidence) happen inside one.
 //! - `derive`: applying one entry to the derived records (the second,
 //!   idempotent step after the chain append), shared by append and reindex.
+//! - `record`: the bytes of a license record (protobuf; older stores' JSON
+//!   still read).
 //! - `judge`: alerts that join logs (off route, discrepancy, after
 //!   revocation, import withdrawn, delivery overdue, serial repeat),
 //!   re-judged per license from the set held (and today's date).
@@ -33,6 +35,7 @@ pub mod integrity;
 mod judge;
 pub mod keys;
 pub mod opener;
+mod record;
 pub mod redb;
 pub mod sled;
 pub mod state;

@@ -37,6 +37,7 @@ conformance!(
     schema_version_mismatch,
     schema_2_migrates_by_reindex,
     schema_3_migrates_by_reindex,
+    schema_4_migrates_by_reindex,
     wrong_engine_directory,
     reopen_keeps_everything,
     evidence_and_alerts,
@@ -867,6 +868,20 @@ fn schema_2_migrates_by_reindex(kind: EngineKind) {
 /// opens, is rebuilt from its logs, and then equals a fresh build.
 fn schema_3_migrates_by_reindex(kind: EngineKind) {
     migrates_from(kind, b"3", &[], &[keys::EXIT_DATE, keys::SERIAL_INDEX]);
+}
+
+/// A store of schema 4 (license records in JSON) opens, is rebuilt from its
+/// logs, and then equals a fresh build: the JSON stand-ins under every
+/// license key are replaced, not read.
+fn schema_4_migrates_by_reindex(kind: EngineKind) {
+    let json = [
+        keys::license("US-DDTC", "EXP-1"),
+        keys::license("US-DDTC", "EXP-2"),
+        keys::license("MX-SEDENA", "IC-1"),
+        keys::license("GT-DIGECAM", "TR-1"),
+    ];
+    let stale: Vec<&[u8]> = json.iter().map(Vec::as_slice).collect();
+    migrates_from(kind, b"4", &stale, &[]);
 }
 
 /// Builds the scenario, rewrites the store to look like schema `version`
