@@ -67,7 +67,7 @@ impl RedbEngine {
                 // on it would be refused.
                 *db = None;
                 *db = Some(Self::open_db(&self.path)?);
-                self.reopen.store(true, Ordering::Release);
+                self.reopen.store(false, Ordering::Release);
                 tracing::warn!(path = %self.path.display(), "the store was re-opened after a failed write");
             }
         }
