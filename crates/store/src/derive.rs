@@ -193,13 +193,15 @@ pub(crate) fn applied_through(view: &dyn View, authority: &str) -> Result<u64> {
 /// the applied mark, to the derived records; an entry already applied changes
 /// nothing. A sealed body derives nothing.
 /// `checked`: what the document's stateless rules came to when they ran
-/// ahead (`VerifiedEntry::check_document`), if they did.
+/// ahead (`VerifiedEntry::check_document`), if they did; `opened`: the
+/// sealed document when it was opened ahead (`Store::open_ahead`).
 pub(crate) fn apply(
     tx: &mut Tx,
     entry: &Entry,
     id: EntryHash,
     key_id: &[u8; 32],
     checked: Option<&Result<(), Invalid>>,
+    opened: Option<Opening>,
 ) -> Result<()> {
     let a = entry.authority.as_str();
     let through = applied_through(tx, a)?;
@@ -224,21 +226,24 @@ pub(crate) fn apply(
         Body::Document(doc) => {
             apply_document(tx, entry, pointer, key_id, doc, Carried::InLog { checked })?
         }
-        Body::Sealed(_) => match tx
-            .opener()
-            .map(|o| Ok::<_, StoreError>(o.open(entry, &tx.announced_keys(&entry.authority)?)))
-            .transpose()?
-        {
-            Some(Opening::Document { document, readers }) => apply_document(
-                tx,
-                entry,
-                pointer,
-                key_id,
-                &document,
-                Carried::Sealed(&readers),
-            )?,
-            Some(Opening::Invalid(reason)) => {
-                tx.raise(&Alert {
+        Body::Sealed(_) => {
+            // Opened ahead (catch-up's preverify stage), or here.
+            let opening = match (opened, tx.opener()) {
+                (Some(opened), _) => Some(opened),
+                (None, Some(o)) => Some(o.open(entry, &tx.announced_keys(&entry.authority)?)),
+                (None, None) => None,
+            };
+            match opening {
+                Some(Opening::Document { document, readers }) => apply_document(
+                    tx,
+                    entry,
+                    pointer,
+                    key_id,
+                    &document,
+                    Carried::Sealed(&readers),
+                )?,
+                Some(Opening::Invalid(reason)) => {
+                    tx.raise(&Alert {
                     id: alert_id(AlertKind::DocumentInvalid, None, &entry.authority, entry.seq),
                     kind: AlertKind::DocumentInvalid,
                     license: None,
@@ -249,10 +254,11 @@ pub(crate) fn apply(
                     ),
                     open: true,
                 });
+                }
+                // Not for this node: it keeps the chain, not the content.
+                Some(Opening::NotAddressed) | None => {}
             }
-            // Not for this node: it keeps the chain, not the content.
-            Some(Opening::NotAddressed) | None => {}
-        },
+        }
     }
     tx.put_raw(keys::applied(a), entry.seq.to_be_bytes().to_vec());
     Ok(())
@@ -700,7 +706,14 @@ mod tests {
             // The log record too: license states point into it.
             let e = v.entry();
             tx.put_raw(keys::log(e.authority.as_str(), e.seq), v.signed().encode());
-            apply(&mut tx, e, v.id(), v.signed().key_id(), v.document_check())?;
+            apply(
+                &mut tx,
+                e,
+                v.id(),
+                v.signed().key_id(),
+                v.document_check(),
+                None,
+            )?;
             self.engine.commit(tx.into_batch())
         }
         fn apply(&self, v: &VerifiedEntry) {

@@ -821,6 +821,29 @@ impl Store {
 
     /// Keys `authority` announced in its own log, in log order.
     /// Encryption keys `authority` announced in its own log, in log order.
+    /// Opens `entry` now, outside any transaction, when it is sealed to
+    /// this node: catch-up opens a range's sealed documents beside its
+    /// signature checks, on the other core, and the commit stage applies
+    /// what opened ([`Tx::append_opened`]). `announced`: the issuer's
+    /// encryption keys announced in its log, as stored. Only a document that
+    /// opened is returned: that outcome is the sealed payload's own (its
+    /// content and recipient list), whichever keys are announced later; a
+    /// failure here may yet open with a key the same range announces, so the
+    /// commit stage tries those again.
+    pub fn open_ahead(
+        &self,
+        entry: &tally_model::Entry,
+        announced: &[crate::state::AnnouncedKey],
+    ) -> Option<crate::Opening> {
+        if !matches!(entry.body, tally_model::Body::Sealed(_)) {
+            return None;
+        }
+        match self.opener()?.open(entry, announced) {
+            o @ crate::Opening::Document { .. } => Some(o),
+            crate::Opening::NotAddressed | crate::Opening::Invalid(_) => None,
+        }
+    }
+
     pub fn announced_keys(
         &self,
         authority: &AuthorityId,
@@ -961,7 +984,7 @@ impl Store {
                     next += 1;
                     // The store holds only entries that were verified before
                     // they were appended; applying reads them, it mints nothing.
-                    derive::apply(&mut tx, &entry, signed.id(), signed.key_id(), None)?;
+                    derive::apply(&mut tx, &entry, signed.id(), signed.key_id(), None, None)?;
                 }
                 if next == from {
                     return Err(StoreError::corrupt(

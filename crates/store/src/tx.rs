@@ -317,6 +317,16 @@ impl<'a> Tx<'a> {
     /// document (or a `document.invalid` alert). The entry is acknowledged
     /// once the transaction commits.
     pub fn append(&mut self, v: &VerifiedEntry) -> Result<EntryPointer> {
+        self.append_opened(v, None)
+    }
+
+    /// [`Tx::append`] of an entry whose sealed document was opened ahead
+    /// ([`crate::Store::open_ahead`]): applied without opening it again.
+    pub fn append_opened(
+        &mut self,
+        v: &VerifiedEntry,
+        opened: Option<crate::Opening>,
+    ) -> Result<EntryPointer> {
         let entry = v.entry();
         let a = entry.authority.as_str();
         let head = self.head(&entry.authority)?;
@@ -332,7 +342,14 @@ impl<'a> Tx<'a> {
         let mut at = entry.seq.to_be_bytes().to_vec();
         at.extend_from_slice(a.as_bytes());
         self.put_raw(keys::hash(&v.id()), at);
-        derive::apply(self, entry, v.id(), v.signed().key_id(), v.document_check())?;
+        derive::apply(
+            self,
+            entry,
+            v.id(),
+            v.signed().key_id(),
+            v.document_check(),
+            opened,
+        )?;
         Ok(EntryPointer {
             seq: entry.seq,
             hash: v.id(),

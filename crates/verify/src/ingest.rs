@@ -14,7 +14,8 @@ use tally_model::{
     AuthorityId, Body, ChainStep, Document, Entry, OpenedEntry, SignedEntry, VerifiedEntry,
     chain_step,
 };
-use tally_store::RotatedKey;
+use tally_store::Opening;
+use tally_store::{AnnouncedKey, RotatedKey};
 use tally_store::StoreError;
 use tally_store::Tx;
 use tally_store::state::{EntryPointer, Evidence};
@@ -112,6 +113,9 @@ pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
 #[derive(Debug)]
 pub struct Preverified {
     entries: Vec<VerifiedEntry>,
+    /// Per entry: its sealed document, when this node could open it ahead
+    /// ([`tally_store::Store::open_ahead`]).
+    opened: Vec<Option<Opening>>,
     failure: Option<Rejection>,
 }
 
@@ -220,11 +224,34 @@ impl Verifier {
         }
         // The documents' stateless rules too, here beside the signatures
         // rather than in the one-thread commit stage.
-        let entries = entries
+        let entries: Vec<VerifiedEntry> = entries
             .into_iter()
             .map(VerifiedEntry::check_document)
             .collect();
-        Ok(Preverified { entries, failure })
+        // And the sealed documents addressed to this node are opened here
+        // (what opens here opens the same in the commit stage), with each
+        // issuer's announced keys read once per range.
+        let mut announced: HashMap<AuthorityId, Vec<AnnouncedKey>> = HashMap::new();
+        let mut opened = Vec::with_capacity(entries.len());
+        for v in &entries {
+            let e = v.entry();
+            if !matches!(e.body, Body::Sealed(_)) {
+                opened.push(None);
+                continue;
+            }
+            let keys = match announced.entry(e.authority.clone()) {
+                std::collections::hash_map::Entry::Occupied(k) => k.into_mut(),
+                std::collections::hash_map::Entry::Vacant(k) => {
+                    k.insert(self.store().announced_keys(&e.authority)?)
+                }
+            };
+            opened.push(self.store().open_ahead(e, keys));
+        }
+        Ok(Preverified {
+            entries,
+            opened,
+            failure,
+        })
     }
 
     /// The stateful half, under the write lock, in one store transaction:
@@ -256,7 +283,7 @@ impl Verifier {
             // batch appends a rotation of that log or moves a compromised
             // tail out of it.
             let mut rotations: HashMap<AuthorityId, Vec<RotatedKey>> = HashMap::new();
-            for v in &p.entries {
+            for (v, opened) in p.entries.iter().zip(p.opened) {
                 let entry = v.entry();
                 let mut head = tx.head(&entry.authority)?;
                 let mut held = match head {
@@ -347,7 +374,7 @@ impl Verifier {
                                 )))
                             }
                             _ => {
-                                let pointer = tx.append(v)?;
+                                let pointer = tx.append_opened(v, opened)?;
                                 appended_at.insert(
                                     (entry.authority.clone(), entry.seq),
                                     entry.issued_at_ms,
