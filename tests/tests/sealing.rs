@@ -608,3 +608,58 @@ async fn a_document_sealed_to_a_compromised_encryption_key_after_the_cutoff_is_n
     net.shutdown().await;
     Ok(())
 }
+
+/// A recipient that was offline while sealed licenses were issued pulls
+/// them on restart (catch-up: the range's sealed documents are opened beside
+/// the signature checks, then applied) and reads them, keeping no
+/// plaintext.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_recipient_catches_up_on_sealed_licenses_and_reads_them() -> Result<()> {
+    let mut net = Net::start_with(&["US-DDTC", "MX-SEDENA", "GT-DIGECAM"]).await?;
+    certificate_first(&net, 1, 0, "IC-1", 50).await?;
+    let gt = 2;
+    net.stop_node(gt).await?;
+    const N: usize = 5;
+    for n in 0..N {
+        let mut export = docs::export(&format!("EXP-C{n}"), &["GT"], 10, &[], "IC-1");
+        export["end_user"] = json!({"name": MARKER});
+        let (status, issued) = net.api(0).post(As::Issuer, "/v1/licenses", &export).await?;
+        ensure!(status == 201, "export {n}: {status} {issued}");
+        ensure!(
+            issued["recipients"]
+                .as_array()
+                .is_some_and(|r| r.len() == 3),
+            "sealed to US, MX and GT: {issued}"
+        );
+    }
+
+    net.start_node(gt).await?;
+    let api = net.api(gt);
+    let last = format!("/v1/licenses/US-DDTC/EXP-C{}", N - 1);
+    wait_until(REPLICATION, "GT reads the licenses it missed", async || {
+        api.get(As::Officer, &last)
+            .await
+            .is_ok_and(|(s, _)| s == 200)
+    })
+    .await?;
+    for n in 0..N {
+        let (status, body) = api
+            .get(As::Officer, &format!("/v1/licenses/US-DDTC/EXP-C{n}"))
+            .await?;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["document"]["end_user"]["name"], MARKER, "{body}");
+    }
+    let pulled = api
+        .metric("tally_entries_total{source=\"sync\",outcome=\"accepted\"}")
+        .await?;
+    assert!(
+        pulled >= N as u64,
+        "the licenses came by catch-up: {pulled}"
+    );
+    assert!(
+        !contains(&bytes_under(&net.dir(gt).join("store")), MARKER),
+        "a recipient keeps no plaintext after a catch-up either"
+    );
+    net.shutdown().await;
+    Ok(())
+}

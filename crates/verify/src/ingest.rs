@@ -15,10 +15,10 @@ use tally_model::{
     chain_step,
 };
 use tally_store::Opening;
-use tally_store::{AnnouncedKey, RotatedKey};
 use tally_store::StoreError;
 use tally_store::Tx;
 use tally_store::state::{EntryPointer, Evidence};
+use tally_store::{AnnouncedKey, RotatedKey};
 
 /// What ingesting one entry came to. Maps onto gossipsub's Accept / Ignore / Reject.
 #[derive(Debug)]
