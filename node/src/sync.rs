@@ -221,11 +221,14 @@ impl SyncWorker {
             }
             return;
         }
-        // Three stages overlap: fetching a range (network), checking its
-        // signatures (one core, no lock), committing the previous range
-        // (the other core, one fsync per range).
+        // Three stages overlap: fetching the next range (network),
+        // checking a range's signatures and opening its sealed documents
+        // (one core, no lock), committing the range before (the other core,
+        // one fsync per range). Each hands over through a queue of one or
+        // two ranges.
+        let (fetched_tx, mut fetched_rx) = tokio::sync::mpsc::channel(1);
         let (tx, mut rx) = tokio::sync::mpsc::channel::<tally_verify::Preverified>(2);
-        let produce = async move {
+        let fetch = async move {
             // From this node's head, not after it: the first entry is
             // normally a duplicate, and if the peer holds another entry
             // there, the two sides of a fork met and the verifier proves it
@@ -244,7 +247,16 @@ impl SyncWorker {
                         return;
                     }
                 };
-                let n = entries.len() as u64;
+                from += entries.len() as u64;
+                // Closed when the verifying stage stopped: so does this.
+                if fetched_tx.send(entries).await.is_err() {
+                    return;
+                }
+            }
+        };
+        let produce = async move {
+            while let Some(entries) = fetched_rx.recv().await {
+                let n = entries.len();
                 let v = self.verifier.clone();
                 let pre = match tokio::task::spawn_blocking(move || v.preverify(&entries)).await {
                     Ok(Ok(pre)) => pre,
@@ -254,11 +266,10 @@ impl SyncWorker {
                     }
                     Err(_) => return,
                 };
-                let complete = pre.len() as u64 == n;
+                let complete = pre.len() == n;
                 if tx.send(pre).await.is_err() || !complete {
                     return;
                 }
-                from += n;
             }
         };
         // Long catch-ups (a node back from days offline, a new node pulling
@@ -289,7 +300,7 @@ impl SyncWorker {
                 tracing::info!(%authority, done, elapsed_ms = started.elapsed().as_millis() as u64, "caught up");
             }
         };
-        tokio::join!(produce, consume);
+        tokio::join!(fetch, produce, consume);
     }
 
     /// Commits a pre-verified range; true when every entry was stored or
