@@ -34,6 +34,11 @@ pub struct SyncJobs {
 /// Peers waiting for a sync round; more are dropped (the timer retries).
 const MAX_QUEUED: usize = 256;
 
+/// Verified ranges of a catch-up that may wait for the commit stage, and
+/// commit together: with 512-entry ranges, up to 2,048 entries (3.3 MB of
+/// sealed entries) in one transaction.
+const GROUP_RANGES: usize = 4;
+
 impl SyncJobs {
     pub fn new() -> (SyncJobs, mpsc::Receiver<PeerId>) {
         let (tx, rx) = mpsc::channel(MAX_QUEUED);
@@ -227,7 +232,7 @@ impl SyncWorker {
         // one fsync per range). Each hands over through a queue of one or
         // two ranges.
         let (fetched_tx, mut fetched_rx) = tokio::sync::mpsc::channel(1);
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<tally_verify::Preverified>(2);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<tally_verify::Preverified>(GROUP_RANGES);
         let fetch = async move {
             // From this node's head, not after it: the first entry is
             // normally a duplicate, and if the peer holds another entry
@@ -279,7 +284,21 @@ impl SyncWorker {
             let started = std::time::Instant::now();
             let mut last = started;
             let mut done = 0u64;
-            while let Some(pre) = rx.recv().await {
+            while let Some(mut pre) = rx.recv().await {
+                // Group commit: ranges verified while the last commit ran
+                // go in together, one transaction and one fsync (the
+                // commit stage waited on its fsync for a third of its time).
+                for _ in 1..GROUP_RANGES {
+                    let Ok(next) = rx.try_recv() else { break };
+                    if let Err(next) = pre.append(next) {
+                        // Cannot happen (a range stops the stages at its
+                        // failure); committed on its own if it did.
+                        if !self.commit(peer, pre).await {
+                            return;
+                        }
+                        pre = *next;
+                    }
+                }
                 let n = pre.len() as u64;
                 if !self.commit(peer, pre).await {
                     return;

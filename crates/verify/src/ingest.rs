@@ -125,6 +125,24 @@ impl Preverified {
         self.entries.len()
     }
 
+    /// Whether every entry of the range passed.
+    pub fn is_complete(&self) -> bool {
+        self.failure.is_none()
+    }
+
+    /// Takes `next`, the range that follows this complete one, so that both
+    /// commit in one transaction (one fsync). Refused (`next` handed back)
+    /// when this range stopped at a failure: nothing may follow it.
+    pub fn append(&mut self, next: Preverified) -> Result<(), Box<Preverified>> {
+        if !self.is_complete() {
+            return Err(Box::new(next));
+        }
+        self.entries.extend(next.entries);
+        self.opened.extend(next.opened);
+        self.failure = next.failure;
+        Ok(())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
