@@ -43,6 +43,19 @@ fn rig() -> Rig {
     }
 }
 
+impl Rig {
+    /// The ids of the store's alerts of `kind`.
+    fn alert_ids(&self, kind: AlertKind) -> Vec<String> {
+        self.store
+            .alerts()
+            .expect("alerts")
+            .into_iter()
+            .filter(|a| a.kind == kind)
+            .map(|a| a.id)
+            .collect()
+    }
+}
+
 fn bytes(v: &VerifiedEntry) -> Vec<u8> {
     v.signed().encode()
 }
@@ -294,14 +307,7 @@ fn a_compromise_stops_stored_entries_counting_and_refuses_new_ones() {
             "IC-{n} no longer counts"
         );
     }
-    let alerts: Vec<String> = r
-        .store
-        .alerts()
-        .expect("alerts")
-        .into_iter()
-        .filter(|a| a.kind == AlertKind::KeyCompromised)
-        .map(|a| a.id)
-        .collect();
+    let alerts = r.alert_ids(AlertKind::KeyCompromised);
     let want: Vec<String> = [3, 4, 5, 6]
         .iter()
         .map(|s| format!("key.compromised:-:MX-SEDENA:{s}"))
@@ -416,14 +422,7 @@ fn the_genuine_continuation_replaces_a_compromised_tail() {
             "out of the log"
         );
     }
-    let compromised: Vec<String> = r
-        .store
-        .alerts()
-        .expect("alerts")
-        .into_iter()
-        .filter(|a| a.kind == AlertKind::KeyCompromised)
-        .map(|a| a.id)
-        .collect();
+    let compromised = r.alert_ids(AlertKind::KeyCompromised);
     assert_eq!(compromised.len(), 3, "the thief's entries stay reported");
     // A reindex (which rebuilds alerts from the log, where the thief's
     // entries no longer are) derives the same state, alerts included.

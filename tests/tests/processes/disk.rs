@@ -83,6 +83,27 @@ fn ballast(path: &Path, bytes: u64) -> Result<()> {
     Ok(())
 }
 
+/// Issues network-visible documents, noting each acknowledged number in
+/// `acknowledged`, until one is refused (its status and body); fails once
+/// `acknowledged` holds `most`.
+async fn issue_until_refused(
+    us: &Proc,
+    acknowledged: &mut Vec<String>,
+    most: usize,
+    what: &str,
+) -> Result<(u16, serde_json::Value)> {
+    loop {
+        ensure!(acknowledged.len() < most, "{most} documents: {what}");
+        let mut doc = docs::any(US, "FULL", acknowledged.len());
+        doc["visibility"] = serde_json::json!("network");
+        let (status, body) = us.try_issue(&doc).await?;
+        match status {
+            201 => acknowledged.push(doc["number"].as_str().context("number")?.to_owned()),
+            _ => return Ok((status, body)),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_degrades_health_and_writes_resume_when_space_returns() -> Result<()> {
     let root = tempfile::tempdir()?;
@@ -113,19 +134,8 @@ async fn fill_and_recover(us: &mut Proc, tmpfs: &Tmpfs) -> Result<()> {
 
     // Issue until the disk is full.
     let mut acknowledged = Vec::new();
-    let (status, body) = loop {
-        ensure!(
-            acknowledged.len() < MAX_DOCUMENTS,
-            "{MAX_DOCUMENTS} documents and the disk is not full"
-        );
-        let mut doc = docs::any(US, "FULL", acknowledged.len());
-        doc["visibility"] = serde_json::json!("network");
-        let (status, body) = us.try_issue(&doc).await?;
-        match status {
-            201 => acknowledged.push(doc["number"].as_str().context("number")?.to_owned()),
-            _ => break (status, body),
-        }
-    };
+    let (status, body) =
+        issue_until_refused(us, &mut acknowledged, MAX_DOCUMENTS, "the disk is not full").await?;
     let before_full = acknowledged.len();
     eprintln!("  {before_full} documents acknowledged before the disk was full");
     ensure!(before_full > 0, "nothing was acknowledged: {status} {body}");
@@ -160,19 +170,13 @@ async fn fill_and_recover(us: &mut Proc, tmpfs: &Tmpfs) -> Result<()> {
     // can hold a few small writes before the next refusal: those are
     // acknowledged like any other (and checked below).
     for _ in 0..3 {
-        let (status, body) = loop {
-            ensure!(
-                acknowledged.len() < before_full + MAX_ON_FULL,
-                "{MAX_ON_FULL} writes went in on a full disk"
-            );
-            let mut doc = docs::any(US, "FULL", acknowledged.len());
-            doc["visibility"] = serde_json::json!("network");
-            let (status, body) = us.try_issue(&doc).await?;
-            match status {
-                201 => acknowledged.push(doc["number"].as_str().context("number")?.to_owned()),
-                _ => break (status, body),
-            }
-        };
+        let (status, body) = issue_until_refused(
+            us,
+            &mut acknowledged,
+            before_full + MAX_ON_FULL,
+            &format!("{MAX_ON_FULL} writes went in on a full disk"),
+        )
+        .await?;
         ensure!(
             status == 503,
             "a write on a still full disk: {status} {body}"
