@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(Entry::decode(&e.encode()).as_ref(), Ok(e));
         }
         let single = s.verify_with(key);
-        // Batch verification of a strong key agrees with verify_strict.
+        // Batch verification agrees with the single check (one rule, ZIP-215).
         assert_eq!(verify_batch(&[(&s, key)]), single.is_ok());
         if let Ok(o) = OpenedEntry::open(s.clone()) {
             match VerifiedEntry::verify(o, key) {

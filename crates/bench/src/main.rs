@@ -115,7 +115,7 @@ fn main() -> anyhow::Result<()> {
     let want = |s: &str| a.only.as_ref().is_none_or(|o| o.iter().any(|x| x == s));
     let mut f = Figures::default();
     if want("raw") {
-        progress!("raw: single-core verify_strict of typical entries");
+        progress!("raw: single-core signature checks (ZIP-215) of typical entries");
         let r = raw::run(a.quick);
         progress!(
             "raw: {:.0} verify/s single, {:.0}/s batch (512), {:.0} B per entry",

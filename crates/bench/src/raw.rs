@@ -1,4 +1,4 @@
-//! `raw_verify_per_s`: one core, `verify_strict` of typical export license
+//! `raw_verify_per_s`: one core, the protocol's signature rule (ZIP-215) on typical export license
 //! entries (`SignedEntry::verify_with`), and for comparison the batch
 //! verification that catch-up ingest uses.
 

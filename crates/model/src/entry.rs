@@ -11,7 +11,7 @@ use crate::document::Document;
 use crate::id::AuthorityId;
 use crate::validate::Invalid;
 use crate::wire;
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
@@ -249,16 +249,19 @@ impl SignedEntry {
         m
     }
 
-    /// Checks the signature with `verify_strict` (rejects small-order keys
-    /// and non-canonical signatures).
+    /// Checks the signature under the protocol's rule
+    /// ([`crate::signature::verify`], ZIP-215).
     pub fn verify_with(&self, key: &VerifyingKey) -> Result<(), VerifyError> {
         if key.as_bytes() != &self.key_id {
             return Err(VerifyError::WrongKey {
                 signed_by: hex::encode(self.key_id),
             });
         }
-        key.verify_strict(&self.message(), &Signature::from_bytes(&self.signature))
-            .map_err(|_| VerifyError::BadSignature)
+        if crate::signature::verify(&self.key_id, &self.message(), &self.signature) {
+            Ok(())
+        } else {
+            Err(VerifyError::BadSignature)
+        }
     }
 }
 
@@ -277,24 +280,21 @@ pub fn decode_proof(bytes: &[u8]) -> Result<(SignedEntry, SignedEntry), DecodeEr
     Ok((SignedEntry::decode(&a)?, SignedEntry::decode(&b)?))
 }
 
-/// Batch-verifies entries whose keys were checked for weakness when trusted
-/// (only then is batch verification as strict as `verify_strict`). Returns
-/// false if any fails; the caller falls back to single checks to find which.
+/// Checks many entries' signatures at once under the same rule as
+/// [`SignedEntry::verify_with`] (batch and single checks agree on every
+/// input). Returns false if any fails or names another key; the caller falls
+/// back to single checks to find which.
 pub fn verify_batch(entries: &[(&SignedEntry, &VerifyingKey)]) -> bool {
-    if entries
-        .iter()
-        .any(|(e, k)| k.as_bytes() != &e.key_id || k.is_weak())
-    {
+    if entries.iter().any(|(e, k)| k.as_bytes() != &e.key_id) {
         return false;
     }
     let messages: Vec<Vec<u8>> = entries.iter().map(|(e, _)| e.message()).collect();
-    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-    let sigs: Vec<Signature> = entries
+    let items: Vec<crate::signature::BatchItem<'_>> = entries
         .iter()
-        .map(|(e, _)| Signature::from_bytes(&e.signature))
+        .zip(&messages)
+        .map(|((e, _), m)| (&e.key_id, &m[..], &e.signature))
         .collect();
-    let keys: Vec<VerifyingKey> = entries.iter().map(|(_, k)| **k).collect();
-    ed25519_dalek::verify_batch(&refs, &sigs, &keys).is_ok()
+    crate::signature::verify_batch(&items)
 }
 
 /// A signed entry whose bytes decode, signature not yet checked: what the
@@ -505,6 +505,46 @@ mod tests {
             forged.verify_with(&k.public()),
             Err(VerifyError::BadSignature)
         );
+    }
+
+    #[test]
+    fn the_unsigned_wrapper_has_one_encoding() {
+        // A relay that re-encodes the wrapper (an unknown field, a field
+        // repeated, the fields reordered) would mint a new gossip id for the
+        // same entry; every such variant is refused.
+        let v = key(1).sign(&entry("US-DDTC", 1, None));
+        let wire = v.signed().encode();
+        assert!(SignedEntry::decode(&wire).is_ok());
+        let mut extra = wire.clone();
+        extra.extend_from_slice(&[0x22, 0x01, 0x00]); // field 4, one byte
+        let mut repeated = wire.clone();
+        repeated.extend_from_slice(&wire[wire.len() - 66..]); // signature again
+        let entry_len = v.signed().entry_bytes().len();
+        // Field 1 (tag, length, entry), then 2 (34 bytes) and 3 (66 bytes).
+        let f1_end = wire.len() - 100;
+        let f1_head = f1_end - entry_len;
+        let mut reordered = wire[f1_end..].to_vec();
+        reordered.extend_from_slice(&wire[..f1_end]);
+        // The entry's length as a varint one byte longer than needed.
+        let mut long_length = vec![0x0a];
+        let mut n = entry_len;
+        while n >= 0x80 {
+            long_length.push(0x80 | (n as u8 & 0x7f));
+            n >>= 7;
+        }
+        long_length.extend_from_slice(&[0x80 | n as u8, 0x00]);
+        long_length.extend_from_slice(&wire[f1_head..]);
+        for (name, bytes) in [
+            ("unknown field", extra),
+            ("repeated field", repeated),
+            ("reordered", reordered),
+            ("over-long length", long_length),
+        ] {
+            assert!(
+                matches!(SignedEntry::decode(&bytes), Err(DecodeError::Field { .. })),
+                "{name}"
+            );
+        }
     }
 
     #[test]

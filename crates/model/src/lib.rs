@@ -9,6 +9,7 @@
 //! - [`document`]: the documents of DOMAIN.md as the JSON of CONTRACT.md.
 //! - [`validate`]: the `invalid_document` and `invalid_amendment` rules.
 //! - [`entry`]: `Entry`, `SignedEntry`, signing and verification over exact bytes.
+//! - [`signature`]: the one Ed25519 verification rule (ZIP-215) and which keys may be trusted.
 //! - [`wire`]: conversion between the model and the protobuf wire types.
 //! - [`alert`]: alert kinds and their deterministic ids.
 //! - [`linkage`]: how documents of different logs must fit together at
@@ -35,6 +36,7 @@ pub mod route;
 #[cfg(any(test, feature = "sample"))]
 pub mod sample;
 pub mod seal;
+pub mod signature;
 pub mod trust;
 pub mod validate;
 mod wire;

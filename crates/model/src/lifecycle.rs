@@ -156,7 +156,8 @@ pub fn transition_checked<'a>(
             Ok(Transition::Record)
         }
         Document::KeyRotation(k) => {
-            let ok = crate::trust::parse_key(&k.new_key).is_some_and(|k| !k.is_weak());
+            let ok = crate::trust::parse_key(&k.new_key)
+                .is_some_and(|k| crate::signature::key_weakness(k.as_bytes()).is_none());
             if !ok {
                 return Err(Refusal::Document(Invalid(
                     "rotation to a malformed or weak key".into(),

@@ -119,8 +119,8 @@ impl Card {
         for k in &self.keys {
             let key = parse_key(&k.public_key)
                 .ok_or_else(|| err(format!("{} is not an Ed25519 public key", k.public_key)))?;
-            if key.is_weak() {
-                return Err(err(format!("{} is a weak (small-order) key", k.public_key)));
+            if let Some(weak) = crate::signature::key_weakness(key.as_bytes()) {
+                return Err(err(format!("{} is a weak key: {weak}", k.public_key)));
             }
         }
         for k in &self.encryption_keys {
@@ -583,5 +583,15 @@ mod tests {
         // The identity point: a small-order key.
         c.keys[0].public_key = format!("01{}", "00".repeat(31));
         assert!(c.check().is_err());
+        // A strong key plus a point of order 8: mixed order, refused too.
+        let mixed = (curve25519_dalek::edwards::CompressedEdwardsY(k.public().to_bytes())
+            .decompress()
+            .expect("point")
+            + curve25519_dalek::constants::EIGHT_TORSION[1])
+            .compress();
+        let mut c = card("US-DDTC", &k);
+        c.keys[0].public_key = hex::encode(mixed.as_bytes());
+        let err = c.check().expect_err("mixed order").to_string();
+        assert!(err.contains("mixed order"), "{err}");
     }
 }

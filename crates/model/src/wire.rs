@@ -30,6 +30,16 @@ type SignedParts = (Vec<u8>, Vec<u8>, Vec<u8>);
 
 pub(crate) fn decode_signed(bytes: &[u8]) -> Result<SignedParts, DecodeError> {
     let m = pb::SignedEntry::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
+    // The unsigned wrapper must be canonical (fields 1, 2, 3 once each, in
+    // order, minimal lengths, nothing else): otherwise a relay could dress
+    // one entry in many encodings, each with its own gossip id, and the
+    // bytes a node stores would depend on which copy reached it first.
+    if encode_signed(&m.entry, &m.key_id, &m.signature) != bytes {
+        return Err(field(
+            "signed_entry",
+            "not canonically encoded (re-encoding differs)",
+        ));
+    }
     Ok((m.entry.to_vec(), m.key_id.to_vec(), m.signature.to_vec()))
 }
 

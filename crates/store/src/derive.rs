@@ -330,6 +330,20 @@ fn apply_document(
                     ),
                     open: true,
                 });
+                // The one invalid document that still takes effect: a
+                // rotation to a weak or malformed key retires the key that
+                // signed it (the signer meant to), and trusts nothing new,
+                // so the log waits for a new card (docs/PROTOCOL.md 5.2).
+                if let Document::KeyRotation(rotation) = doc {
+                    let key = RotatedKey {
+                        public_key: rotation.new_key.clone(),
+                        valid_from_ms: rotation.valid_from_ms,
+                        entry: pointer,
+                        signed_by: hex::encode(key_id),
+                        compromised: true,
+                    };
+                    tx.put_json(keys::rotated(authority, entry.seq), &key);
+                }
                 return Ok(());
             }
         };
@@ -782,7 +796,7 @@ mod tests {
             (
                 "key rotation",
                 Document::KeyRotation(KeyRotation {
-                    new_key: hex::encode([3u8; 32]),
+                    new_key: hex::encode(AuthorityKey::from_bytes(&[3u8; 32]).public().as_bytes()),
                     valid_from_ms: 5,
                 }),
                 b"GLY",

@@ -254,8 +254,9 @@ pub struct RotatedKey {
     /// log after `entry.seq`.
     #[serde(default)]
     pub signed_by: String,
-    /// The rotation was signed by a key declared compromised before it: the
-    /// announced key is trusted for nothing (kept so that what it signed is
+    /// The rotation was signed by a key declared compromised before it, or
+    /// announces a weak or malformed key: the announced key is trusted for
+    /// nothing (kept so that what it signed is
     /// recognized as not counting).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub compromised: bool,

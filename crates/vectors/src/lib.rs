@@ -27,6 +27,8 @@ use tally_model::{
 };
 use tally_proto::v1 as pb;
 
+mod signatures;
+
 /// The signing domain of entries (PROTOCOL.md 3.1).
 pub const DOMAIN: &[u8] = b"tally/entry/v1";
 
@@ -405,7 +407,8 @@ fn entries_file(chain: &[(VerifiedEntry, u32, &str)]) -> Value {
         signed_json("MX-SEDENA seq 1, a clear import certificate", &mx, 1),
     ];
 
-    // Invalid: each must fail verify_strict with the given key.
+    // Invalid: each must fail the signature rule (PROTOCOL.md 3.1) with the
+    // given key. signatures.json holds the rule's edge cases.
     let key = signing_key("US-DDTC", 1);
     let bytes = first.signed().entry_bytes().to_vec();
     let wire = |entry: &[u8], key_id: &[u8], sig: &[u8]| {
@@ -424,10 +427,6 @@ fn entries_file(chain: &[(VerifiedEntry, u32, &str)]) -> Value {
         let w = first.signed().encode();
         w[w.len() - 64..].to_vec()
     };
-    let mut identity = [0u8; 32];
-    identity[0] = 1;
-    let mut small_sig = [0u8; 64];
-    small_sig[0] = 1;
     let mut tampered = bytes.clone();
     let last = tampered.len() - 1;
     tampered[last] ^= 1;
@@ -438,14 +437,9 @@ fn entries_file(chain: &[(VerifiedEntry, u32, &str)]) -> Value {
             "signed_entry": hex(wire(&bytes, key.public().as_bytes(), &bare)),
         }),
         json!({
-            "description": "The valid signature of US-DDTC seq 1 with L added to S (non-canonical S >= L): verify_strict MUST refuse it.",
+            "description": "The valid signature of US-DDTC seq 1 with L added to S (non-canonical S >= L): MUST fail.",
             "key": hex(key.public().as_bytes()),
             "signed_entry": hex(wire(&bytes, key.public().as_bytes(), &non_canonical(&good_sig))),
-        }),
-        json!({
-            "description": "Small-order key (the identity point) with R = identity, S = 0: the cofactorless equation holds for any message, so lenient verification accepts it; verify_strict MUST refuse it.",
-            "key": hex(identity),
-            "signed_entry": hex(wire(&bytes, &identity, &small_sig)),
         }),
         json!({
             "description": "US-DDTC seq 1 with its last entry byte flipped: MUST fail.",
@@ -1003,6 +997,13 @@ pub fn generate() -> Vec<(&'static str, String)> {
         ("sealed.json", pretty(sealed_file(&chain))),
         ("cards.json", pretty(cards_file())),
         ("sync.json", pretty(sync_file(&chain, proof))),
+        (
+            "signatures.json",
+            pretty(signatures::file(
+                chain[0].0.signed().entry_bytes(),
+                &signing_secret("US-DDTC", 1),
+            )),
+        ),
     ]
 }
 

@@ -1,7 +1,7 @@
 //! The committed vectors equal a fresh generation byte for byte, and every
 //! vector holds when checked through the implementation.
 
-use ed25519_dalek::{Verifier as _, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 use prost::Message as _;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -96,8 +96,12 @@ fn check_signed(v: &Value) -> tally_model::SignedEntry {
     signed
         .verify_with(&key)
         .unwrap_or_else(|e| panic!("{}: {e}", s(v, "description")));
-    let sig = ed25519_dalek::Signature::from_slice(&bytes(v, "signature")).expect("64 bytes");
-    key.verify_strict(&message, &sig).expect("verify_strict");
+    let sig: [u8; 64] = bytes(v, "signature").try_into().expect("64 bytes");
+    assert!(tally_model::signature::verify(
+        key.as_bytes(),
+        &message,
+        &sig
+    ));
     assert_eq!(signed.id().to_hex(), s(v, "entry_id"));
     let entry = signed.open().expect("decodes");
     assert_eq!(entry.seq, v["seq"].as_u64().expect("seq"));
@@ -128,20 +132,45 @@ fn entries_verify_and_invalid_ones_do_not() {
             s(v, "description")
         );
     }
-    // The small-order vector is exactly what verify_strict adds over the
-    // lenient check.
-    let small = &arr(&f, "invalid")[2];
-    let signed = tally_model::SignedEntry::decode(&bytes(small, "signed_entry")).expect("decodes");
-    let mut m = b"tally/entry/v1".to_vec();
-    m.extend_from_slice(signed.entry_bytes());
-    let pb = pb::SignedEntry::decode(&bytes(small, "signed_entry")[..]).expect("decodes");
-    let sig = ed25519_dalek::Signature::from_slice(&pb.signature).expect("64 bytes");
-    let key = vk(&bytes(small, "key"));
-    assert!(
-        key.verify(&m, &sig).is_ok(),
-        "lenient verification accepts it"
-    );
-    assert!(key.verify_strict(&m, &sig).is_err());
+}
+
+/// The signature rule's edge cases: each verdict alone, and the same verdict
+/// inside a batch with an honest signature (batch and single checks agree).
+#[test]
+fn signature_rule_cases_get_their_verdict_alone_and_in_a_batch() {
+    let f = load("signatures.json");
+    let cases = arr(&f, "cases");
+    let honest = &cases[0];
+    let key_of = |v: &Value| -> [u8; 32] { bytes(v, "key").try_into().expect("32 bytes") };
+    let sig_of = |v: &Value| -> [u8; 64] { bytes(v, "signature").try_into().expect("64 bytes") };
+    let (hk, hm, hs) = (key_of(honest), bytes(honest, "message"), sig_of(honest));
+    let mut ids = Vec::new();
+    for v in cases {
+        let (k, m, sg) = (key_of(v), bytes(v, "message"), sig_of(v));
+        let valid = v["valid"].as_bool().expect("valid");
+        let id = s(v, "id");
+        ids.push(id.to_string());
+        assert_eq!(tally_model::signature::verify(&k, &m, &sg), valid, "{id}");
+        let batch = [(&k, &m[..], &sg), (&hk, &hm[..], &hs)];
+        assert_eq!(
+            tally_model::signature::verify_batch(&batch),
+            valid,
+            "{id} in a batch"
+        );
+        let refused = tally_model::signature::key_weakness(&k).is_some();
+        assert_eq!(refused, !v["key_refused"].is_null(), "{id} key");
+    }
+    for required in [
+        "small_order_r",
+        "small_order_a",
+        "mixed_order_a",
+        "non_canonical_a",
+        "non_canonical_r",
+        "s_not_reduced",
+        "torsion_in_r",
+    ] {
+        assert!(ids.iter().any(|i| i == required), "{required} missing");
+    }
 }
 
 #[test]

@@ -186,7 +186,10 @@ fn pending_rotation(
             hash: opened.signed().id(),
         },
         signed_by: hex::encode(opened.signed().key_id()),
-        compromised: false,
+        // A rotation to a weak key still retires its signer; the new key is
+        // never trusted (the store records it the same way).
+        compromised: tally_model::trust::parse_key(&r.new_key)
+            .is_none_or(|k| tally_model::signature::key_weakness(k.as_bytes()).is_some()),
     };
     Some((entry.authority.clone(), rotated))
 }

@@ -143,7 +143,7 @@ impl Verifier {
         // checked here, once (a weak key is never cached, never trusted).
         let k = VerifyingKey::from_bytes(key_id)
             .ok()
-            .filter(|k| !k.is_weak())?;
+            .filter(|k| tally_model::signature::key_weakness(k.as_bytes()).is_none())?;
         if let Ok(mut cache) = self.inner.keys.write() {
             // Trusted keys only, so the cache is bounded by the trust list;
             // the cap guards against a list edited in a loop.

@@ -439,3 +439,68 @@ fn the_genuine_continuation_replaces_a_compromised_tail() {
     // The thief's entries offered again are refused (key compromised).
     assert!(untrusted_key(&r.v.ingest(&bytes(&thief[2])).expect("io")));
 }
+
+/// A rotation to a weak key (here one with a torsion component, which the
+/// signature rule would accept signatures from) is kept, raises
+/// `document.invalid`, and still retires the key that signed it, alone or
+/// in a catch-up range: the log waits for a new card (PROTOCOL.md 5.3).
+#[test]
+fn a_rotation_to_a_weak_key_retires_its_signer_and_trusts_nothing() {
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    let strong = key(12).public().to_bytes();
+    let weak = (CompressedEdwardsY(strong).decompress().expect("point") + EIGHT_TORSION[1])
+        .compress()
+        .to_bytes();
+    let weak_rotation = || {
+        Document::KeyRotation(KeyRotation {
+            new_key: hex::encode(weak),
+            valid_from_ms: T0 + 3_600_000,
+        })
+    };
+    for in_one_range in [false, true] {
+        let r = rig();
+        let mut mx = Log::new("MX-SEDENA", 2);
+        let first = mx.next_at(LATER, import("IC-1"));
+        let rot = mx.next_at(LATER + 1, weak_rotation());
+        let tip = (mx.seq, mx.prev);
+        let by_old = mx.next_at(LATER + 2, import("IC-3"));
+        let range = [&first, &rot, &by_old];
+        let out: Vec<IngestOutcome> = if in_one_range {
+            let raw: Vec<Vec<u8>> = range.iter().map(|e| bytes(e)).collect();
+            r.v.ingest_many(&raw).expect("io")
+        } else {
+            range
+                .iter()
+                .map(|e| r.v.ingest(&bytes(e)).expect("io"))
+                .collect()
+        };
+        assert!(accepted(&out[0]) && accepted(&out[1]), "{out:?}");
+        assert!(
+            untrusted_key(&out[2]),
+            "old key after its rotation: {out:?}"
+        );
+        assert_eq!(r.alert_ids(AlertKind::DocumentInvalid).len(), 1);
+        // Nor does anything signed with the weak key count: a forged
+        // signature over its torsion would otherwise pass.
+        (mx.seq, mx.prev) = tip;
+        let by_weak = {
+            let e = mx.next_at(LATER + 2, import("IC-3"));
+            let mut s = e.signed().clone();
+            s = SignedEntry::decode(&{
+                let mut w = s.encode();
+                let n = w.len();
+                w[n - 98..n - 66].copy_from_slice(&weak);
+                w
+            })
+            .expect("decodes");
+            s
+        };
+        let out = r.v.ingest(&by_weak.encode()).expect("io");
+        assert!(untrusted_key(&out), "weak key: {out:?}");
+        assert_eq!(
+            r.store.head(&mx.authority).expect("head").map(|h| h.0),
+            Some(2)
+        );
+    }
+}

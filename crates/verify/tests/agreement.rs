@@ -1,0 +1,119 @@
+//! Agreement on signatures (issue: signature checks disagreed by path): an
+//! entry whose signature carries a small-order component in `R` gets one
+//! verdict whichever way it arrives (gossip one by one, sync ranges of any
+//! size and composition) and from the store check. Under the earlier rule
+//! gossip (a batch of one) and some ranges accepted it while single checks
+//! refused it.
+
+use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+use curve25519_dalek::scalar::Scalar;
+use sha2::{Digest, Sha512};
+use std::sync::{Arc, RwLock};
+use tally_model::*;
+use tally_store::{EngineKind, Store};
+use tally_testkit::docs::import;
+use tally_testkit::{Log, Rng, T0, key, trust_list};
+use tally_verify::{IngestOutcome, NoPublish, Verifier};
+
+const NOW: i64 = T0 + 36_000_000;
+
+fn node() -> (tempfile::TempDir, Store, Verifier) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path(), EngineKind::default()).expect("store");
+    let v = Verifier::with_clock(
+        store.clone(),
+        "US-DDTC".parse().expect("valid"),
+        key(1),
+        Arc::new(RwLock::new(trust_list(&[("MX-SEDENA", 2)]))),
+        Box::new(NoPublish),
+        Box::new(tally_verify::FixedClock(NOW)),
+    );
+    (dir, store, v)
+}
+
+/// `honest`'s bytes with its signature replaced by one whose `R` carries a
+/// point of order 8 (signed with MX's key 2, secret `[2; 32]`).
+fn with_torsion_in_r(honest: &VerifiedEntry, nonce: u8) -> Vec<u8> {
+    let signer = ed25519_dalek::SigningKey::from_bytes(&[2; 32]);
+    let a = signer.to_scalar();
+    let public = signer.verifying_key().to_bytes();
+    let r = Scalar::from_bytes_mod_order([nonce; 32]);
+    let big_r = (ED25519_BASEPOINT_POINT * r + EIGHT_TORSION[1])
+        .compress()
+        .to_bytes();
+    let k = Scalar::from_hash(
+        Sha512::new()
+            .chain_update(big_r)
+            .chain_update(public)
+            .chain_update(b"tally/entry/v1")
+            .chain_update(honest.signed().entry_bytes()),
+    );
+    let s = r + k * a;
+    let mut wire = honest.signed().encode();
+    let n = wire.len();
+    wire[n - 64..n - 32].copy_from_slice(&big_r);
+    wire[n - 32..].copy_from_slice(s.as_bytes());
+    wire
+}
+
+#[test]
+fn torsion_in_r_gets_one_verdict_on_every_path() {
+    let mut mx = Log::new("MX-SEDENA", 2);
+    let log: Vec<Vec<u8>> = (0..12u8)
+        .map(|i| {
+            let e = mx.next_at(T0 + 1000 * i64::from(i), import(&format!("IC-{i}")));
+            // Every third entry carries torsion in R.
+            if i % 3 == 1 {
+                with_torsion_in_r(&e, i + 1)
+            } else {
+                e.signed().encode()
+            }
+        })
+        .collect();
+    let authority: AuthorityId = "MX-SEDENA".parse().expect("valid");
+
+    // Gossip: one by one.
+    let (_d, store, v) = node();
+    for (i, bytes) in log.iter().enumerate() {
+        let out = v.ingest(bytes).expect("io");
+        assert!(
+            matches!(out, IngestOutcome::Accepted(_)),
+            "seq {}: {out:?}",
+            i + 1
+        );
+    }
+    let gossip_head = store.head(&authority).expect("head");
+    assert_eq!(gossip_head.map(|h| h.0), Some(12));
+
+    // Sync: ranges of random sizes, many compositions, on fresh nodes.
+    let mut rng = Rng::from_time();
+    let seed = rng.0;
+    for round in 0..20 {
+        let (_d, store, v) = node();
+        let mut from = 0;
+        while from < log.len() {
+            let size = rng.range(1, 6) as usize;
+            let to = (from + size).min(log.len());
+            let out = v.ingest_many(&log[from..to]).expect("io");
+            assert!(
+                out.iter().all(|o| matches!(o, IngestOutcome::Accepted(_))),
+                "seed {seed} round {round} range {from}..{to}: {out:?}"
+            );
+            from = to;
+        }
+        assert_eq!(store.head(&authority).expect("head"), gossip_head);
+    }
+
+    // The store check judges every signature with the same rule.
+    let mut judged = 0;
+    let report = store.check_chains(
+        &mut |signed| {
+            judged += 1;
+            let k = ed25519_dalek::VerifyingKey::from_bytes(signed.key_id()).ok()?;
+            signed.verify_with(&k).err().map(|e| e.to_string())
+        },
+        &mut |_| {},
+    );
+    assert!(report.is_sound(), "{}", report.summary());
+    assert_eq!(judged, 12);
+}
