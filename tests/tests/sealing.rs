@@ -376,11 +376,11 @@ fn sealed_entry(
 }
 
 /// A stanza addressed to MX that does not open: the entry is kept (it is
-/// GT's log, signed and chained), listed as sealed, raises
-/// `document.invalid` (`unopenable`), and GT's log goes on: the next sealed
-/// entry opens and applies as usual.
+/// GT's log, signed and chained), listed as sealed, raises `party.excluded`
+/// at MX (only MX can tell its stanza is broken), and GT's log goes on: the
+/// next sealed entry opens and applies as usual.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_matching_stanza_that_does_not_open_is_document_invalid_and_the_log_goes_on() -> Result<()>
+async fn a_matching_stanza_that_does_not_open_is_party_excluded_and_the_log_goes_on() -> Result<()>
 {
     use tally_verify::IngestOutcome;
     let (mx, gt) = (0, 1);
@@ -418,10 +418,10 @@ async fn a_matching_stanza_that_does_not_open_is_document_invalid_and_the_log_go
     ensure!(status == 200, "{status} {alerts}");
     let alerts = alerts.as_array().context("alerts")?;
     ensure!(alerts.len() == 1, "{alerts:?}");
-    assert_eq!(alerts[0]["id"], "document.invalid:-:GT-DIGECAM:1");
-    assert_eq!(alerts[0]["kind"], "document.invalid");
+    assert_eq!(alerts[0]["id"], "party.excluded:-:GT-DIGECAM:1");
+    assert_eq!(alerts[0]["kind"], "party.excluded");
     let detail = alerts[0]["detail"].as_str().context("detail")?;
-    ensure!(detail.contains("unopenable"), "{detail}");
+    ensure!(detail.contains("does not open"), "{detail}");
 
     let (status, _) = api
         .get(As::Officer, "/v1/licenses/GT-DIGECAM/IC-GT-1")

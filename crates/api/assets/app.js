@@ -634,7 +634,7 @@ function pageNetwork(view) {
 /** The kinds `GET /v1/alerts?kind=` accepts today (CONTRACT.md "Alerts"). */
 const ALERT_KINDS = ['shipment.discrepancy', 'shipment.refused', 'shipment.off_route', 'shipment.after_revocation',
   'delivery.overdue', 'serial.repeat', 'import.withdrawn', 'document.invalid', 'equivocation', 'key.compromised',
-  'log.cloned'];
+  'log.cloned', 'party.excluded', 'document.unreadable'];
 const ALERTS_PAGE = 50;
 
 /** A kind as a label in the current language, with its code; unknown kinds as their code alone. */

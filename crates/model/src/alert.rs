@@ -37,10 +37,19 @@ pub enum AlertKind {
     /// One serial (same make) counted in the same direction under two licenses.
     #[serde(rename = "serial.repeat")]
     SerialRepeat,
+    /// This node's authority is a party to a document it could not read (a
+    /// stanza addressed to it that does not open), or a document it reads
+    /// makes a claim about its readers this node cannot confirm.
+    #[serde(rename = "party.excluded")]
+    PartyExcluded,
+    /// A document this node applied no longer opens when read (a secret
+    /// lost): the license shows as unreadable, nothing else stops.
+    #[serde(rename = "document.unreadable")]
+    DocumentUnreadable,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 11] = [
+    pub const ALL: [AlertKind; 13] = [
         AlertKind::DocumentInvalid,
         AlertKind::Equivocation,
         AlertKind::ShipmentRefused,
@@ -52,6 +61,8 @@ impl AlertKind {
         AlertKind::KeyCompromised,
         AlertKind::DeliveryOverdue,
         AlertKind::SerialRepeat,
+        AlertKind::PartyExcluded,
+        AlertKind::DocumentUnreadable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +78,8 @@ impl AlertKind {
             AlertKind::KeyCompromised => "key.compromised",
             AlertKind::DeliveryOverdue => "delivery.overdue",
             AlertKind::SerialRepeat => "serial.repeat",
+            AlertKind::PartyExcluded => "party.excluded",
+            AlertKind::DocumentUnreadable => "document.unreadable",
         }
     }
 

@@ -62,6 +62,22 @@ pub enum Body {
     Document(Document),
     /// A document readable only by its recipients; see [`crate::seal`].
     Sealed(Sealed),
+    /// A document this version cannot read: a kind or a value it does not
+    /// know, or fields that do not make a document. Its bytes were
+    /// well-formed (docs/PROTOCOL.md 2.5), so the entry is stored, relayed
+    /// and chained like any other, and raises `document.invalid` where it
+    /// would have been applied: refusing it would make a newer writer's
+    /// log stop at every older reader.
+    Unknown(UnknownDocument),
+}
+
+/// What [`Body::Unknown`] keeps: why it does not read, and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownDocument {
+    /// `unknown_kind: ...` for a kind or value this version does not know.
+    pub reason: String,
+    /// The encoded `Document` message, to encode the entry again.
+    pub bytes: Vec<u8>,
 }
 
 /// Most stanzas a sealed entry may carry (recipients plus decoys). Checked
@@ -151,7 +167,7 @@ impl Entry {
     pub fn document(&self) -> Option<&Document> {
         match &self.body {
             Body::Document(d) => Some(d),
-            Body::Sealed(_) => None,
+            Body::Sealed(_) | Body::Unknown(_) => None,
         }
     }
 }

@@ -10,6 +10,7 @@
 //! - [`validate`]: the `invalid_document` and `invalid_amendment` rules.
 //! - [`entry`]: `Entry`, `SignedEntry`, signing and verification over exact bytes.
 //! - [`signature`]: the one Ed25519 verification rule (ZIP-215) and which keys may be trusted.
+//! - [`scan`]: which signed bytes are well-formed protobuf, before they are decoded.
 //! - [`wire`]: conversion between the model and the protobuf wire types.
 //! - [`alert`]: alert kinds and their deterministic ids.
 //! - [`linkage`]: how documents of different logs must fit together at
@@ -35,6 +36,7 @@ pub mod recipients;
 pub mod route;
 #[cfg(any(test, feature = "sample"))]
 pub mod sample;
+pub mod scan;
 pub mod seal;
 pub mod signature;
 pub mod trust;
@@ -52,8 +54,8 @@ pub use document::{
 };
 pub use entry::{
     AuthorityKey, Body, DecodeError, Entry, EntryHash, MAX_ENTRY_BYTES, MAX_STANZAS, OpenedEntry,
-    Sealed, SignedEntry, Stanza, VerifiedEntry, VerifyError, decode_proof, encode_proof,
-    verify_batch,
+    Sealed, SignedEntry, Stanza, UnknownDocument, VerifiedEntry, VerifyError, decode_proof,
+    encode_proof, verify_batch,
 };
 pub use id::{AuthorityId, Country, IdError};
 pub use lifecycle::{Refusal, Standing, Transition};

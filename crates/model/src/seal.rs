@@ -637,20 +637,54 @@ pub fn seal(
         );
         listed.push(r.clone());
     }
+    let payload = SealedPayload {
+        document: document.clone(),
+        recipients: listed,
+        unreached: unreached.to_vec(),
+    };
+    seal_with_pairs(header, &payload, &pair_keys, random)
+}
 
+/// Seals `payload` exactly as given, with one stanza for each of `to` (and
+/// nothing else: not even the issuer unless `to` names it). What a hostile
+/// issuer can do, so tests and the agreement harness can build entries
+/// whose recipient list lies; [`seal`] is what a node uses.
+pub fn seal_payload(
+    issuer: &EncryptionSecret,
+    header: Header<'_>,
+    payload: &SealedPayload,
+    to: &[EncryptionPublic],
+    random: &mut dyn Random,
+    pairs: &PairKeys,
+) -> Result<Sealed, SealError> {
+    let pair_keys = to
+        .iter()
+        .map(|k| {
+            pairs
+                .get(issuer, k, Role::Issuer)
+                .ok_or_else(|| SealError::LowOrderKey {
+                    authority: header.authority.clone(),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if pair_keys.len() > MAX_STANZAS {
+        return Err(SealError::TooManyRecipients(pair_keys.len()));
+    }
+    seal_with_pairs(header, payload, &pair_keys, random)
+}
+
+fn seal_with_pairs(
+    header: Header<'_>,
+    payload: &SealedPayload,
+    pair_keys: &[Arc<PairKey>],
+    random: &mut dyn Random,
+) -> Result<Sealed, SealError> {
     let mut k = Zeroizing::new([0u8; 32]);
     random.fill(&mut k[..]);
     let commitment = expand(&k, INFO_COMMIT);
     let content_key = Zeroizing::new(expand(&k, INFO_AEAD));
 
-    let payload = Zeroizing::new(
-        SealedPayload {
-            document: document.clone(),
-            recipients: listed,
-            unreached: unreached.to_vec(),
-        }
-        .encode(),
-    );
+    let payload = Zeroizing::new(payload.encode());
     let padded = pad(&payload).ok_or(SealError::TooLarge(padded_len(4 + payload.len())))?;
     let ciphertext = ChaCha20Poly1305::new(&Key::from(*content_key))
         .encrypt(
@@ -665,7 +699,7 @@ pub fn seal(
     let ad = wrap_ad(&header, &commitment);
     let bucket = pair_keys.len().next_power_of_two().max(MIN_STANZAS);
     let mut stanzas = Vec::with_capacity(bucket);
-    for pair in &pair_keys {
+    for pair in pair_keys {
         let mut nonce = [0u8; XNONCE_BYTES];
         random.fill(&mut nonce);
         let sealed_k = XChaCha20Poly1305::new(&Key::from(pair.wrap))
@@ -777,40 +811,60 @@ pub fn open(
     secrets: &[EncryptionSecret],
     pairs: &PairKeys,
 ) -> Opening {
+    open_from(header, sealed, issuer_keys, secrets, pairs).0
+}
+
+/// [`open`], also saying which of `issuer_keys` (by index) the stanza that
+/// decided was wrapped under: what a recipient records to open the entry
+/// again later, instead of trusting the payload's own claim.
+///
+/// Issuer keys are tried newest (last) first, own secrets in the order
+/// given (newest first). The search stops at the first matching stanza
+/// whose content key passes the commitment: the commitment binds the one
+/// content key, so every such stanza would give the same plaintext, and the
+/// verdict cannot depend on which of them is tried first.
+pub fn open_from(
+    header: Header<'_>,
+    sealed: &Sealed,
+    issuer_keys: &[EncryptionPublic],
+    secrets: &[EncryptionSecret],
+    pairs: &PairKeys,
+) -> (Opening, Option<usize>) {
     if sealed.suite != SUITE {
-        return Opening::Unopenable(Unopenable::UnsupportedSuite(sealed.suite.clone()));
+        return (
+            Opening::Unopenable(Unopenable::UnsupportedSuite(sealed.suite.clone())),
+            None,
+        );
     }
     let mut usable = false;
-    let mut matches: Vec<(Arc<PairKey>, &Stanza)> = Vec::new();
-    for own in secrets {
-        for issuer in issuer_keys {
+    let mut first_failure = None;
+    for (i, issuer) in issuer_keys.iter().enumerate().rev() {
+        for own in secrets {
             let Some(pair) = pairs.get(own, issuer, Role::Recipient) else {
                 continue;
             };
             usable = true;
             let tag = tag_of(&pair, &header, &sealed.commitment);
             for st in &sealed.stanzas {
-                if bool::from(st.tag.ct_eq(&tag)) {
-                    matches.push((Arc::clone(&pair), st));
+                if !bool::from(st.tag.ct_eq(&tag)) {
+                    continue;
+                }
+                match try_open(&header, sealed, &pair, st) {
+                    Ok(payload) => return (Opening::Opened(Box::new(payload)), Some(i)),
+                    Err(e @ (Unopenable::Unwrap | Unopenable::Commitment)) => {
+                        first_failure.get_or_insert((e, i));
+                    }
+                    Err(e) => return (Opening::Unopenable(e), Some(i)),
                 }
             }
         }
     }
     if !usable {
-        return Opening::Unopenable(Unopenable::NoUsableKey);
-    }
-    let mut first_failure = None;
-    for (pair, stanza) in matches {
-        match try_open(&header, sealed, &pair, stanza) {
-            Ok(payload) => return Opening::Opened(Box::new(payload)),
-            Err(e) => {
-                first_failure.get_or_insert(e);
-            }
-        }
+        return (Opening::Unopenable(Unopenable::NoUsableKey), None);
     }
     match first_failure {
-        Some(e) => Opening::Unopenable(e),
-        None => Opening::NotAddressed,
+        Some((e, i)) => (Opening::Unopenable(e), Some(i)),
+        None => (Opening::NotAddressed, None),
     }
 }
 
@@ -1347,7 +1401,9 @@ mod tests {
             &pairs,
         );
         assert!(matches!(o, Opening::Opened(_)));
-        assert_eq!(pairs.len(), 2);
+        // The newest issuer key is tried first, and opens: the older one
+        // costs nothing.
+        assert_eq!(pairs.len(), 1);
         // The restored issuer re-reads its own entry with its current secret.
         assert!(matches!(
             rotated.open_as(&sealed, &rotated.issuer),

@@ -81,12 +81,16 @@ pub(crate) fn encode_entry(e: &Entry) -> Vec<u8> {
         body: Some(match &e.body {
             Body::Document(d) => pb::entry::Body::Document(document_to_pb(d)),
             Body::Sealed(s) => pb::entry::Body::Sealed(sealed_to_pb(s)),
+            Body::Unknown(u) => pb::entry::Body::Document(
+                pb::Document::decode(u.bytes.as_slice()).unwrap_or_default(),
+            ),
         }),
     }
     .encode_to_vec()
 }
 
 pub(crate) fn decode_entry(bytes: &[u8]) -> Result<Entry, DecodeError> {
+    crate::scan::scan(bytes, ".tally.v1.Entry").map_err(|f| field("entry", f.to_string()))?;
     let m = pb::Entry::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
     let authority = m
         .authority
@@ -104,7 +108,18 @@ pub(crate) fn decode_entry(bytes: &[u8]) -> Result<Entry, DecodeError> {
         return Err(field("prev", "must be empty exactly for seq 1"));
     }
     let body = match m.body {
-        Some(pb::entry::Body::Document(d)) => Body::Document(document_from_pb(d)?),
+        Some(pb::entry::Body::Document(d)) => match document_from_pb(d) {
+            Ok(d) => Body::Document(d),
+            // Well-formed bytes, not a document this version reads: kept
+            // (the rare path decodes the entry again for the bytes).
+            Err(e) => Body::Unknown(crate::entry::UnknownDocument {
+                reason: document_fault(&e),
+                bytes: match pb::Entry::decode(bytes).map(|m| m.body) {
+                    Ok(Some(pb::entry::Body::Document(d))) => d.encode_to_vec(),
+                    _ => Vec::new(),
+                },
+            }),
+        },
         Some(pb::entry::Body::Sealed(s)) => Body::Sealed(sealed_from_pb(s)?),
         None => return Err(field("body", "missing")),
     };
@@ -212,6 +227,8 @@ pub(crate) fn encode_payload(p: &SealedPayload) -> Vec<u8> {
 }
 
 pub(crate) fn decode_payload(bytes: &[u8]) -> Result<SealedPayload, DecodeError> {
+    crate::scan::scan(bytes, ".tally.v1.SealedPayload")
+        .map_err(|f| field("payload", f.to_string()))?;
     let m = pb::SealedPayload::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
     if m.recipients.len() > MAX_PAYLOAD_LIST || m.unreached.len() > MAX_PAYLOAD_LIST {
         return Err(field(
@@ -424,6 +441,17 @@ fn enum_str<T: serde::Serialize>(v: &T) -> String {
 }
 
 /// Parses a snake_case enum name as serde would.
+/// The reason a document does not read, as `document.invalid` reports it:
+/// `unknown_kind` for a kind or value this version does not know.
+fn document_fault(e: &DecodeError) -> String {
+    let text = e.to_string();
+    if text.contains("unknown value") || text.contains("missing kind") {
+        format!("unknown_kind: {text}")
+    } else {
+        format!("document: {text}")
+    }
+}
+
 fn enum_parse<T: serde::de::DeserializeOwned>(
     name: &'static str,
     s: &str,

@@ -78,7 +78,15 @@ impl StoredLicense {
                 self.authority.as_str(),
                 self.document_seq,
                 self.sealed_to.first().map(|r| r.encryption_key.as_str()),
-            ),
+            )
+            .map_err(|e| match e {
+                StoreError::Unreadable { reason, .. } => StoreError::Unreadable {
+                    authority: self.authority.to_string(),
+                    number: self.number.clone(),
+                    reason,
+                },
+                e => e,
+            }),
         }
     }
 
@@ -122,16 +130,25 @@ fn document_at(
         .map_err(|e| StoreError::corrupt(&key, e))?;
     let document = match entry.body {
         Body::Document(d) => d,
+        Body::Unknown(_) => {
+            return Err(StoreError::corrupt(
+                &key,
+                "license state points at a document this version cannot read",
+            ));
+        }
         Body::Sealed(_) => {
             let opened = match (view.opener(), issuer_key) {
                 (Some(o), Some(k)) => o.reopen(&entry, k),
                 _ => None,
             };
-            opened.ok_or_else(|| {
-                StoreError::corrupt(
-                    &key,
-                    "the sealed entry of a license this node applied does not open with its keys",
-                )
+            // Not damage: a secret lost, or a store applied before the
+            // issuer's opening key was recorded. The caller names the license.
+            opened.ok_or_else(|| StoreError::Unreadable {
+                authority: authority.to_string(),
+                number: String::new(),
+                reason: format!(
+                    "its sealed entry (seq {seq}) no longer opens with this node's encryption keys"
+                ),
             })?
         }
     };
@@ -226,6 +243,22 @@ pub(crate) fn apply(
         Body::Document(doc) => {
             apply_document(tx, entry, pointer, key_id, doc, Carried::InLog { checked })?
         }
+        Body::Unknown(unknown) => tx.raise(&Alert {
+            id: alert_id(
+                AlertKind::DocumentInvalid,
+                None,
+                &entry.authority,
+                entry.seq,
+            ),
+            kind: AlertKind::DocumentInvalid,
+            license: None,
+            raised_at_ms: entry.issued_at_ms,
+            detail: format!(
+                "{a} seq {}: kept as evidence, not applied: {}",
+                entry.seq, unknown.reason
+            ),
+            open: true,
+        }),
         Body::Sealed(_) => {
             // Opened ahead (catch-up's preverify stage), or here.
             let opening = match (opened, tx.opener()) {
@@ -234,14 +267,21 @@ pub(crate) fn apply(
                 (None, None) => None,
             };
             match opening {
-                Some(Opening::Document { document, readers }) => apply_document(
-                    tx,
-                    entry,
-                    pointer,
-                    key_id,
-                    &document,
-                    Carried::Sealed(&readers),
-                )?,
+                Some(Opening::Document {
+                    document,
+                    readers,
+                    doubts,
+                }) => {
+                    crate::doubts::raise(tx, entry, &document, &readers, doubts)?;
+                    apply_document(
+                        tx,
+                        entry,
+                        pointer,
+                        key_id,
+                        &document,
+                        Carried::Sealed(&readers),
+                    )?
+                }
                 Some(Opening::Invalid(reason)) => {
                     tx.raise(&Alert {
                     id: alert_id(AlertKind::DocumentInvalid, None, &entry.authority, entry.seq),
@@ -254,6 +294,19 @@ pub(crate) fn apply(
                     ),
                     open: true,
                 });
+                }
+                Some(Opening::Excluded(reason)) => {
+                    tx.raise(&Alert {
+                        id: alert_id(AlertKind::PartyExcluded, None, &entry.authority, entry.seq),
+                        kind: AlertKind::PartyExcluded,
+                        license: None,
+                        raised_at_ms: entry.issued_at_ms,
+                        detail: format!(
+                            "{a} seq {}: a sealed entry addressed to this node does not open: {reason}",
+                            entry.seq
+                        ),
+                        open: true,
+                    });
                 }
                 // Not for this node: it keeps the chain, not the content.
                 Some(Opening::NotAddressed) | None => {}
@@ -292,7 +345,37 @@ fn apply_document(
         None => None,
     };
     let current = match &stored {
-        Some(s) => Some((s, s.document(tx)?)),
+        Some(s) => match s.document(tx) {
+            Ok(d) => Some((s, d)),
+            Err(StoreError::Unreadable { reason, .. }) => {
+                // What this entry changes cannot be judged against a
+                // document that does not open here: keep it, say so, and
+                // let every other entry go on applying.
+                let license = DocumentRef {
+                    authority: authority.to_string(),
+                    number: s.number.clone(),
+                };
+                tx.raise(&Alert {
+                    id: alert_id(
+                        AlertKind::DocumentUnreadable,
+                        Some(&license),
+                        &entry.authority,
+                        entry.seq,
+                    ),
+                    kind: AlertKind::DocumentUnreadable,
+                    license: Some(license),
+                    raised_at_ms: entry.issued_at_ms,
+                    detail: format!(
+                        "{authority} seq {}: {} not applied: the license {reason}",
+                        entry.seq,
+                        doc.kind_name()
+                    ),
+                    open: true,
+                });
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        },
         None => None,
     };
     let standing = current.as_ref().map(|(s, document)| Standing {
@@ -464,7 +547,7 @@ fn apply_transition(
                     entry: pointer,
                 };
                 tx.put_json(keys::announced(authority, entry.seq), &key);
-                Ok(())
+                crate::doubts::key_announced(tx, &entry.authority, &key.public_key)
             }
             _ => Ok(()),
         },

@@ -26,6 +26,15 @@ pub enum StoreError {
     /// the store. Never a panic.
     #[error("corrupt store value under key {key}: {reason}")]
     Corrupt { key: String, reason: String },
+    /// A sealed document this node applied no longer opens (a secret lost,
+    /// or a store written before the issuer's key was recorded): the license
+    /// reads as unreadable (`document.unreadable`), nothing else stops.
+    #[error("{authority} {number} does not open here: {reason}")]
+    Unreadable {
+        authority: String,
+        number: String,
+        reason: String,
+    },
     /// The integrity check found the store damaged: it refuses writes
     /// until it is replaced (docs/OPERATIONS.md).
     #[error("the store is damaged: {0}")]

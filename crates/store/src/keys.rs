@@ -20,6 +20,8 @@
 //! | `Q`    | direction, normalized serial, license authority, number, country, line | `SerialIndexRow` (JSON): the earliest use |
 //! | `O`    | own authority, seq, hash of the foreign entry          | encoded `SignedEntry` (log.cloned) |
 //! | `K`    | authority, seq, entry hash                             | encoded `SignedEntry` (a compromised tail the genuine log replaced) |
+//! | `J`    | `e`, authority, seq                                    | `Doubts` (JSON): a readable sealed document's unconfirmed claims |
+//! | `J`    | `k`, recipient authority, key, authority, seq          | `DoubtRef` (JSON): which doubts a key announcement settles |
 //! | `M`    | `M/schema`, `M/reindexing`, `M/recovering`, `M/overdue` | meta                           |
 //!
 //! Tallies and serial uses are kept per recording country and filtered by
@@ -29,7 +31,7 @@
 //! Numbers are big-endian (signed ones with the sign bit flipped) so keys sort
 //! numerically; strings are escaped (`00` -> `00 FF`) and end in `00 01`, so
 //! a string sorts before any longer string it prefixes and no string can run
-//! into the next component. `S V T R P Y A G C Z D W Q` are derived from the logs and are
+//! into the next component. `S V T R P Y A G C Z D W Q J` are derived from the logs and are
 //! what `reindex` deletes and rebuilds.
 
 use tally_model::{Direction, DocumentRef, EntryHash};
@@ -57,6 +59,9 @@ pub const EXIT_DATE: u8 = b'W';
 /// `serial.repeat` joins.
 pub const SERIAL_INDEX: u8 = b'Q';
 pub const META: u8 = b'M';
+/// Claims of readable sealed documents this node could not confirm yet
+/// (`party.excluded`), and the key announcements that would settle them.
+pub const DOUBT: u8 = b'J';
 /// Entries of this node's own authority that it did not write (`log.cloned`).
 pub const CLONED: u8 = b'O';
 /// Entries past a key's compromise that the authority's genuine
@@ -64,7 +69,7 @@ pub const CLONED: u8 = b'O';
 pub const DISPLACED: u8 = b'K';
 
 /// Prefixes of the records `reindex` rebuilds from the logs.
-pub const DERIVED: [u8; 13] = [
+pub const DERIVED: [u8; 14] = [
     LICENSE,
     TRANSIT,
     TALLY,
@@ -78,14 +83,17 @@ pub const DERIVED: [u8; 13] = [
     DELIVERY,
     EXIT_DATE,
     SERIAL_INDEX,
+    DOUBT,
 ];
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 /// The schemas this build migrates from (by a reindex at open): only
 /// derived records changed since (4: exits by date and the serial index
-/// across licenses; 5: license records in protobuf, not JSON).
-pub const SCHEMA_MIGRATES_FROM: [u32; 3] = [2, 3, 4];
+/// across licenses; 5: license records in protobuf, not JSON; 6: sealed
+/// documents judged by the key that opened them, `party.excluded` and
+/// `document.unreadable`, which a reindex applies to what was stored).
+pub const SCHEMA_MIGRATES_FROM: [u32; 4] = [2, 3, 4, 5];
 pub const SCHEMA_KEY: &[u8] = b"M/schema";
 /// Present while a reindex runs: derived records are half-built until it is
 /// gone, so opening a store that holds it finishes the reindex first.
@@ -384,6 +392,21 @@ pub fn cites_prefix(import: &DocumentRef) -> Vec<u8> {
 pub fn alert_prefix(kind: &str, license: &DocumentRef) -> Vec<u8> {
     let id = format!("{kind}:{}/{}:", license.authority, license.number);
     Key::new(ALERT).raw(id.as_bytes()).build()
+}
+pub fn doubts(authority: &str, seq: u64) -> Vec<u8> {
+    Key::new(DOUBT).str("e").str(authority).u64(seq).build()
+}
+pub fn doubt_ref(recipient: &str, key: &str, authority: &str, seq: u64) -> Vec<u8> {
+    Key::new(DOUBT)
+        .str("k")
+        .str(recipient)
+        .str(key)
+        .str(authority)
+        .u64(seq)
+        .build()
+}
+pub fn doubt_ref_prefix(recipient: &str, key: &str) -> Vec<u8> {
+    Key::new(DOUBT).str("k").str(recipient).str(key).build()
 }
 pub fn announced(authority: &str, seq: u64) -> Vec<u8> {
     Key::new(ENCRYPTION).str(authority).u64(seq).build()

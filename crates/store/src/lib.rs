@@ -29,6 +29,7 @@
 pub mod clock;
 mod compromise;
 mod derive;
+mod doubts;
 pub mod engine;
 pub mod error;
 pub mod integrity;
@@ -46,10 +47,20 @@ pub use clock::{AlertClock, DEFAULT_DELIVERY_DAYS};
 pub use engine::{EngineKind, UnknownEngine};
 pub use error::{Result, StoreError};
 pub use integrity::{ChainReport, check_engine};
-pub use opener::{Opener, Opening};
+pub use opener::{Doubt, Opener, Opening};
 pub use state::{
     Alert, AnnouncedKey, EntryPointer, Evidence, LicenseEvent, LicenseState, RotatedKey,
     SerialIndexRow, SerialUse, ShipmentRow, TallyRow,
 };
 pub use store::{DerivedDigest, Progress, ReindexReport, Store};
 pub use tx::Tx;
+
+/// A license read where an unreadable sealed document counts as absent.
+pub(crate) fn readable(
+    read: error::Result<Option<state::LicenseState>>,
+) -> error::Result<Option<state::LicenseState>> {
+    match read {
+        Err(error::StoreError::Unreadable { .. }) => Ok(None),
+        other => other,
+    }
+}

@@ -688,8 +688,21 @@ impl Store {
             .collect()
     }
 
-    /// A license, import certificate or transit authorization as it stands.
+    /// A license, import certificate or transit authorization as it stands;
+    /// `None` also when it is sealed and no longer opens here (see
+    /// [`Store::license_checked`]), so joins across documents go on.
     pub fn license(&self, authority: &AuthorityId, number: &str) -> Result<Option<LicenseState>> {
+        crate::readable(self.license_checked(authority, number))
+    }
+
+    /// [`Store::license`], but a sealed document that no longer opens here
+    /// is [`StoreError::Unreadable`] with the reason: what a license page
+    /// and a border check say about the license asked for.
+    pub fn license_checked(
+        &self,
+        authority: &AuthorityId,
+        number: &str,
+    ) -> Result<Option<LicenseState>> {
         self.license_at(&keys::license(authority.as_str(), number))
     }
 
@@ -708,7 +721,9 @@ impl Store {
         self.engine()
             .scan(&prefix, &keys::prefix_end(&prefix), limit)?
             .into_iter()
-            .map(|(k, v)| derive::load_license(&view, &k, &v))
+            .filter_map(|(k, v)| {
+                crate::readable(derive::load_license(&view, &k, &v).map(Some)).transpose()
+            })
             .collect()
     }
 
@@ -840,7 +855,9 @@ impl Store {
         }
         match self.opener()?.open(entry, announced) {
             o @ crate::Opening::Document { .. } => Some(o),
-            crate::Opening::NotAddressed | crate::Opening::Invalid(_) => None,
+            crate::Opening::NotAddressed
+            | crate::Opening::Invalid(_)
+            | crate::Opening::Excluded(_) => None,
         }
     }
 

@@ -264,12 +264,16 @@ impl<'a> Tx<'a> {
             .collect()
     }
 
-    /// A document of `authority` as it stands, this transaction's writes included.
+    /// A document of `authority` as it stands, this transaction's writes
+    /// included; `None` also when it is sealed and no longer opens here, so
+    /// that nothing about a sealed document fails a transaction.
     pub fn license(&self, authority: &AuthorityId, number: &str) -> Result<Option<LicenseState>> {
         let key = keys::license(authority.as_str(), number);
-        View::get(self, &key)?
-            .map(|v| derive::load_license(self, &key, &v))
-            .transpose()
+        crate::readable(
+            View::get(self, &key)?
+                .map(|v| derive::load_license(self, &key, &v))
+                .transpose(),
+        )
     }
 
     /// The export licenses that cite the import certificate `ic` (whatever

@@ -27,6 +27,7 @@ use tally_model::{
 };
 use tally_proto::v1 as pb;
 
+mod malformed;
 mod signatures;
 
 /// The signing domain of entries (PROTOCOL.md 3.1).
@@ -998,6 +999,14 @@ pub fn generate() -> Vec<(&'static str, String)> {
         ("cards.json", pretty(cards_file())),
         ("sync.json", pretty(sync_file(&chain, proof))),
         (
+            "malformed.json",
+            pretty(malformed::file(
+                chain[0].0.signed().entry_bytes(),
+                chain[0].0.entry().issued_at_ms,
+                &signing_secret("US-DDTC", 1),
+            )),
+        ),
+        (
             "signatures.json",
             pretty(signatures::file(
                 chain[0].0.signed().entry_bytes(),
@@ -1020,7 +1029,7 @@ pub fn encryption_pair(secret_hex: &str) -> EncryptionSecret {
 pub fn sealed_body(e: &Entry) -> Option<&Sealed> {
     match &e.body {
         Body::Sealed(s) => Some(s),
-        Body::Document(_) => None,
+        Body::Document(_) | Body::Unknown(_) => None,
     }
 }
 

@@ -134,6 +134,23 @@ fn entries_verify_and_invalid_ones_do_not() {
     }
 }
 
+/// The decoding table: each row's verdict through the implementation.
+#[test]
+fn malformed_rows_get_their_verdict() {
+    let f = load("malformed.json");
+    let cases = arr(&f, "cases");
+    assert!(cases.len() >= 11);
+    for v in cases {
+        let wire = bytes(v, "signed_entry");
+        let got = match tally_model::SignedEntry::decode(&wire).and_then(|s| s.open()) {
+            Err(_) => "refused",
+            Ok(e) if matches!(e.body, tally_model::Body::Unknown(_)) => "stored_invalid",
+            Ok(_) => "stored",
+        };
+        assert_eq!(got, s(v, "verdict"), "{}", s(v, "id"));
+    }
+}
+
 /// The signature rule's edge cases: each verdict alone, and the same verdict
 /// inside a batch with an honest signature (batch and single checks agree).
 #[test]

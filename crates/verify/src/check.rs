@@ -174,7 +174,13 @@ impl Verifier {
             // An unknown license records nothing: a border cannot grow every
             // node's log with crossings of licenses nobody issued.
             facts => {
-                let verdict = evaluate(facts.as_ref(), &declared, &reference);
+                let mut verdict = evaluate(facts.as_ref(), &declared, &reference);
+                if facts.is_none()
+                    && let Some(why) = self.unreadable(&req.license)
+                    && let Some(known) = verdict.checks.first_mut()
+                {
+                    known.detail = format!("{reference} does not open on this node: {why}");
+                }
                 (facts, verdict, None)
             }
         };
@@ -200,6 +206,16 @@ impl Verifier {
             transits: facts.transits,
             record,
         })
+    }
+
+    /// Why the license `r` is held here but does not open (a sealed
+    /// document whose secret was lost), if that is why it reads as unknown.
+    fn unreadable(&self, r: &DocumentRef) -> Option<String> {
+        let authority = r.authority.parse::<AuthorityId>().ok()?;
+        match self.store().license_checked(&authority, &r.number) {
+            Err(tally_store::StoreError::Unreadable { reason, .. }) => Some(reason),
+            _ => None,
+        }
     }
 
     /// Gathers what the rules need; `None` when the license is unknown.

@@ -124,11 +124,19 @@ impl Plan {
     }
 }
 
+/// Most of an issuer's encryption keys a sealed entry is tried against: the
+/// newest valid at the entry's time (docs/PROTOCOL.md 6.7). An issuer that
+/// announces thousands of keys cannot make every reader try them all.
+pub const MAX_ISSUER_KEYS: usize = 16;
+
 /// Every usable encryption key of an authority, oldest first: its card's,
 /// then those it announced in its own log (which come later, in log order).
+/// With `at_ms`, only those valid at that time, and at most the
+/// [`MAX_ISSUER_KEYS`] newest of them.
 fn known_keys(
     card: Option<&tally_model::Card>,
     announced: &[AnnouncedKey],
+    at_ms: Option<i64>,
 ) -> Vec<EncryptionPublic> {
     let mut keys: Vec<(i64, u64, EncryptionPublic)> = card
         .map(|c| c.encryption_keys.as_slice())
@@ -145,10 +153,16 @@ fn known_keys(
         // `open`, whose pair-key derivation refuses a non-contributory DH.
         .collect();
     keys.sort_by_key(|(from, seq, _)| (*from, *seq));
+    if let Some(at) = at_ms {
+        keys.retain(|(from, _, _)| *from <= at);
+    }
     let mut out: Vec<EncryptionPublic> = Vec::with_capacity(keys.len());
     for (_, _, k) in keys {
         out.retain(|o| o != &k);
         out.push(k);
+    }
+    if at_ms.is_some() && out.len() > MAX_ISSUER_KEYS {
+        out.drain(..out.len() - MAX_ISSUER_KEYS);
     }
     out
 }
@@ -177,7 +191,7 @@ pub fn plan(
         // never one declared compromised (its secret may be read elsewhere).
         // With every key compromised the authority's country is unreached
         // until its new card comes.
-        let newest = known_keys(Some(card), &announced(&card.authority))
+        let newest = known_keys(Some(card), &announced(&card.authority), None)
             .into_iter()
             .rfind(|k| !trust.encryption_key_compromised(&card.authority, &k.to_hex()));
         if let Some(key) = newest {
@@ -209,44 +223,83 @@ impl Opener for SealOpener {
             return Opening::NotAddressed;
         };
         let issuer_keys = if entry.authority == self.own {
-            self.sealing.publics()
+            // Oldest first, as `known_keys` gives them: the newest is tried first.
+            let mut own = self.sealing.publics();
+            own.reverse();
+            own
         } else {
             let trust = self.trust.read().unwrap_or_else(|p| p.into_inner());
-            known_keys(trust.card(&entry.authority), announced)
+            known_keys(
+                trust.card(&entry.authority),
+                announced,
+                Some(entry.issued_at_ms),
+            )
         };
         if issuer_keys.is_empty() {
             // No key of the issuer known here: nothing can be addressed to us.
             return Opening::NotAddressed;
         }
-        match seal::open(
+        let (opening, which) = seal::open_from(
             Header::of(entry),
             sealed,
             &issuer_keys,
             &self.sealing.secrets(),
             &self.sealing.pairs,
-        ) {
-            seal::Opening::NotAddressed => Opening::NotAddressed,
-            seal::Opening::Unopenable(seal::Unopenable::NoUsableKey) => Opening::NotAddressed,
-            seal::Opening::Unopenable(why) => Opening::Invalid(format!("unopenable: {why}")),
-            seal::Opening::Opened(payload) => match recipients_keep_the_rule(entry, &payload) {
-                Ok(()) => {
-                    let mut readers: Vec<tally_store::state::Reader> = Vec::new();
-                    for r in &payload.recipients {
-                        let reader = tally_store::state::Reader {
-                            authority: r.authority.clone(),
-                            encryption_key: r.encryption_key.to_hex(),
-                        };
-                        if !readers.contains(&reader) {
-                            readers.push(reader);
+        );
+        match (opening, which.and_then(|i| issuer_keys.get(i))) {
+            (seal::Opening::NotAddressed, _)
+            | (seal::Opening::Unopenable(seal::Unopenable::NoUsableKey), _) => {
+                Opening::NotAddressed
+            }
+            // Nobody on this version reads it, recipient or not.
+            (seal::Opening::Unopenable(why @ seal::Unopenable::UnsupportedSuite(_)), _) => {
+                Opening::Invalid(format!("unopenable: {why}"))
+            }
+            // The content key passed its commitment: every recipient
+            // decrypts the same bytes and fails the same way.
+            (
+                seal::Opening::Unopenable(
+                    why @ (seal::Unopenable::Decrypt
+                    | seal::Unopenable::Padding
+                    | seal::Unopenable::Decode(_)),
+                ),
+                _,
+            ) => Opening::Invalid(format!("unopenable: {why}")),
+            // Only this stanza's reader can tell.
+            (seal::Opening::Unopenable(why), _) => {
+                Opening::Excluded(format!("a stanza addressed here does not open: {why}"))
+            }
+            (seal::Opening::Opened(_), None) => {
+                Opening::Excluded("opened with no issuer key (a bug)".into())
+            }
+            (seal::Opening::Opened(payload), Some(opened_with)) => {
+                match recipients_keep_the_rule(entry, &payload, opened_with, &self.own) {
+                    Ok(()) => {
+                        // The issuer with the key that opened here, then
+                        // the payload's other recipients.
+                        let mut readers = vec![tally_store::state::Reader {
+                            authority: entry.authority.clone(),
+                            encryption_key: opened_with.to_hex(),
+                        }];
+                        for r in payload.recipients.iter().skip(1) {
+                            let reader = tally_store::state::Reader {
+                                authority: r.authority.clone(),
+                                encryption_key: r.encryption_key.to_hex(),
+                            };
+                            if !readers.contains(&reader) {
+                                readers.push(reader);
+                            }
+                        }
+                        let doubts = self.unreached_doubts(&payload);
+                        Opening::Document {
+                            document: Box::new(payload.document),
+                            readers,
+                            doubts,
                         }
                     }
-                    Opening::Document {
-                        document: Box::new(payload.document),
-                        readers,
-                    }
+                    Err(why) => Opening::Invalid(format!("recipients: {why}")),
                 }
-                Err(why) => Opening::Invalid(format!("recipients: {why}")),
-            },
+            }
         }
     }
 
@@ -266,20 +319,74 @@ impl Opener for SealOpener {
             _ => None,
         }
     }
+
+    fn card_knows(&self, authority: &AuthorityId, key: &str) -> bool {
+        if *authority == self.own {
+            return self
+                .sealing
+                .publics()
+                .iter()
+                .any(|k| k.to_hex().eq_ignore_ascii_case(key));
+        }
+        let trust = self.trust.read().unwrap_or_else(|p| p.into_inner());
+        trust.card(authority).is_some_and(|c| {
+            c.encryption_keys
+                .iter()
+                .any(|k| k.public_key.eq_ignore_ascii_case(key))
+        })
+    }
 }
 
-/// Every party country the document itself names has a recipient, or is
-/// listed as unreached (the issuer trusted no one there, and was warned).
+impl SealOpener {
+    /// `unreached` claims this node cannot share: a country listed as having
+    /// no reader although this node trusts an authority there with an
+    /// encryption key (the issuer may trust none there; this node cannot
+    /// tell, so it says so and applies the document).
+    fn unreached_doubts(&self, payload: &tally_model::SealedPayload) -> Vec<tally_store::Doubt> {
+        let trust = self.trust.read().unwrap_or_else(|p| p.into_inner());
+        payload
+            .unreached
+            .iter()
+            .filter(|c| {
+                self.own.country() == **c
+                    || trust.cards.iter().any(|card| {
+                        card.authority.country() == **c && !card.encryption_keys.is_empty()
+                    })
+            })
+            .map(|c| tally_store::Doubt {
+                reason: format!(
+                    "it lists {c} as having no reader, but this node trusts an authority of {c}"
+                ),
+            })
+            .collect()
+    }
+}
+
+/// The recipient list's rules every reader checks alike: the issuer first,
+/// with the key whose stanza opened here (`opened_with`); every party
+/// country the document names has a recipient or is listed as unreached;
+/// and this node (`own`) listed when its country is a party.
 fn recipients_keep_the_rule(
     entry: &Entry,
     payload: &tally_model::SealedPayload,
+    opened_with: &EncryptionPublic,
+    own: &AuthorityId,
 ) -> Result<(), String> {
+    match payload.recipients.first() {
+        Some(first)
+            if first.authority == entry.authority && first.encryption_key == *opened_with => {}
+        _ => {
+            return Err(
+                "the issuer is not listed first with the encryption key that opened it".into(),
+            );
+        }
+    }
     let issuer_country = entry.authority.country();
     let Readers::Parties(countries) = readers(&payload.document, issuer_country.as_str(), None)
     else {
         return Err("a network-visible kind of document arrived sealed".into());
     };
-    for c in countries {
+    for c in &countries {
         let served = payload
             .recipients
             .iter()
@@ -288,6 +395,10 @@ fn recipients_keep_the_rule(
         if !served && !unreached && c != issuer_country.as_str() {
             return Err(format!("party country {c} has no recipient"));
         }
+    }
+    let party = countries.contains(own.country().as_str()) || own.country() == issuer_country;
+    if party && !payload.recipients.iter().any(|r| r.authority == *own) {
+        return Err(format!("{own} is a party and is not listed"));
     }
     Ok(())
 }

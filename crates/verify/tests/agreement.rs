@@ -117,3 +117,101 @@ fn torsion_in_r_gets_one_verdict_on_every_path() {
     assert!(report.is_sound(), "{}", report.summary());
     assert_eq!(judged, 12);
 }
+
+/// `entry` bytes signed by MX's key 2 and wrapped (the wrapper's canonical
+/// form: fields 1, 2, 3).
+fn signed_raw(entry: &[u8]) -> Vec<u8> {
+    use ed25519_dalek::Signer as _;
+    let signer = ed25519_dalek::SigningKey::from_bytes(&[2; 32]);
+    let sig = signer.sign(&[b"tally/entry/v1".as_slice(), entry].concat());
+    let mut w = vec![0x0a];
+    let mut n = entry.len();
+    while n >= 0x80 {
+        w.push(0x80 | (n as u8 & 0x7f));
+        n >>= 7;
+    }
+    w.push(n as u8);
+    w.extend_from_slice(entry);
+    w.extend_from_slice(&[0x12, 0x20]);
+    w.extend_from_slice(signer.verifying_key().as_bytes());
+    w.extend_from_slice(&[0x1a, 0x40]);
+    w.extend_from_slice(&sig.to_bytes());
+    w
+}
+
+/// What a well-formed entry is (PROTOCOL.md 2.5): byte-level faults are
+/// refused on every path; a document this version cannot read (an unknown
+/// kind, an unknown value) is stored and raises `document.invalid`, so a
+/// newer writer's log never stops at an older reader.
+#[test]
+fn byte_faults_are_refused_and_unknown_documents_are_stored_as_invalid() {
+    let mut mx = Log::new("MX-SEDENA", 2);
+    let honest = mx.next_at(T0, import("IC-1"));
+    let bytes = honest.signed().entry_bytes().to_vec();
+    // "units" is the only unit of the import's line; make it "unitz".
+    let at = bytes
+        .windows(5)
+        .position(|w| w == b"units")
+        .expect("the unit is in the bytes");
+    let mut unknown_value = bytes.clone();
+    unknown_value[at + 4] = b'z';
+    // The body replaced by a Document whose only field is unknown (kind 50).
+    let head = {
+        let e = honest.entry();
+        let mut h = vec![0x0a, e.authority.as_str().len() as u8];
+        h.extend_from_slice(e.authority.as_str().as_bytes());
+        h.extend_from_slice(&[0x10, 1]);
+        h.push(0x20);
+        let mut t = e.issued_at_ms as u64;
+        while t >= 0x80 {
+            h.push(0x80 | (t as u8 & 0x7f));
+            t >>= 7;
+        }
+        h.push(t as u8);
+        h
+    };
+    let mut unknown_kind = head.clone();
+    unknown_kind.extend_from_slice(&[0x32, 0x03, 0x92, 0x03, 0x00]);
+    // seq twice.
+    let mut duplicated = bytes.clone();
+    duplicated.extend_from_slice(&[0x10, 0x01]);
+    // Both document and sealed.
+    let mut both = bytes.clone();
+    both.extend_from_slice(&[0x3a, 0x00]);
+
+    for (name, entry) in [
+        ("duplicated seq", &duplicated),
+        ("document and sealed", &both),
+    ] {
+        let (_d, store, v) = node();
+        let out = v.ingest(&signed_raw(entry)).expect("io");
+        assert!(
+            matches!(
+                out,
+                IngestOutcome::Rejected(tally_verify::Rejection::Malformed(_))
+            ),
+            "{name}: {out:?}"
+        );
+        assert_eq!(store.head(&mx.authority).expect("head"), None, "{name}");
+    }
+    for (name, entry) in [
+        ("unknown value", &unknown_value),
+        ("unknown kind", &unknown_kind),
+    ] {
+        let (_d, store, v) = node();
+        let out = v.ingest(&signed_raw(entry)).expect("io");
+        assert!(matches!(out, IngestOutcome::Accepted(_)), "{name}: {out:?}");
+        assert_eq!(
+            store.head(&mx.authority).expect("head").map(|h| h.0),
+            Some(1)
+        );
+        let alerts = store.alerts().expect("alerts");
+        assert_eq!(alerts.len(), 1, "{name}: {alerts:?}");
+        assert_eq!(alerts[0].kind, AlertKind::DocumentInvalid);
+        assert!(
+            alerts[0].detail.contains("unknown_kind"),
+            "{name}: {}",
+            alerts[0].detail
+        );
+    }
+}

@@ -47,10 +47,13 @@ pub async fn issue(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
+/// A license as it stands; a sealed one this node applied but can no
+/// longer open (a secret lost) answers 200 with `"document": null` and
+/// `"unreadable"`, the reason.
 pub async fn get(
     State(s): State<AppState>,
     Path((authority, number)): Path<(String, String)>,
-) -> Result<Json<LicenseView>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let v = s.verifier.clone();
     blocking(move || {
         let not_found = || ApiError::not_found(format!("no license {number} of {authority}"));
@@ -58,9 +61,21 @@ pub async fn get(
             return Err(not_found());
         };
         let store = v.store();
-        let state = store.license(&id, &number)?.ok_or_else(not_found)?;
+        let state = match store.license_checked(&id, &number) {
+            Ok(state) => state.ok_or_else(not_found)?,
+            Err(tally_verify::StoreError::Unreadable { reason, .. }) => {
+                return Ok(json!({
+                    "authority": id,
+                    "number": number,
+                    "document": null,
+                    "unreadable": reason,
+                }));
+            }
+            Err(e) => return Err(e.into()),
+        };
         let tallies = store.tallies(&state)?;
-        license_view(&v, state, &tallies)
+        let view: LicenseView = license_view(&v, state, &tallies)?;
+        serde_json::to_value(view).map_err(|e| ApiError::internal(e.to_string()))
     })
     .await
     .map(Json)
