@@ -1,0 +1,413 @@
+//! The hostile trusted issuer: US-DDTC, whose keys every node trusts, writes
+//! a log mixing honest entries with every fault the agreement issue found
+//! (and the rows of the decoding table), while GT-DIGECAM writes an honest
+//! log announcing encryption keys that US seals to. What it produces is a
+//! timeline of signed entries; the nodes ([`crate::nodes`]) receive it in
+//! different orders and batches.
+
+use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+use curve25519_dalek::scalar::Scalar;
+use ed25519_dalek::Signer as _;
+use sha2::{Digest, Sha512};
+use tally_model::seal::{
+    DeterministicRandom, EncryptionPublic, EncryptionSecret, Header, PairKeys, seal_payload,
+};
+use tally_model::{
+    AuthorityId, Body, Document, EncryptionKey, Recipient, SealedPayload, Status, UnknownDocument,
+    VerifiedEntry,
+};
+use tally_testkit::docs::{export, status};
+use tally_testkit::{Log, Rng, T0};
+
+/// The receivers' clock: ten hours after the fixtures' epoch.
+pub const NOW: i64 = T0 + 36_000_000;
+
+/// Signing keys (testkit `key(n)`, secret `[n; 32]`) and encryption secrets.
+pub const US_KEY: u8 = 1;
+pub const MX_KEY: u8 = 2;
+pub const GT_KEY: u8 = 3;
+pub const CA_KEY: u8 = 4;
+pub const US_ENC: u8 = 201;
+pub const MX_ENC: u8 = 202;
+pub const CA_ENC: u8 = 203;
+pub const GT_CARD_ENC: u8 = 204;
+
+pub fn enc(n: u8) -> EncryptionSecret {
+    EncryptionSecret::from_bytes([n; 32])
+}
+
+/// What an entry of the timeline is, for the run's per-class counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Class {
+    Honest,
+    Clear,
+    StatusChange,
+    TorsionR,
+    ReorderedRecipients,
+    UnreachedLie,
+    ForeignKey,
+    BadWrap,
+    LeftOut,
+    StanzaFlood,
+    UnknownKind,
+    UnknownValue,
+    Malformed,
+    FutureTime,
+    Fork,
+    GtAnnounce,
+}
+
+impl Class {
+    const US: [Class; 15] = [
+        Class::Honest,
+        Class::Clear,
+        Class::StatusChange,
+        Class::TorsionR,
+        Class::ReorderedRecipients,
+        Class::UnreachedLie,
+        Class::ForeignKey,
+        Class::BadWrap,
+        Class::LeftOut,
+        Class::StanzaFlood,
+        Class::UnknownKind,
+        Class::UnknownValue,
+        Class::Malformed,
+        Class::FutureTime,
+        Class::Fork,
+    ];
+}
+
+/// One delivery: which log it belongs to (for interleaving), its bytes.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub gt: bool,
+    pub class: Class,
+    pub bytes: Vec<u8>,
+}
+
+struct Writer {
+    log: Log,
+    pairs: PairKeys,
+    random: DeterministicRandom,
+    issued: Vec<String>,
+    /// GT's newest encryption key as US has seen it announced.
+    gt_key: EncryptionPublic,
+}
+
+fn recipient(authority: &str, key: EncryptionPublic) -> Recipient {
+    Recipient {
+        authority: authority.parse().expect("a fixture authority"),
+        encryption_key: key,
+    }
+}
+
+impl Writer {
+    fn at(&self) -> i64 {
+        T0 + 1000 * (self.log.seq as i64 + 1)
+    }
+
+    fn sealed(
+        &mut self,
+        document: Document,
+        recipients: Vec<Recipient>,
+        unreached: &[&str],
+        to: &[EncryptionPublic],
+    ) -> VerifiedEntry {
+        let payload = SealedPayload {
+            document,
+            recipients,
+            unreached: unreached.iter().map(|c| c.parse().expect("iso")).collect(),
+        };
+        let header = Header {
+            authority: &self.log.authority,
+            seq: self.log.seq + 1,
+            prev: self.log.prev,
+        };
+        let sealed = seal_payload(
+            &enc(US_ENC),
+            header,
+            &payload,
+            to,
+            &mut self.random,
+            &self.pairs,
+        )
+        .expect("the fixture keys seal");
+        let at = self.at();
+        self.log.next_body(at, Body::Sealed(sealed))
+    }
+
+    /// The honest list: US first, MX, GT with the newest key US saw.
+    fn honest_list(&self) -> (Vec<Recipient>, Vec<EncryptionPublic>) {
+        (
+            vec![
+                recipient("US-DDTC", enc(US_ENC).public()),
+                recipient("MX-SEDENA", enc(MX_ENC).public()),
+                recipient("GT-DIGECAM", self.gt_key),
+            ],
+            vec![enc(US_ENC).public(), enc(MX_ENC).public(), self.gt_key],
+        )
+    }
+
+    fn honest(&mut self, document: Document) -> VerifiedEntry {
+        let (list, to) = self.honest_list();
+        self.sealed(document, list, &[], &to)
+    }
+
+    fn next_number(&mut self) -> String {
+        let n = format!("EXP-{}", self.issued.len() + 1);
+        self.issued.push(n.clone());
+        n
+    }
+
+    /// Runs `make` without advancing the log (an entry every node refuses).
+    fn aside(&mut self, make: impl FnOnce(&mut Writer) -> Vec<u8>) -> Vec<u8> {
+        let (seq, prev) = (self.log.seq, self.log.prev);
+        let bytes = make(self);
+        (self.log.seq, self.log.prev) = (seq, prev);
+        bytes
+    }
+}
+
+/// `entry` bytes signed by the raw secret `[n; 32]`, in the canonical wrapper.
+pub fn signed_raw(entry: &[u8], n: u8) -> Vec<u8> {
+    let signer = ed25519_dalek::SigningKey::from_bytes(&[n; 32]);
+    let sig = signer.sign(&[b"tally/entry/v1".as_slice(), entry].concat());
+    let mut w = vec![0x0a];
+    let mut len = entry.len();
+    while len >= 0x80 {
+        w.push(0x80 | (len as u8 & 0x7f));
+        len >>= 7;
+    }
+    w.push(len as u8);
+    w.extend_from_slice(entry);
+    w.extend_from_slice(&[0x12, 0x20]);
+    w.extend_from_slice(signer.verifying_key().as_bytes());
+    w.extend_from_slice(&[0x1a, 0x40]);
+    w.extend_from_slice(&sig.to_bytes());
+    w
+}
+
+/// `honest`'s bytes, signed again with a point of order 8 added to `R`: a
+/// valid signature under the protocol's rule that an uncofactored check
+/// refuses and an uncofactored batch accepts for one weight in eight.
+pub fn torsion_in_r(honest: &VerifiedEntry, key: u8, nonce: u64) -> Vec<u8> {
+    let signer = ed25519_dalek::SigningKey::from_bytes(&[key; 32]);
+    let a = signer.to_scalar();
+    let public = signer.verifying_key().to_bytes();
+    let r = Scalar::from(nonce.wrapping_add(1));
+    let torsion = EIGHT_TORSION[1 + (nonce % 7) as usize];
+    let big_r = (ED25519_BASEPOINT_POINT * r + torsion)
+        .compress()
+        .to_bytes();
+    let k = Scalar::from_hash(
+        Sha512::new()
+            .chain_update(big_r)
+            .chain_update(public)
+            .chain_update(b"tally/entry/v1")
+            .chain_update(honest.signed().entry_bytes()),
+    );
+    let s = r + k * a;
+    let mut wire = honest.signed().encode();
+    let n = wire.len();
+    wire[n - 64..n - 32].copy_from_slice(&big_r);
+    wire[n - 32..].copy_from_slice(s.as_bytes());
+    wire
+}
+
+/// The timeline of one case: `len` US entries (faults drawn by `rng`) with
+/// GT's announcements among them.
+pub fn timeline(rng: &mut Rng, len: usize) -> Vec<Delivery> {
+    let mut us = Writer {
+        log: Log::new("US-DDTC", US_KEY),
+        pairs: PairKeys::default(),
+        random: DeterministicRandom::new([rng.next_u64() as u8; 32]),
+        issued: Vec::new(),
+        gt_key: enc(GT_CARD_ENC).public(),
+    };
+    let mut gt = Log::new("GT-DIGECAM", GT_KEY);
+    let mut out = Vec::with_capacity(len + len / 8);
+    let mut held: Vec<VerifiedEntry> = Vec::new();
+    for _ in 0..len {
+        if rng.range(0, 9) == 0 {
+            // GT announces a new encryption key; US will seal to it.
+            let secret = EncryptionSecret::from_bytes([rng.next_u64() as u8 | 1; 32]);
+            let e = gt.next_at(
+                T0 + 1000 * (gt.seq as i64 + 1),
+                Document::EncryptionKey(EncryptionKey {
+                    public_key: secret.public().0,
+                    valid_from_ms: T0,
+                }),
+            );
+            us.gt_key = secret.public();
+            out.push(Delivery {
+                gt: true,
+                class: Class::GtAnnounce,
+                bytes: e.signed().encode(),
+            });
+        }
+        let class = Class::US[rng.range(0, Class::US.len() as u64 - 1) as usize];
+        let bytes = match class {
+            Class::Honest => {
+                let n = us.next_number();
+                us.honest(export(&n, rng.range(1, 500), &[]))
+                    .signed()
+                    .encode()
+            }
+            Class::Clear => {
+                let n = us.next_number();
+                let at = us.at();
+                us.log.next_at(at, export(&n, 10, &[])).signed().encode()
+            }
+            Class::StatusChange => {
+                let number = match us.issued.len() {
+                    0 => "EXP-404".to_string(),
+                    k => us.issued[rng.range(0, k as u64 - 1) as usize].clone(),
+                };
+                let s =
+                    [Status::Suspended, Status::Active, Status::Revoked][rng.range(0, 2) as usize];
+                us.honest(status(&number, s, "review")).signed().encode()
+            }
+            Class::TorsionR => {
+                let n = us.next_number();
+                let e = us.honest(export(&n, 5, &[]));
+                torsion_in_r(&e, US_KEY, rng.next_u64())
+            }
+            Class::ReorderedRecipients => {
+                let n = us.next_number();
+                let (mut list, to) = us.honest_list();
+                list.rotate_left(1 + rng.range(0, 1) as usize);
+                us.sealed(export(&n, 5, &[]), list, &[], &to)
+                    .signed()
+                    .encode()
+            }
+            Class::UnreachedLie => {
+                let n = us.next_number();
+                let (mut list, mut to) = us.honest_list();
+                list.pop();
+                to.pop();
+                us.sealed(export(&n, 5, &[]), list, &["GT"], &to)
+                    .signed()
+                    .encode()
+            }
+            Class::ForeignKey => {
+                let n = us.next_number();
+                let (mut list, mut to) = us.honest_list();
+                let fake = EncryptionSecret::from_bytes([rng.next_u64() as u8 | 2; 32]).public();
+                let who = ["MX-FAKE", "GT-DIGECAM", "CA-GAC"][rng.range(0, 2) as usize];
+                list.push(recipient(who, fake));
+                to.push(fake);
+                us.sealed(export(&n, 5, &[]), list, &[], &to)
+                    .signed()
+                    .encode()
+            }
+            Class::BadWrap => {
+                let n = us.next_number();
+                let (list, to) = us.honest_list();
+                let (seq, prev) = (us.log.seq, us.log.prev);
+                let e = us.sealed(export(&n, 5, &[]), list, &[], &to);
+                let Body::Sealed(mut s) = e.entry().body.clone() else {
+                    unreachable!("sealed above")
+                };
+                let which = rng.range(0, s.stanzas.len() as u64 - 1) as usize;
+                s.stanzas[which].wrapped[30] ^= 1;
+                (us.log.seq, us.log.prev) = (seq, prev);
+                let at = us.at();
+                us.log.next_body(at, Body::Sealed(s)).signed().encode()
+            }
+            Class::LeftOut => {
+                let n = us.next_number();
+                let to = us.honest_list().1;
+                let list = vec![recipient("US-DDTC", enc(US_ENC).public())];
+                us.sealed(export(&n, 5, &[]), list, &["MX", "GT"], &to)
+                    .signed()
+                    .encode()
+            }
+            Class::StanzaFlood => {
+                let n = us.next_number();
+                let (list, mut to) = us.honest_list();
+                for i in 0..rng.range(10, 200) {
+                    to.push(EncryptionSecret::from_bytes([(i % 250) as u8 + 3; 32]).public());
+                }
+                to.dedup();
+                us.sealed(export(&n, 5, &[]), list, &[], &to)
+                    .signed()
+                    .encode()
+            }
+            Class::UnknownKind => {
+                let at = us.at();
+                us.log
+                    .next_body(
+                        at,
+                        Body::Unknown(UnknownDocument {
+                            reason: String::new(),
+                            bytes: Vec::new(),
+                        }),
+                    )
+                    .signed()
+                    .encode()
+            }
+            Class::UnknownValue => {
+                let n = us.next_number();
+                let at = us.at();
+                let e = us.log.next_at(at, export(&n, 5, &[]));
+                let mut bytes = e.signed().entry_bytes().to_vec();
+                if let Some(p) = bytes.windows(5).position(|w| w == b"units") {
+                    bytes[p + 4] = b'z';
+                }
+                // The log goes on from these bytes, as their writer's would.
+                us.log.prev = Some(tally_model::EntryHash::of(&bytes));
+                signed_raw(&bytes, US_KEY)
+            }
+            Class::Malformed => us.aside(|w| {
+                let at = w.at();
+                let e = w.log.next_at(at, export("EXP-X", 5, &[]));
+                let mut bytes = e.signed().entry_bytes().to_vec();
+                bytes.extend_from_slice(&[0x10, 0x01]);
+                signed_raw(&bytes, US_KEY)
+            }),
+            Class::FutureTime => us.aside(|w| {
+                w.log
+                    .next_at(NOW + 3_600_000, export("EXP-F", 5, &[]))
+                    .signed()
+                    .encode()
+            }),
+            Class::Fork => match held.pop() {
+                Some(e) => {
+                    // Another document at a seq already written.
+                    let entry = tally_model::Entry {
+                        body: Body::Document(export("EXP-FORK", 1, &[])),
+                        ..e.entry().clone()
+                    };
+                    tally_testkit::key(US_KEY).sign(&entry).signed().encode()
+                }
+                None => us.aside(|w| {
+                    w.log
+                        .next_at(NOW + 3_600_000, export("EXP-F", 5, &[]))
+                        .signed()
+                        .encode()
+                }),
+            },
+            Class::GtAnnounce => unreachable!("GT's class"),
+        };
+        if let Ok(s) = tally_model::SignedEntry::decode(&bytes)
+            && let Ok(o) = tally_model::OpenedEntry::open(s)
+            && o.entry().authority.as_str() == "US-DDTC"
+            && rng.range(0, 7) == 0
+            && let Ok(v) =
+                tally_model::VerifiedEntry::verify(o, &tally_testkit::key(US_KEY).public())
+        {
+            held.push(v);
+        }
+        out.push(Delivery {
+            gt: false,
+            class,
+            bytes,
+        });
+    }
+    out
+}
+
+/// The authority ids the harness uses.
+pub fn id(s: &str) -> AuthorityId {
+    s.parse().expect("a fixture authority")
+}

@@ -1,0 +1,205 @@
+//! A byzantine differential harness (dev only): a hostile trusted issuer
+//! ([`hostile`]) writes entries from a grammar of faults mixed with honest
+//! traffic, and three in-process nodes ([`nodes`]) with identical trust
+//! lists, declarations and clock take them by different paths. They must
+//! agree: the same stored entries and heads on every node, the same proofs
+//! of forks, the same derived state (license states, tallies, alerts, every
+//! derived record) on the two nodes that read the same documents, before and
+//! after a reindex, and no failed transaction anywhere.
+//!
+//! `cargo test -p tally-byzantine` runs a bounded property test;
+//! `cargo run --release -p tally-byzantine -- --cases N` is the long run.
+
+pub mod hostile;
+pub mod nodes;
+
+use anyhow::Result;
+use hostile::{Class, Delivery};
+use nodes::Node;
+use std::collections::BTreeMap;
+use tally_store::EngineKind;
+use tally_testkit::Rng;
+
+/// What one case came to.
+#[derive(Debug, Default)]
+pub struct CaseReport {
+    pub seed: u64,
+    /// Deliveries made to each node (entries of the timeline).
+    pub entries: usize,
+    /// Entries stored (the head seqs summed).
+    pub stored: u64,
+    pub faults: BTreeMap<Class, usize>,
+    /// Nodes that disagree, and on what.
+    pub disagreements: Vec<String>,
+    /// Transactions that failed (an `Err` from ingest or catch-up).
+    pub failures: Vec<String>,
+}
+
+/// Merges the US and GT entries of `timeline` in a random order that keeps
+/// each log's own order.
+fn interleave(timeline: &[Delivery], rng: &mut Rng) -> Vec<Delivery> {
+    let (gt, us): (Vec<&Delivery>, Vec<&Delivery>) = timeline.iter().partition(|d| d.gt);
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::with_capacity(timeline.len());
+    while i < us.len() || j < gt.len() {
+        let take_gt = j < gt.len() && (i == us.len() || rng.range(0, 3) == 0);
+        if take_gt {
+            out.push(gt[j].clone());
+            j += 1;
+        } else {
+            out.push(us[i].clone());
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Every signature again under the protocol's rule, every chain link.
+fn sound(node: &Node) -> Option<String> {
+    let report = node.store().check_chains(
+        &mut |signed| {
+            let key = ed25519_dalek::VerifyingKey::from_bytes(signed.key_id()).ok()?;
+            signed.verify_with(&key).err().map(|e| e.to_string())
+        },
+        &mut |_| {},
+    );
+    (!report.is_sound()).then(|| format!("{}: {}", node.authority, report.summary()))
+}
+
+/// Runs one case: `len` US entries from `seed`.
+pub fn run_case(seed: u64, len: usize, engine: EngineKind) -> Result<CaseReport> {
+    let mut rng = Rng(seed);
+    let timeline = hostile::timeline(&mut rng, len);
+    let mut report = CaseReport {
+        seed,
+        entries: timeline.len(),
+        ..CaseReport::default()
+    };
+    for d in &timeline {
+        *report.faults.entry(d.class).or_default() += 1;
+    }
+    let mx1 = Node::mx(engine)?;
+    let mut mx2 = Node::mx(engine)?;
+    let ca = Node::ca(engine)?;
+    let mut fail = |what: String| report.failures.push(what);
+
+    // mx1 and ca: gossip, one by one, each in its own order.
+    for (node, order) in [
+        (&mx1, interleave(&timeline, &mut rng)),
+        (&ca, interleave(&timeline, &mut rng)),
+    ] {
+        for d in &order {
+            if let Err(e) = node.gossip(&d.bytes) {
+                fail(format!("{} gossip {:?}: {e:#}", node.authority, d.class));
+            }
+        }
+    }
+    // mx2: ranges of random sizes, restarted half-way.
+    let order = interleave(&timeline, &mut rng);
+    let mut at = 0;
+    while at < order.len() {
+        let size = rng.range(1, 12) as usize;
+        let end = (at + size).min(order.len());
+        let refs: Vec<&[u8]> = order[at..end].iter().map(|d| d.bytes.as_slice()).collect();
+        if let Err(e) = mx2.range(&refs) {
+            fail(format!("mx2 range {at}..{end}: {e:#}"));
+        }
+        if at < order.len() / 2 && end >= order.len() / 2 {
+            mx2.restart()?;
+        }
+        at = end;
+    }
+    // Catch-up both ways: what one stored, the others take.
+    for (to, from) in [
+        (&mx2, &mx1),
+        (&ca, &mx1),
+        (&mx1, &mx2),
+        (&mx1, &ca),
+        (&ca, &mx2),
+    ] {
+        if let Err(e) = to.catch_up(from, &mut rng) {
+            report.disagreements.push(format!(
+                "catch-up {} from {}: {e:#}",
+                to.authority, from.authority
+            ));
+        }
+    }
+
+    // Fork proofs travel on their own topic: each node offers the others
+    // the proofs it holds, as it publishes them after storing them.
+    for from in [&mx1, &mx2, &ca] {
+        for e in from.store().evidence()? {
+            let [a, b] = &e.entries;
+            let (Ok(a), Ok(b)) = (
+                tally_model::SignedEntry::decode(a),
+                tally_model::SignedEntry::decode(b),
+            ) else {
+                report.disagreements.push(format!(
+                    "{}: a stored proof does not decode",
+                    from.authority
+                ));
+                continue;
+            };
+            let proof = tally_model::encode_proof(&a, &b);
+            for to in [&mx1, &mx2, &ca] {
+                if let Err(e) = to.v().ingest_proof(&proof) {
+                    report
+                        .failures
+                        .push(format!("{} proof: {e:#}", to.authority));
+                }
+            }
+        }
+    }
+
+    let heads = |n: &Node| n.store().heads();
+    let (h1, h2, h3) = (heads(&mx1)?, heads(&mx2)?, heads(&ca)?);
+    report.stored = h1.iter().map(|(_, s, _)| s).sum();
+    if h1 != h2 || h1 != h3 {
+        report
+            .disagreements
+            .push(format!("heads: mx1 {h1:?}, mx2 {h2:?}, ca {h3:?}"));
+    }
+    let proofs = |n: &Node| -> Result<Vec<(String, u64)>> {
+        Ok(n.store()
+            .evidence()?
+            .into_iter()
+            .map(|e| (e.authority.to_string(), e.seq))
+            .collect())
+    };
+    let (p1, p2, p3) = (proofs(&mx1)?, proofs(&mx2)?, proofs(&ca)?);
+    if p1 != p2 || p1 != p3 {
+        report
+            .disagreements
+            .push(format!("fork proofs: mx1 {p1:?}, mx2 {p2:?}, ca {p3:?}"));
+    }
+    let d1 = mx1.store().derived_digest()?;
+    let d2 = mx2.store().derived_digest()?;
+    if d1 != d2 {
+        report.disagreements.push(format!(
+            "derived state of the two readers: {d1:?} vs {d2:?}; alerts {:?} vs {:?}",
+            alert_ids(&mx1)?,
+            alert_ids(&mx2)?
+        ));
+    }
+    mx2.store().reindex()?;
+    let d2 = mx2.store().derived_digest()?;
+    if d1 != d2 {
+        report
+            .disagreements
+            .push(format!("derived state after a reindex: {d1:?} vs {d2:?}"));
+    }
+    for n in [&mx1, &mx2, &ca] {
+        if let Some(why) = sound(n) {
+            report.disagreements.push(format!("store check: {why}"));
+        }
+    }
+    Ok(report)
+}
+
+fn alert_ids(n: &Node) -> Result<Vec<String>> {
+    Ok(n.store()
+        .alerts()?
+        .into_iter()
+        .map(|a| format!("{}{}", a.id, if a.open { "" } else { " (closed)" }))
+        .collect())
+}

@@ -1,0 +1,162 @@
+//! In-process nodes with identical trust lists, declarations and clock, and
+//! the paths entries reach them by: gossip one by one, sync ranges of random
+//! sizes, a restart half-way, catch-up from another node's store, reindex.
+
+use crate::hostile::{
+    self, CA_ENC, CA_KEY, GT_CARD_ENC, GT_KEY, MX_ENC, MX_KEY, NOW, US_ENC, US_KEY, enc,
+};
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use tally_model::{AuthorityId, CardKey, TrustList};
+use tally_store::{EngineKind, Store};
+use tally_testkit::{key, trust_list};
+use tally_verify::sealing::{SealOpener, Sealing};
+use tally_verify::{IngestOutcome, NoPublish, Verifier};
+
+/// One node: its directory, who it is, and the verifier over its store.
+pub struct Node {
+    pub dir: tempfile::TempDir,
+    pub authority: &'static str,
+    signing: u8,
+    secret: u8,
+    engine: EngineKind,
+    /// `None` only inside [`Node::restart`].
+    v: Option<Verifier>,
+}
+
+fn trust_for(own: &AuthorityId) -> TrustList {
+    let mut list = trust_list(&[
+        ("US-DDTC", US_KEY),
+        ("MX-SEDENA", MX_KEY),
+        ("GT-DIGECAM", GT_KEY),
+        ("CA-GAC", CA_KEY),
+    ]);
+    list.cards.retain(|c| c.authority != *own);
+    for c in &mut list.cards {
+        let n = match c.authority.as_str() {
+            "US-DDTC" => US_ENC,
+            "MX-SEDENA" => MX_ENC,
+            "GT-DIGECAM" => GT_CARD_ENC,
+            _ => CA_ENC,
+        };
+        c.encryption_keys = vec![CardKey::new(enc(n).public().to_hex(), 0)];
+    }
+    list
+}
+
+fn open(
+    dir: &Path,
+    authority: &str,
+    signing: u8,
+    secret: u8,
+    engine: EngineKind,
+) -> Result<Verifier> {
+    let own = hostile::id(authority);
+    let trust = Arc::new(RwLock::new(trust_for(&own)));
+    let sealing = Arc::new(Sealing::new(
+        vec![enc(secret)],
+        Box::new(tally_model::seal::DeterministicRandom::new([secret; 32])),
+    ));
+    let opener = SealOpener {
+        sealing: sealing.clone(),
+        trust: trust.clone(),
+        own: own.clone(),
+    };
+    let store = Store::open_with(dir, engine, Some(Arc::new(opener))).context("store")?;
+    let v = Verifier::with_clock(
+        store,
+        own,
+        key(signing),
+        trust,
+        Box::new(NoPublish),
+        Box::new(tally_verify::FixedClock(NOW)),
+    );
+    v.set_sealing(sealing);
+    Ok(v)
+}
+
+impl Node {
+    pub fn mx(engine: EngineKind) -> Result<Node> {
+        Node::new("MX-SEDENA", MX_KEY, MX_ENC, engine)
+    }
+
+    pub fn ca(engine: EngineKind) -> Result<Node> {
+        Node::new("CA-GAC", CA_KEY, CA_ENC, engine)
+    }
+
+    fn new(authority: &'static str, signing: u8, secret: u8, engine: EngineKind) -> Result<Node> {
+        let dir = tempfile::tempdir()?;
+        let v = open(dir.path(), authority, signing, secret, engine)?;
+        Ok(Node {
+            dir,
+            authority,
+            signing,
+            secret,
+            engine,
+            v: Some(v),
+        })
+    }
+
+    /// Stops and starts again on the same store.
+    pub fn restart(&mut self) -> Result<()> {
+        // The store closes with the last handle to it.
+        self.v = None;
+        self.v = Some(open(
+            self.dir.path(),
+            self.authority,
+            self.signing,
+            self.secret,
+            self.engine,
+        )?);
+        Ok(())
+    }
+
+    pub fn v(&self) -> &Verifier {
+        self.v.as_ref().expect("a node is open outside restart")
+    }
+
+    /// Gossip: one entry at a time. An error is a failed transaction.
+    pub fn gossip(&self, bytes: &[u8]) -> Result<IngestOutcome> {
+        self.v().ingest(bytes).context("a transaction failed")
+    }
+
+    /// Sync: a range at once.
+    pub fn range(&self, entries: &[&[u8]]) -> Result<Vec<IngestOutcome>> {
+        self.v()
+            .ingest_many(entries)
+            .context("a transaction failed")
+    }
+
+    pub fn store(&self) -> &Store {
+        self.v().store()
+    }
+
+    /// Pulls what `from` holds and this node lacks, in ranges of `1..=max`
+    /// entries, as sync does from a peer. Err if a range makes no progress
+    /// (this node refuses what the other stored: a disagreement).
+    pub fn catch_up(&self, from: &Node, sizes: &mut tally_testkit::Rng) -> Result<()> {
+        for (authority, seq, _) in from.store().heads()? {
+            loop {
+                let have = self.store().head(&authority)?.map_or(0, |h| h.0);
+                if have >= seq {
+                    break;
+                }
+                let limit = sizes.range(1, 16) as usize;
+                let range = from.store().range(&authority, have + 1, limit)?;
+                let bytes: Vec<Vec<u8>> = range.iter().map(|s| s.encode()).collect();
+                let refs: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+                self.range(&refs)?;
+                let now = self.store().head(&authority)?.map_or(0, |h| h.0);
+                anyhow::ensure!(
+                    now > have,
+                    "{} refuses {authority} seq {} that {} stored",
+                    self.authority,
+                    have + 1,
+                    from.authority
+                );
+            }
+        }
+        Ok(())
+    }
+}
