@@ -11,8 +11,8 @@ use crate::{AppState, openapi};
 use axum::Extension;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -262,7 +262,14 @@ pub async fn log(
     .await
 }
 
-pub async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+/// The Prometheus text. Without a token, only what every peer could count
+/// from the chain itself; with a valid token of any role, also the families
+/// derived from documents this node opened (open alerts, checks, verdicts).
+pub async fn metrics(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let private = crate::auth::optional_role(&s, &headers).await?.is_some();
     // The gauges are read fresh at scrape time rather than trusted to be
     // kept current by every writer.
     let store = s.verifier.store();
@@ -273,24 +280,33 @@ pub async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, Api
     let v = s.verifier.clone();
     // A store that cannot be read now (re-opening after a fault) leaves
     // these gauges as they were: the scrape still answers, with the fault.
+    // The alerts are read only for a caller who may see them.
     let (heads, alerts) = blocking(move || {
         let store = v.store();
-        Ok::<_, ApiError>((store.heads()?, store.alerts()?))
+        let alerts = if private { store.alerts()? } else { vec![] };
+        Ok::<_, ApiError>((store.heads()?, alerts))
     })
     .await
     .unwrap_or_default();
     for (authority, seq, _) in &heads {
         s.metrics.set_entries_stored(authority.as_str(), *seq);
     }
-    for kind in AlertKind::ALL {
-        let open = alerts.iter().filter(|a| a.open && a.kind == kind).count();
-        s.metrics.set_alerts_open(kind, open as u64);
+    if private {
+        for kind in AlertKind::ALL {
+            let open = alerts.iter().filter(|a| a.open && a.kind == kind).count();
+            s.metrics.set_alerts_open(kind, open as u64);
+        }
     }
     let connected = s.network.peers().iter().filter(|p| p.connected).count();
     s.metrics.set_connected_peers(connected as u64);
+    let text = if private {
+        s.metrics.render_private()
+    } else {
+        s.metrics.render()
+    };
     Ok((
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        s.metrics.render(),
+        text,
     ))
 }
 

@@ -170,11 +170,78 @@ async fn metrics_render_every_series() {
         "tally_entries_total",
         "tally_connected_peers",
         "tally_http_requests_total",
-        "tally_verification_checks_total",
-        "tally_verdicts_total",
     ] {
         assert!(a.text.contains(&format!("# TYPE {name} ")), "{name}");
     }
+    let a = r.get("/metrics", Some(&r.officer)).await;
+    assert_eq!(a.status, StatusCode::OK);
+    for name in ["tally_verification_checks_total", "tally_verdicts_total"] {
+        assert!(a.text.contains(&format!("# TYPE {name} ")), "{name}");
+    }
+}
+
+/// Regression (issue 20: `/metrics` without a token published
+/// `tally_alerts_open{kind}`, computed from documents this node opened):
+/// without a token the families derived from opened documents are absent
+/// altogether (no sample, no `# HELP`, no `# TYPE`); with a token of any
+/// role they are there; an unknown token is refused.
+#[tokio::test]
+async fn metrics_without_a_token_show_nothing_derived_from_opened_documents() {
+    let r = Rig::new();
+    r.foreign_documents();
+    r.issue(&export("EXP-1")).await;
+    let a = r
+        .post(
+            "/v1/shipments/verify",
+            Some(&r.officer),
+            &shipment("EXP-1", "US", "exit", 1000, &[], true),
+        )
+        .await;
+    assert_eq!(a.json()["verdict"], "reject", "{}", a.text);
+
+    let public = r.get("/metrics", None).await;
+    assert_eq!(public.status, StatusCode::OK, "{}", public.text);
+    for name in [
+        "tally_alerts_open",
+        "tally_verification_checks_total",
+        "tally_verdicts_total",
+    ] {
+        assert!(!public.text.contains(name), "{name}:\n{}", public.text);
+    }
+    assert!(!public.text.contains("shipment.refused"), "{}", public.text);
+    assert!(
+        public
+            .text
+            .lines()
+            .any(|l| l.starts_with("tally_entries_stored{authority=\"US-DDTC\"} ")),
+        "{}",
+        public.text
+    );
+
+    for token in [&r.officer, &r.issuer, &r.admin] {
+        let m = r.get("/metrics", Some(token)).await;
+        assert_eq!(m.status, StatusCode::OK, "{}", m.text);
+        assert!(
+            m.text
+                .lines()
+                .any(|l| l == "tally_alerts_open{kind=\"shipment.refused\"} 1"),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.text
+                .contains("tally_verdicts_total{verdict=\"reject\"} 1"),
+            "{}",
+            m.text
+        );
+    }
+    let unknown = r.get("/metrics", Some("not-a-token")).await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED, "{}", unknown.text);
+    assert!(
+        !unknown.text.contains("tally_alerts_open"),
+        "{}",
+        unknown.text
+    );
 }
 
 #[tokio::test]
@@ -188,7 +255,7 @@ async fn metrics_count_open_alerts_per_kind() {
             .and_then(|n| n.parse().ok())
     };
     // Every kind is listed, at zero while nothing was raised.
-    let m = r.get("/metrics", None).await.text;
+    let m = r.get("/metrics", Some(&r.officer)).await.text;
     assert!(m.contains("# TYPE tally_alerts_open gauge"), "{m}");
     for kind in tally_model::AlertKind::ALL {
         assert_eq!(gauge(&m, kind.as_str()), Some(0), "{kind}:\n{m}");
@@ -214,7 +281,7 @@ async fn metrics_count_open_alerts_per_kind() {
         .filter(|a| a["kind"] == "shipment.refused" && a["open"] == true)
         .count();
     assert_eq!(refused, 2, "{alerts}");
-    let m = r.get("/metrics", None).await.text;
+    let m = r.get("/metrics", Some(&r.officer)).await.text;
     assert_eq!(gauge(&m, "shipment.refused"), Some(2), "{m}");
     assert_eq!(gauge(&m, "shipment.discrepancy"), Some(0), "{m}");
     // The existing families keep their names.
