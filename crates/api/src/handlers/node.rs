@@ -91,9 +91,13 @@ pub async fn authorities(State(s): State<AppState>) -> Result<Json<Vec<Authority
     blocking(move || {
         let store = v.store();
         let own_view = match &own_card {
-            Some(card) => {
-                AuthorityView::from_card_and_log(card, true, &store.rotated_keys(&own)?, &trust)
-            }
+            Some(card) => AuthorityView::from_card_and_log(
+                card,
+                true,
+                &store.rotated_keys(&own)?,
+                &store.announced_keys(&own)?,
+                &trust,
+            ),
             None => AuthorityView {
                 authority: own.clone(),
                 country: own.country().as_str().to_owned(),
@@ -108,7 +112,10 @@ pub async fn authorities(State(s): State<AppState>) -> Result<Json<Vec<Authority
         let mut views = vec![own_view];
         for c in trust.cards.iter().filter(|c| c.authority != own) {
             let rotated = store.rotated_keys(&c.authority)?;
-            views.push(AuthorityView::from_card_and_log(c, false, &rotated, &trust));
+            let announced = store.announced_keys(&c.authority)?;
+            views.push(AuthorityView::from_card_and_log(
+                c, false, &rotated, &announced, &trust,
+            ));
         }
         Ok(Json(views))
     })
