@@ -233,6 +233,17 @@ impl Node {
             info!(authority = %settings.authority, "the store was missing; --new-log: starting a new log");
         }
         crate::rotate::recover(&settings.authority_key, &store, &settings.authority)?;
+        // The encryption key: an interrupted rotation finished, created only
+        // when this authority never announced one, refused when missing or
+        // not the announced one (never replaced silently).
+        crate::rotate::settle_encryption_key(
+            &settings.encryption_key,
+            &dir.card(),
+            &store,
+            &settings.authority,
+            recovering,
+            &sealing,
+        )?;
         let authority_key = keys::load_authority_key(&settings.authority_key)?;
         let compromises = trust_list.compromises();
         let s = store.clone();
