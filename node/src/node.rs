@@ -332,10 +332,13 @@ impl Node {
             metrics: metrics.clone(),
             sync: jobs,
         };
-        // The chain walk over every log (hashes, links, seqs, heads): while
-        // it finds damage, health is degraded and writes are refused.
-        let checked = verifier.store().clone();
-        tokio::task::spawn_blocking(move || check_store_chains(&checked));
+        // The full check, in the background once the node serves: every
+        // log's chain (hashes, links, seqs, heads, hash index) and every
+        // entry's signature. When it finds damage the store turns damaged:
+        // health degraded, every read and check route 503, sync refused.
+        let checked = verifier.clone();
+        let own_card = dir.card();
+        tokio::task::spawn_blocking(move || check_store(&checked, &own_card));
         let c = cancel.clone();
         services.spawn("router", async move {
             router.run(events, out_rx, c.clone()).await;
@@ -502,11 +505,25 @@ impl Node {
     }
 }
 
-/// Walks every log of `store` (see [`Store::check_chains`]) with progress in
-/// the log; marks the store damaged when it finds anything wrong.
-fn check_store_chains(store: &Store) {
+/// The background check of a running node: walks every log of the store
+/// (see [`Store::check_chains`]) judging each entry's signature as `tally
+/// verify-store` does, with progress in the log; marks the store damaged
+/// when it finds anything wrong.
+fn check_store(verifier: &Verifier, own_card: &Path) {
+    let store = verifier.store();
+    if store.damaged().is_some() {
+        // The check before serving found damage already.
+        return;
+    }
     let started = std::time::Instant::now();
-    info!("checking every log's chain in the background");
+    info!("checking every log's chain and signatures in the background");
+    let mut trust = verifier.trust();
+    if let Ok(card) = files::read_card(own_card)
+        && trust.card(&card.authority).is_none()
+    {
+        trust.cards.push(card);
+    }
+    let mut judge = crate::admin::SignatureJudge::new(verifier, trust);
     let mut last = std::time::Instant::now();
     let mut progress = |p: tally_store::Progress| {
         if last.elapsed() >= Duration::from_secs(5) {
@@ -514,20 +531,21 @@ fn check_store_chains(store: &Store) {
             last = std::time::Instant::now();
         }
     };
-    let report = store.check_chains(&mut |_| None, &mut progress);
+    let report = store.check_chains(&mut |e| judge.judge(e), &mut progress);
     if report.is_sound() {
         info!(
             logs = report.logs,
             entries = report.entries,
+            unchecked = judge.unchecked,
             elapsed_ms = started.elapsed().as_millis() as u64,
-            "store check: every log's chain is sound"
+            "store check: every log's chain and signatures are sound"
         );
     } else {
         for p in &report.problems {
             tracing::error!(problem = %p, "store check: damage");
         }
         store.set_damaged(format!(
-            "a log's chain is broken: {}; run `tally verify-store` with the node stopped",
+            "the background check found a log damaged: {}; stop the node and run `tally verify-store`",
             report.summary()
         ));
     }

@@ -48,9 +48,17 @@ pub async fn health(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
     }
 }
 
+/// This node: authority, peer id, peers, log heads, whether it signs, and
+/// the store's state. While the store is damaged the heads are not read
+/// from it (`logs` is empty) and `store` gives the reason.
 pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let damaged = s.verifier.store().damaged();
     let v = s.verifier.clone();
-    let heads = blocking(move || v.store().heads().map_err(ApiError::from)).await?;
+    let heads = if damaged.is_some() {
+        vec![]
+    } else {
+        blocking(move || v.store().heads().map_err(ApiError::from)).await?
+    };
     let logs: Vec<Value> = heads
         .iter()
         .map(|(a, seq, head)| json!({"authority": a.as_str(), "seq": seq, "head": head.to_hex()}))
@@ -76,6 +84,10 @@ pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
         "logs": logs,
         "signing": signing.state.as_str(),
         "reason": signing.reason,
+        "store": match &damaged {
+            None => json!({"status": "ok"}),
+            Some(reason) => json!({"status": "damaged", "reason": reason}),
+        },
     })))
 }
 
@@ -287,9 +299,14 @@ pub async fn metrics(
     let v = s.verifier.clone();
     // A store that cannot be read now (re-opening after a fault) leaves
     // these gauges as they were: the scrape still answers, with the fault.
-    // The alerts are read only for a caller who may see them.
+    // The alerts are read only for a caller who may see them; nothing is
+    // read from a damaged store.
+    let damaged = store.damaged().is_some();
     let (heads, alerts) = blocking(move || {
         let store = v.store();
+        if damaged {
+            return Ok((vec![], vec![]));
+        }
         let alerts = if private { store.alerts()? } else { vec![] };
         Ok::<_, ApiError>((store.heads()?, alerts))
     })

@@ -429,3 +429,105 @@ async fn serves_on_a_socket_and_shuts_down_gracefully() {
         .expect("joins");
     assert!(result.is_ok(), "{result:?}");
 }
+
+/// Regression (issue 20: a node whose store check failed still answered
+/// reads and verdicts): once the store is marked damaged, every route of the
+/// table but health, status, metrics, the OpenAPI document and the console's
+/// files answers 503 `unavailable` with the JSON error body, whatever the
+/// request; health answers 503 `degraded` with the reason, status gives it.
+#[tokio::test]
+async fn a_damaged_store_answers_no_read_or_check() {
+    let r = Rig::new();
+    r.foreign_documents();
+    r.issue(&export("EXP-1")).await;
+    let check = shipment("EXP-1", "US", "exit", 1, &[], false);
+    let v = r
+        .post("/v1/shipments/verify", Some(&r.officer), &check)
+        .await;
+    assert_eq!(v.status, StatusCode::OK, "{}", v.text);
+
+    r.state
+        .verifier
+        .store()
+        .set_damaged("US-DDTC seq 1: the signature does not verify");
+    let mut gated = 0;
+    for route in ROUTES {
+        let path = route
+            .path
+            .replace("{authority}", US)
+            .replace("{number}", "EXP-1")
+            .replace("{name}", "app.js");
+        let path = if route.path == "/v1/shipments" {
+            format!("{path}?authority={US}&number=EXP-1")
+        } else {
+            path
+        };
+        let method = match route.method {
+            tally_api::routes::Method::Get => Method::GET,
+            tally_api::routes::Method::Post => Method::POST,
+        };
+        let body = if route.path == "/v1/shipments/verify" {
+            check.to_string().into_bytes()
+        } else {
+            b"{}".to_vec()
+        };
+        let a = r
+            .raw(
+                method.clone(),
+                &path,
+                Some(&r.admin),
+                Some("application/json"),
+                body,
+            )
+            .await;
+        if route.answers_when_damaged() {
+            if route.path == "/v1/health" {
+                assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.text);
+                assert_eq!(a.json()["status"], "degraded");
+                assert!(
+                    a.json()["reason"]
+                        .as_str()
+                        .is_some_and(|s| s.contains("seq 1: the signature")),
+                    "{}",
+                    a.text
+                );
+            } else {
+                assert_eq!(a.status, StatusCode::OK, "{method} {path}: {}", a.text);
+            }
+        } else {
+            gated += 1;
+            assert_eq!(
+                a.status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{method} {path}: {}",
+                a.text
+            );
+            assert_eq!(a.error_code(), "unavailable", "{method} {path}");
+            assert!(a.text.contains("damaged"), "{method} {path}: {}", a.text);
+        }
+    }
+    assert!(gated >= 10, "{gated} routes refused");
+    for path in [
+        "/v1/log/US-DDTC",
+        "/v1/licenses/US-DDTC/EXP-1",
+        "/v1/alerts",
+        "/v1/authorities",
+    ] {
+        let route = ROUTES
+            .iter()
+            .find(|r| path.starts_with(r.path.split('{').next().unwrap_or(r.path)))
+            .expect("a route");
+        assert!(!route.answers_when_damaged(), "{path}");
+    }
+    let s = r.get("/v1/status", Some(&r.officer)).await.json();
+    assert_eq!(s["store"]["status"], "damaged", "{s}");
+    assert_eq!(
+        s["store"]["reason"],
+        "US-DDTC seq 1: the signature does not verify"
+    );
+    assert_eq!(s["logs"], json!([]), "{s}");
+    // Without a token too, nothing from the store: 503 before 401 or after,
+    // never an answer.
+    let a = r.get("/v1/licenses/US-DDTC/EXP-1", None).await;
+    assert_ne!(a.status, StatusCode::OK);
+}
