@@ -232,7 +232,12 @@ impl Node {
         if missing && settings.new_log {
             info!(authority = %settings.authority, "the store was missing; --new-log: starting a new log");
         }
-        crate::rotate::recover(&settings.authority_key, &store, &settings.authority)?;
+        // An interrupted rotation is settled against the log; a damaged
+        // store (or the empty stand-in for one that does not open) cannot
+        // say what the log announced, so the files are left as they are.
+        if store.damaged().is_none() {
+            crate::rotate::recover(&settings.authority_key, &store, &settings.authority)?;
+        }
         // The encryption key: an interrupted rotation finished, created only
         // when this authority never announced one, refused when missing or
         // not the announced one (never replaced silently).

@@ -243,6 +243,14 @@ pub fn settle_encryption_key(
     recovering: bool,
     sealing: &tally_verify::sealing::Sealing,
 ) -> anyhow::Result<()> {
+    if store.damaged().is_some() {
+        // What the log announced cannot be trusted (or read: the stand-in
+        // for a store that does not open is empty): nothing is created,
+        // removed or moved; the node serves nothing from the store anyway.
+        warn!("the store is damaged: the encryption key files are left as they are");
+        sealing.set_secrets(load_encryption_secrets(key)?);
+        return Ok(());
+    }
     recover_encryption(key, store, authority, recovering)?;
     let logged = store.announced_keys(authority)?;
     let carded: Vec<CardKey> = if card.exists() {
@@ -592,6 +600,18 @@ mod tests {
         f.settle(false).expect("sound");
         assert!(!next_path(&f.key).exists(), "removed: never announced");
         assert_eq!(held(&f.key), x(1).public().to_hex());
+    }
+
+    /// A damaged store cannot say what the log announced: a `.next` stays,
+    /// and no key is created.
+    #[test]
+    fn a_damaged_store_moves_no_key_file() {
+        let f = fixture();
+        f.verifier.store().set_damaged("test");
+        write_key(&next_path(&f.key), &x(3));
+        f.settle(false).expect("left as it is");
+        assert!(next_path(&f.key).exists(), "kept");
+        assert!(!f.key.exists(), "nothing created");
     }
 
     /// Regression (issue 20: the next rotation deleted the `.next` secret of
