@@ -78,6 +78,18 @@ async fn a_damaged_store_is_found_and_reported_not_served() -> Result<()> {
         status == 503 && body["error"]["code"] == "unavailable",
         "{status} {body}"
     );
+    // Nothing is read from it either (it answered from an empty stand-in).
+    for path in [
+        "/v1/log/US-DDTC",
+        "/v1/licenses/US-DDTC/IC-US-1",
+        "/v1/alerts",
+    ] {
+        let (status, body) = us.answer(reqwest::Method::GET, path, None).await?;
+        ensure!(
+            status == 503 && body["error"]["code"] == "unavailable",
+            "{path}: {status} {body}"
+        );
+    }
     us.sigterm(WAIT).await?;
     Ok(())
 }
