@@ -295,11 +295,12 @@ pub const ROUTES: &[Route] = &[
         method: Method::Get,
         path: "/metrics",
         role: None,
-        summary: "Prometheus metrics (text format)",
+        summary: "Prometheus metrics (text format); the families derived from opened documents (alerts, checks, verdicts) only with a token of any role",
         query: NO_QUERY,
         body: None,
         ok: 200,
-        errors: &[],
+        // 401: a token that is not known (none at all is fine).
+        errors: &[401],
         handler: |m| on(m, node::metrics),
     },
     Route {
