@@ -234,7 +234,8 @@ pub fn recover_encryption(
 ///   the fix (peers seal to the newest announced key: without its secret
 ///   the node would silently stop reading what is sealed to it).
 ///
-/// `sealing` is then given every secret kept, the current one first.
+/// `sealing` (given every secret kept before the store opened) then seals
+/// with the current key.
 pub fn settle_encryption_key(
     key: &Path,
     card: &Path,
@@ -248,7 +249,6 @@ pub fn settle_encryption_key(
         // for a store that does not open is empty): nothing is created,
         // removed or moved; the node serves nothing from the store anyway.
         warn!("the store is damaged: the encryption key files are left as they are");
-        sealing.set_secrets(load_encryption_secrets(key)?);
         return Ok(());
     }
     recover_encryption(key, store, authority, recovering)?;
@@ -317,7 +317,13 @@ pub fn settle_encryption_key(
             );
         }
     }
-    sealing.set_secrets(load_encryption_secrets(key)?);
+    // `sealing` was given the files as they were before the store opened:
+    // a key created or put in place here becomes the one it seals with (an
+    // older copy of it further down the list does no harm).
+    let secret = keys::load_encryption_key(key)?;
+    if sealing.public() != Some(secret.public()) {
+        sealing.add_newest(secret);
+    }
     Ok(())
 }
 

@@ -64,13 +64,6 @@ impl Sealing {
             .collect()
     }
 
-    /// Replaces every secret (newest first): the node settles its key files
-    /// after the store opens (an interrupted rotation finished, a first key
-    /// created) and hands the result here.
-    pub fn set_secrets(&self, secrets: Vec<EncryptionSecret>) {
-        *self.secrets.write().unwrap_or_else(|p| p.into_inner()) = secrets;
-    }
-
     /// Makes `secret` the key this node seals with and is sealed to; the
     /// older ones stay, to open what was sealed to them.
     pub fn add_newest(&self, secret: EncryptionSecret) {
