@@ -70,6 +70,9 @@ pub struct Node {
     api_addr: SocketAddr,
     cancel: CancellationToken,
     services: Services,
+    /// The background store check: it stops when the node is cancelled, and
+    /// the node waits for it, so no store handle outlives [`Node::shutdown`].
+    checker: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// The node's tasks, each under a name that errors and logs use.
@@ -343,7 +346,8 @@ impl Node {
         // health degraded, every read and check route 503, sync refused.
         let checked = verifier.clone();
         let own_card = dir.card();
-        tokio::task::spawn_blocking(move || check_store(&checked, &own_card));
+        let c = cancel.clone();
+        let checker = tokio::task::spawn_blocking(move || check_store(&checked, &own_card, &c));
         let c = cancel.clone();
         services.spawn("router", async move {
             router.run(events, out_rx, c.clone()).await;
@@ -396,6 +400,7 @@ impl Node {
             api_addr,
             cancel,
             services,
+            checker: Some(checker),
         })
     }
 
@@ -481,6 +486,11 @@ impl Node {
                 first.get_or_insert(e);
             }
         }
+        if let Some(checker) = self.checker.take()
+            && checker.await.is_err()
+        {
+            first.get_or_insert(anyhow!("the background store check panicked"));
+        }
         // The last handle: dropping it closes the store.
         drop(self.verifier);
         first.map_or(Ok(()), Err)
@@ -514,7 +524,7 @@ impl Node {
 /// (see [`Store::check_chains`]) judging each entry's signature as `tally
 /// verify-store` does, with progress in the log; marks the store damaged
 /// when it finds anything wrong.
-fn check_store(verifier: &Verifier, own_card: &Path) {
+fn check_store(verifier: &Verifier, own_card: &Path, cancel: &CancellationToken) {
     let store = verifier.store();
     if store.damaged().is_some() {
         // The check before serving found damage already.
@@ -536,7 +546,16 @@ fn check_store(verifier: &Verifier, own_card: &Path) {
             last = std::time::Instant::now();
         }
     };
-    let report = store.check_chains(&mut |e| judge.judge(e), &mut progress);
+    let report = store.check_chains_until(&mut |e| judge.judge(e), &mut progress, &|| {
+        cancel.is_cancelled()
+    });
+    if report.stopped {
+        info!(
+            entries = report.entries,
+            "store check stopped: the node is stopping"
+        );
+        return;
+    }
     if report.is_sound() {
         info!(
             logs = report.logs,
