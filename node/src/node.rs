@@ -340,14 +340,6 @@ impl Node {
             metrics: metrics.clone(),
             sync: jobs,
         };
-        // The full check, in the background once the node serves: every
-        // log's chain (hashes, links, seqs, heads, hash index) and every
-        // entry's signature. When it finds damage the store turns damaged:
-        // health degraded, every read and check route 503, sync refused.
-        let checked = verifier.clone();
-        let own_card = dir.card();
-        let c = cancel.clone();
-        let checker = tokio::task::spawn_blocking(move || check_store(&checked, &own_card, &c));
         let c = cancel.clone();
         services.spawn("router", async move {
             router.run(events, out_rx, c.clone()).await;
@@ -392,6 +384,15 @@ impl Node {
             }
             Ok(())
         });
+        // The full check, in the background once the node serves: every
+        // log's chain (hashes, links, seqs, heads, hash index) and every
+        // entry's signature. When it finds damage the store turns damaged:
+        // health degraded, every read and check route 503, sync refused.
+        // Spawned last, so a start that fails leaves no check running.
+        let checked = verifier.clone();
+        let own_card = dir.card();
+        let c = cancel.clone();
+        let checker = tokio::task::spawn_blocking(move || check_store(&checked, &own_card, &c));
         info!(authority = %settings.authority, peer = %p2p.local_peer_id(), api = %api_addr, "node started");
         Ok(Node {
             settings,
