@@ -446,6 +446,66 @@ mod tests {
     }
 }
 
+/// Judges each entry's signature for a walk over the logs
+/// ([`tally_store::Store::check_chains`]): `tally verify-store`, and the
+/// running node's background check. The signature must verify with the key
+/// the entry names, and that key must be one the authority ever had (its
+/// card in `trust`, or a rotation in its log); an entry signed by a key not
+/// trusted now (compromised, retired, an authority no longer trusted) is
+/// kept and counted in [`SignatureJudge::unchecked`], not damage.
+pub struct SignatureJudge<'a> {
+    verifier: &'a tally_verify::Verifier,
+    trust: tally_model::TrustList,
+    /// Entries signed by keys not trusted now.
+    pub unchecked: u64,
+}
+
+impl<'a> SignatureJudge<'a> {
+    /// `trust` should hold this node's own card too.
+    pub fn new(verifier: &'a tally_verify::Verifier, trust: tally_model::TrustList) -> Self {
+        SignatureJudge {
+            verifier,
+            trust,
+            unchecked: 0,
+        }
+    }
+
+    /// What is wrong with `signed`'s signature, if anything.
+    pub fn judge(&mut self, signed: &tally_model::SignedEntry) -> Option<String> {
+        let entry = signed.open().ok()?;
+        let named = ed25519_dalek::VerifyingKey::from_bytes(signed.key_id()).ok();
+        if named.is_none_or(|k| signed.verify_with(&k).is_err()) {
+            return Some("the signature does not verify with the key it names".into());
+        }
+        match self.verifier.trusted_key(
+            &entry.authority,
+            signed.key_id(),
+            entry.issued_at_ms,
+            entry.seq,
+        ) {
+            Ok(Some(_)) => None,
+            Ok(None) => {
+                // Kept but not counted (a key declared compromised or
+                // retired, an authority no longer trusted): not damage, as
+                // long as the key is one the authority ever had.
+                let hex = hex::encode(signed.key_id());
+                let known = self.trust.card(&entry.authority).is_none_or(|c| {
+                    c.keys
+                        .iter()
+                        .any(|k| k.public_key.eq_ignore_ascii_case(&hex))
+                }) || self
+                    .verifier
+                    .store()
+                    .rotated_keys(&entry.authority)
+                    .is_ok_and(|r| r.iter().any(|k| k.public_key.eq_ignore_ascii_case(&hex)));
+                self.unchecked += 1;
+                (!known).then(|| format!("signed by {hex}, a key {} never had", entry.authority))
+            }
+            Err(e) => Some(format!("its key cannot be judged: {e}")),
+        }
+    }
+}
+
 /// What `tally verify-store` found.
 #[derive(Debug, Clone)]
 pub struct StoreCheck {
@@ -516,39 +576,10 @@ pub fn verify_store(dir: &Path) -> anyhow::Result<StoreCheck> {
         std::sync::Arc::new(std::sync::RwLock::new(trust.clone())),
         Box::new(tally_verify::NoPublish),
     );
-    let mut unchecked = 0u64;
-    let mut judge = |signed: &tally_model::SignedEntry| -> Option<String> {
-        let entry = signed.open().ok()?;
-        let named = ed25519_dalek::VerifyingKey::from_bytes(signed.key_id()).ok();
-        if named.is_none_or(|k| signed.verify_with(&k).is_err()) {
-            return Some("the signature does not verify with the key it names".into());
-        }
-        match verifier.trusted_key(
-            &entry.authority,
-            signed.key_id(),
-            entry.issued_at_ms,
-            entry.seq,
-        ) {
-            Ok(Some(_)) => None,
-            Ok(None) => {
-                // Kept but not counted (a key declared compromised or
-                // retired, an authority no longer trusted): not damage, as
-                // long as the key is one the authority ever had.
-                let hex = hex::encode(signed.key_id());
-                let known = trust
-                    .card(&entry.authority)
-                    .is_none_or(|c| c.keys.iter().any(|k| k.public_key == hex))
-                    || store
-                        .rotated_keys(&entry.authority)
-                        .is_ok_and(|r| r.iter().any(|k| k.public_key == hex));
-                unchecked += 1;
-                (!known).then(|| format!("signed by {hex}, a key {} never had", entry.authority))
-            }
-            Err(e) => Some(format!("its key cannot be judged: {e}")),
-        }
-    };
+    let mut judge = SignatureJudge::new(&verifier, trust);
     let mut progress = progress_reporter("verify-store");
-    let report = store.check_chains(&mut judge, &mut progress);
+    let report = store.check_chains(&mut |e| judge.judge(e), &mut progress);
+    let unchecked = judge.unchecked;
     lines.push(format!(
         "logs: {} logs, {} entries checked (hashes, links, seqs, heads, signatures)",
         report.logs, report.entries

@@ -73,13 +73,26 @@ pub fn load_authority_key(path: &Path) -> anyhow::Result<AuthorityKey> {
 }
 
 /// The X25519 encryption secret at `path`, created (0600) when missing.
+/// Only for `tally init`: a running node creates one only when its authority
+/// never announced any ([`crate::rotate::settle_encryption_key`]).
 pub fn load_or_create_encryption_key(path: &Path) -> anyhow::Result<EncryptionSecret> {
     if !path.exists() {
-        let secret = EncryptionSecret::generate(&mut OsRandom);
-        write_secret(path, &encode_authority_key(&secret.to_bytes()))?;
-        tracing::info!(path = %path.display(), "created the authority's encryption key");
-        return Ok(secret);
+        return create_encryption_key(path);
     }
+    load_encryption_key(path)
+}
+
+/// A new X25519 encryption secret, written to `path` (0600; refused if the
+/// file exists).
+pub fn create_encryption_key(path: &Path) -> anyhow::Result<EncryptionSecret> {
+    let secret = EncryptionSecret::generate(&mut OsRandom);
+    write_secret(path, &encode_authority_key(&secret.to_bytes()))?;
+    tracing::info!(path = %path.display(), "created the authority's encryption key");
+    Ok(secret)
+}
+
+/// The X25519 encryption secret at `path`; never creates one.
+pub fn load_encryption_key(path: &Path) -> anyhow::Result<EncryptionSecret> {
     Ok(EncryptionSecret::from_bytes(read_hex_secret(path)?))
 }
 

@@ -70,6 +70,9 @@ pub struct Node {
     api_addr: SocketAddr,
     cancel: CancellationToken,
     services: Services,
+    /// The background store check: it stops when the node is cancelled, and
+    /// the node waits for it, so no store handle outlives [`Node::shutdown`].
+    checker: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// The node's tasks, each under a name that errors and logs use.
@@ -232,7 +235,23 @@ impl Node {
         if missing && settings.new_log {
             info!(authority = %settings.authority, "the store was missing; --new-log: starting a new log");
         }
-        crate::rotate::recover(&settings.authority_key, &store, &settings.authority)?;
+        // An interrupted rotation is settled against the log; a damaged
+        // store (or the empty stand-in for one that does not open) cannot
+        // say what the log announced, so the files are left as they are.
+        if store.damaged().is_none() {
+            crate::rotate::recover(&settings.authority_key, &store, &settings.authority)?;
+        }
+        // The encryption key: an interrupted rotation finished, created only
+        // when this authority never announced one, refused when missing or
+        // not the announced one (never replaced silently).
+        crate::rotate::settle_encryption_key(
+            &settings.encryption_key,
+            &dir.card(),
+            &store,
+            &settings.authority,
+            recovering,
+            &sealing,
+        )?;
         let authority_key = keys::load_authority_key(&settings.authority_key)?;
         let compromises = trust_list.compromises();
         let s = store.clone();
@@ -321,10 +340,6 @@ impl Node {
             metrics: metrics.clone(),
             sync: jobs,
         };
-        // The chain walk over every log (hashes, links, seqs, heads): while
-        // it finds damage, health is degraded and writes are refused.
-        let checked = verifier.store().clone();
-        tokio::task::spawn_blocking(move || check_store_chains(&checked));
         let c = cancel.clone();
         services.spawn("router", async move {
             router.run(events, out_rx, c.clone()).await;
@@ -369,6 +384,15 @@ impl Node {
             }
             Ok(())
         });
+        // The full check, in the background once the node serves: every
+        // log's chain (hashes, links, seqs, heads, hash index) and every
+        // entry's signature. When it finds damage the store turns damaged:
+        // health degraded, every read and check route 503, sync refused.
+        // Spawned last, so a start that fails leaves no check running.
+        let checked = verifier.clone();
+        let own_card = dir.card();
+        let c = cancel.clone();
+        let checker = tokio::task::spawn_blocking(move || check_store(&checked, &own_card, &c));
         info!(authority = %settings.authority, peer = %p2p.local_peer_id(), api = %api_addr, "node started");
         Ok(Node {
             settings,
@@ -377,6 +401,7 @@ impl Node {
             api_addr,
             cancel,
             services,
+            checker: Some(checker),
         })
     }
 
@@ -462,6 +487,11 @@ impl Node {
                 first.get_or_insert(e);
             }
         }
+        if let Some(checker) = self.checker.take()
+            && checker.await.is_err()
+        {
+            first.get_or_insert(anyhow!("the background store check panicked"));
+        }
         // The last handle: dropping it closes the store.
         drop(self.verifier);
         first.map_or(Ok(()), Err)
@@ -491,11 +521,25 @@ impl Node {
     }
 }
 
-/// Walks every log of `store` (see [`Store::check_chains`]) with progress in
-/// the log; marks the store damaged when it finds anything wrong.
-fn check_store_chains(store: &Store) {
+/// The background check of a running node: walks every log of the store
+/// (see [`Store::check_chains`]) judging each entry's signature as `tally
+/// verify-store` does, with progress in the log; marks the store damaged
+/// when it finds anything wrong.
+fn check_store(verifier: &Verifier, own_card: &Path, cancel: &CancellationToken) {
+    let store = verifier.store();
+    if store.damaged().is_some() {
+        // The check before serving found damage already.
+        return;
+    }
     let started = std::time::Instant::now();
-    info!("checking every log's chain in the background");
+    info!("checking every log's chain and signatures in the background");
+    let mut trust = verifier.trust();
+    if let Ok(card) = files::read_card(own_card)
+        && trust.card(&card.authority).is_none()
+    {
+        trust.cards.push(card);
+    }
+    let mut judge = crate::admin::SignatureJudge::new(verifier, trust);
     let mut last = std::time::Instant::now();
     let mut progress = |p: tally_store::Progress| {
         if last.elapsed() >= Duration::from_secs(5) {
@@ -503,20 +547,30 @@ fn check_store_chains(store: &Store) {
             last = std::time::Instant::now();
         }
     };
-    let report = store.check_chains(&mut |_| None, &mut progress);
+    let report = store.check_chains_until(&mut |e| judge.judge(e), &mut progress, &|| {
+        cancel.is_cancelled()
+    });
+    if report.stopped {
+        info!(
+            entries = report.entries,
+            "store check stopped: the node is stopping"
+        );
+        return;
+    }
     if report.is_sound() {
         info!(
             logs = report.logs,
             entries = report.entries,
+            unchecked = judge.unchecked,
             elapsed_ms = started.elapsed().as_millis() as u64,
-            "store check: every log's chain is sound"
+            "store check: every log's chain and signatures are sound"
         );
     } else {
         for p in &report.problems {
             tracing::error!(problem = %p, "store check: damage");
         }
         store.set_damaged(format!(
-            "a log's chain is broken: {}; run `tally verify-store` with the node stopped",
+            "the background check found a log damaged: {}; stop the node and run `tally verify-store`",
             report.summary()
         ));
     }

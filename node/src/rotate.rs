@@ -139,13 +139,17 @@ impl KeyFiles {
 }
 
 /// Every encryption secret kept for this node: the current one
-/// (`keys/encryption.key`, created when missing) first, then the retired ones
-/// and one a rotation left half-way (`.retired-N`, `.next`), which still
-/// open what was sealed to them.
+/// (`keys/encryption.key`) first when it exists, then the retired ones and
+/// one a rotation left half-way (`.retired-N`, `.next`), which still open
+/// what was sealed to them. Never creates a key: a running node does that in
+/// [`settle_encryption_key`], and only when its authority never announced one.
 pub fn load_encryption_secrets(
     current: &Path,
 ) -> anyhow::Result<Vec<tally_model::EncryptionSecret>> {
-    let mut secrets = vec![keys::load_or_create_encryption_key(current)?];
+    let mut secrets = Vec::new();
+    if current.exists() {
+        secrets.push(keys::load_encryption_key(current)?);
+    }
     let Some(dir) = current.parent() else {
         return Ok(secrets);
     };
@@ -153,29 +157,200 @@ pub fn load_encryption_secrets(
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let mut older: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list {}", dir.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .map(|n| n.to_string_lossy())
-                .is_some_and(|n| n.starts_with(&format!("{name}.")))
-        })
-        .collect();
+    let mut older: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .is_some_and(|n| n.starts_with(&format!("{name}.")))
+            })
+            .collect(),
+        // No key directory at all: no secrets (the caller says what is missing).
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
+    };
     older.sort();
     for p in older {
-        secrets.push(keys::load_or_create_encryption_key(&p)?);
+        secrets.push(keys::load_encryption_key(&p)?);
     }
     Ok(secrets)
+}
+
+/// Finishes or undoes an encryption-key rotation a crash (or a failed file
+/// move) interrupted, as [`recover`] does for the signing key: a `.next`
+/// secret that this authority's log announced is put in place (the old one
+/// kept as `.retired-<seq>`); one it did not announce is removed, since
+/// nothing can have been sealed to it. While the node recovers its own log
+/// (`recovering`) the log may not show the announcement yet: the file is
+/// kept. Never removes the secret of an announced key.
+pub fn recover_encryption(
+    key: &Path,
+    store: &Store,
+    authority: &AuthorityId,
+    recovering: bool,
+) -> anyhow::Result<()> {
+    let next = next_path(key);
+    if !next.exists() {
+        return Ok(());
+    }
+    let public = keys::load_encryption_key(&next)?.public().to_hex();
+    let announced = store
+        .announced_keys(authority)?
+        .into_iter()
+        .find(|a| a.public_key.eq_ignore_ascii_case(&public));
+    match announced {
+        Some(a) => {
+            warn!(
+                seq = a.entry.seq,
+                path = %next.display(),
+                "finishing an encryption key rotation that was interrupted"
+            );
+            promote(key, a.entry.seq)
+        }
+        None if recovering => {
+            warn!(
+                path = %next.display(),
+                "keeping an encryption key of an interrupted rotation until this authority's log is recovered"
+            );
+            Ok(())
+        }
+        None => {
+            warn!(path = %next.display(), "removing a new encryption key that was never announced (an interrupted rotation)");
+            std::fs::remove_file(&next).with_context(|| format!("cannot remove {}", next.display()))
+        }
+    }
+}
+
+/// Makes sure the node holds the secret of its authority's encryption key
+/// before it serves, and never replaces it silently:
+///
+/// * an interrupted rotation's `.next` is recovered ([`recover_encryption`]);
+/// * `key` is created only when neither the card (`card`) nor this
+///   authority's own log ever announced an encryption key;
+/// * otherwise a missing `key`, or one that holds a key that is not the
+///   newest announced, refuses the start with a message naming the file and
+///   the fix (peers seal to the newest announced key: without its secret
+///   the node would silently stop reading what is sealed to it).
+///
+/// `sealing` (given every secret kept before the store opened) then seals
+/// with the current key.
+pub fn settle_encryption_key(
+    key: &Path,
+    card: &Path,
+    store: &Store,
+    authority: &AuthorityId,
+    recovering: bool,
+    sealing: &tally_verify::sealing::Sealing,
+) -> anyhow::Result<()> {
+    if store.damaged().is_some() {
+        // What the log announced cannot be trusted (or read: the stand-in
+        // for a store that does not open is empty): nothing is created,
+        // removed or moved; the node serves nothing from the store anyway.
+        warn!("the store is damaged: the encryption key files are left as they are");
+        return Ok(());
+    }
+    recover_encryption(key, store, authority, recovering)?;
+    let logged = store.announced_keys(authority)?;
+    let carded: Vec<CardKey> = if card.exists() {
+        let c = files::read_card(card)?;
+        if &c.authority == authority {
+            c.encryption_keys
+        } else {
+            vec![]
+        }
+    } else {
+        vec![]
+    };
+    let mut announced: Vec<String> = carded
+        .iter()
+        .map(|k| k.public_key.to_ascii_lowercase())
+        .chain(logged.iter().map(|a| a.public_key.to_ascii_lowercase()))
+        .collect();
+    announced.dedup();
+    // Peers seal to the newest key the log announced, else to the card's newest.
+    let newest = logged
+        .last()
+        .map(|a| {
+            (
+                a.public_key.to_ascii_lowercase(),
+                format!("seq {} of this authority's log", a.entry.seq),
+            )
+        })
+        .or_else(|| {
+            carded.iter().max_by_key(|k| k.valid_from_ms).map(|k| {
+                (
+                    k.public_key.to_ascii_lowercase(),
+                    format!("{}", card.display()),
+                )
+            })
+        });
+    let shown = key.display();
+    match &newest {
+        None if !key.exists() => {
+            keys::create_encryption_key(key)?;
+        }
+        None => {}
+        Some((newest, where_)) if !key.exists() => anyhow::bail!(
+            "the encryption key file {shown} is missing, but this authority announced encryption key {newest} ({where_}): \
+             peers seal documents to it and only its secret opens them. Restore {shown} (mode 0600) from the backup \
+             of the node's keys/ directory and start again; the node does not create a new key in its place"
+        ),
+        Some(_) => {}
+    }
+    let current = keys::load_encryption_key(key)?.public().to_hex();
+    if let Some((newest, where_)) = &newest {
+        if !announced.contains(&current) {
+            anyhow::bail!(
+                "the encryption key file {shown} holds key {current}, which this authority never announced \
+                 (its newest is {newest}, {where_}): it is not this node's key. Move that file aside, restore \
+                 {shown} (mode 0600) from the backup of the node's keys/ directory and start again"
+            );
+        }
+        if &current != newest {
+            anyhow::bail!(
+                "the encryption key file {shown} holds key {current}, an older key of this authority: peers seal \
+                 to its newest, {newest} ({where_}), which this node could not open. Restore the secret of {newest} \
+                 to {shown} (mode 0600) from the backup of the node's keys/ directory (older secrets belong in \
+                 {shown}.retired-SEQ) and start again"
+            );
+        }
+    }
+    // `sealing` was given the files as they were before the store opened:
+    // a key created or put in place here becomes the one it seals with (an
+    // older copy of it further down the list does no harm).
+    let secret = keys::load_encryption_key(key)?;
+    if sealing.public() != Some(secret.public()) {
+        sealing.add_newest(secret);
+    }
+    Ok(())
 }
 
 impl KeyRotator for KeyFiles {
     fn rotate_encryption(&self) -> Result<RotatedKey, ApiError> {
         let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let next = next_path(&self.encryption);
+        // A `.next` left by a rotation whose file moves failed: put in place
+        // if the log announced it (never deleted: what was sealed to it
+        // needs it), removed otherwise.
+        let recovering = self.verifier.signing().state == tally_verify::Signing::Recovering;
+        recover_encryption(
+            &self.encryption,
+            self.verifier.store(),
+            self.verifier.authority(),
+            recovering,
+        )
+        .map_err(|e| ApiError::internal(format!("{e:#}")))?;
         if next.exists() {
-            std::fs::remove_file(&next).map_err(ApiError::internal)?;
+            return Err(tally_verify::IssueError::Unavailable(format!(
+                "an encryption key of an interrupted rotation waits while this authority's log is \
+                 recovered ({}); rotate again once it is",
+                next.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            ))
+            .into());
         }
         let secret = tally_model::EncryptionSecret::generate(&mut tally_model::OsRandom);
         keys::write_secret(&next, &keys::encode_authority_key(&secret.to_bytes()))
@@ -241,5 +416,243 @@ impl KeyRotator for KeyFiles {
             key_id,
             entry: issued.entry,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, RwLock};
+    use tally_model::{Card, EncryptionSecret, OsRandom, TrustList};
+    use tally_verify::sealing::Sealing;
+
+    /// A US-DDTC node's key files and card in a temporary directory, over a
+    /// store and a verifier that can announce encryption keys in its log.
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        verifier: Verifier,
+        sealing: Arc<Sealing>,
+        key: PathBuf,
+        card: PathBuf,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(
+            &dir.path().join("store"),
+            tally_store::EngineKind::default(),
+        )
+        .expect("store");
+        let verifier = Verifier::new(
+            store,
+            "US-DDTC".parse().expect("an authority id"),
+            AuthorityKey::from_bytes(&[1; 32]),
+            Arc::new(RwLock::new(TrustList::default())),
+            Box::new(tally_verify::NoPublish),
+        );
+        let sealing = Arc::new(Sealing::new(vec![], Box::new(OsRandom)));
+        verifier.set_sealing(sealing.clone());
+        let key = dir.path().join("keys/encryption.key");
+        let card = dir.path().join("card.toml");
+        Fixture {
+            _dir: dir,
+            verifier,
+            sealing,
+            key,
+            card,
+        }
+    }
+
+    fn x(n: u8) -> EncryptionSecret {
+        EncryptionSecret::from_bytes([n; 32])
+    }
+
+    fn write_key(path: &Path, secret: &EncryptionSecret) {
+        keys::write_secret(path, &keys::encode_authority_key(&secret.to_bytes())).expect("written");
+    }
+
+    fn held(path: &Path) -> String {
+        keys::load_encryption_key(path)
+            .expect("a key file")
+            .public()
+            .to_hex()
+    }
+
+    impl Fixture {
+        fn settle(&self, recovering: bool) -> anyhow::Result<()> {
+            settle_encryption_key(
+                &self.key,
+                &self.card,
+                self.verifier.store(),
+                self.verifier.authority(),
+                recovering,
+                &self.sealing,
+            )
+        }
+
+        /// Writes this node's card listing `encryption` keys.
+        fn write_card(&self, encryption: &[&EncryptionSecret]) {
+            let card = Card {
+                authority: self.verifier.authority().clone(),
+                country: "US".into(),
+                name: "US-DDTC".into(),
+                peer_id: "12D3KooWUS".into(),
+                addresses: vec![],
+                keys: vec![CardKey::new(self.verifier.public_key_hex(), 0)],
+                encryption_keys: encryption
+                    .iter()
+                    .map(|s| CardKey::new(s.public().to_hex(), 0))
+                    .collect(),
+            };
+            files::write_card(&self.card, &card).expect("card written");
+        }
+
+        /// Announces `secret` in the node's own log (as a rotation does).
+        fn announce(&self, secret: &EncryptionSecret) -> u64 {
+            self.verifier
+                .rotate_encryption_key(secret.clone())
+                .expect("announced")
+                .entry
+                .seq
+        }
+    }
+
+    /// A node whose authority never announced an encryption key gets one at
+    /// start; once the card announced it, a missing file refuses the start,
+    /// naming the file and the fix, and creates nothing.
+    #[test]
+    fn an_encryption_key_is_created_only_when_none_was_ever_announced() {
+        let f = fixture();
+        f.settle(false).expect("nothing announced: created");
+        let created = held(&f.key);
+        assert_eq!(
+            f.sealing.public().map(|p| p.to_hex()),
+            Some(created.clone())
+        );
+
+        let secret = keys::load_encryption_key(&f.key).expect("loads");
+        f.write_card(&[&secret]);
+        std::fs::remove_file(&f.key).expect("removed");
+        let err = format!("{:#}", f.settle(false).expect_err("refused"));
+        assert!(err.contains(&f.key.display().to_string()), "{err}");
+        assert!(err.contains("Restore") && err.contains("backup"), "{err}");
+        assert!(err.contains(&created), "names the announced key: {err}");
+        assert!(!f.key.exists(), "no key was created in its place");
+    }
+
+    /// Regression (issue 20: a missing `keys/encryption.key` was silently
+    /// regenerated): a key the log announced is never replaced. Missing,
+    /// foreign or older than the newest announced, the file refuses the start.
+    #[test]
+    fn a_key_the_log_announced_is_never_replaced_silently() {
+        let f = fixture();
+        f.announce(&x(1));
+        f.announce(&x(2));
+        let err = format!("{:#}", f.settle(false).expect_err("missing"));
+        assert!(
+            err.contains(&f.key.display().to_string()) && err.contains("missing"),
+            "{err}"
+        );
+        assert!(err.contains(&x(2).public().to_hex()), "{err}");
+        assert!(!f.key.exists());
+
+        write_key(&f.key, &x(9));
+        let err = format!("{:#}", f.settle(false).expect_err("foreign"));
+        assert!(err.contains("never announced"), "{err}");
+        assert!(err.contains(&f.key.display().to_string()), "{err}");
+
+        std::fs::remove_file(&f.key).expect("removed");
+        write_key(&f.key, &x(1));
+        let err = format!("{:#}", f.settle(false).expect_err("older"));
+        assert!(err.contains("older key"), "{err}");
+        assert!(err.contains(&x(2).public().to_hex()), "{err}");
+
+        std::fs::remove_file(&f.key).expect("removed");
+        write_key(&f.key, &x(2));
+        f.settle(false).expect("the newest announced key");
+        assert_eq!(f.sealing.public(), Some(x(2).public()));
+    }
+
+    /// Regression (issue 20: an interrupted encryption-key rotation lost the
+    /// `.next` secret): a `.next` the log announced is put in place at start,
+    /// the old key kept as `.retired-<seq>`, both open what was sealed to them.
+    #[test]
+    fn an_interrupted_encryption_rotation_is_finished_at_start() {
+        let f = fixture();
+        write_key(&f.key, &x(1));
+        f.write_card(&[&x(1)]);
+        f.settle(false).expect("sound");
+        // The rotation wrote `.next` and announced it, then stopped.
+        write_key(&next_path(&f.key), &x(2));
+        let seq = f.announce(&x(2));
+
+        f.settle(false).expect("recovered");
+        assert_eq!(held(&f.key), x(2).public().to_hex());
+        assert_eq!(held(&retired_path(&f.key, seq)), x(1).public().to_hex());
+        assert!(!next_path(&f.key).exists());
+        assert_eq!(f.sealing.publics(), vec![x(2).public(), x(1).public()]);
+    }
+
+    /// A `.next` the log never announced is removed (nothing was sealed to
+    /// it), except while the log is being recovered from peers.
+    #[test]
+    fn an_unannounced_next_key_is_removed_unless_the_log_is_recovering() {
+        let f = fixture();
+        write_key(&f.key, &x(1));
+        f.write_card(&[&x(1)]);
+        write_key(&next_path(&f.key), &x(3));
+        f.settle(true).expect("recovering");
+        assert!(next_path(&f.key).exists(), "kept while recovering");
+        f.settle(false).expect("sound");
+        assert!(!next_path(&f.key).exists(), "removed: never announced");
+        assert_eq!(held(&f.key), x(1).public().to_hex());
+    }
+
+    /// A damaged store cannot say what the log announced: a `.next` stays,
+    /// and no key is created.
+    #[test]
+    fn a_damaged_store_moves_no_key_file() {
+        let f = fixture();
+        f.verifier.store().set_damaged("test");
+        write_key(&next_path(&f.key), &x(3));
+        f.settle(false).expect("left as it is");
+        assert!(next_path(&f.key).exists(), "kept");
+        assert!(!f.key.exists(), "nothing created");
+    }
+
+    /// Regression (issue 20: the next rotation deleted the `.next` secret of
+    /// an announced key): a rotation after an interrupted one keeps every
+    /// announced key's secret.
+    #[test]
+    fn a_rotation_never_deletes_an_announced_keys_secret() {
+        let f = fixture();
+        write_key(&f.key, &x(1));
+        f.write_card(&[&x(1)]);
+        f.settle(false).expect("sound");
+        // A rotation announced x(2) but its file moves failed.
+        write_key(&next_path(&f.key), &x(2));
+        f.announce(&x(2));
+
+        let files = KeyFiles::new(
+            f.verifier.clone(),
+            f.key.with_file_name("authority.key"),
+            f.card.clone(),
+            f.key.clone(),
+        );
+        let rotated = files.rotate_encryption().expect("rotated");
+        let kept: Vec<String> = load_encryption_secrets(&f.key)
+            .expect("secrets")
+            .iter()
+            .map(|s| s.public().to_hex())
+            .collect();
+        for announced in [
+            x(1).public().to_hex(),
+            x(2).public().to_hex(),
+            rotated.key_id.clone(),
+        ] {
+            assert!(kept.contains(&announced), "{announced} lost: {kept:?}");
+        }
+        assert_eq!(held(&f.key), rotated.key_id);
+        assert!(!next_path(&f.key).exists());
     }
 }

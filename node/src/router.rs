@@ -191,9 +191,21 @@ impl Router {
     }
 }
 
+/// What a node with a damaged store answers every sync query (the details
+/// stay in its own log and health).
+pub const DAMAGED_SYNC_ERROR: &str =
+    "unavailable: this node's store is damaged; it serves nothing from it";
+
 /// Answers a peer's sync query from the store. Any node serves any log it
 /// holds, so a node that was offline catches up from whoever is up.
+///
+/// A node whose store is damaged (either integrity check failed) answers
+/// every query with an error instead of entries or heads it cannot vouch
+/// for; peers pull from someone else.
 fn answer(v: &Verifier, query: SyncQuery) -> SyncAnswer {
+    if v.store().damaged().is_some() {
+        return SyncAnswer::Error(DAMAGED_SYNC_ERROR.into());
+    }
     match query {
         SyncQuery::Heads => match v.store().heads() {
             Ok(heads) => SyncAnswer::Heads(
@@ -236,6 +248,54 @@ fn answer(v: &Verifier, query: SyncQuery) -> SyncAnswer {
                         .collect(),
                 ),
                 Err(e) => SyncAnswer::Error(format!("store: {e}")),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, RwLock};
+
+    /// Regression (issue 20: a node whose store check failed still served
+    /// its entries to peers): once the store is damaged, every sync query
+    /// (heads, ranges, evidence) is answered with an error, never entries.
+    #[test]
+    fn a_damaged_store_answers_peers_with_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = tally_store::Store::open(dir.path(), tally_store::EngineKind::default())
+            .expect("store");
+        let v = Verifier::new(
+            store,
+            "US-DDTC".parse().expect("an authority id"),
+            tally_model::AuthorityKey::from_bytes(&[1; 32]),
+            Arc::new(RwLock::new(tally_model::TrustList::default())),
+            Box::new(tally_verify::NoPublish),
+        );
+        let queries = || {
+            [
+                SyncQuery::Heads,
+                SyncQuery::Evidence,
+                SyncQuery::Range {
+                    authority: "US-DDTC".into(),
+                    from: 1,
+                    limit: 10,
+                },
+            ]
+        };
+        for q in queries() {
+            assert!(!matches!(answer(&v, q), SyncAnswer::Error(_)), "sound");
+        }
+        v.store()
+            .set_damaged("US-DDTC seq 1: the signature does not verify");
+        for q in queries() {
+            match answer(&v, q) {
+                SyncAnswer::Error(e) => {
+                    assert_eq!(e, DAMAGED_SYNC_ERROR);
+                    assert!(!e.contains("seq 1"), "details stay local: {e}");
+                }
+                other => panic!("answered {other:?} from a damaged store"),
             }
         }
     }

@@ -36,6 +36,20 @@ pub(crate) async fn require(
     }
 }
 
+/// The role of the request's token on a route that answers without one
+/// (`GET /metrics`): `None` without an `Authorization` header, 401 with a
+/// token that is not known (a scraper holding a revoked token must notice,
+/// not silently lose what only a token shows).
+pub(crate) async fn optional_role(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Role>, ApiError> {
+    if !headers.contains_key(AUTHORIZATION) {
+        return Ok(None);
+    }
+    role_of(state, headers).await.map(Some)
+}
+
 async fn role_of(state: &AppState, headers: &HeaderMap) -> Result<Role, ApiError> {
     let token = bearer(headers).ok_or_else(|| {
         ApiError::unauthenticated("send a token as `Authorization: Bearer TOKEN`")

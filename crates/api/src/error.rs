@@ -86,6 +86,19 @@ impl ApiError {
         )
     }
 
+    /// 503 `unavailable`: the store is damaged (an integrity check failed),
+    /// so the node answers no read or check from it.
+    pub fn damaged(reason: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!(
+                "the node's store is damaged ({reason}); it answers nothing from it until it is \
+                 repaired; see GET /v1/health and the node's log"
+            ),
+        )
+    }
+
     /// 500. `detail` is logged, never sent: it may name files or engine internals.
     pub fn internal(detail: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %detail, "request failed");

@@ -1,7 +1,15 @@
 //! A small Prometheus text-format registry: the node's counters and gauges.
 //!
 //! Dependency-free on purpose: eight series families do not justify a metrics
-//! framework. Every family bounds its label sets ([`MAX_SERIES`]); past the
+//! framework.
+//!
+//! Two audiences: [`Metrics::render`] gives only what every peer could count
+//! from the chain itself (entries stored, accepted, ignored, rejected, peers,
+//! HTTP requests, the store's health); [`Metrics::render_private`] adds the
+//! families derived from documents this node opened (open alerts by kind,
+//! checks by rule, verdicts), which `GET /metrics` shows only to a valid token
+//! (a side channel otherwise: an alert's kind tells what a sealed document
+//! held). Every family bounds its label sets ([`MAX_SERIES`]); past the
 //! bound, new label values are counted under `other`, so a misbehaving
 //! caller cannot grow memory or the scrape without limit.
 
@@ -185,8 +193,22 @@ impl Metrics {
         self.inner.alerts_open.update(&[kind.as_str()], |v| *v = n);
     }
 
-    /// The Prometheus text exposition (format 0.0.4).
+    /// The Prometheus text exposition (format 0.0.4) of the public families
+    /// only: what every peer could count from the chain itself. The families
+    /// of [`Metrics::render_private`] are absent, `# HELP` and `# TYPE`
+    /// lines included.
     pub fn render(&self) -> String {
+        self.render_as(false)
+    }
+
+    /// [`Metrics::render`] and the families derived from documents this node
+    /// opened: shipment checks by rule, verdicts, open alerts by kind. For a
+    /// caller with a valid token only.
+    pub fn render_private(&self) -> String {
+        self.render_as(true)
+    }
+
+    fn render_as(&self, private: bool) -> String {
         let mut out = String::with_capacity(4096);
         let i = &self.inner;
         family(
@@ -253,6 +275,9 @@ impl Metrics {
             &["route", "status"],
             &i.http_requests.snapshot(),
         );
+        if !private {
+            return out;
+        }
         family(
             &mut out,
             "tally_verification_checks_total",
@@ -325,10 +350,17 @@ fn escape(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The families derived from opened documents.
+    const PRIVATE: [&str; 3] = [
+        "tally_verification_checks_total",
+        "tally_verdicts_total",
+        "tally_alerts_open",
+    ];
+
     #[test]
     fn renders_every_family_with_help_and_type() {
         let m = Metrics::new();
-        let text = m.render();
+        let text = m.render_private();
         for name in [
             "tally_entries_stored",
             "tally_entries_total",
@@ -344,6 +376,49 @@ mod tests {
             assert!(text.contains(&format!("# TYPE {name} ")), "{name}");
         }
         assert!(text.contains("tally_connected_peers 0\n"));
+    }
+
+    /// Without a token, nothing derived from opened documents shows: not a
+    /// sample, not a `# HELP` or `# TYPE` line; the chain's own families do.
+    #[test]
+    fn the_public_rendering_has_no_family_derived_from_documents() {
+        let m = Metrics::new();
+        m.verdict("license.known", false);
+        m.verdict_total(ShipmentVerdict::Reject);
+        m.set_alerts_open(AlertKind::DocumentInvalid, 1);
+        m.set_entries_stored("US-DDTC", 3);
+        m.http_request("/v1/health", 200);
+        let public = m.render();
+        for name in PRIVATE {
+            assert!(!public.contains(name), "{name} in public:\n{public}");
+        }
+        assert!(!public.contains("document.invalid"), "{public}");
+        assert!(!public.contains("license.known"), "{public}");
+        for line in [
+            "tally_entries_stored{authority=\"US-DDTC\"} 3",
+            "tally_http_requests_total{route=\"/v1/health\",status=\"200\"} 1",
+            "tally_connected_peers 0",
+        ] {
+            assert!(
+                public.lines().any(|l| l == line),
+                "missing {line}\n{public}"
+            );
+        }
+        let private = m.render_private();
+        assert!(
+            private.starts_with(&public),
+            "the private text extends the public one"
+        );
+        for line in [
+            "tally_verification_checks_total{rule=\"license.known\",ok=\"false\"} 1",
+            "tally_verdicts_total{verdict=\"reject\"} 1",
+            "tally_alerts_open{kind=\"document.invalid\"} 1",
+        ] {
+            assert!(
+                private.lines().any(|l| l == line),
+                "missing {line}\n{private}"
+            );
+        }
     }
 
     #[test]
@@ -363,7 +438,7 @@ mod tests {
         m.verdict_total(ShipmentVerdict::Accept);
         m.set_alerts_open(AlertKind::ShipmentRefused, 3);
         m.set_alerts_open(AlertKind::ShipmentRefused, 2);
-        let text = m.render();
+        let text = m.render_private();
         for line in [
             "tally_entries_total{source=\"gossip\",outcome=\"accepted\"} 2",
             "tally_entries_total{source=\"sync\",outcome=\"rejected\"} 1",

@@ -295,11 +295,12 @@ pub const ROUTES: &[Route] = &[
         method: Method::Get,
         path: "/metrics",
         role: None,
-        summary: "Prometheus metrics (text format)",
+        summary: "Prometheus metrics (text format); the families derived from opened documents (alerts, checks, verdicts) only with a token of any role",
         query: NO_QUERY,
         body: None,
         ok: 200,
-        errors: &[],
+        // 401: a token that is not known (none at all is fine).
+        errors: &[401],
         handler: |m| on(m, node::metrics),
     },
     Route {
@@ -337,12 +338,48 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
+/// The routes that still answer while the store is damaged: health (which
+/// says so), status (which gives the reason), metrics, and what is served
+/// from the binary (the OpenAPI document, the console's files). Every other
+/// route reads, checks or writes the store and answers 503 `unavailable`.
+pub const ANSWER_WHEN_DAMAGED: &[&str] = &[
+    "/v1/health",
+    "/v1/status",
+    "/metrics",
+    "/v1/openapi.json",
+    "/",
+    "/assets/{name}",
+];
+
+impl Route {
+    /// Whether this route answers while the store is damaged (see
+    /// [`ANSWER_WHEN_DAMAGED`]).
+    pub fn answers_when_damaged(&self) -> bool {
+        ANSWER_WHEN_DAMAGED.contains(&self.path)
+    }
+}
+
+/// 503 `unavailable` while the store is damaged: a node never answers a
+/// verdict, a document or an entry from a store it does not trust.
+async fn refuse_when_damaged(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match state.verifier.store().damaged() {
+        Some(reason) => ApiError::damaged(&reason).into_response(),
+        None => next.run(req).await,
+    }
+}
+
 /// The API's router: every route of [`ROUTES`] behind its role, JSON errors
 /// for unknown paths and methods, a body limit, and request metrics.
 pub fn router(state: AppState) -> Router {
     let mut r: Router<AppState> = Router::new();
     for route in ROUTES {
         let mut handler = (route.handler)(route.method.filter());
+        if !route.answers_when_damaged() {
+            handler = handler.route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                refuse_when_damaged,
+            ));
+        }
         if let Some(role) = route.role {
             handler = handler.route_layer(middleware::from_fn_with_state(
                 (state.clone(), role),

@@ -16,7 +16,8 @@ use tally_model::{
     LicenseKind, ShipmentLine, Status, TrustList,
 };
 use tally_verify::state::{
-    Alert, EntryPointer, LicenseEvent, LicenseState, RotatedKey, ShipmentRow, TallyRow,
+    Alert, AnnouncedKey, EntryPointer, LicenseEvent, LicenseState, RotatedKey, ShipmentRow,
+    TallyRow,
 };
 
 /// The answer of `POST /v1/shipments/verify`, serialized as it stands (no
@@ -331,7 +332,12 @@ impl AuthorityView {
             peer_id: card.peer_id.clone(),
             addresses: card.addresses.clone(),
             fingerprint: Some(card.fingerprint()),
-            keys: card.keys.iter().map(KeyView::signing).collect(),
+            keys: card
+                .keys
+                .iter()
+                .map(KeyView::signing)
+                .chain(card.encryption_keys.iter().map(KeyView::encryption))
+                .collect(),
             own,
         }
     }
@@ -339,17 +345,32 @@ impl AuthorityView {
 
 impl AuthorityView {
     /// [`AuthorityView::from_card`], with the keys the authority's log
-    /// announced (`rotated`, in log order) and every key's seq bounds: the
-    /// card's, its rotations' and the trust list's compromise declarations.
+    /// announced (signing keys `rotated` and encryption keys `announced`,
+    /// each in log order) and every key's seq bounds: the card's, its
+    /// rotations' and the trust list's compromise declarations.
     pub fn from_card_and_log(
         card: &Card,
         own: bool,
         rotated: &[RotatedKey],
+        announced: &[AnnouncedKey],
         trust: &TrustList,
     ) -> AuthorityView {
         let mut view = AuthorityView::from_card(card, own);
-        let listed =
-            |keys: &[KeyView], k: &str| keys.iter().any(|v| v.key_id.eq_ignore_ascii_case(k));
+        let listed = |keys: &[KeyView], k: &str| {
+            keys.iter()
+                .any(|v| v.purpose == KeyPurpose::Signing && v.key_id.eq_ignore_ascii_case(k))
+        };
+        for a in announced {
+            let known = view.keys.iter().any(|v| {
+                v.purpose == KeyPurpose::Encryption && v.key_id.eq_ignore_ascii_case(&a.public_key)
+            });
+            if !known {
+                view.keys.push(KeyView::encryption(&CardKey::new(
+                    a.public_key.clone(),
+                    a.valid_from_ms,
+                )));
+            }
+        }
         for r in rotated.iter().filter(|r| !r.compromised) {
             if !r.signed_by.is_empty() && !listed(&view.keys, &r.signed_by) {
                 view.keys
@@ -366,8 +387,11 @@ impl AuthorityView {
             }
         }
         for k in &mut view.keys {
+            // Only signing keys are retired by a rotation; an older
+            // encryption key still opens what was sealed to it.
             let retired = rotated
                 .iter()
+                .filter(|_| k.purpose == KeyPurpose::Signing)
                 .filter(|r| !r.compromised && r.signed_by.eq_ignore_ascii_case(&k.key_id))
                 .map(|r| r.entry.seq)
                 .min();
@@ -387,13 +411,22 @@ impl AuthorityView {
 }
 
 impl KeyView {
-    /// A card's key, with the seq bounds the card carries.
+    /// A card's signing key, with the seq bounds the card carries.
     fn signing(k: &CardKey) -> KeyView {
+        KeyView::of(k, KeyPurpose::Signing)
+    }
+
+    /// A card's (or an announced) encryption key.
+    fn encryption(k: &CardKey) -> KeyView {
+        KeyView::of(k, KeyPurpose::Encryption)
+    }
+
+    fn of(k: &CardKey, purpose: KeyPurpose) -> KeyView {
         let key_id = k.public_key.to_ascii_lowercase();
         KeyView {
             public_key: key_id.clone(),
             key_id,
-            purpose: KeyPurpose::Signing,
+            purpose,
             valid_from_ms: Some(k.valid_from_ms),
             valid_until_ms: k.valid_until_ms,
             retired_after_seq: k.retired_after_seq,

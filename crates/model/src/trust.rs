@@ -153,61 +153,76 @@ impl Card {
     }
 
     /// The canonical bytes a fingerprint hashes: the card's authority and
-    /// public keys, nothing else. UTF-8 text, one `\n`-terminated line each:
+    /// every field of every key on it, nothing else. UTF-8 text, one
+    /// `\n`-terminated line each:
     ///
     /// ```text
-    /// tally/card/v1
+    /// tally/card/v2
     /// authority US-DDTC
-    /// signing <64 lowercase hex digits of an Ed25519 public key>
-    /// encryption <64 lowercase hex digits of an X25519 public key>
+    /// key signing <hex> from <ms> until <ms|-> retired <seq|-> compromised <seq|->
+    /// key encryption <hex> from <ms> until <ms|-> retired <seq|-> compromised <seq|->
     /// ```
     ///
     /// * The first line separates this use of SHA-256 from every other one
     ///   in Tally (entry signatures, entry ids, gossip ids) and versions the
-    ///   encoding.
-    /// * Keys are 64 lowercase hex digits, sorted and each listed once, so
-    ///   the order or letter case a card happens to use does not change the
-    ///   fingerprint. Signing keys come first, then encryption keys, which
-    ///   are only present when the card carries X25519 keys; a card without
-    ///   any has no `encryption` line, so its fingerprint does not change
-    ///   when the format learns them.
-    /// * Names, peer id, addresses and validity times are left out: the
-    ///   fingerprint names who signs, and keys are what make entries
-    ///   trustworthy (a wrong address only fails to connect).
+    ///   encoding (`tally/card/v1` covered the public keys only).
+    /// * `<hex>` is the public key in 64 lowercase hex digits (an Ed25519
+    ///   key for `signing`, an X25519 key for `encryption`); `from` and
+    ///   `until` are the key's validity in Unix milliseconds (decimal,
+    ///   `-` when the card sets no end), `retired` and `compromised` its
+    ///   seq bounds (`-` when unset).
+    /// * The key lines are sorted (bytewise) and each listed once, so the
+    ///   order or letter case a card happens to use does not change the
+    ///   fingerprint, while any change to a key's validity, seq bounds or
+    ///   compromise mark does: a fingerprint compared over the phone vouches
+    ///   for every key and every limit on it.
+    /// * Names, peer id and addresses are left out: the fingerprint names
+    ///   who signs and reads, and keys are what make entries trustworthy (a
+    ///   wrong address only fails to connect).
     ///
     /// Unambiguous for every card [`Card::check`] accepts: an authority id
-    /// has no spaces or line breaks and its keys are hex. An administrator
-    /// can recompute it with `printf '...' | sha256sum`.
+    /// has no spaces or line breaks, its keys are hex and every field has a
+    /// fixed place. An administrator can recompute it with
+    /// `printf '...' | sha256sum`.
     pub fn fingerprint_input(&self) -> Vec<u8> {
-        let signing: Vec<&str> = self.keys.iter().map(|k| k.public_key.as_str()).collect();
-        let encryption: Vec<&str> = self
-            .encryption_keys
-            .iter()
-            .map(|k| k.public_key.as_str())
-            .collect();
-        canonical_card(&self.authority, &signing, &encryption)
+        canonical_card(&self.authority, &self.keys, &self.encryption_keys)
     }
 }
 
 /// The domain-separation line that opens the fingerprinted encoding.
-const CARD_DOMAIN: &str = "tally/card/v1";
+pub const CARD_DOMAIN: &str = "tally/card/v2";
 
-/// See [`Card::fingerprint_input`]; `encryption` is separate so the
-/// encoding is fixed before cards carry encryption keys.
-fn canonical_card(authority: &AuthorityId, signing: &[&str], encryption: &[&str]) -> Vec<u8> {
+/// See [`Card::fingerprint_input`].
+fn canonical_card(authority: &AuthorityId, signing: &[CardKey], encryption: &[CardKey]) -> Vec<u8> {
     let mut out = format!("{CARD_DOMAIN}\nauthority {authority}\n");
+    let mut lines: Vec<String> = Vec::with_capacity(signing.len() + encryption.len());
     for (purpose, keys) in [("signing", signing), ("encryption", encryption)] {
-        let mut keys: Vec<String> = keys.iter().map(|k| k.to_ascii_lowercase()).collect();
-        keys.sort_unstable();
-        keys.dedup();
         for k in keys {
-            out.push_str(purpose);
-            out.push(' ');
-            out.push_str(&k);
-            out.push('\n');
+            lines.push(key_line(purpose, k));
         }
     }
+    lines.sort_unstable();
+    lines.dedup();
+    for line in lines {
+        out.push_str(&line);
+        out.push('\n');
+    }
     out.into_bytes()
+}
+
+/// One key's line of [`Card::fingerprint_input`] (without its `\n`).
+fn key_line(purpose: &str, k: &CardKey) -> String {
+    fn or_dash<T: std::fmt::Display>(v: Option<T>) -> String {
+        v.map_or_else(|| "-".to_owned(), |v| v.to_string())
+    }
+    format!(
+        "key {purpose} {} from {} until {} retired {} compromised {}",
+        k.public_key.to_ascii_lowercase(),
+        k.valid_from_ms,
+        or_dash(k.valid_until_ms),
+        or_dash(k.retired_after_seq),
+        or_dash(k.compromised_after_seq),
+    )
 }
 
 /// A fingerprint as typed or pasted, in canonical form (64 lowercase hex
@@ -425,7 +440,10 @@ mod tests {
         let k = AuthorityKey::from_bytes(&[5; 32]);
         let c = card("US-DDTC", &k);
         let key_hex = hex::encode(k.public().as_bytes());
-        let text = format!("tally/card/v1\nauthority US-DDTC\nsigning {key_hex}\n");
+        let text = format!(
+            "tally/card/v2\nauthority US-DDTC\n\
+             key signing {key_hex} from 1000 until 2000 retired - compromised -\n"
+        );
         assert_eq!(c.fingerprint_input(), text.as_bytes());
         assert_eq!(
             c.fingerprint_bytes().to_vec(),
@@ -443,24 +461,26 @@ mod tests {
     }
 
     /// Computed outside Rust (Python's `cryptography` for the public key of
-    /// the secret `[5; 32]`, then `hashlib.sha256` of the text above).
+    /// the secret `[5; 32]`, then `hashlib.sha256` of the text above). The
+    /// same card's v1 fingerprint was `04a7-70e6-...-af0e`.
     const FIXED_FINGERPRINT: &str =
-        "04a7-70e6-e05c-66ca-51ee-9680-25a1-48cf-c475-ba2f-4503-887f-9cbd-b046-786a-af0e";
+        "5762-094a-7ff1-dcf8-a417-68df-f9b0-332b-e16d-02a2-fe8d-4ab7-7369-ff08-f39c-694b";
 
+    /// Regression (issue 20: the fingerprint did not cover a key's
+    /// validity, seq bounds or compromise marks, so a card edited to widen
+    /// a key's validity or drop its retirement passed an out-of-band check).
     #[test]
-    fn fingerprint_covers_authority_and_keys_only() {
+    fn fingerprint_covers_authority_and_every_field_of_every_key() {
         let k = AuthorityKey::from_bytes(&[5; 32]);
         let k2 = AuthorityKey::from_bytes(&[6; 32]);
         let base = card("US-DDTC", &k);
         let fp = base.fingerprint();
 
-        // Not covered: name, peer id, addresses, validity, key order and case.
+        // Not covered: name, peer id, addresses, key order and case.
         let mut same = base.clone();
         same.name = "another name".into();
         same.peer_id = "12D3KooWother".into();
         same.addresses = vec!["/ip4/10.0.0.1/tcp/1".into()];
-        same.keys[0].valid_from_ms = 7;
-        same.keys[0].valid_until_ms = None;
         same.keys[0].public_key = same.keys[0].public_key.to_uppercase();
         assert_eq!(same.fingerprint(), fp);
         let mut two = base.clone();
@@ -470,21 +490,69 @@ mod tests {
         two_reversed.keys.reverse();
         assert_eq!(two.fingerprint(), two_reversed.fingerprint());
 
-        // Covered: the authority and every key.
+        // Covered: the authority, every key, and every field of a key.
         assert_ne!(two.fingerprint(), fp);
         assert_ne!(card("US-BATFE", &k).fingerprint(), fp);
         assert_ne!(card("US-DDTC", &k2).fingerprint(), fp);
-        // Encryption keys are a separate section, not more signing keys.
-        let us: AuthorityId = "US-DDTC".parse().expect("valid");
-        let key_hex = hex::encode(k.public().as_bytes());
-        let k2_hex = hex::encode(k2.public().as_bytes());
+        type Change = (&'static str, fn(&mut CardKey));
+        let changes: [Change; 7] = [
+            ("valid_from_ms", |k| k.valid_from_ms = 7),
+            ("valid_until_ms unset", |k| k.valid_until_ms = None),
+            ("valid_until_ms later", |k| k.valid_until_ms = Some(2001)),
+            ("retired_after_seq set", |k| k.retired_after_seq = Some(4)),
+            ("compromised_after_seq set", |k| {
+                k.compromised_after_seq = Some(4)
+            }),
+            ("compromised_after_seq 0", |k| {
+                k.compromised_after_seq = Some(0)
+            }),
+            ("another key", |k| {
+                k.public_key = hex::encode(AuthorityKey::from_bytes(&[7; 32]).public().as_bytes())
+            }),
+        ];
+        let mut seen = vec![fp.clone()];
+        for (what, change) in changes {
+            let mut c = base.clone();
+            change(&mut c.keys[0]);
+            let changed = c.fingerprint();
+            assert!(!seen.contains(&changed), "{what} does not change it");
+            seen.push(changed);
+        }
+        let mut retired = base.clone();
+        retired.keys[0].retired_after_seq = Some(4);
+        let mut retired_later = base.clone();
+        retired_later.keys[0].retired_after_seq = Some(5);
+        assert_ne!(retired.fingerprint(), retired_later.fingerprint());
+
+        // Encryption keys: covered, field by field, and not the same as a
+        // signing key with the same bytes.
+        let x = crate::seal::EncryptionSecret::from_bytes([9; 32])
+            .public()
+            .to_hex();
+        let mut sealed = base.clone();
+        sealed.encryption_keys = vec![CardKey::new(x.clone(), 0)];
+        assert_ne!(sealed.fingerprint(), fp);
+        let mut as_signing = base.clone();
+        as_signing.keys.push(CardKey::new(x.clone(), 0));
+        assert_ne!(sealed.fingerprint(), as_signing.fingerprint());
+        let mut sealed_retired = sealed.clone();
+        sealed_retired.encryption_keys[0].retired_after_seq = Some(3);
+        assert_ne!(sealed_retired.fingerprint(), sealed.fingerprint());
+        let mut sealed_compromised = sealed.clone();
+        sealed_compromised.encryption_keys[0].compromised_after_seq = Some(3);
+        assert_ne!(sealed_compromised.fingerprint(), sealed.fingerprint());
         assert_ne!(
-            canonical_card(&us, &[&key_hex], &[&k2_hex]),
-            canonical_card(&us, &[&key_hex, &k2_hex], &[])
+            sealed_compromised.fingerprint(),
+            sealed_retired.fingerprint()
         );
-        assert_eq!(
-            canonical_card(&us, &[&key_hex], &[]),
-            base.fingerprint_input()
+        let mut sealed_until = sealed.clone();
+        sealed_until.encryption_keys[0].valid_until_ms = Some(5);
+        assert_ne!(sealed_until.fingerprint(), sealed.fingerprint());
+        let text = String::from_utf8(sealed.fingerprint_input()).expect("utf-8");
+        assert!(
+            text.lines()
+                .any(|l| l == format!("key encryption {x} from 0 until - retired - compromised -")),
+            "{text}"
         );
     }
 

@@ -28,6 +28,9 @@ pub struct ChainReport {
     pub problems: Vec<String>,
     /// Problems found, listed or not.
     pub problem_count: u64,
+    /// The walk was told to stop before it reached the end
+    /// ([`Store::check_chains_until`]): sound only as far as it went.
+    pub stopped: bool,
 }
 
 impl ChainReport {
@@ -145,6 +148,18 @@ impl Store {
         judge: &mut dyn FnMut(&SignedEntry) -> Option<String>,
         progress: &mut dyn FnMut(Progress),
     ) -> ChainReport {
+        self.check_chains_until(judge, progress, &|| false)
+    }
+
+    /// [`Store::check_chains`], stopping as soon as `stop` says so (a node
+    /// shutting down while its background check runs must not keep the
+    /// store open): the report then says [`ChainReport::stopped`].
+    pub fn check_chains_until(
+        &self,
+        judge: &mut dyn FnMut(&SignedEntry) -> Option<String>,
+        progress: &mut dyn FnMut(Progress),
+        stop: &dyn Fn() -> bool,
+    ) -> ChainReport {
         let mut report = ChainReport::default();
         let heads = match catch_unwind(AssertUnwindSafe(|| self.heads())) {
             Ok(Ok(h)) => h,
@@ -185,6 +200,10 @@ impl Store {
                 // log up to the head read at the start, not what came since.
                 let mut past_head = false;
                 for (k, v) in rows {
+                    if stop() {
+                        report.stopped = true;
+                        return report;
+                    }
                     if seq_of(&k).is_some_and(|s| s > head_seq) {
                         past_head = true;
                         break;

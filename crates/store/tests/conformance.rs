@@ -1206,3 +1206,32 @@ fn concurrent_appends_and_reads(kind: EngineKind) {
     store.reindex().expect("reindex");
     assert_eq!(store.derived_digest().expect("digest"), digest);
 }
+
+/// A walk over the logs told to stop stops where it is and says so: a node
+/// shutting down neither waits for its whole background check nor keeps the
+/// store open through it.
+#[test]
+fn a_chain_walk_stops_when_told() {
+    let (_dir, store) = fresh(EngineKind::Redb);
+    let mut us = Log::new("US-DDTC", 1);
+    let entries: Vec<_> = (1..=6)
+        .map(|n| us.next(export(&format!("EXP-{n}"), 10, &[])))
+        .collect();
+    append_all(&store, &entries);
+
+    let full = store.check_chains(&mut |_| None, &mut |_| {});
+    assert!(full.is_sound() && !full.stopped, "{full:?}");
+    assert_eq!(full.entries, 6);
+
+    let judged = std::cell::Cell::new(0u64);
+    let report = store.check_chains_until(
+        &mut |_| {
+            judged.set(judged.get() + 1);
+            None
+        },
+        &mut |_| {},
+        &|| judged.get() >= 2,
+    );
+    assert!(report.stopped, "{report:?}");
+    assert_eq!((report.entries, judged.get()), (2, 2), "{report:?}");
+}

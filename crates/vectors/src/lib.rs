@@ -802,7 +802,7 @@ fn card(authority: &str, name: &str, keys: Vec<CardKey>) -> Card {
         )],
         keys,
         // The vectors' cards predate encryption keys on cards: their
-        // fingerprints cover signing keys only (an empty list adds nothing).
+        // No encryption keys: the fingerprint covers every key listed (v2).
         encryption_keys: Vec::new(),
     }
 }
@@ -834,7 +834,7 @@ fn cards() -> Vec<(&'static str, Card)> {
             ),
         ),
         (
-            "The fixed card of the model crate's own test (secret [5; 32]): fingerprint 04a7-70e6-...",
+            "The fixed card of the model crate's own test (secret [5; 32]): fingerprint 5762-094a-... (tally/card/v2)",
             card(
                 "US-DDTC",
                 "test",

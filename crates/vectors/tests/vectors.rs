@@ -342,7 +342,7 @@ fn card_fingerprints_match() {
     }
     assert_eq!(
         s(&arr(&f, "cards")[2], "fingerprint"),
-        "04a7-70e6-e05c-66ca-51ee-9680-25a1-48cf-c475-ba2f-4503-887f-9cbd-b046-786a-af0e"
+        "5762-094a-7ff1-dcf8-a417-68df-f9b0-332b-e16d-02a2-fe8d-4ab7-7369-ff08-f39c-694b"
     );
     let trust: TrustList = toml::from_str(s(&f, "trust_list_toml")).expect("a trust list");
     assert_eq!(trust.cards.len(), 2);

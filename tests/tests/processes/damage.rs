@@ -1,9 +1,11 @@
 //! A damaged store is found, not served: `tally verify-store` says so (exit
-//! 1), and a node started on it reports degraded health and refuses writes.
+//! 1), and a node started on it reports degraded health and refuses writes;
+//! damage only the background check finds (the engine's own check passes)
+//! turns every read and check route to 503 once it is found.
 
 use super::docs;
 use super::rig::{Proc, eventually, path_str, tally};
-use anyhow::{Result, ensure};
+use anyhow::{Context, Result, ensure};
 use std::time::Duration;
 
 const US: &str = "US-DDTC";
@@ -75,6 +77,131 @@ async fn a_damaged_store_is_found_and_reported_not_served() -> Result<()> {
     ensure!(
         status == 503 && body["error"]["code"] == "unavailable",
         "{status} {body}"
+    );
+    // Nothing is read from it either (it answered from an empty stand-in).
+    for path in [
+        "/v1/log/US-DDTC",
+        "/v1/licenses/US-DDTC/IC-US-1",
+        "/v1/alerts",
+    ] {
+        let (status, body) = us.answer(reqwest::Method::GET, path, None).await?;
+        ensure!(
+            status == 503 && body["error"]["code"] == "unavailable",
+            "{path}: {status} {body}"
+        );
+    }
+    us.sigterm(WAIT).await?;
+    Ok(())
+}
+
+/// Regression (issue 20: when the check failed the node still answered
+/// reads and verdicts): US issues licenses and stops; one old entry of its
+/// log is altered in place through the engine (one byte of its signature
+/// flipped, as a foreign writer or bit rot beneath the engine's checksums
+/// would), so the engine's integrity check and the head check before serving
+/// both pass. The node starts serving, its background check walks the logs,
+/// finds the entry, and from then on every read and check route answers 503
+/// `unavailable` (the log and a license among them), health answers 503
+/// `degraded` with the reason, `/v1/status` gives it, and `/metrics` still
+/// answers. Polled under a timeout: the check runs after the node serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_background_check_turns_a_damaged_store_to_503() -> Result<()> {
+    use reqwest::Method;
+    use serde_json::json;
+    let root = tempfile::tempdir()?;
+    let mut us = Proc::init(root.path(), US)?;
+    us.start().await?;
+    for i in 0..12 {
+        us.issue(&docs::import(&format!("IC-US-{i}"), "US", "MX"))
+            .await?;
+    }
+    // Sound: the routes answer.
+    let (status, body) = us
+        .answer(Method::GET, "/v1/licenses/US-DDTC/IC-US-1", None)
+        .await?;
+    ensure!(status == 200, "{status} {body}");
+    us.sigterm(WAIT).await?;
+
+    // Flip the last byte (in the signature) of US's entry 3, in place.
+    let store_dir = us.dir.join("store");
+    {
+        let engine = tally_store::engine::open(&store_dir, tally_store::EngineKind::Redb)?;
+        let key = tally_store::keys::log(US, 3);
+        let mut value = engine.get(&key)?.context("entry 3 is stored")?;
+        let last = value.len() - 1;
+        value[last] ^= 0x01;
+        engine.commit(vec![tally_store::engine::Op::Put(key, value)])?;
+    }
+    ensure!(
+        tally_store::check_engine(&store_dir, tally_store::EngineKind::Redb)?.is_none(),
+        "the engine's own check must not see this damage"
+    );
+
+    us.start_answering().await?;
+    let (_, health) = eventually("US's background check finds the damage", WAIT, async || {
+        let (status, body) = us.health_answer().await?;
+        ensure!(status == 503, "health: {status} {body}");
+        Ok((status, body))
+    })
+    .await?;
+    ensure!(health["status"] == "degraded", "{health}");
+    let reason = health["reason"].as_str().unwrap_or_default().to_owned();
+    ensure!(
+        reason.contains("damaged") && reason.contains("seq 3"),
+        "{health}"
+    );
+
+    let verify = json!({
+        "license": {"authority": US, "number": "IC-US-1"},
+        "checkpoint": {"country": "US", "port": "USPRT", "direction": "entry"},
+        "items": [{"line": 1, "quantity": 1}],
+    });
+    for (method, path, body) in [
+        (Method::GET, "/v1/log/US-DDTC", None),
+        (Method::GET, "/v1/licenses/US-DDTC/IC-US-1", None),
+        (Method::GET, "/v1/alerts", None),
+        (Method::GET, "/v1/authorities", None),
+        (Method::GET, "/v1/evidence", None),
+        (
+            Method::GET,
+            "/v1/shipments?authority=US-DDTC&number=IC-US-1",
+            None,
+        ),
+        (Method::POST, "/v1/shipments/verify", Some(&verify)),
+    ] {
+        let (status, answer) = us.answer(method.clone(), path, body).await?;
+        ensure!(
+            status == 503 && answer["error"]["code"] == "unavailable",
+            "{method} {path}: {status} {answer}"
+        );
+        ensure!(
+            answer["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("damaged")),
+            "{method} {path}: {answer}"
+        );
+    }
+    let status = us.get("/v1/status").await?;
+    ensure!(status["store"]["status"] == "damaged", "{status}");
+    ensure!(
+        status["store"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("seq 3")),
+        "{status}"
+    );
+    ensure!(
+        status["logs"] == json!([]),
+        "no heads from a damaged store: {status}"
+    );
+    let metrics = us.metrics().await?;
+    ensure!(
+        metrics.contains("tally_store_writable 0"),
+        "metrics answer, and say so: {metrics}"
+    );
+    let (code, body) = us.try_issue(&docs::import("IC-US-X", "US", "MX")).await?;
+    ensure!(
+        code == 503 && body["error"]["code"] == "unavailable",
+        "{code} {body}"
     );
     us.sigterm(WAIT).await?;
     Ok(())

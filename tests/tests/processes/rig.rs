@@ -493,6 +493,29 @@ impl Api {
         self.send(reqwest::Method::GET, path, None).await
     }
 
+    /// A request with the admin token, whatever the answer: (status, JSON
+    /// body or null).
+    pub async fn answer(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value)> {
+        let mut request = self
+            .http
+            .request(method.clone(), self.url(path))
+            .bearer_auth(&self.admin_token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let r = request
+            .send()
+            .await
+            .with_context(|| format!("{method} {path} on {}", self.authority))?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
     /// POST with the admin token; insists on 200.
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value> {
         self.send(reqwest::Method::POST, path, Some(body)).await

@@ -11,8 +11,8 @@ use crate::{AppState, openapi};
 use axum::Extension;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -48,9 +48,17 @@ pub async fn health(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
     }
 }
 
+/// This node: authority, peer id, peers, log heads, whether it signs, and
+/// the store's state. While the store is damaged the heads are not read
+/// from it (`logs` is empty) and `store` gives the reason.
 pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let damaged = s.verifier.store().damaged();
     let v = s.verifier.clone();
-    let heads = blocking(move || v.store().heads().map_err(ApiError::from)).await?;
+    let heads = if damaged.is_some() {
+        vec![]
+    } else {
+        blocking(move || v.store().heads().map_err(ApiError::from)).await?
+    };
     let logs: Vec<Value> = heads
         .iter()
         .map(|(a, seq, head)| json!({"authority": a.as_str(), "seq": seq, "head": head.to_hex()}))
@@ -76,6 +84,10 @@ pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
         "logs": logs,
         "signing": signing.state.as_str(),
         "reason": signing.reason,
+        "store": match &damaged {
+            None => json!({"status": "ok"}),
+            Some(reason) => json!({"status": "damaged", "reason": reason}),
+        },
     })))
 }
 
@@ -91,9 +103,13 @@ pub async fn authorities(State(s): State<AppState>) -> Result<Json<Vec<Authority
     blocking(move || {
         let store = v.store();
         let own_view = match &own_card {
-            Some(card) => {
-                AuthorityView::from_card_and_log(card, true, &store.rotated_keys(&own)?, &trust)
-            }
+            Some(card) => AuthorityView::from_card_and_log(
+                card,
+                true,
+                &store.rotated_keys(&own)?,
+                &store.announced_keys(&own)?,
+                &trust,
+            ),
             None => AuthorityView {
                 authority: own.clone(),
                 country: own.country().as_str().to_owned(),
@@ -108,7 +124,10 @@ pub async fn authorities(State(s): State<AppState>) -> Result<Json<Vec<Authority
         let mut views = vec![own_view];
         for c in trust.cards.iter().filter(|c| c.authority != own) {
             let rotated = store.rotated_keys(&c.authority)?;
-            views.push(AuthorityView::from_card_and_log(c, false, &rotated, &trust));
+            let announced = store.announced_keys(&c.authority)?;
+            views.push(AuthorityView::from_card_and_log(
+                c, false, &rotated, &announced, &trust,
+            ));
         }
         Ok(Json(views))
     })
@@ -262,7 +281,14 @@ pub async fn log(
     .await
 }
 
-pub async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+/// The Prometheus text. Without a token, only what every peer could count
+/// from the chain itself; with a valid token of any role, also the families
+/// derived from documents this node opened (open alerts, checks, verdicts).
+pub async fn metrics(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let private = crate::auth::optional_role(&s, &headers).await?.is_some();
     // The gauges are read fresh at scrape time rather than trusted to be
     // kept current by every writer.
     let store = s.verifier.store();
@@ -273,24 +299,38 @@ pub async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, Api
     let v = s.verifier.clone();
     // A store that cannot be read now (re-opening after a fault) leaves
     // these gauges as they were: the scrape still answers, with the fault.
+    // The alerts are read only for a caller who may see them; nothing is
+    // read from a damaged store.
+    let damaged = store.damaged().is_some();
     let (heads, alerts) = blocking(move || {
         let store = v.store();
-        Ok::<_, ApiError>((store.heads()?, store.alerts()?))
+        if damaged {
+            return Ok((vec![], vec![]));
+        }
+        let alerts = if private { store.alerts()? } else { vec![] };
+        Ok::<_, ApiError>((store.heads()?, alerts))
     })
     .await
     .unwrap_or_default();
     for (authority, seq, _) in &heads {
         s.metrics.set_entries_stored(authority.as_str(), *seq);
     }
-    for kind in AlertKind::ALL {
-        let open = alerts.iter().filter(|a| a.open && a.kind == kind).count();
-        s.metrics.set_alerts_open(kind, open as u64);
+    if private {
+        for kind in AlertKind::ALL {
+            let open = alerts.iter().filter(|a| a.open && a.kind == kind).count();
+            s.metrics.set_alerts_open(kind, open as u64);
+        }
     }
     let connected = s.network.peers().iter().filter(|p| p.connected).count();
     s.metrics.set_connected_peers(connected as u64);
+    let text = if private {
+        s.metrics.render_private()
+    } else {
+        s.metrics.render()
+    };
     Ok((
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        s.metrics.render(),
+        text,
     ))
 }
 

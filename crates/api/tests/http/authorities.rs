@@ -115,17 +115,14 @@ async fn authorities_show_key_bounds_and_a_node_without_its_card() {
     );
     let key_id = |k: &AuthorityKey| hex::encode(k.public().as_bytes());
     assert_eq!(list[1]["fingerprint"], mx.fingerprint());
-    // Neither the capitals nor the validity bounds change the fingerprint:
-    // it covers the authority and the keys themselves.
-    let mut plain = card(MX, &key(2));
-    plain.keys.push(CardKey {
-        public_key: key_id(&key(4)),
-        valid_from_ms: 0,
-        valid_until_ms: None,
-        retired_after_seq: None,
-        compromised_after_seq: None,
-    });
-    assert_eq!(list[1]["fingerprint"], plain.fingerprint());
+    // The capitals do not change the fingerprint; the validity bounds do
+    // (v2 covers every field of every key).
+    let mut lower = mx.clone();
+    lower.keys[0].public_key = lower.keys[0].public_key.to_lowercase();
+    assert_eq!(list[1]["fingerprint"], lower.fingerprint());
+    let mut unbounded = lower.clone();
+    unbounded.keys[0].valid_until_ms = None;
+    assert_ne!(list[1]["fingerprint"], unbounded.fingerprint());
     assert_eq!(
         list[1]["keys"],
         json!([
@@ -149,4 +146,138 @@ async fn authorities_show_key_bounds_and_a_node_without_its_card() {
             },
         ])
     );
+}
+
+/// Regression (issue 20: `GET /v1/authorities` listed no encryption keys):
+/// a card's X25519 keys and the ones announced in an authority's log are
+/// listed with purpose `encryption`, in CONTRACT's shape, null where unset;
+/// a declared compromise of one shows as its `compromised_after_seq`.
+#[tokio::test]
+async fn authorities_list_encryption_keys_from_cards_and_logs() {
+    use tally_model::EncryptionSecret;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let x = |n: u8| EncryptionSecret::from_bytes([n; 32]).public().to_hex();
+    let mut mx = card(MX, &key(2));
+    mx.encryption_keys = vec![
+        CardKey {
+            valid_until_ms: Some(9_000),
+            retired_after_seq: Some(3),
+            ..CardKey::new(x(11), 1_000)
+        },
+        CardKey::new(x(12), 2_000),
+    ];
+    let mut trust = TrustList::default();
+    trust.upsert(mx.clone());
+    trust.declare_compromise(tally_model::KeyCompromise {
+        authority: MX.parse().expect("valid"),
+        key_id: x(12),
+        after_seq: 7,
+    });
+    let verifier = us_verifier(dir.path(), trust);
+    let mut book = TokenBook::load(dir.path().join("tokens.toml")).expect("token book");
+    let officer = book.create(Role::Officer, "officer").expect("token");
+    let state = AppState::new(
+        verifier.clone(),
+        Arc::new(RwLock::new(book)),
+        Arc::new(FakeNetwork),
+        Metrics::new(),
+    )
+    .with_card(card(US, &key(1)));
+    // US announces an encryption key in its own log (after its first one).
+    verifier.set_sealing(Arc::new(tally_verify::sealing::Sealing::new(
+        vec![EncryptionSecret::from_bytes([0xED; 32])],
+        Box::new(tally_model::OsRandom),
+    )));
+    let announced = EncryptionSecret::from_bytes([0xEE; 32]);
+    verifier
+        .rotate_encryption_key(announced.clone())
+        .expect("announced");
+    let app = router(state);
+    let get = |token: String| {
+        let app = app.clone();
+        async move {
+            let req = Request::get("/v1/authorities")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .expect("request");
+            let res = app.oneshot(req).await.expect("infallible");
+            let status = res.status();
+            let body = to_bytes(res.into_body(), 1 << 20).await.expect("body");
+            (
+                status,
+                serde_json::from_slice::<Value>(&body).expect("JSON"),
+            )
+        }
+    };
+    let (status, list) = get(officer).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+
+    let encryption = |view: &Value| -> Vec<Value> {
+        view["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .filter(|k| k["purpose"] == "encryption")
+            .cloned()
+            .collect()
+    };
+    let us_keys = encryption(&list[0]);
+    assert_eq!(list[0]["authority"], US, "{list}");
+    assert_eq!(
+        us_keys,
+        vec![json!({
+            "key_id": announced.public().to_hex(),
+            "purpose": "encryption",
+            "valid_from_ms": issued_valid_from(&verifier),
+            "valid_until_ms": null,
+            "retired_after_seq": null,
+            "compromised_after_seq": null,
+            "public_key": announced.public().to_hex(),
+        })],
+        "{list}"
+    );
+    let mx_view = list
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|v| v["authority"] == MX)
+        .expect("MX listed");
+    assert_eq!(
+        encryption(mx_view),
+        vec![
+            json!({
+                "key_id": x(11),
+                "purpose": "encryption",
+                "valid_from_ms": 1_000,
+                "valid_until_ms": 9_000,
+                "retired_after_seq": 3,
+                "compromised_after_seq": null,
+                "public_key": x(11),
+            }),
+            json!({
+                "key_id": x(12),
+                "purpose": "encryption",
+                "valid_from_ms": 2_000,
+                "valid_until_ms": null,
+                "retired_after_seq": null,
+                "compromised_after_seq": 7,
+                "public_key": x(12),
+            }),
+        ],
+        "{mx_view}"
+    );
+    // The signing key is still there, first.
+    assert_eq!(mx_view["keys"][0]["purpose"], "signing", "{mx_view}");
+    assert_eq!(mx_view["fingerprint"], mx.fingerprint());
+}
+
+/// When US's own log announced its encryption key.
+fn issued_valid_from(v: &tally_verify::Verifier) -> i64 {
+    let us: tally_model::AuthorityId = US.parse().expect("valid");
+    v.store()
+        .announced_keys(&us)
+        .expect("announced keys")
+        .last()
+        .expect("one announced")
+        .valid_from_ms
 }

@@ -203,8 +203,8 @@ async fn unknown_licenses_and_missing_authorizations() {
         ["import.authorization", "transit.authorization"]
     );
 
-    // Every check counts in the metrics.
-    let m = r.get("/metrics", None).await.text;
+    // Every check counts in the metrics (shown to a token only).
+    let m = r.get("/metrics", Some(&r.officer)).await.text;
     assert!(
         m.contains("tally_verification_checks_total{rule=\"license.known\",ok=\"false\"} 1"),
         "{m}"

@@ -170,11 +170,78 @@ async fn metrics_render_every_series() {
         "tally_entries_total",
         "tally_connected_peers",
         "tally_http_requests_total",
-        "tally_verification_checks_total",
-        "tally_verdicts_total",
     ] {
         assert!(a.text.contains(&format!("# TYPE {name} ")), "{name}");
     }
+    let a = r.get("/metrics", Some(&r.officer)).await;
+    assert_eq!(a.status, StatusCode::OK);
+    for name in ["tally_verification_checks_total", "tally_verdicts_total"] {
+        assert!(a.text.contains(&format!("# TYPE {name} ")), "{name}");
+    }
+}
+
+/// Regression (issue 20: `/metrics` without a token published
+/// `tally_alerts_open{kind}`, computed from documents this node opened):
+/// without a token the families derived from opened documents are absent
+/// altogether (no sample, no `# HELP`, no `# TYPE`); with a token of any
+/// role they are there; an unknown token is refused.
+#[tokio::test]
+async fn metrics_without_a_token_show_nothing_derived_from_opened_documents() {
+    let r = Rig::new();
+    r.foreign_documents();
+    r.issue(&export("EXP-1")).await;
+    let a = r
+        .post(
+            "/v1/shipments/verify",
+            Some(&r.officer),
+            &shipment("EXP-1", "US", "exit", 1000, &[], true),
+        )
+        .await;
+    assert_eq!(a.json()["verdict"], "reject", "{}", a.text);
+
+    let public = r.get("/metrics", None).await;
+    assert_eq!(public.status, StatusCode::OK, "{}", public.text);
+    for name in [
+        "tally_alerts_open",
+        "tally_verification_checks_total",
+        "tally_verdicts_total",
+    ] {
+        assert!(!public.text.contains(name), "{name}:\n{}", public.text);
+    }
+    assert!(!public.text.contains("shipment.refused"), "{}", public.text);
+    assert!(
+        public
+            .text
+            .lines()
+            .any(|l| l.starts_with("tally_entries_stored{authority=\"US-DDTC\"} ")),
+        "{}",
+        public.text
+    );
+
+    for token in [&r.officer, &r.issuer, &r.admin] {
+        let m = r.get("/metrics", Some(token)).await;
+        assert_eq!(m.status, StatusCode::OK, "{}", m.text);
+        assert!(
+            m.text
+                .lines()
+                .any(|l| l == "tally_alerts_open{kind=\"shipment.refused\"} 1"),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.text
+                .contains("tally_verdicts_total{verdict=\"reject\"} 1"),
+            "{}",
+            m.text
+        );
+    }
+    let unknown = r.get("/metrics", Some("not-a-token")).await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED, "{}", unknown.text);
+    assert!(
+        !unknown.text.contains("tally_alerts_open"),
+        "{}",
+        unknown.text
+    );
 }
 
 #[tokio::test]
@@ -188,7 +255,7 @@ async fn metrics_count_open_alerts_per_kind() {
             .and_then(|n| n.parse().ok())
     };
     // Every kind is listed, at zero while nothing was raised.
-    let m = r.get("/metrics", None).await.text;
+    let m = r.get("/metrics", Some(&r.officer)).await.text;
     assert!(m.contains("# TYPE tally_alerts_open gauge"), "{m}");
     for kind in tally_model::AlertKind::ALL {
         assert_eq!(gauge(&m, kind.as_str()), Some(0), "{kind}:\n{m}");
@@ -214,7 +281,7 @@ async fn metrics_count_open_alerts_per_kind() {
         .filter(|a| a["kind"] == "shipment.refused" && a["open"] == true)
         .count();
     assert_eq!(refused, 2, "{alerts}");
-    let m = r.get("/metrics", None).await.text;
+    let m = r.get("/metrics", Some(&r.officer)).await.text;
     assert_eq!(gauge(&m, "shipment.refused"), Some(2), "{m}");
     assert_eq!(gauge(&m, "shipment.discrepancy"), Some(0), "{m}");
     // The existing families keep their names.
@@ -361,4 +428,106 @@ async fn serves_on_a_socket_and_shuts_down_gracefully() {
         .expect("stops in time")
         .expect("joins");
     assert!(result.is_ok(), "{result:?}");
+}
+
+/// Regression (issue 20: a node whose store check failed still answered
+/// reads and verdicts): once the store is marked damaged, every route of the
+/// table but health, status, metrics, the OpenAPI document and the console's
+/// files answers 503 `unavailable` with the JSON error body, whatever the
+/// request; health answers 503 `degraded` with the reason, status gives it.
+#[tokio::test]
+async fn a_damaged_store_answers_no_read_or_check() {
+    let r = Rig::new();
+    r.foreign_documents();
+    r.issue(&export("EXP-1")).await;
+    let check = shipment("EXP-1", "US", "exit", 1, &[], false);
+    let v = r
+        .post("/v1/shipments/verify", Some(&r.officer), &check)
+        .await;
+    assert_eq!(v.status, StatusCode::OK, "{}", v.text);
+
+    r.state
+        .verifier
+        .store()
+        .set_damaged("US-DDTC seq 1: the signature does not verify");
+    let mut gated = 0;
+    for route in ROUTES {
+        let path = route
+            .path
+            .replace("{authority}", US)
+            .replace("{number}", "EXP-1")
+            .replace("{name}", "app.js");
+        let path = if route.path == "/v1/shipments" {
+            format!("{path}?authority={US}&number=EXP-1")
+        } else {
+            path
+        };
+        let method = match route.method {
+            tally_api::routes::Method::Get => Method::GET,
+            tally_api::routes::Method::Post => Method::POST,
+        };
+        let body = if route.path == "/v1/shipments/verify" {
+            check.to_string().into_bytes()
+        } else {
+            b"{}".to_vec()
+        };
+        let a = r
+            .raw(
+                method.clone(),
+                &path,
+                Some(&r.admin),
+                Some("application/json"),
+                body,
+            )
+            .await;
+        if route.answers_when_damaged() {
+            if route.path == "/v1/health" {
+                assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.text);
+                assert_eq!(a.json()["status"], "degraded");
+                assert!(
+                    a.json()["reason"]
+                        .as_str()
+                        .is_some_and(|s| s.contains("seq 1: the signature")),
+                    "{}",
+                    a.text
+                );
+            } else {
+                assert_eq!(a.status, StatusCode::OK, "{method} {path}: {}", a.text);
+            }
+        } else {
+            gated += 1;
+            assert_eq!(
+                a.status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{method} {path}: {}",
+                a.text
+            );
+            assert_eq!(a.error_code(), "unavailable", "{method} {path}");
+            assert!(a.text.contains("damaged"), "{method} {path}: {}", a.text);
+        }
+    }
+    assert!(gated >= 10, "{gated} routes refused");
+    for path in [
+        "/v1/log/US-DDTC",
+        "/v1/licenses/US-DDTC/EXP-1",
+        "/v1/alerts",
+        "/v1/authorities",
+    ] {
+        let route = ROUTES
+            .iter()
+            .find(|r| path.starts_with(r.path.split('{').next().unwrap_or(r.path)))
+            .expect("a route");
+        assert!(!route.answers_when_damaged(), "{path}");
+    }
+    let s = r.get("/v1/status", Some(&r.officer)).await.json();
+    assert_eq!(s["store"]["status"], "damaged", "{s}");
+    assert_eq!(
+        s["store"]["reason"],
+        "US-DDTC seq 1: the signature does not verify"
+    );
+    assert_eq!(s["logs"], json!([]), "{s}");
+    // Without a token too, nothing from the store: 503 before 401 or after,
+    // never an answer.
+    let a = r.get("/v1/licenses/US-DDTC/EXP-1", None).await;
+    assert_ne!(a.status, StatusCode::OK);
 }
