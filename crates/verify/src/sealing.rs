@@ -457,3 +457,63 @@ mod tests {
         assert_eq!(sealed_to(&[1, 2]), None, "MX is unreached");
     }
 }
+
+#[cfg(test)]
+mod cost {
+    use super::*;
+    use std::time::Instant;
+    use tally_model::seal::DeterministicRandom;
+
+    /// Issue 28, finding 1: every sealed write got slower with each
+    /// rotation of the node's own encryption key (it tried every own
+    /// public against every own secret to open its own entry: N² pairs,
+    /// past the pair cache). Opening the node's own newest entry now costs
+    /// one pair, however many keys it ever had.
+    #[test]
+    fn opening_an_own_entry_costs_one_pair_after_300_rotations() {
+        let sealing = Arc::new(Sealing::new(
+            vec![EncryptionSecret::from_bytes([1; 32])],
+            Box::new(DeterministicRandom::new([9; 32])),
+        ));
+        for n in 0..300u32 {
+            let mut b = [0u8; 32];
+            b[..4].copy_from_slice(&n.to_le_bytes());
+            b[31] = 7;
+            sealing.add_newest(EncryptionSecret::from_bytes(b));
+        }
+        let us: AuthorityId = "US-DDTC".parse().expect("valid");
+        let opener = SealOpener {
+            sealing: sealing.clone(),
+            trust: Arc::new(RwLock::new(TrustList::default())),
+            own: us.clone(),
+        };
+        let document = tally_testkit::docs::export("EXP-1", 1, &[]);
+        let mut entry = Entry {
+            authority: us.clone(),
+            seq: 1,
+            prev: None,
+            issued_at_ms: 1,
+            recipients: vec![],
+            body: Body::Document(document.clone()),
+        };
+        let plan = Plan {
+            recipients: vec![],
+            unreached: vec!["MX".parse().expect("iso"), "GT".parse().expect("iso")],
+        };
+        let sealed = sealing
+            .seal(Header::of(&entry), &document, &plan)
+            .expect("seals");
+        entry.body = Body::Sealed(sealed);
+        let before = sealing.pairs.len();
+        let started = Instant::now();
+        let opening = opener.open(&entry, &[]);
+        let took = started.elapsed();
+        assert!(matches!(opening, Opening::Document { .. }), "{opening:?}");
+        assert!(
+            sealing.pairs.len() - before <= 1,
+            "{} pairs derived",
+            sealing.pairs.len() - before
+        );
+        eprintln!("opened the own entry after 300 rotations in {took:?}");
+    }
+}
