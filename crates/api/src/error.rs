@@ -86,6 +86,20 @@ impl ApiError {
         )
     }
 
+    /// 503 `unavailable`: the derived records are being rebuilt (a key
+    /// compromise was declared, or a reindex runs): the node answers no read
+    /// or check from half-built records.
+    pub fn rebuilding(progress: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!(
+                "the node is rebuilding its derived records ({progress}), after a key \
+                 compromise declaration or a reindex; it answers again when they are whole"
+            ),
+        )
+    }
+
     /// 503 `unavailable`: the store is damaged (an integrity check failed),
     /// so the node answers no read or check from it.
     pub fn damaged(reason: &str) -> ApiError {

@@ -362,10 +362,14 @@ impl Route {
 /// 503 `unavailable` while the store is damaged: a node never answers a
 /// verdict, a document or an entry from a store it does not trust.
 async fn refuse_when_damaged(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    match state.verifier.store().damaged() {
-        Some(reason) => ApiError::damaged(&reason).into_response(),
-        None => next.run(req).await,
+    let store = state.verifier.store();
+    if let Some(reason) = store.damaged() {
+        return ApiError::damaged(&reason).into_response();
     }
+    if let Some(progress) = store.rebuilding() {
+        return ApiError::rebuilding(&progress).into_response();
+    }
+    next.run(req).await
 }
 
 /// The API's router: every route of [`ROUTES`] behind its role, JSON errors

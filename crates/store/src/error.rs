@@ -35,6 +35,12 @@ pub enum StoreError {
         number: String,
         reason: String,
     },
+    /// A rebuild of the derived records was stopped (shutdown); the store
+    /// is marked and the next open finishes it.
+    #[error(
+        "the rebuild of the derived records was interrupted; it finishes when the store is opened again"
+    )]
+    Interrupted,
     /// The integrity check found the store damaged: it refuses writes
     /// until it is replaced (docs/OPERATIONS.md).
     #[error("the store is damaged: {0}")]

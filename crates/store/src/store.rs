@@ -52,6 +52,13 @@ struct Inner {
     /// What the integrity check found wrong, once it found something: the
     /// store refuses every write from then on, and health reports it.
     damaged: Mutex<Option<String>>,
+    /// While derived records are rebuilt (a reindex, or a key compromise
+    /// declared while running): how far it got. Reads must not be answered
+    /// from the half-built records meanwhile.
+    rebuilding: Mutex<Option<String>>,
+    /// Set to stop a rebuild between two chunks (shutdown): the store stays
+    /// marked as reindexing and the next open finishes the rebuild.
+    interrupt: std::sync::atomic::AtomicBool,
     /// One appender at a time: the chain check reads the head and the commit
     /// writes the next one, and nothing may slip in between.
     append: Mutex<()>,
@@ -274,6 +281,8 @@ impl Store {
                 fault: Mutex::new(None),
                 faults: Default::default(),
                 damaged: Mutex::new(None),
+                rebuilding: Mutex::new(None),
+                interrupt: Default::default(),
                 append: Mutex::new(()),
                 dir: dir.to_path_buf(),
             }),
@@ -318,6 +327,8 @@ impl Store {
                 fault: Mutex::new(None),
                 faults: Default::default(),
                 damaged: Mutex::new(damaged),
+                rebuilding: Mutex::new(self.rebuilding()),
+                interrupt: Default::default(),
                 append: Mutex::new(()),
                 dir: self.inner.dir.clone(),
             }),
@@ -950,6 +961,41 @@ impl Store {
     /// midway is finished by the next [`Store::open`]. The result does not
     /// depend on the order logs are replayed in (DESIGN.md section 3).
     pub fn reindex_with(&self, progress: &mut dyn FnMut(Progress)) -> Result<ReindexReport> {
+        self.set_rebuilding(Some("starting".into()));
+        let result = self.rebuild(progress);
+        self.set_rebuilding(None);
+        result
+    }
+
+    fn set_rebuilding(&self, state: Option<String>) {
+        *self
+            .inner
+            .rebuilding
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = state;
+    }
+
+    /// Why the derived records are not to be read now: a rebuild is under
+    /// way, with how far it got. `None` when they are whole.
+    pub fn rebuilding(&self) -> Option<String> {
+        self.inner
+            .rebuilding
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Stops a rebuild in progress at its next chunk (within a fraction of
+    /// a second); it fails with [`StoreError::Interrupted`] and the next
+    /// open of the store finishes it. Later rebuilds of this handle stop at
+    /// once too: this is for shutting down.
+    pub fn interrupt_rebuild(&self) {
+        self.inner
+            .interrupt
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn rebuild(&self, progress: &mut dyn FnMut(Progress)) -> Result<ReindexReport> {
         let started = Instant::now();
         let _guard = self.lock();
         let engine = self.engine();
@@ -1012,7 +1058,15 @@ impl Store {
                 engine.commit(tx.into_batch())?;
                 entries += next - from;
                 from = next;
+                self.set_rebuilding(Some(format!("{entries} of {total} entries")));
                 progress(Progress { entries, total });
+                if self
+                    .inner
+                    .interrupt
+                    .load(std::sync::atomic::Ordering::SeqCst)
+                {
+                    return Err(StoreError::Interrupted);
+                }
             }
         }
         let mut tx = Tx::new(engine, self.opener());

@@ -77,16 +77,30 @@ pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
         })
         .collect();
     let signing = s.verifier.signing();
+    let rebuilding = s.verifier.store().rebuilding();
+    // While the derived records are rebuilt the node signs nothing from
+    // them either: it says so, with how far the rebuild got.
+    let (state, reason) = match (&rebuilding, signing.state.as_str()) {
+        (Some(progress), "ok") => (
+            "recovering",
+            Some(format!(
+                "rebuilding the derived records after a key compromise declaration or a \
+                 reindex: {progress}"
+            )),
+        ),
+        (_, state) => (state, signing.reason.clone()),
+    };
     Ok(Json(json!({
         "authority": s.verifier.authority().as_str(),
         "peer_id": s.network.peer_id(),
         "peers": peers,
         "logs": logs,
-        "signing": signing.state.as_str(),
-        "reason": signing.reason,
-        "store": match &damaged {
-            None => json!({"status": "ok"}),
-            Some(reason) => json!({"status": "damaged", "reason": reason}),
+        "signing": state,
+        "reason": reason,
+        "store": match (&damaged, &rebuilding) {
+            (Some(reason), _) => json!({"status": "damaged", "reason": reason}),
+            (None, Some(progress)) => json!({"status": "rebuilding", "reason": progress}),
+            (None, None) => json!({"status": "ok"}),
         },
     })))
 }
