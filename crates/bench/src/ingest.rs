@@ -93,6 +93,9 @@ pub async fn catch_up(quick: bool, carriage: Carriage) -> anyhow::Result<Catchup
         for k in &mut a.card.encryption_keys {
             k.public_key = issuer.public().to_hex();
         }
+        // The node's own card too: a node refuses to start with a key its
+        // card never announced.
+        tally_node::files::write_card(&a.dir.join("card.toml"), &a.card)?;
     }
     a.trust([b.card.clone()])?;
     b.trust([a.card.clone()])?;
