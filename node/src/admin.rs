@@ -225,14 +225,15 @@ pub fn trust_remove(dir: &Path, id: &str) -> anyhow::Result<()> {
 }
 
 /// `tally trust revoke-key`: records in `trust.toml` that `key_id` of the
-/// trusted `authority` is compromised after seq `after_seq` (replacing an
-/// earlier declaration for that key). A running node applies it live.
+/// trusted `authority` is compromised after seq `after_seq`. Declarations
+/// only narrow: an earlier declaration of that key with a smaller seq stays
+/// in force. Returns the seq in force. A running node applies it live.
 pub fn trust_revoke_key(
     dir: &Path,
     authority: &str,
     key_id: &str,
     after_seq: u64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u64> {
     let node_dir = NodeDir(dir.to_path_buf());
     let settings = Config::load(&node_dir)?.settings(&node_dir)?;
     let authority: AuthorityId = authority.parse()?;
@@ -255,12 +256,13 @@ pub fn trust_revoke_key(
     if list.card(&authority).is_none() {
         bail!("{authority} is not trusted; nothing changed");
     }
-    list.declare_compromise(tally_model::KeyCompromise {
+    let in_force = list.declare_compromise(tally_model::KeyCompromise {
         authority,
         key_id: key_id.to_owned(),
         after_seq,
     });
-    files::write_trust(&node_dir.trust(), &list)
+    files::write_trust(&node_dir.trust(), &list)?;
+    Ok(in_force)
 }
 
 pub fn trust_list(dir: &Path) -> anyhow::Result<tally_model::TrustList> {
@@ -550,6 +552,22 @@ mod tests {
         let list = trust_list(&us_dir).expect("list");
         assert_eq!(list.compromised.len(), 1);
         assert!(list.encryption_key_compromised(&"MX-SEDENA".parse().expect("id"), &x25519));
+        // Issue 28 item 3: a larger seq later does not widen the first.
+        assert_eq!(
+            trust_revoke_key(&us_dir, "MX-SEDENA", &x25519, 100_000).expect("declared"),
+            4
+        );
+        let list = trust_list(&us_dir).expect("list");
+        assert_eq!(list.compromised.len(), 1);
+        assert_eq!(list.compromised[0].after_seq, 4, "the smallest seq counts");
+        assert_eq!(
+            list.encryption_compromise(&"MX-SEDENA".parse().expect("id"), &x25519),
+            Some(4)
+        );
+        assert_eq!(
+            trust_revoke_key(&us_dir, "MX-SEDENA", &x25519, 2).expect("narrowed"),
+            2
+        );
         for bad in ["abc", &x25519.to_uppercase(), &format!("{x25519}00")] {
             assert!(
                 trust_revoke_key(&us_dir, "MX-SEDENA", bad, 4).is_err(),

@@ -87,11 +87,18 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 key_id,
                 after_seq,
             } => {
-                admin::trust_revoke_key(&dir, &authority, &key_id, after_seq)?;
-                println!(
-                    "declared key {key_id} of {authority} compromised after seq {after_seq}; \
-                     a running node applies it within 5 s"
-                );
+                let in_force = admin::trust_revoke_key(&dir, &authority, &key_id, after_seq)?;
+                if in_force < after_seq {
+                    println!(
+                        "key {key_id} of {authority} was already declared compromised after seq \
+                         {in_force}; declarations only narrow, so that one stays in force"
+                    );
+                } else {
+                    println!(
+                        "declared key {key_id} of {authority} compromised after seq {after_seq}; \
+                         a running node applies it within 5 s"
+                    );
+                }
             }
             TrustCommand::List { dir, json } => {
                 let list = admin::trust_list(&dir)?;
