@@ -11,6 +11,8 @@
 //! waits, for a bounded time, for the connections and for every blocking
 //! store call a request started (see [`track_blocking`]).
 
+mod json_errors;
+
 use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::router;
@@ -43,11 +45,12 @@ pub const MAX_PATH_BYTES: usize = 8 * 1024;
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// hyper's read buffer per connection. It must hold a request line and
 /// headers a little past the node's own limits, so that those are answered
-/// by [`enforce_limits`] with the JSON error body; a head larger than this
-/// is refused by hyper itself (a bare 431) before any of our code runs.
+/// by [`enforce_limits`]; a head larger than this is refused by hyper
+/// itself (431, given the JSON body by [`json_errors`]) before any of our
+/// code runs.
 const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// Header lines hyper parses per request. hyper's default (100) would refuse
-/// many small headers with a bare 431 long before [`MAX_HEADER_BYTES`].
+/// many small headers with a 431 long before [`MAX_HEADER_BYTES`].
 const MAX_HEADER_LINES: usize = 1024;
 /// How long shutdown waits for requests in flight before closing their
 /// connections; blocking store calls they started get as long again.
@@ -247,6 +250,8 @@ pub async fn serve_with(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        // hyper's own answers to heads it cannot parse get the JSON body.
+        let stream = json_errors::JsonErrors::new(stream);
         let conn = http.serve_connection(TokioIo::new(stream), service.clone());
         let stop = stop.clone();
         connections.spawn(BLOCKING.scope(blocking.clone(), async move {
