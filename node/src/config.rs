@@ -100,6 +100,11 @@ pub struct ApiConfig {
     /// bounds what idle or half-sent connections can cost (file descriptors,
     /// memory); keep it well under the process's open-file limit.
     pub max_connections: usize,
+    /// Requests one API token may have in progress at once (a request holds
+    /// its slot while its body is read, at most 30 s, and its answer is
+    /// sent); further ones get 429 `rate_limited`. Keeps one token holder
+    /// from taking every connection with slow bodies.
+    pub max_connections_per_token: usize,
     /// Per-token limits on what makes logs grow.
     pub rate: RateConfig,
 }
@@ -109,6 +114,7 @@ impl Default for ApiConfig {
         ApiConfig {
             listen: "127.0.0.1:4711".into(),
             max_connections: tally_api::server::DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_token: tally_api::rate::DEFAULT_MAX_CONNECTIONS_PER_TOKEN,
             rate: RateConfig::default(),
         }
     }
@@ -237,6 +243,8 @@ pub struct Settings {
     pub encryption_key: PathBuf,
     pub api_listen: SocketAddr,
     pub api_max_connections: usize,
+    /// `api.max_connections_per_token`.
+    pub api_max_connections_per_token: usize,
     /// `[api.rate]`.
     pub api_rate: tally_api::rate::RateConfig,
     /// `timezone`, checked: whose date "today" is.
@@ -294,6 +302,12 @@ impl Config {
                 self.api.max_connections
             );
         }
+        if !(1..=MAX_API_CONNECTIONS).contains(&self.api.max_connections_per_token) {
+            bail!(
+                "config key `api.max_connections_per_token` = {} must be between 1 and {MAX_API_CONNECTIONS}",
+                self.api.max_connections_per_token
+            );
+        }
         for (key, value) in [
             (
                 "api.rate.records_per_minute",
@@ -344,6 +358,7 @@ impl Config {
             encryption_key: dir.resolve(&self.keys.encryption),
             api_listen,
             api_max_connections: self.api.max_connections,
+            api_max_connections_per_token: self.api.max_connections_per_token,
             api_rate: self.api.rate.limits(),
             timezone,
             delivery_days: self.alerts.delivery_days,
@@ -396,6 +411,11 @@ mod tests {
                 "max_connections = 1024",
                 "max_connections = 0",
                 "api.max_connections",
+            ),
+            (
+                "max_connections_per_token = 64",
+                "max_connections_per_token = 0",
+                "api.max_connections_per_token",
             ),
             ("authority = \"US-DDTC\"", "authority = \"us\"", "authority"),
             (

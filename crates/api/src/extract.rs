@@ -26,16 +26,32 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         check_content_type(req.headers())?;
-        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
-            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::payload_too_large(MAX_BODY_BYTES)
-            } else {
-                ApiError::invalid_json(format!("could not read the body: {}", r.body_text()))
-            }
-        })?;
+        // Without a stamp (the router used on its own), the deadline runs
+        // from now.
+        let deadline = req.extensions().get::<BodyDeadline>().map_or_else(
+            || tokio::time::Instant::now() + crate::server::BODY_READ_TIMEOUT,
+            |d| d.0,
+        );
+        let read = Bytes::from_request(req, state);
+        let bytes = match tokio::time::timeout_at(deadline, read).await {
+            Ok(read) => read.map_err(|r| {
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::payload_too_large(MAX_BODY_BYTES)
+                } else {
+                    ApiError::invalid_json(format!("could not read the body: {}", r.body_text()))
+                }
+            })?,
+            Err(_) => return Err(ApiError::request_timeout()),
+        };
         parse_body(&bytes).map(Body)
     }
 }
+
+/// When a request's body must have arrived by: its headers' arrival plus
+/// the server's body read timeout (CONTRACT.md: 30 s). Set by
+/// [`crate::server::app_with`]; [`Body`] answers 408 `request_timeout` past it.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadline(pub tokio::time::Instant);
 
 /// The body as `T`: JSON with no key repeated within an object (CONTRACT:
 /// such a body is `invalid_json`; serde would take the last of the copies

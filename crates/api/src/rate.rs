@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_RECORDS_PER_MINUTE: u32 = 120;
 pub const DEFAULT_DOCUMENTS_PER_MINUTE: u32 = 600;
 
+/// CONTRACT.md's default for `api.max_connections_per_token`.
+pub const DEFAULT_MAX_CONNECTIONS_PER_TOKEN: usize = 64;
+
 /// Most (token, kind) buckets kept. Only known tokens reach the limiter, so
 /// this is far above any real token book; past it, full (idle) buckets are
 /// dropped first, then the least recently used.
@@ -145,6 +148,86 @@ impl RateLimiter {
     }
 }
 
+/// How many requests each token has in progress, capped
+/// (`api.max_connections_per_token`): one token holder cannot take every
+/// connection the server serves (`api.max_connections`) with slow bodies
+/// or slow reads. Only tokens with a request in progress are kept, so the
+/// map is bounded by the connections served at once.
+#[derive(Debug)]
+pub struct TokenSlots {
+    max: usize,
+    held: Mutex<HashMap<TokenKey, usize>>,
+}
+
+/// One request's slot of its token; given back when dropped.
+#[derive(Debug)]
+pub struct TokenSlot {
+    slots: std::sync::Arc<TokenSlots>,
+    token: TokenKey,
+}
+
+impl TokenSlots {
+    pub fn new(max: usize) -> TokenSlots {
+        TokenSlots {
+            max: max.max(1),
+            held: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// A slot of `token`, or 429 `rate_limited` (retry in a second) when it
+    /// already holds [`TokenSlots::max`].
+    pub fn acquire(self: &std::sync::Arc<Self>, token: TokenKey) -> Result<TokenSlot, ApiError> {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let n = held.entry(token).or_insert(0);
+        if *n >= self.max {
+            return Err(ApiError::rate_limited(
+                format!(
+                    "this token already has {} requests in progress, its limit \
+                     (api.max_connections_per_token); retry when one has finished",
+                    self.max
+                ),
+                1,
+            ));
+        }
+        *n += 1;
+        Ok(TokenSlot {
+            slots: self.clone(),
+            token,
+        })
+    }
+
+    /// Requests `token` has in progress.
+    pub fn held(&self, token: TokenKey) -> usize {
+        self.held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&token)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Tokens with a request in progress.
+    pub fn tokens(&self) -> usize {
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+impl Drop for TokenSlot {
+    fn drop(&mut self) {
+        let mut held = self.slots.held.lock().unwrap_or_else(|p| p.into_inner());
+        if let std::collections::hash_map::Entry::Occupied(mut e) = held.entry(self.token) {
+            *e.get_mut() = e.get().saturating_sub(1);
+            if *e.get() == 0 {
+                e.remove();
+            }
+        }
+    }
+}
+
 /// Makes room for one bucket: drops every bucket that has refilled (it
 /// holds nothing a fresh one would not), else the least recently used.
 fn evict(
@@ -215,6 +298,22 @@ mod tests {
                 .expect("first is free");
         }
         assert!(l.len() <= MAX_BUCKETS);
+    }
+
+    #[test]
+    fn a_token_holds_at_most_its_slots() {
+        let slots = std::sync::Arc::new(TokenSlots::new(2));
+        let a = slots.acquire(key(1)).expect("first");
+        let b = slots.acquire(key(1)).expect("second");
+        let e = slots.acquire(key(1)).expect_err("third");
+        assert_eq!((e.status.as_u16(), e.code), (429, "rate_limited"));
+        assert_eq!(e.retry_after, Some(1));
+        let other = slots.acquire(key(2)).expect("another token");
+        assert_eq!(slots.held(key(1)), 2);
+        drop(a);
+        let c = slots.acquire(key(1)).expect("a slot came back");
+        drop((b, c, other));
+        assert_eq!(slots.tokens(), 0, "no token kept without a request");
     }
 
     #[test]

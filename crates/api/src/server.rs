@@ -36,6 +36,10 @@ use tokio_util::task::TaskTracker;
 /// CONTRACT.md: a connection whose request headers have not arrived within
 /// this long is closed (idle keep-alive connections included).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// CONTRACT.md: a request body must arrive within this long of its
+/// headers; a slower one is refused (408 `request_timeout`) and its
+/// connection closed.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// CONTRACT.md's default for `api.max_connections`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// Longest request target (path and query) answered: longer is 414.
@@ -69,6 +73,8 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// See [`HEADER_READ_TIMEOUT`]; tests shorten it.
     pub header_read_timeout: Duration,
+    /// See [`BODY_READ_TIMEOUT`]; tests shorten it.
+    pub body_read_timeout: Duration,
     /// See [`DEFAULT_SHUTDOWN_GRACE`].
     pub shutdown_grace: Duration,
 }
@@ -78,6 +84,7 @@ impl Default for ServerConfig {
         ServerConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             header_read_timeout: HEADER_READ_TIMEOUT,
+            body_read_timeout: BODY_READ_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
@@ -121,9 +128,24 @@ where
     })
 }
 
-/// The router behind the node's own request limits: the app [`serve_with`] serves.
+/// The router behind the node's own request limits, with the default
+/// body deadline.
 pub fn app(state: AppState) -> Router {
-    router(state).layer(middleware::from_fn(enforce_limits))
+    app_with(state, BODY_READ_TIMEOUT)
+}
+
+/// The app [`serve_with`] serves: the router behind the node's own request
+/// limits, each request stamped, as its headers arrive, with the instant its
+/// body must have arrived by ([`crate::extract::BodyDeadline`]).
+pub fn app_with(state: AppState, body_read_timeout: Duration) -> Router {
+    router(state)
+        .layer(middleware::from_fn(enforce_limits))
+        .layer(middleware::from_fn(move |mut req: Request, next: Next| {
+            let by = tokio::time::Instant::now() + body_read_timeout;
+            req.extensions_mut()
+                .insert(crate::extract::BodyDeadline(by));
+            next.run(req)
+        }))
 }
 
 /// Refuses a request target over [`MAX_PATH_BYTES`] (414) or a header block
@@ -205,7 +227,7 @@ pub async fn serve_with(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<Drained> {
-    let service = TowerToHyperService::new(app(state));
+    let service = TowerToHyperService::new(app_with(state, config.body_read_timeout));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(config.header_read_timeout)
