@@ -132,6 +132,11 @@ pub struct RateConfig {
     /// Documents (issue, status change, amendment, key rotation) per token
     /// per minute.
     pub documents_per_minute: u32,
+    /// Bytes of recorded shipments (the signed entries every party
+    /// stores) per token per minute.
+    pub record_bytes_per_minute: u64,
+    /// Bytes of recorded shipments per minute, all tokens together.
+    pub node_record_bytes_per_minute: u64,
 }
 
 impl Default for RateConfig {
@@ -139,6 +144,8 @@ impl Default for RateConfig {
         RateConfig {
             records_per_minute: tally_api::rate::DEFAULT_RECORDS_PER_MINUTE,
             documents_per_minute: tally_api::rate::DEFAULT_DOCUMENTS_PER_MINUTE,
+            record_bytes_per_minute: tally_api::rate::DEFAULT_RECORD_BYTES_PER_MINUTE,
+            node_record_bytes_per_minute: tally_api::rate::DEFAULT_NODE_RECORD_BYTES_PER_MINUTE,
         }
     }
 }
@@ -149,12 +156,16 @@ impl RateConfig {
         tally_api::rate::RateConfig {
             records_per_minute: self.records_per_minute,
             documents_per_minute: self.documents_per_minute,
+            record_bytes_per_minute: self.record_bytes_per_minute,
+            node_record_bytes_per_minute: self.node_record_bytes_per_minute,
         }
     }
 }
 
 /// Largest `api.rate.*` accepted.
 const MAX_PER_MINUTE: u32 = 1_000_000;
+/// Largest `api.rate.*_bytes_per_minute` accepted: 1 TiB.
+const MAX_BYTES_PER_MINUTE: u64 = 1 << 40;
 
 fn default_timezone() -> String {
     "UTC".into()
@@ -322,6 +333,20 @@ impl Config {
                 bail!("config key `{key}` = {value} must be between 1 and {MAX_PER_MINUTE}");
             }
         }
+        for (key, value) in [
+            (
+                "api.rate.record_bytes_per_minute",
+                self.api.rate.record_bytes_per_minute,
+            ),
+            (
+                "api.rate.node_record_bytes_per_minute",
+                self.api.rate.node_record_bytes_per_minute,
+            ),
+        ] {
+            if !(1..=MAX_BYTES_PER_MINUTE).contains(&value) {
+                bail!("config key `{key}` = {value} must be between 1 and {MAX_BYTES_PER_MINUTE}");
+            }
+        }
         let timezone = tally_verify::TimeZone::named(&self.timezone).with_context(|| {
             format!(
                 "config key `timezone` = {:?} is not an IANA time zone name (e.g. \"UTC\", \"America/Mexico_City\")",
@@ -437,6 +462,16 @@ mod tests {
                 "documents_per_minute = 600",
                 "documents_per_minute = 0",
                 "api.rate.documents_per_minute",
+            ),
+            (
+                "\nrecord_bytes_per_minute = 4194304",
+                "\nrecord_bytes_per_minute = 0",
+                "api.rate.record_bytes_per_minute",
+            ),
+            (
+                "node_record_bytes_per_minute = 33554432",
+                "node_record_bytes_per_minute = 0",
+                "api.rate.node_record_bytes_per_minute",
             ),
             (
                 "listen = \"/ip4/0.0.0.0/tcp/4710\"",

@@ -39,6 +39,9 @@ pub struct Checked {
     /// For an export license: the transit authorizations covering it.
     pub transits: Vec<LicenseState>,
     pub record: Option<EntryPointer>,
+    /// The encoded size of the signed entry the record added to the log
+    /// (what every party stores); 0 without a record.
+    pub record_bytes: u64,
 }
 
 impl CheckRequest {
@@ -170,7 +173,7 @@ impl Verifier {
         if let Some(f) = &facts {
             serials_within_licensed(f, &declared)?;
         }
-        let (facts, verdict, record) = match facts {
+        let (facts, verdict, record, record_bytes) = match facts {
             Some(_) if req.record => {
                 // Under the lock: gather the facts again and decide on them,
                 // so two officers cannot both spend the same remaining
@@ -201,13 +204,14 @@ impl Verifier {
                     seq: v.entry().seq,
                     hash: v.id(),
                 };
-                (facts, verdict, Some(record))
+                let bytes = v.signed().encode().len() as u64;
+                (facts, verdict, Some(record), bytes)
             }
             // An unknown license records nothing: a border cannot grow every
             // node's log with crossings of licenses nobody issued.
             facts => {
                 let verdict = evaluate(facts.as_ref(), &declared, &reference);
-                (facts, verdict, None)
+                (facts, verdict, None, 0)
             }
         };
         let Some(facts) = facts else {
@@ -217,6 +221,7 @@ impl Verifier {
                 tallies: vec![],
                 transits: vec![],
                 record,
+                record_bytes,
             });
         };
         // The answer shows the tallies after this record; without one, the
@@ -231,6 +236,7 @@ impl Verifier {
             tallies,
             transits: facts.transits,
             record,
+            record_bytes,
         })
     }
 
