@@ -193,16 +193,17 @@ pub fn trust_add_checked(
     }
     if card.peer_id.parse::<tally_p2p::PeerId>().is_err() {
         bail!(
-            "card {}: peer_id {:?} is not a libp2p peer id",
+            "card {}: peer_id \"{}\" is not a libp2p peer id",
             card_path.display(),
-            card.peer_id
+            crate::client::escape(&card.peer_id)
         );
     }
     for a in &card.addresses {
         if a.parse::<tally_p2p::Multiaddr>().is_err() {
             bail!(
-                "card {}: address {a:?} is not a multiaddr",
-                card_path.display()
+                "card {}: address \"{}\" is not a multiaddr",
+                card_path.display(),
+                crate::client::escape(a)
             );
         }
     }
@@ -224,14 +225,15 @@ pub fn trust_remove(dir: &Path, id: &str) -> anyhow::Result<()> {
 }
 
 /// `tally trust revoke-key`: records in `trust.toml` that `key_id` of the
-/// trusted `authority` is compromised after seq `after_seq` (replacing an
-/// earlier declaration for that key). A running node applies it live.
+/// trusted `authority` is compromised after seq `after_seq`. Declarations
+/// only narrow: an earlier declaration of that key with a smaller seq stays
+/// in force. Returns the seq in force. A running node applies it live.
 pub fn trust_revoke_key(
     dir: &Path,
     authority: &str,
     key_id: &str,
     after_seq: u64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u64> {
     let node_dir = NodeDir(dir.to_path_buf());
     let settings = Config::load(&node_dir)?.settings(&node_dir)?;
     let authority: AuthorityId = authority.parse()?;
@@ -254,12 +256,13 @@ pub fn trust_revoke_key(
     if list.card(&authority).is_none() {
         bail!("{authority} is not trusted; nothing changed");
     }
-    list.declare_compromise(tally_model::KeyCompromise {
+    let in_force = list.declare_compromise(tally_model::KeyCompromise {
         authority,
         key_id: key_id.to_owned(),
         after_seq,
     });
-    files::write_trust(&node_dir.trust(), &list)
+    files::write_trust(&node_dir.trust(), &list)?;
+    Ok(in_force)
 }
 
 pub fn trust_list(dir: &Path) -> anyhow::Result<tally_model::TrustList> {
@@ -283,6 +286,56 @@ pub fn cards_json(list: &tally_model::TrustList) -> anyhow::Result<serde_json::V
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(serde_json::Value::Array(cards))
+}
+
+/// What `tally trust add` prints about the card it trusted. Every text of
+/// the card came from another authority, so it is passed through
+/// [`crate::client::escape`]: a name holding a newline, a fake
+/// "fingerprint:" line and a conceal or clear-screen escape cannot forge
+/// the fingerprint line or hide the real one.
+pub fn trust_added_text(card: &Card, checked: bool) -> String {
+    use crate::client::escape;
+    let checked = if checked {
+        "matches the expected one"
+    } else {
+        "compare it with the one the authority gives you"
+    };
+    format!(
+        "trusted {} ({}), peer {}\nfingerprint: {} ({checked})",
+        escape(card.authority.as_str()),
+        escape(&card.name),
+        escape(&card.peer_id),
+        card.fingerprint()
+    )
+}
+
+/// `tally trust list`: one line a card, tab-separated (authority, name,
+/// peer id, addresses, fingerprint), every card text escaped as in
+/// [`trust_added_text`] (a tab or newline in a name is escaped too, so
+/// each card stays one line of five columns).
+pub fn trust_list_text(list: &tally_model::TrustList) -> String {
+    use crate::client::escape;
+    list.cards
+        .iter()
+        .map(|c| {
+            format!(
+                "{}\t{}\t{}\t{}\t{}",
+                escape(c.authority.as_str()),
+                escape(&c.name),
+                escape(&c.peer_id),
+                escape(&c.addresses.join(",")),
+                c.fingerprint()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `tally trust list --json` as printed: [`cards_json`] with every refused
+/// character inside strings written as a JSON escape (see
+/// [`crate::client::escape_json`]).
+pub fn trust_list_json_text(list: &tally_model::TrustList) -> anyhow::Result<String> {
+    crate::client::escape_json(&cards_json(list)?)
 }
 
 pub fn token_create(dir: &Path, role: Role, label: &str) -> anyhow::Result<String> {
@@ -416,6 +469,68 @@ mod tests {
         assert_eq!(json[0]["authority"], "MX-SEDENA");
     }
 
+    /// Issue 28 item 4: a card's name (and addresses) printed raw by
+    /// `trust add` and `trust list` forged the fingerprint line and hid the
+    /// real one with a conceal escape.
+    #[test]
+    fn trust_add_and_list_escape_the_cards_text() {
+        use tally_model::validate::is_refused_char;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        node(tmp.path(), "US-DDTC");
+        let mx = node(tmp.path(), "MX-SEDENA");
+        let us_dir = tmp.path().join("US-DDTC");
+        let forged =
+            "aaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaa";
+        let mut card = files::read_card(&mx.card).expect("card");
+        card.name = format!(
+            "Sedena\nfingerprint: {forged} (compare it)\u{1B}[8m\r\u{1B}[2J\u{1B}]0;title\u{7}\u{202E}\u{9B}\t\u{2028}\u{061C}"
+        );
+        card.addresses
+            .push("/dns4/evil\u{1B}[8m\nfingerprint: x/tcp/1".to_owned());
+        files::write_card(&mx.card, &card).expect("write card");
+        let trusted = trust_add(&us_dir, &mx.card).expect("trusted");
+        let real = trusted.fingerprint();
+
+        let added = trust_added_text(&trusted, false);
+        let list = trust_list(&us_dir).expect("list");
+        let listed = trust_list_text(&list);
+        let json = trust_list_json_text(&list).expect("json");
+        for (what, text) in [("add", &added), ("list", &listed), ("list --json", &json)] {
+            // The line breaks and column tabs are the printer's own.
+            let raw: Vec<char> = text
+                .chars()
+                .filter(|&c| c != '\n' && !(c == '\t' && what == "list") && is_refused_char(c))
+                .collect();
+            assert!(raw.is_empty(), "{what}: raw {raw:?} in {text:?}");
+            assert!(
+                text.contains(&real),
+                "{what}: the real fingerprint is missing"
+            );
+        }
+        // `add`: exactly two lines; the only fingerprint line is the real one.
+        let lines: Vec<&str> = added.lines().collect();
+        assert_eq!(lines.len(), 2, "{added:?}");
+        let fp_lines: Vec<&&str> = lines
+            .iter()
+            .filter(|l| l.starts_with("fingerprint:"))
+            .collect();
+        assert_eq!(fp_lines.len(), 1, "{added:?}");
+        assert!(fp_lines[0].starts_with(&format!("fingerprint: {real} ")));
+        // `list`: one line of five columns, the fingerprint last.
+        assert_eq!(listed.lines().count(), 1, "{listed:?}");
+        let columns: Vec<&str> = listed.split('\t').collect();
+        assert_eq!(columns.len(), 5, "{listed:?}");
+        assert_eq!(columns[4], real);
+        assert!(
+            columns[1].contains("\\u{000A}fingerprint: aaaa"),
+            "{listed:?}"
+        );
+        // `--json` still parses and holds the name as it is.
+        let back: serde_json::Value = serde_json::from_str(&json).expect("still JSON");
+        assert_eq!(back[0]["name"], card.name);
+        assert_eq!(back[0]["fingerprint"], real);
+    }
+
     /// `revoke-key` takes encryption keys too: an X25519 public key that is
     /// not an Ed25519 point (about half of them) was refused as malformed.
     #[test]
@@ -437,6 +552,22 @@ mod tests {
         let list = trust_list(&us_dir).expect("list");
         assert_eq!(list.compromised.len(), 1);
         assert!(list.encryption_key_compromised(&"MX-SEDENA".parse().expect("id"), &x25519));
+        // Issue 28 item 3: a larger seq later does not widen the first.
+        assert_eq!(
+            trust_revoke_key(&us_dir, "MX-SEDENA", &x25519, 100_000).expect("declared"),
+            4
+        );
+        let list = trust_list(&us_dir).expect("list");
+        assert_eq!(list.compromised.len(), 1);
+        assert_eq!(list.compromised[0].after_seq, 4, "the smallest seq counts");
+        assert_eq!(
+            list.encryption_compromise(&"MX-SEDENA".parse().expect("id"), &x25519),
+            Some(4)
+        );
+        assert_eq!(
+            trust_revoke_key(&us_dir, "MX-SEDENA", &x25519, 2).expect("narrowed"),
+            2
+        );
         for bad in ["abc", &x25519.to_uppercase(), &format!("{x25519}00")] {
             assert!(
                 trust_revoke_key(&us_dir, "MX-SEDENA", bad, 4).is_err(),

@@ -100,6 +100,11 @@ pub struct ApiConfig {
     /// bounds what idle or half-sent connections can cost (file descriptors,
     /// memory); keep it well under the process's open-file limit.
     pub max_connections: usize,
+    /// Requests one API token may have in progress at once (a request holds
+    /// its slot while its body is read, at most 30 s, and its answer is
+    /// sent); further ones get 429 `rate_limited`. Keeps one token holder
+    /// from taking every connection with slow bodies.
+    pub max_connections_per_token: usize,
     /// Per-token limits on what makes logs grow.
     pub rate: RateConfig,
 }
@@ -109,6 +114,7 @@ impl Default for ApiConfig {
         ApiConfig {
             listen: "127.0.0.1:4711".into(),
             max_connections: tally_api::server::DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_token: tally_api::rate::DEFAULT_MAX_CONNECTIONS_PER_TOKEN,
             rate: RateConfig::default(),
         }
     }
@@ -126,6 +132,11 @@ pub struct RateConfig {
     /// Documents (issue, status change, amendment, key rotation) per token
     /// per minute.
     pub documents_per_minute: u32,
+    /// Bytes of recorded shipments (the signed entries every party
+    /// stores) per token per minute.
+    pub record_bytes_per_minute: u64,
+    /// Bytes of recorded shipments per minute, all tokens together.
+    pub node_record_bytes_per_minute: u64,
 }
 
 impl Default for RateConfig {
@@ -133,6 +144,8 @@ impl Default for RateConfig {
         RateConfig {
             records_per_minute: tally_api::rate::DEFAULT_RECORDS_PER_MINUTE,
             documents_per_minute: tally_api::rate::DEFAULT_DOCUMENTS_PER_MINUTE,
+            record_bytes_per_minute: tally_api::rate::DEFAULT_RECORD_BYTES_PER_MINUTE,
+            node_record_bytes_per_minute: tally_api::rate::DEFAULT_NODE_RECORD_BYTES_PER_MINUTE,
         }
     }
 }
@@ -143,12 +156,16 @@ impl RateConfig {
         tally_api::rate::RateConfig {
             records_per_minute: self.records_per_minute,
             documents_per_minute: self.documents_per_minute,
+            record_bytes_per_minute: self.record_bytes_per_minute,
+            node_record_bytes_per_minute: self.node_record_bytes_per_minute,
         }
     }
 }
 
 /// Largest `api.rate.*` accepted.
 const MAX_PER_MINUTE: u32 = 1_000_000;
+/// Largest `api.rate.*_bytes_per_minute` accepted: 1 TiB.
+const MAX_BYTES_PER_MINUTE: u64 = 1 << 40;
 
 fn default_timezone() -> String {
     "UTC".into()
@@ -237,6 +254,8 @@ pub struct Settings {
     pub encryption_key: PathBuf,
     pub api_listen: SocketAddr,
     pub api_max_connections: usize,
+    /// `api.max_connections_per_token`.
+    pub api_max_connections_per_token: usize,
     /// `[api.rate]`.
     pub api_rate: tally_api::rate::RateConfig,
     /// `timezone`, checked: whose date "today" is.
@@ -294,6 +313,12 @@ impl Config {
                 self.api.max_connections
             );
         }
+        if !(1..=MAX_API_CONNECTIONS).contains(&self.api.max_connections_per_token) {
+            bail!(
+                "config key `api.max_connections_per_token` = {} must be between 1 and {MAX_API_CONNECTIONS}",
+                self.api.max_connections_per_token
+            );
+        }
         for (key, value) in [
             (
                 "api.rate.records_per_minute",
@@ -306,6 +331,20 @@ impl Config {
         ] {
             if !(1..=MAX_PER_MINUTE).contains(&value) {
                 bail!("config key `{key}` = {value} must be between 1 and {MAX_PER_MINUTE}");
+            }
+        }
+        for (key, value) in [
+            (
+                "api.rate.record_bytes_per_minute",
+                self.api.rate.record_bytes_per_minute,
+            ),
+            (
+                "api.rate.node_record_bytes_per_minute",
+                self.api.rate.node_record_bytes_per_minute,
+            ),
+        ] {
+            if !(1..=MAX_BYTES_PER_MINUTE).contains(&value) {
+                bail!("config key `{key}` = {value} must be between 1 and {MAX_BYTES_PER_MINUTE}");
             }
         }
         let timezone = tally_verify::TimeZone::named(&self.timezone).with_context(|| {
@@ -344,6 +383,7 @@ impl Config {
             encryption_key: dir.resolve(&self.keys.encryption),
             api_listen,
             api_max_connections: self.api.max_connections,
+            api_max_connections_per_token: self.api.max_connections_per_token,
             api_rate: self.api.rate.limits(),
             timezone,
             delivery_days: self.alerts.delivery_days,
@@ -397,6 +437,11 @@ mod tests {
                 "max_connections = 0",
                 "api.max_connections",
             ),
+            (
+                "max_connections_per_token = 64",
+                "max_connections_per_token = 0",
+                "api.max_connections_per_token",
+            ),
             ("authority = \"US-DDTC\"", "authority = \"us\"", "authority"),
             (
                 "timezone = \"UTC\"",
@@ -417,6 +462,16 @@ mod tests {
                 "documents_per_minute = 600",
                 "documents_per_minute = 0",
                 "api.rate.documents_per_minute",
+            ),
+            (
+                "\nrecord_bytes_per_minute = 4194304",
+                "\nrecord_bytes_per_minute = 0",
+                "api.rate.record_bytes_per_minute",
+            ),
+            (
+                "node_record_bytes_per_minute = 33554432",
+                "node_record_bytes_per_minute = 0",
+                "api.rate.node_record_bytes_per_minute",
             ),
             (
                 "listen = \"/ip4/0.0.0.0/tcp/4710\"",

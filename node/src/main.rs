@@ -72,13 +72,10 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 expect_fingerprint,
             } => {
                 let c = admin::trust_add_checked(&dir, &card, expect_fingerprint.as_deref())?;
-                println!("trusted {} ({}), peer {}", c.authority, c.name, c.peer_id);
-                let checked = if expect_fingerprint.is_some() {
-                    "matches the expected one"
-                } else {
-                    "compare it with the one the authority gives you"
-                };
-                println!("fingerprint: {} ({checked})", c.fingerprint());
+                println!(
+                    "{}",
+                    admin::trust_added_text(&c, expect_fingerprint.is_some())
+                );
             }
             TrustCommand::Remove { dir, id } => {
                 admin::trust_remove(&dir, &id)?;
@@ -90,30 +87,28 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 key_id,
                 after_seq,
             } => {
-                admin::trust_revoke_key(&dir, &authority, &key_id, after_seq)?;
-                println!(
-                    "declared key {key_id} of {authority} compromised after seq {after_seq}; \
-                     a running node applies it within 5 s"
-                );
+                let in_force = admin::trust_revoke_key(&dir, &authority, &key_id, after_seq)?;
+                if in_force < after_seq {
+                    println!(
+                        "key {key_id} of {authority} was already declared compromised after seq \
+                         {in_force}; declarations only narrow, so that one stays in force"
+                    );
+                } else {
+                    println!(
+                        "declared key {key_id} of {authority} compromised after seq {after_seq}; \
+                         a running node applies it within 5 s"
+                    );
+                }
             }
             TrustCommand::List { dir, json } => {
                 let list = admin::trust_list(&dir)?;
-                if json {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&admin::cards_json(&list)?)?
-                    );
+                let text = if json {
+                    admin::trust_list_json_text(&list)?
                 } else {
-                    for c in &list.cards {
-                        println!(
-                            "{}\t{}\t{}\t{}\t{}",
-                            c.authority,
-                            c.name,
-                            c.peer_id,
-                            c.addresses.join(","),
-                            c.fingerprint()
-                        );
-                    }
+                    admin::trust_list_text(&list)
+                };
+                if !text.is_empty() {
+                    println!("{text}");
                 }
             }
         },

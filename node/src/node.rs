@@ -366,6 +366,9 @@ impl Node {
                 settings.encryption_key.clone(),
             ))),
             rate: Arc::new(tally_api::rate::RateLimiter::new(settings.api_rate)),
+            token_slots: Arc::new(tally_api::rate::TokenSlots::new(
+                settings.api_max_connections_per_token,
+            )),
         };
         let c = cancel.clone();
         let server = ServerConfig {

@@ -105,6 +105,8 @@ fn rig_settings(dir: &Path) -> Result<Settings> {
     settings.api_rate = tally_node::config::RateConfig {
         records_per_minute: 1_000_000,
         documents_per_minute: 1_000_000,
+        record_bytes_per_minute: 1 << 40,
+        node_record_bytes_per_minute: 1 << 40,
     }
     .limits();
     Ok(settings)

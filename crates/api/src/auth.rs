@@ -22,11 +22,23 @@ pub(crate) async fn require(
     match role_of(&state, req.headers()).await {
         Ok(role) if role.allows(needed) => {
             req.extensions_mut().insert(role);
-            if let Some(token) = bearer(req.headers()) {
-                let key = TokenKey(Sha256::digest(token.as_bytes()).into());
-                req.extensions_mut().insert(key);
-            }
-            next.run(req).await
+            let Some(token) = bearer(req.headers()) else {
+                return next.run(req).await;
+            };
+            let key = TokenKey(Sha256::digest(token.as_bytes()).into());
+            req.extensions_mut().insert(key);
+            // `api.max_connections_per_token`: the slot is held while the
+            // body is read, the handler runs and the answer is sent.
+            let slot = match state.token_slots.acquire(key) {
+                Ok(slot) => slot,
+                Err(e) => return e.into_response(),
+            };
+            let response = next.run(req).await;
+            let (parts, body) = response.into_parts();
+            Response::from_parts(
+                parts,
+                axum::body::Body::new(HoldingBody { body, _slot: slot }),
+            )
         }
         Ok(role) => ApiError::forbidden(format!(
             "this needs the {needed} role; the token has the {role} role"
@@ -48,6 +60,33 @@ pub(crate) async fn optional_role(
         return Ok(None);
     }
     role_of(state, headers).await.map(Some)
+}
+
+/// An answer's body that keeps its request's token slot until it has been
+/// sent (or dropped).
+struct HoldingBody {
+    body: axum::body::Body,
+    _slot: crate::rate::TokenSlot,
+}
+
+impl axum::body::HttpBody for HoldingBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 async fn role_of(state: &AppState, headers: &HeaderMap) -> Result<Role, ApiError> {

@@ -15,6 +15,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds to wait before retrying (429): sent as `Retry-After`.
     pub retry_after: Option<u64>,
+    /// Close the connection after this answer (`Connection: close`).
+    pub close: bool,
 }
 
 impl ApiError {
@@ -24,6 +26,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            close: false,
         }
     }
 
@@ -60,6 +63,22 @@ impl ApiError {
             "method_not_allowed",
             "this path does not answer that method",
         )
+    }
+
+    /// 408: the request's body did not arrive within the body read timeout
+    /// of its headers. The connection is closed with the answer (the rest of
+    /// the body would otherwise be read as the next request).
+    pub fn request_timeout() -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the request body did not arrive within {} s of its headers",
+                crate::server::BODY_READ_TIMEOUT.as_secs()
+            ),
+        );
+        e.close = true;
+        e
     }
 
     pub fn payload_too_large(limit: usize) -> ApiError {
@@ -167,6 +186,12 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        if self.close {
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
         }
         response
     }

@@ -26,16 +26,108 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         check_content_type(req.headers())?;
-        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
-            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::payload_too_large(MAX_BODY_BYTES)
-            } else {
-                ApiError::invalid_json(format!("could not read the body: {}", r.body_text()))
+        // Without a stamp (the router used on its own), the deadline runs
+        // from now.
+        let deadline = req.extensions().get::<BodyDeadline>().map_or_else(
+            || tokio::time::Instant::now() + crate::server::BODY_READ_TIMEOUT,
+            |d| d.0,
+        );
+        let read = Bytes::from_request(req, state);
+        let bytes = match tokio::time::timeout_at(deadline, read).await {
+            Ok(read) => read.map_err(|r| {
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::payload_too_large(MAX_BODY_BYTES)
+                } else {
+                    ApiError::invalid_json(format!("could not read the body: {}", r.body_text()))
+                }
+            })?,
+            Err(_) => return Err(ApiError::request_timeout()),
+        };
+        parse_body(&bytes).map(Body)
+    }
+}
+
+/// When a request's body must have arrived by: its headers' arrival plus
+/// the server's body read timeout (CONTRACT.md: 30 s). Set by
+/// [`crate::server::app_with`]; [`Body`] answers 408 `request_timeout` past it.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadline(pub tokio::time::Instant);
+
+/// The body as `T`: JSON with no key repeated within an object (CONTRACT:
+/// such a body is `invalid_json`; serde would take the last of the copies
+/// for a map or a `Value`, so two readers of one document could disagree
+/// on what it says), of the right shape.
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // First pass: well-formed and without repeated keys. serde_json bounds
+    // the nesting (128 levels), so the walk cannot exhaust the stack.
+    serde_json::from_slice::<NoRepeatedKeys>(bytes)
+        .map_err(|e| ApiError::invalid_json(format!("the body is not the expected JSON: {e}")))?;
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::invalid_json(format!("the body is not the expected JSON: {e}")))
+}
+
+/// Any JSON value whose objects each name a key at most once; deserializing
+/// it fails with "repeats the key ..." otherwise. Holds nothing.
+struct NoRepeatedKeys;
+
+impl<'de> serde::Deserialize<'de> for NoRepeatedKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoRepeatedKeysVisitor)
+    }
+}
+
+struct NoRepeatedKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NoRepeatedKeysVisitor {
+    type Value = NoRepeatedKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<NoRepeatedKeys, E> {
+        Ok(NoRepeatedKeys)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<NoRepeatedKeys, E> {
+        Ok(NoRepeatedKeys)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<NoRepeatedKeys, E> {
+        Ok(NoRepeatedKeys)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<NoRepeatedKeys, E> {
+        Ok(NoRepeatedKeys)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<NoRepeatedKeys, E> {
+        Ok(NoRepeatedKeys)
+    }
+    fn visit_unit<E>(self) -> Result<NoRepeatedKeys, E> {
+        Ok(NoRepeatedKeys)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> Result<NoRepeatedKeys, A::Error> {
+        while seq.next_element::<NoRepeatedKeys>()?.is_some() {}
+        Ok(NoRepeatedKeys)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> Result<NoRepeatedKeys, A::Error> {
+        // Keys as written after unescaping ("a" and "\u0061" are one key).
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if seen.contains(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "an object repeats the key {key:?}"
+                )));
             }
-        })?;
-        serde_json::from_slice(&bytes)
-            .map(Body)
-            .map_err(|e| ApiError::invalid_json(format!("the body is not the expected JSON: {e}")))
+            map.next_value::<NoRepeatedKeys>()?;
+            seen.insert(key);
+        }
+        Ok(NoRepeatedKeys)
     }
 }
 
@@ -108,6 +200,50 @@ where
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    /// Issue 28 item 8: a key repeated within an object was accepted (the
+    /// last copy won).
+    #[test]
+    fn a_repeated_key_is_invalid_json() {
+        use serde_json::Value;
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Shape {
+            a: u32,
+            #[serde(default)]
+            m: std::collections::BTreeMap<String, u32>,
+        }
+        for bad in [
+            r#"{"a": 1, "a": 2}"#,
+            r#"{"a": 1, "m": {"x": 1, "x": 2}}"#,
+            r#"{"a": 1, "m": {"x": 1, "\u0078": 2}}"#,
+            r#"[{"a": 1}, {"a": 1, "b": {"c": [{"d": 1, "d": 1}]}}]"#,
+        ] {
+            let e = parse_body::<Value>(bad.as_bytes()).expect_err(bad);
+            assert_eq!((e.status.as_u16(), e.code), (400, "invalid_json"), "{bad}");
+            assert!(
+                e.message.contains("repeats the key"),
+                "{bad}: {}",
+                e.message
+            );
+        }
+        let e = parse_body::<Shape>(br#"{"a": 1, "m": {"x": 1, "x": 2}}"#).expect_err("map");
+        assert!(e.message.contains("repeats the key \"x\""), "{}", e.message);
+        // The same key in different objects, and keys of every escape kind, are fine.
+        let ok = r#"{"a": 1, "m": {"a": 1, "x\n": 2, "x": 3}, "l": [{"a": 1}, {"a": 2}]}"#;
+        assert_eq!(parse_body::<Value>(ok.as_bytes()).expect("ok")["m"]["x"], 3);
+        assert_eq!(parse_body::<Shape>(br#"{"a": 7}"#).expect("ok").a, 7);
+        // Deep nesting is refused by serde_json's limit, not a stack overflow.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(
+            parse_body::<Value>(deep.as_bytes()).expect_err("deep").code,
+            "invalid_json"
+        );
+        assert_eq!(
+            parse_body::<Value>(b"{\"a\": ").expect_err("cut").code,
+            "invalid_json"
+        );
+    }
 
     #[test]
     fn content_types() {

@@ -102,6 +102,9 @@ pub struct AppState {
     pub rotator: Option<Arc<dyn KeyRotator>>,
     /// Per-token limits on documents issued and shipments recorded.
     pub rate: Arc<rate::RateLimiter>,
+    /// Requests each token may have in progress at once
+    /// (`api.max_connections_per_token`).
+    pub token_slots: Arc<rate::TokenSlots>,
 }
 
 impl AppState {
@@ -119,7 +122,17 @@ impl AppState {
             card: None,
             rotator: None,
             rate: Arc::new(rate::RateLimiter::new(rate::RateConfig::default())),
+            token_slots: Arc::new(rate::TokenSlots::new(
+                rate::DEFAULT_MAX_CONNECTIONS_PER_TOKEN,
+            )),
         }
+    }
+
+    /// Sets how many requests one token may have in progress at once
+    /// (`api.max_connections_per_token`).
+    pub fn with_max_connections_per_token(mut self, max: usize) -> AppState {
+        self.token_slots = Arc::new(rate::TokenSlots::new(max));
+        self
     }
 
     /// Sets the per-token rate limits (`[api.rate]`).

@@ -11,6 +11,8 @@
 //! waits, for a bounded time, for the connections and for every blocking
 //! store call a request started (see [`track_blocking`]).
 
+mod json_errors;
+
 use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::router;
@@ -34,6 +36,10 @@ use tokio_util::task::TaskTracker;
 /// CONTRACT.md: a connection whose request headers have not arrived within
 /// this long is closed (idle keep-alive connections included).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// CONTRACT.md: a request body must arrive within this long of its
+/// headers; a slower one is refused (408 `request_timeout`) and its
+/// connection closed.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// CONTRACT.md's default for `api.max_connections`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// Longest request target (path and query) answered: longer is 414.
@@ -43,11 +49,12 @@ pub const MAX_PATH_BYTES: usize = 8 * 1024;
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// hyper's read buffer per connection. It must hold a request line and
 /// headers a little past the node's own limits, so that those are answered
-/// by [`enforce_limits`] with the JSON error body; a head larger than this
-/// is refused by hyper itself (a bare 431) before any of our code runs.
+/// by [`enforce_limits`]; a head larger than this is refused by hyper
+/// itself (431, given the JSON body by [`json_errors`]) before any of our
+/// code runs.
 const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// Header lines hyper parses per request. hyper's default (100) would refuse
-/// many small headers with a bare 431 long before [`MAX_HEADER_BYTES`].
+/// many small headers with a 431 long before [`MAX_HEADER_BYTES`].
 const MAX_HEADER_LINES: usize = 1024;
 /// How long shutdown waits for requests in flight before closing their
 /// connections; blocking store calls they started get as long again.
@@ -66,6 +73,8 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// See [`HEADER_READ_TIMEOUT`]; tests shorten it.
     pub header_read_timeout: Duration,
+    /// See [`BODY_READ_TIMEOUT`]; tests shorten it.
+    pub body_read_timeout: Duration,
     /// See [`DEFAULT_SHUTDOWN_GRACE`].
     pub shutdown_grace: Duration,
 }
@@ -75,6 +84,7 @@ impl Default for ServerConfig {
         ServerConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             header_read_timeout: HEADER_READ_TIMEOUT,
+            body_read_timeout: BODY_READ_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
@@ -118,9 +128,24 @@ where
     })
 }
 
-/// The router behind the node's own request limits: the app [`serve_with`] serves.
+/// The router behind the node's own request limits, with the default
+/// body deadline.
 pub fn app(state: AppState) -> Router {
-    router(state).layer(middleware::from_fn(enforce_limits))
+    app_with(state, BODY_READ_TIMEOUT)
+}
+
+/// The app [`serve_with`] serves: the router behind the node's own request
+/// limits, each request stamped, as its headers arrive, with the instant its
+/// body must have arrived by ([`crate::extract::BodyDeadline`]).
+pub fn app_with(state: AppState, body_read_timeout: Duration) -> Router {
+    router(state)
+        .layer(middleware::from_fn(enforce_limits))
+        .layer(middleware::from_fn(move |mut req: Request, next: Next| {
+            let by = tokio::time::Instant::now() + body_read_timeout;
+            req.extensions_mut()
+                .insert(crate::extract::BodyDeadline(by));
+            next.run(req)
+        }))
 }
 
 /// Refuses a request target over [`MAX_PATH_BYTES`] (414) or a header block
@@ -202,7 +227,7 @@ pub async fn serve_with(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<Drained> {
-    let service = TowerToHyperService::new(app(state));
+    let service = TowerToHyperService::new(app_with(state, config.body_read_timeout));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(config.header_read_timeout)
@@ -247,6 +272,8 @@ pub async fn serve_with(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        // hyper's own answers to heads it cannot parse get the JSON body.
+        let stream = json_errors::JsonErrors::new(stream);
         let conn = http.serve_connection(TokioIo::new(stream), service.clone());
         let stop = stop.clone();
         connections.spawn(BLOCKING.scope(blocking.clone(), async move {

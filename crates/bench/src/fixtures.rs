@@ -354,7 +354,11 @@ impl NodeSetup {
         config.api.rate = tally_node::config::RateConfig {
             records_per_minute: 1_000_000,
             documents_per_minute: 1_000_000,
+            record_bytes_per_minute: 1 << 40,
+            node_record_bytes_per_minute: 1 << 40,
         };
+        // Its load generators hold many requests of one token at once.
+        config.api.max_connections_per_token = config.api.max_connections;
         tally_node::files::write_atomic(&nd.config(), toml::to_string(&config)?.as_bytes(), 0o600)?;
         let settings = config.settings(&nd)?;
         Ok(NodeSetup {

@@ -368,12 +368,29 @@ impl TrustList {
             .collect()
     }
 
-    /// Records (or replaces) the declaration for (authority, key).
-    pub fn declare_compromise(&mut self, c: KeyCompromise) {
-        self.compromised
-            .retain(|d| !(d.authority == c.authority && d.key_id.eq_ignore_ascii_case(&c.key_id)));
-        self.compromised.push(c);
+    /// Records the declaration for (authority, key). Declarations only ever
+    /// narrow: when one for that key exists already, the smaller seq stays
+    /// in force (re-declaring with a larger seq would otherwise accept
+    /// again the entries past the first point and close their
+    /// `key.compromised` alerts). Returns the seq in force afterwards.
+    pub fn declare_compromise(&mut self, c: KeyCompromise) -> u64 {
+        let same = |d: &KeyCompromise| {
+            d.authority == c.authority && d.key_id.eq_ignore_ascii_case(&c.key_id)
+        };
+        let after_seq = self
+            .compromised
+            .iter()
+            .filter(|d| same(d))
+            .map(|d| d.after_seq)
+            .fold(c.after_seq, u64::min);
+        self.compromised.retain(|d| !same(d));
+        self.compromised.push(KeyCompromise {
+            key_id: c.key_id.to_ascii_lowercase(),
+            after_seq,
+            ..c
+        });
         self.compromised.sort();
+        after_seq
     }
 
     /// The key `key_id` if the card trusts it for `authority` at `at_ms`.
@@ -638,6 +655,39 @@ mod tests {
         let parsed: TrustList = toml::from_str(old).expect("an old trust file parses");
         assert!(parsed.compromised.is_empty());
         assert_eq!(parsed.cards[0].keys[0].retired_after_seq, None);
+    }
+
+    /// Issue 28 item 3: `revoke-key --after-seq 450` then `--after-seq
+    /// 100000` cancelled the first declaration; the smallest must count.
+    #[test]
+    fn compromise_declarations_only_narrow() {
+        let k = AuthorityKey::from_bytes(&[5; 32]);
+        let us: AuthorityId = "US-DDTC".parse().expect("valid");
+        let id = k.public().to_bytes();
+        let mut t = TrustList::default();
+        t.upsert(card("US-DDTC", &k));
+        let declare = |t: &mut TrustList, key_id: String, after_seq| {
+            t.declare_compromise(KeyCompromise {
+                authority: us.clone(),
+                key_id,
+                after_seq,
+            })
+        };
+        assert_eq!(declare(&mut t, hex::encode(id), 450), 450);
+        let first = t.compromises();
+        // Larger (also spelled in capitals): the first one stays.
+        assert_eq!(declare(&mut t, hex::encode(id), 100_000), 450);
+        assert_eq!(declare(&mut t, hex::encode_upper(id), 1_000), 450);
+        assert_eq!(t.compromised_after(&us, &id), Some(450));
+        assert!(!t.trusts(&us, &id, 1500, 451));
+        assert_eq!(t.compromises(), first, "nothing to re-derive");
+        assert_eq!(t.compromised.len(), 1, "one declaration a key");
+        // Smaller: narrows.
+        assert_eq!(declare(&mut t, hex::encode(id), 100), 100);
+        assert_eq!(t.compromised_after(&us, &id), Some(100));
+        assert!(!t.trusts(&us, &id, 1500, 101));
+        assert!(t.trusts(&us, &id, 1500, 100));
+        assert_eq!(t.compromised.len(), 1);
     }
 
     #[test]

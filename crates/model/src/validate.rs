@@ -41,21 +41,48 @@ fn country(field: &str, value: &str) -> Result<Country, Invalid> {
         .or_else(|_| invalid(format!("{field}: unknown country code {value:?}")))
 }
 
-/// Characters no text field may hold: C0 controls, DEL, C1 controls, and
-/// the invisible or direction-changing ones (zero-width spaces and joiners,
-/// bidi embeddings, overrides and isolates, word joiners, the BOM). They
-/// make one text look like another on a screen or in a terminal, or drive
-/// the terminal itself.
+/// Characters no text field may hold (Unicode 16.0): C0 controls, DEL, C1
+/// controls, every Default_Ignorable_Code_Point (DerivedCoreProperties.txt:
+/// zero-width spaces and joiners, the soft hyphen, the combining grapheme
+/// joiner, Hangul fillers, the Mongolian vowel separator and free variation
+/// selectors, variation selectors, word joiners, invisible operators, the
+/// BOM, tag characters, and the reserved code points of those blocks), every
+/// Bidi_Control character (PropList.txt: the Arabic letter mark, LRM/RLM,
+/// embeddings, overrides and isolates; all of them Default_Ignorable too),
+/// the line and paragraph separators U+2028 and U+2029, and the interlinear
+/// annotation characters U+FFF9-FFFB. They make one text look like another
+/// on a screen or in a terminal, hide text, or drive the terminal itself.
+///
+/// The same rule is structural on ingest (a peer's document holding one is
+/// `document.invalid`); widening it is a protocol change (docs/PROTOCOL.md,
+/// section 12).
 pub fn is_refused_char(c: char) -> bool {
     matches!(
         c,
+        // Controls: C0, DEL, C1.
         '\u{0}'..='\u{1F}'
             | '\u{7F}'..='\u{9F}'
+            // Default_Ignorable_Code_Point, Unicode 16.0 (Bidi_Control included).
+            | '\u{AD}'
+            | '\u{34F}'
+            | '\u{61C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
             | '\u{200B}'..='\u{200F}'
             | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
             | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+            // Line and paragraph separators, interlinear annotation.
+            | '\u{2028}'..='\u{2029}'
+            | '\u{FFF9}'..='\u{FFFB}'
     )
 }
 
@@ -795,7 +822,7 @@ pub(crate) mod tests {
             ("name", name, "Acme\u{2064}".into(), false),
             ("name", name, "\u{2066}Acme\u{2069}".into(), false),
             ("name", name, "\u{FEFF}Acme".into(), false),
-            ("name", name, "Acme\u{2065}".into(), true),
+            ("name", name, "Acme\u{2065}".into(), false),
             ("name", name, "Acme\u{2010}".into(), true),
             ("free_text", free_text, long(2000), true),
             ("free_text", free_text, long(2001), false),
@@ -808,6 +835,87 @@ pub(crate) mod tests {
             if let Err(Invalid(msg)) = got {
                 assert!(msg.starts_with("field"), "{msg}");
             }
+        }
+    }
+
+    /// Issue 28 item 8: characters that were still accepted in text, and
+    /// the edges of every range of the rule (Unicode 16.0's
+    /// Default_Ignorable_Code_Point and Bidi_Control, U+2028/2029,
+    /// U+FFF9-FFFB), against their neighbours, which stay accepted.
+    #[test]
+    fn every_default_ignorable_and_bidi_control_is_refused() {
+        let refused: &[(u32, u32)] = &[
+            (0x00, 0x1F),
+            (0x7F, 0x9F),
+            (0xAD, 0xAD),
+            (0x34F, 0x34F),
+            (0x61C, 0x61C),
+            (0x115F, 0x1160),
+            (0x17B4, 0x17B5),
+            (0x180B, 0x180F),
+            (0x200B, 0x200F),
+            (0x2028, 0x2029),
+            (0x202A, 0x202E),
+            (0x2060, 0x206F),
+            (0x3164, 0x3164),
+            (0xFE00, 0xFE0F),
+            (0xFEFF, 0xFEFF),
+            (0xFFA0, 0xFFA0),
+            (0xFFF0, 0xFFFB),
+            (0x1BCA0, 0x1BCA3),
+            (0x1D173, 0x1D17A),
+            (0xE0000, 0xE0FFF),
+        ];
+        for &(from, to) in refused {
+            for cp in from..=to {
+                let c = char::from_u32(cp).expect("a scalar value");
+                assert!(is_refused_char(c), "U+{cp:04X}");
+                assert!(name("field", &format!("Acme{c}")).is_err(), "U+{cp:04X}");
+            }
+            // The neighbours of each range are ordinary text.
+            for cp in [from.wrapping_sub(1), to + 1] {
+                let Some(c) = char::from_u32(cp) else {
+                    continue;
+                };
+                if refused.iter().any(|&(a, b)| (a..=b).contains(&cp)) {
+                    continue;
+                }
+                assert!(!is_refused_char(c), "U+{cp:04X} is refused");
+            }
+        }
+        // The ones the issue found accepted, one by one.
+        for c in [
+            '\u{061C}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{E0000}',
+            '\u{E0041}',
+            '\u{E007F}',
+            '\u{00AD}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{3164}',
+            '\u{FFA0}',
+            '\u{180E}',
+            '\u{034F}',
+            '\u{FFF9}',
+            '\u{FFFA}',
+            '\u{FFFB}',
+        ] {
+            assert!(
+                free_text("end_use", &format!("law{c}enforcement")).is_err(),
+                "{c:?}"
+            );
+        }
+        // Real names stay accepted: accents, CJK, Arabic, Hangul, emoji.
+        for ok in [
+            "Policía – León",
+            "東京都",
+            "وزارة الدفاع",
+            "국방부",
+            "Ñandú 🔫",
+        ] {
+            assert!(name("field", ok).is_ok(), "{ok}");
         }
     }
 

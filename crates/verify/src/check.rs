@@ -39,6 +39,9 @@ pub struct Checked {
     /// For an export license: the transit authorizations covering it.
     pub transits: Vec<LicenseState>,
     pub record: Option<EntryPointer>,
+    /// The encoded size of the signed entry the record added to the log
+    /// (what every party stores); 0 without a record.
+    pub record_bytes: u64,
 }
 
 impl CheckRequest {
@@ -52,26 +55,52 @@ const MAX_DECLARED_LINES: usize = 1000;
 const MAX_DECLARED_SERIALS: usize = 100_000;
 
 /// Declaring more serials on a line than the license lists for it is a
-/// malformed declaration (422), not a failed check.
+/// malformed declaration (422), not a failed check. A line that is not on
+/// the license is licensed for 0: serials declared on it are refused the
+/// same way (they would otherwise be recorded, with every serial, on a
+/// line nobody licensed). Such a line without serials stays a verdict
+/// (`items.match` fails).
 fn serials_within_licensed(f: &Facts, d: &Declared) -> Result<(), IssueError> {
     for it in &d.items {
-        if let Some(l) = f
+        if it.serials.is_empty() {
+            continue;
+        }
+        let licensed = f
             .license
             .document
             .items()
             .iter()
             .find(|l| l.line == it.line)
-            && it.serials.len() as u64 > l.quantity
-        {
+            .map(|l| l.quantity);
+        if it.serials.len() as u64 > licensed.unwrap_or(0) {
+            let not_on = if licensed.is_none() {
+                " (the line is not on the license)"
+            } else {
+                ""
+            };
             return Err(IssueError::InvalidDocument(format!(
-                "line {}: {} serials declared, the license allows {}",
+                "line {}: {} serials declared, exceeding its licensed quantity of {}{not_on}",
                 it.line,
                 it.serials.len(),
-                l.quantity
+                licensed.unwrap_or(0)
             )));
         }
     }
     Ok(())
+}
+
+/// A declaration naming one line twice is malformed (422), as on a license:
+/// the per-line bounds (serials within the quantity, within the licensed
+/// quantity) would otherwise hold for each copy and not for the line.
+fn distinct_lines(items: &[ShipmentLine]) -> Result<(), IssueError> {
+    let mut seen = std::collections::BTreeSet::new();
+    match items.iter().find(|i| !seen.insert(i.line)) {
+        Some(dup) => Err(IssueError::InvalidDocument(format!(
+            "duplicate line number {}",
+            dup.line
+        ))),
+        None => Ok(()),
+    }
 }
 
 impl Verifier {
@@ -99,6 +128,7 @@ impl Verifier {
                 tally_model::validate::MAX_QUANTITY
             )));
         }
+        distinct_lines(&req.items)?;
         if let Some(line) = req
             .items
             .iter()
@@ -143,13 +173,18 @@ impl Verifier {
         if let Some(f) = &facts {
             serials_within_licensed(f, &declared)?;
         }
-        let (facts, verdict, record) = match facts {
+        let (facts, verdict, record, record_bytes) = match facts {
             Some(_) if req.record => {
                 // Under the lock: gather the facts again and decide on them,
                 // so two officers cannot both spend the same remaining
                 // quantity, then append the record.
                 let _w = self.lock();
                 let facts = self.facts(&req.license, &declared)?;
+                // The license may have been amended since (quantities
+                // lowered): the bounds hold for what is recorded.
+                if let Some(f) = &facts {
+                    serials_within_licensed(f, &declared)?;
+                }
                 let verdict = evaluate(facts.as_ref(), &declared, &reference);
                 let document = Document::Shipment(ShipmentRecord {
                     license: req.license.clone(),
@@ -169,7 +204,8 @@ impl Verifier {
                     seq: v.entry().seq,
                     hash: v.id(),
                 };
-                (facts, verdict, Some(record))
+                let bytes = v.signed().encode().len() as u64;
+                (facts, verdict, Some(record), bytes)
             }
             // An unknown license records nothing: a border cannot grow every
             // node's log with crossings of licenses nobody issued.
@@ -181,7 +217,7 @@ impl Verifier {
                 {
                     known.detail = format!("{reference} does not open on this node: {why}");
                 }
-                (facts, verdict, None)
+                (facts, verdict, None, 0)
             }
         };
         let Some(facts) = facts else {
@@ -191,6 +227,7 @@ impl Verifier {
                 tallies: vec![],
                 transits: vec![],
                 record,
+                record_bytes,
             });
         };
         // The answer shows the tallies after this record; without one, the
@@ -205,6 +242,7 @@ impl Verifier {
             tallies,
             transits: facts.transits,
             record,
+            record_bytes,
         })
     }
 

@@ -232,6 +232,54 @@ fn equivocation_is_refused_stored_as_proof_and_published() {
     );
 }
 
+/// Issue 28 item 8: the widened text rule (Unicode 16.0 default-ignorable
+/// and bidi controls, U+2028/2029, U+FFF9-FFFB) is structural on ingest too:
+/// a peer's document with a soft hyphen, a Hangul filler or a tag character
+/// in a name is kept as evidence and not applied.
+#[test]
+fn newly_refused_characters_are_structural_on_ingest() {
+    let r = rig();
+    let mx: tally_model::AuthorityId = "MX-SEDENA".parse().expect("valid");
+    let mut prev = None;
+    for (seq, c) in [
+        (1u64, '\u{AD}'),
+        (2, '\u{3164}'),
+        (3, '\u{E0041}'),
+        (4, '\u{2028}'),
+    ] {
+        let License::Import(mut ic) = import_cert(&format!("IC-{seq}")) else {
+            unreachable!("an import certificate")
+        };
+        ic.importer.name = format!("Importadora{c}del Norte SA");
+        let signed = key(2).sign(&Entry {
+            authority: mx.clone(),
+            seq,
+            prev,
+            issued_at_ms: seq as i64,
+            recipients: vec![],
+            body: Body::Document(Document::License(License::Import(ic))),
+        });
+        let out = r.v.ingest(&bytes(&signed)).expect("io");
+        assert!(matches!(out, IngestOutcome::Accepted(_)), "{c:?}: {out:?}");
+        assert!(
+            r.v.store()
+                .license(&mx, &format!("IC-{seq}"))
+                .expect("read")
+                .is_none(),
+            "{c:?} applied"
+        );
+        prev = Some(signed.id());
+    }
+    let alerts = r.v.store().alerts().expect("alerts");
+    assert_eq!(alerts.len(), 4, "{alerts:?}");
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a.kind == tally_model::AlertKind::DocumentInvalid),
+        "{alerts:?}"
+    );
+}
+
 #[test]
 fn a_structurally_invalid_document_is_kept_as_evidence_not_applied() {
     let r = rig();

@@ -332,6 +332,34 @@ fn a_compromise_stops_stored_entries_counting_and_refuses_new_ones() {
             .expect("io")
             .is_some()
     );
+
+    // Issue 28 item 3: declaring the same key again with a larger seq
+    // used to replace the first declaration, re-accept seq 3-6 and close
+    // their alerts. Declarations only narrow: nothing changes.
+    let compromises = {
+        let mut t = r.trust.write().expect("lock");
+        let in_force = t.declare_compromise(KeyCompromise {
+            authority: mx_id.clone(),
+            key_id: hex::encode(key(2).public().as_bytes()),
+            after_seq: 100_000,
+        });
+        assert_eq!(in_force, 2);
+        t.compromises()
+    };
+    assert!(
+        r.store
+            .apply_compromised(compromises, &mut |_| {})
+            .expect("io")
+            .is_none(),
+        "a wider re-declaration re-derives nothing"
+    );
+    assert_eq!(r.alert_ids(AlertKind::KeyCompromised), want);
+    assert!(r.store.license(&mx_id, "IC-3").expect("io").is_none());
+    assert!(
+        r.v.trusted_key(&mx_id, &id, LATER + 3, 3)
+            .expect("io")
+            .is_none()
+    );
 }
 
 /// Issue "keys and forks": after `revoke-key MX K --after-seq 2` and MX's

@@ -26,28 +26,46 @@ pub async fn verify(
     token: Option<Extension<TokenKey>>,
     Body(req): Body<CheckRequest>,
 ) -> Result<Json<VerifyAnswer>, ApiError> {
-    // A check alone writes nothing and is not limited; a record is.
-    if req.record {
-        s.charge(token.map(|t| t.0), Kind::Record)?;
-    }
+    // A check alone writes nothing and is not limited; a record is: by
+    // count, and by the bytes it adds to the log (the token's budget and
+    // the node's), reserved now and settled with the entry's real size.
+    let token = token.map(|t| t.0);
+    let reservation = match token {
+        Some(t) if req.record => {
+            s.charge(Some(t), Kind::Record)?;
+            Some(s.rate.reserve_record_bytes(t)?)
+        }
+        _ => None,
+    };
     let inline = !req.record && req.declared_serials() <= INLINE_SERIALS;
     let v = s.verifier.clone();
     let metrics = s.metrics.clone();
     let answer = move || answer(&v, &metrics, req);
-    if inline {
-        answer().map(Json)
+    let answered = if inline {
+        answer()
     } else {
-        blocking(answer).await.map(Json)
+        blocking(answer).await
+    };
+    if let Some(r) = reservation {
+        let written = answered.as_ref().map_or(0, |(_, bytes)| *bytes);
+        s.rate.settle_record_bytes(r, written);
     }
+    answered.map(|(a, _)| Json(a))
 }
 
-fn answer(v: &Verifier, metrics: &Metrics, req: CheckRequest) -> Result<VerifyAnswer, ApiError> {
+/// The answer, and the bytes the record added to the log (0 without one).
+fn answer(
+    v: &Verifier,
+    metrics: &Metrics,
+    req: CheckRequest,
+) -> Result<(VerifyAnswer, u64), ApiError> {
     let Checked {
         verdict,
         license,
         tallies,
         transits,
         record,
+        record_bytes,
     } = v.check(req)?;
     for c in &verdict.checks {
         metrics.verdict(c.rule, c.ok);
@@ -60,16 +78,19 @@ fn answer(v: &Verifier, metrics: &Metrics, req: CheckRequest) -> Result<VerifyAn
         }
         None => None,
     };
-    Ok(VerifyAnswer {
-        verdict: verdict.as_str(),
-        record: record.map(|e| RecordView {
-            authority: v.authority().clone(),
-            seq: e.seq,
-            hash: e.hash.to_hex(),
-        }),
-        checks: verdict.checks,
-        license,
-    })
+    Ok((
+        VerifyAnswer {
+            verdict: verdict.as_str(),
+            record: record.map(|e| RecordView {
+                authority: v.authority().clone(),
+                seq: e.seq,
+                hash: e.hash.to_hex(),
+            }),
+            checks: verdict.checks,
+            license,
+        },
+        record_bytes,
+    ))
 }
 
 /// The query of `GET /v1/shipments`.

@@ -21,7 +21,28 @@ async fn invalid_json_for_every_kind_of_bad_body() {
     unknown_field["colour"] = json!("blue");
     let mut unknown_kind = export("EXP-9");
     unknown_kind["kind"] = json!("loan");
+    // Issue 28 item 8: a key repeated within an object (last one won).
+    let repeated = |at: &str, extra: &str| -> Vec<u8> {
+        let text = serde_json::to_string(&export("EXP-9")).expect("json");
+        let (head, tail) = text.split_at(text.find(at).expect("anchor") + at.len());
+        format!("{head}{extra}{tail}").into_bytes()
+    };
     let cases: Vec<(&str, Option<&str>, Vec<u8>)> = vec![
+        (
+            "repeated top-level key",
+            Some("application/json"),
+            repeated("{", r#""number":"EXP-8","#),
+        ),
+        (
+            "repeated nested key",
+            Some("application/json"),
+            repeated(r#""items":[{"#, r#""quantity":100000,"#),
+        ),
+        (
+            "repeated escaped key",
+            Some("application/json"),
+            repeated("{", r#""\u006eumber":"EXP-8","#),
+        ),
         ("not JSON", Some("application/json"), b"{not json".to_vec()),
         ("empty", Some("application/json"), vec![]),
         ("array", Some("application/json"), b"[]".to_vec()),
@@ -56,6 +77,22 @@ async fn invalid_json_for_every_kind_of_bad_body() {
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{what}: {}", a.text);
         assert_eq!(a.error_code(), "invalid_json", "{what}");
     }
+    // The same body without the repetition is a valid document.
+    let once = serde_json::to_vec(&export("EXP-9")).expect("json");
+    tally_api::extract::parse_body::<tally_model::License>(&once).expect("valid once");
+    let a = r
+        .raw(
+            Method::POST,
+            "/v1/shipments/verify",
+            Some(r.officer.as_str()),
+            Some("application/json"),
+            br#"{"license": {"authority": "US-DDTC", "number": "EXP-9", "number": "EXP-8"},
+                "checkpoint": {"country": "US", "port": "USPRT", "direction": "exit"}, "items": []}"#
+                .to_vec(),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    assert_eq!(a.error_code(), "invalid_json");
     // The same on the other bodies and on queries.
     let o = Some(r.officer.as_str());
     for (path, token, body) in [
@@ -354,4 +391,48 @@ async fn forbidden_not_found_conflict_and_unprocessable() {
     );
 
     assert_eq!(r.heads().await, before, "a refused request wrote something");
+}
+
+/// Issue 28 item 8: characters the text rule did not cover were accepted at
+/// issue (Arabic letter mark, line separator, tags, soft hyphen, Hangul
+/// fillers, Mongolian vowel separator, combining grapheme joiner,
+/// interlinear annotation).
+#[tokio::test]
+async fn newly_refused_characters_are_422_at_issue() {
+    let r = Rig::new();
+    r.foreign_documents();
+    let before = r.heads().await;
+    for c in [
+        '\u{061C}',
+        '\u{2028}',
+        '\u{2029}',
+        '\u{E0000}',
+        '\u{E0041}',
+        '\u{E007F}',
+        '\u{00AD}',
+        '\u{115F}',
+        '\u{1160}',
+        '\u{3164}',
+        '\u{FFA0}',
+        '\u{180E}',
+        '\u{034F}',
+        '\u{FFF9}',
+        '\u{FFFA}',
+        '\u{FFFB}',
+    ] {
+        let mut d = export("EXP-9");
+        d["importer"]["name"] = json!(format!("Importadora{c} del Norte SA"));
+        let a = r.post("/v1/licenses", Some(r.issuer.as_str()), &d).await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "U+{:04X}: {}",
+            u32::from(c),
+            a.text
+        );
+        assert_eq!(a.error_code(), "invalid_document");
+    }
+    assert_eq!(r.heads().await, before);
+    // Without it, the same document is issued.
+    r.issue(&export("EXP-9")).await;
 }

@@ -20,6 +20,7 @@ async fn documents_over_the_limit_are_refused_with_retry_after() {
     let r = Rig::new().with_rate(RateConfig {
         records_per_minute: 120,
         documents_per_minute: 2,
+        ..RateConfig::default()
     });
     r.foreign_documents();
     let i = Some(r.issuer.as_str());
@@ -66,6 +67,7 @@ async fn records_are_limited_and_checks_are_not() {
     let r = Rig::new().with_rate(RateConfig {
         records_per_minute: 1,
         documents_per_minute: 600,
+        ..RateConfig::default()
     });
     r.foreign_documents();
     let o = Some(r.officer.as_str());
@@ -92,4 +94,107 @@ async fn records_are_limited_and_checks_are_not() {
             .await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     }
+}
+
+/// What a record reserves before it is written: the largest entry.
+const RESERVATION: u64 = tally_model::MAX_ENTRY_BYTES as u64;
+
+/// A record at a US exit of line 1 with `n` 64-character serials.
+fn heavy_record(prefix: char, n: usize) -> serde_json::Value {
+    let serials: Vec<String> = (0..n).map(|i| format!("{prefix}{i:063}")).collect();
+    let refs: Vec<&str> = serials.iter().map(String::as_str).collect();
+    shipment("EXP-1", "US", "exit", n as u64, &refs, true)
+}
+
+/// Issue 28 item 10: each record of 2,000 64-character serials was a
+/// 262,750-byte entry; at 2 a second a token added ~1.9 GB an hour to every
+/// party's disk, and minting tokens multiplied it. Bytes are now bounded
+/// per token (`record_bytes_per_minute`) and across tokens
+/// (`node_record_bytes_per_minute`): over either, 429 with Retry-After and
+/// nothing written; checks without `record` stay unlimited.
+#[tokio::test]
+async fn record_bytes_are_bounded_per_token_and_per_node() {
+    // Room for one reservation and 1,000 bytes: after one record of more
+    // than 1,000 bytes the token's budget refuses the next.
+    let r = Rig::new().with_rate(RateConfig {
+        record_bytes_per_minute: RESERVATION + 1_000,
+        ..RateConfig::default()
+    });
+    r.foreign_documents();
+    r.issue(&export("EXP-1")).await;
+    let o = Some(r.officer.as_str());
+    let a = r
+        .post("/v1/shipments/verify", o, &heavy_record('A', 50))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(a.json()["record"]["seq"].is_u64(), "{}", a.text);
+    let before = r.heads().await;
+    let a = r
+        .post("/v1/shipments/verify", o, &heavy_record('B', 50))
+        .await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.text);
+    assert_eq!(a.error_code(), "rate_limited");
+    assert!(a.text.contains("bytes"), "{}", a.text);
+    let wait = retry_after(&a);
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(r.heads().await, before, "nothing written");
+    // A check alone is not limited.
+    let mut check = heavy_record('B', 50);
+    check["record"] = json!(false);
+    let a = r.post("/v1/shipments/verify", o, &check).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    // Another token has its own budget.
+    let a = r
+        .post(
+            "/v1/shipments/verify",
+            Some(r.issuer.as_str()),
+            &heavy_record('C', 50),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+
+    // Across tokens: the node's budget.
+    let r = Rig::new().with_rate(RateConfig {
+        node_record_bytes_per_minute: RESERVATION + 1_000,
+        ..RateConfig::default()
+    });
+    r.foreign_documents();
+    r.issue(&export("EXP-1")).await;
+    let a = r
+        .post(
+            "/v1/shipments/verify",
+            Some(r.officer.as_str()),
+            &heavy_record('A', 50),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let before = r.heads().await;
+    for token in [r.issuer.as_str(), r.admin.as_str()] {
+        let a = r
+            .post("/v1/shipments/verify", Some(token), &heavy_record('D', 50))
+            .await;
+        assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.text);
+        assert!(a.text.contains("all tokens together"), "{}", a.text);
+        retry_after(&a);
+    }
+    assert_eq!(r.heads().await, before, "nothing written");
+
+    // A refused record (422) costs nothing: the reservation comes back.
+    let r = Rig::new().with_rate(RateConfig {
+        record_bytes_per_minute: RESERVATION + 1_000,
+        ..RateConfig::default()
+    });
+    r.foreign_documents();
+    r.issue(&export("EXP-1")).await;
+    let o = Some(r.officer.as_str());
+    let mut bad = heavy_record('E', 50);
+    bad["items"] = json!([{"line": 1, "quantity": 1, "serials": []}, {"line": 1, "quantity": 1, "serials": []}]);
+    for _ in 0..3 {
+        let a = r.post("/v1/shipments/verify", o, &bad).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
+    }
+    let a = r
+        .post("/v1/shipments/verify", o, &heavy_record('E', 50))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
 }

@@ -235,3 +235,81 @@ async fn shipments_of_an_unknown_license_are_an_empty_list() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     assert_eq!(a.json(), json!([]));
 }
+
+/// Issue 28 item 7: a check declaring line 1 twice with 100 serials each
+/// (200 on a line licensed for 100), or 50 serials on a line that is not on
+/// the license, was recorded with all its serials. Both are refused with
+/// 422 and nothing is recorded; a line not on the license without serials
+/// stays a verdict failing `items.match`.
+#[tokio::test]
+async fn duplicate_lines_and_serials_on_unlicensed_lines_are_refused() {
+    let r = Rig::new();
+    r.foreign_documents();
+    let o = Some(r.officer.as_str());
+    r.issue(&export("EXP-1")).await;
+    let serials = |prefix: &str, n: usize| -> Vec<String> {
+        (0..n).map(|i| format!("{prefix}{i:04}")).collect()
+    };
+    let before = r.heads().await;
+
+    let mut twice = shipment("EXP-1", "US", "exit", 100, &[], true);
+    twice["items"] = json!([
+        {"line": 1, "quantity": 100, "serials": serials("A", 100)},
+        {"line": 1, "quantity": 100, "serials": serials("B", 100)},
+    ]);
+    let mut unlicensed = shipment("EXP-1", "US", "exit", 50, &[], true);
+    unlicensed["items"] = json!([{"line": 3, "quantity": 50, "serials": serials("C", 50)}]);
+    // Line 1 twice without serials: still a duplicate.
+    let mut twice_bare = shipment("EXP-1", "US", "exit", 1, &[], true);
+    twice_bare["items"] = json!([
+        {"line": 1, "quantity": 1, "serials": []},
+        {"line": 1, "quantity": 1, "serials": []},
+    ]);
+    for (what, body, says) in [
+        ("line 1 twice", &twice, "duplicate line number 1"),
+        (
+            "line 1 twice, no serials",
+            &twice_bare,
+            "duplicate line number 1",
+        ),
+        ("serials on line 3", &unlicensed, "licensed quantity of 0"),
+    ] {
+        for record in [true, false] {
+            let mut body = body.clone();
+            body["record"] = json!(record);
+            let a = r.post("/v1/shipments/verify", o, &body).await;
+            assert_eq!(
+                a.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{what} record={record}: {}",
+                a.text
+            );
+            assert_eq!(a.error_code(), "invalid_document", "{what}");
+            assert!(a.text.contains(says), "{what}: {}", a.text);
+        }
+    }
+    assert_eq!(r.heads().await, before, "nothing recorded");
+    let ships = r
+        .get("/v1/shipments?authority=US-DDTC&number=EXP-1", o)
+        .await
+        .json();
+    assert_eq!(ships, json!([]));
+
+    // Line 3 without serials: a verdict, not an error.
+    let mut bare = shipment("EXP-1", "US", "exit", 5, &[], false);
+    bare["items"] = json!([{"line": 3, "quantity": 5, "serials": []}]);
+    let a = r.post("/v1/shipments/verify", o, &bare).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let v = a.json();
+    assert_eq!(v["verdict"], "reject", "{v}");
+    assert!(failed(&v).contains(&"items.match".to_string()), "{v}");
+
+    // Two distinct lines within their quantities still pass.
+    let mut fine = shipment("EXP-1", "US", "exit", 100, &[], false);
+    fine["items"] = json!([
+        {"line": 1, "quantity": 100, "serials": serials("A", 100)},
+        {"line": 2, "quantity": 10, "serials": []},
+    ]);
+    let a = r.post("/v1/shipments/verify", o, &fine).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+}
