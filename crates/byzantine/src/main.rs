@@ -32,12 +32,13 @@ fn main() -> anyhow::Result<()> {
         Some(other) => anyhow::bail!("unknown engine {other:?}"),
     };
     let started = Instant::now();
-    let (mut entries, mut stored, mut bad) = (0usize, 0u64, 0usize);
+    let (mut entries, mut stored, mut bad, mut split) = (0usize, 0u64, 0usize, 0u64);
     let mut faults: BTreeMap<String, usize> = BTreeMap::new();
     for k in from..from + cases {
         let r = tally_byzantine::run_case(seed.wrapping_add(k), len, engine)?;
         entries += r.entries;
         stored += r.stored;
+        split += u64::from(r.split_by_fork);
         for (c, n) in &r.faults {
             *faults.entry(format!("{c:?}")).or_default() += n;
         }
@@ -54,7 +55,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     println!(
-        "done: {cases} cases from {from}, {entries} entries delivered to each of 3 nodes ({} deliveries), {stored} stored, {bad} disagreements or failed transactions, {:.0} s",
+        "done: {cases} cases from {from}, {entries} entries delivered to each of 3 nodes ({} deliveries), {stored} stored, {bad} disagreements or failed transactions, {split} cases where the readers ended on two branches of a proven fork (derived states not compared), {:.0} s",
         entries * 3,
         started.elapsed().as_secs_f64()
     );

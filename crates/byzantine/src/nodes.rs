@@ -146,14 +146,27 @@ impl Node {
                 let range = from.store().range(&authority, have + 1, limit)?;
                 let bytes: Vec<Vec<u8>> = range.iter().map(|s| s.encode()).collect();
                 let refs: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
-                self.range(&refs)?;
+                let outcomes = self.range(&refs)?;
+                // The other node holds another branch of a fork: this log
+                // stops here (the proof is checked by the caller, and a
+                // log with no proof must still end with the same head).
+                if matches!(
+                    outcomes.first(),
+                    Some(IngestOutcome::Rejected(
+                        tally_verify::Rejection::BrokenChain(_)
+                            | tally_verify::Rejection::Equivocation(_)
+                    ))
+                ) {
+                    break;
+                }
                 let now = self.store().head(&authority)?.map_or(0, |h| h.0);
                 anyhow::ensure!(
                     now > have,
-                    "{} refuses {authority} seq {} that {} stored",
+                    "{} refuses {authority} seq {} that {} stored: {:?}",
                     self.authority,
                     have + 1,
-                    from.authority
+                    from.authority,
+                    outcomes.first()
                 );
             }
         }
