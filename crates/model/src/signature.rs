@@ -25,9 +25,32 @@ use rand_core_010::{CryptoRng, UnwrapErr};
 
 /// Checks one signature under the protocol's rule.
 pub fn verify(key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
-    VerificationKey::try_from(*key)
-        .and_then(|k| k.verify(&Signature::from_bytes(signature), message))
-        .is_ok()
+    decompressed(key).is_some_and(|k| k.verify(&Signature::from_bytes(signature), message).is_ok())
+}
+
+/// Keys kept decompressed; verifiers only reach [`verify`] with keys they
+/// trust, so the set is small, and it is cleared when it fills.
+const KEY_CACHE: usize = 1024;
+
+/// `key` as a curve point, decompressed once and then cached: a point
+/// decompression is a tenth of a single verification (measured: 22,448
+/// verifications/s decompressing each time, 25,247/s with the key cached,
+/// 26,356/s for ed25519-dalek's `verify_strict` on its pre-decompressed key).
+fn decompressed(key: &[u8; 32]) -> Option<VerificationKey> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<[u8; 32], VerificationKey>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(k) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
+        return Some(*k);
+    }
+    let k = VerificationKey::try_from(*key).ok()?;
+    let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if c.len() >= KEY_CACHE {
+        c.clear();
+    }
+    c.insert(*key, k);
+    Some(k)
 }
 
 /// One signature to check in a batch: the public key, the whole signed
