@@ -29,6 +29,7 @@ use tally_proto::v1 as pb;
 
 mod malformed;
 mod signatures;
+mod text;
 
 /// The signing domain of entries (PROTOCOL.md 3.1).
 pub const DOMAIN: &[u8] = b"tally/entry/v1";
@@ -1006,6 +1007,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
                 &signing_secret("US-DDTC", 1),
             )),
         ),
+        ("text.json", pretty(text::file())),
         (
             "signatures.json",
             pretty(signatures::file(

@@ -134,6 +134,36 @@ fn entries_verify_and_invalid_ones_do_not() {
     }
 }
 
+/// The text rule's ranges: inside refused, just outside accepted (unless the
+/// neighbour is another range's edge).
+#[test]
+fn text_rule_ranges_are_the_rule() {
+    let f = load("text.json");
+    let parse = |v: &Value| -> u32 {
+        u32::from_str_radix(v.as_str().expect("U+XXXX").trim_start_matches("U+"), 16).expect("hex")
+    };
+    let ranges: Vec<(u32, u32)> = arr(&f, "refused_ranges")
+        .iter()
+        .map(|r| (parse(&r["from"]), parse(&r["to"])))
+        .collect();
+    let refused = |n: u32| char::from_u32(n).is_some_and(tally_model::validate::is_refused_char);
+    for &(a, b) in &ranges {
+        assert!(refused(a) && refused(b), "U+{a:04X}..U+{b:04X}");
+        if a > 0 && !ranges.iter().any(|&(_, e)| e + 1 == a) {
+            assert!(!refused(a - 1), "U+{:04X}", a - 1);
+        }
+        assert!(!refused(b + 1), "U+{:04X}", b + 1);
+    }
+    for must in [
+        0x061C, 0x2028, 0x2029, 0xE0001, 0x00AD, 0x115F, 0x3164, 0x180E, 0x034F, 0xFFF9,
+    ] {
+        assert!(
+            ranges.iter().any(|&(a, b)| a <= must && must <= b),
+            "U+{must:04X}"
+        );
+    }
+}
+
 /// The decoding table: each row's verdict through the implementation.
 #[test]
 fn malformed_rows_get_their_verdict() {
