@@ -531,3 +531,52 @@ async fn a_damaged_store_answers_no_read_or_check() {
     let a = r.get("/v1/licenses/US-DDTC/EXP-1", None).await;
     assert_ne!(a.status, StatusCode::OK);
 }
+
+/// Regression (issue 28: while a key compromise declaration re-derived the
+/// state, licenses answered 404 and checks failed `license.known` from the
+/// half-built records): while the derived records are rebuilt, reads and
+/// checks answer 503 `unavailable` saying so, and `/v1/status` says the
+/// node is recovering, with the progress; once whole, the node answers.
+#[tokio::test]
+async fn reads_answer_503_while_the_derived_records_are_rebuilt() {
+    let r = Rig::new();
+    r.foreign_documents();
+    r.issue(&export("EXP-1")).await;
+    let store = r.state.verifier.store().clone();
+    let (reached, reached_rx) = std::sync::mpsc::channel();
+    let (go, go_rx) = std::sync::mpsc::channel::<()>();
+    let rebuild = std::thread::spawn(move || {
+        store.reindex_with(&mut |_| {
+            let _ = reached.send(());
+            let _ = go_rx.recv();
+        })
+    });
+    reached_rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the rebuild reports progress");
+    let a = r.get("/v1/licenses/US-DDTC/EXP-1", Some(&r.officer)).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.text);
+    assert_eq!(a.error_code(), "unavailable");
+    assert!(a.text.contains("rebuilding"), "{}", a.text);
+    let check = shipment("EXP-1", "US", "exit", 1, &[], false);
+    let v = r
+        .post("/v1/shipments/verify", Some(&r.officer), &check)
+        .await;
+    assert_eq!(v.status, StatusCode::SERVICE_UNAVAILABLE, "{}", v.text);
+    let s = r.get("/v1/status", Some(&r.officer)).await.json();
+    assert_eq!(s["signing"], "recovering", "{s}");
+    assert_eq!(s["store"]["status"], "rebuilding", "{s}");
+    assert!(
+        s["reason"].as_str().is_some_and(|t| t.contains("entries")),
+        "{s}"
+    );
+    // Let every chunk go on.
+    for _ in 0..1000 {
+        let _ = go.send(());
+    }
+    rebuild.join().expect("no panic").expect("the rebuild ends");
+    let a = r.get("/v1/licenses/US-DDTC/EXP-1", Some(&r.officer)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let s = r.get("/v1/status", Some(&r.officer)).await.json();
+    assert_eq!(s["store"]["status"], "ok", "{s}");
+}
