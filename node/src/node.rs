@@ -260,6 +260,10 @@ impl Node {
         })
         .await?
         .context("applying the key compromises")?;
+        let s = store.clone();
+        tokio::task::spawn_blocking(move || s.apply_behind())
+            .await?
+            .context("applying entries a stop left behind their chain append")?;
 
         let cancel = CancellationToken::new();
         let mut services = Services {

@@ -89,8 +89,13 @@ impl Router {
                 message,
                 data,
             } => {
+                // The verdict comes right after the durable chain append,
+                // before anything is opened or applied (a recipient of a
+                // sealed document answers as fast as a bystander); then the
+                // entry is applied.
                 let v = self.verifier.clone();
-                let outcome = tokio::task::spawn_blocking(move || v.ingest(&data)).await;
+                let outcome = tokio::task::spawn_blocking(move || v.ingest_gossip(&data)).await;
+                let accepted = matches!(outcome, Ok(Ok(IngestOutcome::Accepted(_))));
                 let acceptance = match outcome {
                     Ok(Ok(IngestOutcome::Accepted(_))) => {
                         self.metrics
@@ -147,6 +152,15 @@ impl Router {
                     }
                 };
                 let _ = self.p2p.report(message, acceptance).await;
+                if accepted {
+                    let v = self.verifier.clone();
+                    match tokio::task::spawn_blocking(move || v.apply_behind()).await {
+                        Ok(Ok(())) => {}
+                        // Still behind: the next commit or start applies it.
+                        Ok(Err(e)) => warn!(error = %e, "cannot apply an accepted entry yet"),
+                        Err(e) => warn!(error = %e, "apply task failed"),
+                    }
+                }
             }
             NetEvent::Gossip {
                 topic: Topic::Evidence,

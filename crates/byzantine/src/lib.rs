@@ -86,15 +86,21 @@ pub fn run_case(seed: u64, len: usize, engine: EngineKind) -> Result<CaseReport>
     let ca = Node::ca(engine)?;
     let mut fail = |what: String| report.failures.push(what);
 
-    // mx1 and ca: gossip, one by one, each in its own order.
-    for (node, order) in [
-        (&mx1, interleave(&timeline, &mut rng)),
-        (&ca, interleave(&timeline, &mut rng)),
-    ] {
-        for d in &order {
-            if let Err(e) = node.gossip(&d.bytes) {
-                fail(format!("{} gossip {:?}: {e:#}", node.authority, d.class));
-            }
+    // mx1: gossip as the router takes it (verdict after the chain append,
+    // the apply step after it or folded into the next commit); ca: one by
+    // one through the plain door. Each in its own order.
+    for d in &interleave(&timeline, &mut rng) {
+        let apply = rng.range(0, 2) != 0;
+        if let Err(e) = mx1.gossip_deferred(&d.bytes, apply) {
+            fail(format!("mx1 gossip {:?}: {e:#}", d.class));
+        }
+    }
+    if let Err(e) = mx1.v().apply_behind() {
+        fail(format!("mx1 apply: {e:#}"));
+    }
+    for d in &interleave(&timeline, &mut rng) {
+        if let Err(e) = ca.gossip(&d.bytes) {
+            fail(format!("ca gossip {:?}: {e:#}", d.class));
         }
     }
     // mx2: ranges of random sizes, restarted half-way.

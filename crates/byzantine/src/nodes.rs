@@ -121,6 +121,20 @@ impl Node {
         self.v().ingest(bytes).context("a transaction failed")
     }
 
+    /// Gossip as the router does it: the verdict after the chain append,
+    /// then (when `apply` is set) the apply step; otherwise the next commit
+    /// applies what is behind first.
+    pub fn gossip_deferred(&self, bytes: &[u8], apply: bool) -> Result<IngestOutcome> {
+        let out = self
+            .v()
+            .ingest_gossip(bytes)
+            .context("a transaction failed")?;
+        if apply {
+            self.v().apply_behind().context("applying failed")?;
+        }
+        Ok(out)
+    }
+
     /// Sync: a range at once.
     pub fn range(&self, entries: &[&[u8]]) -> Result<Vec<IngestOutcome>> {
         self.v()

@@ -331,6 +331,25 @@ impl<'a> Tx<'a> {
         v: &VerifiedEntry,
         opened: Option<crate::Opening>,
     ) -> Result<EntryPointer> {
+        let pointer = self.append_chain(v)?;
+        let entry = v.entry();
+        derive::apply(
+            self,
+            entry,
+            v.id(),
+            v.signed().key_id(),
+            v.document_check(),
+            opened,
+        )?;
+        Ok(pointer)
+    }
+
+    /// The first step of taking an entry in, alone: the chain records (log
+    /// record, head, hash index), not what the document derives. Gossip
+    /// acknowledges an entry after this step, before opening it, so that a
+    /// recipient answers as fast as a bystander; [`Tx::apply_behind`] then
+    /// applies it (and a start applies what a crash left behind).
+    pub fn append_chain(&mut self, v: &VerifiedEntry) -> Result<EntryPointer> {
         let entry = v.entry();
         let a = entry.authority.as_str();
         let head = self.head(&entry.authority)?;
@@ -346,18 +365,30 @@ impl<'a> Tx<'a> {
         let mut at = entry.seq.to_be_bytes().to_vec();
         at.extend_from_slice(a.as_bytes());
         self.put_raw(keys::hash(&v.id()), at);
-        derive::apply(
-            self,
-            entry,
-            v.id(),
-            v.signed().key_id(),
-            v.document_check(),
-            opened,
-        )?;
         Ok(EntryPointer {
             seq: entry.seq,
             hash: v.id(),
         })
+    }
+
+    /// Applies `authority`'s entries held past its applied mark, in order
+    /// (the second step of taking them in); returns how many.
+    pub fn apply_behind(&mut self, authority: &AuthorityId) -> Result<u64> {
+        let through = derive::applied_through(self, authority.as_str())?;
+        let head = self.head(authority)?.map_or(0, |(s, _)| s);
+        for seq in through + 1..=head {
+            let signed = self.entry_at(authority, seq)?.ok_or_else(|| {
+                StoreError::corrupt(
+                    &keys::log(authority.as_str(), seq),
+                    "missing below the head",
+                )
+            })?;
+            let entry = signed
+                .open()
+                .map_err(|e| StoreError::corrupt(&keys::log(authority.as_str(), seq), e))?;
+            derive::apply(self, &entry, signed.id(), signed.key_id(), None, None)?;
+        }
+        Ok(head.saturating_sub(through))
     }
 
     /// When the entry held at `seq` of `authority`'s log is past a declared

@@ -162,6 +162,52 @@ fn documents() -> Vec<(&'static str, &'static str, Document)> {
             Document::License(License::Import(import_certificate())),
         ),
         (
+            "transit_authorization",
+            "A transit authorization (kind 3) of GT for EXP-2026-0001.",
+            Document::License(License::Transit(tally_model::TransitAuthorization {
+                number: "TR-2026-0007".into(),
+                transit_country: "GT".into(),
+                export_license: DocumentRef {
+                    authority: "US-DDTC".into(),
+                    number: "EXP-2026-0001".into(),
+                },
+                entry_point: Some("GTPRQ".into()),
+                exit_point: Some("GTTEC".into()),
+                valid_from: "2026-01-01".into(),
+                valid_until: "2026-06-30".into(),
+                decision: tally_model::Decision::Authorized,
+            })),
+        ),
+        (
+            "amendment",
+            "An amendment (kind 4) to version 2 of EXP-2026-0001: the validity shortened.",
+            Document::Amendment {
+                version: 2,
+                license: License::Export(ExportLicense {
+                    valid_until: "2026-03-31".into(),
+                    ..export_license()
+                }),
+            },
+        ),
+        (
+            "delivery_verification",
+            "A delivery verification (kind 9) by MX of 50 units of line 1 of EXP-2026-0001.",
+            Document::License(License::Delivery(tally_model::DeliveryVerification {
+                number: "DV-2026-0001".into(),
+                importing_country: "MX".into(),
+                export_license: DocumentRef {
+                    authority: "US-DDTC".into(),
+                    number: "EXP-2026-0001".into(),
+                },
+                delivered_to: party("Policia Estatal"),
+                date: "2026-01-05".into(),
+                items: vec![tally_model::DeliveryLine {
+                    line: 1,
+                    quantity: 50,
+                }],
+            })),
+        ),
+        (
             "status_change",
             "A suspension (kind 5) of EXP-2026-0001.",
             Document::StatusChange(StatusChange {

@@ -195,6 +195,51 @@ fn pending_rotation(
 }
 
 impl Verifier {
+    /// Gossip's door (DESIGN.md section 5, one flow for every entry): checks
+    /// one entry and appends it to its chain, durably, without opening or
+    /// applying it, so that the answer (the gossip verdict) takes the same
+    /// time on a recipient of a sealed document as on a bystander. The
+    /// caller reports the verdict, then calls [`Verifier::apply_behind`];
+    /// anything else that commits applies it first.
+    pub fn ingest_gossip(&self, bytes: &[u8]) -> Result<IngestOutcome, StoreError> {
+        let p = self.preverify_as(&[bytes], false)?;
+        let mut outcomes = self.commit_as(p, true)?;
+        Ok(outcomes.pop().unwrap_or(IngestOutcome::Duplicate))
+    }
+
+    /// Applies what [`Verifier::ingest_gossip`] appended: opens sealed
+    /// documents addressed here and derives the state, in one transaction.
+    pub fn apply_behind(&self) -> Result<(), StoreError> {
+        let _w = self.lock();
+        let behind = self.take_behind();
+        if behind.is_empty() {
+            return Ok(());
+        }
+        let done = self.store().transaction(|tx| {
+            for a in &behind {
+                tx.apply_behind(a)?;
+            }
+            Ok::<_, StoreError>(())
+        });
+        if done.is_err() {
+            self.put_behind(behind);
+        }
+        done
+    }
+
+    fn take_behind(&self) -> Vec<AuthorityId> {
+        let mut b = self.inner.behind.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *b).into_iter().collect()
+    }
+
+    fn put_behind(&self, logs: impl IntoIterator<Item = AuthorityId>) {
+        self.inner
+            .behind
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(logs);
+    }
+
     /// Validates one entry from a peer and stores it if it is next in its log.
     pub fn ingest(&self, bytes: &[u8]) -> Result<IngestOutcome, StoreError> {
         let mut outcomes = self.commit(self.preverify(&[bytes])?)?;
@@ -219,6 +264,17 @@ impl Verifier {
     /// first entry that fails. A store error is this node's fault, never the
     /// peer's: it is an `Err`, not a rejection.
     pub fn preverify(&self, entries: &[impl AsRef<[u8]>]) -> Result<Preverified, StoreError> {
+        self.preverify_as(entries, true)
+    }
+
+    /// [`Verifier::preverify`]; `open` also opens the sealed documents
+    /// addressed here (catch-up does; gossip opens nothing before its
+    /// verdict).
+    fn preverify_as(
+        &self,
+        entries: &[impl AsRef<[u8]>],
+        open: bool,
+    ) -> Result<Preverified, StoreError> {
         let mut opened = Vec::with_capacity(entries.len());
         let mut failure = None;
         // Rotations earlier in this range: the keys they announce sign the
@@ -256,7 +312,7 @@ impl Verifier {
         let mut opened = Vec::with_capacity(entries.len());
         for v in &entries {
             let e = v.entry();
-            if !matches!(e.body, Body::Sealed(_)) {
+            if !open || !matches!(e.body, Body::Sealed(_)) {
                 opened.push(None);
                 continue;
             }
@@ -288,12 +344,26 @@ impl Verifier {
     /// evidence (with an equivocation proof when this node holds another
     /// entry at that seq), `log.cloned` is raised, and signing stops.
     pub fn commit(&self, p: Preverified) -> Result<Vec<IngestOutcome>, StoreError> {
+        self.commit_as(p, false)
+    }
+
+    /// [`Verifier::commit`]; with `defer`, entries are appended to their
+    /// chains only, and their logs noted as behind (gossip).
+    fn commit_as(&self, p: Preverified, defer: bool) -> Result<Vec<IngestOutcome>, StoreError> {
         let _w = self.lock();
+        // What gossip appended and has not applied yet goes first: every
+        // later step reads the derived state (rotations, compromises) and
+        // applies in seq order.
+        let behind = self.take_behind();
+        let mut deferred: Vec<AuthorityId> = Vec::new();
         let recovering = self.signing().state == crate::Signing::Recovering;
         let own = self.inner.authority.clone();
         let mut proofs = Vec::new();
         let mut cloned = Vec::new();
         let outcomes = self.store().transaction(|tx| {
+            for a in &behind {
+                tx.apply_behind(a)?;
+            }
             let mut outcomes = Vec::with_capacity(p.entries.len() + 1);
             let mut stopped = false;
             // `issued_at` of what this batch appended, by (authority, seq):
@@ -395,7 +465,12 @@ impl Verifier {
                                 )))
                             }
                             _ => {
-                                let pointer = tx.append_opened(v, opened)?;
+                                let pointer = if defer {
+                                    deferred.push(entry.authority.clone());
+                                    tx.append_chain(v)?
+                                } else {
+                                    tx.append_opened(v, opened)?
+                                };
                                 appended_at.insert(
                                     (entry.authority.clone(), entry.seq),
                                     entry.issued_at_ms,
@@ -446,7 +521,18 @@ impl Verifier {
                 outcomes.push(IngestOutcome::Rejected(r));
             }
             Ok::<_, StoreError>(outcomes)
-        })?;
+        });
+        let outcomes = match outcomes {
+            Ok(o) => {
+                self.put_behind(deferred);
+                o
+            }
+            Err(e) => {
+                // Nothing was written: what was behind still is.
+                self.put_behind(behind);
+                return Err(e);
+            }
+        };
         // Only after the commit (the evidence is durable), and still under
         // the write lock, so that nothing is signed after the clone was seen.
         if let Some(seq) = cloned.first() {

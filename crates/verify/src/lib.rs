@@ -88,6 +88,10 @@ struct Inner {
     /// This node's encryption keys; unset: documents go out in clear and
     /// nothing sealed is read (tools, some tests).
     sealing: std::sync::OnceLock<Arc<sealing::Sealing>>,
+    /// Logs whose newest entries gossip appended and acknowledged but has
+    /// not applied yet ([`Verifier::ingest_gossip`]); applied by
+    /// [`Verifier::apply_behind`], or first thing by the next commit.
+    behind: Mutex<std::collections::BTreeSet<AuthorityId>>,
 }
 
 impl Verifier {
@@ -123,6 +127,7 @@ impl Verifier {
                 write: Mutex::new(()),
                 signing: RwLock::default(),
                 sealing: std::sync::OnceLock::new(),
+                behind: Mutex::default(),
             }),
         }
     }

@@ -382,3 +382,50 @@ fn a_document_that_no_longer_opens_is_unreadable_and_stops_nothing() {
         Some("EXP-1")
     );
 }
+
+/// Gossip's verdict comes after the chain append alone (issue: a recipient
+/// Accepted only after opening and applying, so its timing told who the
+/// recipients were): the entry is stored and acknowledged before it is
+/// opened; the apply step, or any later commit, applies it.
+#[test]
+fn gossip_acknowledges_after_the_chain_append_and_applies_after() {
+    let mx = Node::new("MX-SEDENA", 2, MX_ENC);
+    let mut us = Issuer::new();
+    let first = us.honest(export("EXP-1", 10, &[]));
+    let second = us.honest(export("EXP-2", 10, &[]));
+    let us_id: AuthorityId = "US-DDTC".parse().expect("valid");
+    let out = mx.v.ingest_gossip(&first.signed().encode()).expect("io");
+    assert!(matches!(out, IngestOutcome::Accepted(_)), "{out:?}");
+    assert_eq!(
+        mx.v.store().head(&us_id).expect("head").map(|h| h.0),
+        Some(1)
+    );
+    assert_eq!(mx.v.store().applied_through(&us_id).expect("mark"), 0);
+    assert!(!mx.reads("EXP-1"), "not opened before the verdict");
+    mx.v.apply_behind().expect("applies");
+    assert!(mx.reads("EXP-1"));
+    // Left behind, the next commit applies it first, in order.
+    let out = mx.v.ingest_gossip(&second.signed().encode()).expect("io");
+    assert!(matches!(out, IngestOutcome::Accepted(_)), "{out:?}");
+    let third = us.honest(export("EXP-3", 10, &[]));
+    mx.take(&third);
+    assert!(mx.reads("EXP-2") && mx.reads("EXP-3"));
+    assert_eq!(mx.v.store().applied_through(&us_id).expect("mark"), 3);
+}
+
+/// A stop between gossip's chain append and its apply step loses nothing:
+/// the start applies what is behind the applied mark.
+#[test]
+fn a_stop_between_append_and_apply_is_applied_at_start() {
+    let mx = Node::new("MX-SEDENA", 2, MX_ENC);
+    let mut us = Issuer::new();
+    let e = us.honest(export("EXP-1", 10, &[]));
+    let out = mx.v.ingest_gossip(&e.signed().encode()).expect("io");
+    assert!(matches!(out, IngestOutcome::Accepted(_)), "{out:?}");
+    let Node { _dir: dir, v } = mx;
+    drop(v);
+    let mx = Node::in_dir(dir, "MX-SEDENA", 2, MX_ENC);
+    assert!(!mx.reads("EXP-1"));
+    assert_eq!(mx.v.store().apply_behind().expect("applies"), 1);
+    assert!(mx.reads("EXP-1"));
+}
