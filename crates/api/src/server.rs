@@ -7,9 +7,15 @@
 //! process's file descriptors and `/v1/health` stopped answering. Here every
 //! connection is served by hyper with a header read timeout (which also
 //! covers idle keep-alive connections), at most `max_connections` are served
-//! at once (the rest wait in the kernel's backlog), and on shutdown the loop
+//! at once, and on shutdown the loop
 //! waits, for a bounded time, for the connections and for every blocking
 //! store call a request started (see [`track_blocking`]).
+//!
+//! At the cap, a connection that has not yet sent one complete request head
+//! makes room: the oldest such is closed and the newcomer served, so sockets
+//! opened and left silent (slowloris) cannot keep `/v1/health` and officers
+//! waiting for their 10 s each. Connections serving a request are never cut;
+//! when all are, newcomers wait in the kernel's backlog.
 
 mod json_errors;
 
@@ -221,6 +227,30 @@ fn is_connection_error(e: &std::io::Error) -> bool {
 /// accepting, lets requests in flight finish for `config.shutdown_grace`,
 /// closes the connections still open, and waits (as long again at most) for
 /// the blocking store calls the requests started.
+/// A served connection as the accept loop sees it: whether it ever sent a
+/// complete request head, and how to close it if it never did.
+#[derive(Default)]
+struct Silent {
+    spoke: std::sync::atomic::AtomicBool,
+    evict: CancellationToken,
+}
+
+/// Closes the oldest live connection that has not sent a request head.
+fn evict_oldest_silent(arrivals: &mut std::collections::VecDeque<std::sync::Weak<Silent>>) {
+    while let Some(w) = arrivals.pop_front() {
+        let Some(c) = w.upgrade() else {
+            continue;
+        };
+        if c.spoke.load(std::sync::atomic::Ordering::Relaxed) {
+            // Serving or served: kept (the header timeout ends idle ones).
+            continue;
+        }
+        tracing::debug!("API connection cap reached: closing the oldest silent connection");
+        c.evict.cancel();
+        return;
+    }
+}
+
 pub async fn serve_with(
     listener: TcpListener,
     state: AppState,
@@ -242,12 +272,37 @@ pub async fn serve_with(
         skipped: 0,
     };
     let mut shutdown = std::pin::pin!(shutdown);
+    // Connections in arrival order, for evicting the oldest silent one.
+    let mut arrivals: std::collections::VecDeque<std::sync::Weak<Silent>> =
+        std::collections::VecDeque::new();
+    let cap = config.max_connections.max(1);
 
     loop {
         // Finished connections leave their (empty) results here until reaped.
         while connections.try_join_next().is_some() {}
-        // At the cap, wait for a connection to end before accepting the next:
-        // further clients wait in the kernel's backlog, costing us nothing.
+        if arrivals.len() > 2 * cap {
+            arrivals.retain(|w| w.strong_count() > 0);
+        }
+        // At the cap, a newcomer makes the oldest connection that never sent
+        // a request head go; if every one has spoken, the newcomer waits for
+        // one to end (and further clients in the kernel's backlog).
+        let mut newcomer = None;
+        if permits.available_permits() == 0 {
+            tokio::select! {
+                _ = permits.acquire() => {}
+                r = listener.accept() => match r {
+                    Ok((stream, _)) => {
+                        evict_oldest_silent(&mut arrivals);
+                        newcomer = Some(stream);
+                    }
+                    Err(e) => {
+                        errors.report(&e);
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            }
+        }
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => match p {
                 Ok(p) => p,
@@ -255,32 +310,47 @@ pub async fn serve_with(
             },
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
-            r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    errors.report(&e);
-                    if !is_connection_error(&e) {
-                        tokio::select! {
-                            () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
-                            () = &mut shutdown => break,
+        let stream = match newcomer {
+            Some(stream) => stream,
+            None => tokio::select! {
+                r = listener.accept() => match r {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        errors.report(&e);
+                        if !is_connection_error(&e) {
+                            tokio::select! {
+                                () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
+                                () = &mut shutdown => break,
+                            }
                         }
+                        continue;
                     }
-                    continue;
-                }
+                },
+                () = &mut shutdown => break,
             },
-            () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
         // hyper's own answers to heads it cannot parse get the JSON body.
         let stream = json_errors::JsonErrors::new(stream);
-        let conn = http.serve_connection(TokioIo::new(stream), service.clone());
+        let silent = Arc::new(Silent::default());
+        arrivals.push_back(Arc::downgrade(&silent));
+        let heard = silent.clone();
+        let inner = service.clone();
+        // The first request head marks the connection as one to keep.
+        let marked = hyper::service::service_fn(move |req| {
+            heard
+                .spoke
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            hyper::service::Service::call(&inner, req)
+        });
+        let conn = http.serve_connection(TokioIo::new(stream), marked);
         let stop = stop.clone();
         connections.spawn(BLOCKING.scope(blocking.clone(), async move {
             let _permit = permit;
             let mut conn = std::pin::pin!(conn);
             let result = tokio::select! {
                 r = conn.as_mut() => r,
+                () = silent.evict.cancelled() => Ok(()),
                 () = stop.cancelled() => {
                     // Finish the request in flight, if any; take no new one.
                     conn.as_mut().graceful_shutdown();
