@@ -106,8 +106,20 @@ fn agrees(model: &Opening, store: &tally_store::Opening) -> bool {
     match (model, store) {
         (Opening::NotAddressed, S::NotAddressed) => true,
         (Opening::Unopenable(Unopenable::NoUsableKey), S::NotAddressed) => true,
-        (Opening::Unopenable(_), S::Invalid(why)) => why.starts_with("unopenable: "),
-        (Opening::Opened(p), S::Document { document, readers }) => {
+        // Failures after the content key passed its commitment are the same
+        // for every recipient (document.invalid); before it, this reader's
+        // own (party.excluded).
+        (
+            Opening::Unopenable(
+                Unopenable::Decrypt
+                | Unopenable::Padding
+                | Unopenable::Decode(_)
+                | Unopenable::UnsupportedSuite(_),
+            ),
+            S::Invalid(why),
+        ) => why.starts_with("unopenable: "),
+        (Opening::Unopenable(_), S::Excluded(_)) => true,
+        (Opening::Opened(p), S::Document { document, readers, .. }) => {
             p.document == **document
                 && readers.first().map(|r| &r.authority)
                     == p.recipients.first().map(|r| &r.authority)
@@ -212,7 +224,9 @@ fn edited(data: &[u8]) {
                     );
                 }
                 tally_store::Opening::NotAddressed => assert!(!addressed),
-                tally_store::Opening::Invalid(why) => panic!("{}: {why}", r.authority),
+                tally_store::Opening::Invalid(why) | tally_store::Opening::Excluded(why) => {
+                    panic!("{}: {why}", r.authority)
+                }
             }
         }
     }
