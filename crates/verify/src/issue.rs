@@ -334,6 +334,9 @@ impl Verifier {
     ) -> Result<(VerifiedEntry, Vec<AuthorityId>, Vec<String>), IssueError> {
         self.may_sign()?;
         let own = &self.inner.authority;
+        // The own log's entries that gossip brought back during recovery
+        // and that are not applied yet go first (entries apply in seq order).
+        tx.apply_behind(own)?;
         let current = match lifecycle::subject(&document) {
             Some(number) => tx.license(own, number)?,
             None => None,
