@@ -472,6 +472,13 @@ impl Node {
         })
     }
 
+    /// Whether the full store check started in the background at start
+    /// (chains and signatures) has finished (benchmarks wait for it, so
+    /// that it does not share the cores with what they time).
+    pub fn store_check_done(&self) -> bool {
+        self.checker.as_ref().is_none_or(|h| h.is_finished())
+    }
+
     /// Stops every service and waits for them, the HTTP server's connections
     /// and the store calls its requests started included (for a bounded
     /// time, see [`tally_api::server::ServerConfig::shutdown_grace`]). When
