@@ -6,7 +6,7 @@
 //! reads none of them ([`BYSTANDER`]).
 //!
 //! The sample data tells a story an officer of these agencies can follow
-//! (DOMAIN.md "Realistic sample data"): the Bureau of Industry and Security
+//! (the README, "What Tally is"): the Bureau of Industry and Security
 //! licenses semi-automatic pistols and cartridges (ECCNs 0A501, 0A505) to
 //! SEDENA's DCAM, Mexico's only legal importer, for Nuevo León's Fuerza
 //! Civil, across Laredo / Nuevo Laredo; one consignment goes by sea through

@@ -1,4 +1,4 @@
-// api.js: the HTTP client for CONTRACT.md's API: the bearer token (kept in
+// api.js: the HTTP client for docs/API.md's API: the bearer token (kept in
 // sessionStorage), JSON in and out, and errors as ApiError. A 401 clears the
 // token and calls the handler the app registered (back to sign-in).
 

@@ -64,7 +64,7 @@ async function signIn(tok) {
 
 // ---------------------------------------------------------------- open alerts in the navigation
 
-/** Most alerts one answer lists (CONTRACT.md "Alerts"): the count shows "1000+" past it. */
+/** Most alerts one answer lists (docs/API.md "Alerts"): the count shows "1000+" past it. */
 const ALERTS_MAX = 1000;
 let countTimer = null, countSeq = 0;
 
@@ -631,7 +631,7 @@ function pageNetwork(view) {
 
 // ---------------------------------------------------------------- alerts
 
-/** The kinds `GET /v1/alerts?kind=` accepts today (CONTRACT.md "Alerts"). */
+/** The kinds `GET /v1/alerts?kind=` accepts today (docs/API.md "Alerts"). */
 const ALERT_KINDS = ['shipment.discrepancy', 'shipment.refused', 'shipment.off_route', 'shipment.after_revocation',
   'delivery.overdue', 'serial.repeat', 'import.withdrawn', 'document.invalid', 'equivocation', 'key.compromised',
   'log.cloned', 'party.excluded', 'document.unreadable'];

@@ -1,5 +1,5 @@
 //! The API's one error type: a status and a stable code, sent as
-//! `{"error": {"code", "message"}}` (CONTRACT.md's table).
+//! `{"error": {"code", "message"}}` (docs/API.md's table).
 
 use axum::Json;
 use axum::http::StatusCode;

@@ -1,4 +1,4 @@
-//! Tally's HTTP API: the endpoints of CONTRACT.md, tokens and roles, metrics,
+//! Tally's HTTP API: the endpoints of docs/API.md, tokens and roles, metrics,
 //! and the web console, over one [`Verifier`].
 //!
 //! Layout:

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Defaults of `[api.rate]` (CONTRACT.md).
+/// Defaults of `[api.rate]` (docs/API.md).
 pub const DEFAULT_RECORDS_PER_MINUTE: u32 = 120;
 pub const DEFAULT_DOCUMENTS_PER_MINUTE: u32 = 600;
 /// Bytes of recorded shipments (signed entries, as every party stores
@@ -24,7 +24,7 @@ pub const DEFAULT_NODE_RECORD_BYTES_PER_MINUTE: u64 = 32 * 1024 * 1024;
 /// overspent, even by requests in progress at once.
 const RECORD_RESERVATION: u64 = tally_model::MAX_ENTRY_BYTES as u64;
 
-/// CONTRACT.md's default for `api.max_connections_per_token`.
+/// docs/API.md's default for `api.max_connections_per_token`.
 pub const DEFAULT_MAX_CONNECTIONS_PER_TOKEN: usize = 64;
 
 /// Most (token, kind) buckets kept. Only known tokens reach the limiter, so

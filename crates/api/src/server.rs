@@ -1,5 +1,5 @@
 //! The HTTP/1 connection loop under the router: the operational limits of
-//! CONTRACT.md (header timeout, connection cap, path and header sizes) and a
+//! docs/API.md (header timeout, connection cap, path and header sizes) and a
 //! shutdown that returns only once no request can touch the store any more.
 //!
 //! `axum::serve` keeps a connection whose headers never finish open forever,
@@ -39,14 +39,14 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// CONTRACT.md: a connection whose request headers have not arrived within
+/// docs/API.md: a connection whose request headers have not arrived within
 /// this long is closed (idle keep-alive connections included).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// CONTRACT.md: a request body must arrive within this long of its
+/// docs/API.md: a request body must arrive within this long of its
 /// headers; a slower one is refused (408 `request_timeout`) and its
 /// connection closed.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// CONTRACT.md's default for `api.max_connections`.
+/// docs/API.md's default for `api.max_connections`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// Longest request target (path and query) answered: longer is 414.
 pub const MAX_PATH_BYTES: usize = 8 * 1024;

@@ -4,7 +4,7 @@
 //! which is `tally_store::state`): a [`LicenseState`] with its [`TallyRow`]s,
 //! the [`ShipmentRow`]s of a license. The `*View` types below are the
 //! contract's answers made from them: times as RFC 3339 text, tallies summed
-//! per license line and direction, and only the fields CONTRACT.md shows
+//! per license line and direction, and only the fields docs/API.md shows
 //! (not, say, a license's `signed_by` or a shipment's `license`). Entry
 //! pointers are the store's [`EntryPointer`], whose serde form is the
 //! contract's `{"seq", "hash"}` with the hash in hex.
@@ -290,13 +290,13 @@ pub struct AuthorityView {
     /// no card to show.
     pub fingerprint: Option<String>,
     pub keys: Vec<KeyView>,
-    /// Whether this is this node's own authority (not in CONTRACT.md; the
+    /// Whether this is this node's own authority (not in docs/API.md; the
     /// console and earlier clients use it).
     #[serde(rename = "self")]
     pub own: bool,
 }
 
-/// A key's purpose, as CONTRACT.md spells it.
+/// A key's purpose, as docs/API.md spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyPurpose {

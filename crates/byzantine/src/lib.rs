@@ -174,7 +174,7 @@ pub fn run_case(seed: u64, len: usize, engine: EngineKind) -> Result<CaseReport>
             .push(format!("fork proofs: mx1 {p1:?}, mx2 {p2:?}, ca {p3:?}"));
     }
     // A forked log may legitimately stop at different branches on different
-    // nodes (each refuses the other side, DESIGN section 3); what they must
+    // nodes (each refuses the other side, docs/PROTOCOL.md 4); what they must
     // share is the proof, checked above. Every other log: the same heads.
     let heads = |n: &Node| -> Result<Vec<(tally_model::AuthorityId, u64, tally_model::EntryHash)>> {
         Ok(n.store()

@@ -6,7 +6,7 @@ use crate::id::AuthorityId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// What an alert is about (CONTRACT.md "Alerts"). The one mapping to the
+/// What an alert is about (docs/API.md "Alerts"). The one mapping to the
 /// strings of the API is [`AlertKind::as_str`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum AlertKind {

@@ -1,4 +1,4 @@
-//! The documents of DOMAIN.md, shaped as the JSON of CONTRACT.md.
+//! The documents an authority issues, shaped as the JSON of docs/API.md.
 //!
 //! Text fields that must be checked against a list (countries, dates,
 //! authority ids) stay strings here so that a well-formed but wrong value is
@@ -220,7 +220,7 @@ impl LicenseKind {
     }
 }
 
-/// One of the documents an authority issues: CONTRACT.md calls all of them
+/// One of the documents an authority issues: docs/API.md calls all of them
 /// licenses (`POST /v1/licenses`), told apart by `kind`; they share their
 /// authority's number space and its status changes.
 // An export license is the big one (parties, brokers, carriers); documents

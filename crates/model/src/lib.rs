@@ -6,7 +6,7 @@
 //! Layout:
 //! - [`id`]: authority ids (`CC-NAME`), ISO 3166-1 country codes, document numbers.
 //! - [`date`]: calendar dates (`YYYY-MM-DD`, UTC) and the civil-day arithmetic they need.
-//! - [`document`]: the documents of DOMAIN.md as the JSON of CONTRACT.md.
+//! - [`document`]: the documents as the JSON of docs/API.md.
 //! - [`validate`]: the `invalid_document` and `invalid_amendment` rules.
 //! - [`entry`]: `Entry`, `SignedEntry`, signing and verification over exact bytes.
 //! - [`signature`]: the one Ed25519 verification rule (ZIP-215) and which keys may be trusted.

@@ -2,7 +2,7 @@
 //! does to the standing of one of its issuer's documents, or why it may not.
 //!
 //! These are the rules a node can judge from the issuer's own log alone
-//! (DESIGN.md section 3): the document's shape and text limits, a number used
+//! (docs/ARCHITECTURE.md): the document's shape and text limits, a number used
 //! once, revoked is final, versions go up by one, what an amendment may
 //! change, a shipment recorded in the recorder's own country. The issuing
 //! node runs them before it signs (a refusal is an HTTP error); every reader

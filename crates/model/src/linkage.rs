@@ -112,7 +112,7 @@ pub fn unallocated_covers(
 }
 
 /// Whether an amendment to `new` keeps every quantity at or above what is
-/// already used (CONTRACT.md `invalid_amendment`): per line, `recorded`
+/// already used (docs/API.md `invalid_amendment`): per line, `recorded`
 /// (the most counted in one direction and country: exited, entered or
 /// transited); for an import certificate, per category and unit, what the
 /// non-revoked export licenses citing it take (`allocated`, from

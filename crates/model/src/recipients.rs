@@ -1,4 +1,4 @@
-//! Who may read a document (CONTRACT.md "Who reads what"): its party
+//! Who may read a document (docs/API.md "Who reads what"): its party
 //! countries. The issuing node seals a document to the authorities it trusts
 //! in these countries (and always to itself); a recipient checks the sealed
 //! recipient list against the same rule.

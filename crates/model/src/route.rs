@@ -26,7 +26,7 @@ pub fn on_route(license: &License, direction: Direction, country: &str) -> bool 
     }
 }
 
-/// A serial number as crossings compare it (CONTRACT.md `items.serials`):
+/// A serial number as crossings compare it (docs/API.md `items.serials`):
 /// spaces and dashes removed, ASCII letters upper-cased. Markings are read
 /// off the goods by people; "ac-1000" and "AC 1000" are one firearm.
 pub fn normalize_serial(serial: &str) -> String {

@@ -1,4 +1,4 @@
-//! The `invalid_document` and `invalid_amendment` rules of CONTRACT.md.
+//! The `invalid_document` and `invalid_amendment` rules of docs/API.md.
 //!
 //! The same checks run on a document issued through the API and on one
 //! received from another node, so a peer cannot plant what the API refuses.
@@ -235,8 +235,8 @@ fn money(v: &crate::document::Money) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// The HS headings (first four digits) of each category (DOMAIN.md
-/// "Classification").
+/// The HS headings (first four digits) of each category (the Harmonized
+/// System chapter 93 classification of arms and ammunition).
 fn heading_fits(c: Category, hs: &str) -> bool {
     let Some(heading) = hs.get(..4).and_then(|h| h.parse::<u16>().ok()) else {
         return false;
@@ -540,7 +540,7 @@ fn same_items_lowered(old: &[Item], new: &[Item]) -> Result<(), Invalid> {
 /// [`validate_license`] accepted the new version on its own. Following the
 /// OAS/CICAD Model Regulations, an amendment never extends validity nor raises
 /// a quantity; only transit routes (shrinking), ports, dates (shortening), carriers
-/// and consignees change (CONTRACT.md `invalid_amendment`).
+/// and consignees change (docs/API.md `invalid_amendment`).
 pub fn validate_amendment(old: &License, new: &License) -> Result<(), Invalid> {
     if old.kind() != new.kind() {
         return amend_invalid("an amendment cannot change the kind");

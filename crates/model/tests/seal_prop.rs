@@ -1,4 +1,4 @@
-//! Property tests of sealing (`tally/sealed/v1`, DESIGN.md 3a): a seal
+//! Property tests of sealing (`tally/sealed/v1`, docs/PROTOCOL.md section 6): a seal
 //! opens for its recipients and no one else, at any recipient count and
 //! padding bucket; a flipped bit anywhere stops it opening for whoever it
 //! touches; a dishonest issuer wrapping two content keys never makes two

@@ -1,7 +1,7 @@
 //! Applying an entry to the derived records: license states, transit links,
 //! shipments, tallies, serial uses, rotated keys and alerts.
 //!
-//! [`apply`] is the second step of taking an entry in (DESIGN.md section 3):
+//! [`apply`] is the second step of taking an entry in (docs/ARCHITECTURE.md):
 //! the chain append comes first and is what nodes agree on; applying the
 //! document is what this node concludes from it. It is idempotent (a per-log
 //! "applied through seq" mark), runs the one lifecycle rule of

@@ -1,5 +1,5 @@
 //! `party.excluded` for what a readable sealed document claims about its
-//! readers and this node cannot confirm (DESIGN.md section 3a): a country
+//! readers and this node cannot confirm (docs/PROTOCOL.md section 6): a country
 //! listed as unreached although this node trusts an authority there (the
 //! opener says so), or a recipient key this node has not seen on that
 //! authority's card or announced in its log.

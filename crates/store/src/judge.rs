@@ -5,8 +5,7 @@
 //! touches it is applied, reading only the set of entries held: the records
 //! are replayed in a fixed order (by `issued_at`, recorder, seq), never in
 //! arrival order, so every node that holds the same entries raises the same
-//! alerts with the same ids, and a reindex rebuilds them (DESIGN.md
-//! section 3). Kinds that can close (`shipment.discrepancy`,
+//! alerts with the same ids, and a reindex rebuilds them (docs/ARCHITECTURE.md). Kinds that can close (`shipment.discrepancy`,
 //! `import.withdrawn`, `delivery.overdue`) and `serial.repeat` (which joins
 //! other licenses' records) are rewritten whole for the license each time.
 //! `delivery.overdue` also depends on today's date (the transaction's

@@ -216,7 +216,7 @@ pub struct Evidence {
     pub entries: [Vec<u8>; 2],
 }
 
-/// An alert as stored and listed (CONTRACT.md "Alerts").
+/// An alert as stored and listed (docs/API.md "Alerts").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
     /// Deterministic: see [`tally_model::alert_id`].

@@ -986,7 +986,7 @@ impl Store {
     /// Appends wait meanwhile; reads see half-built derived records until it
     /// returns, so run it with the node stopped (`tally reindex`). A crash
     /// midway is finished by the next [`Store::open`]. The result does not
-    /// depend on the order logs are replayed in (DESIGN.md section 3).
+    /// depend on the order logs are replayed in (docs/ARCHITECTURE.md).
     pub fn reindex_with(&self, progress: &mut dyn FnMut(Progress)) -> Result<ReindexReport> {
         self.set_rebuilding(Some("starting".into()));
         let result = self.rebuild(progress);

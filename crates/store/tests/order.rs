@@ -1,5 +1,5 @@
 //! Derived state is a function of the set of entries held, not of the order
-//! they arrived in (DESIGN.md section 3): any interleaving of the same logs,
+//! they arrived in (docs/ARCHITECTURE.md): any interleaving of the same logs,
 //! delivered in batches with gaps filled later, and a reindex, give the same
 //! derived records and the same alerts.
 

@@ -1,4 +1,4 @@
-//! Errors of the issuing operations; each maps to one code of CONTRACT.md.
+//! Errors of the issuing operations; each maps to one code of docs/API.md.
 
 use tally_store::StoreError;
 

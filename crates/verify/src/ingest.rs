@@ -6,7 +6,7 @@
 //! `tally-model`'s checked constructors mint a `VerifiedEntry`. Whether the
 //! document is valid is not decided here: a node stores every entry whose
 //! signature and chain hold (that is what nodes agree on), and the store
-//! applies its document or keeps it as evidence (DESIGN.md section 3).
+//! applies its document or keeps it as evidence (docs/ARCHITECTURE.md).
 
 use crate::Verifier;
 use std::collections::HashMap;
@@ -195,7 +195,7 @@ fn pending_rotation(
 }
 
 impl Verifier {
-    /// Gossip's door (DESIGN.md section 5, one flow for every entry): checks
+    /// Gossip's door (docs/ARCHITECTURE.md, one flow for every entry): checks
     /// one entry and appends it to its chain, durably, without opening or
     /// applying it, so that the answer (the gossip verdict) takes the same
     /// time on a recipient of a sealed document as on a bystander. The
@@ -334,7 +334,7 @@ impl Verifier {
     /// The stateful half, under the write lock, in one store transaction:
     /// places each pre-verified entry in its chain and appends it (the
     /// document is applied by the store, or kept as evidence if it breaks the
-    /// structural rules: DESIGN.md section 3). Every accepted entry is
+    /// structural rules: docs/ARCHITECTURE.md). Every accepted entry is
     /// durable when this returns.
     ///
     /// Entries of this node's own authority are taken only while it

@@ -32,7 +32,7 @@ pub struct Issued {
     pub warnings: Vec<String>,
 }
 
-/// Who may read a new document (CONTRACT.md "Who reads what").
+/// Who may read a new document (docs/API.md "Who reads what").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Visibility {
@@ -138,7 +138,7 @@ impl Verifier {
         })
     }
 
-    /// CONTRACT.md "Linkage at issue": a new document must fit the documents
+    /// docs/API.md "Linkage at issue": a new document must fit the documents
     /// of other logs it relies on, as this node holds them now. Decided
     /// only here: a peer's entry is never refused for these rules.
     fn linkage(&self, tx: &Tx, license: &License) -> Result<(), IssueError> {

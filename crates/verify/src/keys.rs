@@ -22,7 +22,7 @@ pub struct Signer<'a> {
 }
 
 /// Whether `s.key_id` may sign entry `s.seq` of `s.authority`'s log, issued
-/// at `s.at_ms` (DESIGN.md "Time and keys by seq"), given this node's own
+/// at `s.at_ms` (docs/PROTOCOL.md 5.2), given this node's own
 /// current key (when `s.authority` is this node's), the trust list and the
 /// key rotations learned from that authority's log:
 ///

@@ -6,7 +6,7 @@
 //!   decided, its document checked, and only then appended.
 //! - [`Verifier::issue`] (and `amend`, `set_status`): a document of this
 //!   node's authority is validated, signed, appended, then published.
-//! - [`Verifier::check`]: the eleven rules of CONTRACT.md over the stored
+//! - [`Verifier::check`]: the eleven rules of docs/API.md over the stored
 //!   state; a rejection is a [`Verdict`], never an error. With `record`, the
 //!   verdict becomes a signed shipment record in the local log.
 //!

@@ -1,4 +1,4 @@
-//! The shipment rules of CONTRACT.md as pure functions over [`Facts`].
+//! The shipment rules of docs/API.md as pure functions over [`Facts`].
 //!
 //! Each rule reads only the facts gathered from the store and the
 //! declaration, so it can be tested with a table and no store at all. The

@@ -1,4 +1,4 @@
-//! Need-to-know (DESIGN.md section 3a) on this node: whom a document is
+//! Need-to-know (docs/PROTOCOL.md section 6) on this node: whom a document is
 //! sealed to when it is issued, and opening what peers sealed to this node.
 //!
 //! [`Sealing`] holds the node's X25519 secrets (the newest seals; old ones

@@ -1,4 +1,4 @@
-//! Linkage at issue (CONTRACT.md): an export license needs the import
+//! Linkage at issue (docs/API.md): an export license needs the import
 //! certificate it cites, held, fitting and not used up; a transit
 //! authorization needs the export license it covers.
 

@@ -470,7 +470,7 @@ fn check_ok(v: &tally_verify::Verdict, rule: &str) -> bool {
         .expect("every rule is reported")
 }
 
-/// `items.quantity` stated directly from CONTRACT.md.
+/// `items.quantity` stated directly from docs/API.md.
 fn quantity_oracle(f: &Facts, d: &Declared) -> bool {
     let licensed = f.license.document.items();
     if f.license.kind == LicenseKind::Transit {

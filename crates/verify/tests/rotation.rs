@@ -1,4 +1,4 @@
-//! Keys by seq (DESIGN.md section 3, "Time and keys by seq"): a signing key
+//! Keys by seq (docs/PROTOCOL.md 5.2): a signing key
 //! retires at its rotation's seq, and a key declared compromised after seq N
 //! signs nothing past N; entries already stored past N stop counting.
 

@@ -1,5 +1,5 @@
 //! `GET /v1/alerts`: what the network raised by itself, newest first, with
-//! the filters and paging of CONTRACT.md "Alerts".
+//! the filters and paging of docs/API.md "Alerts".
 
 use super::blocking;
 use crate::AppState;

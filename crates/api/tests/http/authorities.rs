@@ -1,5 +1,5 @@
 //! `GET /v1/authorities`: cards with their fingerprints and keys in the
-//! shape of CONTRACT.md's "Keys and time", unknown fields null.
+//! shape of docs/API.md's "Keys and time", unknown fields null.
 
 use crate::rig::*;
 use axum::body::{Body, to_bytes};

@@ -1,4 +1,4 @@
-//! Every error code of CONTRACT.md's table with its status, and that a
+//! Every error code of docs/API.md's table with its status, and that a
 //! refused request changes nothing.
 
 use crate::rig::*;
