@@ -167,7 +167,7 @@ pub fn transition_checked<'a>(
         }
         Document::EncryptionKey(k) => {
             // 32 bytes is checked on decode; a low-order key would make every
-            // DH with it non-contributory (DESIGN: refused in announcements).
+            // DH with it non-contributory (docs/PROTOCOL.md 6.3: refused in announcements).
             if k.public().is_low_order() {
                 return Err(Refusal::Document(Invalid(
                     "an encryption key of low order".into(),
