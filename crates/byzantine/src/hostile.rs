@@ -5,10 +5,6 @@
 //! timeline of signed entries; the nodes ([`crate::nodes`]) receive it in
 //! different orders and batches.
 
-use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
-use curve25519_dalek::scalar::Scalar;
-use ed25519_dalek::Signer as _;
-use sha2::{Digest, Sha512};
 use tally_model::seal::{
     DeterministicRandom, EncryptionPublic, EncryptionSecret, Header, PairKeys, seal_payload,
 };
@@ -168,51 +164,7 @@ impl Writer {
     }
 }
 
-/// `entry` bytes signed by the raw secret `[n; 32]`, in the canonical wrapper.
-pub fn signed_raw(entry: &[u8], n: u8) -> Vec<u8> {
-    let signer = ed25519_dalek::SigningKey::from_bytes(&[n; 32]);
-    let sig = signer.sign(&[b"tally/entry/v1".as_slice(), entry].concat());
-    let mut w = vec![0x0a];
-    let mut len = entry.len();
-    while len >= 0x80 {
-        w.push(0x80 | (len as u8 & 0x7f));
-        len >>= 7;
-    }
-    w.push(len as u8);
-    w.extend_from_slice(entry);
-    w.extend_from_slice(&[0x12, 0x20]);
-    w.extend_from_slice(signer.verifying_key().as_bytes());
-    w.extend_from_slice(&[0x1a, 0x40]);
-    w.extend_from_slice(&sig.to_bytes());
-    w
-}
-
-/// `honest`'s bytes, signed again with a point of order 8 added to `R`: a
-/// valid signature under the protocol's rule that an uncofactored check
-/// refuses and an uncofactored batch accepts for one weight in eight.
-pub fn torsion_in_r(honest: &VerifiedEntry, key: u8, nonce: u64) -> Vec<u8> {
-    let signer = ed25519_dalek::SigningKey::from_bytes(&[key; 32]);
-    let a = signer.to_scalar();
-    let public = signer.verifying_key().to_bytes();
-    let r = Scalar::from(nonce.wrapping_add(1));
-    let torsion = EIGHT_TORSION[1 + (nonce % 7) as usize];
-    let big_r = (ED25519_BASEPOINT_POINT * r + torsion)
-        .compress()
-        .to_bytes();
-    let k = Scalar::from_hash(
-        Sha512::new()
-            .chain_update(big_r)
-            .chain_update(public)
-            .chain_update(b"tally/entry/v1")
-            .chain_update(honest.signed().entry_bytes()),
-    );
-    let s = r + k * a;
-    let mut wire = honest.signed().encode();
-    let n = wire.len();
-    wire[n - 64..n - 32].copy_from_slice(&big_r);
-    wire[n - 32..].copy_from_slice(s.as_bytes());
-    wire
-}
+pub use tally_testkit::forge::{signed_raw, torsion_in_r};
 
 /// The timeline of one case: `len` US entries (faults drawn by `rng`) with
 /// GT's announcements among them.

@@ -7,6 +7,8 @@
 //! - [`docs`]: sample documents as model types (export license, import
 //!   certificate, transit authorization, amendment, status change, shipment
 //!   record, key rotation), all dated from [`T0`].
+//! - [`forge`]: signed bytes only a hostile writer makes (raw signatures,
+//!   torsion in `R`).
 //! - [`json`]: the same documents as the contract's JSON, dated from today,
 //!   and the docs/API.md examples.
 //! - [`log`]: [`Log`], one authority's log as its writer sees it: signs the
@@ -17,6 +19,7 @@
 //! The rule ids are not here: `tally_verify::rules::RULE_IDS` is their source.
 
 pub mod docs;
+pub mod forge;
 pub mod json;
 pub mod keys;
 pub mod log;

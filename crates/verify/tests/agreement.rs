@@ -5,9 +5,6 @@
 //! gossip (a batch of one) and some ranges accepted it while single checks
 //! refused it.
 
-use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
-use curve25519_dalek::scalar::Scalar;
-use sha2::{Digest, Sha512};
 use std::sync::{Arc, RwLock};
 use tally_model::*;
 use tally_store::{EngineKind, Store};
@@ -31,29 +28,9 @@ fn node() -> (tempfile::TempDir, Store, Verifier) {
     (dir, store, v)
 }
 
-/// `honest`'s bytes with its signature replaced by one whose `R` carries a
-/// point of order 8 (signed with MX's key 2, secret `[2; 32]`).
+/// `honest`'s bytes with a point of order 8 in `R` (MX's key 2).
 fn with_torsion_in_r(honest: &VerifiedEntry, nonce: u8) -> Vec<u8> {
-    let signer = ed25519_dalek::SigningKey::from_bytes(&[2; 32]);
-    let a = signer.to_scalar();
-    let public = signer.verifying_key().to_bytes();
-    let r = Scalar::from_bytes_mod_order([nonce; 32]);
-    let big_r = (ED25519_BASEPOINT_POINT * r + EIGHT_TORSION[1])
-        .compress()
-        .to_bytes();
-    let k = Scalar::from_hash(
-        Sha512::new()
-            .chain_update(big_r)
-            .chain_update(public)
-            .chain_update(b"tally/entry/v1")
-            .chain_update(honest.signed().entry_bytes()),
-    );
-    let s = r + k * a;
-    let mut wire = honest.signed().encode();
-    let n = wire.len();
-    wire[n - 64..n - 32].copy_from_slice(&big_r);
-    wire[n - 32..].copy_from_slice(s.as_bytes());
-    wire
+    tally_testkit::forge::torsion_in_r(honest, 2, u64::from(nonce))
 }
 
 #[test]
@@ -118,25 +95,9 @@ fn torsion_in_r_gets_one_verdict_on_every_path() {
     assert_eq!(judged, 12);
 }
 
-/// `entry` bytes signed by MX's key 2 and wrapped (the wrapper's canonical
-/// form: fields 1, 2, 3).
+/// `entry` bytes signed by MX's key 2, in the canonical wrapper.
 fn signed_raw(entry: &[u8]) -> Vec<u8> {
-    use ed25519_dalek::Signer as _;
-    let signer = ed25519_dalek::SigningKey::from_bytes(&[2; 32]);
-    let sig = signer.sign(&[b"tally/entry/v1".as_slice(), entry].concat());
-    let mut w = vec![0x0a];
-    let mut n = entry.len();
-    while n >= 0x80 {
-        w.push(0x80 | (n as u8 & 0x7f));
-        n >>= 7;
-    }
-    w.push(n as u8);
-    w.extend_from_slice(entry);
-    w.extend_from_slice(&[0x12, 0x20]);
-    w.extend_from_slice(signer.verifying_key().as_bytes());
-    w.extend_from_slice(&[0x1a, 0x40]);
-    w.extend_from_slice(&sig.to_bytes());
-    w
+    tally_testkit::forge::signed_raw(entry, 2)
 }
 
 /// What a well-formed entry is (PROTOCOL.md 2.5): byte-level faults are
