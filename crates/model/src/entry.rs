@@ -216,10 +216,23 @@ impl fmt::Debug for SignedEntry {
 impl SignedEntry {
     /// Parses the wire form (an encoded `tally.v1.SignedEntry`).
     pub fn decode(bytes: &[u8]) -> Result<SignedEntry, DecodeError> {
+        Self::decode_as(bytes, true)
+    }
+
+    /// Decodes bytes this node's own store holds and opens the entry: they
+    /// passed [`SignedEntry::decode`] and the wire scanner when they came
+    /// in, so a read (a license's document, on every check) does not run
+    /// those again. Anything from outside goes through `decode`.
+    pub fn open_stored(bytes: &[u8]) -> Result<Entry, DecodeError> {
+        let signed = Self::decode_as(bytes, false)?;
+        wire::decode_entry_as(&signed.entry, false)
+    }
+
+    fn decode_as(bytes: &[u8], checked: bool) -> Result<SignedEntry, DecodeError> {
         if bytes.len() > MAX_ENTRY_BYTES {
             return Err(DecodeError::TooLarge(bytes.len()));
         }
-        let (entry, key_id, signature) = wire::decode_signed(bytes)?;
+        let (entry, key_id, signature) = wire::decode_signed_as(bytes, checked)?;
         let key_id = key_id.try_into().map_err(|_| DecodeError::Field {
             field: "key_id",
             reason: "not 32 bytes".into(),

@@ -28,13 +28,15 @@ fn opt(s: &str) -> Option<String> {
 /// The three fields of a `SignedEntry`: entry bytes, key id, signature.
 type SignedParts = (Vec<u8>, Vec<u8>, Vec<u8>);
 
-pub(crate) fn decode_signed(bytes: &[u8]) -> Result<SignedParts, DecodeError> {
+/// Decodes the `SignedEntry` wrapper; `canonical` false for bytes this node
+/// already accepted (its store), which were checked when they came in.
+pub(crate) fn decode_signed_as(bytes: &[u8], canonical: bool) -> Result<SignedParts, DecodeError> {
     let m = pb::SignedEntry::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
     // The unsigned wrapper must be canonical (fields 1, 2, 3 once each, in
     // order, minimal lengths, nothing else): otherwise a relay could dress
     // one entry in many encodings, each with its own gossip id, and the
     // bytes a node stores would depend on which copy reached it first.
-    if encode_signed(&m.entry, &m.key_id, &m.signature) != bytes {
+    if canonical && encode_signed(&m.entry, &m.key_id, &m.signature) != bytes {
         return Err(field(
             "signed_entry",
             "not canonically encoded (re-encoding differs)",
@@ -90,7 +92,14 @@ pub(crate) fn encode_entry(e: &Entry) -> Vec<u8> {
 }
 
 pub(crate) fn decode_entry(bytes: &[u8]) -> Result<Entry, DecodeError> {
-    crate::scan::scan(bytes, ".tally.v1.Entry").map_err(|f| field("entry", f.to_string()))?;
+    decode_entry_as(bytes, true)
+}
+
+/// [`decode_entry`]; `scan` false for bytes this node already accepted.
+pub(crate) fn decode_entry_as(bytes: &[u8], scan: bool) -> Result<Entry, DecodeError> {
+    if scan {
+        crate::scan::scan(bytes, ".tally.v1.Entry").map_err(|f| field("entry", f.to_string()))?;
+    }
     let m = pb::Entry::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
     let authority = m
         .authority

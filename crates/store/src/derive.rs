@@ -125,9 +125,7 @@ fn document_at(
     let bytes = view
         .get(&key)?
         .ok_or_else(|| StoreError::corrupt(&key, "license state points at a missing entry"))?;
-    let entry = SignedEntry::decode(&bytes)
-        .and_then(|s| s.open())
-        .map_err(|e| StoreError::corrupt(&key, e))?;
+    let entry = SignedEntry::open_stored(&bytes).map_err(|e| StoreError::corrupt(&key, e))?;
     let document = match entry.body {
         Body::Document(d) => d,
         Body::Unknown(_) => {
