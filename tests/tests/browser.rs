@@ -260,11 +260,10 @@ async fn console_flow(b: &Browser, net: &Network, seeded: &Seeded, shots: &Path)
     // ---- the issue page's export sample carries the export license's
     // parties, certificate, value and place of issue
     b.click(&b.wait_displayed("#nav-issue").await?).await?;
-    b.click(
-        &b.find_required("#issue-kind option[value=\"export\"]")
-            .await?,
-    )
-    .await?;
+    // The page renders after the click: wait for it (a lookup right away
+    // raced the render under a loaded machine).
+    b.click(&b.wait_for("#issue-kind option[value=\"export\"]").await?)
+        .await?;
     b.click(&b.find_required("#issue-sample").await?).await?;
     let sample = b
         .until("the export sample", move || async move {
