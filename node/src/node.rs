@@ -184,43 +184,12 @@ impl Node {
         let clock = settings.alert_clock();
         let mark = missing && !settings.new_log;
         let (store, recovering, engine_damage) = tokio::task::spawn_blocking(move || {
-            // The engine's own integrity check needs the store closed: it
-            // runs before the store opens (the chain walk runs in the
-            // background once the node serves).
-            let engine_damage = if missing {
-                None
-            } else {
-                info!(path = %path.display(), engine = %engine, "checking the store's integrity");
-                tally_store::check_engine(&path, engine)?
-            };
-            let store = match &engine_damage {
-                None => Store::open_clocked(&path, engine, Some(opener), clock)?,
-                // A damaged file may make the engine fail or panic while
-                // opening; the node then serves an empty stand-in that
-                // refuses writes, so health can say why.
-                Some(_) => {
-                    let o = opener.clone();
-                    let p = path.clone();
-                    let c = clock.clone();
-                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                        Store::open_clocked(&p, engine, Some(o), c)
-                    })) {
-                        Ok(Ok(store)) => store,
-                        _ => {
-                            let stand_in = std::env::temp_dir().join(format!(
-                                "tally-damaged-{}-{}",
-                                std::process::id(),
-                                tally_verify::now_ms()
-                            ));
-                            tracing::error!(
-                                path = %path.display(),
-                                "the damaged store does not open; serving nothing from it"
-                            );
-                            Store::open_clocked(&stand_in, engine, Some(opener), clock)?
-                        }
-                    }
-                }
-            };
+            // No O(store) check before serving: the background check reads
+            // every record once the node serves. A file damaged badly
+            // enough that the engine fails or panics while opening it is
+            // found here; the node then serves an empty stand-in that
+            // refuses writes, so health can say why.
+            let (store, engine_damage) = open_or_stand_in(&path, engine, opener, clock)?;
             if mark {
                 store.set_recovering(true)?;
             }
@@ -538,6 +507,41 @@ impl Node {
     }
 }
 
+/// Opens the store at `path`; when the engine panics opening it (a
+/// damaged file: redb promises errors only from its integrity check),
+/// an empty stand-in in a temporary directory and what went wrong. An
+/// error (the store locked by another process, say) refuses the start.
+fn open_or_stand_in(
+    path: &Path,
+    engine: tally_store::EngineKind,
+    opener: Arc<dyn tally_store::Opener>,
+    clock: tally_store::AlertClock,
+) -> Result<(Store, Option<String>), tally_store::StoreError> {
+    let (o, c) = (opener.clone(), clock.clone());
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Store::open_clocked(path, engine, Some(o), c)
+    })) {
+        Ok(opened) => Ok((opened?, None)),
+        Err(_) => {
+            let stand_in = std::env::temp_dir().join(format!(
+                "tally-damaged-{}-{}",
+                std::process::id(),
+                tally_verify::now_ms()
+            ));
+            tracing::error!(
+                path = %path.display(),
+                "the damaged store does not open; serving nothing from it"
+            );
+            let store = Store::open_clocked(&stand_in, engine, Some(opener), clock)?;
+            let what = format!(
+                "the {engine} engine panicked opening the store in {}; run `tally verify-store`",
+                path.display()
+            );
+            Ok((store, Some(what)))
+        }
+    }
+}
+
 /// The background check of a running node: walks every log of the store
 /// (see [`Store::check_chains`]) judging each entry's signature as `tally
 /// verify-store` does, with progress in the log; marks the store damaged
@@ -581,13 +585,23 @@ fn check_store(verifier: &Verifier, own_card: &Path, cancel: &CancellationToken)
         );
         return;
     }
+    if report.is_sound()
+        && let Some(what) = read_every_record(store, cancel)
+    {
+        tracing::error!(problem = %what, "store check: damage");
+        store.set_damaged(format!(
+            "the background check found the store damaged: {what}; stop the node and run `tally verify-store`"
+        ));
+        return;
+    }
     if report.is_sound() {
+        store.set_checked();
         info!(
             logs = report.logs,
             entries = report.entries,
             unchecked = judge.unchecked,
             elapsed_ms = started.elapsed().as_millis() as u64,
-            "store check: every log's chain and signatures are sound"
+            "store check: every record reads, every log's chain and signatures are sound"
         );
     } else {
         for p in &report.problems {
@@ -598,4 +612,16 @@ fn check_store(verifier: &Verifier, own_card: &Path, cancel: &CancellationToken)
             report.summary()
         ));
     }
+}
+
+/// The second half of the background check: every record of the store read
+/// through the engine (what damage to a page's layout breaks), at the same
+/// low priority as the chain walk.
+fn read_every_record(store: &Store, cancel: &CancellationToken) -> Option<String> {
+    let mut chunk = std::time::Instant::now();
+    let mut progress = |_records: u64| {
+        std::thread::sleep(chunk.elapsed().min(Duration::from_millis(200)));
+        chunk = std::time::Instant::now();
+    };
+    store.read_every_record_until(&mut progress, &|| cancel.is_cancelled())
 }

@@ -137,6 +137,43 @@ pub fn check_engine(dir: &Path, kind: EngineKind) -> Result<Option<String>> {
 }
 
 impl Store {
+    /// Reads every record of the store through the engine, as the running
+    /// node's background check does after the chain walk: a page whose
+    /// layout is damaged makes the engine fail or panic on the way, which
+    /// is reported here (`Some(what)`) instead of on some later read. It
+    /// does not verify redb's page checksums: that check needs the store
+    /// closed ([`check_engine`], run by `tally verify-store`), and a node
+    /// serves without waiting for an O(store) read. Stops, sound as far as
+    /// it went, as soon as `stop` says so.
+    pub fn read_every_record_until(
+        &self,
+        progress: &mut dyn FnMut(u64),
+        stop: &dyn Fn() -> bool,
+    ) -> Option<String> {
+        let mut start = Vec::new();
+        let mut records = 0u64;
+        loop {
+            if stop() {
+                return None;
+            }
+            let rows = match catch_unwind(AssertUnwindSafe(|| {
+                self.engine().scan(&start, &[0xFF; 8], CHUNK)
+            })) {
+                Ok(Ok(rows)) => rows,
+                Ok(Err(e)) => return Some(format!("a record after {records} cannot be read: {e}")),
+                Err(_) => return Some(format!("reading the records after {records} panicked")),
+            };
+            records += rows.len() as u64;
+            progress(records);
+            let (last, _) = rows.last()?;
+            if rows.len() < CHUNK {
+                return None;
+            }
+            start = last.clone();
+            start.push(0);
+        }
+    }
+
     /// Walks every log: each record decodes, sits under its own authority
     /// and seq, seqs are dense from 1, each `prev` is the hash of the entry
     /// before, the hash index points back at it, and the head is the last

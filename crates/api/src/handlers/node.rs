@@ -50,9 +50,12 @@ pub async fn health(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
 
 /// This node: authority, peer id, peers, log heads, whether it signs, and
 /// the store's state. While the store is damaged the heads are not read
-/// from it (`logs` is empty) and `store` gives the reason.
+/// from it (`logs` is empty) and `store` gives the reason; otherwise
+/// `store.check` says whether the background check is `running` or found
+/// the store `sound`.
 pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
     let damaged = s.verifier.store().damaged();
+    let checked = s.verifier.store().checked();
     let v = s.verifier.clone();
     let heads = if damaged.is_some() {
         vec![]
@@ -100,7 +103,10 @@ pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
         "store": match (&damaged, &rebuilding) {
             (Some(reason), _) => json!({"status": "damaged", "reason": reason}),
             (None, Some(progress)) => json!({"status": "rebuilding", "reason": progress}),
-            (None, None) => json!({"status": "ok"}),
+            (None, None) => json!({
+                "status": "ok",
+                "check": if checked { "sound" } else { "running" },
+            }),
         },
     })))
 }
