@@ -354,26 +354,27 @@ pub fn reindex(dir: &Path) -> anyhow::Result<String> {
     // opens them, with every secret it kept (retired ones included):
     // without the opener a reindex dropped every sealed document.
     let secrets = crate::rotate::load_encryption_secrets(&settings.encryption_key)?;
-    let opener: std::sync::Arc<dyn tally_store::Opener> =
-        std::sync::Arc::new(tally_verify::sealing::SealOpener {
-            sealing: std::sync::Arc::new(tally_verify::sealing::Sealing::new(
-                secrets,
-                Box::new(tally_model::OsRandom),
-            )),
-            trust: std::sync::Arc::new(std::sync::RwLock::new(trust)),
-            own: settings.authority.clone(),
-        });
+    let opener = tally_verify::sealing::SealOpener {
+        sealing: std::sync::Arc::new(tally_verify::sealing::Sealing::new(
+            secrets,
+            Box::new(tally_model::OsRandom),
+        )),
+        trust: std::sync::Arc::new(std::sync::RwLock::new(trust)),
+        own: settings.authority.clone(),
+    };
+    let reader: std::sync::Arc<dyn tally_store::SealedReader> = std::sync::Arc::new(opener.clone());
+    let applier = tally_verify::apply::Applier::new(Some(opener));
     let store = tally_store::Store::open_clocked(
         &settings.store_path,
         settings.engine,
-        Some(opener),
+        Some(reader),
         settings.alert_clock(),
     )
     .context("opening the store (is the node still running?)")?;
     let mut progress = progress_reporter("reindex");
-    let report = match store.apply_compromised(compromises, &mut progress)? {
+    let report = match store.apply_compromised(compromises, &applier, &mut progress)? {
         Some(report) => report,
-        None => store.reindex_with(&mut progress)?,
+        None => store.reindex_with(&applier, &mut progress)?,
     };
     Ok(format!(
         "reindexed {} entries of {} logs in {:.1} s ({} derived records replaced)",

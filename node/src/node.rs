@@ -163,11 +163,13 @@ impl Node {
         let trust_list = files::read_trust(&dir.trust())?;
         let trust = Arc::new(RwLock::new(trust_list.clone()));
         let sealing = Arc::new(Sealing::new(encryption, Box::new(OsRandom)));
-        let opener: Arc<dyn tally_store::Opener> = Arc::new(SealOpener {
+        let seal_opener = SealOpener {
             sealing: sealing.clone(),
             trust: trust.clone(),
             own: settings.authority.clone(),
-        });
+        };
+        let applier = tally_verify::apply::Applier::new(Some(seal_opener.clone()));
+        let opener: Arc<dyn tally_store::SealedReader> = Arc::new(seal_opener);
         let tokens = Arc::new(RwLock::new(
             TokenBook::load(dir.tokens()).context("loading tokens")?,
         ));
@@ -201,6 +203,16 @@ impl Node {
         if let Some(what) = engine_damage {
             store.set_damaged(what);
         }
+        // A rebuild a stop interrupted is finished first: what the start
+        // reads next (the log's rotations) must not be half-built.
+        if store.damaged().is_none() && store.rebuild_pending()? {
+            let (s, a) = (store.clone(), applier.clone());
+            tokio::task::spawn_blocking(move || {
+                s.reindex_with(&a, &mut crate::watch::reindex_progress())
+            })
+            .await?
+            .context("finishing an interrupted rebuild of the derived records")?;
+        }
         if missing && settings.new_log {
             info!(authority = %settings.authority, "the store was missing; --new-log: starting a new log");
         }
@@ -222,18 +234,23 @@ impl Node {
             &sealing,
         )?;
         let authority_key = keys::load_authority_key(&settings.authority_key)?;
-        let compromises = trust_list.compromises();
-        let s = store.clone();
+        // Before serving: a rebuild a stop interrupted finished, key
+        // compromises in force (re-deriving when they changed), and what a
+        // stop left behind its chain append applied; sealed entries opened
+        // with this node's keys on the way.
+        let (s, compromises) = (store.clone(), trust_list.compromises());
         tokio::task::spawn_blocking(move || {
-            s.apply_compromised(compromises, &mut crate::watch::reindex_progress())
+            tally_verify::apply::settle(
+                &s,
+                &applier,
+                compromises,
+                &mut crate::watch::reindex_progress(),
+            )
         })
         .await?
-        .context("applying the key compromises")?;
-        let s = store.clone();
-        tokio::task::spawn_blocking(move || s.apply_behind())
-            .await?
-            .context("applying entries a stop left behind their chain append")?;
-
+        .context(
+            "settling the store (an interrupted rebuild, key compromises, entries left behind)",
+        )?;
         let cancel = CancellationToken::new();
         let mut services = Services {
             tasks: JoinSet::new(),
@@ -250,6 +267,7 @@ impl Node {
         );
         verifier.set_sealing(sealing);
         verifier.set_timezone(settings.timezone.clone());
+
         if recovering {
             let reason = "the store was missing at start: recovering this authority's log from \
                           trusted peers (tally run --new-log declares it new)";
@@ -264,6 +282,7 @@ impl Node {
         let watcher = TrustWatcher {
             dir: dir.clone(),
             store: verifier.store().clone(),
+            applier: verifier.applier(),
             trust,
             tokens: tokens.clone(),
             p2p: p2p.clone(),
@@ -514,7 +533,7 @@ impl Node {
 fn open_or_stand_in(
     path: &Path,
     engine: tally_store::EngineKind,
-    opener: Arc<dyn tally_store::Opener>,
+    opener: Arc<dyn tally_store::SealedReader>,
     clock: tally_store::AlertClock,
 ) -> Result<(Store, Option<String>), tally_store::StoreError> {
     let (o, c) = (opener.clone(), clock.clone());

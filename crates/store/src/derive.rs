@@ -135,7 +135,7 @@ fn document_at(
             ));
         }
         Body::Sealed(_) => {
-            let opened = match (view.opener(), issuer_key) {
+            let opened = match (view.reader(), issuer_key) {
                 (Some(o), Some(k)) => o.reopen(&entry, k),
                 _ => None,
             };
@@ -208,15 +208,16 @@ pub(crate) fn applied_through(view: &dyn View, authority: &str) -> Result<u64> {
 /// the applied mark, to the derived records; an entry already applied changes
 /// nothing. A sealed body derives nothing.
 /// `checked`: what the document's stateless rules came to when they ran
-/// ahead (`VerifiedEntry::check_document`), if they did; `opened`: the
-/// sealed document when it was opened ahead (`Store::open_ahead`).
+/// ahead (`VerifiedEntry::check_document`), if they did; `opening`: what
+/// opening a sealed entry came to, done above the store (`None`: not
+/// addressed here).
 pub(crate) fn apply(
     tx: &mut Tx,
     entry: &Entry,
     id: EntryHash,
     key_id: &[u8; 32],
     checked: Option<&Result<(), Invalid>>,
-    opened: Option<Opening>,
+    opening: Option<Opening>,
 ) -> Result<()> {
     let a = entry.authority.as_str();
     let through = applied_through(tx, a)?;
@@ -258,19 +259,14 @@ pub(crate) fn apply(
             open: true,
         }),
         Body::Sealed(_) => {
-            // Opened ahead (catch-up's preverify stage), or here.
-            let opening = match (opened, tx.opener()) {
-                (Some(opened), _) => Some(opened),
-                (None, Some(o)) => Some(o.open(entry, &tx.announced_keys(&entry.authority)?)),
-                (None, None) => None,
-            };
             match opening {
                 Some(Opening::Document {
                     document,
                     readers,
                     doubts,
+                    unconfirmed,
                 }) => {
-                    crate::doubts::raise(tx, entry, &document, &readers, doubts)?;
+                    crate::doubts::raise(tx, entry, &document, unconfirmed, doubts)?;
                     apply_document(
                         tx,
                         entry,

@@ -34,28 +34,24 @@ struct DoubtRef {
     seq: u64,
 }
 
-/// Records `doubts` and the keys among `readers` (the issuer, first, opened
-/// the stanza, so it is known) that this node has not seen, and raises one
-/// `party.excluded` alert for them.
+/// Records `doubts` and the keys among `unconfirmed` (readers whose keys no
+/// card this node trusts names, as the opener found) that no log announced
+/// either, and raises one `party.excluded` alert for them.
 pub(crate) fn raise(
     tx: &mut Tx,
     entry: &Entry,
     document: &Document,
-    readers: &[Reader],
+    unconfirmed: Vec<Reader>,
     doubts: Vec<Doubt>,
 ) -> Result<()> {
     let mut pending = Vec::new();
-    for r in readers.iter().skip(1) {
-        let on_card = tx
-            .opener()
-            .is_some_and(|o| o.card_knows(&r.authority, &r.encryption_key));
-        let announced = on_card
-            || tx
-                .announced_keys(&r.authority)?
-                .iter()
-                .any(|a| a.public_key.eq_ignore_ascii_case(&r.encryption_key));
-        if !announced && !pending.contains(r) {
-            pending.push(r.clone());
+    for r in unconfirmed {
+        let announced = tx
+            .announced_keys(&r.authority)?
+            .iter()
+            .any(|a| a.public_key.eq_ignore_ascii_case(&r.encryption_key));
+        if !announced && !pending.contains(&r) {
+            pending.push(r);
         }
     }
     let fixed: Vec<String> = doubts.into_iter().map(|d| d.reason).collect();

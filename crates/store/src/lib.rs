@@ -6,7 +6,8 @@
 //! - [`sled`] and [`redb`]: the two engines behind it.
 //! - [`keys`]: the key layout of the one keyspace (prefixes, order-preserving
 //!   encoding of strings and numbers) and the schema version.
-//! - [`opener`]: [`Opener`], how sealed documents are read when applied.
+//! - [`opener`]: [`Opening`], what the store is handed about a sealed entry
+//!   (opened above it), and [`SealedReader`], how it reads one back.
 //! - [`state`]: the typed values kept besides the logs.
 //! - [`tx`]: [`Tx`], the staged transaction: reads see its own writes; the
 //!   typed writes (append an entry, keep evidence) happen inside one.
@@ -47,12 +48,12 @@ pub use clock::{AlertClock, DEFAULT_DELIVERY_DAYS};
 pub use engine::{EngineKind, UnknownEngine};
 pub use error::{Result, StoreError};
 pub use integrity::{ChainReport, check_engine};
-pub use opener::{Doubt, Opener, Opening};
+pub use opener::{Doubt, Opening, SealedReader};
 pub use state::{
     Alert, AnnouncedKey, EntryPointer, Evidence, LicenseEvent, LicenseState, RotatedKey,
     SerialIndexRow, SerialUse, ShipmentRow, TallyRow,
 };
-pub use store::{DerivedDigest, Progress, ReindexReport, Store};
+pub use store::{ApplyStep, DerivedDigest, Keyless, Progress, ReindexReport, Store};
 pub use tx::Tx;
 
 /// A license read where an unreadable sealed document counts as absent.

@@ -1,11 +1,18 @@
-//! [`Opener`]: how the store reads a sealed entry's document when it applies
-//! it. The store knows no keys and no cryptography; the node hands it an
-//! opener (the verifier's sealing keys) when it opens the store, so appends
-//! and reindexes apply sealed documents the same way.
+//! What the store is handed about a sealed entry, and the one thing it may
+//! ask about one.
 //!
-//! Whatever a sealed entry holds, opening it never fails a transaction: the
-//! outcome is one of the values below, and each has a fixed effect
-//! (`derive::apply`).
+//! The store knows no keys and no cryptography. Sealed entries are opened
+//! above it (the verifier, `tally_verify::apply`), before they are applied:
+//! the store is handed the [`Opening`] and derives from it
+//! ([`crate::Tx::apply`]); whatever a sealed entry holds, the outcome is one
+//! of the values below, each with a fixed effect, and none fails a
+//! transaction.
+//!
+//! The store keeps no clear copy of a sealed document, so reading one back
+//! (a license's current version) needs it opened again: that is the one
+//! call it makes upwards, through the [`SealedReader`] it is given when it
+//! opens. A read changes nothing, so it cannot make two nodes derive
+//! different states; when it fails the license answers `unreadable`.
 
 use tally_model::{Document, Entry};
 
@@ -18,11 +25,14 @@ pub enum Opening {
     /// stanza opened here (never the payload's claim), then the payload's
     /// other recipients. `doubts` are claims this node cannot confirm (see
     /// [`Doubt`]): each raises `party.excluded`, and the document still
-    /// applies.
+    /// applies. `unconfirmed`: the readers (the issuer aside) whose keys no
+    /// card this node trusts names; the store confirms those its logs
+    /// announced and keeps the others waiting for their announcement.
     Document {
         document: Box<Document>,
         readers: Vec<crate::state::Reader>,
         doubts: Vec<Doubt>,
+        unconfirmed: Vec<crate::state::Reader>,
     },
     /// Not addressed to this node: keep the entry, apply nothing.
     NotAddressed,
@@ -45,20 +55,11 @@ pub struct Doubt {
     pub reason: String,
 }
 
-/// Opens sealed entries addressed to this node.
-pub trait Opener: Send + Sync + 'static {
-    /// Opens `entry`; `announced` are the encryption keys its authority
-    /// announced in its own log (besides those on its card).
-    fn open(&self, entry: &Entry, announced: &[crate::state::AnnouncedKey]) -> Opening;
-
-    /// Opens again an entry that [`Opener::open`] opened when it was
-    /// applied, with the issuer's encryption key recorded then
-    /// (`issuer_key`, hex): how a recipient reads a sealed license it keeps
-    /// no clear copy of. `None` when it does not open (a secret was lost).
+/// Reads back a sealed document this node opened when it applied it.
+pub trait SealedReader: Send + Sync + 'static {
+    /// Opens again an entry that opened when it was applied, with the
+    /// issuer's encryption key recorded then (`issuer_key`, hex): how a
+    /// recipient reads a sealed license it keeps no clear copy of. `None`
+    /// when it does not open (a secret was lost or dropped).
     fn reopen(&self, entry: &Entry, issuer_key: &str) -> Option<Document>;
-
-    /// Whether `key` (hex) is an encryption key of `authority` on the card
-    /// this node trusts for it (or, for this node, one of its own). Keys an
-    /// authority announced in its log are the store's to check.
-    fn card_knows(&self, authority: &tally_model::AuthorityId, key: &str) -> bool;
 }

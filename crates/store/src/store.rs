@@ -7,7 +7,7 @@ use crate::derive::{self, decode};
 use crate::engine::{self, ENGINE_MARKER, Engine, EngineKind, Op, io_err};
 use crate::error::{Result, StoreError};
 use crate::keys::{self, KeyReader};
-use crate::opener::Opener;
+use crate::opener::SealedReader;
 use crate::state::{Alert, Evidence, LicenseState, RotatedKey, SerialUse, ShipmentRow, TallyRow};
 use crate::tx::{self, EngineView, Tx, decode_head, decode_signed};
 use sha2::{Digest, Sha256};
@@ -38,8 +38,8 @@ pub struct Store {
 
 struct Inner {
     engine: Box<dyn Engine>,
-    /// Reads sealed documents addressed to this node when they are applied.
-    opener: Option<Arc<dyn Opener>>,
+    /// Reads back sealed documents this node opened (see [`SealedReader`]).
+    reader: Option<Arc<dyn SealedReader>>,
     /// Key compromises in force (see [`Store::apply_compromised`]).
     compromised: std::sync::RwLock<Arc<Vec<KeyCompromise>>>,
     /// Today's date and `delivery_days` (see [`Store::set_clock`]).
@@ -200,20 +200,23 @@ fn dir_bytes(path: &Path) -> Result<u64> {
 impl Store {
     /// Opens the store in `dir` with `kind`, creating both if needed. Fails
     /// with a message naming both versions (or engines) if `dir` holds a
-    /// store of another schema version or another engine. Finishes a reindex
-    /// that a crash interrupted before returning.
+    /// store of another schema version or another engine. Without keys it
+    /// reads no sealed document, so it finishes a reindex that a crash
+    /// interrupted before returning, as [`Keyless`] does.
     pub fn open(dir: &Path, kind: EngineKind) -> Result<Store> {
         Store::open_with(dir, kind, None)
     }
 
-    /// [`Store::open`] with the [`Opener`] that reads sealed documents
-    /// addressed to this node (appends and reindexes apply them).
+    /// [`Store::open`] with the [`SealedReader`] that reads back sealed
+    /// documents this node opened. With one, an interrupted reindex is left
+    /// for the caller, who holds the keys to open what it applies
+    /// ([`Store::rebuild_pending`]; reads answer "rebuilding" meanwhile).
     pub fn open_with(
         dir: &Path,
         kind: EngineKind,
-        opener: Option<Arc<dyn Opener>>,
+        reader: Option<Arc<dyn SealedReader>>,
     ) -> Result<Store> {
-        Store::open_clocked(dir, kind, opener, AlertClock::default())
+        Store::open_clocked(dir, kind, reader, AlertClock::default())
     }
 
     /// [`Store::open_with`], judging date-driven alerts with `clock` (the
@@ -222,7 +225,7 @@ impl Store {
     pub fn open_clocked(
         dir: &Path,
         kind: EngineKind,
-        opener: Option<Arc<dyn Opener>>,
+        reader: Option<Arc<dyn SealedReader>>,
         clock: AlertClock,
     ) -> Result<Store> {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
@@ -278,7 +281,7 @@ impl Store {
         let store = Store {
             inner: Arc::new(Inner {
                 engine,
-                opener,
+                reader,
                 compromised: Default::default(),
                 clock: std::sync::RwLock::new(clock),
                 fault: Mutex::new(None),
@@ -292,15 +295,22 @@ impl Store {
             }),
         };
         store.check_heads()?;
-        if store.engine().get(keys::REINDEX_KEY)?.is_some() {
-            tracing::warn!(path = %dir.display(), "finishing a reindex that was interrupted");
-            store.reindex_with(&mut |p| {
-                tracing::info!(
-                    entries = p.entries,
-                    of = p.total,
-                    "rebuilding derived records"
-                )
-            })?;
+        if store.rebuild_pending()? {
+            if store.reader().is_some() {
+                // The caller holds the keys: it finishes the rebuild.
+                store.set_rebuilding(Some(
+                    "a rebuild was interrupted; it finishes when the node starts".into(),
+                ));
+            } else {
+                tracing::warn!(path = %dir.display(), "finishing a reindex that was interrupted");
+                store.reindex_with(&Keyless, &mut |p| {
+                    tracing::info!(
+                        entries = p.entries,
+                        of = p.total,
+                        "rebuilding derived records"
+                    )
+                })?;
+            }
         }
         tracing::debug!(path = %dir.display(), engine = %kind, "store open");
         Ok(store)
@@ -308,33 +318,6 @@ impl Store {
 
     pub(crate) fn engine(&self) -> &dyn Engine {
         self.inner.engine.as_ref()
-    }
-
-    /// Applies what was appended but not yet applied when the node stopped
-    /// (gossip acknowledges after the chain append and applies right after:
-    /// a crash in between leaves entries behind their log's applied mark).
-    /// The node calls it at start, after putting its key compromise
-    /// declarations in force.
-    /// Only with the opener: without it sealed documents would be passed
-    /// over as not addressed here, so tools that open the store without it
-    /// leave them for the node.
-    pub fn apply_behind(&self) -> Result<u64> {
-        if self.opener().is_none() || self.damaged().is_some() {
-            return Ok(0);
-        }
-        let mut applied = 0;
-        for (authority, head, _) in self.heads()? {
-            if self.applied_through(&authority)? < head {
-                applied += self.transaction(|tx| tx.apply_behind(&authority))?;
-            }
-        }
-        if applied > 0 {
-            tracing::info!(
-                entries = applied,
-                "applied entries a stop left behind their chain append"
-            );
-        }
-        Ok(applied)
     }
 
     /// A read-only handle on the store as it stands now: its reads share
@@ -352,7 +335,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 engine: self.engine().snapshot()?,
-                opener: self.inner.opener.clone(),
+                reader: self.inner.reader.clone(),
                 compromised: std::sync::RwLock::new(self.compromised()),
                 clock: std::sync::RwLock::new(self.clock()),
                 fault: Mutex::new(None),
@@ -367,8 +350,8 @@ impl Store {
         })
     }
 
-    fn opener(&self) -> Option<&dyn Opener> {
-        self.inner.opener.as_deref()
+    fn reader(&self) -> Option<&dyn SealedReader> {
+        self.inner.reader.as_deref()
     }
 
     fn compromised(&self) -> Arc<Vec<KeyCompromise>> {
@@ -380,7 +363,7 @@ impl Store {
     }
 
     fn tx(&self) -> Tx<'_> {
-        Tx::new(self.engine(), self.opener())
+        Tx::new(self.engine(), self.reader())
             .with_compromised(self.compromised())
             .with_clock(&self.clock())
     }
@@ -464,10 +447,12 @@ impl Store {
     /// in force: entries they cover stay stored but derive nothing and
     /// raise `key.compromised`. When they differ from the ones the derived
     /// records were built with, rebuilds them ([`Store::reindex_with`],
-    /// calling `progress`) and returns its report.
+    /// applying each entry with `step`, calling `progress`) and returns its
+    /// report.
     pub fn apply_compromised(
         &self,
         mut compromises: Vec<KeyCompromise>,
+        step: &dyn ApplyStep,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Option<ReindexReport>> {
         compromises.sort();
@@ -486,7 +471,7 @@ impl Store {
             declarations = compromises.len(),
             "key compromises changed: rebuilding derived records without the entries they cover"
         );
-        self.reindex_with(progress).map(Some)
+        self.reindex_with(step, progress).map(Some)
     }
 
     fn lock(&self) -> MutexGuard<'_, ()> {
@@ -705,11 +690,13 @@ impl Store {
     }
 
     /// Appends entries (of any authorities) in one durable commit; see
-    /// [`Tx::append`]. On error nothing is written.
+    /// [`Tx::append`]. On error nothing is written. Without keys, as
+    /// [`Keyless`]: a sealed entry derives nothing (the verifier opens and
+    /// applies what is sealed to its node).
     pub fn append_batch(&self, entries: &[VerifiedEntry]) -> Result<()> {
         self.transaction(|tx| {
             for v in entries {
-                tx.append(v)?;
+                tx.append(v, None)?;
             }
             Ok(())
         })
@@ -723,7 +710,7 @@ impl Store {
     /// Seq through which `authority`'s log is applied to the derived records.
     pub fn applied_through(&self, authority: &AuthorityId) -> Result<u64> {
         derive::applied_through(
-            &EngineView(self.engine(), self.opener()),
+            &EngineView(self.engine(), self.reader()),
             authority.as_str(),
         )
     }
@@ -765,7 +752,7 @@ impl Store {
     }
 
     fn license_at(&self, key: &[u8]) -> Result<Option<LicenseState>> {
-        let view = EngineView(self.engine(), self.opener());
+        let view = EngineView(self.engine(), self.reader());
         self.engine()
             .get(key)?
             .map(|v| derive::load_license(&view, key, &v))
@@ -775,7 +762,7 @@ impl Store {
     /// Up to `limit` of `authority`'s documents, by number.
     pub fn licenses_of(&self, authority: &AuthorityId, limit: usize) -> Result<Vec<LicenseState>> {
         let prefix = keys::license_prefix(authority.as_str());
-        let view = EngineView(self.engine(), self.opener());
+        let view = EngineView(self.engine(), self.reader());
         self.engine()
             .scan(&prefix, &keys::prefix_end(&prefix), limit)?
             .into_iter()
@@ -892,33 +879,7 @@ impl Store {
         Ok(n as u64)
     }
 
-    /// Keys `authority` announced in its own log, in log order.
     /// Encryption keys `authority` announced in its own log, in log order.
-    /// Opens `entry` now, outside any transaction, when it is sealed to
-    /// this node: catch-up opens a range's sealed documents beside its
-    /// signature checks, on the other core, and the commit stage applies
-    /// what opened ([`Tx::append_opened`]). `announced`: the issuer's
-    /// encryption keys announced in its log, as stored. Only a document that
-    /// opened is returned: that outcome is the sealed payload's own (its
-    /// content and recipient list), whichever keys are announced later; a
-    /// failure here may yet open with a key the same range announces, so the
-    /// commit stage tries those again.
-    pub fn open_ahead(
-        &self,
-        entry: &tally_model::Entry,
-        announced: &[crate::state::AnnouncedKey],
-    ) -> Option<crate::Opening> {
-        if !matches!(entry.body, tally_model::Body::Sealed(_)) {
-            return None;
-        }
-        match self.opener()?.open(entry, announced) {
-            o @ crate::Opening::Document { .. } => Some(o),
-            crate::Opening::NotAddressed
-            | crate::Opening::Invalid(_)
-            | crate::Opening::Excluded(_) => None,
-        }
-    }
-
     pub fn announced_keys(
         &self,
         authority: &AuthorityId,
@@ -999,19 +960,31 @@ impl Store {
     /// Deletes every derived record and rebuilds them by replaying every log
     /// in seq order, a bounded chunk per commit; see [`Store::reindex_with`].
     pub fn reindex(&self) -> Result<ReindexReport> {
-        self.reindex_with(&mut |_| {})
+        self.reindex_with(&Keyless, &mut |_| {})
     }
 
-    /// [`Store::reindex`], calling `progress` after every committed chunk.
-    /// Appends wait meanwhile; reads see half-built derived records until it
-    /// returns, so run it with the node stopped (`tally reindex`). A crash
-    /// midway is finished by the next [`Store::open`]. The result does not
-    /// depend on the order logs are replayed in (docs/ARCHITECTURE.md).
-    pub fn reindex_with(&self, progress: &mut dyn FnMut(Progress)) -> Result<ReindexReport> {
+    /// [`Store::reindex`], applying each entry with `step` (the verifier's
+    /// opens sealed entries first: the store holds no keys) and calling
+    /// `progress` after every committed chunk. Appends wait meanwhile;
+    /// reads answer "rebuilding" until it returns. A crash midway leaves it
+    /// pending ([`Store::rebuild_pending`]). The result does not depend on
+    /// the order logs are replayed in (docs/ARCHITECTURE.md).
+    pub fn reindex_with(
+        &self,
+        step: &dyn ApplyStep,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ReindexReport> {
         self.set_rebuilding(Some("starting".into()));
-        let result = self.rebuild(progress);
+        let result = self.rebuild(step, progress);
         self.set_rebuilding(None);
         result
+    }
+
+    /// Whether a rebuild of the derived records was started and not
+    /// finished (a crash, a stop, a schema upgrade): the node finishes it
+    /// at start ([`Store::reindex_with`]).
+    pub fn rebuild_pending(&self) -> Result<bool> {
+        Ok(self.engine().get(keys::REINDEX_KEY)?.is_some())
     }
 
     fn set_rebuilding(&self, state: Option<String>) {
@@ -1042,7 +1015,11 @@ impl Store {
             .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
-    fn rebuild(&self, progress: &mut dyn FnMut(Progress)) -> Result<ReindexReport> {
+    fn rebuild(
+        &self,
+        step: &dyn ApplyStep,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ReindexReport> {
         let started = Instant::now();
         let _guard = self.lock();
         let engine = self.engine();
@@ -1076,7 +1053,7 @@ impl Store {
             while from <= *head {
                 let rows = self.log_rows(authority, from, REINDEX_CHUNK)?;
                 // One date for the whole rebuild, whatever its length.
-                let mut tx = Tx::new(engine, self.opener())
+                let mut tx = Tx::new(engine, self.reader())
                     .with_compromised(compromised.clone())
                     .with_clock(&AlertClock::fixed(due.delivery_days, due.today));
                 let mut next = from;
@@ -1094,7 +1071,7 @@ impl Store {
                     next += 1;
                     // The store holds only entries that were verified before
                     // they were appended; applying reads them, it mints nothing.
-                    derive::apply(&mut tx, &entry, signed.id(), signed.key_id(), None, None)?;
+                    step.apply(&mut tx, &signed, &entry)?;
                 }
                 if next == from {
                     return Err(StoreError::corrupt(
@@ -1116,7 +1093,7 @@ impl Store {
                 }
             }
         }
-        let mut tx = Tx::new(engine, self.opener());
+        let mut tx = Tx::new(engine, self.reader());
         for evidence in self.evidence()? {
             tx::raise_equivocation(&mut tx, &evidence)?;
         }
@@ -1189,6 +1166,23 @@ impl Store {
             records,
             sha256: EntryHash(hasher.finalize().into()),
         })
+    }
+}
+
+/// How a rebuild applies one entry: opens it when it is sealed (above the
+/// store, with keys it does not hold) and hands the outcome to
+/// [`Tx::apply`]. The verifier's opens; [`Keyless`] opens nothing.
+pub trait ApplyStep {
+    fn apply(&self, tx: &mut Tx, signed: &SignedEntry, entry: &tally_model::Entry) -> Result<()>;
+}
+
+/// Applies without keys: a sealed entry derives nothing (as on a node it is
+/// not addressed to). For tools and tests that hold no keys.
+pub struct Keyless;
+
+impl ApplyStep for Keyless {
+    fn apply(&self, tx: &mut Tx, signed: &SignedEntry, entry: &tally_model::Entry) -> Result<()> {
+        tx.apply(signed, entry, None)
     }
 }
 

@@ -8,7 +8,7 @@ use crate::derive;
 use crate::engine::{Batch, Engine, Op};
 use crate::error::{Result, StoreError};
 use crate::keys;
-use crate::opener::Opener;
+use crate::opener::SealedReader;
 use crate::state::{Alert, AnnouncedKey, EntryPointer, Evidence, LicenseState, RotatedKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -24,8 +24,8 @@ use tally_model::{
 /// transaction's pending writes.
 pub(crate) trait View {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
-    /// Opens sealed documents addressed to this node, when it has its keys.
-    fn opener(&self) -> Option<&dyn Opener>;
+    /// Reads back sealed documents this node opened, when it has its keys.
+    fn reader(&self) -> Option<&dyn SealedReader>;
     /// The document this view applied from the log entry at `log_key`
     /// itself, kept in memory (a transaction's own applies).
     fn applied_document(&self, _log_key: &[u8]) -> Option<License> {
@@ -34,13 +34,13 @@ pub(crate) trait View {
 }
 
 /// The committed state as a [`View`], for reads outside a transaction.
-pub(crate) struct EngineView<'a>(pub &'a dyn Engine, pub Option<&'a dyn Opener>);
+pub(crate) struct EngineView<'a>(pub &'a dyn Engine, pub Option<&'a dyn SealedReader>);
 
 impl View for EngineView<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.0.get(key)
     }
-    fn opener(&self) -> Option<&dyn Opener> {
+    fn reader(&self) -> Option<&dyn SealedReader> {
         self.1
     }
 }
@@ -55,9 +55,9 @@ pub struct Tx<'a> {
     /// writer lock means nothing commits while it lives.
     reads: std::cell::OnceCell<Box<dyn Engine>>,
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    /// Reads sealed documents addressed to this node; none: every sealed
-    /// entry is treated as not addressed here.
-    opener: Option<&'a dyn Opener>,
+    /// Reads back sealed documents this node opened (a license's current
+    /// version, when an entry applied here refers to it).
+    reader: Option<&'a dyn SealedReader>,
     /// Key compromises in force: entries they cover are kept, not applied.
     compromised: Arc<Vec<KeyCompromise>>,
     /// Today's date and `delivery_days`, fixed for the whole transaction.
@@ -77,8 +77,8 @@ impl View for Tx<'_> {
             None => self.reads()?.get(key),
         }
     }
-    fn opener(&self) -> Option<&dyn Opener> {
-        self.opener
+    fn reader(&self) -> Option<&dyn SealedReader> {
+        self.reader
     }
     fn applied_document(&self, log_key: &[u8]) -> Option<License> {
         self.documents.get(log_key).map(|l| (**l).clone())
@@ -106,12 +106,12 @@ pub(crate) fn decode_signed(key: &[u8], v: &[u8]) -> Result<SignedEntry> {
 }
 
 impl<'a> Tx<'a> {
-    pub(crate) fn new(engine: &'a dyn Engine, opener: Option<&'a dyn Opener>) -> Tx<'a> {
+    pub(crate) fn new(engine: &'a dyn Engine, reader: Option<&'a dyn SealedReader>) -> Tx<'a> {
         Tx {
             engine,
             reads: std::cell::OnceCell::new(),
             pending: BTreeMap::new(),
-            opener,
+            reader,
             compromised: Arc::default(),
             due: AlertClock::default().due(),
             documents: HashMap::new(),
@@ -143,10 +143,6 @@ impl<'a> Tx<'a> {
 
     pub(crate) fn compromised(&self) -> &[KeyCompromise] {
         &self.compromised
-    }
-
-    pub(crate) fn opener(&self) -> Option<&'a dyn Opener> {
-        self.opener
     }
 
     pub(crate) fn into_batch(self) -> Batch {
@@ -317,29 +313,22 @@ impl<'a> Tx<'a> {
     }
 
     /// Appends `v` to its log (it must be next after the head) and applies
-    /// it to the derived state: log record, head, hash index, then the
-    /// document (or a `document.invalid` alert). The entry is acknowledged
-    /// once the transaction commits.
-    pub fn append(&mut self, v: &VerifiedEntry) -> Result<EntryPointer> {
-        self.append_opened(v, None)
-    }
-
-    /// [`Tx::append`] of an entry whose sealed document was opened ahead
-    /// ([`crate::Store::open_ahead`]): applied without opening it again.
-    pub fn append_opened(
+    /// it to the derived state, with `opening` for a sealed entry (what the
+    /// caller opened: see [`Tx::apply`]). The entry is acknowledged once the
+    /// transaction commits.
+    pub fn append(
         &mut self,
         v: &VerifiedEntry,
-        opened: Option<crate::Opening>,
+        opening: Option<crate::Opening>,
     ) -> Result<EntryPointer> {
         let pointer = self.append_chain(v)?;
-        let entry = v.entry();
         derive::apply(
             self,
-            entry,
+            v.entry(),
             v.id(),
             v.signed().key_id(),
             v.document_check(),
-            opened,
+            opening,
         )?;
         Ok(pointer)
     }
@@ -371,24 +360,39 @@ impl<'a> Tx<'a> {
         })
     }
 
-    /// Applies `authority`'s entries held past its applied mark, in order
-    /// (the second step of taking them in); returns how many.
-    pub fn apply_behind(&mut self, authority: &AuthorityId) -> Result<u64> {
-        let through = derive::applied_through(self, authority.as_str())?;
-        let head = self.head(authority)?.map_or(0, |(s, _)| s);
-        for seq in through + 1..=head {
-            let signed = self.entry_at(authority, seq)?.ok_or_else(|| {
-                StoreError::corrupt(
-                    &keys::log(authority.as_str(), seq),
-                    "missing below the head",
-                )
-            })?;
-            let entry = signed
-                .open()
-                .map_err(|e| StoreError::corrupt(&keys::log(authority.as_str(), seq), e))?;
-            derive::apply(self, &entry, signed.id(), signed.key_id(), None, None)?;
+    /// The next entry of `authority`'s log past its applied mark (appended,
+    /// not applied yet), with its decoded entry: what the caller opens, when
+    /// it is sealed, and hands to [`Tx::apply`].
+    pub fn next_behind(
+        &self,
+        authority: &AuthorityId,
+    ) -> Result<Option<(SignedEntry, tally_model::Entry)>> {
+        let seq = derive::applied_through(self, authority.as_str())? + 1;
+        if self.head(authority)?.is_none_or(|(head, _)| seq > head) {
+            return Ok(None);
         }
-        Ok(head.saturating_sub(through))
+        let key = keys::log(authority.as_str(), seq);
+        let signed = self
+            .entry_at(authority, seq)?
+            .ok_or_else(|| StoreError::corrupt(&key, "missing below the head"))?;
+        let entry = signed.open().map_err(|e| StoreError::corrupt(&key, e))?;
+        Ok(Some((signed, entry)))
+    }
+
+    /// Applies `entry` (decoded from `signed`), the next of its log past
+    /// the applied mark, to the derived records; an entry already applied
+    /// changes nothing. `opening`: what opening it came to when it is
+    /// sealed, done by the caller (the store holds no keys); `None` for a
+    /// sealed entry is read as not addressed here. No opening and no
+    /// document content fails the transaction: each outcome has its effect
+    /// (`document.invalid`, `party.excluded`, or nothing).
+    pub fn apply(
+        &mut self,
+        signed: &SignedEntry,
+        entry: &tally_model::Entry,
+        opening: Option<crate::Opening>,
+    ) -> Result<()> {
+        derive::apply(self, entry, signed.id(), signed.key_id(), None, opening)
     }
 
     /// When the entry held at `seq` of `authority`'s log is past a declared

@@ -25,7 +25,7 @@ fn a_rebuild_is_visible_and_interruptible_and_the_next_open_finishes_it() {
         let digest = store.derived_digest().expect("digest");
         let mut seen = Vec::new();
         let err = store
-            .reindex_with(&mut |p| {
+            .reindex_with(&tally_store::Keyless, &mut |p| {
                 seen.push(store.rebuilding());
                 if p.entries >= 1_000 {
                     store.interrupt_rebuild();

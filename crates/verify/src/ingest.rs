@@ -215,9 +215,10 @@ impl Verifier {
         if behind.is_empty() {
             return Ok(());
         }
+        let applier = self.applier();
         let done = self.store().transaction(|tx| {
             for a in &behind {
-                tx.apply_behind(a)?;
+                applier.apply_behind(tx, a)?;
             }
             Ok::<_, StoreError>(())
         });
@@ -309,10 +310,15 @@ impl Verifier {
         // (what opens here opens the same in the commit stage), with each
         // issuer's announced keys read once per range.
         let mut announced: HashMap<AuthorityId, Vec<AnnouncedKey>> = HashMap::new();
+        let applier = self.applier();
         let mut opened = Vec::with_capacity(entries.len());
         for v in &entries {
             let e = v.entry();
-            if !open || !matches!(e.body, Body::Sealed(_)) {
+            let Some(opener) = applier.opener.as_ref().filter(|_| open) else {
+                opened.push(None);
+                continue;
+            };
+            if !matches!(e.body, Body::Sealed(_)) {
                 opened.push(None);
                 continue;
             }
@@ -322,7 +328,14 @@ impl Verifier {
                     k.insert(self.store().announced_keys(&e.authority)?)
                 }
             };
-            opened.push(self.store().open_ahead(e, keys));
+            // Only a document that opened is kept: that outcome is the
+            // payload's own, whichever keys are announced later; any other
+            // may yet open with a key the same range announces, so the
+            // commit stage tries again.
+            opened.push(match opener.open(e, keys) {
+                o @ tally_store::Opening::Document { .. } => Some(o),
+                _ => None,
+            });
         }
         Ok(Preverified {
             entries,
@@ -360,9 +373,10 @@ impl Verifier {
         let own = self.inner.authority.clone();
         let mut proofs = Vec::new();
         let mut cloned = Vec::new();
+        let applier = self.applier();
         let outcomes = self.store().transaction(|tx| {
             for a in &behind {
-                tx.apply_behind(a)?;
+                applier.apply_behind(tx, a)?;
             }
             let mut outcomes = Vec::with_capacity(p.entries.len() + 1);
             let mut stopped = false;
@@ -469,7 +483,14 @@ impl Verifier {
                                     deferred.push(entry.authority.clone());
                                     tx.append_chain(v)?
                                 } else {
-                                    tx.append_opened(v, opened)?
+                                    // Opened ahead when it opened there;
+                                    // otherwise here, where a key this
+                                    // batch announced counts.
+                                    let opening = match opened {
+                                        Some(o) => Some(o),
+                                        None => applier.opening(tx, entry)?,
+                                    };
+                                    tx.append(v, opening)?
                                 };
                                 appended_at.insert(
                                     (entry.authority.clone(), entry.seq),

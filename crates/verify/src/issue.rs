@@ -336,7 +336,7 @@ impl Verifier {
         let own = &self.inner.authority;
         // The own log's entries that gossip brought back during recovery
         // and that are not applied yet go first (entries apply in seq order).
-        tx.apply_behind(own)?;
+        self.applier().apply_behind(tx, own)?;
         let current = match lifecycle::subject(&document) {
             Some(number) => tx.license(own, number)?,
             None => None,
@@ -392,7 +392,8 @@ impl Verifier {
                 tally_model::MAX_ENTRY_BYTES
             )));
         }
-        tx.append(&v)?;
+        let opening = self.applier().opening(tx, v.entry())?;
+        tx.append(&v, opening)?;
         Ok((v, readers, warnings))
     }
 

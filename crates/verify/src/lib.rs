@@ -19,6 +19,7 @@
 //! - [`error`]: the error enum of the issuing operations.
 //! - [`signing`]: whether the node may sign now (recovering, stopped).
 
+pub mod apply;
 pub mod check;
 pub mod error;
 pub mod ingest;
@@ -172,6 +173,18 @@ impl Verifier {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// How this node applies entries: opening what is sealed to it with its
+    /// keys first (see [`apply`]).
+    pub fn applier(&self) -> apply::Applier {
+        apply::Applier {
+            opener: self.sealing().map(|sealing| sealing::SealOpener {
+                sealing: sealing.clone(),
+                trust: self.inner.trust.clone(),
+                own: self.inner.authority.clone(),
+            }),
+        }
     }
 
     pub fn authority(&self) -> &AuthorityId {

@@ -3,16 +3,17 @@
 //!
 //! [`Sealing`] holds the node's X25519 secrets (the newest seals; old ones
 //! still open what was sealed to them), the pair-key cache and the random
-//! source. [`SealOpener`] is the store's [`Opener`]: the store calls it when
-//! it applies a sealed entry, and it answers with the document only when
-//! the entry is addressed here and its recipient list keeps the rule.
+//! source. [`SealOpener`] opens a sealed entry before it is applied
+//! (`crate::apply`), answering with the document only when the entry is
+//! addressed here and its recipient list keeps the rule; it is also the
+//! store's [`SealedReader`], to read back what opened.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, RwLock};
 use tally_model::recipients::{Readers, readers};
 use tally_model::seal::{self, EncryptionPublic, EncryptionSecret, Header, PairKeys, Random};
 use tally_model::{AuthorityId, Body, Country, Document, Entry, License, Recipient, TrustList};
-use tally_store::{AnnouncedKey, Opener, Opening};
+use tally_store::{AnnouncedKey, Opening, SealedReader};
 
 /// Pair keys kept: one per (own key, peer key) pair; 200 States with a
 /// few keys each fit.
@@ -210,15 +211,19 @@ pub fn plan(
     Some(plan)
 }
 
-/// The store's opener: opens sealed entries addressed to this node.
+/// Opens sealed entries addressed to this node (before they are applied),
+/// and reads back what opened (the store's [`SealedReader`]).
+#[derive(Clone)]
 pub struct SealOpener {
     pub sealing: Arc<Sealing>,
     pub trust: Arc<RwLock<TrustList>>,
     pub own: AuthorityId,
 }
 
-impl Opener for SealOpener {
-    fn open(&self, entry: &Entry, announced: &[AnnouncedKey]) -> Opening {
+impl SealOpener {
+    /// Opens `entry`; `announced` are the encryption keys its authority
+    /// announced in its own log (besides those on its card).
+    pub fn open(&self, entry: &Entry, announced: &[AnnouncedKey]) -> Opening {
         let Body::Sealed(sealed) = &entry.body else {
             return Opening::NotAddressed;
         };
@@ -291,10 +296,17 @@ impl Opener for SealOpener {
                             }
                         }
                         let doubts = self.unreached_doubts(&payload);
+                        let unconfirmed = readers
+                            .iter()
+                            .skip(1)
+                            .filter(|r| !self.card_knows(&r.authority, &r.encryption_key))
+                            .cloned()
+                            .collect();
                         Opening::Document {
                             document: Box::new(payload.document),
                             readers,
                             doubts,
+                            unconfirmed,
                         }
                     }
                     Err(why) => Opening::Invalid(format!("recipients: {why}")),
@@ -303,6 +315,27 @@ impl Opener for SealOpener {
         }
     }
 
+    /// Whether `key` (hex) is an encryption key of `authority` on the card
+    /// this node trusts for it (or, for this node, one of its own). Keys an
+    /// authority announced in its log are the store's to check.
+    fn card_knows(&self, authority: &AuthorityId, key: &str) -> bool {
+        if *authority == self.own {
+            return self
+                .sealing
+                .publics()
+                .iter()
+                .any(|k| k.to_hex().eq_ignore_ascii_case(key));
+        }
+        let trust = self.trust.read().unwrap_or_else(|p| p.into_inner());
+        trust.card(authority).is_some_and(|c| {
+            c.encryption_keys
+                .iter()
+                .any(|k| k.public_key.eq_ignore_ascii_case(key))
+        })
+    }
+}
+
+impl SealedReader for SealOpener {
     fn reopen(&self, entry: &Entry, issuer_key: &str) -> Option<Document> {
         let Body::Sealed(sealed) = &entry.body else {
             return None;
@@ -318,22 +351,6 @@ impl Opener for SealOpener {
             seal::Opening::Opened(payload) => Some(payload.document),
             _ => None,
         }
-    }
-
-    fn card_knows(&self, authority: &AuthorityId, key: &str) -> bool {
-        if *authority == self.own {
-            return self
-                .sealing
-                .publics()
-                .iter()
-                .any(|k| k.to_hex().eq_ignore_ascii_case(key));
-        }
-        let trust = self.trust.read().unwrap_or_else(|p| p.into_inner());
-        trust.card(authority).is_some_and(|c| {
-            c.encryption_keys
-                .iter()
-                .any(|k| k.public_key.eq_ignore_ascii_case(key))
-        })
     }
 }
 

@@ -272,14 +272,12 @@ fn a_compromise_stops_stored_entries_counting_and_refuses_new_ones() {
         t.compromises()
     };
     let mut steps = 0;
-    let report = r
-        .store
-        .apply_compromised(compromises.clone(), &mut |_| steps += 1)
-        .expect("reindex");
+    let report =
+        r.v.apply_compromised(compromises.clone(), &mut |_| steps += 1)
+            .expect("reindex");
     assert!(report.is_some() && steps > 0, "re-derived, with progress");
     assert!(
-        r.store
-            .apply_compromised(compromises, &mut |_| {})
+        r.v.apply_compromised(compromises, &mut |_| {})
             .expect("io")
             .is_none(),
         "unchanged declarations re-derive nothing"
@@ -347,8 +345,7 @@ fn a_compromise_stops_stored_entries_counting_and_refuses_new_ones() {
         t.compromises()
     };
     assert!(
-        r.store
-            .apply_compromised(compromises, &mut |_| {})
+        r.v.apply_compromised(compromises, &mut |_| {})
             .expect("io")
             .is_none(),
         "a wider re-declaration re-derives nothing"
@@ -397,8 +394,7 @@ fn the_genuine_continuation_replaces_a_compromised_tail() {
         t.upsert(card);
         t.compromises()
     };
-    r.store
-        .apply_compromised(compromises, &mut |_| {})
+    r.v.apply_compromised(compromises, &mut |_| {})
         .expect("re-derive");
 
     let mut resumed = Log::resume("MX-SEDENA", 22, head_2);
@@ -460,7 +456,7 @@ fn the_genuine_continuation_replaces_a_compromised_tail() {
         !displaced.is_empty(),
         "the thief's entries are kept as evidence"
     );
-    r.store.reindex().expect("reindex");
+    r.v.reindex(&mut |_| {}).expect("reindex");
     assert_eq!(r.store.derived_digest().expect("digest"), before);
     // The evidence is not derived state: a reindex keeps it.
     assert_eq!(r.store.displaced().expect("displaced"), displaced);

@@ -121,11 +121,15 @@ async fn the_background_check_turns_a_damaged_store_to_503() -> Result<()> {
         .await?;
     ensure!(status == 200, "{status} {body}");
     // The background check of a sound store goes to the end and says so.
-    eventually("US's background check finds its store sound", WAIT, async || {
-        let status = us.get("/v1/status").await?;
-        ensure!(status["store"]["check"] == "sound", "{status}");
-        Ok(())
-    })
+    eventually(
+        "US's background check finds its store sound",
+        WAIT,
+        async || {
+            let status = us.get("/v1/status").await?;
+            ensure!(status["store"]["check"] == "sound", "{status}");
+            Ok(())
+        },
+    )
     .await?;
     us.sigterm(WAIT).await?;
 

@@ -543,10 +543,11 @@ async fn reads_answer_503_while_the_derived_records_are_rebuilt() {
     r.foreign_documents();
     r.issue(&export("EXP-1")).await;
     let store = r.state.verifier.store().clone();
+    let applier = r.state.verifier.applier();
     let (reached, reached_rx) = std::sync::mpsc::channel();
     let (go, go_rx) = std::sync::mpsc::channel::<()>();
     let rebuild = std::thread::spawn(move || {
-        store.reindex_with(&mut |_| {
+        store.reindex_with(&applier, &mut |_| {
             let _ = reached.send(());
             let _ = go_rx.recv();
         })
