@@ -7,10 +7,11 @@
 //! covered rotation announced (such a rotation is recorded as compromised,
 //! so its key is never trusted either).
 
+use crate::codec::encode_head;
 use crate::error::{Result, StoreError};
 use crate::keys;
 use crate::state::{Alert, EntryPointer, RotatedKey};
-use crate::tx::{Tx, encode_head};
+use crate::tx::Tx;
 use tally_model::{AlertKind, AuthorityId, Body, Document, Entry, SignedEntry, alert_id};
 
 /// Why `entry` (signed by `key_id`) does not count, if it does not.
@@ -145,7 +146,7 @@ pub(crate) fn displace_tail(tx: &mut Tx, authority: &AuthorityId, seq: u64) -> R
         }
         None => tx.delete(keys::head(a)),
     }
-    let applied = crate::derive::applied_through(tx, a)?;
+    let applied = crate::view::applied_through(tx, a)?;
     if applied >= from {
         tx.put_raw(keys::applied(a), (from - 1).to_be_bytes().to_vec());
     }
@@ -175,4 +176,18 @@ pub(crate) fn raise_displaced(tx: &mut Tx, signed: &SignedEntry) -> Result<()> {
         open: true,
     });
     Ok(())
+}
+
+impl Tx<'_> {
+    /// When the entry held at `seq` of `authority`'s log is past a declared
+    /// key compromise, moves that compromised tail out of the log (kept as
+    /// evidence) so the authority's genuine entry can take its place;
+    /// returns the first seq moved. See `compromise::displace_tail`.
+    pub fn displace_compromised_tail(
+        &mut self,
+        authority: &AuthorityId,
+        seq: u64,
+    ) -> Result<Option<u64>> {
+        crate::compromise::displace_tail(self, authority, seq)
+    }
 }

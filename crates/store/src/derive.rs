@@ -15,16 +15,17 @@
 use crate::error::{Result, StoreError};
 use crate::judge;
 use crate::keys;
+use crate::license::StoredLicense;
 use crate::opener::Opening;
 use crate::state::Reader;
 use crate::state::{
-    Alert, AnnouncedKey, EntryPointer, LicenseEvent, LicenseState, RotatedKey, SerialIndexRow,
-    SerialUse, ShipmentRow, TallyRow,
+    Alert, AnnouncedKey, EntryPointer, LicenseEvent, RotatedKey, SerialIndexRow, SerialUse,
+    ShipmentRow, TallyRow,
 };
-use crate::tx::{Tx, View};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use crate::tx::Tx;
+use crate::view::{View, applied_through};
 use std::collections::BTreeMap;
+use tally_model::VerifiedEntry;
 use tally_model::lifecycle::{self, Standing, Transition};
 use tally_model::validate::Invalid;
 use tally_model::{
@@ -32,137 +33,6 @@ use tally_model::{
     License, LicenseKind, ShipmentRecord, SignedEntry, Status, StatusChange, alert_id,
     normalize_serial,
 };
-
-/// A license as stored: its state without the document, which stays in the
-/// log entry that carries it and is read back on demand. Each document then
-/// costs its bytes on disk once, and an append writes a small record. A
-/// sealed document is opened again when read (a few microseconds of
-/// symmetric work with the pair keys cached), so a recipient keeps no second,
-/// clear copy beside the sealed entry.
-///
-/// Its bytes are [`crate::record`]'s protobuf; the serde derives are the
-/// JSON that stores of schema 4 and before wrote, still read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct StoredLicense {
-    pub(crate) authority: AuthorityId,
-    pub(crate) number: String,
-    pub(crate) kind: LicenseKind,
-    pub(crate) status: Status,
-    pub(crate) version: u32,
-    /// Seq of the issuer's entry holding the current version: the issue or
-    /// the newest amendment.
-    pub(crate) document_seq: u64,
-    pub(crate) issued_at_ms: i64,
-    pub(crate) entry: EntryPointer,
-    pub(crate) signed_by: String,
-    pub(crate) history: Vec<LicenseEvent>,
-    /// The plaintext of a sealed current version, as stores written before
-    /// recipients re-opened their entries kept it; read when present, never
-    /// written now (a reindex drops it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) sealed_document: Option<License>,
-    /// Who can read the current version when it arrived sealed (its sealed
-    /// recipient list, the issuer first); empty when the log holds it in
-    /// clear.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(crate) sealed_to: Vec<Reader>,
-}
-
-impl StoredLicense {
-    /// The current version of the document.
-    fn document(&self, view: &dyn View) -> Result<License> {
-        match &self.sealed_document {
-            Some(d) => Ok(d.clone()),
-            None => document_at(
-                view,
-                self.authority.as_str(),
-                self.document_seq,
-                self.sealed_to.first().map(|r| r.encryption_key.as_str()),
-            )
-            .map_err(|e| match e {
-                StoreError::Unreadable { reason, .. } => StoreError::Unreadable {
-                    authority: self.authority.to_string(),
-                    number: self.number.clone(),
-                    reason,
-                },
-                e => e,
-            }),
-        }
-    }
-
-    /// The full state, with the document read from the log.
-    pub(crate) fn load(self, view: &dyn View) -> Result<LicenseState> {
-        let document = self.document(view)?;
-        Ok(LicenseState {
-            authority: self.authority,
-            number: self.number,
-            kind: self.kind,
-            status: self.status,
-            version: self.version,
-            document,
-            issued_at_ms: self.issued_at_ms,
-            entry: self.entry,
-            signed_by: self.signed_by,
-            history: self.history,
-            sealed_to: self.sealed_to,
-        })
-    }
-}
-
-/// The license document carried by `authority`'s entry `seq` (an issue or
-/// an amendment); `issuer_key` (hex) is the issuer's encryption key it was
-/// sealed with, when it was.
-fn document_at(
-    view: &dyn View,
-    authority: &str,
-    seq: u64,
-    issuer_key: Option<&str>,
-) -> Result<License> {
-    let key = keys::log(authority, seq);
-    if let Some(l) = view.applied_document(&key) {
-        return Ok(l);
-    }
-    let bytes = view
-        .get(&key)?
-        .ok_or_else(|| StoreError::corrupt(&key, "license state points at a missing entry"))?;
-    let entry = SignedEntry::open_stored(&bytes).map_err(|e| StoreError::corrupt(&key, e))?;
-    let document = match entry.body {
-        Body::Document(d) => d,
-        Body::Unknown(_) => {
-            return Err(StoreError::corrupt(
-                &key,
-                "license state points at a document this version cannot read",
-            ));
-        }
-        Body::Sealed(_) => {
-            let opened = match (view.reader(), issuer_key) {
-                (Some(o), Some(k)) => o.reopen(&entry, k),
-                _ => None,
-            };
-            // Not damage: a secret lost, or a store applied before the
-            // issuer's opening key was recorded. The caller names the license.
-            opened.ok_or_else(|| StoreError::Unreadable {
-                authority: authority.to_string(),
-                number: String::new(),
-                reason: format!(
-                    "its sealed entry (seq {seq}) no longer opens with this node's encryption keys"
-                ),
-            })?
-        }
-    };
-    match document {
-        Document::License(l) | Document::Amendment { license: l, .. } => Ok(l),
-        _ => Err(StoreError::corrupt(
-            &key,
-            "license state points at another kind of entry",
-        )),
-    }
-}
-
-/// Reads a stored license with its document.
-pub(crate) fn load_license(view: &dyn View, key: &[u8], bytes: &[u8]) -> Result<LicenseState> {
-    StoredLicense::from_bytes(key, bytes)?.load(view)
-}
 
 /// The stored license `number` of `authority`, this transaction's writes
 /// included.
@@ -180,28 +50,6 @@ fn put_license(tx: &mut Tx, key: Vec<u8>, state: &StoredLicense) -> Result<()> {
         .map_err(|why| StoreError::corrupt(&key, format_args!("cannot write it: {why}")))?;
     tx.put_raw(key, bytes);
     Ok(())
-}
-
-pub(crate) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::corrupt(key, e))
-}
-
-pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value)
-        .expect("store values are plain structs with string map keys and always serialize")
-}
-
-/// Seq through which `authority`'s log is applied (0: none).
-pub(crate) fn applied_through(view: &dyn View, authority: &str) -> Result<u64> {
-    let key = keys::applied(authority);
-    match view.get(&key)? {
-        None => Ok(0),
-        Some(v) => v
-            .as_slice()
-            .try_into()
-            .map(u64::from_be_bytes)
-            .map_err(|_| StoreError::corrupt(&key, "applied mark is not 8 bytes")),
-    }
 }
 
 /// Applies `entry` (id `id`, signed by `key_id`), the next of its log after
@@ -770,9 +618,68 @@ fn shipment(tx: &mut Tx, entry: &Entry, record: &ShipmentRecord) -> Result<()> {
     Ok(())
 }
 
+impl Tx<'_> {
+    /// Appends `v` to its log (it must be next after the head) and applies
+    /// it to the derived state, with `opening` for a sealed entry (what the
+    /// caller opened: see [`Tx::apply`]). The entry is acknowledged once the
+    /// transaction commits.
+    pub fn append(
+        &mut self,
+        v: &VerifiedEntry,
+        opening: Option<crate::Opening>,
+    ) -> Result<EntryPointer> {
+        let pointer = self.append_chain(v)?;
+        apply(
+            self,
+            v.entry(),
+            v.id(),
+            v.signed().key_id(),
+            v.document_check(),
+            opening,
+        )?;
+        Ok(pointer)
+    }
+
+    /// The next entry of `authority`'s log past its applied mark (appended,
+    /// not applied yet), with its decoded entry: what the caller opens, when
+    /// it is sealed, and hands to [`Tx::apply`].
+    pub fn next_behind(
+        &self,
+        authority: &AuthorityId,
+    ) -> Result<Option<(SignedEntry, tally_model::Entry)>> {
+        let seq = crate::view::applied_through(self, authority.as_str())? + 1;
+        if self.head(authority)?.is_none_or(|(head, _)| seq > head) {
+            return Ok(None);
+        }
+        let key = keys::log(authority.as_str(), seq);
+        let signed = self
+            .entry_at(authority, seq)?
+            .ok_or_else(|| StoreError::corrupt(&key, "missing below the head"))?;
+        let entry = signed.open().map_err(|e| StoreError::corrupt(&key, e))?;
+        Ok(Some((signed, entry)))
+    }
+
+    /// Applies `entry` (decoded from `signed`), the next of its log past
+    /// the applied mark, to the derived records; an entry already applied
+    /// changes nothing. `opening`: what opening it came to when it is
+    /// sealed, done by the caller (the store holds no keys); `None` for a
+    /// sealed entry is read as not addressed here. No opening and no
+    /// document content fails the transaction: each outcome has its effect
+    /// (`document.invalid`, `party.excluded`, or nothing).
+    pub fn apply(
+        &mut self,
+        signed: &SignedEntry,
+        entry: &tally_model::Entry,
+        opening: Option<crate::Opening>,
+    ) -> Result<()> {
+        apply(self, entry, signed.id(), signed.key_id(), None, opening)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::decode;
     use crate::engine::{Engine, EngineKind};
     use tally_model::{
         AuthorityKey, Body, Checkpoint, KeyRotation, ShipmentLine, TransitAuthorization,

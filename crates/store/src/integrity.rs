@@ -3,11 +3,12 @@
 //! log's chain ([`Store::check_chains`]: hashes, prev links, dense seqs,
 //! heads, the hash index, and signatures through a caller's judge).
 
+use crate::codec::decode_signed;
 use crate::engine::{self, EngineKind, REDB_FILE, SLED_DIR};
 use crate::error::Result;
 use crate::keys;
-use crate::store::{Progress, Store};
-use crate::tx::decode_signed;
+use crate::rebuild::Progress;
+use crate::store::Store;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use tally_model::{EntryHash, SignedEntry};

@@ -134,7 +134,7 @@ fn own_serials(
         let Some((direction, country, serial)) = keys::serial_parts(&k) else {
             continue;
         };
-        out.push((direction, country, serial, crate::derive::decode(&k, &v)?));
+        out.push((direction, country, serial, crate::codec::decode(&k, &v)?));
     }
     Ok(out)
 }
@@ -149,7 +149,7 @@ fn serial_group(
 ) -> Result<Vec<SerialIndexRow>> {
     tx.scan_prefix_limit(&keys::serial_index_prefix(direction, serial), limit)?
         .into_iter()
-        .map(|(k, v)| crate::derive::decode(&k, &v))
+        .map(|(k, v)| crate::codec::decode(&k, &v))
         .collect()
 }
 
@@ -167,7 +167,7 @@ fn shipments(tx: &Tx, license: &DocumentRef) -> Result<Vec<ShipmentRow>> {
     let mut rows: Vec<ShipmentRow> = tx
         .scan_prefix(&keys::shipment_prefix(license))?
         .into_iter()
-        .map(|(k, v)| crate::derive::decode(&k, &v))
+        .map(|(k, v)| crate::codec::decode(&k, &v))
         .collect::<Result<_>>()?;
     rows.sort_by(|a, b| {
         (a.recorded_at_ms, a.recorded_by.as_str(), a.seq).cmp(&(

@@ -7,8 +7,8 @@
 //! written on every issue, amendment and status change; field names and hex
 //! made up most of its JSON.
 
-use crate::derive::StoredLicense;
 use crate::error::{Result, StoreError};
+use crate::license::StoredLicense;
 use crate::state::{EntryPointer, LicenseEvent, Reader};
 use prost::Message;
 use tally_model::{EntryHash, LicenseKind, Status};

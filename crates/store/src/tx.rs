@@ -4,12 +4,13 @@
 //! batch, and an error discards them all.
 
 use crate::clock::{AlertClock, Due};
-use crate::derive;
+use crate::codec::{decode_head, decode_signed, encode_evidence, encode_head};
 use crate::engine::{Batch, Engine, Op};
 use crate::error::{Result, StoreError};
 use crate::keys;
 use crate::opener::SealedReader;
 use crate::state::{Alert, AnnouncedKey, EntryPointer, Evidence, LicenseState, RotatedKey};
+use crate::view::View;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashMap};
@@ -19,31 +20,6 @@ use tally_model::{
     AlertKind, AuthorityId, ChainStep, DocumentRef, EntryHash, License, SignedEntry, VerifiedEntry,
     alert_id, chain_step,
 };
-
-/// Read access to a consistent state: the engine, or the engine plus a
-/// transaction's pending writes.
-pub(crate) trait View {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
-    /// Reads back sealed documents this node opened, when it has its keys.
-    fn reader(&self) -> Option<&dyn SealedReader>;
-    /// The document this view applied from the log entry at `log_key`
-    /// itself, kept in memory (a transaction's own applies).
-    fn applied_document(&self, _log_key: &[u8]) -> Option<License> {
-        None
-    }
-}
-
-/// The committed state as a [`View`], for reads outside a transaction.
-pub(crate) struct EngineView<'a>(pub &'a dyn Engine, pub Option<&'a dyn SealedReader>);
-
-impl View for EngineView<'_> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.0.get(key)
-    }
-    fn reader(&self) -> Option<&dyn SealedReader> {
-        self.1
-    }
-}
 
 /// Writes pending over the engine. Obtained from [`crate::Store::transaction`],
 /// which holds the store's single-writer lock for its whole life.
@@ -83,26 +59,6 @@ impl View for Tx<'_> {
     fn applied_document(&self, log_key: &[u8]) -> Option<License> {
         self.documents.get(log_key).map(|l| (**l).clone())
     }
-}
-
-pub(crate) fn encode_head(seq: u64, hash: &EntryHash) -> Vec<u8> {
-    let mut v = Vec::with_capacity(40);
-    v.extend_from_slice(&seq.to_be_bytes());
-    v.extend_from_slice(&hash.0);
-    v
-}
-
-pub(crate) fn decode_head(key: &[u8], v: &[u8]) -> Result<(u64, EntryHash)> {
-    let (seq, hash) = v
-        .split_first_chunk::<8>()
-        .filter(|(_, h)| h.len() == 32)
-        .ok_or_else(|| StoreError::corrupt(key, "head is not seq (8) + hash (32)"))?;
-    let hash = EntryHash::from_slice(hash).ok_or_else(|| StoreError::corrupt(key, "hash"))?;
-    Ok((u64::from_be_bytes(*seq), hash))
-}
-
-pub(crate) fn decode_signed(key: &[u8], v: &[u8]) -> Result<SignedEntry> {
-    SignedEntry::decode(v).map_err(|e| StoreError::corrupt(key, e))
 }
 
 impl<'a> Tx<'a> {
@@ -185,7 +141,7 @@ impl<'a> Tx<'a> {
 
     pub(crate) fn get_json<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
         View::get(self, key)?
-            .map(|b| derive::decode(key, &b))
+            .map(|b| crate::codec::decode(key, &b))
             .transpose()
     }
 
@@ -223,7 +179,7 @@ impl<'a> Tx<'a> {
     }
 
     pub(crate) fn put_json<T: Serialize>(&mut self, key: Vec<u8>, value: &T) {
-        self.put_raw(key, derive::encode(value));
+        self.put_raw(key, crate::codec::encode(value));
     }
 
     // ---- the typed operations a verifier needs inside one transaction ----
@@ -248,7 +204,7 @@ impl<'a> Tx<'a> {
     pub fn rotated_keys(&self, authority: &AuthorityId) -> Result<Vec<RotatedKey>> {
         self.scan_prefix(&keys::rotated_prefix(authority.as_str()))?
             .into_iter()
-            .map(|(k, v)| derive::decode(&k, &v))
+            .map(|(k, v)| crate::codec::decode(&k, &v))
             .collect()
     }
 
@@ -256,7 +212,7 @@ impl<'a> Tx<'a> {
     pub fn announced_keys(&self, authority: &AuthorityId) -> Result<Vec<AnnouncedKey>> {
         self.scan_prefix(&keys::announced_prefix(authority.as_str()))?
             .into_iter()
-            .map(|(k, v)| derive::decode(&k, &v))
+            .map(|(k, v)| crate::codec::decode(&k, &v))
             .collect()
     }
 
@@ -265,9 +221,9 @@ impl<'a> Tx<'a> {
     /// that nothing about a sealed document fails a transaction.
     pub fn license(&self, authority: &AuthorityId, number: &str) -> Result<Option<LicenseState>> {
         let key = keys::license(authority.as_str(), number);
-        crate::readable(
+        crate::license::readable(
             View::get(self, &key)?
-                .map(|v| derive::load_license(self, &key, &v))
+                .map(|v| crate::license::load_license(self, &key, &v))
                 .transpose(),
         )
     }
@@ -306,31 +262,10 @@ impl<'a> Tx<'a> {
         let mut rows: Vec<crate::state::TallyRow> = self
             .scan_prefix(&keys::tally_prefix(&license.reference()))?
             .into_iter()
-            .map(|(k, v)| derive::decode(&k, &v))
+            .map(|(k, v)| crate::codec::decode(&k, &v))
             .collect::<Result<_>>()?;
         rows.retain(|t| tally_model::on_route(&license.document, t.direction, &t.country));
         Ok(rows)
-    }
-
-    /// Appends `v` to its log (it must be next after the head) and applies
-    /// it to the derived state, with `opening` for a sealed entry (what the
-    /// caller opened: see [`Tx::apply`]). The entry is acknowledged once the
-    /// transaction commits.
-    pub fn append(
-        &mut self,
-        v: &VerifiedEntry,
-        opening: Option<crate::Opening>,
-    ) -> Result<EntryPointer> {
-        let pointer = self.append_chain(v)?;
-        derive::apply(
-            self,
-            v.entry(),
-            v.id(),
-            v.signed().key_id(),
-            v.document_check(),
-            opening,
-        )?;
-        Ok(pointer)
     }
 
     /// The first step of taking an entry in, alone: the chain records (log
@@ -360,53 +295,6 @@ impl<'a> Tx<'a> {
         })
     }
 
-    /// The next entry of `authority`'s log past its applied mark (appended,
-    /// not applied yet), with its decoded entry: what the caller opens, when
-    /// it is sealed, and hands to [`Tx::apply`].
-    pub fn next_behind(
-        &self,
-        authority: &AuthorityId,
-    ) -> Result<Option<(SignedEntry, tally_model::Entry)>> {
-        let seq = derive::applied_through(self, authority.as_str())? + 1;
-        if self.head(authority)?.is_none_or(|(head, _)| seq > head) {
-            return Ok(None);
-        }
-        let key = keys::log(authority.as_str(), seq);
-        let signed = self
-            .entry_at(authority, seq)?
-            .ok_or_else(|| StoreError::corrupt(&key, "missing below the head"))?;
-        let entry = signed.open().map_err(|e| StoreError::corrupt(&key, e))?;
-        Ok(Some((signed, entry)))
-    }
-
-    /// Applies `entry` (decoded from `signed`), the next of its log past
-    /// the applied mark, to the derived records; an entry already applied
-    /// changes nothing. `opening`: what opening it came to when it is
-    /// sealed, done by the caller (the store holds no keys); `None` for a
-    /// sealed entry is read as not addressed here. No opening and no
-    /// document content fails the transaction: each outcome has its effect
-    /// (`document.invalid`, `party.excluded`, or nothing).
-    pub fn apply(
-        &mut self,
-        signed: &SignedEntry,
-        entry: &tally_model::Entry,
-        opening: Option<crate::Opening>,
-    ) -> Result<()> {
-        derive::apply(self, entry, signed.id(), signed.key_id(), None, opening)
-    }
-
-    /// When the entry held at `seq` of `authority`'s log is past a declared
-    /// key compromise, moves that compromised tail out of the log (kept as
-    /// evidence) so the authority's genuine entry can take its place;
-    /// returns the first seq moved. See `compromise::displace_tail`.
-    pub fn displace_compromised_tail(
-        &mut self,
-        authority: &AuthorityId,
-        seq: u64,
-    ) -> Result<Option<u64>> {
-        crate::compromise::displace_tail(self, authority, seq)
-    }
-
     /// Keeps an equivocation proof and raises its alert; storing the same
     /// proof twice changes nothing. True if this node did not know of a fork
     /// of that (authority, seq) before.
@@ -425,7 +313,7 @@ impl<'a> Tx<'a> {
             evidence.seq,
             &EntryHash::of(&evidence.entries[1]),
         );
-        self.put_raw(key, crate::store::encode_evidence(evidence));
+        self.put_raw(key, encode_evidence(evidence));
         raise_equivocation(self, evidence)?;
         Ok(!known)
     }
