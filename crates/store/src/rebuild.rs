@@ -320,7 +320,7 @@ impl Store {
 
 /// How a rebuild applies one entry: opens it when it is sealed (above the
 /// store, with keys it does not hold) and hands the outcome to
-/// [`Tx::apply`]. The verifier's opens; [`Keyless`] opens nothing.
+/// [`Tx::apply`]. The verifier's opens; [`crate::Keyless`] opens nothing.
 pub trait ApplyStep {
     fn apply(&self, tx: &mut Tx, signed: &SignedEntry, entry: &tally_model::Entry) -> Result<()>;
 }

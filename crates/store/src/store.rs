@@ -128,7 +128,7 @@ impl Store {
     /// with a message naming both versions (or engines) if `dir` holds a
     /// store of another schema version or another engine. Without keys it
     /// reads no sealed document, so it finishes a reindex that a crash
-    /// interrupted before returning, as [`Keyless`] does.
+    /// interrupted before returning, as [`crate::Keyless`] does.
     pub fn open(dir: &Path, kind: EngineKind) -> Result<Store> {
         Store::open_with(dir, kind, None)
     }
@@ -482,7 +482,7 @@ impl Store {
 
     /// Appends entries (of any authorities) in one durable commit; see
     /// [`Tx::append`]. On error nothing is written. Without keys, as
-    /// [`Keyless`]: a sealed entry derives nothing (the verifier opens and
+    /// [`crate::Keyless`]: a sealed entry derives nothing (the verifier opens and
     /// applies what is sealed to its node).
     pub fn append_batch(&self, entries: &[VerifiedEntry]) -> Result<()> {
         self.transaction(|tx| {

@@ -271,8 +271,9 @@ impl<'a> Tx<'a> {
     /// The first step of taking an entry in, alone: the chain records (log
     /// record, head, hash index), not what the document derives. Gossip
     /// acknowledges an entry after this step, before opening it, so that a
-    /// recipient answers as fast as a bystander; [`Tx::apply_behind`] then
-    /// applies it (and a start applies what a crash left behind).
+    /// recipient answers as fast as a bystander; the verifier then applies
+    /// it ([`Tx::next_behind`], [`Tx::apply`]), as a start applies what a
+    /// crash left behind.
     pub fn append_chain(&mut self, v: &VerifiedEntry) -> Result<EntryPointer> {
         let entry = v.entry();
         let a = entry.authority.as_str();
