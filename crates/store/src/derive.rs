@@ -190,31 +190,7 @@ fn apply_document(
         Some(s) => match s.document(tx) {
             Ok(d) => Some((s, d)),
             Err(StoreError::Unreadable { reason, .. }) => {
-                // What this entry changes cannot be judged against a
-                // document that does not open here: keep it, say so, and
-                // let every other entry go on applying.
-                let license = DocumentRef {
-                    authority: authority.to_string(),
-                    number: s.number.clone(),
-                };
-                tx.raise(&Alert {
-                    id: alert_id(
-                        AlertKind::DocumentUnreadable,
-                        Some(&license),
-                        &entry.authority,
-                        entry.seq,
-                    ),
-                    kind: AlertKind::DocumentUnreadable,
-                    license: Some(license),
-                    raised_at_ms: entry.issued_at_ms,
-                    detail: format!(
-                        "{authority} seq {}: {} not applied: the license {reason}",
-                        entry.seq,
-                        doc.kind_name()
-                    ),
-                    open: true,
-                });
-                return Ok(());
+                return keep_unjudged(tx, entry, doc, &s.number, &reason);
             }
             Err(e) => return Err(e),
         },
@@ -233,70 +209,10 @@ fn apply_document(
     let transition =
         match lifecycle::transition_checked(standing, doc, entry.authority.country(), checked) {
             Ok(t) => t,
-            Err(refusal) => {
-                let license = subject.map(|number| DocumentRef {
-                    authority: authority.to_string(),
-                    number: number.to_string(),
-                });
-                tx.raise(&Alert {
-                    id: alert_id(
-                        AlertKind::DocumentInvalid,
-                        license.as_ref(),
-                        &entry.authority,
-                        entry.seq,
-                    ),
-                    kind: AlertKind::DocumentInvalid,
-                    license,
-                    raised_at_ms: entry.issued_at_ms,
-                    detail: format!(
-                        "{authority} seq {}: {} kept as evidence, not applied: {refusal}",
-                        entry.seq,
-                        doc.kind_name()
-                    ),
-                    open: true,
-                });
-                // The one invalid document that still takes effect: a
-                // rotation to a weak or malformed key retires the key that
-                // signed it (the signer meant to), and trusts nothing new,
-                // so the log waits for a new card (docs/PROTOCOL.md 5.2).
-                if let Document::KeyRotation(rotation) = doc {
-                    let key = RotatedKey {
-                        public_key: rotation.new_key.clone(),
-                        valid_from_ms: rotation.valid_from_ms,
-                        entry: pointer,
-                        signed_by: hex::encode(key_id),
-                        compromised: true,
-                    };
-                    tx.put_json(keys::rotated(authority, entry.seq), &key);
-                }
-                return Ok(());
-            }
+            Err(refusal) => return keep_refused(tx, entry, pointer, key_id, doc, &refusal),
         };
     let old_document = current.map(|(_, d)| d);
-    // Whose joined alerts this entry can change.
-    let judged = match doc {
-        Document::Shipment(record) => Some((record.license.clone(), false)),
-        _ => subject.map(|number| {
-            let import = matches!(doc, Document::License(License::Import(_)))
-                || stored
-                    .as_ref()
-                    .is_some_and(|s| s.kind == LicenseKind::Import);
-            (
-                DocumentRef {
-                    authority: authority.to_string(),
-                    number: number.to_string(),
-                },
-                import,
-            )
-        }),
-    };
-    // A delivery verification (issued, or its status changed) moves the
-    // delivery balance of the export license it verifies.
-    let verified = match (doc, &old_document) {
-        (Document::License(License::Delivery(d)), _) => Some(d.export_license.clone()),
-        (Document::StatusChange(_), Some(License::Delivery(d))) => Some(d.export_license.clone()),
-        _ => None,
-    };
+    let rejudge = Rejudge::of(entry, doc, stored.as_ref(), old_document.as_ref());
     apply_transition(
         tx,
         entry,
@@ -311,33 +227,161 @@ fn apply_document(
             Carried::InLog { .. } => None,
         },
     )?;
-    if let Some((license, import)) = judged {
-        judge::license(tx, &license)?;
-        if import {
-            judge::citing(tx, &license)?;
-        }
-        // `serial.repeat` changes only with serials crossing or with a
-        // license's route and makes: then this license's, and those of the
-        // licenses its serials also crossed under (for a record, only its
-        // own serials' partners).
-        let serials_changed = match doc {
-            Document::Shipment(r) => r.accepted() && r.items.iter().any(|l| !l.serials.is_empty()),
-            Document::License(_) | Document::Amendment { .. } => true,
-            _ => false,
+    rejudge.run(tx, doc)
+}
+
+/// What an entry changes cannot be judged against a license document that
+/// does not open here: keep it, say so (`document.unreadable`), and let
+/// every other entry go on applying.
+fn keep_unjudged(
+    tx: &mut Tx,
+    entry: &Entry,
+    doc: &Document,
+    number: &str,
+    reason: &str,
+) -> Result<()> {
+    let authority = entry.authority.as_str();
+    let license = DocumentRef {
+        authority: authority.to_string(),
+        number: number.to_string(),
+    };
+    tx.raise(&Alert {
+        id: alert_id(
+            AlertKind::DocumentUnreadable,
+            Some(&license),
+            &entry.authority,
+            entry.seq,
+        ),
+        kind: AlertKind::DocumentUnreadable,
+        license: Some(license),
+        raised_at_ms: entry.issued_at_ms,
+        detail: format!(
+            "{authority} seq {}: {} not applied: the license {reason}",
+            entry.seq,
+            doc.kind_name()
+        ),
+        open: true,
+    });
+    Ok(())
+}
+
+/// A document the lifecycle refuses is kept as evidence with a
+/// `document.invalid` alert, and applies nothing, with one exception: a
+/// rotation to a weak or malformed key retires the key that signed it (the
+/// signer meant to) and trusts nothing new, so the log waits for a new card
+/// (docs/PROTOCOL.md 5.2).
+fn keep_refused(
+    tx: &mut Tx,
+    entry: &Entry,
+    pointer: EntryPointer,
+    key_id: &[u8; 32],
+    doc: &Document,
+    refusal: &lifecycle::Refusal,
+) -> Result<()> {
+    let authority = entry.authority.as_str();
+    let license = lifecycle::subject(doc).map(|number| DocumentRef {
+        authority: authority.to_string(),
+        number: number.to_string(),
+    });
+    tx.raise(&Alert {
+        id: alert_id(
+            AlertKind::DocumentInvalid,
+            license.as_ref(),
+            &entry.authority,
+            entry.seq,
+        ),
+        kind: AlertKind::DocumentInvalid,
+        license,
+        raised_at_ms: entry.issued_at_ms,
+        detail: format!(
+            "{authority} seq {}: {} kept as evidence, not applied: {refusal}",
+            entry.seq,
+            doc.kind_name()
+        ),
+        open: true,
+    });
+    if let Document::KeyRotation(rotation) = doc {
+        let key = RotatedKey {
+            public_key: rotation.new_key.clone(),
+            valid_from_ms: rotation.valid_from_ms,
+            entry: pointer,
+            signed_by: hex::encode(key_id),
+            compromised: true,
         };
-        if serials_changed {
-            let mut serials = match doc {
-                Document::Shipment(record) => judge::record_partners(tx, record)?,
-                _ => judge::serial_partners(tx, &license)?,
-            };
-            serials.insert(license.clone());
-            judge::serials_of(tx, &serials)?;
-        }
-    }
-    if let Some(export) = verified {
-        judge::license(tx, &export)?;
+        tx.put_json(keys::rotated(authority, entry.seq), &key);
     }
     Ok(())
+}
+
+/// Whose joined alerts an applied entry can change: the license it
+/// concerns (and, for an import certificate, the exports citing it), and
+/// the export a delivery verification (issued, or its status changed)
+/// moves the delivery balance of.
+struct Rejudge {
+    license: Option<(DocumentRef, bool)>,
+    verified: Option<DocumentRef>,
+}
+
+impl Rejudge {
+    fn of(
+        entry: &Entry,
+        doc: &Document,
+        stored: Option<&StoredLicense>,
+        old_document: Option<&License>,
+    ) -> Rejudge {
+        let license = match doc {
+            Document::Shipment(record) => Some((record.license.clone(), false)),
+            _ => lifecycle::subject(doc).map(|number| {
+                let import = matches!(doc, Document::License(License::Import(_)))
+                    || stored.is_some_and(|s| s.kind == LicenseKind::Import);
+                let license = DocumentRef {
+                    authority: entry.authority.to_string(),
+                    number: number.to_string(),
+                };
+                (license, import)
+            }),
+        };
+        let verified = match (doc, old_document) {
+            (Document::License(License::Delivery(d)), _) => Some(d.export_license.clone()),
+            (Document::StatusChange(_), Some(License::Delivery(d))) => {
+                Some(d.export_license.clone())
+            }
+            _ => None,
+        };
+        Rejudge { license, verified }
+    }
+
+    fn run(self, tx: &mut Tx, doc: &Document) -> Result<()> {
+        if let Some((license, import)) = self.license {
+            judge::license(tx, &license)?;
+            if import {
+                judge::citing(tx, &license)?;
+            }
+            // `serial.repeat` changes only with serials crossing or with a
+            // license's route and makes: then this license's, and those of
+            // the licenses its serials also crossed under (for a record,
+            // only its own serials' partners).
+            let serials_changed = match doc {
+                Document::Shipment(r) => {
+                    r.accepted() && r.items.iter().any(|l| !l.serials.is_empty())
+                }
+                Document::License(_) | Document::Amendment { .. } => true,
+                _ => false,
+            };
+            if serials_changed {
+                let mut serials = match doc {
+                    Document::Shipment(record) => judge::record_partners(tx, record)?,
+                    _ => judge::serial_partners(tx, &license)?,
+                };
+                serials.insert(license.clone());
+                judge::serials_of(tx, &serials)?;
+            }
+        }
+        if let Some(export) = self.verified {
+            judge::license(tx, &export)?;
+        }
+        Ok(())
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -522,31 +566,54 @@ fn shipment(tx: &mut Tx, entry: &Entry, record: &ShipmentRecord) -> Result<()> {
         keys::shipment(&record.license, entry.issued_at_ms, recorder, entry.seq),
         &row,
     );
-    let direction = record.checkpoint.direction;
-    let country = record.checkpoint.country.as_str();
     if !record.accepted() {
-        let license = Some(record.license.clone());
-        tx.raise(&Alert {
-            id: alert_id(
-                AlertKind::ShipmentRefused,
-                license.as_ref(),
-                &entry.authority,
-                entry.seq,
-            ),
-            kind: AlertKind::ShipmentRefused,
-            license,
-            raised_at_ms: entry.issued_at_ms,
-            detail: format!(
-                "{recorder} refused a crossing ({}) at {:?}, {country}, on {:?}",
-                direction.as_str(),
-                record.checkpoint.port,
-                record.date
-            ),
-            open: true,
-        });
+        refused_crossing(tx, entry, record);
         return Ok(());
     }
+    count_lines(tx, record)?;
+    let direction = record.checkpoint.direction;
+    if direction == Direction::Exit
+        && let Ok(date) = record.date.parse::<Date>()
+    {
+        tx.put_raw(
+            keys::exit_date(date.days(), &record.license, recorder, entry.seq),
+            Vec::new(),
+        );
+    }
+    record_serials(tx, entry, record)
+}
 
+/// A refused crossing counts nothing and raises `shipment.refused`.
+fn refused_crossing(tx: &mut Tx, entry: &Entry, record: &ShipmentRecord) {
+    let recorder = entry.authority.as_str();
+    let direction = record.checkpoint.direction;
+    let country = record.checkpoint.country.as_str();
+    let license = Some(record.license.clone());
+    tx.raise(&Alert {
+        id: alert_id(
+            AlertKind::ShipmentRefused,
+            license.as_ref(),
+            &entry.authority,
+            entry.seq,
+        ),
+        kind: AlertKind::ShipmentRefused,
+        license,
+        raised_at_ms: entry.issued_at_ms,
+        detail: format!(
+            "{recorder} refused a crossing ({}) at {:?}, {country}, on {:?}",
+            direction.as_str(),
+            record.checkpoint.port,
+            record.date
+        ),
+        open: true,
+    });
+}
+
+/// Adds an accepted crossing to the tally of each line it declares, per
+/// direction and recording country.
+fn count_lines(tx: &mut Tx, record: &ShipmentRecord) -> Result<()> {
+    let direction = record.checkpoint.direction;
+    let country = record.checkpoint.country.as_str();
     // One shipment counts once per line even if it lists a line twice.
     let mut per_line: BTreeMap<u32, u64> = BTreeMap::new();
     for line in &record.items {
@@ -567,19 +634,17 @@ fn shipment(tx: &mut Tx, entry: &Entry, record: &ShipmentRecord) -> Result<()> {
         tx.put_json(key, &row);
     }
 
-    if direction == Direction::Exit
-        && let Ok(date) = record.date.parse::<Date>()
-    {
-        tx.put_raw(
-            keys::exit_date(date.days(), &record.license, recorder, entry.seq),
-            Vec::new(),
-        );
-    }
-    // Per serial, the earliest use under this license in this direction and
-    // recording country (`R`, what `items.serials` checks), and the same
-    // per license, country and line in the index across licenses (`Q`,
-    // what `serial.repeat` joins). Minima, so arrival order does not matter,
-    // and a serial crossing again under one license adds no row.
+    Ok(())
+}
+
+/// Per serial, the earliest use under this license in this direction and
+/// recording country (`R`, what `items.serials` checks), and the same per
+/// license, country and line in the index across licenses (`Q`, what
+/// `serial.repeat` joins). Minima, so arrival order does not matter, and a
+/// serial crossing again under one license adds no row.
+fn record_serials(tx: &mut Tx, entry: &Entry, record: &ShipmentRecord) -> Result<()> {
+    let direction = record.checkpoint.direction;
+    let country = record.checkpoint.country.as_str();
     for line in &record.items {
         for declared in &line.serials {
             let serial = normalize_serial(declared);

@@ -11,7 +11,7 @@ use crate::rebuild::Progress;
 use crate::store::Store;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use tally_model::{EntryHash, SignedEntry};
+use tally_model::{AuthorityId, EntryHash, SignedEntry};
 
 /// Problems listed in a report at most (the count goes on).
 pub const MAX_PROBLEMS: usize = 100;
@@ -212,119 +212,172 @@ impl Store {
         };
         report.logs = heads.len();
         let total: u64 = heads.iter().map(|(_, seq, _)| seq).sum();
+        let mut check = Check {
+            report,
+            judge,
+            progress,
+            stop,
+            total,
+        };
         for (authority, head_seq, head_hash) in heads {
-            let a = authority.as_str().to_owned();
-            let mut expected = 1u64;
-            let mut prev: Option<EntryHash> = None;
-            loop {
-                let rows = match catch_unwind(AssertUnwindSafe(|| {
-                    self.log_rows(&authority, expected, CHUNK)
-                })) {
-                    Ok(Ok(rows)) => rows,
-                    Ok(Err(e)) => {
-                        report.problem(format!(
-                            "{a}: entries from seq {expected} cannot be read: {e}"
-                        ));
-                        break;
-                    }
-                    Err(_) => {
-                        report
-                            .problem(format!("{a}: reading entries from seq {expected} panicked"));
-                        break;
-                    }
-                };
-                let n = rows.len();
-                // A running node appends while the walk goes on: judge the
-                // log up to the head read at the start, not what came since.
-                let mut past_head = false;
-                for (k, v) in rows {
-                    if stop() {
-                        report.stopped = true;
-                        return report;
-                    }
-                    if seq_of(&k).is_some_and(|s| s > head_seq) {
-                        past_head = true;
-                        break;
-                    }
-                    report.entries += 1;
-                    if k != keys::log(&a, expected) {
-                        report.problem(format!("{a}: seq {expected} is missing"));
-                        // Resynchronise on what is there.
-                        expected = seq_of(&k).unwrap_or(expected);
-                        prev = None;
-                    }
-                    let seq = expected;
-                    expected += 1;
-                    let signed = match decode_signed(&k, &v) {
-                        Ok(s) => s,
-                        Err(e) => {
-                            report.problem(format!("{a} seq {seq}: {e}"));
-                            prev = None;
-                            continue;
-                        }
-                    };
-                    let id = signed.id();
-                    match signed.open() {
-                        Err(e) => {
-                            report.problem(format!("{a} seq {seq}: the entry does not decode: {e}"))
-                        }
-                        Ok(entry) => {
-                            if entry.authority.as_str() != a || entry.seq != seq {
-                                report.problem(format!(
-                                    "{a} seq {seq}: the record holds {} seq {}",
-                                    entry.authority, entry.seq
-                                ));
-                            }
-                            if seq > 1 && prev.is_some() && entry.prev != prev {
-                                report.problem(format!(
-                                    "{a} seq {seq}: prev does not link to the hash of seq {}",
-                                    seq - 1
-                                ));
-                            }
-                            if seq == 1 && entry.prev.is_some() {
-                                report.problem(format!("{a} seq 1 has a prev"));
-                            }
-                        }
-                    }
-                    match self.by_hash(&id) {
-                        Ok(Some((ia, iseq))) if ia == authority && iseq == seq => {}
-                        Ok(_) => report.problem(format!(
-                            "{a} seq {seq}: the hash index does not point at this entry ({})",
-                            id.to_hex()
-                        )),
-                        Err(e) => report.problem(format!("{a} seq {seq}: hash index: {e}")),
-                    }
-                    if let Some(p) = judge(&signed) {
-                        report.problem(format!("{a} seq {seq}: {p}"));
-                    }
-                    prev = Some(id);
-                    if report.entries % 10_000 == 0 {
-                        progress(Progress {
-                            entries: report.entries,
-                            total,
-                        });
-                    }
-                }
-                if past_head || n < CHUNK {
-                    break;
-                }
+            let mut walk = LogWalk {
+                a: authority.as_str().to_owned(),
+                authority,
+                head_seq,
+                expected: 1,
+                prev: None,
+            };
+            if self.walk_log(&mut walk, &mut check) {
+                check.report.stopped = true;
+                return check.report;
             }
-            let last = expected - 1;
-            if last != head_seq {
-                report.problem(format!(
-                    "{a}: the head says seq {head_seq}, the log ends at {last}"
-                ));
-            } else if prev.is_some_and(|p| p != head_hash) {
-                report.problem(format!(
-                    "{a}: the head hash is not the hash of the last entry"
-                ));
-            }
+            walk.check_head(&mut check.report, head_hash);
         }
-        progress(Progress {
-            entries: report.entries,
+        (check.progress)(Progress {
+            entries: check.report.entries,
             total,
         });
-        report
+        check.report
+    }
+
+    /// Walks one log up to the head read at the start (a running node
+    /// appends meanwhile); true when told to stop.
+    fn walk_log(&self, walk: &mut LogWalk, check: &mut Check<'_>) -> bool {
+        loop {
+            let rows = match catch_unwind(AssertUnwindSafe(|| {
+                self.log_rows(&walk.authority, walk.expected, CHUNK)
+            })) {
+                Ok(Ok(rows)) => rows,
+                Ok(Err(e)) => {
+                    check.report.problem(format!(
+                        "{}: entries from seq {} cannot be read: {e}",
+                        walk.a, walk.expected
+                    ));
+                    return false;
+                }
+                Err(_) => {
+                    check.report.problem(format!(
+                        "{}: reading entries from seq {} panicked",
+                        walk.a, walk.expected
+                    ));
+                    return false;
+                }
+            };
+            let n = rows.len();
+            for (k, v) in rows {
+                if (check.stop)() {
+                    return true;
+                }
+                if seq_of(&k).is_some_and(|s| s > walk.head_seq) {
+                    return false;
+                }
+                check.report.entries += 1;
+                self.check_record(walk, check, &k, &v);
+                if check.report.entries % 10_000 == 0 {
+                    (check.progress)(Progress {
+                        entries: check.report.entries,
+                        total: check.total,
+                    });
+                }
+            }
+            if n < CHUNK {
+                return false;
+            }
+        }
+    }
+
+    /// One record: under its own key and seq, decodes, links to the one
+    /// before, is indexed by its hash, and passes the caller's judge.
+    fn check_record(&self, walk: &mut LogWalk, check: &mut Check<'_>, k: &[u8], v: &[u8]) {
+        let report = &mut check.report;
+        let a = walk.a.clone();
+        if k != keys::log(&a, walk.expected) {
+            report.problem(format!("{a}: seq {} is missing", walk.expected));
+            // Resynchronise on what is there.
+            walk.expected = seq_of(k).unwrap_or(walk.expected);
+            walk.prev = None;
+        }
+        let seq = walk.expected;
+        walk.expected += 1;
+        let signed = match decode_signed(k, v) {
+            Ok(s) => s,
+            Err(e) => {
+                report.problem(format!("{a} seq {seq}: {e}"));
+                walk.prev = None;
+                return;
+            }
+        };
+        let id = signed.id();
+        match signed.open() {
+            Err(e) => report.problem(format!("{a} seq {seq}: the entry does not decode: {e}")),
+            Ok(entry) => {
+                if entry.authority.as_str() != a || entry.seq != seq {
+                    report.problem(format!(
+                        "{a} seq {seq}: the record holds {} seq {}",
+                        entry.authority, entry.seq
+                    ));
+                }
+                if seq > 1 && walk.prev.is_some() && entry.prev != walk.prev {
+                    report.problem(format!(
+                        "{a} seq {seq}: prev does not link to the hash of seq {}",
+                        seq - 1
+                    ));
+                }
+                if seq == 1 && entry.prev.is_some() {
+                    report.problem(format!("{a} seq 1 has a prev"));
+                }
+            }
+        }
+        match self.by_hash(&id) {
+            Ok(Some((ia, iseq))) if ia == walk.authority && iseq == seq => {}
+            Ok(_) => report.problem(format!(
+                "{a} seq {seq}: the hash index does not point at this entry ({})",
+                id.to_hex()
+            )),
+            Err(e) => report.problem(format!("{a} seq {seq}: hash index: {e}")),
+        }
+        if let Some(p) = (check.judge)(&signed) {
+            report.problem(format!("{a} seq {seq}: {p}"));
+        }
+        walk.prev = Some(id);
+    }
+}
+
+/// What the walk carries from log to log: the report, the caller's judge,
+/// progress and stop callbacks.
+struct Check<'a> {
+    report: ChainReport,
+    judge: &'a mut dyn FnMut(&SignedEntry) -> Option<String>,
+    progress: &'a mut dyn FnMut(Progress),
+    stop: &'a dyn Fn() -> bool,
+    total: u64,
+}
+
+/// Where the walk stands in one log.
+struct LogWalk {
+    authority: AuthorityId,
+    a: String,
+    head_seq: u64,
+    /// The seq the next record should hold.
+    expected: u64,
+    /// The hash of the record before, when it decoded.
+    prev: Option<EntryHash>,
+}
+
+impl LogWalk {
+    /// The head must be the log's last entry, by seq and by hash.
+    fn check_head(&self, report: &mut ChainReport, head_hash: EntryHash) {
+        let (a, head_seq) = (&self.a, self.head_seq);
+        let last = self.expected - 1;
+        if last != head_seq {
+            report.problem(format!(
+                "{a}: the head says seq {head_seq}, the log ends at {last}"
+            ));
+        } else if self.prev.is_some_and(|p| p != head_hash) {
+            report.problem(format!(
+                "{a}: the head hash is not the hash of the last entry"
+            ));
+        }
     }
 }
 

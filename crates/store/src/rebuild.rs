@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tally_model::trust::KeyCompromise;
-use tally_model::{EntryHash, SignedEntry};
+use tally_model::{AuthorityId, EntryHash, SignedEntry};
 
 /// Entries per commit when reindexing, and rows per scan when deleting:
 /// bounds memory whatever the size of the logs.
@@ -48,6 +48,16 @@ pub struct DerivedDigest {
     pub records: u64,
     /// SHA-256 over every (key, value) in key order, each length-prefixed.
     pub sha256: EntryHash,
+}
+
+/// A rebuild's replay of the logs: the step that applies an entry, the
+/// declarations and the date it applies them with, and how far it got.
+struct Replay<'a> {
+    step: &'a dyn ApplyStep,
+    compromised: Arc<Vec<KeyCompromise>>,
+    clock: AlertClock,
+    total: u64,
+    entries: u64,
 }
 
 impl Store {
@@ -171,88 +181,27 @@ impl Store {
     ) -> Result<ReindexReport> {
         let started = Instant::now();
         let _guard = self.lock();
-        let engine = self.engine();
         let compromised = self.compromised();
-        let clock = self.clock();
-        let due = clock.due();
-        engine.commit(vec![
+        // One date for the whole rebuild, whatever its length.
+        let due = self.clock().due();
+        let clock = AlertClock::fixed(due.delivery_days, due.today);
+        self.engine().commit(vec![
             Op::Put(keys::REINDEX_KEY.to_vec(), b"1".to_vec()),
             Op::Delete(keys::COMPROMISED_KEY.to_vec()),
         ])?;
-
-        let mut deleted = 0u64;
-        for prefix in keys::DERIVED {
-            let start = [prefix];
-            let end = keys::prefix_end(&start);
-            loop {
-                let rows = engine.scan(&start, &end, REINDEX_CHUNK)?;
-                if rows.is_empty() {
-                    break;
-                }
-                deleted += rows.len() as u64;
-                engine.commit(rows.into_iter().map(|(k, _)| Op::Delete(k)).collect())?;
-            }
-        }
-
+        let deleted = self.delete_derived()?;
         let heads = self.heads()?;
-        let total: u64 = heads.iter().map(|(_, seq, _)| seq).sum();
-        let mut entries = 0u64;
+        let mut replay = Replay {
+            step,
+            compromised: compromised.clone(),
+            clock,
+            total: heads.iter().map(|(_, seq, _)| seq).sum(),
+            entries: 0,
+        };
         for (authority, head, _) in &heads {
-            let mut from = 1;
-            while from <= *head {
-                let rows = self.log_rows(authority, from, REINDEX_CHUNK)?;
-                // One date for the whole rebuild, whatever its length.
-                let mut tx = Tx::new(engine, self.reader())
-                    .with_compromised(compromised.clone())
-                    .with_clock(&AlertClock::fixed(due.delivery_days, due.today));
-                let mut next = from;
-                for (k, v) in &rows {
-                    let signed = decode_signed(k, v)?;
-                    let entry = signed.open().map_err(|e| StoreError::corrupt(k, e))?;
-                    // A log with a hole would derive a different state than
-                    // the one that was acknowledged: refuse, do not guess.
-                    if entry.seq != next {
-                        return Err(StoreError::corrupt(
-                            k,
-                            format_args!("log of {authority} skips from {next}"),
-                        ));
-                    }
-                    next += 1;
-                    // The store holds only entries that were verified before
-                    // they were appended; applying reads them, it mints nothing.
-                    step.apply(&mut tx, &signed, &entry)?;
-                }
-                if next == from {
-                    return Err(StoreError::corrupt(
-                        &keys::head(authority.as_str()),
-                        format_args!("head {head} but the log ends before {from}"),
-                    ));
-                }
-                engine.commit(tx.into_batch())?;
-                entries += next - from;
-                from = next;
-                self.set_rebuilding(Some(format!("{entries} of {total} entries")));
-                progress(Progress { entries, total });
-                if self
-                    .inner
-                    .interrupt
-                    .load(std::sync::atomic::Ordering::SeqCst)
-                {
-                    return Err(StoreError::Interrupted);
-                }
-            }
+            self.replay_log(&mut replay, authority, *head, progress)?;
         }
-        let mut tx = Tx::new(engine, self.reader());
-        for evidence in self.evidence()? {
-            tx::raise_equivocation(&mut tx, &evidence)?;
-        }
-        for foreign in self.cloned()? {
-            tx::raise_cloned(&mut tx, &foreign)?;
-        }
-        for displaced in self.displaced()? {
-            crate::compromise::raise_displaced(&mut tx, &displaced)?;
-        }
-        engine.commit(tx.into_batch())?;
+        self.raise_kept_alerts()?;
         let mut done = vec![
             Op::Delete(keys::REINDEX_KEY.to_vec()),
             Op::Put(
@@ -269,10 +218,10 @@ impl Store {
                 crate::codec::encode(compromised.as_ref()),
             ));
         }
-        engine.commit(done)?;
+        self.engine().commit(done)?;
         let report = ReindexReport {
             authorities: heads.len(),
-            entries,
+            entries: replay.entries,
             deleted,
             elapsed: started.elapsed(),
         };
@@ -284,6 +233,102 @@ impl Store {
             "reindex done"
         );
         Ok(report)
+    }
+
+    /// Deletes every derived record, a bounded chunk per commit; returns how
+    /// many.
+    fn delete_derived(&self) -> Result<u64> {
+        let engine = self.engine();
+        let mut deleted = 0u64;
+        for prefix in keys::DERIVED {
+            let start = [prefix];
+            let end = keys::prefix_end(&start);
+            loop {
+                let rows = engine.scan(&start, &end, REINDEX_CHUNK)?;
+                if rows.is_empty() {
+                    break;
+                }
+                deleted += rows.len() as u64;
+                engine.commit(rows.into_iter().map(|(k, _)| Op::Delete(k)).collect())?;
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Applies `authority`'s log from seq 1 to `head` with the replay's
+    /// step, a bounded chunk per commit, reporting progress; stops between
+    /// chunks when told to ([`Store::interrupt_rebuild`]).
+    fn replay_log(
+        &self,
+        replay: &mut Replay<'_>,
+        authority: &AuthorityId,
+        head: u64,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<()> {
+        let engine = self.engine();
+        let total = replay.total;
+        let mut from = 1;
+        while from <= head {
+            let rows = self.log_rows(authority, from, REINDEX_CHUNK)?;
+            let mut tx = Tx::new(engine, self.reader())
+                .with_compromised(replay.compromised.clone())
+                .with_clock(&replay.clock);
+            let mut next = from;
+            for (k, v) in &rows {
+                let signed = decode_signed(k, v)?;
+                let entry = signed.open().map_err(|e| StoreError::corrupt(k, e))?;
+                // A log with a hole would derive a different state than
+                // the one that was acknowledged: refuse, do not guess.
+                if entry.seq != next {
+                    return Err(StoreError::corrupt(
+                        k,
+                        format_args!("log of {authority} skips from {next}"),
+                    ));
+                }
+                next += 1;
+                // The store holds only entries that were verified before
+                // they were appended; applying reads them, it mints nothing.
+                replay.step.apply(&mut tx, &signed, &entry)?;
+            }
+            if next == from {
+                return Err(StoreError::corrupt(
+                    &keys::head(authority.as_str()),
+                    format_args!("head {head} but the log ends before {from}"),
+                ));
+            }
+            engine.commit(tx.into_batch())?;
+            replay.entries += next - from;
+            from = next;
+            self.set_rebuilding(Some(format!("{} of {total} entries", replay.entries)));
+            progress(Progress {
+                entries: replay.entries,
+                total,
+            });
+            if self
+                .inner
+                .interrupt
+                .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                return Err(StoreError::Interrupted);
+            }
+        }
+        Ok(())
+    }
+
+    /// Raises again the alerts of what is kept beside the logs: forks,
+    /// clones of this node's log, compromised tails moved aside.
+    fn raise_kept_alerts(&self) -> Result<()> {
+        let mut tx = Tx::new(self.engine(), self.reader());
+        for evidence in self.evidence()? {
+            tx::raise_equivocation(&mut tx, &evidence)?;
+        }
+        for foreign in self.cloned()? {
+            tx::raise_cloned(&mut tx, &foreign)?;
+        }
+        for displaced in self.displaced()? {
+            crate::compromise::raise_displaced(&mut tx, &displaced)?;
+        }
+        self.engine().commit(tx.into_batch())
     }
 
     /// Fingerprint of every derived record, streamed in bounded chunks.
