@@ -273,7 +273,7 @@ impl Store {
                 }
                 check.report.entries += 1;
                 self.check_record(walk, check, &k, &v);
-                if check.report.entries % 10_000 == 0 {
+                if check.report.entries.is_multiple_of(10_000) {
                     (check.progress)(Progress {
                         entries: check.report.entries,
                         total: check.total,
