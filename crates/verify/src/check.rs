@@ -113,51 +113,9 @@ impl Verifier {
                 .parse()
                 .map_err(|_| IssueError::BadRequest(format!("date {d:?} is not YYYY-MM-DD")))?,
         };
-        if req.items.len() > MAX_DECLARED_LINES || req.declared_serials() > MAX_DECLARED_SERIALS {
-            return Err(IssueError::BadRequest(
-                "too many declared lines or serials".into(),
-            ));
-        }
-        if req
-            .items
-            .iter()
-            .any(|i| i.quantity > tally_model::validate::MAX_QUANTITY)
-        {
-            return Err(IssueError::BadRequest(format!(
-                "a declared quantity is above {}",
-                tally_model::validate::MAX_QUANTITY
-            )));
-        }
-        distinct_lines(&req.items)?;
-        if let Some(line) = req
-            .items
-            .iter()
-            .find(|i| i.serials.len() as u64 > i.quantity)
-        {
-            return Err(IssueError::InvalidDocument(format!(
-                "line {}: {} serials declared for a quantity of {}",
-                line.line,
-                line.serials.len(),
-                line.quantity
-            )));
-        }
-        let today = self.today();
+        within_bounds(&req)?;
         if req.record {
-            self.may_sign()?;
-            if req.checkpoint.country != self.inner.authority.country().as_str() {
-                return Err(IssueError::Forbidden(format!(
-                    "this node records crossings in {} only, not {:?}",
-                    self.inner.authority.country(),
-                    req.checkpoint.country
-                )));
-            }
-            // A record says what crossed today; one day either side allows
-            // for a crossing at midnight or a border in another time zone.
-            if (date.days() - today.days()).abs() > 1 {
-                return Err(IssueError::InvalidDocument(format!(
-                    "a crossing is recorded on the day it happens: {date} is not {today}"
-                )));
-            }
+            self.may_record(&req, date)?;
         }
         let declared = Declared {
             checkpoint: req.checkpoint.clone(),
@@ -174,39 +132,7 @@ impl Verifier {
             serials_within_licensed(f, &declared)?;
         }
         let (facts, verdict, record, record_bytes) = match facts {
-            Some(_) if req.record => {
-                // Under the lock: gather the facts again and decide on them,
-                // so two officers cannot both spend the same remaining
-                // quantity, then append the record.
-                let _w = self.lock();
-                let facts = self.facts(&req.license, &declared)?;
-                // The license may have been amended since (quantities
-                // lowered): the bounds hold for what is recorded.
-                if let Some(f) = &facts {
-                    serials_within_licensed(f, &declared)?;
-                }
-                let verdict = evaluate(facts.as_ref(), &declared, &reference);
-                let document = Document::Shipment(ShipmentRecord {
-                    license: req.license.clone(),
-                    checkpoint: req.checkpoint,
-                    date: date.to_string(),
-                    exporter: req.exporter,
-                    importer: req.importer,
-                    items: req.items,
-                    verdict: verdict.as_str().to_string(),
-                    failed_rules: verdict.failed_rules(),
-                });
-                let (v, _, _) = self
-                    .store()
-                    .transaction(|tx| self.append_own(tx, document))?;
-                self.inner.publish.entry(v.signed());
-                let record = EntryPointer {
-                    seq: v.entry().seq,
-                    hash: v.id(),
-                };
-                let bytes = v.signed().encode().len() as u64;
-                (facts, verdict, Some(record), bytes)
-            }
+            Some(_) if req.record => self.check_and_record(req, &declared, &reference, date)?,
             // An unknown license records nothing: a border cannot grow every
             // node's log with crossings of licenses nobody issued.
             facts => {
@@ -244,6 +170,71 @@ impl Verifier {
             record,
             record_bytes,
         })
+    }
+
+    /// Whether this node may record a crossing declared at `date`: it
+    /// signs, the checkpoint is in its country, and the date is today.
+    fn may_record(&self, req: &CheckRequest, date: tally_model::Date) -> Result<(), IssueError> {
+        let today = self.today();
+        self.may_sign()?;
+        if req.checkpoint.country != self.inner.authority.country().as_str() {
+            return Err(IssueError::Forbidden(format!(
+                "this node records crossings in {} only, not {:?}",
+                self.inner.authority.country(),
+                req.checkpoint.country
+            )));
+        }
+        // A record says what crossed today; one day either side allows
+        // for a crossing at midnight or a border in another time zone.
+        if (date.days() - today.days()).abs() > 1 {
+            return Err(IssueError::InvalidDocument(format!(
+                "a crossing is recorded on the day it happens: {date} is not {today}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Under the write lock: gathers the facts again and decides on them, so
+    /// two officers cannot both spend the same remaining quantity, then
+    /// appends the shipment record with the verdict.
+    fn check_and_record(
+        &self,
+        req: CheckRequest,
+        declared: &Declared,
+        reference: &str,
+        date: tally_model::Date,
+    ) -> Result<(Option<Facts>, Verdict, Option<EntryPointer>, u64), IssueError> {
+        // Under the lock: gather the facts again and decide on them,
+        // so two officers cannot both spend the same remaining
+        // quantity, then append the record.
+        let _w = self.lock();
+        let facts = self.facts(&req.license, declared)?;
+        // The license may have been amended since (quantities
+        // lowered): the bounds hold for what is recorded.
+        if let Some(f) = &facts {
+            serials_within_licensed(f, declared)?;
+        }
+        let verdict = evaluate(facts.as_ref(), declared, reference);
+        let document = Document::Shipment(ShipmentRecord {
+            license: req.license.clone(),
+            checkpoint: req.checkpoint,
+            date: date.to_string(),
+            exporter: req.exporter,
+            importer: req.importer,
+            items: req.items,
+            verdict: verdict.as_str().to_string(),
+            failed_rules: verdict.failed_rules(),
+        });
+        let (v, _, _) = self
+            .store()
+            .transaction(|tx| self.append_own(tx, document))?;
+        self.inner.publish.entry(v.signed());
+        let record = EntryPointer {
+            seq: v.entry().seq,
+            hash: v.id(),
+        };
+        let bytes = v.signed().encode().len() as u64;
+        Ok((facts, verdict, Some(record), bytes))
     }
 
     /// Why the license `r` is held here but does not open (a sealed
@@ -382,4 +373,39 @@ impl Verifier {
         }
         Ok(None)
     }
+}
+
+/// A declaration's size and quantities within what a check takes: bounded
+/// lines and serials, quantities within the licensable maximum, each line
+/// once, no more serials on a line than its quantity.
+fn within_bounds(req: &CheckRequest) -> Result<(), IssueError> {
+    if req.items.len() > MAX_DECLARED_LINES || req.declared_serials() > MAX_DECLARED_SERIALS {
+        return Err(IssueError::BadRequest(
+            "too many declared lines or serials".into(),
+        ));
+    }
+    if req
+        .items
+        .iter()
+        .any(|i| i.quantity > tally_model::validate::MAX_QUANTITY)
+    {
+        return Err(IssueError::BadRequest(format!(
+            "a declared quantity is above {}",
+            tally_model::validate::MAX_QUANTITY
+        )));
+    }
+    distinct_lines(&req.items)?;
+    if let Some(line) = req
+        .items
+        .iter()
+        .find(|i| i.serials.len() as u64 > i.quantity)
+    {
+        return Err(IssueError::InvalidDocument(format!(
+            "line {}: {} serials declared for a quantity of {}",
+            line.line,
+            line.serials.len(),
+            line.quantity
+        )));
+    }
+    Ok(())
 }

@@ -10,13 +10,9 @@
 
 use crate::Verifier;
 use std::collections::HashMap;
-use tally_model::{
-    AuthorityId, Body, ChainStep, Document, Entry, OpenedEntry, SignedEntry, VerifiedEntry,
-    chain_step,
-};
+use tally_model::{AuthorityId, Body, Document, OpenedEntry, SignedEntry, VerifiedEntry};
 use tally_store::Opening;
 use tally_store::StoreError;
-use tally_store::Tx;
 use tally_store::state::{EntryPointer, Evidence};
 use tally_store::{AnnouncedKey, RotatedKey};
 
@@ -112,11 +108,11 @@ pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
 /// the entries up to the first failure, and that failure.
 #[derive(Debug)]
 pub struct Preverified {
-    entries: Vec<VerifiedEntry>,
+    pub(crate) entries: Vec<VerifiedEntry>,
     /// Per entry: its sealed document, when this node could open it ahead
     /// ([`tally_store::Store::open_ahead`]).
-    opened: Vec<Option<Opening>>,
-    failure: Option<Rejection>,
+    pub(crate) opened: Vec<Option<Opening>>,
+    pub(crate) failure: Option<Rejection>,
 }
 
 impl Preverified {
@@ -146,28 +142,6 @@ impl Preverified {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
-}
-
-/// `issued_at_ms` of the held entry `seq` of `authority`'s log.
-fn issued_at(tx: &Tx, authority: &AuthorityId, seq: u64) -> Result<i64, StoreError> {
-    let corrupt = |reason: String| StoreError::Corrupt {
-        key: format!("{authority}/{seq}"),
-        reason,
-    };
-    let signed = tx
-        .entry_at(authority, seq)?
-        .ok_or_else(|| corrupt("the head entry is missing".into()))?;
-    let entry = signed.open().map_err(|e| corrupt(e.to_string()))?;
-    Ok(entry.issued_at_ms)
-}
-
-/// Whether one of `rotations` (of `entry`'s log) before it was signed by
-/// `key_id` (which then signs nothing after it).
-fn retired_in(rotations: &[RotatedKey], entry: &Entry, key_id: &[u8; 32]) -> bool {
-    let signer = hex::encode(key_id);
-    rotations
-        .iter()
-        .any(|r| r.entry.seq < entry.seq && r.signed_by.eq_ignore_ascii_case(&signer))
 }
 
 /// The key rotation `opened` announces, as the store will record it.
@@ -228,12 +202,12 @@ impl Verifier {
         done
     }
 
-    fn take_behind(&self) -> Vec<AuthorityId> {
+    pub(crate) fn take_behind(&self) -> Vec<AuthorityId> {
         let mut b = self.inner.behind.lock().unwrap_or_else(|p| p.into_inner());
         std::mem::take(&mut *b).into_iter().collect()
     }
 
-    fn put_behind(&self, logs: impl IntoIterator<Item = AuthorityId>) {
+    pub(crate) fn put_behind(&self, logs: impl IntoIterator<Item = AuthorityId>) {
         self.inner
             .behind
             .lock()
@@ -358,218 +332,6 @@ impl Verifier {
     /// entry at that seq), `log.cloned` is raised, and signing stops.
     pub fn commit(&self, p: Preverified) -> Result<Vec<IngestOutcome>, StoreError> {
         self.commit_as(p, false)
-    }
-
-    /// [`Verifier::commit`]; with `defer`, entries are appended to their
-    /// chains only, and their logs noted as behind (gossip).
-    fn commit_as(&self, p: Preverified, defer: bool) -> Result<Vec<IngestOutcome>, StoreError> {
-        let _w = self.lock();
-        // What gossip appended and has not applied yet goes first: every
-        // later step reads the derived state (rotations, compromises) and
-        // applies in seq order.
-        let behind = self.take_behind();
-        let mut deferred: Vec<AuthorityId> = Vec::new();
-        let recovering = self.signing().state == crate::Signing::Recovering;
-        let own = self.inner.authority.clone();
-        let mut proofs = Vec::new();
-        let mut cloned = Vec::new();
-        let applier = self.applier();
-        let outcomes = self.store().transaction(|tx| {
-            for a in &behind {
-                applier.apply_behind(tx, a)?;
-            }
-            let mut outcomes = Vec::with_capacity(p.entries.len() + 1);
-            let mut stopped = false;
-            // `issued_at` of what this batch appended, by (authority, seq):
-            // the next entry of a log compares its time with it without
-            // reading and decoding the entry it just wrote.
-            let mut appended_at: HashMap<(AuthorityId, u64), i64> = HashMap::new();
-            // Each log's rotations, read once per batch; forgotten when the
-            // batch appends a rotation of that log or moves a compromised
-            // tail out of it.
-            let mut rotations: HashMap<AuthorityId, Vec<RotatedKey>> = HashMap::new();
-            for (v, opened) in p.entries.iter().zip(p.opened) {
-                let entry = v.entry();
-                let mut head = tx.head(&entry.authority)?;
-                let mut held = match head {
-                    Some((h, _)) if entry.seq <= h => tx.entry_at(&entry.authority, entry.seq)?,
-                    _ => None,
-                };
-                // A held entry past a declared key compromise does not stand
-                // against the authority's genuine continuation (signed by a
-                // trusted key: it passed `preverify`): the compromised tail
-                // leaves the log as evidence and this entry resumes it (or,
-                // further on, is a gap that pulls the genuine entries before).
-                if entry.authority != own
-                    && held.as_ref().is_some_and(|h| h.id() != v.id())
-                    && let Some(from) = tx.displace_compromised_tail(&entry.authority, entry.seq)?
-                {
-                    tracing::info!(
-                        authority = %entry.authority,
-                        from,
-                        seq = entry.seq,
-                        "the authority's genuine log replaces entries past a key compromise"
-                    );
-                    rotations.clear();
-                    head = tx.head(&entry.authority)?;
-                    held = match head {
-                        Some((h, _)) if entry.seq <= h => {
-                            tx.entry_at(&entry.authority, entry.seq)?
-                        }
-                        _ => None,
-                    };
-                }
-                let step = chain_step(
-                    head,
-                    held.as_ref().map(|s| s.id()),
-                    entry.seq,
-                    entry.prev,
-                    v.id(),
-                );
-                let foreign =
-                    entry.authority == own && !recovering && !matches!(step, ChainStep::Duplicate);
-                let outcome = if foreign {
-                    if let Some(held) = &held {
-                        let evidence = Evidence {
-                            authority: entry.authority.clone(),
-                            seq: entry.seq,
-                            entries: [held.encode(), v.signed().encode()],
-                        };
-                        if tx.put_evidence(&evidence)? {
-                            proofs.push(tally_model::encode_proof(held, v.signed()));
-                        }
-                    }
-                    tx.put_cloned(v.signed())?;
-                    cloned.push(entry.seq);
-                    IngestOutcome::Rejected(Rejection::LogCloned { seq: entry.seq })
-                } else {
-                    match step {
-                        // Time never goes backwards along a log: a back-dated
-                        // entry is not stored (a key's validity is judged on
-                        // issued_at, so back-dating must buy nothing).
-                        ChainStep::Next => match head {
-                            Some((seq, _))
-                                if match appended_at.get(&(entry.authority.clone(), seq)) {
-                                    Some(&at) => at,
-                                    None => issued_at(tx, &entry.authority, seq)?,
-                                } > entry.issued_at_ms =>
-                            {
-                                IngestOutcome::Rejected(Rejection::Time(format!(
-                                    "seq {} is dated before seq {seq}",
-                                    entry.seq
-                                )))
-                            }
-                            // A rotation committed after this range was
-                            // pre-verified (or earlier in it) retires its signer.
-                            _ if retired_in(
-                                match rotations.entry(entry.authority.clone()) {
-                                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                                    std::collections::hash_map::Entry::Vacant(e) => {
-                                        e.insert(tx.rotated_keys(&entry.authority)?)
-                                    }
-                                },
-                                entry,
-                                v.signed().key_id(),
-                            ) =>
-                            {
-                                IngestOutcome::Rejected(Rejection::UntrustedKey(format!(
-                                    "{} (retired before seq {})",
-                                    hex::encode(&v.signed().key_id()[..8]),
-                                    entry.seq
-                                )))
-                            }
-                            _ => {
-                                let pointer = if defer {
-                                    deferred.push(entry.authority.clone());
-                                    tx.append_chain(v)?
-                                } else {
-                                    // Opened ahead when it opened there;
-                                    // otherwise here, where a key this
-                                    // batch announced counts.
-                                    let opening = match opened {
-                                        Some(o) => Some(o),
-                                        None => applier.opening(tx, entry)?,
-                                    };
-                                    tx.append(v, opening)?
-                                };
-                                appended_at.insert(
-                                    (entry.authority.clone(), entry.seq),
-                                    entry.issued_at_ms,
-                                );
-                                if matches!(entry.body, Body::Document(Document::KeyRotation(_))) {
-                                    rotations.remove(&entry.authority);
-                                }
-                                IngestOutcome::Accepted(pointer)
-                            }
-                        },
-                        ChainStep::Duplicate => IngestOutcome::Duplicate,
-                        ChainStep::Gap { have } => IngestOutcome::Gap {
-                            authority: entry.authority.clone(),
-                            have,
-                            seq: entry.seq,
-                        },
-                        ChainStep::BrokenLink => IngestOutcome::Rejected(Rejection::BrokenChain(
-                            format!("seq {} does not link to the held log", entry.seq),
-                        )),
-                        ChainStep::Equivocation { .. } => {
-                            let held = held.ok_or_else(|| StoreError::Corrupt {
-                                key: format!("{}/{}", entry.authority, entry.seq),
-                                reason: "equivocation without the held entry".into(),
-                            })?;
-                            let evidence = Evidence {
-                                authority: entry.authority.clone(),
-                                seq: entry.seq,
-                                entries: [held.encode(), v.signed().encode()],
-                            };
-                            if tx.put_evidence(&evidence)? {
-                                proofs.push(tally_model::encode_proof(&held, v.signed()));
-                            }
-                            IngestOutcome::Rejected(Rejection::Equivocation(evidence))
-                        }
-                    }
-                };
-                let go_on = matches!(
-                    outcome,
-                    IngestOutcome::Accepted(_) | IngestOutcome::Duplicate
-                );
-                outcomes.push(outcome);
-                if !go_on {
-                    stopped = true;
-                    break;
-                }
-            }
-            if !stopped && let Some(r) = p.failure {
-                outcomes.push(IngestOutcome::Rejected(r));
-            }
-            Ok::<_, StoreError>(outcomes)
-        });
-        let outcomes = match outcomes {
-            Ok(o) => {
-                self.put_behind(deferred);
-                o
-            }
-            Err(e) => {
-                // Nothing was written: what was behind still is.
-                self.put_behind(behind);
-                return Err(e);
-            }
-        };
-        // Only after the commit (the evidence is durable), and still under
-        // the write lock, so that nothing is signed after the clone was seen.
-        if let Some(seq) = cloned.first() {
-            let reason = format!(
-                "log.cloned: a peer offered an entry of {own} at seq {seq} that this node \
-                 did not write (a copy of its signing key signs elsewhere)"
-            );
-            tracing::error!(authority = %own, seq, "{reason}; signing stopped until restart");
-            self.stop_signing(reason);
-        }
-        // Only after the commit: a peer must never hear of a proof this node
-        // could lose.
-        for proof in proofs {
-            self.inner.publish.evidence(proof);
-        }
-        Ok(outcomes)
     }
 
     /// Decodes, finds the trusted key for the signer at the entry's time

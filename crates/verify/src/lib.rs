@@ -21,6 +21,7 @@
 
 pub mod apply;
 pub mod check;
+mod commit;
 pub mod error;
 pub mod ingest;
 pub mod issue;
