@@ -4,9 +4,8 @@
 //! authority ids) stay strings here so that a well-formed but wrong value is
 //! refused by [`crate::validate`] with a reason, not by the JSON parser.
 
-use crate::entry::DecodeError;
 use crate::id::{AuthorityId, Country};
-use crate::seal::EncryptionPublic;
+use crate::x25519::EncryptionPublic;
 use serde::{Deserialize, Serialize};
 
 /// `{"name", "id"?, "address"?}`.
@@ -484,18 +483,6 @@ pub struct SealedPayload {
     pub document: Document,
     pub recipients: Vec<Recipient>,
     pub unreached: Vec<Country>,
-}
-
-impl SealedPayload {
-    /// Encodes as a `tally.v1.SealedPayload` (unpadded).
-    pub fn encode(&self) -> Vec<u8> {
-        crate::wire::encode_payload(self)
-    }
-    /// Decodes and validates (authority ids, 32-byte keys, country codes,
-    /// bounded lists).
-    pub fn decode(bytes: &[u8]) -> Result<SealedPayload, DecodeError> {
-        crate::wire::decode_payload(bytes)
-    }
 }
 
 #[cfg(test)]

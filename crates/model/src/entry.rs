@@ -8,9 +8,9 @@
 //! checked against a key the caller trusts), so nothing unverified is stored.
 
 use crate::document::Document;
+pub use crate::error::DecodeError;
 use crate::id::AuthorityId;
 use crate::validate::Invalid;
-use crate::wire;
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -158,30 +158,12 @@ pub struct Entry {
 }
 
 impl Entry {
-    pub fn encode(&self) -> Vec<u8> {
-        wire::encode_entry(self)
-    }
-    pub fn decode(bytes: &[u8]) -> Result<Entry, DecodeError> {
-        wire::decode_entry(bytes)
-    }
     pub fn document(&self) -> Option<&Document> {
         match &self.body {
             Body::Document(d) => Some(d),
             Body::Sealed(_) | Body::Unknown(_) => None,
         }
     }
-}
-
-/// Why bytes are not an entry.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DecodeError {
-    #[error("not a protobuf message: {0}")]
-    Protobuf(String),
-    #[error("entry too large: {0} bytes")]
-    TooLarge(usize),
-    #[error("malformed field {field}: {reason}")]
-    Field { field: &'static str, reason: String },
 }
 
 /// Why a signature was not accepted.
@@ -199,9 +181,9 @@ pub enum VerifyError {
 /// An entry as it travels and is stored: exact entry bytes plus signature.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SignedEntry {
-    entry: Vec<u8>,
-    key_id: [u8; 32],
-    signature: [u8; 64],
+    pub(crate) entry: Vec<u8>,
+    pub(crate) key_id: [u8; 32],
+    pub(crate) signature: [u8; 64],
 }
 
 impl fmt::Debug for SignedEntry {
@@ -214,44 +196,6 @@ impl fmt::Debug for SignedEntry {
 }
 
 impl SignedEntry {
-    /// Parses the wire form (an encoded `tally.v1.SignedEntry`).
-    pub fn decode(bytes: &[u8]) -> Result<SignedEntry, DecodeError> {
-        Self::decode_as(bytes, true)
-    }
-
-    /// Decodes bytes this node's own store holds and opens the entry: they
-    /// passed [`SignedEntry::decode`] and the wire scanner when they came
-    /// in, so a read (a license's document, on every check) does not run
-    /// those again. Anything from outside goes through `decode`.
-    pub fn open_stored(bytes: &[u8]) -> Result<Entry, DecodeError> {
-        let signed = Self::decode_as(bytes, false)?;
-        wire::decode_entry_as(&signed.entry, false)
-    }
-
-    fn decode_as(bytes: &[u8], checked: bool) -> Result<SignedEntry, DecodeError> {
-        if bytes.len() > MAX_ENTRY_BYTES {
-            return Err(DecodeError::TooLarge(bytes.len()));
-        }
-        let (entry, key_id, signature) = wire::decode_signed_as(bytes, checked)?;
-        let key_id = key_id.try_into().map_err(|_| DecodeError::Field {
-            field: "key_id",
-            reason: "not 32 bytes".into(),
-        })?;
-        let signature = signature.try_into().map_err(|_| DecodeError::Field {
-            field: "signature",
-            reason: "not 64 bytes".into(),
-        })?;
-        Ok(SignedEntry {
-            entry,
-            key_id,
-            signature,
-        })
-    }
-
-    pub fn encode(&self) -> Vec<u8> {
-        wire::encode_signed(&self.entry, &self.key_id, &self.signature)
-    }
-
     /// The exact signed bytes.
     pub fn entry_bytes(&self) -> &[u8] {
         &self.entry
@@ -292,21 +236,6 @@ impl SignedEntry {
             Err(VerifyError::BadSignature)
         }
     }
-}
-
-/// Encodes a proof that an authority signed two entries for one seq.
-pub fn encode_proof(a: &SignedEntry, b: &SignedEntry) -> Vec<u8> {
-    wire::encode_proof(a.encode(), b.encode())
-}
-
-/// Decodes a proof; the caller still checks both signatures and that they
-/// name the same (authority, seq) with different bytes.
-pub fn decode_proof(bytes: &[u8]) -> Result<(SignedEntry, SignedEntry), DecodeError> {
-    if bytes.len() > 2 * MAX_ENTRY_BYTES + 64 {
-        return Err(DecodeError::TooLarge(bytes.len()));
-    }
-    let [a, b] = wire::decode_proof(bytes)?;
-    Ok((SignedEntry::decode(&a)?, SignedEntry::decode(&b)?))
 }
 
 /// Checks many entries' signatures at once under the same rule as

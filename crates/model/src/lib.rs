@@ -8,6 +8,7 @@
 //! - [`date`]: calendar dates (`YYYY-MM-DD`, UTC) and the civil-day arithmetic they need.
 //! - [`document`]: the documents as the JSON of docs/API.md.
 //! - [`validate`]: the `invalid_document` and `invalid_amendment` rules.
+//! - [`error`]: [`DecodeError`], why bytes are not an entry or a document.
 //! - [`entry`]: `Entry`, `SignedEntry`, signing and verification over exact bytes.
 //! - [`signature`]: the one Ed25519 verification rule (ZIP-215) and which keys may be trusted.
 //! - [`scan`]: which signed bytes are well-formed protobuf, before they are decoded.
@@ -21,6 +22,8 @@
 //! - [`route`]: which country may record a crossing in each direction.
 //! - [`chain`]: the chain rule (next, duplicate, gap, equivocation, broken link).
 //! - [`trust`]: cards and the trust list (which keys and peers this node accepts).
+//! - [`x25519`]: the authorities' encryption keys; [`random`]: where
+//!   sealing's randomness comes from.
 //! - [`seal`]: sealed entries: encrypting a document to its recipients and
 //!   opening it (X25519, HKDF-SHA256, (X)ChaCha20-Poly1305).
 
@@ -29,9 +32,11 @@ pub mod chain;
 pub mod date;
 pub mod document;
 pub mod entry;
+pub mod error;
 pub mod id;
 pub mod lifecycle;
 pub mod linkage;
+pub mod random;
 pub mod recipients;
 pub mod route;
 #[cfg(any(test, feature = "sample"))]
@@ -42,6 +47,7 @@ pub mod signature;
 pub mod trust;
 pub mod validate;
 mod wire;
+pub mod x25519;
 
 pub use alert::{AlertKind, alert_id};
 pub use chain::{ChainStep, chain_step};
@@ -53,10 +59,10 @@ pub use document::{
     ShipmentRecord, ShipmentVerdict, Shipments, Status, StatusChange, TransitAuthorization, Unit,
 };
 pub use entry::{
-    AuthorityKey, Body, DecodeError, Entry, EntryHash, MAX_ENTRY_BYTES, MAX_STANZAS, OpenedEntry,
-    Sealed, SignedEntry, Stanza, UnknownDocument, VerifiedEntry, VerifyError, decode_proof,
-    encode_proof, verify_batch,
+    AuthorityKey, Body, Entry, EntryHash, MAX_ENTRY_BYTES, MAX_STANZAS, OpenedEntry, Sealed,
+    SignedEntry, Stanza, UnknownDocument, VerifiedEntry, VerifyError, verify_batch,
 };
+pub use error::DecodeError;
 pub use id::{AuthorityId, Country, IdError};
 pub use lifecycle::{Refusal, Standing, Transition};
 pub use route::{normalize_make, normalize_serial, on_route, same_make};
@@ -66,3 +72,4 @@ pub use seal::{
 };
 pub use trust::{Card, CardKey, KeyCompromise, TrustList};
 pub use validate::{Invalid, validate_amendment, validate_license};
+pub use wire::{decode_proof, encode_proof};

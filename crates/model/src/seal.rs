@@ -94,6 +94,9 @@
 //! Secrets are never printed: [`EncryptionSecret`]'s `Debug` shows its public
 //! key, and derived keys are zeroed when dropped.
 
+pub use crate::random::{DeterministicRandom, OsRandom, Random};
+pub use crate::x25519::{EncryptionPublic, EncryptionSecret};
+
 use crate::document::{Document, Recipient, SealedPayload};
 use crate::entry::{
     DecodeError, Entry, EntryHash, MAX_STANZAS, STANZA_TAG_BYTES, Sealed, Stanza, WRAPPED_BYTES_V1,
@@ -108,7 +111,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq;
-use x25519_dalek::{PublicKey, StaticSecret};
+use x25519_dalek::PublicKey;
 use zeroize::{Zeroize, Zeroizing};
 
 /// The suite this version seals with and opens.
@@ -127,167 +130,6 @@ const INFO_WRAP: &[u8] = b"tally/wrap/v1";
 const INFO_TAG: &[u8] = b"tally/tag/v1";
 const XNONCE_BYTES: usize = 24;
 const AEAD_TAG_BYTES: usize = 16;
-
-// ---------------------------------------------------------------------------
-// Keys
-
-/// An authority's X25519 encryption public key (32 bytes). Its hex is its
-/// key id in cards, announcements and payloads.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct EncryptionPublic(pub [u8; 32]);
-
-impl EncryptionPublic {
-    /// Parses 64 hex digits. Says nothing about the key's order: callers
-    /// that accept a key (cards, announcements) also check
-    /// [`is_low_order`](Self::is_low_order).
-    pub fn parse(hex_text: &str) -> Option<EncryptionPublic> {
-        let bytes = hex::decode(hex_text).ok()?;
-        Self::from_slice(&bytes)
-    }
-
-    pub fn from_slice(bytes: &[u8]) -> Option<EncryptionPublic> {
-        bytes.try_into().ok().map(EncryptionPublic)
-    }
-
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-
-    /// True for a key whose DH with any secret is not contributory: a point
-    /// of order dividing 8 (on the curve or its twist, in any encoding).
-    /// Decided by a DH with a fixed scalar: a clamped scalar is 8 times a
-    /// number below the prime subgroup's order, so the result is the
-    /// identity exactly when the point's order divides 8.
-    pub fn is_low_order(&self) -> bool {
-        let probe = StaticSecret::from([0x55; 32]);
-        !probe
-            .diffie_hellman(&PublicKey::from(self.0))
-            .was_contributory()
-    }
-}
-
-impl fmt::Display for EncryptionPublic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl fmt::Debug for EncryptionPublic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EncryptionPublic({})", hex::encode(&self.0[..8]))
-    }
-}
-
-/// An authority's X25519 encryption secret. Zeroed on drop; `Debug` shows
-/// only the public key.
-#[derive(Clone)]
-pub struct EncryptionSecret {
-    secret: StaticSecret,
-    // Kept so opening does not pay a base-point multiplication per entry.
-    public: EncryptionPublic,
-}
-
-impl EncryptionSecret {
-    pub fn from_bytes(bytes: [u8; 32]) -> EncryptionSecret {
-        let secret = StaticSecret::from(bytes);
-        let public = EncryptionPublic(PublicKey::from(&secret).to_bytes());
-        EncryptionSecret { secret, public }
-    }
-
-    /// A fresh secret from `random`.
-    pub fn generate(random: &mut dyn Random) -> EncryptionSecret {
-        let mut bytes = Zeroizing::new([0u8; 32]);
-        random.fill(&mut bytes[..]);
-        Self::from_bytes(*bytes)
-    }
-
-    /// The secret bytes, for the node's key file. Handle with care.
-    pub fn to_bytes(&self) -> [u8; 32] {
-        self.secret.to_bytes()
-    }
-
-    pub fn public(&self) -> EncryptionPublic {
-        self.public
-    }
-}
-
-impl fmt::Debug for EncryptionSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EncryptionSecret(public {})", self.public.to_hex())
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Randomness
-
-/// A source of random bytes. [`OsRandom`] in production; tests and protocol
-/// test vectors inject a seeded one ([`DeterministicRandom`]).
-pub trait Random {
-    fn fill(&mut self, buf: &mut [u8]);
-}
-
-/// The operating system's generator.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct OsRandom;
-
-impl Random for OsRandom {
-    /// Panics if the OS generator fails: there is no safe way to seal
-    /// without randomness, and it does not fail on supported platforms.
-    fn fill(&mut self, buf: &mut [u8]) {
-        if let Err(e) = getrandom::fill(buf) {
-            panic!("the operating system's random generator failed: {e}");
-        }
-    }
-}
-
-/// A deterministic stream from a 32-byte seed, for tests and test vectors
-/// only (never for real seals: anyone with the seed predicts every key).
-/// Block `i` (from 0) is HMAC-SHA256(seed, "tally/test-random/v1" || u64(i));
-/// the stream is the concatenation of the blocks.
-pub struct DeterministicRandom {
-    seed: [u8; 32],
-    counter: u64,
-    block: [u8; 32],
-    used: usize,
-}
-
-impl DeterministicRandom {
-    pub fn new(seed: [u8; 32]) -> DeterministicRandom {
-        DeterministicRandom {
-            seed,
-            counter: 0,
-            block: [0; 32],
-            used: 32,
-        }
-    }
-}
-
-impl fmt::Debug for DeterministicRandom {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DeterministicRandom")
-    }
-}
-
-impl Random for DeterministicRandom {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            if self.used == self.block.len() {
-                let mut mac = hmac_sha256(&self.seed);
-                mac.update(b"tally/test-random/v1");
-                mac.update(&self.counter.to_be_bytes());
-                self.block = mac.finalize().into_bytes().into();
-                self.counter += 1;
-                self.used = 0;
-            }
-            *b = self.block[self.used];
-            self.used += 1;
-        }
-    }
-}
 
 /// A uniform index in `0..bound` (bound >= 1) by rejection sampling; see the
 /// module doc for the exact draw.

@@ -6,10 +6,11 @@
 
 use crate::document::*;
 use crate::entry::{
-    Body, DecodeError, Entry, EntryHash, MAX_STANZAS, MAX_SUITE_BYTES, MAX_WRAPPED_BYTES,
-    STANZA_TAG_BYTES, Sealed, Stanza, WRAPPED_BYTES_V1,
+    Body, DecodeError, Entry, EntryHash, MAX_ENTRY_BYTES, MAX_STANZAS, MAX_SUITE_BYTES,
+    MAX_WRAPPED_BYTES, STANZA_TAG_BYTES, Sealed, SignedEntry, Stanza, WRAPPED_BYTES_V1,
 };
-use crate::seal::{EncryptionPublic, SUITE};
+use crate::seal::SUITE;
+use crate::x25519::EncryptionPublic;
 use prost::Message;
 use prost::bytes::Bytes;
 use tally_proto::v1 as pb;
@@ -54,14 +55,14 @@ pub(crate) fn encode_signed(entry: &[u8], key_id: &[u8], signature: &[u8]) -> Ve
     .encode_to_vec()
 }
 
-pub(crate) fn encode_proof(a: Vec<u8>, b: Vec<u8>) -> Vec<u8> {
+fn encode_proof_bytes(a: Vec<u8>, b: Vec<u8>) -> Vec<u8> {
     pb::EquivocationProof {
         entries: vec![a.into(), b.into()],
     }
     .encode_to_vec()
 }
 
-pub(crate) fn decode_proof(bytes: &[u8]) -> Result<[Vec<u8>; 2], DecodeError> {
+fn decode_proof_bytes(bytes: &[u8]) -> Result<[Vec<u8>; 2], DecodeError> {
     let m =
         pb::EquivocationProof::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
     match <[prost::bytes::Bytes; 2]>::try_from(m.entries) {
@@ -687,4 +688,84 @@ fn document_from_pb(d: pb::Document) -> Result<Document, DecodeError> {
             return Err(field("document", "unreachable kind"));
         }
     })
+}
+
+// ---------------------------------------------------------------------------
+// The model's own encode and decode, over the conversions above: every
+// conversion between the model and the wire lives in this file.
+
+impl Entry {
+    pub fn encode(&self) -> Vec<u8> {
+        encode_entry(self)
+    }
+    pub fn decode(bytes: &[u8]) -> Result<Entry, DecodeError> {
+        decode_entry(bytes)
+    }
+}
+
+impl SignedEntry {
+    /// Parses the wire form (an encoded `tally.v1.SignedEntry`).
+    pub fn decode(bytes: &[u8]) -> Result<SignedEntry, DecodeError> {
+        Self::decode_as(bytes, true)
+    }
+
+    /// Decodes bytes this node's own store holds and opens the entry: they
+    /// passed [`SignedEntry::decode`] and the wire scanner when they came
+    /// in, so a read (a license's document, on every check) does not run
+    /// those again. Anything from outside goes through `decode`.
+    pub fn open_stored(bytes: &[u8]) -> Result<Entry, DecodeError> {
+        let signed = Self::decode_as(bytes, false)?;
+        decode_entry_as(&signed.entry, false)
+    }
+
+    fn decode_as(bytes: &[u8], checked: bool) -> Result<SignedEntry, DecodeError> {
+        if bytes.len() > MAX_ENTRY_BYTES {
+            return Err(DecodeError::TooLarge(bytes.len()));
+        }
+        let (entry, key_id, signature) = decode_signed_as(bytes, checked)?;
+        let key_id = key_id.try_into().map_err(|_| DecodeError::Field {
+            field: "key_id",
+            reason: "not 32 bytes".into(),
+        })?;
+        let signature = signature.try_into().map_err(|_| DecodeError::Field {
+            field: "signature",
+            reason: "not 64 bytes".into(),
+        })?;
+        Ok(SignedEntry {
+            entry,
+            key_id,
+            signature,
+        })
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        encode_signed(&self.entry, &self.key_id, &self.signature)
+    }
+}
+
+impl SealedPayload {
+    /// Encodes as a `tally.v1.SealedPayload` (unpadded).
+    pub fn encode(&self) -> Vec<u8> {
+        encode_payload(self)
+    }
+    /// Decodes and validates (authority ids, 32-byte keys, country codes,
+    /// bounded lists).
+    pub fn decode(bytes: &[u8]) -> Result<SealedPayload, DecodeError> {
+        decode_payload(bytes)
+    }
+}
+
+/// Encodes a proof that an authority signed two entries for one seq.
+pub fn encode_proof(a: &SignedEntry, b: &SignedEntry) -> Vec<u8> {
+    encode_proof_bytes(a.encode(), b.encode())
+}
+
+/// Decodes a proof; the caller still checks both signatures and that they
+/// name the same (authority, seq) with different bytes.
+pub fn decode_proof(bytes: &[u8]) -> Result<(SignedEntry, SignedEntry), DecodeError> {
+    if bytes.len() > 2 * MAX_ENTRY_BYTES + 64 {
+        return Err(DecodeError::TooLarge(bytes.len()));
+    }
+    let [a, b] = decode_proof_bytes(bytes)?;
+    Ok((SignedEntry::decode(&a)?, SignedEntry::decode(&b)?))
 }
