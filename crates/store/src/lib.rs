@@ -59,6 +59,7 @@ pub use clock::{AlertClock, DEFAULT_DELIVERY_DAYS};
 pub use engine::{EngineKind, UnknownEngine};
 pub use error::{Result, StoreError};
 pub use integrity::{ChainReport, check_engine};
+pub use license::LicenseReads;
 pub use opener::{Doubt, Opening, SealedReader};
 pub use rebuild::{ApplyStep, DerivedDigest, Keyless, Progress, ReindexReport};
 pub use state::{

@@ -147,3 +147,46 @@ pub(crate) fn readable(read: Result<Option<LicenseState>>) -> Result<Option<Lice
         other => other,
     }
 }
+
+/// The license reads a transaction and the committed store share, and what
+/// is built on them once for both.
+pub trait LicenseReads {
+    /// A license as it stands (`None`: not held, or unreadable here).
+    fn license(&self, authority: &AuthorityId, number: &str) -> Result<Option<LicenseState>>;
+
+    /// The export licenses (as references) citing import certificate `ic`.
+    fn citing(&self, ic: &tally_model::DocumentRef) -> Result<Vec<tally_model::DocumentRef>>;
+
+    /// The licenses citing import certificate `ic`, as they stand (those
+    /// not held here left out).
+    fn citing_licenses(&self, ic: &tally_model::DocumentRef) -> Result<Vec<LicenseState>> {
+        let mut out = Vec::new();
+        for r in self.citing(ic)? {
+            let Ok(a) = r.authority.parse::<AuthorityId>() else {
+                continue;
+            };
+            if let Some(state) = self.license(&a, &r.number)? {
+                out.push(state);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl LicenseReads for crate::Tx<'_> {
+    fn license(&self, authority: &AuthorityId, number: &str) -> Result<Option<LicenseState>> {
+        crate::Tx::license(self, authority, number)
+    }
+    fn citing(&self, ic: &tally_model::DocumentRef) -> Result<Vec<tally_model::DocumentRef>> {
+        crate::Tx::citing(self, ic)
+    }
+}
+
+impl LicenseReads for crate::Store {
+    fn license(&self, authority: &AuthorityId, number: &str) -> Result<Option<LicenseState>> {
+        crate::Store::license(self, authority, number)
+    }
+    fn citing(&self, ic: &tally_model::DocumentRef) -> Result<Vec<tally_model::DocumentRef>> {
+        crate::Store::citing(self, ic)
+    }
+}

@@ -49,6 +49,14 @@ struct Carriage {
 }
 
 /// The document `r` names, when this node holds (and can read) it.
+/// An export license that still stands (not revoked), from a license state.
+fn live_export(state: LicenseState) -> Option<ExportLicense> {
+    match (state.document, state.status != Status::Revoked) {
+        (License::Export(d), true) => Some(d),
+        _ => None,
+    }
+}
+
 fn held(tx: &Tx, r: &DocumentRef) -> Result<Option<LicenseState>, IssueError> {
     match r.authority.parse::<AuthorityId>() {
         Ok(a) => Ok(tx.license(&a, &r.number)?),
@@ -216,20 +224,11 @@ impl Verifier {
             }
         }
         let own = self.inner.authority.as_str();
-        let mut citing = Vec::new();
-        for x in tx.citing(r)? {
-            if x.authority == own && x.number == e.number {
-                continue;
-            }
-            let Ok(a) = x.authority.parse::<AuthorityId>() else {
-                continue;
-            };
-            if let Some(s) = tx.license(&a, &x.number)?
-                && let (License::Export(d), true) = (s.document, s.status != Status::Revoked)
-            {
-                citing.push(d);
-            }
-        }
+        let citing: Vec<ExportLicense> = tally_store::LicenseReads::citing_licenses(tx, r)?
+            .into_iter()
+            .filter(|s| !(s.authority.as_str() == own && s.number == e.number))
+            .filter_map(live_export)
+            .collect();
         if cert.single_use && !citing.is_empty() {
             return Err(IssueError::InvalidDocument(format!(
                 "import certificate {} is single-use and already cited by another export license",
@@ -491,18 +490,11 @@ impl Verifier {
         }
         let allocated = match new {
             License::Import(cert) => {
-                let mut citing = Vec::new();
-                for x in store.citing(&state.reference())? {
-                    let Ok(a) = x.authority.parse::<AuthorityId>() else {
-                        continue;
-                    };
-                    if let Some(s) = store.license(&a, &x.number)?
-                        && let (License::Export(d), true) =
-                            (s.document, s.status != Status::Revoked)
-                    {
-                        citing.push(d);
-                    }
-                }
+                let citing: Vec<ExportLicense> =
+                    tally_store::LicenseReads::citing_licenses(store, &state.reference())?
+                        .into_iter()
+                        .filter_map(live_export)
+                        .collect();
                 allocation(cert, &citing)
             }
             _ => Vec::new(),

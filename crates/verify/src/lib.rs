@@ -26,6 +26,7 @@ pub mod error;
 pub mod ingest;
 pub mod issue;
 pub mod keys;
+mod reader;
 pub mod rules;
 pub mod sealing;
 pub mod signing;

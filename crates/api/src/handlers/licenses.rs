@@ -110,17 +110,10 @@ pub(crate) fn license_view_with(
         }
         _ => Default::default(),
     };
-    let mut citing = Vec::new();
-    if state.kind == LicenseKind::Import {
-        for r in store.citing(&state.reference())? {
-            let Ok(a) = r.authority.parse::<AuthorityId>() else {
-                continue;
-            };
-            if let Some(export) = store.license(&a, &r.number)? {
-                citing.push(export);
-            }
-        }
-    }
+    let citing = match state.kind {
+        LicenseKind::Import => v.citing_licenses(&state.reference())?,
+        _ => vec![],
+    };
     Ok(LicenseView::new(state, tallies, transits)
         .with_citing(citing)
         .with_delivered(&delivered))
