@@ -18,6 +18,9 @@
 //!   issue (same party, category-and-unit coverage, import allocation).
 //! - [`lifecycle`]: the structural rules of a log as one pure transition
 //!   (number used once, revoked is final, versions, amendments).
+//! - [`judgement`]: the rules that join documents of different logs into
+//!   alerts (off route, after revocation, discrepancy, import withdrawn,
+//!   delivery overdue), pure.
 //! - [`recipients`]: who may read a document (its party countries).
 //! - [`route`]: which country may record a crossing in each direction.
 //! - [`chain`]: the chain rule (next, duplicate, gap, equivocation, broken link).
@@ -34,6 +37,7 @@ pub mod document;
 pub mod entry;
 pub mod error;
 pub mod id;
+pub mod judgement;
 pub mod lifecycle;
 pub mod linkage;
 pub mod random;

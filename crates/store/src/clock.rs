@@ -10,10 +10,6 @@ use tally_model::Date;
 /// of receipt within 45 days).
 pub const DEFAULT_DELIVERY_DAYS: u32 = 45;
 
-/// Milliseconds in a day: `raised_at` of a date-driven alert is that date's
-/// midnight (UTC).
-pub(crate) const DAY_MS: i64 = 86_400_000;
-
 /// Whose "today" and how many `delivery_days` the store judges
 /// `delivery.overdue` with. Cheap to clone.
 #[derive(Clone)]
@@ -83,11 +79,6 @@ pub(crate) struct Due {
 }
 
 impl Due {
-    /// The date an exit dated `exit` falls due for delivery.
-    pub fn due_date(self, exit: Date) -> Date {
-        Date::from_unix_ms((exit.days() + i64::from(self.delivery_days)) * DAY_MS)
-    }
-
     /// The latest exit date that is due today.
     pub fn latest_due_exit(self) -> i64 {
         self.today.days() - i64::from(self.delivery_days)

@@ -12,15 +12,15 @@
 //! [`crate::clock::Due`]): a date-driven pass re-judges the licenses whose
 //! exits fell due since ([`crate::Store::judge_overdue`]).
 
-use crate::clock::DAY_MS;
 use crate::error::Result;
 use crate::keys;
 use crate::state::{Alert, LicenseState, SerialIndexRow, ShipmentRow};
 use crate::tx::Tx;
 use std::collections::{BTreeMap, BTreeSet};
+use tally_model::judgement::{self, Delivered, Event, Finding, Subject};
 use tally_model::{
     AlertKind, AuthorityId, Date, Direction, DocumentRef, License, Status, alert_id,
-    normalize_make, normalize_serial, on_route, same_make,
+    normalize_serial, on_route, same_make,
 };
 
 /// Re-judges every joined alert of `license` (a reference; nothing happens
@@ -34,9 +34,12 @@ pub(crate) fn license(tx: &mut Tx, license: &DocumentRef) -> Result<()> {
         return Ok(());
     };
     let rows = shipments(tx, license)?;
-    off_route(tx, &state, &rows);
-    after_revocation(tx, &state, &rows);
-    discrepancy(tx, &state, &rows)?;
+    let s = subject(&state);
+    let mut found = judgement::off_route(&s, &rows);
+    found.extend(judgement::after_revocation(&s, &rows));
+    clear(tx, AlertKind::ShipmentDiscrepancy, &state)?;
+    found.extend(judgement::discrepancy(&s, &rows));
+    keep(tx, &state, found);
     import_withdrawn(tx, &state)?;
     overdue(tx, &state, &rows)?;
     Ok(())
@@ -169,27 +172,8 @@ fn shipments(tx: &Tx, license: &DocumentRef) -> Result<Vec<ShipmentRow>> {
         .into_iter()
         .map(|(k, v)| crate::codec::decode(&k, &v))
         .collect::<Result<_>>()?;
-    rows.sort_by(|a, b| {
-        (a.recorded_at_ms, a.recorded_by.as_str(), a.seq).cmp(&(
-            b.recorded_at_ms,
-            b.recorded_by.as_str(),
-            b.seq,
-        ))
-    });
+    rows.sort_by(judgement::crossing_order);
     Ok(rows)
-}
-
-fn accepted(row: &ShipmentRow) -> bool {
-    row.verdict == "accept"
-}
-
-fn counted(state: &LicenseState, row: &ShipmentRow) -> bool {
-    accepted(row)
-        && on_route(
-            &state.document,
-            row.checkpoint.direction,
-            &row.checkpoint.country,
-        )
 }
 
 /// The entry that raised an alert: its authority, seq and `issued_at`.
@@ -223,212 +207,6 @@ fn clear(tx: &mut Tx, kind: AlertKind, state: &LicenseState) -> Result<()> {
     Ok(())
 }
 
-/// `shipment.off_route`: an accepted record from a country its direction
-/// does not allow under the license as it stands. Routes only shrink
-/// (amendments may remove transit countries, never add them), so once raised
-/// it stays raised.
-fn off_route(tx: &mut Tx, state: &LicenseState, rows: &[ShipmentRow]) {
-    for row in rows.iter().filter(|r| accepted(r) && !counted(state, r)) {
-        let detail = format!(
-            "{} recorded an accepted {} at {:?} in {}, which the route of {} {} does not allow; it does not count",
-            row.recorded_by,
-            row.checkpoint.direction.as_str(),
-            row.checkpoint.port,
-            row.checkpoint.country,
-            state.authority,
-            state.number
-        );
-        raise(
-            tx,
-            AlertKind::ShipmentOffRoute,
-            state,
-            (&row.recorded_by, row.seq, row.recorded_at_ms),
-            true,
-            detail,
-        );
-    }
-}
-
-/// The status in force at `at_ms` by the license's history.
-fn status_at(state: &LicenseState, at_ms: i64) -> Status {
-    let mut status = Status::Active;
-    for e in &state.history {
-        if e.at_ms > at_ms {
-            break;
-        }
-        status = match e.event.as_str() {
-            "suspended" => Status::Suspended,
-            "revoked" => Status::Revoked,
-            "active" => Status::Active,
-            _ => status,
-        };
-    }
-    status
-}
-
-/// `shipment.after_revocation`: an accepted crossing recorded after the
-/// license's suspension or revocation took effect (the border had not heard
-/// of it yet, e.g. across a partition).
-fn after_revocation(tx: &mut Tx, state: &LicenseState, rows: &[ShipmentRow]) {
-    for row in rows.iter().filter(|r| counted(state, r)) {
-        let status = status_at(state, row.recorded_at_ms);
-        if status == Status::Active {
-            continue;
-        }
-        let detail = format!(
-            "{} accepted a crossing ({}) at {:?} while {} {} was {}",
-            row.recorded_by,
-            row.checkpoint.direction.as_str(),
-            row.checkpoint.port,
-            state.authority,
-            state.number,
-            status.as_str()
-        );
-        raise(
-            tx,
-            AlertKind::ShipmentAfterRevocation,
-            state,
-            (&row.recorded_by, row.seq, row.recorded_at_ms),
-            true,
-            detail,
-        );
-    }
-}
-
-/// `shipment.discrepancy`: the counted records, replayed in order; raised by
-/// the first record after which a line had more entered, or transited
-/// through one country, than exited; open while that is still so.
-fn discrepancy(tx: &mut Tx, state: &LicenseState, rows: &[ShipmentRow]) -> Result<()> {
-    clear(tx, AlertKind::ShipmentDiscrepancy, state)?;
-    // Per line: exited, entered, transited per country.
-    let mut exit: BTreeMap<u32, u64> = BTreeMap::new();
-    let mut entry: BTreeMap<u32, u64> = BTreeMap::new();
-    let mut transit: BTreeMap<(u32, String), u64> = BTreeMap::new();
-    let mut first: Option<&ShipmentRow> = None;
-    let excess = |exit: &BTreeMap<u32, u64>,
-                  entry: &BTreeMap<u32, u64>,
-                  transit: &BTreeMap<(u32, String), u64>|
-     -> Option<String> {
-        let out = |line: &u32| exit.get(line).copied().unwrap_or(0);
-        if let Some((line, n)) = entry.iter().find(|(l, n)| **n > out(l)) {
-            return Some(format!(
-                "line {line}: {n} recorded entering, {} exiting",
-                out(line)
-            ));
-        }
-        transit
-            .iter()
-            .find(|((l, _), n)| **n > out(l))
-            .map(|((line, c), n)| {
-                format!(
-                    "line {line}: {n} recorded transiting {c}, {} exiting",
-                    out(line)
-                )
-            })
-    };
-    for row in rows.iter().filter(|r| counted(state, r)) {
-        for item in &row.items {
-            let q = item.quantity;
-            let slot = match row.checkpoint.direction {
-                Direction::Exit => exit.entry(item.line).or_default(),
-                Direction::Entry => entry.entry(item.line).or_default(),
-                Direction::Transit => transit
-                    .entry((item.line, row.checkpoint.country.clone()))
-                    .or_default(),
-            };
-            *slot = slot.saturating_add(q);
-        }
-        if first.is_none() && excess(&exit, &entry, &transit).is_some() {
-            first = Some(row);
-        }
-    }
-    let Some(row) = first else {
-        return Ok(());
-    };
-    let now = excess(&exit, &entry, &transit);
-    let detail = match &now {
-        Some(why) => format!("{} {}: {why}", state.authority, state.number),
-        None => format!(
-            "{} {}: more was recorded entering or transiting than exiting; exits have since caught up",
-            state.authority, state.number
-        ),
-    };
-    raise(
-        tx,
-        AlertKind::ShipmentDiscrepancy,
-        state,
-        (&row.recorded_by, row.seq, row.recorded_at_ms),
-        now.is_some(),
-        detail,
-    );
-    Ok(())
-}
-
-/// `import.withdrawn`: for an export license, each suspension or revocation
-/// of the import certificate it cites that took effect while the export was
-/// active; open while the certificate is still withdrawn and the export
-/// still active.
-fn import_withdrawn(tx: &mut Tx, export: &LicenseState) -> Result<()> {
-    let License::Export(e) = &export.document else {
-        return Ok(());
-    };
-    let Some(ic_ref) = &e.import_certificate else {
-        return Ok(());
-    };
-    tx.put_raw(keys::cites(ic_ref, &export.reference()), Vec::new());
-    clear(tx, AlertKind::ImportWithdrawn, export)?;
-    let Ok(ic_authority) = ic_ref.authority.parse::<AuthorityId>() else {
-        return Ok(());
-    };
-    let Some(ic) = tx.license(&ic_authority, &ic_ref.number)? else {
-        return Ok(());
-    };
-    let withdrawals: Vec<_> = ic
-        .history
-        .iter()
-        .filter(|h| matches!(h.event.as_str(), "suspended" | "revoked"))
-        .filter(|h| h.at_ms >= export.issued_at_ms && status_at(export, h.at_ms) == Status::Active)
-        .collect();
-    let last = withdrawals.len().saturating_sub(1);
-    for (i, h) in withdrawals.into_iter().enumerate() {
-        let open = i == last && ic.status != Status::Active && export.status == Status::Active;
-        let detail = format!(
-            "{} {} was {} ({:?}); {} {} relies on it: shipments under it fail import.authorization",
-            ic.authority,
-            ic.number,
-            h.event,
-            h.reason.as_deref().unwrap_or(""),
-            export.authority,
-            export.number
-        );
-        raise(
-            tx,
-            AlertKind::ImportWithdrawn,
-            export,
-            (&ic.authority, h.entry.seq, h.at_ms),
-            open,
-            detail,
-        );
-    }
-    Ok(())
-}
-
-/// The make of `line` on `license`, normalized; `None` when the license
-/// names none (or has no such line): a missing make matches any.
-fn make_of(license: &License, line: u32) -> Option<String> {
-    let items = match license {
-        License::Export(e) => &e.items,
-        License::Import(i) => &i.items,
-        License::Transit(_) | License::Delivery(_) => return None,
-    };
-    items
-        .iter()
-        .find(|i| i.line == line)
-        .and_then(|i| i.make.as_deref())
-        .map(normalize_make)
-        .filter(|m| !m.is_empty())
-}
-
 /// Most repeats named in one alert's detail; the rest are counted.
 const REPEATS_IN_DETAIL: usize = 8;
 
@@ -447,7 +225,7 @@ fn serial_repeat(tx: &mut Tx, state: &LicenseState, cache: &mut Licenses) -> Res
         if !on_route(&state.document, direction, &country) {
             continue;
         }
-        let make = make_of(&state.document, mine.line);
+        let make = judgement::make_of(&state.document, mine.line);
         let group = serial_group(tx, direction, &serial, SERIAL_GROUP_LIMIT)?;
         if !group
             .iter()
@@ -464,7 +242,10 @@ fn serial_repeat(tx: &mut Tx, state: &LicenseState, cache: &mut Licenses) -> Res
                 continue;
             };
             if on_route(&o.document, direction, &other.country)
-                && same_make(make.as_deref(), make_of(&o.document, other.line).as_deref())
+                && same_make(
+                    make.as_deref(),
+                    judgement::make_of(&o.document, other.line).as_deref(),
+                )
             {
                 first = Some(other);
             }
@@ -516,23 +297,59 @@ fn serial_repeat(tx: &mut Tx, state: &LicenseState, cache: &mut Licenses) -> Res
     Ok(())
 }
 
-/// What moves the delivery balance of an export license, in date order.
-enum Event<'a> {
-    /// A delivery verification (non-revoked, from the importing country).
-    Delivered(&'a [tally_model::DeliveryLine]),
-    /// A counted exit that fell due (its date plus `delivery_days`).
-    Due(&'a ShipmentRow),
+/// The license as the rules of [`tally_model::judgement`] read it.
+fn subject(state: &LicenseState) -> Subject<'_> {
+    Subject {
+        authority: &state.authority,
+        number: &state.number,
+        document: &state.document,
+        status: state.status,
+        issued_at_ms: state.issued_at_ms,
+        history: state
+            .history
+            .iter()
+            .map(|h| Event {
+                event: &h.event,
+                reason: h.reason.as_deref(),
+                at_ms: h.at_ms,
+                seq: h.entry.seq,
+            })
+            .collect(),
+    }
 }
 
-/// `delivery.overdue`: counted exits whose date plus `delivery_days` is
-/// today or earlier, against the export license's delivery verifications.
-/// Replayed in date order (on one day, due exits first, by (`issued_at`,
-/// recorder, seq), then deliveries: an exit due today is overdue until a
-/// delivery covers it, which is what `delivery_days = 0` means): an alert
-/// is raised by the due exit after
-/// which some line had less delivered than exited-and-due, and closes when
-/// deliveries catch up; open while that is so today. Revoking the license
-/// does not close it (the goods left all the same).
+/// Keeps what a rule found about `state`.
+fn keep(tx: &mut Tx, state: &LicenseState, found: impl IntoIterator<Item = Finding>) {
+    for f in found {
+        raise(tx, f.kind, state, (&f.by, f.seq, f.at_ms), f.open, f.detail);
+    }
+}
+
+/// `import.withdrawn` of an export license, rewritten whole: the rule
+/// reads the import certificate it cites; the citation is indexed here.
+fn import_withdrawn(tx: &mut Tx, export: &LicenseState) -> Result<()> {
+    let License::Export(e) = &export.document else {
+        return Ok(());
+    };
+    let Some(ic_ref) = &e.import_certificate else {
+        return Ok(());
+    };
+    tx.put_raw(keys::cites(ic_ref, &export.reference()), Vec::new());
+    clear(tx, AlertKind::ImportWithdrawn, export)?;
+    let Ok(ic_authority) = ic_ref.authority.parse::<AuthorityId>() else {
+        return Ok(());
+    };
+    let Some(ic) = tx.license(&ic_authority, &ic_ref.number)? else {
+        return Ok(());
+    };
+    let found = judgement::import_withdrawn(&subject(export), &subject(&ic));
+    keep(tx, export, found);
+    Ok(())
+}
+
+/// `delivery.overdue` of an export license, rewritten whole, as of the
+/// transaction's date: the rule reads the delivery verifications that
+/// count (not revoked, from the importing country, of this license).
 fn overdue(tx: &mut Tx, state: &LicenseState, rows: &[ShipmentRow]) -> Result<()> {
     clear(tx, AlertKind::DeliveryOverdue, state)?;
     let License::Export(export) = &state.document else {
@@ -540,117 +357,32 @@ fn overdue(tx: &mut Tx, state: &LicenseState, rows: &[ShipmentRow]) -> Result<()
     };
     let due = tx.due();
     let me = state.reference();
-    let deliveries = tx.deliveries_for(&me)?;
-    let mut events: Vec<(Date, u8, Event)> = Vec::new();
-    let mut delivery_order: Vec<(Date, String, String, &[tally_model::DeliveryLine])> = Vec::new();
-    for d in &deliveries {
-        let License::Delivery(v) = &d.document else {
-            continue;
-        };
-        if d.status == Status::Revoked
-            || d.authority.country().as_str() != export.importing_country
-            || v.export_license != me
-        {
-            continue;
-        }
-        let Ok(date) = v.date.parse::<Date>() else {
-            continue;
-        };
-        delivery_order.push((date, d.authority.to_string(), d.number.clone(), &v.items));
-    }
-    delivery_order.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
-    for (date, _, _, items) in delivery_order {
-        events.push((date, 1, Event::Delivered(items)));
-    }
-    // `rows` is already in (issued_at, recorder, seq) order; the sort below
-    // is stable, so exits due on one day keep it.
-    for row in rows
+    let verifications = tx.deliveries_for(&me)?;
+    let deliveries = verifications
         .iter()
-        .filter(|r| r.checkpoint.direction == Direction::Exit && counted(state, r))
-    {
-        let Ok(exit) = row.date.parse::<Date>() else {
-            continue;
-        };
-        let due_on = due.due_date(exit);
-        if due_on <= due.today {
-            events.push((due_on, 0, Event::Due(row)));
-        }
-    }
-    events.sort_by_key(|(date, rank, _)| (*date, *rank));
-
-    let mut delivered: BTreeMap<u32, u64> = BTreeMap::new();
-    let mut exited: BTreeMap<u32, u64> = BTreeMap::new();
-    let short = |exited: &BTreeMap<u32, u64>, delivered: &BTreeMap<u32, u64>| {
-        exited
-            .iter()
-            .map(|(l, q)| (*l, *q, delivered.get(l).copied().unwrap_or(0)))
-            .find(|(_, q, d)| q > d)
-    };
-    // The due exit that opened the current shortfall, and its due date.
-    let mut episode: Option<(&ShipmentRow, Date)> = None;
-    for (date, _, event) in &events {
-        match event {
-            Event::Delivered(items) => {
-                for l in items.iter() {
-                    let q = delivered.entry(l.line).or_default();
-                    *q = q.saturating_add(l.quantity);
-                }
-                if let Some((row, due_on)) = episode
-                    && short(&exited, &delivered).is_none()
-                {
-                    let detail = format!(
-                        "{} {}: goods exited on {} were not verified delivered by {due_on}; deliveries caught up on {date}",
-                        state.authority, state.number, row.date
-                    );
-                    raise_overdue(tx, state, row, due_on, false, detail);
-                    episode = None;
-                }
+        .filter_map(|d| match &d.document {
+            License::Delivery(v)
+                if d.status != Status::Revoked
+                    && d.authority.country().as_str() == export.importing_country
+                    && v.export_license == me =>
+            {
+                Some(Delivered {
+                    date: v.date.parse::<Date>().ok()?,
+                    authority: d.authority.to_string(),
+                    number: d.number.clone(),
+                    items: &v.items,
+                })
             }
-            Event::Due(row) => {
-                for l in &row.items {
-                    let q = exited.entry(l.line).or_default();
-                    *q = q.saturating_add(l.quantity);
-                }
-                if episode.is_none() && short(&exited, &delivered).is_some() {
-                    episode = Some((row, *date));
-                }
-            }
-        }
-    }
-    if let Some((row, due_on)) = episode {
-        let detail = match short(&exited, &delivered) {
-            Some((line, q, d)) => format!(
-                "{} {}: line {line}: {q} exited and due for delivery (the first exit on {}, due {due_on}), {d} verified delivered",
-                state.authority, state.number, row.date
-            ),
-            None => format!(
-                "{} {}: goods exited on {} not verified delivered by {due_on}",
-                state.authority, state.number, row.date
-            ),
-        };
-        raise_overdue(tx, state, row, due_on, true, detail);
-    }
-    Ok(())
-}
-
-fn raise_overdue(
-    tx: &mut Tx,
-    state: &LicenseState,
-    row: &ShipmentRow,
-    due_on: Date,
-    open: bool,
-    detail: String,
-) {
-    raise(
-        tx,
-        AlertKind::DeliveryOverdue,
-        state,
-        (
-            &row.recorded_by,
-            row.seq,
-            due_on.days().saturating_mul(DAY_MS),
-        ),
-        open,
-        detail,
+            _ => None,
+        })
+        .collect();
+    let found = judgement::overdue(
+        &subject(state),
+        rows,
+        deliveries,
+        due.today,
+        due.delivery_days,
     );
+    keep(tx, state, found);
+    Ok(())
 }

@@ -3,8 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use tally_model::{
-    AlertKind, AuthorityId, Direction, DocumentRef, EntryHash, License, LicenseKind, ShipmentLine,
-    Status,
+    AlertKind, AuthorityId, Direction, DocumentRef, EntryHash, License, LicenseKind, Status,
 };
 
 /// Where an entry sits in its log.
@@ -134,18 +133,9 @@ pub fn delivered(
     out
 }
 
-/// A recorded shipment, as listed by `GET /v1/shipments`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShipmentRow {
-    pub recorded_by: AuthorityId,
-    pub seq: u64,
-    pub recorded_at_ms: i64,
-    pub license: DocumentRef,
-    pub checkpoint: tally_model::Checkpoint,
-    pub date: String,
-    pub verdict: String,
-    pub items: Vec<ShipmentLine>,
-}
+/// A recorded shipment, as listed by `GET /v1/shipments` (the judging rules
+/// read it, so it lives in the model).
+pub use tally_model::judgement::ShipmentRow;
 
 /// Quantity of accepted, recorded shipments of one license line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

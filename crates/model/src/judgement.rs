@@ -1,0 +1,435 @@
+//! The rules that join documents of different logs into alerts, pure: a
+//! license as it stands, the crossings recorded under it, the deliveries
+//! verified against it and the import certificate it cites go in; the
+//! alerts they call for come out ([`Finding`]s). The store reads the facts
+//! and keeps what is found (`tally_store`'s `judge`); the rules live here,
+//! beside [`crate::lifecycle`], so that they can be read and tested alone.
+//!
+//! Every rule replays the crossings in one fixed order (by `issued_at`,
+//! recorder, seq: [`crossing_order`]), never in arrival order, so every node
+//! that holds the same entries finds the same alerts with the same ids.
+
+use crate::alert::AlertKind;
+use crate::date::Date;
+use crate::document::{
+    Checkpoint, DeliveryLine, Direction, DocumentRef, License, ShipmentLine, Status,
+};
+use crate::id::AuthorityId;
+use crate::route::{normalize_make, on_route};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Milliseconds in a day: an overdue alert is dated at the start of the day
+/// the exit fell due.
+const DAY_MS: i64 = 86_400_000;
+
+/// A recorded crossing (a shipment record as kept beside the logs), as
+/// listed by `GET /v1/shipments`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentRow {
+    pub recorded_by: AuthorityId,
+    pub seq: u64,
+    pub recorded_at_ms: i64,
+    pub license: DocumentRef,
+    pub checkpoint: Checkpoint,
+    pub date: String,
+    pub verdict: String,
+    pub items: Vec<ShipmentLine>,
+}
+
+impl ShipmentRow {
+    pub fn accepted(&self) -> bool {
+        self.verdict == "accept"
+    }
+}
+
+/// The order every rule replays crossings in.
+pub fn crossing_order(a: &ShipmentRow, b: &ShipmentRow) -> std::cmp::Ordering {
+    (a.recorded_at_ms, a.recorded_by.as_str(), a.seq).cmp(&(
+        b.recorded_at_ms,
+        b.recorded_by.as_str(),
+        b.seq,
+    ))
+}
+
+/// One status event of a license's history.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    /// `issued`, `amended`, `suspended`, `revoked` or `active`.
+    pub event: &'a str,
+    pub reason: Option<&'a str>,
+    pub at_ms: i64,
+    /// The seq of the issuer's entry that made it.
+    pub seq: u64,
+}
+
+/// A license as the rules read it.
+#[derive(Debug, Clone)]
+pub struct Subject<'a> {
+    pub authority: &'a AuthorityId,
+    pub number: &'a str,
+    pub document: &'a License,
+    pub status: Status,
+    pub issued_at_ms: i64,
+    pub history: Vec<Event<'a>>,
+}
+
+impl Subject<'_> {
+    /// The status in force at `at_ms` by the license's history.
+    pub fn status_at(&self, at_ms: i64) -> Status {
+        let mut status = Status::Active;
+        for e in &self.history {
+            if e.at_ms > at_ms {
+                break;
+            }
+            status = match e.event {
+                "suspended" => Status::Suspended,
+                "revoked" => Status::Revoked,
+                "active" => Status::Active,
+                _ => status,
+            };
+        }
+        status
+    }
+
+    /// Whether `row` counts against this license: accepted, and recorded in
+    /// a country its route allows for that direction.
+    pub fn counts(&self, row: &ShipmentRow) -> bool {
+        row.accepted()
+            && on_route(
+                self.document,
+                row.checkpoint.direction,
+                &row.checkpoint.country,
+            )
+    }
+}
+
+/// An alert a rule calls for, about the license judged: raised by entry
+/// `seq` of `by`'s log, dated `at_ms`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub kind: AlertKind,
+    pub by: AuthorityId,
+    pub seq: u64,
+    pub at_ms: i64,
+    pub open: bool,
+    pub detail: String,
+}
+
+impl Finding {
+    fn raised_by(kind: AlertKind, row: &ShipmentRow, open: bool, detail: String) -> Finding {
+        Finding {
+            kind,
+            by: row.recorded_by.clone(),
+            seq: row.seq,
+            at_ms: row.recorded_at_ms,
+            open,
+            detail,
+        }
+    }
+}
+
+/// `shipment.off_route`: an accepted crossing from a country its direction
+/// does not allow under the license as it stands. Routes only shrink
+/// (amendments may remove transit countries, never add them), so once
+/// raised it stays raised.
+pub fn off_route(s: &Subject, rows: &[ShipmentRow]) -> Vec<Finding> {
+    rows.iter()
+        .filter(|r| r.accepted() && !s.counts(r))
+        .map(|row| {
+            let detail = format!(
+                "{} recorded an accepted {} at {:?} in {}, which the route of {} {} does not allow; it does not count",
+                row.recorded_by,
+                row.checkpoint.direction.as_str(),
+                row.checkpoint.port,
+                row.checkpoint.country,
+                s.authority,
+                s.number
+            );
+            Finding::raised_by(AlertKind::ShipmentOffRoute, row, true, detail)
+        })
+        .collect()
+}
+
+/// `shipment.after_revocation`: an accepted crossing recorded after the
+/// license's suspension or revocation took effect (the border had not
+/// heard of it yet, e.g. across a partition).
+pub fn after_revocation(s: &Subject, rows: &[ShipmentRow]) -> Vec<Finding> {
+    rows.iter()
+        .filter(|r| s.counts(r))
+        .filter_map(|row| {
+            let status = s.status_at(row.recorded_at_ms);
+            if status == Status::Active {
+                return None;
+            }
+            let detail = format!(
+                "{} accepted a crossing ({}) at {:?} while {} {} was {}",
+                row.recorded_by,
+                row.checkpoint.direction.as_str(),
+                row.checkpoint.port,
+                s.authority,
+                s.number,
+                status.as_str()
+            );
+            Some(Finding::raised_by(
+                AlertKind::ShipmentAfterRevocation,
+                row,
+                true,
+                detail,
+            ))
+        })
+        .collect()
+}
+
+/// Per line, what the counted crossings moved: exited, entered, and
+/// transited per country.
+#[derive(Default)]
+struct Moved {
+    exit: BTreeMap<u32, u64>,
+    entry: BTreeMap<u32, u64>,
+    transit: BTreeMap<(u32, String), u64>,
+}
+
+impl Moved {
+    fn add(&mut self, row: &ShipmentRow) {
+        for item in &row.items {
+            let slot = match row.checkpoint.direction {
+                Direction::Exit => self.exit.entry(item.line).or_default(),
+                Direction::Entry => self.entry.entry(item.line).or_default(),
+                Direction::Transit => self
+                    .transit
+                    .entry((item.line, row.checkpoint.country.clone()))
+                    .or_default(),
+            };
+            *slot = slot.saturating_add(item.quantity);
+        }
+    }
+
+    /// A line with more entered, or transited through one country, than
+    /// exited.
+    fn excess(&self) -> Option<String> {
+        let out = |line: &u32| self.exit.get(line).copied().unwrap_or(0);
+        if let Some((line, n)) = self.entry.iter().find(|(l, n)| **n > out(l)) {
+            return Some(format!(
+                "line {line}: {n} recorded entering, {} exiting",
+                out(line)
+            ));
+        }
+        self.transit
+            .iter()
+            .find(|((l, _), n)| **n > out(l))
+            .map(|((line, c), n)| {
+                format!(
+                    "line {line}: {n} recorded transiting {c}, {} exiting",
+                    out(line)
+                )
+            })
+    }
+}
+
+/// `shipment.discrepancy`: the counted crossings, replayed in order; raised
+/// by the first after which a line had more entered, or transited through
+/// one country, than exited; open while that is still so.
+pub fn discrepancy(s: &Subject, rows: &[ShipmentRow]) -> Option<Finding> {
+    let mut moved = Moved::default();
+    let mut first: Option<&ShipmentRow> = None;
+    for row in rows.iter().filter(|r| s.counts(r)) {
+        moved.add(row);
+        if first.is_none() && moved.excess().is_some() {
+            first = Some(row);
+        }
+    }
+    let row = first?;
+    let now = moved.excess();
+    let detail = match &now {
+        Some(why) => format!("{} {}: {why}", s.authority, s.number),
+        None => format!(
+            "{} {}: more was recorded entering or transiting than exiting; exits have since caught up",
+            s.authority, s.number
+        ),
+    };
+    Some(Finding::raised_by(
+        AlertKind::ShipmentDiscrepancy,
+        row,
+        now.is_some(),
+        detail,
+    ))
+}
+
+/// `import.withdrawn`: for an export license, each suspension or revocation
+/// of the import certificate `ic` it cites that took effect while the
+/// export was active; open while the certificate is still withdrawn and the
+/// export still active.
+pub fn import_withdrawn(export: &Subject, ic: &Subject) -> Vec<Finding> {
+    let withdrawals: Vec<&Event> = ic
+        .history
+        .iter()
+        .filter(|h| matches!(h.event, "suspended" | "revoked"))
+        .filter(|h| h.at_ms >= export.issued_at_ms && export.status_at(h.at_ms) == Status::Active)
+        .collect();
+    let last = withdrawals.len().saturating_sub(1);
+    withdrawals
+        .into_iter()
+        .enumerate()
+        .map(|(i, h)| Finding {
+            kind: AlertKind::ImportWithdrawn,
+            by: ic.authority.clone(),
+            seq: h.seq,
+            at_ms: h.at_ms,
+            open: i == last && ic.status != Status::Active && export.status == Status::Active,
+            detail: format!(
+                "{} {} was {} ({:?}); {} {} relies on it: shipments under it fail import.authorization",
+                ic.authority,
+                ic.number,
+                h.event,
+                h.reason.unwrap_or(""),
+                export.authority,
+                export.number
+            ),
+        })
+        .collect()
+}
+
+/// The make of `line` on `license`, normalized; `None` when the license
+/// names none (or has no such line): a missing make matches any.
+pub fn make_of(license: &License, line: u32) -> Option<String> {
+    let items = match license {
+        License::Export(e) => &e.items,
+        License::Import(i) => &i.items,
+        License::Transit(_) | License::Delivery(_) => return None,
+    };
+    items
+        .iter()
+        .find(|i| i.line == line)
+        .and_then(|i| i.make.as_deref())
+        .map(normalize_make)
+        .filter(|m| !m.is_empty())
+}
+
+/// A delivery verification of an export license, as `delivery.overdue`
+/// counts it: its date, who verified it (authority and number: the order
+/// among deliveries of one day) and its lines.
+#[derive(Debug, Clone)]
+pub struct Delivered<'a> {
+    pub date: Date,
+    pub authority: String,
+    pub number: String,
+    pub items: &'a [DeliveryLine],
+}
+
+/// What moves the delivery balance of an export license, in date order.
+enum Step<'a> {
+    Delivered(&'a [DeliveryLine]),
+    /// A counted exit that fell due (its date plus `delivery_days`).
+    Due(&'a ShipmentRow),
+}
+
+/// `delivery.overdue`: counted exits whose date plus `delivery_days` is
+/// `today` or earlier, against the export license's delivery verifications
+/// (non-revoked, from the importing country: the caller's to select).
+/// Replayed in date order (on one day, due exits first, in crossing order,
+/// then deliveries: an exit due today is overdue until a delivery covers
+/// it, which is what `delivery_days = 0` means): an alert is raised by the
+/// due exit after which some line had less delivered than exited-and-due,
+/// and closes when deliveries catch up; open while that is so today.
+/// Revoking the license does not close it (the goods left all the same).
+pub fn overdue(
+    s: &Subject,
+    rows: &[ShipmentRow],
+    mut deliveries: Vec<Delivered<'_>>,
+    today: Date,
+    delivery_days: u32,
+) -> Vec<Finding> {
+    if !matches!(s.document, License::Export(_)) {
+        return vec![];
+    }
+    let due_date =
+        |exit: Date| Date::from_unix_ms((exit.days() + i64::from(delivery_days)) * DAY_MS);
+    deliveries
+        .sort_by(|a, b| (a.date, &a.authority, &a.number).cmp(&(b.date, &b.authority, &b.number)));
+    let mut steps: Vec<(Date, u8, Step)> = deliveries
+        .iter()
+        .map(|d| (d.date, 1, Step::Delivered(d.items)))
+        .collect();
+    // `rows` is in crossing order; the sort below is stable, so exits due on
+    // one day keep it.
+    for row in rows
+        .iter()
+        .filter(|r| r.checkpoint.direction == Direction::Exit && s.counts(r))
+    {
+        let Ok(exit) = row.date.parse::<Date>() else {
+            continue;
+        };
+        let due_on = due_date(exit);
+        if due_on <= today {
+            steps.push((due_on, 0, Step::Due(row)));
+        }
+    }
+    steps.sort_by_key(|(date, rank, _)| (*date, *rank));
+    replay_deliveries(s, &steps)
+}
+
+fn replay_deliveries(s: &Subject, steps: &[(Date, u8, Step)]) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let mut delivered: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut exited: BTreeMap<u32, u64> = BTreeMap::new();
+    let short = |exited: &BTreeMap<u32, u64>, delivered: &BTreeMap<u32, u64>| {
+        exited
+            .iter()
+            .map(|(l, q)| (*l, *q, delivered.get(l).copied().unwrap_or(0)))
+            .find(|(_, q, d)| q > d)
+    };
+    let overdue = |row: &ShipmentRow, due_on: Date, open: bool, detail: String| Finding {
+        kind: AlertKind::DeliveryOverdue,
+        by: row.recorded_by.clone(),
+        seq: row.seq,
+        at_ms: due_on.days().saturating_mul(DAY_MS),
+        open,
+        detail,
+    };
+    // The due exit that opened the current shortfall, and its due date.
+    let mut episode: Option<(&ShipmentRow, Date)> = None;
+    for (date, _, step) in steps {
+        match step {
+            Step::Delivered(items) => {
+                for l in items.iter() {
+                    let q = delivered.entry(l.line).or_default();
+                    *q = q.saturating_add(l.quantity);
+                }
+                if let Some((row, due_on)) = episode
+                    && short(&exited, &delivered).is_none()
+                {
+                    let detail = format!(
+                        "{} {}: goods exited on {} were not verified delivered by {due_on}; deliveries caught up on {date}",
+                        s.authority, s.number, row.date
+                    );
+                    found.push(overdue(row, due_on, false, detail));
+                    episode = None;
+                }
+            }
+            Step::Due(row) => {
+                for l in &row.items {
+                    let q = exited.entry(l.line).or_default();
+                    *q = q.saturating_add(l.quantity);
+                }
+                if episode.is_none() && short(&exited, &delivered).is_some() {
+                    episode = Some((row, *date));
+                }
+            }
+        }
+    }
+    if let Some((row, due_on)) = episode {
+        let detail = match short(&exited, &delivered) {
+            Some((line, q, d)) => format!(
+                "{} {}: line {line}: {q} exited and due for delivery (the first exit on {}, due {due_on}), {d} verified delivered",
+                s.authority, s.number, row.date
+            ),
+            None => format!(
+                "{} {}: goods exited on {} not verified delivered by {due_on}",
+                s.authority, s.number, row.date
+            ),
+        };
+        found.push(overdue(row, due_on, true, detail));
+    }
+    found
+}
