@@ -120,6 +120,50 @@ impl Default for ApiConfig {
     }
 }
 
+impl ApiConfig {
+    /// Checks `api.max_connections*` and `[api.rate]`, naming the bad key.
+    fn check(&self) -> anyhow::Result<()> {
+        if !(1..=MAX_API_CONNECTIONS).contains(&self.max_connections) {
+            bail!(
+                "config key `api.max_connections` = {} must be between 1 and {MAX_API_CONNECTIONS}",
+                self.max_connections
+            );
+        }
+        if !(1..=MAX_API_CONNECTIONS).contains(&self.max_connections_per_token) {
+            bail!(
+                "config key `api.max_connections_per_token` = {} must be between 1 and {MAX_API_CONNECTIONS}",
+                self.max_connections_per_token
+            );
+        }
+        for (key, value) in [
+            ("api.rate.records_per_minute", self.rate.records_per_minute),
+            (
+                "api.rate.documents_per_minute",
+                self.rate.documents_per_minute,
+            ),
+        ] {
+            if !(1..=MAX_PER_MINUTE).contains(&value) {
+                bail!("config key `{key}` = {value} must be between 1 and {MAX_PER_MINUTE}");
+            }
+        }
+        for (key, value) in [
+            (
+                "api.rate.record_bytes_per_minute",
+                self.rate.record_bytes_per_minute,
+            ),
+            (
+                "api.rate.node_record_bytes_per_minute",
+                self.rate.node_record_bytes_per_minute,
+            ),
+        ] {
+            if !(1..=MAX_BYTES_PER_MINUTE).contains(&value) {
+                bail!("config key `{key}` = {value} must be between 1 and {MAX_BYTES_PER_MINUTE}");
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `[api.rate]`: how much one API token may add to the node's log per
 /// minute. A request over the limit is refused with 429 `rate_limited` and
 /// `Retry-After`, and writes nothing.
@@ -307,46 +351,7 @@ impl Config {
                 self.api.listen
             )
         })?;
-        if !(1..=MAX_API_CONNECTIONS).contains(&self.api.max_connections) {
-            bail!(
-                "config key `api.max_connections` = {} must be between 1 and {MAX_API_CONNECTIONS}",
-                self.api.max_connections
-            );
-        }
-        if !(1..=MAX_API_CONNECTIONS).contains(&self.api.max_connections_per_token) {
-            bail!(
-                "config key `api.max_connections_per_token` = {} must be between 1 and {MAX_API_CONNECTIONS}",
-                self.api.max_connections_per_token
-            );
-        }
-        for (key, value) in [
-            (
-                "api.rate.records_per_minute",
-                self.api.rate.records_per_minute,
-            ),
-            (
-                "api.rate.documents_per_minute",
-                self.api.rate.documents_per_minute,
-            ),
-        ] {
-            if !(1..=MAX_PER_MINUTE).contains(&value) {
-                bail!("config key `{key}` = {value} must be between 1 and {MAX_PER_MINUTE}");
-            }
-        }
-        for (key, value) in [
-            (
-                "api.rate.record_bytes_per_minute",
-                self.api.rate.record_bytes_per_minute,
-            ),
-            (
-                "api.rate.node_record_bytes_per_minute",
-                self.api.rate.node_record_bytes_per_minute,
-            ),
-        ] {
-            if !(1..=MAX_BYTES_PER_MINUTE).contains(&value) {
-                bail!("config key `{key}` = {value} must be between 1 and {MAX_BYTES_PER_MINUTE}");
-            }
-        }
+        self.api.check()?;
         let timezone = tally_verify::TimeZone::named(&self.timezone).with_context(|| {
             format!(
                 "config key `timezone` = {:?} is not an IANA time zone name (e.g. \"UTC\", \"America/Mexico_City\")",
