@@ -1,7 +1,7 @@
 //! Offline administration of a node directory: `init`, `trust`, `token`, `reindex`.
 
 use crate::config::{
-    AlertsConfig, ApiConfig, Config, KeysConfig, NodeDir, StoreConfig, SyncConfig,
+    AlertsConfig, ApiConfig, Config, KeysConfig, NodeDir, Settings, StoreConfig, SyncConfig,
 };
 use crate::files;
 use crate::keys;
@@ -246,8 +246,8 @@ pub fn trust_revoke_key(
     key_id: &str,
     after_seq: u64,
 ) -> anyhow::Result<u64> {
-    let node_dir = NodeDir(dir.to_path_buf());
-    let settings = Config::load(&node_dir)?.settings(&node_dir)?;
+    let settings = Settings::load(dir)?;
+    let node_dir = &settings.dir;
     let authority: AuthorityId = authority.parse()?;
     let well_formed = key_id.len() == 64
         && key_id
@@ -358,8 +358,8 @@ pub fn token_create(dir: &Path, role: Role, label: &str) -> anyhow::Result<Strin
 }
 
 pub fn reindex(dir: &Path) -> anyhow::Result<String> {
-    let node_dir = NodeDir(dir.to_path_buf());
-    let settings = Config::load(&node_dir)?.settings(&node_dir)?;
+    let settings = Settings::load(dir)?;
+    let node_dir = &settings.dir;
     let trust = files::read_trust(&node_dir.trust())?;
     let compromises = trust.compromises();
     // Sealed entries addressed to this node are opened as the running node

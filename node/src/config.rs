@@ -317,6 +317,12 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The settings of node directory `dir`: its `tally.toml`, checked.
+    pub fn load(dir: &Path) -> anyhow::Result<Settings> {
+        let dir = NodeDir(dir.to_path_buf());
+        Config::load(&dir)?.settings(&dir)
+    }
+
     /// What the store judges date-driven alerts with: today in the node's
     /// `timezone` by the system clock, and `delivery_days`.
     pub fn alert_clock(&self) -> tally_store::AlertClock {

@@ -5,7 +5,7 @@
 //! with [`SignatureJudge`].
 
 use crate::admin::progress_reporter;
-use crate::config::{Config, NodeDir};
+use crate::config::Settings;
 use crate::{files, keys};
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -110,8 +110,8 @@ impl StoreCheck {
 /// seqs, heads, hash index) and every entry's signature, judged with the
 /// keys of the trust list, this node's card and the logs' own rotations.
 pub fn verify_store(dir: &Path) -> anyhow::Result<StoreCheck> {
-    let node_dir = NodeDir(dir.to_path_buf());
-    let settings = Config::load(&node_dir)?.settings(&node_dir)?;
+    let settings = Settings::load(dir)?;
+    let node_dir = &settings.dir;
     let path = settings.store_path.clone();
     if !tally_store::engine::files_exist(&path, settings.engine) {
         bail!(

@@ -32,7 +32,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Token { command } => token(command)?,
         Command::Run { dir, new_log } => {
             tally_node::raise_open_file_limit();
-            let node = tally_node::Node::start_opts(&dir, new_log).await?;
+            let settings = tally_node::config::Settings {
+                new_log,
+                ..tally_node::config::Settings::load(&dir)?
+            };
+            let node = tally_node::Node::spawn(settings).await?;
             node.run_until(tally_node::shutdown_signal()).await?;
         }
         Command::Reindex { dir } => println!("{}", admin::reindex(&dir)?),

@@ -5,7 +5,7 @@
 //! [`crate::services`]; [`Node`] is what runs, until [`Node::shutdown`] or
 //! [`Node::run_until`].
 
-use crate::config::{Config, NodeDir, Settings};
+use crate::config::Settings;
 use crate::router::Publisher;
 use crate::services::{Handles, Services};
 use crate::startup::{self, NodeFiles};
@@ -37,28 +37,16 @@ pub struct Node {
 }
 
 impl Node {
-    /// Starts the node of directory `dir` as its `tally.toml` says; returns
-    /// once the API listens.
+    /// Starts the node of directory `dir` as its `tally.toml` says (what
+    /// the benchmarks and most tests start); returns once the API listens.
     pub async fn start(dir: &Path) -> anyhow::Result<Node> {
-        let dir = NodeDir(dir.to_path_buf());
-        Node::spawn(Config::load(&dir)?.settings(&dir)?).await
+        Node::spawn(Settings::load(dir)?).await
     }
 
-    /// [`Node::start`], with `tally run --new-log`.
-    pub async fn start_opts(dir: &Path, new_log: bool) -> anyhow::Result<Node> {
-        let dir = NodeDir(dir.to_path_buf());
-        let mut settings = Config::load(&dir)?.settings(&dir)?;
-        settings.new_log = new_log;
-        Node::spawn(settings).await
-    }
-
-    /// Starts a node with settings built in code (tests tune them this way
-    /// rather than by rewriting `tally.toml`); returns once the API listens.
-    pub async fn start_with(settings: Settings) -> anyhow::Result<Node> {
-        Node::spawn(settings).await
-    }
-
-    /// Starts the node `settings` describe; returns once the API listens.
+    /// Starts the node `settings` describe (`tally run` sets `new_log`,
+    /// tests shorten intervals) and returns once the API listens: reads the
+    /// directory's files, opens the store, builds the verifier, then spawns
+    /// each service with its settings and the handles they share.
     pub async fn spawn(settings: Settings) -> anyhow::Result<Node> {
         // A bad key file refuses the start before anything (the store) is created.
         let files = NodeFiles::load(&settings)?;

@@ -250,11 +250,10 @@ impl Services {
         };
         let c = self.cancel.clone();
         self.spawn("api", async move {
-            let drained = tally_api::server::serve_with(listener, state, server, async move {
-                c.cancelled().await
-            })
-            .await
-            .context("the HTTP server failed")?;
+            let drained =
+                tally_api::serve(listener, state, server, async move { c.cancelled().await })
+                    .await
+                    .context("the HTTP server failed")?;
             if !drained.is_clean() {
                 // The store stays open until that call returns.
                 anyhow::bail!("a store call of an HTTP request was still running at shutdown");

@@ -244,7 +244,7 @@ impl Net {
         if let Some(days) = self.delivery_days {
             settings.delivery_days = days;
         }
-        let node = Node::start_with(settings)
+        let node = Node::spawn(settings)
             .await
             .with_context(|| format!("starting {}", m.authority))?;
         files::write_card(&m.card_path(), &node.card().await?)?;

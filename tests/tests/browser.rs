@@ -543,7 +543,7 @@ impl Network {
             let node_dir = NodeDir(dir.path().to_path_buf());
             let mut settings = Config::load(&node_dir)?.settings(&node_dir)?;
             settings.delivery_days = 0;
-            let node = Node::start_with(settings)
+            let node = Node::spawn(settings)
                 .await
                 .with_context(|| format!("starting {authority}"))?;
             nodes.push(Member {

@@ -49,7 +49,7 @@ where
 
 /// When a request's body must have arrived by: its headers' arrival plus
 /// the server's body read timeout (docs/API.md: 30 s). Set by
-/// [`crate::server::app_with`]; [`Body`] answers 408 `request_timeout` past it.
+/// [`crate::server::app`]; [`Body`] answers 408 `request_timeout` past it.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyDeadline(pub tokio::time::Instant);
 

@@ -15,9 +15,9 @@
 //! - [`server`]: the connection loop: header timeout, connection cap, path
 //!   and header limits, and a shutdown that waits for what requests started.
 //!
-//! The node builds an [`AppState`] and calls [`server::serve_with`] (or
-//! [`serve`], with the defaults) with a bound listener (tests pass
-//! `127.0.0.1:0`) and a shutdown future.
+//! The node builds an [`AppState`] and calls [`serve`] with a bound
+//! listener (tests pass `127.0.0.1:0`), a [`server::ServerConfig`] and a
+//! shutdown future.
 
 mod auth;
 pub mod error;
@@ -34,9 +34,9 @@ pub mod view;
 pub use error::ApiError;
 pub use metrics::{Metrics, Outcome, Source};
 pub use routes::{ROUTES, Route, router};
+pub use server::serve;
 pub use tokens::{Role, TokenBook, TokenError};
 
-use std::future::Future;
 use std::sync::{Arc, RwLock};
 use tally_model::Card;
 use tally_verify::Verifier;
@@ -172,17 +172,4 @@ impl AppState {
             .unwrap_or_else(|p| p.into_inner())
             .role_of(token)
     }
-}
-
-/// Serves the API on `listener` with the default [`server::ServerConfig`]
-/// until `shutdown` completes, then lets requests in flight finish (for a
-/// bounded time).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    server::serve_with(listener, state, server::ServerConfig::default(), shutdown)
-        .await
-        .map(drop)
 }

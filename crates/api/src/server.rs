@@ -74,7 +74,7 @@ const ACCEPT_ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
 /// (no descriptors, no memory), so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// How [`serve_with`] treats connections.
+/// How [`serve`] treats connections.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Connections served at once (`api.max_connections`); at least 1.
@@ -98,7 +98,7 @@ impl Default for ServerConfig {
     }
 }
 
-/// What [`serve_with`] left behind when it returned.
+/// What [`serve`] left behind when it returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Drained {
     /// Connections closed by force after the grace period.
@@ -123,7 +123,7 @@ tokio::task_local! {
 }
 
 /// Runs `f` on the blocking pool; when called from a request of
-/// [`serve_with`], that server's shutdown waits for it.
+/// [`serve`], that server's shutdown waits for it.
 pub(crate) fn track_blocking<T, F>(f: F) -> tokio::task::JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -136,16 +136,12 @@ where
     })
 }
 
-/// The router behind the node's own request limits, with the default
-/// body deadline.
-pub fn app(state: AppState) -> Router {
-    app_with(state, BODY_READ_TIMEOUT)
-}
-
-/// The app [`serve_with`] serves: the router behind the node's own request
+/// The app [`serve`] serves: the router behind the node's own request
 /// limits, each request stamped, as its headers arrive, with the instant its
-/// body must have arrived by ([`crate::extract::BodyDeadline`]).
-pub fn app_with(state: AppState, body_read_timeout: Duration) -> Router {
+/// body must have arrived by ([`crate::extract::BodyDeadline`],
+/// `config.body_read_timeout` after them).
+pub fn app(state: AppState, config: &ServerConfig) -> Router {
+    let body_read_timeout = config.body_read_timeout;
     router(state)
         .layer(middleware::from_fn(enforce_limits))
         .layer(middleware::from_fn(move |mut req: Request, next: Next| {
@@ -249,11 +245,13 @@ fn evict_oldest_silent(arrivals: &mut VecDeque<Weak<Silent>>) {
     }
 }
 
-/// Serves [`app`] on `listener` until `shutdown` completes. Then it stops
+/// Serves [`app`] on `listener` as `config` says until `shutdown`
+/// completes (the node passes a token's cancellation; tests pass
+/// `127.0.0.1:0` listeners and [`ServerConfig::default`]). Then it stops
 /// accepting, lets requests in flight finish for `config.shutdown_grace`,
 /// closes the connections still open, and waits (as long again at most) for
 /// the blocking store calls the requests started.
-pub async fn serve_with(
+pub async fn serve(
     listener: TcpListener,
     state: AppState,
     config: ServerConfig,
@@ -295,7 +293,7 @@ impl Connections {
             .max_headers(MAX_HEADER_LINES);
         let cap = config.max_connections.max(1);
         Connections {
-            service: TowerToHyperService::new(app_with(state, config.body_read_timeout)),
+            service: TowerToHyperService::new(app(state, config)),
             http,
             permits: Arc::new(Semaphore::new(cap)),
             cap,
