@@ -29,7 +29,7 @@ where
         // Without a stamp (the router used on its own), the deadline runs
         // from now.
         let deadline = req.extensions().get::<BodyDeadline>().map_or_else(
-            || tokio::time::Instant::now() + crate::server::BODY_READ_TIMEOUT,
+            || tokio::time::Instant::now() + crate::timeouts::BODY_READ_TIMEOUT,
             |d| d.0,
         );
         let read = Bytes::from_request(req, state);

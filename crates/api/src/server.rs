@@ -9,7 +9,7 @@
 //! covers idle keep-alive connections), at most `max_connections` are served
 //! at once, and on shutdown the loop
 //! waits, for a bounded time, for the connections and for every blocking
-//! store call a request started (see [`track_blocking`]).
+//! store call a request started (see `crate::blocking`).
 //!
 //! At the cap, a connection that has not yet sent one complete request head
 //! makes room: the oldest such is closed and the newcomer served, so sockets
@@ -19,9 +19,11 @@
 
 mod json_errors;
 
-use crate::AppState;
+use crate::blocking::BLOCKING;
 use crate::error::ApiError;
 use crate::routes::router;
+use crate::state::AppState;
+pub use crate::timeouts::{BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT};
 use axum::Router;
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -41,13 +43,6 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// docs/API.md: a connection whose request headers have not arrived within
-/// this long is closed (idle keep-alive connections included).
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// docs/API.md: a request body must arrive within this long of its
-/// headers; a slower one is refused (408 `request_timeout`) and its
-/// connection closed.
-pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// docs/API.md's default for `api.max_connections`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// Longest request target (path and query) answered: longer is 414.
@@ -113,27 +108,6 @@ impl Drained {
     pub fn is_clean(&self) -> bool {
         !self.blocking_still_running
     }
-}
-
-tokio::task_local! {
-    /// The blocking calls started by the requests of one server, so that its
-    /// shutdown can wait for them (a request's future can be dropped while
-    /// its blocking call goes on holding a store handle).
-    static BLOCKING: TaskTracker;
-}
-
-/// Runs `f` on the blocking pool; when called from a request of
-/// [`serve`], that server's shutdown waits for it.
-pub(crate) fn track_blocking<T, F>(f: F) -> tokio::task::JoinHandle<T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    let token = BLOCKING.try_with(|t| t.token()).ok();
-    tokio::task::spawn_blocking(move || {
-        let _token = token;
-        f()
-    })
 }
 
 /// The app [`serve`] serves: the router behind the node's own request
