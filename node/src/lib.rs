@@ -12,7 +12,8 @@
 //! - [`node`]: [`Node::spawn`], the composition root, the running node and
 //!   its shutdown; `startup` (what happens before serving) and `services`
 //!   (each service spawned with its settings and handles) are its steps.
-//! - [`router`]: where network events meet validation.
+//! - [`router`]: where network events meet validation; [`verdict`]: the
+//!   verifier's verdicts on peers mapped onto gossipsub's and the metrics.
 //! - [`sync`]: anti-entropy (pull) replication.
 //! - [`watch`]: trust and token changes applied without a restart.
 //! - [`overdue`]: the hourly, date-driven pass of `delivery.overdue`.
@@ -36,6 +37,7 @@ pub mod router;
 mod services;
 mod startup;
 pub mod sync;
+pub mod verdict;
 pub mod watch;
 
 pub use node::Node;

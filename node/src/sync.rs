@@ -7,12 +7,13 @@
 //! range) while the next range is already being fetched.
 
 use crate::peers::PeerTable;
+use crate::verdict;
 use bytes::Bytes;
 use rand::seq::IndexedRandom;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tally_api::{Metrics, Outcome, Source};
+use tally_api::{Metrics, Source};
 use tally_model::AuthorityId;
 use tally_p2p::{P2pHandle, PeerId};
 use tally_verify::{IngestOutcome, Preverified, Signing, Verifier};
@@ -448,28 +449,18 @@ impl SyncWorker {
         self.count(peer, &outcomes) && outcomes.len() == n
     }
 
-    /// Counts outcomes in the metrics; false if any entry was not stored.
+    /// Counts outcomes in the metrics ([`IngestOutcome::sync_acceptance`]);
+    /// false if any entry was not stored.
     fn count(&self, peer: PeerId, outcomes: &[IngestOutcome]) -> bool {
         let mut complete = true;
         for o in outcomes {
-            match o {
-                IngestOutcome::Accepted(_) => {
-                    self.metrics.entry_outcome(Source::Sync, Outcome::Accepted)
-                }
-                IngestOutcome::Duplicate => {
-                    self.metrics.entry_outcome(Source::Sync, Outcome::Ignored)
-                }
-                IngestOutcome::Gap { .. } => {
-                    self.metrics.entry_outcome(Source::Sync, Outcome::Ignored);
-                    complete = false;
-                }
-                IngestOutcome::Rejected(r) => {
-                    debug!(%peer, reason = %r.reason(), "synced entry rejected");
-                    self.metrics.entry_outcome(Source::Sync, Outcome::Rejected);
-                    self.metrics.entry_refused(Source::Sync, r.label());
-                    complete = false;
-                }
+            if let IngestOutcome::Rejected(r) = o {
+                debug!(%peer, reason = %r.reason(), "synced entry rejected");
+                self.metrics.entry_refused(Source::Sync, r.label());
             }
+            self.metrics
+                .entry_outcome(Source::Sync, verdict::outcome(o.sync_acceptance()));
+            complete &= o.is_held();
         }
         complete
     }
