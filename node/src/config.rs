@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use tally_model::AuthorityId;
 use tally_store::EngineKind;
 
+/// `[api.rate]`: its one home is the API crate, which enforces it.
+pub use tally_api::rate::RateConfig;
+
 /// The whole of `tally.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -164,48 +167,6 @@ impl ApiConfig {
     }
 }
 
-/// `[api.rate]`: how much one API token may add to the node's log per
-/// minute. A request over the limit is refused with 429 `rate_limited` and
-/// `Retry-After`, and writes nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RateConfig {
-    /// Shipment records (`POST /v1/shipments/verify` with `record: true`)
-    /// per token per minute. Checks without `record` are not limited.
-    pub records_per_minute: u32,
-    /// Documents (issue, status change, amendment, key rotation) per token
-    /// per minute.
-    pub documents_per_minute: u32,
-    /// Bytes of recorded shipments (the signed entries every party
-    /// stores) per token per minute.
-    pub record_bytes_per_minute: u64,
-    /// Bytes of recorded shipments per minute, all tokens together.
-    pub node_record_bytes_per_minute: u64,
-}
-
-impl Default for RateConfig {
-    fn default() -> Self {
-        RateConfig {
-            records_per_minute: tally_api::rate::DEFAULT_RECORDS_PER_MINUTE,
-            documents_per_minute: tally_api::rate::DEFAULT_DOCUMENTS_PER_MINUTE,
-            record_bytes_per_minute: tally_api::rate::DEFAULT_RECORD_BYTES_PER_MINUTE,
-            node_record_bytes_per_minute: tally_api::rate::DEFAULT_NODE_RECORD_BYTES_PER_MINUTE,
-        }
-    }
-}
-
-impl RateConfig {
-    /// The API crate's form.
-    pub fn limits(self) -> tally_api::rate::RateConfig {
-        tally_api::rate::RateConfig {
-            records_per_minute: self.records_per_minute,
-            documents_per_minute: self.documents_per_minute,
-            record_bytes_per_minute: self.record_bytes_per_minute,
-            node_record_bytes_per_minute: self.node_record_bytes_per_minute,
-        }
-    }
-}
-
 /// Largest `api.rate.*` accepted.
 const MAX_PER_MINUTE: u32 = 1_000_000;
 /// Largest `api.rate.*_bytes_per_minute` accepted: 1 TiB.
@@ -301,7 +262,7 @@ pub struct Settings {
     /// `api.max_connections_per_token`.
     pub api_max_connections_per_token: usize,
     /// `[api.rate]`.
-    pub api_rate: tally_api::rate::RateConfig,
+    pub api_rate: RateConfig,
     /// `timezone`, checked: whose date "today" is.
     pub timezone: tally_verify::TimeZone,
     /// `[alerts] delivery_days`.
@@ -395,7 +356,7 @@ impl Config {
             api_listen,
             api_max_connections: self.api.max_connections,
             api_max_connections_per_token: self.api.max_connections_per_token,
-            api_rate: self.api.rate.limits(),
+            api_rate: self.api.rate,
             timezone,
             delivery_days: self.alerts.delivery_days,
             p2p: self.p2p.clone(),

@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use tally_api::{Metrics, Source};
 use tally_model::AuthorityId;
 use tally_p2p::{P2pHandle, PeerId};
-use tally_verify::{IngestOutcome, Preverified, Signing, Verifier};
+use tally_verify::{IngestOutcome, Preverified, Signing, StoreError, Verifier};
 use tokio::sync::mpsc;
+use tokio::task::JoinError;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
@@ -398,15 +399,8 @@ impl SyncWorker {
     async fn commit(&self, peer: PeerId, pre: Preverified) -> bool {
         let v = self.verifier.clone();
         let n = pre.len();
-        let outcomes = match tokio::task::spawn_blocking(move || v.commit(pre)).await {
-            Ok(Ok(o)) => o,
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "store failed during sync");
-                return false;
-            }
-            Err(_) => return false,
-        };
-        self.count(peer, &outcomes) && outcomes.len() == n
+        let outcomes = tokio::task::spawn_blocking(move || v.commit(pre)).await;
+        self.all_held(peer, n, outcomes)
     }
 
     /// Fetches the peer's equivocation proofs: gossip may have carried them
@@ -438,7 +432,19 @@ impl SyncWorker {
     async fn ingest(&self, peer: PeerId, entries: Vec<Bytes>) -> bool {
         let v = self.verifier.clone();
         let n = entries.len();
-        let outcomes = match tokio::task::spawn_blocking(move || v.ingest_many(&entries)).await {
+        let outcomes = tokio::task::spawn_blocking(move || v.ingest_many(&entries)).await;
+        self.all_held(peer, n, outcomes)
+    }
+
+    /// Counts the outcomes of a range of `n` entries stored on the blocking
+    /// pool; true when every one was stored or already held.
+    fn all_held(
+        &self,
+        peer: PeerId,
+        n: usize,
+        outcomes: Result<Result<Vec<IngestOutcome>, StoreError>, JoinError>,
+    ) -> bool {
+        let outcomes = match outcomes {
             Ok(Ok(o)) => o,
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "store failed during sync");

@@ -107,8 +107,7 @@ fn rig_settings(dir: &Path) -> Result<Settings> {
         documents_per_minute: 1_000_000,
         record_bytes_per_minute: 1 << 40,
         node_record_bytes_per_minute: 1 << 40,
-    }
-    .limits();
+    };
     Ok(settings)
 }
 
