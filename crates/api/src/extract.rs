@@ -53,7 +53,7 @@ where
 #[derive(Debug, Clone, Copy)]
 pub struct BodyDeadline(pub tokio::time::Instant);
 
-/// The body as `T`: JSON with no key repeated within an object (CONTRACT:
+/// The body as `T`: JSON with no key repeated within an object (docs/API.md:
 /// such a body is `invalid_json`; serde would take the last of the copies
 /// for a map or a `Value`, so two readers of one document could disagree
 /// on what it says), of the right shape.
