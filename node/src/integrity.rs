@@ -1,7 +1,7 @@
 //! The two checks of a store's logs (every chain's hashes, links, seqs,
 //! heads and hash index, and every entry's signature): `tally verify-store`
 //! on a stopped node ([`verify_store`]), and the running node's background
-//! check once it serves ([`spawn_background_check`]). Both judge signatures
+//! check once it serves (`spawn_background_check`). Both judge signatures
 //! with [`SignatureJudge`].
 
 use crate::admin::progress_reporter;

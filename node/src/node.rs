@@ -1,8 +1,8 @@
 //! The composition root: [`Node::spawn`] reads the node directory's files,
 //! opens the store, builds the verifier, and spawns each service with its
 //! settings and the handles they share, all under one cancellation token.
-//! The steps before serving are in [`crate::startup`], the services in
-//! [`crate::services`]; [`Node`] is what runs, until [`Node::shutdown`] or
+//! The steps before serving are in `startup.rs`, the services in
+//! `services.rs`; [`Node`] is what runs, until [`Node::shutdown`] or
 //! [`Node::run_until`].
 
 use crate::config::Settings;
