@@ -1,7 +1,7 @@
 //! Offline administration of a node directory: `init`, `trust`, `token`, `reindex`.
 
 use crate::config::{
-    AlertsConfig, ApiConfig, Config, KeysConfig, NodeDir, StoreConfig, SyncConfig,
+    AlertsConfig, ApiConfig, Config, KeysConfig, NodeDir, Settings, StoreConfig, SyncConfig,
 };
 use crate::files;
 use crate::keys;
@@ -62,70 +62,13 @@ pub fn init(
             dir.display()
         );
     }
-    let mut store = StoreConfig::default();
-    if let Some(e) = engine {
-        store.engine = serde_json::from_value(json!(e))
-            .with_context(|| format!("--engine {e:?}: expected redb or sled"))?;
-    }
-    let config = Config {
-        authority: authority.to_string(),
-        name: name.to_string(),
-        timezone: "UTC".into(),
-        alerts: AlertsConfig::default(),
-        keys: KeysConfig::default(),
-        api: ApiConfig {
-            listen: api_listen.to_string(),
-            ..ApiConfig::default()
-        },
-        p2p: tally_p2p::Config {
-            listen: p2p_listen.to_string(),
-            ..Default::default()
-        },
-        store,
-        sync: SyncConfig::default(),
-    };
+    let config = new_config(&authority, name, p2p_listen, api_listen, engine)?;
     // Validate everything before the first write.
     config.settings(&node_dir)?;
 
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     keys::set_mode(dir, 0o700)?;
-    let secret = keys::generate_authority_key();
-    keys::write_secret(
-        &node_dir.resolve(&config.keys.authority),
-        &keys::encode_authority_key(&secret),
-    )?;
-    let node_key = tally_p2p::Keypair::generate_ed25519();
-    keys::write_secret(
-        &node_dir.resolve(&config.keys.node),
-        &node_key
-            .to_protobuf_encoding()
-            .context("encoding the node key")?,
-    )?;
-    let encryption =
-        keys::load_or_create_encryption_key(&node_dir.resolve(&config.keys.encryption))?;
-    let public = tally_model::AuthorityKey::from_bytes(&secret).public();
-    let peer_id = node_key.public().to_peer_id().to_string();
-    let card = Card {
-        authority: authority.clone(),
-        country: authority.country().to_string(),
-        name: name.to_string(),
-        peer_id: peer_id.clone(),
-        addresses: advertised(p2p_listen),
-        keys: vec![CardKey {
-            public_key: hex::encode(public.as_bytes()),
-            valid_from_ms: 0,
-            valid_until_ms: None,
-            retired_after_seq: None,
-            compromised_after_seq: None,
-        }],
-        encryption_keys: vec![CardKey {
-            public_key: encryption.public().to_hex(),
-            valid_from_ms: 0,
-            valid_until_ms: None,
-            retired_after_seq: None,
-            compromised_after_seq: None,
-        }],
-    };
+    let card = new_keys(&node_dir, &config, &authority, name, p2p_listen)?;
     files::write_card(&node_dir.card(), &card)?;
     files::write_trust(&node_dir.trust(), &Default::default())?;
     let mut tokens = TokenBook::load(node_dir.tokens())?;
@@ -142,11 +85,80 @@ pub fn init(
         .with_context(|| format!("creating the store at {}", settings.store_path.display()))?;
     Ok(Initialized {
         authority,
-        peer_id,
+        peer_id: card.peer_id.clone(),
         card: node_dir.card(),
         api: format!("http://{api_listen}"),
         admin_token,
         fingerprint: card.fingerprint(),
+    })
+}
+
+/// The `tally.toml` of a new node: every key at its default but the ones
+/// `tally init` takes.
+fn new_config(
+    authority: &AuthorityId,
+    name: &str,
+    p2p_listen: &str,
+    api_listen: &str,
+    engine: Option<&str>,
+) -> anyhow::Result<Config> {
+    let mut store = StoreConfig::default();
+    if let Some(e) = engine {
+        store.engine = serde_json::from_value(json!(e))
+            .with_context(|| format!("--engine {e:?}: expected redb or sled"))?;
+    }
+    Ok(Config {
+        authority: authority.to_string(),
+        name: name.to_string(),
+        timezone: "UTC".into(),
+        alerts: AlertsConfig::default(),
+        keys: KeysConfig::default(),
+        api: ApiConfig {
+            listen: api_listen.to_string(),
+            ..ApiConfig::default()
+        },
+        p2p: tally_p2p::Config {
+            listen: p2p_listen.to_string(),
+            ..Default::default()
+        },
+        store,
+        sync: SyncConfig::default(),
+    })
+}
+
+/// Writes a new node's three secret keys (authority signing, libp2p
+/// identity, encryption; mode 0600) where `config` names them, and returns
+/// the card that announces their public halves.
+fn new_keys(
+    node_dir: &NodeDir,
+    config: &Config,
+    authority: &AuthorityId,
+    name: &str,
+    p2p_listen: &str,
+) -> anyhow::Result<Card> {
+    let secret = keys::generate_authority_key();
+    keys::write_secret(
+        &node_dir.resolve(&config.keys.authority),
+        &keys::encode_authority_key(&secret),
+    )?;
+    let node_key = tally_p2p::Keypair::generate_ed25519();
+    keys::write_secret(
+        &node_dir.resolve(&config.keys.node),
+        &node_key
+            .to_protobuf_encoding()
+            .context("encoding the node key")?,
+    )?;
+    let encryption =
+        keys::load_or_create_encryption_key(&node_dir.resolve(&config.keys.encryption))?;
+    let public = tally_model::AuthorityKey::from_bytes(&secret).public();
+    Ok(Card {
+        authority: authority.clone(),
+        country: authority.country().to_string(),
+        name: name.to_string(),
+        peer_id: node_key.public().to_peer_id().to_string(),
+        addresses: advertised(p2p_listen),
+        keys: vec![CardKey::new(hex::encode(public.as_bytes()), 0)],
+        encryption_keys: vec![CardKey::new(encryption.public().to_hex(), 0)],
     })
 }
 
@@ -234,8 +246,8 @@ pub fn trust_revoke_key(
     key_id: &str,
     after_seq: u64,
 ) -> anyhow::Result<u64> {
-    let node_dir = NodeDir(dir.to_path_buf());
-    let settings = Config::load(&node_dir)?.settings(&node_dir)?;
+    let settings = Settings::load(dir)?;
+    let node_dir = &settings.dir;
     let authority: AuthorityId = authority.parse()?;
     let well_formed = key_id.len() == 64
         && key_id
@@ -346,8 +358,8 @@ pub fn token_create(dir: &Path, role: Role, label: &str) -> anyhow::Result<Strin
 }
 
 pub fn reindex(dir: &Path) -> anyhow::Result<String> {
-    let node_dir = NodeDir(dir.to_path_buf());
-    let settings = Config::load(&node_dir)?.settings(&node_dir)?;
+    let settings = Settings::load(dir)?;
+    let node_dir = &settings.dir;
     let trust = files::read_trust(&node_dir.trust())?;
     let compromises = trust.compromises();
     // Sealed entries addressed to this node are opened as the running node
@@ -576,168 +588,4 @@ mod tests {
             );
         }
     }
-}
-
-/// Judges each entry's signature for a walk over the logs
-/// ([`tally_store::Store::check_chains`]): `tally verify-store`, and the
-/// running node's background check. The signature must verify with the key
-/// the entry names, and that key must be one the authority ever had (its
-/// card in `trust`, or a rotation in its log); an entry signed by a key not
-/// trusted now (compromised, retired, an authority no longer trusted) is
-/// kept and counted in [`SignatureJudge::unchecked`], not damage.
-pub struct SignatureJudge<'a> {
-    verifier: &'a tally_verify::Verifier,
-    trust: tally_model::TrustList,
-    /// Entries signed by keys not trusted now.
-    pub unchecked: u64,
-}
-
-impl<'a> SignatureJudge<'a> {
-    /// `trust` should hold this node's own card too.
-    pub fn new(verifier: &'a tally_verify::Verifier, trust: tally_model::TrustList) -> Self {
-        SignatureJudge {
-            verifier,
-            trust,
-            unchecked: 0,
-        }
-    }
-
-    /// What is wrong with `signed`'s signature, if anything.
-    pub fn judge(&mut self, signed: &tally_model::SignedEntry) -> Option<String> {
-        let entry = signed.open().ok()?;
-        let named = ed25519_dalek::VerifyingKey::from_bytes(signed.key_id()).ok();
-        if named.is_none_or(|k| signed.verify_with(&k).is_err()) {
-            return Some("the signature does not verify with the key it names".into());
-        }
-        match self.verifier.trusted_key(
-            &entry.authority,
-            signed.key_id(),
-            entry.issued_at_ms,
-            entry.seq,
-        ) {
-            Ok(Some(_)) => None,
-            Ok(None) => {
-                // Kept but not counted (a key declared compromised or
-                // retired, an authority no longer trusted): not damage, as
-                // long as the key is one the authority ever had.
-                let hex = hex::encode(signed.key_id());
-                let known = self.trust.card(&entry.authority).is_none_or(|c| {
-                    c.keys
-                        .iter()
-                        .any(|k| k.public_key.eq_ignore_ascii_case(&hex))
-                }) || self
-                    .verifier
-                    .store()
-                    .rotated_keys(&entry.authority)
-                    .is_ok_and(|r| r.iter().any(|k| k.public_key.eq_ignore_ascii_case(&hex)));
-                self.unchecked += 1;
-                (!known).then(|| format!("signed by {hex}, a key {} never had", entry.authority))
-            }
-            Err(e) => Some(format!("its key cannot be judged: {e}")),
-        }
-    }
-}
-
-/// What `tally verify-store` found.
-#[derive(Debug, Clone)]
-pub struct StoreCheck {
-    pub sound: bool,
-    /// The report, one finding a line.
-    pub text: String,
-}
-
-/// `tally verify-store`: with the node stopped, the storage engine's
-/// integrity check, then every log's chain (hashes, prev links, dense
-/// seqs, heads, hash index) and every entry's signature, judged with the
-/// keys of the trust list, this node's card and the logs' own rotations.
-pub fn verify_store(dir: &Path) -> anyhow::Result<StoreCheck> {
-    let node_dir = NodeDir(dir.to_path_buf());
-    let settings = Config::load(&node_dir)?.settings(&node_dir)?;
-    let path = settings.store_path.clone();
-    if !tally_store::engine::files_exist(&path, settings.engine) {
-        bail!(
-            "no {} store at {} (a missing store is recovered from peers by `tally run`)",
-            settings.engine,
-            path.display()
-        );
-    }
-    let mut lines = vec![format!("store {} ({})", path.display(), settings.engine)];
-    let mut sound = true;
-    match tally_store::check_engine(&path, settings.engine)
-        .context("checking the store (is the node still running?)")?
-    {
-        None => lines.push(format!(
-            "engine: {} integrity check passed",
-            settings.engine
-        )),
-        Some(what) => {
-            sound = false;
-            lines.push(format!("DAMAGED engine: {what}"));
-        }
-    }
-    let opened = std::panic::catch_unwind(|| tally_store::Store::open(&path, settings.engine));
-    let store = match opened {
-        Ok(Ok(store)) => store,
-        Ok(Err(e)) => {
-            lines.push(format!("DAMAGED: the store does not open: {e}"));
-            return Ok(StoreCheck {
-                sound: false,
-                text: lines.join("\n"),
-            });
-        }
-        Err(_) => {
-            lines.push("DAMAGED: opening the store panicked".into());
-            return Ok(StoreCheck {
-                sound: false,
-                text: lines.join("\n"),
-            });
-        }
-    };
-    let mut trust = files::read_trust(&node_dir.trust())?;
-    let own_card = files::read_card(&node_dir.card()).ok();
-    if let Some(card) = own_card
-        && trust.card(&card.authority).is_none()
-    {
-        trust.cards.push(card);
-    }
-    let key = keys::load_authority_key(&settings.authority_key)?;
-    let verifier = tally_verify::Verifier::new(
-        store.clone(),
-        settings.authority.clone(),
-        key,
-        std::sync::Arc::new(std::sync::RwLock::new(trust.clone())),
-        Box::new(tally_verify::NoPublish),
-    );
-    let mut judge = SignatureJudge::new(&verifier, trust);
-    let mut progress = progress_reporter("verify-store");
-    let report = store.check_chains(&mut |e| judge.judge(e), &mut progress);
-    let unchecked = judge.unchecked;
-    lines.push(format!(
-        "logs: {} logs, {} entries checked (hashes, links, seqs, heads, signatures)",
-        report.logs, report.entries
-    ));
-    if unchecked > 0 {
-        lines.push(format!(
-            "{unchecked} entries signed by keys not trusted now (compromised, retired or of authorities no longer trusted); kept, not counted"
-        ));
-    }
-    for p in &report.problems {
-        lines.push(format!("DAMAGED log: {p}"));
-    }
-    if report.problem_count > report.problems.len() as u64 {
-        lines.push(format!(
-            "... and {} more problems",
-            report.problem_count - report.problems.len() as u64
-        ));
-    }
-    sound &= report.is_sound();
-    lines.push(if sound {
-        "the store is sound".into()
-    } else {
-        "the store is DAMAGED: do not serve it. Move the store directory aside and start the node: it pulls every log, its own included, back from its peers (docs/OPERATIONS.md)".into()
-    });
-    Ok(StoreCheck {
-        sound,
-        text: lines.join("\n"),
-    })
 }

@@ -1,6 +1,6 @@
 //! The `tally` command line (docs/API.md).
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -33,25 +33,7 @@ pub enum RoleArg {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a complete, working node directory.
-    Init {
-        #[arg(long)]
-        dir: PathBuf,
-        /// The authority id, CC-NAME (e.g. US-DDTC); the country is its prefix.
-        #[arg(long)]
-        authority: String,
-        /// The authority's name, e.g. "Directorate of Defense Trade Controls".
-        #[arg(long)]
-        name: String,
-        #[arg(long, default_value = "/ip4/0.0.0.0/tcp/4710")]
-        p2p_listen: String,
-        #[arg(long, default_value = "127.0.0.1:4711")]
-        api_listen: String,
-        /// Storage engine.
-        #[arg(long)]
-        engine: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    Init(InitArgs),
     /// Manage the trusted authorities.
     Trust {
         #[command(subcommand)]
@@ -113,6 +95,28 @@ pub enum Command {
         /// The request file; `-` for standard input.
         file: PathBuf,
     },
+}
+
+// `tally init`'s arguments (the variant's doc is its help).
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// The authority id, CC-NAME (e.g. US-DDTC); the country is its prefix.
+    #[arg(long)]
+    pub authority: String,
+    /// The authority's name, e.g. "Directorate of Defense Trade Controls".
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, default_value = "/ip4/0.0.0.0/tcp/4710")]
+    pub p2p_listen: String,
+    #[arg(long, default_value = "127.0.0.1:4711")]
+    pub api_listen: String,
+    /// Storage engine.
+    #[arg(long)]
+    pub engine: Option<String>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use tally_model::AuthorityId;
 use tally_store::EngineKind;
 
+/// `[api.rate]`: its one home is the API crate, which enforces it.
+pub use tally_api::rate::RateConfig;
+
 /// The whole of `tally.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,45 +123,47 @@ impl Default for ApiConfig {
     }
 }
 
-/// `[api.rate]`: how much one API token may add to the node's log per
-/// minute. A request over the limit is refused with 429 `rate_limited` and
-/// `Retry-After`, and writes nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RateConfig {
-    /// Shipment records (`POST /v1/shipments/verify` with `record: true`)
-    /// per token per minute. Checks without `record` are not limited.
-    pub records_per_minute: u32,
-    /// Documents (issue, status change, amendment, key rotation) per token
-    /// per minute.
-    pub documents_per_minute: u32,
-    /// Bytes of recorded shipments (the signed entries every party
-    /// stores) per token per minute.
-    pub record_bytes_per_minute: u64,
-    /// Bytes of recorded shipments per minute, all tokens together.
-    pub node_record_bytes_per_minute: u64,
-}
-
-impl Default for RateConfig {
-    fn default() -> Self {
-        RateConfig {
-            records_per_minute: tally_api::rate::DEFAULT_RECORDS_PER_MINUTE,
-            documents_per_minute: tally_api::rate::DEFAULT_DOCUMENTS_PER_MINUTE,
-            record_bytes_per_minute: tally_api::rate::DEFAULT_RECORD_BYTES_PER_MINUTE,
-            node_record_bytes_per_minute: tally_api::rate::DEFAULT_NODE_RECORD_BYTES_PER_MINUTE,
+impl ApiConfig {
+    /// Checks `api.max_connections*` and `[api.rate]`, naming the bad key.
+    fn check(&self) -> anyhow::Result<()> {
+        if !(1..=MAX_API_CONNECTIONS).contains(&self.max_connections) {
+            bail!(
+                "config key `api.max_connections` = {} must be between 1 and {MAX_API_CONNECTIONS}",
+                self.max_connections
+            );
         }
-    }
-}
-
-impl RateConfig {
-    /// The API crate's form.
-    pub fn limits(self) -> tally_api::rate::RateConfig {
-        tally_api::rate::RateConfig {
-            records_per_minute: self.records_per_minute,
-            documents_per_minute: self.documents_per_minute,
-            record_bytes_per_minute: self.record_bytes_per_minute,
-            node_record_bytes_per_minute: self.node_record_bytes_per_minute,
+        if !(1..=MAX_API_CONNECTIONS).contains(&self.max_connections_per_token) {
+            bail!(
+                "config key `api.max_connections_per_token` = {} must be between 1 and {MAX_API_CONNECTIONS}",
+                self.max_connections_per_token
+            );
         }
+        for (key, value) in [
+            ("api.rate.records_per_minute", self.rate.records_per_minute),
+            (
+                "api.rate.documents_per_minute",
+                self.rate.documents_per_minute,
+            ),
+        ] {
+            if !(1..=MAX_PER_MINUTE).contains(&value) {
+                bail!("config key `{key}` = {value} must be between 1 and {MAX_PER_MINUTE}");
+            }
+        }
+        for (key, value) in [
+            (
+                "api.rate.record_bytes_per_minute",
+                self.rate.record_bytes_per_minute,
+            ),
+            (
+                "api.rate.node_record_bytes_per_minute",
+                self.rate.node_record_bytes_per_minute,
+            ),
+        ] {
+            if !(1..=MAX_BYTES_PER_MINUTE).contains(&value) {
+                bail!("config key `{key}` = {value} must be between 1 and {MAX_BYTES_PER_MINUTE}");
+            }
+        }
+        Ok(())
     }
 }
 
@@ -257,7 +262,7 @@ pub struct Settings {
     /// `api.max_connections_per_token`.
     pub api_max_connections_per_token: usize,
     /// `[api.rate]`.
-    pub api_rate: tally_api::rate::RateConfig,
+    pub api_rate: RateConfig,
     /// `timezone`, checked: whose date "today" is.
     pub timezone: tally_verify::TimeZone,
     /// `[alerts] delivery_days`.
@@ -273,6 +278,12 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The settings of node directory `dir`: its `tally.toml`, checked.
+    pub fn load(dir: &Path) -> anyhow::Result<Settings> {
+        let dir = NodeDir(dir.to_path_buf());
+        Config::load(&dir)?.settings(&dir)
+    }
+
     /// What the store judges date-driven alerts with: today in the node's
     /// `timezone` by the system clock, and `delivery_days`.
     pub fn alert_clock(&self) -> tally_store::AlertClock {
@@ -307,46 +318,7 @@ impl Config {
                 self.api.listen
             )
         })?;
-        if !(1..=MAX_API_CONNECTIONS).contains(&self.api.max_connections) {
-            bail!(
-                "config key `api.max_connections` = {} must be between 1 and {MAX_API_CONNECTIONS}",
-                self.api.max_connections
-            );
-        }
-        if !(1..=MAX_API_CONNECTIONS).contains(&self.api.max_connections_per_token) {
-            bail!(
-                "config key `api.max_connections_per_token` = {} must be between 1 and {MAX_API_CONNECTIONS}",
-                self.api.max_connections_per_token
-            );
-        }
-        for (key, value) in [
-            (
-                "api.rate.records_per_minute",
-                self.api.rate.records_per_minute,
-            ),
-            (
-                "api.rate.documents_per_minute",
-                self.api.rate.documents_per_minute,
-            ),
-        ] {
-            if !(1..=MAX_PER_MINUTE).contains(&value) {
-                bail!("config key `{key}` = {value} must be between 1 and {MAX_PER_MINUTE}");
-            }
-        }
-        for (key, value) in [
-            (
-                "api.rate.record_bytes_per_minute",
-                self.api.rate.record_bytes_per_minute,
-            ),
-            (
-                "api.rate.node_record_bytes_per_minute",
-                self.api.rate.node_record_bytes_per_minute,
-            ),
-        ] {
-            if !(1..=MAX_BYTES_PER_MINUTE).contains(&value) {
-                bail!("config key `{key}` = {value} must be between 1 and {MAX_BYTES_PER_MINUTE}");
-            }
-        }
+        self.api.check()?;
         let timezone = tally_verify::TimeZone::named(&self.timezone).with_context(|| {
             format!(
                 "config key `timezone` = {:?} is not an IANA time zone name (e.g. \"UTC\", \"America/Mexico_City\")",
@@ -384,7 +356,7 @@ impl Config {
             api_listen,
             api_max_connections: self.api.max_connections,
             api_max_connections_per_token: self.api.max_connections_per_token,
-            api_rate: self.api.rate.limits(),
+            api_rate: self.api.rate,
             timezone,
             delivery_days: self.alerts.delivery_days,
             p2p: self.p2p.clone(),

@@ -488,162 +488,158 @@ async fn until_alert(v: &Verifier, kind: AlertKind, number: &str) -> anyhow::Res
     bail!("no {kind} alert about US-BIS {number} within 20 s")
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
-) -> anyhow::Result<T> {
-    tokio::task::spawn_blocking(f).await?
+/// Runs one chapter of the story on `v`'s node, on the blocking pool (it
+/// signs and fsyncs).
+async fn chapter(v: &Verifier, f: fn(&Verifier) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let v = v.clone();
+    tokio::task::spawn_blocking(move || f(&v)).await?
 }
 
 /// Issues the sample documents and records the sample shipments: the story
 /// of [`STORY`].
 async fn seed(nodes: &[Node]) -> anyhow::Result<()> {
     let [us, mx, gt] = [
-        nodes[0].verifier().clone(),
-        nodes[1].verifier().clone(),
-        nodes[2].verifier().clone(),
+        nodes[0].verifier(),
+        nodes[1].verifier(),
+        nodes[2].verifier(),
     ];
-    {
-        let mx = mx.clone();
-        blocking(move || {
-            mx.issue(import("DCAM-PI-2026-0042", "firearm", 120, "units")?)?;
-            mx.issue(import("DCAM-PI-2026-0043", "ammunition", 60000, "rounds")?)?;
-            mx.issue(import("DCAM-PI-2026-0044", "firearm", 50, "units")?)?;
-            mx.issue(import("DCAM-PI-2026-0045", "firearm", 50, "units")?)?;
-            Ok(())
-        })
-        .await?;
-    }
+    chapter(mx, issue_import_certificates).await?;
     // The import certificates come first: US-BIS checks them when it issues.
-    until_held(&us, "MX-SEDENA", "DCAM-PI-2026-0045").await?;
-    {
-        let us = us.clone();
-        blocking(move || {
-            us.issue(export(
-                STORY_LICENSE,
-                "DCAM-PI-2026-0042",
-                &[],
-                "firearm",
-                100,
-                "units",
-                &serials(1..101),
-            )?)?;
-            us.issue(export(
-                "D1298735",
-                "DCAM-PI-2026-0043",
-                &[],
-                "ammunition",
-                50000,
-                "rounds",
-                &[],
-            )?)?;
-            us.issue(export(
-                "D1298736",
-                "DCAM-PI-2026-0044",
-                &["GT"],
-                "firearm",
-                50,
-                "units",
-                &serials(201..251),
-            )?)?;
-            us.issue(export(
-                "D1298737",
-                "DCAM-PI-2026-0045",
-                &[],
-                "firearm",
-                50,
-                "units",
-                &[],
-            )?)?;
-            us.set_status(
-                "US-BIS",
-                "D1298737",
-                Status::Revoked,
-                "End-user concerns reported by the importing State".into(),
-            )?;
-            Ok(())
-        })
-        .await?;
-    }
-    until_held(&gt, "US-BIS", "D1298736").await?;
-    {
-        let gt = gt.clone();
-        blocking(move || {
-            gt.issue(transit("DIGECAM-AT-2026-0007", "D1298736")?)?;
-            Ok(())
-        })
-        .await?;
-    }
-    until_held(&us, "GT-DIGECAM", "DIGECAM-AT-2026-0007").await?;
-    // Exits from the US, recorded by US-BIS.
-    {
-        let us = us.clone();
-        blocking(move || {
-            record(
-                &us,
-                shipment(STORY_LICENSE, "US", "USLRD", "exit", 40, &serials(1..41))?,
-                true,
-            )?;
-            record(
-                &us,
-                shipment("D1298735", "US", "USLRD", "exit", 20000, &[])?,
-                true,
-            )?;
-            record(
-                &us,
-                shipment("D1298736", "US", "USLAX", "exit", 30, &serials(201..231))?,
-                true,
-            )?;
-            Ok(())
-        })
-        .await?;
-    }
-    until_held(&mx, "US-BIS", "D1298737").await?;
-    until_held(&gt, "GT-DIGECAM", "DIGECAM-AT-2026-0007").await?;
-    // Transit through Guatemala, recorded by GT-DIGECAM, and entries into
-    // Mexico, recorded by MX-SEDENA: 48 pistols enter where 40 left, then a
-    // truck with serial numbers that are not on the license is refused.
-    {
-        let (mx, gt) = (mx.clone(), gt.clone());
-        blocking(move || {
-            record(
-                &gt,
-                shipment("D1298736", "GT", "GTPRQ", "transit", 30, &serials(201..231))?,
-                true,
-            )?;
-            record(
-                &mx,
-                shipment("D1298735", "MX", "MXNLD", "entry", 20000, &[])?,
-                true,
-            )?;
-            record(
-                &mx,
-                shipment(STORY_LICENSE, "MX", "MXNLD", "entry", 48, &serials(1..49))?,
-                true,
-            )?;
-            let foreign: Vec<String> = (1..13).map(|n| format!("LS9-9{n:04}")).collect();
-            record(
-                &mx,
-                shipment(STORY_LICENSE, "MX", "MXNLD", "entry", 12, &foreign)?,
-                false,
-            )?;
-            Ok(())
-        })
-        .await?;
-    }
-    // SEDENA verifies what reached Fuerza Civil; nothing of D1298736 did.
-    {
-        let mx = mx.clone();
-        blocking(move || {
-            mx.issue(delivery("DCAM-VE-2026-0101", STORY_LICENSE, 40)?)?;
-            mx.issue(delivery("DCAM-VE-2026-0102", "D1298735", 20000)?)?;
-            Ok(())
-        })
-        .await?;
-    }
-    until_alert(&mx, AlertKind::ShipmentDiscrepancy, STORY_LICENSE).await?;
-    until_alert(&mx, AlertKind::ShipmentRefused, STORY_LICENSE).await?;
-    until_alert(&mx, AlertKind::DeliveryOverdue, "D1298736").await?;
-    until_alert(&us, AlertKind::DeliveryOverdue, "D1298736").await?;
+    until_held(us, "MX-SEDENA", "DCAM-PI-2026-0045").await?;
+    chapter(us, issue_export_licenses).await?;
+    until_held(gt, "US-BIS", "D1298736").await?;
+    chapter(gt, issue_transit_authorization).await?;
+    until_held(us, "GT-DIGECAM", "DIGECAM-AT-2026-0007").await?;
+    chapter(us, record_exits).await?;
+    until_held(mx, "US-BIS", "D1298737").await?;
+    until_held(gt, "GT-DIGECAM", "DIGECAM-AT-2026-0007").await?;
+    chapter(gt, record_transit).await?;
+    chapter(mx, record_entries).await?;
+    chapter(mx, verify_deliveries).await?;
+    until_alert(mx, AlertKind::ShipmentDiscrepancy, STORY_LICENSE).await?;
+    until_alert(mx, AlertKind::ShipmentRefused, STORY_LICENSE).await?;
+    until_alert(mx, AlertKind::DeliveryOverdue, "D1298736").await?;
+    until_alert(us, AlertKind::DeliveryOverdue, "D1298736").await?;
+    Ok(())
+}
+
+/// MX-SEDENA's import certificates, one per export license to come.
+fn issue_import_certificates(mx: &Verifier) -> anyhow::Result<()> {
+    mx.issue(import("DCAM-PI-2026-0042", "firearm", 120, "units")?)?;
+    mx.issue(import("DCAM-PI-2026-0043", "ammunition", 60000, "rounds")?)?;
+    mx.issue(import("DCAM-PI-2026-0044", "firearm", 50, "units")?)?;
+    mx.issue(import("DCAM-PI-2026-0045", "firearm", 50, "units")?)?;
+    Ok(())
+}
+
+/// US-BIS's export licenses: the story's pistols, cartridges, pistols by
+/// sea through Guatemala, and one license revoked.
+fn issue_export_licenses(us: &Verifier) -> anyhow::Result<()> {
+    us.issue(export(
+        STORY_LICENSE,
+        "DCAM-PI-2026-0042",
+        &[],
+        "firearm",
+        100,
+        "units",
+        &serials(1..101),
+    )?)?;
+    us.issue(export(
+        "D1298735",
+        "DCAM-PI-2026-0043",
+        &[],
+        "ammunition",
+        50000,
+        "rounds",
+        &[],
+    )?)?;
+    us.issue(export(
+        "D1298736",
+        "DCAM-PI-2026-0044",
+        &["GT"],
+        "firearm",
+        50,
+        "units",
+        &serials(201..251),
+    )?)?;
+    us.issue(export(
+        "D1298737",
+        "DCAM-PI-2026-0045",
+        &[],
+        "firearm",
+        50,
+        "units",
+        &[],
+    )?)?;
+    us.set_status(
+        "US-BIS",
+        "D1298737",
+        Status::Revoked,
+        "End-user concerns reported by the importing State".into(),
+    )?;
+    Ok(())
+}
+
+/// GT-DIGECAM's transit authorization of the consignment by sea.
+fn issue_transit_authorization(gt: &Verifier) -> anyhow::Result<()> {
+    gt.issue(transit("DIGECAM-AT-2026-0007", "D1298736")?)?;
+    Ok(())
+}
+
+/// Exits from the US, recorded by US-BIS.
+fn record_exits(us: &Verifier) -> anyhow::Result<()> {
+    record(
+        us,
+        shipment(STORY_LICENSE, "US", "USLRD", "exit", 40, &serials(1..41))?,
+        true,
+    )?;
+    record(
+        us,
+        shipment("D1298735", "US", "USLRD", "exit", 20000, &[])?,
+        true,
+    )?;
+    record(
+        us,
+        shipment("D1298736", "US", "USLAX", "exit", 30, &serials(201..231))?,
+        true,
+    )
+}
+
+/// Transit through Guatemala, recorded by GT-DIGECAM.
+fn record_transit(gt: &Verifier) -> anyhow::Result<()> {
+    record(
+        gt,
+        shipment("D1298736", "GT", "GTPRQ", "transit", 30, &serials(201..231))?,
+        true,
+    )
+}
+
+/// Entries into Mexico, recorded by MX-SEDENA: 48 pistols enter where 40
+/// left, then a truck with serial numbers that are not on the license is
+/// refused.
+fn record_entries(mx: &Verifier) -> anyhow::Result<()> {
+    record(
+        mx,
+        shipment("D1298735", "MX", "MXNLD", "entry", 20000, &[])?,
+        true,
+    )?;
+    record(
+        mx,
+        shipment(STORY_LICENSE, "MX", "MXNLD", "entry", 48, &serials(1..49))?,
+        true,
+    )?;
+    let foreign: Vec<String> = (1..13).map(|n| format!("LS9-9{n:04}")).collect();
+    record(
+        mx,
+        shipment(STORY_LICENSE, "MX", "MXNLD", "entry", 12, &foreign)?,
+        false,
+    )
+}
+
+/// SEDENA verifies what reached Fuerza Civil; nothing of D1298736 did.
+fn verify_deliveries(mx: &Verifier) -> anyhow::Result<()> {
+    mx.issue(delivery("DCAM-VE-2026-0101", STORY_LICENSE, 40)?)?;
+    mx.issue(delivery("DCAM-VE-2026-0102", "D1298735", 20000)?)?;
     Ok(())
 }
 

@@ -7,8 +7,13 @@
 //! - [`keys`]: secret key files (mode 0600).
 //! - [`files`]: cards and the trust list on disk, written atomically.
 //! - [`admin`]: offline commands: `init`, `trust`, `token`, `reindex`.
-//! - [`node`]: [`Node::start`], the running node and its shutdown.
-//! - [`router`]: where network events meet validation.
+//! - [`integrity`]: `tally verify-store` and the running node's background
+//!   check of every log's chain and signatures.
+//! - [`node`]: [`Node::spawn`], the composition root, the running node and
+//!   its shutdown; `startup` (what happens before serving) and `services`
+//!   (each service spawned with its settings and handles) are its steps.
+//! - [`router`]: where network events meet validation; [`verdict`]: the
+//!   verifier's verdicts on peers mapped onto gossipsub's and the metrics.
 //! - [`sync`]: anti-entropy (pull) replication.
 //! - [`watch`]: trust and token changes applied without a restart.
 //! - [`overdue`]: the hourly, date-driven pass of `delivery.overdue`.
@@ -22,13 +27,17 @@ pub mod client;
 pub mod config;
 pub mod demo;
 pub mod files;
+pub mod integrity;
 pub mod keys;
 pub mod node;
 pub mod overdue;
 pub mod peers;
 pub mod rotate;
 pub mod router;
+mod services;
+mod startup;
 pub mod sync;
+pub mod verdict;
 pub mod watch;
 
 pub use node::Node;

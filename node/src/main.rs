@@ -2,8 +2,8 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use tally_node::cli::{Cli, Command, RoleArg, TokenCommand, TrustCommand};
-use tally_node::{admin, client, demo};
+use tally_node::cli::{Cli, Command, InitArgs, RoleArg, TokenCommand, TrustCommand};
+use tally_node::{admin, client, demo, integrity};
 
 /// mimalloc rather than the system allocator: a verify request allocates
 /// and frees a few hundred small objects (the license, its view, the JSON),
@@ -27,120 +27,21 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Init {
-            dir,
-            authority,
-            name,
-            p2p_listen,
-            api_listen,
-            engine,
-            json,
-        } => {
-            let done = admin::init(
-                &dir,
-                &authority,
-                &name,
-                &p2p_listen,
-                &api_listen,
-                engine.as_deref(),
-            )?;
-            if json {
-                println!("{}", done.to_json());
-            } else {
-                println!(
-                    "initialised {} for {} (peer id {})",
-                    dir.display(),
-                    done.authority,
-                    done.peer_id
-                );
-                println!(
-                    "card: {} (give it to the nodes that will trust you)",
-                    done.card.display()
-                );
-                println!(
-                    "fingerprint: {} (read it to the administrators who add your card)",
-                    done.fingerprint
-                );
-                println!("api:  {}", done.api);
-                println!("admin token (shown once): {}", done.admin_token);
-            }
-        }
-        Command::Trust { command } => match command {
-            TrustCommand::Add {
-                dir,
-                card,
-                expect_fingerprint,
-            } => {
-                let c = admin::trust_add_checked(&dir, &card, expect_fingerprint.as_deref())?;
-                println!(
-                    "{}",
-                    admin::trust_added_text(&c, expect_fingerprint.is_some())
-                );
-            }
-            TrustCommand::Remove { dir, id } => {
-                admin::trust_remove(&dir, &id)?;
-                println!("removed {id}");
-            }
-            TrustCommand::RevokeKey {
-                dir,
-                authority,
-                key_id,
-                after_seq,
-            } => {
-                let in_force = admin::trust_revoke_key(&dir, &authority, &key_id, after_seq)?;
-                if in_force < after_seq {
-                    println!(
-                        "key {key_id} of {authority} was already declared compromised after seq \
-                         {in_force}; declarations only narrow, so that one stays in force"
-                    );
-                } else {
-                    println!(
-                        "declared key {key_id} of {authority} compromised after seq {after_seq}; \
-                         a running node applies it within 5 s"
-                    );
-                }
-            }
-            TrustCommand::List { dir, json } => {
-                let list = admin::trust_list(&dir)?;
-                let text = if json {
-                    admin::trust_list_json_text(&list)?
-                } else {
-                    admin::trust_list_text(&list)
-                };
-                if !text.is_empty() {
-                    println!("{text}");
-                }
-            }
-        },
-        Command::Token {
-            command:
-                TokenCommand::Create {
-                    dir,
-                    role,
-                    label,
-                    json,
-                },
-        } => {
-            let role = match role {
-                RoleArg::Officer => tally_api::tokens::Role::Officer,
-                RoleArg::Issuer => tally_api::tokens::Role::Issuer,
-                RoleArg::Admin => tally_api::tokens::Role::Admin,
-            };
-            let token = admin::token_create(&dir, role, &label)?;
-            if json {
-                println!("{}", serde_json::json!({ "token": token }));
-            } else {
-                println!("{token}");
-            }
-        }
+        Command::Init(args) => init(&args)?,
+        Command::Trust { command } => trust(command)?,
+        Command::Token { command } => token(command)?,
         Command::Run { dir, new_log } => {
             tally_node::raise_open_file_limit();
-            let node = tally_node::Node::start_opts(&dir, new_log).await?;
+            let settings = tally_node::config::Settings {
+                new_log,
+                ..tally_node::config::Settings::load(&dir)?
+            };
+            let node = tally_node::Node::spawn(settings).await?;
             node.run_until(tally_node::shutdown_signal()).await?;
         }
         Command::Reindex { dir } => println!("{}", admin::reindex(&dir)?),
         Command::VerifyStore { dir } => {
-            let check = admin::verify_store(&dir)?;
+            let check = integrity::verify_store(&dir)?;
             println!("{}", check.text);
             if !check.sound {
                 return Ok(ExitCode::from(1));
@@ -154,4 +55,117 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Check { api, token, file } => return client::check(&api, &token, &file).await,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `tally init`: the new node's identity, card and first admin token.
+fn init(args: &InitArgs) -> anyhow::Result<()> {
+    let done = admin::init(
+        &args.dir,
+        &args.authority,
+        &args.name,
+        &args.p2p_listen,
+        &args.api_listen,
+        args.engine.as_deref(),
+    )?;
+    if args.json {
+        println!("{}", done.to_json());
+        return Ok(());
+    }
+    println!(
+        "initialised {} for {} (peer id {})",
+        args.dir.display(),
+        done.authority,
+        done.peer_id
+    );
+    println!(
+        "card: {} (give it to the nodes that will trust you)",
+        done.card.display()
+    );
+    println!(
+        "fingerprint: {} (read it to the administrators who add your card)",
+        done.fingerprint
+    );
+    println!("api:  {}", done.api);
+    println!("admin token (shown once): {}", done.admin_token);
+    Ok(())
+}
+
+/// `tally trust add|remove|revoke-key|list`.
+fn trust(command: TrustCommand) -> anyhow::Result<()> {
+    match command {
+        TrustCommand::Add {
+            dir,
+            card,
+            expect_fingerprint,
+        } => {
+            let c = admin::trust_add_checked(&dir, &card, expect_fingerprint.as_deref())?;
+            println!(
+                "{}",
+                admin::trust_added_text(&c, expect_fingerprint.is_some())
+            );
+        }
+        TrustCommand::Remove { dir, id } => {
+            admin::trust_remove(&dir, &id)?;
+            println!("removed {id}");
+        }
+        TrustCommand::RevokeKey {
+            dir,
+            authority,
+            key_id,
+            after_seq,
+        } => {
+            let in_force = admin::trust_revoke_key(&dir, &authority, &key_id, after_seq)?;
+            println!("{}", revoked_text(&authority, &key_id, after_seq, in_force));
+        }
+        TrustCommand::List { dir, json } => {
+            let list = admin::trust_list(&dir)?;
+            let text = if json {
+                admin::trust_list_json_text(&list)?
+            } else {
+                admin::trust_list_text(&list)
+            };
+            if !text.is_empty() {
+                println!("{text}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What `tally trust revoke-key` says: the declaration made, or the
+/// narrower one already in force.
+fn revoked_text(authority: &str, key_id: &str, after_seq: u64, in_force: u64) -> String {
+    if in_force < after_seq {
+        format!(
+            "key {key_id} of {authority} was already declared compromised after seq \
+             {in_force}; declarations only narrow, so that one stays in force"
+        )
+    } else {
+        format!(
+            "declared key {key_id} of {authority} compromised after seq {after_seq}; \
+             a running node applies it within 5 s"
+        )
+    }
+}
+
+/// `tally token create`: prints the new token once.
+fn token(command: TokenCommand) -> anyhow::Result<()> {
+    let TokenCommand::Create {
+        dir,
+        role,
+        label,
+        json,
+    } = command;
+    let role = match role {
+        RoleArg::Officer => tally_api::tokens::Role::Officer,
+        RoleArg::Issuer => tally_api::tokens::Role::Issuer,
+        RoleArg::Admin => tally_api::tokens::Role::Admin,
+    };
+    let token = admin::token_create(&dir, role, &label)?;
+    if json {
+        println!("{}", serde_json::json!({ "token": token }));
+    } else {
+        println!("{token}");
+    }
+    Ok(())
 }

@@ -1,66 +1,27 @@
-//! The composition root: opens the store, loads keys and trust, and starts
-//! the swarm, the router, the sync worker, the trust watcher and the API,
-//! all under one cancellation token.
-//!
-//! Every service runs as a named task that returns why it ended: a service
-//! that ends before the node is told to stop is a failure, and
-//! [`Node::run_until`] returns it (so `tally run` exits non-zero and systemd's
-//! `Restart=on-failure` restarts the node).
+//! The composition root: [`Node::spawn`] reads the node directory's files,
+//! opens the store, builds the verifier, and spawns each service with its
+//! settings and the handles they share, all under one cancellation token.
+//! The steps before serving are in `startup.rs`, the services in
+//! `services.rs`; [`Node`] is what runs, until [`Node::shutdown`] or
+//! [`Node::run_until`].
 
-use crate::config::{Config, NodeDir, Settings};
-use crate::peers::PeerTable;
-use crate::router::{Publisher, Router};
-use crate::sync::{SyncJobs, SyncWorker};
-use crate::watch::TrustWatcher;
-use crate::{files, keys};
+use crate::config::Settings;
+use crate::router::Publisher;
+use crate::services::{Handles, Services};
+use crate::startup::{self, NodeFiles};
 use anyhow::{Context, anyhow};
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
-use tally_api::server::ServerConfig;
-use tally_api::tokens::TokenBook;
-use tally_api::{AppState, Metrics};
-use tally_model::Card;
-use tally_model::seal::OsRandom;
+use std::sync::Arc;
+use tally_model::{Card, CardKey};
 use tally_p2p::{Multiaddr, P2pHandle, PeerId};
-use tally_store::Store;
 use tally_verify::Verifier;
-use tally_verify::sealing::{SealOpener, Sealing};
-use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 /// Capacity of the queue from the verifier to the network.
 const PUBLISH_QUEUE: usize = 1024;
-/// The API listener's backlog (the kernel caps it at `net.core.somaxconn`):
-/// clients beyond `api.max_connections` wait there until a slot frees. The
-/// default of `TcpListener::bind` (128 here) made a client beyond 1,024 + 128
-/// held connections lose its SYN and retry after 1, 3, 7 s, so health could
-/// not answer soon after a slow-client flood was cut off.
-const API_BACKLOG: u32 = 4096;
-
-/// Binds the HTTP API's listener with [`API_BACKLOG`].
-fn api_listener(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(API_BACKLOG)
-}
-
-/// Whether the store directory is absent or empty (see [`Node::start_with`]).
-fn store_missing(path: &Path) -> bool {
-    match std::fs::read_dir(path) {
-        Ok(mut entries) => entries.next().is_none(),
-        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-    }
-}
 
 /// A running node.
 pub struct Node {
@@ -75,319 +36,56 @@ pub struct Node {
     checker: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// The node's tasks, each under a name that errors and logs use.
-struct Services {
-    tasks: JoinSet<anyhow::Result<()>>,
-    names: HashMap<tokio::task::Id, &'static str>,
-    cancel: CancellationToken,
-}
-
-/// What a service that returns nothing tells when it returns: fine when the
-/// node was stopping, `why` otherwise.
-fn ended(cancel: &CancellationToken, why: &'static str) -> anyhow::Result<()> {
-    if cancel.is_cancelled() {
-        Ok(())
-    } else {
-        Err(anyhow!(why))
-    }
-}
-
-impl Services {
-    /// Runs `service` as the task `name`. A service that returns before the
-    /// node is cancelled has stopped unexpectedly; its own error, if any, says why.
-    fn spawn(
-        &mut self,
-        name: &'static str,
-        service: impl Future<Output = anyhow::Result<()>> + Send + 'static,
-    ) {
-        let cancel = self.cancel.clone();
-        let handle = self.tasks.spawn(async move {
-            let result = service.await;
-            match result {
-                Err(e) => Err(e),
-                Ok(()) if cancel.is_cancelled() => Ok(()),
-                Ok(()) => Err(anyhow!("it returned while the node was running")),
-            }
-        });
-        self.names.insert(handle.id(), name);
-    }
-
-    fn name(&self, id: tokio::task::Id) -> &'static str {
-        self.names.get(&id).copied().unwrap_or("unknown")
-    }
-
-    /// The error naming the service of a task that ended, or `None` when it
-    /// ended as asked.
-    fn outcome(
-        &self,
-        done: Result<(tokio::task::Id, anyhow::Result<()>), JoinError>,
-    ) -> Option<anyhow::Error> {
-        match done {
-            Ok((_, Ok(()))) => None,
-            Ok((id, Err(e))) => Some(e.context(format!("service `{}` stopped", self.name(id)))),
-            Err(e) if e.is_cancelled() => {
-                Some(anyhow!("service `{}` was cancelled", self.name(e.id())))
-            }
-            Err(e) => Some(anyhow!("service `{}` panicked", self.name(e.id()))),
-        }
-    }
-}
-
 impl Node {
-    /// Starts the node of directory `dir` as its `tally.toml` says; returns
-    /// once the API listens.
+    /// Starts the node of directory `dir` as its `tally.toml` says (what
+    /// the benchmarks and most tests start); returns once the API listens.
     pub async fn start(dir: &Path) -> anyhow::Result<Node> {
-        let dir = NodeDir(dir.to_path_buf());
-        Node::start_with(Config::load(&dir)?.settings(&dir)?).await
+        Node::spawn(Settings::load(dir)?).await
     }
 
-    /// [`Node::start`], with `tally run --new-log`.
-    pub async fn start_opts(dir: &Path, new_log: bool) -> anyhow::Result<Node> {
-        let dir = NodeDir(dir.to_path_buf());
-        let mut settings = Config::load(&dir)?.settings(&dir)?;
-        settings.new_log = new_log;
-        Node::start_with(settings).await
-    }
+    /// Starts the node `settings` describe (`tally run` sets `new_log`,
+    /// tests shorten intervals) and returns once the API listens: reads the
+    /// directory's files, opens the store, builds the verifier, then spawns
+    /// each service with its settings and the handles they share.
+    pub async fn spawn(settings: Settings) -> anyhow::Result<Node> {
+        // A bad key file refuses the start before anything (the store) is created.
+        let files = NodeFiles::load(&settings)?;
+        let opened = startup::open_store(&settings, files.opener(&settings)).await?;
+        let authority_key = startup::settle_keys(&settings, &opened, &files)?;
+        startup::apply_pending(&opened.store, &files.trust_list, files.opener(&settings)).await?;
+        let (publisher, outgoing) = Publisher::channel(PUBLISH_QUEUE);
+        let verifier = startup::verifier(&settings, opened, &files, authority_key, publisher);
 
-    /// Starts a node with settings built in code (tests tune them this way
-    /// rather than by rewriting `tally.toml`); returns once the API listens.
-    pub async fn start_with(settings: Settings) -> anyhow::Result<Node> {
-        let dir = settings.dir.clone();
-        // A bad key file refuses the start before anything (the store) is
-        // created; an interrupted key rotation is finished first.
-        if !crate::rotate::interrupted(&settings.authority_key) {
-            keys::load_authority_key(&settings.authority_key)?;
-        }
-        let node_key = keys::load_node_key(&settings.node_key)?;
-        let encryption = crate::rotate::load_encryption_secrets(&settings.encryption_key)?;
-        let trust_list = files::read_trust(&dir.trust())?;
-        let trust = Arc::new(RwLock::new(trust_list.clone()));
-        let sealing = Arc::new(Sealing::new(encryption, Box::new(OsRandom)));
-        let seal_opener = SealOpener {
-            sealing: sealing.clone(),
-            trust: trust.clone(),
-            own: settings.authority.clone(),
-        };
-        let applier = tally_verify::apply::Applier::new(Some(seal_opener.clone()));
-        let opener: Arc<dyn tally_store::SealedReader> = Arc::new(seal_opener);
-        let tokens = Arc::new(RwLock::new(
-            TokenBook::load(dir.tokens()).context("loading tokens")?,
-        ));
-        // A store that is missing at start (its directory absent or empty:
-        // `tally init` creates it, so a lost disk or a restore of the keys
-        // alone looks like this) means this node does not know its own
-        // head: it must not sign before it has its log back from peers, or
-        // it would fork it. The recovery is marked in the store itself
-        // (`Store::set_recovering`, written before anything is pulled), so a
-        // crash mid-recovery resumes it; it is cleared when a trusted peer
-        // has confirmed the head (sync.rs). `--new-log` skips all of it.
-        let missing = store_missing(&settings.store_path);
-        let (path, engine) = (settings.store_path.clone(), settings.engine);
-        let clock = settings.alert_clock();
-        let mark = missing && !settings.new_log;
-        let (store, recovering, engine_damage) = tokio::task::spawn_blocking(move || {
-            // No O(store) check before serving: the background check reads
-            // every record once the node serves. A file damaged badly
-            // enough that the engine fails or panics while opening it is
-            // found here; the node then serves an empty stand-in that
-            // refuses writes, so health can say why.
-            let (store, engine_damage) = open_or_stand_in(&path, engine, opener, clock)?;
-            if mark {
-                store.set_recovering(true)?;
-            }
-            let recovering = store.recovering()?;
-            Ok::<_, tally_store::StoreError>((store, recovering, engine_damage))
-        })
-        .await?
-        .with_context(|| format!("opening the store at {}", settings.store_path.display()))?;
-        if let Some(what) = engine_damage {
-            store.set_damaged(what);
-        }
-        // A rebuild a stop interrupted is finished first: what the start
-        // reads next (the log's rotations) must not be half-built.
-        if store.damaged().is_none() && store.rebuild_pending()? {
-            let (s, a) = (store.clone(), applier.clone());
-            tokio::task::spawn_blocking(move || {
-                s.reindex_with(&a, &mut crate::watch::reindex_progress())
-            })
-            .await?
-            .context("finishing an interrupted rebuild of the derived records")?;
-        }
-        if missing && settings.new_log {
-            info!(authority = %settings.authority, "the store was missing; --new-log: starting a new log");
-        }
-        // An interrupted rotation is settled against the log; a damaged
-        // store (or the empty stand-in for one that does not open) cannot
-        // say what the log announced, so the files are left as they are.
-        if store.damaged().is_none() {
-            crate::rotate::recover(&settings.authority_key, &store, &settings.authority)?;
-        }
-        // The encryption key: an interrupted rotation finished, created only
-        // when this authority never announced one, refused when missing or
-        // not the announced one (never replaced silently).
-        crate::rotate::settle_encryption_key(
-            &settings.encryption_key,
-            &dir.card(),
-            &store,
-            &settings.authority,
-            recovering,
-            &sealing,
-        )?;
-        let authority_key = keys::load_authority_key(&settings.authority_key)?;
-        // Before serving: a rebuild a stop interrupted finished, key
-        // compromises in force (re-deriving when they changed), and what a
-        // stop left behind its chain append applied; sealed entries opened
-        // with this node's keys on the way.
-        let (s, compromises) = (store.clone(), trust_list.compromises());
-        tokio::task::spawn_blocking(move || {
-            tally_verify::apply::settle(
-                &s,
-                &applier,
-                compromises,
-                &mut crate::watch::reindex_progress(),
-            )
-        })
-        .await?
-        .context(
-            "settling the store (an interrupted rebuild, key compromises, entries left behind)",
-        )?;
         let cancel = CancellationToken::new();
-        let mut services = Services {
-            tasks: JoinSet::new(),
-            names: HashMap::new(),
-            cancel: cancel.clone(),
-        };
-        let (out_tx, out_rx) = tokio::sync::mpsc::channel(PUBLISH_QUEUE);
-        let verifier = Verifier::new(
-            store,
-            settings.authority.clone(),
-            authority_key,
-            trust.clone(),
-            Box::new(Publisher(out_tx)),
-        );
-        verifier.set_sealing(sealing);
-        verifier.set_timezone(settings.timezone.clone());
-
-        if recovering {
-            let reason = "the store was missing at start: recovering this authority's log from \
-                          trusted peers (tally run --new-log declares it new)";
-            tracing::warn!(authority = %settings.authority, "{reason}; issuing answers 503 until a trusted peer confirms the head");
-            verifier.begin_recovery(reason);
-        }
+        let mut services = Services::new(cancel.clone());
+        let NodeFiles {
+            node_key,
+            trust_list,
+            trust,
+            tokens,
+            ..
+        } = files;
         let (p2p, events) = tally_p2p::spawn(settings.p2p.clone(), node_key, cancel.child_token())
             .context("starting the p2p service")?;
-        let peers = Arc::new(PeerTable::new(p2p.local_peer_id()));
-        let metrics = Metrics::new();
-
-        let watcher = TrustWatcher {
-            dir: dir.clone(),
-            store: verifier.store().clone(),
-            applier: verifier.applier(),
-            trust,
-            tokens: tokens.clone(),
-            p2p: p2p.clone(),
-            peers: peers.clone(),
-            interval: Duration::from_millis(settings.sync.watch_interval_ms),
-        };
-        watcher.apply(trust_list).await;
-        let c = cancel.clone();
-        services.spawn("trust watcher", async move {
-            watcher.run(c).await;
-            Ok(())
-        });
-        let p = p2p.clone();
-        services.spawn("p2p", async move {
-            p.join().await;
-            Ok(())
-        });
-
-        // `delivery.overdue` depends on the date: at start and every hour,
-        // open those whose exits fell due since the last pass.
-        let overdue = verifier.store().clone();
-        let c = cancel.clone();
-        services.spawn("overdue pass", async move {
-            crate::overdue::run(overdue, crate::overdue::INTERVAL, c).await;
-            Ok(())
-        });
-
-        let (jobs, job_rx) = SyncJobs::new();
-        let worker = SyncWorker {
-            verifier: verifier.clone(),
-            p2p: p2p.clone(),
-            peers: peers.clone(),
-            metrics: metrics.clone(),
-            jobs: jobs.clone(),
-            interval: Duration::from_millis(settings.sync.interval_ms),
-            range_limit: settings.sync.range_limit,
-        };
-        let c = cancel.clone();
-        services.spawn("sync", async move {
-            worker.run(job_rx, c).await;
-            Ok(())
-        });
-        let router = Router {
-            verifier: verifier.clone(),
-            p2p: p2p.clone(),
-            peers: peers.clone(),
-            metrics: metrics.clone(),
-            sync: jobs,
-        };
-        let c = cancel.clone();
-        services.spawn("router", async move {
-            router.run(events, out_rx, c.clone()).await;
-            ended(&c, "the network's event stream ended")
-        });
-
-        let listener = api_listener(settings.api_listen)
-            .with_context(|| format!("cannot listen on api.listen = {}", settings.api_listen))?;
-        let api_addr = listener.local_addr()?;
-        let card = Self::own_card(&settings, &verifier, &p2p)
+        let handles = Handles::new(verifier.clone(), p2p.clone());
+        services
+            .spawn_trust_watcher(&settings, &handles, trust, tokens.clone(), trust_list)
+            .await;
+        services.spawn_p2p(&p2p);
+        services.spawn_overdue_pass(&handles);
+        let sync = services.spawn_sync(&settings, &handles);
+        services.spawn_router(&handles, sync, events, outgoing);
+        let card = own_card(&settings, &verifier, &p2p)
             .await
             .ok()
             .map(Arc::new);
-        let state = AppState {
-            verifier: verifier.clone(),
-            tokens,
-            network: peers,
-            metrics,
-            card,
-            rotator: Some(Arc::new(crate::rotate::KeyFiles::new(
-                verifier.clone(),
-                settings.authority_key.clone(),
-                dir.card(),
-                settings.encryption_key.clone(),
-            ))),
-            rate: Arc::new(tally_api::rate::RateLimiter::new(settings.api_rate)),
-            token_slots: Arc::new(tally_api::rate::TokenSlots::new(
-                settings.api_max_connections_per_token,
-            )),
-        };
-        let c = cancel.clone();
-        let server = ServerConfig {
-            max_connections: settings.api_max_connections,
-            ..ServerConfig::default()
-        };
-        services.spawn("api", async move {
-            let drained = tally_api::server::serve_with(listener, state, server, async move {
-                c.cancelled().await
-            })
-            .await
-            .context("the HTTP server failed")?;
-            if !drained.is_clean() {
-                // The store stays open until that call returns.
-                anyhow::bail!("a store call of an HTTP request was still running at shutdown");
-            }
-            Ok(())
-        });
-        // The full check, in the background once the node serves: every
-        // log's chain (hashes, links, seqs, heads, hash index) and every
-        // entry's signature. When it finds damage the store turns damaged:
-        // health degraded, every read and check route 503, sync refused.
+        let api_addr = services.spawn_api(&settings, &handles, tokens, card)?;
         // Spawned last, so a start that fails leaves no check running.
-        let checked = verifier.clone();
-        let own_card = dir.card();
-        let c = cancel.clone();
-        let checker = tokio::task::spawn_blocking(move || check_store(&checked, &own_card, &c));
+        let checker = crate::integrity::spawn_background_check(
+            &verifier,
+            settings.dir.card(),
+            cancel.clone(),
+        );
         info!(authority = %settings.authority, peer = %p2p.local_peer_id(), api = %api_addr, "node started");
         Ok(Node {
             settings,
@@ -427,37 +125,7 @@ impl Node {
     /// This node's card with the addresses it actually listens on (useful
     /// when it was configured with `tcp/0`).
     pub async fn card(&self) -> anyhow::Result<Card> {
-        Self::own_card(&self.settings, &self.verifier, &self.p2p).await
-    }
-
-    async fn own_card(
-        settings: &Settings,
-        verifier: &Verifier,
-        p2p: &P2pHandle,
-    ) -> anyhow::Result<Card> {
-        let addrs = p2p.listen_addrs().await?;
-        let public = verifier.public_key_hex();
-        let keys = crate::rotate::own_card_keys(verifier.store(), &settings.authority, &public)?;
-        let encryption_keys = verifier
-            .encryption_public()
-            .map(|k| tally_model::CardKey {
-                public_key: k.to_hex(),
-                valid_from_ms: 0,
-                valid_until_ms: None,
-                retired_after_seq: None,
-                compromised_after_seq: None,
-            })
-            .into_iter()
-            .collect();
-        Ok(Card {
-            authority: settings.authority.clone(),
-            country: settings.authority.country().to_string(),
-            name: settings.name.clone(),
-            peer_id: p2p.local_peer_id().to_string(),
-            addresses: addrs.iter().map(|a| a.to_string()).collect(),
-            keys,
-            encryption_keys,
-        })
+        own_card(&self.settings, &self.verifier, &self.p2p).await
     }
 
     /// Whether the full store check started in the background at start
@@ -487,8 +155,8 @@ impl Node {
         self.p2p.shutdown();
         self.p2p.join().await;
         let mut first = None;
-        while let Some(done) = self.services.tasks.join_next_with_id().await {
-            if let Some(e) = self.services.outcome(done) {
+        while let Some(ended) = self.services.next_ended().await {
+            if let Some(e) = ended {
                 first.get_or_insert(e);
             }
         }
@@ -508,9 +176,9 @@ impl Node {
     pub async fn run_until(mut self, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
         let failed = tokio::select! {
             () = stop => None,
-            Some(done) = self.services.tasks.join_next_with_id() => {
+            Some(ended) = self.services.next_ended() => {
                 // A task that ended on its own is a failure even if it says Ok.
-                Some(self.services.outcome(done).unwrap_or_else(|| anyhow!("a service stopped unexpectedly")))
+                Some(ended.unwrap_or_else(|| anyhow!("a service stopped unexpectedly")))
             }
         };
         match failed {
@@ -526,121 +194,29 @@ impl Node {
     }
 }
 
-/// Opens the store at `path`; when the engine panics opening it (a
-/// damaged file: redb promises errors only from its integrity check),
-/// an empty stand-in in a temporary directory and what went wrong. An
-/// error (the store locked by another process, say) refuses the start.
-fn open_or_stand_in(
-    path: &Path,
-    engine: tally_store::EngineKind,
-    opener: Arc<dyn tally_store::SealedReader>,
-    clock: tally_store::AlertClock,
-) -> Result<(Store, Option<String>), tally_store::StoreError> {
-    let (o, c) = (opener.clone(), clock.clone());
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        Store::open_clocked(path, engine, Some(o), c)
-    })) {
-        Ok(opened) => Ok((opened?, None)),
-        Err(_) => {
-            let stand_in = std::env::temp_dir().join(format!(
-                "tally-damaged-{}-{}",
-                std::process::id(),
-                tally_verify::now_ms()
-            ));
-            tracing::error!(
-                path = %path.display(),
-                "the damaged store does not open; serving nothing from it"
-            );
-            let store = Store::open_clocked(&stand_in, engine, Some(opener), clock)?;
-            let what = format!(
-                "the {engine} engine panicked opening the store in {}; run `tally verify-store`",
-                path.display()
-            );
-            Ok((store, Some(what)))
-        }
-    }
-}
-
-/// The background check of a running node: walks every log of the store
-/// (see [`Store::check_chains`]) judging each entry's signature as `tally
-/// verify-store` does, with progress in the log; marks the store damaged
-/// when it finds anything wrong.
-fn check_store(verifier: &Verifier, own_card: &Path, cancel: &CancellationToken) {
-    let store = verifier.store();
-    if store.damaged().is_some() {
-        // The check before serving found damage already.
-        return;
-    }
-    let started = std::time::Instant::now();
-    info!("checking every log's chain and signatures in the background");
-    let mut trust = verifier.trust();
-    if let Ok(card) = files::read_card(own_card)
-        && trust.card(&card.authority).is_none()
-    {
-        trust.cards.push(card);
-    }
-    let mut judge = crate::admin::SignatureJudge::new(verifier, trust);
-    let mut last = std::time::Instant::now();
-    let mut chunk = std::time::Instant::now();
-    let mut progress = |p: tally_store::Progress| {
-        if last.elapsed() >= Duration::from_secs(5) {
-            info!(entries = p.entries, of = p.total, "store check progress");
-            last = std::time::Instant::now();
-        }
-        // At low priority: rest as long as each chunk took, so the check
-        // takes at most half a core from serving (at a million entries it
-        // runs for about a minute this way instead of half that at full
-        // speed).
-        std::thread::sleep(chunk.elapsed().min(Duration::from_millis(200)));
-        chunk = std::time::Instant::now();
-    };
-    let report = store.check_chains_until(&mut |e| judge.judge(e), &mut progress, &|| {
-        cancel.is_cancelled()
-    });
-    if report.stopped {
-        info!(
-            entries = report.entries,
-            "store check stopped: the node is stopping"
-        );
-        return;
-    }
-    if report.is_sound()
-        && let Some(what) = read_every_record(store, cancel)
-    {
-        tracing::error!(problem = %what, "store check: damage");
-        store.set_damaged(format!(
-            "the background check found the store damaged: {what}; stop the node and run `tally verify-store`"
-        ));
-        return;
-    }
-    if report.is_sound() {
-        store.set_checked();
-        info!(
-            logs = report.logs,
-            entries = report.entries,
-            unchecked = judge.unchecked,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "store check: every record reads, every log's chain and signatures are sound"
-        );
-    } else {
-        for p in &report.problems {
-            tracing::error!(problem = %p, "store check: damage");
-        }
-        store.set_damaged(format!(
-            "the background check found a log damaged: {}; stop the node and run `tally verify-store`",
-            report.summary()
-        ));
-    }
-}
-
-/// The second half of the background check: every record of the store read
-/// through the engine (what damage to a page's layout breaks), at the same
-/// low priority as the chain walk.
-fn read_every_record(store: &Store, cancel: &CancellationToken) -> Option<String> {
-    let mut chunk = std::time::Instant::now();
-    let mut progress = |_records: u64| {
-        std::thread::sleep(chunk.elapsed().min(Duration::from_millis(200)));
-        chunk = std::time::Instant::now();
-    };
-    store.read_every_record_until(&mut progress, &|| cancel.is_cancelled())
+/// This node's card: its signing keys as its log retired them, its
+/// encryption key, and the addresses it actually listens on (useful when it
+/// was configured with `tcp/0`).
+async fn own_card(
+    settings: &Settings,
+    verifier: &Verifier,
+    p2p: &P2pHandle,
+) -> anyhow::Result<Card> {
+    let addrs = p2p.listen_addrs().await?;
+    let public = verifier.public_key_hex();
+    let keys = crate::rotate::own_card_keys(verifier.store(), &settings.authority, &public)?;
+    let encryption_keys = verifier
+        .encryption_public()
+        .map(|k| CardKey::new(k.to_hex(), 0))
+        .into_iter()
+        .collect();
+    Ok(Card {
+        authority: settings.authority.clone(),
+        country: settings.authority.country().to_string(),
+        name: settings.name.clone(),
+        peer_id: p2p.local_peer_id().to_string(),
+        addresses: addrs.iter().map(|a| a.to_string()).collect(),
+        keys,
+        encryption_keys,
+    })
 }

@@ -327,6 +327,22 @@ pub fn settle_encryption_key(
     Ok(())
 }
 
+/// Writes the next key's secret to `next` (mode 0600), then announces the
+/// key in the node's own log with `rotation`. When the announcement fails
+/// nothing changed: the file is removed again.
+fn announce<E: Into<ApiError>>(
+    next: &Path,
+    secret: &[u8; 32],
+    rotation: impl FnOnce() -> Result<tally_verify::Issued, E>,
+) -> Result<tally_verify::Issued, ApiError> {
+    keys::write_secret(next, &keys::encode_authority_key(secret))
+        .map_err(|e| ApiError::internal(format!("{e:#}")))?;
+    rotation().map_err(|e| {
+        let _ = std::fs::remove_file(next);
+        e.into()
+    })
+}
+
 impl KeyRotator for KeyFiles {
     fn rotate_encryption(&self) -> Result<RotatedKey, ApiError> {
         let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
@@ -353,16 +369,10 @@ impl KeyRotator for KeyFiles {
             .into());
         }
         let secret = tally_model::EncryptionSecret::generate(&mut tally_model::OsRandom);
-        keys::write_secret(&next, &keys::encode_authority_key(&secret.to_bytes()))
-            .map_err(|e| ApiError::internal(format!("{e:#}")))?;
         let public = secret.public();
-        let issued = match self.verifier.rotate_encryption_key(secret) {
-            Ok(i) => i,
-            Err(e) => {
-                let _ = std::fs::remove_file(&next);
-                return Err(e.into());
-            }
-        };
+        let issued = announce(&next, &secret.to_bytes(), || {
+            self.verifier.rotate_encryption_key(secret)
+        })?;
         let seq = issued.entry.seq;
         if let Err(e) = promote(&self.encryption, seq) {
             error!(error = %format!("{e:#}"), "the encryption key files were not moved; both stay usable");
@@ -390,17 +400,9 @@ impl KeyRotator for KeyFiles {
             std::fs::remove_file(&next).map_err(ApiError::internal)?;
         }
         let secret = keys::generate_authority_key();
-        keys::write_secret(&next, &keys::encode_authority_key(&secret))
-            .map_err(|e| ApiError::internal(format!("{e:#}")))?;
         let new = AuthorityKey::from_bytes(&secret);
         let key_id = hex::encode(new.public().as_bytes());
-        let issued = match self.verifier.rotate_signing_key(new) {
-            Ok(i) => i,
-            Err(e) => {
-                let _ = std::fs::remove_file(&next);
-                return Err(e.into());
-            }
-        };
+        let issued = announce(&next, &secret, || self.verifier.rotate_signing_key(new))?;
         let seq = issued.entry.seq;
         // The log announces the key and the verifier signs with it: from
         // here on a failure is reported in the log, not as a failed rotation

@@ -1,18 +1,23 @@
 //! The one place where network events meet validation.
 //!
-//! Gossip goes to `Verifier::ingest` and its outcome becomes the gossipsub
-//! verdict (Accept forwards, Ignore drops, Reject penalizes the sender); a gap
-//! asks the sync worker to pull from the sender. Sync queries are answered
+//! Gossip goes to `Verifier::ingest_gossip`, and its outcome's verdict
+//! (`IngestOutcome::acceptance`, decided in tally-verify) becomes the
+//! gossipsub verdict (Accept forwards, Ignore drops, Reject penalizes the
+//! sender; see verdict.rs); a gap asks the sync worker to pull from the
+//! sender. Sync queries are answered
 //! from the store. Entries the verifier signs or proves are published from here.
 
 use crate::peers::PeerTable;
 use crate::sync::SyncJobs;
+use crate::verdict;
 use bytes::Bytes;
 use std::sync::Arc;
-use tally_api::{Metrics, Outcome, Source};
+use tally_api::{Metrics, Source};
 use tally_model::AuthorityId;
-use tally_p2p::{Acceptance, Head, NetEvent, P2pHandle, SyncAnswer, SyncQuery, Topic};
-use tally_verify::{IngestOutcome, ProofOutcome, Publish, Rejection, Verifier};
+use tally_p2p::{
+    Acceptance, Head, MessageRef, NetEvent, P2pHandle, PeerId, SyncAnswer, SyncQuery, Topic,
+};
+use tally_verify::{IngestOutcome, Penalty, ProofOutcome, Publish, Verifier};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
@@ -26,6 +31,14 @@ pub enum Outgoing {
 
 /// Hands the verifier's output to the router without blocking.
 pub struct Publisher(pub mpsc::Sender<Outgoing>);
+
+impl Publisher {
+    /// A publisher and the queue the router drains, bounded at `capacity`.
+    pub fn channel(capacity: usize) -> (Publisher, mpsc::Receiver<Outgoing>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (Publisher(tx), rx)
+    }
+}
 
 impl Publish for Publisher {
     fn entry(&self, signed: &tally_model::SignedEntry) {
@@ -88,99 +101,13 @@ impl Router {
                 from,
                 message,
                 data,
-            } => {
-                // The verdict comes right after the durable chain append,
-                // before anything is opened or applied (a recipient of a
-                // sealed document answers as fast as a bystander); then the
-                // entry is applied.
-                let v = self.verifier.clone();
-                let outcome = tokio::task::spawn_blocking(move || v.ingest_gossip(&data)).await;
-                let accepted = matches!(outcome, Ok(Ok(IngestOutcome::Accepted(_))));
-                let acceptance = match outcome {
-                    Ok(Ok(IngestOutcome::Accepted(_))) => {
-                        self.metrics
-                            .entry_outcome(Source::Gossip, Outcome::Accepted);
-                        Acceptance::Accept
-                    }
-                    Ok(Ok(IngestOutcome::Duplicate)) => {
-                        self.metrics.entry_outcome(Source::Gossip, Outcome::Ignored);
-                        Acceptance::Ignore
-                    }
-                    Ok(Ok(IngestOutcome::Gap {
-                        authority,
-                        have,
-                        seq,
-                    })) => {
-                        debug!(peer = %from, %authority, have, seq, "gap; pulling");
-                        self.metrics.entry_outcome(Source::Gossip, Outcome::Ignored);
-                        self.sync.request(from);
-                        Acceptance::Ignore
-                    }
-                    // Not the relay's fault, so no penalty: trust lists
-                    // differ between nodes (an honest peer may forward an
-                    // authority it trusts and this node does not), and an
-                    // honest relay that saw the other side of a fork first
-                    // forwards what looks like an equivocation or a broken
-                    // link here (the proof is gossiped on its own topic).
-                    Ok(Ok(IngestOutcome::Rejected(
-                        r @ (Rejection::UntrustedAuthority(_)
-                        | Rejection::UntrustedKey(_)
-                        | Rejection::Equivocation(_)
-                        | Rejection::BrokenChain(_)
-                        | Rejection::Time(_)
-                        | Rejection::LogCloned { .. }),
-                    ))) => {
-                        debug!(peer = %from, reason = %r.reason(), "gossip entry refused without penalty");
-                        self.metrics.entry_refused(Source::Gossip, r.label());
-                        self.metrics.entry_outcome(Source::Gossip, Outcome::Ignored);
-                        Acceptance::Ignore
-                    }
-                    Ok(Ok(IngestOutcome::Rejected(r))) => {
-                        debug!(peer = %from, reason = %r.reason(), "gossip entry rejected");
-                        self.metrics.entry_refused(Source::Gossip, r.label());
-                        self.metrics
-                            .entry_outcome(Source::Gossip, Outcome::Rejected);
-                        Acceptance::Reject
-                    }
-                    Ok(Err(e)) => {
-                        warn!(error = %e, "store failed while ingesting; not acknowledged");
-                        Acceptance::Ignore
-                    }
-                    Err(e) => {
-                        warn!(error = %e, "ingest task failed");
-                        Acceptance::Ignore
-                    }
-                };
-                let _ = self.p2p.report(message, acceptance).await;
-                if accepted {
-                    let v = self.verifier.clone();
-                    match tokio::task::spawn_blocking(move || v.apply_behind()).await {
-                        Ok(Ok(())) => {}
-                        // Still behind: the next commit or start applies it.
-                        Ok(Err(e)) => warn!(error = %e, "cannot apply an accepted entry yet"),
-                        Err(e) => warn!(error = %e, "apply task failed"),
-                    }
-                }
-            }
+            } => self.gossiped_entry(from, message, data).await,
             NetEvent::Gossip {
                 topic: Topic::Evidence,
                 from,
                 message,
                 data,
-            } => {
-                let v = self.verifier.clone();
-                let ok = tokio::task::spawn_blocking(move || v.ingest_proof(&data)).await;
-                let acceptance = match ok {
-                    Ok(Ok(ProofOutcome::New)) => Acceptance::Accept,
-                    Ok(Ok(ProofOutcome::Known | ProofOutcome::NotTrusted)) => Acceptance::Ignore,
-                    Ok(Ok(ProofOutcome::Invalid)) => {
-                        debug!(peer = %from, "equivocation proof rejected");
-                        Acceptance::Reject
-                    }
-                    _ => Acceptance::Ignore,
-                };
-                let _ = self.p2p.report(message, acceptance).await;
-            }
+            } => self.gossiped_proof(from, message, data).await,
             NetEvent::SyncQuery { from, query, reply } => {
                 let v = self.verifier.clone();
                 let answer = tokio::task::spawn_blocking(move || answer(&v, query))
@@ -202,6 +129,87 @@ impl Router {
                     .set_connected_peers(self.peers.connected_count() as u64);
             }
         }
+    }
+
+    /// A gossiped entry: ingested, its verdict reported to gossipsub, then
+    /// applied. The verdict comes right after the durable chain append,
+    /// before anything is opened or applied (a recipient of a sealed
+    /// document answers as fast as a bystander).
+    async fn gossiped_entry(&self, from: PeerId, message: MessageRef, data: Bytes) {
+        let v = self.verifier.clone();
+        let outcome = tokio::task::spawn_blocking(move || v.ingest_gossip(&data)).await;
+        let accepted = matches!(outcome, Ok(Ok(IngestOutcome::Accepted(_))));
+        let acceptance = match outcome {
+            Ok(Ok(outcome)) => self.entry_verdict(from, outcome),
+            Ok(Err(e)) => {
+                warn!(error = %e, "store failed while ingesting; not acknowledged");
+                Acceptance::Ignore
+            }
+            Err(e) => {
+                warn!(error = %e, "ingest task failed");
+                Acceptance::Ignore
+            }
+        };
+        let _ = self.p2p.report(message, acceptance).await;
+        if accepted {
+            let v = self.verifier.clone();
+            match tokio::task::spawn_blocking(move || v.apply_behind()).await {
+                Ok(Ok(())) => {}
+                // Still behind: the next commit or start applies it.
+                Ok(Err(e)) => warn!(error = %e, "cannot apply an accepted entry yet"),
+                Err(e) => warn!(error = %e, "apply task failed"),
+            }
+        }
+    }
+
+    /// The gossipsub verdict on an ingested entry ([`IngestOutcome::acceptance`]),
+    /// counted in the metrics; a gap asks the sync worker to pull from the
+    /// sender.
+    fn entry_verdict(&self, from: PeerId, outcome: IngestOutcome) -> Acceptance {
+        let verdict = outcome.acceptance();
+        match &outcome {
+            IngestOutcome::Accepted(_) | IngestOutcome::Duplicate => {}
+            IngestOutcome::Gap {
+                authority,
+                have,
+                seq,
+            } => {
+                debug!(peer = %from, %authority, have, seq, "gap; pulling");
+                self.sync.request(from);
+            }
+            IngestOutcome::Rejected(r) => {
+                match verdict.penalty {
+                    Penalty::None => {
+                        debug!(peer = %from, reason = %r.reason(), "gossip entry refused without penalty")
+                    }
+                    Penalty::InvalidMessage => {
+                        debug!(peer = %from, reason = %r.reason(), "gossip entry rejected")
+                    }
+                }
+                self.metrics.entry_refused(Source::Gossip, r.label());
+            }
+        }
+        self.metrics
+            .entry_outcome(Source::Gossip, verdict::outcome(verdict));
+        verdict::gossip(verdict)
+    }
+
+    /// A gossiped equivocation proof: stored when new, its verdict
+    /// ([`ProofOutcome::acceptance`]) reported.
+    async fn gossiped_proof(&self, from: PeerId, message: MessageRef, data: Bytes) {
+        let v = self.verifier.clone();
+        let ok = tokio::task::spawn_blocking(move || v.ingest_proof(&data)).await;
+        let acceptance = match ok {
+            Ok(Ok(proof)) => {
+                if proof == ProofOutcome::Invalid {
+                    debug!(peer = %from, "equivocation proof rejected");
+                }
+                verdict::gossip(proof.acceptance())
+            }
+            // A store or task failure is not the relay's fault.
+            _ => Acceptance::Ignore,
+        };
+        let _ = self.p2p.report(message, acceptance).await;
     }
 }
 

@@ -7,22 +7,25 @@
 //! range) while the next range is already being fetched.
 
 use crate::peers::PeerTable;
+use crate::verdict;
+use bytes::Bytes;
 use rand::seq::IndexedRandom;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tally_api::{Metrics, Outcome, Source};
+use std::time::{Duration, Instant};
+use tally_api::{Metrics, Source};
 use tally_model::AuthorityId;
 use tally_p2p::{P2pHandle, PeerId};
-use tally_verify::{IngestOutcome, Signing, Verifier};
+use tally_verify::{IngestOutcome, Preverified, Signing, StoreError, Verifier};
 use tokio::sync::mpsc;
+use tokio::task::JoinError;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 /// Catch-ups at least this long report their progress.
 const PROGRESS_AFTER: u64 = 10_000;
 /// How often a long catch-up reports.
-const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// Pending sync requests: bounded, and at most one queued per peer.
 #[derive(Clone)]
@@ -63,6 +66,52 @@ impl SyncJobs {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(peer);
+    }
+}
+
+/// How far a long catch-up (a node back from days offline, a new node
+/// pulling ten years of logs) is: said every few seconds once it is
+/// [`PROGRESS_AFTER`] entries or more.
+struct CatchUp<'a> {
+    authority: &'a AuthorityId,
+    total: u64,
+    done: u64,
+    started: Instant,
+    last: Instant,
+}
+
+impl<'a> CatchUp<'a> {
+    fn new(authority: &'a AuthorityId, total: u64) -> CatchUp<'a> {
+        let started = Instant::now();
+        CatchUp {
+            authority,
+            total,
+            done: 0,
+            started,
+            last: started,
+        }
+    }
+
+    /// `n` more entries committed.
+    fn committed(&mut self, n: u64) {
+        self.done += n;
+        if self.total >= PROGRESS_AFTER && self.last.elapsed() >= PROGRESS_EVERY {
+            self.last = Instant::now();
+            tracing::info!(
+                authority = %self.authority,
+                done = self.done,
+                of = self.total,
+                elapsed_s = self.started.elapsed().as_secs(),
+                "catching up"
+            );
+        }
+    }
+
+    /// The catch-up ended (caught up, or stopped by a failure).
+    fn finished(&self) {
+        if self.total >= PROGRESS_AFTER {
+            tracing::info!(authority = %self.authority, done = self.done, elapsed_ms = self.started.elapsed().as_millis() as u64, "caught up");
+        }
     }
 }
 
@@ -191,151 +240,167 @@ impl SyncWorker {
             .and_then(Result::ok)
             .flatten();
         let our_seq = ours.map_or(0, |(s, _)| s);
-        if their_seq <= our_seq {
-            if their_seq == 0 {
-                return;
-            }
-            // The peer's head is one this node holds: if this node's entry
-            // at that seq has other bytes, the two sides of a fork met here;
-            // fetch the peer's entry so the verifier proves the fork (the
-            // proof is stored and gossiped).
-            let differs = match ours {
-                Some((s, h)) if s == their_seq => h.0[..] != *their_hash,
-                _ => {
-                    let store = self.verifier.store().clone();
-                    let a = authority.clone();
-                    tokio::task::spawn_blocking(move || store.entry_at(&a, their_seq))
-                        .await
-                        .ok()
-                        .and_then(Result::ok)
-                        .flatten()
-                        .is_some_and(|e| e.id().0[..] != *their_hash)
-                }
-            };
-            if differs {
-                match self
-                    .p2p
-                    .range(peer, authority.to_string(), their_seq, 1)
-                    .await
-                {
-                    Ok(entries) => {
-                        self.ingest(peer, entries).await;
-                    }
-                    Err(e) => debug!(%peer, %authority, error = %e, "range request failed"),
-                }
-            }
+        if their_seq > our_seq {
+            self.catch_up(peer, authority, our_seq, their_seq).await;
             return;
         }
-        // Three stages overlap: fetching the next range (network),
-        // checking a range's signatures and opening its sealed documents
-        // (one core, no lock), committing the range before (the other core,
-        // one fsync per range). Each hands over through a queue of one or
-        // two ranges.
-        let (fetched_tx, mut fetched_rx) = tokio::sync::mpsc::channel(1);
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<tally_verify::Preverified>(GROUP_RANGES);
-        let fetch = async move {
-            // From this node's head, not after it: the first entry is
-            // normally a duplicate, and if the peer holds another entry
-            // there, the two sides of a fork met and the verifier proves it
-            // (a chain that diverged earlier differs at this seq too).
-            let mut from = our_seq.max(1);
-            while from <= their_seq {
-                let entries = match self
-                    .p2p
-                    .range(peer, authority.to_string(), from, self.range_limit)
-                    .await
-                {
-                    Ok(e) if !e.is_empty() => e,
-                    Ok(_) => return,
-                    Err(e) => {
-                        debug!(%peer, %authority, error = %e, "range request failed");
+        if their_seq == 0 {
+            return;
+        }
+        // The peer's head is one this node holds: if this node's entry at
+        // that seq has other bytes, the two sides of a fork met here; fetch
+        // the peer's entry so the verifier proves the fork (the proof is
+        // stored and gossiped).
+        let differs = match ours {
+            Some((s, h)) if s == their_seq => h.0[..] != *their_hash,
+            _ => self.held_differs(authority, their_seq, their_hash).await,
+        };
+        if differs {
+            match self
+                .p2p
+                .range(peer, authority.to_string(), their_seq, 1)
+                .await
+            {
+                Ok(entries) => {
+                    self.ingest(peer, entries).await;
+                }
+                Err(e) => debug!(%peer, %authority, error = %e, "range request failed"),
+            }
+        }
+    }
+
+    /// Whether this node holds entry `seq` of `authority`'s log with another
+    /// hash than `hash`.
+    async fn held_differs(&self, authority: &AuthorityId, seq: u64, hash: &[u8]) -> bool {
+        let store = self.verifier.store().clone();
+        let a = authority.clone();
+        tokio::task::spawn_blocking(move || store.entry_at(&a, seq))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|e| e.id().0[..] != *hash)
+    }
+
+    /// Pulls `authority`'s log from `our_seq` to `their_seq`. Three stages
+    /// overlap: fetching the next range (network), checking a range's
+    /// signatures and opening its sealed documents (one core, no lock),
+    /// committing the range before (the other core, one fsync per range).
+    /// Each hands over through a queue of one or two ranges.
+    async fn catch_up(&self, peer: PeerId, authority: &AuthorityId, our_seq: u64, their_seq: u64) {
+        let (fetched_tx, fetched_rx) = mpsc::channel(1);
+        let (verified_tx, verified_rx) = mpsc::channel(GROUP_RANGES);
+        tokio::join!(
+            self.fetch_ranges(peer, authority, (our_seq, their_seq), fetched_tx),
+            self.preverify_ranges(fetched_rx, verified_tx),
+            self.commit_ranges(
+                peer,
+                authority,
+                their_seq.saturating_sub(our_seq),
+                verified_rx
+            ),
+        );
+    }
+
+    /// The fetching stage: ranges of at most `range_limit` entries, from
+    /// this node's head, not after it: the first entry is normally a
+    /// duplicate, and if the peer holds another entry there, the two sides
+    /// of a fork met and the verifier proves it (a chain that diverged
+    /// earlier differs at this seq too). Stops when the next stage does.
+    async fn fetch_ranges(
+        &self,
+        peer: PeerId,
+        authority: &AuthorityId,
+        (our_seq, their_seq): (u64, u64),
+        fetched: mpsc::Sender<Vec<Bytes>>,
+    ) {
+        let mut from = our_seq.max(1);
+        while from <= their_seq {
+            let entries = match self
+                .p2p
+                .range(peer, authority.to_string(), from, self.range_limit)
+                .await
+            {
+                Ok(e) if !e.is_empty() => e,
+                Ok(_) => return,
+                Err(e) => {
+                    debug!(%peer, %authority, error = %e, "range request failed");
+                    return;
+                }
+            };
+            from += entries.len() as u64;
+            // Closed when the verifying stage stopped: so does this.
+            if fetched.send(entries).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// The verifying stage: each fetched range's signatures checked and its
+    /// sealed documents opened; stops at the first range that does not
+    /// pass whole.
+    async fn preverify_ranges(
+        &self,
+        mut fetched: mpsc::Receiver<Vec<Bytes>>,
+        verified: mpsc::Sender<Preverified>,
+    ) {
+        while let Some(entries) = fetched.recv().await {
+            let n = entries.len();
+            let v = self.verifier.clone();
+            let pre = match tokio::task::spawn_blocking(move || v.preverify(&entries)).await {
+                Ok(Ok(pre)) => pre,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "store failed during sync");
+                    return;
+                }
+                Err(_) => return,
+            };
+            let complete = pre.len() == n;
+            if verified.send(pre).await.is_err() || !complete {
+                return;
+            }
+        }
+    }
+
+    /// The committing stage. Group commit: ranges verified while the last
+    /// commit ran go in together, one transaction and one fsync (the commit
+    /// stage waited on its fsync for a third of its time).
+    async fn commit_ranges(
+        &self,
+        peer: PeerId,
+        authority: &AuthorityId,
+        total: u64,
+        mut verified: mpsc::Receiver<Preverified>,
+    ) {
+        let mut progress = CatchUp::new(authority, total);
+        while let Some(mut pre) = verified.recv().await {
+            for _ in 1..GROUP_RANGES {
+                let Ok(next) = verified.try_recv() else { break };
+                if let Err(next) = pre.append(next) {
+                    // Cannot happen (a range stops the stages at its
+                    // failure); committed on its own if it did.
+                    if !self.commit(peer, pre).await {
                         return;
                     }
-                };
-                from += entries.len() as u64;
-                // Closed when the verifying stage stopped: so does this.
-                if fetched_tx.send(entries).await.is_err() {
-                    return;
+                    pre = *next;
                 }
             }
-        };
-        let produce = async move {
-            while let Some(entries) = fetched_rx.recv().await {
-                let n = entries.len();
-                let v = self.verifier.clone();
-                let pre = match tokio::task::spawn_blocking(move || v.preverify(&entries)).await {
-                    Ok(Ok(pre)) => pre,
-                    Ok(Err(e)) => {
-                        tracing::warn!(error = %e, "store failed during sync");
-                        return;
-                    }
-                    Err(_) => return,
-                };
-                let complete = pre.len() == n;
-                if tx.send(pre).await.is_err() || !complete {
-                    return;
-                }
+            let n = pre.len() as u64;
+            if !self.commit(peer, pre).await {
+                return;
             }
-        };
-        // Long catch-ups (a node back from days offline, a new node pulling
-        // ten years of logs) say how far they are, every few seconds.
-        let total = their_seq.saturating_sub(our_seq);
-        let consume = async {
-            let started = std::time::Instant::now();
-            let mut last = started;
-            let mut done = 0u64;
-            while let Some(mut pre) = rx.recv().await {
-                // Group commit: ranges verified while the last commit ran
-                // go in together, one transaction and one fsync (the
-                // commit stage waited on its fsync for a third of its time).
-                for _ in 1..GROUP_RANGES {
-                    let Ok(next) = rx.try_recv() else { break };
-                    if let Err(next) = pre.append(next) {
-                        // Cannot happen (a range stops the stages at its
-                        // failure); committed on its own if it did.
-                        if !self.commit(peer, pre).await {
-                            return;
-                        }
-                        pre = *next;
-                    }
-                }
-                let n = pre.len() as u64;
-                if !self.commit(peer, pre).await {
-                    return;
-                }
-                done += n;
-                if total >= PROGRESS_AFTER && last.elapsed() >= PROGRESS_EVERY {
-                    last = std::time::Instant::now();
-                    tracing::info!(
-                        %authority,
-                        done,
-                        of = total,
-                        elapsed_s = started.elapsed().as_secs(),
-                        "catching up"
-                    );
-                }
-            }
-            if total >= PROGRESS_AFTER {
-                tracing::info!(%authority, done, elapsed_ms = started.elapsed().as_millis() as u64, "caught up");
-            }
-        };
-        tokio::join!(fetch, produce, consume);
+            progress.committed(n);
+        }
+        progress.finished();
     }
 
     /// Commits a pre-verified range; true when every entry was stored or
     /// already held.
-    async fn commit(&self, peer: PeerId, pre: tally_verify::Preverified) -> bool {
+    async fn commit(&self, peer: PeerId, pre: Preverified) -> bool {
         let v = self.verifier.clone();
         let n = pre.len();
-        let outcomes = match tokio::task::spawn_blocking(move || v.commit(pre)).await {
-            Ok(Ok(o)) => o,
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "store failed during sync");
-                return false;
-            }
-            Err(_) => return false,
-        };
-        self.count(peer, &outcomes) && outcomes.len() == n
+        let outcomes = tokio::task::spawn_blocking(move || v.commit(pre)).await;
+        self.all_held(peer, n, outcomes)
     }
 
     /// Fetches the peer's equivocation proofs: gossip may have carried them
@@ -364,10 +429,22 @@ impl SyncWorker {
     }
 
     /// Ingests a range; true when every entry was stored or already held.
-    async fn ingest(&self, peer: PeerId, entries: Vec<bytes::Bytes>) -> bool {
+    async fn ingest(&self, peer: PeerId, entries: Vec<Bytes>) -> bool {
         let v = self.verifier.clone();
         let n = entries.len();
-        let outcomes = match tokio::task::spawn_blocking(move || v.ingest_many(&entries)).await {
+        let outcomes = tokio::task::spawn_blocking(move || v.ingest_many(&entries)).await;
+        self.all_held(peer, n, outcomes)
+    }
+
+    /// Counts the outcomes of a range of `n` entries stored on the blocking
+    /// pool; true when every one was stored or already held.
+    fn all_held(
+        &self,
+        peer: PeerId,
+        n: usize,
+        outcomes: Result<Result<Vec<IngestOutcome>, StoreError>, JoinError>,
+    ) -> bool {
+        let outcomes = match outcomes {
             Ok(Ok(o)) => o,
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "store failed during sync");
@@ -378,28 +455,18 @@ impl SyncWorker {
         self.count(peer, &outcomes) && outcomes.len() == n
     }
 
-    /// Counts outcomes in the metrics; false if any entry was not stored.
+    /// Counts outcomes in the metrics ([`IngestOutcome::sync_acceptance`]);
+    /// false if any entry was not stored.
     fn count(&self, peer: PeerId, outcomes: &[IngestOutcome]) -> bool {
         let mut complete = true;
         for o in outcomes {
-            match o {
-                IngestOutcome::Accepted(_) => {
-                    self.metrics.entry_outcome(Source::Sync, Outcome::Accepted)
-                }
-                IngestOutcome::Duplicate => {
-                    self.metrics.entry_outcome(Source::Sync, Outcome::Ignored)
-                }
-                IngestOutcome::Gap { .. } => {
-                    self.metrics.entry_outcome(Source::Sync, Outcome::Ignored);
-                    complete = false;
-                }
-                IngestOutcome::Rejected(r) => {
-                    debug!(%peer, reason = %r.reason(), "synced entry rejected");
-                    self.metrics.entry_outcome(Source::Sync, Outcome::Rejected);
-                    self.metrics.entry_refused(Source::Sync, r.label());
-                    complete = false;
-                }
+            if let IngestOutcome::Rejected(r) = o {
+                debug!(%peer, reason = %r.reason(), "synced entry rejected");
+                self.metrics.entry_refused(Source::Sync, r.label());
             }
+            self.metrics
+                .entry_outcome(Source::Sync, verdict::outcome(o.sync_acceptance()));
+            complete &= o.is_held();
         }
         complete
     }

@@ -107,8 +107,7 @@ fn rig_settings(dir: &Path) -> Result<Settings> {
         documents_per_minute: 1_000_000,
         record_bytes_per_minute: 1 << 40,
         node_record_bytes_per_minute: 1 << 40,
-    }
-    .limits();
+    };
     Ok(settings)
 }
 
@@ -244,7 +243,7 @@ impl Net {
         if let Some(days) = self.delivery_days {
             settings.delivery_days = days;
         }
-        let node = Node::start_with(settings)
+        let node = Node::spawn(settings)
             .await
             .with_context(|| format!("starting {}", m.authority))?;
         files::write_card(&m.card_path(), &node.card().await?)?;

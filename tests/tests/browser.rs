@@ -30,6 +30,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tally_node::config::{Config, NodeDir};
 use tally_node::{Node, admin, files};
+use tally_testkit::json::{day, items};
 
 const WAIT: Duration = Duration::from_secs(30);
 /// The W3C WebDriver element reference key.
@@ -543,7 +544,7 @@ impl Network {
             let node_dir = NodeDir(dir.path().to_path_buf());
             let mut settings = Config::load(&node_dir)?.settings(&node_dir)?;
             settings.delivery_days = 0;
-            let node = Node::start_with(settings)
+            let node = Node::spawn(settings)
                 .await
                 .with_context(|| format!("starting {authority}"))?;
             nodes.push(Member {
@@ -736,21 +737,6 @@ impl Network {
             mx_officer: mx_officer.to_string(),
         })
     }
-}
-
-fn items(quantity: u64, serials: &[String]) -> Value {
-    json!([{"line": 1, "category": "firearm", "description": "semi-automatic pistol", "hs_code": "930200",
-            "make": "Acme", "model": "P9", "caliber": "9x19mm", "quantity": quantity, "unit": "units",
-            "serials": serials}])
-}
-
-/// Today plus `offset` days, `YYYY-MM-DD` (UTC).
-fn day(offset: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    tally_model::Date::from_unix_ms(now + offset * 86_400_000).to_string()
 }
 
 // ------------------------------------------------------------------ WebDriver

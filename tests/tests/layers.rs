@@ -13,6 +13,10 @@
 //!   `tally-bench`, any new one) may depend on anything;
 //! - every package of the map must exist, so renaming one cannot make the
 //!   check pass by checking nothing.
+//!
+//! And the size rule of node/ and crates/api/: no production function over
+//! 100 lines (comments and literals are not code to this count; test
+//! modules are left out).
 
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -175,4 +179,235 @@ fn the_check_catches_what_it_should_and_only_that() {
         found.contains(&"tally-verify is in the layer map but not in the workspace".to_string()),
         "{found:?}"
     );
+}
+
+// ---------------------------------------------------------------- function size
+
+/// The crates whose production functions are held to [`MAX_FUNCTION_LINES`]
+/// (the house rule of issue 21; the other crates join as they are split).
+const SIZED: &[&str] = &["node/src", "crates/api/src"];
+
+/// Longest production function, from its `fn` line to its closing brace.
+const MAX_FUNCTION_LINES: usize = 100;
+
+/// `src` with comments, string literals and char literals blanked (line
+/// breaks kept), so that only code is left to count braces and `fn` in.
+fn code_only(src: &str) -> String {
+    let b = src.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut out = b.to_vec();
+    let blank = |out: &mut Vec<u8>, from: usize, to: usize| {
+        for c in &mut out[from..to.min(b.len())] {
+            if *c != b'\n' {
+                *c = b' ';
+            }
+        }
+    };
+    let mut i = 0;
+    while i < b.len() {
+        let rest = &b[i..];
+        let after_ident = i > 0 && ident(b[i - 1]);
+        let end = if rest.starts_with(b"//") {
+            rest.iter()
+                .position(|&c| c == b'\n')
+                .map_or(b.len(), |n| i + n)
+        } else if rest.starts_with(b"/*") {
+            let (mut depth, mut j) = (0usize, i);
+            while j < b.len() {
+                if b[j..].starts_with(b"/*") {
+                    depth += 1;
+                    j += 2;
+                } else if b[j..].starts_with(b"*/") {
+                    depth -= 1;
+                    j += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    j += 1;
+                }
+            }
+            j
+        } else if rest[0] == b'r'
+            && (!after_ident || (b[i - 1] == b'b' && (i < 2 || !ident(b[i - 2]))))
+            && rest[1..]
+                .iter()
+                .position(|&c| c != b'#')
+                .is_some_and(|n| rest[1 + n] == b'"')
+        {
+            // A raw string: r"...", r#"..."#, br"...".
+            let hashes = rest[1..].iter().take_while(|&&c| c == b'#').count();
+            let close: Vec<u8> = std::iter::once(b'"')
+                .chain(std::iter::repeat_n(b'#', hashes))
+                .collect();
+            let body = i + 2 + hashes;
+            b[body..]
+                .windows(close.len())
+                .position(|w| w == close.as_slice())
+                .map_or(b.len(), |n| body + n + close.len())
+        } else if rest[0] == b'"' {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != b'"' {
+                j += if b[j] == b'\\' { 2 } else { 1 };
+            }
+            j + 1
+        } else if rest[0] == b'\'' {
+            // A char literal ('x', '\n', '\u{..}', '\''), or else a lifetime.
+            let close = if rest.get(1) == Some(&b'\\') {
+                rest.iter()
+                    .skip(3)
+                    .position(|&c| c == b'\'')
+                    .map(|n| i + 3 + n + 1)
+            } else {
+                src[i + 1..]
+                    .chars()
+                    .next()
+                    .map(|c| i + 1 + c.len_utf8())
+                    .filter(|&j| b.get(j) == Some(&b'\''))
+                    .map(|j| j + 1)
+            };
+            close.unwrap_or(i + 1)
+        } else {
+            i + 1
+        };
+        if end > i + 1 || rest[0] == b'"' {
+            blank(&mut out, i, end);
+        }
+        i = end.max(i + 1);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The byte offset of the `}` closing the first `{` at or after `from`, or
+/// `None` when a `;` comes first (a declaration without a body).
+fn body_end(code: &str, from: usize) -> Option<usize> {
+    let open = from + code[from..].find(['{', ';'])?;
+    if code.as_bytes()[open] == b';' {
+        return None;
+    }
+    let mut depth = 0usize;
+    for (n, c) in code[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(open + n);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Every function of `src` outside `#[cfg(test)]` items longer than `max`
+/// lines, as `(name, first line, lines)`.
+fn long_functions(src: &str, max: usize) -> Vec<(String, usize, usize)> {
+    let code = code_only(src);
+    let line_of = |offset: usize| code[..offset].matches('\n').count() + 1;
+    let mut tests = Vec::new();
+    for (at, _) in code.match_indices("#[cfg(test)]") {
+        if let Some(end) = body_end(&code, at) {
+            tests.push(line_of(at)..=line_of(end));
+        }
+    }
+    let mut long = Vec::new();
+    let mut offset = 0;
+    for (n, line) in code.split_inclusive('\n').enumerate() {
+        let start = offset;
+        offset += line.len();
+        let mut words = line.split_whitespace().skip_while(|w| {
+            matches!(*w, "const" | "async" | "unsafe" | "extern" | "default")
+                || w.starts_with("pub")
+        });
+        if words.next() != Some("fn") || tests.iter().any(|t| t.contains(&(n + 1))) {
+            continue;
+        }
+        let name: String = words
+            .next()
+            .unwrap_or("?")
+            .chars()
+            .take_while(|&c| c.is_alphanumeric() || c == '_')
+            .collect();
+        if let Some(end) = body_end(&code, start) {
+            let lines = line_of(end) - n;
+            if lines > max {
+                long.push((name, n + 1, lines));
+            }
+        }
+    }
+    long
+}
+
+#[test]
+fn no_production_function_of_node_or_api_is_over_100_lines() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lies inside the workspace");
+    let mut long = Vec::new();
+    let mut dirs: Vec<_> = SIZED.iter().map(|d| workspace.join(d)).collect();
+    let mut files = 0;
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(&dir).expect("a source directory") {
+            let path = e.expect("a directory entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                files += 1;
+                let src = std::fs::read_to_string(&path).expect("readable source");
+                for (name, line, lines) in long_functions(&src, MAX_FUNCTION_LINES) {
+                    long.push(format!("{}:{line} {name}: {lines} lines", path.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        files > 20,
+        "only {files} source files found under {SIZED:?}"
+    );
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FUNCTION_LINES} lines (split them along the domain's seams):\n  {}",
+        long.join("\n  ")
+    );
+}
+
+#[test]
+fn the_size_check_counts_code_only() {
+    let src = r##"
+fn short() {
+    let brace = '{';
+    let text = "}}}} fn fake() {";
+    let raw = r#"fn raw() { "#;
+    // fn commented() {
+    /* { nested /* } */ } */
+}
+
+pub(crate) async fn long<'a>(x: &'a str) -> &'a str {
+    let _ = b'}';
+    let _ = '\'';
+    x
+}
+
+trait T {
+    fn declared(&self);
+}
+
+#[cfg(test)]
+mod tests {
+    fn test_only() {
+        let a = 1;
+        let b = 2;
+    }
+}
+"##;
+    // Braces in literals and comments would end `short` early or late; the
+    // declaration and the test-only function are not counted.
+    let found = long_functions(src, 4);
+    assert_eq!(
+        found,
+        [("short".to_string(), 2, 7), ("long".to_string(), 10, 5)]
+    );
+    assert_eq!(long_functions(src, 7), []);
 }

@@ -526,7 +526,7 @@ async fn a_bystander_proves_equivocation_of_sealed_entries() -> Result<()> {
     Ok(())
 }
 
-/// CONTRACT (`tally trust revoke-key`, encryption key): a document sealed to
+/// docs/API.md (`tally trust revoke-key`, encryption key): a document sealed to
 /// a compromised encryption key in an entry issued after the compromised
 /// authority's entry N is not trusted; one sealed before it still is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

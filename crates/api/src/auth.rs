@@ -1,8 +1,8 @@
 //! Bearer tokens to roles: the middleware in front of every route that needs one.
 
-use crate::AppState;
 use crate::error::ApiError;
 use crate::rate::TokenKey;
+use crate::state::AppState;
 use crate::tokens::Role;
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
@@ -100,7 +100,7 @@ async fn role_of(state: &AppState, headers: &HeaderMap) -> Result<Role, ApiError
     // Perhaps `tally token create` just added it: re-read the book if the
     // file changed (one stat when it did not).
     let tokens = state.tokens.clone();
-    let reloaded = crate::server::track_blocking(move || {
+    let reloaded = crate::blocking::track_blocking(move || {
         let mut book = tokens.write().unwrap_or_else(|p| p.into_inner());
         book.reload_if_changed()
     })

@@ -74,7 +74,7 @@ impl ApiError {
             "request_timeout",
             format!(
                 "the request body did not arrive within {} s of its headers",
-                crate::server::BODY_READ_TIMEOUT.as_secs()
+                crate::timeouts::BODY_READ_TIMEOUT.as_secs()
             ),
         );
         e.close = true;

@@ -29,7 +29,7 @@ where
         // Without a stamp (the router used on its own), the deadline runs
         // from now.
         let deadline = req.extensions().get::<BodyDeadline>().map_or_else(
-            || tokio::time::Instant::now() + crate::server::BODY_READ_TIMEOUT,
+            || tokio::time::Instant::now() + crate::timeouts::BODY_READ_TIMEOUT,
             |d| d.0,
         );
         let read = Bytes::from_request(req, state);
@@ -49,11 +49,11 @@ where
 
 /// When a request's body must have arrived by: its headers' arrival plus
 /// the server's body read timeout (docs/API.md: 30 s). Set by
-/// [`crate::server::app_with`]; [`Body`] answers 408 `request_timeout` past it.
+/// [`crate::server::app`]; [`Body`] answers 408 `request_timeout` past it.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyDeadline(pub tokio::time::Instant);
 
-/// The body as `T`: JSON with no key repeated within an object (CONTRACT:
+/// The body as `T`: JSON with no key repeated within an object (docs/API.md:
 /// such a body is `invalid_json`; serde would take the last of the copies
 /// for a map or a `Value`, so two readers of one document could disagree
 /// on what it says), of the right shape.

@@ -1,188 +1,51 @@
 //! Tally's HTTP API: the endpoints of docs/API.md, tokens and roles, metrics,
-//! and the web console, over one [`Verifier`].
+//! and the web console, over one [`tally_verify::Verifier`].
 //!
-//! Layout:
-//! - [`routes`]: the route table (method, path, role, handler); the router
-//!   and the OpenAPI document are both built from it.
-//! - [`handlers`]: one module per group of endpoints; every verifier and store
-//!   call runs on the blocking pool (they fsync).
-//! - [`view`]: the JSON shapes of the answers, built from the store's records.
-//! - `auth` and [`tokens`]: bearer tokens, their roles, the `tokens.toml` book.
-//! - [`extract`]: body, query and path extractors that fail with the contract's errors.
-//! - [`error`]: [`ApiError`], the `{"error": {"code", "message"}}` answer.
-//! - [`metrics`]: the Prometheus registry the whole node counts into.
-//! - [`openapi`]: the OpenAPI 3.0 document of the route table.
+//! Layout, top down: each module imports only modules listed below it, so
+//! the crate has no import circle.
 //! - [`server`]: the connection loop: header timeout, connection cap, path
 //!   and header limits, and a shutdown that waits for what requests started.
+//! - [`routes`]: the route table ([`ROUTES`]: method, path, role, handler);
+//!   the router and the OpenAPI document are both built from it.
+//! - [`handlers`]: one module per group of endpoints; every verifier and
+//!   store call runs on the blocking pool (they fsync).
+//! - `auth`: bearer tokens to roles, in front of every route that needs one.
+//! - [`openapi`]: the OpenAPI 3.0 document of a route table; [`route`]: what
+//!   one entry of the table says.
+//! - [`view`]: the JSON shapes of the answers, built from the store's records.
+//! - [`extract`]: body, query and path extractors that fail with the contract's errors.
+//! - [`state`]: [`AppState`], what every handler may touch.
+//! - [`rate`]: per-token rate limits and connection slots.
+//! - [`error`]: [`ApiError`], the `{"error": {"code", "message"}}` answer.
+//! - [`tokens`]: the roles and the `tokens.toml` book.
+//! - [`metrics`]: the Prometheus registry the whole node counts into.
+//! - `blocking`: blocking work a request starts, which the server's
+//!   shutdown waits for.
+//! - [`timeouts`]: the request deadlines of docs/API.md.
 //!
-//! The node builds an [`AppState`] and calls [`server::serve_with`] (or
-//! [`serve`], with the defaults) with a bound listener (tests pass
-//! `127.0.0.1:0`) and a shutdown future.
+//! The node builds an [`AppState`] and calls [`serve`] with a bound
+//! listener (tests pass `127.0.0.1:0`), a [`server::ServerConfig`] and a
+//! shutdown future.
 
 mod auth;
+mod blocking;
 pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod metrics;
 pub mod openapi;
 pub mod rate;
+pub mod route;
 pub mod routes;
 pub mod server;
+pub mod state;
+pub mod timeouts;
 pub mod tokens;
 pub mod view;
 
 pub use error::ApiError;
 pub use metrics::{Metrics, Outcome, Source};
 pub use routes::{ROUTES, Route, router};
+pub use server::serve;
+pub use state::{AppState, KeyRotator, Network, PeerStatus, RotatedKey};
 pub use tokens::{Role, TokenBook, TokenError};
-
-use std::future::Future;
-use std::sync::{Arc, RwLock};
-use tally_model::Card;
-use tally_verify::Verifier;
-
-/// What the API needs to know of the p2p side; the node implements it over
-/// its libp2p state. Calls must be quick and must not block.
-pub trait Network: Send + Sync + 'static {
-    /// This node's libp2p peer id.
-    fn peer_id(&self) -> String;
-    /// Trusted peers, connected or not.
-    fn peers(&self) -> Vec<PeerStatus>;
-}
-
-/// One peer as `GET /v1/status` lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerStatus {
-    pub peer_id: String,
-    /// The authority whose card names this peer, if any.
-    pub authority: Option<String>,
-    pub connected: bool,
-    /// When a sync with this peer last completed (Unix ms).
-    pub last_sync_ms: Option<i64>,
-}
-
-/// Rotates this node's keys; the node implements it over its key files and
-/// its card (the API cannot reach them). Calls block (files, fsync): the API
-/// makes them on the blocking pool.
-pub trait KeyRotator: Send + Sync + 'static {
-    /// A new signing key: kept in the key file (mode 0600), announced in
-    /// the node's own log by a rotation signed with the current key, used
-    /// for every entry after it, and written into the node's card.
-    fn rotate_signing(&self) -> Result<RotatedKey, ApiError>;
-    /// A new encryption key: kept in its key file (mode 0600, the old
-    /// secrets kept beside it to read what was sealed to them), announced in
-    /// the node's own log by a network-visible entry, sealed to by peers from
-    /// then on, and written into the node's card.
-    fn rotate_encryption(&self) -> Result<RotatedKey, ApiError>;
-}
-
-/// What a rotation did.
-#[derive(Debug, Clone)]
-pub struct RotatedKey {
-    /// The new public key, 64 lowercase hex digits.
-    pub key_id: String,
-    /// The rotation entry in the node's own log.
-    pub entry: tally_verify::state::EntryPointer,
-}
-
-/// Everything a request handler may touch; cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    /// The only way to the store: issue, amend, status, check, and reads.
-    pub verifier: Verifier,
-    /// Shared with the node, which may also call `reload_if_changed`.
-    pub tokens: Arc<RwLock<TokenBook>>,
-    pub network: Arc<dyn Network>,
-    pub metrics: Metrics,
-    /// This node's own card, listed by `GET /v1/authorities`. Without it the
-    /// listing shows the authority id and peer id only (the verifier does
-    /// not expose the signing key).
-    pub card: Option<Arc<Card>>,
-    /// Rotates the node's keys (`POST /v1/keys/rotate`); none: 503.
-    pub rotator: Option<Arc<dyn KeyRotator>>,
-    /// Per-token limits on documents issued and shipments recorded.
-    pub rate: Arc<rate::RateLimiter>,
-    /// Requests each token may have in progress at once
-    /// (`api.max_connections_per_token`).
-    pub token_slots: Arc<rate::TokenSlots>,
-}
-
-impl AppState {
-    pub fn new(
-        verifier: Verifier,
-        tokens: Arc<RwLock<TokenBook>>,
-        network: Arc<dyn Network>,
-        metrics: Metrics,
-    ) -> AppState {
-        AppState {
-            verifier,
-            tokens,
-            network,
-            metrics,
-            card: None,
-            rotator: None,
-            rate: Arc::new(rate::RateLimiter::new(rate::RateConfig::default())),
-            token_slots: Arc::new(rate::TokenSlots::new(
-                rate::DEFAULT_MAX_CONNECTIONS_PER_TOKEN,
-            )),
-        }
-    }
-
-    /// Sets how many requests one token may have in progress at once
-    /// (`api.max_connections_per_token`).
-    pub fn with_max_connections_per_token(mut self, max: usize) -> AppState {
-        self.token_slots = Arc::new(rate::TokenSlots::new(max));
-        self
-    }
-
-    /// Sets the per-token rate limits (`[api.rate]`).
-    pub fn with_rate(mut self, config: rate::RateConfig) -> AppState {
-        self.rate = Arc::new(rate::RateLimiter::new(config));
-        self
-    }
-
-    /// Charges one request of `kind` to the token that made it (429 when
-    /// over its limit). Routes without a token are never limited.
-    pub(crate) fn charge(
-        &self,
-        token: Option<rate::TokenKey>,
-        kind: rate::Kind,
-    ) -> Result<(), ApiError> {
-        match token {
-            Some(t) => self.rate.charge(t, kind),
-            None => Ok(()),
-        }
-    }
-
-    /// Sets what rotates this node's keys.
-    pub fn with_rotator(mut self, rotator: Arc<dyn KeyRotator>) -> AppState {
-        self.rotator = Some(rotator);
-        self
-    }
-
-    /// Sets this node's own card (the one `tally init` wrote).
-    pub fn with_card(mut self, card: Card) -> AppState {
-        self.card = Some(Arc::new(card));
-        self
-    }
-
-    pub(crate) fn token_role(&self, token: &str) -> Option<Role> {
-        self.tokens
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .role_of(token)
-    }
-}
-
-/// Serves the API on `listener` with the default [`server::ServerConfig`]
-/// until `shutdown` completes, then lets requests in flight finish (for a
-/// bounded time).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    server::serve_with(listener, state, server::ServerConfig::default(), shutdown)
-        .await
-        .map(drop)
-}

@@ -5,6 +5,7 @@
 //! done, so nothing is written.
 
 use crate::error::ApiError;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -32,14 +33,20 @@ pub const DEFAULT_MAX_CONNECTIONS_PER_TOKEN: usize = 64;
 /// dropped first, then the least recently used.
 pub const MAX_BUCKETS: usize = 4096;
 
-/// The limits, per token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `[api.rate]` of `tally.toml`: how much one API token may add to the
+/// node's log per minute. A request over the limit is refused with 429
+/// `rate_limited` and `Retry-After`, and writes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct RateConfig {
-    /// Shipment records (`POST /v1/shipments/verify` with `record: true`) per minute.
+    /// Shipment records (`POST /v1/shipments/verify` with `record: true`)
+    /// per token per minute. Checks without `record` are not limited.
     pub records_per_minute: u32,
-    /// Documents (issue, status, amend, key rotation) per minute.
+    /// Documents (issue, status change, amendment, key rotation) per token
+    /// per minute.
     pub documents_per_minute: u32,
-    /// Bytes of recorded shipments per token per minute.
+    /// Bytes of recorded shipments (the signed entries every party
+    /// stores) per token per minute.
     pub record_bytes_per_minute: u64,
     /// Bytes of recorded shipments per minute, all tokens together.
     pub node_record_bytes_per_minute: u64,

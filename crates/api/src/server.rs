@@ -9,7 +9,7 @@
 //! covers idle keep-alive connections), at most `max_connections` are served
 //! at once, and on shutdown the loop
 //! waits, for a bounded time, for the connections and for every blocking
-//! store call a request started (see [`track_blocking`]).
+//! store call a request started (see `crate::blocking`).
 //!
 //! At the cap, a connection that has not yet sent one complete request head
 //! makes room: the oldest such is closed and the newcomer served, so sockets
@@ -19,9 +19,11 @@
 
 mod json_errors;
 
-use crate::AppState;
+use crate::blocking::BLOCKING;
 use crate::error::ApiError;
 use crate::routes::router;
+use crate::state::AppState;
+pub use crate::timeouts::{BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT};
 use axum::Router;
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -30,22 +32,17 @@ use axum::response::{IntoResponse, Response};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// docs/API.md: a connection whose request headers have not arrived within
-/// this long is closed (idle keep-alive connections included).
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// docs/API.md: a request body must arrive within this long of its
-/// headers; a slower one is refused (408 `request_timeout`) and its
-/// connection closed.
-pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// docs/API.md's default for `api.max_connections`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// Longest request target (path and query) answered: longer is 414.
@@ -72,7 +69,7 @@ const ACCEPT_ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
 /// (no descriptors, no memory), so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// How [`serve_with`] treats connections.
+/// How [`serve`] treats connections.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Connections served at once (`api.max_connections`); at least 1.
@@ -96,7 +93,7 @@ impl Default for ServerConfig {
     }
 }
 
-/// What [`serve_with`] left behind when it returned.
+/// What [`serve`] left behind when it returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Drained {
     /// Connections closed by force after the grace period.
@@ -113,37 +110,12 @@ impl Drained {
     }
 }
 
-tokio::task_local! {
-    /// The blocking calls started by the requests of one server, so that its
-    /// shutdown can wait for them (a request's future can be dropped while
-    /// its blocking call goes on holding a store handle).
-    static BLOCKING: TaskTracker;
-}
-
-/// Runs `f` on the blocking pool; when called from a request of
-/// [`serve_with`], that server's shutdown waits for it.
-pub(crate) fn track_blocking<T, F>(f: F) -> tokio::task::JoinHandle<T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    let token = BLOCKING.try_with(|t| t.token()).ok();
-    tokio::task::spawn_blocking(move || {
-        let _token = token;
-        f()
-    })
-}
-
-/// The router behind the node's own request limits, with the default
-/// body deadline.
-pub fn app(state: AppState) -> Router {
-    app_with(state, BODY_READ_TIMEOUT)
-}
-
-/// The app [`serve_with`] serves: the router behind the node's own request
+/// The app [`serve`] serves: the router behind the node's own request
 /// limits, each request stamped, as its headers arrive, with the instant its
-/// body must have arrived by ([`crate::extract::BodyDeadline`]).
-pub fn app_with(state: AppState, body_read_timeout: Duration) -> Router {
+/// body must have arrived by ([`crate::extract::BodyDeadline`],
+/// `config.body_read_timeout` after them).
+pub fn app(state: AppState, config: &ServerConfig) -> Router {
+    let body_read_timeout = config.body_read_timeout;
     router(state)
         .layer(middleware::from_fn(enforce_limits))
         .layer(middleware::from_fn(move |mut req: Request, next: Next| {
@@ -223,10 +195,6 @@ fn is_connection_error(e: &std::io::Error) -> bool {
     )
 }
 
-/// Serves [`app`] on `listener` until `shutdown` completes. Then it stops
-/// accepting, lets requests in flight finish for `config.shutdown_grace`,
-/// closes the connections still open, and waits (as long again at most) for
-/// the blocking store calls the requests started.
 /// A served connection as the accept loop sees it: whether it ever sent a
 /// complete request head, and how to close it if it never did.
 #[derive(Default)]
@@ -236,7 +204,7 @@ struct Silent {
 }
 
 /// Closes the oldest live connection that has not sent a request head.
-fn evict_oldest_silent(arrivals: &mut std::collections::VecDeque<std::sync::Weak<Silent>>) {
+fn evict_oldest_silent(arrivals: &mut VecDeque<Weak<Silent>>) {
     while let Some(w) = arrivals.pop_front() {
         let Some(c) = w.upgrade() else {
             continue;
@@ -251,91 +219,137 @@ fn evict_oldest_silent(arrivals: &mut std::collections::VecDeque<std::sync::Weak
     }
 }
 
-pub async fn serve_with(
+/// Serves [`app`] on `listener` as `config` says until `shutdown`
+/// completes (the node passes a token's cancellation; tests pass
+/// `127.0.0.1:0` listeners and [`ServerConfig::default`]). Then it stops
+/// accepting, lets requests in flight finish for `config.shutdown_grace`,
+/// closes the connections still open, and waits (as long again at most) for
+/// the blocking store calls the requests started.
+pub async fn serve(
     listener: TcpListener,
     state: AppState,
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<Drained> {
-    let service = TowerToHyperService::new(app_with(state, config.body_read_timeout));
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout)
-        .max_buf_size(READ_BUFFER_BYTES)
-        .max_headers(MAX_HEADER_LINES);
-    let permits = Arc::new(Semaphore::new(config.max_connections.max(1)));
-    let stop = CancellationToken::new();
-    let blocking = TaskTracker::new();
-    let mut connections = JoinSet::new();
-    let mut errors = AcceptErrors {
-        last: None,
-        skipped: 0,
-    };
+    let mut connections = Connections::new(state, &config);
     let mut shutdown = std::pin::pin!(shutdown);
-    // Connections in arrival order, for evicting the oldest silent one.
-    let mut arrivals: std::collections::VecDeque<std::sync::Weak<Silent>> =
-        std::collections::VecDeque::new();
-    let cap = config.max_connections.max(1);
+    while let Some((stream, permit)) = connections.admit(&listener, &mut shutdown).await {
+        connections.serve(stream, permit);
+    }
+    drop(listener);
+    Ok(connections.drain(config.shutdown_grace).await)
+}
 
-    loop {
-        // Finished connections leave their (empty) results here until reaped.
-        while connections.try_join_next().is_some() {}
-        if arrivals.len() > 2 * cap {
-            arrivals.retain(|w| w.strong_count() > 0);
-        }
-        // At the cap, a newcomer makes the oldest connection that never sent
-        // a request head go; if every one has spoken, the newcomer waits for
-        // one to end (and further clients in the kernel's backlog).
-        let mut newcomer = None;
-        if permits.available_permits() == 0 {
-            tokio::select! {
-                _ = permits.acquire() => {}
-                r = listener.accept() => match r {
-                    Ok((stream, _)) => {
-                        evict_oldest_silent(&mut arrivals);
-                        newcomer = Some(stream);
-                    }
-                    Err(e) => {
-                        errors.report(&e);
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            }
-        }
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
+/// The connections of one server: how each is served, the cap on how many
+/// at once, and what its shutdown waits for.
+struct Connections {
+    service: TowerToHyperService<Router>,
+    http: http1::Builder,
+    permits: Arc<Semaphore>,
+    cap: usize,
+    /// Cancelled at shutdown: each connection finishes its request in
+    /// flight and takes no new one.
+    stop: CancellationToken,
+    /// The blocking store calls the requests started.
+    blocking: TaskTracker,
+    tasks: JoinSet<()>,
+    /// Connections in arrival order, for evicting the oldest silent one.
+    arrivals: VecDeque<Weak<Silent>>,
+    errors: AcceptErrors,
+}
+
+impl Connections {
+    fn new(state: AppState, config: &ServerConfig) -> Connections {
+        let mut http = http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(config.header_read_timeout)
+            .max_buf_size(READ_BUFFER_BYTES)
+            .max_headers(MAX_HEADER_LINES);
+        let cap = config.max_connections.max(1);
+        Connections {
+            service: TowerToHyperService::new(app(state, config)),
+            http,
+            permits: Arc::new(Semaphore::new(cap)),
+            cap,
+            stop: CancellationToken::new(),
+            blocking: TaskTracker::new(),
+            tasks: JoinSet::new(),
+            arrivals: VecDeque::new(),
+            errors: AcceptErrors {
+                last: None,
+                skipped: 0,
             },
-            () = &mut shutdown => break,
-        };
-        let stream = match newcomer {
-            Some(stream) => stream,
-            None => tokio::select! {
+        }
+    }
+
+    /// The next connection to serve and its slot under the cap; `None` once
+    /// `shutdown` completes.
+    ///
+    /// At the cap, a newcomer makes the oldest connection that never sent
+    /// a request head go; if every one has spoken, the newcomer waits for
+    /// one to end (and further clients in the kernel's backlog).
+    async fn admit<S: Future<Output = ()>>(
+        &mut self,
+        listener: &TcpListener,
+        shutdown: &mut Pin<&mut S>,
+    ) -> Option<(TcpStream, OwnedSemaphorePermit)> {
+        loop {
+            // Finished connections leave their (empty) results here until reaped.
+            while self.tasks.try_join_next().is_some() {}
+            if self.arrivals.len() > 2 * self.cap {
+                self.arrivals.retain(|w| w.strong_count() > 0);
+            }
+            let mut newcomer = None;
+            if self.permits.available_permits() == 0 {
+                tokio::select! {
+                    _ = self.permits.acquire() => {}
+                    r = listener.accept() => match r {
+                        Ok((stream, _)) => {
+                            evict_oldest_silent(&mut self.arrivals);
+                            newcomer = Some(stream);
+                        }
+                        Err(e) => {
+                            self.errors.report(&e);
+                            continue;
+                        }
+                    },
+                    () = shutdown.as_mut() => return None,
+                }
+            }
+            let permit = tokio::select! {
+                p = self.permits.clone().acquire_owned() => p.ok()?,
+                () = shutdown.as_mut() => return None,
+            };
+            if let Some(stream) = newcomer {
+                return Some((stream, permit));
+            }
+            tokio::select! {
                 r = listener.accept() => match r {
-                    Ok((stream, _)) => stream,
+                    Ok((stream, _)) => return Some((stream, permit)),
                     Err(e) => {
-                        errors.report(&e);
+                        self.errors.report(&e);
                         if !is_connection_error(&e) {
                             tokio::select! {
                                 () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
-                                () = &mut shutdown => break,
+                                () = shutdown.as_mut() => return None,
                             }
                         }
-                        continue;
                     }
                 },
-                () = &mut shutdown => break,
-            },
-        };
+                () = shutdown.as_mut() => return None,
+            }
+        }
+    }
+
+    /// Serves `stream` on its own task, holding `permit` until it closes.
+    fn serve(&mut self, stream: TcpStream, permit: OwnedSemaphorePermit) {
         let _ = stream.set_nodelay(true);
         // hyper's own answers to heads it cannot parse get the JSON body.
         let stream = json_errors::JsonErrors::new(stream);
         let silent = Arc::new(Silent::default());
-        arrivals.push_back(Arc::downgrade(&silent));
+        self.arrivals.push_back(Arc::downgrade(&silent));
         let heard = silent.clone();
-        let inner = service.clone();
+        let inner = self.service.clone();
         // The first request head marks the connection as one to keep.
         let marked = hyper::service::service_fn(move |req| {
             heard
@@ -343,55 +357,60 @@ pub async fn serve_with(
                 .store(true, std::sync::atomic::Ordering::Relaxed);
             hyper::service::Service::call(&inner, req)
         });
-        let conn = http.serve_connection(TokioIo::new(stream), marked);
-        let stop = stop.clone();
-        connections.spawn(BLOCKING.scope(blocking.clone(), async move {
-            let _permit = permit;
-            let mut conn = std::pin::pin!(conn);
-            let result = tokio::select! {
-                r = conn.as_mut() => r,
-                () = silent.evict.cancelled() => Ok(()),
-                () = stop.cancelled() => {
-                    // Finish the request in flight, if any; take no new one.
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
+        let conn = self.http.serve_connection(TokioIo::new(stream), marked);
+        let stop = self.stop.clone();
+        self.tasks
+            .spawn(BLOCKING.scope(self.blocking.clone(), async move {
+                let _permit = permit;
+                let mut conn = std::pin::pin!(conn);
+                let result = tokio::select! {
+                    r = conn.as_mut() => r,
+                    () = silent.evict.cancelled() => Ok(()),
+                    () = stop.cancelled() => {
+                        // Finish the request in flight, if any; take no new one.
+                        conn.as_mut().graceful_shutdown();
+                        conn.await
+                    }
+                };
+                if let Err(error) = result {
+                    // Timeouts, resets and malformed requests: the client's doing.
+                    tracing::debug!(%error, "API connection ended with an error");
                 }
-            };
-            if let Err(error) = result {
-                // Timeouts, resets and malformed requests: the client's doing.
-                tracing::debug!(%error, "API connection ended with an error");
-            }
-        }));
+            }));
     }
 
-    drop(listener);
-    stop.cancel();
-    let in_time = tokio::time::timeout(config.shutdown_grace, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await
-    .is_ok();
-    let aborted_connections = if in_time {
-        0
-    } else {
-        let left = connections.len();
-        connections.abort_all();
-        while connections.join_next().await.is_some() {}
-        left
-    };
-    blocking.close();
-    let blocking_still_running = tokio::time::timeout(config.shutdown_grace, blocking.wait())
+    /// Shutdown: lets requests in flight finish for `grace`, closes the
+    /// connections still open, and waits (as long again at most) for the
+    /// blocking store calls the requests started.
+    async fn drain(mut self, grace: Duration) -> Drained {
+        self.stop.cancel();
+        let in_time = tokio::time::timeout(grace, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
         .await
-        .is_err();
-    if aborted_connections > 0 || blocking_still_running {
-        tracing::warn!(
+        .is_ok();
+        let aborted_connections = if in_time {
+            0
+        } else {
+            let left = self.tasks.len();
+            self.tasks.abort_all();
+            while self.tasks.join_next().await.is_some() {}
+            left
+        };
+        self.blocking.close();
+        let blocking_still_running = tokio::time::timeout(grace, self.blocking.wait())
+            .await
+            .is_err();
+        if aborted_connections > 0 || blocking_still_running {
+            tracing::warn!(
+                aborted_connections,
+                blocking_still_running,
+                "API requests did not finish within the shutdown grace period"
+            );
+        }
+        Drained {
             aborted_connections,
             blocking_still_running,
-            "API requests did not finish within the shutdown grace period"
-        );
+        }
     }
-    Ok(Drained {
-        aborted_connections,
-        blocking_still_running,
-    })
 }

@@ -231,7 +231,7 @@ impl Store {
     }
 
     /// Whether the node is recovering its own log after its store was found
-    /// missing at start (see `tally_node::Node::start_with`).
+    /// missing at start (see `tally_node::Node::spawn`).
     pub fn recovering(&self) -> Result<bool> {
         Ok(self.engine().get(keys::RECOVERING_KEY)?.is_some())
     }

@@ -61,14 +61,16 @@ pub fn import(number: &str) -> Document {
     Document::License(License::Import(import_certificate(number)))
 }
 
-/// [`import`]'s fields, for a test that changes some.
+/// [`import`]'s fields, for a test that changes some; the parties are the
+/// sample export license's ([`tally_model::sample`]).
 pub fn import_certificate(number: &str) -> ImportCertificate {
+    let sample = tally_model::sample::export_license();
     ImportCertificate {
         number: number.into(),
         importing_country: "MX".into(),
         exporting_country: "US".into(),
-        importer: party("Importadora del Norte SA"),
-        exporter: party("Acme Arms Inc."),
+        importer: sample.importer,
+        exporter: sample.exporter,
         end_user: None,
         end_use: None,
         items: vec![item(1, 100, &[])],

@@ -322,7 +322,7 @@ impl Verifier {
         })
     }
 
-    /// CONTRACT (`tally trust revoke-key`): a document sealed to an
+    /// docs/API.md (`tally trust revoke-key`): a document sealed to an
     /// encryption key declared compromised after seq N of its authority's
     /// log, in an entry issued after that authority's entry N, is not
     /// trusted (whoever holds the stolen secret read it, and could have

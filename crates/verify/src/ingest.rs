@@ -30,7 +30,7 @@ pub enum IngestOutcome {
         seq: u64,
     },
     /// Not stored: forged, malformed, untrusted, off the chain or a fork
-    /// (the router decides which of these penalize the sender).
+    /// ([`Rejection::acceptance`] says which of these penalize the sender).
     Rejected(Rejection),
 }
 

@@ -13,12 +13,14 @@
 //! Layout:
 //! - [`keys`]: which key the node trusts for an authority at an instant.
 //! - [`ingest`]: validation of entries from peers (the typestate ends in the store).
+//! - [`acceptance`]: what an outcome means for the peer that sent the entry.
 //! - [`issue`]: local documents, amendments and status changes.
 //! - [`rules`]: the shipment rules as pure functions over [`rules::Facts`].
 //! - [`check`]: gathering facts from the store, and recording shipments.
 //! - [`error`]: the error enum of the issuing operations.
 //! - [`signing`]: whether the node may sign now (recovering, stopped).
 
+pub mod acceptance;
 pub mod apply;
 pub mod check;
 mod commit;
@@ -32,6 +34,7 @@ pub mod sealing;
 pub mod signing;
 pub mod timezone;
 
+pub use acceptance::{Acceptance, PeerVerdict, Penalty};
 pub use check::{CheckRequest, Checked};
 pub use error::IssueError;
 pub use ingest::{IngestOutcome, Preverified, ProofOutcome, Rejection};

@@ -1,5 +1,5 @@
-//! Slow clients against a whole `tally` process (CONTRACT "Operational
-//! limits"): a connection whose request headers never finish is closed
+//! Slow clients against a whole `tally` process (the operational
+//! limits of docs/API.md): a connection whose request headers never finish is closed
 //! within the 10 s header timeout, and `/v1/health` still answers within
 //! 12 s while 2,000 such connections are held, at the default
 //! `api.max_connections` (1,024: the rest wait in the listen backlog until
@@ -15,7 +15,7 @@ const US: &str = "US-DDTC";
 /// Request headers that never end (no blank line).
 const PARTIAL: &[u8] = b"GET /v1/health HTTP/1.1\r\nHost: tally\r\nX-Slow: 1\r\n";
 const HELD: usize = 2000;
-/// CONTRACT: headers must arrive within 10 s.
+/// docs/API.md: headers must arrive within 10 s.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// What the issue allows health while the connections are held.
 const HEALTH_WITHIN: Duration = Duration::from_secs(12);

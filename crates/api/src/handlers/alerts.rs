@@ -2,9 +2,9 @@
 //! the filters and paging of docs/API.md "Alerts".
 
 use super::blocking;
-use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::Query;
+use crate::state::AppState;
 use crate::view::AlertView;
 use axum::Json;
 use axum::extract::State;

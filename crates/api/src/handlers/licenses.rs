@@ -2,10 +2,10 @@
 //! issuer's status changes and amendments.
 
 use super::blocking;
-use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Body, Path};
 use crate::rate::{Kind, TokenKey};
+use crate::state::AppState;
 use crate::view::LicenseView;
 use axum::Extension;
 use axum::Json;

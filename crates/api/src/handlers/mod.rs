@@ -1,9 +1,10 @@
-//! The endpoints, one module per group; each is a route of [`crate::ROUTES`].
+//! The endpoints, one module per group; each is a route of
+//! [`crate::routes::ROUTES`].
 //!
 //! - [`licenses`]: issue, read, change status, amend.
 //! - [`shipments`]: verify (and record) a consignment, list recorded shipments.
 //! - [`alerts`]: the alerts the node raised, filtered and paged.
-//! - [`node`]: health, status, authorities, tokens, evidence, logs, metrics, OpenAPI.
+//! - [`node`]: health, status, authorities, tokens, evidence, logs, metrics.
 //! - [`console`]: the web console's embedded files.
 
 pub mod alerts;
@@ -22,7 +23,7 @@ where
     F: FnOnce() -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    match crate::server::track_blocking(f).await {
+    match crate::blocking::track_blocking(f).await {
         Ok(r) => r,
         // Carried on to the request's own task, where the router counts it.
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),

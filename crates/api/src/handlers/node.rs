@@ -1,13 +1,13 @@
 //! The node's own endpoints: health, status, authorities, tokens, evidence,
-//! logs, metrics and the OpenAPI document.
+//! logs and metrics (the OpenAPI document is served by the route table).
 
 use super::blocking;
 use crate::error::ApiError;
 use crate::extract::{Body, Path, Query};
 use crate::rate::{Kind, TokenKey};
+use crate::state::AppState;
 use crate::tokens::{Role, TokenBook, TokenError};
 use crate::view::{AuthorityView, rfc3339};
-use crate::{AppState, openapi};
 use axum::Extension;
 use axum::Json;
 use axum::extract::State;
@@ -352,8 +352,4 @@ pub async fn metrics(
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,
     ))
-}
-
-pub async fn openapi() -> Json<Value> {
-    Json(openapi::document())
 }

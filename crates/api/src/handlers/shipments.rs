@@ -2,11 +2,11 @@
 
 use super::blocking;
 use super::licenses::license_view_with;
-use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Body, Query};
 use crate::metrics::Metrics;
 use crate::rate::{Kind, TokenKey};
+use crate::state::AppState;
 use crate::view::{RecordView, ShipmentView, VerifyAnswer};
 use axum::Extension;
 use axum::Json;

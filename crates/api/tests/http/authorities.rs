@@ -150,7 +150,7 @@ async fn authorities_show_key_bounds_and_a_node_without_its_card() {
 
 /// Regression (issue 20: `GET /v1/authorities` listed no encryption keys):
 /// a card's X25519 keys and the ones announced in an authority's log are
-/// listed with purpose `encryption`, in CONTRACT's shape, null where unset;
+/// listed with purpose `encryption`, in docs/API.md's shape, null where unset;
 /// a declared compromise of one shows as its `compromised_after_seq`.
 #[tokio::test]
 async fn authorities_list_encryption_keys_from_cards_and_logs() {

@@ -6,7 +6,7 @@ use crate::rig::Rig;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use tally_api::server::{Drained, ServerConfig, serve_with};
+use tally_api::server::{Drained, ServerConfig, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -36,12 +36,9 @@ async fn start_with(config: ServerConfig, change: impl FnOnce(Rig) -> Rig) -> Se
     let addr = listener.local_addr().expect("bound");
     let stop = CancellationToken::new();
     let s = stop.clone();
-    let task = tokio::spawn(serve_with(
-        listener,
-        rig.state.clone(),
-        config,
-        async move { s.cancelled().await },
-    ));
+    let task = tokio::spawn(serve(listener, rig.state.clone(), config, async move {
+        s.cancelled().await
+    }));
     Server {
         addr,
         stop,

@@ -405,9 +405,14 @@ async fn serves_on_a_socket_and_shuts_down_gracefully() {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(tally_api::serve(listener, r.state.clone(), async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(tally_api::serve(
+        listener,
+        r.state.clone(),
+        tally_api::server::ServerConfig::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
     let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
     conn.write_all(b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .await
