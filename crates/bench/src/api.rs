@@ -523,22 +523,7 @@ pub async fn run(quick: bool) -> anyhow::Result<Api> {
         "api: Verifier::check in process: {check_us:.1} µs per call; {check_1:.0}/s on one thread, {check_n:.0}/s on {} threads",
         crate::fixtures::cores()
     );
-    let mut startups = Vec::new();
-    let mut running = None;
-    for i in 0..3 {
-        let (p, ms) = start(&node).await?;
-        progress!(
-            "api: start-up {} of 3: /v1/health answered after {ms:.0} ms",
-            i + 1
-        );
-        startups.push(ms);
-        if i < 2 {
-            tokio::task::block_in_place(|| p.stop())?;
-        } else {
-            running = Some(p);
-        }
-    }
-    let p = running.expect("started");
+    let (p, startups) = start_ups(&node).await?;
     let mut sorted = startups.clone();
     sorted.sort_by(f64::total_cmp);
     let startup_ms = sorted[1];
@@ -549,94 +534,15 @@ pub async fn run(quick: bool) -> anyhow::Result<Api> {
     );
     let rss_idle_mb = rss_mb(Some(p.pid())).unwrap_or(f64::NAN);
 
-    let conc = CONCURRENCY;
-    let c = client(conc)?;
-    let span = Duration::from_secs(if quick { 5 } else { 15 });
-    let warm = Duration::from_secs(2);
-    progress!("api: verify, 1 connection, {}s", span.as_secs());
-    let verify_single = hammer_cpu(&c, 1, warm, span, verify_request(&node), p.pid()).await;
-    progress!(
-        "api: verify x1: {:.0}/s p50 {:.2} ms p99 {:.2} ms",
-        verify_single.per_s(),
-        verify_single.p(50.0),
-        verify_single.p(99.0)
-    );
-    progress!("api: verify, {conc} connections, {}s", span.as_secs());
-    let verify = hammer_cpu(&c, conc, warm, span, verify_request(&node), p.pid()).await;
-    let rss = rss_mb(Some(p.pid())).unwrap_or(f64::NAN);
-    progress!(
-        "api: verify x{conc}: {:.0}/s p50 {:.2} ms p99 {:.2} ms ({} accepted of {}, {} 4xx, {} 5xx, {} errors); node RSS {rss:.0} MB; CPU per request: node {:.0} µs, client {:.0} µs",
-        verify.per_s(),
-        verify.p(50.0),
-        verify.p(99.0),
-        verify.accepted,
-        verify.lat_ms.len(),
-        verify.s4xx,
-        verify.s5xx,
-        verify.errors,
-        verify.node_cpu_us,
-        verify.client_cpu_us
-    );
-    if verify.accepted != verify.ok || verify.ok == 0 {
-        bail!(
-            "verify answers were not all accept ({} of {}): the benchmark's fixtures are wrong",
-            verify.accepted,
-            verify.ok
-        );
-    }
-    progress!("api: health, {conc} connections, {}s", span.as_secs());
-    let health = hammer_cpu(&c, conc, warm, span, health_request(&node), p.pid()).await;
-    progress!(
-        "api: health x{conc}: {:.0}/s p50 {:.2} ms p99 {:.2} ms; CPU per request: node {:.0} µs, client {:.0} µs",
-        health.per_s(),
-        health.p(50.0),
-        health.p(99.0),
-        health.node_cpu_us,
-        health.client_cpu_us
-    );
-    // Issue: one request first, to check it is sealed to MX-SEDENA.
-    let probe = issue_request(&node, 0);
-    let first = probe(&c, 0).send().await?;
-    let status = first.status();
-    let text = first.text().await?;
-    let sealed_to: Vec<String> = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| serde_json::from_value(v["recipients"].clone()).ok())
-        .unwrap_or_default();
-    if !status.is_success() || !sealed_to.iter().any(|r| r == IC_AUTHORITY) {
-        bail!("POST /v1/licenses: {status}, not sealed to {IC_AUTHORITY}: {text}");
-    }
-    progress!(
-        "api: issue, {ISSUE_CONCURRENCY} connections, {}s (sealed to {sealed_to:?})",
-        span.as_secs()
-    );
-    let issue = hammer_cpu(
-        &c,
-        ISSUE_CONCURRENCY,
-        warm,
-        span,
-        issue_request(&node, 1),
-        p.pid(),
-    )
-    .await;
-    progress!(
-        "api: issue x{ISSUE_CONCURRENCY}: {:.0}/s p50 {:.2} ms p99 {:.2} ms ({} 4xx, {} 5xx, {} errors); CPU per request: node {:.0} µs, client {:.0} µs",
-        issue.per_s(),
-        issue.p(50.0),
-        issue.p(99.0),
-        issue.s4xx,
-        issue.s5xx,
-        issue.errors,
-        issue.node_cpu_us,
-        issue.client_cpu_us
-    );
-    if issue.ok == 0 || issue.s4xx + issue.s5xx + issue.errors > 0 {
-        bail!(
-            "issue answers were not all 201 ({} of {})",
-            issue.ok,
-            issue.lat_ms.len()
-        );
-    }
+    let load = Hammer {
+        client: client(CONCURRENCY)?,
+        span: Duration::from_secs(if quick { 5 } else { 15 }),
+        warm: Duration::from_secs(2),
+        pid: p.pid(),
+    };
+    let (verify_single, verify, rss) = load.verify(&node).await?;
+    let health = load.health(&node).await;
+    let issue = load.issue(&node).await?;
     // Start-up after a crash: redb recovers its allocator state first.
     tokio::task::block_in_place(|| p.crash())?;
     let (p, crash_startup_ms) = start(&node).await?;
@@ -652,7 +558,7 @@ pub async fn run(quick: bool) -> anyhow::Result<Api> {
         startup_all_ms: startups,
         rss_idle_mb,
         rss_mb: rss,
-        conc,
+        conc: CONCURRENCY,
         verify,
         health,
         verify_single,
@@ -661,4 +567,137 @@ pub async fn run(quick: bool) -> anyhow::Result<Api> {
         crash_startup_ms,
         issue,
     })
+}
+
+/// Three start-ups of the node: the first two stopped cleanly, the last
+/// left running. Returns it and the milliseconds each took to answer.
+async fn start_ups(node: &BigNode) -> anyhow::Result<(NodeProcess, Vec<f64>)> {
+    let mut startups = Vec::new();
+    let mut running = None;
+    for i in 0..3 {
+        let (p, ms) = start(node).await?;
+        progress!(
+            "api: start-up {} of 3: /v1/health answered after {ms:.0} ms",
+            i + 1
+        );
+        startups.push(ms);
+        if i < 2 {
+            tokio::task::block_in_place(|| p.stop())?;
+        } else {
+            running = Some(p);
+        }
+    }
+    Ok((running.expect("started"), startups))
+}
+
+/// How the HTTP figures load the running node (`pid`): one client, each
+/// measurement `warm` then `span` long.
+struct Hammer {
+    client: reqwest::Client,
+    span: Duration,
+    warm: Duration,
+    pid: u32,
+}
+
+impl Hammer {
+    async fn measure(&self, conc: usize, make: MakeRequest) -> Stats {
+        hammer_cpu(&self.client, conc, self.warm, self.span, make, self.pid).await
+    }
+
+    /// Verify over one connection (the latency without queueing), then
+    /// over [`CONCURRENCY`], and the node's RSS right after; every answer
+    /// must be an accept.
+    async fn verify(&self, node: &BigNode) -> anyhow::Result<(Stats, Stats, f64)> {
+        let conc = CONCURRENCY;
+        progress!("api: verify, 1 connection, {}s", self.span.as_secs());
+        let verify_single = self.measure(1, verify_request(node)).await;
+        progress!(
+            "api: verify x1: {:.0}/s p50 {:.2} ms p99 {:.2} ms",
+            verify_single.per_s(),
+            verify_single.p(50.0),
+            verify_single.p(99.0)
+        );
+        progress!("api: verify, {conc} connections, {}s", self.span.as_secs());
+        let verify = self.measure(conc, verify_request(node)).await;
+        let rss = rss_mb(Some(self.pid)).unwrap_or(f64::NAN);
+        progress!(
+            "api: verify x{conc}: {:.0}/s p50 {:.2} ms p99 {:.2} ms ({} accepted of {}, {} 4xx, {} 5xx, {} errors); node RSS {rss:.0} MB; CPU per request: node {:.0} µs, client {:.0} µs",
+            verify.per_s(),
+            verify.p(50.0),
+            verify.p(99.0),
+            verify.accepted,
+            verify.lat_ms.len(),
+            verify.s4xx,
+            verify.s5xx,
+            verify.errors,
+            verify.node_cpu_us,
+            verify.client_cpu_us
+        );
+        if verify.accepted != verify.ok || verify.ok == 0 {
+            bail!(
+                "verify answers were not all accept ({} of {}): the benchmark's fixtures are wrong",
+                verify.accepted,
+                verify.ok
+            );
+        }
+        Ok((verify_single, verify, rss))
+    }
+
+    async fn health(&self, node: &BigNode) -> Stats {
+        let conc = CONCURRENCY;
+        progress!("api: health, {conc} connections, {}s", self.span.as_secs());
+        let health = self.measure(conc, health_request(node)).await;
+        progress!(
+            "api: health x{conc}: {:.0}/s p50 {:.2} ms p99 {:.2} ms; CPU per request: node {:.0} µs, client {:.0} µs",
+            health.per_s(),
+            health.p(50.0),
+            health.p(99.0),
+            health.node_cpu_us,
+            health.client_cpu_us
+        );
+        health
+    }
+
+    /// Issue over [`ISSUE_CONCURRENCY`] connections, after one request
+    /// that checks the license is sealed to MX-SEDENA; every answer must
+    /// be a 201.
+    async fn issue(&self, node: &BigNode) -> anyhow::Result<Stats> {
+        let probe = issue_request(node, 0);
+        let first = probe(&self.client, 0).send().await?;
+        let status = first.status();
+        let text = first.text().await?;
+        let sealed_to: Vec<String> = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| serde_json::from_value(v["recipients"].clone()).ok())
+            .unwrap_or_default();
+        if !status.is_success() || !sealed_to.iter().any(|r| r == IC_AUTHORITY) {
+            bail!("POST /v1/licenses: {status}, not sealed to {IC_AUTHORITY}: {text}");
+        }
+        progress!(
+            "api: issue, {ISSUE_CONCURRENCY} connections, {}s (sealed to {sealed_to:?})",
+            self.span.as_secs()
+        );
+        let issue = self
+            .measure(ISSUE_CONCURRENCY, issue_request(node, 1))
+            .await;
+        progress!(
+            "api: issue x{ISSUE_CONCURRENCY}: {:.0}/s p50 {:.2} ms p99 {:.2} ms ({} 4xx, {} 5xx, {} errors); CPU per request: node {:.0} µs, client {:.0} µs",
+            issue.per_s(),
+            issue.p(50.0),
+            issue.p(99.0),
+            issue.s4xx,
+            issue.s5xx,
+            issue.errors,
+            issue.node_cpu_us,
+            issue.client_cpu_us
+        );
+        if issue.ok == 0 || issue.s4xx + issue.s5xx + issue.errors > 0 {
+            bail!(
+                "issue answers were not all 201 ({} of {})",
+                issue.ok,
+                issue.lat_ms.len()
+            );
+        }
+        Ok(issue)
+    }
 }

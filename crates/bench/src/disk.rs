@@ -2,10 +2,9 @@
 //! a store of each engine, 512 per durable commit (what catch-up commits),
 //! against the raw encoded `SignedEntry` bytes.
 
-use crate::fixtures::{Docs, LogWriter, cores, temp_root};
+use crate::fixtures::{cores, temp_root, typical_entries};
 use crate::progress;
 use std::time::Instant;
-use tally_model::{AuthorityKey, Document};
 use tally_store::{EngineKind, Store};
 
 pub struct Disk {
@@ -27,14 +26,7 @@ pub struct Disk {
 pub fn run(quick: bool) -> anyhow::Result<Disk> {
     let n: u64 = if quick { 20_000 } else { 100_000 };
     progress!("disk: signing {n} entries");
-    let docs = Docs::new();
-    let mut w = LogWriter::new("US-DISK", AuthorityKey::from_bytes(&[9; 32]));
-    let entries = w.sign(
-        (0..n)
-            .map(|i| Document::License(docs.export(i, "MX-SEDENA")))
-            .collect(),
-        cores(),
-    );
+    let (_, entries) = typical_entries("US-DISK", [9; 32], n, cores());
     let raw: u64 = entries
         .iter()
         .map(|e| e.signed().encode().len() as u64)

@@ -234,6 +234,25 @@ impl LogWriter {
     }
 }
 
+/// `n` distinct typical entries (export licenses 0..n) of `authority`,
+/// signed on `threads` threads with the key of secret `secret`.
+pub fn typical_entries(
+    authority: &str,
+    secret: [u8; 32],
+    n: u64,
+    threads: usize,
+) -> (AuthorityKey, Vec<VerifiedEntry>) {
+    let docs = Docs::new();
+    let mut w = LogWriter::new(authority, AuthorityKey::from_bytes(&secret));
+    let signed = w.sign(
+        (0..n)
+            .map(|i| Document::License(docs.export(i, "MX-SEDENA")))
+            .collect(),
+        threads,
+    );
+    (w.key, signed)
+}
+
 /// Appends `count` entries made by `doc(i)` (i from 0) to `store`, `chunk`
 /// per durable commit, signing the next chunk while the previous commits.
 pub fn fill(

@@ -10,8 +10,9 @@ use crate::fixtures::{Docs, LogWriter, NodeSetup, Sealer, temp_root};
 use crate::progress;
 use std::time::{Duration, Instant};
 use tally_model::seal::{EncryptionPublic, EncryptionSecret};
-use tally_model::{Document, Recipient};
+use tally_model::{AuthorityId, Document, Recipient};
 use tally_node::Node;
+use tally_store::Store;
 
 /// How node A's log is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,65 +83,15 @@ pub async fn catch_up(quick: bool, carriage: Carriage) -> anyhow::Result<Catchup
     let root = temp_root("tally-bench-ingest-")?;
     let mut a = NodeSetup::init(&root.path().join("a"), "US-SRC")?;
     let b = NodeSetup::init(&root.path().join("b"), "MX-DST")?;
-    let issuer = EncryptionSecret::from_bytes(ISSUER_SECRET);
     if carriage != Carriage::Clear {
-        // A seals with the fixed secret: its key file and its card (which B
-        // trusts) say so.
-        std::fs::write(
-            &a.settings.encryption_key,
-            format!("{}\n", hex::encode(ISSUER_SECRET)),
-        )?;
-        for k in &mut a.card.encryption_keys {
-            k.public_key = issuer.public().to_hex();
-        }
-        // The node's own card too: a node refuses to start with a key its
-        // card never announced.
-        tally_node::files::write_card(&a.dir.join("card.toml"), &a.card)?;
+        seal_with_fixed_key(&mut a)?;
     }
     a.trust([b.card.clone()])?;
     b.trust([a.card.clone()])?;
-    let recipient = match carriage {
-        Carriage::Clear => None,
-        Carriage::SealedParty => {
-            let key = b
-                .card
-                .encryption_keys
-                .last()
-                .and_then(|k| EncryptionPublic::parse(&k.public_key))
-                .ok_or_else(|| anyhow::anyhow!("node B's card has no encryption key"))?;
-            Some(Recipient {
-                authority: b.card.authority.clone(),
-                encryption_key: key,
-            })
-        }
-        Carriage::SealedOther => Some(Recipient {
-            authority: "MX-OTHER".parse()?,
-            encryption_key: EncryptionSecret::from_bytes(THIRD_SECRET).public(),
-        }),
-    };
+    let recipient = carriage.recipient(&b)?;
 
     progress!("ingest ({label}): filling node A with {n} entries");
-    let entry_bytes = {
-        let store = a.open_store()?;
-        let mut w = match recipient {
-            None => LogWriter::new("US-SRC", a.authority_key()?),
-            Some(r) => LogWriter::sealed(
-                "US-SRC",
-                a.authority_key()?,
-                Sealer::new(EncryptionSecret::from_bytes(ISSUER_SECRET), vec![r]),
-            ),
-        };
-        let docs = Docs::new();
-        tokio::task::block_in_place(|| {
-            crate::fixtures::fill(&store, &mut w, n, 4096, "node A", |i| {
-                Document::License(docs.export(i, "MX-SEDENA"))
-            })
-        })?;
-        let authority = a.card.authority.clone();
-        store
-            .entry_at(&authority, n)?
-            .map_or(f64::NAN, |s| s.encode().len() as f64)
-    };
+    let entry_bytes = fill_a(&a, recipient, n)?;
     let node_a = Node::start(&a.dir).await?;
     // A's full store check runs in the background after it starts; what is
     // timed here is B's catch-up, not the two sharing the cores.
@@ -153,29 +104,8 @@ pub async fn catch_up(quick: bool, carriage: Carriage) -> anyhow::Result<Catchup
     let t0 = Instant::now();
     let node_b = Node::start(&b.dir).await?;
     let store = node_b.verifier().store().clone();
-    let mut first = None;
     let deadline = Duration::from_secs(if quick { 300 } else { 900 });
-    let mut last_report = Instant::now();
-    loop {
-        let seq = store.head(&authority)?.map_or(0, |(s, _)| s);
-        if seq > 0 && first.is_none() {
-            first = Some(t0.elapsed());
-        }
-        if seq >= n {
-            break;
-        }
-        if t0.elapsed() > deadline {
-            anyhow::bail!("node B holds {seq} of {n} entries after {deadline:?}");
-        }
-        if last_report.elapsed() > Duration::from_secs(5) {
-            last_report = Instant::now();
-            progress!(
-                "  node B: {seq}/{n} ({:.0}/s)",
-                seq as f64 / t0.elapsed().as_secs_f64()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let first = wait_for_head(&store, &authority, n, t0, deadline).await?;
     let elapsed = t0.elapsed();
     let per_s = n as f64 / elapsed.as_secs_f64();
     progress!(
@@ -210,4 +140,103 @@ pub async fn catch_up(quick: bool, carriage: Carriage) -> anyhow::Result<Catchup
         entry_bytes,
         disk_bytes_per_entry: disk,
     })
+}
+
+/// Node A seals with the fixed [`ISSUER_SECRET`]: its key file and its card
+/// (which B trusts) say so.
+fn seal_with_fixed_key(a: &mut NodeSetup) -> anyhow::Result<()> {
+    let issuer = EncryptionSecret::from_bytes(ISSUER_SECRET);
+    std::fs::write(
+        &a.settings.encryption_key,
+        format!("{}\n", hex::encode(ISSUER_SECRET)),
+    )?;
+    for k in &mut a.card.encryption_keys {
+        k.public_key = issuer.public().to_hex();
+    }
+    // The node's own card too: a node refuses to start with a key its
+    // card never announced.
+    tally_node::files::write_card(&a.dir.join("card.toml"), &a.card)?;
+    Ok(())
+}
+
+impl Carriage {
+    /// Who A's entries are sealed to (none: clear).
+    fn recipient(self, b: &NodeSetup) -> anyhow::Result<Option<Recipient>> {
+        Ok(match self {
+            Carriage::Clear => None,
+            Carriage::SealedParty => {
+                let key = b
+                    .card
+                    .encryption_keys
+                    .last()
+                    .and_then(|k| EncryptionPublic::parse(&k.public_key))
+                    .ok_or_else(|| anyhow::anyhow!("node B's card has no encryption key"))?;
+                Some(Recipient {
+                    authority: b.card.authority.clone(),
+                    encryption_key: key,
+                })
+            }
+            Carriage::SealedOther => Some(Recipient {
+                authority: "MX-OTHER".parse()?,
+                encryption_key: EncryptionSecret::from_bytes(THIRD_SECRET).public(),
+            }),
+        })
+    }
+}
+
+/// Writes `n` export licenses to node A's store (sealed to `recipient` if
+/// any); returns the size of the last signed entry.
+fn fill_a(a: &NodeSetup, recipient: Option<Recipient>, n: u64) -> anyhow::Result<f64> {
+    let store = a.open_store()?;
+    let mut w = match recipient {
+        None => LogWriter::new("US-SRC", a.authority_key()?),
+        Some(r) => LogWriter::sealed(
+            "US-SRC",
+            a.authority_key()?,
+            Sealer::new(EncryptionSecret::from_bytes(ISSUER_SECRET), vec![r]),
+        ),
+    };
+    let docs = Docs::new();
+    tokio::task::block_in_place(|| {
+        crate::fixtures::fill(&store, &mut w, n, 4096, "node A", |i| {
+            Document::License(docs.export(i, "MX-SEDENA"))
+        })
+    })?;
+    let authority = a.card.authority.clone();
+    Ok(store
+        .entry_at(&authority, n)?
+        .map_or(f64::NAN, |s| s.encode().len() as f64))
+}
+
+/// Polls node B's store until its head of `authority` reaches `n`, with a
+/// progress line every 5 s; returns when the first entry arrived (from `t0`).
+async fn wait_for_head(
+    store: &Store,
+    authority: &AuthorityId,
+    n: u64,
+    t0: Instant,
+    deadline: Duration,
+) -> anyhow::Result<Option<Duration>> {
+    let mut first = None;
+    let mut last_report = Instant::now();
+    loop {
+        let seq = store.head(authority)?.map_or(0, |(s, _)| s);
+        if seq > 0 && first.is_none() {
+            first = Some(t0.elapsed());
+        }
+        if seq >= n {
+            return Ok(first);
+        }
+        if t0.elapsed() > deadline {
+            anyhow::bail!("node B holds {seq} of {n} entries after {deadline:?}");
+        }
+        if last_report.elapsed() > Duration::from_secs(5) {
+            last_report = Instant::now();
+            progress!(
+                "  node B: {seq}/{n} ({:.0}/s)",
+                seq as f64 / t0.elapsed().as_secs_f64()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
 }

@@ -255,113 +255,11 @@ impl Figures {
         );
         println!();
         println!("{:<28} {:>12}  {:<26}", "figure", "value", "target");
-        let row = |name: &str, v: Option<f64>, d: usize, target: &str, ok: Option<bool>| {
-            let value = v
-                .filter(|x| x.is_finite())
-                .map_or("-".to_string(), |x| format!("{x:.d$}"));
-            let verdict = match ok {
-                Some(true) => "met",
-                Some(false) => "MISSED",
-                None => "",
-            };
-            println!("{name:<28} {value:>12}  {target:<26} {verdict}");
-        };
-        let raw = self.raw.as_ref();
-        let api = self.api.as_ref();
-        let prop = self.prop.as_ref();
-        let disk = self.disk.as_ref();
-        row("raw_verify_per_s", raw.map(|r| r.verify_per_s), 0, "", None);
-        row(
-            "ingest_per_s",
-            self.ingest.as_ref().map(|i| i.clear.per_s),
-            0,
-            "",
-            None,
-        );
-        let ratio = self.ingest_ratio();
-        row(
-            "ingest_ratio_to_raw_verify",
-            ratio,
-            2,
-            ">= 1.5",
-            ratio.map(|r| r >= 1.5),
-        );
-        let party = self.sealed_party_ratio();
-        row(
-            "ingest_sealed_party_ratio",
-            party,
-            3,
-            ">= 0.8",
-            party.map(|r| r >= 0.8),
-        );
-        let other = self.sealed_other_ratio();
-        row(
-            "ingest_sealed_other_ratio",
-            other,
-            3,
-            ">= 0.95",
-            other.map(|r| r >= 0.95),
-        );
-        let sd = self.sealed_recipient_disk_ratio();
-        row(
-            "disk_bytes_per_entry_sealed_recipient",
-            self.sealed_recipient_disk(),
-            0,
-            "<= 2 x sealed_entry_bytes",
-            sd.map(|r| r <= 2.0),
-        );
-        let issue = api.map(|a| a.issue.per_s());
-        row("issue_per_s", issue, 0, ">= 300", issue.map(|r| r >= 300.0));
-        let vr = api.map(|a| a.verify.per_s() / a.health.per_s());
-        row(
-            "verify_api_per_s",
-            api.map(|a| a.verify.per_s()),
-            0,
-            "",
-            None,
-        );
-        row(
-            "verify_api_p50_ms",
-            api.map(|a| a.verify.p(50.0)),
-            2,
-            "",
-            None,
-        );
-        let p99 = api.map(|a| a.verify.p(99.0));
-        row("verify_api_p99_ms", p99, 2, "< 5", p99.map(|p| p < 5.0));
-        row("health_per_s", api.map(|a| a.health.per_s()), 0, "", None);
-        row(
-            "verify_api_ratio_to_health",
-            vr,
-            3,
-            ">= 0.5",
-            vr.map(|r| r >= 0.5),
-        );
-        row("propagation_p50_ms", prop.map(|p| p.p50_ms), 1, "", None);
-        let pp = prop.map(|p| p.p99_ms);
-        row("propagation_p99_ms", pp, 1, "< 200", pp.map(|p| p < 200.0));
-        let raw_b = disk.map(|d| d.raw_entry_bytes);
-        for (name, v) in [
-            ("disk_bytes_per_entry_redb", disk.map(|d| d.redb)),
-            ("disk_bytes_per_entry_sled", disk.map(|d| d.sled)),
-        ] {
-            // Clear entries appended straight to a store: reported beside
-            // the clear entry's size; the target is the recipient's above.
-            let ratio = v.zip(raw_b).map(|(v, r)| v / r);
-            row(
-                name,
-                v,
-                0,
-                &format!("{:.2} x raw_entry_bytes", ratio.unwrap_or(f64::NAN)),
-                None,
-            );
+        for r in self.rows() {
+            r.print();
         }
-        row("raw_entry_bytes", raw_b, 0, "", None);
-        row("rss_mb_at_1m", api.map(|a| a.rss_mb), 1, "", None);
-        let st = api.map(|a| a.startup_ms);
-        row("startup_ms_at_1m", st, 0, "< 2000", st.map(|s| s < 2000.0));
         println!();
-        if let Some(r) = raw {
+        if let Some(r) = &self.raw {
             println!(
                 "raw: batch verification (512 per batch) {:.0}/s = {:.2}x single",
                 r.batch_verify_per_s,
@@ -369,90 +267,279 @@ impl Figures {
             );
         }
         if let Some(i) = &self.ingest {
-            for (name, c) in [
-                ("clear", Some(&i.clear)),
-                ("sealed to B", i.party.as_ref()),
-                ("sealed, not to B", i.other.as_ref()),
-            ] {
-                if let Some(c) = c {
-                    println!(
-                        "ingest ({name}): {} entries of {:.0} B, {:.0}/s; first entry {:.0} ms after node B's start; B's store {:.0} B/entry",
-                        c.entries, c.entry_bytes, c.per_s, c.first_entry_ms, c.disk_bytes_per_entry
-                    );
-                }
-            }
+            print_ingest(i);
         }
-        if let Some(a) = api {
-            println!(
-                "api: {} licenses ({} entries), built in {:.0} s, {:.0} MB on disk ({:.0} B/entry); start-ups {:?} ms, after kill -9 {:.0} ms",
-                a.licenses,
-                a.entries,
-                a.build_s,
-                a.disk_bytes as f64 / 1e6,
-                a.disk_bytes as f64 / a.entries as f64,
-                a.startup_all_ms
-                    .iter()
-                    .map(|x| x.round())
-                    .collect::<Vec<_>>(),
-                a.crash_startup_ms
-            );
-            println!(
-                "api: {} connections; verify x1 (no queueing): {:.0}/s p50 {:.2} ms p99 {:.2} ms; health p50 {:.2} ms p99 {:.2} ms; RSS idle {:.0} MB, after verify {:.0} MB",
-                a.conc,
-                a.verify_single.per_s(),
-                a.verify_single.p(50.0),
-                a.verify_single.p(99.0),
-                a.health.p(50.0),
-                a.health.p(99.0),
-                a.rss_idle_mb,
-                a.rss_mb
-            );
-            println!(
-                "api: issue x{} (sealed): {:.0}/s p50 {:.2} ms p99 {:.2} ms; node CPU {:.0} µs per issue",
-                api::ISSUE_CONCURRENCY,
-                a.issue.per_s(),
-                a.issue.p(50.0),
-                a.issue.p(99.0),
-                a.issue.node_cpu_us
-            );
-            println!(
-                "api: CPU per request (node / client): verify {:.0} / {:.0} µs, health {:.0} / {:.0} µs; Verifier::check alone {:.1} µs on one thread, {:.0}/s on all cores",
-                a.verify.node_cpu_us,
-                a.verify.client_cpu_us,
-                a.health.node_cpu_us,
-                a.health.client_cpu_us,
-                a.check_us,
-                a.check_all_cores_per_s
-            );
+        if let Some(a) = &self.api {
+            print_api(a);
         }
-        if let Some(p) = prop {
-            println!(
-                "propagation: {} nodes, full mesh up in {:.1} s, {} entries; all nodes max {:.1} ms; per receiving node p50 {:.1} ms p99 {:.1} ms; timeouts {}; bench process RSS {:.0} MB",
-                p.nodes,
-                p.connect_s,
-                p.entries,
-                p.max_ms,
-                p.each_p50_ms,
-                p.each_p99_ms,
-                p.timeouts,
-                p.rss_mb
-            );
+        if let Some(p) = &self.prop {
+            print_propagation(p);
         }
-        if let Some(d) = disk {
+        if let Some(d) = &self.disk {
+            print_disk(d);
+        }
+    }
+
+    /// The figures of the table, in order, each with its target if it has one.
+    fn rows(&self) -> Vec<Row> {
+        let mut rows = self.ingest_rows();
+        rows.extend(self.api_and_propagation_rows());
+        rows.extend(self.disk_rows());
+        rows
+    }
+
+    fn ingest_rows(&self) -> Vec<Row> {
+        vec![
+            Row::plain(
+                "raw_verify_per_s",
+                self.raw.as_ref().map(|r| r.verify_per_s),
+                0,
+            ),
+            Row::plain(
+                "ingest_per_s",
+                self.ingest.as_ref().map(|i| i.clear.per_s),
+                0,
+            ),
+            Row::goal(
+                "ingest_ratio_to_raw_verify",
+                self.ingest_ratio(),
+                2,
+                ">= 1.5",
+                |r| r >= 1.5,
+            ),
+            Row::goal(
+                "ingest_sealed_party_ratio",
+                self.sealed_party_ratio(),
+                3,
+                ">= 0.8",
+                |r| r >= 0.8,
+            ),
+            Row::goal(
+                "ingest_sealed_other_ratio",
+                self.sealed_other_ratio(),
+                3,
+                ">= 0.95",
+                |r| r >= 0.95,
+            ),
+            Row {
+                met: self.sealed_recipient_disk_ratio().map(|r| r <= 2.0),
+                target: "<= 2 x sealed_entry_bytes".into(),
+                ..Row::plain(
+                    "disk_bytes_per_entry_sealed_recipient",
+                    self.sealed_recipient_disk(),
+                    0,
+                )
+            },
+        ]
+    }
+
+    fn api_and_propagation_rows(&self) -> Vec<Row> {
+        let api = self.api.as_ref();
+        let prop = self.prop.as_ref();
+        let vr = api.map(|a| a.verify.per_s() / a.health.per_s());
+        vec![
+            Row::goal(
+                "issue_per_s",
+                api.map(|a| a.issue.per_s()),
+                0,
+                ">= 300",
+                |r| r >= 300.0,
+            ),
+            Row::plain("verify_api_per_s", api.map(|a| a.verify.per_s()), 0),
+            Row::plain("verify_api_p50_ms", api.map(|a| a.verify.p(50.0)), 2),
+            Row::goal(
+                "verify_api_p99_ms",
+                api.map(|a| a.verify.p(99.0)),
+                2,
+                "< 5",
+                |p| p < 5.0,
+            ),
+            Row::plain("health_per_s", api.map(|a| a.health.per_s()), 0),
+            Row::goal("verify_api_ratio_to_health", vr, 3, ">= 0.5", |r| r >= 0.5),
+            Row::plain("propagation_p50_ms", prop.map(|p| p.p50_ms), 1),
+            Row::goal(
+                "propagation_p99_ms",
+                prop.map(|p| p.p99_ms),
+                1,
+                "< 200",
+                |p| p < 200.0,
+            ),
+        ]
+    }
+
+    /// The disk figures, then the node's memory and start-up.
+    fn disk_rows(&self) -> Vec<Row> {
+        let api = self.api.as_ref();
+        let disk = self.disk.as_ref();
+        let raw_b = disk.map(|d| d.raw_entry_bytes);
+        let mut rows = Vec::new();
+        for (name, v) in [
+            ("disk_bytes_per_entry_redb", disk.map(|d| d.redb)),
+            ("disk_bytes_per_entry_sled", disk.map(|d| d.sled)),
+        ] {
+            // Clear entries appended straight to a store: reported beside
+            // the clear entry's size; the target is the recipient's above.
+            let ratio = v.zip(raw_b).map(|(v, r)| v / r);
+            rows.push(Row {
+                target: format!("{:.2} x raw_entry_bytes", ratio.unwrap_or(f64::NAN)),
+                ..Row::plain(name, v, 0)
+            });
+        }
+        rows.extend([
+            Row::plain("raw_entry_bytes", raw_b, 0),
+            Row::plain("rss_mb_at_1m", api.map(|a| a.rss_mb), 1),
+            Row::goal(
+                "startup_ms_at_1m",
+                api.map(|a| a.startup_ms),
+                0,
+                "< 2000",
+                |s| s < 2000.0,
+            ),
+        ]);
+        rows
+    }
+}
+
+/// One line of the figures table: a figure, its value, and its target with
+/// whether it was met (no target: no verdict).
+struct Row {
+    name: &'static str,
+    value: Option<f64>,
+    decimals: usize,
+    target: String,
+    met: Option<bool>,
+}
+
+impl Row {
+    fn plain(name: &'static str, value: Option<f64>, decimals: usize) -> Row {
+        Row {
+            name,
+            value,
+            decimals,
+            target: String::new(),
+            met: None,
+        }
+    }
+
+    /// A figure with a target: met when `meets(value)`.
+    fn goal(
+        name: &'static str,
+        value: Option<f64>,
+        decimals: usize,
+        target: &str,
+        meets: fn(f64) -> bool,
+    ) -> Row {
+        Row {
+            target: target.into(),
+            met: value.map(meets),
+            ..Row::plain(name, value, decimals)
+        }
+    }
+
+    fn print(&self) {
+        let d = self.decimals;
+        let value = self
+            .value
+            .filter(|x| x.is_finite())
+            .map_or("-".to_string(), |x| format!("{x:.d$}"));
+        let verdict = match self.met {
+            Some(true) => "met",
+            Some(false) => "MISSED",
+            None => "",
+        };
+        println!(
+            "{:<28} {value:>12}  {:<26} {verdict}",
+            self.name, self.target
+        );
+    }
+}
+
+fn print_ingest(i: &ingest::Ingest) {
+    for (name, c) in [
+        ("clear", Some(&i.clear)),
+        ("sealed to B", i.party.as_ref()),
+        ("sealed, not to B", i.other.as_ref()),
+    ] {
+        if let Some(c) = c {
             println!(
-                "disk: {} entries per engine, 512 per commit; appends/s redb {:.0}, sled {:.0}; one entry per commit: redb {:.0}/s, sled {:.0}/s; live keys+values {:.0} B/entry ({:.2}x raw); redb after compact() {:.0} B/entry ({:.2}x raw)",
-                d.entries,
-                d.redb_appends_per_s,
-                d.sled_appends_per_s,
-                d.redb_single_per_s,
-                d.sled_single_per_s,
-                d.live,
-                d.live / d.raw_entry_bytes,
-                d.redb_compacted,
-                d.redb_compacted / d.raw_entry_bytes
+                "ingest ({name}): {} entries of {:.0} B, {:.0}/s; first entry {:.0} ms after node B's start; B's store {:.0} B/entry",
+                c.entries, c.entry_bytes, c.per_s, c.first_entry_ms, c.disk_bytes_per_entry
             );
         }
     }
+}
+
+fn print_api(a: &api::Api) {
+    println!(
+        "api: {} licenses ({} entries), built in {:.0} s, {:.0} MB on disk ({:.0} B/entry); start-ups {:?} ms, after kill -9 {:.0} ms",
+        a.licenses,
+        a.entries,
+        a.build_s,
+        a.disk_bytes as f64 / 1e6,
+        a.disk_bytes as f64 / a.entries as f64,
+        a.startup_all_ms
+            .iter()
+            .map(|x| x.round())
+            .collect::<Vec<_>>(),
+        a.crash_startup_ms
+    );
+    println!(
+        "api: {} connections; verify x1 (no queueing): {:.0}/s p50 {:.2} ms p99 {:.2} ms; health p50 {:.2} ms p99 {:.2} ms; RSS idle {:.0} MB, after verify {:.0} MB",
+        a.conc,
+        a.verify_single.per_s(),
+        a.verify_single.p(50.0),
+        a.verify_single.p(99.0),
+        a.health.p(50.0),
+        a.health.p(99.0),
+        a.rss_idle_mb,
+        a.rss_mb
+    );
+    println!(
+        "api: issue x{} (sealed): {:.0}/s p50 {:.2} ms p99 {:.2} ms; node CPU {:.0} µs per issue",
+        api::ISSUE_CONCURRENCY,
+        a.issue.per_s(),
+        a.issue.p(50.0),
+        a.issue.p(99.0),
+        a.issue.node_cpu_us
+    );
+    println!(
+        "api: CPU per request (node / client): verify {:.0} / {:.0} µs, health {:.0} / {:.0} µs; Verifier::check alone {:.1} µs on one thread, {:.0}/s on all cores",
+        a.verify.node_cpu_us,
+        a.verify.client_cpu_us,
+        a.health.node_cpu_us,
+        a.health.client_cpu_us,
+        a.check_us,
+        a.check_all_cores_per_s
+    );
+}
+
+fn print_propagation(p: &propagation::Propagation) {
+    println!(
+        "propagation: {} nodes, full mesh up in {:.1} s, {} entries; all nodes max {:.1} ms; per receiving node p50 {:.1} ms p99 {:.1} ms; timeouts {}; bench process RSS {:.0} MB",
+        p.nodes,
+        p.connect_s,
+        p.entries,
+        p.max_ms,
+        p.each_p50_ms,
+        p.each_p99_ms,
+        p.timeouts,
+        p.rss_mb
+    );
+}
+
+fn print_disk(d: &disk::Disk) {
+    println!(
+        "disk: {} entries per engine, 512 per commit; appends/s redb {:.0}, sled {:.0}; one entry per commit: redb {:.0}/s, sled {:.0}/s; live keys+values {:.0} B/entry ({:.2}x raw); redb after compact() {:.0} B/entry ({:.2}x raw)",
+        d.entries,
+        d.redb_appends_per_s,
+        d.sled_appends_per_s,
+        d.redb_single_per_s,
+        d.sled_single_per_s,
+        d.live,
+        d.live / d.raw_entry_bytes,
+        d.redb_compacted,
+        d.redb_compacted / d.raw_entry_bytes
+    );
 }
 
 fn print_load(a: &Args, l: &load::Load, wall: f64) {

@@ -2,9 +2,8 @@
 //! entries (`SignedEntry::verify_with`), and for comparison the batch
 //! verification that catch-up ingest uses.
 
-use crate::fixtures::{Docs, LogWriter};
+use crate::fixtures::typical_entries;
 use std::time::{Duration, Instant};
-use tally_model::{AuthorityKey, Document, VerifiedEntry};
 
 pub struct Raw {
     pub verify_per_s: f64,
@@ -12,21 +11,8 @@ pub struct Raw {
     pub entry_bytes: f64,
 }
 
-/// Distinct typical entries of one authority.
-pub fn entries(n: u64) -> (AuthorityKey, Vec<VerifiedEntry>) {
-    let docs = Docs::new();
-    let mut w = LogWriter::new("US-RAW", AuthorityKey::from_bytes(&[7; 32]));
-    let signed = w.sign(
-        (0..n)
-            .map(|i| Document::License(docs.export(i, "MX-SEDENA")))
-            .collect(),
-        1,
-    );
-    (w.key, signed)
-}
-
 pub fn run(quick: bool) -> Raw {
-    let (key, entries) = entries(1024);
+    let (key, entries) = typical_entries("US-RAW", [7; 32], 1024, 1);
     let public = key.public();
     let span = Duration::from_secs(if quick { 2 } else { 5 });
     // Warm-up.

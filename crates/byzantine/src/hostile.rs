@@ -1,7 +1,8 @@
 //! The hostile trusted issuer: US-DDTC, whose keys every node trusts, writes
-//! a log mixing honest entries with every fault the agreement issue found
-//! (and the rows of the decoding table), while GT-DIGECAM writes an honest
-//! log announcing encryption keys that US seals to. What it produces is a
+//! a log mixing honest entries with the faults a trusted issuer can commit
+//! (and the rows of the decoding table, docs/PROTOCOL.md 2.5), while
+//! GT-DIGECAM writes an honest log announcing encryption keys that US seals
+//! to. What it produces is a
 //! timeline of signed entries; the nodes ([`crate::nodes`]) receive it in
 //! different orders and batches.
 
@@ -166,6 +167,196 @@ impl Writer {
 
 pub use tally_testkit::forge::{signed_raw, torsion_in_r};
 
+impl Writer {
+    /// The next US entry of `class` (an honest one or a fault). `held` are
+    /// entries already written, for forks.
+    fn write(&mut self, class: Class, rng: &mut Rng, held: &mut Vec<VerifiedEntry>) -> Vec<u8> {
+        match class {
+            Class::Honest => {
+                let n = self.next_number();
+                self.honest(export(&n, rng.range(1, 500), &[]))
+                    .signed()
+                    .encode()
+            }
+            Class::Clear => {
+                let n = self.next_number();
+                let at = self.at();
+                self.log.next_at(at, export(&n, 10, &[])).signed().encode()
+            }
+            Class::StatusChange => self.status_change(rng),
+            Class::TorsionR => {
+                let n = self.next_number();
+                let e = self.honest(export(&n, 5, &[]));
+                torsion_in_r(&e, US_KEY, rng.next_u64())
+            }
+            Class::ReorderedRecipients
+            | Class::UnreachedLie
+            | Class::ForeignKey
+            | Class::LeftOut
+            | Class::StanzaFlood => {
+                let n = self.next_number();
+                let (list, to, unreached) = self.lying_list(class, rng);
+                self.sealed(export(&n, 5, &[]), list, unreached, &to)
+                    .signed()
+                    .encode()
+            }
+            Class::BadWrap => self.bad_wrap(rng),
+            Class::UnknownKind => {
+                let at = self.at();
+                let unknown = Body::Unknown(UnknownDocument {
+                    reason: String::new(),
+                    bytes: Vec::new(),
+                });
+                self.log.next_body(at, unknown).signed().encode()
+            }
+            Class::UnknownValue => self.unknown_value(),
+            Class::Malformed => self.aside(|w| {
+                let at = w.at();
+                let e = w.log.next_at(at, export("EXP-X", 5, &[]));
+                let mut bytes = e.signed().entry_bytes().to_vec();
+                bytes.extend_from_slice(&[0x10, 0x01]);
+                signed_raw(&bytes, US_KEY)
+            }),
+            Class::FutureTime => self.aside(Writer::issued_in_the_future),
+            Class::Fork => match held.pop() {
+                Some(e) => {
+                    // Another document at a seq already written.
+                    let entry = tally_model::Entry {
+                        body: Body::Document(export("EXP-FORK", 1, &[])),
+                        ..e.entry().clone()
+                    };
+                    tally_testkit::key(US_KEY).sign(&entry).signed().encode()
+                }
+                None => self.aside(Writer::issued_in_the_future),
+            },
+            Class::GtAnnounce => unreachable!("GT's class"),
+        }
+    }
+
+    /// A status change of a license issued so far (or of one never issued).
+    fn status_change(&mut self, rng: &mut Rng) -> Vec<u8> {
+        let number = match self.issued.len() {
+            0 => "EXP-404".to_string(),
+            k => self.issued[rng.range(0, k as u64 - 1) as usize].clone(),
+        };
+        let s = [Status::Suspended, Status::Active, Status::Revoked][rng.range(0, 2) as usize];
+        self.honest(status(&number, s, "review")).signed().encode()
+    }
+
+    /// The recipient list a sealed entry of `class` claims, the keys it is
+    /// really sealed to, and the countries it calls unreached.
+    fn lying_list(
+        &self,
+        class: Class,
+        rng: &mut Rng,
+    ) -> (
+        Vec<Recipient>,
+        Vec<EncryptionPublic>,
+        &'static [&'static str],
+    ) {
+        let (mut list, mut to) = self.honest_list();
+        let mut unreached: &'static [&'static str] = &[];
+        match class {
+            Class::ReorderedRecipients => list.rotate_left(1 + rng.range(0, 1) as usize),
+            Class::UnreachedLie => {
+                list.pop();
+                to.pop();
+                unreached = &["GT"];
+            }
+            Class::ForeignKey => {
+                let fake = EncryptionSecret::from_bytes([rng.next_u64() as u8 | 2; 32]).public();
+                let who = ["MX-FAKE", "GT-DIGECAM", "CA-GAC"][rng.range(0, 2) as usize];
+                list.push(recipient(who, fake));
+                to.push(fake);
+            }
+            Class::LeftOut => {
+                list = vec![recipient("US-DDTC", enc(US_ENC).public())];
+                unreached = &["MX", "GT"];
+            }
+            Class::StanzaFlood => {
+                for i in 0..rng.range(10, 200) {
+                    to.push(EncryptionSecret::from_bytes([(i % 250) as u8 + 3; 32]).public());
+                }
+                to.dedup();
+            }
+            _ => unreachable!("not a lie about recipients: {class:?}"),
+        }
+        (list, to, unreached)
+    }
+
+    /// An honest sealed entry with one stanza's wrapped key damaged, signed
+    /// at the seq it was sealed for.
+    fn bad_wrap(&mut self, rng: &mut Rng) -> Vec<u8> {
+        let n = self.next_number();
+        let (list, to) = self.honest_list();
+        let (seq, prev) = (self.log.seq, self.log.prev);
+        let e = self.sealed(export(&n, 5, &[]), list, &[], &to);
+        let Body::Sealed(mut s) = e.entry().body.clone() else {
+            unreachable!("sealed above")
+        };
+        let which = rng.range(0, s.stanzas.len() as u64 - 1) as usize;
+        s.stanzas[which].wrapped[30] ^= 1;
+        (self.log.seq, self.log.prev) = (seq, prev);
+        let at = self.at();
+        self.log.next_body(at, Body::Sealed(s)).signed().encode()
+    }
+
+    /// A clear license whose unit "units" is changed to "unitz" after
+    /// encoding, signed over those bytes.
+    fn unknown_value(&mut self) -> Vec<u8> {
+        let n = self.next_number();
+        let at = self.at();
+        let e = self.log.next_at(at, export(&n, 5, &[]));
+        let mut bytes = e.signed().entry_bytes().to_vec();
+        if let Some(p) = bytes.windows(5).position(|w| w == b"units") {
+            bytes[p + 4] = b'z';
+        }
+        // The log goes on from these bytes, as their writer's would.
+        self.log.prev = Some(tally_model::EntryHash::of(&bytes));
+        signed_raw(&bytes, US_KEY)
+    }
+
+    /// An entry issued an hour after the receivers' clock.
+    fn issued_in_the_future(&mut self) -> Vec<u8> {
+        self.log
+            .next_at(NOW + 3_600_000, export("EXP-F", 5, &[]))
+            .signed()
+            .encode()
+    }
+}
+
+/// GT announces a new encryption key; US will seal to it.
+fn gt_announces(gt: &mut Log, us: &mut Writer, rng: &mut Rng) -> Delivery {
+    let secret = EncryptionSecret::from_bytes([rng.next_u64() as u8 | 1; 32]);
+    let e = gt.next_at(
+        T0 + 1000 * (gt.seq as i64 + 1),
+        Document::EncryptionKey(EncryptionKey {
+            public_key: secret.public().0,
+            valid_from_ms: T0,
+        }),
+    );
+    us.gt_key = secret.public();
+    Delivery {
+        gt: true,
+        class: Class::GtAnnounce,
+        bytes: e.signed().encode(),
+    }
+}
+
+/// `bytes` as a US entry verified under US's key, one time in eight (drawn
+/// from `rng` only for US entries that open): a seq to fork at later.
+fn held_for_a_fork(bytes: &[u8], rng: &mut Rng) -> Option<VerifiedEntry> {
+    if let Ok(s) = tally_model::SignedEntry::decode(bytes)
+        && let Ok(o) = tally_model::OpenedEntry::open(s)
+        && o.entry().authority.as_str() == "US-DDTC"
+        && rng.range(0, 7) == 0
+        && let Ok(v) = tally_model::VerifiedEntry::verify(o, &tally_testkit::key(US_KEY).public())
+    {
+        return Some(v);
+    }
+    None
+}
+
 /// The timeline of one case: `len` US entries (faults drawn by `rng`) with
 /// GT's announcements among them.
 pub fn timeline(rng: &mut Rng, len: usize) -> Vec<Delivery> {
@@ -181,175 +372,11 @@ pub fn timeline(rng: &mut Rng, len: usize) -> Vec<Delivery> {
     let mut held: Vec<VerifiedEntry> = Vec::new();
     for _ in 0..len {
         if rng.range(0, 9) == 0 {
-            // GT announces a new encryption key; US will seal to it.
-            let secret = EncryptionSecret::from_bytes([rng.next_u64() as u8 | 1; 32]);
-            let e = gt.next_at(
-                T0 + 1000 * (gt.seq as i64 + 1),
-                Document::EncryptionKey(EncryptionKey {
-                    public_key: secret.public().0,
-                    valid_from_ms: T0,
-                }),
-            );
-            us.gt_key = secret.public();
-            out.push(Delivery {
-                gt: true,
-                class: Class::GtAnnounce,
-                bytes: e.signed().encode(),
-            });
+            out.push(gt_announces(&mut gt, &mut us, rng));
         }
         let class = Class::US[rng.range(0, Class::US.len() as u64 - 1) as usize];
-        let bytes = match class {
-            Class::Honest => {
-                let n = us.next_number();
-                us.honest(export(&n, rng.range(1, 500), &[]))
-                    .signed()
-                    .encode()
-            }
-            Class::Clear => {
-                let n = us.next_number();
-                let at = us.at();
-                us.log.next_at(at, export(&n, 10, &[])).signed().encode()
-            }
-            Class::StatusChange => {
-                let number = match us.issued.len() {
-                    0 => "EXP-404".to_string(),
-                    k => us.issued[rng.range(0, k as u64 - 1) as usize].clone(),
-                };
-                let s =
-                    [Status::Suspended, Status::Active, Status::Revoked][rng.range(0, 2) as usize];
-                us.honest(status(&number, s, "review")).signed().encode()
-            }
-            Class::TorsionR => {
-                let n = us.next_number();
-                let e = us.honest(export(&n, 5, &[]));
-                torsion_in_r(&e, US_KEY, rng.next_u64())
-            }
-            Class::ReorderedRecipients => {
-                let n = us.next_number();
-                let (mut list, to) = us.honest_list();
-                list.rotate_left(1 + rng.range(0, 1) as usize);
-                us.sealed(export(&n, 5, &[]), list, &[], &to)
-                    .signed()
-                    .encode()
-            }
-            Class::UnreachedLie => {
-                let n = us.next_number();
-                let (mut list, mut to) = us.honest_list();
-                list.pop();
-                to.pop();
-                us.sealed(export(&n, 5, &[]), list, &["GT"], &to)
-                    .signed()
-                    .encode()
-            }
-            Class::ForeignKey => {
-                let n = us.next_number();
-                let (mut list, mut to) = us.honest_list();
-                let fake = EncryptionSecret::from_bytes([rng.next_u64() as u8 | 2; 32]).public();
-                let who = ["MX-FAKE", "GT-DIGECAM", "CA-GAC"][rng.range(0, 2) as usize];
-                list.push(recipient(who, fake));
-                to.push(fake);
-                us.sealed(export(&n, 5, &[]), list, &[], &to)
-                    .signed()
-                    .encode()
-            }
-            Class::BadWrap => {
-                let n = us.next_number();
-                let (list, to) = us.honest_list();
-                let (seq, prev) = (us.log.seq, us.log.prev);
-                let e = us.sealed(export(&n, 5, &[]), list, &[], &to);
-                let Body::Sealed(mut s) = e.entry().body.clone() else {
-                    unreachable!("sealed above")
-                };
-                let which = rng.range(0, s.stanzas.len() as u64 - 1) as usize;
-                s.stanzas[which].wrapped[30] ^= 1;
-                (us.log.seq, us.log.prev) = (seq, prev);
-                let at = us.at();
-                us.log.next_body(at, Body::Sealed(s)).signed().encode()
-            }
-            Class::LeftOut => {
-                let n = us.next_number();
-                let to = us.honest_list().1;
-                let list = vec![recipient("US-DDTC", enc(US_ENC).public())];
-                us.sealed(export(&n, 5, &[]), list, &["MX", "GT"], &to)
-                    .signed()
-                    .encode()
-            }
-            Class::StanzaFlood => {
-                let n = us.next_number();
-                let (list, mut to) = us.honest_list();
-                for i in 0..rng.range(10, 200) {
-                    to.push(EncryptionSecret::from_bytes([(i % 250) as u8 + 3; 32]).public());
-                }
-                to.dedup();
-                us.sealed(export(&n, 5, &[]), list, &[], &to)
-                    .signed()
-                    .encode()
-            }
-            Class::UnknownKind => {
-                let at = us.at();
-                us.log
-                    .next_body(
-                        at,
-                        Body::Unknown(UnknownDocument {
-                            reason: String::new(),
-                            bytes: Vec::new(),
-                        }),
-                    )
-                    .signed()
-                    .encode()
-            }
-            Class::UnknownValue => {
-                let n = us.next_number();
-                let at = us.at();
-                let e = us.log.next_at(at, export(&n, 5, &[]));
-                let mut bytes = e.signed().entry_bytes().to_vec();
-                if let Some(p) = bytes.windows(5).position(|w| w == b"units") {
-                    bytes[p + 4] = b'z';
-                }
-                // The log goes on from these bytes, as their writer's would.
-                us.log.prev = Some(tally_model::EntryHash::of(&bytes));
-                signed_raw(&bytes, US_KEY)
-            }
-            Class::Malformed => us.aside(|w| {
-                let at = w.at();
-                let e = w.log.next_at(at, export("EXP-X", 5, &[]));
-                let mut bytes = e.signed().entry_bytes().to_vec();
-                bytes.extend_from_slice(&[0x10, 0x01]);
-                signed_raw(&bytes, US_KEY)
-            }),
-            Class::FutureTime => us.aside(|w| {
-                w.log
-                    .next_at(NOW + 3_600_000, export("EXP-F", 5, &[]))
-                    .signed()
-                    .encode()
-            }),
-            Class::Fork => match held.pop() {
-                Some(e) => {
-                    // Another document at a seq already written.
-                    let entry = tally_model::Entry {
-                        body: Body::Document(export("EXP-FORK", 1, &[])),
-                        ..e.entry().clone()
-                    };
-                    tally_testkit::key(US_KEY).sign(&entry).signed().encode()
-                }
-                None => us.aside(|w| {
-                    w.log
-                        .next_at(NOW + 3_600_000, export("EXP-F", 5, &[]))
-                        .signed()
-                        .encode()
-                }),
-            },
-            Class::GtAnnounce => unreachable!("GT's class"),
-        };
-        if let Ok(s) = tally_model::SignedEntry::decode(&bytes)
-            && let Ok(o) = tally_model::OpenedEntry::open(s)
-            && o.entry().authority.as_str() == "US-DDTC"
-            && rng.range(0, 7) == 0
-            && let Ok(v) =
-                tally_model::VerifiedEntry::verify(o, &tally_testkit::key(US_KEY).public())
-        {
-            held.push(v);
-        }
+        let bytes = us.write(class, rng, &mut held);
+        held.extend(held_for_a_fork(&bytes, rng));
         out.push(Delivery {
             gt: false,
             class,

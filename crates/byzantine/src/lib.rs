@@ -81,143 +81,190 @@ pub fn run_case(seed: u64, len: usize, engine: EngineKind) -> Result<CaseReport>
     for d in &timeline {
         *report.faults.entry(d.class).or_default() += 1;
     }
-    let mx1 = Node::mx(engine)?;
-    let mut mx2 = Node::mx(engine)?;
-    let ca = Node::ca(engine)?;
-    let mut fail = |what: String| report.failures.push(what);
+    let mut nodes = Trio {
+        mx1: Node::mx(engine)?,
+        mx2: Node::mx(engine)?,
+        ca: Node::ca(engine)?,
+    };
+    nodes.deliver(&timeline, &mut rng, &mut report.failures)?;
+    nodes.catch_up(&mut rng, &mut report);
+    nodes.exchange_proofs(&mut report)?;
+    nodes.compare(&mut report)?;
+    Ok(report)
+}
 
-    // mx1: gossip as the router takes it (verdict after the chain append,
-    // the apply step after it or folded into the next commit); ca: one by
-    // one through the plain door. Each in its own order.
-    for d in &interleave(&timeline, &mut rng) {
-        let apply = rng.range(0, 2) != 0;
-        if let Err(e) = mx1.gossip_deferred(&d.bytes, apply) {
-            fail(format!("mx1 gossip {:?}: {e:#}", d.class));
-        }
-    }
-    if let Err(e) = mx1.v().apply_behind() {
-        fail(format!("mx1 apply: {e:#}"));
-    }
-    for d in &interleave(&timeline, &mut rng) {
-        if let Err(e) = ca.gossip(&d.bytes) {
-            fail(format!("ca gossip {:?}: {e:#}", d.class));
-        }
-    }
-    // mx2: ranges of random sizes, restarted half-way.
-    let order = interleave(&timeline, &mut rng);
-    let mut at = 0;
-    while at < order.len() {
-        let size = rng.range(1, 12) as usize;
-        let end = (at + size).min(order.len());
-        let refs: Vec<&[u8]> = order[at..end].iter().map(|d| d.bytes.as_slice()).collect();
-        if let Err(e) = mx2.range(&refs) {
-            fail(format!("mx2 range {at}..{end}: {e:#}"));
-        }
-        if at < order.len() / 2 && end >= order.len() / 2 {
-            mx2.restart()?;
-        }
-        at = end;
-    }
-    // Catch-up both ways: what one stored, the others take.
-    for (to, from) in [
-        (&mx2, &mx1),
-        (&ca, &mx1),
-        (&mx1, &mx2),
-        (&mx1, &ca),
-        (&ca, &mx2),
-    ] {
-        if let Err(e) = to.catch_up(from, &mut rng) {
-            report.disagreements.push(format!(
-                "catch-up {} from {}: {e:#}",
-                to.authority, from.authority
-            ));
-        }
+/// The nodes of a case: two readers (MX-SEDENA, a recipient of US's sealed
+/// entries) and CA-GAC, which US does not seal to (it reads only the clear
+/// entries).
+struct Trio {
+    mx1: Node,
+    mx2: Node,
+    ca: Node,
+}
+
+impl Trio {
+    fn all(&self) -> [&Node; 3] {
+        [&self.mx1, &self.mx2, &self.ca]
     }
 
-    // Fork proofs travel on their own topic: each node offers the others
-    // the proofs it holds, as it publishes them after storing them.
-    for from in [&mx1, &mx2, &ca] {
-        for e in from.store().evidence()? {
-            let [a, b] = &e.entries;
-            let (Ok(a), Ok(b)) = (
-                tally_model::SignedEntry::decode(a),
-                tally_model::SignedEntry::decode(b),
-            ) else {
+    /// The timeline reaches each node in its own order and by its own path.
+    /// mx1: gossip as the router takes it (verdict after the chain append,
+    /// the apply step after it or folded into the next commit); ca: one by
+    /// one through the plain door; mx2: ranges of random sizes, restarted
+    /// half-way. A transaction that fails goes to `failures`.
+    fn deliver(
+        &mut self,
+        timeline: &[Delivery],
+        rng: &mut Rng,
+        failures: &mut Vec<String>,
+    ) -> Result<()> {
+        for d in &interleave(timeline, rng) {
+            let apply = rng.range(0, 2) != 0;
+            if let Err(e) = self.mx1.gossip_deferred(&d.bytes, apply) {
+                failures.push(format!("mx1 gossip {:?}: {e:#}", d.class));
+            }
+        }
+        if let Err(e) = self.mx1.v().apply_behind() {
+            failures.push(format!("mx1 apply: {e:#}"));
+        }
+        for d in &interleave(timeline, rng) {
+            if let Err(e) = self.ca.gossip(&d.bytes) {
+                failures.push(format!("ca gossip {:?}: {e:#}", d.class));
+            }
+        }
+        let order = interleave(timeline, rng);
+        let mut at = 0;
+        while at < order.len() {
+            let size = rng.range(1, 12) as usize;
+            let end = (at + size).min(order.len());
+            let refs: Vec<&[u8]> = order[at..end].iter().map(|d| d.bytes.as_slice()).collect();
+            if let Err(e) = self.mx2.range(&refs) {
+                failures.push(format!("mx2 range {at}..{end}: {e:#}"));
+            }
+            if at < order.len() / 2 && end >= order.len() / 2 {
+                self.mx2.restart()?;
+            }
+            at = end;
+        }
+        Ok(())
+    }
+
+    /// Catch-up both ways: what one stored, the others take.
+    fn catch_up(&self, rng: &mut Rng, report: &mut CaseReport) {
+        let Trio { mx1, mx2, ca } = self;
+        for (to, from) in [(mx2, mx1), (ca, mx1), (mx1, mx2), (mx1, ca), (ca, mx2)] {
+            if let Err(e) = to.catch_up(from, rng) {
                 report.disagreements.push(format!(
-                    "{}: a stored proof does not decode",
-                    from.authority
+                    "catch-up {} from {}: {e:#}",
+                    to.authority, from.authority
                 ));
-                continue;
-            };
-            let proof = tally_model::encode_proof(&a, &b);
-            for to in [&mx1, &mx2, &ca] {
-                if let Err(e) = to.v().ingest_proof(&proof) {
-                    report
-                        .failures
-                        .push(format!("{} proof: {e:#}", to.authority));
-                }
             }
         }
     }
 
-    let proofs = |n: &Node| -> Result<Vec<(String, u64)>> {
-        Ok(n.store()
-            .evidence()?
-            .into_iter()
-            .map(|e| (e.authority.to_string(), e.seq))
-            .collect())
-    };
-    let (p1, p2, p3) = (proofs(&mx1)?, proofs(&mx2)?, proofs(&ca)?);
-    if p1 != p2 || p1 != p3 {
-        report
-            .disagreements
-            .push(format!("fork proofs: mx1 {p1:?}, mx2 {p2:?}, ca {p3:?}"));
-    }
-    // A forked log may legitimately stop at different branches on different
-    // nodes (each refuses the other side, docs/PROTOCOL.md 4); what they must
-    // share is the proof, checked above. Every other log: the same heads.
-    let heads = |n: &Node| -> Result<Vec<(tally_model::AuthorityId, u64, tally_model::EntryHash)>> {
-        Ok(n.store()
-            .heads()?
-            .into_iter()
-            .filter(|(a, _, _)| !p1.iter().any(|(f, _)| f == a.as_str()))
-            .collect())
-    };
-    let (h1, h2, h3) = (heads(&mx1)?, heads(&mx2)?, heads(&ca)?);
-    report.stored = mx1.store().heads()?.iter().map(|(_, s, _)| s).sum();
-    if h1 != h2 || h1 != h3 {
-        report
-            .disagreements
-            .push(format!("heads: mx1 {h1:?}, mx2 {h2:?}, ca {h3:?}"));
-    }
-    if mx1.store().heads()? != mx2.store().heads()? {
-        // The two readers hold different branches of a proven fork: their
-        // derived states differ by what each branch carries.
-        report.split_by_fork = true;
-        return Ok(report);
-    }
-    let d1 = mx1.store().derived_digest()?;
-    let d2 = mx2.store().derived_digest()?;
-    if d1 != d2 {
-        report.disagreements.push(format!(
-            "derived state of the two readers: {d1:?} vs {d2:?}; alerts {:?} vs {:?}",
-            alert_ids(&mx1)?,
-            alert_ids(&mx2)?
-        ));
-    }
-    mx2.v().reindex(&mut |_| {})?;
-    let d2 = mx2.store().derived_digest()?;
-    if d1 != d2 {
-        report
-            .disagreements
-            .push(format!("derived state after a reindex: {d1:?} vs {d2:?}"));
-    }
-    for n in [&mx1, &mx2, &ca] {
-        if let Some(why) = sound(n) {
-            report.disagreements.push(format!("store check: {why}"));
+    /// Fork proofs travel on their own topic: each node offers the others
+    /// the proofs it holds, as it publishes them after storing them.
+    fn exchange_proofs(&self, report: &mut CaseReport) -> Result<()> {
+        for from in self.all() {
+            for e in from.store().evidence()? {
+                let [a, b] = &e.entries;
+                let (Ok(a), Ok(b)) = (
+                    tally_model::SignedEntry::decode(a),
+                    tally_model::SignedEntry::decode(b),
+                ) else {
+                    report.disagreements.push(format!(
+                        "{}: a stored proof does not decode",
+                        from.authority
+                    ));
+                    continue;
+                };
+                let proof = tally_model::encode_proof(&a, &b);
+                for to in self.all() {
+                    if let Err(e) = to.v().ingest_proof(&proof) {
+                        report
+                            .failures
+                            .push(format!("{} proof: {e:#}", to.authority));
+                    }
+                }
+            }
         }
+        Ok(())
     }
-    Ok(report)
+
+    /// What the nodes must agree on: the proofs of forks and the heads on
+    /// all three; the derived state (before and after a reindex) on the two
+    /// readers unless they ended on two branches of a fork; every store
+    /// sound.
+    fn compare(&self, report: &mut CaseReport) -> Result<()> {
+        let Trio { mx1, mx2, ca } = self;
+        let proofs = |n: &Node| -> Result<Vec<(String, u64)>> {
+            Ok(n.store()
+                .evidence()?
+                .into_iter()
+                .map(|e| (e.authority.to_string(), e.seq))
+                .collect())
+        };
+        let (p1, p2, p3) = (proofs(mx1)?, proofs(mx2)?, proofs(ca)?);
+        if p1 != p2 || p1 != p3 {
+            report
+                .disagreements
+                .push(format!("fork proofs: mx1 {p1:?}, mx2 {p2:?}, ca {p3:?}"));
+        }
+        // A forked log may legitimately stop at different branches on
+        // different nodes (each refuses the other side, docs/PROTOCOL.md 4);
+        // what they must share is the proof, checked above. Every other
+        // log: the same heads.
+        let heads =
+            |n: &Node| -> Result<Vec<(tally_model::AuthorityId, u64, tally_model::EntryHash)>> {
+                Ok(n.store()
+                    .heads()?
+                    .into_iter()
+                    .filter(|(a, _, _)| !p1.iter().any(|(f, _)| f == a.as_str()))
+                    .collect())
+            };
+        let (h1, h2, h3) = (heads(mx1)?, heads(mx2)?, heads(ca)?);
+        report.stored = mx1.store().heads()?.iter().map(|(_, s, _)| s).sum();
+        if h1 != h2 || h1 != h3 {
+            report
+                .disagreements
+                .push(format!("heads: mx1 {h1:?}, mx2 {h2:?}, ca {h3:?}"));
+        }
+        if mx1.store().heads()? != mx2.store().heads()? {
+            // The two readers hold different branches of a proven fork:
+            // their derived states differ by what each branch carries.
+            report.split_by_fork = true;
+            return Ok(());
+        }
+        self.compare_readers(report)?;
+        for n in self.all() {
+            if let Some(why) = sound(n) {
+                report.disagreements.push(format!("store check: {why}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The two readers derived the same state, and mx2 derives it again
+    /// from its entries alone (a reindex).
+    fn compare_readers(&self, report: &mut CaseReport) -> Result<()> {
+        let d1 = self.mx1.store().derived_digest()?;
+        let d2 = self.mx2.store().derived_digest()?;
+        if d1 != d2 {
+            report.disagreements.push(format!(
+                "derived state of the two readers: {d1:?} vs {d2:?}; alerts {:?} vs {:?}",
+                alert_ids(&self.mx1)?,
+                alert_ids(&self.mx2)?
+            ));
+        }
+        self.mx2.v().reindex(&mut |_| {})?;
+        let d2 = self.mx2.store().derived_digest()?;
+        if d1 != d2 {
+            report
+                .disagreements
+                .push(format!("derived state after a reindex: {d1:?} vs {d2:?}"));
+        }
+        Ok(())
+    }
 }
 
 fn alert_ids(n: &Node) -> Result<Vec<String>> {

@@ -43,9 +43,10 @@ fn head(authority: &str, seq: u64, at: i64) -> Vec<u8> {
     h
 }
 
-/// `entry` is US-DDTC seq 1's entry bytes (an export license), `secret`
-/// the key that signed it.
-pub fn file(entry: &[u8], at: i64, secret: &[u8; 32]) -> Value {
+/// The rows of the decoding table: (id, description, entry bytes, verdict).
+/// `entry` is US-DDTC seq 1's entry bytes (an export license), `at` its
+/// issue time.
+fn rows(entry: &[u8], at: i64) -> Vec<(&'static str, &'static str, Vec<u8>, &'static str)> {
     let with = |extra: &[u8]| -> Vec<u8> { [entry, extra].concat() };
     let mut unknown_value = entry.to_vec();
     let unit = entry
@@ -53,7 +54,7 @@ pub fn file(entry: &[u8], at: i64, secret: &[u8; 32]) -> Value {
         .position(|w| w == b"units")
         .expect("the license has a line in units");
     unknown_value[unit + 4] = b'z';
-    let rows: Vec<(&str, &str, Vec<u8>, &str)> = vec![
+    vec![
         (
             "unknown_field",
             "An unknown field (99, length-delimited) after the known ones: kept and signed over.",
@@ -126,8 +127,13 @@ pub fn file(entry: &[u8], at: i64, secret: &[u8; 32]) -> Value {
             unknown_value,
             "stored_invalid",
         ),
-    ];
-    let list: Vec<Value> = rows
+    ]
+}
+
+/// `entry` is US-DDTC seq 1's entry bytes (an export license), `secret`
+/// the key that signed it.
+pub fn file(entry: &[u8], at: i64, secret: &[u8; 32]) -> Value {
+    let list: Vec<Value> = rows(entry, at)
         .into_iter()
         .map(|(id, description, entry, verdict)| {
             let wire = wrap(&entry, secret);

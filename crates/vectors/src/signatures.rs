@@ -13,7 +13,7 @@ use curve25519_dalek::scalar::Scalar;
 use ed25519_dalek::Signer as _;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha512};
-use tally_model::signature::{key_weakness, verify};
+use tally_model::signature::{WeakKey, key_weakness, verify};
 
 /// k = SHA-512(R || A || M) reduced mod L, as every Ed25519 verifier computes it.
 fn challenge(r: &[u8; 32], a: &[u8; 32], message: &[u8]) -> Scalar {
@@ -56,54 +56,75 @@ struct Case {
     valid: bool,
 }
 
-/// The file: `entry` is US-DDTC seq 1's entry bytes, `secret` its key 1.
-pub fn file(entry: &[u8], secret: &[u8; 32]) -> Value {
-    let signer = ed25519_dalek::SigningKey::from_bytes(secret);
-    let public = signer.verifying_key().to_bytes();
-    let a = signer.to_scalar();
-    let mut m = b"tally/entry/v1".to_vec();
-    m.extend_from_slice(entry);
-    let honest = signer.sign(&m).to_bytes();
-    let torsion = EIGHT_TORSION[1]; // a point of order 8
-    let r = Scalar::from_bytes_mod_order(
-        Sha512::digest(b"tally-vectors/r").as_slice()[..32]
-            .try_into()
-            .expect("32"),
-    );
-    let big_r: EdwardsPoint = ED25519_BASEPOINT_POINT * r;
-    let zero = Scalar::ZERO;
+/// The group order L, little-endian.
+const L: [u8; 32] = [
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+];
 
-    let mut s_plus_l = honest;
-    // L, little-endian, added to S (S < L, so the sum fits in 253 bits).
-    let l: [u8; 32] = [
-        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
-        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-    ];
+/// The same signature with L added to its S: non-canonically encoded
+/// (S < L, so the sum fits in 253 bits).
+pub(crate) fn s_plus_l(mut sig: [u8; 64]) -> [u8; 64] {
     let mut carry = 0u16;
     for i in 0..32 {
-        let v = s_plus_l[32 + i] as u16 + l[i] as u16 + carry;
-        s_plus_l[32 + i] = v as u8;
+        let v = sig[32 + i] as u16 + L[i] as u16 + carry;
+        sig[32 + i] = v as u8;
         carry = v >> 8;
     }
+    sig
+}
+
+/// What the cases are made of: US-DDTC key 1 (secret scalar `a`, public
+/// `public`), the message it signs and its honest signature, a point of
+/// order 8, and a fixed nonce `r` with its point `[r]B`.
+struct Material {
+    public: [u8; 32],
+    a: Scalar,
+    m: Vec<u8>,
+    honest: [u8; 64],
+    torsion: EdwardsPoint,
+    r: Scalar,
+    big_r: EdwardsPoint,
+}
+
+impl Material {
+    fn new(entry: &[u8], secret: &[u8; 32]) -> Material {
+        let signer = ed25519_dalek::SigningKey::from_bytes(secret);
+        let mut m = crate::DOMAIN.to_vec();
+        m.extend_from_slice(entry);
+        let r = Scalar::from_bytes_mod_order(
+            Sha512::digest(b"tally-vectors/r").as_slice()[..32]
+                .try_into()
+                .expect("32"),
+        );
+        Material {
+            public: signer.verifying_key().to_bytes(),
+            a: signer.to_scalar(),
+            honest: signer.sign(&m).to_bytes(),
+            m,
+            torsion: EIGHT_TORSION[1], // a point of order 8
+            r,
+            big_r: ED25519_BASEPOINT_POINT * r,
+        }
+    }
+}
+
+/// The cases under US-DDTC's honest key: the signature or the message
+/// varies.
+fn signature_cases(p: &Material) -> Vec<Case> {
+    let (public, a, m) = (p.public, p.a, &p.m);
     let mut flipped = m.clone();
     let last = flipped.len() - 1;
     flipped[last] ^= 1;
-
-    let small_a = torsion.compress().to_bytes();
-    let mixed_a = (ED25519_BASEPOINT_POINT * a + torsion)
-        .compress()
-        .to_bytes();
-    let torsion_r = (big_r + torsion).compress().to_bytes();
-    let mut identity = [0u8; 32];
-    identity[0] = 1;
-
-    let cases = vec![
+    let small_r = p.torsion.compress().to_bytes();
+    let torsion_r = (p.big_r + p.torsion).compress().to_bytes();
+    vec![
         Case {
             id: "honest",
             description: "An ordinary Ed25519 signature (RFC 8032) by US-DDTC key 1.",
             key: public,
             message: m.clone(),
-            signature: honest,
+            signature: p.honest,
             valid: true,
         },
         Case {
@@ -111,7 +132,7 @@ pub fn file(entry: &[u8], secret: &[u8; 32]) -> Value {
             description: "The honest signature with L added to S: S >= L is refused.",
             key: public,
             message: m.clone(),
-            signature: s_plus_l,
+            signature: s_plus_l(p.honest),
             valid: false,
         },
         Case {
@@ -119,7 +140,7 @@ pub fn file(entry: &[u8], secret: &[u8; 32]) -> Value {
             description: "The honest signature over the message with its last byte flipped.",
             key: public,
             message: flipped,
-            signature: honest,
+            signature: p.honest,
             valid: false,
         },
         Case {
@@ -127,7 +148,7 @@ pub fn file(entry: &[u8], secret: &[u8; 32]) -> Value {
             description: "R is a point of order 8 and S = k a: the cofactored equation holds. Valid (RFC 8032's strict variants refuse it).",
             key: public,
             message: m.clone(),
-            signature: sig(small_a, challenge(&small_a, &public, &m) * a),
+            signature: sig(small_r, challenge(&small_r, &public, m) * a),
             valid: true,
         },
         Case {
@@ -135,7 +156,7 @@ pub fn file(entry: &[u8], secret: &[u8; 32]) -> Value {
             description: "R = [r]B + T with T of order 8, S = r + k a: valid under the cofactored rule alone and in every batch; an uncofactored single check refuses it and an uncofactored batch accepts it for one weight in eight, which is why the rule is cofactored.",
             key: public,
             message: m.clone(),
-            signature: forge(a, public, r, torsion_r, &m),
+            signature: forge(a, public, p.r, torsion_r, m),
             valid: true,
         },
         Case {
@@ -145,16 +166,33 @@ pub fn file(entry: &[u8], secret: &[u8; 32]) -> Value {
             message: m.clone(),
             signature: sig(
                 identity_non_canonical(),
-                challenge(&identity_non_canonical(), &public, &m) * a,
+                challenge(&identity_non_canonical(), &public, m) * a,
             ),
             valid: true,
         },
+    ]
+}
+
+/// The cases whose key is not an honest one: each signature holds (or the
+/// key is no point at all), and the key is refused wherever keys come in.
+fn key_cases(p: &Material) -> Vec<Case> {
+    let m = &p.m;
+    let small_a = p.torsion.compress().to_bytes();
+    let mixed_a = (ED25519_BASEPOINT_POINT * p.a + p.torsion)
+        .compress()
+        .to_bytes();
+    let big_r = p.big_r.compress().to_bytes();
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let mut not_a_point = [0u8; 32];
+    not_a_point[0] = 2;
+    vec![
         Case {
             id: "small_order_a",
             description: "A is a point of order 8, R = [r]B, S = r: holds for every message. Valid as a signature; the key is weak and refused wherever keys come in.",
             key: small_a,
             message: m.clone(),
-            signature: sig(big_r.compress().to_bytes(), r),
+            signature: sig(big_r, p.r),
             valid: true,
         },
         Case {
@@ -162,7 +200,7 @@ pub fn file(entry: &[u8], secret: &[u8; 32]) -> Value {
             description: "A = R = the identity, S = 0 (this file's earlier \"small-order key\" vector, then invalid under verify_strict): valid under the cofactored rule; the key is weak and refused wherever keys come in.",
             key: identity,
             message: m.clone(),
-            signature: sig(identity, zero),
+            signature: sig(identity, Scalar::ZERO),
             valid: true,
         },
         Case {
@@ -170,7 +208,7 @@ pub fn file(entry: &[u8], secret: &[u8; 32]) -> Value {
             description: "A = [a]B + T with T of order 8, signed honestly over those bytes: valid; the key has a torsion component and is refused wherever keys come in.",
             key: mixed_a,
             message: m.clone(),
-            signature: forge(a, mixed_a, r, big_r.compress().to_bytes(), &m),
+            signature: forge(p.a, mixed_a, p.r, big_r, m),
             valid: true,
         },
         Case {
@@ -178,24 +216,34 @@ pub fn file(entry: &[u8], secret: &[u8; 32]) -> Value {
             description: "A is the identity encoded with y = p + 1, R = [r]B, S = r: non-canonical A is accepted by the rule; the key is refused wherever keys come in.",
             key: identity_non_canonical(),
             message: m.clone(),
-            signature: sig(big_r.compress().to_bytes(), r),
+            signature: sig(big_r, p.r),
             valid: true,
         },
         Case {
             id: "a_not_a_point",
             description: "A = 02 00 .. 00 (y = 2 is on no curve point): refused.",
-            key: {
-                let mut k = [0u8; 32];
-                k[0] = 2;
-                k
-            },
+            key: not_a_point,
             message: m.clone(),
-            signature: honest,
+            signature: p.honest,
             valid: false,
         },
-    ];
+    ]
+}
+
+fn weakness_name(w: WeakKey) -> &'static str {
+    match w {
+        WeakKey::NotAPoint => "not_a_point",
+        WeakKey::NonCanonical => "non_canonical",
+        WeakKey::SmallOrder => "small_order",
+        WeakKey::MixedOrder => "mixed_order",
+    }
+}
+
+/// The file: `entry` is US-DDTC seq 1's entry bytes, `secret` its key 1.
+pub fn file(entry: &[u8], secret: &[u8; 32]) -> Value {
+    let p = Material::new(entry, secret);
+    let cases = signature_cases(&p).into_iter().chain(key_cases(&p));
     let list: Vec<Value> = cases
-        .iter()
         .map(|c| {
             assert_eq!(
                 verify(&c.key, &c.message, &c.signature),
@@ -203,12 +251,6 @@ pub fn file(entry: &[u8], secret: &[u8; 32]) -> Value {
                 "{}",
                 c.id
             );
-            let weakness = key_weakness(&c.key).map(|w| match w {
-                tally_model::signature::WeakKey::NotAPoint => "not_a_point",
-                tally_model::signature::WeakKey::NonCanonical => "non_canonical",
-                tally_model::signature::WeakKey::SmallOrder => "small_order",
-                tally_model::signature::WeakKey::MixedOrder => "mixed_order",
-            });
             json!({
                 "id": c.id,
                 "description": c.description,
@@ -216,7 +258,7 @@ pub fn file(entry: &[u8], secret: &[u8; 32]) -> Value {
                 "message": crate::hex(&c.message),
                 "signature": crate::hex(c.signature),
                 "valid": c.valid,
-                "key_refused": weakness,
+                "key_refused": key_weakness(&c.key).map(weakness_name),
             })
         })
         .collect();

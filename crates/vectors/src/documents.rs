@@ -1,0 +1,246 @@
+//! `documents.json`: one document of every kind, encoded as prost writes a
+//! `tally.v1.Document` (PROTOCOL.md 2.3). These documents are also what
+//! the other files' entries carry.
+
+use crate::{T0, enc, entry, hex, signing_key};
+use prost::Message as _;
+use serde_json::{Value, json};
+use tally_model::{
+    Body, Category, Checkpoint, Decision, DeliveryLine, DeliveryVerification, Direction, Document,
+    DocumentRef, EncryptionKey, ExportLicense, ImportCertificate, Item, KeyRotation, License,
+    Party, ShipmentLine, ShipmentRecord, Shipments, Status, StatusChange, TransitAuthorization,
+    Unit,
+};
+use tally_proto::v1 as pb;
+
+fn party(name: &str) -> Party {
+    Party {
+        name: name.into(),
+        id: None,
+        address: None,
+    }
+}
+
+fn item() -> Item {
+    Item {
+        line: 1,
+        category: Category::Firearm,
+        description: "pistol".into(),
+        hs_code: Some("930200".into()),
+        make: None,
+        model: None,
+        caliber: Some("9mm".into()),
+        quantity: 100,
+        unit: Unit::Units,
+        serials: vec!["AC1000".into(), "AC1001".into()],
+    }
+}
+
+pub(crate) fn export_license() -> ExportLicense {
+    ExportLicense {
+        number: "EXP-2026-0001".into(),
+        exporting_country: "US".into(),
+        importing_country: "MX".into(),
+        transit_countries: vec!["GT".into()],
+        exporter: party("Acme Arms Inc."),
+        importer: party("Importadora del Norte SA"),
+        end_user: None,
+        end_use: Some("law enforcement".into()),
+        items: vec![item()],
+        valid_from: "2026-01-01".into(),
+        valid_until: "2026-06-30".into(),
+        import_certificate: Some(DocumentRef {
+            authority: "MX-SEDENA".into(),
+            number: "IC-2026-0042".into(),
+        }),
+        shipments: Shipments::Partial,
+        conditions: None,
+        // Fields added after the vectors were pinned: empty, so the encoded
+        // document (and every hash over it) is unchanged.
+        end_user_certificate: None,
+        brokers: Vec::new(),
+        consignees: Vec::new(),
+        carriers: Vec::new(),
+        value: None,
+        place_of_issue: None,
+    }
+}
+
+pub(crate) fn import_certificate() -> ImportCertificate {
+    ImportCertificate {
+        number: "IC-2026-0042".into(),
+        importing_country: "MX".into(),
+        exporting_country: "US".into(),
+        importer: party("Importadora del Norte SA"),
+        exporter: party("Acme Arms Inc."),
+        end_user: None,
+        end_use: Some("law enforcement".into()),
+        items: vec![item()],
+        valid_from: "2026-01-01".into(),
+        valid_until: "2026-12-31".into(),
+        single_use: false,
+    }
+}
+
+/// Every kind of document, by name: (name, description, document).
+pub(crate) fn all() -> Vec<(&'static str, &'static str, Document)> {
+    vec![
+        (
+            "export_license",
+            "An export license (kind 1) from US to MX through GT.",
+            Document::License(License::Export(export_license())),
+        ),
+        (
+            "import_certificate",
+            "An import certificate (kind 2).",
+            Document::License(License::Import(import_certificate())),
+        ),
+        (
+            "transit_authorization",
+            "A transit authorization (kind 3) of GT for EXP-2026-0001.",
+            transit_authorization(),
+        ),
+        (
+            "amendment",
+            "An amendment (kind 4) to version 2 of EXP-2026-0001: the validity shortened.",
+            amendment(),
+        ),
+        (
+            "delivery_verification",
+            "A delivery verification (kind 9) by MX of 50 units of line 1 of EXP-2026-0001.",
+            delivery_verification(),
+        ),
+        (
+            "status_change",
+            "A suspension (kind 5) of EXP-2026-0001.",
+            suspension(),
+        ),
+        (
+            "shipment_record",
+            "A shipment record (kind 6) at the GT entry checkpoint.",
+            shipment_record(),
+        ),
+        (
+            "key_rotation",
+            "A key rotation (kind 7) to US-DDTC's signing key 2.",
+            rotation_doc(),
+        ),
+        (
+            "encryption_key",
+            "An encryption key announcement (kind 8): US-DDTC's X25519 key.",
+            Document::EncryptionKey(EncryptionKey {
+                public_key: enc("US-DDTC").public().0,
+                valid_from_ms: T0,
+            }),
+        ),
+    ]
+}
+
+/// EXP-2026-0001 of US-DDTC, as the documents that follow it cite it.
+fn the_export() -> DocumentRef {
+    DocumentRef {
+        authority: "US-DDTC".into(),
+        number: "EXP-2026-0001".into(),
+    }
+}
+
+fn transit_authorization() -> Document {
+    Document::License(License::Transit(TransitAuthorization {
+        number: "TR-2026-0007".into(),
+        transit_country: "GT".into(),
+        export_license: the_export(),
+        entry_point: Some("GTPRQ".into()),
+        exit_point: Some("GTTEC".into()),
+        valid_from: "2026-01-01".into(),
+        valid_until: "2026-06-30".into(),
+        decision: Decision::Authorized,
+    }))
+}
+
+fn amendment() -> Document {
+    Document::Amendment {
+        version: 2,
+        license: License::Export(ExportLicense {
+            valid_until: "2026-03-31".into(),
+            ..export_license()
+        }),
+    }
+}
+
+fn delivery_verification() -> Document {
+    Document::License(License::Delivery(DeliveryVerification {
+        number: "DV-2026-0001".into(),
+        importing_country: "MX".into(),
+        export_license: the_export(),
+        delivered_to: party("Policia Estatal"),
+        date: "2026-01-05".into(),
+        items: vec![DeliveryLine {
+            line: 1,
+            quantity: 50,
+        }],
+    }))
+}
+
+fn suspension() -> Document {
+    Document::StatusChange(StatusChange {
+        number: "EXP-2026-0001".into(),
+        status: Status::Suspended,
+        reason: "under review".into(),
+        effective_at_ms: T0 + 3_000,
+    })
+}
+
+fn shipment_record() -> Document {
+    Document::Shipment(ShipmentRecord {
+        license: the_export(),
+        checkpoint: Checkpoint {
+            country: "GT".into(),
+            port: "Tecun Uman".into(),
+            direction: Direction::Entry,
+        },
+        date: "2026-01-02".into(),
+        exporter: None,
+        importer: None,
+        items: vec![ShipmentLine {
+            line: 1,
+            quantity: 50,
+            serials: vec!["AC1000".into()],
+        }],
+        verdict: "accepted".into(),
+        failed_rules: vec![],
+    })
+}
+
+fn rotation_doc() -> Document {
+    Document::KeyRotation(KeyRotation {
+        new_key: hex(signing_key("US-DDTC", 2).public().as_bytes()),
+        valid_from_ms: T0 + 4_000,
+    })
+}
+
+/// The `Document` bytes inside an entry's encoding (prost writes the body
+/// as one length-delimited field, so this is exactly what is signed).
+pub(crate) fn document_bytes(doc: &Document) -> Vec<u8> {
+    let e = entry("US-DDTC", 1, None, T0, Body::Document(doc.clone()));
+    match pb::Entry::decode(&e.encode()[..]).expect("decodes").body {
+        Some(pb::entry::Body::Document(d)) => d.encode_to_vec(),
+        _ => unreachable!("a document body"),
+    }
+}
+
+pub(crate) fn file() -> Value {
+    let list: Vec<Value> = all()
+        .into_iter()
+        .map(|(name, description, d)| {
+            json!({
+                "description": description,
+                "name": name,
+                "document": hex(document_bytes(&d)),
+            })
+        })
+        .collect();
+    json!({
+        "description": "Encoded tally.v1.Document messages, as prost writes them (fields in number order, defaults omitted).",
+        "documents": list,
+    })
+}
