@@ -514,3 +514,32 @@ fn nothing_cites_documents_outside_the_repository() {
         found.join("\n  ")
     );
 }
+
+/// The sources that reach the store only through the verifier's doors
+/// (`Verifier::reader`, `store_health`, `check`, `issue`, ...), never by its
+/// raw handle.
+const THROUGH_DOORS: &[&str] = &["crates/api/src"];
+
+#[test]
+fn the_api_reaches_the_store_only_through_the_verifiers_doors() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lies inside the workspace");
+    let mut found = Vec::new();
+    for (path, src) in production_sources() {
+        if !THROUGH_DOORS.iter().any(|d| path.starts_with(workspace.join(d))) {
+            continue;
+        }
+        let code = code_only(&src);
+        for (n, line) in code.lines().enumerate() {
+            if line.contains(".store()") {
+                found.push(format!("{}:{}", path.display(), n + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the raw store handle used (read through Verifier::reader instead):\n  {}",
+        found.join("\n  ")
+    );
+}

@@ -327,11 +327,11 @@ async fn openapi_document() -> Json<Value> {
 /// 503 `unavailable` while the store is damaged: a node never answers a
 /// verdict, a document or an entry from a store it does not trust.
 async fn refuse_when_damaged(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let store = state.verifier.store();
-    if let Some(reason) = store.damaged() {
+    let health = state.verifier.store_health();
+    if let Some(reason) = health.damaged {
         return ApiError::damaged(&reason).into_response();
     }
-    if let Some(progress) = store.rebuilding() {
+    if let Some(progress) = health.rebuilding {
         return ApiError::rebuilding(&progress).into_response();
     }
     next.run(req).await

@@ -39,6 +39,7 @@ pub use check::{CheckRequest, Checked};
 pub use error::IssueError;
 pub use ingest::{IngestOutcome, Preverified, ProofOutcome, Rejection};
 pub use issue::{Issued, Visibility};
+pub use reader::{Reader, StoreHealth};
 pub use rules::{Check, Verdict};
 pub use signing::{Signing, SigningState};
 /// The store's typed values travel through the verifier's answers.

@@ -87,7 +87,7 @@ pub async fn list(
 ) -> Result<Json<Vec<AlertView>>, ApiError> {
     let v = s.verifier.clone();
     blocking(move || {
-        let alerts = select(v.store().alerts()?, &q)?;
+        let alerts = select(v.reader()?.alerts()?, &q)?;
         Ok(Json(alerts.into_iter().map(AlertView::from).collect()))
     })
     .await

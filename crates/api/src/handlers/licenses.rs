@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tally_model::{AuthorityId, License, LicenseKind, Status};
 use tally_verify::state::{LicenseState, TallyRow};
-use tally_verify::{Verifier, Visibility};
+use tally_verify::{Reader, Visibility};
 
 pub async fn issue(
     State(s): State<AppState>,
@@ -60,8 +60,8 @@ pub async fn get(
         let Ok(id) = authority.parse::<AuthorityId>() else {
             return Err(not_found());
         };
-        let store = v.store();
-        let state = match store.license_checked(&id, &number) {
+        let reader = v.reader()?;
+        let state = match reader.license_checked(&id, &number) {
             Ok(state) => state.ok_or_else(not_found)?,
             Err(tally_verify::StoreError::Unreadable { reason, .. }) => {
                 return Ok(json!({
@@ -73,8 +73,8 @@ pub async fn get(
             }
             Err(e) => return Err(e.into()),
         };
-        let tallies = store.tallies(&state)?;
-        let view: LicenseView = license_view(&v, state, &tallies)?;
+        let tallies = reader.tallies(&state)?;
+        let view: LicenseView = license_view(&reader, state, &tallies)?;
         serde_json::to_value(view).map_err(|e| ApiError::internal(e.to_string()))
     })
     .await
@@ -84,34 +84,33 @@ pub async fn get(
 /// The GET answer for a stored license state and its tally rows; for an
 /// export, with the transit authorizations the store holds for it.
 pub(crate) fn license_view(
-    v: &Verifier,
+    reader: &Reader,
     state: LicenseState,
     tallies: &[TallyRow],
 ) -> Result<LicenseView, ApiError> {
     let transits = match state.kind {
-        LicenseKind::Export => Some(v.store().transits_for(&state.reference())?),
+        LicenseKind::Export => Some(reader.transits_for(&state.reference())?),
         LicenseKind::Import | LicenseKind::Transit | LicenseKind::Delivery => None,
     };
-    license_view_with(v, state, tallies, transits)
+    license_view_with(reader, state, tallies, transits)
 }
 
 /// [`license_view`] with an export's `transits` already read (a check reads
 /// them for its rules).
 pub(crate) fn license_view_with(
-    v: &Verifier,
+    reader: &Reader,
     state: LicenseState,
     tallies: &[TallyRow],
     transits: Option<Vec<LicenseState>>,
 ) -> Result<LicenseView, ApiError> {
-    let store = v.store();
     let delivered = match state.kind {
         LicenseKind::Export => {
-            tally_verify::state::delivered(&state, &store.deliveries_for(&state.reference())?)
+            tally_verify::state::delivered(&state, &reader.deliveries_for(&state.reference())?)
         }
         _ => Default::default(),
     };
     let citing = match state.kind {
-        LicenseKind::Import => v.citing_licenses(&state.reference())?,
+        LicenseKind::Import => reader.citing_licenses(&state.reference())?,
         _ => vec![],
     };
     Ok(LicenseView::new(state, tallies, transits)

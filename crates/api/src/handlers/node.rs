@@ -23,7 +23,8 @@ use tally_model::{AlertKind, AuthorityId};
 /// `{"status": "ok"}`, or 503 `degraded` with the reason while the store
 /// cannot write.
 pub async fn health(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
-    if let Some(reason) = s.verifier.store().damaged() {
+    let health = s.verifier.store_health();
+    if let Some(reason) = health.damaged {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(
@@ -37,7 +38,7 @@ pub async fn health(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
             Json(json!({"status": "degraded", "reason": reason})),
         );
     }
-    match s.verifier.store().fault() {
+    match health.fault {
         None => (StatusCode::OK, Json(json!({"status": "ok"}))),
         Some(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -54,13 +55,13 @@ pub async fn health(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
 /// `store.check` says whether the background check is `running` or found
 /// the store `sound`.
 pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let damaged = s.verifier.store().damaged();
-    let checked = s.verifier.store().checked();
+    let health = s.verifier.store_health();
+    let (damaged, checked) = (health.damaged.clone(), health.checked);
     let v = s.verifier.clone();
     let heads = if damaged.is_some() {
         vec![]
     } else {
-        blocking(move || v.store().heads().map_err(ApiError::from)).await?
+        blocking(move || Ok::<_, ApiError>(v.reader()?.heads()?)).await?
     };
     let logs: Vec<Value> = heads
         .iter()
@@ -80,7 +81,7 @@ pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
         })
         .collect();
     let signing = s.verifier.signing();
-    let rebuilding = s.verifier.store().rebuilding();
+    let rebuilding = health.rebuilding;
     // While the derived records are rebuilt the node signs nothing from
     // them either: it says so, with how far the rebuild got.
     let (state, reason) = match (&rebuilding, signing.state.as_str()) {
@@ -121,7 +122,7 @@ pub async fn authorities(State(s): State<AppState>) -> Result<Json<Vec<Authority
     let peer_id = s.network.peer_id();
     let v = s.verifier.clone();
     blocking(move || {
-        let store = v.store();
+        let store = v.reader()?;
         let own_view = match &own_card {
             Some(card) => AuthorityView::from_card_and_log(
                 card,
@@ -236,7 +237,7 @@ pub async fn create_token(
 pub async fn evidence(State(s): State<AppState>) -> Result<Json<Vec<Value>>, ApiError> {
     let v = s.verifier.clone();
     blocking(move || {
-        let proofs = v.store().evidence()?;
+        let proofs = v.reader()?.evidence()?;
         Ok(Json(
             proofs
                 .iter()
@@ -277,7 +278,7 @@ pub async fn log(
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_LOG_LIMIT);
     let v = s.verifier.clone();
     blocking(move || {
-        let entries = v.store().range(&id, from, limit)?;
+        let entries = v.reader()?.range(&id, from, limit)?;
         Ok(Json(
             entries
                 .iter()
@@ -311,22 +312,22 @@ pub async fn metrics(
     let private = crate::auth::optional_role(&s, &headers).await?.is_some();
     // The gauges are read fresh at scrape time rather than trusted to be
     // kept current by every writer.
-    let store = s.verifier.store();
+    let health = s.verifier.store_health();
     s.metrics.set_store(
-        store.fault().is_none() && store.damaged().is_none(),
-        store.fault_count(),
+        health.fault.is_none() && health.damaged.is_none(),
+        health.faults,
     );
     let v = s.verifier.clone();
     // A store that cannot be read now (re-opening after a fault) leaves
     // these gauges as they were: the scrape still answers, with the fault.
     // The alerts are read only for a caller who may see them; nothing is
     // read from a damaged store.
-    let damaged = store.damaged().is_some();
+    let damaged = health.damaged.is_some();
     let (heads, alerts) = blocking(move || {
-        let store = v.store();
         if damaged {
             return Ok((vec![], vec![]));
         }
+        let store = v.reader()?;
         let alerts = if private { store.alerts()? } else { vec![] };
         Ok::<_, ApiError>((store.heads()?, alerts))
     })

@@ -74,7 +74,7 @@ fn answer(
     let license = match license {
         Some(state) => {
             let transits = (state.kind == LicenseKind::Export).then_some(transits);
-            Some(license_view_with(v, state, &tallies, transits)?)
+            Some(license_view_with(&v.reader()?, state, &tallies, transits)?)
         }
         None => None,
     };
@@ -110,13 +110,13 @@ pub async fn list(
             authority: q.authority,
             number: q.number,
         };
-        let store = v.store();
+        let reader = v.reader()?;
         let license = match r.authority.parse::<AuthorityId>() {
-            Ok(a) => store.license(&a, &r.number)?,
+            Ok(a) => reader.license(&a, &r.number)?,
             Err(_) => None,
         };
         let document = license.as_ref().map(|l| &l.document);
-        let rows = store.shipments(&r)?;
+        let rows = reader.shipments(&r)?;
         Ok(Json(
             rows.into_iter()
                 .map(|row| ShipmentView::new(row, document))
