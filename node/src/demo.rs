@@ -420,7 +420,7 @@ async fn until_held(v: &Verifier, authority: &str, number: &str) -> anyhow::Resu
     let a: AuthorityId = authority.parse()?;
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if v.store().license(&a, number)?.is_some() {
+        if v.reader()?.license(&a, number)?.is_some() {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -435,8 +435,8 @@ async fn until_replicated(nodes: &[Node], i: usize) -> anyhow::Result<()> {
         let mut behind = Vec::new();
         for (j, n) in nodes.iter().enumerate() {
             let a = n.verifier().authority();
-            let head = n.verifier().store().head(a)?.map(|h| h.0);
-            if j != i && nodes[i].verifier().store().head(a)?.map(|h| h.0) != head {
+            let head = n.verifier().reader()?.head(a)?.map(|h| h.0);
+            if j != i && nodes[i].verifier().reader()?.head(a)?.map(|h| h.0) != head {
                 behind.push(a.to_string());
             }
         }
@@ -455,16 +455,17 @@ async fn until_replicated(nodes: &[Node], i: usize) -> anyhow::Result<()> {
 /// opened (sealed documents addressed to it).
 fn held_and_read(node: &Node) -> anyhow::Result<(u64, u64)> {
     let (v, mut held, mut read) = (node.verifier(), 0, 0);
-    for (a, seq, _) in v.store().heads()? {
+    let reader = v.reader()?;
+    for (a, seq, _) in reader.heads()? {
         if &a == v.authority() {
             continue;
         }
         held += seq;
-        let entries = v.store().range(&a, 1, usize::try_from(seq)?)?;
+        let entries = reader.range(&a, 1, usize::try_from(seq)?)?;
         for e in entries {
             read += u64::from(e.open()?.document().is_some());
         }
-        read += u64::try_from(v.store().licenses_of(&a, usize::MAX)?.len())?;
+        read += u64::try_from(reader.licenses_of(&a, usize::MAX)?.len())?;
     }
     Ok((held, read))
 }
@@ -473,7 +474,7 @@ fn held_and_read(node: &Node) -> anyhow::Result<(u64, u64)> {
 async fn until_alert(v: &Verifier, kind: AlertKind, number: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        let raised = v.store().alerts()?.iter().any(|a| {
+        let raised = v.reader()?.alerts()?.iter().any(|a| {
             a.open
                 && a.kind == kind
                 && a.license

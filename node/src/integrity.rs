@@ -65,8 +65,8 @@ impl<'a> SignatureJudge<'a> {
                         .any(|k| k.public_key.eq_ignore_ascii_case(&hex))
                 }) || self
                     .verifier
-                    .store()
-                    .rotated_keys(&entry.authority)
+                    .reader()
+                    .and_then(|r| r.rotated_keys(&entry.authority))
                     .is_ok_and(|r| r.iter().any(|k| k.public_key.eq_ignore_ascii_case(&hex)));
                 self.unchecked += 1;
                 (!known).then(|| format!("signed by {hex}, a key {} never had", entry.authority))

@@ -150,7 +150,7 @@ impl Node {
     async fn stop(mut self) -> anyhow::Result<()> {
         // A rebuild of the derived records (a key compromise declared while
         // running) stops at its next chunk; the next start finishes it.
-        self.verifier.store().interrupt_rebuild();
+        self.verifier.interrupt_rebuild();
         self.cancel.cancel();
         self.p2p.shutdown();
         self.p2p.join().await;

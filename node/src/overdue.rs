@@ -1,11 +1,10 @@
 //! The date-driven pass of `delivery.overdue`: exits fall due by the
 //! calendar, not by any entry arriving, so at start and every hour the node
-//! asks the store to judge the licenses whose exits fell due since the last
-//! pass ([`tally_store::Store::judge_overdue`], bounded chunks, one commit
-//! each). An exit already due when it arrives is judged as it is applied.
+//! asks the verifier to judge the licenses whose exits fell due since the
+//! last pass ([`Verifier::judge_overdue`], bounded chunks, one commit each). An exit already due when it arrives is judged as it is applied.
 
 use std::time::Duration;
-use tally_store::Store;
+use tally_verify::Verifier;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
@@ -14,10 +13,10 @@ use tracing::{debug, info, warn};
 pub const INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Runs the pass now, then every `interval`, until `cancel`.
-pub async fn run(store: Store, interval: Duration, cancel: CancellationToken) {
+pub async fn run(verifier: Verifier, interval: Duration, cancel: CancellationToken) {
     loop {
-        let s = store.clone();
-        match tokio::task::spawn_blocking(move || s.judge_overdue()).await {
+        let v = verifier.clone();
+        match tokio::task::spawn_blocking(move || v.judge_overdue()).await {
             Ok(Ok(0)) => debug!("overdue pass: nothing fell due"),
             Ok(Ok(n)) => info!(
                 licenses = n,

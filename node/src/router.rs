@@ -225,11 +225,15 @@ pub const DAMAGED_SYNC_ERROR: &str =
 /// every query with an error instead of entries or heads it cannot vouch
 /// for; peers pull from someone else.
 fn answer(v: &Verifier, query: SyncQuery) -> SyncAnswer {
-    if v.store().damaged().is_some() {
+    if v.store_health().damaged.is_some() {
         return SyncAnswer::Error(DAMAGED_SYNC_ERROR.into());
     }
+    let reader = match v.reader() {
+        Ok(r) => r,
+        Err(e) => return SyncAnswer::Error(format!("the store cannot be read: {e}")),
+    };
     match query {
-        SyncQuery::Heads => match v.store().heads() {
+        SyncQuery::Heads => match reader.heads() {
             Ok(heads) => SyncAnswer::Heads(
                 heads
                     .into_iter()
@@ -242,7 +246,7 @@ fn answer(v: &Verifier, query: SyncQuery) -> SyncAnswer {
             ),
             Err(e) => SyncAnswer::Error(format!("store: {e}")),
         },
-        SyncQuery::Evidence => match v.store().evidence() {
+        SyncQuery::Evidence => match reader.evidence() {
             Ok(list) => SyncAnswer::Range(
                 list.iter()
                     .filter_map(|e| {
@@ -262,7 +266,7 @@ fn answer(v: &Verifier, query: SyncQuery) -> SyncAnswer {
             let Ok(authority) = authority.parse::<AuthorityId>() else {
                 return SyncAnswer::Error("malformed authority".into());
             };
-            match v.store().range(&authority, from, limit as usize) {
+            match reader.range(&authority, from, limit as usize) {
                 Ok(entries) => SyncAnswer::Range(
                     entries
                         .into_iter()

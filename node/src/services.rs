@@ -154,8 +154,7 @@ impl Services {
     ) {
         let watcher = TrustWatcher {
             dir: settings.dir.clone(),
-            store: handles.verifier.store().clone(),
-            applier: handles.verifier.applier(),
+            verifier: handles.verifier.clone(),
             trust,
             tokens,
             p2p: handles.p2p.clone(),
@@ -182,7 +181,7 @@ impl Services {
     /// `delivery.overdue` depends on the date: at start and every hour,
     /// open those whose exits fell due since the last pass.
     pub fn spawn_overdue_pass(&mut self, handles: &Handles) {
-        let overdue = handles.verifier.store().clone();
+        let overdue = handles.verifier.clone();
         let c = self.cancel.clone();
         self.spawn("overdue pass", async move {
             crate::overdue::run(overdue, crate::overdue::INTERVAL, c).await;

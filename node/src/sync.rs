@@ -151,7 +151,7 @@ impl SyncWorker {
 
     async fn refresh_metrics(&self) {
         let v = self.verifier.clone();
-        if let Ok(Ok(heads)) = tokio::task::spawn_blocking(move || v.store().heads()).await {
+        if let Ok(Ok(heads)) = tokio::task::spawn_blocking(move || v.reader()?.heads()).await {
             for (authority, seq, _) in heads {
                 self.metrics.set_entries_stored(authority.as_str(), seq);
             }
@@ -202,20 +202,9 @@ impl SyncWorker {
             return;
         }
         let v = self.verifier.clone();
-        let done = tokio::task::spawn_blocking(move || {
-            let own = v.authority().clone();
-            if their_seq > 0 {
-                let held = v.store().entry_at(&own, their_seq)?;
-                let same = held.is_some_and(|e| Some(e.id().0.to_vec()) == their_hash);
-                if !same {
-                    return Ok(None);
-                }
-            }
-            let ours = v.store().head(&own)?.map_or(0, |(s, _)| s);
-            v.store().set_recovering(false)?;
-            Ok::<_, tally_store::StoreError>(v.recovered().then_some(ours))
-        })
-        .await;
+        let done =
+            tokio::task::spawn_blocking(move || v.confirm_head(their_seq, their_hash.as_deref()))
+                .await;
         match done {
             Ok(Ok(Some(seq))) => info!(
                 %peer, seq, their_seq,
@@ -232,9 +221,9 @@ impl SyncWorker {
     /// Pulls `authority`'s log from `peer` up to `their_seq`, fetching the
     /// next range while the current one is verified and stored.
     async fn pull(&self, peer: PeerId, authority: &AuthorityId, their_seq: u64, their_hash: &[u8]) {
-        let store = self.verifier.store().clone();
+        let v = self.verifier.clone();
         let a = authority.clone();
-        let ours = tokio::task::spawn_blocking(move || store.head(&a))
+        let ours = tokio::task::spawn_blocking(move || v.reader()?.head(&a))
             .await
             .ok()
             .and_then(Result::ok)
@@ -272,9 +261,9 @@ impl SyncWorker {
     /// Whether this node holds entry `seq` of `authority`'s log with another
     /// hash than `hash`.
     async fn held_differs(&self, authority: &AuthorityId, seq: u64, hash: &[u8]) -> bool {
-        let store = self.verifier.store().clone();
+        let v = self.verifier.clone();
         let a = authority.clone();
-        tokio::task::spawn_blocking(move || store.entry_at(&a, seq))
+        tokio::task::spawn_blocking(move || v.reader()?.entry_at(&a, seq))
             .await
             .ok()
             .and_then(Result::ok)

@@ -45,10 +45,9 @@ fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64, u64)> {
 
 pub struct TrustWatcher {
     pub dir: NodeDir,
-    /// Re-derived when the key compromises change.
-    pub store: tally_store::Store,
-    /// Opens what is sealed to this node when a declaration re-derives.
-    pub applier: tally_verify::apply::Applier,
+    /// Re-derives the state when the key compromises change (opening what
+    /// is sealed to this node on the way).
+    pub verifier: tally_verify::Verifier,
     pub trust: Arc<RwLock<TrustList>>,
     pub tokens: Arc<RwLock<TokenBook>>,
     pub p2p: P2pHandle,
@@ -68,9 +67,9 @@ impl TrustWatcher {
         // New entries a declaration covers are refused from now on (the
         // verifier reads the list); stored ones stop counting once the
         // store has re-derived without them.
-        let (store, applier) = (self.store.clone(), self.applier.clone());
+        let v = self.verifier.clone();
         match tokio::task::spawn_blocking(move || {
-            store.apply_compromised(compromises, &applier, &mut reindex_progress())
+            v.apply_compromised(compromises, &mut reindex_progress())
         })
         .await
         {

@@ -527,7 +527,10 @@ fn the_api_reaches_the_store_only_through_the_verifiers_doors() {
         .expect("tests/ lies inside the workspace");
     let mut found = Vec::new();
     for (path, src) in production_sources() {
-        if !THROUGH_DOORS.iter().any(|d| path.starts_with(workspace.join(d))) {
+        if !THROUGH_DOORS
+            .iter()
+            .any(|d| path.starts_with(workspace.join(d)))
+        {
             continue;
         }
         let code = code_only(&src);

@@ -62,6 +62,13 @@ impl ApplyStep for Applier {
 }
 
 impl Verifier {
+    /// Re-judges `delivery.overdue` of the licenses whose exits fell due
+    /// since the last pass (the date moves, no entry does); returns how many
+    /// (see [`tally_store::Store::judge_overdue`]).
+    pub fn judge_overdue(&self) -> Result<usize> {
+        self.store().judge_overdue()
+    }
+
     /// Rebuilds every derived record from the logs, opening what is sealed
     /// to this node (see [`tally_store::Store::reindex_with`]).
     pub fn reindex(&self, progress: &mut dyn FnMut(Progress)) -> Result<ReindexReport> {

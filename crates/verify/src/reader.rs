@@ -41,6 +41,12 @@ impl Verifier {
         })
     }
 
+    /// Stops a rebuild of the derived records at its next chunk (shutting
+    /// down); the next start finishes it.
+    pub fn interrupt_rebuild(&self) {
+        self.store().interrupt_rebuild();
+    }
+
     /// The store's health, read without touching the engine.
     pub fn store_health(&self) -> StoreHealth {
         let store = self.store();
@@ -64,6 +70,21 @@ impl Reader {
     /// Every log held: (authority, head seq, head hash).
     pub fn heads(&self) -> Result<Vec<(AuthorityId, u64, EntryHash)>> {
         self.snapshot.heads()
+    }
+
+    /// The newest entry of `authority`'s log: (seq, hash).
+    pub fn head(&self, authority: &AuthorityId) -> Result<Option<(u64, EntryHash)>> {
+        self.snapshot.head(authority)
+    }
+
+    /// Entry `seq` of `authority`'s log.
+    pub fn entry_at(&self, authority: &AuthorityId, seq: u64) -> Result<Option<SignedEntry>> {
+        self.snapshot.entry_at(authority, seq)
+    }
+
+    /// Up to `limit` licenses of `authority`, by number.
+    pub fn licenses_of(&self, authority: &AuthorityId, limit: usize) -> Result<Vec<LicenseState>> {
+        self.snapshot.licenses_of(authority, limit)
     }
 
     /// Up to `limit` entries of `authority`'s log from seq `from`.

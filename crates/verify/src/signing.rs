@@ -79,9 +79,32 @@ impl Verifier {
         self.set_signing(Signing::Recovering, Some(reason.into()));
     }
 
-    /// A trusted peer confirmed this node's head and the node caught up:
-    /// it signs again (unless it was stopped meanwhile). True if it was
-    /// recovering.
+    /// A trusted peer confirmed this node's head at `seq` (the entry it
+    /// holds there is `hash`, `None` for an empty log): when this node holds
+    /// the same entry, the recovery mark leaves the store and the node signs
+    /// again (unless it was stopped meanwhile). Returns this node's head
+    /// when the recovery ended here, `None` when it is not caught up yet or
+    /// was not recovering.
+    pub fn confirm_head(
+        &self,
+        seq: u64,
+        hash: Option<&[u8]>,
+    ) -> Result<Option<u64>, tally_store::StoreError> {
+        let own = self.authority().clone();
+        let reader = self.reader()?;
+        if seq > 0 {
+            let held = reader.entry_at(&own, seq)?;
+            if held.is_none_or(|e| Some(&e.id().0[..]) != hash) {
+                return Ok(None);
+            }
+        }
+        let ours = reader.head(&own)?.map_or(0, |(s, _)| s);
+        self.store().set_recovering(false)?;
+        Ok(self.recovered().then_some(ours))
+    }
+
+    /// The node caught up with a head a trusted peer confirmed: it signs
+    /// again (unless it was stopped meanwhile). True if it was recovering.
     pub fn recovered(&self) -> bool {
         let _w = self.lock();
         if self.signing().state != Signing::Recovering {
