@@ -403,10 +403,14 @@ impl Store {
         }
         let mut tx = self.tx();
         let out = f(&mut tx)?;
-        if !tx.is_empty() {
-            let committed = self.engine().commit(tx.into_batch());
+        let (batch, after) = tx.into_parts();
+        if !batch.is_empty() {
+            let committed = self.engine().commit(batch);
             self.note_commit(&committed);
             committed?;
+        }
+        for f in after {
+            f();
         }
         Ok(out)
     }

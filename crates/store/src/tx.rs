@@ -44,7 +44,13 @@ pub struct Tx<'a> {
     /// transaction's own entries.
     /// Boxed: the map's growth then moves pointers, not documents.
     documents: HashMap<Vec<u8>, Box<License>>,
+    /// What runs once this transaction committed, in the order given
+    /// ([`Tx::on_commit`]); dropped unrun when it does not commit.
+    after: Vec<AfterCommit>,
 }
+
+/// Work that may only happen once a transaction's writes are durable.
+pub type AfterCommit = Box<dyn FnOnce() + Send>;
 
 impl View for Tx<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -71,6 +77,7 @@ impl<'a> Tx<'a> {
             compromised: Arc::default(),
             due: AlertClock::default().due(),
             documents: HashMap::new(),
+            after: Vec::new(),
         }
     }
 
@@ -101,6 +108,27 @@ impl<'a> Tx<'a> {
         &self.compromised
     }
 
+    /// Runs `f` once this transaction has committed (after its durable
+    /// commit returned Ok), never if it does not: what a peer or an operator
+    /// may hear of only when this node cannot lose it.
+    pub fn on_commit(&mut self, f: impl FnOnce() + Send + 'static) {
+        self.after.push(Box::new(f));
+    }
+
+    /// The writes as one engine batch, and what runs after it commits.
+    pub(crate) fn into_parts(self) -> (Batch, Vec<AfterCommit>) {
+        let after = self.after;
+        let batch = self
+            .pending
+            .into_iter()
+            .map(|(k, v)| match v {
+                Some(v) => Op::Put(k, v),
+                None => Op::Delete(k),
+            })
+            .collect();
+        (batch, after)
+    }
+
     pub(crate) fn into_batch(self) -> Batch {
         self.pending
             .into_iter()
@@ -109,10 +137,6 @@ impl<'a> Tx<'a> {
                 None => Op::Delete(k),
             })
             .collect()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.pending.is_empty()
     }
 
     /// Keeps `document`, just applied from the entry at `log_key`, for

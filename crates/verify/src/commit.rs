@@ -3,7 +3,8 @@
 //! in its chain (next, duplicate, gap, broken link, equivocation, a clone of
 //! this node's own log) and appended, or refused with its reason. What a
 //! peer may hear of (equivocation proofs) and what stops signing (a clone)
-//! happens only after the transaction committed.
+//! is handed to the transaction's commit hook ([`Tx::on_commit`]): it
+//! happens only once the transaction committed, still under the write lock.
 
 use crate::Verifier;
 use crate::apply::Applier;
@@ -17,6 +18,18 @@ use tally_store::state::Evidence;
 use tally_store::{Opening, RotatedKey, StoreError, Tx};
 
 impl Verifier {
+    /// A peer offered an entry of this node's own log at `seq` that this
+    /// node did not write: signing stops until restart.
+    fn stop_for_clone(&self, seq: u64) {
+        let own = &self.inner.authority;
+        let reason = format!(
+            "log.cloned: a peer offered an entry of {own} at seq {seq} that this node \
+             did not write (a copy of its signing key signs elsewhere)"
+        );
+        tracing::error!(authority = %own, seq, "{reason}; signing stopped until restart");
+        self.stop_signing(reason);
+    }
+
     /// [`Verifier::commit`]; with `defer`, entries are appended to their
     /// chains only, and their logs noted as behind (gossip).
     pub(crate) fn commit_as(
@@ -30,6 +43,7 @@ impl Verifier {
         // applies in seq order.
         let behind = self.take_behind();
         let mut batch = Batch {
+            verifier: self.clone(),
             applier: self.applier(),
             own: self.inner.authority.clone(),
             recovering: self.signing().state == crate::Signing::Recovering,
@@ -37,8 +51,7 @@ impl Verifier {
             appended_at: HashMap::new(),
             rotations: HashMap::new(),
             deferred: Vec::new(),
-            proofs: Vec::new(),
-            cloned: Vec::new(),
+            clone_seen: false,
         };
         let outcomes = self.store().transaction(|tx| {
             for a in &behind {
@@ -63,8 +76,7 @@ impl Verifier {
         });
         match outcomes {
             Ok(outcomes) => {
-                self.put_behind(std::mem::take(&mut batch.deferred));
-                self.after_commit(batch);
+                self.put_behind(batch.deferred);
                 Ok(outcomes)
             }
             Err(e) => {
@@ -74,25 +86,6 @@ impl Verifier {
             }
         }
     }
-
-    /// Only after the commit (the evidence is durable), and still under the
-    /// write lock: signing stops when a clone was seen, so that nothing is
-    /// signed after it; proofs are published (a peer must never hear of a
-    /// proof this node could lose).
-    fn after_commit(&self, batch: Batch) {
-        let own = &batch.own;
-        if let Some(seq) = batch.cloned.first() {
-            let reason = format!(
-                "log.cloned: a peer offered an entry of {own} at seq {seq} that this node \
-                 did not write (a copy of its signing key signs elsewhere)"
-            );
-            tracing::error!(authority = %own, seq, "{reason}; signing stopped until restart");
-            self.stop_signing(reason);
-        }
-        for proof in batch.proofs {
-            self.inner.publish.evidence(proof);
-        }
-    }
 }
 
 /// A log's head (seq, hash) and the entry it holds at one seq.
@@ -100,6 +93,7 @@ type Held = (Option<(u64, EntryHash)>, Option<SignedEntry>);
 
 /// One commit's state, carried from entry to entry.
 struct Batch {
+    verifier: Verifier,
     applier: Applier,
     own: AuthorityId,
     recovering: bool,
@@ -114,10 +108,9 @@ struct Batch {
     rotations: HashMap<AuthorityId, Vec<RotatedKey>>,
     /// Logs appended to but not applied (`defer`).
     deferred: Vec<AuthorityId>,
-    /// Equivocation proofs new to this node, to publish after the commit.
-    proofs: Vec<Vec<u8>>,
-    /// Seqs of this node's own log that someone else signed.
-    cloned: Vec<u64>,
+    /// Whether an entry of this node's own log that someone else signed
+    /// was seen (signing stops once, after the commit).
+    clone_seen: bool,
 }
 
 impl Batch {
@@ -213,7 +206,13 @@ impl Batch {
         }
         tx.put_cloned(v.signed())?;
         let seq = v.entry().seq;
-        self.cloned.push(seq);
+        if !self.clone_seen {
+            self.clone_seen = true;
+            // After the commit (the evidence is durable), still under the
+            // write lock: nothing is signed after the clone was seen.
+            let verifier = self.verifier.clone();
+            tx.on_commit(move || verifier.stop_for_clone(seq));
+        }
         Ok(IngestOutcome::Rejected(Rejection::LogCloned { seq }))
     }
 
@@ -232,8 +231,10 @@ impl Batch {
             entries: [held.encode(), v.signed().encode()],
         };
         if tx.put_evidence(&evidence)? {
-            self.proofs
-                .push(tally_model::encode_proof(held, v.signed()));
+            // A peer must never hear of a proof this node could lose.
+            let proof = tally_model::encode_proof(held, v.signed());
+            let verifier = self.verifier.clone();
+            tx.on_commit(move || verifier.inner.publish.evidence(proof));
         }
         Ok(evidence)
     }
