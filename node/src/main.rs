@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use tally_node::cli::{Cli, Command, RoleArg, TokenCommand, TrustCommand};
+use tally_node::cli::{Cli, Command, KeysCommand, RoleArg, TokenCommand, TrustCommand};
 use tally_node::{admin, client, demo};
 
 /// mimalloc rather than the system allocator: a verify request allocates
@@ -112,6 +112,18 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 }
             }
         },
+        Command::Keys {
+            command:
+                KeysCommand::DropRetired {
+                    dir,
+                    retired_before,
+                    yes,
+                },
+        } => {
+            let before: tally_model::Date = retired_before.parse()?;
+            let done = tally_node::archive::drop_retired(&dir, before, yes)?;
+            println!("{}", done.text());
+        }
         Command::Token {
             command:
                 TokenCommand::Create {

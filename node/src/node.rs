@@ -24,11 +24,10 @@ use tally_api::server::ServerConfig;
 use tally_api::tokens::TokenBook;
 use tally_api::{AppState, Metrics};
 use tally_model::Card;
-use tally_model::seal::OsRandom;
 use tally_p2p::{Multiaddr, P2pHandle, PeerId};
 use tally_store::Store;
 use tally_verify::Verifier;
-use tally_verify::sealing::{SealOpener, Sealing};
+use tally_verify::sealing::SealOpener;
 use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -159,10 +158,14 @@ impl Node {
             keys::load_authority_key(&settings.authority_key)?;
         }
         let node_key = keys::load_node_key(&settings.node_key)?;
-        let encryption = crate::rotate::load_encryption_secrets(&settings.encryption_key)?;
+        // Every secret kept, dated by the card until the log is open.
+        let sealing = crate::archive::load_sealing(
+            &settings.encryption_key,
+            &dir.card(),
+            &settings.authority,
+        )?;
         let trust_list = files::read_trust(&dir.trust())?;
         let trust = Arc::new(RwLock::new(trust_list.clone()));
-        let sealing = Arc::new(Sealing::new(encryption, Box::new(OsRandom)));
         let opener: Arc<dyn tally_store::Opener> = Arc::new(SealOpener {
             sealing: sealing.clone(),
             trust: trust.clone(),

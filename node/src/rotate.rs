@@ -235,7 +235,8 @@ pub fn recover_encryption(
 ///   the node would silently stop reading what is sealed to it).
 ///
 /// `sealing` (given every secret kept before the store opened) then seals
-/// with the current key.
+/// with the current key, and knows from the log when each of its keys was
+/// announced (each is tried only on sealed entries of its time).
 pub fn settle_encryption_key(
     key: &Path,
     card: &Path,
@@ -319,12 +320,26 @@ pub fn settle_encryption_key(
     }
     // `sealing` was given the files as they were before the store opened:
     // a key created or put in place here becomes the one it seals with (an
-    // older copy of it further down the list does no harm).
+    // older copy of it further down the list does no harm), from when it
+    // was announced (a key just created was announced nowhere yet: its
+    // card line will say from 0, as `tally init`'s does).
     let secret = keys::load_encryption_key(key)?;
     if sealing.public() != Some(secret.public()) {
-        sealing.add_newest(secret);
+        let hex = secret.public().to_hex();
+        let from = logged
+            .iter()
+            .rfind(|a| a.public_key.eq_ignore_ascii_case(&hex))
+            .map(|a| a.valid_from_ms)
+            .or_else(|| {
+                carded
+                    .iter()
+                    .find(|k| k.public_key.eq_ignore_ascii_case(&hex))
+                    .map(|k| k.valid_from_ms)
+            })
+            .unwrap_or(0);
+        sealing.add_newest(secret, from);
     }
-    Ok(())
+    crate::archive::date_from_log(store, authority, sealing)
 }
 
 impl KeyRotator for KeyFiles {

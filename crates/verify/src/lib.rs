@@ -24,6 +24,7 @@ pub mod error;
 pub mod ingest;
 pub mod issue;
 pub mod keys;
+pub mod own_keys;
 pub mod rules;
 pub mod sealing;
 pub mod signing;

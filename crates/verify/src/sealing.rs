@@ -7,7 +7,8 @@
 //! it applies a sealed entry, and it answers with the document only when
 //! the entry is addressed here and its recipient list keeps the rule.
 
-use std::collections::BTreeSet;
+use crate::own_keys::OwnKeys;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use tally_model::recipients::{Readers, readers};
 use tally_model::seal::{self, EncryptionPublic, EncryptionSecret, Header, PairKeys, Random};
@@ -21,11 +22,19 @@ const PAIR_CACHE: usize = 4096;
 /// This node's encryption keys and what sealing needs.
 pub struct Sealing {
     /// Newest first: the first seals and is announced in the card; older
-    /// ones stay to open what was sealed to them.
-    secrets: RwLock<Vec<EncryptionSecret>>,
+    /// ones stay to open what was sealed to them, each tried only on
+    /// entries of its time ([`crate::own_keys`]).
+    secrets: RwLock<OwnKeys>,
     pairs: PairKeys,
     random: Mutex<Box<dyn Random + Send>>,
+    /// Sealed bodies (issuer key, commitment) the archive did not open
+    /// either, newest last: a document whose secret was dropped is read
+    /// at the window's cost, not the archive's, every time after the first.
+    archive_misses: Mutex<VecDeque<(EncryptionPublic, [u8; 32])>>,
 }
+
+/// Most sealed bodies remembered as not opening with any kept secret.
+const ARCHIVE_MISSES: usize = 1024;
 
 impl std::fmt::Debug for Sealing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38,37 +47,116 @@ impl std::fmt::Debug for Sealing {
 
 impl Sealing {
     /// `secrets` newest first (at least one); `random` draws content keys,
-    /// nonces and decoys (the OS generator outside tests).
+    /// nonces and decoys (the OS generator outside tests). Until
+    /// [`Sealing::set_valid_from`] says when they were announced, every
+    /// secret is tried on every entry.
     pub fn new(secrets: Vec<EncryptionSecret>, random: Box<dyn Random + Send>) -> Sealing {
         Sealing {
-            secrets: RwLock::new(secrets),
+            secrets: RwLock::new(OwnKeys::new(secrets)),
             pairs: PairKeys::new(PAIR_CACHE),
             random: Mutex::new(random),
+            archive_misses: Mutex::new(VecDeque::new()),
         }
     }
 
-    fn secrets(&self) -> std::sync::RwLockReadGuard<'_, Vec<EncryptionSecret>> {
+    fn secrets(&self) -> std::sync::RwLockReadGuard<'_, OwnKeys> {
         self.secrets.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn secrets_mut(&self) -> std::sync::RwLockWriteGuard<'_, OwnKeys> {
+        self.secrets.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The key peers seal to.
     pub fn public(&self) -> Option<EncryptionPublic> {
-        self.secrets().first().map(EncryptionSecret::public)
+        self.secrets().newest().map(EncryptionSecret::public)
     }
 
     /// Every public key of this node, newest first.
     pub fn publics(&self) -> Vec<EncryptionPublic> {
-        self.secrets()
-            .iter()
-            .map(EncryptionSecret::public)
-            .collect()
+        self.secrets().publics()
     }
 
-    /// Makes `secret` the key this node seals with and is sealed to; the
-    /// older ones stay, to open what was sealed to them.
-    pub fn add_newest(&self, secret: EncryptionSecret) {
-        let mut all = self.secrets.write().unwrap_or_else(|p| p.into_inner());
-        all.insert(0, secret);
+    /// Whether `public` is one of this node's keys (current or retired).
+    pub fn holds(&self, public: &EncryptionPublic) -> bool {
+        self.secrets().holds(public)
+    }
+
+    /// Makes `secret`, announced from `valid_from_ms`, the key this node
+    /// seals with and is sealed to; the older ones stay, to open what was
+    /// sealed to them.
+    pub fn add_newest(&self, secret: EncryptionSecret, valid_from_ms: i64) {
+        self.secrets_mut().add_newest(secret, valid_from_ms);
+        self.forget_misses();
+    }
+
+    /// When this node's keys were announced (public key, `valid_from_ms`),
+    /// from its card, then from its log (a later call wins): each key is
+    /// then tried only on entries of its time.
+    pub fn set_valid_from(&self, announced: &[(EncryptionPublic, i64)]) {
+        self.secrets_mut().set_valid_from(announced);
+        self.forget_misses();
+    }
+
+    fn forget_misses(&self) {
+        self.archive_misses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// How many held secrets have no known announcement (tried on every
+    /// entry).
+    pub fn undated(&self) -> usize {
+        self.secrets().undated()
+    }
+
+    /// The own secrets an entry issued at `at_ms` can be addressed to, the
+    /// likeliest first (at most [`crate::own_keys::MAX_OWN_KEYS_PER_ENTRY`]
+    /// once every key is dated).
+    pub fn around(&self, at_ms: i64) -> Vec<EncryptionSecret> {
+        self.secrets().around(at_ms)
+    }
+
+    /// Reads again, with every other kept secret (the archive), a sealed
+    /// body the keys around its time (`tried`) did not open: a document a
+    /// node opened before it knew when its keys were announced. Derives
+    /// its pair keys outside the shared cache, which the archive would
+    /// otherwise evict; remembers what did not open (the secret was
+    /// dropped) so that later reads of it skip the archive.
+    pub(crate) fn reopen_from_archive(
+        &self,
+        entry: &Entry,
+        sealed: &tally_model::Sealed,
+        issuer: EncryptionPublic,
+        tried: &[EncryptionSecret],
+    ) -> Option<Document> {
+        let id = (issuer, sealed.commitment);
+        let mut misses = self
+            .archive_misses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if misses.contains(&id) {
+            return None;
+        }
+        let archive = self.secrets().archive(tried);
+        let scratch = PairKeys::new(1);
+        match seal::open(Header::of(entry), sealed, &[issuer], &archive, &scratch) {
+            seal::Opening::Opened(payload) => Some(payload.document),
+            _ => {
+                if misses.len() >= ARCHIVE_MISSES {
+                    misses.pop_front();
+                }
+                misses.push_back(id);
+                None
+            }
+        }
+    }
+
+    /// What opening has cost so far: pair keys asked for (one tag each)
+    /// and derived (one X25519 each).
+    pub fn pair_costs(&self) -> (u64, u64) {
+        (self.pairs.asked(), self.pairs.derived())
     }
 
     /// Seals `document` for the entry `header` to `plan`'s recipients.
@@ -80,7 +168,7 @@ impl Sealing {
     ) -> Result<tally_model::Sealed, seal::SealError> {
         let secrets = self.secrets();
         let issuer = secrets
-            .first()
+            .newest()
             .ok_or(seal::SealError::MustBeVisible("no encryption key"))?;
         let mut random = self.random.lock().unwrap_or_else(|p| p.into_inner());
         seal::seal(
@@ -222,11 +310,16 @@ impl Opener for SealOpener {
         let Body::Sealed(sealed) = &entry.body else {
             return Opening::NotAddressed;
         };
+        // Only the own keys an entry of its time can be sealed to: what an
+        // entry costs does not grow with this node's rotations.
+        let own_secrets = self.sealing.around(entry.issued_at_ms);
         let issuer_keys = if entry.authority == self.own {
-            // Oldest first, as `known_keys` gives them: the newest is tried first.
-            let mut own = self.sealing.publics();
-            own.reverse();
-            own
+            // Oldest first, as `known_keys` gives them: the likeliest is tried first.
+            own_secrets
+                .iter()
+                .rev()
+                .map(EncryptionSecret::public)
+                .collect()
         } else {
             let trust = self.trust.read().unwrap_or_else(|p| p.into_inner());
             known_keys(
@@ -243,7 +336,7 @@ impl Opener for SealOpener {
             Header::of(entry),
             sealed,
             &issuer_keys,
-            &self.sealing.secrets(),
+            &own_secrets,
             &self.sealing.pairs,
         );
         match (opening, which.and_then(|i| issuer_keys.get(i))) {
@@ -308,25 +401,24 @@ impl Opener for SealOpener {
             return None;
         };
         let issuer = EncryptionPublic::parse(issuer_key)?;
+        let around = self.sealing.around(entry.issued_at_ms);
         match seal::open(
             Header::of(entry),
             sealed,
             &[issuer],
-            &self.sealing.secrets(),
+            &around,
             &self.sealing.pairs,
         ) {
             seal::Opening::Opened(payload) => Some(payload.document),
-            _ => None,
+            _ => self
+                .sealing
+                .reopen_from_archive(entry, sealed, issuer, &around),
         }
     }
 
     fn card_knows(&self, authority: &AuthorityId, key: &str) -> bool {
         if *authority == self.own {
-            return self
-                .sealing
-                .publics()
-                .iter()
-                .any(|k| k.to_hex().eq_ignore_ascii_case(key));
+            return EncryptionPublic::parse(key).is_some_and(|k| self.sealing.holds(&k));
         }
         let trust = self.trust.read().unwrap_or_else(|p| p.into_inner());
         trust.card(authority).is_some_and(|c| {
@@ -475,11 +567,13 @@ mod cost {
             vec![EncryptionSecret::from_bytes([1; 32])],
             Box::new(DeterministicRandom::new([9; 32])),
         ));
+        sealing.set_valid_from(&[(EncryptionSecret::from_bytes([1; 32]).public(), 0)]);
         for n in 0..300u32 {
             let mut b = [0u8; 32];
-            b[..4].copy_from_slice(&n.to_le_bytes());
+            // Not byte 0: X25519 ignores its three low bits.
+            b[1..5].copy_from_slice(&n.to_le_bytes());
             b[31] = 7;
-            sealing.add_newest(EncryptionSecret::from_bytes(b));
+            sealing.add_newest(EncryptionSecret::from_bytes(b), 1 + i64::from(n) * 60_000);
         }
         let us: AuthorityId = "US-DDTC".parse().expect("valid");
         let opener = SealOpener {
@@ -492,7 +586,7 @@ mod cost {
             authority: us.clone(),
             seq: 1,
             prev: None,
-            issued_at_ms: 1,
+            issued_at_ms: 300 * 60_000,
             recipients: vec![],
             body: Body::Document(document.clone()),
         };
@@ -504,16 +598,13 @@ mod cost {
             .seal(Header::of(&entry), &document, &plan)
             .expect("seals");
         entry.body = Body::Sealed(sealed);
-        let before = sealing.pairs.len();
+        let (_, before) = sealing.pair_costs();
         let started = Instant::now();
         let opening = opener.open(&entry, &[]);
         let took = started.elapsed();
         assert!(matches!(opening, Opening::Document { .. }), "{opening:?}");
-        assert!(
-            sealing.pairs.len() - before <= 1,
-            "{} pairs derived",
-            sealing.pairs.len() - before
-        );
+        let (_, after) = sealing.pair_costs();
+        assert!(after - before <= 1, "{} pairs derived", after - before);
         eprintln!("opened the own entry after 300 rotations in {took:?}");
     }
 }
