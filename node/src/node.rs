@@ -227,7 +227,10 @@ impl Node {
             if mark {
                 store.set_recovering(true)?;
             }
-            let recovering = store.recovering()?;
+            // A damaged store is not read beyond what opening it took: a
+            // read of a damaged page can panic (the engine promises errors
+            // only in its check), and nothing is served from it anyway.
+            let recovering = engine_damage.is_none() && store.recovering()?;
             Ok::<_, tally_store::StoreError>((store, recovering, engine_damage))
         })
         .await?
@@ -258,11 +261,13 @@ impl Node {
         let authority_key = keys::load_authority_key(&settings.authority_key)?;
         let compromises = trust_list.compromises();
         let s = store.clone();
-        tokio::task::spawn_blocking(move || {
-            s.apply_compromised(compromises, &mut crate::watch::reindex_progress())
-        })
-        .await?
-        .context("applying the key compromises")?;
+        if store.damaged().is_none() {
+            tokio::task::spawn_blocking(move || {
+                s.apply_compromised(compromises, &mut crate::watch::reindex_progress())
+            })
+            .await?
+            .context("applying the key compromises")?;
+        }
         let s = store.clone();
         tokio::task::spawn_blocking(move || s.apply_behind())
             .await?
@@ -452,7 +457,13 @@ impl Node {
     ) -> anyhow::Result<Card> {
         let addrs = p2p.listen_addrs().await?;
         let public = verifier.public_key_hex();
-        let keys = crate::rotate::own_card_keys(verifier.store(), &settings.authority, &public)?;
+        let keys = if verifier.store().damaged().is_some() {
+            // The retired keys live in the log, which a damaged store
+            // cannot be trusted (or safely read) for: the current key alone.
+            vec![tally_model::CardKey::new(public.to_ascii_lowercase(), 0)]
+        } else {
+            crate::rotate::own_card_keys(verifier.store(), &settings.authority, &public)?
+        };
         let encryption_keys = verifier
             .encryption_public()
             .map(|k| tally_model::CardKey {
@@ -512,8 +523,15 @@ impl Node {
         {
             first.get_or_insert(anyhow!("the background store check panicked"));
         }
-        // The last handle: dropping it closes the store.
-        drop(self.verifier);
+        // The last handle: dropping it closes the store, and the engine
+        // writes its allocator state. On a damaged file a released build of
+        // it panicked there (issue 28, finding 9 re-probe: exit 101 on
+        // SIGTERM): the node still stops cleanly, and says so.
+        let verifier = self.verifier;
+        let closed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(verifier)));
+        if closed.is_err() {
+            tracing::error!("closing the store panicked (the store is damaged)");
+        }
         first.map_or(Ok(()), Err)
     }
 

@@ -67,6 +67,21 @@ impl TrustWatcher {
         // verifier reads the list); stored ones stop counting once the
         // store has re-derived without them.
         let store = self.store.clone();
+        if let Some(why) = store.damaged() {
+            // Nothing is derived from a damaged store (nor served from it).
+            warn!(reason = %why, "the store is damaged: the key compromises are not applied to it");
+        } else {
+            Self::apply_compromised(store, compromises).await;
+        }
+        if let Err(e) = self.p2p.set_trusted(peers).await {
+            warn!(error = %e, "cannot update the allow list");
+        }
+    }
+
+    async fn apply_compromised(
+        store: tally_store::Store,
+        compromises: Vec<tally_model::KeyCompromise>,
+    ) {
         match tokio::task::spawn_blocking(move || {
             store.apply_compromised(compromises, &mut reindex_progress())
         })
@@ -79,9 +94,6 @@ impl TrustWatcher {
             Ok(Ok(None)) => {}
             Ok(Err(e)) => warn!(error = %e, "cannot apply the key compromises"),
             Err(e) => warn!(error = %e, "cannot apply the key compromises"),
-        }
-        if let Err(e) = self.p2p.set_trusted(peers).await {
-            warn!(error = %e, "cannot update the allow list");
         }
     }
 
