@@ -363,14 +363,16 @@ pub fn reindex(dir: &Path) -> anyhow::Result<String> {
     let trust = files::read_trust(&node_dir.trust())?;
     let compromises = trust.compromises();
     // Sealed entries addressed to this node are opened as the running node
-    // opens them, with every secret it kept (retired ones included):
-    // without the opener a reindex dropped every sealed document.
-    let secrets = crate::rotate::load_encryption_secrets(&settings.encryption_key)?;
+    // opens them, with every secret it kept (retired ones included), each
+    // on the entries of its time: without the opener a reindex dropped
+    // every sealed document.
+    let sealing = crate::archive::load_sealing(
+        &settings.encryption_key,
+        &node_dir.card(),
+        &settings.authority,
+    )?;
     let opener = tally_verify::sealing::SealOpener {
-        sealing: std::sync::Arc::new(tally_verify::sealing::Sealing::new(
-            secrets,
-            Box::new(tally_model::OsRandom),
-        )),
+        sealing: sealing.clone(),
         trust: std::sync::Arc::new(std::sync::RwLock::new(trust)),
         own: settings.authority.clone(),
     };
@@ -383,6 +385,7 @@ pub fn reindex(dir: &Path) -> anyhow::Result<String> {
         settings.alert_clock(),
     )
     .context("opening the store (is the node still running?)")?;
+    crate::archive::date_from_log(&store, &settings.authority, &sealing)?;
     let mut progress = progress_reporter("reindex");
     let report = match store.apply_compromised(compromises, &applier, &mut progress)? {
         Some(report) => report,

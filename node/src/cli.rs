@@ -39,6 +39,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TrustCommand,
     },
+    /// Manage this node's own key files.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -160,6 +165,24 @@ pub enum TrustCommand {
         dir: PathBuf,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Delete the retired encryption secrets (`keys/encryption.key.retired-SEQ`)
+    /// replaced before DATE, with the node stopped. Documents sealed only to
+    /// them no longer open on this node (`"unreadable"`). Without --yes,
+    /// only lists what it would delete.
+    DropRetired {
+        #[arg(long)]
+        dir: PathBuf,
+        /// YYYY-MM-DD (UTC): drop the keys a rotation replaced before this day.
+        #[arg(long, value_name = "DATE")]
+        retired_before: String,
+        /// Delete them (otherwise nothing changes).
+        #[arg(long)]
+        yes: bool,
     },
 }
 

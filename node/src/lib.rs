@@ -5,6 +5,7 @@
 //! - [`cli`]: the command line of docs/API.md (clap).
 //! - [`config`]: `tally.toml`, checked at start-up with errors naming the key.
 //! - [`keys`]: secret key files (mode 0600).
+//! - [`archive`]: the encryption secrets by time, and the retired ones.
 //! - [`files`]: cards and the trust list on disk, written atomically.
 //! - [`admin`]: offline commands: `init`, `trust`, `token`, `reindex`.
 //! - [`integrity`]: `tally verify-store` and the running node's background
@@ -22,6 +23,7 @@
 //! - [`demo`]: `tally demo`, a local three-node network with sample data.
 
 pub mod admin;
+pub mod archive;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use tally_node::cli::{Cli, Command, InitArgs, RoleArg, TokenCommand, TrustCommand};
+use tally_node::cli::{Cli, Command, InitArgs, KeysCommand, RoleArg, TokenCommand, TrustCommand};
 use tally_node::{admin, client, demo, integrity};
 
 /// mimalloc rather than the system allocator: a verify request allocates
@@ -30,6 +30,18 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init(&args)?,
         Command::Trust { command } => trust(command)?,
         Command::Token { command } => token(command)?,
+        Command::Keys {
+            command:
+                KeysCommand::DropRetired {
+                    dir,
+                    retired_before,
+                    yes,
+                },
+        } => {
+            let before: tally_model::Date = retired_before.parse()?;
+            let done = tally_node::archive::drop_retired(&dir, before, yes)?;
+            println!("{}", done.text());
+        }
         Command::Run { dir, new_log } => {
             tally_node::raise_open_file_limit();
             let settings = tally_node::config::Settings {

@@ -235,7 +235,8 @@ pub fn recover_encryption(
 ///   the node would silently stop reading what is sealed to it).
 ///
 /// `sealing` (given every secret kept before the store opened) then seals
-/// with the current key.
+/// with the current key, and knows from the log when each of its keys was
+/// announced (each is tried only on sealed entries of its time).
 pub fn settle_encryption_key(
     key: &Path,
     card: &Path,
@@ -286,8 +287,43 @@ pub fn settle_encryption_key(
                 )
             })
         });
+    key_file_is_the_announced_one(key, newest.as_ref(), &announced)?;
+    // `sealing` was given the files as they were before the store opened:
+    // a key created or put in place here becomes the one it seals with (an
+    // older copy of it further down the list does no harm), from when it
+    // was announced (a key just created was announced nowhere yet: its
+    // card line will say from 0, as `tally init`'s does).
+    let secret = keys::load_encryption_key(key)?;
+    if sealing.public() != Some(secret.public()) {
+        let hex = secret.public().to_hex();
+        let from = logged
+            .iter()
+            .rfind(|a| a.public_key.eq_ignore_ascii_case(&hex))
+            .map(|a| a.valid_from_ms)
+            .or_else(|| {
+                carded
+                    .iter()
+                    .find(|k| k.public_key.eq_ignore_ascii_case(&hex))
+                    .map(|k| k.valid_from_ms)
+            })
+            .unwrap_or(0);
+        sealing.add_newest(secret, from);
+    }
+    crate::archive::date_from_log(store, authority, sealing)
+}
+
+/// The encryption key file against what this authority announced
+/// (`newest`: the key peers seal to, and where it was announced): created
+/// when nothing was ever announced, refused when missing, never announced,
+/// or older than the newest (peers seal to the newest: without its secret
+/// the node would silently stop reading what is sealed to it).
+fn key_file_is_the_announced_one(
+    key: &Path,
+    newest: Option<&(String, String)>,
+    announced: &[String],
+) -> anyhow::Result<()> {
     let shown = key.display();
-    match &newest {
+    match newest {
         None if !key.exists() => {
             keys::create_encryption_key(key)?;
         }
@@ -300,7 +336,7 @@ pub fn settle_encryption_key(
         Some(_) => {}
     }
     let current = keys::load_encryption_key(key)?.public().to_hex();
-    if let Some((newest, where_)) = &newest {
+    if let Some((newest, where_)) = newest {
         if !announced.contains(&current) {
             anyhow::bail!(
                 "the encryption key file {shown} holds key {current}, which this authority never announced \
@@ -316,13 +352,6 @@ pub fn settle_encryption_key(
                  {shown}.retired-SEQ) and start again"
             );
         }
-    }
-    // `sealing` was given the files as they were before the store opened:
-    // a key created or put in place here becomes the one it seals with (an
-    // older copy of it further down the list does no harm).
-    let secret = keys::load_encryption_key(key)?;
-    if sealing.public() != Some(secret.public()) {
-        sealing.add_newest(secret);
     }
     Ok(())
 }

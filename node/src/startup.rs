@@ -13,7 +13,6 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use tally_api::tokens::TokenBook;
 use tally_model::TrustList;
-use tally_model::seal::OsRandom;
 use tally_store::{AlertClock, EngineKind, Store, StoreError};
 use tally_verify::Verifier;
 use tally_verify::apply::Applier;
@@ -51,10 +50,14 @@ impl NodeFiles {
             keys::load_authority_key(&settings.authority_key)?;
         }
         let node_key = keys::load_node_key(&settings.node_key)?;
-        let encryption = rotate::load_encryption_secrets(&settings.encryption_key)?;
+        // Every secret kept, dated by the card until the log is open.
+        let sealing = crate::archive::load_sealing(
+            &settings.encryption_key,
+            &settings.dir.card(),
+            &settings.authority,
+        )?;
         let trust_list = files::read_trust(&settings.dir.trust())?;
         let trust = Arc::new(RwLock::new(trust_list.clone()));
-        let sealing = Arc::new(Sealing::new(encryption, Box::new(OsRandom)));
         let tokens = Arc::new(RwLock::new(
             TokenBook::load(settings.dir.tokens()).context("loading tokens")?,
         ));
@@ -122,7 +125,10 @@ pub(crate) async fn open_store(
         if mark {
             store.set_recovering(true)?;
         }
-        let recovering = store.recovering()?;
+        // A damaged store is not read beyond what opening it took: a read
+        // of a damaged page can panic (the engine promises errors only in
+        // its check), and nothing is served from it anyway.
+        let recovering = engine_damage.is_none() && store.recovering()?;
         Ok::<_, StoreError>((store, recovering, engine_damage))
     })
     .await?
@@ -215,6 +221,10 @@ pub(crate) async fn apply_pending(
     trust_list: &TrustList,
     opener: SealOpener,
 ) -> anyhow::Result<()> {
+    if store.damaged().is_some() {
+        // Nothing is derived from a damaged store (nor served from it).
+        return Ok(());
+    }
     let (s, compromises) = (store.clone(), trust_list.compromises());
     let applier = Applier::new(Some(opener));
     tokio::task::spawn_blocking(move || {

@@ -67,7 +67,21 @@ impl TrustWatcher {
         // New entries a declaration covers are refused from now on (the
         // verifier reads the list); stored ones stop counting once the
         // store has re-derived without them.
-        let v = self.verifier.clone();
+        if let Some(why) = self.verifier.store_health().damaged {
+            // Nothing is derived from a damaged store (nor served from it).
+            warn!(reason = %why, "the store is damaged: the key compromises are not applied to it");
+        } else {
+            Self::apply_compromised(self.verifier.clone(), compromises).await;
+        }
+        if let Err(e) = self.p2p.set_trusted(peers).await {
+            warn!(error = %e, "cannot update the allow list");
+        }
+    }
+
+    async fn apply_compromised(
+        v: tally_verify::Verifier,
+        compromises: Vec<tally_model::KeyCompromise>,
+    ) {
         match tokio::task::spawn_blocking(move || {
             v.apply_compromised(compromises, &mut reindex_progress())
         })
@@ -80,9 +94,6 @@ impl TrustWatcher {
             Ok(Ok(None)) => {}
             Ok(Err(e)) => warn!(error = %e, "cannot apply the key compromises"),
             Err(e) => warn!(error = %e, "cannot apply the key compromises"),
-        }
-        if let Err(e) = self.p2p.set_trusted(peers).await {
-            warn!(error = %e, "cannot update the allow list");
         }
     }
 

@@ -252,3 +252,84 @@ async fn a_missing_encryption_key_refuses_the_start() -> Result<()> {
     net.shutdown().await;
     Ok(())
 }
+
+/// Issue 28, finding 1: retired encryption secrets can be dropped past a
+/// retention date (`tally keys drop-retired`, node stopped). Without
+/// `--yes` nothing changes; with it the secret retired before the date is
+/// deleted, the node starts, the document sealed only to it answers 200
+/// with `"document": null` and `"unreadable"`, and what was sealed to the
+/// current key, before and after, still opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_retired_encryption_keys_leaves_their_documents_unreadable() -> Result<()> {
+    let mut net = Net::init(&["US-DDTC"])?;
+    net.start_node(0).await?;
+    let issue = async |api: &tally_tests::Api, number: &str| -> Result<()> {
+        let (status, body) = api
+            .post(
+                As::Issuer,
+                "/v1/licenses",
+                &docs::import(number, "US", "MX", 5),
+            )
+            .await?;
+        ensure!(status == 201, "{number}: {status} {body}");
+        Ok(())
+    };
+    let api = net.api(0);
+    issue(&api, "IC-OLD").await?;
+    let (status, rotated) = api
+        .post(
+            As::Admin,
+            "/v1/keys/rotate",
+            &json!({"purpose": "encryption"}),
+        )
+        .await?;
+    ensure!(status == 200, "rotate: {status} {rotated}");
+    let seq = rotated["entry"]["seq"].as_u64().context("seq")?;
+    issue(&api, "IC-NEW").await?;
+    net.stop_node(0).await?;
+
+    let dir = net.dir(0).to_path_buf();
+    let retired = dir.join(format!("keys/encryption.key.retired-{seq}"));
+    let tomorrow: tally_model::Date = docs::day(1).parse()?;
+    let listed = tally_node::archive::drop_retired(&dir, tomorrow, false)?;
+    ensure!(
+        listed.dropped.len() == 1 && retired.exists(),
+        "{}",
+        listed.text()
+    );
+    ensure!(listed.text().contains("would drop"), "{}", listed.text());
+    let yesterday: tally_model::Date = docs::day(-1).parse()?;
+    let none = tally_node::archive::drop_retired(&dir, yesterday, true)?;
+    ensure!(
+        none.dropped.is_empty() && retired.exists(),
+        "{}",
+        none.text()
+    );
+    let done = tally_node::archive::drop_retired(&dir, tomorrow, true)?;
+    ensure!(
+        done.dropped.len() == 1 && !retired.exists(),
+        "{}",
+        done.text()
+    );
+    assert_eq!(mode(&dir.join("keys/encryption.key"))?, 0o600);
+
+    net.start_node(0).await?;
+    let api = net.api(0);
+    issue(&api, "IC-AFTER").await?;
+    let (status, old) = api.get(As::Officer, "/v1/licenses/US-DDTC/IC-OLD").await?;
+    assert_eq!(status, 200, "{old}");
+    assert_eq!(old["document"], Value::Null, "{old}");
+    assert!(
+        old["unreadable"].as_str().is_some_and(|r| !r.is_empty()),
+        "{old}"
+    );
+    for number in ["IC-NEW", "IC-AFTER"] {
+        let (status, body) = api
+            .get(As::Officer, &format!("/v1/licenses/US-DDTC/{number}"))
+            .await?;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["document"]["number"], number, "{body}");
+    }
+    net.shutdown().await;
+    Ok(())
+}

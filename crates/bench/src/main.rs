@@ -5,7 +5,7 @@
 //! cargo run --release -p tally-bench -- --load [--quick] [--json]   60 s of mixed load
 //! ```
 //!
-//! `--only raw,disk,ingest,api,propagation` runs a subset (the others print
+//! `--only raw,disk,ingest,api,propagation,sealing` runs a subset (the others print
 //! as null). `TALLY_BENCH_DIR` picks the disk for the temporary stores.
 //! Progress goes to stderr; the table (or with `--json` one JSON object) to
 //! stdout. The HTTP figures run the node as a child process: this binary with
@@ -18,6 +18,7 @@ mod ingest;
 mod load;
 mod propagation;
 mod raw;
+mod sealing;
 
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -59,7 +60,7 @@ fn args() -> anyhow::Result<Args> {
             }
             "-h" | "--help" => {
                 println!(
-                    "tally-bench [--quick] [--json] [--only raw,disk,ingest,api,propagation]\n\
+                    "tally-bench [--quick] [--json] [--only raw,disk,ingest,api,propagation,sealing]\n\
                      tally-bench --load [--quick] [--json]\n\
                      TALLY_BENCH_DIR=DIR puts the temporary stores on DIR"
                 );
@@ -137,6 +138,9 @@ fn main() -> anyhow::Result<()> {
     if want("propagation") {
         f.prop = Some(rt.block_on(propagation::run(a.quick))?);
     }
+    if want("sealing") {
+        f.sealing = Some(sealing::run(a.quick));
+    }
     let wall = started.elapsed().as_secs_f64();
     progress!(
         "done in {wall:.0} s; load average {}",
@@ -159,6 +163,7 @@ struct Figures {
     ingest: Option<ingest::Ingest>,
     api: Option<api::Api>,
     prop: Option<propagation::Propagation>,
+    sealing: Option<sealing::Figures>,
 }
 
 /// A number rounded to `d` decimals; null when unknown.
@@ -240,6 +245,7 @@ impl Figures {
             "raw_entry_bytes": num(disk.map(|d| d.raw_entry_bytes).or(raw.map(|r| r.entry_bytes)), 0),
             "rss_mb_at_1m": num(api.map(|a| a.rss_mb), 1),
             "startup_ms_at_1m": num(api.map(|a| a.startup_ms), 0),
+            "sealed_open_us_per_entry": self.sealing.as_ref().map(sealing::Figures::json),
             "quick": quick,
             "machine": machine(),
         })
@@ -274,6 +280,9 @@ impl Figures {
         }
         if let Some(p) = &self.prop {
             print_propagation(p);
+        }
+        if let Some(s) = &self.sealing {
+            s.table();
         }
         if let Some(d) = &self.disk {
             print_disk(d);

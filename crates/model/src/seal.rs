@@ -109,6 +109,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq;
 use x25519_dalek::PublicKey;
@@ -186,6 +187,11 @@ struct PairCache {
 pub struct PairKeys {
     capacity: usize,
     inner: Mutex<PairCache>,
+    // What opening cost, for tests and benchmarks that bound it: pair keys
+    // asked for (one stanza tag computed with each usable one) and derived
+    // (one X25519 each).
+    asked: AtomicU64,
+    derived: AtomicU64,
 }
 
 impl PairKeys {
@@ -194,7 +200,20 @@ impl PairKeys {
         PairKeys {
             capacity: capacity.max(1),
             inner: Mutex::new(PairCache::default()),
+            asked: AtomicU64::new(0),
+            derived: AtomicU64::new(0),
         }
+    }
+
+    /// How many pair keys were asked for since this cache was made: each
+    /// usable one costs the opener one tag computation (an HMAC).
+    pub fn asked(&self) -> u64 {
+        self.asked.load(Ordering::Relaxed)
+    }
+
+    /// How many pair keys were derived (cache misses: one X25519 each).
+    pub fn derived(&self) -> u64 {
+        self.derived.load(Ordering::Relaxed)
     }
 
     /// How many pairs are cached.
@@ -221,10 +240,12 @@ impl PairKeys {
         role: Role,
     ) -> Option<Arc<PairKey>> {
         let id = (own.public, *other, role);
+        self.asked.fetch_add(1, Ordering::Relaxed);
         if let Some(k) = self.lock().map.get(&id) {
             return Some(Arc::clone(k));
         }
         // Computed outside the lock: a DH is the slow part.
+        self.derived.fetch_add(1, Ordering::Relaxed);
         let key = Arc::new(derive_pair(own, other, role)?);
         let mut cache = self.lock();
         if !cache.map.contains_key(&id) {

@@ -328,16 +328,23 @@ impl Store {
                 }
             }
         }
-        match self.by_hash(&id) {
-            Ok(Some((ia, iseq))) if ia == walk.authority && iseq == seq => {}
-            Ok(_) => report.problem(format!(
+        // Like the reads above, a panic here is damage found, not the end
+        // of the check (a release build of the engine panicked reading a
+        // damaged index page).
+        match catch_unwind(AssertUnwindSafe(|| self.by_hash(&id))) {
+            Ok(Ok(Some((ia, iseq)))) if ia == walk.authority && iseq == seq => {}
+            Ok(Ok(_)) => report.problem(format!(
                 "{a} seq {seq}: the hash index does not point at this entry ({})",
                 id.to_hex()
             )),
-            Err(e) => report.problem(format!("{a} seq {seq}: hash index: {e}")),
+            Ok(Err(e)) => report.problem(format!("{a} seq {seq}: hash index: {e}")),
+            Err(_) => report.problem(format!("{a} seq {seq}: reading the hash index panicked")),
         }
-        if let Some(p) = (check.judge)(&signed) {
-            report.problem(format!("{a} seq {seq}: {p}"));
+        // The judge reads the store too (the keys of the log).
+        match catch_unwind(AssertUnwindSafe(|| (check.judge)(&signed))) {
+            Ok(None) => {}
+            Ok(Some(p)) => report.problem(format!("{a} seq {seq}: {p}")),
+            Err(_) => report.problem(format!("{a} seq {seq}: judging it panicked")),
         }
         walk.prev = Some(id);
     }

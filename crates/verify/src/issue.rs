@@ -544,14 +544,15 @@ impl Verifier {
                 "the new encryption key is already this node's".into(),
             ));
         }
+        let valid_from_ms = self.now_ms();
         let issued = self.sign_and_publish(
             Document::EncryptionKey(tally_model::EncryptionKey {
                 public_key: *public.as_bytes(),
-                valid_from_ms: self.now_ms(),
+                valid_from_ms,
             }),
             None,
         )?;
-        sealing.add_newest(secret);
+        sealing.add_newest(secret, valid_from_ms);
         Ok(issued)
     }
 

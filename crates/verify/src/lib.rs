@@ -28,6 +28,7 @@ pub mod error;
 pub mod ingest;
 pub mod issue;
 pub mod keys;
+pub mod own_keys;
 mod reader;
 pub mod rules;
 pub mod sealing;

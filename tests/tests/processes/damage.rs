@@ -217,3 +217,70 @@ async fn the_background_check_turns_a_damaged_store_to_503() -> Result<()> {
     us.sigterm(WAIT).await?;
     Ok(())
 }
+
+/// Issue 28, finding 9 (re-probe): with a released build of the engine,
+/// one byte flipped at the start of some 4 KiB pages of a 40-license store
+/// made a read after the engine's own check panic: `tally run` exited 101 at
+/// start-up (the node's card read its rotated keys) instead of answering
+/// 503, `tally verify-store` exited 101 (the hash index read, then closing
+/// the store) instead of 1, and SIGTERM ended the node with 101 (closing
+/// the store). Each page hit in turn: the check exits 0 (sound) or 1
+/// (damaged); a node started on the same damage answers, its log answers
+/// 503 whenever its health does, and SIGTERM stops it with 0. (The engine
+/// built with debug assertions, as tests build it, mostly reports these as
+/// errors rather than panics; the release build is the one that crashed.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn damage_in_any_page_is_reported_never_a_crash() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let mut us = Proc::init(root.path(), US)?;
+    us.start().await?;
+    for i in 0..40 {
+        us.issue(&tally_testkit::json::import_of(
+            &format!("IC-{i:03}"),
+            "US",
+            "MX",
+            5,
+        ))
+        .await?;
+    }
+    us.sigterm(WAIT).await?;
+    let dir = path_str(&us.dir)?.to_owned();
+    let file = us.dir.join("store").join("store.redb");
+    let pristine = std::fs::read(&file)?;
+    // The engine's check may repair what it can (a commit slot): each run
+    // starts from the same damage.
+    let damage = |page: usize| -> Result<()> {
+        let mut bytes = pristine.clone();
+        bytes[page * 4096] ^= 0x5A;
+        Ok(std::fs::write(&file, &bytes)?)
+    };
+    for page in 1..pristine.len() / 4096 {
+        damage(page)?;
+        let check = tally(&["verify-store", "--dir", &dir])?;
+        ensure!(
+            matches!(check.status.code(), Some(0 | 1)),
+            "page {page}: verify-store {}: {}",
+            check.status,
+            String::from_utf8_lossy(&check.stderr)
+                .lines()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        damage(page)?;
+        us.start_answering()
+            .await
+            .with_context(|| format!("page {page}: {}", us.log_tail(5)))?;
+        let (health, _) = us.health_answer().await?;
+        let (log, body) = us
+            .answer(reqwest::Method::GET, "/v1/log/US-DDTC", None)
+            .await?;
+        ensure!(
+            (health == 503) == (log == 503),
+            "page {page}: health {health}, log {log} {body}"
+        );
+        let stopped = us.sigterm(WAIT).await?;
+        ensure!(stopped.success(), "page {page}: SIGTERM: {stopped}");
+    }
+    Ok(())
+}
