@@ -144,13 +144,21 @@ impl Store {
     /// is reported here (`Some(what)`) instead of on some later read. It
     /// does not verify redb's page checksums: that check needs the store
     /// closed ([`check_engine`], run by `tally verify-store`), and a node
-    /// serves without waiting for an O(store) read. Stops, sound as far as
-    /// it went, as soon as `stop` says so.
+    /// serves without waiting for an O(store) read. Reads one snapshot (what
+    /// was committed when it began; redb keeps those pages meanwhile).
+    /// Stops, sound as far as it went, as soon as `stop` says so.
     pub fn read_every_record_until(
         &self,
         progress: &mut dyn FnMut(u64),
         stop: &dyn Fn() -> bool,
     ) -> Option<String> {
+        // The store as it stood when the check began: a node that fills
+        // while it runs (a catch-up) must not keep the read chasing it.
+        let snapshot = match catch_unwind(AssertUnwindSafe(|| self.engine().snapshot())) {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Some(format!("the store cannot be read: {e}")),
+            Err(_) => return Some("opening a read of the store panicked".into()),
+        };
         let mut start = Vec::new();
         let mut records = 0u64;
         loop {
@@ -158,7 +166,7 @@ impl Store {
                 return None;
             }
             let rows = match catch_unwind(AssertUnwindSafe(|| {
-                self.engine().scan(&start, &[0xFF; 8], CHUNK)
+                snapshot.scan(&start, &[0xFF; 8], CHUNK)
             })) {
                 Ok(Ok(rows)) => rows,
                 Ok(Err(e)) => return Some(format!("a record after {records} cannot be read: {e}")),
