@@ -335,7 +335,8 @@ impl Verifier {
         let own = &self.inner.authority;
         // The own log's entries that gossip brought back during recovery
         // and that are not applied yet go first (entries apply in seq order).
-        self.applier().apply_behind(tx, own)?;
+        let applier = self.applier();
+        applier.apply_behind(tx, own)?;
         let current = match lifecycle::subject(&document) {
             Some(number) => tx.license(own, number)?,
             None => None,
@@ -391,7 +392,7 @@ impl Verifier {
                 tally_model::MAX_ENTRY_BYTES
             )));
         }
-        let opening = self.applier().opening(tx, v.entry())?;
+        let opening = applier.opening(tx, v.entry())?;
         tx.append(&v, opening)?;
         Ok((v, readers, warnings))
     }

@@ -58,12 +58,6 @@ impl Verifier {
             checked: store.checked(),
         }
     }
-
-    /// The licenses citing import certificate `ic`, as they stand (those
-    /// not held or not readable here left out).
-    pub fn citing_licenses(&self, ic: &DocumentRef) -> Result<Vec<LicenseState>> {
-        self.reader()?.citing_licenses(ic)
-    }
 }
 
 impl Reader {
