@@ -5,12 +5,13 @@
 //! cargo run --release -p tally-bench -- --load [--quick] [--json]   60 s of mixed load
 //! ```
 //!
-//! `--only raw,disk,ingest,api,propagation,sealing` runs a subset (the others print
+//! `--only raw,disk,ingest,api,propagation,sealing,announcements` runs a subset (the others print
 //! as null). `TALLY_BENCH_DIR` picks the disk for the temporary stores.
 //! Progress goes to stderr; the table (or with `--json` one JSON object) to
 //! stdout. The HTTP figures run the node as a child process: this binary with
 //! `--serve DIR`, the same code as `tally run --dir DIR`.
 
+mod announcements;
 mod api;
 mod disk;
 mod fixtures;
@@ -60,7 +61,7 @@ fn args() -> anyhow::Result<Args> {
             }
             "-h" | "--help" => {
                 println!(
-                    "tally-bench [--quick] [--json] [--only raw,disk,ingest,api,propagation,sealing]\n\
+                    "tally-bench [--quick] [--json] [--only raw,disk,ingest,api,propagation,sealing,announcements]\n\
                      tally-bench --load [--quick] [--json]\n\
                      TALLY_BENCH_DIR=DIR puts the temporary stores on DIR"
                 );
@@ -141,6 +142,9 @@ fn main() -> anyhow::Result<()> {
     if want("sealing") {
         f.sealing = Some(sealing::run(a.quick));
     }
+    if want("announcements") {
+        f.announcements = Some(announcements::run(a.quick));
+    }
     let wall = started.elapsed().as_secs_f64();
     progress!(
         "done in {wall:.0} s; load average {}",
@@ -164,6 +168,7 @@ struct Figures {
     api: Option<api::Api>,
     prop: Option<propagation::Propagation>,
     sealing: Option<sealing::Figures>,
+    announcements: Option<announcements::Figures>,
 }
 
 /// A number rounded to `d` decimals; null when unknown.
@@ -246,6 +251,7 @@ impl Figures {
             "rss_mb_at_1m": num(api.map(|a| a.rss_mb), 1),
             "startup_ms_at_1m": num(api.map(|a| a.startup_ms), 0),
             "sealed_open_us_per_entry": self.sealing.as_ref().map(sealing::Figures::json),
+            "sealed_us_per_entry_by_announcements": self.announcements.as_ref().map(announcements::Figures::json),
             "quick": quick,
             "machine": machine(),
         })
@@ -283,6 +289,9 @@ impl Figures {
         }
         if let Some(s) = &self.sealing {
             s.table();
+        }
+        if let Some(a) = &self.announcements {
+            a.table();
         }
         if let Some(d) = &self.disk {
             print_disk(d);

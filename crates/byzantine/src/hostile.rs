@@ -51,11 +51,17 @@ pub enum Class {
     Malformed,
     FutureTime,
     Fork,
+    /// US announces an encryption key of its pool (a repeat at times: it
+    /// does not count), so its sixteen newest keys move.
+    UsAnnounce,
+    /// An honest export sealed with a key of US's pool: one still among its
+    /// sixteen newest opens, an older or unannounced one does not.
+    PoolIssuerKey,
     GtAnnounce,
 }
 
 impl Class {
-    const US: [Class; 15] = [
+    const US: [Class; 17] = [
         Class::Honest,
         Class::Clear,
         Class::StatusChange,
@@ -71,6 +77,8 @@ impl Class {
         Class::Malformed,
         Class::FutureTime,
         Class::Fork,
+        Class::UsAnnounce,
+        Class::PoolIssuerKey,
     ];
 }
 
@@ -89,6 +97,18 @@ struct Writer {
     issued: Vec<String>,
     /// GT's newest encryption key as US has seen it announced.
     gt_key: EncryptionPublic,
+    /// The secret US seals with (its card key but for [`Class::PoolIssuerKey`]).
+    issuer: EncryptionSecret,
+    /// US's pool keys in the order their first announcement counts.
+    counted: Vec<u64>,
+}
+
+/// US's pool of encryption keys to announce and seal with: more than the
+/// sixteen a reader tries, few enough that repeats happen.
+const US_POOL: u64 = 24;
+
+fn us_pool(i: u64) -> EncryptionSecret {
+    EncryptionSecret::from_bytes([150 + i as u8; 32])
 }
 
 fn recipient(authority: &str, key: EncryptionPublic) -> Recipient {
@@ -121,7 +141,7 @@ impl Writer {
             prev: self.log.prev,
         };
         let sealed = seal_payload(
-            &enc(US_ENC),
+            &self.issuer,
             header,
             &payload,
             to,
@@ -137,11 +157,11 @@ impl Writer {
     fn honest_list(&self) -> (Vec<Recipient>, Vec<EncryptionPublic>) {
         (
             vec![
-                recipient("US-DDTC", enc(US_ENC).public()),
+                recipient("US-DDTC", self.issuer.public()),
                 recipient("MX-SEDENA", enc(MX_ENC).public()),
                 recipient("GT-DIGECAM", self.gt_key),
             ],
-            vec![enc(US_ENC).public(), enc(MX_ENC).public(), self.gt_key],
+            vec![self.issuer.public(), enc(MX_ENC).public(), self.gt_key],
         )
     }
 
@@ -229,8 +249,39 @@ impl Writer {
                 }
                 None => self.aside(Writer::issued_in_the_future),
             },
+            Class::UsAnnounce => {
+                let i = rng.range(0, US_POOL - 1);
+                self.announce(i)
+            }
+            Class::PoolIssuerKey => {
+                let n = self.next_number();
+                // Half the time the oldest key still tried (the sixteenth
+                // newest), which the next announcement pushes out: where
+                // paths that open at different moments could part.
+                self.issuer = match self.counted.len().checked_sub(16) {
+                    Some(k) if rng.range(0, 1) == 0 => us_pool(self.counted[k]),
+                    _ => us_pool(rng.range(0, US_POOL - 1)),
+                };
+                let e = self.honest(export(&n, 5, &[]));
+                self.issuer = enc(US_ENC);
+                e.signed().encode()
+            }
             Class::GtAnnounce => unreachable!("GT's class"),
         }
+    }
+
+    /// US announces pool key `i` (the first announcement of a key counts).
+    fn announce(&mut self, i: u64) -> Vec<u8> {
+        if !self.counted.contains(&i) {
+            self.counted.push(i);
+        }
+        let key = us_pool(i).public();
+        let at = self.at();
+        let doc = Document::EncryptionKey(EncryptionKey {
+            public_key: key.0,
+            valid_from_ms: at - 500,
+        });
+        self.log.next_at(at, doc).signed().encode()
     }
 
     /// A status change of a license issued so far (or of one never issued).
@@ -366,10 +417,21 @@ pub fn timeline(rng: &mut Rng, len: usize) -> Vec<Delivery> {
         random: DeterministicRandom::new([rng.next_u64() as u8; 32]),
         issued: Vec::new(),
         gt_key: enc(GT_CARD_ENC).public(),
+        issuer: enc(US_ENC),
+        counted: Vec::new(),
     };
     let mut gt = Log::new("GT-DIGECAM", GT_KEY);
     let mut out = Vec::with_capacity(len + len / 8);
     let mut held: Vec<VerifiedEntry> = Vec::new();
+    // Fourteen keys announced first: two more and the sixteen newest start
+    // to move, within a short case.
+    for i in 0..14 {
+        out.push(Delivery {
+            gt: false,
+            class: Class::UsAnnounce,
+            bytes: us.announce(i),
+        });
+    }
     for _ in 0..len {
         if rng.range(0, 9) == 0 {
             out.push(gt_announces(&mut gt, &mut us, rng));

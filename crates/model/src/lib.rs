@@ -27,6 +27,8 @@
 //! - [`trust`]: cards and the trust list (which keys and peers this node accepts).
 //! - [`x25519`]: the authorities' encryption keys; [`random`]: where
 //!   sealing's randomness comes from.
+//! - [`issuer_keys`]: which of an issuer's encryption keys a reader tries
+//!   on a sealed entry (the 16 newest valid at its time, each key once).
 //! - [`seal`]: sealed entries: encrypting a document to its recipients and
 //!   opening it (X25519, HKDF-SHA256, (X)ChaCha20-Poly1305).
 
@@ -37,6 +39,7 @@ pub mod document;
 pub mod entry;
 pub mod error;
 pub mod id;
+pub mod issuer_keys;
 pub mod judgement;
 pub mod lifecycle;
 pub mod linkage;

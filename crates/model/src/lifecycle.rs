@@ -25,6 +25,26 @@ pub struct Standing<'a> {
     pub document: &'a License,
 }
 
+/// What the issuer's log already holds that a document concerns.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Prior<'a> {
+    /// Nothing: a number never issued, a key never announced, or a document
+    /// that concerns neither.
+    #[default]
+    Nothing,
+    /// The standing of the document [`subject`] names.
+    Standing(Standing<'a>),
+    /// The seq of the entry that already announced the encryption key an
+    /// announcement names ([`announced_key`]).
+    Announced(u64),
+}
+
+impl<'a> From<Option<Standing<'a>>> for Prior<'a> {
+    fn from(s: Option<Standing<'a>>) -> Prior<'a> {
+        s.map_or(Prior::Nothing, Prior::Standing)
+    }
+}
+
 /// What a document that keeps the rules does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition<'a> {
@@ -58,6 +78,11 @@ pub enum Refusal {
     /// An amendment changes what may not change, or skips a version.
     #[error("{0}")]
     Amendment(Invalid),
+    /// The encryption key was already announced in this log, at that seq:
+    /// each key counts once, so what a reader reads to select an issuer's
+    /// keys stays bounded (docs/PROTOCOL.md 6.7).
+    #[error("encryption key already announced at seq {0}")]
+    KeyAnnounced(u64),
 }
 
 impl Refusal {
@@ -69,6 +94,7 @@ impl Refusal {
             Refusal::Revoked(_) => "revoked",
             Refusal::Document(_) => "document",
             Refusal::Amendment(_) => "amendment",
+            Refusal::KeyAnnounced(_) => "key_announced",
         }
     }
 }
@@ -84,12 +110,22 @@ pub fn subject(doc: &Document) -> Option<&str> {
     }
 }
 
-/// The one lifecycle rule: given the standing of [`subject`]`(doc)` in the
-/// issuer's log (`None` when that number was never issued), what `doc` does,
-/// or why it breaks the structural rules. `issuer` is the country of the
-/// authority whose log holds `doc`.
+/// The encryption key `doc` announces, in hex, if it is an announcement:
+/// whether the log announced it before is the [`Prior`] it needs.
+pub fn announced_key(doc: &Document) -> Option<String> {
+    match doc {
+        Document::EncryptionKey(k) => Some(k.public().to_hex()),
+        _ => None,
+    }
+}
+
+/// The one lifecycle rule: given what the issuer's log already holds that
+/// `doc` concerns (the standing of [`subject`]`(doc)`, or the announcement
+/// of [`announced_key`]`(doc)`), what `doc` does, or why it breaks the
+/// structural rules. `issuer` is the country of the authority whose log
+/// holds `doc`.
 pub fn transition<'a>(
-    current: Option<Standing<'_>>,
+    current: Prior<'_>,
     doc: &'a Document,
     issuer: Country,
 ) -> Result<Transition<'a>, Refusal> {
@@ -100,11 +136,15 @@ pub fn transition<'a>(
 /// they ran ahead (`checked`: `VerifiedEntry::check_document` of the entry
 /// carrying `doc`); `None` runs them here. The answer is the same either way.
 pub fn transition_checked<'a>(
-    current: Option<Standing<'_>>,
+    prior: Prior<'_>,
     doc: &'a Document,
     issuer: Country,
     checked: Option<&Result<(), Invalid>>,
 ) -> Result<Transition<'a>, Refusal> {
+    let current = match prior {
+        Prior::Standing(s) => Some(s),
+        Prior::Nothing | Prior::Announced(_) => None,
+    };
     let validated = |l: &License| {
         match checked {
             Some(r) => r.clone(),
@@ -173,6 +213,9 @@ pub fn transition_checked<'a>(
                     "an encryption key of low order".into(),
                 )));
             }
+            if let Prior::Announced(seq) = prior {
+                return Err(Refusal::KeyAnnounced(seq));
+            }
             Ok(Transition::Record)
         }
     }
@@ -228,18 +271,19 @@ mod tests {
             };
             let ahead = validate_license(l, us());
             assert_eq!(
-                transition_checked(None, doc, us(), Some(&ahead)).map(|t| format!("{t:?}")),
-                transition(None, doc, us()).map(|t| format!("{t:?}")),
+                transition_checked(Prior::Nothing, doc, us(), Some(&ahead))
+                    .map(|t| format!("{t:?}")),
+                transition(Prior::Nothing, doc, us()).map(|t| format!("{t:?}")),
             );
         }
         assert!(
-            transition(None, &bad, us()).is_err(),
+            transition(Prior::Nothing, &bad, us()).is_err(),
             "the fixture is refused"
         );
         // The result given is the one used: a refusal carried from ahead refuses.
         let refused = Err(Invalid("refused ahead".into()));
         assert!(matches!(
-            transition_checked(None, &good, us(), Some(&refused)),
+            transition_checked(Prior::Nothing, &good, us(), Some(&refused)),
             Err(Refusal::Document(Invalid(m))) if m == "refused ahead"
         ));
     }
@@ -328,7 +372,7 @@ mod tests {
             ),
         ];
         for (name, current, doc, want) in cases {
-            let got = transition(current, &doc, us()).map(|t| match t {
+            let got = transition(current.into(), &doc, us()).map(|t| match t {
                 Transition::Issue(_) => "issue",
                 Transition::Amend { .. } => "amend",
                 Transition::SetStatus(_) => "status",
@@ -349,7 +393,16 @@ mod tests {
             })
         };
         assert_eq!(subject(&doc(good.0)), None);
-        assert_eq!(transition(None, &doc(good.0), us()), Ok(Transition::Record));
+        assert_eq!(announced_key(&doc(good.0)), Some(good.to_hex()));
+        assert_eq!(
+            transition(Prior::Nothing, &doc(good.0), us()),
+            Ok(Transition::Record)
+        );
+        // Each key counts once in a log (docs/PROTOCOL.md 6.7).
+        assert_eq!(
+            transition(Prior::Announced(4), &doc(good.0), us()),
+            Err(Refusal::KeyAnnounced(4))
+        );
         // The identity point (u = 0) and u = 1 are of low order.
         for low in [[0u8; 32], {
             let mut one = [0u8; 32];
@@ -357,7 +410,7 @@ mod tests {
             one
         }] {
             assert_eq!(
-                transition(None, &doc(low), us()).map_err(|r| r.label()),
+                transition(Prior::Nothing, &doc(low), us()).map_err(|r| r.label()),
                 Err("document")
             );
         }
@@ -368,7 +421,7 @@ mod tests {
         let doc = Document::License(License::Export(export_fixture()));
         let mx: Country = "MX".parse().expect("MX is a country");
         assert_eq!(
-            transition(None, &doc, mx).map_err(|r| r.label()),
+            transition(Prior::Nothing, &doc, mx).map_err(|r| r.label()),
             Err("document")
         );
     }

@@ -26,7 +26,7 @@ use crate::tx::Tx;
 use crate::view::{View, applied_through};
 use std::collections::BTreeMap;
 use tally_model::VerifiedEntry;
-use tally_model::lifecycle::{self, Standing, Transition};
+use tally_model::lifecycle::{self, Prior, Standing, Transition};
 use tally_model::validate::Invalid;
 use tally_model::{
     AlertKind, AuthorityId, Body, Date, Direction, Document, DocumentRef, Entry, EntryHash,
@@ -196,18 +196,21 @@ fn apply_document(
         },
         None => None,
     };
-    let standing = current.as_ref().map(|(s, document)| Standing {
-        kind: s.kind,
-        status: s.status,
-        version: s.version,
-        document,
-    });
+    let prior = match &current {
+        Some((s, document)) => Prior::Standing(Standing {
+            kind: s.kind,
+            status: s.status,
+            version: s.version,
+            document,
+        }),
+        None => tx.announcement_prior(&entry.authority, doc)?,
+    };
     let checked = match carried {
         Carried::InLog { checked } => checked,
         Carried::Sealed(_) => None,
     };
     let transition =
-        match lifecycle::transition_checked(standing, doc, entry.authority.country(), checked) {
+        match lifecycle::transition_checked(prior, doc, entry.authority.country(), checked) {
             Ok(t) => t,
             Err(refusal) => return keep_refused(tx, entry, pointer, key_id, doc, &refusal),
         };
@@ -433,6 +436,11 @@ fn apply_transition(
                     entry: pointer,
                 };
                 tx.put_json(keys::announced(authority, entry.seq), &key);
+                tx.put_json(
+                    keys::announced_by_time(authority, key.valid_from_ms, entry.seq),
+                    &key,
+                );
+                tx.put_json(keys::announced_by_key(authority, &key.public_key), &key);
                 crate::doubts::key_announced(tx, &entry.authority, &key.public_key)
             }
             _ => Ok(()),

@@ -46,10 +46,10 @@ pub(crate) fn raise(
 ) -> Result<()> {
     let mut pending = Vec::new();
     for r in unconfirmed {
+        // Announced keys are kept in lowercase hex, one read per key.
         let announced = tx
-            .announced_keys(&r.authority)?
-            .iter()
-            .any(|a| a.public_key.eq_ignore_ascii_case(&r.encryption_key));
+            .announcement_of(&r.authority, &r.encryption_key.to_ascii_lowercase())?
+            .is_some();
         if !announced && !pending.contains(&r) {
             pending.push(r);
         }

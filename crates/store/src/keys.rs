@@ -67,9 +67,16 @@ pub const CLONED: u8 = b'O';
 /// Entries past a key's compromise that the authority's genuine
 /// continuation replaced in the log (kept as evidence).
 pub const DISPLACED: u8 = b'K';
+/// The encryption keys that count (each key's first announcement) by
+/// (authority, valid_from, seq): the newest valid at an instant are a
+/// short reverse range (docs/PROTOCOL.md 6.7).
+pub const ANNOUNCED_BY_TIME: u8 = b'N';
+/// The same announcements by (authority, key): whether a key was
+/// announced, in one read.
+pub const ANNOUNCED_BY_KEY: u8 = b'U';
 
 /// Prefixes of the records `reindex` rebuilds from the logs.
-pub const DERIVED: [u8; 14] = [
+pub const DERIVED: [u8; 16] = [
     LICENSE,
     TRANSIT,
     TALLY,
@@ -84,16 +91,20 @@ pub const DERIVED: [u8; 14] = [
     EXIT_DATE,
     SERIAL_INDEX,
     DOUBT,
+    ANNOUNCED_BY_TIME,
+    ANNOUNCED_BY_KEY,
 ];
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 /// The schemas this build migrates from (by a reindex at open): only
 /// derived records changed since (4: exits by date and the serial index
 /// across licenses; 5: license records in protobuf, not JSON; 6: sealed
 /// documents judged by the key that opened them, `party.excluded` and
-/// `document.unreadable`, which a reindex applies to what was stored).
-pub const SCHEMA_MIGRATES_FROM: [u32; 4] = [2, 3, 4, 5];
+/// `document.unreadable`, which a reindex applies to what was stored; 7:
+/// encryption key announcements indexed by time and by key, a repeated one
+/// no longer counting).
+pub const SCHEMA_MIGRATES_FROM: [u32; 5] = [2, 3, 4, 5, 6];
 pub const SCHEMA_KEY: &[u8] = b"M/schema";
 /// Present while a reindex runs: derived records are half-built until it is
 /// gone, so opening a store that holds it finishes the reindex first.
@@ -414,6 +425,32 @@ pub fn announced(authority: &str, seq: u64) -> Vec<u8> {
 pub fn announced_prefix(authority: &str) -> Vec<u8> {
     Key::new(ENCRYPTION).str(authority).build()
 }
+pub fn announced_by_time(authority: &str, valid_from_ms: i64, seq: u64) -> Vec<u8> {
+    Key::new(ANNOUNCED_BY_TIME)
+        .str(authority)
+        .i64(valid_from_ms)
+        .u64(seq)
+        .build()
+}
+pub fn announced_by_time_prefix(authority: &str) -> Vec<u8> {
+    Key::new(ANNOUNCED_BY_TIME).str(authority).build()
+}
+/// The range of `authority`'s counted announcements valid at `at_ms` (all
+/// of them without it): `start..end`, oldest first.
+pub fn announced_until(authority: &str, at_ms: Option<i64>) -> (Vec<u8>, Vec<u8>) {
+    let start = announced_by_time_prefix(authority);
+    let end = match at_ms {
+        Some(at) => prefix_end(&Key::new(ANNOUNCED_BY_TIME).str(authority).i64(at).build()),
+        None => prefix_end(&start),
+    };
+    (start, end)
+}
+pub fn announced_by_key(authority: &str, public_key: &str) -> Vec<u8> {
+    Key::new(ANNOUNCED_BY_KEY)
+        .str(authority)
+        .str(public_key)
+        .build()
+}
 pub fn applied(authority: &str) -> Vec<u8> {
     Key::new(APPLIED).str(authority).build()
 }
@@ -461,6 +498,9 @@ mod tests {
             META,
             CLONED,
             DISPLACED,
+            ANNOUNCED_BY_TIME,
+            ANNOUNCED_BY_KEY,
+            DOUBT,
         ];
         let distinct: std::collections::BTreeSet<u8> = all.into_iter().collect();
         assert_eq!(distinct.len(), all.len(), "a prefix is used twice");

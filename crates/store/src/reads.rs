@@ -185,6 +185,26 @@ impl Store {
         self.scan_json(&keys::announced_prefix(authority.as_str()), usize::MAX)
     }
 
+    /// The `limit` newest announcements of `authority` that count, valid at
+    /// `at_ms` (any time without it), oldest first (see
+    /// [`crate::Tx::issuer_announcements`]).
+    pub fn issuer_announcements(
+        &self,
+        authority: &AuthorityId,
+        at_ms: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<crate::state::AnnouncedKey>> {
+        let (start, end) = keys::announced_until(authority.as_str(), at_ms);
+        let mut out = self
+            .engine()
+            .scan_rev(&start, &end, limit)?
+            .into_iter()
+            .map(|(k, v)| decode(&k, &v))
+            .collect::<Result<Vec<crate::state::AnnouncedKey>>>()?;
+        out.reverse();
+        Ok(out)
+    }
+
     pub fn rotated_keys(&self, authority: &AuthorityId) -> Result<Vec<RotatedKey>> {
         self.scan_json(&keys::rotated_prefix(authority.as_str()), usize::MAX)
     }

@@ -202,6 +202,35 @@ impl<'a> Tx<'a> {
         Ok(rows.into_iter().take(limit).collect())
     }
 
+    /// The last `limit` rows with `start <= key < end`, this transaction's
+    /// writes (and deletions) included, in descending key order.
+    pub(crate) fn scan_range_rev(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let range = start.to_vec()..end.to_vec();
+        // Pending deletions may hide engine rows: read as many more.
+        let deleted = self
+            .pending
+            .range(range.clone())
+            .filter(|(_, v)| v.is_none())
+            .count();
+        let mut rows: BTreeMap<Vec<u8>, Vec<u8>> = self
+            .reads()?
+            .scan_rev(start, end, limit.saturating_add(deleted))?
+            .into_iter()
+            .collect();
+        for (k, v) in self.pending.range(range) {
+            match v {
+                Some(v) => rows.insert(k.clone(), v.clone()),
+                None => rows.remove(k),
+            };
+        }
+        Ok(rows.into_iter().rev().take(limit).collect())
+    }
+
     pub(crate) fn put_json<T: Serialize>(&mut self, key: Vec<u8>, value: &T) {
         self.put_raw(key, crate::codec::encode(value));
     }
@@ -238,6 +267,54 @@ impl<'a> Tx<'a> {
             .into_iter()
             .map(|(k, v)| crate::codec::decode(&k, &v))
             .collect()
+    }
+
+    /// The `limit` newest announcements of `authority` that count, valid
+    /// at `at_ms` (any time without it), oldest first, this transaction's
+    /// writes included: what `tally_model::issuer_keys::select` needs, in
+    /// one short reverse read however many keys the issuer announced.
+    pub fn issuer_announcements(
+        &self,
+        authority: &AuthorityId,
+        at_ms: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AnnouncedKey>> {
+        let (start, end) = keys::announced_until(authority.as_str(), at_ms);
+        let mut out = self
+            .scan_range_rev(&start, &end, limit)?
+            .into_iter()
+            .map(|(k, v)| crate::codec::decode(&k, &v))
+            .collect::<Result<Vec<AnnouncedKey>>>()?;
+        out.reverse();
+        Ok(out)
+    }
+
+    /// What the lifecycle rule needs to know of `doc` when it names no
+    /// document of the log: whether the key it announces was announced
+    /// before (each key counts once, docs/PROTOCOL.md 6.7).
+    pub fn announcement_prior(
+        &self,
+        authority: &AuthorityId,
+        doc: &tally_model::Document,
+    ) -> Result<tally_model::lifecycle::Prior<'static>> {
+        use tally_model::lifecycle::{Prior, announced_key};
+        let Some(key) = announced_key(doc) else {
+            return Ok(Prior::Nothing);
+        };
+        Ok(match self.announcement_of(authority, &key)? {
+            Some(earlier) => Prior::Announced(earlier.entry.seq),
+            None => Prior::Nothing,
+        })
+    }
+
+    /// The announcement of `public_key` (hex) in `authority`'s log that
+    /// counts, if it announced that key.
+    pub fn announcement_of(
+        &self,
+        authority: &AuthorityId,
+        public_key: &str,
+    ) -> Result<Option<AnnouncedKey>> {
+        self.get_json(&keys::announced_by_key(authority.as_str(), public_key))
     }
 
     /// A document of `authority` as it stands, this transaction's writes

@@ -11,7 +11,8 @@
 //! helpers every file shares (an entry, its JSON form) and the list of
 //! files; each module writes one file (or two that share their inputs):
 //! [`keys`], [`documents`], [`entries`], [`chain`] (chain and fork),
-//! [`sealed`], [`cards`], [`sync`], [`malformed`], [`text`], [`signatures`].
+//! [`sealed`], [`cards`], [`sync`], [`malformed`], [`text`], [`signatures`],
+//! [`issuer_keys`].
 
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -25,6 +26,7 @@ mod cards;
 mod chain;
 mod documents;
 mod entries;
+mod issuer_keys;
 mod keys;
 mod malformed;
 mod sealed;
@@ -154,6 +156,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
             "signatures.json",
             pretty(signatures::file(first.signed().entry_bytes(), &first_key)),
         ),
+        ("issuer_keys.json", pretty(issuer_keys::file())),
     ]
 }
 

@@ -416,3 +416,56 @@ fn sync_frames_are_length_prefixed_messages() {
         }
     }
 }
+
+/// `issuer_keys.json` follows PROTOCOL.md 6.7 as written, computed here the
+/// naive way from the file alone: the first announcement of each key
+/// counts; of the card keys (seq 0) and those, the ones valid at the
+/// entry's time sorted by (valid_from_ms, seq), each key at its last place,
+/// the 16 newest.
+#[test]
+fn issuer_key_selections_follow_the_rule_as_written() {
+    let f = load("issuer_keys.json");
+    let mut all: Vec<(i64, u64, String)> = arr(&f, "card_keys")
+        .iter()
+        .map(|k| {
+            (
+                k["valid_from_ms"].as_i64().expect("ms"),
+                0,
+                s(k, "public_key").to_string(),
+            )
+        })
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    for a in arr(&f, "announcements") {
+        let key = s(a, "public_key").to_string();
+        let first = seen.insert(key.clone());
+        assert_eq!(a["counts"].as_bool(), Some(first), "{a}");
+        if first {
+            all.push((
+                a["valid_from_ms"].as_i64().expect("ms"),
+                a["seq"].as_u64().expect("seq"),
+                key,
+            ));
+        }
+    }
+    all.sort_by_key(|(from, seq, _)| (*from, *seq));
+    let cap = f["max_issuer_keys"].as_u64().expect("a number") as usize;
+    for case in arr(&f, "selections") {
+        let at = case["issued_at_ms"].as_i64();
+        let mut out: Vec<String> = Vec::new();
+        for (from, _, k) in &all {
+            if at.is_none_or(|at| *from <= at) {
+                out.retain(|o| o != k);
+                out.push(k.clone());
+            }
+        }
+        if at.is_some() && out.len() > cap {
+            out.drain(..out.len() - cap);
+        }
+        let tried: Vec<String> = arr(case, "tried")
+            .iter()
+            .map(|k| k.as_str().expect("hex").to_string())
+            .collect();
+        assert_eq!(tried, out, "{}", s(case, "description"));
+    }
+}

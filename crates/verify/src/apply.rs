@@ -13,7 +13,7 @@
 use crate::Verifier;
 use crate::sealing::SealOpener;
 use tally_model::{AuthorityId, Body, Entry, KeyCompromise, SignedEntry};
-use tally_store::{ApplyStep, Opening, Progress, ReindexReport, Result, Tx};
+use tally_store::{AnnouncedKey, ApplyStep, Opening, Progress, ReindexReport, Result, Tx};
 
 /// Applies entries past their log's applied mark, opening the sealed ones
 /// with this node's keys (none: every sealed entry reads as not addressed
@@ -35,10 +35,31 @@ impl Applier {
     pub fn opening(&self, tx: &Tx, entry: &Entry) -> Result<Option<Opening>> {
         match (&self.opener, &entry.body) {
             (Some(opener), Body::Sealed(_)) => {
-                let announced = tx.announced_keys(&entry.authority)?;
+                let announced = announcements(opener, tx, entry)?;
                 Ok(Some(opener.open(entry, &announced)))
             }
             _ => Ok(None),
+        }
+    }
+
+    /// What a document opened ahead of its batch's commit (with the
+    /// announcements committed before the batch) comes to as `tx` sees the
+    /// log: the same, unless an announcement applied since (earlier in the
+    /// batch, or gossip's) pushed the key that opened it out of the newest
+    /// the protocol tries (docs/PROTOCOL.md 6.7); then it is opened again.
+    pub fn confirm(&self, tx: &Tx, entry: &Entry, ahead: Opening) -> Result<Option<Opening>> {
+        let (Some(opener), Opening::Document { readers, .. }) = (&self.opener, &ahead) else {
+            return self.opening(tx, entry);
+        };
+        if !opener.reads_announcements(entry) {
+            return Ok(Some(ahead));
+        }
+        let announced = announcements(opener, tx, entry)?;
+        let opened_with = readers.first().map(|r| r.encryption_key.as_str());
+        if opened_with.is_some_and(|key| opener.tries(entry, &announced, key)) {
+            Ok(Some(ahead))
+        } else {
+            Ok(Some(opener.open(entry, &announced)))
         }
     }
 
@@ -52,6 +73,19 @@ impl Applier {
         }
         Ok(applied)
     }
+}
+
+/// The announcements of `entry`'s issuer that opening it needs, as `tx`
+/// sees them: the newest that count, valid at its time.
+fn announcements(opener: &SealOpener, tx: &Tx, entry: &Entry) -> Result<Vec<AnnouncedKey>> {
+    if !opener.reads_announcements(entry) {
+        return Ok(Vec::new());
+    }
+    tx.issuer_announcements(
+        &entry.authority,
+        Some(entry.issued_at_ms),
+        crate::sealing::MAX_ISSUER_KEYS,
+    )
 }
 
 impl ApplyStep for Applier {

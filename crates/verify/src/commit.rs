@@ -280,10 +280,11 @@ impl Batch {
             self.deferred.push(entry.authority.clone());
             tx.append_chain(v)?
         } else {
-            // Opened ahead when it opened there; otherwise here, where a key
-            // this batch announced counts.
+            // Opened ahead when it opened there (confirmed against what the
+            // log announced since); otherwise here, where a key this batch
+            // announced counts.
             let opening = match opened {
-                Some(o) => Some(o),
+                Some(o) => self.applier.confirm(tx, entry, o)?,
                 None => self.applier.opening(tx, entry)?,
             };
             tx.append(v, opening)?

@@ -280,10 +280,11 @@ impl Verifier {
             .into_iter()
             .map(VerifiedEntry::check_document)
             .collect();
-        // And the sealed documents addressed to this node are opened here
-        // (what opens here opens the same in the commit stage), with each
-        // issuer's announced keys read once per range.
-        let mut announced: HashMap<AuthorityId, Vec<AnnouncedKey>> = HashMap::new();
+        // And the sealed documents addressed to this node are opened here,
+        // with the announcements committed before the range (the commit
+        // stage confirms the key that opened is still one the protocol
+        // tries, `Applier::confirm`).
+        let mut announced = Announcements::default();
         let applier = self.applier();
         let mut opened = Vec::with_capacity(entries.len());
         for v in &entries {
@@ -296,17 +297,16 @@ impl Verifier {
                 opened.push(None);
                 continue;
             }
-            let keys = match announced.entry(e.authority.clone()) {
-                std::collections::hash_map::Entry::Occupied(k) => k.into_mut(),
-                std::collections::hash_map::Entry::Vacant(k) => {
-                    k.insert(self.store().announced_keys(&e.authority)?)
-                }
+            let keys = if opener.reads_announcements(e) {
+                announced.valid_at(self.store(), &e.authority, e.issued_at_ms)?
+            } else {
+                Vec::new()
             };
             // Only a document that opened is kept: that outcome is the
             // payload's own, whichever keys are announced later; any other
             // may yet open with a key the same range announces, so the
             // commit stage tries again.
-            opened.push(match opener.open(e, keys) {
+            opened.push(match opener.open(e, &keys) {
                 o @ tally_store::Opening::Document { .. } => Some(o),
                 _ => None,
             });
@@ -408,5 +408,33 @@ impl Verifier {
         } else {
             ProofOutcome::Known
         })
+    }
+}
+
+/// The announcements a range's sealed entries are opened with, read from
+/// the committed store: per issuer, its newest that count once, and again
+/// at an entry's time only when one of those is newer than the entry
+/// (then an older one may be among the newest valid at its time).
+#[derive(Default)]
+struct Announcements(HashMap<AuthorityId, Vec<AnnouncedKey>>);
+
+impl Announcements {
+    fn valid_at(
+        &mut self,
+        store: &tally_store::Store,
+        authority: &AuthorityId,
+        at_ms: i64,
+    ) -> Result<Vec<AnnouncedKey>, StoreError> {
+        let limit = crate::sealing::MAX_ISSUER_KEYS;
+        let newest = match self.0.entry(authority.clone()) {
+            std::collections::hash_map::Entry::Occupied(k) => k.into_mut(),
+            std::collections::hash_map::Entry::Vacant(k) => {
+                k.insert(store.issuer_announcements(authority, None, limit)?)
+            }
+        };
+        if newest.iter().all(|a| a.valid_from_ms <= at_ms) {
+            return Ok(newest.clone());
+        }
+        store.issuer_announcements(authority, Some(at_ms), limit)
     }
 }

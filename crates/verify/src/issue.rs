@@ -9,7 +9,7 @@
 use crate::sealing::{Plan, plan};
 use crate::{IssueError, Verifier};
 use std::collections::BTreeMap;
-use tally_model::lifecycle::{self, Refusal, Standing};
+use tally_model::lifecycle::{self, Prior, Refusal, Standing};
 use tally_model::linkage::{allocation, same_party, unallocated_covers};
 use tally_model::seal::Header;
 use tally_model::{
@@ -67,7 +67,9 @@ fn held(tx: &Tx, r: &DocumentRef) -> Result<Option<LicenseState>, IssueError> {
 impl From<Refusal> for IssueError {
     fn from(r: Refusal) -> IssueError {
         match r {
-            Refusal::NumberUsed(_) | Refusal::Revoked(_) => IssueError::Conflict(r.to_string()),
+            Refusal::NumberUsed(_) | Refusal::Revoked(_) | Refusal::KeyAnnounced(_) => {
+                IssueError::Conflict(r.to_string())
+            }
             Refusal::Unknown(_) => IssueError::NotFound,
             Refusal::Document(e) => IssueError::InvalidDocument(e.0),
             Refusal::Amendment(e) => IssueError::InvalidAmendment(e.0),
@@ -134,7 +136,9 @@ impl Verifier {
         }
         let trust = self.trust();
         let license_doc = license.as_ref().map(|l| &l.document);
-        let announced = |a: &AuthorityId| tx.announced_keys(a).unwrap_or_default();
+        let announced = |a: &AuthorityId, limit: usize| {
+            tx.issuer_announcements(a, None, limit).unwrap_or_default()
+        };
         Ok(Carriage {
             sealed: plan(
                 &self.inner.authority,
@@ -341,13 +345,16 @@ impl Verifier {
             Some(number) => tx.license(own, number)?,
             None => None,
         };
-        let standing = current.as_ref().map(|s| Standing {
-            kind: s.kind,
-            status: s.status,
-            version: s.version,
-            document: &s.document,
-        });
-        lifecycle::transition(standing, &document, own.country())?;
+        let prior = match &current {
+            Some(s) => Prior::Standing(Standing {
+                kind: s.kind,
+                status: s.status,
+                version: s.version,
+                document: &s.document,
+            }),
+            None => tx.announcement_prior(own, &document)?,
+        };
+        lifecycle::transition(prior, &document, own.country())?;
         if let Document::License(license) = &document {
             self.linkage(tx, license)?;
         }

@@ -11,6 +11,7 @@
 use crate::own_keys::OwnKeys;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
+use tally_model::issuer_keys;
 use tally_model::recipients::{Readers, readers};
 use tally_model::seal::{self, EncryptionPublic, EncryptionSecret, Header, PairKeys, Random};
 use tally_model::{AuthorityId, Body, Country, Document, Entry, License, Recipient, TrustList};
@@ -213,63 +214,30 @@ impl Plan {
     }
 }
 
-/// Most of an issuer's encryption keys a sealed entry is tried against: the
-/// newest valid at the entry's time (docs/PROTOCOL.md 6.7). An issuer that
-/// announces thousands of keys cannot make every reader try them all.
-pub const MAX_ISSUER_KEYS: usize = 16;
+pub use tally_model::issuer_keys::MAX_ISSUER_KEYS;
 
-/// Every usable encryption key of an authority, oldest first: its card's,
-/// then those it announced in its own log (which come later, in log order).
-/// With `at_ms`, only those valid at that time, and at most the
-/// [`MAX_ISSUER_KEYS`] newest of them.
+/// The issuer keys of docs/PROTOCOL.md 6.7, oldest first: its card's and
+/// `announced` (the newest announcements that count, as the store hands
+/// them over), with `at_ms` only the [`MAX_ISSUER_KEYS`] newest valid then.
 fn known_keys(
     card: Option<&tally_model::Card>,
     announced: &[AnnouncedKey],
     at_ms: Option<i64>,
 ) -> Vec<EncryptionPublic> {
-    // Filtered on time before anything is parsed, sorted once, and walked
-    // from the newest: an issuer that announced thousands of keys costs a
-    // reader one pass over them per entry, not a parse of each and a
-    // quadratic de-duplication (38 ms per entry at 10,000 announcements).
-    let mut keys: Vec<(i64, u64, &str)> = card
+    let card = card
         .map(|c| c.encryption_keys.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .map(|k| (k.valid_from_ms, 0, k.public_key.as_str()))
-        .chain(
-            announced
-                .iter()
-                .map(|a| (a.valid_from_ms, a.entry.seq, a.public_key.as_str())),
-        )
-        .filter(|(from, _, _)| at_ms.is_none_or(|at| *from <= at))
-        .collect();
-    keys.sort_by_key(|(from, seq, _)| (*from, *seq));
-    // No low-order check here: it costs a whole X25519 (the bench found
-    // it was half of a sealed catch-up's commit stage), and it is made
-    // where keys come in (cards are checked when trusted, announcements
-    // by the lifecycle rule), by `seal` for every recipient, and by
-    // `open`, whose pair-key derivation refuses a non-contributory DH.
-    let cap = if at_ms.is_some() {
-        MAX_ISSUER_KEYS
-    } else {
-        usize::MAX
-    };
-    // Each key once, at its newest place; oldest first in the answer.
-    let mut seen = std::collections::HashSet::new();
-    let mut out: Vec<EncryptionPublic> = Vec::new();
-    for (_, _, hex) in keys.iter().rev() {
-        if out.len() == cap {
-            break;
-        }
-        if let Some(k) = EncryptionPublic::parse(hex)
-            && seen.insert(k)
-        {
-            out.push(k);
-        }
-    }
-    out.reverse();
-    out
+        .unwrap_or_default();
+    let announced = announced.iter().map(|a| issuer_keys::Announced {
+        public_key: &a.public_key,
+        valid_from_ms: a.valid_from_ms,
+        seq: a.entry.seq,
+    });
+    issuer_keys::select(card, announced, at_ms)
 }
+
+/// What [`plan`] reads of an authority's announced keys: the `limit`
+/// newest that count, oldest first.
+pub type Announcements<'a> = &'a dyn Fn(&AuthorityId, usize) -> Vec<AnnouncedKey>;
 
 /// The recipients of `document`, issued by `issuer`, concerning `license`
 /// (see [`readers`]), from the trust list as it stands: every trusted
@@ -280,7 +248,7 @@ pub fn plan(
     document: &Document,
     license: Option<&License>,
     trust: &TrustList,
-    announced: &dyn Fn(&AuthorityId) -> Vec<AnnouncedKey>,
+    announced: Announcements<'_>,
 ) -> Option<Plan> {
     let Readers::Parties(countries) = readers(document, issuer.country().as_str(), license) else {
         return None;
@@ -295,7 +263,15 @@ pub fn plan(
         // never one declared compromised (its secret may be read elsewhere).
         // With every key compromised the authority's country is unreached
         // until its new card comes.
-        let newest = known_keys(Some(card), &announced(&card.authority), None)
+        // Read past as many announcements as the authority has compromised
+        // keys: the newest one not compromised is among them.
+        let compromised = trust
+            .compromises()
+            .iter()
+            .filter(|c| c.authority == card.authority)
+            .count();
+        let announced = announced(&card.authority, compromised + 1);
+        let newest = known_keys(Some(card), &announced, None)
             .into_iter()
             .rfind(|k| !trust.encryption_key_compromised(&card.authority, &k.to_hex()));
         if let Some(key) = newest {
@@ -324,8 +300,30 @@ pub struct SealOpener {
 }
 
 impl SealOpener {
-    /// Opens `entry`; `announced` are the encryption keys its authority
-    /// announced in its own log (besides those on its card).
+    /// Whether opening `entry` needs its issuer's announced keys: not for
+    /// this node's own entries, which open with its own secrets.
+    pub fn reads_announcements(&self, entry: &Entry) -> bool {
+        entry.authority != self.own
+    }
+
+    /// Whether `key` (hex) is among the issuer keys an entry of `entry`'s
+    /// authority and time is tried against, given `announced` (the newest
+    /// announcements that count, valid at its time).
+    pub fn tries(&self, entry: &Entry, announced: &[AnnouncedKey], key: &str) -> bool {
+        let trust = self.trust.read().unwrap_or_else(|p| p.into_inner());
+        known_keys(
+            trust.card(&entry.authority),
+            announced,
+            Some(entry.issued_at_ms),
+        )
+        .iter()
+        .any(|k| k.to_hex().eq_ignore_ascii_case(key))
+    }
+
+    /// Opens `entry`; `announced` are the newest encryption keys its
+    /// authority announced in its own log that count and are valid at the
+    /// entry's time (besides those on its card; see
+    /// [`tally_store::Tx::issuer_announcements`]).
     pub fn open(&self, entry: &Entry, announced: &[AnnouncedKey]) -> Opening {
         let Body::Sealed(sealed) = &entry.body else {
             return Opening::NotAddressed;
@@ -551,7 +549,7 @@ mod tests {
                 after_seq: 3,
             });
         }
-        let announced = |_: &AuthorityId| {
+        let announced = |_: &AuthorityId, _: usize| {
             vec![AnnouncedKey {
                 public_key: public(2).to_hex(),
                 valid_from_ms: 10,
@@ -567,78 +565,6 @@ mod tests {
             .iter()
             .find(|r| r.authority == mx)
             .map(|r| r.encryption_key)
-    }
-
-    /// The selection of docs/PROTOCOL.md 6.7 as it was first written:
-    /// parse, sort by (valid_from, seq), keep each key at its last place,
-    /// the 16 newest valid at `at`.
-    fn reference(
-        card: &tally_model::Card,
-        announced: &[AnnouncedKey],
-        at: Option<i64>,
-    ) -> Vec<EncryptionPublic> {
-        let mut keys: Vec<(i64, u64, EncryptionPublic)> = card
-            .encryption_keys
-            .iter()
-            .filter_map(|k| EncryptionPublic::parse(&k.public_key).map(|p| (k.valid_from_ms, 0, p)))
-            .chain(announced.iter().filter_map(|a| {
-                EncryptionPublic::parse(&a.public_key).map(|p| (a.valid_from_ms, a.entry.seq, p))
-            }))
-            .collect();
-        keys.sort_by_key(|(from, seq, _)| (*from, *seq));
-        keys.retain(|(from, _, _)| at.is_none_or(|at| *from <= at));
-        let mut out: Vec<EncryptionPublic> = Vec::new();
-        for (_, _, k) in keys {
-            out.retain(|o| o != &k);
-            out.push(k);
-        }
-        if at.is_some() && out.len() > MAX_ISSUER_KEYS {
-            out.drain(..out.len() - MAX_ISSUER_KEYS);
-        }
-        out
-    }
-
-    /// Issue 28, finding 1 (re-probe, the issuer's side): an issuer with
-    /// 10,000 announced keys cost every reader 38 ms per entry in the
-    /// selection alone (a quadratic de-duplication). The one-pass selection
-    /// picks exactly what the protocol's does, repeated and malformed keys,
-    /// ties and card keys included.
-    #[test]
-    fn the_issuer_keys_tried_are_the_protocols_selection() {
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
-        for round in 0..200 {
-            let mut card = tally_testkit::keys::card("MX-SEDENA", &tally_testkit::keys::key(2));
-            card.encryption_keys = (0..next(3))
-                .map(|_| CardKey::new(public(next(40) as u8 + 1).to_hex(), next(50) as i64))
-                .collect();
-            let announced: Vec<AnnouncedKey> = (0..next(60))
-                .map(|seq| AnnouncedKey {
-                    public_key: if next(20) == 0 {
-                        "not hex".into()
-                    } else {
-                        public(next(40) as u8 + 1).to_hex()
-                    },
-                    valid_from_ms: next(50) as i64,
-                    entry: EntryPointer {
-                        seq: seq + 1,
-                        hash: tally_model::EntryHash([0; 32]),
-                    },
-                })
-                .collect();
-            for at in [None, Some(next(60) as i64), Some(-1)] {
-                assert_eq!(
-                    known_keys(Some(&card), &announced, at),
-                    reference(&card, &announced, at),
-                    "round {round}, at {at:?}"
-                );
-            }
-        }
     }
 
     #[test]
