@@ -1,0 +1,272 @@
+//! The PKCS#11 signer against a real SoftHSM2, each test in a token of its
+//! own (see `support`).
+
+mod support;
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::object::{Attribute, AttributeInfo, AttributeType, ObjectClass};
+use cryptoki::session::UserType;
+use std::sync::Arc;
+use support::{PIN, TOKEN_LABEL, Token, in_own_token};
+use tally_custody::{FileSigner, Pkcs11Signer, Signer, SignerError, max_message_bytes};
+
+const KEY: &str = "us-ddtc-signing-1";
+
+/// A message as an entry's would be: the domain prefix, then bytes.
+fn message(n: usize) -> Vec<u8> {
+    let mut m = tally_model::entry::DOMAIN.to_vec();
+    m.extend((0..n).map(|i| (i % 251) as u8));
+    m
+}
+
+/// Checks a signature under the protocol's rule and ed25519-dalek's strict one.
+fn verifies(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
+    let dalek = ed25519_dalek::VerifyingKey::from_bytes(public).is_ok_and(|k| {
+        k.verify_strict(message, &ed25519_dalek::Signature::from_bytes(signature))
+            .is_ok()
+    });
+    tally_model::signature::verify(public, message, signature) && dalek
+}
+
+#[test]
+fn a_key_generated_in_the_token_signs_what_the_protocol_verifies() {
+    in_own_token(
+        "a_key_generated_in_the_token_signs_what_the_protocol_verifies",
+        |token| {
+            let signer = Pkcs11Signer::generate(token.config(KEY)).expect("generated");
+            let public = signer.public_key();
+            assert_eq!(tally_model::signature::key_weakness(&public), None);
+            for m in [message(200), message(0)] {
+                let sig = signer.sign(&m).expect("signed");
+                assert!(verifies(&public, &m, &sig));
+                let mut other = m.clone();
+                other.push(0);
+                assert!(!verifies(&public, &other, &sig));
+            }
+            // The largest message this version hands a signer, in one call.
+            let largest = message(max_message_bytes() - tally_model::entry::DOMAIN.len());
+            assert_eq!(largest.len(), max_message_bytes());
+            let sig = signer.sign(&largest).expect("the largest message signed");
+            assert!(verifies(&public, &largest, &sig));
+            assert!(signer.description().contains(TOKEN_LABEL));
+            assert!(!signer.description().contains(PIN));
+        },
+    );
+}
+
+#[test]
+fn the_key_is_found_again_by_its_label_and_not_generated_twice() {
+    in_own_token(
+        "the_key_is_found_again_by_its_label_and_not_generated_twice",
+        |token| {
+            let public = Pkcs11Signer::generate(token.config(KEY))
+                .expect("generated")
+                .public_key();
+            let again = Pkcs11Signer::open(token.config(KEY)).expect("found again");
+            assert_eq!(again.public_key(), public);
+            let m = message(50);
+            assert!(verifies(&public, &m, &again.sign(&m).expect("signed")));
+            assert!(matches!(
+                Pkcs11Signer::generate(token.config(KEY)),
+                Err(SignerError::KeyExists { .. })
+            ));
+            assert!(matches!(
+                Pkcs11Signer::open(token.config("no-such-key")),
+                Err(SignerError::KeyNotFound { .. })
+            ));
+            let other = Pkcs11Signer::generate(token.config("second")).expect("a second key");
+            assert_ne!(other.public_key(), public);
+        },
+    );
+}
+
+#[test]
+fn the_private_key_is_sensitive_and_never_extractable() {
+    in_own_token(
+        "the_private_key_is_sensitive_and_never_extractable",
+        |token| {
+            let public = Pkcs11Signer::generate(token.config(KEY))
+                .expect("generated")
+                .public_key();
+            let module = Pkcs11::new(support::module()).expect("module");
+            module
+                .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+                .expect("initialised");
+            let slot = module.get_slots_with_token().expect("slots")[0];
+            let session = module.open_ro_session(slot).expect("session");
+            session
+                .login(UserType::User, Some(&PIN.into()))
+                .expect("login");
+            let find = |class| {
+                session
+                    .find_objects(&[
+                        Attribute::Class(class),
+                        Attribute::Label(KEY.as_bytes().to_vec()),
+                    ])
+                    .expect("found")
+            };
+            let private = find(ObjectClass::PRIVATE_KEY);
+            let public_objects = find(ObjectClass::PUBLIC_KEY);
+            assert_eq!((private.len(), public_objects.len()), (1, 1));
+            let value = session
+                .get_attribute_info(private[0], &[AttributeType::Value])
+                .expect("asked");
+            assert!(matches!(value[..], [AttributeInfo::Sensitive]), "{value:?}");
+            let attributes = session
+                .get_attributes(
+                    private[0],
+                    &[
+                        AttributeType::Sensitive,
+                        AttributeType::Extractable,
+                        AttributeType::AlwaysSensitive,
+                        AttributeType::NeverExtractable,
+                        AttributeType::Token,
+                        AttributeType::Id,
+                    ],
+                )
+                .expect("attributes");
+            for expected in [
+                Attribute::Sensitive(true),
+                Attribute::Extractable(false),
+                Attribute::AlwaysSensitive(true),
+                Attribute::NeverExtractable(true),
+                Attribute::Token(true),
+                Attribute::Id(public.to_vec()),
+            ] {
+                assert!(
+                    attributes.contains(&expected),
+                    "{expected:?} in {attributes:?}"
+                );
+            }
+            let public_attributes = session
+                .get_attributes(
+                    public_objects[0],
+                    &[AttributeType::Token, AttributeType::Id],
+                )
+                .expect("attributes");
+            assert!(public_attributes.contains(&Attribute::Token(true)));
+            assert!(public_attributes.contains(&Attribute::Id(public.to_vec())));
+        },
+    );
+}
+
+#[test]
+fn a_wrong_pin_is_its_own_error() {
+    in_own_token("a_wrong_pin_is_its_own_error", |token| {
+        Pkcs11Signer::generate(token.config(KEY)).expect("generated");
+        let err =
+            Pkcs11Signer::open(token.config_with_pin(KEY, "0000-wrong")).expect_err("a wrong PIN");
+        assert_eq!(
+            err,
+            SignerError::PinRefused {
+                token: TOKEN_LABEL.into(),
+                locked: false
+            }
+        );
+        assert!(!err.to_string().contains("0000-wrong"));
+    });
+}
+
+#[test]
+fn set_up_mistakes_are_named() {
+    in_own_token("set_up_mistakes_are_named", |token| {
+        let mut config = token.config(KEY);
+        config.token_label = "no-such-token".into();
+        let err = Pkcs11Signer::open(config).expect_err("no such token");
+        assert!(err.is_unavailable(), "{err}");
+        let mut config = token.config(KEY);
+        config.module = "/nonexistent/libpkcs11.so".into();
+        assert!(matches!(
+            Pkcs11Signer::open(config),
+            Err(SignerError::Module { .. })
+        ));
+    });
+}
+
+/// Moves the token's files out of the token directory, or back.
+fn move_token_files(token: &Token, away: bool) {
+    let (from, to) = if away {
+        (token.tokens(), token.dir.join("away"))
+    } else {
+        (token.dir.join("away"), token.tokens())
+    };
+    std::fs::rename(&from, &to).expect("moved");
+    if away {
+        std::fs::create_dir(&from).expect("an empty token directory");
+    }
+}
+
+#[test]
+fn a_token_away_is_unavailable_and_signing_resumes_when_it_is_back() {
+    in_own_token(
+        "a_token_away_is_unavailable_and_signing_resumes_when_it_is_back",
+        |token| {
+            let signer = Pkcs11Signer::generate(token.config(KEY)).expect("generated");
+            let m = message(100);
+            signer.sign(&m).expect("signed while present");
+            move_token_files(token, true);
+            let err = signer.sign(&m).expect_err("the token is away");
+            eprintln!("away: {err}");
+            assert!(err.is_unavailable(), "{err}");
+            std::fs::remove_dir(token.tokens()).expect("the empty directory");
+            move_token_files(token, false);
+            let sig = signer.sign(&m).expect("signing resumed");
+            assert!(verifies(&signer.public_key(), &m, &sig));
+        },
+    );
+}
+
+#[test]
+fn a_module_finalised_under_the_signer_is_initialised_again() {
+    in_own_token(
+        "a_module_finalised_under_the_signer_is_initialised_again",
+        |token| {
+            let signer = Pkcs11Signer::generate(token.config(KEY)).expect("generated");
+            let m = message(100);
+            signer.sign(&m).expect("signed");
+            // Another handle on the same module finalises it: every session
+            // of the process is gone, as when a device is pulled.
+            let module = Pkcs11::new(support::module()).expect("module");
+            module.finalize().expect("finalised");
+            let sig = signer.sign(&m).expect("signed again, same signer");
+            assert!(verifies(&signer.public_key(), &m, &sig));
+        },
+    );
+}
+
+#[test]
+fn file_and_token_signers_are_interchangeable() {
+    in_own_token("file_and_token_signers_are_interchangeable", |token| {
+        let signers: Vec<Arc<dyn Signer>> = vec![
+            Arc::new(FileSigner::new(&tally_model::AuthorityKey::from_bytes(
+                &[3; 32],
+            ))),
+            Arc::new(Pkcs11Signer::generate(token.config(KEY)).expect("generated")),
+        ];
+        let m = message(300);
+        for signer in &signers {
+            let sig = signer.sign(&m).expect("signed");
+            assert!(
+                verifies(&signer.public_key(), &m, &sig),
+                "{}",
+                signer.description()
+            );
+        }
+        assert_ne!(signers[0].public_key(), signers[1].public_key());
+        // Shared between threads, as the node's tasks share it.
+        let token_signer = Arc::clone(&signers[1]);
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let s = Arc::clone(&token_signer);
+                std::thread::spawn(move || {
+                    let m = message(i * 10);
+                    let sig = s.sign(&m).expect("signed");
+                    verifies(&s.public_key(), &m, &sig)
+                })
+            })
+            .collect();
+        for h in handles {
+            assert!(h.join().expect("a signing thread"));
+        }
+    });
+}
