@@ -19,6 +19,10 @@ fn message(n: usize) -> Vec<u8> {
     m
 }
 
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Checks a signature under the protocol's rule and ed25519-dalek's strict one.
 fn verifies(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
     let dalek = ed25519_dalek::VerifyingKey::from_bytes(public).is_ok_and(|k| {
@@ -141,9 +145,20 @@ fn the_private_key_is_sensitive_and_never_extractable() {
             let public_attributes = session
                 .get_attributes(
                     public_objects[0],
-                    &[AttributeType::Token, AttributeType::Id],
+                    &[
+                        AttributeType::Token,
+                        AttributeType::Id,
+                        AttributeType::EcParams,
+                        AttributeType::EcPoint,
+                    ],
                 )
                 .expect("attributes");
+            // What this module reports (docs/OPERATIONS.md lists SoftHSM2's).
+            for a in &public_attributes {
+                if let Attribute::EcParams(v) | Attribute::EcPoint(v) = a {
+                    println!("{:?}: {}", a.attribute_type(), hex_of(v));
+                }
+            }
             assert!(public_attributes.contains(&Attribute::Token(true)));
             assert!(public_attributes.contains(&Attribute::Id(public.to_vec())));
         },
@@ -269,4 +284,64 @@ fn file_and_token_signers_are_interchangeable() {
             assert!(h.join().expect("a signing thread"));
         }
     });
+}
+
+#[test]
+fn a_key_whose_curve_is_named_edwards25519_is_found_and_signs() {
+    in_own_token(
+        "a_key_whose_curve_is_named_edwards25519_is_found_and_signs",
+        |token| {
+            // Made outside the signer, with CKA_EC_PARAMS as the PrintableString
+            // name (the PKCS#11 3.0 form) instead of the OID.
+            let module = Pkcs11::new(support::module()).expect("module");
+            module
+                .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+                .expect("initialised");
+            let slot = module.get_slots_with_token().expect("slots")[0];
+            let session = module.open_rw_session(slot).expect("session");
+            session
+                .login(UserType::User, Some(&PIN.into()))
+                .expect("login");
+            let label = KEY.as_bytes().to_vec();
+            let (public, private) = session
+                .generate_key_pair(
+                    &cryptoki::mechanism::Mechanism::EccEdwardsKeyPairGen,
+                    &[
+                        Attribute::Token(true),
+                        Attribute::Verify(true),
+                        Attribute::EcParams(b"\x13\x0cedwards25519".to_vec()),
+                        Attribute::Label(label.clone()),
+                    ],
+                    &[
+                        Attribute::Token(true),
+                        Attribute::Private(true),
+                        Attribute::Sensitive(true),
+                        Attribute::Extractable(false),
+                        Attribute::Sign(true),
+                        Attribute::Label(label),
+                    ],
+                )
+                .expect("SoftHSM2 takes the curve by name");
+            let point = session
+                .get_attributes(public, &[AttributeType::EcPoint])
+                .expect("the point");
+            let Some(Attribute::EcPoint(point)) = point.first() else {
+                panic!("no CKA_EC_POINT: {point:?}");
+            };
+            let key = point[point.len() - 32..].to_vec();
+            for object in [public, private] {
+                session
+                    .update_attributes(object, &[Attribute::Id(key.clone())])
+                    .expect("CKA_ID set");
+            }
+            let signer = Pkcs11Signer::open(token.config(KEY)).expect("found");
+            assert_eq!(signer.public_key()[..], key[..]);
+            let m = message(10);
+            assert!(verifies(
+                &signer.public_key(),
+                &m,
+                &signer.sign(&m).expect("signed")
+            ));
+        },
+    );
 }
