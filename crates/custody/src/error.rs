@@ -39,6 +39,11 @@ pub enum SignerError {
     /// library).
     #[error("PKCS#11 module {module}: {reason}")]
     Module { module: String, reason: String },
+    /// The signer answered a signature that does not verify with its own
+    /// public key under the protocol's rule (a token signing with another
+    /// key or another EdDSA scheme): nothing was issued.
+    #[error("{signer} made a signature that does not verify with its public key")]
+    BadSignature { signer: String },
     /// Anything else the token answered (an unsupported mechanism, a
     /// malformed answer): not expected to pass by retrying.
     #[error("signing token {token:?}: {reason}")]

@@ -65,4 +65,23 @@ mod tests {
         assert!(!format!("{signer:?}").contains(&hex::encode([7u8; 32])));
         assert!(signer.description().contains(&hex::encode(key.public())));
     }
+
+    #[test]
+    fn an_entry_signed_through_the_trait_is_the_entry_the_key_signs() {
+        use tally_model::{Body, Document, Entry, License};
+        let key = AuthorityKey::from_bytes(&[7; 32]);
+        let entry = Entry {
+            authority: "US-DDTC".parse().expect("an authority id"),
+            seq: 1,
+            prev: None,
+            issued_at_ms: 1_790_000_000_000,
+            recipients: vec![],
+            body: Body::Document(Document::License(License::Export(
+                tally_model::sample::export_license(),
+            ))),
+        };
+        let through = crate::sign_entry(&FileSigner::new(&key), &entry).expect("signed");
+        let direct = key.sign(&entry);
+        assert_eq!(through.signed(), direct.signed());
+    }
 }

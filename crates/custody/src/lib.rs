@@ -52,6 +52,25 @@ pub trait Signer: Send + Sync {
     fn description(&self) -> String;
 }
 
+/// Signs `entry` with `signer`: tally-model builds the message (its domain
+/// prefix, docs/PROTOCOL.md 3.1) and checks the signature under the
+/// protocol's rule before the entry counts as verified; the signer only
+/// signs the bytes. What the issuing path calls in place of
+/// `AuthorityKey::sign`.
+pub fn sign_entry(
+    signer: &dyn Signer,
+    entry: &tally_model::Entry,
+) -> Result<tally_model::VerifiedEntry, SignerError> {
+    entry
+        .sign_with(&signer.public_key(), |message| signer.sign(message))
+        .map_err(|e| match e {
+            tally_model::SignWithError::Signer(e) => e,
+            tally_model::SignWithError::BadSignature => SignerError::BadSignature {
+                signer: signer.description(),
+            },
+        })
+}
+
 /// The largest message a signer is ever handed by this version, in bytes:
 /// an entry's signed message, the 14-byte domain prefix and the entry bytes
 /// (docs/PROTOCOL.md 3.1). Entries are bounded by

@@ -8,7 +8,7 @@ use cryptoki::object::{Attribute, AttributeInfo, AttributeType, ObjectClass};
 use cryptoki::session::UserType;
 use std::sync::Arc;
 use support::{PIN, TOKEN_LABEL, Token, in_own_token};
-use tally_custody::{FileSigner, Pkcs11Signer, Signer, SignerError, max_message_bytes};
+use tally_custody::{FileSigner, Pkcs11Signer, Signer, SignerError, max_message_bytes, sign_entry};
 
 const KEY: &str = "us-ddtc-signing-1";
 
@@ -342,6 +342,40 @@ fn a_key_whose_curve_is_named_edwards25519_is_found_and_signs() {
                 &m,
                 &signer.sign(&m).expect("signed")
             ));
+        },
+    );
+}
+
+#[test]
+fn an_entry_signed_in_the_token_verifies_as_a_peer_checks_it() {
+    in_own_token(
+        "an_entry_signed_in_the_token_verifies_as_a_peer_checks_it",
+        |token| {
+            use tally_model::{
+                Body, Document, Entry, License, OpenedEntry, SignedEntry, VerifiedEntry,
+            };
+            let signer = Pkcs11Signer::generate(token.config(KEY)).expect("generated");
+            let entry = Entry {
+                authority: "US-DDTC".parse().expect("an authority id"),
+                seq: 1,
+                prev: None,
+                issued_at_ms: 1_790_000_000_000,
+                recipients: vec![],
+                body: Body::Document(Document::License(License::Export(
+                    tally_model::sample::export_license(),
+                ))),
+            };
+            let issued = sign_entry(&signer, &entry).expect("signed in the token");
+            assert_eq!(issued.signed().key_id(), &signer.public_key());
+            // As a peer receives it: the bytes, decoded, checked with the key
+            // it trusts for the authority.
+            let wire = issued.signed().encode();
+            let received = SignedEntry::decode(&wire).expect("decodes");
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&signer.public_key())
+                .expect("a curve point");
+            let verified = VerifiedEntry::verify(OpenedEntry::open(received).expect("opens"), &key)
+                .expect("verifies");
+            assert_eq!(verified.entry(), &entry);
         },
     );
 }
