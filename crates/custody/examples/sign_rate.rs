@@ -69,14 +69,8 @@ fn token_in(dir: &Path) -> PathBuf {
 }
 
 fn measure(duration: Duration) {
-    let config = Pkcs11Config {
-        module: std::env::var("TALLY_PKCS11_MODULE")
-            .unwrap_or_else(|_| MODULE.into())
-            .into(),
-        token_label: "rate".into(),
-        key_label: "rate-key".into(),
-        pin: "1234".into(),
-    };
+    let module = std::env::var("TALLY_PKCS11_MODULE").unwrap_or_else(|_| MODULE.into());
+    let config = Pkcs11Config::new(module, "rate", "rate-key", "1234".into());
     let token: Arc<dyn Signer> = Arc::new(Pkcs11Signer::generate(config).expect("a key"));
     let file: Arc<dyn Signer> = Arc::new(FileSigner::new(&tally_model::AuthorityKey::from_bytes(
         &[1; 32],

@@ -35,7 +35,7 @@ mod pkcs11;
 pub use error::SignerError;
 pub use file::FileSigner;
 pub use pin::{PinFileError, read_pin_file};
-pub use pkcs11::{Pkcs11Config, Pkcs11Signer};
+pub use pkcs11::{Pkcs11Config, Pkcs11Signer, RECONNECT_INTERVAL};
 
 /// One signing key, wherever it is kept. Shared by the node's tasks behind
 /// an `Arc<dyn Signer>`.

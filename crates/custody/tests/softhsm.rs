@@ -379,3 +379,82 @@ fn an_entry_signed_in_the_token_verifies_as_a_peer_checks_it() {
         },
     );
 }
+
+#[test]
+fn a_token_away_is_looked_for_at_most_once_per_interval() {
+    in_own_token(
+        "a_token_away_is_looked_for_at_most_once_per_interval",
+        |token| {
+            let config = tally_custody::Pkcs11Config {
+                reconnect_interval: std::time::Duration::from_secs(3600),
+                ..token.config(KEY)
+            };
+            let signer = Pkcs11Signer::generate(config).expect("generated");
+            let m = message(100);
+            move_token_files(token, true);
+            assert!(signer.sign(&m).expect_err("away").is_unavailable());
+            std::fs::remove_dir(token.tokens()).expect("the empty directory");
+            move_token_files(token, false);
+            // Back, but the next look is an hour away: the last failure is
+            // answered without touching the module.
+            let err = signer.sign(&m).expect_err("not looked for yet");
+            assert!(err.is_unavailable(), "{err}");
+        },
+    );
+}
+
+/// Opens a session of this process on the test token, logged in with `pin`.
+fn user_session(pin: &str) -> (Pkcs11, cryptoki::session::Session) {
+    let module = Pkcs11::new(support::module()).expect("module");
+    match module.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(())
+        | Err(cryptoki::error::Error::Pkcs11(
+            cryptoki::error::RvError::CryptokiAlreadyInitialized,
+            _,
+        )) => {}
+        Err(e) => panic!("initialise: {e}"),
+    }
+    let slot = module.get_slots_with_token().expect("slots")[0];
+    let session = module.open_rw_session(slot).expect("session");
+    match session.login(UserType::User, Some(&pin.into())) {
+        Ok(())
+        | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {
+        }
+        Err(e) => panic!("login: {e}"),
+    }
+    (module, session)
+}
+
+#[test]
+fn a_pin_refused_on_reconnection_is_never_tried_again() {
+    in_own_token(
+        "a_pin_refused_on_reconnection_is_never_tried_again",
+        |token| {
+            let signer = Pkcs11Signer::generate(token.config(KEY)).expect("generated");
+            let m = message(100);
+            signer.sign(&m).expect("signed");
+            // The PIN changes under the running signer, and its sessions go.
+            let (module, session) = user_session(PIN);
+            session
+                .set_pin(&PIN.into(), &"4321-new".into())
+                .expect("PIN changed");
+            drop(session);
+            module.finalize().expect("finalised");
+            let err = signer.sign(&m).expect_err("the old PIN is refused");
+            assert_eq!(
+                err,
+                SignerError::PinRefused {
+                    token: TOKEN_LABEL.into(),
+                    locked: false
+                }
+            );
+            // The old PIN is good again, yet the signer does not try it: a
+            // real HSM would count every try towards locking it.
+            let (_module, session) = user_session("4321-new");
+            session
+                .set_pin(&"4321-new".into(), &PIN.into())
+                .expect("PIN changed back");
+            assert_eq!(signer.sign(&m).expect_err("not tried again"), err);
+        },
+    );
+}

@@ -48,10 +48,9 @@ impl Token {
 
     pub fn config_with_pin(&self, key_label: &str, pin: &str) -> Pkcs11Config {
         Pkcs11Config {
-            module: module(),
-            token_label: TOKEN_LABEL.into(),
-            key_label: key_label.into(),
-            pin: pin.into(),
+            // Tests look for a token that is back at once.
+            reconnect_interval: std::time::Duration::ZERO,
+            ..Pkcs11Config::new(module(), TOKEN_LABEL, key_label, pin.into())
         }
     }
 }
