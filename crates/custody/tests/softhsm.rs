@@ -458,3 +458,23 @@ fn a_pin_refused_on_reconnection_is_never_tried_again() {
         },
     );
 }
+
+#[test]
+fn a_rotation_within_the_token_leaves_the_new_signer_working() {
+    in_own_token(
+        "a_rotation_within_the_token_leaves_the_new_signer_working",
+        |token| {
+            let old = Pkcs11Signer::generate(token.config(KEY)).expect("the first key");
+            let new = Pkcs11Signer::generate(token.config("us-ddtc-signing-2")).expect("next");
+            let m = message(64);
+            for signer in [&old, &new] {
+                let sig = signer.sign(&m).expect("both sign while both are held");
+                assert!(verifies(&signer.public_key(), &m, &sig));
+            }
+            // The node drops the old signer once the rotation entry is out.
+            drop(old);
+            let sig = new.sign(&m).expect("the new key still signs");
+            assert!(verifies(&new.public_key(), &m, &sig));
+        },
+    );
+}
