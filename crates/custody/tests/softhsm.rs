@@ -126,10 +126,14 @@ fn the_private_key_is_sensitive_and_never_extractable() {
                         AttributeType::NeverExtractable,
                         AttributeType::Token,
                         AttributeType::Id,
+                        AttributeType::Sign,
+                        AttributeType::Derive,
                     ],
                 )
                 .expect("attributes");
             for expected in [
+                Attribute::Sign(true),
+                Attribute::Derive(false),
                 Attribute::Sensitive(true),
                 Attribute::Extractable(false),
                 Attribute::AlwaysSensitive(true),

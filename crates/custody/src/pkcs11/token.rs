@@ -266,6 +266,7 @@ fn generate_with(
         Attribute::Sensitive(true),
         Attribute::Extractable(false),
         Attribute::Sign(true),
+        Attribute::Derive(false),
         Attribute::Label(label),
     ];
     session.generate_key_pair(&Mechanism::EccEdwardsKeyPairGen, &public, &private)
