@@ -32,6 +32,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("tally-p2p", &["tally-model", "tally-proto"]),
     ("tally-verify", &["tally-model", "tally-store"]),
     ("tally-api", &["tally-model", "tally-verify"]),
+    // Where the signing key lives (a file or a PKCS#11 token): beside the
+    // store, on the model only, so that the verifier and the node can hold
+    // a signer without the custody crate learning about either.
+    ("tally-custody", &["tally-model"]),
 ];
 
 /// Every dependency of `metadata` (the JSON of `cargo metadata
@@ -193,6 +197,7 @@ const SIZED: &[&str] = &[
     "crates/api/src",
     "crates/bench/src",
     "crates/byzantine/src",
+    "crates/custody/src",
     "crates/model/src",
     "crates/p2p/src",
     "crates/store/src",

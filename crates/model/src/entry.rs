@@ -164,6 +164,48 @@ impl Entry {
             Body::Sealed(_) | Body::Unknown(_) => None,
         }
     }
+
+    /// Encodes the entry and has `sign` sign its message (`DOMAIN ||
+    /// entry`, docs/PROTOCOL.md 3.1) for the key `public`: how a signer kept
+    /// outside this crate signs (a key in a PKCS#11 token, tally-custody's
+    /// `Signer`), while the prefix and the rule stay here. The signature
+    /// was made where this crate cannot see, so it is checked under the
+    /// protocol's rule before the entry counts as verified: a token that
+    /// signs with another key or another scheme (Ed25519ph) is caught here,
+    /// not by every peer.
+    pub fn sign_with<E>(
+        &self,
+        public: &[u8; 32],
+        sign: impl FnOnce(&[u8]) -> Result<[u8; 64], E>,
+    ) -> Result<VerifiedEntry, SignWithError<E>> {
+        let signed = SignedEntry {
+            entry: self.encode(),
+            key_id: *public,
+            signature: [0; 64],
+        };
+        let message = signed.message();
+        let signature = sign(&message).map_err(SignWithError::Signer)?;
+        if !crate::signature::verify(public, &message, &signature) {
+            return Err(SignWithError::BadSignature);
+        }
+        let signed = SignedEntry {
+            signature,
+            ..signed
+        };
+        Ok(VerifiedEntry::minted(signed, self.clone()))
+    }
+}
+
+/// Why [`Entry::sign_with`] made no entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignWithError<E> {
+    /// The signer did not sign.
+    #[error("the signer did not sign: {0}")]
+    Signer(E),
+    /// The signer answered a signature that does not verify with the key it
+    /// claims.
+    #[error("the signer's signature does not verify with its public key")]
+    BadSignature,
 }
 
 /// Why a signature was not accepted.
@@ -503,6 +545,30 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn signing_through_a_closure_matches_the_key_and_checks_what_it_gets() {
+        let k = key(1);
+        let e = entry("US-DDTC", 1, None);
+        let public = k.public().to_bytes();
+        let direct = k.sign(&e);
+        let through = e
+            .sign_with(&public, |m| Ok::<_, ()>(k.0.sign(m).to_bytes()))
+            .expect("signed");
+        assert_eq!(through.signed(), direct.signed());
+        assert_eq!(through.id(), direct.id());
+        // Another key's signature, or none, makes no entry.
+        let other = key(2);
+        assert_eq!(
+            e.sign_with(&public, |m| Ok::<_, ()>(other.0.sign(m).to_bytes()))
+                .map(|v| v.id()),
+            Err(SignWithError::BadSignature)
+        );
+        assert_eq!(
+            e.sign_with(&public, |_| Err("token away")).map(|v| v.id()),
+            Err(SignWithError::Signer("token away"))
+        );
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub use document::{
 };
 pub use entry::{
     AuthorityKey, Body, Entry, EntryHash, MAX_ENTRY_BYTES, MAX_STANZAS, OpenedEntry, Sealed,
-    SignedEntry, Stanza, UnknownDocument, VerifiedEntry, VerifyError, verify_batch,
+    SignWithError, SignedEntry, Stanza, UnknownDocument, VerifiedEntry, VerifyError, verify_batch,
 };
 pub use error::DecodeError;
 pub use id::{AuthorityId, Country, IdError};
