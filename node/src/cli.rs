@@ -90,6 +90,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Trace a firearm: every license line and crossing the node reads that
+    /// names its serial (GET /v1/trace), as a table.
+    Trace {
+        #[arg(long)]
+        api: String,
+        #[arg(long, env = "TALLY_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The firearm's make, as marked.
+        #[arg(long)]
+        make: String,
+        /// The serial number, as marked.
+        serial: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a shipment (a JSON file of POST /v1/shipments/verify) and print
     /// the verdict table. Exit 0 accept, 1 reject, 2 error.
     Check {

@@ -91,6 +91,82 @@ pub async fn status(api: &str, token: &str, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `tally trace`: what `GET /v1/trace` answers for a make and serial.
+pub async fn trace(
+    api: &str,
+    token: &str,
+    make: &str,
+    serial: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let url = reqwest::Url::parse_with_params(
+        &format!("{}/v1/trace", api.trim_end_matches('/')),
+        &[("make", make), ("serial", serial)],
+    )
+    .with_context(|| format!("{api} is not a URL"))?;
+    let rows = call(reqwest::Method::GET, url.as_str(), token, None).await?;
+    if json {
+        println!("{}", escape_json(&rows)?);
+    } else {
+        print!("{}", render_trace(&rows));
+    }
+    Ok(())
+}
+
+/// The text `tally trace` prints: one block per license line, its
+/// crossings and delivery, every foreign text escaped.
+pub fn render_trace(rows: &Value) -> String {
+    let mut out = String::new();
+    let rows = rows.as_array().map(Vec::as_slice).unwrap_or_default();
+    if rows.is_empty() {
+        out.push_str("no license or crossing this node reads names that serial\n");
+    }
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{} {} line {}: {} {} ({})",
+            field(&r["license"]["authority"], "?"),
+            field(&r["license"]["number"], "?"),
+            r["line"].as_u64().unwrap_or(0),
+            field(&r["make"], "-"),
+            field(&r["model"], "-"),
+            if r["listed"] == true {
+                "listed on the license"
+            } else {
+                "declared at a crossing"
+            }
+        );
+        for c in r["crossings"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            let _ = writeln!(
+                out,
+                "  {} {} {} recorded by {}",
+                field(&c["date"], "?"),
+                field(&c["direction"], "?"),
+                field(&c["country"], "?"),
+                field(&c["recorded_by"], "?")
+            );
+        }
+        match r["delivered_to"].as_object() {
+            Some(d) => {
+                let _ = writeln!(
+                    out,
+                    "  delivered {} to {} (verification {} {})",
+                    field(&d["date"], "?"),
+                    field(&d["party"]["name"], "?"),
+                    field(&d["verification"]["authority"], "?"),
+                    field(&d["verification"]["number"], "?")
+                );
+            }
+            None => out.push_str("  no delivery verified\n"),
+        }
+    }
+    out
+}
+
 /// The text `tally status` prints for a `/v1/status` answer.
 pub fn render_status(s: &Value) -> String {
     let mut out = String::new();
@@ -260,6 +336,30 @@ mod tests {
             assert!(raw.is_empty(), "{raw:?} in {text:?}");
             assert!(text.contains("\\u{001B}"), "{text}");
         }
+    }
+
+    #[test]
+    fn trace_prints_nothing_raw() {
+        let rows = serde_json::json!([{
+            "license": {"authority": "US-DDTC", "number": "EXP-1"},
+            "line": 1, "make": "Acme\u{1b}[2J", "model": "P9", "listed": true,
+            "crossings": [{"country": "US", "direction": "exit", "date": "2026-12-01",
+                           "recorded_by": "US-DDTC"}],
+            "delivered_to": {"verification": {"authority": "MX-SEDENA", "number": "DV-1"},
+                             "date": "2026-12-03", "party": {"name": "Policia\u{202e}Estatal"}},
+        }]);
+        let text = render_trace(&rows);
+        assert!(text.contains("US-DDTC EXP-1 line 1"), "{text}");
+        assert!(
+            text.contains("2026-12-01 exit US recorded by US-DDTC"),
+            "{text}"
+        );
+        assert!(text.contains("delivered 2026-12-03"), "{text}");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+            "{text}"
+        );
+        assert!(render_trace(&serde_json::json!([])).contains("no license"));
     }
 
     #[test]

@@ -64,6 +64,13 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             demo::run(dir, base_port).await?
         }
         Command::Status { api, token, json } => client::status(&api, &token, json).await?,
+        Command::Trace {
+            api,
+            token,
+            make,
+            serial,
+            json,
+        } => client::trace(&api, &token, &make, &serial, json).await?,
         Command::Check { api, token, file } => return client::check(&api, &token, &file).await,
     }
     Ok(ExitCode::SUCCESS)

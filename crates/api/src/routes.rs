@@ -6,7 +6,7 @@
 use crate::auth;
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
-use crate::handlers::{alerts, console, licenses, node, shipments};
+use crate::handlers::{alerts, console, licenses, node, shipments, trace};
 use crate::openapi;
 pub use crate::route::{Method, QueryParam, Route};
 use crate::state::AppState;
@@ -219,6 +219,30 @@ pub const ROUTES: &[Route] = &[
         ok: 200,
         errors: &[400],
         handler: |m| on(m, alerts::list),
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/trace",
+        role: Some(Role::Officer),
+        summary: "Trace a firearm: every license line and crossing this node reads that names its serial",
+        query: &[
+            QueryParam {
+                name: "make",
+                required: true,
+                kind: "string",
+                description: "the firearm's make (compared without case or spaces; a line with no make matches any)",
+            },
+            QueryParam {
+                name: "serial",
+                required: true,
+                kind: "string",
+                description: "the serial number (compared without spaces or dashes, letters upper-cased)",
+            },
+        ],
+        body: None,
+        ok: 200,
+        errors: &[400],
+        handler: |m| on(m, trace::trace),
     },
     Route {
         method: Method::Get,

@@ -492,8 +492,32 @@ fn issue(
         );
     }
     put_license(tx, keys::license(authority, l.number()), &state)?;
+    index_serials(tx, authority, None, l);
     tx.remember_document(keys::log(authority, entry.seq), l);
     Ok(())
+}
+
+/// The serials `new` lists, indexed for a trace (`Store::trace`) in place
+/// of those of the version it amends (`old`).
+fn index_serials(tx: &mut Tx, authority: &str, old: Option<&License>, new: &License) {
+    let licensed = |l: &License| {
+        let doc = DocumentRef {
+            authority: authority.to_string(),
+            number: l.number().to_string(),
+        };
+        l.items()
+            .iter()
+            .flat_map(|i| i.serials.iter().map(move |s| (normalize_serial(s), i.line)))
+            .map(|(serial, line)| keys::licensed_serial(&serial, &doc, line))
+            .collect::<std::collections::BTreeSet<Vec<u8>>>()
+    };
+    let now = licensed(new);
+    for gone in old.map(licensed).unwrap_or_default().difference(&now) {
+        tx.delete(gone.clone());
+    }
+    for key in now {
+        tx.put_raw(key, Vec::new());
+    }
 }
 
 // The entry, its place and the document travel together; a struct would
@@ -510,7 +534,7 @@ fn amend(
     sealed: Option<&[Reader]>,
 ) -> Result<()> {
     let authority = entry.authority.as_str();
-    if let (License::Transit(new), Some(License::Transit(old))) = (l, old)
+    if let (License::Transit(new), Some(License::Transit(old))) = (l, &old)
         && old.export_license != new.export_license
     {
         tx.delete(keys::transit(&old.export_license, authority, &old.number));
@@ -532,6 +556,7 @@ fn amend(
         entry: pointer,
     });
     put_license(tx, keys::license(authority, l.number()), &state)?;
+    index_serials(tx, authority, old.as_ref(), l);
     tx.remember_document(keys::log(authority, entry.seq), l);
     Ok(())
 }

@@ -74,9 +74,12 @@ pub const ANNOUNCED_BY_TIME: u8 = b'N';
 /// The same announcements by (authority, key): whether a key was
 /// announced, in one read.
 pub const ANNOUNCED_BY_KEY: u8 = b'U';
+/// Serials a license, certificate or authorization lists, by (normalized
+/// serial, document, line): what a trace of a seized firearm starts from.
+pub const LICENSED_SERIAL: u8 = b'B';
 
 /// Prefixes of the records `reindex` rebuilds from the logs.
-pub const DERIVED: [u8; 16] = [
+pub const DERIVED: [u8; 17] = [
     LICENSE,
     TRANSIT,
     TALLY,
@@ -93,6 +96,7 @@ pub const DERIVED: [u8; 16] = [
     DOUBT,
     ANNOUNCED_BY_TIME,
     ANNOUNCED_BY_KEY,
+    LICENSED_SERIAL,
 ];
 
 /// The schema version this build reads and writes.
@@ -103,7 +107,7 @@ pub const SCHEMA_VERSION: u32 = 7;
 /// documents judged by the key that opened them, `party.excluded` and
 /// `document.unreadable`, which a reindex applies to what was stored; 7:
 /// encryption key announcements indexed by time and by key, a repeated one
-/// no longer counting).
+/// no longer counting, and the serials licenses list indexed for a trace).
 pub const SCHEMA_MIGRATES_FROM: [u32; 5] = [2, 3, 4, 5, 6];
 pub const SCHEMA_KEY: &[u8] = b"M/schema";
 /// Present while a reindex runs: derived records are half-built until it is
@@ -216,6 +220,11 @@ impl<'a> KeyReader<'a> {
         let (n, rest) = self.rest.split_first_chunk::<8>()?;
         self.rest = rest;
         Some(u64::from_be_bytes(*n))
+    }
+    pub fn u32(&mut self) -> Option<u32> {
+        let (n, rest) = self.rest.split_first_chunk::<4>()?;
+        self.rest = rest;
+        Some(u32::from_be_bytes(*n))
     }
 }
 
@@ -445,6 +454,16 @@ pub fn announced_until(authority: &str, at_ms: Option<i64>) -> (Vec<u8>, Vec<u8>
     };
     (start, end)
 }
+pub fn licensed_serial(serial: &str, license: &DocumentRef, line: u32) -> Vec<u8> {
+    Key::new(LICENSED_SERIAL)
+        .str(serial)
+        .doc(license)
+        .u32(line)
+        .build()
+}
+pub fn licensed_serial_prefix(serial: &str) -> Vec<u8> {
+    Key::new(LICENSED_SERIAL).str(serial).build()
+}
 pub fn announced_by_key(authority: &str, public_key: &str) -> Vec<u8> {
     Key::new(ANNOUNCED_BY_KEY)
         .str(authority)
@@ -500,6 +519,7 @@ mod tests {
             DISPLACED,
             ANNOUNCED_BY_TIME,
             ANNOUNCED_BY_KEY,
+            LICENSED_SERIAL,
             DOUBT,
         ];
         let distinct: std::collections::BTreeSet<u8> = all.into_iter().collect();

@@ -25,6 +25,7 @@
 //!   idempotent step after the chain append): [`Tx::append`], [`Tx::apply`].
 //! - [`store`]: [`Store`], the handle: open, transactions, health; `logs`
 //!   and `reads`: its reads of the logs and of the derived records;
+//!   [`trace`]: every readable license line naming a serial;
 //!   `rebuild`: reindex and key compromises, with the caller's
 //!   [`ApplyStep`]; [`integrity`]: the background check.
 //!
@@ -52,6 +53,7 @@ pub mod redb;
 pub mod sled;
 pub mod state;
 pub mod store;
+pub mod trace;
 pub mod tx;
 mod view;
 
@@ -67,4 +69,5 @@ pub use state::{
     SerialIndexRow, SerialUse, ShipmentRow, TallyRow,
 };
 pub use store::Store;
+pub use trace::{TraceCrossing, TraceDelivery, TraceRow};
 pub use tx::Tx;

@@ -14,7 +14,7 @@ use crate::view::EngineView;
 use tally_model::{AuthorityId, Direction, DocumentRef, SignedEntry, on_route};
 
 impl Store {
-    fn get_json<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
+    pub(crate) fn get_json<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
         self.engine().get(key)?.map(|v| decode(key, &v)).transpose()
     }
 

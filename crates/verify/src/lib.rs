@@ -44,7 +44,7 @@ pub use reader::{Reader, StoreHealth};
 pub use rules::{Check, Verdict};
 pub use signing::{Signing, SigningState};
 /// The store's typed values travel through the verifier's answers.
-pub use tally_store::{StoreError, state};
+pub use tally_store::{StoreError, state, trace};
 pub use timezone::{TimeZone, UnknownTimeZone};
 
 use std::sync::{Arc, Mutex, RwLock};

@@ -151,4 +151,10 @@ impl Reader {
     pub fn alerts(&self) -> Result<Vec<Alert>> {
         self.snapshot.alerts()
     }
+
+    /// Every license line this node reads that names the serial of a
+    /// firearm of `make` (see [`tally_store::trace`]).
+    pub fn trace(&self, make: &str, serial: &str) -> Result<Vec<tally_store::TraceRow>> {
+        self.snapshot.trace(make, serial)
+    }
 }

@@ -4,6 +4,7 @@
 //! - [`licenses`]: issue, read, change status, amend.
 //! - [`shipments`]: verify (and record) a consignment, list recorded shipments.
 //! - [`alerts`]: the alerts the node raised, filtered and paged.
+//! - [`trace`]: every license line and crossing naming a firearm's serial.
 //! - [`node`]: health, status, authorities, tokens, evidence, logs, metrics.
 //! - [`console`]: the web console's embedded files.
 
@@ -12,6 +13,7 @@ pub mod console;
 pub mod licenses;
 pub mod node;
 pub mod shipments;
+pub mod trace;
 
 use crate::error::ApiError;
 

@@ -11,3 +11,4 @@ mod server;
 mod shipments;
 mod story;
 mod surface;
+mod trace;

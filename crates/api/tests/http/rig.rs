@@ -14,7 +14,9 @@ use tally_store::{EngineKind, Store};
 use tally_verify::{IngestOutcome, NoPublish, Verifier};
 use tower::ServiceExt;
 
-pub use tally_testkit::json::{day, export, import_certificate, shipment, transit};
+pub use tally_testkit::json::{
+    day, export, export_of, import_certificate, import_of, shipment, transit,
+};
 pub use tally_testkit::{GT, MX, US, card, key};
 
 /// US-DDTC's verifier (key 1) over a store in `dir`, trusting `trust`.
