@@ -69,6 +69,13 @@ fn contract() -> Vec<Case> {
         case(M::GET, "/v1/alerts", "/v1/alerts", officer, None),
         case(
             M::GET,
+            "/v1/trace",
+            "/v1/trace?make=Acme&serial=AC1000",
+            officer,
+            None,
+        ),
+        case(
+            M::GET,
             "/v1/log/{authority}",
             "/v1/log/US-DDTC?from=1&limit=10",
             officer,
