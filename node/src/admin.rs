@@ -385,7 +385,7 @@ pub fn reindex(dir: &Path) -> anyhow::Result<String> {
         settings.alert_clock(),
     )
     .context("opening the store (is the node still running?)")?;
-    crate::archive::date_from_log(&store, &settings.authority, &sealing)?;
+    crate::archive::date_from_log(&store.announced_keys(&settings.authority)?, &sealing);
     let mut progress = progress_reporter("reindex");
     let report = match store.apply_compromised(compromises, &applier, &mut progress)? {
         Some(report) => report,

@@ -313,8 +313,8 @@ mod tests {
         for q in queries() {
             assert!(!matches!(answer(&v, q), SyncAnswer::Error(_)), "sound");
         }
-        v.store()
-            .set_damaged("US-DDTC seq 1: the signature does not verify");
+        v.integrity()
+            .mark_damaged("US-DDTC seq 1: the signature does not verify");
         for q in queries() {
             match answer(&v, q) {
                 SyncAnswer::Error(e) => {

@@ -14,9 +14,9 @@ use std::sync::{Arc, RwLock};
 use tally_api::tokens::TokenBook;
 use tally_model::TrustList;
 use tally_store::{AlertClock, EngineKind, Store, StoreError};
-use tally_verify::Verifier;
 use tally_verify::apply::Applier;
 use tally_verify::sealing::{SealOpener, Sealing};
+use tally_verify::{Reader, Verifier};
 use tracing::info;
 
 /// Why a node whose store was missing at start signs nothing yet; shown by
@@ -198,13 +198,17 @@ pub(crate) fn settle_keys(
     files: &NodeFiles,
 ) -> anyhow::Result<tally_model::AuthorityKey> {
     let store = &opened.store;
-    if store.damaged().is_none() {
-        rotate::recover(&settings.authority_key, store, &settings.authority)?;
+    let log = match store.damaged() {
+        None => Some(Reader::of(store)?),
+        Some(_) => None,
+    };
+    if let Some(log) = &log {
+        rotate::recover(&settings.authority_key, log, &settings.authority)?;
     }
     rotate::settle_encryption_key(
         &settings.encryption_key,
         &settings.dir.card(),
-        store,
+        log.as_ref(),
         &settings.authority,
         opened.recovering,
         &files.sealing,

@@ -66,13 +66,13 @@ impl Verifier {
     /// since the last pass (the date moves, no entry does); returns how many
     /// (see [`tally_store::Store::judge_overdue`]).
     pub fn judge_overdue(&self) -> Result<usize> {
-        self.store().judge_overdue()
+        self.inner.store.judge_overdue()
     }
 
     /// Rebuilds every derived record from the logs, opening what is sealed
     /// to this node (see [`tally_store::Store::reindex_with`]).
     pub fn reindex(&self, progress: &mut dyn FnMut(Progress)) -> Result<ReindexReport> {
-        self.store().reindex_with(&self.applier(), progress)
+        self.inner.store.reindex_with(&self.applier(), progress)
     }
 
     /// Puts `compromises` in force; when they changed, rebuilds the derived
@@ -83,7 +83,8 @@ impl Verifier {
         compromises: Vec<KeyCompromise>,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Option<ReindexReport>> {
-        self.store()
+        self.inner
+            .store
             .apply_compromised(compromises, &self.applier(), progress)
     }
 }

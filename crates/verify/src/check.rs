@@ -159,7 +159,7 @@ impl Verifier {
         // The answer shows the tallies after this record; without one, the
         // facts' are current.
         let tallies = match record {
-            Some(_) => self.store().tallies(&facts.license)?,
+            Some(_) => self.inner.store.tallies(&facts.license)?,
             None => facts.tallies,
         };
         Ok(Checked {
@@ -226,7 +226,8 @@ impl Verifier {
             failed_rules: verdict.failed_rules(),
         });
         let (v, _, _) = self
-            .store()
+            .inner
+            .store
             .transaction(|tx| self.append_own(tx, document))?;
         self.inner.publish.entry(v.signed());
         let record = EntryPointer {
@@ -241,7 +242,7 @@ impl Verifier {
     /// document whose secret was lost), if that is why it reads as unknown.
     fn unreadable(&self, r: &DocumentRef) -> Option<String> {
         let authority = r.authority.parse::<AuthorityId>().ok()?;
-        match self.store().license_checked(&authority, &r.number) {
+        match self.inner.store.license_checked(&authority, &r.number) {
             Err(tally_store::StoreError::Unreadable { reason, .. }) => Some(reason),
             _ => None,
         }
@@ -252,7 +253,7 @@ impl Verifier {
         let Ok(authority) = r.authority.parse::<AuthorityId>() else {
             return Ok(None);
         };
-        let store = self.store().snapshot()?;
+        let store = self.inner.store.snapshot()?;
         let Some(license) = store.license(&authority, &r.number)? else {
             return Ok(None);
         };
@@ -358,7 +359,8 @@ impl Verifier {
             let cutoff = match n {
                 0 => Some(i64::MIN),
                 n => self
-                    .store()
+                    .inner
+                    .store
                     .entry_at(&authority, n)?
                     .and_then(|s| s.open().ok())
                     .map(|e| e.issued_at_ms),

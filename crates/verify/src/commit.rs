@@ -53,7 +53,7 @@ impl Verifier {
             deferred: Vec::new(),
             clone_seen: false,
         };
-        let outcomes = self.store().transaction(|tx| {
+        let outcomes = self.inner.store.transaction(|tx| {
             for a in &behind {
                 batch.applier.apply_behind(tx, a)?;
             }

@@ -190,7 +190,7 @@ impl Verifier {
             return Ok(());
         }
         let applier = self.applier();
-        let done = self.store().transaction(|tx| {
+        let done = self.inner.store.transaction(|tx| {
             for a in &behind {
                 applier.apply_behind(tx, a)?;
             }
@@ -299,7 +299,7 @@ impl Verifier {
             let keys = match announced.entry(e.authority.clone()) {
                 std::collections::hash_map::Entry::Occupied(k) => k.into_mut(),
                 std::collections::hash_map::Entry::Vacant(k) => {
-                    k.insert(self.store().announced_keys(&e.authority)?)
+                    k.insert(self.inner.store.announced_keys(&e.authority)?)
                 }
             };
             // Only a document that opened is kept: that outcome is the
@@ -398,7 +398,7 @@ impl Verifier {
             }
         }
         let _w = self.lock();
-        let new = self.store().put_evidence(&Evidence {
+        let new = self.inner.store.put_evidence(&Evidence {
             authority: ea.authority.clone(),
             seq: ea.seq,
             entries: [a.encode(), b.encode()],

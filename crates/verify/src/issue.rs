@@ -405,7 +405,8 @@ impl Verifier {
         visibility: Option<Visibility>,
     ) -> Result<Issued, IssueError> {
         let (v, recipients, warnings) = self
-            .store()
+            .inner
+            .store
             .transaction(|tx| self.append_own_as(tx, document, visibility))?;
         self.inner.publish.entry(v.signed());
         Ok(Issued {
@@ -437,7 +438,8 @@ impl Verifier {
                 "{authority}'s documents can only be changed by {authority}"
             )));
         }
-        self.store()
+        self.inner
+            .store
             .license(&self.inner.authority, number)?
             .ok_or(IssueError::NotFound)
     }
@@ -483,7 +485,7 @@ impl Verifier {
     /// import certificate, what the non-revoked export licenses citing it
     /// take. A refusal is 422 `invalid_amendment` naming the reason.
     fn amendment_floor(&self, state: &LicenseState, new: &License) -> Result<(), IssueError> {
-        let store = self.store();
+        let store = &self.inner.store;
         let mut recorded: BTreeMap<u32, u64> = BTreeMap::new();
         for t in store.tallies(state)? {
             let r = recorded.entry(t.line).or_default();
@@ -574,7 +576,8 @@ impl Verifier {
             valid_from_ms: self.now_ms(),
         });
         let (v, _, _) = self
-            .store()
+            .inner
+            .store
             .transaction(|tx| self.append_own(tx, document))?;
         *self
             .inner

@@ -1,6 +1,8 @@
 //! The three doors into a node's store, and the shipment rules.
 //!
-//! Nothing reaches `tally-store` except through a [`Verifier`]:
+//! Nothing reaches `tally-store` except through a [`Verifier`] (it hands
+//! out no raw store handle; the node's start opens the store and gives it
+//! away):
 //! - [`Verifier::ingest`]: an entry from a peer is decoded, its signer checked
 //!   against the trust list, its signature verified, its place in the chain
 //!   decided, its document checked, and only then appended.
@@ -17,6 +19,11 @@
 //! - [`issue`]: local documents, amendments and status changes.
 //! - [`rules`]: the shipment rules as pure functions over [`rules::Facts`].
 //! - [`check`]: gathering facts from the store, and recording shipments.
+//! - `reader`: [`Reader`], the read door (one snapshot per request) and
+//!   [`StoreHealth`].
+//! - `integrity`: [`Integrity`], the door of the store checks (walk the
+//!   chains, read every record, mark the store damaged or checked).
+//! - [`apply`]: opening sealed entries above the store, and applying them.
 //! - [`error`]: the error enum of the issuing operations.
 //! - [`signing`]: whether the node may sign now (recovering, stopped).
 
@@ -26,6 +33,7 @@ pub mod check;
 mod commit;
 pub mod error;
 pub mod ingest;
+mod integrity;
 pub mod issue;
 pub mod keys;
 pub mod own_keys;
@@ -39,6 +47,7 @@ pub use acceptance::{Acceptance, PeerVerdict, Penalty};
 pub use check::{CheckRequest, Checked};
 pub use error::IssueError;
 pub use ingest::{IngestOutcome, Preverified, ProofOutcome, Rejection};
+pub use integrity::Integrity;
 pub use issue::{Issued, Visibility};
 pub use reader::{Reader, StoreHealth};
 pub use rules::{Check, Verdict};
@@ -176,10 +185,6 @@ impl Verifier {
     /// The encryption key peers seal to, when this node has one.
     pub fn encryption_public(&self) -> Option<tally_model::seal::EncryptionPublic> {
         self.sealing().and_then(|s| s.public())
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.inner.store
     }
 
     /// How this node applies entries: opening what is sealed to it with its

@@ -99,7 +99,7 @@ impl Verifier {
             }
         }
         let ours = reader.head(&own)?.map_or(0, |(s, _)| s);
-        self.store().set_recovering(false)?;
+        self.inner.store.set_recovering(false)?;
         Ok(self.recovered().then_some(ours))
     }
 

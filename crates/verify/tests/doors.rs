@@ -26,6 +26,8 @@ impl Publish for Captured {
 struct Rig {
     _dir: tempfile::TempDir,
     v: Verifier,
+    /// The verifier's store, read directly to judge what it did.
+    store: Store,
     published: Captured,
 }
 
@@ -43,7 +45,7 @@ fn rig() -> Rig {
     let trust = trust_list(&[("MX-SEDENA", 2), ("GT-DIGECAM", 3)]);
     let published = Captured::default();
     let v = Verifier::with_clock(
-        store,
+        store.clone(),
         "US-DDTC".parse().expect("valid"),
         key(1),
         Arc::new(RwLock::new(trust)),
@@ -53,6 +55,7 @@ fn rig() -> Rig {
     Rig {
         _dir: dir,
         v,
+        store,
         published,
     }
 }
@@ -161,7 +164,7 @@ fn entries_from_peers_are_accepted_only_when_everything_holds() {
 
     // Nothing of the refused entries was stored.
     let mx = "MX-SEDENA".parse().expect("valid");
-    assert_eq!(r.v.store().head(&mx).expect("io").map(|h| h.0), Some(1));
+    assert_eq!(r.store.head(&mx).expect("io").map(|h| h.0), Some(1));
     assert!(matches!(
         r.v.ingest(&bytes(&chain[1])).expect("io"),
         IngestOutcome::Accepted(_)
@@ -183,7 +186,7 @@ fn equivocation_is_refused_stored_as_proof_and_published() {
         matches!(out, IngestOutcome::Rejected(Rejection::Equivocation(_))),
         "{out:?}"
     );
-    let ev = r.v.store().evidence().expect("io");
+    let ev = r.store.evidence().expect("io");
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].seq, 1);
     assert_eq!(
@@ -192,11 +195,11 @@ fn equivocation_is_refused_stored_as_proof_and_published() {
         "proof gossiped"
     );
     // The held entry stays the one of record.
-    let held =
-        r.v.store()
-            .entry_at(&"MX-SEDENA".parse().expect("valid"), 1)
-            .expect("io")
-            .expect("held");
+    let held = r
+        .store
+        .entry_at(&"MX-SEDENA".parse().expect("valid"), 1)
+        .expect("io")
+        .expect("held");
     assert_eq!(held.id(), chain[0].id());
     // A received proof is checked, and a fake one refused.
     let proof = encode_proof(chain[0].signed(), fork.signed());
@@ -262,7 +265,7 @@ fn newly_refused_characters_are_structural_on_ingest() {
         let out = r.v.ingest(&bytes(&signed)).expect("io");
         assert!(matches!(out, IngestOutcome::Accepted(_)), "{c:?}: {out:?}");
         assert!(
-            r.v.store()
+            r.store
                 .license(&mx, &format!("IC-{seq}"))
                 .expect("read")
                 .is_none(),
@@ -270,7 +273,7 @@ fn newly_refused_characters_are_structural_on_ingest() {
         );
         prev = Some(signed.id());
     }
-    let alerts = r.v.store().alerts().expect("alerts");
+    let alerts = r.store.alerts().expect("alerts");
     assert_eq!(alerts.len(), 4, "{alerts:?}");
     assert!(
         alerts
@@ -298,12 +301,12 @@ fn a_structurally_invalid_document_is_kept_as_evidence_not_applied() {
         matches!(out, IngestOutcome::Accepted(_)),
         "stored and Accepted for gossip: {out:?}"
     );
-    assert_eq!(r.v.store().head(&mx).expect("head").map(|h| h.0), Some(1));
+    assert_eq!(r.store.head(&mx).expect("head").map(|h| h.0), Some(1));
     assert!(
-        r.v.store().license(&mx, "EXP-X").expect("read").is_none(),
+        r.store.license(&mx, "EXP-X").expect("read").is_none(),
         "not applied"
     );
-    let alerts = r.v.store().alerts().expect("alerts");
+    let alerts = r.store.alerts().expect("alerts");
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0].id, "document.invalid:MX-SEDENA/EXP-X:MX-SEDENA:1");
     assert_eq!(alerts[0].kind, tally_model::AlertKind::DocumentInvalid);
@@ -319,8 +322,8 @@ fn a_structurally_invalid_document_is_kept_as_evidence_not_applied() {
     });
     let out = r.v.ingest(&bytes(&next)).expect("io");
     assert!(matches!(out, IngestOutcome::Accepted(_)), "{out:?}");
-    assert!(r.v.store().license(&mx, "IC-9").expect("read").is_some());
-    assert_eq!(r.v.store().applied_through(&mx).expect("mark"), 2);
+    assert!(r.store.license(&mx, "IC-9").expect("read").is_some());
+    assert_eq!(r.store.applied_through(&mx).expect("mark"), 2);
 }
 
 #[test]
@@ -342,7 +345,7 @@ fn ingest_many_batches_and_stops_at_the_first_bad_entry() {
         "{out:?}"
     );
     assert_eq!(
-        r.v.store()
+        r.store
             .head(&"MX-SEDENA".parse().expect("valid"))
             .expect("io")
             .map(|h| h.0),
@@ -411,11 +414,11 @@ fn issuing_amending_and_status_follow_the_contract() {
         r.v.set_status("US-DDTC", "EXP-1", Status::Active, "".into()),
         Err(IssueError::Conflict(_))
     ));
-    let state =
-        r.v.store()
-            .license(&"US-DDTC".parse().expect("valid"), "EXP-1")
-            .expect("io")
-            .expect("held");
+    let state = r
+        .store
+        .license(&"US-DDTC".parse().expect("valid"), "EXP-1")
+        .expect("io")
+        .expect("held");
     assert_eq!((state.status, state.version), (Status::Revoked, 2));
     assert_eq!(state.history.len(), 5);
 }
@@ -480,16 +483,16 @@ fn recorded_shipments_count_down_and_serials_are_single_use() {
             .expect("checked");
     assert!(c.verdict.accepted(), "{:?}", c.verdict);
     // Recording a crossing in another country is refused and writes nothing.
-    let head =
-        r.v.store()
-            .head(&"US-DDTC".parse().expect("valid"))
-            .expect("io");
+    let head = r
+        .store
+        .head(&"US-DDTC".parse().expect("valid"))
+        .expect("io");
     assert!(matches!(
         r.v.check(check_req("entry", "MX", 1, &[], true)),
         Err(IssueError::Forbidden(_))
     ));
     assert_eq!(
-        r.v.store()
+        r.store
             .head(&"US-DDTC".parse().expect("valid"))
             .expect("io"),
         head
@@ -530,11 +533,11 @@ fn a_field_unknown_to_this_version_survives_store_and_wire() {
         r.v.ingest(&wire).expect("io"),
         IngestOutcome::Accepted(_)
     ));
-    let stored =
-        r.v.store()
-            .entry_at(&"MX-SEDENA".parse().expect("valid"), 1)
-            .expect("io")
-            .expect("held");
+    let stored = r
+        .store
+        .entry_at(&"MX-SEDENA".parse().expect("valid"), 1)
+        .expect("io")
+        .expect("held");
     assert_eq!(stored.entry_bytes(), &entry_bytes[..], "stored untouched");
     assert_eq!(stored.encode(), wire, "served untouched");
     stored.verify_with(&k.public()).expect("still verifies");

@@ -274,8 +274,8 @@ async fn authorities_list_encryption_keys_from_cards_and_logs() {
 /// When US's own log announced its encryption key.
 fn issued_valid_from(v: &tally_verify::Verifier) -> i64 {
     let us: tally_model::AuthorityId = US.parse().expect("valid");
-    v.store()
-        .announced_keys(&us)
+    v.reader()
+        .and_then(|r| r.announced_keys(&us))
         .expect("announced keys")
         .last()
         .expect("one announced")

@@ -66,7 +66,12 @@ async fn rotating_the_signing_key() {
 
     // A peer that only ever saw the card with key 1 takes the whole log.
     let us: tally_model::AuthorityId = US.parse().expect("valid");
-    let log = r.state.verifier.store().range(&us, 1, 10).expect("log");
+    let log = r
+        .state
+        .verifier
+        .reader()
+        .and_then(|reader| reader.range(&us, 1, 10))
+        .expect("log");
     assert_eq!(log.len(), 3);
     assert_eq!(log[2].key_id(), &key(100).public().to_bytes());
     let dir = tempfile::tempdir().expect("tempdir");
