@@ -25,6 +25,7 @@
 //!   idempotent step after the chain append): [`Tx::append`], [`Tx::apply`].
 //! - [`store`]: [`Store`], the handle: open, transactions, health; `logs`
 //!   and `reads`: its reads of the logs and of the derived records;
+//!   `snapshot`: [`Snapshot`], those reads at one instant, and nothing else;
 //!   `rebuild`: reindex and key compromises, with the caller's
 //!   [`ApplyStep`]; [`integrity`]: the background check.
 //!
@@ -50,6 +51,7 @@ mod rebuild;
 mod record;
 pub mod redb;
 pub mod sled;
+mod snapshot;
 pub mod state;
 pub mod store;
 pub mod tx;
@@ -62,6 +64,7 @@ pub use integrity::{ChainReport, check_engine};
 pub use license::LicenseReads;
 pub use opener::{Doubt, Opening, SealedReader};
 pub use rebuild::{ApplyStep, DerivedDigest, Keyless, Progress, ReindexReport};
+pub use snapshot::Snapshot;
 pub use state::{
     Alert, AnnouncedKey, EntryPointer, Evidence, LicenseEvent, LicenseState, RotatedKey,
     SerialIndexRow, SerialUse, ShipmentRow, TallyRow,

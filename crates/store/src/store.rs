@@ -230,12 +230,10 @@ impl Store {
         self.inner.engine.as_ref()
     }
 
-    /// A read-only handle on the store as it stands now: its reads share
-    /// one engine transaction and all see the same commit (a shipment check
-    /// reads a dozen records). Its writes are refused
-    /// ([`StoreError::ReadOnly`]). Short-lived: redb keeps the pages it
-    /// reads while it lives.
-    pub fn snapshot(&self) -> Result<Store> {
+    /// A handle on the store as it stands now whose writes are refused
+    /// ([`StoreError::ReadOnly`]): what a [`crate::Snapshot`] reads through
+    /// (which has no write to call in the first place).
+    pub(crate) fn read_only(&self) -> Result<Store> {
         let damaged = self
             .inner
             .damaged

@@ -85,14 +85,23 @@ impl Verifier {
         seq: u64,
         pending: &[RotatedKey],
     ) -> Result<Option<VerifyingKey>, StoreError> {
-        self.trusted_key_in(&self.inner.store, authority, key_id, at_ms, seq, pending)
+        let store = &self.inner.store;
+        self.trusted_key_in(
+            || store.rotated_keys(authority),
+            authority,
+            key_id,
+            at_ms,
+            seq,
+            pending,
+        )
     }
 
-    /// [`Verifier::trusted_key_with`], reading rotations from `store` (a
-    /// snapshot the caller reads everything else from).
+    /// [`Verifier::trusted_key_with`], reading `authority`'s rotations with
+    /// `rotations` (from the snapshot the caller reads everything else
+    /// from), only when the authority is trusted at all.
     pub(crate) fn trusted_key_in(
         &self,
-        store: &tally_store::Store,
+        rotations: impl FnOnce() -> Result<Vec<RotatedKey>, StoreError>,
         authority: &AuthorityId,
         key_id: &[u8; 32],
         at_ms: i64,
@@ -103,7 +112,7 @@ impl Verifier {
         if !own && !self.is_trusted_authority(authority) {
             return Ok(None);
         }
-        let mut rotated = store.rotated_keys(authority)?;
+        let mut rotated = rotations()?;
         rotated.extend(pending.iter().cloned());
         let own_key = own.then(|| self.own_public().to_bytes());
         let trusted = match self.inner.trust.read() {

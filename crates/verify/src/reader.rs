@@ -8,13 +8,13 @@
 use crate::Verifier;
 use tally_model::{AuthorityId, DocumentRef, EntryHash, SignedEntry};
 use tally_store::state::{AnnouncedKey, Evidence, RotatedKey, ShipmentRow};
-use tally_store::{Alert, LicenseReads, LicenseState, Store, StoreError};
+use tally_store::{Alert, LicenseReads, LicenseState, Snapshot, Store, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
 /// A read-only view of the store as it stood when it was taken.
 pub struct Reader {
-    snapshot: Store,
+    snapshot: Snapshot,
 }
 
 /// What the health and status routes say of the store.
