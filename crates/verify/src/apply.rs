@@ -42,6 +42,28 @@ impl Applier {
         }
     }
 
+    /// What this node's own new `entry` comes to: when it sealed it,
+    /// `payload` (what it sealed, with the key it sealed with listed first)
+    /// is judged as an opened payload is, without decrypting it again;
+    /// otherwise as [`Applier::opening`] says.
+    pub fn own_opening(
+        &self,
+        tx: &Tx,
+        entry: &Entry,
+        payload: Option<tally_model::SealedPayload>,
+    ) -> Result<Option<Opening>> {
+        let sealed_with = payload
+            .as_ref()
+            .and_then(|p| p.recipients.first())
+            .map(|r| r.encryption_key);
+        match (&self.opener, payload, sealed_with) {
+            (Some(opener), Some(payload), Some(key)) => {
+                Ok(Some(opener.opened(entry, payload, &key)))
+            }
+            _ => self.opening(tx, entry),
+        }
+    }
+
     /// Applies `authority`'s entries past its applied mark, in seq order;
     /// returns how many.
     pub fn apply_behind(&self, tx: &mut Tx, authority: &AuthorityId) -> Result<u64> {

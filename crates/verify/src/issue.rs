@@ -370,18 +370,18 @@ impl Verifier {
             recipients: vec![],
             body: Body::Document(document),
         };
-        let (readers, warnings) = match (&carriage.sealed, self.sealing()) {
+        let (readers, warnings, payload) = match (&carriage.sealed, self.sealing()) {
             (Some(plan), Some(sealing)) => {
                 let Body::Document(document) = &entry.body else {
                     unreachable!("the body was built as a document just above")
                 };
-                let sealed = sealing
+                let (sealed, payload) = sealing
                     .seal(Header::of(&entry), document, plan)
                     .map_err(|e| IssueError::InvalidDocument(format!("cannot seal: {e}")))?;
                 entry.body = Body::Sealed(sealed);
-                (plan.readers(own), plan.warnings())
+                (plan.readers(own), plan.warnings(), Some(payload))
             }
-            _ => (Vec::new(), Vec::new()),
+            _ => (Vec::new(), Vec::new(), None),
         };
         let v: VerifiedEntry = self.signing_key().sign(&entry);
         // Peers refuse anything larger; refuse it here rather than sign an
@@ -392,7 +392,8 @@ impl Verifier {
                 tally_model::MAX_ENTRY_BYTES
             )));
         }
-        let opening = applier.opening(tx, v.entry())?;
+        // What it sealed is applied as sealed, not opened again.
+        let opening = applier.own_opening(tx, v.entry(), payload)?;
         tx.append(&v, opening)?;
         Ok((v, readers, warnings))
     }
