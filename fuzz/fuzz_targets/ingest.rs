@@ -287,13 +287,7 @@ impl Node {
             .expect("a temporary directory");
         let store = Store::open(dir.path(), EngineKind::default()).expect("a fresh store opens");
         let proofs = Captured::default();
-        let v = Verifier::new(
-            store.clone(),
-            "US-DDTC".parse().expect("valid"),
-            key(1),
-            Arc::new(RwLock::new(fixtures().trust.clone())),
-            Box::new(proofs.clone()),
-        );
+        let v = Verifier::builder(store.clone(), "US-DDTC".parse().expect("valid"), key(1)).trust(Arc::new(RwLock::new(fixtures().trust.clone()))).publish(Box::new(proofs.clone())).build();
         Node {
             _dir: dir,
             v,

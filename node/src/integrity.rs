@@ -148,13 +148,10 @@ pub fn verify_store(dir: &Path) -> anyhow::Result<StoreCheck> {
     };
     let trust = with_own_card(files::read_trust(&node_dir.trust())?, &node_dir.card());
     let key = keys::load_authority_key(&settings.authority_key)?;
-    let verifier = Verifier::new(
-        store.clone(),
-        settings.authority.clone(),
-        key,
-        std::sync::Arc::new(std::sync::RwLock::new(trust.clone())),
-        Box::new(tally_verify::NoPublish),
-    );
+    let verifier = Verifier::builder(store.clone(), settings.authority.clone(), key)
+        .trust(std::sync::Arc::new(std::sync::RwLock::new(trust.clone())))
+        .publish(Box::new(tally_verify::NoPublish))
+        .build();
     sound &= check_logs(&verifier, trust, &mut lines);
     // Closing the store lets the engine write its allocator state: on a
     // damaged file a release build of it panicked there (exit 101 instead

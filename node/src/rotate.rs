@@ -481,15 +481,16 @@ mod tests {
             tally_store::EngineKind::default(),
         )
         .expect("store");
-        let verifier = Verifier::new(
+        let sealing = Arc::new(Sealing::new(vec![], Box::new(OsRandom)));
+        let verifier = Verifier::builder(
             store,
             "US-DDTC".parse().expect("an authority id"),
             AuthorityKey::from_bytes(&[1; 32]),
-            Arc::new(RwLock::new(TrustList::default())),
-            Box::new(tally_verify::NoPublish),
-        );
-        let sealing = Arc::new(Sealing::new(vec![], Box::new(OsRandom)));
-        verifier.set_sealing(sealing.clone());
+        )
+        .trust(Arc::new(RwLock::new(TrustList::default())))
+        .publish(Box::new(tally_verify::NoPublish))
+        .sealing(sealing.clone())
+        .build();
         let key = dir.path().join("keys/encryption.key");
         let card = dir.path().join("card.toml");
         Fixture {

@@ -292,13 +292,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = tally_store::Store::open(dir.path(), tally_store::EngineKind::default())
             .expect("store");
-        let v = Verifier::new(
+        let v = Verifier::builder(
             store,
             "US-DDTC".parse().expect("an authority id"),
             tally_model::AuthorityKey::from_bytes(&[1; 32]),
-            Arc::new(RwLock::new(tally_model::TrustList::default())),
-            Box::new(tally_verify::NoPublish),
-        );
+        )
+        .trust(Arc::new(RwLock::new(tally_model::TrustList::default())))
+        .publish(Box::new(tally_verify::NoPublish))
+        .build();
         let queries = || {
             [
                 SyncQuery::Heads,

@@ -250,18 +250,14 @@ pub(crate) fn verifier(
     authority_key: tally_model::AuthorityKey,
     publisher: Publisher,
 ) -> Verifier {
-    let verifier = Verifier::new(
-        opened.store,
-        settings.authority.clone(),
-        authority_key,
-        files.trust.clone(),
-        Box::new(publisher),
-    );
-    verifier.set_sealing(files.sealing.clone());
-    verifier.set_timezone(settings.timezone.clone());
+    let verifier = Verifier::builder(opened.store, settings.authority.clone(), authority_key)
+        .trust(files.trust.clone())
+        .publish(Box::new(publisher))
+        .sealing(files.sealing.clone())
+        .timezone(settings.timezone.clone());
     if opened.recovering {
         tracing::warn!(authority = %settings.authority, "{RECOVERY_REASON}; issuing answers 503 until a trusted peer confirms the head");
-        verifier.begin_recovery(RECOVERY_REASON);
+        return verifier.recovering(RECOVERY_REASON).build();
     }
-    verifier
+    verifier.build()
 }

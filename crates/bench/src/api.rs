@@ -117,13 +117,10 @@ pub fn check_in_process(node: &BigNode, requests: usize) -> anyhow::Result<(f64,
     use std::sync::RwLock;
     let store = node.setup.open_store()?;
     let trust = tally_node::files::read_trust(&node.setup.dir.join("trust.toml"))?;
-    let v = tally_verify::Verifier::new(
-        store,
-        AUTHORITY.parse()?,
-        node.setup.authority_key()?,
-        Arc::new(RwLock::new(trust)),
-        Box::new(tally_verify::NoPublish),
-    );
+    let v = tally_verify::Verifier::builder(store, AUTHORITY.parse()?, node.setup.authority_key()?)
+        .trust(Arc::new(RwLock::new(trust)))
+        .publish(Box::new(tally_verify::NoPublish))
+        .build();
     let make = verify_body(node);
     let mut seed = 0x1234_5678_9ABC_DEF1u64;
     let mut reqs = |n: usize| -> anyhow::Result<Vec<tally_verify::CheckRequest>> {

@@ -65,15 +65,12 @@ fn open(
         own: own.clone(),
     };
     let store = Store::open_with(dir, engine, Some(Arc::new(opener))).context("store")?;
-    let v = Verifier::with_clock(
-        store.clone(),
-        own,
-        key(signing),
-        trust,
-        Box::new(NoPublish),
-        Box::new(tally_verify::FixedClock(NOW)),
-    );
-    v.set_sealing(sealing);
+    let v = Verifier::builder(store.clone(), own, key(signing))
+        .trust(trust)
+        .publish(Box::new(NoPublish))
+        .clock(Box::new(tally_verify::FixedClock(NOW)))
+        .sealing(sealing)
+        .build();
     Ok((v, store))
 }
 

@@ -13,6 +13,8 @@
 //!   verdict becomes a signed shipment record in the local log.
 //!
 //! Layout:
+//! - `builder`: [`VerifierBuilder`], everything a verifier is given, given
+//!   before it exists (no setters after).
 //! - [`keys`]: which key the node trusts for an authority at an instant.
 //! - [`ingest`]: validation of entries from peers (the typestate ends in the store).
 //! - [`acceptance`]: what an outcome means for the peer that sent the entry.
@@ -29,6 +31,7 @@
 
 pub mod acceptance;
 pub mod apply;
+mod builder;
 pub mod check;
 mod commit;
 pub mod error;
@@ -44,6 +47,7 @@ pub mod signing;
 pub mod timezone;
 
 pub use acceptance::{Acceptance, PeerVerdict, Penalty};
+pub use builder::VerifierBuilder;
 pub use check::{CheckRequest, Checked};
 pub use error::IssueError;
 pub use ingest::{IngestOutcome, Preverified, ProofOutcome, Rejection};
@@ -94,8 +98,8 @@ struct Inner {
     keys: RwLock<std::collections::HashMap<[u8; 32], ed25519_dalek::VerifyingKey>>,
     /// What "now" is: the system clock, or a fixed one in tests.
     clock: Box<dyn Clock>,
-    /// Whose date "today" is (the node's `timezone`; UTC until set).
-    timezone: RwLock<TimeZone>,
+    /// Whose date "today" is (the node's `timezone`).
+    timezone: TimeZone,
     /// One writer at a time: the head read, the signature and the append of
     /// an entry happen as one step, and a check followed by its record sees
     /// no other record slip in between (no double spend of a quantity).
@@ -104,7 +108,7 @@ struct Inner {
     signing: RwLock<SigningState>,
     /// This node's encryption keys; unset: documents go out in clear and
     /// nothing sealed is read (tools, some tests).
-    sealing: std::sync::OnceLock<Arc<sealing::Sealing>>,
+    sealing: Option<Arc<sealing::Sealing>>,
     /// Logs whose newest entries gossip appended and acknowledged but has
     /// not applied yet ([`Verifier::ingest_gossip`]); applied by
     /// [`Verifier::apply_behind`], or first thing by the next commit.
@@ -112,74 +116,18 @@ struct Inner {
 }
 
 impl Verifier {
-    pub fn new(
-        store: Store,
-        authority: AuthorityId,
-        key: AuthorityKey,
-        trust: Arc<RwLock<TrustList>>,
-        publish: Box<dyn Publish>,
-    ) -> Verifier {
-        Verifier::with_clock(store, authority, key, trust, publish, Box::new(SystemClock))
-    }
-
-    /// [`Verifier::new`] with an injected clock (tests, protocol vectors).
-    pub fn with_clock(
-        store: Store,
-        authority: AuthorityId,
-        key: AuthorityKey,
-        trust: Arc<RwLock<TrustList>>,
-        publish: Box<dyn Publish>,
-        clock: Box<dyn Clock>,
-    ) -> Verifier {
-        Verifier {
-            inner: Arc::new(Inner {
-                store,
-                authority,
-                key: RwLock::new(key),
-                trust,
-                publish,
-                keys: RwLock::default(),
-                clock,
-                timezone: RwLock::new(TimeZone::utc()),
-                write: Mutex::new(()),
-                signing: RwLock::default(),
-                sealing: std::sync::OnceLock::new(),
-                behind: Mutex::default(),
-            }),
-        }
-    }
-
     /// Milliseconds since the Unix epoch, by this verifier's clock.
     pub fn now_ms(&self) -> i64 {
         self.inner.clock.now_ms()
     }
 
-    /// Sets whose date "today" is (the node's `timezone`).
-    pub fn set_timezone(&self, timezone: TimeZone) {
-        *self
-            .inner
-            .timezone
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = timezone;
-    }
-
     /// Today's date in the node's `timezone`, by this verifier's clock.
     pub fn today(&self) -> tally_model::Date {
-        self.inner
-            .timezone
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .date_at(self.now_ms())
-    }
-
-    /// Gives the verifier its encryption keys (once, at start): from then
-    /// on documents are sealed to their parties.
-    pub fn set_sealing(&self, sealing: Arc<sealing::Sealing>) {
-        let _ = self.inner.sealing.set(sealing);
+        self.inner.timezone.date_at(self.now_ms())
     }
 
     pub(crate) fn sealing(&self) -> Option<&Arc<sealing::Sealing>> {
-        self.inner.sealing.get()
+        self.inner.sealing.as_ref()
     }
 
     /// The encryption key peers seal to, when this node has one.

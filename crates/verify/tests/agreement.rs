@@ -17,14 +17,11 @@ const NOW: i64 = T0 + 36_000_000;
 fn node() -> (tempfile::TempDir, Store, Verifier) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
-    let v = Verifier::with_clock(
-        store.clone(),
-        "US-DDTC".parse().expect("valid"),
-        key(1),
-        Arc::new(RwLock::new(trust_list(&[("MX-SEDENA", 2)]))),
-        Box::new(NoPublish),
-        Box::new(tally_verify::FixedClock(NOW)),
-    );
+    let v = Verifier::builder(store.clone(), "US-DDTC".parse().expect("valid"), key(1))
+        .trust(Arc::new(RwLock::new(trust_list(&[("MX-SEDENA", 2)]))))
+        .publish(Box::new(NoPublish))
+        .clock(Box::new(tally_verify::FixedClock(NOW)))
+        .build();
     (dir, store, v)
 }
 

@@ -44,14 +44,11 @@ fn rig() -> Rig {
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
     let trust = trust_list(&[("MX-SEDENA", 2), ("GT-DIGECAM", 3)]);
     let published = Captured::default();
-    let v = Verifier::with_clock(
-        store.clone(),
-        "US-DDTC".parse().expect("valid"),
-        key(1),
-        Arc::new(RwLock::new(trust)),
-        Box::new(published.clone()),
-        Box::new(tally_verify::FixedClock(fixture_now())),
-    );
+    let v = Verifier::builder(store.clone(), "US-DDTC".parse().expect("valid"), key(1))
+        .trust(Arc::new(RwLock::new(trust)))
+        .publish(Box::new(published.clone()))
+        .clock(Box::new(tally_verify::FixedClock(fixture_now())))
+        .build();
     Rig {
         _dir: dir,
         v,
@@ -545,15 +542,16 @@ fn a_field_unknown_to_this_version_survives_store_and_wire() {
 
 /// A US-DDTC verifier over `store` whose clock always says `now`.
 fn at(store: &Store, now: i64) -> Verifier {
+    at_builder(store, now).build()
+}
+
+/// [`at`] before it is built (to give it more).
+fn at_builder(store: &Store, now: i64) -> tally_verify::VerifierBuilder {
     let trust = trust_list(&[("MX-SEDENA", 2)]);
-    Verifier::with_clock(
-        store.clone(),
-        "US-DDTC".parse().expect("valid"),
-        key(1),
-        Arc::new(RwLock::new(trust)),
-        Box::new(Captured::default()),
-        Box::new(tally_verify::FixedClock(now)),
-    )
+    Verifier::builder(store.clone(), "US-DDTC".parse().expect("valid"), key(1))
+        .trust(Arc::new(RwLock::new(trust)))
+        .publish(Box::new(Captured::default()))
+        .clock(Box::new(tally_verify::FixedClock(now)))
 }
 
 fn mx_entry(seq: u64, prev: Option<EntryHash>, issued_at_ms: i64) -> VerifiedEntry {
@@ -673,9 +671,11 @@ fn today_is_the_date_in_the_nodes_timezone() {
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
     let day = Date::from_ymd(2027, 1, 16).expect("a date").days();
     let now = day * 86_400_000 + 3 * 3_600_000;
-    let v = at(&store, now);
-    assert_eq!(v.today().to_string(), "2027-01-16", "UTC by default");
-    v.set_timezone(tally_verify::TimeZone::named("America/Mexico_City").expect("a zone"));
+    let utc = at(&store, now);
+    assert_eq!(utc.today().to_string(), "2027-01-16", "UTC by default");
+    let v = at_builder(&store, now)
+        .timezone(tally_verify::TimeZone::named("America/Mexico_City").expect("a zone"))
+        .build();
     assert_eq!(v.today().to_string(), "2027-01-15");
 
     let ic = mx_entry(1, None, 1);
@@ -702,7 +702,7 @@ fn today_is_the_date_in_the_nodes_timezone() {
     assert!(c.record.is_some());
 
     // On UTC's date, the same requests are refused.
-    v.set_timezone(tally_verify::TimeZone::utc());
+    let v = utc;
     let mut req = check_req("exit", "US", 1, &[], false);
     req.date = None;
     let c = v.check(req).expect("checked");

@@ -28,14 +28,11 @@ fn node(authority: &str, own: u8, trusted: &[(&str, u8)]) -> Rig {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
     let now = Date::from_ymd(2027, 1, 15).expect("a date").days() * 86_400_000;
-    let v = Verifier::with_clock(
-        store.clone(),
-        authority.parse().expect("valid"),
-        key(own),
-        Arc::new(RwLock::new(trust_list(trusted))),
-        Box::new(Quiet),
-        Box::new(tally_verify::FixedClock(now)),
-    );
+    let v = Verifier::builder(store.clone(), authority.parse().expect("valid"), key(own))
+        .trust(Arc::new(RwLock::new(trust_list(trusted))))
+        .publish(Box::new(Quiet))
+        .clock(Box::new(tally_verify::FixedClock(now)))
+        .build();
     Rig {
         _dir: dir,
         v,

@@ -5,16 +5,18 @@ use std::sync::{Arc, RwLock};
 use tally_model::*;
 use tally_store::{EngineKind, Store};
 use tally_testkit::{key, trust_list};
-use tally_verify::{IngestOutcome, IssueError, NoPublish, Rejection, Signing, Verifier};
+use tally_verify::{
+    IngestOutcome, IssueError, NoPublish, Rejection, Signing, Verifier, VerifierBuilder,
+};
 
 fn verifier(store: &Store) -> Verifier {
-    Verifier::new(
-        store.clone(),
-        "US-DDTC".parse().expect("valid"),
-        key(1),
-        Arc::new(RwLock::new(trust_list(&[("MX-SEDENA", 2)]))),
-        Box::new(NoPublish),
-    )
+    builder(store).build()
+}
+
+fn builder(store: &Store) -> VerifierBuilder {
+    Verifier::builder(store.clone(), "US-DDTC".parse().expect("valid"), key(1))
+        .trust(Arc::new(RwLock::new(trust_list(&[("MX-SEDENA", 2)]))))
+        .publish(Box::new(NoPublish))
 }
 
 /// US-DDTC's own import certificate `number`, for goods from MX.
@@ -120,8 +122,7 @@ fn an_own_entry_this_node_did_not_write_is_evidence_and_stops_signing() {
 fn while_recovering_own_entries_come_back_and_nothing_is_signed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
-    let v = verifier(&store);
-    v.begin_recovery("store missing");
+    let v = builder(&store).recovering("store missing").build();
     assert_eq!(v.signing().state, Signing::Recovering);
     assert!(unavailable(v.issue(import("IC-2"))));
     let one = own(1, None, "IC-1");

@@ -27,14 +27,11 @@ fn rig() -> Rig {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
     let trust = Arc::new(RwLock::new(trust_list(&[("MX-SEDENA", 2)])));
-    let v = Verifier::with_clock(
-        store.clone(),
-        "US-DDTC".parse().expect("valid"),
-        key(1),
-        trust.clone(),
-        Box::new(NoPublish),
-        Box::new(tally_verify::FixedClock(NOW)),
-    );
+    let v = Verifier::builder(store.clone(), "US-DDTC".parse().expect("valid"), key(1))
+        .trust(trust.clone())
+        .publish(Box::new(NoPublish))
+        .clock(Box::new(tally_verify::FixedClock(NOW)))
+        .build();
     Rig {
         _dir: dir,
         store,
@@ -223,14 +220,11 @@ fn the_node_rotates_its_own_key() {
     // A peer that trusts US's original card follows the rotation.
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
-    let mx = Verifier::with_clock(
-        store,
-        "MX-SEDENA".parse().expect("valid"),
-        key(2),
-        Arc::new(RwLock::new(trust_list(&[("US-DDTC", 1)]))),
-        Box::new(NoPublish),
-        Box::new(tally_verify::FixedClock(tally_verify::now_ms())),
-    );
+    let mx = Verifier::builder(store, "MX-SEDENA".parse().expect("valid"), key(2))
+        .trust(Arc::new(RwLock::new(trust_list(&[("US-DDTC", 1)]))))
+        .publish(Box::new(NoPublish))
+        .clock(Box::new(tally_verify::FixedClock(tally_verify::now_ms())))
+        .build();
     let raw: Vec<Vec<u8>> = [&before.signed, &rot.signed, &after.signed]
         .iter()
         .map(|s| s.encode())

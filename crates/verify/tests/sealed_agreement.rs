@@ -74,15 +74,12 @@ impl Node {
         };
         let store = Store::open_with(dir.path(), EngineKind::default(), Some(Arc::new(opener)))
             .expect("store");
-        let v = Verifier::with_clock(
-            store.clone(),
-            own,
-            key(signing),
-            trust,
-            Box::new(NoPublish),
-            Box::new(tally_verify::FixedClock(NOW)),
-        );
-        v.set_sealing(sealing);
+        let v = Verifier::builder(store.clone(), own, key(signing))
+            .trust(trust)
+            .publish(Box::new(NoPublish))
+            .clock(Box::new(tally_verify::FixedClock(NOW)))
+            .sealing(sealing)
+            .build();
         Node {
             _dir: dir,
             v,

@@ -77,13 +77,10 @@ async fn rotating_the_signing_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store =
         tally_store::Store::open(dir.path(), tally_store::EngineKind::default()).expect("store");
-    let mx = Verifier::new(
-        store,
-        MX.parse().expect("valid"),
-        key(2),
-        Arc::new(RwLock::new(tally_testkit::trust_list(&[(US, 1)]))),
-        Box::new(NoPublish),
-    );
+    let mx = Verifier::builder(store, MX.parse().expect("valid"), key(2))
+        .trust(Arc::new(RwLock::new(tally_testkit::trust_list(&[(US, 1)]))))
+        .publish(Box::new(NoPublish))
+        .build();
     let raw: Vec<Vec<u8>> = log.iter().map(|s| s.encode()).collect();
     let out = mx.ingest_many(&raw).expect("io");
     assert!(

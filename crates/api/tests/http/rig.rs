@@ -19,14 +19,15 @@ pub use tally_testkit::{GT, MX, US, card, key};
 
 /// US-DDTC's verifier (key 1) over a store in `dir`, trusting `trust`.
 pub fn us_verifier(dir: &std::path::Path, trust: TrustList) -> Verifier {
+    us_builder(dir, trust).build()
+}
+
+/// [`us_verifier`] before it is built (to give it more).
+pub fn us_builder(dir: &std::path::Path, trust: TrustList) -> tally_verify::VerifierBuilder {
     let store = Store::open(&dir.join("store"), EngineKind::default()).expect("store");
-    Verifier::new(
-        store,
-        US.parse().expect("valid"),
-        key(1),
-        Arc::new(RwLock::new(trust)),
-        Box::new(NoPublish),
-    )
+    Verifier::builder(store, US.parse().expect("valid"), key(1))
+        .trust(Arc::new(RwLock::new(trust)))
+        .publish(Box::new(NoPublish))
 }
 
 /// A network of two trusted peers, one connected.
