@@ -143,11 +143,13 @@ pub fn drop_retired(dir: &Path, before: Date, confirm: bool) -> anyhow::Result<D
         own: settings.authority.clone(),
     };
     let reader: std::sync::Arc<dyn tally_store::SealedReader> = std::sync::Arc::new(opener.clone());
-    let store = Store::open_clocked(
+    let store = Store::open_with(
         &settings.store_path,
-        settings.engine,
-        Some(reader),
-        settings.alert_clock(),
+        tally_store::OpenOptions {
+            engine: settings.engine,
+            reader: Some(reader),
+            clock: settings.alert_clock(),
+        },
     )
     .context("opening the store (is the node still running?)")?;
     if store.damaged().is_none() && store.rebuild_pending()? {

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use tally_api::tokens::TokenBook;
 use tally_model::TrustList;
-use tally_store::{AlertClock, EngineKind, Store, StoreError};
+use tally_store::{OpenOptions, Store, StoreError};
 use tally_verify::apply::Applier;
 use tally_verify::sealing::{SealOpener, Sealing};
 use tally_verify::{Reader, Verifier};
@@ -115,13 +115,16 @@ pub(crate) async fn open_store(
     opener: SealOpener,
 ) -> anyhow::Result<OpenedStore> {
     let missing = store_missing(&settings.store_path);
-    let (path, engine) = (settings.store_path.clone(), settings.engine);
-    let clock = settings.alert_clock();
+    let path = settings.store_path.clone();
+    let options = OpenOptions {
+        engine: settings.engine,
+        reader: Some(Arc::new(opener.clone())),
+        clock: settings.alert_clock(),
+    };
     let mark = missing && !settings.new_log;
-    let applier = Applier::new(Some(opener.clone()));
-    let reader: Arc<dyn tally_store::SealedReader> = Arc::new(opener);
+    let applier = Applier::new(Some(opener));
     let (store, recovering, engine_damage) = tokio::task::spawn_blocking(move || {
-        let (store, engine_damage) = open_or_stand_in(&path, engine, reader, clock)?;
+        let (store, engine_damage) = open_or_stand_in(&path, options)?;
         if mark {
             store.set_recovering(true)?;
         }
@@ -157,13 +160,11 @@ pub(crate) async fn open_store(
 /// process, say) refuses the start.
 fn open_or_stand_in(
     path: &Path,
-    engine: EngineKind,
-    reader: Arc<dyn tally_store::SealedReader>,
-    clock: AlertClock,
+    options: OpenOptions,
 ) -> Result<(Store, Option<String>), StoreError> {
-    let (r, c) = (reader.clone(), clock.clone());
+    let first = options.clone();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        Store::open_clocked(path, engine, Some(r), c)
+        Store::open_with(path, first)
     })) {
         Ok(opened) => Ok((opened?, None)),
         Err(_) => {
@@ -176,7 +177,8 @@ fn open_or_stand_in(
                 path = %path.display(),
                 "the damaged store does not open; serving nothing from it"
             );
-            let store = Store::open_clocked(&stand_in, engine, Some(reader), clock)?;
+            let engine = options.engine;
+            let store = Store::open_with(&stand_in, options)?;
             let what = format!(
                 "the {engine} engine panicked opening the store in {}; run `tally verify-store`",
                 path.display()

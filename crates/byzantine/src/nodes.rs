@@ -64,7 +64,15 @@ fn open(
         trust: trust.clone(),
         own: own.clone(),
     };
-    let store = Store::open_with(dir, engine, Some(Arc::new(opener))).context("store")?;
+    let store = Store::open_with(
+        dir,
+        tally_store::OpenOptions {
+            engine,
+            reader: Some(Arc::new(opener)),
+            ..Default::default()
+        },
+    )
+    .context("store")?;
     let v = Verifier::builder(store.clone(), own, key(signing))
         .trust(trust)
         .publish(Box::new(NoPublish))

@@ -69,5 +69,5 @@ pub use state::{
     Alert, AnnouncedKey, EntryPointer, Evidence, LicenseEvent, LicenseState, RotatedKey,
     SerialIndexRow, SerialUse, ShipmentRow, TallyRow,
 };
-pub use store::Store;
+pub use store::{OpenOptions, Store};
 pub use tx::Tx;

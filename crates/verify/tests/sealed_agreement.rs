@@ -72,8 +72,15 @@ impl Node {
             trust: trust.clone(),
             own: own.clone(),
         };
-        let store = Store::open_with(dir.path(), EngineKind::default(), Some(Arc::new(opener)))
-            .expect("store");
+        let store = Store::open_with(
+            dir.path(),
+            tally_store::OpenOptions {
+                engine: EngineKind::default(),
+                reader: Some(Arc::new(opener)),
+                ..Default::default()
+            },
+        )
+        .expect("store");
         let v = Verifier::builder(store.clone(), own, key(signing))
             .trust(trust)
             .publish(Box::new(NoPublish))
