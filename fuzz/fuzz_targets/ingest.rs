@@ -484,7 +484,8 @@ impl Node {
                 let before = self.heads();
                 let outcome = self
                     .v
-                    .ingest(&b)
+                    .ingest()
+                    .entry(&b)
                     .expect("no store error on a healthy store");
                 self.check_outcome(&b, &outcome, &before);
             }
@@ -493,7 +494,8 @@ impl Node {
                 let before = self.store.entry_count().expect("count");
                 let outcomes = self
                     .v
-                    .ingest_many(&all)
+                    .ingest()
+                    .many(&all)
                     .expect("no store error on a healthy store");
                 assert!(outcomes.len() <= all.len());
                 let accepted = outcomes
@@ -523,7 +525,7 @@ impl Node {
 
     fn proof(&self, b: &[u8]) {
         let had = self.store.evidence().expect("evidence reads").len();
-        let outcome = self.v.ingest_proof(b).expect("no store error");
+        let outcome = self.v.ingest().proof(b).expect("no store error");
         let now = self.store.evidence().expect("evidence reads").len();
         match outcome {
             ProofOutcome::New => {
@@ -569,7 +571,7 @@ impl Node {
         };
         let own = self.heads().get(self.v.authority()).map_or(0, |h| h.0);
         let recording = req.record && req.checkpoint.country == "US";
-        match self.v.check(req) {
+        match self.v.checker().check(req) {
             Ok(checked) => {
                 let v = &checked.verdict;
                 assert_eq!(v.accepted(), v.checks.iter().all(|c| c.ok));

@@ -406,7 +406,7 @@ impl KeyRotator for KeyFiles {
         let secret = tally_model::EncryptionSecret::generate(&mut tally_model::OsRandom);
         let public = secret.public();
         let issued = announce(&next, &secret.to_bytes(), || {
-            self.verifier.rotate_encryption_key(secret)
+            self.verifier.issuer().rotate_encryption_key(secret)
         })?;
         let seq = issued.entry.seq;
         if let Err(e) = promote(&self.encryption, seq) {
@@ -437,7 +437,9 @@ impl KeyRotator for KeyFiles {
         let secret = keys::generate_authority_key();
         let new = AuthorityKey::from_bytes(&secret);
         let key_id = hex::encode(new.public().as_bytes());
-        let issued = announce(&next, &secret, || self.verifier.rotate_signing_key(new))?;
+        let issued = announce(&next, &secret, || {
+            self.verifier.issuer().rotate_signing_key(new)
+        })?;
         let seq = issued.entry.seq;
         // The log announces the key and the verifier signs with it: from
         // here on a failure is reported in the log, not as a failed rotation
@@ -554,6 +556,7 @@ mod tests {
         /// Announces `secret` in the node's own log (as a rotation does).
         fn announce(&self, secret: &EncryptionSecret) -> u64 {
             self.verifier
+                .issuer()
                 .rotate_encryption_key(secret.clone())
                 .expect("announced")
                 .entry

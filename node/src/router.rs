@@ -1,6 +1,6 @@
 //! The one place where network events meet validation.
 //!
-//! Gossip goes to `Verifier::ingest_gossip`, and its outcome's verdict
+//! Gossip goes to `Ingest::gossip`, and its outcome's verdict
 //! (`IngestOutcome::acceptance`, decided in tally-verify) becomes the
 //! gossipsub verdict (Accept forwards, Ignore drops, Reject penalizes the
 //! sender; see verdict.rs); a gap asks the sync worker to pull from the
@@ -137,7 +137,7 @@ impl Router {
     /// document answers as fast as a bystander).
     async fn gossiped_entry(&self, from: PeerId, message: MessageRef, data: Bytes) {
         let v = self.verifier.clone();
-        let outcome = tokio::task::spawn_blocking(move || v.ingest_gossip(&data)).await;
+        let outcome = tokio::task::spawn_blocking(move || v.ingest().gossip(&data)).await;
         let accepted = matches!(outcome, Ok(Ok(IngestOutcome::Accepted(_))));
         let acceptance = match outcome {
             Ok(Ok(outcome)) => self.entry_verdict(from, outcome),
@@ -153,7 +153,7 @@ impl Router {
         let _ = self.p2p.report(message, acceptance).await;
         if accepted {
             let v = self.verifier.clone();
-            match tokio::task::spawn_blocking(move || v.apply_behind()).await {
+            match tokio::task::spawn_blocking(move || v.ingest().apply_behind()).await {
                 Ok(Ok(())) => {}
                 // Still behind: the next commit or start applies it.
                 Ok(Err(e)) => warn!(error = %e, "cannot apply an accepted entry yet"),
@@ -198,7 +198,7 @@ impl Router {
     /// ([`ProofOutcome::acceptance`]) reported.
     async fn gossiped_proof(&self, from: PeerId, message: MessageRef, data: Bytes) {
         let v = self.verifier.clone();
-        let ok = tokio::task::spawn_blocking(move || v.ingest_proof(&data)).await;
+        let ok = tokio::task::spawn_blocking(move || v.ingest().proof(&data)).await;
         let acceptance = match ok {
             Ok(Ok(proof)) => {
                 if proof == ProofOutcome::Invalid {

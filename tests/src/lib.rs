@@ -227,7 +227,7 @@ impl Net {
         tokio::task::spawn_blocking(move || {
             entries
                 .iter()
-                .map(|e| Ok(v.ingest(&e.encode())?))
+                .map(|e| Ok(v.ingest().entry(&e.encode())?))
                 .collect::<Result<Vec<_>>>()
         })
         .await?
@@ -415,7 +415,7 @@ impl Net {
             .collect::<Result<_>>()?;
         tokio::task::spawn_blocking(move || {
             docs.into_iter()
-                .map(|(d, vis)| Ok(v.issue_as(d, vis)?.entry.seq))
+                .map(|(d, vis)| Ok(v.issuer().issue_as(d, vis)?.entry.seq))
                 .collect::<Result<Vec<u64>>>()
         })
         .await?

@@ -614,7 +614,7 @@ async fn a_node_offline_during_an_equivocation_pulls_the_proof() -> Result<()> {
         us_key.sign(&e).signed().clone()
     };
     let v = net.node(mx).verifier().clone();
-    let outcome = tokio::task::spawn_blocking(move || v.ingest(&fork.encode())).await??;
+    let outcome = tokio::task::spawn_blocking(move || v.ingest().entry(&fork.encode())).await??;
     ensure!(
         matches!(outcome, tally_verify::IngestOutcome::Rejected(_)),
         "{outcome:?}"

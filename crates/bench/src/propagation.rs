@@ -152,7 +152,7 @@ struct Spread {
 fn issue_and_wait(v: &Verifier, license: License, stores: &[Verifier], issuer: usize) -> Spread {
     let authority: AuthorityId = v.authority().clone();
     let t0 = Instant::now();
-    let issued = v.issue(license).expect("issue");
+    let issued = v.issuer().issue(license).expect("issue");
     let seq = issued.entry.seq;
     let mut seen: Vec<Option<f64>> = vec![None; stores.len()];
     let deadline = Duration::from_secs(30);

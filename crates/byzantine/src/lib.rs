@@ -124,7 +124,7 @@ impl Trio {
                 failures.push(format!("mx1 gossip {:?}: {e:#}", d.class));
             }
         }
-        if let Err(e) = self.mx1.v().apply_behind() {
+        if let Err(e) = self.mx1.v().ingest().apply_behind() {
             failures.push(format!("mx1 apply: {e:#}"));
         }
         for d in &interleave(timeline, rng) {
@@ -180,7 +180,7 @@ impl Trio {
                 };
                 let proof = tally_model::encode_proof(&a, &b);
                 for to in self.all() {
-                    if let Err(e) = to.v().ingest_proof(&proof) {
+                    if let Err(e) = to.v().ingest().proof(&proof) {
                         report
                             .failures
                             .push(format!("{} proof: {e:#}", to.authority));

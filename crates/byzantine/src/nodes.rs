@@ -124,7 +124,10 @@ impl Node {
 
     /// Gossip: one entry at a time. An error is a failed transaction.
     pub fn gossip(&self, bytes: &[u8]) -> Result<IngestOutcome> {
-        self.v().ingest(bytes).context("a transaction failed")
+        self.v()
+            .ingest()
+            .entry(bytes)
+            .context("a transaction failed")
     }
 
     /// Gossip as the router does it: the verdict after the chain append,
@@ -133,10 +136,14 @@ impl Node {
     pub fn gossip_deferred(&self, bytes: &[u8], apply: bool) -> Result<IngestOutcome> {
         let out = self
             .v()
-            .ingest_gossip(bytes)
+            .ingest()
+            .gossip(bytes)
             .context("a transaction failed")?;
         if apply {
-            self.v().apply_behind().context("applying failed")?;
+            self.v()
+                .ingest()
+                .apply_behind()
+                .context("applying failed")?;
         }
         Ok(out)
     }
@@ -144,7 +151,8 @@ impl Node {
     /// Sync: a range at once.
     pub fn range(&self, entries: &[&[u8]]) -> Result<Vec<IngestOutcome>> {
         self.v()
-            .ingest_many(entries)
+            .ingest()
+            .many(entries)
             .context("a transaction failed")
     }
 

@@ -591,7 +591,7 @@ const REPEATS_IN_DETAIL: usize = 8;
 
 /// `serial.repeat` of one license from its serials' [`Repeat`]s: one open
 /// alert per raising record, naming what it repeated (at most
-/// [`REPEATS_IN_DETAIL`], the rest counted). It never closes.
+/// `REPEATS_IN_DETAIL`, the rest counted). It never closes.
 pub fn serial_repeats(repeats: Vec<Repeat>) -> Vec<Finding> {
     let mut found: BTreeMap<(AuthorityId, u64), (i64, BTreeSet<String>)> = BTreeMap::new();
     for r in repeats {

@@ -1,4 +1,5 @@
-//! Checking a consignment against the stored state, and recording it.
+//! [`Checker`]: checking a consignment against one snapshot of the stored
+//! state, and recording it.
 
 use crate::rules::{Declared, Facts, Verdict, evaluate};
 use crate::{IssueError, Verifier};
@@ -110,19 +111,33 @@ fn distinct_lines(items: &[ShipmentLine]) -> Result<(), IssueError> {
     }
 }
 
+/// The border check (docs/API.md `POST /v1/shipments/verify`): the
+/// rules over one snapshot of the store, and with `record` the signed
+/// shipment record. Handed out by [`Verifier::checker`].
+pub struct Checker {
+    v: Verifier,
+}
+
 impl Verifier {
+    /// The Checker door (see [Checker]).
+    pub fn checker(&self) -> Checker {
+        Checker { v: self.clone() }
+    }
+}
+
+impl Checker {
     /// Runs the rules for a declared consignment and, with `record`, signs the
     /// result into the local log. A rejection is a verdict, not an error.
     pub fn check(&self, req: CheckRequest) -> Result<Checked, IssueError> {
         let date = match &req.date {
-            None => self.today(),
+            None => self.v.today(),
             Some(d) => d
                 .parse()
                 .map_err(|_| IssueError::BadRequest(format!("date {d:?} is not YYYY-MM-DD")))?,
         };
         within_bounds(&req)?;
         if req.record {
-            self.may_record(&req, date)?;
+            self.v.may_record(&req, date)?;
         }
         let declared = Declared {
             checkpoint: req.checkpoint.clone(),
@@ -134,13 +149,13 @@ impl Verifier {
         let reference = format!("{} {}", req.license.authority, req.license.number);
         // The read-only check runs without the write lock, so a long
         // declaration never stalls issuing or other records.
-        let snapshot = self.inner.store.snapshot()?;
-        let facts = self.facts(&snapshot, &req.license, &declared)?;
+        let snapshot = self.v.inner.store.snapshot()?;
+        let facts = self.v.facts(&snapshot, &req.license, &declared)?;
         if let Some(f) = &facts {
             serials_within_licensed(f, &declared)?;
         }
         let decided = match facts {
-            Some(_) if req.record => self.check_and_record(req, &declared, &reference, date)?,
+            Some(_) if req.record => self.v.check_and_record(req, &declared, &reference, date)?,
             // An unknown license records nothing: a border cannot grow every
             // node's log with crossings of licenses nobody issued.
             facts => {
@@ -160,9 +175,11 @@ impl Verifier {
                 }
             }
         };
-        self.answer(decided)
+        self.v.answer(decided)
     }
+}
 
+impl Verifier {
     /// The answer to a decided check: the license and what the answer
     /// shows of it, from the snapshot the rules were decided on; the
     /// tallies after a record from the store (they show the record).

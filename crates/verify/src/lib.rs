@@ -1,31 +1,35 @@
-//! The three doors into a node's store, and the shipment rules.
+//! The doors into a node's store, and the shipment rules.
 //!
 //! Nothing reaches `tally-store` except through a [`Verifier`] (it hands
 //! out no raw store handle; the node's start opens the store and gives it
-//! away):
-//! - [`Verifier::ingest`]: an entry from a peer is decoded, its signer checked
-//!   against the trust list, its signature verified, its place in the chain
-//!   decided, its document checked, and only then appended.
-//! - [`Verifier::issue`] (and `amend`, `set_status`): a document of this
-//!   node's authority is validated, signed, appended, then published.
-//! - [`Verifier::check`]: the eleven rules of docs/API.md over the stored
-//!   state; a rejection is a [`Verdict`], never an error. With `record`, the
-//!   verdict becomes a signed shipment record in the local log.
+//! away). The verifier holds what every door shares (the store, this
+//! authority's keys, the trust list, the clock, the write lock) and hands
+//! out one service per job, each in its own module:
+//! - [`Verifier::ingest`] -> [`Ingest`] (`ingest.rs`, with `commit.rs`):
+//!   an entry from a peer is decoded, its signer checked against the trust
+//!   list, its signature verified, its place in the chain decided, and only
+//!   then appended and applied (`gossip`, `entry`, `many`, `preverify` +
+//!   `commit` for sync, `proof` for equivocation proofs).
+//! - [`Verifier::issuer`] -> [`Issuer`] (`issue.rs`): a document of this
+//!   node's authority is validated, signed, appended, then published
+//!   (`issue`, `issue_as`, `amend`, `set_status`, the key rotations).
+//! - [`Verifier::checker`] -> [`Checker`] (`check.rs`): the eleven rules of
+//!   docs/API.md over one snapshot of the store; a rejection is a
+//!   [`Verdict`], never an error. With `record`, the verdict becomes a
+//!   signed shipment record in the local log.
+//! - [`Verifier::reader`] -> [`Reader`] (`reader.rs`): every read the API
+//!   and the node make, one snapshot per request.
+//! - [`Verifier::integrity`] -> [`Integrity`] (`integrity.rs`): the store
+//!   checks (walk the chains, read every record, mark damaged or checked).
 //!
-//! Layout:
+//! Layout besides:
 //! - `builder`: [`VerifierBuilder`], everything a verifier is given, given
 //!   before it exists (no setters after).
 //! - [`keys`]: which key the node trusts for an authority at an instant.
-//! - [`ingest`]: validation of entries from peers (the typestate ends in the store).
 //! - [`acceptance`]: what an outcome means for the peer that sent the entry.
-//! - [`issue`]: local documents, amendments and status changes.
 //! - [`rules`]: the shipment rules as pure functions over [`rules::Facts`].
-//! - [`check`]: gathering facts from the store, and recording shipments.
-//! - `reader`: [`Reader`], the read door (one snapshot per request) and
-//!   [`StoreHealth`].
-//! - `integrity`: [`Integrity`], the door of the store checks (walk the
-//!   chains, read every record, mark the store damaged or checked).
 //! - [`apply`]: opening sealed entries above the store, and applying them.
+//! - [`sealing`]: this node's encryption keys, sealing and opening.
 //! - [`error`]: the error enum of the issuing operations.
 //! - [`signing`]: whether the node may sign now (recovering, stopped).
 
@@ -48,11 +52,11 @@ pub mod timezone;
 
 pub use acceptance::{Acceptance, PeerVerdict, Penalty};
 pub use builder::VerifierBuilder;
-pub use check::{CheckRequest, Checked};
+pub use check::{CheckRequest, Checked, Checker};
 pub use error::IssueError;
-pub use ingest::{IngestOutcome, Preverified, ProofOutcome, Rejection};
+pub use ingest::{Ingest, IngestOutcome, Preverified, ProofOutcome, Rejection};
 pub use integrity::Integrity;
-pub use issue::{Issued, Visibility};
+pub use issue::{Issued, Issuer, Visibility};
 pub use reader::{Reader, StoreHealth};
 pub use rules::{Check, Verdict};
 pub use signing::{Signing, SigningState};
@@ -90,7 +94,7 @@ pub struct Verifier {
 struct Inner {
     store: Store,
     authority: AuthorityId,
-    /// The current signing key; swapped by [`Verifier::rotate_signing_key`].
+    /// The current signing key; swapped by [`crate::Issuer::rotate_signing_key`].
     key: RwLock<AuthorityKey>,
     trust: Arc<RwLock<TrustList>>,
     publish: Box<dyn Publish>,
@@ -110,8 +114,8 @@ struct Inner {
     /// nothing sealed is read (tools, some tests).
     sealing: Option<Arc<sealing::Sealing>>,
     /// Logs whose newest entries gossip appended and acknowledged but has
-    /// not applied yet ([`Verifier::ingest_gossip`]); applied by
-    /// [`Verifier::apply_behind`], or first thing by the next commit.
+    /// not applied yet ([`crate::Ingest::gossip`]); applied by
+    /// [`crate::Ingest::apply_behind`], or first thing by the next commit.
     behind: Mutex<std::collections::BTreeSet<AuthorityId>>,
 }
 

@@ -49,7 +49,7 @@ fn torsion_in_r_gets_one_verdict_on_every_path() {
     // Gossip: one by one.
     let (_d, store, v) = node();
     for (i, bytes) in log.iter().enumerate() {
-        let out = v.ingest(bytes).expect("io");
+        let out = v.ingest().entry(bytes).expect("io");
         assert!(
             matches!(out, IngestOutcome::Accepted(_)),
             "seq {}: {out:?}",
@@ -68,7 +68,7 @@ fn torsion_in_r_gets_one_verdict_on_every_path() {
         while from < log.len() {
             let size = rng.range(1, 6) as usize;
             let to = (from + size).min(log.len());
-            let out = v.ingest_many(&log[from..to]).expect("io");
+            let out = v.ingest().many(&log[from..to]).expect("io");
             assert!(
                 out.iter().all(|o| matches!(o, IngestOutcome::Accepted(_))),
                 "seed {seed} round {round} range {from}..{to}: {out:?}"
@@ -142,7 +142,7 @@ fn byte_faults_are_refused_and_unknown_documents_are_stored_as_invalid() {
         ("document and sealed", &both),
     ] {
         let (_d, store, v) = node();
-        let out = v.ingest(&signed_raw(entry)).expect("io");
+        let out = v.ingest().entry(&signed_raw(entry)).expect("io");
         assert!(
             matches!(
                 out,
@@ -157,7 +157,7 @@ fn byte_faults_are_refused_and_unknown_documents_are_stored_as_invalid() {
         ("unknown kind", &unknown_kind),
     ] {
         let (_d, store, v) = node();
-        let out = v.ingest(&signed_raw(entry)).expect("io");
+        let out = v.ingest().entry(&signed_raw(entry)).expect("io");
         assert!(matches!(out, IngestOutcome::Accepted(_)), "{name}: {out:?}");
         assert_eq!(
             store.head(&mx.authority).expect("head").map(|h| h.0),

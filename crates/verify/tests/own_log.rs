@@ -55,15 +55,15 @@ fn an_own_entry_this_node_did_not_write_is_evidence_and_stops_signing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
     let v = verifier(&store);
-    let first = v.issue(import("IC-1")).expect("issued");
+    let first = v.issuer().issue(import("IC-1")).expect("issued");
     // What it wrote itself comes back as a duplicate.
-    let back = v.ingest(&first.signed.encode()).expect("ingest");
+    let back = v.ingest().entry(&first.signed.encode()).expect("ingest");
     assert!(matches!(back, IngestOutcome::Duplicate), "{back:?}");
     assert_eq!(v.signing().state, Signing::Ok);
 
     // Beyond its head, chaining: before the fix, appended as its own.
     let next = own(2, Some(first.entry.hash), "IC-X");
-    let got = v.ingest(&next.encode()).expect("ingest");
+    let got = v.ingest().entry(&next.encode()).expect("ingest");
     assert!(
         matches!(
             got,
@@ -83,20 +83,20 @@ fn an_own_entry_this_node_did_not_write_is_evidence_and_stops_signing() {
     };
     assert!(ids(&store).contains(&"log.cloned:-:US-DDTC:2".to_string()));
     assert_eq!(v.signing().state, Signing::Stopped);
-    assert!(unavailable(v.issue(import("IC-2"))));
-    assert!(unavailable(v.set_status(
+    assert!(unavailable(v.issuer().issue(import("IC-2"))));
+    assert!(unavailable(v.issuer().set_status(
         "US-DDTC",
         "IC-1",
         Status::Suspended,
         "x".into()
     )));
-    assert!(unavailable(v.rotate_signing_key(
+    assert!(unavailable(v.issuer().rotate_signing_key(
         tally_model::AuthorityKey::from_bytes(&[9; 32])
     )));
 
     // Another seq 1: also an equivocation proof.
     let other = own(1, None, "IC-Y");
-    let got = v.ingest(&other.encode()).expect("ingest");
+    let got = v.ingest().entry(&other.encode()).expect("ingest");
     assert!(
         matches!(
             got,
@@ -124,13 +124,13 @@ fn while_recovering_own_entries_come_back_and_nothing_is_signed() {
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
     let v = builder(&store).recovering("store missing").build();
     assert_eq!(v.signing().state, Signing::Recovering);
-    assert!(unavailable(v.issue(import("IC-2"))));
+    assert!(unavailable(v.issuer().issue(import("IC-2"))));
     let one = own(1, None, "IC-1");
-    let got = v.ingest(&one.encode()).expect("ingest");
+    let got = v.ingest().entry(&one.encode()).expect("ingest");
     assert!(matches!(got, IngestOutcome::Accepted(_)), "{got:?}");
     assert!(store.cloned().expect("cloned").is_empty());
     assert!(v.recovered());
     assert_eq!(v.signing().state, Signing::Ok);
-    let next = v.issue(import("IC-2")).expect("issued");
+    let next = v.issuer().issue(import("IC-2")).expect("issued");
     assert_eq!(next.entry.seq, 2);
 }

@@ -97,7 +97,8 @@ impl Node {
     fn take(&self, e: &VerifiedEntry) {
         let out = self
             .v
-            .ingest(&e.signed().encode())
+            .ingest()
+            .entry(&e.signed().encode())
             .expect("no transaction fails");
         assert!(matches!(out, IngestOutcome::Accepted(_)), "{out:?}");
     }
@@ -401,15 +402,15 @@ fn gossip_acknowledges_after_the_chain_append_and_applies_after() {
     let first = us.honest(export("EXP-1", 10, &[]));
     let second = us.honest(export("EXP-2", 10, &[]));
     let us_id: AuthorityId = "US-DDTC".parse().expect("valid");
-    let out = mx.v.ingest_gossip(&first.signed().encode()).expect("io");
+    let out = mx.v.ingest().gossip(&first.signed().encode()).expect("io");
     assert!(matches!(out, IngestOutcome::Accepted(_)), "{out:?}");
     assert_eq!(mx.store.head(&us_id).expect("head").map(|h| h.0), Some(1));
     assert_eq!(mx.store.applied_through(&us_id).expect("mark"), 0);
     assert!(!mx.reads("EXP-1"), "not opened before the verdict");
-    mx.v.apply_behind().expect("applies");
+    mx.v.ingest().apply_behind().expect("applies");
     assert!(mx.reads("EXP-1"));
     // Left behind, the next commit applies it first, in order.
-    let out = mx.v.ingest_gossip(&second.signed().encode()).expect("io");
+    let out = mx.v.ingest().gossip(&second.signed().encode()).expect("io");
     assert!(matches!(out, IngestOutcome::Accepted(_)), "{out:?}");
     let third = us.honest(export("EXP-3", 10, &[]));
     mx.take(&third);
@@ -424,7 +425,7 @@ fn a_stop_between_append_and_apply_is_applied_at_start() {
     let mx = Node::new("MX-SEDENA", 2, MX_ENC);
     let mut us = Issuer::new();
     let e = us.honest(export("EXP-1", 10, &[]));
-    let out = mx.v.ingest_gossip(&e.signed().encode()).expect("io");
+    let out = mx.v.ingest().gossip(&e.signed().encode()).expect("io");
     assert!(matches!(out, IngestOutcome::Accepted(_)), "{out:?}");
     let Node {
         _dir: dir,

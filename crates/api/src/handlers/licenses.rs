@@ -35,7 +35,12 @@ pub async fn issue(
     let v = s.verifier.clone();
     let authority = v.authority().to_string();
     let number = license.number().to_string();
-    let issued = blocking(move || v.issue_as(license, visibility).map_err(ApiError::from)).await?;
+    let issued = blocking(move || {
+        v.issuer()
+            .issue_as(license, visibility)
+            .map_err(ApiError::from)
+    })
+    .await?;
     tracing::info!(license = %number, seq = issued.entry.seq, sealed = !issued.recipients.is_empty(), "issued");
     let body = json!({
         "authority": authority,
@@ -149,7 +154,8 @@ pub async fn set_status(
     let v = s.verifier.clone();
     let status = body.status;
     let issued = blocking(move || {
-        v.set_status(&authority, &number, status, body.reason)
+        v.issuer()
+            .set_status(&authority, &number, status, body.reason)
             .map_err(ApiError::from)
     })
     .await?;
@@ -168,7 +174,8 @@ pub async fn amend(
     s.charge(token.map(|t| t.0), Kind::Document)?;
     let v = s.verifier.clone();
     let (version, issued) = blocking(move || {
-        v.amend(&authority, &number, license)
+        v.issuer()
+            .amend(&authority, &number, license)
             .map_err(ApiError::from)
     })
     .await?;

@@ -68,7 +68,7 @@ fn answer(
         citing,
         record,
         record_bytes,
-    } = v.check(req)?;
+    } = v.checker().check(req)?;
     for c in &verdict.checks {
         metrics.verdict(c.rule, c.ok);
     }

@@ -192,6 +192,7 @@ async fn authorities_list_encryption_keys_from_cards_and_logs() {
     // US announces an encryption key in its own log (after its first one).
     let announced = EncryptionSecret::from_bytes([0xEE; 32]);
     verifier
+        .issuer()
         .rotate_encryption_key(announced.clone())
         .expect("announced");
     let app = router(state);

@@ -82,7 +82,7 @@ async fn rotating_the_signing_key() {
         .publish(Box::new(NoPublish))
         .build();
     let raw: Vec<Vec<u8>> = log.iter().map(|s| s.encode()).collect();
-    let out = mx.ingest_many(&raw).expect("io");
+    let out = mx.ingest().many(&raw).expect("io");
     assert!(
         out.iter().all(|o| matches!(o, IngestOutcome::Accepted(_))),
         "{out:?}"

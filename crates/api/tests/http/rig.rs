@@ -110,7 +110,7 @@ impl tally_api::KeyRotator for TestRotator {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let new = key(n);
         let key_id = hex::encode(new.public().as_bytes());
-        let issued = self.verifier.rotate_signing_key(new)?;
+        let issued = self.verifier.issuer().rotate_signing_key(new)?;
         Ok(tally_api::RotatedKey {
             key_id,
             entry: issued.entry,
@@ -121,7 +121,7 @@ impl tally_api::KeyRotator for TestRotator {
         // A fixed key: the signing keys' counter stays as the tests expect.
         let secret = tally_model::EncryptionSecret::from_bytes([0xEE; 32]);
         let key_id = secret.public().to_hex();
-        let issued = self.verifier.rotate_encryption_key(secret)?;
+        let issued = self.verifier.issuer().rotate_encryption_key(secret)?;
         Ok(tally_api::RotatedKey {
             key_id,
             entry: issued.entry,
@@ -260,7 +260,8 @@ impl Rig {
         let outcome = self
             .state
             .verifier
-            .ingest(&signed.signed().encode())
+            .ingest()
+            .entry(&signed.signed().encode())
             .expect("store");
         assert!(
             matches!(outcome, IngestOutcome::Accepted(_)),

@@ -66,7 +66,8 @@ async fn equivocation_evidence_is_listed() {
     let outcome = r
         .state
         .verifier
-        .ingest(&second.signed().encode())
+        .ingest()
+        .entry(&second.signed().encode())
         .expect("store");
     assert!(
         matches!(outcome, tally_verify::IngestOutcome::Rejected(_)),
