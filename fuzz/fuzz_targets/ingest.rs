@@ -287,7 +287,10 @@ impl Node {
             .expect("a temporary directory");
         let store = Store::open(dir.path(), EngineKind::default()).expect("a fresh store opens");
         let proofs = Captured::default();
-        let v = Verifier::builder(store.clone(), "US-DDTC".parse().expect("valid"), key(1)).trust(Arc::new(RwLock::new(fixtures().trust.clone()))).publish(Box::new(proofs.clone())).build();
+        let v = Verifier::builder(store.clone(), "US-DDTC".parse().expect("valid"), key(1))
+            .trust(Arc::new(RwLock::new(fixtures().trust.clone())))
+            .publish(Box::new(proofs.clone()))
+            .build();
         Node {
             _dir: dir,
             v,
