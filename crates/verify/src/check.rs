@@ -364,16 +364,16 @@ impl Verifier {
             .and_then(|b| b.try_into().ok());
         let short = l.signed_by.get(..16).unwrap_or(&l.signed_by);
         let trusted = match key {
-            Some(k) => self
-                .trusted_key_in(
-                    || store.rotated_keys(&l.authority),
-                    &l.authority,
-                    &k,
-                    l.issued_at_ms,
-                    l.entry.seq,
-                    &[],
-                )?
-                .is_some(),
+            Some(k) => {
+                let signer = crate::keys::Signer {
+                    authority: &l.authority,
+                    key_id: &k,
+                    at_ms: l.issued_at_ms,
+                    seq: l.entry.seq,
+                };
+                self.trusted_signer(&signer, || store.rotated_keys(&l.authority), &[])?
+                    .is_some()
+            }
             None => false,
         };
         if trusted && let Some(why) = self.sealed_to_compromised(store, l)? {

@@ -417,13 +417,15 @@ impl Verifier {
             .filter(|(a, _)| a == &entry.authority)
             .map(|(_, r)| r.clone())
             .collect();
-        match self.trusted_key_with(
-            &entry.authority,
-            &key_id,
-            entry.issued_at_ms,
-            entry.seq,
-            &pending,
-        )? {
+        let signer = crate::keys::Signer {
+            authority: &entry.authority,
+            key_id: &key_id,
+            at_ms: entry.issued_at_ms,
+            seq: entry.seq,
+        };
+        let store = &self.inner.store;
+        let rotations = || store.rotated_keys(&entry.authority);
+        match self.trusted_signer(&signer, rotations, &pending)? {
             Some(key) => Ok(Ok((opened, key))),
             None => Ok(Err(Rejection::UntrustedKey(hex::encode(&key_id[..8])))),
         }
