@@ -274,6 +274,8 @@ fn shape_items(items: &mut Vec<Item>, s: &Shape) {
 struct Node {
     _dir: tempfile::TempDir,
     v: Verifier,
+    /// The verifier's store, read directly to judge what it did.
+    store: Store,
     proofs: Captured,
 }
 
@@ -285,26 +287,20 @@ impl Node {
             .expect("a temporary directory");
         let store = Store::open(dir.path(), EngineKind::default()).expect("a fresh store opens");
         let proofs = Captured::default();
-        let v = Verifier::new(
-            store,
-            "US-DDTC".parse().expect("valid"),
-            key(1),
-            Arc::new(RwLock::new(fixtures().trust.clone())),
-            Box::new(proofs.clone()),
-        );
+        let v = Verifier::builder(store.clone(), "US-DDTC".parse().expect("valid"), key(1))
+            .trust(Arc::new(RwLock::new(fixtures().trust.clone())))
+            .publish(Box::new(proofs.clone()))
+            .build();
         Node {
             _dir: dir,
             v,
+            store,
             proofs,
         }
     }
 
-    fn store(&self) -> &Store {
-        self.v.store()
-    }
-
     fn heads(&self) -> BTreeMap<AuthorityId, (u64, EntryHash)> {
-        self.store()
+        self.store
             .heads()
             .expect("heads read")
             .into_iter()
@@ -322,7 +318,7 @@ impl Node {
         let ai = usize::from(m.authority) % AUTHORITIES.len();
         let authority: AuthorityId = AUTHORITIES[ai].parse().expect("valid");
         let country = &AUTHORITIES[ai][..2];
-        let head = self.store().head(&authority).expect("head reads");
+        let head = self.store.head(&authority).expect("head reads");
         let head_seq = head.map_or(0, |(s, _)| s);
         let seq = match m.seq {
             Seq::Next => head_seq + 1,
@@ -335,7 +331,7 @@ impl Node {
             Prev::Head => head.map(|(_, h)| h),
             Prev::Held(n) => {
                 let at = head_seq.saturating_sub(u64::from(*n));
-                self.store()
+                self.store
                     .entry_at(&authority, at)
                     .expect("entry reads")
                     .map(|s| s.id())
@@ -372,7 +368,7 @@ impl Node {
             Doc::Amend { version, shape } => {
                 let license = shaped(country, shape);
                 let version = version.unwrap_or_else(|| {
-                    self.store()
+                    self.store
                         .license(&authority, license.number())
                         .expect("license reads")
                         .map_or(2, |l| l.version.saturating_add(1))
@@ -491,23 +487,25 @@ impl Node {
                 let before = self.heads();
                 let outcome = self
                     .v
-                    .ingest(&b)
+                    .ingest()
+                    .entry(&b)
                     .expect("no store error on a healthy store");
                 self.check_outcome(&b, &outcome, &before);
             }
             Step::Range(pieces) => {
                 let all: Vec<Vec<u8>> = pieces.iter().take(6).map(|p| self.bytes(p)).collect();
-                let before = self.store().entry_count().expect("count");
+                let before = self.store.entry_count().expect("count");
                 let outcomes = self
                     .v
-                    .ingest_many(&all)
+                    .ingest()
+                    .many(&all)
                     .expect("no store error on a healthy store");
                 assert!(outcomes.len() <= all.len());
                 let accepted = outcomes
                     .iter()
                     .filter(|o| matches!(o, IngestOutcome::Accepted(_)))
                     .count() as u64;
-                let after = self.store().entry_count().expect("count");
+                let after = self.store.entry_count().expect("count");
                 assert_eq!(after - before, accepted, "{outcomes:?}");
                 // Everything after the first refusal is left for a later pull.
                 if let Some(i) = outcomes.iter().position(|o| {
@@ -529,9 +527,9 @@ impl Node {
     }
 
     fn proof(&self, b: &[u8]) {
-        let had = self.store().evidence().expect("evidence reads").len();
-        let outcome = self.v.ingest_proof(b).expect("no store error");
-        let now = self.store().evidence().expect("evidence reads").len();
+        let had = self.store.evidence().expect("evidence reads").len();
+        let outcome = self.v.ingest().proof(b).expect("no store error");
+        let now = self.store.evidence().expect("evidence reads").len();
         match outcome {
             ProofOutcome::New => {
                 let (x, y) = decode_proof(b).expect("a stored proof decodes");
@@ -576,7 +574,7 @@ impl Node {
         };
         let own = self.heads().get(self.v.authority()).map_or(0, |h| h.0);
         let recording = req.record && req.checkpoint.country == "US";
-        match self.v.check(req) {
+        match self.v.checker().check(req) {
             Ok(checked) => {
                 let v = &checked.verdict;
                 assert_eq!(v.accepted(), v.checks.iter().all(|c| c.ok));
@@ -616,7 +614,7 @@ impl Node {
                 was.remove(&e.authority);
                 assert_eq!(rest, was, "only the entry's own log moves");
                 let held = self
-                    .store()
+                    .store
                     .entry_at(&e.authority, e.seq)
                     .expect("reads")
                     .expect("the accepted entry is held");
@@ -627,11 +625,11 @@ impl Node {
                 match other {
                     IngestOutcome::Duplicate => {
                         let s = SignedEntry::decode(b).expect("a duplicate decodes");
-                        assert!(self.store().by_hash(&s.id()).expect("reads").is_some());
+                        assert!(self.store.by_hash(&s.id()).expect("reads").is_some());
                     }
                     IngestOutcome::Gap { have, seq, .. } => assert!(*seq > have + 1),
                     IngestOutcome::Rejected(Rejection::Equivocation(ev)) => {
-                        let held = self.store().evidence().expect("evidence reads");
+                        let held = self.store.evidence().expect("evidence reads");
                         assert!(
                             held.iter()
                                 .any(|h| h.authority == ev.authority && h.seq == ev.seq)
@@ -660,7 +658,7 @@ impl Node {
             let mut rotated: Vec<[u8; 32]> = Vec::new();
             let mut prev: Option<EntryHash> = None;
             let log = self
-                .store()
+                .store
                 .range(&authority, 1, usize::MAX)
                 .expect("log reads");
             assert_eq!(log.len() as u64, head_seq, "dense log");
@@ -705,7 +703,7 @@ impl Node {
             assert_eq!((ea.authority, ea.seq), (eb.authority, eb.seq));
             assert_ne!(a.id(), b.id());
         }
-        for ev in self.store().evidence().expect("evidence reads") {
+        for ev in self.store.evidence().expect("evidence reads") {
             let [a, b] = &ev.entries;
             let (a, b) = (
                 SignedEntry::decode(a).expect("evidence decodes"),

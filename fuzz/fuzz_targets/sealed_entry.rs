@@ -31,7 +31,6 @@ use tally_model::{
     AuthorityId, Body, EncryptionPublic, EncryptionSecret, Entry, Header, Opening, PairKeys,
     Recipient, Sealed, SealedPayload, SignedEntry, open, seal,
 };
-use tally_store::Opener;
 use tally_verify::sealing::{SealOpener, Sealing};
 
 /// Who opens: the issuer (secret 1), the two readers, the bystander CA-GAC
@@ -213,7 +212,9 @@ fn edited(data: &[u8]) {
         if untouched {
             let store = r.opener.open(&entry, &[]);
             match store {
-                tally_store::Opening::Document { document, readers } => {
+                tally_store::Opening::Document {
+                    document, readers, ..
+                } => {
                     assert!(addressed);
                     assert_eq!(*document, want.document);
                     let listed: Vec<&AuthorityId> =

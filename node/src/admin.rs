@@ -378,14 +378,16 @@ pub fn reindex(dir: &Path) -> anyhow::Result<String> {
     };
     let reader: std::sync::Arc<dyn tally_store::SealedReader> = std::sync::Arc::new(opener.clone());
     let applier = tally_verify::apply::Applier::new(Some(opener));
-    let store = tally_store::Store::open_clocked(
+    let store = tally_store::Store::open_with(
         &settings.store_path,
-        settings.engine,
-        Some(reader),
-        settings.alert_clock(),
+        tally_store::OpenOptions {
+            engine: settings.engine,
+            reader: Some(reader),
+            clock: settings.alert_clock(),
+        },
     )
     .context("opening the store (is the node still running?)")?;
-    crate::archive::date_from_log(&store, &settings.authority, &sealing)?;
+    crate::archive::date_from_log(&store.announced_keys(&settings.authority)?, &sealing);
     let mut progress = progress_reporter("reindex");
     let report = match store.apply_compromised(compromises, &applier, &mut progress)? {
         Some(report) => report,

@@ -45,13 +45,8 @@ pub fn load_sealing(
 /// Dates this node's secrets by the announcements of its own log (which
 /// peers read too); warns about secrets neither the log nor the card
 /// announced, which are tried on every sealed entry.
-pub fn date_from_log(
-    store: &Store,
-    authority: &AuthorityId,
-    sealing: &Sealing,
-) -> anyhow::Result<()> {
-    let announced: Vec<(EncryptionPublic, i64)> = store
-        .announced_keys(authority)?
+pub fn date_from_log(logged: &[tally_store::AnnouncedKey], sealing: &Sealing) {
+    let announced: Vec<(EncryptionPublic, i64)> = logged
         .iter()
         .filter_map(|a| Some((EncryptionPublic::parse(&a.public_key)?, a.valid_from_ms)))
         .collect();
@@ -63,7 +58,6 @@ pub fn date_from_log(
             "encryption secrets that neither the card nor the log announced: tried on every sealed entry"
         );
     }
-    Ok(())
 }
 
 /// A retired encryption secret in the archive.
@@ -149,11 +143,13 @@ pub fn drop_retired(dir: &Path, before: Date, confirm: bool) -> anyhow::Result<D
         own: settings.authority.clone(),
     };
     let reader: std::sync::Arc<dyn tally_store::SealedReader> = std::sync::Arc::new(opener.clone());
-    let store = Store::open_clocked(
+    let store = Store::open_with(
         &settings.store_path,
-        settings.engine,
-        Some(reader),
-        settings.alert_clock(),
+        tally_store::OpenOptions {
+            engine: settings.engine,
+            reader: Some(reader),
+            clock: settings.alert_clock(),
+        },
     )
     .context("opening the store (is the node still running?)")?;
     if store.damaged().is_none() && store.rebuild_pending()? {

@@ -400,7 +400,7 @@ fn record(v: &Verifier, req: CheckRequest, accept: bool) -> anyhow::Result<()> {
         req.checkpoint.country,
         req.checkpoint.port
     );
-    let checked = v.check(req)?;
+    let checked = v.checker().check(req)?;
     if checked.verdict.accepted() != accept {
         bail!(
             "demo data: {what} was {}, expected {} (failed: {:?})",
@@ -526,17 +526,21 @@ async fn seed(nodes: &[Node]) -> anyhow::Result<()> {
 
 /// MX-SEDENA's import certificates, one per export license to come.
 fn issue_import_certificates(mx: &Verifier) -> anyhow::Result<()> {
-    mx.issue(import("DCAM-PI-2026-0042", "firearm", 120, "units")?)?;
-    mx.issue(import("DCAM-PI-2026-0043", "ammunition", 60000, "rounds")?)?;
-    mx.issue(import("DCAM-PI-2026-0044", "firearm", 50, "units")?)?;
-    mx.issue(import("DCAM-PI-2026-0045", "firearm", 50, "units")?)?;
+    mx.issuer()
+        .issue(import("DCAM-PI-2026-0042", "firearm", 120, "units")?)?;
+    mx.issuer()
+        .issue(import("DCAM-PI-2026-0043", "ammunition", 60000, "rounds")?)?;
+    mx.issuer()
+        .issue(import("DCAM-PI-2026-0044", "firearm", 50, "units")?)?;
+    mx.issuer()
+        .issue(import("DCAM-PI-2026-0045", "firearm", 50, "units")?)?;
     Ok(())
 }
 
 /// US-BIS's export licenses: the story's pistols, cartridges, pistols by
 /// sea through Guatemala, and one license revoked.
 fn issue_export_licenses(us: &Verifier) -> anyhow::Result<()> {
-    us.issue(export(
+    us.issuer().issue(export(
         STORY_LICENSE,
         "DCAM-PI-2026-0042",
         &[],
@@ -545,7 +549,7 @@ fn issue_export_licenses(us: &Verifier) -> anyhow::Result<()> {
         "units",
         &serials(1..101),
     )?)?;
-    us.issue(export(
+    us.issuer().issue(export(
         "D1298735",
         "DCAM-PI-2026-0043",
         &[],
@@ -554,7 +558,7 @@ fn issue_export_licenses(us: &Verifier) -> anyhow::Result<()> {
         "rounds",
         &[],
     )?)?;
-    us.issue(export(
+    us.issuer().issue(export(
         "D1298736",
         "DCAM-PI-2026-0044",
         &["GT"],
@@ -563,7 +567,7 @@ fn issue_export_licenses(us: &Verifier) -> anyhow::Result<()> {
         "units",
         &serials(201..251),
     )?)?;
-    us.issue(export(
+    us.issuer().issue(export(
         "D1298737",
         "DCAM-PI-2026-0045",
         &[],
@@ -572,7 +576,7 @@ fn issue_export_licenses(us: &Verifier) -> anyhow::Result<()> {
         "units",
         &[],
     )?)?;
-    us.set_status(
+    us.issuer().set_status(
         "US-BIS",
         "D1298737",
         Status::Revoked,
@@ -583,7 +587,8 @@ fn issue_export_licenses(us: &Verifier) -> anyhow::Result<()> {
 
 /// GT-DIGECAM's transit authorization of the consignment by sea.
 fn issue_transit_authorization(gt: &Verifier) -> anyhow::Result<()> {
-    gt.issue(transit("DIGECAM-AT-2026-0007", "D1298736")?)?;
+    gt.issuer()
+        .issue(transit("DIGECAM-AT-2026-0007", "D1298736")?)?;
     Ok(())
 }
 
@@ -639,8 +644,10 @@ fn record_entries(mx: &Verifier) -> anyhow::Result<()> {
 
 /// SEDENA verifies what reached Fuerza Civil; nothing of D1298736 did.
 fn verify_deliveries(mx: &Verifier) -> anyhow::Result<()> {
-    mx.issue(delivery("DCAM-VE-2026-0101", STORY_LICENSE, 40)?)?;
-    mx.issue(delivery("DCAM-VE-2026-0102", "D1298735", 20000)?)?;
+    mx.issuer()
+        .issue(delivery("DCAM-VE-2026-0101", STORY_LICENSE, 40)?)?;
+    mx.issuer()
+        .issue(delivery("DCAM-VE-2026-0102", "D1298735", 20000)?)?;
     Ok(())
 }
 

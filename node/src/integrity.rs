@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tally_model::TrustList;
 use tally_store::Store;
-use tally_verify::Verifier;
+use tally_verify::{Integrity, Verifier};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -148,14 +148,11 @@ pub fn verify_store(dir: &Path) -> anyhow::Result<StoreCheck> {
     };
     let trust = with_own_card(files::read_trust(&node_dir.trust())?, &node_dir.card());
     let key = keys::load_authority_key(&settings.authority_key)?;
-    let verifier = Verifier::new(
-        store.clone(),
-        settings.authority.clone(),
-        key,
-        std::sync::Arc::new(std::sync::RwLock::new(trust.clone())),
-        Box::new(tally_verify::NoPublish),
-    );
-    sound &= check_logs(&store, &verifier, trust, &mut lines);
+    let verifier = Verifier::builder(store.clone(), settings.authority.clone(), key)
+        .trust(std::sync::Arc::new(std::sync::RwLock::new(trust.clone())))
+        .publish(Box::new(tally_verify::NoPublish))
+        .build();
+    sound &= check_logs(&verifier, trust, &mut lines);
     // Closing the store lets the engine write its allocator state: on a
     // damaged file a release build of it panicked there (exit 101 instead
     // of the report).
@@ -179,15 +176,12 @@ pub fn verify_store(dir: &Path) -> anyhow::Result<StoreCheck> {
 
 /// `tally verify-store`'s walk over every log, its findings added to
 /// `lines`; whether the logs are sound.
-fn check_logs(
-    store: &Store,
-    verifier: &Verifier,
-    trust: TrustList,
-    lines: &mut Vec<String>,
-) -> bool {
+fn check_logs(verifier: &Verifier, trust: TrustList, lines: &mut Vec<String>) -> bool {
     let mut judge = SignatureJudge::new(verifier, trust);
     let mut progress = progress_reporter("verify-store");
-    let report = store.check_chains(&mut |e| judge.judge(e), &mut progress);
+    let report = verifier
+        .integrity()
+        .check_chains(&mut |e| judge.judge(e), &mut progress);
     let unchecked = judge.unchecked;
     lines.push(format!(
         "logs: {} logs, {} entries checked (hashes, links, seqs, heads, signatures)",
@@ -230,8 +224,8 @@ pub(crate) fn spawn_background_check(
 /// verify-store` does, with progress in the log; marks the store damaged
 /// when it finds anything wrong.
 fn check_store(verifier: &Verifier, own_card: &Path, cancel: &CancellationToken) {
-    let store = verifier.store();
-    if store.damaged().is_some() {
+    let integrity = verifier.integrity();
+    if integrity.damaged().is_some() {
         // The store did not open: nothing to walk.
         return;
     }
@@ -252,7 +246,7 @@ fn check_store(verifier: &Verifier, own_card: &Path, cancel: &CancellationToken)
         std::thread::sleep(chunk.elapsed().min(Duration::from_millis(200)));
         chunk = Instant::now();
     };
-    let report = store.check_chains_until(&mut |e| judge.judge(e), &mut progress, &|| {
+    let report = integrity.check_chains_until(&mut |e| judge.judge(e), &mut progress, &|| {
         cancel.is_cancelled()
     });
     if report.stopped {
@@ -263,16 +257,16 @@ fn check_store(verifier: &Verifier, own_card: &Path, cancel: &CancellationToken)
         return;
     }
     if report.is_sound()
-        && let Some(what) = read_every_record(store, cancel)
+        && let Some(what) = read_every_record(&integrity, cancel)
     {
         tracing::error!(problem = %what, "store check: damage");
-        store.set_damaged(format!(
+        integrity.mark_damaged(format!(
             "the background check found the store damaged: {what}; stop the node and run `tally verify-store`"
         ));
         return;
     }
     if report.is_sound() {
-        store.set_checked();
+        integrity.mark_checked();
         info!(
             logs = report.logs,
             entries = report.entries,
@@ -284,7 +278,7 @@ fn check_store(verifier: &Verifier, own_card: &Path, cancel: &CancellationToken)
         for p in &report.problems {
             tracing::error!(problem = %p, "store check: damage");
         }
-        store.set_damaged(format!(
+        integrity.mark_damaged(format!(
             "the background check found a log damaged: {}; stop the node and run `tally verify-store`",
             report.summary()
         ));
@@ -294,11 +288,11 @@ fn check_store(verifier: &Verifier, own_card: &Path, cancel: &CancellationToken)
 /// The second half of the background check: every record of the store read
 /// through the engine (what damage to a page's layout breaks), at the same
 /// low priority as the chain walk.
-fn read_every_record(store: &Store, cancel: &CancellationToken) -> Option<String> {
+fn read_every_record(integrity: &Integrity, cancel: &CancellationToken) -> Option<String> {
     let mut chunk = Instant::now();
     let mut progress = |_records: u64| {
         std::thread::sleep(chunk.elapsed().min(Duration::from_millis(200)));
         chunk = Instant::now();
     };
-    store.read_every_record_until(&mut progress, &|| cancel.is_cancelled())
+    integrity.read_every_record_until(&mut progress, &|| cancel.is_cancelled())
 }

@@ -217,7 +217,7 @@ async fn own_card(
         // trusted (or safely read) for: the current key alone.
         vec![CardKey::new(public.to_ascii_lowercase(), 0)]
     } else {
-        crate::rotate::own_card_keys(verifier.store(), &settings.authority, &public)?
+        crate::rotate::own_card_keys(&verifier.reader()?, &settings.authority, &public)?
     };
     let encryption_keys = verifier
         .encryption_public()

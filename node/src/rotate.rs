@@ -15,8 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tally_api::{ApiError, KeyRotator, RotatedKey};
 use tally_model::{AuthorityId, AuthorityKey, CardKey};
-use tally_store::Store;
-use tally_verify::Verifier;
+use tally_verify::{Reader, Verifier};
 use tracing::{error, info, warn};
 
 /// Where the next key waits while it is being announced.
@@ -54,14 +53,14 @@ fn promote(key: &Path, seq: u64) -> anyhow::Result<()> {
 
 /// Finishes or undoes a rotation a crash interrupted: a `.next` key that
 /// the own log announces is put in place; one it does not is removed.
-pub fn recover(key: &Path, store: &Store, authority: &AuthorityId) -> anyhow::Result<()> {
+pub fn recover(key: &Path, log: &Reader, authority: &AuthorityId) -> anyhow::Result<()> {
     let next = next_path(key);
     if !next.exists() {
         return Ok(());
     }
     let candidate = keys::load_authority_key(&next)?;
     let public = hex::encode(candidate.public().as_bytes());
-    let announced = store
+    let announced = log
         .rotated_keys(authority)?
         .into_iter()
         .find(|r| r.public_key.eq_ignore_ascii_case(&public));
@@ -83,13 +82,13 @@ pub fn recover(key: &Path, store: &Store, authority: &AuthorityId) -> anyhow::Re
 /// The node's own signing keys as its card lists them: every key its log
 /// retired, with the rotation's seq, then the current one.
 pub fn own_card_keys(
-    store: &Store,
+    log: &Reader,
     authority: &AuthorityId,
     current: &str,
 ) -> anyhow::Result<Vec<CardKey>> {
     let mut keys = Vec::new();
     let mut from = 0;
-    for r in store.rotated_keys(authority)? {
+    for r in log.rotated_keys(authority)? {
         if r.compromised || r.signed_by.is_empty() {
             continue;
         }
@@ -130,7 +129,7 @@ impl KeyFiles {
     fn rewrite_card(&self) -> anyhow::Result<()> {
         let mut card = files::read_card(&self.card)?;
         card.keys = own_card_keys(
-            self.verifier.store(),
+            &self.verifier.reader()?,
             self.verifier.authority(),
             &self.verifier.public_key_hex(),
         )?;
@@ -187,7 +186,7 @@ pub fn load_encryption_secrets(
 /// kept. Never removes the secret of an announced key.
 pub fn recover_encryption(
     key: &Path,
-    store: &Store,
+    log: &Reader,
     authority: &AuthorityId,
     recovering: bool,
 ) -> anyhow::Result<()> {
@@ -196,7 +195,7 @@ pub fn recover_encryption(
         return Ok(());
     }
     let public = keys::load_encryption_key(&next)?.public().to_hex();
-    let announced = store
+    let announced = log
         .announced_keys(authority)?
         .into_iter()
         .find(|a| a.public_key.eq_ignore_ascii_case(&public));
@@ -237,23 +236,25 @@ pub fn recover_encryption(
 /// `sealing` (given every secret kept before the store opened) then seals
 /// with the current key, and knows from the log when each of its keys was
 /// announced (each is tried only on sealed entries of its time).
+///
+/// `log` reads this authority's log; `None` when the store is damaged.
 pub fn settle_encryption_key(
     key: &Path,
     card: &Path,
-    store: &Store,
+    log: Option<&Reader>,
     authority: &AuthorityId,
     recovering: bool,
     sealing: &tally_verify::sealing::Sealing,
 ) -> anyhow::Result<()> {
-    if store.damaged().is_some() {
+    let Some(log) = log else {
         // What the log announced cannot be trusted (or read: the stand-in
         // for a store that does not open is empty): nothing is created,
         // removed or moved; the node serves nothing from the store anyway.
         warn!("the store is damaged: the encryption key files are left as they are");
         return Ok(());
-    }
-    recover_encryption(key, store, authority, recovering)?;
-    let logged = store.announced_keys(authority)?;
+    };
+    recover_encryption(key, log, authority, recovering)?;
+    let logged = log.announced_keys(authority)?;
     let carded: Vec<CardKey> = if card.exists() {
         let c = files::read_card(card)?;
         if &c.authority == authority {
@@ -309,7 +310,8 @@ pub fn settle_encryption_key(
             .unwrap_or(0);
         sealing.add_newest(secret, from);
     }
-    crate::archive::date_from_log(store, authority, sealing)
+    crate::archive::date_from_log(&logged, sealing);
+    Ok(())
 }
 
 /// The encryption key file against what this authority announced
@@ -380,9 +382,13 @@ impl KeyRotator for KeyFiles {
         // if the log announced it (never deleted: what was sealed to it
         // needs it), removed otherwise.
         let recovering = self.verifier.signing().state == tally_verify::Signing::Recovering;
+        let log = self
+            .verifier
+            .reader()
+            .map_err(|e| ApiError::internal(format!("{e:#}")))?;
         recover_encryption(
             &self.encryption,
-            self.verifier.store(),
+            &log,
             self.verifier.authority(),
             recovering,
         )
@@ -400,7 +406,7 @@ impl KeyRotator for KeyFiles {
         let secret = tally_model::EncryptionSecret::generate(&mut tally_model::OsRandom);
         let public = secret.public();
         let issued = announce(&next, &secret.to_bytes(), || {
-            self.verifier.rotate_encryption_key(secret)
+            self.verifier.issuer().rotate_encryption_key(secret)
         })?;
         let seq = issued.entry.seq;
         if let Err(e) = promote(&self.encryption, seq) {
@@ -431,7 +437,9 @@ impl KeyRotator for KeyFiles {
         let secret = keys::generate_authority_key();
         let new = AuthorityKey::from_bytes(&secret);
         let key_id = hex::encode(new.public().as_bytes());
-        let issued = announce(&next, &secret, || self.verifier.rotate_signing_key(new))?;
+        let issued = announce(&next, &secret, || {
+            self.verifier.issuer().rotate_signing_key(new)
+        })?;
         let seq = issued.entry.seq;
         // The log announces the key and the verifier signs with it: from
         // here on a failure is reported in the log, not as a failed rotation
@@ -468,21 +476,23 @@ mod tests {
     }
 
     fn fixture() -> Fixture {
+        use tally_store::Store;
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(
             &dir.path().join("store"),
             tally_store::EngineKind::default(),
         )
         .expect("store");
-        let verifier = Verifier::new(
+        let sealing = Arc::new(Sealing::new(vec![], Box::new(OsRandom)));
+        let verifier = Verifier::builder(
             store,
             "US-DDTC".parse().expect("an authority id"),
             AuthorityKey::from_bytes(&[1; 32]),
-            Arc::new(RwLock::new(TrustList::default())),
-            Box::new(tally_verify::NoPublish),
-        );
-        let sealing = Arc::new(Sealing::new(vec![], Box::new(OsRandom)));
-        verifier.set_sealing(sealing.clone());
+        )
+        .trust(Arc::new(RwLock::new(TrustList::default())))
+        .publish(Box::new(tally_verify::NoPublish))
+        .sealing(sealing.clone())
+        .build();
         let key = dir.path().join("keys/encryption.key");
         let card = dir.path().join("card.toml");
         Fixture {
@@ -511,10 +521,15 @@ mod tests {
 
     impl Fixture {
         fn settle(&self, recovering: bool) -> anyhow::Result<()> {
+            // A damaged store's log is not read (see settle_encryption_key).
+            let log = match self.verifier.store_health().damaged {
+                None => Some(self.verifier.reader()?),
+                Some(_) => None,
+            };
             settle_encryption_key(
                 &self.key,
                 &self.card,
-                self.verifier.store(),
+                log.as_ref(),
                 self.verifier.authority(),
                 recovering,
                 &self.sealing,
@@ -541,6 +556,7 @@ mod tests {
         /// Announces `secret` in the node's own log (as a rotation does).
         fn announce(&self, secret: &EncryptionSecret) -> u64 {
             self.verifier
+                .issuer()
                 .rotate_encryption_key(secret.clone())
                 .expect("announced")
                 .entry
@@ -644,7 +660,7 @@ mod tests {
     #[test]
     fn a_damaged_store_moves_no_key_file() {
         let f = fixture();
-        f.verifier.store().set_damaged("test");
+        f.verifier.integrity().mark_damaged("test");
         write_key(&next_path(&f.key), &x(3));
         f.settle(false).expect("left as it is");
         assert!(next_path(&f.key).exists(), "kept");

@@ -1,6 +1,6 @@
 //! The one place where network events meet validation.
 //!
-//! Gossip goes to `Verifier::ingest_gossip`, and its outcome's verdict
+//! Gossip goes to `Ingest::gossip`, and its outcome's verdict
 //! (`IngestOutcome::acceptance`, decided in tally-verify) becomes the
 //! gossipsub verdict (Accept forwards, Ignore drops, Reject penalizes the
 //! sender; see verdict.rs); a gap asks the sync worker to pull from the
@@ -137,7 +137,7 @@ impl Router {
     /// document answers as fast as a bystander).
     async fn gossiped_entry(&self, from: PeerId, message: MessageRef, data: Bytes) {
         let v = self.verifier.clone();
-        let outcome = tokio::task::spawn_blocking(move || v.ingest_gossip(&data)).await;
+        let outcome = tokio::task::spawn_blocking(move || v.ingest().gossip(&data)).await;
         let accepted = matches!(outcome, Ok(Ok(IngestOutcome::Accepted(_))));
         let acceptance = match outcome {
             Ok(Ok(outcome)) => self.entry_verdict(from, outcome),
@@ -153,7 +153,7 @@ impl Router {
         let _ = self.p2p.report(message, acceptance).await;
         if accepted {
             let v = self.verifier.clone();
-            match tokio::task::spawn_blocking(move || v.apply_behind()).await {
+            match tokio::task::spawn_blocking(move || v.ingest().apply_behind()).await {
                 Ok(Ok(())) => {}
                 // Still behind: the next commit or start applies it.
                 Ok(Err(e)) => warn!(error = %e, "cannot apply an accepted entry yet"),
@@ -198,7 +198,7 @@ impl Router {
     /// ([`ProofOutcome::acceptance`]) reported.
     async fn gossiped_proof(&self, from: PeerId, message: MessageRef, data: Bytes) {
         let v = self.verifier.clone();
-        let ok = tokio::task::spawn_blocking(move || v.ingest_proof(&data)).await;
+        let ok = tokio::task::spawn_blocking(move || v.ingest().proof(&data)).await;
         let acceptance = match ok {
             Ok(Ok(proof)) => {
                 if proof == ProofOutcome::Invalid {
@@ -292,13 +292,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = tally_store::Store::open(dir.path(), tally_store::EngineKind::default())
             .expect("store");
-        let v = Verifier::new(
+        let v = Verifier::builder(
             store,
             "US-DDTC".parse().expect("an authority id"),
             tally_model::AuthorityKey::from_bytes(&[1; 32]),
-            Arc::new(RwLock::new(tally_model::TrustList::default())),
-            Box::new(tally_verify::NoPublish),
-        );
+        )
+        .trust(Arc::new(RwLock::new(tally_model::TrustList::default())))
+        .publish(Box::new(tally_verify::NoPublish))
+        .build();
         let queries = || {
             [
                 SyncQuery::Heads,
@@ -313,8 +314,8 @@ mod tests {
         for q in queries() {
             assert!(!matches!(answer(&v, q), SyncAnswer::Error(_)), "sound");
         }
-        v.store()
-            .set_damaged("US-DDTC seq 1: the signature does not verify");
+        v.integrity()
+            .mark_damaged("US-DDTC seq 1: the signature does not verify");
         for q in queries() {
             match answer(&v, q) {
                 SyncAnswer::Error(e) => {

@@ -13,10 +13,10 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use tally_api::tokens::TokenBook;
 use tally_model::TrustList;
-use tally_store::{AlertClock, EngineKind, Store, StoreError};
-use tally_verify::Verifier;
+use tally_store::{OpenOptions, Store, StoreError};
 use tally_verify::apply::Applier;
 use tally_verify::sealing::{SealOpener, Sealing};
+use tally_verify::{Reader, Verifier};
 use tracing::info;
 
 /// Why a node whose store was missing at start signs nothing yet; shown by
@@ -115,13 +115,16 @@ pub(crate) async fn open_store(
     opener: SealOpener,
 ) -> anyhow::Result<OpenedStore> {
     let missing = store_missing(&settings.store_path);
-    let (path, engine) = (settings.store_path.clone(), settings.engine);
-    let clock = settings.alert_clock();
+    let path = settings.store_path.clone();
+    let options = OpenOptions {
+        engine: settings.engine,
+        reader: Some(Arc::new(opener.clone())),
+        clock: settings.alert_clock(),
+    };
     let mark = missing && !settings.new_log;
-    let applier = Applier::new(Some(opener.clone()));
-    let reader: Arc<dyn tally_store::SealedReader> = Arc::new(opener);
+    let applier = Applier::new(Some(opener));
     let (store, recovering, engine_damage) = tokio::task::spawn_blocking(move || {
-        let (store, engine_damage) = open_or_stand_in(&path, engine, reader, clock)?;
+        let (store, engine_damage) = open_or_stand_in(&path, options)?;
         if mark {
             store.set_recovering(true)?;
         }
@@ -157,13 +160,11 @@ pub(crate) async fn open_store(
 /// process, say) refuses the start.
 fn open_or_stand_in(
     path: &Path,
-    engine: EngineKind,
-    reader: Arc<dyn tally_store::SealedReader>,
-    clock: AlertClock,
+    options: OpenOptions,
 ) -> Result<(Store, Option<String>), StoreError> {
-    let (r, c) = (reader.clone(), clock.clone());
+    let first = options.clone();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        Store::open_clocked(path, engine, Some(r), c)
+        Store::open_with(path, first)
     })) {
         Ok(opened) => Ok((opened?, None)),
         Err(_) => {
@@ -176,7 +177,8 @@ fn open_or_stand_in(
                 path = %path.display(),
                 "the damaged store does not open; serving nothing from it"
             );
-            let store = Store::open_clocked(&stand_in, engine, Some(reader), clock)?;
+            let engine = options.engine;
+            let store = Store::open_with(&stand_in, options)?;
             let what = format!(
                 "the {engine} engine panicked opening the store in {}; run `tally verify-store`",
                 path.display()
@@ -198,13 +200,17 @@ pub(crate) fn settle_keys(
     files: &NodeFiles,
 ) -> anyhow::Result<tally_model::AuthorityKey> {
     let store = &opened.store;
-    if store.damaged().is_none() {
-        rotate::recover(&settings.authority_key, store, &settings.authority)?;
+    let log = match store.damaged() {
+        None => Some(Reader::of(store)?),
+        Some(_) => None,
+    };
+    if let Some(log) = &log {
+        rotate::recover(&settings.authority_key, log, &settings.authority)?;
     }
     rotate::settle_encryption_key(
         &settings.encryption_key,
         &settings.dir.card(),
-        store,
+        log.as_ref(),
         &settings.authority,
         opened.recovering,
         &files.sealing,
@@ -246,18 +252,14 @@ pub(crate) fn verifier(
     authority_key: tally_model::AuthorityKey,
     publisher: Publisher,
 ) -> Verifier {
-    let verifier = Verifier::new(
-        opened.store,
-        settings.authority.clone(),
-        authority_key,
-        files.trust.clone(),
-        Box::new(publisher),
-    );
-    verifier.set_sealing(files.sealing.clone());
-    verifier.set_timezone(settings.timezone.clone());
+    let verifier = Verifier::builder(opened.store, settings.authority.clone(), authority_key)
+        .trust(files.trust.clone())
+        .publish(Box::new(publisher))
+        .sealing(files.sealing.clone())
+        .timezone(settings.timezone.clone());
     if opened.recovering {
         tracing::warn!(authority = %settings.authority, "{RECOVERY_REASON}; issuing answers 503 until a trusted peer confirms the head");
-        verifier.begin_recovery(RECOVERY_REASON);
+        return verifier.recovering(RECOVERY_REASON).build();
     }
-    verifier
+    verifier.build()
 }

@@ -3,7 +3,7 @@
 //! On every new connection, on every gap seen in gossip, and every
 //! `sync.interval_ms` with a random connected peer, the worker compares log
 //! heads with the peer and pulls the missing ranges. Entries go through
-//! `Verifier::ingest_many` (batch signature checks, one durable commit per
+//! `Ingest::many` (batch signature checks, one durable commit per
 //! range) while the next range is already being fetched.
 
 use crate::peers::PeerTable;
@@ -336,14 +336,15 @@ impl SyncWorker {
         while let Some(entries) = fetched.recv().await {
             let n = entries.len();
             let v = self.verifier.clone();
-            let pre = match tokio::task::spawn_blocking(move || v.preverify(&entries)).await {
-                Ok(Ok(pre)) => pre,
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "store failed during sync");
-                    return;
-                }
-                Err(_) => return,
-            };
+            let pre =
+                match tokio::task::spawn_blocking(move || v.ingest().preverify(&entries)).await {
+                    Ok(Ok(pre)) => pre,
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "store failed during sync");
+                        return;
+                    }
+                    Err(_) => return,
+                };
             let complete = pre.len() == n;
             if verified.send(pre).await.is_err() || !complete {
                 return;
@@ -388,7 +389,7 @@ impl SyncWorker {
     async fn commit(&self, peer: PeerId, pre: Preverified) -> bool {
         let v = self.verifier.clone();
         let n = pre.len();
-        let outcomes = tokio::task::spawn_blocking(move || v.commit(pre)).await;
+        let outcomes = tokio::task::spawn_blocking(move || v.ingest().commit(pre)).await;
         self.all_held(peer, n, outcomes)
     }
 
@@ -408,7 +409,7 @@ impl SyncWorker {
         let v = self.verifier.clone();
         let _ = tokio::task::spawn_blocking(move || {
             for p in proofs {
-                if let Err(e) = v.ingest_proof(&p) {
+                if let Err(e) = v.ingest().proof(&p) {
                     tracing::warn!(error = %e, "store failed while storing a proof");
                     return;
                 }
@@ -421,7 +422,7 @@ impl SyncWorker {
     async fn ingest(&self, peer: PeerId, entries: Vec<Bytes>) -> bool {
         let v = self.verifier.clone();
         let n = entries.len();
-        let outcomes = tokio::task::spawn_blocking(move || v.ingest_many(&entries)).await;
+        let outcomes = tokio::task::spawn_blocking(move || v.ingest().many(&entries)).await;
         self.all_held(peer, n, outcomes)
     }
 

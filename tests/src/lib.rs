@@ -210,6 +210,12 @@ impl Net {
             .unwrap_or_else(|| panic!("node {i} is not running"))
     }
 
+    /// A reader on node `i`'s store as it stands now (take a new one to
+    /// see what arrives later).
+    pub fn reader(&self, i: usize) -> Result<tally_verify::Reader> {
+        Ok(self.node(i).verifier().reader()?)
+    }
+
     /// Ingests `entries` at node `i` through its verifier, one by one, as
     /// gossip would hand them over.
     pub async fn ingest(
@@ -221,7 +227,7 @@ impl Net {
         tokio::task::spawn_blocking(move || {
             entries
                 .iter()
-                .map(|e| Ok(v.ingest(&e.encode())?))
+                .map(|e| Ok(v.ingest().entry(&e.encode())?))
                 .collect::<Result<Vec<_>>>()
         })
         .await?
@@ -409,7 +415,7 @@ impl Net {
             .collect::<Result<_>>()?;
         tokio::task::spawn_blocking(move || {
             docs.into_iter()
-                .map(|(d, vis)| Ok(v.issue_as(d, vis)?.entry.seq))
+                .map(|(d, vis)| Ok(v.issuer().issue_as(d, vis)?.entry.seq))
                 .collect::<Result<Vec<u64>>>()
         })
         .await?
@@ -418,9 +424,7 @@ impl Net {
     /// Node `i`'s log heads: authority -> (seq, hex hash).
     pub fn heads(&self, i: usize) -> Result<BTreeMap<String, (u64, String)>> {
         Ok(self
-            .node(i)
-            .verifier()
-            .store()
+            .reader(i)?
             .heads()?
             .into_iter()
             .map(|(a, seq, h)| (a.to_string(), (seq, h.to_hex())))
@@ -430,13 +434,13 @@ impl Net {
     /// Node `i`'s head seq of `authority` (0 when it holds none).
     pub fn seq(&self, i: usize, authority: &str) -> Result<u64> {
         let a: AuthorityId = authority.parse()?;
-        let head = self.node(i).verifier().store().head(&a)?;
+        let head = self.reader(i)?.head(&a)?;
         Ok(head.map_or(0, |(s, _)| s))
     }
 
     /// Every log node `i` holds, as the exact stored `SignedEntry` bytes.
     pub fn logs(&self, i: usize) -> Result<BTreeMap<String, Vec<Vec<u8>>>> {
-        let store = self.node(i).verifier().store();
+        let store = self.reader(i)?;
         let mut out = BTreeMap::new();
         for (a, seq, _) in store.heads()? {
             let n = usize::try_from(seq)?;
@@ -453,7 +457,7 @@ impl Net {
 
     /// Whether node `i` stores an entry with this id anywhere.
     pub fn stores(&self, i: usize, entry_id: &tally_model::EntryHash) -> Result<bool> {
-        Ok(self.node(i).verifier().store().by_hash(entry_id)?.is_some())
+        Ok(self.reader(i)?.by_hash(entry_id)?.is_some())
     }
 
     fn running(&self) -> Vec<usize> {

@@ -72,7 +72,7 @@ async fn the_two_sides_of_a_fork_meeting_in_a_heads_exchange_are_proven_on_both(
         for e in evidence(&net, i).await? {
             ensure!(e["authority"] == "GT-DIGECAM" && e["seq"] == 1, "{e}");
         }
-        let alerts = net.node(i).verifier().store().alerts()?;
+        let alerts = net.reader(i)?.alerts()?;
         ensure!(
             alerts.iter().any(|a| a.id == "equivocation:-:GT-DIGECAM:1"),
             "{alerts:?}"
@@ -101,9 +101,7 @@ async fn a_copy_of_the_keys_signing_elsewhere_stops_the_node_signing() -> Result
 
     let us_id: AuthorityId = "US-DDTC".parse()?;
     let held = net
-        .node(mx)
-        .verifier()
-        .store()
+        .reader(mx)?
         .entry_at(&us_id, 1)?
         .context("MX holds US seq 1")?;
     let clone = signed(
@@ -118,10 +116,8 @@ async fn a_copy_of_the_keys_signing_elsewhere_stops_the_node_signing() -> Result
 
     let alert = "log.cloned:-:US-DDTC:2";
     wait_until(ROUND, "US-DDTC raises log.cloned", async || {
-        net.node(us)
-            .verifier()
-            .store()
-            .alerts()
+        net.reader(us)
+            .and_then(|r| Ok(r.alerts()?))
             .is_ok_and(|a| a.iter().any(|a| a.id == alert))
     })
     .await?;
@@ -130,7 +126,7 @@ async fn a_copy_of_the_keys_signing_elsewhere_stops_the_node_signing() -> Result
         "US took the clone into its log"
     );
     ensure!(!net.stores(us, &clone.id())?, "the clone is in US's log");
-    let kept = net.node(us).verifier().store().cloned()?;
+    let kept = net.reader(us)?.cloned()?;
     ensure!(kept == vec![clone.clone()], "{kept:?}");
 
     let (status, body) = net
@@ -153,8 +149,8 @@ async fn a_copy_of_the_keys_signing_elsewhere_stops_the_node_signing() -> Result
 
     // The evidence and the alert survive a restart.
     net.restart(us).await?;
-    ensure!(net.node(us).verifier().store().cloned()? == vec![clone]);
-    let alerts = net.node(us).verifier().store().alerts()?;
+    ensure!(net.reader(us)?.cloned()? == vec![clone]);
+    let alerts = net.reader(us)?.alerts()?;
     ensure!(alerts.iter().any(|a| a.id == alert), "{alerts:?}");
     net.shutdown().await;
     Ok(())

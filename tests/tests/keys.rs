@@ -98,9 +98,7 @@ async fn rotating_the_signing_key_over_the_api() -> Result<()> {
     .await?;
     let us_id: AuthorityId = "US-DDTC".parse()?;
     let held = net
-        .node(mx)
-        .verifier()
-        .store()
+        .reader(mx)?
         .entry_at(&us_id, next)?
         .context("held at MX")?;
     assert_eq!(tally_tests::to_hex(held.key_id()), key_id);
@@ -152,7 +150,7 @@ async fn a_key_declared_compromised_stops_its_entries_counting() -> Result<()> {
     })
     .await?;
     let mx_id: AuthorityId = "MX-SEDENA".parse()?;
-    let store = net.node(us).verifier().store().clone();
+    let store = net.reader(us)?;
     let numbers: Vec<String> = (1..=3)
         .map(|seq| {
             let e = store.entry_at(&mx_id, seq)?.context("held")?.open()?;

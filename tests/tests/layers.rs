@@ -521,12 +521,38 @@ fn nothing_cites_documents_outside_the_repository() {
 }
 
 /// The sources that reach the store only through the verifier's doors
-/// (`Verifier::reader`, `store_health`, `check`, `issue`, ...), never by its
-/// raw handle.
-const THROUGH_DOORS: &[&str] = &["crates/api/src"];
+/// (`Verifier::reader`, `integrity`, `store_health`, `check`, `issue`,
+/// ...), never by its raw handle. (The node's start opens the store and
+/// hands it to the verifier: it holds the handle before any door exists.)
+const THROUGH_DOORS: &[&str] = &["crates/api/src", "node/src"];
+
+/// The verifier hands out no raw store handle, not even to its own tests:
+/// there is no accessor to call.
+#[test]
+fn the_verifier_has_no_store_accessor() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lies inside the workspace");
+    let mut found = Vec::new();
+    for (path, src) in production_sources() {
+        if !path.starts_with(workspace.join("crates/verify/src")) {
+            continue;
+        }
+        for (n, line) in code_only(&src).lines().enumerate() {
+            if line.contains("fn store(") {
+                found.push(format!("{}:{}", path.display(), n + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a store accessor on the verifier (hand out a door instead):\n  {}",
+        found.join("\n  ")
+    );
+}
 
 #[test]
-fn the_api_reaches_the_store_only_through_the_verifiers_doors() {
+fn the_api_and_the_node_reach_the_store_only_through_the_verifiers_doors() {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("tests/ lies inside the workspace");

@@ -210,7 +210,7 @@ async fn hostile_entries_are_refused_never_forwarded_and_honest_traffic_converge
     let us_id: AuthorityId = "US-DDTC".parse()?;
     let us_key =
         tally_node::keys::load_authority_key(&net.members[us].dir.join("keys/authority.key"))?;
-    let store = net.node(mx).verifier().store().clone();
+    let store = net.reader(mx)?;
     let held = store.entry_at(&us_id, 1)?.context("US-DDTC seq 1 held")?;
     let (us_head, _) = store.head(&us_id)?.context("US-DDTC head")?;
     let mut forged = held.encode();
@@ -299,7 +299,7 @@ async fn hostile_entries_are_refused_never_forwarded_and_honest_traffic_converge
         for id in &hostile {
             assert!(!net.stores(i, id)?, "{} stores {id:?}", net.authority(i));
         }
-        let store = net.node(i).verifier().store();
+        let store = net.reader(i)?;
         assert_eq!(store.entry_at(&us_id, 1)?, Some(held.clone()));
     }
 
@@ -548,9 +548,10 @@ async fn a_proof_about_an_authority_a_node_does_not_trust_costs_the_relay_nothin
         })
         .await?;
         let what = format!("MX-SEDENA proves a fork at CA-GAC seq {seq}");
-        let store = net.node(mx).verifier().store();
         publish_until(&rogue, &b, &what, || {
-            store.evidence().is_ok_and(|e| e.len() as u64 == seq)
+            net.reader(mx)
+                .and_then(|r| Ok(r.evidence()?))
+                .is_ok_and(|e| e.len() as u64 == seq)
         })
         .await?;
         prev = Some(a.id());
@@ -606,19 +607,14 @@ async fn a_node_offline_during_an_equivocation_pulls_the_proof() -> Result<()> {
     let us_id: AuthorityId = "US-DDTC".parse()?;
     let us_key =
         tally_node::keys::load_authority_key(&net.members[us].dir.join("keys/authority.key"))?;
-    let held = net
-        .node(mx)
-        .verifier()
-        .store()
-        .entry_at(&us_id, 1)?
-        .context("seq 1 held")?;
+    let held = net.reader(mx)?.entry_at(&us_id, 1)?.context("seq 1 held")?;
     let fork = {
         let mut e = held.open()?;
         e.issued_at_ms += 1;
         us_key.sign(&e).signed().clone()
     };
     let v = net.node(mx).verifier().clone();
-    let outcome = tokio::task::spawn_blocking(move || v.ingest(&fork.encode())).await??;
+    let outcome = tokio::task::spawn_blocking(move || v.ingest().entry(&fork.encode())).await??;
     ensure!(
         matches!(outcome, tally_verify::IngestOutcome::Rejected(_)),
         "{outcome:?}"

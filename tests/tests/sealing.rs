@@ -297,7 +297,7 @@ async fn peers_seal_to_the_newest_encryption_key_announced_in_the_log() -> Resul
         .filter_map(|k| tally_model::EncryptionPublic::parse(&k.public_key))
         .collect();
     let mx_id: tally_model::AuthorityId = "MX-SEDENA".parse()?;
-    let store = net.node(0).verifier().store().clone();
+    let store = net.reader(0)?;
     let head = store.head(&mx_id)?.context("MX's log")?.0;
     let entry = store.entry_at(&mx_id, head)?.context("held")?.open()?;
     let tally_model::Body::Sealed(sealed) = &entry.body else {
@@ -515,10 +515,8 @@ async fn a_bystander_proves_equivocation_of_sealed_entries() -> Result<()> {
     net.trust(mx, ca)?;
     net.wait_links().await?;
     wait_until(REPLICATION, "MX holds the proof", async || {
-        net.node(mx)
-            .verifier()
-            .store()
-            .evidence()
+        net.reader(mx)
+            .and_then(|r| Ok(r.evidence()?))
             .is_ok_and(|e| e.iter().any(|p| p.seq == 1))
     })
     .await?;

@@ -53,17 +53,21 @@ fn recipient() -> (tempfile::TempDir, Verifier) {
         trust: trust.clone(),
         own: own.clone(),
     };
-    let store =
-        Store::open_with(dir.path(), EngineKind::default(), Some(Arc::new(opener))).expect("store");
-    let v = Verifier::with_clock(
-        store,
-        own,
-        key(2),
-        trust,
-        Box::new(NoPublish),
-        Box::new(tally_verify::FixedClock(T0 + 86_400_000)),
-    );
-    v.set_sealing(sealing);
+    let store = Store::open_with(
+        dir.path(),
+        tally_store::OpenOptions {
+            engine: EngineKind::default(),
+            reader: Some(Arc::new(opener)),
+            ..Default::default()
+        },
+    )
+    .expect("store");
+    let v = Verifier::builder(store, own, key(2))
+        .trust(trust)
+        .publish(Box::new(NoPublish))
+        .clock(Box::new(tally_verify::FixedClock(T0 + 86_400_000)))
+        .sealing(sealing)
+        .build();
     (dir, v)
 }
 
@@ -103,8 +107,8 @@ fn sealed(log: &mut Log, issuer: &EncryptionSecret, n: usize, pairs: &PairKeys) 
 
 fn sync(v: &Verifier, range: &[VerifiedEntry]) {
     let bytes: Vec<Vec<u8>> = range.iter().map(|e| e.signed().encode()).collect();
-    let p = v.preverify(&bytes).expect("preverifies");
-    v.commit(p).expect("commits");
+    let p = v.ingest().preverify(&bytes).expect("preverifies");
+    v.ingest().commit(p).expect("commits");
 }
 
 fn measure(announced: usize, entries: usize) -> Row {
@@ -134,7 +138,7 @@ fn measure(announced: usize, entries: usize) -> Row {
         .collect();
     let started = Instant::now();
     for e in &gossiped {
-        v.ingest(&e.signed().encode()).expect("ingests");
+        v.ingest().entry(&e.signed().encode()).expect("ingests");
     }
     let gossip = started.elapsed().as_secs_f64() * 1e6 / entries as f64;
     let started = Instant::now();

@@ -109,7 +109,7 @@ pub fn cpu_ms(pid: Option<u32>) -> f64 {
     (ticks(11) + ticks(12)) * 10.0
 }
 
-/// `Verifier::check` in this process over the built store: the part of a
+/// `Checker::check` in this process over the built store: the part of a
 /// verify request that is the rules and the store reads. Returns µs per
 /// call on one thread, and calls per second on one thread and on every core
 /// (how well the reads scale).
@@ -117,13 +117,10 @@ pub fn check_in_process(node: &BigNode, requests: usize) -> anyhow::Result<(f64,
     use std::sync::RwLock;
     let store = node.setup.open_store()?;
     let trust = tally_node::files::read_trust(&node.setup.dir.join("trust.toml"))?;
-    let v = tally_verify::Verifier::new(
-        store,
-        AUTHORITY.parse()?,
-        node.setup.authority_key()?,
-        Arc::new(RwLock::new(trust)),
-        Box::new(tally_verify::NoPublish),
-    );
+    let v = tally_verify::Verifier::builder(store, AUTHORITY.parse()?, node.setup.authority_key()?)
+        .trust(Arc::new(RwLock::new(trust)))
+        .publish(Box::new(tally_verify::NoPublish))
+        .build();
     let make = verify_body(node);
     let mut seed = 0x1234_5678_9ABC_DEF1u64;
     let mut reqs = |n: usize| -> anyhow::Result<Vec<tally_verify::CheckRequest>> {
@@ -134,7 +131,7 @@ pub fn check_in_process(node: &BigNode, requests: usize) -> anyhow::Result<(f64,
     let run = |reqs: Vec<tally_verify::CheckRequest>| -> anyhow::Result<usize> {
         let mut accepted = 0;
         for r in reqs {
-            accepted += usize::from(v.check(r)?.verdict.accepted());
+            accepted += usize::from(v.checker().check(r)?.verdict.accepted());
         }
         Ok(accepted)
     };
@@ -444,9 +441,9 @@ pub struct Api {
     pub health: Stats,
     /// One connection: the latency without queueing.
     pub verify_single: Stats,
-    /// `Verifier::check` alone, in process, one thread, µs per call.
+    /// `Checker::check` alone, in process, one thread, µs per call.
     pub check_us: f64,
-    /// `Verifier::check` alone, in process, calls/s on every core.
+    /// `Checker::check` alone, in process, calls/s on every core.
     pub check_all_cores_per_s: f64,
     /// Start-up after the node was killed with SIGKILL.
     pub crash_startup_ms: f64,
@@ -520,7 +517,7 @@ pub async fn run(quick: bool) -> anyhow::Result<Api> {
     let (check_us, check_1, check_n) =
         tokio::task::block_in_place(|| check_in_process(&node, 20_000))?;
     progress!(
-        "api: Verifier::check in process: {check_us:.1} µs per call; {check_1:.0}/s on one thread, {check_n:.0}/s on {} threads",
+        "api: Checker::check in process: {check_us:.1} µs per call; {check_1:.0}/s on one thread, {check_n:.0}/s on {} threads",
         crate::fixtures::cores()
     );
     let (p, startups) = start_ups(&node).await?;

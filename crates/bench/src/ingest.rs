@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tally_model::seal::{EncryptionPublic, EncryptionSecret};
 use tally_model::{AuthorityId, Document, Recipient};
 use tally_node::Node;
-use tally_store::Store;
+use tally_verify::Verifier;
 
 /// How node A's log is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,9 +103,9 @@ pub async fn catch_up(quick: bool, carriage: Carriage) -> anyhow::Result<Catchup
     progress!("ingest ({label}): starting node B; timing until B holds all {n} entries");
     let t0 = Instant::now();
     let node_b = Node::start(&b.dir).await?;
-    let store = node_b.verifier().store().clone();
+    let verifier = node_b.verifier().clone();
     let deadline = Duration::from_secs(if quick { 300 } else { 900 });
-    let first = wait_for_head(&store, &authority, n, t0, deadline).await?;
+    let first = wait_for_head(&verifier, &authority, n, t0, deadline).await?;
     let elapsed = t0.elapsed();
     let per_s = n as f64 / elapsed.as_secs_f64();
     progress!(
@@ -116,14 +116,14 @@ pub async fn catch_up(quick: bool, carriage: Carriage) -> anyhow::Result<Catchup
     // B applied what it could open: a recipient holds the licenses, a
     // non-recipient none.
     let sample = Docs::export_number(n - 1);
-    let held = store.license(&authority, &sample)?.is_some();
+    let held = verifier.reader()?.license(&authority, &sample)?.is_some();
     if held != (carriage != Carriage::SealedOther) {
         anyhow::bail!(
             "ingest ({label}): node B {} license {sample} of A",
             if held { "holds" } else { "does not hold" }
         );
     }
-    drop(store);
+    drop(verifier);
     node_b.shutdown().await;
     node_a.shutdown().await;
     let disk = crate::fixtures::dir_bytes(&b.settings.store_path) as f64 / n as f64;
@@ -211,7 +211,7 @@ fn fill_a(a: &NodeSetup, recipient: Option<Recipient>, n: u64) -> anyhow::Result
 /// Polls node B's store until its head of `authority` reaches `n`, with a
 /// progress line every 5 s; returns when the first entry arrived (from `t0`).
 async fn wait_for_head(
-    store: &Store,
+    verifier: &Verifier,
     authority: &AuthorityId,
     n: u64,
     t0: Instant,
@@ -220,7 +220,7 @@ async fn wait_for_head(
     let mut first = None;
     let mut last_report = Instant::now();
     loop {
-        let seq = store.head(authority)?.map_or(0, |(s, _)| s);
+        let seq = verifier.reader()?.head(authority)?.map_or(0, |(s, _)| s);
         if seq > 0 && first.is_none() {
             first = Some(t0.elapsed());
         }

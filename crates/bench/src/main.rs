@@ -521,7 +521,7 @@ fn print_api(a: &api::Api) {
         a.issue.node_cpu_us
     );
     println!(
-        "api: CPU per request (node / client): verify {:.0} / {:.0} µs, health {:.0} / {:.0} µs; Verifier::check alone {:.1} µs on one thread, {:.0}/s on all cores",
+        "api: CPU per request (node / client): verify {:.0} / {:.0} µs, health {:.0} / {:.0} µs; Checker::check alone {:.1} µs on one thread, {:.0}/s on all cores",
         a.verify.node_cpu_us,
         a.verify.client_cpu_us,
         a.health.node_cpu_us,

@@ -9,7 +9,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use tally_model::{AuthorityId, License};
 use tally_node::Node;
-use tally_store::Store;
 use tally_verify::Verifier;
 
 pub struct Propagation {
@@ -33,7 +32,7 @@ pub async fn run(quick: bool) -> anyhow::Result<Propagation> {
     // Let gossipsub subscriptions and meshes settle (a few heartbeats).
     tokio::time::sleep(Duration::from_secs(3)).await;
 
-    let stores: Vec<Store> = nodes.iter().map(|n| n.verifier().store().clone()).collect();
+    let stores: Vec<Verifier> = nodes.iter().map(|n| n.verifier().clone()).collect();
     let docs = Docs::new();
     let warmup = n.min(5);
     let mut all = Vec::new();
@@ -150,10 +149,10 @@ struct Spread {
 
 /// Issues `license` at `v` (node `issuer`) and polls every store until each
 /// holds it durably, or 30 s have passed.
-fn issue_and_wait(v: &Verifier, license: License, stores: &[Store], issuer: usize) -> Spread {
+fn issue_and_wait(v: &Verifier, license: License, stores: &[Verifier], issuer: usize) -> Spread {
     let authority: AuthorityId = v.authority().clone();
     let t0 = Instant::now();
-    let issued = v.issue(license).expect("issue");
+    let issued = v.issuer().issue(license).expect("issue");
     let seq = issued.entry.seq;
     let mut seen: Vec<Option<f64>> = vec![None; stores.len()];
     let deadline = Duration::from_secs(30);
@@ -161,7 +160,8 @@ fn issue_and_wait(v: &Verifier, license: License, stores: &[Store], issuer: usiz
         let mut left = 0;
         for (i, s) in stores.iter().enumerate() {
             if seen[i].is_none() {
-                if s.head(&authority)
+                if s.reader()
+                    .and_then(|r| r.head(&authority))
                     .ok()
                     .flatten()
                     .is_some_and(|(h, _)| h >= seq)

@@ -59,7 +59,7 @@ fn interleave(timeline: &[Delivery], rng: &mut Rng) -> Vec<Delivery> {
 
 /// Every signature again under the protocol's rule, every chain link.
 fn sound(node: &Node) -> Option<String> {
-    let report = node.store().check_chains(
+    let report = node.store_handle().check_chains(
         &mut |signed| {
             let key = ed25519_dalek::VerifyingKey::from_bytes(signed.key_id()).ok()?;
             signed.verify_with(&key).err().map(|e| e.to_string())
@@ -124,7 +124,7 @@ impl Trio {
                 failures.push(format!("mx1 gossip {:?}: {e:#}", d.class));
             }
         }
-        if let Err(e) = self.mx1.v().apply_behind() {
+        if let Err(e) = self.mx1.v().ingest().apply_behind() {
             failures.push(format!("mx1 apply: {e:#}"));
         }
         for d in &interleave(timeline, rng) {
@@ -166,7 +166,7 @@ impl Trio {
     /// the proofs it holds, as it publishes them after storing them.
     fn exchange_proofs(&self, report: &mut CaseReport) -> Result<()> {
         for from in self.all() {
-            for e in from.store().evidence()? {
+            for e in from.store_handle().evidence()? {
                 let [a, b] = &e.entries;
                 let (Ok(a), Ok(b)) = (
                     tally_model::SignedEntry::decode(a),
@@ -180,7 +180,7 @@ impl Trio {
                 };
                 let proof = tally_model::encode_proof(&a, &b);
                 for to in self.all() {
-                    if let Err(e) = to.v().ingest_proof(&proof) {
+                    if let Err(e) = to.v().ingest().proof(&proof) {
                         report
                             .failures
                             .push(format!("{} proof: {e:#}", to.authority));
@@ -198,7 +198,7 @@ impl Trio {
     fn compare(&self, report: &mut CaseReport) -> Result<()> {
         let Trio { mx1, mx2, ca } = self;
         let proofs = |n: &Node| -> Result<Vec<(String, u64)>> {
-            Ok(n.store()
+            Ok(n.store_handle()
                 .evidence()?
                 .into_iter()
                 .map(|e| (e.authority.to_string(), e.seq))
@@ -216,20 +216,20 @@ impl Trio {
         // log: the same heads.
         let heads =
             |n: &Node| -> Result<Vec<(tally_model::AuthorityId, u64, tally_model::EntryHash)>> {
-                Ok(n.store()
+                Ok(n.store_handle()
                     .heads()?
                     .into_iter()
                     .filter(|(a, _, _)| !p1.iter().any(|(f, _)| f == a.as_str()))
                     .collect())
             };
         let (h1, h2, h3) = (heads(mx1)?, heads(mx2)?, heads(ca)?);
-        report.stored = mx1.store().heads()?.iter().map(|(_, s, _)| s).sum();
+        report.stored = mx1.store_handle().heads()?.iter().map(|(_, s, _)| s).sum();
         if h1 != h2 || h1 != h3 {
             report
                 .disagreements
                 .push(format!("heads: mx1 {h1:?}, mx2 {h2:?}, ca {h3:?}"));
         }
-        if mx1.store().heads()? != mx2.store().heads()? {
+        if mx1.store_handle().heads()? != mx2.store_handle().heads()? {
             // The two readers hold different branches of a proven fork:
             // their derived states differ by what each branch carries.
             report.split_by_fork = true;
@@ -247,8 +247,8 @@ impl Trio {
     /// The two readers derived the same state, and mx2 derives it again
     /// from its entries alone (a reindex).
     fn compare_readers(&self, report: &mut CaseReport) -> Result<()> {
-        let d1 = self.mx1.store().derived_digest()?;
-        let d2 = self.mx2.store().derived_digest()?;
+        let d1 = self.mx1.store_handle().derived_digest()?;
+        let d2 = self.mx2.store_handle().derived_digest()?;
         if d1 != d2 {
             report.disagreements.push(format!(
                 "derived state of the two readers: {d1:?} vs {d2:?}; alerts {:?} vs {:?}",
@@ -257,7 +257,7 @@ impl Trio {
             ));
         }
         self.mx2.v().reindex(&mut |_| {})?;
-        let d2 = self.mx2.store().derived_digest()?;
+        let d2 = self.mx2.store_handle().derived_digest()?;
         if d1 != d2 {
             report
                 .disagreements
@@ -268,7 +268,7 @@ impl Trio {
 }
 
 fn alert_ids(n: &Node) -> Result<Vec<String>> {
-    Ok(n.store()
+    Ok(n.store_handle()
         .alerts()?
         .into_iter()
         .map(|a| format!("{}{}", a.id, if a.open { "" } else { " (closed)" }))

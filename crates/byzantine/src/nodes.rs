@@ -21,8 +21,9 @@ pub struct Node {
     signing: u8,
     secret: u8,
     engine: EngineKind,
-    /// `None` only inside [`Node::restart`].
-    v: Option<Verifier>,
+    /// The verifier and a handle on its store (a tool reads it whole: its
+    /// chains, its derived digest); `None` only inside [`Node::restart`].
+    v: Option<(Verifier, Store)>,
 }
 
 fn trust_for(own: &AuthorityId) -> TrustList {
@@ -51,7 +52,7 @@ fn open(
     signing: u8,
     secret: u8,
     engine: EngineKind,
-) -> Result<Verifier> {
+) -> Result<(Verifier, Store)> {
     let own = hostile::id(authority);
     let trust = Arc::new(RwLock::new(trust_for(&own)));
     let sealing = Arc::new(Sealing::new(
@@ -63,17 +64,22 @@ fn open(
         trust: trust.clone(),
         own: own.clone(),
     };
-    let store = Store::open_with(dir, engine, Some(Arc::new(opener))).context("store")?;
-    let v = Verifier::with_clock(
-        store,
-        own,
-        key(signing),
-        trust,
-        Box::new(NoPublish),
-        Box::new(tally_verify::FixedClock(NOW)),
-    );
-    v.set_sealing(sealing);
-    Ok(v)
+    let store = Store::open_with(
+        dir,
+        tally_store::OpenOptions {
+            engine,
+            reader: Some(Arc::new(opener)),
+            ..Default::default()
+        },
+    )
+    .context("store")?;
+    let v = Verifier::builder(store.clone(), own, key(signing))
+        .trust(trust)
+        .publish(Box::new(NoPublish))
+        .clock(Box::new(tally_verify::FixedClock(NOW)))
+        .sealing(sealing)
+        .build();
+    Ok((v, store))
 }
 
 impl Node {
@@ -113,12 +119,15 @@ impl Node {
     }
 
     pub fn v(&self) -> &Verifier {
-        self.v.as_ref().expect("a node is open outside restart")
+        &self.v.as_ref().expect("a node is open outside restart").0
     }
 
     /// Gossip: one entry at a time. An error is a failed transaction.
     pub fn gossip(&self, bytes: &[u8]) -> Result<IngestOutcome> {
-        self.v().ingest(bytes).context("a transaction failed")
+        self.v()
+            .ingest()
+            .entry(bytes)
+            .context("a transaction failed")
     }
 
     /// Gossip as the router does it: the verdict after the chain append,
@@ -127,10 +136,14 @@ impl Node {
     pub fn gossip_deferred(&self, bytes: &[u8], apply: bool) -> Result<IngestOutcome> {
         let out = self
             .v()
-            .ingest_gossip(bytes)
+            .ingest()
+            .gossip(bytes)
             .context("a transaction failed")?;
         if apply {
-            self.v().apply_behind().context("applying failed")?;
+            self.v()
+                .ingest()
+                .apply_behind()
+                .context("applying failed")?;
         }
         Ok(out)
     }
@@ -138,26 +151,27 @@ impl Node {
     /// Sync: a range at once.
     pub fn range(&self, entries: &[&[u8]]) -> Result<Vec<IngestOutcome>> {
         self.v()
-            .ingest_many(entries)
+            .ingest()
+            .many(entries)
             .context("a transaction failed")
     }
 
-    pub fn store(&self) -> &Store {
-        self.v().store()
+    pub fn store_handle(&self) -> &Store {
+        &self.v.as_ref().expect("a node is open outside restart").1
     }
 
     /// Pulls what `from` holds and this node lacks, in ranges of `1..=max`
     /// entries, as sync does from a peer. Err if a range makes no progress
     /// (this node refuses what the other stored: a disagreement).
     pub fn catch_up(&self, from: &Node, sizes: &mut tally_testkit::Rng) -> Result<()> {
-        for (authority, seq, _) in from.store().heads()? {
+        for (authority, seq, _) in from.store_handle().heads()? {
             loop {
-                let have = self.store().head(&authority)?.map_or(0, |h| h.0);
+                let have = self.store_handle().head(&authority)?.map_or(0, |h| h.0);
                 if have >= seq {
                     break;
                 }
                 let limit = sizes.range(1, 16) as usize;
-                let range = from.store().range(&authority, have + 1, limit)?;
+                let range = from.store_handle().range(&authority, have + 1, limit)?;
                 let bytes: Vec<Vec<u8>> = range.iter().map(|s| s.encode()).collect();
                 let refs: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
                 let outcomes = self.range(&refs)?;
@@ -173,7 +187,7 @@ impl Node {
                 ) {
                     break;
                 }
-                let now = self.store().head(&authority)?.map_or(0, |h| h.0);
+                let now = self.store_handle().head(&authority)?.map_or(0, |h| h.0);
                 anyhow::ensure!(
                     now > have,
                     "{} refuses {authority} seq {} that {} stored: {:?}",

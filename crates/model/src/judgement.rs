@@ -1,6 +1,7 @@
 //! The rules that join documents of different logs into alerts, pure: a
 //! license as it stands, the crossings recorded under it, the deliveries
-//! verified against it and the import certificate it cites go in; the
+//! verified against it, the import certificate it cites and the crossings
+//! of its serials under other licenses (`serial.repeat`) go in; the
 //! alerts they call for come out ([`Finding`]s). The store reads the facts
 //! and keeps what is found (`tally_store`'s `judge`); the rules live here,
 //! beside [`crate::lifecycle`], so that they can be read and tested alone.
@@ -15,9 +16,9 @@ use crate::document::{
     Checkpoint, DeliveryLine, Direction, DocumentRef, License, ShipmentLine, Status,
 };
 use crate::id::AuthorityId;
-use crate::route::{normalize_make, on_route};
+use crate::route::{normalize_make, on_route, same_make};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Milliseconds in a day: an overdue alert is dated at the start of the day
 /// the exit fell due.
@@ -40,6 +41,54 @@ pub struct ShipmentRow {
 impl ShipmentRow {
     pub fn accepted(&self) -> bool {
         self.verdict == "accept"
+    }
+}
+
+/// Where a serial number was first recorded crossing under one license.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SerialUse {
+    pub recorded_by: AuthorityId,
+    pub seq: u64,
+    pub date: String,
+    /// `issued_at_ms` of the recording entry. "First" means earliest by
+    /// (`recorded_at_ms`, `recorded_by`, `seq`), not first to arrive here, so
+    /// every node names the same first use whatever order logs arrive in.
+    #[serde(default)]
+    pub recorded_at_ms: i64,
+    /// The record's line that declared it (its make is on the license).
+    #[serde(default)]
+    pub line: u32,
+}
+
+impl SerialUse {
+    /// The order in which uses of one serial count as first.
+    pub fn order(&self) -> (i64, &str, u64) {
+        (self.recorded_at_ms, self.recorded_by.as_str(), self.seq)
+    }
+}
+
+/// One accepted crossing of one serial, in the index across licenses that
+/// `serial.repeat` joins (keyed by direction and normalized serial, so
+/// either license's records may arrive first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SerialIndexRow {
+    pub license: DocumentRef,
+    pub recorded_by: AuthorityId,
+    pub seq: u64,
+    pub recorded_at_ms: i64,
+    /// The checkpoint country: whether the use counts is judged against the
+    /// license's route when read.
+    pub country: String,
+    /// The record's line, whose make (on the license) the use carries.
+    pub line: u32,
+    /// The serial as the officer declared it (the key holds it normalized).
+    pub serial: String,
+}
+
+impl SerialIndexRow {
+    /// The order in which uses count as earlier: as for [`SerialUse`].
+    pub fn order(&self) -> (i64, &str, u64) {
+        (self.recorded_at_ms, self.recorded_by.as_str(), self.seq)
     }
 }
 
@@ -432,4 +481,142 @@ fn replay_deliveries(s: &Subject, steps: &[(Date, u8, Step)]) -> Vec<Finding> {
         found.push(overdue(row, due_on, true, detail));
     }
     found
+}
+
+/// One serial crossed under the license judged, as `serial.repeat` reads it:
+/// the first use under that license (`mine`, in `direction`, recorded in
+/// `country`; `serial` normalized) and the first rows of the serial's group
+/// in that direction across licenses (`group`, by key: bounded, and read
+/// alike by every node holding the same entries).
+#[derive(Debug, Clone, Copy)]
+pub struct SerialCrossing<'a> {
+    pub direction: Direction,
+    pub country: &'a str,
+    pub serial: &'a str,
+    pub mine: &'a SerialUse,
+    pub group: &'a [SerialIndexRow],
+}
+
+/// What one serial's repeat comes to: raised by the later of the two first
+/// crossings (`by`, `seq`, at `at_ms`), and what it repeated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repeat {
+    pub by: AuthorityId,
+    pub seq: u64,
+    pub at_ms: i64,
+    pub what: String,
+}
+
+/// Whether a serial crossing in `direction` recorded in `country` counts
+/// under `license` (its route allows it): only those are judged.
+pub fn serial_counts(license: &License, direction: Direction, country: &str) -> bool {
+    on_route(license, direction, country)
+}
+
+/// `serial.repeat` for one serial: the earliest use in `c.group` under
+/// another license that counts there (its route allows the crossing) with
+/// the same make (after [`normalize_make`], or either make missing), when
+/// the group holds `c.mine` at all. `document_of` reads the other licenses
+/// (`None`: not held here); it is asked only about rows that could be the
+/// earliest, in group order.
+pub fn first_repeat<E>(
+    s: &Subject,
+    c: SerialCrossing,
+    document_of: &mut dyn FnMut(&DocumentRef) -> Result<Option<License>, E>,
+) -> Result<Option<Repeat>, E> {
+    let me = DocumentRef {
+        authority: s.authority.to_string(),
+        number: s.number.to_string(),
+    };
+    let (direction, country, mine) = (c.direction, c.country, c.mine);
+    if !serial_counts(s.document, direction, country) {
+        return Ok(None);
+    }
+    let make = make_of(s.document, mine.line);
+    if !c
+        .group
+        .iter()
+        .any(|r| r.license == me && r.country == country && r.line == mine.line)
+    {
+        return Ok(None);
+    }
+    let mut first: Option<&SerialIndexRow> = None;
+    for other in c.group {
+        if other.license == me || first.is_some_and(|f| f.order() <= other.order()) {
+            continue;
+        }
+        let Some(o) = document_of(&other.license)? else {
+            continue;
+        };
+        if on_route(&o, direction, &other.country)
+            && same_make(make.as_deref(), make_of(&o, other.line).as_deref())
+        {
+            first = Some(other);
+        }
+    }
+    let Some(other) = first else {
+        return Ok(None);
+    };
+    let (by, seq, at_ms) = if other.order() > mine.order() {
+        (other.recorded_by.clone(), other.seq, other.recorded_at_ms)
+    } else {
+        (mine.recorded_by.clone(), mine.seq, mine.recorded_at_ms)
+    };
+    let what = format!(
+        "serial {}{} crossed ({}) under {} {} ({} seq {}) and under {} {} ({} seq {})",
+        c.serial,
+        make.as_deref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default(),
+        direction.as_str(),
+        s.authority,
+        s.number,
+        mine.recorded_by,
+        mine.seq,
+        other.license.authority,
+        other.license.number,
+        other.recorded_by,
+        other.seq
+    );
+    Ok(Some(Repeat {
+        by,
+        seq,
+        at_ms,
+        what,
+    }))
+}
+
+/// Most repeats named in one alert's detail; the rest are counted.
+const REPEATS_IN_DETAIL: usize = 8;
+
+/// `serial.repeat` of one license from its serials' [`Repeat`]s: one open
+/// alert per raising record, naming what it repeated (at most
+/// `REPEATS_IN_DETAIL`, the rest counted). It never closes.
+pub fn serial_repeats(repeats: Vec<Repeat>) -> Vec<Finding> {
+    let mut found: BTreeMap<(AuthorityId, u64), (i64, BTreeSet<String>)> = BTreeMap::new();
+    for r in repeats {
+        found
+            .entry((r.by, r.seq))
+            .or_insert_with(|| (r.at_ms, BTreeSet::new()))
+            .1
+            .insert(r.what);
+    }
+    found
+        .into_iter()
+        .map(|((by, seq), (at_ms, repeats))| {
+            let n = repeats.len();
+            let mut detail: Vec<String> = repeats.into_iter().take(REPEATS_IN_DETAIL).collect();
+            if n > REPEATS_IN_DETAIL {
+                detail.push(format!("and {} more", n - REPEATS_IN_DETAIL));
+            }
+            Finding {
+                kind: AlertKind::SerialRepeat,
+                by,
+                seq,
+                at_ms,
+                open: true,
+                detail: detail.join("; "),
+            }
+        })
+        .collect()
 }

@@ -454,6 +454,24 @@ pub fn seal(
     random: &mut dyn Random,
     pairs: &PairKeys,
 ) -> Result<Sealed, SealError> {
+    seal_keeping(
+        issuer, header, document, recipients, unreached, random, pairs,
+    )
+    .map(|(sealed, _)| sealed)
+}
+
+/// [`seal`], also giving back the payload it sealed (what every recipient
+/// opens): the issuer has the clear document already and need not open its
+/// own entry again to apply it.
+pub fn seal_keeping(
+    issuer: &EncryptionSecret,
+    header: Header<'_>,
+    document: &Document,
+    recipients: &[Recipient],
+    unreached: &[Country],
+    random: &mut dyn Random,
+    pairs: &PairKeys,
+) -> Result<(Sealed, SealedPayload), SealError> {
     if matches!(
         document,
         Document::KeyRotation(_) | Document::EncryptionKey(_)
@@ -505,7 +523,8 @@ pub fn seal(
         recipients: listed,
         unreached: unreached.to_vec(),
     };
-    seal_with_pairs(header, &payload, &pair_keys, random)
+    let sealed = seal_with_pairs(header, &payload, &pair_keys, random)?;
+    Ok((sealed, payload))
 }
 
 /// Seals `payload` exactly as given, with one stanza for each of `to` (and

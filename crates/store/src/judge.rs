@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use tally_model::judgement::{self, Delivered, Event, Finding, Subject};
 use tally_model::{
     AlertKind, AuthorityId, Date, Direction, DocumentRef, License, Status, alert_id,
-    normalize_serial, on_route, same_make,
+    normalize_serial,
 };
 
 /// Re-judges every joined alert of `license` (a reference; nothing happens
@@ -207,93 +207,34 @@ fn clear(tx: &mut Tx, kind: AlertKind, state: &LicenseState) -> Result<()> {
     Ok(())
 }
 
-/// Most repeats named in one alert's detail; the rest are counted.
-const REPEATS_IN_DETAIL: usize = 8;
-
-/// `serial.repeat`: a serial that crossed, counted, under `state` also
-/// crossed, counted, in the same direction under another license (same make
-/// after [`normalize_make`], or either make missing). For each of its serials
-/// the earliest such crossing under another license is the repeat, raised
-/// by the later of the two first crossings; one alert per raising record,
-/// naming what it repeated. It never closes.
+/// `serial.repeat` of `state`, rewritten whole: the rule
+/// ([`judgement::first_repeat`], [`judgement::serial_repeats`]) reads each
+/// of its serials' first use and the serial's group across licenses, and
+/// the other licenses of the group as they stand.
 fn serial_repeat(tx: &mut Tx, state: &LicenseState, cache: &mut Licenses) -> Result<()> {
     clear(tx, AlertKind::SerialRepeat, state)?;
-    let me = state.reference();
-    // Raising record -> (issued_at, what it repeated).
-    let mut found: BTreeMap<(AuthorityId, u64), (i64, BTreeSet<String>)> = BTreeMap::new();
-    for (direction, country, serial, mine) in own_serials(tx, &me)? {
-        if !on_route(&state.document, direction, &country) {
+    let s = subject(state);
+    let mut repeats = Vec::new();
+    for (direction, country, serial, mine) in own_serials(tx, &state.reference())? {
+        if !judgement::serial_counts(&state.document, direction, &country) {
             continue;
         }
-        let make = judgement::make_of(&state.document, mine.line);
         let group = serial_group(tx, direction, &serial, SERIAL_GROUP_LIMIT)?;
-        if !group
-            .iter()
-            .any(|r| r.license == me && r.country == country && r.line == mine.line)
-        {
-            continue;
-        }
-        let mut first: Option<SerialIndexRow> = None;
-        for other in group {
-            if other.license == me || first.as_ref().is_some_and(|f| f.order() <= other.order()) {
-                continue;
-            }
-            let Some(o) = cache.get(tx, &other.license)? else {
-                continue;
-            };
-            if on_route(&o.document, direction, &other.country)
-                && same_make(
-                    make.as_deref(),
-                    judgement::make_of(&o.document, other.line).as_deref(),
-                )
-            {
-                first = Some(other);
-            }
-        }
-        let Some(other) = first else {
-            continue;
+        let crossing = judgement::SerialCrossing {
+            direction,
+            country: &country,
+            serial: &serial,
+            mine: &mine,
+            group: &group,
         };
-        let (by, seq, at) = if other.order() > mine.order() {
-            (other.recorded_by.clone(), other.seq, other.recorded_at_ms)
-        } else {
-            (mine.recorded_by.clone(), mine.seq, mine.recorded_at_ms)
+        let mut document_of = |r: &DocumentRef| -> Result<Option<License>> {
+            Ok(cache.get(tx, r)?.map(|o| o.document))
         };
-        let what = format!(
-            "serial {serial}{} crossed ({}) under {} {} ({} seq {}) and under {} {} ({} seq {})",
-            make.as_deref()
-                .map(|m| format!(" ({m})"))
-                .unwrap_or_default(),
-            direction.as_str(),
-            state.authority,
-            state.number,
-            mine.recorded_by,
-            mine.seq,
-            other.license.authority,
-            other.license.number,
-            other.recorded_by,
-            other.seq
-        );
-        found
-            .entry((by, seq))
-            .or_insert_with(|| (at, BTreeSet::new()))
-            .1
-            .insert(what);
-    }
-    for ((by, seq), (at, repeats)) in found {
-        let n = repeats.len();
-        let mut detail: Vec<String> = repeats.into_iter().take(REPEATS_IN_DETAIL).collect();
-        if n > REPEATS_IN_DETAIL {
-            detail.push(format!("and {} more", n - REPEATS_IN_DETAIL));
+        if let Some(r) = judgement::first_repeat(&s, crossing, &mut document_of)? {
+            repeats.push(r);
         }
-        raise(
-            tx,
-            AlertKind::SerialRepeat,
-            state,
-            (&by, seq, at),
-            true,
-            detail.join("; "),
-        );
     }
+    keep(tx, state, judgement::serial_repeats(repeats));
     Ok(())
 }
 

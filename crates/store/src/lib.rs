@@ -25,6 +25,7 @@
 //!   idempotent step after the chain append): [`Tx::append`], [`Tx::apply`].
 //! - [`store`]: [`Store`], the handle: open, transactions, health; `logs`
 //!   and `reads`: its reads of the logs and of the derived records;
+//!   `snapshot`: [`Snapshot`], those reads at one instant, and nothing else;
 //!   [`trace`]: every readable license line naming a serial;
 //!   `rebuild`: reindex and key compromises, with the caller's
 //!   [`ApplyStep`]; [`integrity`]: the background check.
@@ -51,6 +52,7 @@ mod rebuild;
 mod record;
 pub mod redb;
 pub mod sled;
+mod snapshot;
 pub mod state;
 pub mod store;
 pub mod trace;
@@ -64,10 +66,11 @@ pub use integrity::{ChainReport, check_engine};
 pub use license::LicenseReads;
 pub use opener::{Doubt, Opening, SealedReader};
 pub use rebuild::{ApplyStep, DerivedDigest, Keyless, Progress, ReindexReport};
+pub use snapshot::Snapshot;
 pub use state::{
     Alert, AnnouncedKey, EntryPointer, Evidence, LicenseEvent, LicenseState, RotatedKey,
     SerialIndexRow, SerialUse, ShipmentRow, TallyRow,
 };
-pub use store::Store;
+pub use store::{OpenOptions, Store};
 pub use trace::{TraceCrossing, TraceDelivery, TraceRow};
 pub use tx::Tx;

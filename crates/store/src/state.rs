@@ -149,53 +149,9 @@ pub struct TallyRow {
     pub shipments: u64,
 }
 
-/// Where a serial number was first recorded crossing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SerialUse {
-    pub recorded_by: AuthorityId,
-    pub seq: u64,
-    pub date: String,
-    /// `issued_at_ms` of the recording entry. "First" means earliest by
-    /// (`recorded_at_ms`, `recorded_by`, `seq`), not first to arrive here, so
-    /// every node names the same first use whatever order logs arrive in.
-    #[serde(default)]
-    pub recorded_at_ms: i64,
-    /// The record's line that declared it (its make is on the license).
-    #[serde(default)]
-    pub line: u32,
-}
-
-impl SerialUse {
-    /// The order in which uses of one serial count as first.
-    pub fn order(&self) -> (i64, &str, u64) {
-        (self.recorded_at_ms, self.recorded_by.as_str(), self.seq)
-    }
-}
-
-/// One accepted crossing of one serial, in the index across licenses that
-/// `serial.repeat` joins (keyed by direction and normalized serial, so
-/// either license's records may arrive first).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SerialIndexRow {
-    pub license: DocumentRef,
-    pub recorded_by: AuthorityId,
-    pub seq: u64,
-    pub recorded_at_ms: i64,
-    /// The checkpoint country: whether the use counts is judged against the
-    /// license's route when read.
-    pub country: String,
-    /// The record's line, whose make (on the license) the use carries.
-    pub line: u32,
-    /// The serial as the officer declared it (the key holds it normalized).
-    pub serial: String,
-}
-
-impl SerialIndexRow {
-    /// The order in which uses count as earlier: as for [`SerialUse`].
-    pub fn order(&self) -> (i64, &str, u64) {
-        (self.recorded_at_ms, self.recorded_by.as_str(), self.seq)
-    }
-}
+/// A serial's first use under one license, and its row in the index
+/// across licenses (the types of the `serial.repeat` rule).
+pub use tally_model::judgement::{SerialIndexRow, SerialUse};
 
 /// Two signed entries with the same (authority, seq) and different bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -60,6 +60,21 @@ pub(crate) struct Inner {
     pub(crate) dir: PathBuf,
 }
 
+/// How a store opens (see [`Store::open_with`]).
+#[derive(Clone, Default)]
+pub struct OpenOptions {
+    /// The engine (the config's `[store] engine`).
+    pub engine: EngineKind,
+    /// Reads back sealed documents this node opened. With one, an
+    /// interrupted reindex is left for the caller, who holds the keys to
+    /// open what it applies ([`Store::rebuild_pending`]; reads answer
+    /// "rebuilding" meanwhile); without, the open finishes it.
+    pub reader: Option<Arc<dyn SealedReader>>,
+    /// Judges date-driven alerts (the node's time zone and `[alerts]
+    /// delivery_days`) from the first reindex on.
+    pub clock: AlertClock,
+}
+
 /// Claims `dir` for `kind`, or says which engine already owns it.
 fn claim_dir(dir: &Path, kind: EngineKind) -> Result<()> {
     let marker = dir.join(ENGINE_MARKER);
@@ -124,36 +139,29 @@ pub(crate) fn dir_bytes(path: &Path) -> Result<u64> {
 }
 
 impl Store {
-    /// Opens the store in `dir` with `kind`, creating both if needed. Fails
-    /// with a message naming both versions (or engines) if `dir` holds a
-    /// store of another schema version or another engine. Without keys it
-    /// reads no sealed document, so it finishes a reindex that a crash
-    /// interrupted before returning, as [`crate::Keyless`] does.
+    /// Opens the store in `dir` with `kind`, creating both if needed, with
+    /// the other [`OpenOptions`] left at their defaults (no keys: it reads
+    /// no sealed document, so it finishes a reindex that a crash
+    /// interrupted before returning, as [`crate::Keyless`] does).
     pub fn open(dir: &Path, kind: EngineKind) -> Result<Store> {
-        Store::open_with(dir, kind, None)
+        Store::open_with(
+            dir,
+            OpenOptions {
+                engine: kind,
+                ..OpenOptions::default()
+            },
+        )
     }
 
-    /// [`Store::open`] with the [`SealedReader`] that reads back sealed
-    /// documents this node opened. With one, an interrupted reindex is left
-    /// for the caller, who holds the keys to open what it applies
-    /// ([`Store::rebuild_pending`]; reads answer "rebuilding" meanwhile).
-    pub fn open_with(
-        dir: &Path,
-        kind: EngineKind,
-        reader: Option<Arc<dyn SealedReader>>,
-    ) -> Result<Store> {
-        Store::open_clocked(dir, kind, reader, AlertClock::default())
-    }
-
-    /// [`Store::open_with`], judging date-driven alerts with `clock` (the
-    /// node's time zone and `[alerts] delivery_days`) from the first
-    /// reindex on.
-    pub fn open_clocked(
-        dir: &Path,
-        kind: EngineKind,
-        reader: Option<Arc<dyn SealedReader>>,
-        clock: AlertClock,
-    ) -> Result<Store> {
+    /// Opens the store in `dir` as `options` say, creating both if needed.
+    /// Fails with a message naming both versions (or engines) if `dir`
+    /// holds a store of another schema version or another engine.
+    pub fn open_with(dir: &Path, options: OpenOptions) -> Result<Store> {
+        let OpenOptions {
+            engine: kind,
+            reader,
+            clock,
+        } = options;
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         claim_dir(dir, kind)?;
         let engine = engine::open(dir, kind)?;
@@ -230,12 +238,10 @@ impl Store {
         self.inner.engine.as_ref()
     }
 
-    /// A read-only handle on the store as it stands now: its reads share
-    /// one engine transaction and all see the same commit (a shipment check
-    /// reads a dozen records). Its writes are refused
-    /// ([`StoreError::ReadOnly`]). Short-lived: redb keeps the pages it
-    /// reads while it lives.
-    pub fn snapshot(&self) -> Result<Store> {
+    /// A handle on the store as it stands now whose writes are refused
+    /// ([`StoreError::ReadOnly`]): what a [`crate::Snapshot`] reads through
+    /// (which has no write to call in the first place).
+    pub(crate) fn read_only(&self) -> Result<Store> {
         let damaged = self
             .inner
             .damaged

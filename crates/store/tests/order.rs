@@ -176,7 +176,15 @@ fn today() -> Date {
 }
 
 fn open(dir: &std::path::Path) -> Store {
-    Store::open_clocked(dir, EngineKind::Redb, None, AlertClock::fixed(45, today())).expect("opens")
+    Store::open_with(
+        dir,
+        tally_store::OpenOptions {
+            engine: EngineKind::Redb,
+            reader: None,
+            clock: AlertClock::fixed(45, today()),
+        },
+    )
+    .expect("opens")
 }
 
 /// What a node holds, compared: every derived record and every alert.
@@ -288,11 +296,13 @@ fn the_reference_state_holds_what_the_logs_say() {
 fn exits_fall_due_by_the_calendar_and_the_pass_opens_them() {
     let dir = tempfile::tempdir().expect("temp dir");
     let early: Date = "2026-12-01".parse().expect("a date");
-    let store = Store::open_clocked(
+    let store = Store::open_with(
         dir.path(),
-        EngineKind::Redb,
-        None,
-        AlertClock::fixed(45, early),
+        tally_store::OpenOptions {
+            engine: EngineKind::Redb,
+            reader: None,
+            clock: AlertClock::fixed(45, early),
+        },
     )
     .expect("opens");
     let logs = logs();

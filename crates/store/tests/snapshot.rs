@@ -5,13 +5,13 @@ mod common;
 
 use common::*;
 use tally_model::AuthorityId;
-use tally_store::{EngineKind, Store, StoreError};
+use tally_store::{EngineKind, Store};
 
 fn id(s: &str) -> AuthorityId {
     s.parse().expect("authority id")
 }
 
-fn reads_what_was_committed_and_refuses_writes(kind: EngineKind) {
+fn reads_what_was_committed(kind: EngineKind) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(dir.path(), kind).expect("opens");
     let mut us = Log::new("US-DDTC", 1);
@@ -31,11 +31,9 @@ fn reads_what_was_committed_and_refuses_writes(kind: EngineKind) {
         Some(1)
     );
 
+    // A snapshot has no write to call: that it cannot append is the
+    // compiler's to say (the `compile_fail` example on `Snapshot`).
     let second = us.next(export("EXP-2", 10, &[]));
-    assert!(matches!(
-        snapshot.append(&second),
-        Err(StoreError::ReadOnly)
-    ));
     assert!(
         store
             .license(&id("US-DDTC"), "EXP-2")
@@ -68,10 +66,10 @@ fn reads_what_was_committed_and_refuses_writes(kind: EngineKind) {
 
 #[test]
 fn redb_snapshot() {
-    reads_what_was_committed_and_refuses_writes(EngineKind::Redb);
+    reads_what_was_committed(EngineKind::Redb);
 }
 
 #[test]
 fn sled_snapshot() {
-    reads_what_was_committed_and_refuses_writes(EngineKind::Sled);
+    reads_what_was_committed(EngineKind::Sled);
 }

@@ -63,6 +63,28 @@ impl Applier {
         }
     }
 
+    /// What this node's own new `entry` comes to: when it sealed it,
+    /// `payload` (what it sealed, with the key it sealed with listed first)
+    /// is judged as an opened payload is, without decrypting it again;
+    /// otherwise as [`Applier::opening`] says.
+    pub fn own_opening(
+        &self,
+        tx: &Tx,
+        entry: &Entry,
+        payload: Option<tally_model::SealedPayload>,
+    ) -> Result<Option<Opening>> {
+        let sealed_with = payload
+            .as_ref()
+            .and_then(|p| p.recipients.first())
+            .map(|r| r.encryption_key);
+        match (&self.opener, payload, sealed_with) {
+            (Some(opener), Some(payload), Some(key)) => {
+                Ok(Some(opener.opened(entry, payload, &key)))
+            }
+            _ => self.opening(tx, entry),
+        }
+    }
+
     /// Applies `authority`'s entries past its applied mark, in seq order;
     /// returns how many.
     pub fn apply_behind(&self, tx: &mut Tx, authority: &AuthorityId) -> Result<u64> {
@@ -100,13 +122,13 @@ impl Verifier {
     /// since the last pass (the date moves, no entry does); returns how many
     /// (see [`tally_store::Store::judge_overdue`]).
     pub fn judge_overdue(&self) -> Result<usize> {
-        self.store().judge_overdue()
+        self.inner.store.judge_overdue()
     }
 
     /// Rebuilds every derived record from the logs, opening what is sealed
     /// to this node (see [`tally_store::Store::reindex_with`]).
     pub fn reindex(&self, progress: &mut dyn FnMut(Progress)) -> Result<ReindexReport> {
-        self.store().reindex_with(&self.applier(), progress)
+        self.inner.store.reindex_with(&self.applier(), progress)
     }
 
     /// Puts `compromises` in force; when they changed, rebuilds the derived
@@ -117,7 +139,8 @@ impl Verifier {
         compromises: Vec<KeyCompromise>,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Option<ReindexReport>> {
-        self.store()
+        self.inner
+            .store
             .apply_compromised(compromises, &self.applier(), progress)
     }
 }

@@ -1,13 +1,16 @@
-//! Checking a consignment against the stored state, and recording it.
+//! [`Checker`]: checking a consignment against one snapshot of the stored
+//! state, and recording it.
 
 use crate::rules::{Declared, Facts, Verdict, evaluate};
 use crate::{IssueError, Verifier};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use tally_model::{
-    AuthorityId, Checkpoint, Document, DocumentRef, License, ShipmentLine, ShipmentRecord, on_route,
+    AuthorityId, Checkpoint, Document, DocumentRef, License, LicenseKind, ShipmentLine,
+    ShipmentRecord, on_route,
 };
 use tally_store::state::{EntryPointer, LicenseState, TallyRow};
+use tally_store::{LicenseReads, Snapshot};
 
 /// The body of `POST /v1/shipments/verify`.
 #[derive(Debug, Clone, Deserialize)]
@@ -29,8 +32,9 @@ pub struct CheckRequest {
 }
 
 /// A check's answer: the verdict, the license as the node knows it (with
-/// what the answer shows of it, read once for the rules), and the shipment
-/// record when one was written.
+/// what the answer shows of it: read from the one snapshot the rules were
+/// decided on, except the tallies after a record, which show the record),
+/// and the shipment record when one was written.
 #[derive(Debug, Clone)]
 pub struct Checked {
     pub verdict: Verdict,
@@ -38,6 +42,10 @@ pub struct Checked {
     pub tallies: Vec<TallyRow>,
     /// For an export license: the transit authorizations covering it.
     pub transits: Vec<LicenseState>,
+    /// For an export license: its delivery verifications.
+    pub deliveries: Vec<LicenseState>,
+    /// For an import certificate: the export licenses citing it.
+    pub citing: Vec<LicenseState>,
     pub record: Option<EntryPointer>,
     /// The encoded size of the signed entry the record added to the log
     /// (what every party stores); 0 without a record.
@@ -103,19 +111,33 @@ fn distinct_lines(items: &[ShipmentLine]) -> Result<(), IssueError> {
     }
 }
 
+/// The border check (docs/API.md `POST /v1/shipments/verify`): the
+/// rules over one snapshot of the store, and with `record` the signed
+/// shipment record. Handed out by [`Verifier::checker`].
+pub struct Checker {
+    v: Verifier,
+}
+
 impl Verifier {
+    /// The Checker door (see [Checker]).
+    pub fn checker(&self) -> Checker {
+        Checker { v: self.clone() }
+    }
+}
+
+impl Checker {
     /// Runs the rules for a declared consignment and, with `record`, signs the
     /// result into the local log. A rejection is a verdict, not an error.
     pub fn check(&self, req: CheckRequest) -> Result<Checked, IssueError> {
         let date = match &req.date {
-            None => self.today(),
+            None => self.v.today(),
             Some(d) => d
                 .parse()
                 .map_err(|_| IssueError::BadRequest(format!("date {d:?} is not YYYY-MM-DD")))?,
         };
         within_bounds(&req)?;
         if req.record {
-            self.may_record(&req, date)?;
+            self.v.may_record(&req, date)?;
         }
         let declared = Declared {
             checkpoint: req.checkpoint.clone(),
@@ -127,39 +149,74 @@ impl Verifier {
         let reference = format!("{} {}", req.license.authority, req.license.number);
         // The read-only check runs without the write lock, so a long
         // declaration never stalls issuing or other records.
-        let facts = self.facts(&req.license, &declared)?;
+        let snapshot = self.v.inner.store.snapshot()?;
+        let facts = self.v.facts(&snapshot, &req.license, &declared)?;
         if let Some(f) = &facts {
             serials_within_licensed(f, &declared)?;
         }
-        let (facts, verdict, record, record_bytes) = match facts {
-            Some(_) if req.record => self.check_and_record(req, &declared, &reference, date)?,
+        let decided = match facts {
+            Some(_) if req.record => self.v.check_and_record(req, &declared, &reference, date)?,
             // An unknown license records nothing: a border cannot grow every
             // node's log with crossings of licenses nobody issued.
             facts => {
                 let mut verdict = evaluate(facts.as_ref(), &declared, &reference);
                 if facts.is_none()
-                    && let Some(why) = self.unreadable(&req.license)
+                    && let Some(why) = unreadable(&snapshot, &req.license)
                     && let Some(known) = verdict.checks.first_mut()
                 {
                     known.detail = format!("{reference} does not open on this node: {why}");
                 }
-                (facts, verdict, None, 0)
+                Decided {
+                    facts,
+                    verdict,
+                    record: None,
+                    record_bytes: 0,
+                    snapshot,
+                }
             }
         };
+        self.v.answer(decided)
+    }
+}
+
+impl Verifier {
+    /// The answer to a decided check: the license and what the answer
+    /// shows of it, from the snapshot the rules were decided on; the
+    /// tallies after a record from the store (they show the record).
+    fn answer(&self, decided: Decided) -> Result<Checked, IssueError> {
+        let Decided {
+            facts,
+            verdict,
+            record,
+            record_bytes,
+            snapshot,
+        } = decided;
         let Some(facts) = facts else {
             return Ok(Checked {
                 verdict,
                 license: None,
                 tallies: vec![],
                 transits: vec![],
+                deliveries: vec![],
+                citing: vec![],
                 record,
                 record_bytes,
             });
         };
+        let reference = facts.license.reference();
+        let deliveries = match facts.license.kind {
+            LicenseKind::Export => snapshot.deliveries_for(&reference)?,
+            _ => vec![],
+        };
+        let citing = match facts.license.kind {
+            LicenseKind::Import => snapshot.citing_licenses(&reference)?,
+            _ => vec![],
+        };
+        drop(snapshot);
         // The answer shows the tallies after this record; without one, the
         // facts' are current.
         let tallies = match record {
-            Some(_) => self.store().tallies(&facts.license)?,
+            Some(_) => self.inner.store.tallies(&facts.license)?,
             None => facts.tallies,
         };
         Ok(Checked {
@@ -167,6 +224,8 @@ impl Verifier {
             license: Some(facts.license),
             tallies,
             transits: facts.transits,
+            deliveries,
+            citing,
             record,
             record_bytes,
         })
@@ -203,12 +262,13 @@ impl Verifier {
         declared: &Declared,
         reference: &str,
         date: tally_model::Date,
-    ) -> Result<(Option<Facts>, Verdict, Option<EntryPointer>, u64), IssueError> {
+    ) -> Result<Decided, IssueError> {
         // Under the lock: gather the facts again and decide on them,
         // so two officers cannot both spend the same remaining
         // quantity, then append the record.
         let _w = self.lock();
-        let facts = self.facts(&req.license, declared)?;
+        let snapshot = self.inner.store.snapshot()?;
+        let facts = self.facts(&snapshot, &req.license, declared)?;
         // The license may have been amended since (quantities
         // lowered): the bounds hold for what is recorded.
         if let Some(f) = &facts {
@@ -226,7 +286,8 @@ impl Verifier {
             failed_rules: verdict.failed_rules(),
         });
         let (v, _, _) = self
-            .store()
+            .inner
+            .store
             .transaction(|tx| self.append_own(tx, document))?;
         self.inner.publish.entry(v.signed());
         let record = EntryPointer {
@@ -234,29 +295,30 @@ impl Verifier {
             hash: v.id(),
         };
         let bytes = v.signed().encode().len() as u64;
-        Ok((facts, verdict, Some(record), bytes))
+        Ok(Decided {
+            facts,
+            verdict,
+            record: Some(record),
+            record_bytes: bytes,
+            snapshot,
+        })
     }
 
-    /// Why the license `r` is held here but does not open (a sealed
-    /// document whose secret was lost), if that is why it reads as unknown.
-    fn unreadable(&self, r: &DocumentRef) -> Option<String> {
-        let authority = r.authority.parse::<AuthorityId>().ok()?;
-        match self.store().license_checked(&authority, &r.number) {
-            Err(tally_store::StoreError::Unreadable { reason, .. }) => Some(reason),
-            _ => None,
-        }
-    }
-
-    /// Gathers what the rules need; `None` when the license is unknown.
-    fn facts(&self, r: &DocumentRef, d: &Declared) -> Result<Option<Facts>, IssueError> {
+    /// Gathers what the rules need from `store`; `None` when the license is
+    /// unknown.
+    fn facts(
+        &self,
+        store: &Snapshot,
+        r: &DocumentRef,
+        d: &Declared,
+    ) -> Result<Option<Facts>, IssueError> {
         let Ok(authority) = r.authority.parse::<AuthorityId>() else {
             return Ok(None);
         };
-        let store = self.store().snapshot()?;
         let Some(license) = store.license(&authority, &r.number)? else {
             return Ok(None);
         };
-        let signature = self.signature_fact(&store, &license)?;
+        let signature = self.signature_fact(store, &license)?;
         let import_certificate = match &license.document {
             License::Export(e) => match &e.import_certificate {
                 Some(ic) => match ic.authority.parse::<AuthorityId>() {
@@ -294,7 +356,7 @@ impl Verifier {
 
     fn signature_fact(
         &self,
-        store: &tally_store::Store,
+        store: &Snapshot,
         l: &LicenseState,
     ) -> Result<Result<String, String>, tally_store::StoreError> {
         let key: Option<[u8; 32]> = hex::decode(&l.signed_by)
@@ -302,12 +364,19 @@ impl Verifier {
             .and_then(|b| b.try_into().ok());
         let short = l.signed_by.get(..16).unwrap_or(&l.signed_by);
         let trusted = match key {
-            Some(k) => self
-                .trusted_key_in(store, &l.authority, &k, l.issued_at_ms, l.entry.seq, &[])?
-                .is_some(),
+            Some(k) => {
+                let signer = crate::keys::Signer {
+                    authority: &l.authority,
+                    key_id: &k,
+                    at_ms: l.issued_at_ms,
+                    seq: l.entry.seq,
+                };
+                self.trusted_signer(&signer, || store.rotated_keys(&l.authority), &[])?
+                    .is_some()
+            }
             None => false,
         };
-        if trusted && let Some(why) = self.sealed_to_compromised(l)? {
+        if trusted && let Some(why) = self.sealed_to_compromised(store, l)? {
             return Ok(Err(why));
         }
         Ok(match key {
@@ -331,6 +400,7 @@ impl Verifier {
     /// while entry N is not held here the document is not trusted either.
     fn sealed_to_compromised(
         &self,
+        store: &Snapshot,
         l: &LicenseState,
     ) -> Result<Option<String>, tally_store::StoreError> {
         if l.sealed_to.is_empty() {
@@ -357,8 +427,7 @@ impl Verifier {
         for (authority, key, n) in compromised {
             let cutoff = match n {
                 0 => Some(i64::MIN),
-                n => self
-                    .store()
+                n => store
                     .entry_at(&authority, n)?
                     .and_then(|s| s.open().ok())
                     .map(|e| e.issued_at_ms),
@@ -372,6 +441,27 @@ impl Verifier {
             )));
         }
         Ok(None)
+    }
+}
+
+/// A check decided: the facts and verdict, the record when one was
+/// written, and the snapshot the facts were read from (what the answer
+/// shows besides comes from it too).
+struct Decided {
+    facts: Option<Facts>,
+    verdict: Verdict,
+    record: Option<EntryPointer>,
+    record_bytes: u64,
+    snapshot: Snapshot,
+}
+
+/// Why the license `r` is held here but does not open (a sealed document
+/// whose secret was lost), if that is why it reads as unknown.
+fn unreadable(store: &Snapshot, r: &DocumentRef) -> Option<String> {
+    let authority = r.authority.parse::<AuthorityId>().ok()?;
+    match store.license_checked(&authority, &r.number) {
+        Err(tally_store::StoreError::Unreadable { reason, .. }) => Some(reason),
+        _ => None,
     }
 }
 

@@ -1,4 +1,4 @@
-//! The stateful half of taking entries in ([`Verifier::commit`]), under the
+//! The stateful half of taking entries in ([`crate::Ingest::commit`]), under the
 //! write lock, in one store transaction: each pre-verified entry is placed
 //! in its chain (next, duplicate, gap, broken link, equivocation, a clone of
 //! this node's own log) and appended, or refused with its reason. What a
@@ -30,7 +30,7 @@ impl Verifier {
         self.stop_signing(reason);
     }
 
-    /// [`Verifier::commit`]; with `defer`, entries are appended to their
+    /// [`crate::Ingest::commit`]; with `defer`, entries are appended to their
     /// chains only, and their logs noted as behind (gossip).
     pub(crate) fn commit_as(
         &self,
@@ -53,7 +53,7 @@ impl Verifier {
             deferred: Vec::new(),
             clone_seen: false,
         };
-        let outcomes = self.store().transaction(|tx| {
+        let outcomes = self.inner.store.transaction(|tx| {
             for a in &behind {
                 batch.applier.apply_behind(tx, a)?;
             }

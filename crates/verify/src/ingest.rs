@@ -1,4 +1,5 @@
-//! Entries from peers: decode -> trusted signer -> signature -> chain -> store.
+//! [`Ingest`]: entries from peers: decode -> trusted signer -> signature ->
+//! chain -> store.
 //!
 //! Each step either passes the entry on or ends with an outcome; the store is
 //! reached only at the end, so nothing unverified is stored or forwarded. The
@@ -104,7 +105,7 @@ impl Rejection {
 /// How far ahead of this node's clock an entry's `issued_at` may be.
 pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
 
-/// A range whose signatures were checked (see [`Verifier::preverify`]):
+/// A range whose signatures were checked (see [`crate::Ingest::preverify`]):
 /// the entries up to the first failure, and that failure.
 #[derive(Debug)]
 pub struct Preverified {
@@ -168,40 +169,135 @@ fn pending_rotation(
     Some((entry.authority.clone(), rotated))
 }
 
+/// Entries from peers (docs/PROTOCOL.md): gossip one at a time, sync
+/// ranges verified ahead (`preverify`) and committed under the write
+/// lock (`commit`), equivocation proofs; each decoded, its signer and
+/// signature checked, its place in the chain decided, then appended and
+/// applied. Handed out by [`Verifier::ingest`].
+pub struct Ingest {
+    v: Verifier,
+}
+
 impl Verifier {
+    /// The Ingest door (see [Ingest]).
+    pub fn ingest(&self) -> Ingest {
+        Ingest { v: self.clone() }
+    }
+}
+
+impl Ingest {
     /// Gossip's door (docs/ARCHITECTURE.md, one flow for every entry): checks
     /// one entry and appends it to its chain, durably, without opening or
     /// applying it, so that the answer (the gossip verdict) takes the same
     /// time on a recipient of a sealed document as on a bystander. The
-    /// caller reports the verdict, then calls [`Verifier::apply_behind`];
+    /// caller reports the verdict, then calls [`crate::Ingest::apply_behind`];
     /// anything else that commits applies it first.
-    pub fn ingest_gossip(&self, bytes: &[u8]) -> Result<IngestOutcome, StoreError> {
-        let p = self.preverify_as(&[bytes], false)?;
-        let mut outcomes = self.commit_as(p, true)?;
+    pub fn gossip(&self, bytes: &[u8]) -> Result<IngestOutcome, StoreError> {
+        let p = self.v.preverify_as(&[bytes], false)?;
+        let mut outcomes = self.v.commit_as(p, true)?;
         Ok(outcomes.pop().unwrap_or(IngestOutcome::Duplicate))
     }
 
-    /// Applies what [`Verifier::ingest_gossip`] appended: opens sealed
+    /// Applies what [`crate::Ingest::gossip`] appended: opens sealed
     /// documents addressed here and derives the state, in one transaction.
     pub fn apply_behind(&self) -> Result<(), StoreError> {
-        let _w = self.lock();
-        let behind = self.take_behind();
+        let _w = self.v.lock();
+        let behind = self.v.take_behind();
         if behind.is_empty() {
             return Ok(());
         }
-        let applier = self.applier();
-        let done = self.store().transaction(|tx| {
+        let applier = self.v.applier();
+        let done = self.v.inner.store.transaction(|tx| {
             for a in &behind {
                 applier.apply_behind(tx, a)?;
             }
             Ok::<_, StoreError>(())
         });
         if done.is_err() {
-            self.put_behind(behind);
+            self.v.put_behind(behind);
         }
         done
     }
 
+    /// Validates one entry from a peer and stores it if it is next in its log.
+    pub fn entry(&self, bytes: &[u8]) -> Result<IngestOutcome, StoreError> {
+        let mut outcomes = self.commit(self.preverify(&[bytes])?)?;
+        Ok(outcomes.pop().unwrap_or(IngestOutcome::Duplicate))
+    }
+
+    /// Ingests consecutive entries (a sync `Range` answer), stopping at the
+    /// first that is not accepted: [`crate::Ingest::preverify`] then
+    /// [`crate::Ingest::commit`].
+    pub fn many(&self, entries: &[impl AsRef<[u8]>]) -> Result<Vec<IngestOutcome>, StoreError> {
+        self.commit(self.preverify(entries)?)
+    }
+
+    /// The stateless half of ingesting a range, run without the write lock
+    /// so that a caller can check the next range's signatures on one core
+    /// while the previous range is committed on the other: decodes, finds
+    /// each signer's trusted key, and batch-verifies the signatures (strict
+    /// for keys that passed the weak-key check when trusted). Stops at the
+    /// first entry that fails. A store error is this node's fault, never the
+    /// peer's: it is an `Err`, not a rejection.
+    pub fn preverify(&self, entries: &[impl AsRef<[u8]>]) -> Result<Preverified, StoreError> {
+        self.v.preverify_as(entries, true)
+    }
+
+    /// The stateful half, under the write lock, in one store transaction:
+    /// places each pre-verified entry in its chain and appends it (the
+    /// document is applied by the store, or kept as evidence if it breaks the
+    /// structural rules: docs/ARCHITECTURE.md). Every accepted entry is
+    /// durable when this returns.
+    ///
+    /// Entries of this node's own authority are taken only while it
+    /// recovers its log (see [`crate::signing`]). Otherwise one that is not
+    /// byte-identical to what this node holds at that seq (or lies beyond
+    /// its head) was signed by someone else with its keys: it is kept as
+    /// evidence (with an equivocation proof when this node holds another
+    /// entry at that seq), `log.cloned` is raised, and signing stops.
+    pub fn commit(&self, p: Preverified) -> Result<Vec<IngestOutcome>, StoreError> {
+        self.v.commit_as(p, false)
+    }
+
+    /// Checks an equivocation proof received from a peer and stores it.
+    pub fn proof(&self, bytes: &[u8]) -> Result<ProofOutcome, StoreError> {
+        let Ok((a, b)) = tally_model::decode_proof(bytes) else {
+            return Ok(ProofOutcome::Invalid);
+        };
+        let (Ok(ea), Ok(eb)) = (a.open(), b.open()) else {
+            return Ok(ProofOutcome::Invalid);
+        };
+        if ea.authority != eb.authority || ea.seq != eb.seq || a.id() == b.id() {
+            return Ok(ProofOutcome::Invalid);
+        }
+        if !self.v.is_trusted_authority(&ea.authority) {
+            return Ok(ProofOutcome::NotTrusted);
+        }
+        for (s, e) in [(&a, &ea), (&b, &eb)] {
+            match self
+                .v
+                .trusted_key(&e.authority, s.key_id(), e.issued_at_ms, e.seq)?
+            {
+                Some(k) if s.verify_with(&k).is_ok() => {}
+                Some(_) => return Ok(ProofOutcome::Invalid),
+                None => return Ok(ProofOutcome::NotTrusted),
+            }
+        }
+        let _w = self.v.lock();
+        let new = self.v.inner.store.put_evidence(&Evidence {
+            authority: ea.authority.clone(),
+            seq: ea.seq,
+            entries: [a.encode(), b.encode()],
+        })?;
+        Ok(if new {
+            ProofOutcome::New
+        } else {
+            ProofOutcome::Known
+        })
+    }
+}
+
+impl Verifier {
     pub(crate) fn take_behind(&self) -> Vec<AuthorityId> {
         let mut b = self.inner.behind.lock().unwrap_or_else(|p| p.into_inner());
         std::mem::take(&mut *b).into_iter().collect()
@@ -215,34 +311,7 @@ impl Verifier {
             .extend(logs);
     }
 
-    /// Validates one entry from a peer and stores it if it is next in its log.
-    pub fn ingest(&self, bytes: &[u8]) -> Result<IngestOutcome, StoreError> {
-        let mut outcomes = self.commit(self.preverify(&[bytes])?)?;
-        Ok(outcomes.pop().unwrap_or(IngestOutcome::Duplicate))
-    }
-
-    /// Ingests consecutive entries (a sync `Range` answer), stopping at the
-    /// first that is not accepted: [`Verifier::preverify`] then
-    /// [`Verifier::commit`].
-    pub fn ingest_many(
-        &self,
-        entries: &[impl AsRef<[u8]>],
-    ) -> Result<Vec<IngestOutcome>, StoreError> {
-        self.commit(self.preverify(entries)?)
-    }
-
-    /// The stateless half of ingesting a range, run without the write lock
-    /// so that a caller can check the next range's signatures on one core
-    /// while the previous range is committed on the other: decodes, finds
-    /// each signer's trusted key, and batch-verifies the signatures (strict
-    /// for keys that passed the weak-key check when trusted). Stops at the
-    /// first entry that fails. A store error is this node's fault, never the
-    /// peer's: it is an `Err`, not a rejection.
-    pub fn preverify(&self, entries: &[impl AsRef<[u8]>]) -> Result<Preverified, StoreError> {
-        self.preverify_as(entries, true)
-    }
-
-    /// [`Verifier::preverify`]; `open` also opens the sealed documents
+    /// [`crate::Ingest::preverify`]; `open` also opens the sealed documents
     /// addressed here (catch-up does; gossip opens nothing before its
     /// verdict).
     fn preverify_as(
@@ -298,7 +367,7 @@ impl Verifier {
                 continue;
             }
             let keys = if opener.reads_announcements(e) {
-                announced.valid_at(self.store(), &e.authority, e.issued_at_ms)?
+                announced.valid_at(&self.inner.store, &e.authority, e.issued_at_ms)?
             } else {
                 Vec::new()
             };
@@ -316,22 +385,6 @@ impl Verifier {
             opened,
             failure,
         })
-    }
-
-    /// The stateful half, under the write lock, in one store transaction:
-    /// places each pre-verified entry in its chain and appends it (the
-    /// document is applied by the store, or kept as evidence if it breaks the
-    /// structural rules: docs/ARCHITECTURE.md). Every accepted entry is
-    /// durable when this returns.
-    ///
-    /// Entries of this node's own authority are taken only while it
-    /// recovers its log (see [`crate::signing`]). Otherwise one that is not
-    /// byte-identical to what this node holds at that seq (or lies beyond
-    /// its head) was signed by someone else with its keys: it is kept as
-    /// evidence (with an equivocation proof when this node holds another
-    /// entry at that seq), `log.cloned` is raised, and signing stops.
-    pub fn commit(&self, p: Preverified) -> Result<Vec<IngestOutcome>, StoreError> {
-        self.commit_as(p, false)
     }
 
     /// Decodes, finds the trusted key for the signer at the entry's time
@@ -364,50 +417,18 @@ impl Verifier {
             .filter(|(a, _)| a == &entry.authority)
             .map(|(_, r)| r.clone())
             .collect();
-        match self.trusted_key_with(
-            &entry.authority,
-            &key_id,
-            entry.issued_at_ms,
-            entry.seq,
-            &pending,
-        )? {
+        let signer = crate::keys::Signer {
+            authority: &entry.authority,
+            key_id: &key_id,
+            at_ms: entry.issued_at_ms,
+            seq: entry.seq,
+        };
+        let store = &self.inner.store;
+        let rotations = || store.rotated_keys(&entry.authority);
+        match self.trusted_signer(&signer, rotations, &pending)? {
             Some(key) => Ok(Ok((opened, key))),
             None => Ok(Err(Rejection::UntrustedKey(hex::encode(&key_id[..8])))),
         }
-    }
-
-    /// Checks an equivocation proof received from a peer and stores it.
-    pub fn ingest_proof(&self, bytes: &[u8]) -> Result<ProofOutcome, StoreError> {
-        let Ok((a, b)) = tally_model::decode_proof(bytes) else {
-            return Ok(ProofOutcome::Invalid);
-        };
-        let (Ok(ea), Ok(eb)) = (a.open(), b.open()) else {
-            return Ok(ProofOutcome::Invalid);
-        };
-        if ea.authority != eb.authority || ea.seq != eb.seq || a.id() == b.id() {
-            return Ok(ProofOutcome::Invalid);
-        }
-        if !self.is_trusted_authority(&ea.authority) {
-            return Ok(ProofOutcome::NotTrusted);
-        }
-        for (s, e) in [(&a, &ea), (&b, &eb)] {
-            match self.trusted_key(&e.authority, s.key_id(), e.issued_at_ms, e.seq)? {
-                Some(k) if s.verify_with(&k).is_ok() => {}
-                Some(_) => return Ok(ProofOutcome::Invalid),
-                None => return Ok(ProofOutcome::NotTrusted),
-            }
-        }
-        let _w = self.lock();
-        let new = self.store().put_evidence(&Evidence {
-            authority: ea.authority.clone(),
-            seq: ea.seq,
-            entries: [a.encode(), b.encode()],
-        })?;
-        Ok(if new {
-            ProofOutcome::New
-        } else {
-            ProofOutcome::Known
-        })
     }
 }
 

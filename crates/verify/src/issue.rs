@@ -1,5 +1,5 @@
-//! Documents of this node's own authority: issue, amend, change status,
-//! record a shipment.
+//! [`Issuer`]: documents of this node's own authority: issue, amend, change
+//! status, rotate keys; and the signing step a shipment record shares.
 //!
 //! Each operation runs the same lifecycle rule every reader runs
 //! (`tally_model::lifecycle`), signs the next entry of the local log, appends
@@ -74,6 +74,165 @@ impl From<Refusal> for IssueError {
             Refusal::Document(e) => IssueError::InvalidDocument(e.0),
             Refusal::Amendment(e) => IssueError::InvalidAmendment(e.0),
         }
+    }
+}
+
+/// Documents of this node's own authority (docs/API.md `POST /v1/licenses`,
+/// amendments, status changes, key rotations): each validated, signed,
+/// appended in one transaction and then published. Handed out by
+/// [`Verifier::issuer`].
+pub struct Issuer {
+    v: Verifier,
+}
+
+impl Verifier {
+    /// The Issuer door (see [Issuer]).
+    pub fn issuer(&self) -> Issuer {
+        Issuer { v: self.clone() }
+    }
+}
+
+impl Issuer {
+    /// Issues an export license, import certificate or transit authorization,
+    /// sealed to its parties.
+    pub fn issue(&self, license: License) -> Result<Issued, IssueError> {
+        self.issue_as(license, Visibility::Parties)
+    }
+
+    /// [`crate::Issuer::issue`] with the visibility asked for.
+    pub fn issue_as(&self, license: License, visibility: Visibility) -> Result<Issued, IssueError> {
+        let _w = self.v.lock();
+        self.v
+            .sign_and_publish(Document::License(license), Some(visibility))
+    }
+
+    /// Amends one of the node's own documents (Model Regulations limits).
+    pub fn amend(
+        &self,
+        authority: &str,
+        number: &str,
+        new: License,
+    ) -> Result<(u32, Issued), IssueError> {
+        let _w = self.v.lock();
+        self.v.may_sign()?;
+        let state = self.v.own_license(authority, number)?;
+        if new.number() != number || new.kind() != state.kind {
+            return Err(IssueError::InvalidAmendment(
+                "an amendment keeps the document's kind and number".into(),
+            ));
+        }
+        // Only within validity: a rule of the issuing office's clock, so it
+        // is decided here and not by readers.
+        let today = self.v.today();
+        let until: Option<tally_model::Date> = state.document.validity().1.parse().ok();
+        if state.status != Status::Revoked && until.is_some_and(|u| today > u) {
+            return Err(IssueError::InvalidAmendment(
+                "a document can only be amended within its validity".into(),
+            ));
+        }
+        self.v.amendment_floor(&state, &new)?;
+        let version = state.version + 1;
+        let issued = self.v.sign_and_publish(
+            Document::Amendment {
+                version,
+                license: new,
+            },
+            None,
+        )?;
+        Ok((version, issued))
+    }
+
+    /// Suspends, revokes or reinstates one of the node's own documents.
+    pub fn set_status(
+        &self,
+        authority: &str,
+        number: &str,
+        status: Status,
+        reason: String,
+    ) -> Result<Issued, IssueError> {
+        let _w = self.v.lock();
+        self.v.may_sign()?;
+        self.v.own_license(authority, number)?;
+        self.v.sign_and_publish(
+            Document::StatusChange(StatusChange {
+                number: number.to_string(),
+                status,
+                reason,
+                effective_at_ms: self.v.now_ms(),
+            }),
+            None,
+        )
+    }
+
+    /// Announces `secret`'s public key as this authority's encryption key (a
+    /// network-visible entry), then seals with it and is sealed to it; the
+    /// older secrets stay to open what was sealed to them. The caller keeps
+    /// `secret` durably (the node writes its key file) before calling.
+    pub fn rotate_encryption_key(
+        &self,
+        secret: tally_model::EncryptionSecret,
+    ) -> Result<Issued, IssueError> {
+        let _w = self.v.lock();
+        let sealing = self
+            .v
+            .sealing()
+            .ok_or_else(|| IssueError::BadRequest("this node has no encryption keys".into()))?
+            .clone();
+        let public = secret.public();
+        if sealing.publics().contains(&public) {
+            return Err(IssueError::BadRequest(
+                "the new encryption key is already this node's".into(),
+            ));
+        }
+        let valid_from_ms = self.v.now_ms();
+        let issued = self.v.sign_and_publish(
+            Document::EncryptionKey(tally_model::EncryptionKey {
+                public_key: *public.as_bytes(),
+                valid_from_ms,
+            }),
+            None,
+        )?;
+        sealing.add_newest(secret, valid_from_ms);
+        Ok(issued)
+    }
+
+    /// Rotates the signing key: appends a key rotation announcing `new`,
+    /// signed by the current key, then signs with `new` from the next entry
+    /// on (readers refuse the old key after the rotation's seq). The caller
+    /// keeps `new` durably (the node writes its key file) before calling,
+    /// so that a crash never leaves the log announcing a key nobody holds.
+    pub fn rotate_signing_key(&self, new: tally_model::AuthorityKey) -> Result<Issued, IssueError> {
+        let _w = self.v.lock();
+        if new.public() == self.v.own_public() {
+            return Err(IssueError::BadRequest(
+                "the new signing key is the current one".into(),
+            ));
+        }
+        let document = Document::KeyRotation(tally_model::KeyRotation {
+            new_key: hex::encode(new.public().as_bytes()),
+            valid_from_ms: self.v.now_ms(),
+        });
+        let (v, _, _) = self
+            .v
+            .inner
+            .store
+            .transaction(|tx| self.v.append_own(tx, document))?;
+        *self
+            .v
+            .inner
+            .key
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = new;
+        self.v.inner.publish.entry(v.signed());
+        Ok(Issued {
+            entry: EntryPointer {
+                seq: v.entry().seq,
+                hash: v.id(),
+            },
+            signed: v.signed().clone(),
+            recipients: Vec::new(),
+            warnings: Vec::new(),
+        })
     }
 }
 
@@ -377,18 +536,18 @@ impl Verifier {
             recipients: vec![],
             body: Body::Document(document),
         };
-        let (readers, warnings) = match (&carriage.sealed, self.sealing()) {
+        let (readers, warnings, payload) = match (&carriage.sealed, self.sealing()) {
             (Some(plan), Some(sealing)) => {
                 let Body::Document(document) = &entry.body else {
                     unreachable!("the body was built as a document just above")
                 };
-                let sealed = sealing
+                let (sealed, payload) = sealing
                     .seal(Header::of(&entry), document, plan)
                     .map_err(|e| IssueError::InvalidDocument(format!("cannot seal: {e}")))?;
                 entry.body = Body::Sealed(sealed);
-                (plan.readers(own), plan.warnings())
+                (plan.readers(own), plan.warnings(), Some(payload))
             }
-            _ => (Vec::new(), Vec::new()),
+            _ => (Vec::new(), Vec::new(), None),
         };
         let v: VerifiedEntry = self.signing_key().sign(&entry);
         // Peers refuse anything larger; refuse it here rather than sign an
@@ -399,7 +558,8 @@ impl Verifier {
                 tally_model::MAX_ENTRY_BYTES
             )));
         }
-        let opening = applier.opening(tx, v.entry())?;
+        // What it sealed is applied as sealed, not opened again.
+        let opening = applier.own_opening(tx, v.entry(), payload)?;
         tx.append(&v, opening)?;
         Ok((v, readers, warnings))
     }
@@ -412,7 +572,8 @@ impl Verifier {
         visibility: Option<Visibility>,
     ) -> Result<Issued, IssueError> {
         let (v, recipients, warnings) = self
-            .store()
+            .inner
+            .store
             .transaction(|tx| self.append_own_as(tx, document, visibility))?;
         self.inner.publish.entry(v.signed());
         Ok(Issued {
@@ -426,63 +587,16 @@ impl Verifier {
         })
     }
 
-    /// Issues an export license, import certificate or transit authorization,
-    /// sealed to its parties.
-    pub fn issue(&self, license: License) -> Result<Issued, IssueError> {
-        self.issue_as(license, Visibility::Parties)
-    }
-
-    /// [`Verifier::issue`] with the visibility asked for.
-    pub fn issue_as(&self, license: License, visibility: Visibility) -> Result<Issued, IssueError> {
-        let _w = self.lock();
-        self.sign_and_publish(Document::License(license), Some(visibility))
-    }
-
     fn own_license(&self, authority: &str, number: &str) -> Result<LicenseState, IssueError> {
         if authority != self.inner.authority.as_str() {
             return Err(IssueError::Forbidden(format!(
                 "{authority}'s documents can only be changed by {authority}"
             )));
         }
-        self.store()
+        self.inner
+            .store
             .license(&self.inner.authority, number)?
             .ok_or(IssueError::NotFound)
-    }
-
-    /// Amends one of the node's own documents (Model Regulations limits).
-    pub fn amend(
-        &self,
-        authority: &str,
-        number: &str,
-        new: License,
-    ) -> Result<(u32, Issued), IssueError> {
-        let _w = self.lock();
-        self.may_sign()?;
-        let state = self.own_license(authority, number)?;
-        if new.number() != number || new.kind() != state.kind {
-            return Err(IssueError::InvalidAmendment(
-                "an amendment keeps the document's kind and number".into(),
-            ));
-        }
-        // Only within validity: a rule of the issuing office's clock, so it
-        // is decided here and not by readers.
-        let today = self.today();
-        let until: Option<tally_model::Date> = state.document.validity().1.parse().ok();
-        if state.status != Status::Revoked && until.is_some_and(|u| today > u) {
-            return Err(IssueError::InvalidAmendment(
-                "a document can only be amended within its validity".into(),
-            ));
-        }
-        self.amendment_floor(&state, &new)?;
-        let version = state.version + 1;
-        let issued = self.sign_and_publish(
-            Document::Amendment {
-                version,
-                license: new,
-            },
-            None,
-        )?;
-        Ok((version, issued))
     }
 
     /// Quantities never drop below what is used: recorded crossings that
@@ -490,7 +604,7 @@ impl Verifier {
     /// import certificate, what the non-revoked export licenses citing it
     /// take. A refusal is 422 `invalid_amendment` naming the reason.
     fn amendment_floor(&self, state: &LicenseState, new: &License) -> Result<(), IssueError> {
-        let store = self.store();
+        let store = &self.inner.store;
         let mut recorded: BTreeMap<u32, u64> = BTreeMap::new();
         for t in store.tallies(state)? {
             let r = recorded.entry(t.line).or_default();
@@ -509,94 +623,5 @@ impl Verifier {
         };
         tally_model::linkage::amendment_floor(new, &recorded, &allocated)
             .map_err(IssueError::InvalidAmendment)
-    }
-
-    /// Suspends, revokes or reinstates one of the node's own documents.
-    pub fn set_status(
-        &self,
-        authority: &str,
-        number: &str,
-        status: Status,
-        reason: String,
-    ) -> Result<Issued, IssueError> {
-        let _w = self.lock();
-        self.may_sign()?;
-        self.own_license(authority, number)?;
-        self.sign_and_publish(
-            Document::StatusChange(StatusChange {
-                number: number.to_string(),
-                status,
-                reason,
-                effective_at_ms: self.now_ms(),
-            }),
-            None,
-        )
-    }
-
-    /// Announces `secret`'s public key as this authority's encryption key (a
-    /// network-visible entry), then seals with it and is sealed to it; the
-    /// older secrets stay to open what was sealed to them. The caller keeps
-    /// `secret` durably (the node writes its key file) before calling.
-    pub fn rotate_encryption_key(
-        &self,
-        secret: tally_model::EncryptionSecret,
-    ) -> Result<Issued, IssueError> {
-        let _w = self.lock();
-        let sealing = self
-            .sealing()
-            .ok_or_else(|| IssueError::BadRequest("this node has no encryption keys".into()))?
-            .clone();
-        let public = secret.public();
-        if sealing.publics().contains(&public) {
-            return Err(IssueError::BadRequest(
-                "the new encryption key is already this node's".into(),
-            ));
-        }
-        let valid_from_ms = self.now_ms();
-        let issued = self.sign_and_publish(
-            Document::EncryptionKey(tally_model::EncryptionKey {
-                public_key: *public.as_bytes(),
-                valid_from_ms,
-            }),
-            None,
-        )?;
-        sealing.add_newest(secret, valid_from_ms);
-        Ok(issued)
-    }
-
-    /// Rotates the signing key: appends a key rotation announcing `new`,
-    /// signed by the current key, then signs with `new` from the next entry
-    /// on (readers refuse the old key after the rotation's seq). The caller
-    /// keeps `new` durably (the node writes its key file) before calling,
-    /// so that a crash never leaves the log announcing a key nobody holds.
-    pub fn rotate_signing_key(&self, new: tally_model::AuthorityKey) -> Result<Issued, IssueError> {
-        let _w = self.lock();
-        if new.public() == self.own_public() {
-            return Err(IssueError::BadRequest(
-                "the new signing key is the current one".into(),
-            ));
-        }
-        let document = Document::KeyRotation(tally_model::KeyRotation {
-            new_key: hex::encode(new.public().as_bytes()),
-            valid_from_ms: self.now_ms(),
-        });
-        let (v, _, _) = self
-            .store()
-            .transaction(|tx| self.append_own(tx, document))?;
-        *self
-            .inner
-            .key
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = new;
-        self.inner.publish.entry(v.signed());
-        Ok(Issued {
-            entry: EntryPointer {
-                seq: v.entry().seq,
-                hash: v.id(),
-            },
-            signed: v.signed().clone(),
-            recipients: Vec::new(),
-            warnings: Vec::new(),
-        })
     }
 }

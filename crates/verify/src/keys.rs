@@ -62,8 +62,8 @@ pub fn judge(
 
 impl Verifier {
     /// The key `key_id` if trusted for entry `seq` of `authority`'s log,
-    /// issued at `at_ms` (see [`judge`]). A store error is an error (this
-    /// node's fault), never "not trusted".
+    /// issued at `at_ms` (see [`judge`]), by the rotations the store holds.
+    /// A store error is an error (this node's fault), never "not trusted".
     pub fn trusted_key(
         &self,
         authority: &AuthorityId,
@@ -71,53 +71,37 @@ impl Verifier {
         at_ms: i64,
         seq: u64,
     ) -> Result<Option<VerifyingKey>, StoreError> {
-        self.trusted_key_with(authority, key_id, at_ms, seq, &[])
+        let signer = Signer {
+            authority,
+            key_id,
+            at_ms,
+            seq,
+        };
+        let store = &self.inner.store;
+        self.trusted_signer(&signer, || store.rotated_keys(authority), &[])
     }
 
-    /// [`Verifier::trusted_key`], also counting `pending` rotations of
-    /// `authority` that are not stored yet (earlier entries of the same
-    /// batch).
-    pub(crate) fn trusted_key_with(
+    /// The key of `s` if trusted (see [`judge`]): `authority`'s rotations
+    /// read with `rotations` (from the snapshot or transaction the caller
+    /// reads everything else from; only when the authority is trusted at
+    /// all), plus `pending` ones not stored yet (earlier entries of the
+    /// same batch).
+    pub(crate) fn trusted_signer(
         &self,
-        authority: &AuthorityId,
-        key_id: &[u8; 32],
-        at_ms: i64,
-        seq: u64,
+        s: &Signer,
+        rotations: impl FnOnce() -> Result<Vec<RotatedKey>, StoreError>,
         pending: &[RotatedKey],
     ) -> Result<Option<VerifyingKey>, StoreError> {
-        self.trusted_key_in(&self.inner.store, authority, key_id, at_ms, seq, pending)
-    }
-
-    /// [`Verifier::trusted_key_with`], reading rotations from `store` (a
-    /// snapshot the caller reads everything else from).
-    pub(crate) fn trusted_key_in(
-        &self,
-        store: &tally_store::Store,
-        authority: &AuthorityId,
-        key_id: &[u8; 32],
-        at_ms: i64,
-        seq: u64,
-        pending: &[RotatedKey],
-    ) -> Result<Option<VerifyingKey>, StoreError> {
+        let (authority, key_id) = (s.authority, s.key_id);
         let own = authority == &self.inner.authority;
         if !own && !self.is_trusted_authority(authority) {
             return Ok(None);
         }
-        let mut rotated = store.rotated_keys(authority)?;
+        let mut rotated = rotations()?;
         rotated.extend(pending.iter().cloned());
         let own_key = own.then(|| self.own_public().to_bytes());
         let trusted = match self.inner.trust.read() {
-            Ok(trust) => judge(
-                &Signer {
-                    authority,
-                    key_id,
-                    at_ms,
-                    seq,
-                },
-                own_key.as_ref(),
-                &trust,
-                &rotated,
-            ),
+            Ok(trust) => judge(s, own_key.as_ref(), &trust, &rotated),
             Err(_) => false,
         };
         Ok(if trusted {

@@ -1,31 +1,46 @@
-//! The three doors into a node's store, and the shipment rules.
+//! The doors into a node's store, and the shipment rules.
 //!
-//! Nothing reaches `tally-store` except through a [`Verifier`]:
-//! - [`Verifier::ingest`]: an entry from a peer is decoded, its signer checked
-//!   against the trust list, its signature verified, its place in the chain
-//!   decided, its document checked, and only then appended.
-//! - [`Verifier::issue`] (and `amend`, `set_status`): a document of this
-//!   node's authority is validated, signed, appended, then published.
-//! - [`Verifier::check`]: the eleven rules of docs/API.md over the stored
-//!   state; a rejection is a [`Verdict`], never an error. With `record`, the
-//!   verdict becomes a signed shipment record in the local log.
+//! Nothing reaches `tally-store` except through a [`Verifier`] (it hands
+//! out no raw store handle; the node's start opens the store and gives it
+//! away). The verifier holds what every door shares (the store, this
+//! authority's keys, the trust list, the clock, the write lock) and hands
+//! out one service per job, each in its own module:
+//! - [`Verifier::ingest`] -> [`Ingest`] (`ingest.rs`, with `commit.rs`):
+//!   an entry from a peer is decoded, its signer checked against the trust
+//!   list, its signature verified, its place in the chain decided, and only
+//!   then appended and applied (`gossip`, `entry`, `many`, `preverify` +
+//!   `commit` for sync, `proof` for equivocation proofs).
+//! - [`Verifier::issuer`] -> [`Issuer`] (`issue.rs`): a document of this
+//!   node's authority is validated, signed, appended, then published
+//!   (`issue`, `issue_as`, `amend`, `set_status`, the key rotations).
+//! - [`Verifier::checker`] -> [`Checker`] (`check.rs`): the eleven rules of
+//!   docs/API.md over one snapshot of the store; a rejection is a
+//!   [`Verdict`], never an error. With `record`, the verdict becomes a
+//!   signed shipment record in the local log.
+//! - [`Verifier::reader`] -> [`Reader`] (`reader.rs`): every read the API
+//!   and the node make, one snapshot per request.
+//! - [`Verifier::integrity`] -> [`Integrity`] (`integrity.rs`): the store
+//!   checks (walk the chains, read every record, mark damaged or checked).
 //!
-//! Layout:
+//! Layout besides:
+//! - `builder`: [`VerifierBuilder`], everything a verifier is given, given
+//!   before it exists (no setters after).
 //! - [`keys`]: which key the node trusts for an authority at an instant.
-//! - [`ingest`]: validation of entries from peers (the typestate ends in the store).
 //! - [`acceptance`]: what an outcome means for the peer that sent the entry.
-//! - [`issue`]: local documents, amendments and status changes.
 //! - [`rules`]: the shipment rules as pure functions over [`rules::Facts`].
-//! - [`check`]: gathering facts from the store, and recording shipments.
+//! - [`apply`]: opening sealed entries above the store, and applying them.
+//! - [`sealing`]: this node's encryption keys, sealing and opening.
 //! - [`error`]: the error enum of the issuing operations.
 //! - [`signing`]: whether the node may sign now (recovering, stopped).
 
 pub mod acceptance;
 pub mod apply;
+mod builder;
 pub mod check;
 mod commit;
 pub mod error;
 pub mod ingest;
+mod integrity;
 pub mod issue;
 pub mod keys;
 pub mod own_keys;
@@ -36,10 +51,12 @@ pub mod signing;
 pub mod timezone;
 
 pub use acceptance::{Acceptance, PeerVerdict, Penalty};
-pub use check::{CheckRequest, Checked};
+pub use builder::VerifierBuilder;
+pub use check::{CheckRequest, Checked, Checker};
 pub use error::IssueError;
-pub use ingest::{IngestOutcome, Preverified, ProofOutcome, Rejection};
-pub use issue::{Issued, Visibility};
+pub use ingest::{Ingest, IngestOutcome, Preverified, ProofOutcome, Rejection};
+pub use integrity::Integrity;
+pub use issue::{Issued, Issuer, Visibility};
 pub use reader::{Reader, StoreHealth};
 pub use rules::{Check, Verdict};
 pub use signing::{Signing, SigningState};
@@ -77,7 +94,7 @@ pub struct Verifier {
 struct Inner {
     store: Store,
     authority: AuthorityId,
-    /// The current signing key; swapped by [`Verifier::rotate_signing_key`].
+    /// The current signing key; swapped by [`crate::Issuer::rotate_signing_key`].
     key: RwLock<AuthorityKey>,
     trust: Arc<RwLock<TrustList>>,
     publish: Box<dyn Publish>,
@@ -85,8 +102,8 @@ struct Inner {
     keys: RwLock<std::collections::HashMap<[u8; 32], ed25519_dalek::VerifyingKey>>,
     /// What "now" is: the system clock, or a fixed one in tests.
     clock: Box<dyn Clock>,
-    /// Whose date "today" is (the node's `timezone`; UTC until set).
-    timezone: RwLock<TimeZone>,
+    /// Whose date "today" is (the node's `timezone`).
+    timezone: TimeZone,
     /// One writer at a time: the head read, the signature and the append of
     /// an entry happen as one step, and a check followed by its record sees
     /// no other record slip in between (no double spend of a quantity).
@@ -95,91 +112,31 @@ struct Inner {
     signing: RwLock<SigningState>,
     /// This node's encryption keys; unset: documents go out in clear and
     /// nothing sealed is read (tools, some tests).
-    sealing: std::sync::OnceLock<Arc<sealing::Sealing>>,
+    sealing: Option<Arc<sealing::Sealing>>,
     /// Logs whose newest entries gossip appended and acknowledged but has
-    /// not applied yet ([`Verifier::ingest_gossip`]); applied by
-    /// [`Verifier::apply_behind`], or first thing by the next commit.
+    /// not applied yet ([`crate::Ingest::gossip`]); applied by
+    /// [`crate::Ingest::apply_behind`], or first thing by the next commit.
     behind: Mutex<std::collections::BTreeSet<AuthorityId>>,
 }
 
 impl Verifier {
-    pub fn new(
-        store: Store,
-        authority: AuthorityId,
-        key: AuthorityKey,
-        trust: Arc<RwLock<TrustList>>,
-        publish: Box<dyn Publish>,
-    ) -> Verifier {
-        Verifier::with_clock(store, authority, key, trust, publish, Box::new(SystemClock))
-    }
-
-    /// [`Verifier::new`] with an injected clock (tests, protocol vectors).
-    pub fn with_clock(
-        store: Store,
-        authority: AuthorityId,
-        key: AuthorityKey,
-        trust: Arc<RwLock<TrustList>>,
-        publish: Box<dyn Publish>,
-        clock: Box<dyn Clock>,
-    ) -> Verifier {
-        Verifier {
-            inner: Arc::new(Inner {
-                store,
-                authority,
-                key: RwLock::new(key),
-                trust,
-                publish,
-                keys: RwLock::default(),
-                clock,
-                timezone: RwLock::new(TimeZone::utc()),
-                write: Mutex::new(()),
-                signing: RwLock::default(),
-                sealing: std::sync::OnceLock::new(),
-                behind: Mutex::default(),
-            }),
-        }
-    }
-
     /// Milliseconds since the Unix epoch, by this verifier's clock.
     pub fn now_ms(&self) -> i64 {
         self.inner.clock.now_ms()
     }
 
-    /// Sets whose date "today" is (the node's `timezone`).
-    pub fn set_timezone(&self, timezone: TimeZone) {
-        *self
-            .inner
-            .timezone
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = timezone;
-    }
-
     /// Today's date in the node's `timezone`, by this verifier's clock.
     pub fn today(&self) -> tally_model::Date {
-        self.inner
-            .timezone
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .date_at(self.now_ms())
-    }
-
-    /// Gives the verifier its encryption keys (once, at start): from then
-    /// on documents are sealed to their parties.
-    pub fn set_sealing(&self, sealing: Arc<sealing::Sealing>) {
-        let _ = self.inner.sealing.set(sealing);
+        self.inner.timezone.date_at(self.now_ms())
     }
 
     pub(crate) fn sealing(&self) -> Option<&Arc<sealing::Sealing>> {
-        self.inner.sealing.get()
+        self.inner.sealing.as_ref()
     }
 
     /// The encryption key peers seal to, when this node has one.
     pub fn encryption_public(&self) -> Option<tally_model::seal::EncryptionPublic> {
         self.sealing().and_then(|s| s.public())
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.inner.store
     }
 
     /// How this node applies entries: opening what is sealed to it with its

@@ -8,13 +8,13 @@
 use crate::Verifier;
 use tally_model::{AuthorityId, DocumentRef, EntryHash, SignedEntry};
 use tally_store::state::{AnnouncedKey, Evidence, RotatedKey, ShipmentRow};
-use tally_store::{Alert, LicenseReads, LicenseState, Store, StoreError};
+use tally_store::{Alert, LicenseReads, LicenseState, Snapshot, Store, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
 /// A read-only view of the store as it stood when it was taken.
 pub struct Reader {
-    snapshot: Store,
+    snapshot: Snapshot,
 }
 
 /// What the health and status routes say of the store.
@@ -36,20 +36,18 @@ impl Verifier {
     /// A reader on the store as it stands now (one engine snapshot: take
     /// one per request, and let it go).
     pub fn reader(&self) -> Result<Reader> {
-        Ok(Reader {
-            snapshot: self.store().snapshot()?,
-        })
+        Reader::of(&self.inner.store)
     }
 
     /// Stops a rebuild of the derived records at its next chunk (shutting
     /// down); the next start finishes it.
     pub fn interrupt_rebuild(&self) {
-        self.store().interrupt_rebuild();
+        self.inner.store.interrupt_rebuild();
     }
 
     /// The store's health, read without touching the engine.
     pub fn store_health(&self) -> StoreHealth {
-        let store = self.store();
+        let store = &self.inner.store;
         StoreHealth {
             damaged: store.damaged(),
             fault: store.fault(),
@@ -61,6 +59,14 @@ impl Verifier {
 }
 
 impl Reader {
+    /// A reader on `store` as it stands now: for a node's start, which
+    /// reads its own log (announced keys) before the verifier exists.
+    pub fn of(store: &Store) -> Result<Reader> {
+        Ok(Reader {
+            snapshot: store.snapshot()?,
+        })
+    }
+
     /// Every log held: (authority, head seq, head hash).
     pub fn heads(&self) -> Result<Vec<(AuthorityId, u64, EntryHash)>> {
         self.snapshot.heads()
@@ -156,5 +162,16 @@ impl Reader {
     /// firearm of `make` (see [`tally_store::trace`]).
     pub fn trace(&self, make: &str, serial: &str) -> Result<Vec<tally_store::TraceRow>> {
         self.snapshot.trace(make, serial)
+    }
+
+    /// Where the entry with this id sits: (authority, seq).
+    pub fn by_hash(&self, hash: &EntryHash) -> Result<Option<(AuthorityId, u64)>> {
+        self.snapshot.by_hash(hash)
+    }
+
+    /// Entries of this node's own authority that it did not write, kept as
+    /// evidence of `log.cloned`.
+    pub fn cloned(&self) -> Result<Vec<SignedEntry>> {
+        self.snapshot.cloned()
     }
 }

@@ -161,19 +161,20 @@ impl Sealing {
         (self.pairs.asked(), self.pairs.derived())
     }
 
-    /// Seals `document` for the entry `header` to `plan`'s recipients.
+    /// Seals `document` for the entry `header` to `plan`'s recipients; also
+    /// gives back the payload sealed (the issuer applies it as it is).
     pub(crate) fn seal(
         &self,
         header: Header<'_>,
         document: &Document,
         plan: &Plan,
-    ) -> Result<tally_model::Sealed, seal::SealError> {
+    ) -> Result<(tally_model::Sealed, tally_model::SealedPayload), seal::SealError> {
         let secrets = self.secrets();
         let issuer = secrets
             .newest()
             .ok_or(seal::SealError::MustBeVisible("no encryption key"))?;
         let mut random = self.random.lock().unwrap_or_else(|p| p.into_inner());
-        seal::seal(
+        seal::seal_keeping(
             issuer,
             header,
             document,
@@ -384,40 +385,52 @@ impl SealOpener {
                 Opening::Excluded("opened with no issuer key (a bug)".into())
             }
             (seal::Opening::Opened(payload), Some(opened_with)) => {
-                match recipients_keep_the_rule(entry, &payload, opened_with, &self.own) {
-                    Ok(()) => {
-                        // The issuer with the key that opened here, then
-                        // the payload's other recipients.
-                        let mut readers = vec![tally_store::state::Reader {
-                            authority: entry.authority.clone(),
-                            encryption_key: opened_with.to_hex(),
-                        }];
-                        for r in payload.recipients.iter().skip(1) {
-                            let reader = tally_store::state::Reader {
-                                authority: r.authority.clone(),
-                                encryption_key: r.encryption_key.to_hex(),
-                            };
-                            if !readers.contains(&reader) {
-                                readers.push(reader);
-                            }
-                        }
-                        let doubts = self.unreached_doubts(&payload);
-                        let unconfirmed = readers
-                            .iter()
-                            .skip(1)
-                            .filter(|r| !self.card_knows(&r.authority, &r.encryption_key))
-                            .cloned()
-                            .collect();
-                        Opening::Document {
-                            document: Box::new(payload.document),
-                            readers,
-                            doubts,
-                            unconfirmed,
-                        }
-                    }
-                    Err(why) => Opening::Invalid(format!("recipients: {why}")),
-                }
+                self.opened(entry, *payload, opened_with)
             }
+        }
+    }
+
+    /// What `payload`, opened from `entry` with the issuer's key
+    /// `opened_with`, comes to: the document to apply with its readers and
+    /// doubts, or `document.invalid` when its recipient list breaks the
+    /// rule. The issuer's own entries come here straight from sealing (it
+    /// has the payload already; no second decryption).
+    pub(crate) fn opened(
+        &self,
+        entry: &Entry,
+        payload: tally_model::SealedPayload,
+        opened_with: &EncryptionPublic,
+    ) -> Opening {
+        if let Err(why) = recipients_keep_the_rule(entry, &payload, opened_with, &self.own) {
+            return Opening::Invalid(format!("recipients: {why}"));
+        }
+        // The issuer with the key that opened here, then the payload's
+        // other recipients.
+        let mut readers = vec![tally_store::state::Reader {
+            authority: entry.authority.clone(),
+            encryption_key: opened_with.to_hex(),
+        }];
+        for r in payload.recipients.iter().skip(1) {
+            let reader = tally_store::state::Reader {
+                authority: r.authority.clone(),
+                encryption_key: r.encryption_key.to_hex(),
+            };
+            if !readers.contains(&reader) {
+                readers.push(reader);
+            }
+        }
+        let doubts = self.unreached_doubts(&payload);
+        let unconfirmed = readers
+            .iter()
+            .skip(1)
+            .filter(|r| !self.card_knows(&r.authority, &r.encryption_key))
+            .cloned()
+            .collect();
+        Opening::Document {
+            document: Box::new(payload.document),
+            readers,
+            doubts,
+            unconfirmed,
         }
     }
 
@@ -624,7 +637,7 @@ mod cost {
             recipients: vec![],
             unreached: vec!["MX".parse().expect("iso"), "GT".parse().expect("iso")],
         };
-        let sealed = sealing
+        let (sealed, _) = sealing
             .seal(Header::of(&entry), &document, &plan)
             .expect("seals");
         entry.body = Body::Sealed(sealed);

@@ -73,12 +73,6 @@ impl Verifier {
         *s = SigningState { state, reason };
     }
 
-    /// The node starts without knowing its own head: it takes its own
-    /// entries from peers and signs nothing until [`Verifier::recovered`].
-    pub fn begin_recovery(&self, reason: impl Into<String>) {
-        self.set_signing(Signing::Recovering, Some(reason.into()));
-    }
-
     /// A trusted peer confirmed this node's head at `seq` (the entry it
     /// holds there is `hash`, `None` for an empty log): when this node holds
     /// the same entry, the recovery mark leaves the store and the node signs
@@ -99,7 +93,7 @@ impl Verifier {
             }
         }
         let ours = reader.head(&own)?.map_or(0, |(s, _)| s);
-        self.store().set_recovering(false)?;
+        self.inner.store.set_recovering(false)?;
         Ok(self.recovered().then_some(ours))
     }
 

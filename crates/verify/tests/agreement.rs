@@ -17,14 +17,11 @@ const NOW: i64 = T0 + 36_000_000;
 fn node() -> (tempfile::TempDir, Store, Verifier) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
-    let v = Verifier::with_clock(
-        store.clone(),
-        "US-DDTC".parse().expect("valid"),
-        key(1),
-        Arc::new(RwLock::new(trust_list(&[("MX-SEDENA", 2)]))),
-        Box::new(NoPublish),
-        Box::new(tally_verify::FixedClock(NOW)),
-    );
+    let v = Verifier::builder(store.clone(), "US-DDTC".parse().expect("valid"), key(1))
+        .trust(Arc::new(RwLock::new(trust_list(&[("MX-SEDENA", 2)]))))
+        .publish(Box::new(NoPublish))
+        .clock(Box::new(tally_verify::FixedClock(NOW)))
+        .build();
     (dir, store, v)
 }
 
@@ -52,7 +49,7 @@ fn torsion_in_r_gets_one_verdict_on_every_path() {
     // Gossip: one by one.
     let (_d, store, v) = node();
     for (i, bytes) in log.iter().enumerate() {
-        let out = v.ingest(bytes).expect("io");
+        let out = v.ingest().entry(bytes).expect("io");
         assert!(
             matches!(out, IngestOutcome::Accepted(_)),
             "seq {}: {out:?}",
@@ -71,7 +68,7 @@ fn torsion_in_r_gets_one_verdict_on_every_path() {
         while from < log.len() {
             let size = rng.range(1, 6) as usize;
             let to = (from + size).min(log.len());
-            let out = v.ingest_many(&log[from..to]).expect("io");
+            let out = v.ingest().many(&log[from..to]).expect("io");
             assert!(
                 out.iter().all(|o| matches!(o, IngestOutcome::Accepted(_))),
                 "seed {seed} round {round} range {from}..{to}: {out:?}"
@@ -145,7 +142,7 @@ fn byte_faults_are_refused_and_unknown_documents_are_stored_as_invalid() {
         ("document and sealed", &both),
     ] {
         let (_d, store, v) = node();
-        let out = v.ingest(&signed_raw(entry)).expect("io");
+        let out = v.ingest().entry(&signed_raw(entry)).expect("io");
         assert!(
             matches!(
                 out,
@@ -160,7 +157,7 @@ fn byte_faults_are_refused_and_unknown_documents_are_stored_as_invalid() {
         ("unknown kind", &unknown_kind),
     ] {
         let (_d, store, v) = node();
-        let out = v.ingest(&signed_raw(entry)).expect("io");
+        let out = v.ingest().entry(&signed_raw(entry)).expect("io");
         assert!(matches!(out, IngestOutcome::Accepted(_)), "{name}: {out:?}");
         assert_eq!(
             store.head(&mx.authority).expect("head").map(|h| h.0),

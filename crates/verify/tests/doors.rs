@@ -26,6 +26,8 @@ impl Publish for Captured {
 struct Rig {
     _dir: tempfile::TempDir,
     v: Verifier,
+    /// The verifier's store, read directly to judge what it did.
+    store: Store,
     published: Captured,
 }
 
@@ -42,17 +44,15 @@ fn rig() -> Rig {
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
     let trust = trust_list(&[("MX-SEDENA", 2), ("GT-DIGECAM", 3)]);
     let published = Captured::default();
-    let v = Verifier::with_clock(
-        store,
-        "US-DDTC".parse().expect("valid"),
-        key(1),
-        Arc::new(RwLock::new(trust)),
-        Box::new(published.clone()),
-        Box::new(tally_verify::FixedClock(fixture_now())),
-    );
+    let v = Verifier::builder(store.clone(), "US-DDTC".parse().expect("valid"), key(1))
+        .trust(Arc::new(RwLock::new(trust)))
+        .publish(Box::new(published.clone()))
+        .clock(Box::new(tally_verify::FixedClock(fixture_now())))
+        .build();
     Rig {
         _dir: dir,
         v,
+        store,
         published,
     }
 }
@@ -104,14 +104,14 @@ fn entries_from_peers_are_accepted_only_when_everything_holds() {
     let r = rig();
     let chain = mx_chain(&key(2), 3);
     assert!(
-        matches!(r.v.ingest(&bytes(&chain[0])).expect("io"), IngestOutcome::Accepted(p) if p.seq == 1)
+        matches!(r.v.ingest().entry(&bytes(&chain[0])).expect("io"), IngestOutcome::Accepted(p) if p.seq == 1)
     );
     assert!(matches!(
-        r.v.ingest(&bytes(&chain[0])).expect("io"),
+        r.v.ingest().entry(&bytes(&chain[0])).expect("io"),
         IngestOutcome::Duplicate
     ));
     assert!(matches!(
-        r.v.ingest(&bytes(&chain[2])).expect("io"),
+        r.v.ingest().entry(&bytes(&chain[2])).expect("io"),
         IngestOutcome::Gap {
             have: 1,
             seq: 3,
@@ -123,7 +123,7 @@ fn entries_from_peers_are_accepted_only_when_everything_holds() {
     let mut forged = bytes(&chain[1]);
     let i = forged.len() / 2;
     forged[i] ^= 1;
-    let out = r.v.ingest(&forged).expect("io");
+    let out = r.v.ingest().entry(&forged).expect("io");
     assert!(
         matches!(
             out,
@@ -135,7 +135,7 @@ fn entries_from_peers_are_accepted_only_when_everything_holds() {
     // Signed by a key MX-SEDENA's card does not list.
     let other = mx_chain(&key(9), 2);
     assert!(matches!(
-        r.v.ingest(&bytes(&other[1])).expect("io"),
+        r.v.ingest().entry(&bytes(&other[1])).expect("io"),
         IngestOutcome::Rejected(Rejection::UntrustedKey(_))
     ));
 
@@ -145,7 +145,7 @@ fn entries_from_peers_are_accepted_only_when_everything_holds() {
         ..chain[0].entry().clone()
     };
     assert!(matches!(
-        r.v.ingest(&bytes(&key(2).sign(&e))).expect("io"),
+        r.v.ingest().entry(&bytes(&key(2).sign(&e))).expect("io"),
         IngestOutcome::Rejected(Rejection::UntrustedAuthority(_))
     ));
 
@@ -155,15 +155,15 @@ fn entries_from_peers_are_accepted_only_when_everything_holds() {
         ..chain[1].entry().clone()
     };
     assert!(matches!(
-        r.v.ingest(&bytes(&key(2).sign(&e))).expect("io"),
+        r.v.ingest().entry(&bytes(&key(2).sign(&e))).expect("io"),
         IngestOutcome::Rejected(Rejection::BrokenChain(_))
     ));
 
     // Nothing of the refused entries was stored.
     let mx = "MX-SEDENA".parse().expect("valid");
-    assert_eq!(r.v.store().head(&mx).expect("io").map(|h| h.0), Some(1));
+    assert_eq!(r.store.head(&mx).expect("io").map(|h| h.0), Some(1));
     assert!(matches!(
-        r.v.ingest(&bytes(&chain[1])).expect("io"),
+        r.v.ingest().entry(&bytes(&chain[1])).expect("io"),
         IngestOutcome::Accepted(_)
     ));
 }
@@ -172,18 +172,18 @@ fn entries_from_peers_are_accepted_only_when_everything_holds() {
 fn equivocation_is_refused_stored_as_proof_and_published() {
     let r = rig();
     let chain = mx_chain(&key(2), 1);
-    r.v.ingest(&bytes(&chain[0])).expect("io");
+    r.v.ingest().entry(&bytes(&chain[0])).expect("io");
     let fork = Entry {
         issued_at_ms: 1,
         ..chain[0].entry().clone()
     };
     let fork = key(2).sign(&fork);
-    let out = r.v.ingest(&bytes(&fork)).expect("io");
+    let out = r.v.ingest().entry(&bytes(&fork)).expect("io");
     assert!(
         matches!(out, IngestOutcome::Rejected(Rejection::Equivocation(_))),
         "{out:?}"
     );
-    let ev = r.v.store().evidence().expect("io");
+    let ev = r.store.evidence().expect("io");
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].seq, 1);
     assert_eq!(
@@ -192,27 +192,30 @@ fn equivocation_is_refused_stored_as_proof_and_published() {
         "proof gossiped"
     );
     // The held entry stays the one of record.
-    let held =
-        r.v.store()
-            .entry_at(&"MX-SEDENA".parse().expect("valid"), 1)
-            .expect("io")
-            .expect("held");
+    let held = r
+        .store
+        .entry_at(&"MX-SEDENA".parse().expect("valid"), 1)
+        .expect("io")
+        .expect("held");
     assert_eq!(held.id(), chain[0].id());
     // A received proof is checked, and a fake one refused.
     let proof = encode_proof(chain[0].signed(), fork.signed());
     let other = rig();
-    assert_eq!(other.v.ingest_proof(&proof).expect("io"), ProofOutcome::New);
     assert_eq!(
-        other.v.ingest_proof(&proof).expect("io"),
+        other.v.ingest().proof(&proof).expect("io"),
+        ProofOutcome::New
+    );
+    assert_eq!(
+        other.v.ingest().proof(&proof).expect("io"),
         ProofOutcome::Known
     );
     let same = encode_proof(chain[0].signed(), chain[0].signed());
     assert_eq!(
-        rig().v.ingest_proof(&same).expect("io"),
+        rig().v.ingest().proof(&same).expect("io"),
         ProofOutcome::Invalid
     );
     assert_eq!(
-        rig().v.ingest_proof(b"garbage").expect("io"),
+        rig().v.ingest().proof(b"garbage").expect("io"),
         ProofOutcome::Invalid
     );
     // A fork of an authority this node does not trust is not its business.
@@ -227,7 +230,7 @@ fn equivocation_is_refused_stored_as_proof_and_published() {
     let (x, y) = (stranger(1), stranger(2));
     let foreign = encode_proof(x.signed(), y.signed());
     assert_eq!(
-        rig().v.ingest_proof(&foreign).expect("io"),
+        rig().v.ingest().proof(&foreign).expect("io"),
         ProofOutcome::NotTrusted
     );
 }
@@ -259,10 +262,10 @@ fn newly_refused_characters_are_structural_on_ingest() {
             recipients: vec![],
             body: Body::Document(Document::License(License::Import(ic))),
         });
-        let out = r.v.ingest(&bytes(&signed)).expect("io");
+        let out = r.v.ingest().entry(&bytes(&signed)).expect("io");
         assert!(matches!(out, IngestOutcome::Accepted(_)), "{c:?}: {out:?}");
         assert!(
-            r.v.store()
+            r.store
                 .license(&mx, &format!("IC-{seq}"))
                 .expect("read")
                 .is_none(),
@@ -270,7 +273,7 @@ fn newly_refused_characters_are_structural_on_ingest() {
         );
         prev = Some(signed.id());
     }
-    let alerts = r.v.store().alerts().expect("alerts");
+    let alerts = r.store.alerts().expect("alerts");
     assert_eq!(alerts.len(), 4, "{alerts:?}");
     assert!(
         alerts
@@ -293,17 +296,17 @@ fn a_structurally_invalid_document_is_kept_as_evidence_not_applied() {
         recipients: vec![],
         body: Body::Document(Document::License(export("EXP-X"))),
     });
-    let out = r.v.ingest(&bytes(&bad)).expect("io");
+    let out = r.v.ingest().entry(&bytes(&bad)).expect("io");
     assert!(
         matches!(out, IngestOutcome::Accepted(_)),
         "stored and Accepted for gossip: {out:?}"
     );
-    assert_eq!(r.v.store().head(&mx).expect("head").map(|h| h.0), Some(1));
+    assert_eq!(r.store.head(&mx).expect("head").map(|h| h.0), Some(1));
     assert!(
-        r.v.store().license(&mx, "EXP-X").expect("read").is_none(),
+        r.store.license(&mx, "EXP-X").expect("read").is_none(),
         "not applied"
     );
-    let alerts = r.v.store().alerts().expect("alerts");
+    let alerts = r.store.alerts().expect("alerts");
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0].id, "document.invalid:MX-SEDENA/EXP-X:MX-SEDENA:1");
     assert_eq!(alerts[0].kind, tally_model::AlertKind::DocumentInvalid);
@@ -317,10 +320,10 @@ fn a_structurally_invalid_document_is_kept_as_evidence_not_applied() {
         recipients: vec![],
         body: Body::Document(Document::License(import_cert("IC-9"))),
     });
-    let out = r.v.ingest(&bytes(&next)).expect("io");
+    let out = r.v.ingest().entry(&bytes(&next)).expect("io");
     assert!(matches!(out, IngestOutcome::Accepted(_)), "{out:?}");
-    assert!(r.v.store().license(&mx, "IC-9").expect("read").is_some());
-    assert_eq!(r.v.store().applied_through(&mx).expect("mark"), 2);
+    assert!(r.store.license(&mx, "IC-9").expect("read").is_some());
+    assert_eq!(r.store.applied_through(&mx).expect("mark"), 2);
 }
 
 #[test]
@@ -328,12 +331,12 @@ fn ingest_many_batches_and_stops_at_the_first_bad_entry() {
     let r = rig();
     let chain = mx_chain(&key(2), 50);
     let all: Vec<Vec<u8>> = chain.iter().map(bytes).collect();
-    let out = r.v.ingest_many(&all[..30]).expect("io");
+    let out = r.v.ingest().many(&all[..30]).expect("io");
     assert_eq!(out.len(), 30);
     assert!(out.iter().all(|o| matches!(o, IngestOutcome::Accepted(_))));
     let mut rest = all[30..].to_vec();
     rest[5][10] ^= 1;
-    let out = r.v.ingest_many(&rest).expect("io");
+    let out = r.v.ingest().many(&rest).expect("io");
     assert!(
         out.len() <= 6
             && out[..5]
@@ -342,7 +345,7 @@ fn ingest_many_batches_and_stops_at_the_first_bad_entry() {
         "{out:?}"
     );
     assert_eq!(
-        r.v.store()
+        r.store
             .head(&"MX-SEDENA".parse().expect("valid"))
             .expect("io")
             .map(|h| h.0),
@@ -356,10 +359,10 @@ fn issuing_amending_and_status_follow_the_contract() {
     // The import certificate comes first (linkage at issue).
     let ic = tally_testkit::Log::new("MX-SEDENA", 2).next(Document::License(import_cert("IC-1")));
     assert!(matches!(
-        r.v.ingest(&bytes(&ic)).expect("io"),
+        r.v.ingest().entry(&bytes(&ic)).expect("io"),
         IngestOutcome::Accepted(_)
     ));
-    let issued = r.v.issue(export("EXP-1")).expect("issued");
+    let issued = r.v.issuer().issue(export("EXP-1")).expect("issued");
     assert_eq!(issued.entry.seq, 1);
     assert_eq!(
         r.published.0.lock().expect("lock").0.len(),
@@ -367,7 +370,7 @@ fn issuing_amending_and_status_follow_the_contract() {
         "published after storing"
     );
     assert!(matches!(
-        r.v.issue(export("EXP-1")),
+        r.v.issuer().issue(export("EXP-1")),
         Err(IssueError::Conflict(_))
     ));
     let mut foreign = export("EXP-2");
@@ -375,7 +378,7 @@ fn issuing_amending_and_status_follow_the_contract() {
         e.exporting_country = "CA".into();
     }
     assert!(matches!(
-        r.v.issue(foreign),
+        r.v.issuer().issue(foreign),
         Err(IssueError::InvalidDocument(_))
     ));
 
@@ -383,39 +386,47 @@ fn issuing_amending_and_status_follow_the_contract() {
     if let License::Export(e) = &mut lower {
         e.items[0].quantity = 50;
     }
-    let (version, _) = r.v.amend("US-DDTC", "EXP-1", lower).expect("amended");
+    let (version, _) =
+        r.v.issuer()
+            .amend("US-DDTC", "EXP-1", lower)
+            .expect("amended");
     assert_eq!(version, 2);
     assert!(
         matches!(
-            r.v.amend("US-DDTC", "EXP-1", export("EXP-1")),
+            r.v.issuer().amend("US-DDTC", "EXP-1", export("EXP-1")),
             Err(IssueError::InvalidAmendment(_))
         ),
         "raising back is refused"
     );
     assert!(matches!(
-        r.v.amend("MX-SEDENA", "IC-1", import_cert("IC-1")),
+        r.v.issuer().amend("MX-SEDENA", "IC-1", import_cert("IC-1")),
         Err(IssueError::Forbidden(_))
     ));
     assert!(matches!(
-        r.v.set_status("US-DDTC", "NOPE", Status::Suspended, "x".into()),
+        r.v.issuer()
+            .set_status("US-DDTC", "NOPE", Status::Suspended, "x".into()),
         Err(IssueError::NotFound)
     ));
 
-    r.v.set_status("US-DDTC", "EXP-1", Status::Suspended, "inquiry".into())
+    r.v.issuer()
+        .set_status("US-DDTC", "EXP-1", Status::Suspended, "inquiry".into())
         .expect("suspend");
-    r.v.set_status("US-DDTC", "EXP-1", Status::Active, "cleared".into())
+    r.v.issuer()
+        .set_status("US-DDTC", "EXP-1", Status::Active, "cleared".into())
         .expect("reinstate");
-    r.v.set_status("US-DDTC", "EXP-1", Status::Revoked, "diversion".into())
+    r.v.issuer()
+        .set_status("US-DDTC", "EXP-1", Status::Revoked, "diversion".into())
         .expect("revoke");
     assert!(matches!(
-        r.v.set_status("US-DDTC", "EXP-1", Status::Active, "".into()),
+        r.v.issuer()
+            .set_status("US-DDTC", "EXP-1", Status::Active, "".into()),
         Err(IssueError::Conflict(_))
     ));
-    let state =
-        r.v.store()
-            .license(&"US-DDTC".parse().expect("valid"), "EXP-1")
-            .expect("io")
-            .expect("held");
+    let state = r
+        .store
+        .license(&"US-DDTC".parse().expect("valid"), "EXP-1")
+        .expect("io")
+        .expect("held");
     assert_eq!((state.status, state.version), (Status::Revoked, 2));
     assert_eq!(state.history.len(), 5);
 }
@@ -443,53 +454,60 @@ fn recorded_shipments_count_down_and_serials_are_single_use() {
     // The import certificate MX-SEDENA issued, received over the network.
     let ic = mx_entry(1, None, 1);
     assert!(matches!(
-        r.v.ingest(&bytes(&ic)).expect("io"),
+        r.v.ingest().entry(&bytes(&ic)).expect("io"),
         IngestOutcome::Accepted(_)
     ));
-    r.v.issue(export("EXP-1")).expect("issued");
+    r.v.issuer().issue(export("EXP-1")).expect("issued");
 
     let c =
-        r.v.check(check_req("exit", "US", 60, &["S1"], true))
+        r.v.checker()
+            .check(check_req("exit", "US", 60, &["S1"], true))
             .expect("checked");
     assert!(c.verdict.accepted(), "{:?}", c.verdict);
     assert!(c.record.is_some());
     let c =
-        r.v.check(check_req("exit", "US", 41, &[], false))
+        r.v.checker()
+            .check(check_req("exit", "US", 41, &[], false))
             .expect("checked");
     assert_eq!(c.verdict.failed_rules(), ["items.quantity"]);
     let c =
-        r.v.check(check_req("exit", "US", 40, &["S1"], false))
+        r.v.checker()
+            .check(check_req("exit", "US", 40, &["S1"], false))
             .expect("checked");
     assert_eq!(c.verdict.failed_rules(), ["items.serials"]);
     // A rejected record is signed but does not count.
     let c =
-        r.v.check(check_req("exit", "US", 99, &["S2"], true))
+        r.v.checker()
+            .check(check_req("exit", "US", 99, &["S2"], true))
             .expect("checked");
     assert!(!c.verdict.accepted() && c.record.is_some());
     let c =
-        r.v.check(check_req("exit", "US", 40, &["S2"], true))
+        r.v.checker()
+            .check(check_req("exit", "US", 40, &["S2"], true))
             .expect("checked");
     assert!(c.verdict.accepted(), "{:?}", c.verdict);
     let c =
-        r.v.check(check_req("exit", "US", 1, &[], false))
+        r.v.checker()
+            .check(check_req("exit", "US", 1, &[], false))
             .expect("checked");
     assert_eq!(c.verdict.failed_rules(), ["items.quantity"], "used up");
     // Other directions have their own count.
     let c =
-        r.v.check(check_req("entry", "MX", 100, &["S1"], false))
+        r.v.checker()
+            .check(check_req("entry", "MX", 100, &["S1"], false))
             .expect("checked");
     assert!(c.verdict.accepted(), "{:?}", c.verdict);
     // Recording a crossing in another country is refused and writes nothing.
-    let head =
-        r.v.store()
-            .head(&"US-DDTC".parse().expect("valid"))
-            .expect("io");
+    let head = r
+        .store
+        .head(&"US-DDTC".parse().expect("valid"))
+        .expect("io");
     assert!(matches!(
-        r.v.check(check_req("entry", "MX", 1, &[], true)),
+        r.v.checker().check(check_req("entry", "MX", 1, &[], true)),
         Err(IssueError::Forbidden(_))
     ));
     assert_eq!(
-        r.v.store()
+        r.store
             .head(&"US-DDTC".parse().expect("valid"))
             .expect("io"),
         head
@@ -527,14 +545,14 @@ fn a_field_unknown_to_this_version_survives_store_and_wire() {
         wire.extend_from_slice(bytes);
     }
     assert!(matches!(
-        r.v.ingest(&wire).expect("io"),
+        r.v.ingest().entry(&wire).expect("io"),
         IngestOutcome::Accepted(_)
     ));
-    let stored =
-        r.v.store()
-            .entry_at(&"MX-SEDENA".parse().expect("valid"), 1)
-            .expect("io")
-            .expect("held");
+    let stored = r
+        .store
+        .entry_at(&"MX-SEDENA".parse().expect("valid"), 1)
+        .expect("io")
+        .expect("held");
     assert_eq!(stored.entry_bytes(), &entry_bytes[..], "stored untouched");
     assert_eq!(stored.encode(), wire, "served untouched");
     stored.verify_with(&k.public()).expect("still verifies");
@@ -542,15 +560,16 @@ fn a_field_unknown_to_this_version_survives_store_and_wire() {
 
 /// A US-DDTC verifier over `store` whose clock always says `now`.
 fn at(store: &Store, now: i64) -> Verifier {
+    at_builder(store, now).build()
+}
+
+/// [`at`] before it is built (to give it more).
+fn at_builder(store: &Store, now: i64) -> tally_verify::VerifierBuilder {
     let trust = trust_list(&[("MX-SEDENA", 2)]);
-    Verifier::with_clock(
-        store.clone(),
-        "US-DDTC".parse().expect("valid"),
-        key(1),
-        Arc::new(RwLock::new(trust)),
-        Box::new(Captured::default()),
-        Box::new(tally_verify::FixedClock(now)),
-    )
+    Verifier::builder(store.clone(), "US-DDTC".parse().expect("valid"), key(1))
+        .trust(Arc::new(RwLock::new(trust)))
+        .publish(Box::new(Captured::default()))
+        .clock(Box::new(tally_verify::FixedClock(now)))
 }
 
 fn mx_entry(seq: u64, prev: Option<EntryHash>, issued_at_ms: i64) -> VerifiedEntry {
@@ -578,12 +597,12 @@ fn time_never_goes_backwards_and_the_future_waits() {
 
     let first = mx_entry(1, None, now - 60_000);
     assert!(matches!(
-        v.ingest(&bytes(&first)).expect("io"),
+        v.ingest().entry(&bytes(&first)).expect("io"),
         IngestOutcome::Accepted(_)
     ));
 
     let future = mx_entry(2, Some(first.id()), now + 5 * 60_000 + 1);
-    let out = v.ingest(&bytes(&future)).expect("io");
+    let out = v.ingest().entry(&bytes(&future)).expect("io");
     assert!(
         matches!(out, IngestOutcome::Rejected(Rejection::Time(_))),
         "{out:?}"
@@ -595,12 +614,12 @@ fn time_never_goes_backwards_and_the_future_waits() {
     );
     let later = at(&store, now + 60_000);
     assert!(matches!(
-        later.ingest(&bytes(&future)).expect("io"),
+        later.ingest().entry(&bytes(&future)).expect("io"),
         IngestOutcome::Accepted(_)
     ));
 
     let backdated = mx_entry(3, Some(future.id()), now - 120_000);
-    let out = later.ingest(&bytes(&backdated)).expect("io");
+    let out = later.ingest().entry(&bytes(&backdated)).expect("io");
     assert!(
         matches!(out, IngestOutcome::Rejected(Rejection::Time(_))),
         "{out:?}"
@@ -611,7 +630,7 @@ fn time_never_goes_backwards_and_the_future_waits() {
         "not stored"
     );
     let in_1970 = mx_entry(3, Some(future.id()), 0);
-    let out = later.ingest(&bytes(&in_1970)).expect("io");
+    let out = later.ingest().entry(&bytes(&in_1970)).expect("io");
     assert!(
         matches!(out, IngestOutcome::Rejected(Rejection::Time(_))),
         "{out:?}"
@@ -633,7 +652,8 @@ fn time_never_goes_backwards_within_one_range() {
     let second = mx_entry(2, Some(first.id()), now - 30_000);
     let backdated = mx_entry(3, Some(second.id()), now - 45_000);
     let out = v
-        .ingest_many(&[bytes(&first), bytes(&second), bytes(&backdated)])
+        .ingest()
+        .many(&[bytes(&first), bytes(&second), bytes(&backdated)])
         .expect("io");
     assert!(matches!(out[0], IngestOutcome::Accepted(_)), "{out:?}");
     assert!(matches!(out[1], IngestOutcome::Accepted(_)), "{out:?}");
@@ -651,9 +671,11 @@ fn the_issuer_clamps_its_stamps_when_its_clock_steps_back() {
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
     let now = 1_800_000_000_000;
     at(&store, now)
+        .issuer()
         .issue(tally_testkit::docs::import_license_for("IC-A", "US", "MX"))
         .expect("issued");
     let issued = at(&store, now - 3_600_000)
+        .issuer()
         .issue(tally_testkit::docs::import_license_for("IC-B", "US", "MX"))
         .expect("issued");
     let entry = issued.signed.open().expect("decodes");
@@ -670,41 +692,49 @@ fn today_is_the_date_in_the_nodes_timezone() {
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
     let day = Date::from_ymd(2027, 1, 16).expect("a date").days();
     let now = day * 86_400_000 + 3 * 3_600_000;
-    let v = at(&store, now);
-    assert_eq!(v.today().to_string(), "2027-01-16", "UTC by default");
-    v.set_timezone(tally_verify::TimeZone::named("America/Mexico_City").expect("a zone"));
+    let utc = at(&store, now);
+    assert_eq!(utc.today().to_string(), "2027-01-16", "UTC by default");
+    let v = at_builder(&store, now)
+        .timezone(tally_verify::TimeZone::named("America/Mexico_City").expect("a zone"))
+        .build();
     assert_eq!(v.today().to_string(), "2027-01-15");
 
     let ic = mx_entry(1, None, 1);
     assert!(matches!(
-        v.ingest(&bytes(&ic)).expect("io"),
+        v.ingest().entry(&bytes(&ic)).expect("io"),
         IngestOutcome::Accepted(_)
     ));
     let mut license = export("EXP-1");
     if let License::Export(e) = &mut license {
         e.valid_until = "2027-01-15".into();
     }
-    v.issue(license).expect("issued");
+    v.issuer().issue(license).expect("issued");
 
     // Without a date, the check is for today there: still valid.
     let mut req = check_req("exit", "US", 1, &[], false);
     req.date = None;
-    let c = v.check(req).expect("checked");
+    let c = v.checker().check(req).expect("checked");
     assert!(c.verdict.accepted(), "{:?}", c.verdict);
 
     // A crossing of the day before is recorded.
     let mut req = check_req("exit", "US", 1, &[], true);
     req.date = Some("2027-01-14".into());
-    let c = v.check(req).expect("a crossing of yesterday there");
+    let c = v
+        .checker()
+        .check(req)
+        .expect("a crossing of yesterday there");
     assert!(c.record.is_some());
 
     // On UTC's date, the same requests are refused.
-    v.set_timezone(tally_verify::TimeZone::utc());
+    let v = utc;
     let mut req = check_req("exit", "US", 1, &[], false);
     req.date = None;
-    let c = v.check(req).expect("checked");
+    let c = v.checker().check(req).expect("checked");
     assert_eq!(c.verdict.failed_rules(), ["license.validity"]);
     let mut req = check_req("exit", "US", 1, &[], true);
     req.date = Some("2027-01-14".into());
-    assert!(matches!(v.check(req), Err(IssueError::InvalidDocument(_))));
+    assert!(matches!(
+        v.checker().check(req),
+        Err(IssueError::InvalidDocument(_))
+    ));
 }

@@ -42,17 +42,21 @@ fn mx() -> (tempfile::TempDir, Verifier) {
         trust: trust.clone(),
         own: own.clone(),
     };
-    let store =
-        Store::open_with(dir.path(), EngineKind::default(), Some(Arc::new(opener))).expect("store");
-    let v = Verifier::with_clock(
-        store,
-        own,
-        key(2),
-        trust,
-        Box::new(NoPublish),
-        Box::new(tally_verify::FixedClock(NOW)),
-    );
-    v.set_sealing(sealing);
+    let store = Store::open_with(
+        dir.path(),
+        tally_store::OpenOptions {
+            engine: EngineKind::default(),
+            reader: Some(Arc::new(opener)),
+            ..Default::default()
+        },
+    )
+    .expect("store");
+    let v = Verifier::builder(store, own, key(2))
+        .trust(trust)
+        .publish(Box::new(NoPublish))
+        .clock(Box::new(tally_verify::FixedClock(NOW)))
+        .sealing(sealing)
+        .build();
     (dir, v)
 }
 
@@ -102,15 +106,16 @@ fn sealed(log: &mut Log, issuer: &EncryptionSecret, number: &str) -> VerifiedEnt
 
 fn gossip(v: &Verifier, e: &VerifiedEntry) {
     let out = v
-        .ingest(&e.signed().encode())
+        .ingest()
+        .entry(&e.signed().encode())
         .expect("no transaction fails");
     assert!(matches!(out, IngestOutcome::Accepted(_)), "{out:?}");
 }
 
 fn sync(v: &Verifier, range: &[VerifiedEntry]) {
     let bytes: Vec<Vec<u8>> = range.iter().map(|e| e.signed().encode()).collect();
-    let p = v.preverify(&bytes).expect("preverifies");
-    for out in v.commit(p).expect("no transaction fails") {
+    let p = v.ingest().preverify(&bytes).expect("preverifies");
+    for out in v.ingest().commit(p).expect("no transaction fails") {
         assert!(matches!(out, IngestOutcome::Accepted(_)), "{out:?}");
     }
 }

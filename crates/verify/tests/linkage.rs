@@ -18,6 +18,8 @@ impl Publish for Quiet {
 struct Rig {
     _dir: tempfile::TempDir,
     v: Verifier,
+    /// The verifier's store, read directly to judge what it did.
+    store: Store,
 }
 
 /// A node of `authority` (signing with `own`) trusting `trusted`, living on
@@ -26,15 +28,16 @@ fn node(authority: &str, own: u8, trusted: &[(&str, u8)]) -> Rig {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
     let now = Date::from_ymd(2027, 1, 15).expect("a date").days() * 86_400_000;
-    let v = Verifier::with_clock(
+    let v = Verifier::builder(store.clone(), authority.parse().expect("valid"), key(own))
+        .trust(Arc::new(RwLock::new(trust_list(trusted))))
+        .publish(Box::new(Quiet))
+        .clock(Box::new(tally_verify::FixedClock(now)))
+        .build();
+    Rig {
+        _dir: dir,
+        v,
         store,
-        authority.parse().expect("valid"),
-        key(own),
-        Arc::new(RwLock::new(trust_list(trusted))),
-        Box::new(Quiet),
-        Box::new(tally_verify::FixedClock(now)),
-    );
-    Rig { _dir: dir, v }
+    }
 }
 
 /// US-DDTC, trusting MX-SEDENA (key 2) and GT-DIGECAM (key 3).
@@ -44,7 +47,7 @@ fn us() -> Rig {
 
 fn receive(r: &Rig, entries: &[VerifiedEntry]) {
     for e in entries {
-        let out = r.v.ingest(&e.signed().encode()).expect("io");
+        let out = r.v.ingest().entry(&e.signed().encode()).expect("io");
         assert!(matches!(out, IngestOutcome::Accepted(_)), "{out:?}");
     }
 }
@@ -169,7 +172,7 @@ fn an_export_license_needs_its_import_certificate_held_and_fitting() {
         let mut entries = vec![mx.next(Document::License(License::Import(cert)))];
         entries.extend(after.into_iter().map(|d| mx.next(d)));
         receive(&r, &entries);
-        let out = r.v.issue(License::Export(e));
+        let out = r.v.issuer().issue(License::Export(e));
         match want {
             None => assert!(out.is_ok(), "{name}: {out:?}"),
             Some(want) => {
@@ -188,7 +191,7 @@ fn a_certificate_of_another_country_does_not_cover_the_export() {
     receive(&r, &[gt]);
     let mut e = export("EXP-1", 10);
     e.import_certificate = Some(docs::doc_ref("GT-DIGECAM", "IC-GT"));
-    let why = refused(r.v.issue(License::Export(e)));
+    let why = refused(r.v.issuer().issue(License::Export(e)));
     assert!(
         why.contains("not by an authority of the importing country MX"),
         "{why}"
@@ -198,7 +201,8 @@ fn a_certificate_of_another_country_does_not_cover_the_export() {
 #[test]
 fn without_a_trusted_authority_of_the_importing_country_the_certificate_is_not_required() {
     let r = node("US-DDTC", 1, &[("GT-DIGECAM", 3)]);
-    r.v.issue(License::Export(export("EXP-1", 1000)))
+    r.v.issuer()
+        .issue(License::Export(export("EXP-1", 1000)))
         .expect("nobody of MX is trusted: nothing to check against");
 }
 
@@ -206,28 +210,33 @@ fn without_a_trusted_authority_of_the_importing_country_the_certificate_is_not_r
 fn quantities_are_allocated_across_export_licenses_and_released_on_revocation() {
     let r = us();
     receive(&r, &[Log::new("MX-SEDENA", 2).next(docs::import("IC-1"))]);
-    r.v.issue(License::Export(export("EXP-1", 60)))
+    r.v.issuer()
+        .issue(License::Export(export("EXP-1", 60)))
         .expect("60 of 100");
-    let why = refused(r.v.issue(License::Export(export("EXP-2", 50))));
+    let why = refused(r.v.issuer().issue(License::Export(export("EXP-2", 50))));
     assert!(why.contains("has 40 units of firearm unallocated"), "{why}");
-    r.v.issue(License::Export(export("EXP-2", 40)))
+    r.v.issuer()
+        .issue(License::Export(export("EXP-2", 40)))
         .expect("the last 40");
-    let why = refused(r.v.issue(License::Export(export("EXP-3", 1))));
+    let why = refused(r.v.issuer().issue(License::Export(export("EXP-3", 1))));
     assert!(why.contains("has 0 units"), "{why}");
 
     // A suspended license still holds its allocation; a revoked one frees it.
-    r.v.set_status("US-DDTC", "EXP-1", Status::Suspended, "inquiry".into())
+    r.v.issuer()
+        .set_status("US-DDTC", "EXP-1", Status::Suspended, "inquiry".into())
         .expect("suspended");
-    refused(r.v.issue(License::Export(export("EXP-3", 1))));
-    r.v.set_status("US-DDTC", "EXP-1", Status::Revoked, "diversion".into())
+    refused(r.v.issuer().issue(License::Export(export("EXP-3", 1))));
+    r.v.issuer()
+        .set_status("US-DDTC", "EXP-1", Status::Revoked, "diversion".into())
         .expect("revoked");
-    r.v.issue(License::Export(export("EXP-3", 60)))
+    r.v.issuer()
+        .issue(License::Export(export("EXP-3", 60)))
         .expect("released by revocation");
 
-    let mut citing =
-        r.v.store()
-            .citing(&docs::doc_ref("MX-SEDENA", "IC-1"))
-            .expect("io");
+    let mut citing = r
+        .store
+        .citing(&docs::doc_ref("MX-SEDENA", "IC-1"))
+        .expect("io");
     citing.sort();
     let numbers: Vec<&str> = citing.iter().map(|c| c.number.as_str()).collect();
     assert_eq!(numbers, ["EXP-1", "EXP-2", "EXP-3"]);
@@ -245,7 +254,7 @@ fn a_transit_authorization_needs_the_export_license_and_its_route() {
     };
 
     let r = gt();
-    let why = refused(r.v.issue(tr()));
+    let why = refused(r.v.issuer().issue(tr()));
     assert!(why.contains("not held by this node"), "{why}");
 
     let r = gt();
@@ -255,7 +264,7 @@ fn a_transit_authorization_needs_the_export_license_and_its_route() {
         &r,
         &[Log::new("US-DDTC", 1).next(Document::License(License::Export(off_route)))],
     );
-    let why = refused(r.v.issue(tr()));
+    let why = refused(r.v.issuer().issue(tr()));
     assert!(why.contains("does not list GT"), "{why}");
 
     let r = gt();
@@ -263,7 +272,9 @@ fn a_transit_authorization_needs_the_export_license_and_its_route() {
         &r,
         &[Log::new("US-DDTC", 1).next(Document::License(License::Export(export("EXP-1", 10))))],
     );
-    r.v.issue(tr()).expect("held, and GT is on its route");
+    r.v.issuer()
+        .issue(tr())
+        .expect("held, and GT is on its route");
 }
 
 /// MX-SEDENA, trusting US-DDTC (1), GT-DIGECAM (3) and MX-ANAM (4), the
@@ -307,7 +318,7 @@ fn delivery(number: &str, lines: &[(u32, u64)]) -> License {
 }
 
 fn delivered(r: &Rig) -> Vec<(u32, u64)> {
-    let store = r.v.store();
+    let store = &r.store;
     let export = store
         .license(&"US-DDTC".parse().expect("valid"), "EXP-1")
         .expect("io")
@@ -348,7 +359,7 @@ fn a_delivery_verification_needs_the_license_and_no_more_than_entered() {
         let r = mx_with_entry(40);
         let mut d = docs::delivery("DV-1", docs::doc_ref("US-DDTC", "EXP-1"), &[(1, 40)]);
         edit(&mut d);
-        let out = r.v.issue(License::Delivery(d));
+        let out = r.v.issuer().issue(License::Delivery(d));
         match want {
             None => assert!(out.is_ok(), "{name}: {out:?}"),
             Some(want) => {
@@ -362,33 +373,40 @@ fn a_delivery_verification_needs_the_license_and_no_more_than_entered() {
 #[test]
 fn deliveries_add_up_and_a_revoked_one_no_longer_counts() {
     let r = mx_with_entry(40);
-    r.v.issue(delivery("DV-1", &[(1, 30)])).expect("30 of 40");
-    let why = refused(r.v.issue(delivery("DV-2", &[(1, 11)])));
+    r.v.issuer()
+        .issue(delivery("DV-1", &[(1, 30)]))
+        .expect("30 of 40");
+    let why = refused(r.v.issuer().issue(delivery("DV-2", &[(1, 11)])));
     assert!(why.contains("41 delivered (30 by earlier"), "{why}");
-    r.v.issue(delivery("DV-2", &[(1, 10)]))
+    r.v.issuer()
+        .issue(delivery("DV-2", &[(1, 10)]))
         .expect("the last 10");
     assert_eq!(delivered(&r), [(1, 40)]);
 
     // Deliveries share the authority's number space.
     assert!(matches!(
-        r.v.issue(delivery("DV-1", &[(1, 1)])),
+        r.v.issuer().issue(delivery("DV-1", &[(1, 1)])),
         Err(IssueError::Conflict(_))
     ));
     // Not amendable: revoke and issue anew.
     assert!(matches!(
-        r.v.amend("MX-SEDENA", "DV-2", delivery("DV-2", &[(1, 5)])),
+        r.v.issuer()
+            .amend("MX-SEDENA", "DV-2", delivery("DV-2", &[(1, 5)])),
         Err(IssueError::InvalidAmendment(_))
     ));
-    r.v.set_status("MX-SEDENA", "DV-1", Status::Revoked, "counted twice".into())
+    r.v.issuer()
+        .set_status("MX-SEDENA", "DV-1", Status::Revoked, "counted twice".into())
         .expect("revoked");
     assert_eq!(delivered(&r), [(1, 10)]);
-    r.v.issue(delivery("DV-3", &[(1, 30)])).expect("room again");
+    r.v.issuer()
+        .issue(delivery("DV-3", &[(1, 30)]))
+        .expect("room again");
     assert_eq!(delivered(&r), [(1, 40)]);
-    let dv =
-        r.v.store()
-            .license(&"MX-SEDENA".parse().expect("valid"), "DV-3")
-            .expect("io")
-            .expect("held");
+    let dv = r
+        .store
+        .license(&"MX-SEDENA".parse().expect("valid"), "DV-3")
+        .expect("io")
+        .expect("held");
     assert_eq!(dv.kind, LicenseKind::Delivery);
 }
 
@@ -412,12 +430,15 @@ fn a_single_use_certificate_is_cited_once_until_that_export_is_revoked() {
         &r,
         &[Log::new("MX-SEDENA", 2).next(Document::License(License::Import(ic)))],
     );
-    r.v.issue(License::Export(export("EXP-1", 10)))
+    r.v.issuer()
+        .issue(License::Export(export("EXP-1", 10)))
         .expect("the one use");
-    let why = refused(r.v.issue(License::Export(export("EXP-2", 10))));
+    let why = refused(r.v.issuer().issue(License::Export(export("EXP-2", 10))));
     assert!(why.contains("single-use"), "{why}");
-    r.v.set_status("US-DDTC", "EXP-1", Status::Revoked, "withdrawn".into())
+    r.v.issuer()
+        .set_status("US-DDTC", "EXP-1", Status::Revoked, "withdrawn".into())
         .expect("revoked");
-    r.v.issue(License::Export(export("EXP-2", 10)))
+    r.v.issuer()
+        .issue(License::Export(export("EXP-2", 10)))
         .expect("free again");
 }

@@ -5,16 +5,18 @@ use std::sync::{Arc, RwLock};
 use tally_model::*;
 use tally_store::{EngineKind, Store};
 use tally_testkit::{key, trust_list};
-use tally_verify::{IngestOutcome, IssueError, NoPublish, Rejection, Signing, Verifier};
+use tally_verify::{
+    IngestOutcome, IssueError, NoPublish, Rejection, Signing, Verifier, VerifierBuilder,
+};
 
-fn verifier(store: Store) -> Verifier {
-    Verifier::new(
-        store,
-        "US-DDTC".parse().expect("valid"),
-        key(1),
-        Arc::new(RwLock::new(trust_list(&[("MX-SEDENA", 2)]))),
-        Box::new(NoPublish),
-    )
+fn verifier(store: &Store) -> Verifier {
+    builder(store).build()
+}
+
+fn builder(store: &Store) -> VerifierBuilder {
+    Verifier::builder(store.clone(), "US-DDTC".parse().expect("valid"), key(1))
+        .trust(Arc::new(RwLock::new(trust_list(&[("MX-SEDENA", 2)]))))
+        .publish(Box::new(NoPublish))
 }
 
 /// US-DDTC's own import certificate `number`, for goods from MX.
@@ -51,16 +53,17 @@ fn unavailable<T: std::fmt::Debug>(r: Result<T, IssueError>) -> bool {
 #[test]
 fn an_own_entry_this_node_did_not_write_is_evidence_and_stops_signing() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let v = verifier(Store::open(dir.path(), EngineKind::default()).expect("store"));
-    let first = v.issue(import("IC-1")).expect("issued");
+    let store = Store::open(dir.path(), EngineKind::default()).expect("store");
+    let v = verifier(&store);
+    let first = v.issuer().issue(import("IC-1")).expect("issued");
     // What it wrote itself comes back as a duplicate.
-    let back = v.ingest(&first.signed.encode()).expect("ingest");
+    let back = v.ingest().entry(&first.signed.encode()).expect("ingest");
     assert!(matches!(back, IngestOutcome::Duplicate), "{back:?}");
     assert_eq!(v.signing().state, Signing::Ok);
 
     // Beyond its head, chaining: before the fix, appended as its own.
     let next = own(2, Some(first.entry.hash), "IC-X");
-    let got = v.ingest(&next.encode()).expect("ingest");
+    let got = v.ingest().entry(&next.encode()).expect("ingest");
     assert!(
         matches!(
             got,
@@ -69,8 +72,8 @@ fn an_own_entry_this_node_did_not_write_is_evidence_and_stops_signing() {
         "{got:?}"
     );
     let us: AuthorityId = "US-DDTC".parse().expect("valid");
-    assert_eq!(v.store().head(&us).expect("head").map(|h| h.0), Some(1));
-    assert_eq!(v.store().cloned().expect("cloned"), vec![next]);
+    assert_eq!(store.head(&us).expect("head").map(|h| h.0), Some(1));
+    assert_eq!(store.cloned().expect("cloned"), vec![next]);
     let ids = |s: &Store| -> Vec<String> {
         s.alerts()
             .expect("alerts")
@@ -78,22 +81,22 @@ fn an_own_entry_this_node_did_not_write_is_evidence_and_stops_signing() {
             .map(|a| a.id)
             .collect()
     };
-    assert!(ids(v.store()).contains(&"log.cloned:-:US-DDTC:2".to_string()));
+    assert!(ids(&store).contains(&"log.cloned:-:US-DDTC:2".to_string()));
     assert_eq!(v.signing().state, Signing::Stopped);
-    assert!(unavailable(v.issue(import("IC-2"))));
-    assert!(unavailable(v.set_status(
+    assert!(unavailable(v.issuer().issue(import("IC-2"))));
+    assert!(unavailable(v.issuer().set_status(
         "US-DDTC",
         "IC-1",
         Status::Suspended,
         "x".into()
     )));
-    assert!(unavailable(v.rotate_signing_key(
+    assert!(unavailable(v.issuer().rotate_signing_key(
         tally_model::AuthorityKey::from_bytes(&[9; 32])
     )));
 
     // Another seq 1: also an equivocation proof.
     let other = own(1, None, "IC-Y");
-    let got = v.ingest(&other.encode()).expect("ingest");
+    let got = v.ingest().entry(&other.encode()).expect("ingest");
     assert!(
         matches!(
             got,
@@ -101,32 +104,33 @@ fn an_own_entry_this_node_did_not_write_is_evidence_and_stops_signing() {
         ),
         "{got:?}"
     );
-    assert_eq!(v.store().evidence().expect("evidence").len(), 1);
+    assert_eq!(store.evidence().expect("evidence").len(), 1);
 
     // Evidence and alerts survive a reindex and a restart; the stop does not.
     v.reindex(&mut |_| {}).expect("reindex");
-    assert!(ids(v.store()).contains(&"log.cloned:-:US-DDTC:1".to_string()));
-    assert!(ids(v.store()).contains(&"log.cloned:-:US-DDTC:2".to_string()));
-    drop(v);
-    let v = verifier(Store::open(dir.path(), EngineKind::default()).expect("store"));
-    assert_eq!(v.store().cloned().expect("cloned").len(), 2);
-    assert!(ids(v.store()).contains(&"log.cloned:-:US-DDTC:2".to_string()));
+    assert!(ids(&store).contains(&"log.cloned:-:US-DDTC:1".to_string()));
+    assert!(ids(&store).contains(&"log.cloned:-:US-DDTC:2".to_string()));
+    drop((v, store));
+    let store = Store::open(dir.path(), EngineKind::default()).expect("store");
+    let v = verifier(&store);
+    assert_eq!(store.cloned().expect("cloned").len(), 2);
+    assert!(ids(&store).contains(&"log.cloned:-:US-DDTC:2".to_string()));
     assert_eq!(v.signing().state, Signing::Ok);
 }
 
 #[test]
 fn while_recovering_own_entries_come_back_and_nothing_is_signed() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let v = verifier(Store::open(dir.path(), EngineKind::default()).expect("store"));
-    v.begin_recovery("store missing");
+    let store = Store::open(dir.path(), EngineKind::default()).expect("store");
+    let v = builder(&store).recovering("store missing").build();
     assert_eq!(v.signing().state, Signing::Recovering);
-    assert!(unavailable(v.issue(import("IC-2"))));
+    assert!(unavailable(v.issuer().issue(import("IC-2"))));
     let one = own(1, None, "IC-1");
-    let got = v.ingest(&one.encode()).expect("ingest");
+    let got = v.ingest().entry(&one.encode()).expect("ingest");
     assert!(matches!(got, IngestOutcome::Accepted(_)), "{got:?}");
-    assert!(v.store().cloned().expect("cloned").is_empty());
+    assert!(store.cloned().expect("cloned").is_empty());
     assert!(v.recovered());
     assert_eq!(v.signing().state, Signing::Ok);
-    let next = v.issue(import("IC-2")).expect("issued");
+    let next = v.issuer().issue(import("IC-2")).expect("issued");
     assert_eq!(next.entry.seq, 2);
 }

@@ -27,14 +27,11 @@ fn rig() -> Rig {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
     let trust = Arc::new(RwLock::new(trust_list(&[("MX-SEDENA", 2)])));
-    let v = Verifier::with_clock(
-        store.clone(),
-        "US-DDTC".parse().expect("valid"),
-        key(1),
-        trust.clone(),
-        Box::new(NoPublish),
-        Box::new(tally_verify::FixedClock(NOW)),
-    );
+    let v = Verifier::builder(store.clone(), "US-DDTC".parse().expect("valid"), key(1))
+        .trust(trust.clone())
+        .publish(Box::new(NoPublish))
+        .clock(Box::new(tally_verify::FixedClock(NOW)))
+        .build();
     Rig {
         _dir: dir,
         store,
@@ -85,7 +82,7 @@ fn the_old_key_signs_nothing_after_its_rotation_and_the_new_key_signs_after_it()
     let r = rig();
     let (mut mx, head) = rotated_mx();
     for e in &head {
-        assert!(accepted(&r.v.ingest(&bytes(e)).expect("io")));
+        assert!(accepted(&r.v.ingest().entry(&bytes(e)).expect("io")));
     }
     let rotated = r.store.rotated_keys(&mx.authority).expect("rotations");
     assert_eq!(rotated.len(), 1);
@@ -97,7 +94,7 @@ fn the_old_key_signs_nothing_after_its_rotation_and_the_new_key_signs_after_it()
     // The old key, after the rotation, even dated in its card's window.
     let tip = (mx.seq, mx.prev);
     let stale = mx.next_at(LATER + 2, import("IC-3"));
-    let out = r.v.ingest(&bytes(&stale)).expect("io");
+    let out = r.v.ingest().entry(&bytes(&stale)).expect("io");
     assert!(untrusted_key(&out), "{out:?}");
     assert_eq!(
         r.store.head(&mx.authority).expect("head").map(|h| h.0),
@@ -108,10 +105,10 @@ fn the_old_key_signs_nothing_after_its_rotation_and_the_new_key_signs_after_it()
     (mx.seq, mx.prev) = tip;
     mx.key = key(12);
     let fresh = mx.next_at(LATER + 2, import("IC-3"));
-    assert!(accepted(&r.v.ingest(&bytes(&fresh)).expect("io")));
+    assert!(accepted(&r.v.ingest().entry(&bytes(&fresh)).expect("io")));
     // ... but not before its rotation's valid_from_ms.
     let early = mx.next_at(T0 + 1000, import("IC-4"));
-    let out = r.v.ingest(&bytes(&early)).expect("io");
+    let out = r.v.ingest().entry(&bytes(&early)).expect("io");
     assert!(
         matches!(out, IngestOutcome::Rejected(_)),
         "an entry of the new key dated before the rotation: {out:?}"
@@ -127,7 +124,7 @@ fn a_rotation_in_the_same_range_counts() {
     let tip = (mx.seq, mx.prev);
     range.push(mx.next_at(LATER + 2, import("IC-3")));
     let raw: Vec<Vec<u8>> = range.iter().map(bytes).collect();
-    let out = r.v.ingest_many(&raw).expect("io");
+    let out = r.v.ingest().many(&raw).expect("io");
     assert_eq!(out.len(), 3, "{out:?}");
     assert!(accepted(&out[0]) && accepted(&out[1]), "{out:?}");
     assert!(untrusted_key(&out[2]), "{out:?}");
@@ -142,7 +139,7 @@ fn a_rotation_in_the_same_range_counts() {
     mx.key = key(12);
     range[2] = mx.next_at(LATER + 2, import("IC-3"));
     let raw: Vec<Vec<u8>> = range.iter().map(bytes).collect();
-    let out = r2.v.ingest_many(&raw).expect("io");
+    let out = r2.v.ingest().many(&raw).expect("io");
     assert!(out.iter().all(accepted), "{out:?}");
 }
 
@@ -155,17 +152,18 @@ fn a_range_preverified_before_the_rotation_committed_is_refused_at_commit() {
     let (mut mx, head) = rotated_mx();
     let stale = mx.next_at(LATER + 2, import("IC-3"));
     let first =
-        r.v.preverify(&[bytes(&head[0]), bytes(&head[1])])
+        r.v.ingest()
+            .preverify(&[bytes(&head[0]), bytes(&head[1])])
             .expect("io");
-    let second = r.v.preverify(&[bytes(&stale)]).expect("io");
+    let second = r.v.ingest().preverify(&[bytes(&stale)]).expect("io");
     assert_eq!(
         second.len(),
         1,
         "the old key was still trusted before the rotation was stored"
     );
-    let out = r.v.commit(first).expect("io");
+    let out = r.v.ingest().commit(first).expect("io");
     assert!(out.iter().all(accepted), "{out:?}");
-    let out = r.v.commit(second).expect("io");
+    let out = r.v.ingest().commit(second).expect("io");
     assert!(untrusted_key(&out[0]), "{out:?}");
     assert_eq!(
         r.store.head(&mx.authority).expect("head").map(|h| h.0),
@@ -180,10 +178,11 @@ fn the_node_rotates_its_own_key() {
     let r = rig();
     let us: AuthorityId = "US-DDTC".parse().expect("valid");
     let before =
-        r.v.issue(tally_testkit::docs::import_license_for("IC-A", "US", "MX"))
+        r.v.issuer()
+            .issue(tally_testkit::docs::import_license_for("IC-A", "US", "MX"))
             .expect("issued");
     let old = key(1).public().to_bytes();
-    let rot = r.v.rotate_signing_key(key(21)).expect("rotated");
+    let rot = r.v.issuer().rotate_signing_key(key(21)).expect("rotated");
     assert_eq!(rot.entry.seq, 2);
     assert_eq!(
         rot.signed.key_id(),
@@ -195,7 +194,8 @@ fn the_node_rotates_its_own_key() {
         hex::encode(key(21).public().as_bytes())
     );
     let after =
-        r.v.issue(tally_testkit::docs::import_license_for("IC-B", "US", "MX"))
+        r.v.issuer()
+            .issue(tally_testkit::docs::import_license_for("IC-B", "US", "MX"))
             .expect("issued");
     assert_eq!(after.signed.key_id(), &key(21).public().to_bytes());
     let at = |s: &SignedEntry| s.open().expect("opens").issued_at_ms;
@@ -216,26 +216,23 @@ fn the_node_rotates_its_own_key() {
             .is_some()
     );
     assert!(matches!(
-        r.v.rotate_signing_key(key(21)),
+        r.v.issuer().rotate_signing_key(key(21)),
         Err(tally_verify::IssueError::BadRequest(_))
     ));
 
     // A peer that trusts US's original card follows the rotation.
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), EngineKind::default()).expect("store");
-    let mx = Verifier::with_clock(
-        store,
-        "MX-SEDENA".parse().expect("valid"),
-        key(2),
-        Arc::new(RwLock::new(trust_list(&[("US-DDTC", 1)]))),
-        Box::new(NoPublish),
-        Box::new(tally_verify::FixedClock(tally_verify::now_ms())),
-    );
+    let mx = Verifier::builder(store, "MX-SEDENA".parse().expect("valid"), key(2))
+        .trust(Arc::new(RwLock::new(trust_list(&[("US-DDTC", 1)]))))
+        .publish(Box::new(NoPublish))
+        .clock(Box::new(tally_verify::FixedClock(tally_verify::now_ms())))
+        .build();
     let raw: Vec<Vec<u8>> = [&before.signed, &rot.signed, &after.signed]
         .iter()
         .map(|s| s.encode())
         .collect();
-    let out = mx.ingest_many(&raw).expect("io");
+    let out = mx.ingest().many(&raw).expect("io");
     assert!(out.iter().all(accepted), "{out:?}");
 }
 
@@ -256,7 +253,7 @@ fn a_compromise_stops_stored_entries_counting_and_refuses_new_ones() {
     mx.key = key(13);
     all.push(mx.next_at(LATER + 6, import("IC-6")));
     let raw: Vec<Vec<u8>> = all.iter().map(bytes).collect();
-    assert!(r.v.ingest_many(&raw).expect("io").iter().all(accepted));
+    assert!(r.v.ingest().many(&raw).expect("io").iter().all(accepted));
     let mx_id = mx.authority.clone();
     assert!(r.store.license(&mx_id, "IC-4").expect("io").is_some());
 
@@ -322,7 +319,9 @@ fn a_compromise_stops_stored_entries_counting_and_refuses_new_ones() {
         );
     }
     let next = mx.next_at(LATER + 7, import("IC-7"));
-    assert!(untrusted_key(&r.v.ingest(&bytes(&next)).expect("io")));
+    assert!(untrusted_key(
+        &r.v.ingest().entry(&bytes(&next)).expect("io")
+    ));
     // Before the compromise point the key is still MX's.
     let id = key(2).public().to_bytes();
     assert!(
@@ -376,7 +375,7 @@ fn the_genuine_continuation_replaces_a_compromised_tail() {
         .map(|n| mx.next_at(LATER + n, import(&format!("IC-{n}"))))
         .collect();
     let raw: Vec<Vec<u8>> = genuine.iter().chain(&thief).map(bytes).collect();
-    assert!(r.v.ingest_many(&raw).expect("io").iter().all(accepted));
+    assert!(r.v.ingest().many(&raw).expect("io").iter().all(accepted));
     let mx_id = mx.authority.clone();
 
     // revoke-key after seq 2, then MX's new card: key 22, key 2 marked.
@@ -402,7 +401,7 @@ fn the_genuine_continuation_replaces_a_compromised_tail() {
         .map(|n| resumed.next_at(LATER + 10 + n, import(&format!("IC-G{n}"))))
         .collect();
     // Seq 4 first (gossip out of order): the tail gives way, 3 is a gap.
-    let out = r.v.ingest(&bytes(&next[1])).expect("io");
+    let out = r.v.ingest().entry(&bytes(&next[1])).expect("io");
     assert!(
         matches!(
             out,
@@ -415,7 +414,8 @@ fn the_genuine_continuation_replaces_a_compromised_tail() {
         "{out:?}"
     );
     let out =
-        r.v.ingest_many(&next.iter().map(bytes).collect::<Vec<_>>())
+        r.v.ingest()
+            .many(&next.iter().map(bytes).collect::<Vec<_>>())
             .expect("io");
     assert!(out.iter().all(accepted), "{out:?}");
 
@@ -461,7 +461,9 @@ fn the_genuine_continuation_replaces_a_compromised_tail() {
     // The evidence is not derived state: a reindex keeps it.
     assert_eq!(r.store.displaced().expect("displaced"), displaced);
     // The thief's entries offered again are refused (key compromised).
-    assert!(untrusted_key(&r.v.ingest(&bytes(&thief[2])).expect("io")));
+    assert!(untrusted_key(
+        &r.v.ingest().entry(&bytes(&thief[2])).expect("io")
+    ));
 }
 
 /// A rotation to a weak key (here one with a torsion component, which the
@@ -492,11 +494,11 @@ fn a_rotation_to_a_weak_key_retires_its_signer_and_trusts_nothing() {
         let range = [&first, &rot, &by_old];
         let out: Vec<IngestOutcome> = if in_one_range {
             let raw: Vec<Vec<u8>> = range.iter().map(|e| bytes(e)).collect();
-            r.v.ingest_many(&raw).expect("io")
+            r.v.ingest().many(&raw).expect("io")
         } else {
             range
                 .iter()
-                .map(|e| r.v.ingest(&bytes(e)).expect("io"))
+                .map(|e| r.v.ingest().entry(&bytes(e)).expect("io"))
                 .collect()
         };
         assert!(accepted(&out[0]) && accepted(&out[1]), "{out:?}");
@@ -520,7 +522,7 @@ fn a_rotation_to_a_weak_key_retires_its_signer_and_trusts_nothing() {
             .expect("decodes");
             s
         };
-        let out = r.v.ingest(&by_weak.encode()).expect("io");
+        let out = r.v.ingest().entry(&by_weak.encode()).expect("io");
         assert!(untrusted_key(&out), "weak key: {out:?}");
         assert_eq!(
             r.store.head(&mx.authority).expect("head").map(|h| h.0),

@@ -32,6 +32,8 @@ const GT_LOG_ENC: u8 = 205;
 struct Node {
     _dir: tempfile::TempDir,
     v: Verifier,
+    /// The verifier's store, read directly to judge what it did.
+    store: Store,
 }
 
 impl Node {
@@ -70,31 +72,39 @@ impl Node {
             trust: trust.clone(),
             own: own.clone(),
         };
-        let store = Store::open_with(dir.path(), EngineKind::default(), Some(Arc::new(opener)))
-            .expect("store");
-        let v = Verifier::with_clock(
+        let store = Store::open_with(
+            dir.path(),
+            tally_store::OpenOptions {
+                engine: EngineKind::default(),
+                reader: Some(Arc::new(opener)),
+                ..Default::default()
+            },
+        )
+        .expect("store");
+        let v = Verifier::builder(store.clone(), own, key(signing))
+            .trust(trust)
+            .publish(Box::new(NoPublish))
+            .clock(Box::new(tally_verify::FixedClock(NOW)))
+            .sealing(sealing)
+            .build();
+        Node {
+            _dir: dir,
+            v,
             store,
-            own,
-            key(signing),
-            trust,
-            Box::new(NoPublish),
-            Box::new(tally_verify::FixedClock(NOW)),
-        );
-        v.set_sealing(sealing);
-        Node { _dir: dir, v }
+        }
     }
 
     fn take(&self, e: &VerifiedEntry) {
         let out = self
             .v
-            .ingest(&e.signed().encode())
+            .ingest()
+            .entry(&e.signed().encode())
             .expect("no transaction fails");
         assert!(matches!(out, IngestOutcome::Accepted(_)), "{out:?}");
     }
 
     fn alerts(&self, kind: AlertKind) -> Vec<tally_store::state::Alert> {
-        self.v
-            .store()
+        self.store
             .alerts()
             .expect("alerts")
             .into_iter()
@@ -104,8 +114,7 @@ impl Node {
 
     fn reads(&self, number: &str) -> bool {
         let us: AuthorityId = "US-DDTC".parse().expect("valid");
-        self.v
-            .store()
+        self.store
             .license_checked(&us, number)
             .expect("reads never fail")
             .is_some()
@@ -207,10 +216,10 @@ fn a_reordered_recipient_list_is_invalid_at_readers_and_stops_nothing() {
     );
     // The bystander stored the same entries and learned nothing.
     assert_eq!(
-        mx.v.store().heads().expect("heads"),
-        ca.v.store().heads().expect("heads")
+        mx.store.heads().expect("heads"),
+        ca.store.heads().expect("heads")
     );
-    assert!(ca.v.store().alerts().expect("alerts").is_empty());
+    assert!(ca.store.alerts().expect("alerts").is_empty());
     assert!(!ca.reads("EXP-2"));
 }
 
@@ -288,7 +297,7 @@ fn claims_a_reader_cannot_confirm_raise_party_excluded_and_still_apply() {
             .any(|a| a.detail.contains("MX-SEDENA is a party and is not listed")),
         "{invalid:?}"
     );
-    assert!(ca.v.store().alerts().expect("alerts").is_empty());
+    assert!(ca.store.alerts().expect("alerts").is_empty());
 }
 
 /// A recipient key announced in its authority's log after the document
@@ -329,8 +338,8 @@ fn a_key_claim_is_judged_again_when_the_key_is_announced() {
     assert!(first.alerts(AlertKind::PartyExcluded).is_empty());
     assert!(second.alerts(AlertKind::PartyExcluded).is_empty());
     assert_eq!(
-        first.v.store().alerts().expect("alerts"),
-        second.v.store().alerts().expect("alerts")
+        first.store.alerts().expect("alerts"),
+        second.store.alerts().expect("alerts")
     );
     // A reindex derives the same.
     first.v.reindex(&mut |_| {}).expect("reindex");
@@ -349,24 +358,23 @@ fn a_document_that_no_longer_opens_is_unreadable_and_stops_nothing() {
     mx.take(&issued);
     assert!(mx.reads("EXP-1"));
     // Restarted with another secret (the key file was lost and replaced).
-    let Node { _dir: dir, v } = mx;
-    drop(v);
+    let Node {
+        _dir: dir,
+        v,
+        store,
+    } = mx;
+    drop((v, store));
     let mx = Node::in_dir(dir, "MX-SEDENA", 2, 77);
     let us_id: AuthorityId = "US-DDTC".parse().expect("valid");
-    let err =
-        mx.v.store()
-            .license_checked(&us_id, "EXP-1")
-            .expect_err("unreadable");
+    let err = mx
+        .store
+        .license_checked(&us_id, "EXP-1")
+        .expect_err("unreadable");
     assert!(
         matches!(err, tally_store::StoreError::Unreadable { .. }),
         "{err}"
     );
-    assert!(
-        mx.v.store()
-            .license(&us_id, "EXP-1")
-            .expect("reads")
-            .is_none()
-    );
+    assert!(mx.store.license(&us_id, "EXP-1").expect("reads").is_none());
     // The issuer seals the next change to MX's new key.
     let revoke = us.sealed(
         status("EXP-1", Status::Suspended, "inquiry"),
@@ -394,23 +402,20 @@ fn gossip_acknowledges_after_the_chain_append_and_applies_after() {
     let first = us.honest(export("EXP-1", 10, &[]));
     let second = us.honest(export("EXP-2", 10, &[]));
     let us_id: AuthorityId = "US-DDTC".parse().expect("valid");
-    let out = mx.v.ingest_gossip(&first.signed().encode()).expect("io");
+    let out = mx.v.ingest().gossip(&first.signed().encode()).expect("io");
     assert!(matches!(out, IngestOutcome::Accepted(_)), "{out:?}");
-    assert_eq!(
-        mx.v.store().head(&us_id).expect("head").map(|h| h.0),
-        Some(1)
-    );
-    assert_eq!(mx.v.store().applied_through(&us_id).expect("mark"), 0);
+    assert_eq!(mx.store.head(&us_id).expect("head").map(|h| h.0), Some(1));
+    assert_eq!(mx.store.applied_through(&us_id).expect("mark"), 0);
     assert!(!mx.reads("EXP-1"), "not opened before the verdict");
-    mx.v.apply_behind().expect("applies");
+    mx.v.ingest().apply_behind().expect("applies");
     assert!(mx.reads("EXP-1"));
     // Left behind, the next commit applies it first, in order.
-    let out = mx.v.ingest_gossip(&second.signed().encode()).expect("io");
+    let out = mx.v.ingest().gossip(&second.signed().encode()).expect("io");
     assert!(matches!(out, IngestOutcome::Accepted(_)), "{out:?}");
     let third = us.honest(export("EXP-3", 10, &[]));
     mx.take(&third);
     assert!(mx.reads("EXP-2") && mx.reads("EXP-3"));
-    assert_eq!(mx.v.store().applied_through(&us_id).expect("mark"), 3);
+    assert_eq!(mx.store.applied_through(&us_id).expect("mark"), 3);
 }
 
 /// A stop between gossip's chain append and its apply step loses nothing:
@@ -420,16 +425,20 @@ fn a_stop_between_append_and_apply_is_applied_at_start() {
     let mx = Node::new("MX-SEDENA", 2, MX_ENC);
     let mut us = Issuer::new();
     let e = us.honest(export("EXP-1", 10, &[]));
-    let out = mx.v.ingest_gossip(&e.signed().encode()).expect("io");
+    let out = mx.v.ingest().gossip(&e.signed().encode()).expect("io");
     assert!(matches!(out, IngestOutcome::Accepted(_)), "{out:?}");
-    let Node { _dir: dir, v } = mx;
-    drop(v);
+    let Node {
+        _dir: dir,
+        v,
+        store,
+    } = mx;
+    drop((v, store));
     let mx = Node::in_dir(dir, "MX-SEDENA", 2, MX_ENC);
     assert!(!mx.reads("EXP-1"));
-    let settled = tally_verify::apply::settle(mx.v.store(), &mx.v.applier(), vec![], &mut |_| {});
+    let settled = tally_verify::apply::settle(&mx.store, &mx.v.applier(), vec![], &mut |_| {});
     assert!(settled.expect("applies").is_none(), "no rebuild");
     assert_eq!(
-        mx.v.store()
+        mx.store
             .applied_through(&"US-DDTC".parse().expect("valid"))
             .expect("mark"),
         1

@@ -35,7 +35,12 @@ pub async fn issue(
     let v = s.verifier.clone();
     let authority = v.authority().to_string();
     let number = license.number().to_string();
-    let issued = blocking(move || v.issue_as(license, visibility).map_err(ApiError::from)).await?;
+    let issued = blocking(move || {
+        v.issuer()
+            .issue_as(license, visibility)
+            .map_err(ApiError::from)
+    })
+    .await?;
     tracing::info!(license = %number, seq = issued.entry.seq, sealed = !issued.recipients.is_empty(), "issued");
     let body = json!({
         "authority": authority,
@@ -81,41 +86,53 @@ pub async fn get(
     .map(Json)
 }
 
-/// The GET answer for a stored license state and its tally rows; for an
-/// export, with the transit authorizations the store holds for it.
+/// The GET answer for a stored license state and its tally rows, with
+/// what the reader holds of it: for an export, the transit authorizations
+/// and delivery verifications; for an import certificate, the exports
+/// citing it.
 pub(crate) fn license_view(
     reader: &Reader,
     state: LicenseState,
     tallies: &[TallyRow],
 ) -> Result<LicenseView, ApiError> {
-    let transits = match state.kind {
-        LicenseKind::Export => Some(reader.transits_for(&state.reference())?),
-        LicenseKind::Import | LicenseKind::Transit | LicenseKind::Delivery => None,
+    let reference = state.reference();
+    let (transits, deliveries) = match state.kind {
+        LicenseKind::Export => (
+            Some(reader.transits_for(&reference)?),
+            reader.deliveries_for(&reference)?,
+        ),
+        LicenseKind::Import | LicenseKind::Transit | LicenseKind::Delivery => (None, vec![]),
     };
-    license_view_with(reader, state, tallies, transits)
+    let citing = match state.kind {
+        LicenseKind::Import => reader.citing_licenses(&reference)?,
+        _ => vec![],
+    };
+    Ok(license_view_of(
+        state,
+        tallies,
+        transits,
+        &deliveries,
+        citing,
+    ))
 }
 
-/// [`license_view`] with an export's `transits` already read (a check reads
-/// them for its rules).
-pub(crate) fn license_view_with(
-    reader: &Reader,
+/// The answer for `state` with what was read of it (an export's
+/// `transits` and `deliveries`, an import certificate's `citing`
+/// exports): by [`license_view`], or by a check from its one snapshot.
+pub(crate) fn license_view_of(
     state: LicenseState,
     tallies: &[TallyRow],
     transits: Option<Vec<LicenseState>>,
-) -> Result<LicenseView, ApiError> {
+    deliveries: &[LicenseState],
+    citing: Vec<LicenseState>,
+) -> LicenseView {
     let delivered = match state.kind {
-        LicenseKind::Export => {
-            tally_verify::state::delivered(&state, &reader.deliveries_for(&state.reference())?)
-        }
+        LicenseKind::Export => tally_verify::state::delivered(&state, deliveries),
         _ => Default::default(),
     };
-    let citing = match state.kind {
-        LicenseKind::Import => reader.citing_licenses(&state.reference())?,
-        _ => vec![],
-    };
-    Ok(LicenseView::new(state, tallies, transits)
+    LicenseView::new(state, tallies, transits)
         .with_citing(citing)
-        .with_delivered(&delivered))
+        .with_delivered(&delivered)
 }
 
 /// The body of `POST .../status`.
@@ -137,7 +154,8 @@ pub async fn set_status(
     let v = s.verifier.clone();
     let status = body.status;
     let issued = blocking(move || {
-        v.set_status(&authority, &number, status, body.reason)
+        v.issuer()
+            .set_status(&authority, &number, status, body.reason)
             .map_err(ApiError::from)
     })
     .await?;
@@ -156,7 +174,8 @@ pub async fn amend(
     s.charge(token.map(|t| t.0), Kind::Document)?;
     let v = s.verifier.clone();
     let (version, issued) = blocking(move || {
-        v.amend(&authority, &number, license)
+        v.issuer()
+            .amend(&authority, &number, license)
             .map_err(ApiError::from)
     })
     .await?;

@@ -1,7 +1,7 @@
 //! `POST /v1/shipments/verify` and `GET /v1/shipments`.
 
 use super::blocking;
-use super::licenses::license_view_with;
+use super::licenses::license_view_of;
 use crate::error::ApiError;
 use crate::extract::{Body, Query};
 use crate::metrics::Metrics;
@@ -64,9 +64,11 @@ fn answer(
         license,
         tallies,
         transits,
+        deliveries,
+        citing,
         record,
         record_bytes,
-    } = v.check(req)?;
+    } = v.checker().check(req)?;
     for c in &verdict.checks {
         metrics.verdict(c.rule, c.ok);
     }
@@ -74,7 +76,13 @@ fn answer(
     let license = match license {
         Some(state) => {
             let transits = (state.kind == LicenseKind::Export).then_some(transits);
-            Some(license_view_with(&v.reader()?, state, &tallies, transits)?)
+            Some(license_view_of(
+                state,
+                &tallies,
+                transits,
+                &deliveries,
+                citing,
+            ))
         }
         None => None,
     };

@@ -173,7 +173,13 @@ async fn authorities_list_encryption_keys_from_cards_and_logs() {
         key_id: x(12),
         after_seq: 7,
     });
-    let verifier = us_verifier(dir.path(), trust);
+    // US seals with its own key (it announces another below).
+    let verifier = us_builder(dir.path(), trust)
+        .sealing(Arc::new(tally_verify::sealing::Sealing::new(
+            vec![EncryptionSecret::from_bytes([0xED; 32])],
+            Box::new(tally_model::OsRandom),
+        )))
+        .build();
     let mut book = TokenBook::load(dir.path().join("tokens.toml")).expect("token book");
     let officer = book.create(Role::Officer, "officer").expect("token");
     let state = AppState::new(
@@ -184,12 +190,9 @@ async fn authorities_list_encryption_keys_from_cards_and_logs() {
     )
     .with_card(card(US, &key(1)));
     // US announces an encryption key in its own log (after its first one).
-    verifier.set_sealing(Arc::new(tally_verify::sealing::Sealing::new(
-        vec![EncryptionSecret::from_bytes([0xED; 32])],
-        Box::new(tally_model::OsRandom),
-    )));
     let announced = EncryptionSecret::from_bytes([0xEE; 32]);
     verifier
+        .issuer()
         .rotate_encryption_key(announced.clone())
         .expect("announced");
     let app = router(state);
@@ -274,8 +277,8 @@ async fn authorities_list_encryption_keys_from_cards_and_logs() {
 /// When US's own log announced its encryption key.
 fn issued_valid_from(v: &tally_verify::Verifier) -> i64 {
     let us: tally_model::AuthorityId = US.parse().expect("valid");
-    v.store()
-        .announced_keys(&us)
+    v.reader()
+        .and_then(|r| r.announced_keys(&us))
         .expect("announced keys")
         .last()
         .expect("one announced")

@@ -66,21 +66,23 @@ async fn rotating_the_signing_key() {
 
     // A peer that only ever saw the card with key 1 takes the whole log.
     let us: tally_model::AuthorityId = US.parse().expect("valid");
-    let log = r.state.verifier.store().range(&us, 1, 10).expect("log");
+    let log = r
+        .state
+        .verifier
+        .reader()
+        .and_then(|reader| reader.range(&us, 1, 10))
+        .expect("log");
     assert_eq!(log.len(), 3);
     assert_eq!(log[2].key_id(), &key(100).public().to_bytes());
     let dir = tempfile::tempdir().expect("tempdir");
     let store =
         tally_store::Store::open(dir.path(), tally_store::EngineKind::default()).expect("store");
-    let mx = Verifier::new(
-        store,
-        MX.parse().expect("valid"),
-        key(2),
-        Arc::new(RwLock::new(tally_testkit::trust_list(&[(US, 1)]))),
-        Box::new(NoPublish),
-    );
+    let mx = Verifier::builder(store, MX.parse().expect("valid"), key(2))
+        .trust(Arc::new(RwLock::new(tally_testkit::trust_list(&[(US, 1)]))))
+        .publish(Box::new(NoPublish))
+        .build();
     let raw: Vec<Vec<u8>> = log.iter().map(|s| s.encode()).collect();
-    let out = mx.ingest_many(&raw).expect("io");
+    let out = mx.ingest().many(&raw).expect("io");
     assert!(
         out.iter().all(|o| matches!(o, IngestOutcome::Accepted(_))),
         "{out:?}"

@@ -21,14 +21,15 @@ pub use tally_testkit::{GT, MX, US, card, key};
 
 /// US-DDTC's verifier (key 1) over a store in `dir`, trusting `trust`.
 pub fn us_verifier(dir: &std::path::Path, trust: TrustList) -> Verifier {
+    us_builder(dir, trust).build()
+}
+
+/// [`us_verifier`] before it is built (to give it more).
+pub fn us_builder(dir: &std::path::Path, trust: TrustList) -> tally_verify::VerifierBuilder {
     let store = Store::open(&dir.join("store"), EngineKind::default()).expect("store");
-    Verifier::new(
-        store,
-        US.parse().expect("valid"),
-        key(1),
-        Arc::new(RwLock::new(trust)),
-        Box::new(NoPublish),
-    )
+    Verifier::builder(store, US.parse().expect("valid"), key(1))
+        .trust(Arc::new(RwLock::new(trust)))
+        .publish(Box::new(NoPublish))
 }
 
 /// A network of two trusted peers, one connected.
@@ -111,7 +112,7 @@ impl tally_api::KeyRotator for TestRotator {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let new = key(n);
         let key_id = hex::encode(new.public().as_bytes());
-        let issued = self.verifier.rotate_signing_key(new)?;
+        let issued = self.verifier.issuer().rotate_signing_key(new)?;
         Ok(tally_api::RotatedKey {
             key_id,
             entry: issued.entry,
@@ -122,7 +123,7 @@ impl tally_api::KeyRotator for TestRotator {
         // A fixed key: the signing keys' counter stays as the tests expect.
         let secret = tally_model::EncryptionSecret::from_bytes([0xEE; 32]);
         let key_id = secret.public().to_hex();
-        let issued = self.verifier.rotate_encryption_key(secret)?;
+        let issued = self.verifier.issuer().rotate_encryption_key(secret)?;
         Ok(tally_api::RotatedKey {
             key_id,
             entry: issued.entry,
@@ -261,7 +262,8 @@ impl Rig {
         let outcome = self
             .state
             .verifier
-            .ingest(&signed.signed().encode())
+            .ingest()
+            .entry(&signed.signed().encode())
             .expect("store");
         assert!(
             matches!(outcome, IngestOutcome::Accepted(_)),

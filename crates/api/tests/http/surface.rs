@@ -66,7 +66,8 @@ async fn equivocation_evidence_is_listed() {
     let outcome = r
         .state
         .verifier
-        .ingest(&second.signed().encode())
+        .ingest()
+        .entry(&second.signed().encode())
         .expect("store");
     assert!(
         matches!(outcome, tally_verify::IngestOutcome::Rejected(_)),
@@ -453,8 +454,8 @@ async fn a_damaged_store_answers_no_read_or_check() {
 
     r.state
         .verifier
-        .store()
-        .set_damaged("US-DDTC seq 1: the signature does not verify");
+        .integrity()
+        .mark_damaged("US-DDTC seq 1: the signature does not verify");
     let mut gated = 0;
     for route in ROUTES {
         let path = route
@@ -547,12 +548,11 @@ async fn reads_answer_503_while_the_derived_records_are_rebuilt() {
     let r = Rig::new();
     r.foreign_documents();
     r.issue(&export("EXP-1")).await;
-    let store = r.state.verifier.store().clone();
-    let applier = r.state.verifier.applier();
+    let verifier = r.state.verifier.clone();
     let (reached, reached_rx) = std::sync::mpsc::channel();
     let (go, go_rx) = std::sync::mpsc::channel::<()>();
     let rebuild = std::thread::spawn(move || {
-        store.reindex_with(&applier, &mut |_| {
+        verifier.reindex(&mut |_| {
             let _ = reached.send(());
             let _ = go_rx.recv();
         })
