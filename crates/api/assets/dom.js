@@ -2,10 +2,10 @@
 // text through text nodes (never innerHTML), plus small shared renderers
 // (error alert, definition list, tables, generic value formatting).
 
-import { t, tr, trAttr } from './i18n.js';
+import { t, tr, trAttr, trValue } from './i18n.js';
 
 /**
- * h('p', {class, id, text, i18n: 'key' | ['key', args], attrs: {...}, on: {click}}, ...children)
+ * h('p', {class, id, text, i18n: 'key' | ['key', args], l10n: {date|num|money|country}, on: {click}}, ...children)
  * Any other prop becomes an attribute; value/checked/hidden/disabled/etc. are set as properties.
  */
 const PROPS = new Set(['value', 'checked', 'hidden', 'disabled', 'required', 'readOnly', 'selected', 'tabIndex', 'type']);
@@ -16,6 +16,7 @@ export function h(tag, props, ...kids) {
     if (k === 'text') el.textContent = String(v);
     else if (k === 'i18n') Array.isArray(v) ? tr(el, v[0], v[1]) : tr(el, v);
     else if (k === 'i18nAttr') trAttr(el, v);
+    else if (k === 'l10n') trValue(el, v);
     else if (k === 'on') for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
     else if (k === 'class') el.className = v;
     else if (PROPS.has(k)) el[k] = v;
@@ -70,6 +71,11 @@ export function fmt(v) {
     return JSON.stringify(v);
   }
   return String(v);
+}
+
+/** A value written for the locale (i18n.js localize), e.g. loc({country: 'MX'}); nothing for a missing value. */
+export function loc(v, props = {}) {
+  return v === null || v === undefined ? null : h('span', { ...props, l10n: v });
 }
 
 /** First n characters of a hash, the full value in a title. */
