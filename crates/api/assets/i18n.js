@@ -60,7 +60,7 @@ export const getLang = () => language(locale);
 /** A locale's name in its own language, e.g. "Español (México)". */
 export function localeName(tag) {
   try {
-    const name = new Intl.DisplayNames([tag], { type: 'language' }).of(tag) || tag;
+    const name = new Intl.DisplayNames([tag], { type: 'language', languageDisplay: 'standard' }).of(tag) || tag;
     return name.charAt(0).toLocaleUpperCase(tag) + name.slice(1);
   } catch { return tag; }
 }
