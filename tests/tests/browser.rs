@@ -1067,11 +1067,11 @@ impl Browser {
     /// A PNG of the whole page: the window is first made as tall as the
     /// document (at most 5000 px), since WebDriver captures the viewport only.
     async fn screenshot(&self, path: &Path) -> Result<()> {
-        self.screenshot_at(path, 1280).await
+        self.screenshot_at(path, 1280, 5000).await
     }
 
-    /// [`Browser::screenshot`] with the window `width` px wide.
-    async fn screenshot_at(&self, path: &Path, width: u64) -> Result<()> {
+    /// [`Browser::screenshot`] with the window `width` px wide, at most `max_height` px tall.
+    async fn screenshot_at(&self, path: &Path, width: u64, max_height: u64) -> Result<()> {
         // Back to the normal size first: a tall window makes the page as tall.
         let normal = json!({"width": width, "height": 900});
         self.cmd("POST", "/window/rect", Some(normal)).await?;
@@ -1080,7 +1080,8 @@ impl Browser {
             .await?
             .as_u64()
             .unwrap_or(900);
-        let rect = json!({"width": width, "height": (height + 140).clamp(900, 5000)});
+        let rect =
+            json!({"width": width, "height": (height + 140).clamp(900, max_height.max(900))});
         self.cmd("POST", "/window/rect", Some(rect)).await?;
         let v = self.cmd("GET", "/screenshot", None).await?;
         let png = base64_decode(v.as_str().ok_or_else(|| anyhow!("screenshot: {v}"))?)?;

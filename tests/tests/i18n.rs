@@ -153,12 +153,16 @@ fn key_shaped(s: &str) -> Option<&str> {
 /// The keys `src` names in translation positions (`i18n: 'k'`, `i18n: ['k'`,
 /// `data-i18n="k"`, and the values of `data-i18n-attr` / `i18nAttr`), then
 /// every literal shaped like a key of one of `namespaces`.
-fn keys_named(src: &str, namespaces: &BTreeSet<String>, en: &Map<String, Value>) -> Vec<String> {
-    let mut keys = Vec::new();
+fn keys_named(
+    src: &str,
+    namespaces: &BTreeSet<String>,
+    en: &Map<String, Value>,
+) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
     for marker in ["i18n: '", "i18n: ['", "data-i18n=\""] {
         for rest in src.split(marker).skip(1) {
             if let Some(end) = rest.find(['\'', '"']) {
-                keys.push(rest[..end].to_string());
+                keys.insert(rest[..end].to_string());
             }
         }
     }
@@ -167,7 +171,7 @@ fn keys_named(src: &str, namespaces: &BTreeSet<String>, en: &Map<String, Value>)
         if key_shaped(lit).is_some_and(|ns| namespaces.contains(ns))
             && !en.contains_key(&format!("ak.{lit}"))
         {
-            keys.push(lit.to_string());
+            keys.insert(lit.to_string());
         }
     }
     for rest in src.split("data-i18n-attr='").skip(1) {

@@ -3,7 +3,7 @@
 
 import { api, seg } from './api.js';
 import { t } from './i18n.js';
-import { h, field, errorBox, showError, clearError, fmt } from './dom.js';
+import { h, field, errorBox, showError, clearError, fmt, tableWrap } from './dom.js';
 import { licenseLink, pageTitle, raisedAt, refreshAlertCount } from './common.js';
 
 /** The kinds `GET /v1/alerts?kind=` accepts today (docs/API.md "Alerts"). */
@@ -36,7 +36,7 @@ function alertRows(list, withLicense = true) {
 function alertTable(id, list, withLicense = true) {
   const body = h('tbody', {}, alertRows(list, withLicense));
   const cols = ['col.kind', withLicense ? 'col.license' : null, 'col.raised', 'col.detail', 'col.state'].filter(Boolean);
-  const wrap = h('div', { class: 'table-wrap' }, h('table', { id, class: 'alerts' },
+  const wrap = tableWrap(h('table', { id, class: 'alerts' },
     h('thead', {}, h('tr', {}, cols.map((k) => h('th', { scope: 'col', i18n: k })))), body));
   return { wrap, body };
 }

@@ -85,11 +85,34 @@ export function short(hash, n = 12) {
 }
 
 /**
+ * A table's scrolling box: while it overflows (a narrow screen, a long key),
+ * a named region in the tab order, so a keyboard can scroll it; otherwise no tab stop.
+ */
+const overflow = typeof ResizeObserver === 'function' ? new ResizeObserver((seen) => {
+  for (const { target } of seen) {
+    if (!target.isConnected) { overflow.unobserve(target); continue; }
+    if (target.scrollWidth > target.clientWidth + 1) {
+      target.tabIndex = 0;
+      target.setAttribute('role', 'region');
+      trAttr(target, { 'aria-label': 'table.scroll' });
+    } else if (target.hasAttribute('role')) {
+      for (const a of ['tabindex', 'role', 'aria-label', 'data-i18n-attr']) target.removeAttribute(a);
+    }
+  }
+}) : null;
+
+export function tableWrap(...kids) {
+  const wrap = h('div', { class: 'table-wrap' }, ...kids);
+  overflow?.observe(wrap);
+  return wrap;
+}
+
+/**
  * table({id, caption: key, cols: [[key, fn(row) -> node|string]], rows, rowAttrs: fn(row) -> props})
  * wrapped in a scrolling container so narrow screens never overflow the page.
  */
 export function table({ id, caption, cols, rows, rowAttrs, cls }) {
-  return h('div', { class: 'table-wrap' },
+  return tableWrap(
     h('table', { id, class: cls },
       caption ? h('caption', { i18n: caption }) : null,
       h('thead', {}, h('tr', {}, cols.map(([k]) => h('th', { scope: 'col', i18n: k })))),
@@ -107,14 +130,14 @@ export function genericTable(data, id) {
     if (!data.length) return h('p', { i18n: 'none' });
     if (data.every((r) => r && typeof r === 'object' && !Array.isArray(r))) {
       const keys = [...new Set(data.flatMap(Object.keys))];
-      return h('div', { class: 'table-wrap' }, h('table', { id },
+      return tableWrap(h('table', { id },
         h('thead', {}, h('tr', {}, keys.map((k) => h('th', { scope: 'col', text: k })))),
         h('tbody', {}, data.map((r) => h('tr', {}, keys.map((k) => h('td', {}, fmt(r[k]))))))));
     }
     return h('ul', { id }, data.map((v) => h('li', {}, fmt(v))));
   }
   if (data && typeof data === 'object') {
-    return h('div', { class: 'table-wrap' }, h('table', { id },
+    return tableWrap(h('table', { id },
       h('thead', {}, h('tr', {}, h('th', { scope: 'col', i18n: 'col.key' }), h('th', { scope: 'col', i18n: 'col.value' }))),
       h('tbody', {}, Object.entries(data).map(([k, v]) => h('tr', {}, h('th', { scope: 'row', text: k }), h('td', {}, fmt(v)))))));
   }

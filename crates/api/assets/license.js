@@ -10,6 +10,8 @@ import { tallyChart } from './chart.js';
 import { ALERTS_MAX, ownAuthority, licenseHref, licenseLink, mark, pageTitle, raisedAt } from './common.js';
 import { renderLicenseAlerts } from './alerts.js';
 
+/** A code's label when the console has one (`prefix.code`), else the code as text. */
+const i18nOr = (prefix, v) => (v && t(`${prefix}.${v}`) !== `${prefix}.${v}` ? h('span', { i18n: `${prefix}.${v}` }) : fmt(v));
 /** A date for the locale, or "?" when missing. */
 const day = (s) => (s ? { date: s } : '?');
 /** A list of country codes as their names (a single code too). */
@@ -78,7 +80,6 @@ export function renderLicense(lic, ships, alerts) {
   const tally = Array.isArray(lic.tally) && lic.tally.length ? lic.tally
     : items.map((i) => ({ line: i.line, licensed: i.quantity, exit: 0, transit: 0, entry: 0 }));
   const own = lic.authority === ownAuthority();
-  const i18nOr = (prefix, v) => (v && t(`${prefix}.${v}`) !== `${prefix}.${v}` ? h('span', { i18n: `${prefix}.${v}` }) : fmt(v));
 
   return h('article', { class: 'license', id: 'license', 'data-kind': kind, 'aria-labelledby': 'license-heading' },
     h('h2', { id: 'license-heading' }, h('span', { i18n: `kind.${kind}` }), ' ', h('span', { text: lic.number }), ' ', statusBadge(lic.status, 'license-status')),
@@ -120,7 +121,7 @@ export function renderLicense(lic, ships, alerts) {
         ['col.line', (i) => fmt(i.line)], ['col.category', (i) => i18nOr('cat', i.category)],
         ['col.description', (i) => fmt(i.description)], ['col.hs', (i) => fmt(i.hs_code)],
         ['col.make', (i) => fmt(i.make)], ['col.model', (i) => fmt(i.model)], ['col.caliber', (i) => fmt(i.caliber)],
-        ['col.quantity', (i) => [loc({ num: i.quantity }) ?? '—', ' ', i18nOr('unit', i.unit)]], ['col.serials', (i) => fmt(i.serials)],
+        ['col.quantity', (i) => [loc({ num: i.quantity }) ?? '—', ' ', i18nOr('unit', i.unit)]], ['col.serials', (i) => h('span', { class: 'serials' }, fmt(i.serials))],
       ],
     })] : null,
     items.length || (lic.tally && lic.tally.length) ? tallyChart(tally) : null,
@@ -150,11 +151,11 @@ function renderTransits(list, codes) {
   }
   return [h('h3', { i18n: 'lic.transits' }), table({
     id: 'transit-authorizations', rows: list, cols: [
-      ['col.authorization', (t) => licenseLink({ authority: t.authority, number: t.number })],
-      ['c.transit', (t) => countries(t.document && t.document.transit_country) ?? '—'],
-      ['col.status', (t) => statusBadge(t.status)],
-      ['lic.decision', (t) => fmt(t.document && t.document.decision)],
-      ['lic.validity', (t) => (t.document ? h('span', { i18n: ['lic.validRange', { from: day(t.document.valid_from), until: day(t.document.valid_until) }] }) : '')],
+      ['col.authorization', (a) => licenseLink({ authority: a.authority, number: a.number })],
+      ['c.transit', (a) => countries(a.document && a.document.transit_country) ?? '—'],
+      ['col.status', (a) => statusBadge(a.status)],
+      ['lic.decision', (a) => i18nOr('decision', a.document && a.document.decision)],
+      ['lic.validity', (a) => (a.document ? h('span', { i18n: ['lic.validRange', { from: day(a.document.valid_from), until: day(a.document.valid_until) }] }) : '')],
     ],
   })];
 }

@@ -241,7 +241,7 @@ pub(crate) async fn languages_flow(b: &Browser, seeded: &Seeded, shots: &Path) -
         b.check_page().await?;
         violations.extend(b.axe(&format!("check ({tag})")).await?);
         if let Some(dir) = docs.as_ref().filter(|_| matches!(tag, "en" | "fr")) {
-            b.screenshot_at(&dir.join(format!("check-{tag}.png")), 1024)
+            b.screenshot_at(&dir.join(format!("check-{tag}.png")), 1024, 2600)
                 .await?;
         }
         b.license_page().await?;
@@ -254,7 +254,7 @@ pub(crate) async fn languages_flow(b: &Browser, seeded: &Seeded, shots: &Path) -
         }
         violations.extend(b.axe(&format!("license ({tag})")).await?);
         if let Some(dir) = docs.as_ref().filter(|_| matches!(tag, "en" | "fr")) {
-            b.screenshot_at(&dir.join(format!("license-{tag}.png")), 1024)
+            b.screenshot_at(&dir.join(format!("license-{tag}.png")), 1024, 2600)
                 .await?;
         }
         for (page, ready) in [
@@ -275,6 +275,29 @@ pub(crate) async fn languages_flow(b: &Browser, seeded: &Seeded, shots: &Path) -
         b.click(&b.find_required("#signin").await?).await?;
         b.wait_displayed("#nav").await?;
     }
+    // A phone: the license's tables scroll sideways, by keyboard too.
+    b.cmd(
+        "POST",
+        "/window/rect",
+        Some(json!({"width": 380, "height": 800})),
+    )
+    .await?;
+    b.license_page().await?;
+    b.wait_for("#license-items").await?;
+    violations.extend(b.axe("license (pt-BR, 380 px wide)").await?);
+    let scrolls = b
+        .js("return [...document.querySelectorAll('.table-wrap')].filter((w) => w.scrollWidth > w.clientWidth + 1)
+               .every((w) => w.tabIndex === 0 && w.getAttribute('role') === 'region' && w.getAttribute('aria-label'))")
+        .await?;
+    if scrolls != json!(true) {
+        bail!("a table that scrolls sideways on a phone is not a named region in the tab order");
+    }
+    b.cmd(
+        "POST",
+        "/window/rect",
+        Some(json!({"width": 1280, "height": 900})),
+    )
+    .await?;
     if !violations.is_empty() {
         bail!(
             "axe-core found {} serious or critical violations:\n{}",
