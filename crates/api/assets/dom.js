@@ -84,9 +84,19 @@ export function short(hash, n = 12) {
   return h('code', { title: s, class: 'hash' }, s.length > n ? `${s.slice(0, n)}…` : s);
 }
 
+let labelSeq = 0;
+/** The id of what names a table: its caption, or the heading right before it. */
+function labelOf(wrap) {
+  const prev = wrap.previousElementSibling;
+  const el = wrap.querySelector('caption') || (prev && /^H[1-6]$/.test(prev.tagName) ? prev : null);
+  if (el && !el.id) el.id = `table-label-${++labelSeq}`;
+  return el?.id;
+}
+
 /**
  * A table's scrolling box: while it overflows (a narrow screen, a long key),
- * a named region in the tab order, so a keyboard can scroll it; otherwise no tab stop.
+ * a region named like its table, in the tab order so a keyboard can scroll it;
+ * otherwise no tab stop.
  */
 const overflow = typeof ResizeObserver === 'function' ? new ResizeObserver((seen) => {
   for (const { target } of seen) {
@@ -94,9 +104,10 @@ const overflow = typeof ResizeObserver === 'function' ? new ResizeObserver((seen
     if (target.scrollWidth > target.clientWidth + 1) {
       target.tabIndex = 0;
       target.setAttribute('role', 'region');
-      trAttr(target, { 'aria-label': 'table.scroll' });
+      const label = labelOf(target);
+      if (label) target.setAttribute('aria-labelledby', label); else trAttr(target, { 'aria-label': 'table.scroll' });
     } else if (target.hasAttribute('role')) {
-      for (const a of ['tabindex', 'role', 'aria-label', 'data-i18n-attr']) target.removeAttribute(a);
+      for (const a of ['tabindex', 'role', 'aria-label', 'aria-labelledby', 'data-i18n-attr']) target.removeAttribute(a);
     }
   }
 }) : null;

@@ -287,7 +287,8 @@ pub(crate) async fn languages_flow(b: &Browser, seeded: &Seeded, shots: &Path) -
     violations.extend(b.axe("license (pt-BR, 380 px wide)").await?);
     let scrolls = b
         .js("return [...document.querySelectorAll('.table-wrap')].filter((w) => w.scrollWidth > w.clientWidth + 1)
-               .every((w) => w.tabIndex === 0 && w.getAttribute('role') === 'region' && w.getAttribute('aria-label'))")
+               .every((w) => w.tabIndex === 0 && w.getAttribute('role') === 'region'
+                 && (w.getAttribute('aria-label') || document.getElementById(w.getAttribute('aria-labelledby'))))")
         .await?;
     if scrolls != json!(true) {
         bail!("a table that scrolls sideways on a phone is not a named region in the tab order");
