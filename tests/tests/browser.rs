@@ -15,6 +15,14 @@
 //! was verified delivered) on the Alerts page (the navigation's count, the
 //! kind filter, the Spanish labels) and on the license page. Screenshots go to `target/browser/*.png`.
 //!
+//! The languages (`browser/a11y.rs`): the first visit follows the browser's
+//! languages, a choice is remembered; in English, Spanish, French and
+//! Portuguese every page passes axe-core with no serious or critical
+//! violation; numbers are written per locale (es-MX 1,234.5, es-AR 1.234,5);
+//! a license prints without navigation or buttons, black on white
+//! (`target/browser/license.pdf`). `TALLY_SCREENSHOTS=docs/screens` saves the
+//! license and check pages in English and French there for the README.
+//!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian:
 //! `apt-get install -y chromium chromium-driver`; override the paths with
 //! `TALLY_CHROMIUM` / `TALLY_CHROMEDRIVER`). Without them the test prints
@@ -31,6 +39,9 @@ use std::time::{Duration, Instant};
 use tally_node::config::{Config, NodeDir};
 use tally_node::{Node, admin, files};
 use tally_testkit::json::{day, items};
+
+#[path = "browser/a11y.rs"]
+mod a11y;
 
 const WAIT: Duration = Duration::from_secs(30);
 /// The W3C WebDriver element reference key.
@@ -105,12 +116,8 @@ async fn console_checks_a_shipment_in_headless_chromium() -> Result<()> {
 async fn console_flow(b: &Browser, net: &Network, seeded: &Seeded, shots: &Path) -> Result<()> {
     let mx = &net.nodes[1];
 
-    // ---- sign in on the MX-SEDENA console
-    b.goto(&format!("{}/", mx.url)).await?;
-    let token = b.wait_displayed("#token").await?;
-    b.type_into(&token, &seeded.mx_officer).await?;
-    b.click(&b.wait_displayed("#signin").await?).await?;
-    b.wait_displayed("#nav").await?;
+    // ---- sign in on the MX-SEDENA console: first in the browser's language, then in English
+    a11y::first_visit(b, &format!("{}/", mx.url), seeded).await?;
     let who = b.text(&b.wait_for("#node-authority").await?).await?;
     if who != "MX-SEDENA" {
         bail!("the header shows node {who:?}, expected MX-SEDENA");
@@ -292,7 +299,8 @@ async fn console_flow(b: &Browser, net: &Network, seeded: &Seeded, shots: &Path)
         bail!("the issue page's field hint reads {hint:?}");
     }
 
-    alerts_flow(b, net, shots).await
+    alerts_flow(b, net, shots).await?;
+    a11y::languages_flow(b, seeded, shots).await
 }
 
 /// Raises a `shipment.discrepancy` and a `shipment.refused` on MX-SEDENA
@@ -431,7 +439,7 @@ async fn alerts_flow(b: &Browser, net: &Network, shots: &Path) -> Result<()> {
     .await?;
 
     // ---- in Spanish
-    b.click(&b.find_required("#lang option[value=\"es\"]").await?)
+    b.click(&b.find_required("#lang option[value=\"es-MX\"]").await?)
         .await?;
     b.until(
         "the Spanish label of shipment.refused",
@@ -1059,15 +1067,21 @@ impl Browser {
     /// A PNG of the whole page: the window is first made as tall as the
     /// document (at most 5000 px), since WebDriver captures the viewport only.
     async fn screenshot(&self, path: &Path) -> Result<()> {
+        self.screenshot_at(path, 1280, 5000).await
+    }
+
+    /// [`Browser::screenshot`] with the window `width` px wide, at most `max_height` px tall.
+    async fn screenshot_at(&self, path: &Path, width: u64, max_height: u64) -> Result<()> {
         // Back to the normal size first: a tall window makes the page as tall.
-        let normal = json!({"width": 1280, "height": 900});
+        let normal = json!({"width": width, "height": 900});
         self.cmd("POST", "/window/rect", Some(normal)).await?;
         let height = self
             .execute("return document.documentElement.scrollHeight", json!([]))
             .await?
             .as_u64()
             .unwrap_or(900);
-        let rect = json!({"width": 1280, "height": (height + 140).clamp(900, 5000)});
+        let rect =
+            json!({"width": width, "height": (height + 140).clamp(900, max_height.max(900))});
         self.cmd("POST", "/window/rect", Some(rect)).await?;
         let v = self.cmd("GET", "/screenshot", None).await?;
         let png = base64_decode(v.as_str().ok_or_else(|| anyhow!("screenshot: {v}"))?)?;

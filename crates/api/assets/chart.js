@@ -1,10 +1,11 @@
 // chart.js: the shipped-against-licensed picture of a license: for each item
 // line, an SVG group of horizontal bars (licensed, exit, transit, entry) with
 // numeric labels, drawn by hand, plus a table with the same numbers for
-// screen readers. Input: the `tally` array of GET /v1/licenses/{a}/{n}.
+// screen readers, numbers written for the locale. Input: the `tally` array of
+// GET /v1/licenses/{a}/{n}.
 
 import { h } from './dom.js';
-import { tr } from './i18n.js';
+import { tr, trValue } from './i18n.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const SERIES = [['licensed', 'col.licensed'], ['exit', 'dir.exit'], ['transit', 'dir.transit'], ['entry', 'dir.entry']];
@@ -52,7 +53,9 @@ export function tallyChart(rows) {
         x: LEFT, y, height: BAR, width: Math.max(v * scale, v > 0 ? 2 : 0),
         class: `bar bar-${key}${over ? ' over' : ''}`, 'data-series': key, 'data-value': v,
       }));
-      g.append(s('text', { x: LEFT + v * scale + 6, y: y + BAR - 5, class: 'bar-value' }, over ? `${v} ⚠` : v));
+      const value = s('text', { x: LEFT + v * scale + 6, y: y + BAR - 5, class: 'bar-value' });
+      value.append(trValue(s('tspan'), { num: v }), over ? ' ⚠' : '');
+      g.append(value);
       if (over && head.childNodes.length === 1) head.append(s('tspan', { class: 'over-note' }, ' ⚠ '), tr(s('tspan', { class: 'over-note' }), 'chart.over'));
     });
     // the licensed limit as a dashed line across the shipped bars
@@ -65,6 +68,6 @@ export function tallyChart(rows) {
   fig.append(h('div', { class: 'sr-only' }, h('table', { id: 'tally-table' },
     h('caption', { i18n: 'chart.title' }),
     h('thead', {}, h('tr', {}, h('th', { scope: 'col', i18n: 'col.line' }), SERIES.map(([, k]) => h('th', { scope: 'col', i18n: k })))),
-    h('tbody', {}, rows.map((r) => h('tr', {}, h('th', { scope: 'row', text: r.line }), SERIES.map(([k]) => h('td', { text: num(r[k]) }))))))));
+    h('tbody', {}, rows.map((r) => h('tr', {}, h('th', { scope: 'row', text: r.line }), SERIES.map(([k]) => h('td', { l10n: { num: num(r[k]) } }))))))));
   return fig;
 }

@@ -2,10 +2,10 @@
 // text through text nodes (never innerHTML), plus small shared renderers
 // (error alert, definition list, tables, generic value formatting).
 
-import { t, tr, trAttr } from './i18n.js';
+import { t, tr, trAttr, trValue } from './i18n.js';
 
 /**
- * h('p', {class, id, text, i18n: 'key' | ['key', args], attrs: {...}, on: {click}}, ...children)
+ * h('p', {class, id, text, i18n: 'key' | ['key', args], l10n: {date|num|money|country}, on: {click}}, ...children)
  * Any other prop becomes an attribute; value/checked/hidden/disabled/etc. are set as properties.
  */
 const PROPS = new Set(['value', 'checked', 'hidden', 'disabled', 'required', 'readOnly', 'selected', 'tabIndex', 'type']);
@@ -16,6 +16,7 @@ export function h(tag, props, ...kids) {
     if (k === 'text') el.textContent = String(v);
     else if (k === 'i18n') Array.isArray(v) ? tr(el, v[0], v[1]) : tr(el, v);
     else if (k === 'i18nAttr') trAttr(el, v);
+    else if (k === 'l10n') trValue(el, v);
     else if (k === 'on') for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
     else if (k === 'class') el.className = v;
     else if (PROPS.has(k)) el[k] = v;
@@ -72,10 +73,49 @@ export function fmt(v) {
   return String(v);
 }
 
+/** A value written for the locale (i18n.js localize), e.g. loc({country: 'MX'}); nothing for a missing value. */
+export function loc(v, props = {}) {
+  return v === null || v === undefined ? null : h('span', { ...props, l10n: v });
+}
+
 /** First n characters of a hash, the full value in a title. */
 export function short(hash, n = 12) {
   const s = String(hash ?? '');
   return h('code', { title: s, class: 'hash' }, s.length > n ? `${s.slice(0, n)}…` : s);
+}
+
+let labelSeq = 0;
+/** The id of what names a table: its caption, or the heading right before it. */
+function labelOf(wrap) {
+  const prev = wrap.previousElementSibling;
+  const el = wrap.querySelector('caption') || (prev && /^H[1-6]$/.test(prev.tagName) ? prev : null);
+  if (el && !el.id) el.id = `table-label-${++labelSeq}`;
+  return el?.id;
+}
+
+/**
+ * A table's scrolling box: while it overflows (a narrow screen, a long key),
+ * a region named like its table, in the tab order so a keyboard can scroll it;
+ * otherwise no tab stop.
+ */
+const overflow = typeof ResizeObserver === 'function' ? new ResizeObserver((seen) => {
+  for (const { target } of seen) {
+    if (!target.isConnected) { overflow.unobserve(target); continue; }
+    if (target.scrollWidth > target.clientWidth + 1) {
+      target.tabIndex = 0;
+      target.setAttribute('role', 'region');
+      const label = labelOf(target);
+      if (label) target.setAttribute('aria-labelledby', label); else trAttr(target, { 'aria-label': 'table.scroll' });
+    } else if (target.hasAttribute('role')) {
+      for (const a of ['tabindex', 'role', 'aria-label', 'aria-labelledby', 'data-i18n-attr']) target.removeAttribute(a);
+    }
+  }
+}) : null;
+
+export function tableWrap(...kids) {
+  const wrap = h('div', { class: 'table-wrap' }, ...kids);
+  overflow?.observe(wrap);
+  return wrap;
 }
 
 /**
@@ -83,7 +123,7 @@ export function short(hash, n = 12) {
  * wrapped in a scrolling container so narrow screens never overflow the page.
  */
 export function table({ id, caption, cols, rows, rowAttrs, cls }) {
-  return h('div', { class: 'table-wrap' },
+  return tableWrap(
     h('table', { id, class: cls },
       caption ? h('caption', { i18n: caption }) : null,
       h('thead', {}, h('tr', {}, cols.map(([k]) => h('th', { scope: 'col', i18n: k })))),
@@ -101,14 +141,14 @@ export function genericTable(data, id) {
     if (!data.length) return h('p', { i18n: 'none' });
     if (data.every((r) => r && typeof r === 'object' && !Array.isArray(r))) {
       const keys = [...new Set(data.flatMap(Object.keys))];
-      return h('div', { class: 'table-wrap' }, h('table', { id },
+      return tableWrap(h('table', { id },
         h('thead', {}, h('tr', {}, keys.map((k) => h('th', { scope: 'col', text: k })))),
         h('tbody', {}, data.map((r) => h('tr', {}, keys.map((k) => h('td', {}, fmt(r[k]))))))));
     }
     return h('ul', { id }, data.map((v) => h('li', {}, fmt(v))));
   }
   if (data && typeof data === 'object') {
-    return h('div', { class: 'table-wrap' }, h('table', { id },
+    return tableWrap(h('table', { id },
       h('thead', {}, h('tr', {}, h('th', { scope: 'col', i18n: 'col.key' }), h('th', { scope: 'col', i18n: 'col.value' }))),
       h('tbody', {}, Object.entries(data).map(([k, v]) => h('tr', {}, h('th', { scope: 'row', text: k }), h('td', {}, fmt(v)))))));
   }

@@ -60,7 +60,7 @@ fn operation(route: &Route) -> Value {
         "/metrics" => json!({"text/plain": {"schema": {"type": "string"}}}),
         "/" => json!({"text/html": {"schema": {"type": "string"}}}),
         "/assets/{name}" => json!({"text/javascript": {"schema": {"type": "string"}},
-                                   "text/css": {"schema": {"type": "string"}}}),
+                                   "text/css": {"schema": {"type": "string"}}, "application/json": {"schema": {}}}),
         _ => json!({"application/json": {"schema": {}}}),
     };
     responses.insert(

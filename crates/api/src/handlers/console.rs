@@ -16,15 +16,44 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; frame-ancestors 'no
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const HTML: &str = "text/html; charset=utf-8";
+const JSON: &str = "application/json; charset=utf-8";
 
-/// Every file under `/assets/`: name, content type, contents.
+/// Every file under `/assets/`: name, content type, contents. The strings of
+/// each language (`assets/i18n/LANG.json`) are served as `i18n-LANG.json`.
 pub const ASSETS: &[(&str, &str, &str)] = &[
     ("app.css", CSS, include_str!("../../assets/app.css")),
+    ("print.css", CSS, include_str!("../../assets/print.css")),
     ("app.js", JS, include_str!("../../assets/app.js")),
     ("api.js", JS, include_str!("../../assets/api.js")),
     ("i18n.js", JS, include_str!("../../assets/i18n.js")),
     ("dom.js", JS, include_str!("../../assets/dom.js")),
     ("chart.js", JS, include_str!("../../assets/chart.js")),
+    ("common.js", JS, include_str!("../../assets/common.js")),
+    ("check.js", JS, include_str!("../../assets/check.js")),
+    ("license.js", JS, include_str!("../../assets/license.js")),
+    ("issue.js", JS, include_str!("../../assets/issue.js")),
+    ("network.js", JS, include_str!("../../assets/network.js")),
+    ("alerts.js", JS, include_str!("../../assets/alerts.js")),
+    (
+        "i18n-en.json",
+        JSON,
+        include_str!("../../assets/i18n/en.json"),
+    ),
+    (
+        "i18n-es.json",
+        JSON,
+        include_str!("../../assets/i18n/es.json"),
+    ),
+    (
+        "i18n-fr.json",
+        JSON,
+        include_str!("../../assets/i18n/fr.json"),
+    ),
+    (
+        "i18n-pt.json",
+        JSON,
+        include_str!("../../assets/i18n/pt.json"),
+    ),
 ];
 
 const INDEX: &str = include_str!("../../assets/index.html");

@@ -384,7 +384,11 @@ async fn the_console_is_served_without_a_token() {
         ("i18n.js", "text/javascript; charset=utf-8"),
         ("dom.js", "text/javascript; charset=utf-8"),
         ("chart.js", "text/javascript; charset=utf-8"),
+        ("license.js", "text/javascript; charset=utf-8"),
         ("app.css", "text/css; charset=utf-8"),
+        ("print.css", "text/css; charset=utf-8"),
+        ("i18n-en.json", "application/json; charset=utf-8"),
+        ("i18n-pt.json", "application/json; charset=utf-8"),
     ] {
         let a = r.get(&format!("/assets/{name}"), None).await;
         assert_eq!(a.status, StatusCode::OK, "{name}");

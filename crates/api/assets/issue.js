@@ -1,0 +1,122 @@
+// issue.js: the Issue page (#/issue): a document as JSON (samples per kind),
+// amendments, and the status form (suspend, reinstate, revoke).
+
+import { api, seg } from './api.js';
+import { t } from './i18n.js';
+import { h, field, errorBox, showError, clearError } from './dom.js';
+import { ownAuthority, ownCountry, today, plusDays, licenseHref, pageTitle } from './common.js';
+
+function sampleDoc(kind) {
+  const cc = ownCountry() || 'US';
+  const partner = cc === 'MX' ? 'US' : 'MX';
+  const via = [cc, partner].includes('GT') ? 'PA' : 'GT';
+  const year = today().slice(0, 4);
+  const rnd = String(Math.floor(Math.random() * 9000) + 1000);
+  const exporter = { name: 'Acme Arms Inc.' }, importer = { name: 'Importadora del Norte SA' };
+  const items = [{ line: 1, category: 'firearm', description: 'pistol', hs_code: '930200', make: 'Acme', model: 'P9',
+    caliber: '9x19mm', quantity: 100, unit: 'units', serials: ['AC1000', 'AC1001'] }];
+  const validity = { valid_from: today(), valid_until: plusDays(180) };
+  if (kind === 'import') {
+    return { kind, number: `IC-${year}-${rnd}`, importing_country: cc, exporting_country: partner, importer, exporter,
+      end_user: { name: 'Policia Estatal' }, end_use: 'law enforcement', items, ...validity };
+  }
+  if (kind === 'transit') {
+    return { kind, number: `TR-${year}-${rnd}`, transit_country: cc,
+      export_license: { authority: `${partner}-AUTH`, number: `EXP-${year}-0001` },
+      entry_point: `${cc}AAA`, exit_point: `${cc}BBB`, ...validity, decision: 'authorized' };
+  }
+  if (kind === 'delivery') {
+    return { kind, number: `DV-${year}-${rnd}`, importing_country: cc,
+      export_license: { authority: `${partner}-AUTH`, number: `EXP-${year}-0001` },
+      delivered_to: { name: 'Policia Estatal' }, date: today(), items: [{ line: 1, quantity: 40 }] };
+  }
+  return { kind: 'export', number: `EXP-${year}-${rnd}`, exporting_country: cc, importing_country: partner,
+    transit_countries: [via], exporter, importer, end_user: { name: 'Policia Estatal' }, end_use: 'law enforcement',
+    end_user_certificate: { number: `EUC-${year}-${rnd}`, date: today(), issued_by: `${partner}-AUTH` },
+    brokers: [], consignees: [], carriers: [{ name: 'Transportes del Golfo SA' }],
+    value: { amount: '84500.00', currency: 'USD' }, place_of_issue: 'Washington, DC',
+    items, ...validity, import_certificate: { authority: `${partner}-AUTH`, number: `IC-${year}-0001` },
+    shipments: 'partial', conditions: 'no re-export' };
+}
+
+export function pageIssue(view, [auth = '', num = '']) {
+  const err = errorBox('issue-error');
+  const result = h('div', { id: 'issue-result', role: 'status' });
+  const kind = h('select', { id: 'issue-kind' }, ['export', 'import', 'transit', 'delivery'].map((k) => h('option', { value: k, i18n: `kind.${k}` })));
+  const text = h('textarea', { id: 'issue-json', rows: 22, spellcheck: 'false', autocomplete: 'off', class: 'mono' });
+  const load = () => { text.value = JSON.stringify(sampleDoc(kind.value), null, 2); };
+  kind.addEventListener('change', load);
+  const amend = h('input', { id: 'issue-amend', type: 'checkbox' });
+  const form = h('form', { id: 'issue-form', class: 'card' },
+    h('div', { class: 'grid' }, field('issue.kind', kind),
+      h('div', { class: 'field end' }, h('button', { type: 'button', id: 'issue-sample', class: 'secondary', i18n: 'issue.sample', on: { click: load } }))),
+    field('issue.json', text),
+    h('p', { class: 'hint', id: 'issue-fields', i18n: 'issue.fields' }),
+    h('div', { class: 'check' }, amend, h('label', { for: 'issue-amend', i18n: 'issue.amend' })),
+    h('button', { type: 'submit', id: 'issue-submit', class: 'primary', i18n: 'issue.submit' }));
+  text.addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) form.requestSubmit(); });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearError(err);
+    result.replaceChildren();
+    let doc;
+    try { doc = JSON.parse(text.value); } catch (ex) { showError(err, { code: 'local_json', message: ex.message }); return; }
+    try {
+      if (amend.checked) {
+        const r = await api('POST', `/v1/licenses/${seg(ownAuthority())}/${seg(doc.number ?? '')}/amend`, doc);
+        result.append(h('p', { class: 'ok-text' }, '✔ ', h('span', { i18n: ['issue.amended', { number: doc.number, version: r.version, seq: r.entry?.seq }] })));
+        result.append(h('a', { href: licenseHref(ownAuthority(), doc.number), i18n: 'issue.open' }), h('pre', { class: 'mono', text: JSON.stringify(r, null, 2) }));
+      } else {
+        const r = await api('POST', '/v1/licenses', doc);
+        result.append(h('p', { class: 'ok-text' }, '✔ ', h('span', { i18n: ['issue.done', { authority: r.authority, number: r.number, seq: r.entry?.seq }] })));
+        result.append(h('a', { href: licenseHref(r.authority, r.number), i18n: 'issue.open' }), h('pre', { class: 'mono', text: JSON.stringify(r, null, 2) }));
+      }
+    } catch (ex) { showError(err, ex); }
+  });
+  load();
+  view.append(pageTitle('issue.title'), h('p', { class: 'hint', i18n: ['issue.hint', { country: { country: ownCountry() } }] }), form, err, result,
+    statusForm(auth || ownAuthority(), num));
+  if (num) view.querySelector('#status-reason').focus();
+}
+
+function statusForm(auth, num) {
+  const err = errorBox('status-error');
+  const result = h('div', { id: 'status-result', role: 'status' });
+  const confirmBox = h('div', { id: 'revoke-confirm', class: 'alert warn', hidden: true });
+  const form = h('form', { id: 'status-form', class: 'card' },
+    h('h2', { id: 'status-title', i18n: 'st.title' }),
+    h('div', { class: 'grid' },
+      field('f.authority', h('input', { id: 'status-authority', required: true, value: auth, autocomplete: 'off', spellcheck: 'false' })),
+      field('f.number', h('input', { id: 'status-number', required: true, value: num, autocomplete: 'off', spellcheck: 'false' }))),
+    field('f.reason', h('input', { id: 'status-reason', required: true, autocomplete: 'off' })),
+    h('div', { class: 'buttons' },
+      h('button', { type: 'submit', id: 'status-suspend', value: 'suspended', i18n: 'st.suspend' }),
+      h('button', { type: 'submit', id: 'status-reinstate', value: 'active', class: 'secondary', i18n: 'st.reinstate' }),
+      h('button', { type: 'submit', id: 'status-revoke', value: 'revoked', class: 'danger', i18n: 'st.revoke' })),
+    confirmBox);
+  const val = (id) => form.querySelector(`#${id}`).value.trim();
+  async function send(status) {
+    clearError(err);
+    result.replaceChildren();
+    const a = val('status-authority').toUpperCase(), n = val('status-number');
+    try {
+      const r = await api('POST', `/v1/licenses/${seg(a)}/${seg(n)}/status`, { status, reason: val('status-reason') });
+      result.append(h('p', { class: 'ok-text' }, '✔ ', h('span', { i18n: ['st.done', { authority: a, number: n, status: t(`status.${r.status || status}`), seq: r.entry?.seq }] })),
+        h('a', { href: licenseHref(a, n), i18n: 'issue.open' }));
+    } catch (ex) { showError(err, ex); }
+  }
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const status = e.submitter?.value || 'suspended';
+    if (status !== 'revoked') { confirmBox.hidden = true; send(status); return; }
+    // revoked is final: ask in the page (keyboard- and test-friendly), not with window.confirm
+    const yes = h('button', { type: 'button', id: 'status-revoke-confirm', class: 'danger', i18n: 'st.confirmYes', on: { click: () => { confirmBox.hidden = true; send('revoked'); } } });
+    confirmBox.replaceChildren(
+      h('p', {}, '⚠ ', h('span', { i18n: ['st.confirm', { authority: val('status-authority'), number: val('status-number') }] })),
+      h('div', { class: 'buttons' }, yes, h('button', { type: 'button', id: 'status-revoke-cancel', class: 'secondary', i18n: 'st.cancel',
+        on: { click: () => { confirmBox.hidden = true; form.querySelector('#status-revoke').focus(); } } })));
+    confirmBox.hidden = false;
+    yes.focus();
+  });
+  return h('section', { 'aria-labelledby': 'status-title' }, form, err, result);
+}
