@@ -16,14 +16,54 @@ use tally_model::{AuthorityId, Date, EncryptionPublic};
 use tally_store::Store;
 use tally_verify::sealing::Sealing;
 
-/// Every encryption secret this node kept ([`crate::rotate::load_encryption_secrets`]),
+/// Every encryption secret kept for this node: the current one
+/// (`keys/encryption.key`) first when it exists, then the retired ones and
+/// one a rotation left half-way (`.retired-N`, `.next`), which still open
+/// what was sealed to them. Never creates a key: a running node does that in
+/// [`crate::rotate::settle_encryption_key`], and only when its authority never announced one.
+pub fn load_encryption_secrets(
+    current: &Path,
+) -> anyhow::Result<Vec<tally_model::EncryptionSecret>> {
+    let mut secrets = Vec::new();
+    if current.exists() {
+        secrets.push(keys::load_encryption_key(current)?);
+    }
+    let Some(dir) = current.parent() else {
+        return Ok(secrets);
+    };
+    let name = current
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let mut older: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .is_some_and(|n| n.starts_with(&format!("{name}.")))
+            })
+            .collect(),
+        // No key directory at all: no secrets (the caller says what is missing).
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
+    };
+    older.sort();
+    for p in older {
+        secrets.push(keys::load_encryption_key(&p)?);
+    }
+    Ok(secrets)
+}
+
+/// Every encryption secret this node kept ([`load_encryption_secrets`]),
 /// dated by its card (`card`) when the card is this node's and reads.
 pub fn load_sealing(
     key: &Path,
     card: &Path,
     authority: &AuthorityId,
 ) -> anyhow::Result<std::sync::Arc<Sealing>> {
-    let secrets = crate::rotate::load_encryption_secrets(key)?;
+    let secrets = load_encryption_secrets(key)?;
     let sealing = Sealing::new(secrets, Box::new(tally_model::OsRandom));
     match files::read_card(card) {
         Ok(c) if &c.authority == authority => sealing.set_valid_from(

@@ -137,46 +137,6 @@ impl KeyFiles {
     }
 }
 
-/// Every encryption secret kept for this node: the current one
-/// (`keys/encryption.key`) first when it exists, then the retired ones and
-/// one a rotation left half-way (`.retired-N`, `.next`), which still open
-/// what was sealed to them. Never creates a key: a running node does that in
-/// [`settle_encryption_key`], and only when its authority never announced one.
-pub fn load_encryption_secrets(
-    current: &Path,
-) -> anyhow::Result<Vec<tally_model::EncryptionSecret>> {
-    let mut secrets = Vec::new();
-    if current.exists() {
-        secrets.push(keys::load_encryption_key(current)?);
-    }
-    let Some(dir) = current.parent() else {
-        return Ok(secrets);
-    };
-    let name = current
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let mut older: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .map(|n| n.to_string_lossy())
-                    .is_some_and(|n| n.starts_with(&format!("{name}.")))
-            })
-            .collect(),
-        // No key directory at all: no secrets (the caller says what is missing).
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
-        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
-    };
-    older.sort();
-    for p in older {
-        secrets.push(keys::load_encryption_key(&p)?);
-    }
-    Ok(secrets)
-}
-
 /// Finishes or undoes an encryption-key rotation a crash (or a failed file
 /// move) interrupted, as [`recover`] does for the signing key: a `.next`
 /// secret that this authority's log announced is put in place (the old one
@@ -687,7 +647,7 @@ mod tests {
             f.key.clone(),
         );
         let rotated = files.rotate_encryption().expect("rotated");
-        let kept: Vec<String> = load_encryption_secrets(&f.key)
+        let kept: Vec<String> = crate::archive::load_encryption_secrets(&f.key)
             .expect("secrets")
             .iter()
             .map(|s| s.public().to_hex())

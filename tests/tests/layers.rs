@@ -20,7 +20,7 @@
 //! the repository citing design documents a clone does not have.
 
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
@@ -575,5 +575,136 @@ fn the_api_and_the_node_reach_the_store_only_through_the_verifiers_doors() {
         found.is_empty(),
         "the raw store handle used (read through Verifier::reader instead):\n  {}",
         found.join("\n  ")
+    );
+}
+
+/// The one circle of modules allowed inside a crate: the store's engine
+/// factory (`engine` names its engines, each engine implements `engine`'s
+/// trait), as in garage's `db` crate.
+const ALLOWED_CIRCLE: &[&str] = &["engine", "redb", "sled"];
+
+/// The top module of `file` in the crate whose sources are `src` (`a` for
+/// `src/a.rs` and every file under `src/a/`); none for the crate root.
+fn top_module(src: &Path, file: &Path) -> Option<String> {
+    let first = file.strip_prefix(src).ok()?.components().next()?;
+    let name = first.as_os_str().to_str()?.trim_end_matches(".rs");
+    (name != "lib" && name != "main").then(|| name.to_string())
+}
+
+/// The top modules `code` names through `crate::` (grouped imports too).
+fn crate_references(code: &str) -> BTreeSet<String> {
+    let ident = |s: &str| -> String {
+        s.trim()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut out = BTreeSet::new();
+    for (at, _) in code.match_indices("crate::") {
+        let rest = &code[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let end = group.find('}').unwrap_or(group.len());
+            out.extend(group[..end].split(',').map(ident));
+        } else {
+            out.insert(ident(rest));
+        }
+    }
+    // `self`, `super` and the like are not modules of the crate.
+    out.retain(|m| !m.is_empty() && m != "self" && m != "super");
+    out
+}
+
+/// Circles among the top modules of each crate's sources, but the allowed one.
+fn module_circles() -> Vec<String> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lies inside the workspace");
+    let sources = production_sources();
+    let mut found = Vec::new();
+    for dir in SIZED {
+        let src = workspace.join(dir);
+        let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (path, text) in sources.iter().filter(|(p, _)| p.starts_with(&src)) {
+            let Some(from) = top_module(&src, path) else {
+                continue;
+            };
+            // Tests may reach across (a fixture of another module's tests).
+            let production: String = text
+                .lines()
+                .take_while(|l| !l.starts_with("#[cfg(test)]"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let to = crate_references(&code_only(&production));
+            edges
+                .entry(from.clone())
+                .or_default()
+                .extend(to.into_iter().filter(|m| *m != from));
+        }
+        for circle in circles(&edges) {
+            let mut names: Vec<&str> = circle.iter().map(String::as_str).collect();
+            names.sort();
+            let mut allowed = ALLOWED_CIRCLE.to_vec();
+            allowed.sort();
+            if names != allowed {
+                found.push(format!("{dir}: {}", names.join(" <-> ")));
+            }
+        }
+    }
+    found
+}
+
+/// The strongly connected sets of two or more modules of `edges`.
+fn circles(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<BTreeSet<String>> {
+    let reach = |from: &String| {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![from.clone()];
+        while let Some(m) = todo.pop() {
+            for next in edges.get(&m).into_iter().flatten() {
+                if seen.insert(next.clone()) {
+                    todo.push(next.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reached: BTreeMap<&String, _> = edges.keys().map(|m| (m, reach(m))).collect();
+    let mut out: Vec<BTreeSet<String>> = Vec::new();
+    for (m, from_m) in &reached {
+        let circle: BTreeSet<String> = from_m
+            .iter()
+            .filter(|n| reached.get(n).is_some_and(|r| r.contains(*m)))
+            .cloned()
+            .chain([(*m).clone()])
+            .collect();
+        if circle.len() > 1 && !out.contains(&circle) {
+            out.push(circle);
+        }
+    }
+    out
+}
+
+#[test]
+fn no_modules_import_each_other_but_the_engine_factory() {
+    let found = module_circles();
+    assert!(
+        found.is_empty(),
+        "modules that import each other in a circle (only the store's engine factory may):\n  {}",
+        found.join("\n  ")
+    );
+}
+
+#[test]
+fn the_circle_check_finds_a_circle() {
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    edges.entry("a".into()).or_default().insert("b".into());
+    edges.entry("b".into()).or_default().insert("c".into());
+    edges.entry("c".into()).or_default().insert("a".into());
+    edges.entry("d".into()).or_default().insert("a".into());
+    let found = circles(&edges);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].len(), 3, "{found:?}");
+    assert_eq!(
+        crate_references("use crate::{ingest::X, sealing};\nlet y = crate::own_keys::Z;"),
+        ["ingest", "own_keys", "sealing"].map(String::from).into()
     );
 }

@@ -106,7 +106,7 @@ fn announcements(opener: &SealOpener, tx: &Tx, entry: &Entry) -> Result<Vec<Anno
     tx.issuer_announcements(
         &entry.authority,
         Some(entry.issued_at_ms),
-        crate::sealing::MAX_ISSUER_KEYS,
+        tally_model::issuer_keys::MAX_ISSUER_KEYS,
     )
 }
 

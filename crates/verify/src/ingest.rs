@@ -446,7 +446,7 @@ impl Announcements {
         authority: &AuthorityId,
         at_ms: i64,
     ) -> Result<Vec<AnnouncedKey>, StoreError> {
-        let limit = crate::sealing::MAX_ISSUER_KEYS;
+        let limit = tally_model::issuer_keys::MAX_ISSUER_KEYS;
         let newest = match self.0.entry(authority.clone()) {
             std::collections::hash_map::Entry::Occupied(k) => k.into_mut(),
             std::collections::hash_map::Entry::Vacant(k) => {
