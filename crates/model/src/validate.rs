@@ -511,6 +511,53 @@ fn amend_invalid<T>(msg: impl Into<String>) -> Result<T, Invalid> {
     invalid(msg)
 }
 
+/// What an export license and an import certificate both say of a trade,
+/// which no amendment changes: its two countries, its parties, its end use.
+#[derive(PartialEq)]
+struct Trade<'a> {
+    exporting: &'a str,
+    importing: &'a str,
+    exporter: &'a Party,
+    importer: &'a Party,
+    end_user: &'a Option<Party>,
+    end_use: &'a Option<String>,
+}
+
+impl<'a> Trade<'a> {
+    fn of_export(l: &'a ExportLicense) -> Trade<'a> {
+        Trade {
+            exporting: &l.exporting_country,
+            importing: &l.importing_country,
+            exporter: &l.exporter,
+            importer: &l.importer,
+            end_user: &l.end_user,
+            end_use: &l.end_use,
+        }
+    }
+    fn of_import(c: &'a ImportCertificate) -> Trade<'a> {
+        Trade {
+            exporting: &c.exporting_country,
+            importing: &c.importing_country,
+            exporter: &c.exporter,
+            importer: &c.importer,
+            end_user: &c.end_user,
+            end_use: &c.end_use,
+        }
+    }
+}
+
+/// `old` and `new` name the same trade; `countries` is the refusal when
+/// a country changed.
+fn same_trade(old: Trade, new: Trade, countries: &str) -> Result<(), Invalid> {
+    if (old.exporting, old.importing) != (new.exporting, new.importing) {
+        return amend_invalid(countries);
+    }
+    if old != new {
+        return amend_invalid("parties and end use cannot change");
+    }
+    Ok(())
+}
+
 fn same_items_lowered(old: &[Item], new: &[Item]) -> Result<(), Invalid> {
     if old.len() != new.len() {
         return amend_invalid("items cannot be added or removed");
@@ -557,18 +604,11 @@ pub fn validate_amendment(old: &License, new: &License) -> Result<(), Invalid> {
     }
     match (old, new) {
         (License::Export(o), License::Export(n)) => {
-            if o.exporting_country != n.exporting_country
-                || o.importing_country != n.importing_country
-            {
-                return amend_invalid("countries other than transit cannot change");
-            }
-            if o.exporter != n.exporter
-                || o.importer != n.importer
-                || o.end_user != n.end_user
-                || o.end_use != n.end_use
-            {
-                return amend_invalid("parties and end use cannot change");
-            }
+            same_trade(
+                Trade::of_export(o),
+                Trade::of_export(n),
+                "countries other than transit cannot change",
+            )?;
             if o.import_certificate != n.import_certificate {
                 return amend_invalid("the import certificate cannot change");
             }
@@ -606,18 +646,11 @@ pub fn validate_amendment(old: &License, new: &License) -> Result<(), Invalid> {
             same_items_lowered(&o.items, &n.items)
         }
         (License::Import(o), License::Import(n)) => {
-            if o.exporting_country != n.exporting_country
-                || o.importing_country != n.importing_country
-            {
-                return amend_invalid("countries cannot change");
-            }
-            if o.exporter != n.exporter
-                || o.importer != n.importer
-                || o.end_user != n.end_user
-                || o.end_use != n.end_use
-            {
-                return amend_invalid("parties and end use cannot change");
-            }
+            same_trade(
+                Trade::of_import(o),
+                Trade::of_import(n),
+                "countries cannot change",
+            )?;
             if o.single_use != n.single_use {
                 return amend_invalid("single_use cannot change");
             }
