@@ -123,6 +123,7 @@ fn new_config(
         },
         store,
         sync: SyncConfig::default(),
+        signing: None,
     })
 }
 

@@ -45,6 +45,9 @@ pub struct Config {
     /// Anti-entropy (pull) replication.
     #[serde(default)]
     pub sync: SyncConfig,
+    /// The signing key in a PKCS#11 token; absent, `keys.authority` holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing: Option<crate::signing::SigningConfig>,
 }
 
 /// `[alerts]`: when the network's silence becomes an alert.
@@ -271,6 +274,9 @@ pub struct Settings {
     pub engine: EngineKind,
     pub store_path: PathBuf,
     pub sync: SyncConfig,
+    /// `[signing]`, its PIN file's path resolved: the signing key is in a
+    /// PKCS#11 token; `None`: in `authority_key`.
+    pub signing: Option<crate::signing::SigningConfig>,
     /// `tally run --new-log`: when the store is missing at start, this
     /// authority's log is really new; sign at once instead of recovering
     /// it from peers first.
@@ -363,6 +369,7 @@ impl Config {
             engine: self.store.engine,
             store_path: dir.resolve(&self.store.path),
             sync: self.sync.clone(),
+            signing: self.signing.as_ref().map(|s| s.settings(dir)).transpose()?,
             new_log: false,
         })
     }
@@ -387,6 +394,7 @@ mod tests {
             p2p: tally_p2p::Config::default(),
             store: StoreConfig::default(),
             sync: SyncConfig::default(),
+            signing: None,
         };
         let as_table = |c: &Config| toml::Value::try_from(c).expect("serializes");
         assert_eq!(as_table(&example), as_table(&defaults));

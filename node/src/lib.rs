@@ -37,6 +37,7 @@ pub mod peers;
 pub mod rotate;
 pub mod router;
 mod services;
+pub mod signing;
 mod startup;
 pub mod sync;
 pub mod verdict;

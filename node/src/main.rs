@@ -20,6 +20,9 @@ async fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("tally: {e:#}");
+            if tally_node::signing::is_pin_refused(&e) {
+                return ExitCode::from(tally_node::signing::PIN_REFUSED_EXIT);
+            }
             ExitCode::from(2)
         }
     }

@@ -125,6 +125,7 @@ impl VerifierBuilder {
                 timezone: self.timezone,
                 write: Mutex::new(()),
                 signing: RwLock::new(signing),
+                signer_away: Mutex::default(),
                 sealing: self.sealing,
                 behind: Mutex::default(),
             }),

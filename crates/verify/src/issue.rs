@@ -571,7 +571,9 @@ impl Verifier {
     /// on, and the signer reconnects by itself, docs/OPERATIONS.md); any
     /// other signer failure is the node's fault (500, logged).
     fn sign_own(&self, entry: &Entry) -> Result<VerifiedEntry, IssueError> {
-        tally_custody::sign_entry(&*self.signer(), entry).map_err(|e| {
+        let signed = tally_custody::sign_entry(&*self.signer(), entry);
+        self.note_signer(signed.as_ref().err());
+        signed.map_err(|e| {
             if e.is_unavailable() {
                 tracing::warn!(error = %e, "issuing refused: the signing token is away");
                 IssueError::Unavailable(format!(

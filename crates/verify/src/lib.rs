@@ -112,6 +112,9 @@ struct Inner {
     write: Mutex<()>,
     /// Whether this node signs now (see [`signing`]).
     signing: RwLock<SigningState>,
+    /// Why the signer's token is away, since a signature or a check found
+    /// it so and until one finds it back (see [`signing`]).
+    signer_away: Mutex<Option<String>>,
     /// This node's encryption keys; unset: documents go out in clear and
     /// nothing sealed is read (tools, some tests).
     sealing: Option<Arc<sealing::Sealing>>,

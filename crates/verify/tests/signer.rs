@@ -24,16 +24,21 @@ impl Signer for Token {
     }
 
     fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignerError> {
+        self.check()?;
+        if self.wrong.load(Ordering::SeqCst) {
+            return FileSigner::new(&key(7)).sign(message);
+        }
+        self.inner.sign(message)
+    }
+
+    fn check(&self) -> Result<(), SignerError> {
         if self.away.load(Ordering::SeqCst) {
             return Err(SignerError::Unavailable {
                 token: "tally-test".into(),
                 reason: "CKR_DEVICE_REMOVED".into(),
             });
         }
-        if self.wrong.load(Ordering::SeqCst) {
-            return FileSigner::new(&key(7)).sign(message);
-        }
-        self.inner.sign(message)
+        Ok(())
     }
 
     fn description(&self) -> String {
@@ -86,10 +91,16 @@ fn a_token_away_refuses_writes_without_appending_and_signing_resumes() {
     assert!(reader.license(&us, "IC-1").expect("read").is_some());
     assert!(reader.license(&us, "IC-2").expect("read").is_none());
     drop(reader);
+    let away = v.signer_away().expect("the token is away");
+    assert!(away.contains("tally-test"), "{away}");
+    assert!(v.check_signer().is_some(), "still away");
 
+    // Found back by a check, without a write.
     token.away.store(false, Ordering::SeqCst);
+    assert_eq!(v.check_signer(), None);
     let second = v.issuer().issue(import("IC-2")).expect("issued again");
     assert_eq!(second.entry.seq, 2);
+    assert_eq!(v.signer_away(), None);
 
     // A signature of another key is never appended.
     token.wrong.store(true, Ordering::SeqCst);
