@@ -31,6 +31,7 @@ pub mod demo;
 pub mod files;
 pub mod integrity;
 pub mod keys;
+pub mod migrate;
 pub mod node;
 pub mod overdue;
 pub mod peers;

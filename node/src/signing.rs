@@ -69,6 +69,25 @@ impl SigningConfig {
     }
 }
 
+/// `signing` with its PIN file's path made absolute (the command line's
+/// paths are relative to the working directory; `tally.toml`'s to the node
+/// directory).
+pub fn absolute(signing: SigningConfig) -> anyhow::Result<SigningConfig> {
+    Ok(SigningConfig {
+        pin_file: std::path::absolute(&signing.pin_file)
+            .with_context(|| format!("the PIN file {}", signing.pin_file.display()))?,
+        ..signing
+    })
+}
+
+/// Generates a new signing key in the token (`tally init
+/// --pkcs11-module ...`); returns its public key.
+pub fn generate(config: &SigningConfig) -> anyhow::Result<[u8; 32]> {
+    let signer = Pkcs11Signer::generate(config.pkcs11()?).map_err(signer_error)?;
+    info!(signer = %signer.description(), "signing key generated in the PKCS#11 token");
+    Ok(signer.public_key())
+}
+
 /// The token refused the PIN: the node stops with [`PIN_REFUSED_EXIT`].
 #[derive(Debug, thiserror::Error)]
 #[error(
