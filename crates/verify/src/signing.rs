@@ -139,10 +139,13 @@ impl Verifier {
             .unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records what a signature found: the token away, or answering.
+    /// Records what a signature found: the token away, or answering. A PIN
+    /// the token refused on reconnection counts as away too (health says
+    /// so); the signer never retries it, so only a restart clears it.
     pub(crate) fn note_signer(&self, failure: Option<&tally_custody::SignerError>) {
         let mut away = self.away();
         match failure {
+            Some(e @ tally_custody::SignerError::PinRefused { .. }) => *away = Some(e.to_string()),
             Some(e) if e.is_unavailable() => *away = Some(e.to_string()),
             Some(_) => {}
             None => {

@@ -16,6 +16,7 @@ struct Token {
     inner: FileSigner,
     away: AtomicBool,
     wrong: AtomicBool,
+    pin_refused: AtomicBool,
 }
 
 impl Signer for Token {
@@ -25,6 +26,12 @@ impl Signer for Token {
 
     fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignerError> {
         self.check()?;
+        if self.pin_refused.load(Ordering::SeqCst) {
+            return Err(SignerError::PinRefused {
+                token: "tally-test".into(),
+                locked: false,
+            });
+        }
         if self.wrong.load(Ordering::SeqCst) {
             return FileSigner::new(&key(7)).sign(message);
         }
@@ -67,6 +74,7 @@ fn a_token_away_refuses_writes_without_appending_and_signing_resumes() {
         inner: FileSigner::new(&key(1)),
         away: AtomicBool::new(false),
         wrong: AtomicBool::new(false),
+        pin_refused: AtomicBool::new(false),
     });
     let signer: Arc<dyn Signer> = token.clone();
     let us: AuthorityId = "US-DDTC".parse().expect("valid");
@@ -108,5 +116,16 @@ fn a_token_away_refuses_writes_without_appending_and_signing_resumes() {
         v.issuer().issue(import("IC-3")),
         Err(IssueError::Signer(SignerError::BadSignature { .. }))
     ));
+    assert_eq!(store.head(&us).expect("head").map(|h| h.0), Some(2));
+    assert_eq!(v.signer_away(), None);
+
+    // A PIN refused on reconnection: 500, and health says why.
+    token.wrong.store(false, Ordering::SeqCst);
+    token.pin_refused.store(true, Ordering::SeqCst);
+    assert!(matches!(
+        v.issuer().issue(import("IC-3")),
+        Err(IssueError::Signer(SignerError::PinRefused { .. }))
+    ));
+    assert!(v.signer_away().is_some_and(|why| why.contains("PIN")));
     assert_eq!(store.head(&us).expect("head").map(|h| h.0), Some(2));
 }
