@@ -54,6 +54,23 @@ pub fn init(
     api_listen: &str,
     engine: Option<&str>,
 ) -> anyhow::Result<Initialized> {
+    init_with(dir, authority, name, p2p_listen, api_listen, engine, None)
+}
+
+/// [`init`], with the signing key generated in the PKCS#11 token of
+/// `signing` (`tally init --pkcs11-module ...`) rather than in a key file:
+/// `tally.toml` gets the `[signing]` section and no signing key file is
+/// written. The key is generated first, so that a token that refuses (a
+/// wrong PIN, a label in use) leaves the directory untouched.
+pub fn init_with(
+    dir: &Path,
+    authority: &str,
+    name: &str,
+    p2p_listen: &str,
+    api_listen: &str,
+    engine: Option<&str>,
+    signing: Option<crate::signing::SigningConfig>,
+) -> anyhow::Result<Initialized> {
     let authority: AuthorityId = authority.parse()?;
     let node_dir = NodeDir(dir.to_path_buf());
     if node_dir.config().exists() || dir.join("keys").exists() {
@@ -62,22 +79,23 @@ pub fn init(
             dir.display()
         );
     }
-    let config = new_config(&authority, name, p2p_listen, api_listen, engine)?;
+    let mut config = new_config(&authority, name, p2p_listen, api_listen, engine)?;
+    config.signing = signing.map(crate::signing::absolute).transpose()?;
     // Validate everything before the first write.
     config.settings(&node_dir)?;
+    let token_key = match &config.signing {
+        Some(s) => Some(crate::signing::generate(s)?),
+        None => None,
+    };
 
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     keys::set_mode(dir, 0o700)?;
-    let card = new_keys(&node_dir, &config, &authority, name, p2p_listen)?;
+    let card = new_keys(&node_dir, &config, &authority, name, p2p_listen, token_key)?;
     files::write_card(&node_dir.card(), &card)?;
     files::write_trust(&node_dir.trust(), &Default::default())?;
     let mut tokens = TokenBook::load(node_dir.tokens())?;
     let admin_token = tokens.create(Role::Admin, "first admin (tally init)")?;
-    let text = format!(
-        "# Tally node configuration. Every key is documented in config/tally.example.toml.\n{}",
-        toml::to_string(&config)?
-    );
-    files::write_atomic(&node_dir.config(), text.as_bytes(), 0o600)?;
+    write_config(&node_dir, &config)?;
     // The store exists from `init` on: `tally run` reads a missing store as
     // a lost one (its own log must come back from peers before it signs).
     let settings = config.settings(&node_dir)?;
@@ -123,24 +141,44 @@ fn new_config(
         },
         store,
         sync: SyncConfig::default(),
+        signing: None,
     })
+}
+
+/// Writes `config` as the node's `tally.toml` (mode 0600, atomically).
+pub(crate) fn write_config(node_dir: &NodeDir, config: &Config) -> anyhow::Result<()> {
+    let text = format!(
+        "# Tally node configuration. Every key is documented in config/tally.example.toml.\n{}",
+        toml::to_string(config)?
+    );
+    files::write_atomic(&node_dir.config(), text.as_bytes(), 0o600)
 }
 
 /// Writes a new node's three secret keys (authority signing, libp2p
 /// identity, encryption; mode 0600) where `config` names them, and returns
-/// the card that announces their public halves.
+/// the card that announces their public halves. With `token_key` (the
+/// public key of a signing key generated in a token), no signing key file.
 fn new_keys(
     node_dir: &NodeDir,
     config: &Config,
     authority: &AuthorityId,
     name: &str,
     p2p_listen: &str,
+    token_key: Option<[u8; 32]>,
 ) -> anyhow::Result<Card> {
-    let secret = keys::generate_authority_key();
-    keys::write_secret(
-        &node_dir.resolve(&config.keys.authority),
-        &keys::encode_authority_key(&secret),
-    )?;
+    let public = match token_key {
+        Some(public) => public,
+        None => {
+            let secret = keys::generate_authority_key();
+            keys::write_secret(
+                &node_dir.resolve(&config.keys.authority),
+                &keys::encode_authority_key(&secret),
+            )?;
+            tally_model::AuthorityKey::from_bytes(&secret)
+                .public()
+                .to_bytes()
+        }
+    };
     let node_key = tally_p2p::Keypair::generate_ed25519();
     keys::write_secret(
         &node_dir.resolve(&config.keys.node),
@@ -150,14 +188,13 @@ fn new_keys(
     )?;
     let encryption =
         keys::load_or_create_encryption_key(&node_dir.resolve(&config.keys.encryption))?;
-    let public = tally_model::AuthorityKey::from_bytes(&secret).public();
     Ok(Card {
         authority: authority.clone(),
         country: authority.country().to_string(),
         name: name.to_string(),
         peer_id: node_key.public().to_peer_id().to_string(),
         addresses: advertised(p2p_listen),
-        keys: vec![CardKey::new(hex::encode(public.as_bytes()), 0)],
+        keys: vec![CardKey::new(hex::encode(public), 0)],
         encryption_keys: vec![CardKey::new(encryption.public().to_hex(), 0)],
     })
 }

@@ -137,6 +137,66 @@ pub struct InitArgs {
     pub engine: Option<String>,
     #[arg(long)]
     pub json: bool,
+    /// Generate the signing key inside a PKCS#11 token instead of a key file.
+    #[command(flatten)]
+    pub pkcs11: OptionalPkcs11,
+}
+
+/// `--pkcs11-module` and the rest, all or none (`tally init`).
+#[derive(Debug, Args)]
+pub struct OptionalPkcs11 {
+    /// The token's PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so.
+    #[arg(long, value_name = "PATH", requires_all = ["token_label", "key_label", "pin_file"])]
+    pub pkcs11_module: Option<PathBuf>,
+    /// The token's label.
+    #[arg(long, value_name = "L", requires = "pkcs11_module")]
+    pub token_label: Option<String>,
+    /// The label of the key pair generated in the token.
+    #[arg(long, value_name = "K", requires = "pkcs11_module")]
+    pub key_label: Option<String>,
+    /// The file holding the token's user PIN (one trailing newline stripped).
+    #[arg(long, value_name = "F", requires = "pkcs11_module")]
+    pub pin_file: Option<PathBuf>,
+}
+
+impl OptionalPkcs11 {
+    /// The `[signing]` section these options give, if any.
+    pub fn signing(&self) -> Option<crate::signing::SigningConfig> {
+        Some(crate::signing::SigningConfig {
+            pkcs11_module: self.pkcs11_module.clone()?,
+            token_label: self.token_label.clone()?,
+            key_label: self.key_label.clone()?,
+            pin_file: self.pin_file.clone()?,
+        })
+    }
+}
+
+/// `--pkcs11-module` and the rest, all required (`tally keys migrate`).
+#[derive(Debug, Args)]
+pub struct Pkcs11Args {
+    /// The token's PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so.
+    #[arg(long, value_name = "PATH")]
+    pub pkcs11_module: PathBuf,
+    /// The token's label.
+    #[arg(long, value_name = "L")]
+    pub token_label: String,
+    /// The label of the key pair generated in the token.
+    #[arg(long, value_name = "K")]
+    pub key_label: String,
+    /// The file holding the token's user PIN (one trailing newline stripped).
+    #[arg(long, value_name = "F")]
+    pub pin_file: PathBuf,
+}
+
+impl Pkcs11Args {
+    pub fn signing(self) -> crate::signing::SigningConfig {
+        crate::signing::SigningConfig {
+            pkcs11_module: self.pkcs11_module,
+            token_label: self.token_label,
+            key_label: self.key_label,
+            pin_file: self.pin_file,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,6 +258,15 @@ pub enum KeysCommand {
         /// Delete them (otherwise nothing changes).
         #[arg(long)]
         yes: bool,
+    },
+    /// Move the signing key into a PKCS#11 token, with the node stopped: a
+    /// key generated in the token is announced by an ordinary signing-key
+    /// rotation, `tally.toml` gains `[signing]`, and the key file is removed.
+    Migrate {
+        #[arg(long)]
+        dir: PathBuf,
+        #[command(flatten)]
+        pkcs11: Pkcs11Args,
     },
 }
 

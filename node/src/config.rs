@@ -45,6 +45,9 @@ pub struct Config {
     /// Anti-entropy (pull) replication.
     #[serde(default)]
     pub sync: SyncConfig,
+    /// The signing key in a PKCS#11 token; absent, `keys.authority` holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing: Option<SigningConfig>,
 }
 
 /// `[alerts]`: when the network's silence becomes an alert.
@@ -271,6 +274,9 @@ pub struct Settings {
     pub engine: EngineKind,
     pub store_path: PathBuf,
     pub sync: SyncConfig,
+    /// `[signing]`, its PIN file's path resolved: the signing key is in a
+    /// PKCS#11 token; `None`: in `authority_key`.
+    pub signing: Option<SigningConfig>,
     /// `tally run --new-log`: when the store is missing at start, this
     /// authority's log is really new; sign at once instead of recovering
     /// it from peers first.
@@ -363,8 +369,56 @@ impl Config {
             engine: self.store.engine,
             store_path: dir.resolve(&self.store.path),
             sync: self.sync.clone(),
+            signing: self.signing.as_ref().map(|s| s.settings(dir)).transpose()?,
             new_log: false,
         })
+    }
+}
+
+/// `[signing]` of `tally.toml`; absent, the node signs with its key file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningConfig {
+    /// The PKCS#11 module, e.g. `/usr/lib/softhsm/libsofthsm2.so`.
+    pub pkcs11_module: PathBuf,
+    /// The token's label.
+    pub token_label: String,
+    /// The signing key pair's label in the token.
+    pub key_label: String,
+    /// The file holding the token's user PIN (one trailing newline
+    /// stripped), relative to the node directory unless absolute.
+    pub pin_file: PathBuf,
+}
+
+impl SigningConfig {
+    /// Checks the keys, naming the bad one; the PIN file's path resolved.
+    pub fn settings(&self, dir: &NodeDir) -> anyhow::Result<SigningConfig> {
+        for (key, value) in [
+            ("signing.token_label", &self.token_label),
+            ("signing.key_label", &self.key_label),
+        ] {
+            if value.trim().is_empty() {
+                bail!("config key `{key}` is empty");
+            }
+        }
+        if self.pkcs11_module.as_os_str().is_empty() {
+            bail!("config key `signing.pkcs11_module` is empty");
+        }
+        Ok(SigningConfig {
+            pin_file: dir.resolve(&self.pin_file),
+            ..self.clone()
+        })
+    }
+
+    /// The signer's configuration, with the PIN read from its file.
+    pub fn pkcs11(&self) -> anyhow::Result<tally_custody::Pkcs11Config> {
+        let pin = tally_custody::read_pin_file(&self.pin_file)?;
+        Ok(tally_custody::Pkcs11Config::new(
+            &self.pkcs11_module,
+            &self.token_label,
+            &self.key_label,
+            pin,
+        ))
     }
 }
 
@@ -387,6 +441,7 @@ mod tests {
             p2p: tally_p2p::Config::default(),
             store: StoreConfig::default(),
             sync: SyncConfig::default(),
+            signing: None,
         };
         let as_table = |c: &Config| toml::Value::try_from(c).expect("serializes");
         assert_eq!(as_table(&example), as_table(&defaults));

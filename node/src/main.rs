@@ -20,6 +20,9 @@ async fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("tally: {e:#}");
+            if tally_node::signing::is_pin_refused(&e) {
+                return ExitCode::from(tally_node::signing::PIN_REFUSED_EXIT);
+            }
             ExitCode::from(2)
         }
     }
@@ -40,6 +43,12 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             let before: tally_model::Date = retired_before.parse()?;
             let done = tally_node::archive::drop_retired(&dir, before, yes)?;
+            println!("{}", done.text());
+        }
+        Command::Keys {
+            command: KeysCommand::Migrate { dir, pkcs11 },
+        } => {
+            let done = tally_node::migrate::migrate(&dir, pkcs11.signing()).await?;
             println!("{}", done.text());
         }
         Command::Run { dir, new_log } => {
@@ -78,13 +87,14 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
 
 /// `tally init`: the new node's identity, card and first admin token.
 fn init(args: &InitArgs) -> anyhow::Result<()> {
-    let done = admin::init(
+    let done = admin::init_with(
         &args.dir,
         &args.authority,
         &args.name,
         &args.p2p_listen,
         &args.api_listen,
         args.engine.as_deref(),
+        args.pkcs11.signing(),
     )?;
     if args.json {
         println!("{}", done.to_json());

@@ -73,6 +73,9 @@ impl Node {
             .await;
         services.spawn_p2p(&p2p);
         services.spawn_overdue_pass(&handles);
+        if settings.signing.is_some() {
+            services.spawn_signer_watch(&handles);
+        }
         let sync = services.spawn_sync(&settings, &handles);
         services.spawn_router(&handles, sync, events, outgoing);
         let card = own_card(&settings, &verifier, &p2p)

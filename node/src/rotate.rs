@@ -113,6 +113,9 @@ pub struct KeyFiles {
     pub encryption: PathBuf,
     /// One rotation at a time (the files are shared).
     pub lock: Mutex<()>,
+    /// `[signing]`: the signing key is in a PKCS#11 token, and a rotation
+    /// through the API (which would write a key file) is refused.
+    pub in_token: Option<crate::signing::SigningConfig>,
 }
 
 impl KeyFiles {
@@ -123,6 +126,7 @@ impl KeyFiles {
             card,
             encryption,
             lock: Mutex::new(()),
+            in_token: None,
         }
     }
 
@@ -389,6 +393,14 @@ impl KeyRotator for KeyFiles {
     }
 
     fn rotate_signing(&self) -> Result<RotatedKey, ApiError> {
+        if let Some(token) = &self.in_token {
+            return Err(ApiError::from(tally_verify::IssueError::Conflict(format!(
+                "this node signs with a key in PKCS#11 token {:?}; a rotation through the \
+                     API would put the new key in a file: rotate within the token instead \
+                     (docs/OPERATIONS.md)",
+                token.token_label
+            ))));
+        }
         let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let next = next_path(&self.key);
         if next.exists() {

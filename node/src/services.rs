@@ -189,6 +189,17 @@ impl Services {
         });
     }
 
+    /// While the signing token is away, looks for it once a second, so that
+    /// health recovers without a write (crate::signing).
+    pub fn spawn_signer_watch(&mut self, handles: &Handles) {
+        let verifier = handles.verifier.clone();
+        let c = self.cancel.clone();
+        self.spawn("signing token watch", async move {
+            crate::signing::watch(verifier, c).await;
+            Ok(())
+        });
+    }
+
     /// The sync worker; returns the queue of sync rounds it serves.
     pub fn spawn_sync(&mut self, settings: &Settings, handles: &Handles) -> SyncJobs {
         let (jobs, job_rx) = SyncJobs::new();
@@ -278,12 +289,15 @@ fn api_state(
         network: handles.peers.clone(),
         metrics: handles.metrics.clone(),
         card,
-        rotator: Some(Arc::new(crate::rotate::KeyFiles::new(
-            handles.verifier.clone(),
-            settings.authority_key.clone(),
-            settings.dir.card(),
-            settings.encryption_key.clone(),
-        ))),
+        rotator: Some(Arc::new(crate::rotate::KeyFiles {
+            in_token: settings.signing.clone(),
+            ..crate::rotate::KeyFiles::new(
+                handles.verifier.clone(),
+                settings.authority_key.clone(),
+                settings.dir.card(),
+                settings.encryption_key.clone(),
+            )
+        })),
         rate: Arc::new(tally_api::rate::RateLimiter::new(settings.api_rate)),
         token_slots: Arc::new(tally_api::rate::TokenSlots::new(
             settings.api_max_connections_per_token,

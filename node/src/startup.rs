@@ -46,7 +46,7 @@ impl NodeFiles {
     /// interrupted key rotation is finished later, against the log
     /// ([`settle_keys`]); until then its key file is not judged here.
     pub fn load(settings: &Settings) -> anyhow::Result<NodeFiles> {
-        if !rotate::interrupted(&settings.authority_key) {
+        if settings.signing.is_none() && !rotate::interrupted(&settings.authority_key) {
             keys::load_authority_key(&settings.authority_key)?;
         }
         let node_key = keys::load_node_key(&settings.node_key)?;
@@ -193,18 +193,20 @@ fn open_or_stand_in(
 /// empty stand-in for one, which cannot say what the log announced); the
 /// encryption key is finished, created only when this authority never
 /// announced one, and refused when missing or not the announced one (never
-/// replaced silently). Returns the signing key in force.
+/// replaced silently). Returns the signer of the key in force: the key
+/// file's, or the PKCS#11 token's of `[signing]` once checked against the
+/// card (crate::signing).
 pub(crate) fn settle_keys(
     settings: &Settings,
     opened: &OpenedStore,
     files: &NodeFiles,
-) -> anyhow::Result<tally_model::AuthorityKey> {
+) -> anyhow::Result<Arc<dyn tally_custody::Signer>> {
     let store = &opened.store;
     let log = match store.damaged() {
         None => Some(Reader::of(store)?),
         Some(_) => None,
     };
-    if let Some(log) = &log {
+    if let Some(log) = log.as_ref().filter(|_| settings.signing.is_none()) {
         rotate::recover(&settings.authority_key, log, &settings.authority)?;
     }
     rotate::settle_encryption_key(
@@ -215,7 +217,12 @@ pub(crate) fn settle_keys(
         opened.recovering,
         &files.sealing,
     )?;
-    keys::load_authority_key(&settings.authority_key)
+    match &settings.signing {
+        Some(token) => crate::signing::open(token, &settings.dir.card()),
+        None => Ok(tally_verify::IntoSigner::into_signer(
+            keys::load_authority_key(&settings.authority_key)?,
+        )),
+    }
 }
 
 /// Applies what is pending before the node serves, opening sealed entries
@@ -249,7 +256,7 @@ pub(crate) fn verifier(
     settings: &Settings,
     opened: OpenedStore,
     files: &NodeFiles,
-    authority_key: tally_model::AuthorityKey,
+    authority_key: Arc<dyn tally_custody::Signer>,
     publisher: Publisher,
 ) -> Verifier {
     let verifier = Verifier::builder(opened.store, settings.authority.clone(), authority_key)

@@ -30,7 +30,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("tally-model", &["tally-proto"]),
     ("tally-store", &["tally-model"]),
     ("tally-p2p", &["tally-model", "tally-proto"]),
-    ("tally-verify", &["tally-model", "tally-store"]),
+    // The verifier signs its own entries through the custody crate's signer.
+    (
+        "tally-verify",
+        &["tally-model", "tally-store", "tally-custody"],
+    ),
     ("tally-api", &["tally-model", "tally-verify"]),
     // Where the signing key lives (a file or a PKCS#11 token): beside the
     // store, on the model only, so that the verifier and the node can hold

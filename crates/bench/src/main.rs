@@ -5,7 +5,7 @@
 //! cargo run --release -p tally-bench -- --load [--quick] [--json]   60 s of mixed load
 //! ```
 //!
-//! `--only raw,disk,ingest,api,propagation,sealing,announcements` runs a subset (the others print
+//! `--only raw,disk,ingest,api,pkcs11,propagation,sealing,announcements` runs a subset (the others print
 //! as null). `TALLY_BENCH_DIR` picks the disk for the temporary stores.
 //! Progress goes to stderr; the table (or with `--json` one JSON object) to
 //! stdout. The HTTP figures run the node as a child process: this binary with
@@ -17,6 +17,7 @@ mod disk;
 mod fixtures;
 mod ingest;
 mod load;
+mod pkcs11;
 mod propagation;
 mod raw;
 mod sealing;
@@ -30,6 +31,8 @@ struct Args {
     load: bool,
     only: Option<Vec<String>>,
     serve: Option<std::path::PathBuf>,
+    /// `--pkcs11-child DIR N` (see `pkcs11.rs`).
+    pkcs11_child: Option<(std::path::PathBuf, usize)>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -39,6 +42,7 @@ fn args() -> anyhow::Result<Args> {
         load: false,
         only: None,
         serve: None,
+        pkcs11_child: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -59,9 +63,15 @@ fn args() -> anyhow::Result<Args> {
                         .into(),
                 )
             }
+            "--pkcs11-child" => {
+                let (Some(dir), Some(n)) = (it.next(), it.next()) else {
+                    anyhow::bail!("--pkcs11-child needs DIR N");
+                };
+                a.pkcs11_child = Some((dir.into(), n.parse()?));
+            }
             "-h" | "--help" => {
                 println!(
-                    "tally-bench [--quick] [--json] [--only raw,disk,ingest,api,propagation,sealing,announcements]\n\
+                    "tally-bench [--quick] [--json] [--only raw,disk,ingest,api,pkcs11,propagation,sealing,announcements]\n\
                      tally-bench --load [--quick] [--json]\n\
                      TALLY_BENCH_DIR=DIR puts the temporary stores on DIR"
                 );
@@ -92,6 +102,9 @@ fn main() -> anyhow::Result<()> {
             let node = tally_node::Node::start(&dir).await?;
             node.run_until(tally_node::shutdown_signal()).await
         });
+    }
+    if let Some((dir, n)) = &a.pkcs11_child {
+        return pkcs11::child(dir, *n);
     }
     fixtures::since_start();
     let effective = fixtures::effective_cores();
@@ -136,6 +149,9 @@ fn main() -> anyhow::Result<()> {
     if want("api") {
         f.api = Some(rt.block_on(api::run(a.quick))?);
     }
+    if want("pkcs11") {
+        f.pkcs11 = pkcs11::run(a.quick)?;
+    }
     if want("propagation") {
         f.prop = Some(rt.block_on(propagation::run(a.quick))?);
     }
@@ -169,6 +185,8 @@ struct Figures {
     prop: Option<propagation::Propagation>,
     sealing: Option<sealing::Figures>,
     announcements: Option<announcements::Figures>,
+    /// `issue_pkcs11_per_s`; `None` without SoftHSM2.
+    pkcs11: Option<f64>,
 }
 
 /// A number rounded to `d` decimals; null when unknown.
@@ -238,6 +256,7 @@ impl Figures {
             "issue_per_s": num(api.map(|a| a.issue.per_s()), 0),
             "issue_p50_ms": num(api.map(|a| a.issue.p(50.0)), 2),
             "issue_p99_ms": num(api.map(|a| a.issue.p(99.0)), 2),
+            "issue_pkcs11_per_s": num(self.pkcs11, 0),
             "verify_api_per_s": num(api.map(|a| a.verify.per_s()), 0),
             "verify_api_p50_ms": num(api.map(|a| a.verify.p(50.0)), 2),
             "verify_api_p99_ms": num(api.map(|a| a.verify.p(99.0)), 2),
@@ -363,6 +382,9 @@ impl Figures {
                 ">= 300",
                 |r| r >= 300.0,
             ),
+            Row::goal("issue_pkcs11_per_s", self.pkcs11, 0, ">= 300", |r| {
+                r >= 300.0
+            }),
             Row::plain("verify_api_per_s", api.map(|a| a.verify.per_s()), 0),
             Row::plain("verify_api_p50_ms", api.map(|a| a.verify.p(50.0)), 2),
             Row::goal(

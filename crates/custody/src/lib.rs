@@ -50,6 +50,14 @@ pub trait Signer: Send + Sync {
     /// Where the key is, for status pages and logs: never a secret, never
     /// the PIN.
     fn description(&self) -> String;
+
+    /// Whether the signer could sign now, without signing anything: a token
+    /// that went away is looked for again (paced like a signature's
+    /// reconnection). The node asks while its token is away, so that health
+    /// recovers without a write. A key in memory always can.
+    fn check(&self) -> Result<(), SignerError> {
+        Ok(())
+    }
 }
 
 /// Signs `entry` with `signer`: tally-model builds the message (its domain

@@ -227,8 +227,11 @@ fn a_token_away_is_unavailable_and_signing_resumes_when_it_is_back() {
             let err = signer.sign(&m).expect_err("the token is away");
             eprintln!("away: {err}");
             assert!(err.is_unavailable(), "{err}");
+            assert!(signer.check().expect_err("still away").is_unavailable());
             std::fs::remove_dir(token.tokens()).expect("the empty directory");
             move_token_files(token, false);
+            // Found again without signing, then signs in that session.
+            signer.check().expect("the token is back");
             let sig = signer.sign(&m).expect("signing resumed");
             assert!(verifies(&signer.public_key(), &m, &sig));
         },

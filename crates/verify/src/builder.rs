@@ -7,15 +7,35 @@
 use crate::sealing::Sealing;
 use crate::{Clock, Inner, NoPublish, Publish, SigningState, SystemClock, TimeZone, Verifier};
 use std::sync::{Arc, Mutex, RwLock};
+use tally_custody::{FileSigner, Signer};
 use tally_model::{AuthorityId, AuthorityKey, TrustList};
 use tally_store::Store;
+
+/// What a verifier signs with: a signer (a key file's or a token's, see
+/// tally-custody), or an authority key held in memory, which signs as its
+/// key file's signer does.
+pub trait IntoSigner {
+    fn into_signer(self) -> Arc<dyn Signer>;
+}
+
+impl IntoSigner for Arc<dyn Signer> {
+    fn into_signer(self) -> Arc<dyn Signer> {
+        self
+    }
+}
+
+impl IntoSigner for AuthorityKey {
+    fn into_signer(self) -> Arc<dyn Signer> {
+        Arc::new(FileSigner::new(&self))
+    }
+}
 
 /// How a [`Verifier`] is made: [`Verifier::builder`], then what differs
 /// from the defaults, then [`VerifierBuilder::build`].
 pub struct VerifierBuilder {
     store: Store,
     authority: AuthorityId,
-    key: AuthorityKey,
+    key: Arc<dyn Signer>,
     trust: Arc<RwLock<TrustList>>,
     publish: Box<dyn Publish>,
     clock: Box<dyn Clock>,
@@ -26,14 +46,14 @@ pub struct VerifierBuilder {
 
 impl Verifier {
     /// A verifier of `authority`'s documents over `store`, signing with
-    /// `key`. Defaults: an empty trust list, publishing nowhere, the
+    /// `key` (a signer, or a key in memory). Defaults: an empty trust list, publishing nowhere, the
     /// system clock, UTC, no encryption keys (documents go out in clear
     /// and nothing sealed is read), signing.
-    pub fn builder(store: Store, authority: AuthorityId, key: AuthorityKey) -> VerifierBuilder {
+    pub fn builder(store: Store, authority: AuthorityId, key: impl IntoSigner) -> VerifierBuilder {
         VerifierBuilder {
             store,
             authority,
-            key,
+            key: key.into_signer(),
             trust: Arc::default(),
             publish: Box::new(NoPublish),
             clock: Box::new(SystemClock),
@@ -105,6 +125,7 @@ impl VerifierBuilder {
                 timezone: self.timezone,
                 write: Mutex::new(()),
                 signing: RwLock::new(signing),
+                signer_away: Mutex::default(),
                 sealing: self.sealing,
                 behind: Mutex::default(),
             }),

@@ -25,9 +25,14 @@ pub enum IssueError {
     #[error("{0}")]
     Forbidden(String),
     /// 503 `unavailable`: the node must not sign now (recovering its own
-    /// log after a store loss, or stopped after `log.cloned`).
+    /// log after a store loss, stopped after `log.cloned`, or its signing
+    /// token is away).
     #[error("{0}")]
     Unavailable(String),
+    /// 500: the signer failed otherwise than by its token being away (a
+    /// refused PIN, a signature that does not verify); nothing was written.
+    #[error("signer: {0}")]
+    Signer(tally_custody::SignerError),
     /// 500: the store failed; nothing was acknowledged.
     #[error("store: {0}")]
     Store(#[from] StoreError),

@@ -196,20 +196,22 @@ impl Issuer {
         Ok(issued)
     }
 
-    /// Rotates the signing key: appends a key rotation announcing `new`,
-    /// signed by the current key, then signs with `new` from the next entry
-    /// on (readers refuse the old key after the rotation's seq). The caller
-    /// keeps `new` durably (the node writes its key file) before calling,
-    /// so that a crash never leaves the log announcing a key nobody holds.
-    pub fn rotate_signing_key(&self, new: tally_model::AuthorityKey) -> Result<Issued, IssueError> {
+    /// Rotates the signing key: appends a key rotation announcing `new`'s
+    /// key, signed by the current key, then signs with `new` from the next
+    /// entry on (readers refuse the old key after the rotation's seq). The
+    /// caller keeps `new` durably (the node writes its key file, or the key
+    /// was generated in a token) before calling, so that a crash never
+    /// leaves the log announcing a key nobody holds.
+    pub fn rotate_signing_key(&self, new: impl crate::IntoSigner) -> Result<Issued, IssueError> {
+        let new = new.into_signer();
         let _w = self.v.lock();
-        if new.public() == self.v.own_public() {
+        if new.public_key() == self.v.own_public() {
             return Err(IssueError::BadRequest(
                 "the new signing key is the current one".into(),
             ));
         }
         let document = Document::KeyRotation(tally_model::KeyRotation {
-            new_key: hex::encode(new.public().as_bytes()),
+            new_key: hex::encode(new.public_key()),
             valid_from_ms: self.v.now_ms(),
         });
         let (v, _, _) = self
@@ -549,7 +551,7 @@ impl Verifier {
             }
             _ => (Vec::new(), Vec::new(), None),
         };
-        let v: VerifiedEntry = self.signing_key().sign(&entry);
+        let v: VerifiedEntry = self.sign_own(&entry)?;
         // Peers refuse anything larger; refuse it here rather than sign an
         // entry that could never leave this node.
         if v.signed().encode().len() > tally_model::MAX_ENTRY_BYTES {
@@ -562,6 +564,25 @@ impl Verifier {
         let opening = applier.own_opening(tx, v.entry(), payload)?;
         tx.append(&v, opening)?;
         Ok((v, readers, warnings))
+    }
+
+    /// Signs `entry` with the current signer. A token that is away answers
+    /// 503 `unavailable` naming it (nothing is appended; reads and checks go
+    /// on, and the signer reconnects by itself, docs/OPERATIONS.md); any
+    /// other signer failure is the node's fault (500, logged).
+    fn sign_own(&self, entry: &Entry) -> Result<VerifiedEntry, IssueError> {
+        let signed = tally_custody::sign_entry(&*self.signer(), entry);
+        self.note_signer(signed.as_ref().err());
+        signed.map_err(|e| {
+            if e.is_unavailable() {
+                tracing::warn!(error = %e, "issuing refused: the signing token is away");
+                IssueError::Unavailable(format!(
+                    "{e}; nothing was written; the node signs again once the token answers"
+                ))
+            } else {
+                IssueError::Signer(e)
+            }
+        })
     }
 
     /// Appends `document` in its own transaction, then publishes it. The

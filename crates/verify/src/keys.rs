@@ -99,7 +99,7 @@ impl Verifier {
         }
         let mut rotated = rotations()?;
         rotated.extend(pending.iter().cloned());
-        let own_key = own.then(|| self.own_public().to_bytes());
+        let own_key = own.then(|| self.own_public());
         let trusted = match self.inner.trust.read() {
             Ok(trust) => judge(s, own_key.as_ref(), &trust, &rotated),
             Err(_) => false,

@@ -51,7 +51,7 @@ pub mod signing;
 pub mod timezone;
 
 pub use acceptance::{Acceptance, PeerVerdict, Penalty};
-pub use builder::VerifierBuilder;
+pub use builder::{IntoSigner, VerifierBuilder};
 pub use check::{CheckRequest, Checked, Checker};
 pub use error::IssueError;
 pub use ingest::{Ingest, IngestOutcome, Preverified, ProofOutcome, Rejection};
@@ -65,7 +65,8 @@ pub use tally_store::{StoreError, state, trace};
 pub use timezone::{TimeZone, UnknownTimeZone};
 
 use std::sync::{Arc, Mutex, RwLock};
-use tally_model::{AuthorityId, AuthorityKey, SignedEntry, TrustList};
+use tally_custody::Signer;
+use tally_model::{AuthorityId, SignedEntry, TrustList};
 use tally_store::Store;
 
 /// Where the verifier sends what it signed or proved, so peers learn of it.
@@ -94,8 +95,9 @@ pub struct Verifier {
 struct Inner {
     store: Store,
     authority: AuthorityId,
-    /// The current signing key; swapped by [`crate::Issuer::rotate_signing_key`].
-    key: RwLock<AuthorityKey>,
+    /// What signs with the current signing key (a key file's or a token's,
+    /// see tally-custody); swapped by [`crate::Issuer::rotate_signing_key`].
+    key: RwLock<Arc<dyn Signer>>,
     trust: Arc<RwLock<TrustList>>,
     publish: Box<dyn Publish>,
     /// Decompressed public keys of trusted signers, by key bytes.
@@ -110,6 +112,9 @@ struct Inner {
     write: Mutex<()>,
     /// Whether this node signs now (see [`signing`]).
     signing: RwLock<SigningState>,
+    /// Why the signer's token is away, since a signature or a check found
+    /// it so and until one finds it back (see [`signing`]).
+    signer_away: Mutex<Option<String>>,
     /// This node's encryption keys; unset: documents go out in clear and
     /// nothing sealed is read (tools, some tests).
     sealing: Option<Arc<sealing::Sealing>>,
@@ -157,21 +162,24 @@ impl Verifier {
 
     /// Hex of this node's authority public key.
     pub fn public_key_hex(&self) -> String {
-        hex::encode(self.own_public().as_bytes())
+        hex::encode(self.own_public())
     }
 
     /// The current signing key's public half.
-    pub(crate) fn own_public(&self) -> ed25519_dalek::VerifyingKey {
-        self.signing_key().public()
+    pub(crate) fn own_public(&self) -> [u8; 32] {
+        self.signer().public_key()
     }
 
-    fn signing_key(&self) -> std::sync::RwLockReadGuard<'_, AuthorityKey> {
-        // Swapping a key cannot leave it half-written: a poisoned lock
-        // still holds a whole key.
+    /// What signs with the current signing key, for as long as the caller
+    /// holds it (a rotation swaps in another for later callers).
+    pub(crate) fn signer(&self) -> Arc<dyn Signer> {
+        // Swapping a signer cannot leave it half-written: a poisoned lock
+        // still holds a whole one.
         self.inner
             .key
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// The trust list as it stands now (the node replaces it on change).

@@ -13,6 +13,12 @@
 //! Issuing operations (issue, amend, status change, a check with `record`,
 //! key rotation) refuse with [`IssueError::Unavailable`] meanwhile; checks
 //! and reads keep working.
+//!
+//! A third thing stops a signature without stopping the node: its signing
+//! token being away (docs/OPERATIONS.md, "Signing keys in an HSM
+//! (PKCS#11)"). The write that found it so answers 503, health says
+//! `degraded` naming the token ([`Verifier::signer_away`]) until a signature
+//! or [`Verifier::check_signer`] finds the token back.
 
 use crate::{IssueError, Verifier};
 
@@ -119,6 +125,47 @@ impl Verifier {
             state: Signing::Stopped,
             reason: Some(reason),
         };
+    }
+
+    /// Why the signing token is away, while it is (health is `degraded`).
+    pub fn signer_away(&self) -> Option<String> {
+        self.away().clone()
+    }
+
+    fn away(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.inner
+            .signer_away
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records what a signature found: the token away, or answering. A PIN
+    /// the token refused on reconnection counts as away too (health says
+    /// so); the signer never retries it, so only a restart clears it.
+    pub(crate) fn note_signer(&self, failure: Option<&tally_custody::SignerError>) {
+        let mut away = self.away();
+        match failure {
+            Some(e @ tally_custody::SignerError::PinRefused { .. }) => *away = Some(e.to_string()),
+            Some(e) if e.is_unavailable() => *away = Some(e.to_string()),
+            Some(_) => {}
+            None => {
+                if away.take().is_some() {
+                    tracing::info!("the signing token answers again; signing resumed");
+                }
+            }
+        }
+    }
+
+    /// While the signing token is away, asks the signer whether it is back
+    /// (without signing); returns why it is still away. Blocks for as long
+    /// as the token takes to answer: call it off the async runtime.
+    pub fn check_signer(&self) -> Option<String> {
+        if self.away().is_none() {
+            return None;
+        }
+        let checked = self.signer().check();
+        self.note_signer(checked.as_ref().err());
+        self.signer_away()
     }
 
     /// `Ok` when the node may sign; otherwise the refusal, logged.

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use tally_model::{AlertKind, AuthorityId};
 
 /// `{"status": "ok"}`, or 503 `degraded` with the reason while the store
-/// cannot write.
+/// cannot write or the signing token is away.
 pub async fn health(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
     let health = s.verifier.store_health();
     if let Some(reason) = health.damaged {
@@ -36,6 +36,12 @@ pub async fn health(State(s): State<AppState>) -> (StatusCode, Json<Value>) {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"status": "degraded", "reason": reason})),
+        );
+    }
+    if let Some(reason) = s.verifier.signer_away() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "degraded", "reason": format!("cannot sign: {reason}")})),
         );
     }
     match health.fault {

@@ -226,6 +226,15 @@ impl Signer for Pkcs11Signer {
         }
     }
 
+    fn check(&self) -> Result<(), SignerError> {
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.live.is_none() {
+            let live = self.reconnect_paced(&mut guard)?;
+            guard.live = Some(live);
+        }
+        Ok(())
+    }
+
     fn description(&self) -> String {
         format!(
             "PKCS#11 token {:?} (module {}), key {:?} (public key {})",
