@@ -27,78 +27,9 @@
 //! the node exits with its own code and is not restarted, since retrying
 //! would lock a real HSM's PIN).
 
-mod error;
-mod file;
 mod pin;
 mod pkcs11;
 
-pub use error::SignerError;
-pub use file::FileSigner;
 pub use pin::{PinFileError, read_pin_file};
 pub use pkcs11::{Pkcs11Config, Pkcs11Signer, RECONNECT_INTERVAL};
-
-/// One signing key, wherever it is kept. Shared by the node's tasks behind
-/// an `Arc<dyn Signer>`.
-pub trait Signer: Send + Sync {
-    /// The Ed25519 public key (what the authority's card and `key_id` carry).
-    fn public_key(&self) -> [u8; 32];
-
-    /// Signs `message` whole with pure Ed25519. `message` is the complete
-    /// signed message, domain prefix included (see the crate's docs).
-    fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignerError>;
-
-    /// Where the key is, for status pages and logs: never a secret, never
-    /// the PIN.
-    fn description(&self) -> String;
-
-    /// Whether the signer could sign now, without signing anything: a token
-    /// that went away is looked for again (paced like a signature's
-    /// reconnection). The node asks while its token is away, so that health
-    /// recovers without a write. A key in memory always can.
-    fn check(&self) -> Result<(), SignerError> {
-        Ok(())
-    }
-}
-
-/// Signs `entry` with `signer`: tally-model builds the message (its domain
-/// prefix, docs/PROTOCOL.md 3.1) and checks the signature under the
-/// protocol's rule before the entry counts as verified; the signer only
-/// signs the bytes. What the issuing path calls in place of
-/// `AuthorityKey::sign`.
-pub fn sign_entry(
-    signer: &dyn Signer,
-    entry: &tally_model::Entry,
-) -> Result<tally_model::VerifiedEntry, SignerError> {
-    entry
-        .sign_with(&signer.public_key(), |message| signer.sign(message))
-        .map_err(|e| match e {
-            tally_model::SignWithError::Signer(e) => e,
-            tally_model::SignWithError::BadSignature => SignerError::BadSignature {
-                signer: signer.description(),
-            },
-        })
-}
-
-/// The largest message a signer is ever handed by this version, in bytes:
-/// an entry's signed message, the 14-byte domain prefix and the entry bytes
-/// (docs/PROTOCOL.md 3.1). Entries are bounded by
-/// [`tally_model::MAX_ENTRY_BYTES`] (384 KiB, the whole signed entry on the
-/// wire, so the entry bytes inside are a little smaller), which makes the
-/// bound 393,230 bytes. Ed25519 hashes the message twice and a token signs it
-/// in one `C_Sign` call (pure EdDSA has no multi-part form that a token must
-/// offer), so a token must accept single-part messages of this size: check
-/// a module with it before trusting it with an authority's key.
-pub fn max_message_bytes() -> usize {
-    tally_model::entry::DOMAIN.len() + tally_model::MAX_ENTRY_BYTES
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_largest_message_is_the_largest_entry_with_its_prefix() {
-        assert_eq!(max_message_bytes(), 14 + 384 * 1024);
-        assert_eq!(max_message_bytes(), 393_230);
-    }
-}
+pub use tally_model::signer::{FileSigner, Signer, SignerError, max_message_bytes, sign_entry};

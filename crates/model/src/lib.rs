@@ -29,6 +29,8 @@
 //!   sealing's randomness comes from.
 //! - [`issuer_keys`]: which of an issuer's encryption keys a reader tries
 //!   on a sealed entry (the 16 newest valid at its time, each key once).
+//! - [`signer`]: the one signer every signature goes through, and the
+//!   key-file signer.
 //! - [`seal`]: sealed entries: encrypting a document to its recipients and
 //!   opening it (X25519, HKDF-SHA256, (X)ChaCha20-Poly1305).
 
@@ -51,6 +53,7 @@ pub mod sample;
 pub mod scan;
 pub mod seal;
 pub mod signature;
+pub mod signer;
 pub mod trust;
 pub mod validate;
 mod wire;

@@ -7,7 +7,7 @@
 use crate::sealing::Sealing;
 use crate::{Clock, Inner, NoPublish, Publish, SigningState, SystemClock, TimeZone, Verifier};
 use std::sync::{Arc, Mutex, RwLock};
-use tally_custody::{FileSigner, Signer};
+use tally_model::signer::{FileSigner, Signer};
 use tally_model::{AuthorityId, AuthorityKey, TrustList};
 use tally_store::Store;
 

@@ -32,7 +32,7 @@ pub enum IssueError {
     /// 500: the signer failed otherwise than by its token being away (a
     /// refused PIN, a signature that does not verify); nothing was written.
     #[error("signer: {0}")]
-    Signer(tally_custody::SignerError),
+    Signer(tally_model::signer::SignerError),
     /// 500: the store failed; nothing was acknowledged.
     #[error("store: {0}")]
     Store(#[from] StoreError),

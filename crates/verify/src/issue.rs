@@ -571,7 +571,7 @@ impl Verifier {
     /// on, and the signer reconnects by itself, docs/OPERATIONS.md); any
     /// other signer failure is the node's fault (500, logged).
     fn sign_own(&self, entry: &Entry) -> Result<VerifiedEntry, IssueError> {
-        let signed = tally_custody::sign_entry(&*self.signer(), entry);
+        let signed = tally_model::signer::sign_entry(&*self.signer(), entry);
         self.note_signer(signed.as_ref().err());
         signed.map_err(|e| {
             if e.is_unavailable() {

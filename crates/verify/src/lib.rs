@@ -65,7 +65,7 @@ pub use tally_store::{StoreError, state, trace};
 pub use timezone::{TimeZone, UnknownTimeZone};
 
 use std::sync::{Arc, Mutex, RwLock};
-use tally_custody::Signer;
+use tally_model::signer::Signer;
 use tally_model::{AuthorityId, SignedEntry, TrustList};
 use tally_store::Store;
 

@@ -142,10 +142,12 @@ impl Verifier {
     /// Records what a signature found: the token away, or answering. A PIN
     /// the token refused on reconnection counts as away too (health says
     /// so); the signer never retries it, so only a restart clears it.
-    pub(crate) fn note_signer(&self, failure: Option<&tally_custody::SignerError>) {
+    pub(crate) fn note_signer(&self, failure: Option<&tally_model::signer::SignerError>) {
         let mut away = self.away();
         match failure {
-            Some(e @ tally_custody::SignerError::PinRefused { .. }) => *away = Some(e.to_string()),
+            Some(e @ tally_model::signer::SignerError::PinRefused { .. }) => {
+                *away = Some(e.to_string())
+            }
             Some(e) if e.is_unavailable() => *away = Some(e.to_string()),
             Some(_) => {}
             None => {

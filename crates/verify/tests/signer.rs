@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use tally_custody::{FileSigner, Signer, SignerError};
+use tally_model::signer::{FileSigner, Signer, SignerError};
 use tally_model::*;
 use tally_store::{EngineKind, Store};
 use tally_testkit::{key, trust_list};
