@@ -3,16 +3,14 @@
 //! opened ahead of a sync range's commit opens there only if the key that
 //! opened it is still among the sixteen newest the log announced by then.
 
-use std::sync::{Arc, RwLock};
+mod support;
+
 use tally_model::seal::{DeterministicRandom, EncryptionSecret, Header, PairKeys, seal_payload};
 use tally_model::*;
-use tally_store::{EngineKind, Store};
 use tally_testkit::docs::export;
-use tally_testkit::{Log, T0, key, trust_list};
-use tally_verify::sealing::{SealOpener, Sealing};
-use tally_verify::{IngestOutcome, NoPublish, Verifier};
+use tally_testkit::{Log, T0};
+use tally_verify::{IngestOutcome, Verifier};
 
-const NOW: i64 = T0 + 36_000_000;
 const MX_ENC: u8 = 202;
 const US_CARD_ENC: u8 = 201;
 
@@ -28,36 +26,7 @@ fn announced(i: u8) -> EncryptionSecret {
 /// MX's node, trusting US (signing key 1, card encryption key
 /// `US_CARD_ENC`).
 fn mx() -> (tempfile::TempDir, Verifier) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let own: AuthorityId = "MX-SEDENA".parse().expect("valid");
-    let mut list = trust_list(&[("US-DDTC", 1)]);
-    list.cards[0].encryption_keys = vec![CardKey::new(enc(US_CARD_ENC).public().to_hex(), 0)];
-    let trust = Arc::new(RwLock::new(list));
-    let sealing = Arc::new(Sealing::new(
-        vec![enc(MX_ENC)],
-        Box::new(DeterministicRandom::new([MX_ENC; 32])),
-    ));
-    let opener = SealOpener {
-        sealing: sealing.clone(),
-        trust: trust.clone(),
-        own: own.clone(),
-    };
-    let store = Store::open_with(
-        dir.path(),
-        tally_store::OpenOptions {
-            engine: EngineKind::default(),
-            reader: Some(Arc::new(opener)),
-            ..Default::default()
-        },
-    )
-    .expect("store");
-    let v = Verifier::builder(store, own, key(2))
-        .trust(trust)
-        .publish(Box::new(NoPublish))
-        .clock(Box::new(tally_verify::FixedClock(NOW)))
-        .sealing(sealing)
-        .build();
-    (dir, v)
+    support::sealed_node("MX-SEDENA", 2, MX_ENC, enc(US_CARD_ENC).public())
 }
 
 fn announcement(log: &mut Log, key: &EncryptionSecret, valid_from_ms: i64) -> VerifiedEntry {

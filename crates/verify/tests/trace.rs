@@ -2,14 +2,13 @@
 //! finds the license that lists a serial; a bystander that holds the same
 //! entries finds nothing (docs/API.md, `GET /v1/trace`).
 
-use std::sync::{Arc, RwLock};
+mod support;
+
 use tally_model::seal::{DeterministicRandom, EncryptionSecret, Header, PairKeys, seal_payload};
 use tally_model::*;
-use tally_store::{EngineKind, Store};
 use tally_testkit::docs::export;
-use tally_testkit::{Log, T0, key, trust_list};
-use tally_verify::sealing::{SealOpener, Sealing};
-use tally_verify::{IngestOutcome, NoPublish, Verifier};
+use tally_testkit::{Log, T0};
+use tally_verify::{IngestOutcome, Verifier};
 
 const US_ENC: u8 = 201;
 const MX_ENC: u8 = 202;
@@ -22,33 +21,7 @@ fn enc(n: u8) -> EncryptionSecret {
 /// A node of `authority` (signing key `signing`, encryption secret
 /// `secret`) trusting US, whose card carries its encryption key.
 fn node(authority: &str, signing: u8, secret: u8) -> (tempfile::TempDir, Verifier) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let own: AuthorityId = authority.parse().expect("valid");
-    let mut list = trust_list(&[("US-DDTC", 1)]);
-    list.cards[0].encryption_keys = vec![CardKey::new(enc(US_ENC).public().to_hex(), 0)];
-    let trust = Arc::new(RwLock::new(list));
-    let sealing = Arc::new(Sealing::new(
-        vec![enc(secret)],
-        Box::new(DeterministicRandom::new([secret; 32])),
-    ));
-    let opener = SealOpener {
-        sealing: sealing.clone(),
-        trust: trust.clone(),
-        own: own.clone(),
-    };
-    let options = tally_store::OpenOptions {
-        engine: EngineKind::default(),
-        reader: Some(Arc::new(opener)),
-        ..Default::default()
-    };
-    let store = Store::open_with(dir.path(), options).expect("store");
-    let v = Verifier::builder(store, own, key(signing))
-        .trust(trust)
-        .publish(Box::new(NoPublish))
-        .clock(Box::new(tally_verify::FixedClock(T0 + 36_000_000)))
-        .sealing(sealing)
-        .build();
-    (dir, v)
+    support::sealed_node(authority, signing, secret, enc(US_ENC).public())
 }
 
 /// US's export EXP-1 listing serial AC1000, sealed to US and MX.
