@@ -256,6 +256,8 @@ pub fn plan(
     };
     let mut plan = Plan::default();
     let mut reached: BTreeSet<String> = [issuer.country().to_string()].into();
+    // Built once: every compromise in force, each (authority, key) once.
+    let compromises = trust.compromises();
     for card in &trust.cards {
         if card.authority == *issuer || !countries.contains(card.authority.country().as_str()) {
             continue;
@@ -266,8 +268,7 @@ pub fn plan(
         // until its new card comes.
         // Read past as many announcements as the authority has compromised
         // keys: the newest one not compromised is among them.
-        let compromised = trust
-            .compromises()
+        let compromised = compromises
             .iter()
             .filter(|c| c.authority == card.authority)
             .count();
