@@ -2,7 +2,7 @@
 //! a store of each engine, 512 per durable commit (what catch-up commits),
 //! against the raw encoded `SignedEntry` bytes.
 
-use crate::fixtures::{cores, temp_root, typical_entries};
+use crate::fixtures::{cores, entries_listing, temp_root, typical_entries};
 use crate::progress;
 use std::time::Instant;
 use tally_store::{EngineKind, Store};
@@ -21,6 +21,12 @@ pub struct Disk {
     /// One entry per durable commit (what gossip and `issue` do): fsync-bound.
     pub redb_single_per_s: f64,
     pub sled_single_per_s: f64,
+    /// redb, the same entries but their ten serials from no common run
+    /// (each its own trace bucket, spread over the keyspace): the file per
+    /// entry, the live bytes per entry and appends/s.
+    pub redb_scattered: f64,
+    pub live_scattered: f64,
+    pub redb_scattered_appends_per_s: f64,
 }
 
 pub fn run(quick: bool) -> anyhow::Result<Disk> {
@@ -42,6 +48,9 @@ pub fn run(quick: bool) -> anyhow::Result<Disk> {
         redb_compacted: 0.0,
         redb_single_per_s: 0.0,
         sled_single_per_s: 0.0,
+        redb_scattered: 0.0,
+        live_scattered: 0.0,
+        redb_scattered_appends_per_s: 0.0,
     };
     for kind in [EngineKind::Redb, EngineKind::Sled] {
         let dir = temp_root("tally-bench-disk-")?;
@@ -99,7 +108,40 @@ pub fn run(quick: bool) -> anyhow::Result<Disk> {
             }
         }
     }
+    scattered(&mut out, n)?;
     Ok(out)
+}
+
+/// The redb figures again with serials that share no trace bucket.
+fn scattered(out: &mut Disk, n: u64) -> anyhow::Result<()> {
+    let (_, entries) = entries_listing(
+        "US-DISK",
+        [9; 32],
+        n,
+        cores(),
+        crate::fixtures::Docs::scattered_serial,
+    );
+    let dir = temp_root("tally-bench-disk-scattered-")?;
+    let store = Store::open(dir.path(), EngineKind::Redb)?;
+    let t = Instant::now();
+    for chunk in entries.chunks(512) {
+        store.append_batch(chunk)?;
+    }
+    out.redb_scattered_appends_per_s = n as f64 / t.elapsed().as_secs_f64();
+    drop(store);
+    let store = Store::open(dir.path(), EngineKind::Redb)?;
+    out.redb_scattered = store.disk_bytes()? as f64 / n as f64;
+    drop(store);
+    let live = live_bytes(dir.path(), EngineKind::Redb)?;
+    out.live_scattered = live.iter().map(|(_, b, _)| b).sum::<u64>() as f64 / n as f64;
+    progress!(
+        "disk: redb, serials from no common run: {:.0} B/entry, {:.0} appends/s in batches of 512; live keys+values {:.0} B/entry: {}",
+        out.redb_scattered,
+        out.redb_scattered_appends_per_s,
+        out.live_scattered,
+        by_prefix(&live, n)
+    );
+    Ok(())
 }
 
 /// `live_bytes` per entry, for progress lines: `prefix:bytes/rows ...`.

@@ -103,12 +103,32 @@ impl Docs {
         format!("SN{n:07}-{k}")
     }
 
+    /// A serial that shares no trace bucket with any other of the fixture:
+    /// what a license listing firearms from no common run costs.
+    pub fn scattered_serial(n: u64, k: u64) -> String {
+        // splitmix64: spread, and ending in a letter half the time.
+        let mut z = (n * SERIALS + k).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        format!("{:016X}", z ^ (z >> 31))
+    }
+
     /// Export license `n`, covered by import certificate `n / EXPORTS_PER_IC` of `ic_authority`.
     pub fn export(&self, n: u64, ic_authority: &str) -> License {
+        self.export_listing(n, ic_authority, Self::serial)
+    }
+
+    /// [`Docs::export`] with line 1's serials made by `serial(n, k)`.
+    pub fn export_listing(
+        &self,
+        n: u64,
+        ic_authority: &str,
+        serial: fn(u64, u64) -> String,
+    ) -> License {
         let mut l = self.export.clone();
         if let License::Export(e) = &mut l {
             e.number = Self::export_number(n);
-            e.items[0].serials = (0..SERIALS).map(|k| Self::serial(n, k)).collect();
+            e.items[0].serials = (0..SERIALS).map(|k| serial(n, k)).collect();
             if let Some(ic) = &mut e.import_certificate {
                 ic.authority = ic_authority.to_string();
                 ic.number = format!("IC-{:07}", n / EXPORTS_PER_IC);
@@ -242,11 +262,22 @@ pub fn typical_entries(
     n: u64,
     threads: usize,
 ) -> (AuthorityKey, Vec<VerifiedEntry>) {
+    entries_listing(authority, secret, n, threads, Docs::serial)
+}
+
+/// [`typical_entries`] with line 1's serials made by `serial(n, k)`.
+pub fn entries_listing(
+    authority: &str,
+    secret: [u8; 32],
+    n: u64,
+    threads: usize,
+    serial: fn(u64, u64) -> String,
+) -> (AuthorityKey, Vec<VerifiedEntry>) {
     let docs = Docs::new();
     let mut w = LogWriter::new(authority, AuthorityKey::from_bytes(&secret));
     let signed = w.sign(
         (0..n)
-            .map(|i| Document::License(docs.export(i, "MX-SEDENA")))
+            .map(|i| Document::License(docs.export_listing(i, "MX-SEDENA", serial)))
             .collect(),
         threads,
     );

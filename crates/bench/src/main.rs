@@ -266,6 +266,8 @@ impl Figures {
             "propagation_p99_ms": num(prop.map(|p| p.p99_ms), 1),
             "disk_bytes_per_entry_redb": num(disk.map(|d| d.redb), 0),
             "disk_bytes_per_entry_sled": num(disk.map(|d| d.sled), 0),
+            "disk_bytes_per_entry_redb_scattered_serials": num(disk.map(|d| d.redb_scattered), 0),
+            "disk_appends_per_s_redb_scattered_serials": num(disk.map(|d| d.redb_scattered_appends_per_s), 0),
             "raw_entry_bytes": num(disk.map(|d| d.raw_entry_bytes).or(raw.map(|r| r.entry_bytes)), 0),
             "rss_mb_at_1m": num(api.map(|a| a.rss_mb), 1),
             "startup_ms_at_1m": num(api.map(|a| a.startup_ms), 0),
@@ -416,6 +418,10 @@ impl Figures {
         for (name, v) in [
             ("disk_bytes_per_entry_redb", disk.map(|d| d.redb)),
             ("disk_bytes_per_entry_sled", disk.map(|d| d.sled)),
+            (
+                "disk_bytes_per_entry_redb_scattered_serials",
+                disk.map(|d| d.redb_scattered),
+            ),
         ] {
             // Clear entries appended straight to a store: reported beside
             // the clear entry's size; the target is the recipient's above.
@@ -569,7 +575,7 @@ fn print_propagation(p: &propagation::Propagation) {
 
 fn print_disk(d: &disk::Disk) {
     println!(
-        "disk: {} entries per engine, 512 per commit; appends/s redb {:.0}, sled {:.0}; one entry per commit: redb {:.0}/s, sled {:.0}/s; live keys+values {:.0} B/entry ({:.2}x raw); redb after compact() {:.0} B/entry ({:.2}x raw)",
+        "disk: {} entries per engine, 512 per commit; appends/s redb {:.0}, sled {:.0}; one entry per commit: redb {:.0}/s, sled {:.0}/s; live keys+values {:.0} B/entry ({:.2}x raw); redb after compact() {:.0} B/entry ({:.2}x raw); redb with serials from no common run {:.0} B/entry, {:.0} appends/s",
         d.entries,
         d.redb_appends_per_s,
         d.sled_appends_per_s,
@@ -578,7 +584,9 @@ fn print_disk(d: &disk::Disk) {
         d.live,
         d.live / d.raw_entry_bytes,
         d.redb_compacted,
-        d.redb_compacted / d.raw_entry_bytes
+        d.redb_compacted / d.raw_entry_bytes,
+        d.redb_scattered,
+        d.redb_scattered_appends_per_s
     );
 }
 

@@ -492,30 +492,27 @@ fn issue(
         );
     }
     put_license(tx, keys::license(authority, l.number()), &state)?;
-    index_serials(tx, authority, None, l);
+    index_serials(tx, authority, l);
     tx.remember_document(keys::log(authority, entry.seq), l);
     Ok(())
 }
 
-/// The serials `new` lists, indexed for a trace (`Store::trace`) in place
-/// of those of the version it amends (`old`).
-fn index_serials(tx: &mut Tx, authority: &str, old: Option<&License>, new: &License) {
-    let licensed = |l: &License| {
-        let doc = DocumentRef {
-            authority: authority.to_string(),
-            number: l.number().to_string(),
-        };
-        l.items()
-            .iter()
-            .flat_map(|i| i.serials.iter().map(move |s| (normalize_serial(s), i.line)))
-            .map(|(serial, line)| keys::licensed_serial(&serial, &doc, line))
-            .collect::<std::collections::BTreeSet<Vec<u8>>>()
+/// The serials `l` lists, indexed for a trace (`Store::trace`): one row
+/// per (serial bucket, document). Only at issue: an amendment never changes
+/// serials (`validate_amendment` lets a line's quantity fall, nothing else).
+fn index_serials(tx: &mut Tx, authority: &str, l: &License) {
+    let doc = DocumentRef {
+        authority: authority.to_string(),
+        number: l.number().to_string(),
     };
-    let now = licensed(new);
-    for gone in old.map(licensed).unwrap_or_default().difference(&now) {
-        tx.delete(gone.clone());
-    }
-    for key in now {
+    let rows: std::collections::BTreeSet<Vec<u8>> = l
+        .items()
+        .iter()
+        .flat_map(|i| i.serials.iter())
+        .map(|s| normalize_serial(s))
+        .map(|s| keys::licensed_serial(crate::trace::serial_bucket(&s), &doc))
+        .collect();
+    for key in rows {
         tx.put_raw(key, Vec::new());
     }
 }
@@ -556,7 +553,6 @@ fn amend(
         entry: pointer,
     });
     put_license(tx, keys::license(authority, l.number()), &state)?;
-    index_serials(tx, authority, old.as_ref(), l);
     tx.remember_document(keys::log(authority, entry.seq), l);
     Ok(())
 }

@@ -20,6 +20,9 @@
 //! | `Q`    | direction, normalized serial, license authority, number, country, line | `SerialIndexRow` (JSON): the earliest use |
 //! | `O`    | own authority, seq, hash of the foreign entry          | encoded `SignedEntry` (log.cloned) |
 //! | `K`    | authority, seq, entry hash                             | encoded `SignedEntry` (a compromised tail the genuine log replaced) |
+//! | `N`    | authority, valid_from, seq                             | `AnnouncedKey` (JSON): the encryption keys that count |
+//! | `U`    | authority, public key                                  | `AnnouncedKey` (JSON)           |
+//! | `B`    | serial bucket, document authority, number              | empty (serials a document lists, for a trace) |
 //! | `J`    | `e`, authority, seq                                    | `Doubts` (JSON): a readable sealed document's unconfirmed claims |
 //! | `J`    | `k`, recipient authority, key, authority, seq          | `DoubtRef` (JSON): which doubts a key announcement settles |
 //! | `M`    | `M/schema`, `M/reindexing`, `M/recovering`, `M/overdue` | meta                           |
@@ -31,7 +34,7 @@
 //! Numbers are big-endian (signed ones with the sign bit flipped) so keys sort
 //! numerically; strings are escaped (`00` -> `00 FF`) and end in `00 01`, so
 //! a string sorts before any longer string it prefixes and no string can run
-//! into the next component. `S V T R P Y A G C Z D W Q J` are derived from the logs and are
+//! into the next component. `S V T R P Y A G C Z D W Q J N U B` are derived from the logs and are
 //! what `reindex` deletes and rebuilds.
 
 use tally_model::{Direction, DocumentRef, EntryHash};
@@ -74,8 +77,11 @@ pub const ANNOUNCED_BY_TIME: u8 = b'N';
 /// The same announcements by (authority, key): whether a key was
 /// announced, in one read.
 pub const ANNOUNCED_BY_KEY: u8 = b'U';
-/// Serials a license, certificate or authorization lists, by (normalized
-/// serial, document, line): what a trace of a seized firearm starts from.
+/// Serials a license, certificate or authorization lists, by (serial
+/// bucket, document): what a trace of a seized firearm starts from. A
+/// bucket is the normalized serial without its last digit
+/// (`trace::serial_bucket`), so a run of consecutive serials, the way
+/// firearms are made and licensed, costs one row per ten.
 pub const LICENSED_SERIAL: u8 = b'B';
 
 /// Prefixes of the records `reindex` rebuilds from the logs.
@@ -100,15 +106,16 @@ pub const DERIVED: [u8; 17] = [
 ];
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 /// The schemas this build migrates from (by a reindex at open): only
 /// derived records changed since (4: exits by date and the serial index
 /// across licenses; 5: license records in protobuf, not JSON; 6: sealed
 /// documents judged by the key that opened them, `party.excluded` and
 /// `document.unreadable`, which a reindex applies to what was stored; 7:
 /// encryption key announcements indexed by time and by key, a repeated one
-/// no longer counting, and the serials licenses list indexed for a trace).
-pub const SCHEMA_MIGRATES_FROM: [u32; 5] = [2, 3, 4, 5, 6];
+/// no longer counting, and the serials licenses list indexed for a trace;
+/// 8: that index by serial buckets, one row per ten serials of a run).
+pub const SCHEMA_MIGRATES_FROM: [u32; 6] = [2, 3, 4, 5, 6, 7];
 pub const SCHEMA_KEY: &[u8] = b"M/schema";
 /// Present while a reindex runs: derived records are half-built until it is
 /// gone, so opening a store that holds it finishes the reindex first.
@@ -189,6 +196,12 @@ impl<'a> KeyReader<'a> {
     pub fn new(key: &'a [u8]) -> KeyReader<'a> {
         KeyReader {
             rest: key.get(1..).unwrap_or_default(),
+        }
+    }
+    /// Starts after the first `skip` bytes (a prefix of fixed width).
+    pub fn after(key: &'a [u8], skip: usize) -> KeyReader<'a> {
+        KeyReader {
+            rest: key.get(skip..).unwrap_or_default(),
         }
     }
     pub fn str(&mut self) -> Option<String> {
@@ -454,15 +467,11 @@ pub fn announced_until(authority: &str, at_ms: Option<i64>) -> (Vec<u8>, Vec<u8>
     };
     (start, end)
 }
-pub fn licensed_serial(serial: &str, license: &DocumentRef, line: u32) -> Vec<u8> {
-    Key::new(LICENSED_SERIAL)
-        .str(serial)
-        .doc(license)
-        .u32(line)
-        .build()
+pub fn licensed_serial(bucket: &str, license: &DocumentRef) -> Vec<u8> {
+    Key::new(LICENSED_SERIAL).str(bucket).doc(license).build()
 }
-pub fn licensed_serial_prefix(serial: &str) -> Vec<u8> {
-    Key::new(LICENSED_SERIAL).str(serial).build()
+pub fn licensed_serial_prefix(bucket: &str) -> Vec<u8> {
+    Key::new(LICENSED_SERIAL).str(bucket).build()
 }
 pub fn announced_by_key(authority: &str, public_key: &str) -> Vec<u8> {
     Key::new(ANNOUNCED_BY_KEY)

@@ -2,7 +2,7 @@
 //! line this node can read that names a serial, listed on the license or
 //! declared at a recorded crossing under it, with those crossings and the
 //! delivery verified for it. Read from the indexes the commit path keeps
-//! (`LICENSED_SERIAL` and the crossings' serial index), never by scanning
+//! (`LICENSED_SERIAL` by serial bucket, and the crossings' serial index), never by scanning
 //! licenses, so a trace costs the same on a small node and a large one.
 
 use crate::error::Result;
@@ -17,6 +17,21 @@ use tally_model::{Direction, DocumentRef, License, Party};
 /// Most rows a trace answers: a serial names a handful of documents, and
 /// a forged flood of records must not make one trace read without end.
 pub const MAX_TRACE_ROWS: usize = 200;
+
+/// Most documents a trace reads from one serial bucket: those of the ten
+/// serials that share it, each on a handful of documents.
+pub const MAX_TRACE_CANDIDATES: usize = 1000;
+
+/// The bucket a normalized serial is indexed under: without its last
+/// character when that is a digit. Consecutive serials (a production run
+/// licensed together) then share a row per ten; a trace reads the bucket's
+/// documents and keeps those that list the serial itself.
+pub fn serial_bucket(serial: &str) -> &str {
+    match serial.as_bytes().last() {
+        Some(b) if b.is_ascii_digit() => &serial[..serial.len() - 1],
+        _ => serial,
+    }
+}
 
 /// One license line naming the traced serial.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -58,18 +73,19 @@ impl Store {
         let serial = normalize_serial(serial);
         let make = normalize_make(make);
         let mut found: BTreeMap<(DocumentRef, u32), (bool, Vec<TraceCrossing>)> = BTreeMap::new();
-        let prefix = keys::licensed_serial_prefix(&serial);
-        for (k, _) in self
-            .engine()
-            .scan(&prefix, &keys::prefix_end(&prefix), MAX_TRACE_ROWS)?
-        {
-            let mut r = KeyReader::new(&k);
-            let parsed = (r.str(), r.str(), r.str(), r.u32());
-            if let (Some(_), Some(authority), Some(number), Some(line)) = parsed {
-                found
-                    .entry((DocumentRef { authority, number }, line))
-                    .or_default()
-                    .0 = true;
+        for doc in self.documents_listing(&serial)? {
+            let Ok(authority) = doc.authority.parse() else {
+                continue;
+            };
+            let Some(state) = self.license(&authority, &doc.number)? else {
+                continue;
+            };
+            // The index holds buckets: the document itself says which of
+            // its lines list the serial (none, for a neighbour's document).
+            for item in state.document.items() {
+                if item.serials.iter().any(|s| normalize_serial(s) == serial) {
+                    found.entry((doc.clone(), item.line)).or_default().0 = true;
+                }
             }
         }
         for direction in [Direction::Exit, Direction::Transit, Direction::Entry] {
@@ -131,6 +147,26 @@ impl Store {
         Ok(out)
     }
 
+    /// The documents listed under `serial`'s bucket (`serial` normalized):
+    /// those that list it and those that list its neighbours in a run, at
+    /// most [`MAX_TRACE_CANDIDATES`].
+    fn documents_listing(&self, serial: &str) -> Result<Vec<DocumentRef>> {
+        let prefix = keys::licensed_serial_prefix(serial_bucket(serial));
+        let rows = self
+            .engine()
+            .scan(&prefix, &keys::prefix_end(&prefix), MAX_TRACE_CANDIDATES)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(k, _)| {
+                let mut r = KeyReader::after(&k, prefix.len());
+                Some(DocumentRef {
+                    authority: r.str()?,
+                    number: r.str()?,
+                })
+            })
+            .collect())
+    }
+
     /// The first readable delivery verification of `state` (an export)
     /// that lists `line`.
     fn delivery_of(&self, state: &LicenseState, line: u32) -> Result<Option<TraceDelivery>> {
@@ -146,5 +182,22 @@ impl Store {
             }
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::serial_bucket;
+
+    #[test]
+    fn a_bucket_drops_one_trailing_digit() {
+        assert_eq!(serial_bucket("SN00000013"), "SN0000001");
+        assert_eq!(serial_bucket("SN00000019"), serial_bucket("SN00000010"));
+        assert_ne!(serial_bucket("SN00000020"), serial_bucket("SN00000019"));
+        assert_eq!(serial_bucket("ABC12X"), "ABC12X");
+        assert_eq!(serial_bucket("7"), "");
+        assert_eq!(serial_bucket(""), "");
+        // Multi-byte text stays whole (a digit is one byte).
+        assert_eq!(serial_bucket("Ñ9"), "Ñ");
     }
 }

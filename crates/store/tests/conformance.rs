@@ -30,6 +30,7 @@ conformance!(
     license_lifecycle,
     transit_links,
     shipments_tallies_and_serials,
+    trace_index_finds_serials_by_bucket,
     key_rotation_and_sealed,
     derived_state_ignores_arrival_order,
     reindex_equals_incremental,
@@ -479,6 +480,60 @@ fn transit_links(kind: EngineKind) {
     );
     let t = store.transits_for(&exp1).expect("transits");
     assert_eq!(t[0].status, Status::Suspended);
+}
+
+/// The trace index holds serial buckets (one row per run of ten): a trace
+/// finds a serial through its bucket and keeps only the documents that
+/// list it, and an amendment keeps the rows.
+fn trace_index_finds_serials_by_bucket(kind: EngineKind) {
+    let (dir, store) = fresh(kind);
+    let mut us = Log::new("US-DDTC", 1);
+    append_all(
+        &store,
+        &[
+            us.next(export("EXP-1", 100, &["ab-100", "AB 101"])),
+            us.next(export("EXP-2", 100, &["AB-105", "CD-200"])),
+            us.next(export("A-0", 100, &["ZZ-1"])),
+        ],
+    );
+    let traced = |store: &Store, serial: &str| -> Vec<(String, u32)> {
+        store
+            .trace("Acme", serial)
+            .expect("traces")
+            .into_iter()
+            .map(|r| (r.license.number, r.line))
+            .collect()
+    };
+    let exp = |n: &str| vec![(n.to_string(), 1)];
+    assert_eq!(traced(&store, "AB100"), exp("EXP-1"));
+    assert_eq!(traced(&store, "ab-101"), exp("EXP-1"));
+    assert_eq!(traced(&store, "AB105"), exp("EXP-2"));
+    assert_eq!(traced(&store, "ZZ1"), exp("A-0"));
+    assert!(traced(&store, "AB102").is_empty());
+    assert!(traced(&store, "AB10").is_empty());
+    // The rows under a prefix, read with the store closed.
+    let rows = |store: Store, prefix: u8| {
+        drop(store);
+        let engine = engine::open(dir.path(), kind).expect("engine");
+        let n = engine
+            .scan(&[prefix], &[prefix + 1], usize::MAX)
+            .expect("scan")
+            .len();
+        drop(engine);
+        (Store::open(dir.path(), kind).expect("reopens"), n)
+    };
+    // Buckets AB10 for EXP-1 (two serials) and EXP-2, CD20, and Z.
+    let (store, n) = rows(store, keys::LICENSED_SERIAL);
+    assert_eq!(n, 4);
+
+    // An amendment (a lower quantity: serials never change) keeps them.
+    append_all(
+        &store,
+        &[us.next(amend(2, export_license("EXP-1", 90, &["ab-100", "AB 101"])))],
+    );
+    assert_eq!(traced(&store, "AB100"), exp("EXP-1"));
+    let (_store, n) = rows(store, keys::LICENSED_SERIAL);
+    assert_eq!(n, 4);
 }
 
 fn shipments_tallies_and_serials(kind: EngineKind) {
