@@ -79,6 +79,8 @@ pub enum Command {
         /// addresses actually used are printed.
         #[arg(long, default_value_t = 4780)]
         base_port: u16,
+        #[command(flatten)]
+        pkcs11: DemoPkcs11,
     },
     /// Print a node's peers and sync state.
     Status {
@@ -166,6 +168,34 @@ impl OptionalPkcs11 {
             pkcs11_module: self.pkcs11_module.clone()?,
             token_label: self.token_label.clone()?,
             key_label: self.key_label.clone()?,
+            pin_file: self.pin_file.clone()?,
+        })
+    }
+}
+
+/// `tally demo --pkcs11-module ...`: every demo authority's signing key
+/// generated in this token (labels `demo-<authority>-<time>`).
+#[derive(Debug, Args)]
+pub struct DemoPkcs11 {
+    /// The token's PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so.
+    #[arg(long, value_name = "PATH", requires_all = ["token_label", "pin_file"])]
+    pub pkcs11_module: Option<PathBuf>,
+    /// The token's label.
+    #[arg(long, value_name = "L", requires = "pkcs11_module")]
+    pub token_label: Option<String>,
+    /// The file holding the token's user PIN (one trailing newline stripped).
+    #[arg(long, value_name = "F", requires = "pkcs11_module")]
+    pub pin_file: Option<PathBuf>,
+}
+
+impl DemoPkcs11 {
+    /// The `[signing]` of the demo authority `authority`, its key pair
+    /// labelled `demo-<authority>-<stamp>`, if a token was given.
+    pub fn signing(&self, authority: &str, stamp: u64) -> Option<crate::signing::SigningConfig> {
+        Some(crate::signing::SigningConfig {
+            pkcs11_module: self.pkcs11_module.clone()?,
+            token_label: self.token_label.clone()?,
+            key_label: format!("demo-{}-{stamp}", authority.to_lowercase()),
             pin_file: self.pin_file.clone()?,
         })
     }

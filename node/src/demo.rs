@@ -42,6 +42,8 @@ struct Member {
     admin_token: String,
     officer_token: String,
     issuer_token: String,
+    /// Where its signing key is, when in a token: "token T, key pair K".
+    signing: Option<String>,
 }
 
 const MEMBERS: [(&str, &str); 4] = [
@@ -65,7 +67,13 @@ const MEMBERS: [(&str, &str); 4] = [
 /// sealed to the parties.
 const BYSTANDER: usize = 3;
 
-pub async fn run(dir: Option<PathBuf>, base_port: u16) -> anyhow::Result<()> {
+/// Runs the demo in `dir` (a temporary directory by default); with a token
+/// in `pkcs11`, every authority signs through it (docs/OPERATIONS.md).
+pub async fn run(
+    dir: Option<PathBuf>,
+    base_port: u16,
+    pkcs11: &crate::cli::DemoPkcs11,
+) -> anyhow::Result<()> {
     let (root, _tmp) = match dir {
         Some(d) => (d, None),
         None => {
@@ -78,7 +86,7 @@ pub async fn run(dir: Option<PathBuf>, base_port: u16) -> anyhow::Result<()> {
     for note in &ports.notes {
         println!("{note}");
     }
-    let (nodes, members) = start(&root, &ports).await?;
+    let (nodes, members) = start(&root, &ports, pkcs11).await?;
     seed(&nodes).await?;
     until_replicated(&nodes, BYSTANDER).await?;
     let (held, read) = held_and_read(&nodes[BYSTANDER])?;
@@ -94,6 +102,9 @@ pub async fn run(dir: Option<PathBuf>, base_port: u16) -> anyhow::Result<()> {
             println!("  holds    {held} entries of the other logs, reads {read} of them");
         }
         println!("  p2p      {}", m.p2p);
+        if let Some(key) = &m.signing {
+            println!("  signing  {key}");
+        }
         println!("  officer  {}", m.officer_token);
         println!("  issuer   {}", m.issuer_token);
         println!("  admin    {}", m.admin_token);
@@ -177,8 +188,14 @@ fn probe(wanted: Option<u16>, what: &str, notes: &mut Vec<String>) -> anyhow::Re
 }
 
 /// Initialises (first run) and starts every member's node, all trusting each other.
-async fn start(root: &Path, ports: &Ports) -> anyhow::Result<(Vec<Node>, Vec<Member>)> {
+async fn start(
+    root: &Path,
+    ports: &Ports,
+    pkcs11: &crate::cli::DemoPkcs11,
+) -> anyhow::Result<(Vec<Node>, Vec<Member>)> {
     let mut members = Vec::new();
+    // Labels of this run's key pairs: a token keeps earlier demos' pairs.
+    let stamp = now_ms().max(0) as u64 / 1000;
     for (i, (authority, name)) in MEMBERS.iter().enumerate() {
         let dir = root.join(authority.to_lowercase());
         let (Some(p2p_port), Some(api_port)) = (ports.p2p.get(i), ports.api.get(i)) else {
@@ -192,7 +209,11 @@ async fn start(root: &Path, ports: &Ports) -> anyhow::Result<(Vec<Node>, Vec<Mem
                 root.display()
             );
         }
-        let init = admin::init(&dir, authority, name, &p2p, &api, None)
+        let signing = pkcs11.signing(authority, stamp);
+        let described = signing
+            .as_ref()
+            .map(|s| format!("token {:?}, key pair {:?}", s.token_label, s.key_label));
+        let init = admin::init_with(&dir, authority, name, &p2p, &api, None, signing)
             .with_context(|| format!("initialising {authority}"))?;
         due_at_once(&dir)?;
         members.push(Member {
@@ -203,6 +224,7 @@ async fn start(root: &Path, ports: &Ports) -> anyhow::Result<(Vec<Node>, Vec<Mem
             admin_token: init.admin_token,
             dir,
             p2p,
+            signing: described,
         });
     }
     for a in &members {

@@ -1,9 +1,11 @@
 //! The node directory's shared text files (card, trust list): read, and
-//! written atomically so a running node never reads half a file.
+//! written atomically so a running node never reads half a file; the
+//! node's own signing keys as its card lists them.
 
 use anyhow::Context;
 use std::path::Path;
-use tally_model::{Card, TrustList};
+use tally_model::{AuthorityId, Card, CardKey, TrustList};
+use tally_verify::Reader;
 
 /// Writes `contents` to `path` through a temporary file and a rename.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
@@ -62,4 +64,39 @@ pub fn write_trust(path: &Path, list: &TrustList) -> anyhow::Result<()> {
         toml::to_string(list)?
     );
     write_atomic(path, text.as_bytes(), 0o644)
+}
+
+/// The node's own signing keys as its card lists them: every key its log
+/// retired, with the rotation's seq, then the current one.
+pub fn own_card_keys(
+    log: &Reader,
+    authority: &AuthorityId,
+    current: &str,
+) -> anyhow::Result<Vec<CardKey>> {
+    let mut keys = Vec::new();
+    let mut from = 0;
+    for r in log.rotated_keys(authority)? {
+        if r.compromised || r.signed_by.is_empty() {
+            continue;
+        }
+        keys.push(CardKey {
+            retired_after_seq: Some(r.entry.seq),
+            ..CardKey::new(r.signed_by.to_ascii_lowercase(), from)
+        });
+        from = r.valid_from_ms;
+    }
+    keys.push(CardKey::new(current.to_ascii_lowercase(), from));
+    Ok(keys)
+}
+
+/// Rewrites `card`'s signing keys as [`own_card_keys`] gives them.
+pub fn rewrite_own_keys(
+    card: &Path,
+    log: &Reader,
+    authority: &AuthorityId,
+    current: &str,
+) -> anyhow::Result<()> {
+    let mut c = read_card(card)?;
+    c.keys = own_card_keys(log, authority, current)?;
+    write_card(card, &c)
 }

@@ -4,7 +4,9 @@
 //! Layout:
 //! - [`cli`]: the command line of docs/API.md (clap).
 //! - [`config`]: `tally.toml`, checked at start-up with errors naming the key.
-//! - [`keys`]: secret key files (mode 0600).
+//! - [`keys`]: secret key files (mode 0600); [`rotate`]: rotating them.
+//! - [`signing`], [`migrate`], [`token_rotation`]: the signing key in a
+//!   PKCS#11 token: opened at start, moved into it, rotated within it.
 //! - [`archive`]: the encryption secrets by time, and the retired ones.
 //! - [`files`]: cards and the trust list on disk, written atomically.
 //! - [`admin`]: offline commands: `init`, `trust`, `token`, `reindex`.
@@ -41,6 +43,7 @@ mod services;
 pub mod signing;
 mod startup;
 pub mod sync;
+pub mod token_rotation;
 pub mod verdict;
 pub mod watch;
 

@@ -68,9 +68,13 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
-        Command::Demo { dir, base_port } => {
+        Command::Demo {
+            dir,
+            base_port,
+            pkcs11,
+        } => {
             tally_node::raise_open_file_limit();
-            demo::run(dir, base_port).await?
+            demo::run(dir, base_port, &pkcs11).await?
         }
         Command::Status { api, token, json } => client::status(&api, &token, json).await?,
         Command::Trace {

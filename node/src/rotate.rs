@@ -79,28 +79,7 @@ pub fn recover(key: &Path, log: &Reader, authority: &AuthorityId) -> anyhow::Res
     }
 }
 
-/// The node's own signing keys as its card lists them: every key its log
-/// retired, with the rotation's seq, then the current one.
-pub fn own_card_keys(
-    log: &Reader,
-    authority: &AuthorityId,
-    current: &str,
-) -> anyhow::Result<Vec<CardKey>> {
-    let mut keys = Vec::new();
-    let mut from = 0;
-    for r in log.rotated_keys(authority)? {
-        if r.compromised || r.signed_by.is_empty() {
-            continue;
-        }
-        keys.push(CardKey {
-            retired_after_seq: Some(r.entry.seq),
-            ..CardKey::new(r.signed_by.to_ascii_lowercase(), from)
-        });
-        from = r.valid_from_ms;
-    }
-    keys.push(CardKey::new(current.to_ascii_lowercase(), from));
-    Ok(keys)
-}
+pub use crate::files::own_card_keys;
 
 /// Rotates the node's keys over its key file and card.
 pub struct KeyFiles {
@@ -114,8 +93,8 @@ pub struct KeyFiles {
     /// One rotation at a time (the files are shared).
     pub lock: Mutex<()>,
     /// `[signing]`: the signing key is in a PKCS#11 token, and a rotation
-    /// through the API (which would write a key file) is refused.
-    pub in_token: Option<crate::signing::SigningConfig>,
+    /// makes the next one there (`crate::token_rotation`), not a file.
+    pub in_token: Mutex<Option<crate::signing::SigningConfig>>,
 }
 
 impl KeyFiles {
@@ -126,18 +105,17 @@ impl KeyFiles {
             card,
             encryption,
             lock: Mutex::new(()),
-            in_token: None,
+            in_token: Mutex::new(None),
         }
     }
 
     fn rewrite_card(&self) -> anyhow::Result<()> {
-        let mut card = files::read_card(&self.card)?;
-        card.keys = own_card_keys(
+        files::rewrite_own_keys(
+            &self.card,
             &self.verifier.reader()?,
             self.verifier.authority(),
             &self.verifier.public_key_hex(),
-        )?;
-        files::write_card(&self.card, &card)
+        )
     }
 }
 
@@ -393,15 +371,15 @@ impl KeyRotator for KeyFiles {
     }
 
     fn rotate_signing(&self) -> Result<RotatedKey, ApiError> {
-        if let Some(token) = &self.in_token {
-            return Err(ApiError::from(tally_verify::IssueError::Conflict(format!(
-                "this node signs with a key in PKCS#11 token {:?}; a rotation through the \
-                     API would put the new key in a file: rotate within the token instead \
-                     (docs/OPERATIONS.md)",
-                token.token_label
-            ))));
-        }
         let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut in_token = self.in_token.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(current) = in_token.as_ref() {
+            let (rotated, next) =
+                crate::token_rotation::rotate(&self.verifier, &self.card, current)?;
+            *in_token = Some(next);
+            return Ok(rotated);
+        }
+        drop(in_token);
         let next = next_path(&self.key);
         if next.exists() {
             std::fs::remove_file(&next).map_err(ApiError::internal)?;

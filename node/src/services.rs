@@ -290,7 +290,7 @@ fn api_state(
         metrics: handles.metrics.clone(),
         card,
         rotator: Some(Arc::new(crate::rotate::KeyFiles {
-            in_token: settings.signing.clone(),
+            in_token: std::sync::Mutex::new(settings.signing.clone()),
             ..crate::rotate::KeyFiles::new(
                 handles.verifier.clone(),
                 settings.authority_key.clone(),

@@ -218,7 +218,18 @@ pub(crate) fn settle_keys(
         &files.sealing,
     )?;
     match &settings.signing {
-        Some(token) => crate::signing::open(token, &settings.dir.card()),
+        Some(token) => {
+            let token = match log.as_ref() {
+                Some(log) => crate::token_rotation::finish_interrupted(
+                    token,
+                    log,
+                    &settings.authority,
+                    &settings.dir.card(),
+                )?,
+                None => token.clone(),
+            };
+            crate::signing::open(&token, &settings.dir.card())
+        }
         None => Ok(tally_verify::IntoSigner::into_signer(
             keys::load_authority_key(&settings.authority_key)?,
         )),

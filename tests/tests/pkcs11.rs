@@ -96,7 +96,7 @@ fn a_migrated_node_signs_through_the_token_and_its_peer_verifies() {
 }
 
 async fn migrated_node(token: &Token) -> Result<()> {
-    let mut net = Net::init(&["US-DDTC", "MX-SEDENA"])?;
+    let mut net = Net::init(&["US-DDTC", "MX-SEDENA", "GT-DIGECAM"])?;
     let key_file = net.dir(0).join("keys/authority.key");
     let old = hex::decode(std::fs::read_to_string(&key_file)?.trim())?;
     let moved = tally_node::migrate::migrate(net.dir(0), signing(token, "us-2", PIN)).await?;
@@ -129,8 +129,55 @@ async fn migrated_node(token: &Token) -> Result<()> {
     ensure!(status == 201, "issued after a restart: {status} {body}");
     held(&net, 1, 0, 3).await?;
     token_away(&net, token).await?;
+    rotated_in_token(&mut net, &moved.public_key).await?;
     net.shutdown().await;
     Ok(())
+}
+
+/// `POST /v1/keys/rotate` while the node signs through the token: the next
+/// key pair is made in the token, announced, named in `tally.toml` and on
+/// the card; the node signs with it, across a restart; a node that starts
+/// only now catches up across both token keys.
+async fn rotated_in_token(net: &mut Net, migrated: &str) -> Result<()> {
+    let (status, body) = net
+        .api(0)
+        .post(
+            As::Admin,
+            "/v1/keys/rotate",
+            &serde_json::json!({"purpose": "signing"}),
+        )
+        .await?;
+    ensure!(status == 200, "rotated in the token: {status} {body}");
+    let key_id = body["key_id"].as_str().context("key_id")?.to_string();
+    let seq = body["entry"]["seq"].as_u64().context("seq")?;
+    ensure!(key_id != migrated, "a new key");
+    let config = std::fs::read_to_string(net.dir(0).join("tally.toml"))?;
+    ensure!(
+        config.contains("\"us-2-k2\""),
+        "tally.toml names the next pair:\n{config}"
+    );
+    let card = tally_node::files::read_card(&net.dir(0).join("card.toml"))?;
+    let current = card.keys.iter().find(|k| k.retired_after_seq.is_none());
+    ensure!(current.is_some_and(|k| k.public_key == key_id), "{card:?}");
+    ensure!(
+        card.keys
+            .iter()
+            .any(|k| k.public_key == migrated && k.retired_after_seq == Some(seq)),
+        "the migrated key is retired at the rotation: {card:?}"
+    );
+    let (status, body) = post(net, 0, 4).await?;
+    ensure!(status == 201, "issued with the new key: {status} {body}");
+    held(net, 1, 0, seq + 1).await?;
+    net.restart(0).await?;
+    let (status, body) = post(net, 0, 5).await?;
+    ensure!(status == 201, "issued after a restart: {status} {body}");
+    // Node 0 listens on a new port since its restarts: node 2 is given its
+    // current card.
+    net.trust(2, 0)?;
+    net.start_node(2).await?;
+    net.wait_links().await?;
+    held(net, 2, 0, seq + 2).await?;
+    held(net, 1, 0, seq + 2).await
 }
 
 /// The token's files taken away while the node runs: writes 503 naming the
@@ -256,4 +303,77 @@ fn derives(bytes: &[u8], public: &[u8; 32]) -> bool {
             (0..=run.len() - 64).any(|i| hex::decode(&run[i..i + 64]).is_ok_and(|s| is_it(&s)))
         });
     raw || hex_runs
+}
+
+#[test]
+fn the_demo_signs_through_the_token() {
+    in_own_token("the_demo_signs_through_the_token", |token| {
+        block_on(demo_in_token(token))
+    });
+}
+
+/// `tally demo --pkcs11-module ...` as a process: every authority's key
+/// pair is made in the token, the sample data is issued through it and
+/// replicated (the demo is ready only then), and no node directory holds a
+/// signing key file.
+async fn demo_in_token(token: &Token) -> Result<()> {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let root = tempfile::tempdir()?;
+    let pin = signing(token, "demo", PIN).pin_file;
+    let log = root.path().join("demo.log");
+    let mut child = tokio::process::Command::new(rig::tally_bin()?)
+        .arg("demo")
+        .arg("--dir")
+        .arg(root.path().join("demo"))
+        .args(["--base-port", "4880"])
+        .arg("--pkcs11-module")
+        .arg(support::module())
+        .args(["--token-label", TOKEN_LABEL])
+        .arg("--pin-file")
+        .arg(&pin)
+        .env("NO_COLOR", "1")
+        .env("TALLY_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log)?)
+        .kill_on_drop(true)
+        .spawn()
+        .context("spawning tally demo")?;
+    let stdout = child.stdout.take().context("piped stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut printed: Vec<String> = Vec::new();
+    let ready = tokio::time::timeout(Duration::from_secs(120), async {
+        while !printed.last().is_some_and(|l| l.contains("Ctrl-C stops")) {
+            match lines.next_line().await? {
+                Some(line) => printed.push(line),
+                None => anyhow::bail!("the demo closed its output"),
+            }
+        }
+        Ok(())
+    })
+    .await;
+    let text = printed.join("\n");
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    ensure!(
+        matches!(ready, Ok(Ok(()))),
+        "the demo was not ready: {ready:?}\n{text}\n{log_text}"
+    );
+    let signing: Vec<&String> = printed
+        .iter()
+        .filter(|l| l.trim_start().starts_with("signing") && l.contains(TOKEN_LABEL))
+        .collect();
+    ensure!(
+        signing.len() == 4,
+        "every authority signs in the token:\n{text}"
+    );
+    for authority in ["us-bis", "mx-sedena", "gt-digecam", "jm-fla"] {
+        let dir = root.path().join("demo").join(authority);
+        ensure!(dir.join("tally.toml").exists(), "{authority} was made");
+        ensure!(
+            !dir.join("keys/authority.key").exists(),
+            "{authority} has no signing key file"
+        );
+    }
+    child.kill().await?;
+    Ok(())
 }

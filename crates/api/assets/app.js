@@ -1,6 +1,6 @@
 // app.js: the console's shell: sign-in, the header (node identity, language),
-// the hash router (#/check, #/license/AUTH/NUMBER, #/issue, #/network,
-// #/alerts) over the five page modules. Only the current page's DOM exists;
+// the hash router (#/check, #/license/AUTH/NUMBER, #/trace/MAKE/SERIAL,
+// #/issue, #/network, #/alerts) over the six page modules. Only the current page's DOM exists;
 // pages return a cleanup function.
 
 import { api, token, setUnauthorizedHandler } from './api.js';
@@ -12,6 +12,7 @@ import { pageLicense } from './license.js';
 import { pageIssue } from './issue.js';
 import { pageNetwork } from './network.js';
 import { pageAlerts } from './alerts.js';
+import { pageTrace } from './trace.js';
 
 let cleanup = null;
 
@@ -47,7 +48,7 @@ async function signIn(tok) {
   route(false);
 }
 
-const ROUTES = { check: pageCheck, license: pageLicense, issue: pageIssue, network: pageNetwork, alerts: pageAlerts };
+const ROUTES = { check: pageCheck, license: pageLicense, trace: pageTrace, issue: pageIssue, network: pageNetwork, alerts: pageAlerts };
 
 function route(moveFocus = true) {
   if (!token.get() || !state.status) return;

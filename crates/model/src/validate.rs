@@ -147,20 +147,22 @@ pub fn date(field: &str, value: &str) -> Result<Date, Invalid> {
     Ok(d)
 }
 
-/// A document number: 1-64 printable ASCII characters, no `/` (it is a URL
-/// segment), never `.` or `..`.
+/// A document number: 1-64 printable ASCII characters other than `? # %`,
+/// never `.` or `..`. A `/` is allowed, as national references such as
+/// `DCAM/PI/2026/0042` use it: in a URL path it travels percent-encoded
+/// (`%2F`), one segment.
 pub fn document_number(value: &str) -> Result<(), Invalid> {
     let ok = (1..=MAX_NUMBER_CHARS).contains(&value.len())
         && value != "."
         && value != ".."
         && value
             .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'/' && b != b'?' && b != b'#' && b != b'%');
+            .all(|b| b.is_ascii_graphic() && b != b'?' && b != b'#' && b != b'%');
     if ok {
         Ok(())
     } else {
         invalid(format!(
-            "number {value:?} must be 1-64 printable ASCII characters without / ? # %, and not . or .."
+            "number {value:?} must be 1-64 printable ASCII characters without ? # %, and not . or .."
         ))
     }
 }
@@ -805,7 +807,19 @@ pub(crate) mod tests {
                 |d| d.exporting_country = "CA".into(),
                 "issuing node's country",
             ),
-            ("slash in number", |d| d.number = "A/B".into(), "number"),
+            (
+                "query mark in number",
+                |d| d.number = "A?B".into(),
+                "number",
+            ),
+            ("percent in number", |d| d.number = "A%2FB".into(), "number"),
+            ("dot-dot number", |d| d.number = "..".into(), "number"),
+            // National references use slashes.
+            (
+                "slash in number",
+                |d| d.number = "DCAM/PI/2026/0042".into(),
+                "",
+            ),
             (
                 "empty exporter",
                 |d| d.exporter.name = " ".into(),

@@ -32,6 +32,18 @@ pub struct Issued {
     pub warnings: Vec<String>,
 }
 
+/// What a dry run of an issuing operation found (docs/API.md, "Dry runs"):
+/// every rule the real call runs passed; nothing was signed or written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trial {
+    /// Who could read it: as [`Issued::recipients`].
+    pub recipients: Vec<AuthorityId>,
+    /// Party countries where no trusted authority could read it.
+    pub unreached: Vec<String>,
+    /// As [`Issued::warnings`].
+    pub warnings: Vec<String>,
+}
+
 /// Who may read a new document (docs/API.md "Who reads what").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -106,6 +118,16 @@ impl Issuer {
             .sign_and_publish(Document::License(license), Some(visibility))
     }
 
+    /// [`Issuer::issue_as`] as a dry run: every rule, nothing signed.
+    pub fn try_issue_as(
+        &self,
+        license: License,
+        visibility: Visibility,
+    ) -> Result<Trial, IssueError> {
+        let _w = self.v.lock();
+        self.v.trial(Document::License(license), Some(visibility))
+    }
+
     /// Amends one of the node's own documents (Model Regulations limits).
     pub fn amend(
         &self,
@@ -114,6 +136,30 @@ impl Issuer {
         new: License,
     ) -> Result<(u32, Issued), IssueError> {
         let _w = self.v.lock();
+        let (version, document) = self.amendment(authority, number, new)?;
+        Ok((version, self.v.sign_and_publish(document, None)?))
+    }
+
+    /// [`Issuer::amend`] as a dry run: every rule, nothing signed.
+    pub fn try_amend(
+        &self,
+        authority: &str,
+        number: &str,
+        new: License,
+    ) -> Result<(u32, Trial), IssueError> {
+        let _w = self.v.lock();
+        let (version, document) = self.amendment(authority, number, new)?;
+        Ok((version, self.v.trial(document, None)?))
+    }
+
+    /// The amendment of `number` to `new`, with its version, once the rules
+    /// only the issuing office decides passed. The caller holds the lock.
+    fn amendment(
+        &self,
+        authority: &str,
+        number: &str,
+        new: License,
+    ) -> Result<(u32, Document), IssueError> {
         self.v.may_sign()?;
         let state = self.v.own_license(authority, number)?;
         if new.number() != number || new.kind() != state.kind {
@@ -132,14 +178,13 @@ impl Issuer {
         }
         self.v.amendment_floor(&state, &new)?;
         let version = state.version + 1;
-        let issued = self.v.sign_and_publish(
+        Ok((
+            version,
             Document::Amendment {
                 version,
                 license: new,
             },
-            None,
-        )?;
-        Ok((version, issued))
+        ))
     }
 
     /// Suspends, revokes or reinstates one of the node's own documents.
@@ -151,17 +196,38 @@ impl Issuer {
         reason: String,
     ) -> Result<Issued, IssueError> {
         let _w = self.v.lock();
+        let change = self.status_change(authority, number, status, reason)?;
+        self.v.sign_and_publish(change, None)
+    }
+
+    /// [`Issuer::set_status`] as a dry run: every rule, nothing signed.
+    pub fn try_set_status(
+        &self,
+        authority: &str,
+        number: &str,
+        status: Status,
+        reason: String,
+    ) -> Result<Trial, IssueError> {
+        let _w = self.v.lock();
+        let change = self.status_change(authority, number, status, reason)?;
+        self.v.trial(change, None)
+    }
+
+    fn status_change(
+        &self,
+        authority: &str,
+        number: &str,
+        status: Status,
+        reason: String,
+    ) -> Result<Document, IssueError> {
         self.v.may_sign()?;
         self.v.own_license(authority, number)?;
-        self.v.sign_and_publish(
-            Document::StatusChange(StatusChange {
-                number: number.to_string(),
-                status,
-                reason,
-                effective_at_ms: self.v.now_ms(),
-            }),
-            None,
-        )
+        Ok(Document::StatusChange(StatusChange {
+            number: number.to_string(),
+            status,
+            reason,
+            effective_at_ms: self.v.now_ms(),
+        }))
     }
 
     /// Announces `secret`'s public key as this authority's encryption key (a
@@ -496,12 +562,68 @@ impl Verifier {
         document: Document,
         visibility: Option<Visibility>,
     ) -> Result<(VerifiedEntry, Vec<AuthorityId>, Vec<String>), IssueError> {
+        let (mut entry, carriage) = self.prepare_own(tx, document, visibility)?;
+        let payload = self.seal_own(&mut entry, &carriage)?;
+        let v: VerifiedEntry = self.sign_own(&entry)?;
+        fits(&v)?;
+        // What it sealed is applied as sealed, not opened again.
+        let opening = self.applier().own_opening(tx, v.entry(), payload)?;
+        tx.append(&v, opening)?;
+        let (readers, warnings) = match &carriage.sealed {
+            Some(plan) => (plan.readers(&self.inner.authority), plan.warnings()),
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok((v, readers, warnings))
+    }
+
+    /// Runs every rule [`Verifier::append_own_as`] runs on `document`,
+    /// sealing and the size of the signed entry included, and signs nothing
+    /// with this authority's key. The caller holds the write lock.
+    fn trial(
+        &self,
+        document: Document,
+        visibility: Option<Visibility>,
+    ) -> Result<Trial, IssueError> {
+        self.inner.store.transaction(|tx| {
+            let (mut entry, carriage) = self.prepare_own(tx, document, visibility)?;
+            self.seal_own(&mut entry, &carriage)?;
+            // The size rule is on the signed bytes: signed here with a key
+            // of no authority's (same sizes), never with this one's, which
+            // may sit in a token.
+            let stand_in = tally_model::signer::FileSigner::new(
+                &tally_model::AuthorityKey::from_bytes(&[0x5a; 32]),
+            );
+            let signed =
+                tally_model::signer::sign_entry(&stand_in, &entry).map_err(IssueError::Signer)?;
+            fits(&signed)?;
+            Ok(match &carriage.sealed {
+                Some(plan) => Trial {
+                    recipients: plan.readers(&self.inner.authority),
+                    unreached: plan.unreached.iter().map(|c| c.to_string()).collect(),
+                    warnings: plan.warnings(),
+                },
+                None => Trial {
+                    recipients: Vec::new(),
+                    unreached: Vec::new(),
+                    warnings: Vec::new(),
+                },
+            })
+        })
+    }
+
+    /// The rules of a new own document (the lifecycle, linkage) and the
+    /// unsigned entry that would carry it, with how it travels.
+    fn prepare_own(
+        &self,
+        tx: &mut Tx,
+        document: Document,
+        visibility: Option<Visibility>,
+    ) -> Result<(Entry, Carriage), IssueError> {
         self.may_sign()?;
         let own = &self.inner.authority;
         // The own log's entries that gossip brought back during recovery
         // and that are not applied yet go first (entries apply in seq order).
-        let applier = self.applier();
-        applier.apply_behind(tx, own)?;
+        self.applier().apply_behind(tx, own)?;
         let current = match lifecycle::subject(&document) {
             Some(number) => tx.license(own, number)?,
             None => None,
@@ -530,7 +652,7 @@ impl Verifier {
             None => None,
         };
         let carriage = self.carriage(tx, &document, visibility)?;
-        let mut entry = Entry {
+        let entry = Entry {
             authority: own.clone(),
             seq: head.map_or(1, |(s, _)| s + 1),
             prev: head.map(|(_, h)| h),
@@ -538,32 +660,26 @@ impl Verifier {
             recipients: vec![],
             body: Body::Document(document),
         };
-        let (readers, warnings, payload) = match (&carriage.sealed, self.sealing()) {
-            (Some(plan), Some(sealing)) => {
-                let Body::Document(document) = &entry.body else {
-                    unreachable!("the body was built as a document just above")
-                };
-                let (sealed, payload) = sealing
-                    .seal(Header::of(&entry), document, plan)
-                    .map_err(|e| IssueError::InvalidDocument(format!("cannot seal: {e}")))?;
-                entry.body = Body::Sealed(sealed);
-                (plan.readers(own), plan.warnings(), Some(payload))
-            }
-            _ => (Vec::new(), Vec::new(), None),
+        Ok((entry, carriage))
+    }
+
+    /// Seals `entry`'s document when `carriage` says so; returns what was
+    /// sealed (with the key it was sealed with listed first).
+    fn seal_own(
+        &self,
+        entry: &mut Entry,
+        carriage: &Carriage,
+    ) -> Result<Option<tally_model::SealedPayload>, IssueError> {
+        let (Some(plan), Some(sealing), Body::Document(document)) =
+            (&carriage.sealed, self.sealing(), &entry.body)
+        else {
+            return Ok(None);
         };
-        let v: VerifiedEntry = self.sign_own(&entry)?;
-        // Peers refuse anything larger; refuse it here rather than sign an
-        // entry that could never leave this node.
-        if v.signed().encode().len() > tally_model::MAX_ENTRY_BYTES {
-            return Err(IssueError::InvalidDocument(format!(
-                "the signed document would exceed {} bytes; split it into several documents",
-                tally_model::MAX_ENTRY_BYTES
-            )));
-        }
-        // What it sealed is applied as sealed, not opened again.
-        let opening = applier.own_opening(tx, v.entry(), payload)?;
-        tx.append(&v, opening)?;
-        Ok((v, readers, warnings))
+        let (sealed, payload) = sealing
+            .seal(Header::of(entry), document, plan)
+            .map_err(|e| IssueError::InvalidDocument(format!("cannot seal: {e}")))?;
+        entry.body = Body::Sealed(sealed);
+        Ok(Some(payload))
     }
 
     /// Signs `entry` with the current signer. A token that is away answers
@@ -645,4 +761,16 @@ impl Verifier {
         tally_model::linkage::amendment_floor(new, &recorded, &allocated)
             .map_err(IssueError::InvalidAmendment)
     }
+}
+
+/// Peers refuse an entry larger than [`tally_model::MAX_ENTRY_BYTES`]:
+/// refused here rather than signed and never able to leave this node.
+fn fits(v: &VerifiedEntry) -> Result<(), IssueError> {
+    if v.signed().encode().len() > tally_model::MAX_ENTRY_BYTES {
+        return Err(IssueError::InvalidDocument(format!(
+            "the signed document would exceed {} bytes; split it into several documents",
+            tally_model::MAX_ENTRY_BYTES
+        )));
+    }
+    Ok(())
 }

@@ -56,7 +56,7 @@ pub use check::{CheckRequest, Checked, Checker};
 pub use error::IssueError;
 pub use ingest::{Ingest, IngestOutcome, Preverified, ProofOutcome, Rejection};
 pub use integrity::Integrity;
-pub use issue::{Issued, Issuer, Visibility};
+pub use issue::{Issued, Issuer, Trial, Visibility};
 pub use reader::{Reader, StoreHealth};
 pub use rules::{Check, Verdict};
 pub use signing::{Signing, SigningState};

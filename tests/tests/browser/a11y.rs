@@ -258,6 +258,8 @@ pub(crate) async fn languages_flow(b: &Browser, seeded: &Seeded, shots: &Path) -
                 .await?;
         }
         for (page, ready) in [
+            // A serial of the seeded export, recorded at a crossing.
+            ("#/trace/Acme/AC-1040", "#trace-rows tbody tr"),
             ("#/issue", "#issue-json"),
             ("#/network", "#peers tbody tr"),
             ("#/alerts", "#alerts tbody tr"),

@@ -33,6 +33,7 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
     ("license.js", JS, include_str!("../../assets/license.js")),
     ("issue.js", JS, include_str!("../../assets/issue.js")),
     ("network.js", JS, include_str!("../../assets/network.js")),
+    ("trace.js", JS, include_str!("../../assets/trace.js")),
     ("alerts.js", JS, include_str!("../../assets/alerts.js")),
     (
         "i18n-en.json",

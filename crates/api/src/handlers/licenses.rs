@@ -3,7 +3,7 @@
 
 use super::blocking;
 use crate::error::ApiError;
-use crate::extract::{Body, Path};
+use crate::extract::{Body, Path, Query};
 use crate::rate::{Kind, TokenKey};
 use crate::state::AppState;
 use crate::view::LicenseView;
@@ -15,14 +15,41 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tally_model::{AuthorityId, License, LicenseKind, Status};
 use tally_verify::state::{LicenseState, TallyRow};
-use tally_verify::{Reader, Visibility};
+use tally_verify::{Reader, Trial, Visibility};
+
+/// The query of the write routes: `?dry_run=true` runs every rule the real
+/// call runs, signs nothing, writes nothing and is charged to no rate limit
+/// (docs/API.md, "Dry runs").
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteQuery {
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// The answer of a dry run, with `extra` fields of the route.
+fn trial_answer(t: &Trial, extra: Value) -> Value {
+    let mut body = json!({
+        "dry_run": true,
+        "recipients": t.recipients,
+        "unreached": t.unreached,
+        "warnings": t.warnings,
+    });
+    if let (Some(b), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        b.extend(extra);
+    }
+    body
+}
 
 pub async fn issue(
     State(s): State<AppState>,
     token: Option<Extension<TokenKey>>,
+    Query(q): Query<WriteQuery>,
     Body(mut body): Body<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    s.charge(token.map(|t| t.0), Kind::Document)?;
+    if !q.dry_run {
+        s.charge(token.map(|t| t.0), Kind::Document)?;
+    }
     // `visibility` says how the document travels, not what it says: it is
     // not part of the signed document.
     let visibility: Visibility = match body.as_object_mut().and_then(|o| o.remove("visibility")) {
@@ -35,6 +62,16 @@ pub async fn issue(
     let v = s.verifier.clone();
     let authority = v.authority().to_string();
     let number = license.number().to_string();
+    if q.dry_run {
+        let trial = blocking(move || {
+            v.issuer()
+                .try_issue_as(license, visibility)
+                .map_err(ApiError::from)
+        })
+        .await?;
+        let extra = json!({"authority": authority, "number": number});
+        return Ok((StatusCode::OK, Json(trial_answer(&trial, extra))));
+    }
     let issued = blocking(move || {
         v.issuer()
             .issue_as(license, visibility)
@@ -148,11 +185,21 @@ pub async fn set_status(
     State(s): State<AppState>,
     Path((authority, number)): Path<(String, String)>,
     token: Option<Extension<TokenKey>>,
+    Query(q): Query<WriteQuery>,
     Body(body): Body<StatusBody>,
 ) -> Result<Json<Value>, ApiError> {
-    s.charge(token.map(|t| t.0), Kind::Document)?;
     let v = s.verifier.clone();
     let status = body.status;
+    if q.dry_run {
+        let trial = blocking(move || {
+            v.issuer()
+                .try_set_status(&authority, &number, status, body.reason)
+                .map_err(ApiError::from)
+        })
+        .await?;
+        return Ok(Json(trial_answer(&trial, json!({"status": status}))));
+    }
+    s.charge(token.map(|t| t.0), Kind::Document)?;
     let issued = blocking(move || {
         v.issuer()
             .set_status(&authority, &number, status, body.reason)
@@ -169,10 +216,20 @@ pub async fn amend(
     State(s): State<AppState>,
     Path((authority, number)): Path<(String, String)>,
     token: Option<Extension<TokenKey>>,
+    Query(q): Query<WriteQuery>,
     Body(license): Body<License>,
 ) -> Result<Json<Value>, ApiError> {
-    s.charge(token.map(|t| t.0), Kind::Document)?;
     let v = s.verifier.clone();
+    if q.dry_run {
+        let (version, trial) = blocking(move || {
+            v.issuer()
+                .try_amend(&authority, &number, license)
+                .map_err(ApiError::from)
+        })
+        .await?;
+        return Ok(Json(trial_answer(&trial, json!({"version": version}))));
+    }
+    s.charge(token.map(|t| t.0), Kind::Document)?;
     let (version, issued) = blocking(move || {
         v.issuer()
             .amend(&authority, &number, license)

@@ -2,8 +2,10 @@
 //! One test binary (modules below) keeps link time down.
 
 mod authorities;
+mod dry_run;
 mod errors;
 mod keys;
+mod numbers;
 mod rate;
 mod rig;
 mod roles;

@@ -1,0 +1,84 @@
+//! `?dry_run=true` on the write routes (docs/API.md, "Dry runs"): every rule
+//! the real call runs, the same errors, and nothing signed, written or
+//! charged to the token's rate limit.
+
+use crate::rig::*;
+use axum::http::StatusCode;
+use serde_json::json;
+use tally_api::rate::RateConfig;
+
+#[tokio::test]
+async fn a_dry_run_answers_what_the_call_would_and_writes_nothing() {
+    let r = Rig::new().with_rate(RateConfig {
+        documents_per_minute: 1,
+        ..RateConfig::default()
+    });
+    r.foreign_documents();
+    let i = Some(r.issuer.as_str());
+    let o = Some(r.officer.as_str());
+    let before = r.heads().await;
+
+    // Many dry runs, over the rate of one document a minute.
+    for _ in 0..3 {
+        let a = r
+            .post("/v1/licenses?dry_run=true", i, &export("EXP-1"))
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        let body = a.json();
+        assert_eq!(body["dry_run"], true, "{body}");
+        assert_eq!(body["number"], "EXP-1", "{body}");
+        assert!(body["recipients"].is_array(), "{body}");
+        assert!(body["unreached"].is_array(), "{body}");
+    }
+    assert_eq!(r.heads().await, before, "a dry run appends nothing");
+    let a = r.get(&format!("/v1/licenses/{US}/EXP-1"), o).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.text);
+
+    // The same refusals as the real call.
+    let mut bad = export("EXP-2");
+    bad["valid_until"] = json!("2000-01-01");
+    let dry = r.post("/v1/licenses?dry_run=true", i, &bad).await;
+    assert_eq!(dry.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", dry.text);
+
+    // The real call, then its dry-run changes.
+    let a = r.issue(&export("EXP-1")).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let after = r.heads().await;
+    let dry = r
+        .post("/v1/licenses?dry_run=true", i, &export("EXP-1"))
+        .await;
+    assert_eq!(
+        dry.status,
+        StatusCode::CONFLICT,
+        "number used: {}",
+        dry.text
+    );
+    let path = format!("/v1/licenses/{US}/EXP-1");
+    let mut lower = export("EXP-1");
+    lower["items"][0]["quantity"] = json!(5);
+    let a = r
+        .post(&format!("{path}/amend?dry_run=true"), i, &lower)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(
+        (a.json()["dry_run"].clone(), a.json()["version"].clone()),
+        (json!(true), json!(2))
+    );
+    let status = json!({"status": "revoked", "reason": "test"});
+    let a = r
+        .post(&format!("{path}/status?dry_run=true"), i, &status)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(r.heads().await, after, "dry runs append nothing");
+    let license = r.get(&path, o).await.json();
+    assert_eq!(
+        (license["version"].clone(), license["status"].clone()),
+        (json!(1), json!("active"))
+    );
+
+    // An unknown query parameter is refused, not ignored.
+    let a = r
+        .post("/v1/licenses?dryrun=true", i, &export("EXP-3"))
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+}
