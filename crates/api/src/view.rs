@@ -31,6 +31,19 @@ pub struct VerifyAnswer {
     pub license: Option<LicenseView>,
     /// The shipment record this check wrote (`"record": true`), else `null`.
     pub record: Option<RecordView>,
+    /// A dry run's (`?dry_run=true`): absent otherwise.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<DryRunView>,
+}
+
+/// What a dry run of a recorded check adds to its answer: `"dry_run": true`,
+/// and who could have read the record (empty without `"record": true`).
+#[derive(Debug, Clone, Serialize)]
+pub struct DryRunView {
+    pub dry_run: bool,
+    pub recipients: Vec<AuthorityId>,
+    pub unreached: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
 /// Where a recorded check sits: this node's log.

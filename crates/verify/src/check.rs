@@ -50,6 +50,8 @@ pub struct Checked {
     /// The encoded size of the signed entry the record added to the log
     /// (what every party stores); 0 without a record.
     pub record_bytes: u64,
+    /// A dry run's record: who could read it (nothing was written).
+    pub trial: Option<crate::Trial>,
 }
 
 impl CheckRequest {
@@ -129,6 +131,17 @@ impl Checker {
     /// Runs the rules for a declared consignment and, with `record`, signs the
     /// result into the local log. A rejection is a verdict, not an error.
     pub fn check(&self, req: CheckRequest) -> Result<Checked, IssueError> {
+        self.run(req, false)
+    }
+
+    /// [`Checker::check`] as a dry run: with `record`, every rule of the
+    /// record runs (sealing and size included) and nothing is signed or
+    /// written; [`Checked::trial`] says who could have read it.
+    pub fn dry_run(&self, req: CheckRequest) -> Result<Checked, IssueError> {
+        self.run(req, true)
+    }
+
+    fn run(&self, req: CheckRequest, dry: bool) -> Result<Checked, IssueError> {
         let date = match &req.date {
             None => self.v.today(),
             Some(d) => d
@@ -155,7 +168,9 @@ impl Checker {
             serials_within_licensed(f, &declared)?;
         }
         let decided = match facts {
-            Some(_) if req.record => self.v.check_and_record(req, &declared, &reference, date)?,
+            Some(_) if req.record => self
+                .v
+                .check_and_record(req, &declared, &reference, date, dry)?,
             // An unknown license records nothing: a border cannot grow every
             // node's log with crossings of licenses nobody issued.
             facts => {
@@ -172,6 +187,7 @@ impl Checker {
                     record: None,
                     record_bytes: 0,
                     snapshot,
+                    trial: None,
                 }
             }
         };
@@ -190,6 +206,7 @@ impl Verifier {
             record,
             record_bytes,
             snapshot,
+            trial,
         } = decided;
         let Some(facts) = facts else {
             return Ok(Checked {
@@ -201,6 +218,7 @@ impl Verifier {
                 citing: vec![],
                 record,
                 record_bytes,
+                trial,
             });
         };
         let reference = facts.license.reference();
@@ -228,6 +246,7 @@ impl Verifier {
             citing,
             record,
             record_bytes,
+            trial,
         })
     }
 
@@ -262,10 +281,11 @@ impl Verifier {
         declared: &Declared,
         reference: &str,
         date: tally_model::Date,
+        dry: bool,
     ) -> Result<Decided, IssueError> {
         // Under the lock: gather the facts again and decide on them,
         // so two officers cannot both spend the same remaining
-        // quantity, then append the record.
+        // quantity, then append the record (or, dry, try it).
         let _w = self.lock();
         let snapshot = self.inner.store.snapshot()?;
         let facts = self.facts(&snapshot, &req.license, declared)?;
@@ -285,6 +305,17 @@ impl Verifier {
             verdict: verdict.as_str().to_string(),
             failed_rules: verdict.failed_rules(),
         });
+        if dry {
+            let trial = self.trial(document, None)?;
+            return Ok(Decided {
+                facts,
+                verdict,
+                record: None,
+                record_bytes: 0,
+                snapshot,
+                trial: Some(trial),
+            });
+        }
         let (v, _, _) = self
             .inner
             .store
@@ -301,6 +332,7 @@ impl Verifier {
             record: Some(record),
             record_bytes: bytes,
             snapshot,
+            trial: None,
         })
     }
 
@@ -453,6 +485,7 @@ struct Decided {
     record: Option<EntryPointer>,
     record_bytes: u64,
     snapshot: Snapshot,
+    trial: Option<crate::Trial>,
 }
 
 /// Why the license `r` is held here but does not open (a sealed document

@@ -579,7 +579,7 @@ impl Verifier {
     /// Runs every rule [`Verifier::append_own_as`] runs on `document`,
     /// sealing and the size of the signed entry included, and signs nothing
     /// with this authority's key. The caller holds the write lock.
-    fn trial(
+    pub(crate) fn trial(
         &self,
         document: Document,
         visibility: Option<Visibility>,

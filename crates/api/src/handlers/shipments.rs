@@ -1,13 +1,14 @@
 //! `POST /v1/shipments/verify` and `GET /v1/shipments`.
 
 use super::blocking;
+use super::licenses::WriteQuery;
 use super::licenses::license_view_of;
 use crate::error::ApiError;
 use crate::extract::{Body, Query};
 use crate::metrics::Metrics;
 use crate::rate::{Kind, TokenKey};
 use crate::state::AppState;
-use crate::view::{RecordView, ShipmentView, VerifyAnswer};
+use crate::view::{DryRunView, RecordView, ShipmentView, VerifyAnswer};
 use axum::Extension;
 use axum::Json;
 use axum::extract::State;
@@ -24,8 +25,16 @@ const INLINE_SERIALS: usize = 64;
 pub async fn verify(
     State(s): State<AppState>,
     token: Option<Extension<TokenKey>>,
+    Query(q): Query<WriteQuery>,
     Body(req): Body<CheckRequest>,
 ) -> Result<Json<VerifyAnswer>, ApiError> {
+    if q.dry_run {
+        // Charged to nothing: it writes nothing.
+        let (v, metrics) = (s.verifier.clone(), s.metrics.clone());
+        return blocking(move || answer(&v, &metrics, req, true))
+            .await
+            .map(|(a, _)| Json(a));
+    }
     // A check alone writes nothing and is not limited; a record is: by
     // count, and by the bytes it adds to the log (the token's budget and
     // the node's), reserved now and settled with the entry's real size.
@@ -40,7 +49,7 @@ pub async fn verify(
     let inline = !req.record && req.declared_serials() <= INLINE_SERIALS;
     let v = s.verifier.clone();
     let metrics = s.metrics.clone();
-    let answer = move || answer(&v, &metrics, req);
+    let answer = move || answer(&v, &metrics, req, false);
     let answered = if inline {
         answer()
     } else {
@@ -58,6 +67,7 @@ fn answer(
     v: &Verifier,
     metrics: &Metrics,
     req: CheckRequest,
+    dry: bool,
 ) -> Result<(VerifyAnswer, u64), ApiError> {
     let Checked {
         verdict,
@@ -68,7 +78,12 @@ fn answer(
         citing,
         record,
         record_bytes,
-    } = v.checker().check(req)?;
+        trial,
+    } = if dry {
+        v.checker().dry_run(req)?
+    } else {
+        v.checker().check(req)?
+    };
     for c in &verdict.checks {
         metrics.verdict(c.rule, c.ok);
     }
@@ -96,6 +111,19 @@ fn answer(
             }),
             checks: verdict.checks,
             license,
+            dry_run: dry.then(|| {
+                let t = trial.unwrap_or(tally_verify::Trial {
+                    recipients: Vec::new(),
+                    unreached: Vec::new(),
+                    warnings: Vec::new(),
+                });
+                DryRunView {
+                    dry_run: true,
+                    recipients: t.recipients,
+                    unreached: t.unreached,
+                    warnings: t.warnings,
+                }
+            }),
         },
         record_bytes,
     ))

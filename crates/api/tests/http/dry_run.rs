@@ -76,6 +76,24 @@ async fn a_dry_run_answers_what_the_call_would_and_writes_nothing() {
         (json!(1), json!("active"))
     );
 
+    // A recorded check: the verdict, no record, who would have read it.
+    let crossing = shipment("EXP-1", "US", "exit", 1, &["AC1000"], true);
+    let a = r
+        .post("/v1/shipments/verify?dry_run=true", o, &crossing)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let body = a.json();
+    assert_eq!(body["dry_run"], true, "{body}");
+    assert_eq!(body["record"], json!(null), "{body}");
+    assert!(
+        body["verdict"].is_string() && body["recipients"].is_array(),
+        "{body}"
+    );
+    assert_eq!(r.heads().await, after, "a dry-run record appends nothing");
+    // Without the flag it records, and the answer has no dry-run fields.
+    let a = r.verify(&crossing).await;
+    assert!(a["record"].is_object() && a.get("dry_run").is_none(), "{a}");
+
     // An unknown query parameter is refused, not ignored.
     let a = r
         .post("/v1/licenses?dryrun=true", i, &export("EXP-3"))
