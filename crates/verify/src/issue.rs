@@ -105,6 +105,11 @@ impl Verifier {
 }
 
 impl Issuer {
+    /// The verifier behind this door.
+    pub(crate) fn verifier(&self) -> &Verifier {
+        &self.v
+    }
+
     /// Issues an export license, import certificate or transit authorization,
     /// sealed to its parties.
     pub fn issue(&self, license: License) -> Result<Issued, IssueError> {

@@ -12,7 +12,9 @@
 //!   `commit` for sync, `proof` for equivocation proofs).
 //! - [`Verifier::issuer`] -> [`Issuer`] (`issue.rs`): a document of this
 //!   node's authority is validated, signed, appended, then published
-//!   (`issue`, `issue_as`, `amend`, `set_status`, the key rotations).
+//!   (`issue`, `issue_as`, `amend`, `set_status`, the key rotations; each
+//!   with a `try_` dry run that signs nothing); `existing.rs`: whether a
+//!   document was issued already (`if_exists=skip`).
 //! - [`Verifier::checker`] -> [`Checker`] (`check.rs`): the eleven rules of
 //!   docs/API.md over one snapshot of the store; a rejection is a
 //!   [`Verdict`], never an error. With `record`, the verdict becomes a
@@ -39,6 +41,7 @@ mod builder;
 pub mod check;
 mod commit;
 pub mod error;
+mod existing;
 pub mod ingest;
 mod integrity;
 pub mod issue;
@@ -54,6 +57,7 @@ pub use acceptance::{Acceptance, PeerVerdict, Penalty};
 pub use builder::{IntoSigner, VerifierBuilder};
 pub use check::{CheckRequest, Checked, Checker};
 pub use error::IssueError;
+pub use existing::Existing;
 pub use ingest::{Ingest, IngestOutcome, Preverified, ProofOutcome, Rejection};
 pub use integrity::Integrity;
 pub use issue::{Issued, Issuer, Trial, Visibility};

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tally_model::{AuthorityId, License, LicenseKind, Status};
 use tally_verify::state::{LicenseState, TallyRow};
-use tally_verify::{Reader, Trial, Visibility};
+use tally_verify::{Existing, Reader, Trial, Visibility};
 
 /// The query of the write routes: `?dry_run=true` runs every rule the real
 /// call runs, signs nothing, writes nothing and is charged to no rate limit
@@ -25,6 +25,30 @@ use tally_verify::{Reader, Trial, Visibility};
 pub struct WriteQuery {
     #[serde(default)]
     pub dry_run: bool,
+    /// `POST /v1/licenses` only: `skip` answers 200 `{"skipped": true}`
+    /// for a document this authority already issued with that content.
+    #[serde(default)]
+    pub if_exists: Option<IfExists>,
+}
+
+impl WriteQuery {
+    /// Refuses `if_exists` on a route other than `POST /v1/licenses`.
+    pub(crate) fn without_if_exists(&self) -> Result<(), ApiError> {
+        match self.if_exists {
+            None => Ok(()),
+            Some(_) => Err(ApiError::invalid_json(
+                "if_exists applies to POST /v1/licenses only",
+            )),
+        }
+    }
+}
+
+/// What `POST /v1/licenses` does with a number this authority already used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IfExists {
+    /// The same content as first issued: skipped (200); another: 409.
+    Skip,
 }
 
 /// The answer of a dry run, with `extra` fields of the route.
@@ -47,9 +71,6 @@ pub async fn issue(
     Query(q): Query<WriteQuery>,
     Body(mut body): Body<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if !q.dry_run {
-        s.charge(token.map(|t| t.0), Kind::Document)?;
-    }
     // `visibility` says how the document travels, not what it says: it is
     // not part of the signed document.
     let visibility: Visibility = match body.as_object_mut().and_then(|o| o.remove("visibility")) {
@@ -62,6 +83,16 @@ pub async fn issue(
     let v = s.verifier.clone();
     let authority = v.authority().to_string();
     let number = license.number().to_string();
+    // A skip is decided before any charge: re-running an import costs no
+    // rate for what it skips.
+    if q.if_exists == Some(IfExists::Skip)
+        && let Some(skipped) = skip(&s, &license).await?
+    {
+        return Ok((StatusCode::OK, Json(skipped)));
+    }
+    if !q.dry_run {
+        s.charge(token.map(|t| t.0), Kind::Document)?;
+    }
     if q.dry_run {
         let trial = blocking(move || {
             v.issuer()
@@ -87,6 +118,25 @@ pub async fn issue(
         "warnings": issued.warnings,
     });
     Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// `if_exists=skip`: the answer when `license` was issued already with the
+/// same content; 409 when with another; `None` when not at all.
+async fn skip(s: &AppState, license: &License) -> Result<Option<Value>, ApiError> {
+    let (v, offered) = (s.verifier.clone(), license.clone());
+    let existing = blocking(move || v.issuer().existing(&offered).map_err(ApiError::from)).await?;
+    match existing {
+        Existing::None => Ok(None),
+        Existing::Same(entry) => Ok(Some(json!({
+            "skipped": true,
+            "authority": s.verifier.authority(),
+            "number": license.number(),
+            "entry": entry,
+        }))),
+        Existing::Different(why) => Err(ApiError::from(tally_verify::IssueError::Conflict(
+            format!("{why}; nothing was issued"),
+        ))),
+    }
 }
 
 /// A license as it stands; a sealed one this node applied but can no
@@ -188,6 +238,7 @@ pub async fn set_status(
     Query(q): Query<WriteQuery>,
     Body(body): Body<StatusBody>,
 ) -> Result<Json<Value>, ApiError> {
+    q.without_if_exists()?;
     let v = s.verifier.clone();
     let status = body.status;
     if q.dry_run {
@@ -219,6 +270,7 @@ pub async fn amend(
     Query(q): Query<WriteQuery>,
     Body(license): Body<License>,
 ) -> Result<Json<Value>, ApiError> {
+    q.without_if_exists()?;
     let v = s.verifier.clone();
     if q.dry_run {
         let (version, trial) = blocking(move || {

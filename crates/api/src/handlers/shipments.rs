@@ -28,6 +28,7 @@ pub async fn verify(
     Query(q): Query<WriteQuery>,
     Body(req): Body<CheckRequest>,
 ) -> Result<Json<VerifyAnswer>, ApiError> {
+    q.without_if_exists()?;
     if q.dry_run {
         // Charged to nothing: it writes nothing.
         let (v, metrics) = (s.verifier.clone(), s.metrics.clone());
