@@ -107,6 +107,27 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Issue the documents of FILE (JSON lines: one document per line, as
+    /// POST /v1/licenses takes it) through the node's API; a document issued
+    /// before with the same content is skipped. Exit 0 when nothing was
+    /// refused, 1 when some rows were, 2 on error.
+    Import {
+        #[arg(long)]
+        api: String,
+        #[arg(long, env = "TALLY_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The file; `-` for standard input.
+        file: PathBuf,
+        /// Validate every document; sign nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print `{"issued", "skipped", "refused": [...]}`.
+        #[arg(long)]
+        json: bool,
+        /// `jsonl` (the default; CSV is not in this version).
+        #[arg(long)]
+        format: Option<String>,
+    },
     /// Check a shipment (a JSON file of POST /v1/shipments/verify) and print
     /// the verdict table. Exit 0 accept, 1 reject, 2 error.
     Check {

@@ -21,7 +21,8 @@
 //! - [`watch`]: trust and token changes applied without a restart.
 //! - [`overdue`]: the hourly, date-driven pass of `delivery.overdue`.
 //! - [`peers`]: the peer table behind `/v1/status`.
-//! - [`client`]: `tally status` and `tally check` over HTTP.
+//! - [`client`]: `tally status` and `tally check` over HTTP; [`import`]:
+//!   `tally import`, documents from a file through the API.
 //! - [`demo`]: `tally demo`, a local three-node network with sample data.
 
 pub mod admin;
@@ -31,6 +32,7 @@ pub mod client;
 pub mod config;
 pub mod demo;
 pub mod files;
+pub mod import;
 pub mod integrity;
 pub mod keys;
 pub mod migrate;

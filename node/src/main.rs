@@ -85,6 +85,23 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             json,
         } => client::trace(&api, &token, &make, &serial, json).await?,
         Command::Check { api, token, file } => return client::check(&api, &token, &file).await,
+        Command::Import {
+            api,
+            token,
+            file,
+            dry_run,
+            json,
+            format,
+        } => {
+            let done =
+                tally_node::import::import(&api, &token, &file, format.as_deref(), dry_run).await?;
+            if json {
+                println!("{}", serde_json::to_string(&done)?);
+            } else {
+                println!("{}", done.text(dry_run));
+            }
+            return Ok(done.exit_code());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

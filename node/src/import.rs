@@ -1,0 +1,245 @@
+//! `tally import`: issues the documents of a file through a node's API
+//! (docs/API.md), one `POST /v1/licenses?if_exists=skip` per document, so
+//! the node decides what was issued already and a second run over the same
+//! file issues nothing twice. `--dry-run` adds `dry_run=true`: every rule,
+//! nothing signed.
+//!
+//! This version reads JSON lines: one document per line, as `POST
+//! /v1/licenses` takes it, `row` counted from 1. A refused row is reported
+//! with the node's code and message and the run goes on; a 429 waits the
+//! `Retry-After` the node gives (shown in the progress) and tries the same
+//! row again.
+
+use crate::client::escape;
+use anyhow::{Context, bail};
+use serde::Serialize;
+use serde_json::Value;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Longest wait a 429 may ask for before the import gives up.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// A row the node did not issue, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refused {
+    pub row: usize,
+    pub number: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// What an import did (`--json` prints it). In a dry run, `issued` counts
+/// what would have been issued.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Imported {
+    pub issued: u64,
+    pub skipped: u64,
+    pub refused: Vec<Refused>,
+}
+
+impl Imported {
+    /// 0 when nothing was refused, 1 when some rows were.
+    pub fn exit_code(&self) -> ExitCode {
+        if self.refused.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
+    }
+
+    pub fn text(&self, dry_run: bool) -> String {
+        let mut out = format!(
+            "{} {}, {} skipped (issued before with the same content), {} refused",
+            self.issued,
+            if dry_run { "would be issued" } else { "issued" },
+            self.skipped,
+            self.refused.len()
+        );
+        for r in &self.refused {
+            out.push_str(&format!(
+                "\n  row {}: {} {}: {}",
+                r.row,
+                escape(&r.number),
+                escape(&r.code),
+                escape(&r.message)
+            ));
+        }
+        out
+    }
+}
+
+/// What one row came to.
+enum Outcome {
+    Issued,
+    Skipped,
+    Refused(String, String),
+}
+
+/// Imports `file` (`-`: standard input) into the node at `api`.
+pub async fn import(
+    api: &str,
+    token: &str,
+    file: &Path,
+    format: Option<&str>,
+    dry_run: bool,
+) -> anyhow::Result<Imported> {
+    match format
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+        .or(extension(file).as_deref())
+    {
+        Some("jsonl") | Some("json") | Some("ndjson") | None => {}
+        Some("csv") => bail!(
+            "CSV import is not in this version: write the documents as JSON lines, one \
+             document per line as POST /v1/licenses takes it (docs/API.md)"
+        ),
+        Some(other) => bail!("unknown format {other:?}: use jsonl"),
+    }
+    let text = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    let url = format!(
+        "{}/v1/licenses?if_exists=skip{}",
+        api.trim_end_matches('/'),
+        if dry_run { "&dry_run=true" } else { "" }
+    );
+    let client = reqwest::Client::new();
+    let rows: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty())
+        .collect();
+    let progress = Progress::new(rows.len());
+    let mut done = Imported::default();
+    for (n, (row, line)) in rows.iter().enumerate() {
+        let (number, outcome) = match serde_json::from_str::<Value>(line) {
+            Err(e) => (
+                String::new(),
+                Outcome::Refused("invalid_json".into(), e.to_string()),
+            ),
+            Ok(doc) => {
+                let number = doc["number"].as_str().unwrap_or_default().to_string();
+                (number, post(&client, &url, token, &doc, &progress).await?)
+            }
+        };
+        match outcome {
+            Outcome::Issued => done.issued += 1,
+            Outcome::Skipped => done.skipped += 1,
+            Outcome::Refused(code, message) => done.refused.push(Refused {
+                row: *row,
+                number,
+                code,
+                message,
+            }),
+        }
+        progress.show(n + 1, &done);
+    }
+    progress.finish();
+    Ok(done)
+}
+
+/// Posts one document; waits and tries again on 429.
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    doc: &Value,
+    progress: &Progress,
+) -> anyhow::Result<Outcome> {
+    loop {
+        let resp = client
+            .post(url)
+            .bearer_auth(token)
+            .json(doc)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {url}"))?;
+        let status = resp.status().as_u16();
+        let retry = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        match status {
+            201 => return Ok(Outcome::Issued),
+            200 if body["skipped"] == true => return Ok(Outcome::Skipped),
+            200 if body["dry_run"] == true => return Ok(Outcome::Issued),
+            429 => {
+                let wait = Duration::from_secs(retry.unwrap_or(1).max(1));
+                if wait > MAX_RETRY_AFTER {
+                    bail!("the node asks to wait {wait:?} before the next document; stopped");
+                }
+                progress.waiting(wait);
+                tokio::time::sleep(wait).await;
+            }
+            401 | 403 => bail!(
+                "the node refused the token ({status}): an issuer token of this node is needed"
+            ),
+            _ => {
+                let code = body["error"]["code"]
+                    .as_str()
+                    .unwrap_or("error")
+                    .to_string();
+                let message = body["error"]["message"]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("HTTP {status}"));
+                return Ok(Outcome::Refused(code, message));
+            }
+        }
+    }
+}
+
+fn extension(file: &Path) -> Option<String> {
+    file.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
+/// A progress line on standard error, when it is a terminal.
+struct Progress {
+    total: usize,
+    on: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        Progress {
+            total,
+            on: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn show(&self, n: usize, done: &Imported) {
+        if self.on {
+            eprint!(
+                "\r{n}/{}: {} issued, {} skipped, {} refused\x1b[K",
+                self.total,
+                done.issued,
+                done.skipped,
+                done.refused.len()
+            );
+        }
+    }
+
+    fn waiting(&self, wait: Duration) {
+        if self.on {
+            eprint!(
+                "\r(the node's rate limit: waiting {} s)\x1b[K",
+                wait.as_secs()
+            );
+        }
+    }
+
+    fn finish(&self) {
+        if self.on {
+            eprintln!();
+        }
+    }
+}
