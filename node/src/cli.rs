@@ -107,8 +107,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Issue the documents of FILE (JSON lines: one document per line, as
-    /// POST /v1/licenses takes it) through the node's API; a document issued
+    /// Issue the documents of FILE (CSV as spreadsheets write it, or JSON
+    /// lines; docs/IMPORT.md) through the node's API; a document issued
     /// before with the same content is skipped. Exit 0 when nothing was
     /// refused, 1 when some rows were, 2 on error.
     Import {
@@ -124,7 +124,7 @@ pub enum Command {
         /// Print `{"issued", "skipped", "refused": [...]}`.
         #[arg(long)]
         json: bool,
-        /// `jsonl` (the default; CSV is not in this version).
+        /// `csv` or `jsonl` (default: by FILE's extension, else jsonl).
         #[arg(long)]
         format: Option<String>,
     },

@@ -1,7 +1,8 @@
-//! `tally import` against a running node (docs/API.md): a file of documents,
-//! three good and two faulty; the dry run names the faulty rows and signs
-//! nothing, the real run issues three and refuses two, a second run skips
-//! the three.
+//! `tally import` against a running node (docs/API.md, docs/IMPORT.md): a
+//! file of documents, three good and two faulty; the dry run names the
+//! faulty rows and signs nothing, the real run issues three and refuses two,
+//! a second run skips the three. Then the same from a CSV file written the
+//! way a spreadsheet in a Spanish locale writes it.
 
 use anyhow::{Result, ensure};
 use std::process::ExitCode;
@@ -45,14 +46,44 @@ async fn an_import_names_its_faulty_rows_and_runs_twice_without_issuing_twice() 
     ensure!((again.issued, again.skipped) == (0, 3), "{again:?}");
     ensure!(net.seq(0, "MX-SEDENA")? == 3, "nothing issued twice");
 
-    let csv = dir.path().join("records.csv");
-    std::fs::write(&csv, "number\n")?;
-    ensure!(
-        import(&api.base, &api.tokens.issuer, &csv, None, false)
-            .await
-            .is_err(),
-        "CSV is refused with a message, not misread"
-    );
+    // The same from a spreadsheet in a Spanish locale: `;`, Windows-1252,
+    // dd/mm/yyyy, one row per item line; IC-7's quantity is not a number.
+    let mut sheet = b"kind;number;importing_country;exporting_country;importer.name;exporter.name;end_use;valid_from;valid_until;line;category;description;hs_code;quantity;unit\r\n".to_vec();
+    for (number, quantity) in [
+        ("IC-5", "10"),
+        ("IC-6", "10"),
+        ("IC-7", "diez"),
+        ("IC-8", "4"),
+    ] {
+        sheet.extend_from_slice(
+            format!("import;{number};MX;US;Importadora del Norte SA;Acme Arms Inc.;seguridad p")
+                .as_bytes(),
+        );
+        sheet.push(0xFA); // ú in Windows-1252
+        sheet.extend_from_slice(
+            format!("blica;01/11/2026;31/12/2027;1;firearm;pistola;930200;{quantity};units\r\n")
+                .as_bytes(),
+        );
+    }
+    let csv = dir.path().join("registros.csv");
+    std::fs::write(&csv, &sheet)?;
+    let first = import(&api.base, &api.tokens.issuer, &csv, None, false).await?;
+    ensure!((first.issued, first.skipped) == (3, 0), "{first:?}");
+    ensure!(rows(&first) == [4], "the header is row 1: {first:?}");
+    let again = import(&api.base, &api.tokens.issuer, &csv, None, false).await?;
+    ensure!((again.issued, again.skipped) == (0, 3), "{again:?}");
+    let reader = net.api(0);
+    let (status, body) = reader
+        .get(tally_tests::As::Officer, "/v1/licenses/MX-SEDENA/IC-5")
+        .await?;
+    ensure!(status == 200, "{status} {body}");
+    ensure!(body["document"]["end_use"] == "seguridad pública", "{body}");
+    ensure!(body["document"]["valid_from"] == "2026-11-01", "{body}");
+
+    // The sample file of docs/IMPORT.md imports as it is.
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/import-sample.csv");
+    let done = import(&api.base, &api.tokens.issuer, &sample, None, false).await?;
+    ensure!((done.issued, done.refused.len()) == (2, 0), "{done:?}");
     net.shutdown().await;
     Ok(())
 }

@@ -4,11 +4,13 @@
 //! file issues nothing twice. `--dry-run` adds `dry_run=true`: every rule,
 //! nothing signed.
 //!
-//! This version reads JSON lines: one document per line, as `POST
-//! /v1/licenses` takes it, `row` counted from 1. A refused row is reported
-//! with the node's code and message and the run goes on; a 429 waits the
-//! `Retry-After` the node gives (shown in the progress) and tries the same
-//! row again.
+//! It reads JSON lines (one document per line, as `POST /v1/licenses`
+//! takes it, `row` counted from 1) or CSV as spreadsheets write it
+//! ([`csv`]; docs/IMPORT.md). A refused row is reported with the node's
+//! code and message and the run goes on; a 429 waits the `Retry-After` the
+//! node gives (shown in the progress) and tries the same row again.
+
+pub mod csv;
 
 use crate::client::escape;
 use anyhow::{Context, bail};
@@ -86,22 +88,27 @@ pub async fn import(
     format: Option<&str>,
     dry_run: bool,
 ) -> anyhow::Result<Imported> {
-    match format
+    let csv = match format
         .map(str::to_ascii_lowercase)
+        .or_else(|| extension(file))
         .as_deref()
-        .or(extension(file).as_deref())
     {
-        Some("jsonl") | Some("json") | Some("ndjson") | None => {}
-        Some("csv") => bail!(
-            "CSV import is not in this version: write the documents as JSON lines, one \
-             document per line as POST /v1/licenses takes it (docs/API.md)"
-        ),
-        Some(other) => bail!("unknown format {other:?}: use jsonl"),
-    }
-    let text = if file == Path::new("-") {
-        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+        Some("jsonl") | Some("json") | Some("ndjson") | None => false,
+        Some("csv") => true,
+        Some(other) => bail!("unknown format {other:?}: use csv or jsonl"),
+    };
+    let bytes = if file == Path::new("-") {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
+            .context("reading standard input")?;
+        b
     } else {
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+        std::fs::read(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    let docs = if csv {
+        csv::documents(&csv::decode(&bytes))
+    } else {
+        json_lines(&String::from_utf8_lossy(&bytes))
     };
     let url = format!(
         "{}/v1/licenses?if_exists=skip{}",
@@ -109,31 +116,19 @@ pub async fn import(
         if dry_run { "&dry_run=true" } else { "" }
     );
     let client = reqwest::Client::new();
-    let rows: Vec<(usize, &str)> = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim()))
-        .filter(|(_, l)| !l.is_empty())
-        .collect();
-    let progress = Progress::new(rows.len());
+    let progress = Progress::new(docs.len());
     let mut done = Imported::default();
-    for (n, (row, line)) in rows.iter().enumerate() {
-        let (number, outcome) = match serde_json::from_str::<Value>(line) {
-            Err(e) => (
-                String::new(),
-                Outcome::Refused("invalid_json".into(), e.to_string()),
-            ),
-            Ok(doc) => {
-                let number = doc["number"].as_str().unwrap_or_default().to_string();
-                (number, post(&client, &url, token, &doc, &progress).await?)
-            }
+    for (n, read) in docs.into_iter().enumerate() {
+        let outcome = match read.document {
+            Err(why) => Outcome::Refused("invalid_row".into(), why),
+            Ok(doc) => post(&client, &url, token, &doc, &progress).await?,
         };
         match outcome {
             Outcome::Issued => done.issued += 1,
             Outcome::Skipped => done.skipped += 1,
             Outcome::Refused(code, message) => done.refused.push(Refused {
-                row: *row,
-                number,
+                row: read.row,
+                number: read.number,
                 code,
                 message,
             }),
@@ -195,6 +190,28 @@ async fn post(
             }
         }
     }
+}
+
+/// The documents of a JSON-lines text: one per non-blank line.
+fn json_lines(text: &str) -> Vec<csv::Read> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, line)| {
+            let document = serde_json::from_str::<Value>(line).map_err(|e| e.to_string());
+            let number = document
+                .as_ref()
+                .ok()
+                .and_then(|d| d["number"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            csv::Read {
+                row: i + 1,
+                number,
+                document,
+            }
+        })
+        .collect()
 }
 
 fn extension(file: &Path) -> Option<String> {
