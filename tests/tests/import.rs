@@ -87,3 +87,61 @@ async fn an_import_names_its_faulty_rows_and_runs_twice_without_issuing_twice() 
     net.shutdown().await;
     Ok(())
 }
+
+/// A thousand documents from a spreadsheet in a Spanish locale (`;`,
+/// Windows-1252, `dd/mm/yyyy`), three of them faulty: the dry run names the
+/// three rows and signs nothing, the real run issues 997 and refuses 3,
+/// and running it again skips the 997.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_row_spreadsheet_imports_once() -> Result<()> {
+    let mut net = Net::init(&["MX-SEDENA"])?;
+    net.start_node(0).await?;
+    let api = net.api(0);
+    let dir = tempfile::tempdir()?;
+    let mut sheet = b"kind;number;importing_country;exporting_country;importer.name;exporter.name;end_use;valid_from;valid_until;line;category;description;hs_code;quantity;unit\r\n".to_vec();
+    // Rows 2..=1001; three faulty: a quantity in words, a date that is not
+    // one, a heading that is not a firearm's.
+    let faulty = [(101, 2), (502, 3), (903, 4)];
+    for n in 1..=1000usize {
+        let row = n + 1;
+        let (quantity, from, hs) = match faulty.iter().find(|(r, _)| *r == row) {
+            Some((_, 2)) => ("diez", "01/11/2026", "930200"),
+            Some((_, 3)) => ("10", "31/02/2026", "930200"),
+            Some(_) => ("10", "01/11/2026", "940000"),
+            None => ("10", "01/11/2026", "930200"),
+        };
+        sheet.extend_from_slice(
+            format!("import;DCAM/PI/2026/{n:04};MX;US;Importadora del Norte SA;Acme Arms Inc.;seguridad p").as_bytes(),
+        );
+        sheet.push(0xFA);
+        sheet.extend_from_slice(
+            format!("blica;{from};31/12/2027;1;firearm;pistola;{hs};{quantity};units\r\n")
+                .as_bytes(),
+        );
+    }
+    let file = dir.path().join("registros-2025.csv");
+    std::fs::write(&file, &sheet)?;
+    let rows = |done: &Imported| done.refused.iter().map(|r| r.row).collect::<Vec<_>>();
+    let faulty_rows: Vec<usize> = faulty.iter().map(|(r, _)| *r).collect();
+
+    let dry = import(&api.base, &api.tokens.issuer, &file, Some("csv"), true).await?;
+    ensure!((dry.issued, dry.skipped) == (997, 0), "{:?}", dry.refused);
+    ensure!(rows(&dry) == faulty_rows, "{:?}", dry.refused);
+    ensure!(net.seq(0, "MX-SEDENA")? == 0, "a dry run signs nothing");
+
+    let real = import(&api.base, &api.tokens.issuer, &file, None, false).await?;
+    ensure!(
+        (real.issued, real.skipped) == (997, 0),
+        "{:?}",
+        real.refused
+    );
+    ensure!(rows(&real) == faulty_rows, "{:?}", real.refused);
+    ensure!(net.seq(0, "MX-SEDENA")? == 997, "997 documents signed");
+
+    let again = import(&api.base, &api.tokens.issuer, &file, None, false).await?;
+    ensure!((again.issued, again.skipped) == (0, 997), "{again:?}");
+    ensure!(rows(&again) == faulty_rows, "{:?}", again.refused);
+    ensure!(net.seq(0, "MX-SEDENA")? == 997, "nothing issued twice");
+    net.shutdown().await;
+    Ok(())
+}
