@@ -11,9 +11,9 @@
 //! announced twice.
 
 use crate::config::{Config, Settings};
+use crate::files;
 use crate::signing::{SigningConfig, signer_error};
 use crate::startup::{self, NodeFiles};
-use crate::{files, rotate};
 use anyhow::{Context, bail};
 use std::path::Path;
 use std::sync::Arc;
@@ -88,9 +88,12 @@ pub async fn migrate(dir: &Path, signing: SigningConfig) -> anyhow::Result<Migra
     let token: Arc<dyn Signer> = Arc::new(token_key(&signing)?);
     let public_key = hex::encode(token.public_key());
     let seq = announce(&verifier, token)?;
-    let mut card = files::read_card(&settings.dir.card())?;
-    card.keys = rotate::own_card_keys(&verifier.reader()?, verifier.authority(), &public_key)?;
-    files::write_card(&settings.dir.card(), &card)?;
+    files::rewrite_own_keys(
+        &settings.dir.card(),
+        &verifier.reader()?,
+        verifier.authority(),
+        &public_key,
+    )?;
     let mut config = Config::load(&settings.dir)?;
     config.signing = Some(signing);
     crate::admin::write_config(&settings.dir, &config)?;

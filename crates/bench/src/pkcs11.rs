@@ -15,7 +15,7 @@ use std::process::Command;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 use tally_custody::{Pkcs11Config, Pkcs11Signer, Signer};
-use tally_model::{ImportCertificate, License};
+use tally_model::License;
 use tally_store::{EngineKind, Store};
 use tally_verify::{NoPublish, Verifier};
 
@@ -76,16 +76,7 @@ pub fn run(quick: bool) -> anyhow::Result<Option<f64>> {
 
 /// A US-DDTC import certificate from MX, numbered `n`.
 fn import(n: usize) -> License {
-    let base = tally_testkit::docs::import_certificate(&format!("IC-{n:06}"));
-    License::Import(ImportCertificate {
-        importing_country: "US".into(),
-        exporting_country: "MX".into(),
-        importer: base.exporter.clone(),
-        exporter: base.importer.clone(),
-        valid_from: "2026-01-01".into(),
-        valid_until: "2030-12-31".into(),
-        ..base
-    })
+    tally_testkit::docs::us_import_from_mx(&format!("IC-{n:06}"))
 }
 
 /// The child: a key generated in the token, `n` licenses issued after a

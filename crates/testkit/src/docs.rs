@@ -93,6 +93,22 @@ pub fn import_license_for(number: &str, importing: &str, exporting: &str) -> Lic
     License::Import(ic)
 }
 
+/// US-DDTC's own import certificate `number` for goods from MX (the
+/// sample's parties the other way round), valid 2026 to 2030: what a US
+/// node can issue in a test that does not care about linkage.
+pub fn us_import_from_mx(number: &str) -> License {
+    let base = import_certificate(number);
+    License::Import(ImportCertificate {
+        importing_country: "US".into(),
+        exporting_country: "MX".into(),
+        importer: base.exporter.clone(),
+        exporter: base.importer.clone(),
+        valid_from: "2026-01-01".into(),
+        valid_until: "2030-12-31".into(),
+        ..base
+    })
+}
+
 /// A transit authorization of GT.
 pub fn transit(number: &str, export: DocumentRef) -> Document {
     transit_in(number, "GT", export)

@@ -34,7 +34,7 @@ pub struct Issued {
 
 /// What a dry run of an issuing operation found (docs/API.md, "Dry runs"):
 /// every rule the real call runs passed; nothing was signed or written.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trial {
     /// Who could read it: as [`Issued::recipients`].
     pub recipients: Vec<AuthorityId>,
@@ -42,6 +42,21 @@ pub struct Trial {
     pub unreached: Vec<String>,
     /// As [`Issued::warnings`].
     pub warnings: Vec<String>,
+}
+
+impl Trial {
+    /// Who a document carried as `plan` says reaches: nobody listed when it
+    /// travels in clear.
+    fn of(plan: Option<&Plan>, issuer: &AuthorityId) -> Trial {
+        match plan {
+            Some(plan) => Trial {
+                recipients: plan.readers(issuer),
+                unreached: plan.unreached.iter().map(|c| c.to_string()).collect(),
+                warnings: plan.warnings(),
+            },
+            None => Trial::default(),
+        }
+    }
 }
 
 /// Who may read a new document (docs/API.md "Who reads what").
@@ -574,11 +589,8 @@ impl Verifier {
         // What it sealed is applied as sealed, not opened again.
         let opening = self.applier().own_opening(tx, v.entry(), payload)?;
         tx.append(&v, opening)?;
-        let (readers, warnings) = match &carriage.sealed {
-            Some(plan) => (plan.readers(&self.inner.authority), plan.warnings()),
-            None => (Vec::new(), Vec::new()),
-        };
-        Ok((v, readers, warnings))
+        let reach = Trial::of(carriage.sealed.as_ref(), &self.inner.authority);
+        Ok((v, reach.recipients, reach.warnings))
     }
 
     /// Runs every rule [`Verifier::append_own_as`] runs on `document`,
@@ -601,18 +613,7 @@ impl Verifier {
             let signed =
                 tally_model::signer::sign_entry(&stand_in, &entry).map_err(IssueError::Signer)?;
             fits(&signed)?;
-            Ok(match &carriage.sealed {
-                Some(plan) => Trial {
-                    recipients: plan.readers(&self.inner.authority),
-                    unreached: plan.unreached.iter().map(|c| c.to_string()).collect(),
-                    warnings: plan.warnings(),
-                },
-                None => Trial {
-                    recipients: Vec::new(),
-                    unreached: Vec::new(),
-                    warnings: Vec::new(),
-                },
-            })
+            Ok(Trial::of(carriage.sealed.as_ref(), &self.inner.authority))
         })
     }
 

@@ -21,16 +21,7 @@ fn builder(store: &Store) -> VerifierBuilder {
 
 /// US-DDTC's own import certificate `number`, for goods from MX.
 fn import(number: &str) -> License {
-    let base = tally_testkit::docs::import_certificate(number);
-    License::Import(ImportCertificate {
-        importing_country: "US".into(),
-        exporting_country: "MX".into(),
-        importer: base.exporter.clone(),
-        exporter: base.importer.clone(),
-        valid_from: "2026-01-01".into(),
-        valid_until: "2030-12-31".into(),
-        ..base
-    })
+    tally_testkit::docs::us_import_from_mx(number)
 }
 
 /// US-DDTC's entry at `seq` after `prev`, signed with its key elsewhere.

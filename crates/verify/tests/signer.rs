@@ -54,16 +54,7 @@ impl Signer for Token {
 }
 
 fn import(number: &str) -> License {
-    let base = tally_testkit::docs::import_certificate(number);
-    License::Import(ImportCertificate {
-        importing_country: "US".into(),
-        exporting_country: "MX".into(),
-        importer: base.exporter.clone(),
-        exporter: base.importer.clone(),
-        valid_from: "2026-01-01".into(),
-        valid_until: "2030-12-31".into(),
-        ..base
-    })
+    tally_testkit::docs::us_import_from_mx(number)
 }
 
 #[test]

@@ -90,9 +90,6 @@ pub async fn issue(
     {
         return Ok((StatusCode::OK, Json(skipped)));
     }
-    if !q.dry_run {
-        s.charge(token.map(|t| t.0), Kind::Document)?;
-    }
     if q.dry_run {
         let trial = blocking(move || {
             v.issuer()
@@ -103,6 +100,7 @@ pub async fn issue(
         let extra = json!({"authority": authority, "number": number});
         return Ok((StatusCode::OK, Json(trial_answer(&trial, extra))));
     }
+    s.charge(token.map(|t| t.0), Kind::Document)?;
     let issued = blocking(move || {
         v.issuer()
             .issue_as(license, visibility)

@@ -113,11 +113,7 @@ fn answer(
             checks: verdict.checks,
             license,
             dry_run: dry.then(|| {
-                let t = trial.unwrap_or(tally_verify::Trial {
-                    recipients: Vec::new(),
-                    unreached: Vec::new(),
-                    warnings: Vec::new(),
-                });
+                let t = trial.unwrap_or_default();
                 DryRunView {
                     dry_run: true,
                     recipients: t.recipients,
