@@ -5,7 +5,7 @@
 //! cargo run --release -p tally-bench -- --load [--quick] [--json]   60 s of mixed load
 //! ```
 //!
-//! `--only raw,disk,ingest,api,pkcs11,propagation,sealing,announcements` runs a subset (the others print
+//! `--only raw,disk,records,ingest,api,pkcs11,propagation,sealing,announcements` runs a subset (the others print
 //! as null). `TALLY_BENCH_DIR` picks the disk for the temporary stores.
 //! Progress goes to stderr; the table (or with `--json` one JSON object) to
 //! stdout. The HTTP figures run the node as a child process: this binary with
@@ -20,6 +20,7 @@ mod load;
 mod pkcs11;
 mod propagation;
 mod raw;
+mod records;
 mod sealing;
 
 use serde_json::{Value, json};
@@ -71,7 +72,7 @@ fn args() -> anyhow::Result<Args> {
             }
             "-h" | "--help" => {
                 println!(
-                    "tally-bench [--quick] [--json] [--only raw,disk,ingest,api,pkcs11,propagation,sealing,announcements]\n\
+                    "tally-bench [--quick] [--json] [--only raw,disk,records,ingest,api,pkcs11,propagation,sealing,announcements]\n\
                      tally-bench --load [--quick] [--json]\n\
                      TALLY_BENCH_DIR=DIR puts the temporary stores on DIR"
                 );
@@ -143,6 +144,9 @@ fn main() -> anyhow::Result<()> {
     if want("disk") {
         f.disk = Some(disk::run(a.quick)?);
     }
+    if want("records") {
+        f.records = Some(records::run(a.quick)?);
+    }
     if want("ingest") {
         f.ingest = Some(rt.block_on(ingest::run(a.quick))?);
     }
@@ -180,6 +184,7 @@ fn main() -> anyhow::Result<()> {
 struct Figures {
     raw: Option<raw::Raw>,
     disk: Option<disk::Disk>,
+    records: Option<records::Records>,
     ingest: Option<ingest::Ingest>,
     api: Option<api::Api>,
     prop: Option<propagation::Propagation>,
@@ -268,6 +273,8 @@ impl Figures {
             "disk_bytes_per_entry_sled": num(disk.map(|d| d.sled), 0),
             "disk_bytes_per_entry_redb_scattered_serials": num(disk.map(|d| d.redb_scattered), 0),
             "disk_appends_per_s_redb_scattered_serials": num(disk.map(|d| d.redb_scattered_appends_per_s), 0),
+            "disk_bytes_per_record": num(self.records.as_ref().map(|r| r.file), 0),
+            "disk_record_ratio_to_raw": num(self.records.as_ref().map(|r| r.file / r.raw_entry_bytes), 2),
             "raw_entry_bytes": num(disk.map(|d| d.raw_entry_bytes).or(raw.map(|r| r.entry_bytes)), 0),
             "rss_mb_at_1m": num(api.map(|a| a.rss_mb), 1),
             "startup_ms_at_1m": num(api.map(|a| a.startup_ms), 0),
@@ -316,6 +323,18 @@ impl Figures {
         }
         if let Some(d) = &self.disk {
             print_disk(d);
+        }
+        if let Some(r) = &self.records {
+            println!(
+                "records: {} records of {} serials, one per commit: {:.0} B of redb file per record ({:.2}x its {:.0}-B entry); live {:.0} B/record: {}",
+                r.records,
+                records::SERIALS,
+                r.file,
+                r.file / r.raw_entry_bytes,
+                r.raw_entry_bytes,
+                r.live,
+                r.live_by_prefix
+            );
         }
     }
 

@@ -17,6 +17,7 @@ use crate::judge;
 use crate::keys;
 use crate::license::StoredLicense;
 use crate::opener::Opening;
+use crate::serial_rows;
 use crate::state::Reader;
 use crate::state::{
     Alert, AnnouncedKey, EntryPointer, LicenseEvent, RotatedKey, SerialIndexRow, SerialUse,
@@ -686,10 +687,12 @@ fn record_serials(tx: &mut Tx, entry: &Entry, record: &ShipmentRecord) -> Result
                 line: line.line,
             };
             let earlier_held = tx
-                .get_json::<SerialUse>(&key)?
+                .get(&key)?
+                .map(|v| serial_rows::decode_use(&key, &v))
+                .transpose()?
                 .is_some_and(|held| held.order() <= this.order());
             if !earlier_held {
-                tx.put_json(key, &this);
+                tx.put_raw(key, serial_rows::encode_use(&this));
             }
             let key = keys::serial_index(direction, &serial, &record.license, country, line.line);
             let row = SerialIndexRow {
@@ -702,10 +705,12 @@ fn record_serials(tx: &mut Tx, entry: &Entry, record: &ShipmentRecord) -> Result
                 serial: declared.clone(),
             };
             let earlier_held = tx
-                .get_json::<SerialIndexRow>(&key)?
+                .get(&key)?
+                .map(|v| serial_rows::decode_index(&key, &v))
+                .transpose()?
                 .is_some_and(|held| held.order() <= row.order());
             if !earlier_held {
-                tx.put_json(key, &row);
+                tx.put_raw(key, serial_rows::encode_index(&row, &serial));
             }
         }
     }
@@ -949,7 +954,7 @@ mod tests {
             "A1",
         );
         let value = a.engine.get(&key).expect("get").expect("held");
-        let used: SerialUse = decode(&key, &value).expect("serial use");
+        let used = serial_rows::decode_use(&key, &value).expect("serial use");
         assert_eq!((used.recorded_by.as_str(), used.seq), ("MX-ADUANA", 1));
     }
 

@@ -137,7 +137,12 @@ fn own_serials(
         let Some((direction, country, serial)) = keys::serial_parts(&k) else {
             continue;
         };
-        out.push((direction, country, serial, crate::codec::decode(&k, &v)?));
+        out.push((
+            direction,
+            country,
+            serial,
+            crate::serial_rows::decode_use(&k, &v)?,
+        ));
     }
     Ok(out)
 }
@@ -152,7 +157,7 @@ fn serial_group(
 ) -> Result<Vec<SerialIndexRow>> {
     tx.scan_prefix_limit(&keys::serial_index_prefix(direction, serial), limit)?
         .into_iter()
-        .map(|(k, v)| crate::codec::decode(&k, &v))
+        .map(|(k, v)| crate::serial_rows::decode_index(&k, &v))
         .collect()
 }
 

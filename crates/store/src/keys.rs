@@ -8,7 +8,7 @@
 //! | `S`    | authority, number                                      | license record (protobuf, `record`) |
 //! | `V`    | export authority, export number, transit authority, number | empty                       |
 //! | `T`    | license authority, number, line, direction, country    | `TallyRow` (JSON)               |
-//! | `R`    | license authority, number, direction, country, serial  | `SerialUse` (JSON)              |
+//! | `R`    | license authority, number, direction, country, serial  | `SerialUse` (protobuf, `serial_rows`) |
 //! | `P`    | license authority, number, recorded_at_ms, recorder, seq | `ShipmentRow` (JSON)          |
 //! | `Y`    | authority, seq                                         | `RotatedKey` (JSON)             |
 //! | `E`    | authority, seq, hash of the conflicting entry          | both encoded entries            |
@@ -17,7 +17,7 @@
 //! | `A`    | alert id                                               | `Alert` (JSON)                  |
 //! | `G`    | authority                                              | applied through seq (8)         |
 //! | `W`    | exit date (days), license authority, number, recorder, seq | empty (accepted exits by date) |
-//! | `Q`    | direction, normalized serial, license authority, number, country, line | `SerialIndexRow` (JSON): the earliest use |
+//! | `Q`    | direction, normalized serial, license authority, number, country, line | `SerialIndexRow` (protobuf, `serial_rows`): the earliest use |
 //! | `O`    | own authority, seq, hash of the foreign entry          | encoded `SignedEntry` (log.cloned) |
 //! | `K`    | authority, seq, entry hash                             | encoded `SignedEntry` (a compromised tail the genuine log replaced) |
 //! | `N`    | authority, valid_from, seq                             | `AnnouncedKey` (JSON): the encryption keys that count |
@@ -106,7 +106,7 @@ pub const DERIVED: [u8; 17] = [
 ];
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 /// The schemas this build migrates from (by a reindex at open): only
 /// derived records changed since (4: exits by date and the serial index
 /// across licenses; 5: license records in protobuf, not JSON; 6: sealed
@@ -114,8 +114,10 @@ pub const SCHEMA_VERSION: u32 = 8;
 /// `document.unreadable`, which a reindex applies to what was stored; 7:
 /// encryption key announcements indexed by time and by key, a repeated one
 /// no longer counting, and the serials licenses list indexed for a trace;
-/// 8: that index by serial buckets, one row per ten serials of a run).
-pub const SCHEMA_MIGRATES_FROM: [u32; 6] = [2, 3, 4, 5, 6, 7];
+/// 8: that index by serial buckets, one row per ten serials of a run; 9:
+/// the rows of recorded serials, `R` and `Q`, in protobuf without what the
+/// key holds).
+pub const SCHEMA_MIGRATES_FROM: [u32; 7] = [2, 3, 4, 5, 6, 7, 8];
 pub const SCHEMA_KEY: &[u8] = b"M/schema";
 /// Present while a reindex runs: derived records are half-built until it is
 /// gone, so opening a store that holds it finishes the reindex first.

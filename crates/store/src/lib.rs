@@ -51,6 +51,7 @@ mod reads;
 mod rebuild;
 mod record;
 pub mod redb;
+mod serial_rows;
 pub mod sled;
 mod snapshot;
 pub mod state;

@@ -14,10 +14,6 @@ use crate::view::EngineView;
 use tally_model::{AuthorityId, Direction, DocumentRef, SignedEntry, on_route};
 
 impl Store {
-    pub(crate) fn get_json<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
-        self.engine().get(key)?.map(|v| decode(key, &v)).transpose()
-    }
-
     fn scan_json<T: serde::de::DeserializeOwned>(
         &self,
         prefix: &[u8],
@@ -145,7 +141,11 @@ impl Store {
         serial: &str,
     ) -> Result<Option<SerialUse>> {
         let serial = tally_model::normalize_serial(serial);
-        self.get_json(&keys::serial(license, direction, country, &serial))
+        let key = keys::serial(license, direction, country, &serial);
+        self.engine()
+            .get(&key)?
+            .map(|v| crate::serial_rows::decode_use(&key, &v))
+            .transpose()
     }
 
     /// Every shipment recorded under `license`, accepted or not, oldest first.

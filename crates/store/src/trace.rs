@@ -7,7 +7,8 @@
 
 use crate::error::Result;
 use crate::keys::{self, KeyReader};
-use crate::state::{LicenseState, SerialIndexRow, SerialUse};
+use crate::serial_rows;
+use crate::state::{LicenseState, SerialIndexRow};
 use crate::store::Store;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -94,14 +95,13 @@ impl Store {
                 .engine()
                 .scan(&prefix, &keys::prefix_end(&prefix), MAX_TRACE_ROWS)?
             {
-                let row: SerialIndexRow = crate::codec::decode(&k, &v)?;
+                let row: SerialIndexRow = serial_rows::decode_index(&k, &v)?;
+                let first_use = keys::serial(&row.license, direction, &row.country, &serial);
                 let date = self
-                    .get_json::<SerialUse>(&keys::serial(
-                        &row.license,
-                        direction,
-                        &row.country,
-                        &serial,
-                    ))?
+                    .engine()
+                    .get(&first_use)?
+                    .map(|v| serial_rows::decode_use(&first_use, &v))
+                    .transpose()?
                     .map(|u| u.date)
                     .unwrap_or_default();
                 found

@@ -145,6 +145,16 @@ impl<'a> Tx<'a> {
         self.documents.insert(log_key, Box::new(document.clone()));
     }
 
+    /// Bytes of the keys and values this transaction writes so far: what
+    /// its commit adds or rewrites, the same on every node that applies the
+    /// same entries (a byte budget charges a write with it).
+    pub fn written_bytes(&self) -> u64 {
+        self.pending
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (k.len() + v.len()) as u64))
+            .sum()
+    }
+
     pub(crate) fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.forget_document(&key);
         self.pending.insert(key, Some(value));

@@ -47,8 +47,8 @@ pub struct Checked {
     /// For an import certificate: the export licenses citing it.
     pub citing: Vec<LicenseState>,
     pub record: Option<EntryPointer>,
-    /// The encoded size of the signed entry the record added to the log
-    /// (what every party stores); 0 without a record.
+    /// The bytes the record's write stored: its entry, and the rows derived
+    /// from it (the same at every party that reads it); 0 without a record.
     pub record_bytes: u64,
     /// A dry run's record: who could read it (nothing was written).
     pub trial: Option<crate::Trial>,
@@ -316,16 +316,17 @@ impl Verifier {
                 trial: Some(trial),
             });
         }
-        let (v, _, _) = self
-            .inner
-            .store
-            .transaction(|tx| self.append_own(tx, document))?;
+        // Charged at what the record stores, not only its entry: the rows
+        // each serial adds cost every party more than the entry itself.
+        let (v, bytes) = self.inner.store.transaction(|tx| {
+            let (v, _, _) = self.append_own(tx, document)?;
+            Ok::<_, IssueError>((v, tx.written_bytes()))
+        })?;
         self.inner.publish.entry(v.signed());
         let record = EntryPointer {
             seq: v.entry().seq,
             hash: v.id(),
         };
-        let bytes = v.signed().encode().len() as u64;
         Ok(Decided {
             facts,
             verdict,

@@ -37,8 +37,9 @@ pub async fn verify(
             .map(|(a, _)| Json(a));
     }
     // A check alone writes nothing and is not limited; a record is: by
-    // count, and by the bytes it adds to the log (the token's budget and
-    // the node's), reserved now and settled with the entry's real size.
+    // count, and by the bytes it stores (the token's budget and the
+    // node's), reserved now and settled with what its write stored: the
+    // entry and the rows derived from it, which every party stores alike.
     let token = token.map(|t| t.0);
     let reservation = match token {
         Some(t) if req.record => {

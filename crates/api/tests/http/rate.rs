@@ -198,3 +198,42 @@ async fn record_bytes_are_bounded_per_token_and_per_node() {
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
 }
+
+/// Issue 28, the re-probe: a record of many serials stored several times
+/// its entry at every party (its serial rows), and the byte budget counted
+/// only the entry. It now counts what the write stored. A record of 100
+/// serials is an entry of about 7 KB and stores about 38 KB: with 20,000
+/// bytes to spare beyond one reservation, counting the entry alone would let
+/// a second record through.
+#[tokio::test]
+async fn the_byte_budget_counts_what_a_record_stores() {
+    let r = Rig::new().with_rate(RateConfig {
+        record_bytes_per_minute: RESERVATION + 20_000,
+        ..RateConfig::default()
+    });
+    r.foreign_documents();
+    // Line 1 lists the record's serials, so the record is accepted and its
+    // serials are stored (a rejected record stores none).
+    let record = heavy_record('A', 100);
+    let mut license = export("EXP-1");
+    license["items"][0]["serials"] = record["items"][0]["serials"].clone();
+    r.issue(&license).await;
+    let o = Some(r.officer.as_str());
+    let a = r.post("/v1/shipments/verify", o, &record).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json()["verdict"], "accept", "{}", a.text);
+    let seq = a.json()["record"]["seq"].as_u64().expect("recorded");
+    let log = r
+        .get(&format!("/v1/log/US-DDTC?from={seq}&limit=1"), o)
+        .await;
+    let entry = log.text.len();
+    assert!(
+        entry < 20_000,
+        "the entry alone fits the spare bytes: {entry}"
+    );
+    let a = r
+        .post("/v1/shipments/verify", o, &heavy_record('B', 100))
+        .await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.text);
+    assert!(a.text.contains("bytes"), "{}", a.text);
+}
