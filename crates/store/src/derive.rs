@@ -372,11 +372,12 @@ impl Rejudge {
                 Document::License(_) | Document::Amendment { .. } => true,
                 _ => false,
             };
-            if serials_changed {
-                let mut serials = match doc {
-                    Document::Shipment(record) => judge::record_partners(tx, record)?,
-                    _ => judge::serial_partners(tx, &license)?,
-                };
+            let partners = match doc {
+                _ if !serials_changed => None,
+                Document::Shipment(record) => Some(judge::record_partners(tx, record)?),
+                _ => judge::serial_partners(tx, &license)?,
+            };
+            if let Some(mut serials) = partners {
                 serials.insert(license.clone());
                 judge::serials_of(tx, &serials)?;
             }

@@ -55,17 +55,28 @@ const SERIAL_GROUP_LIMIT: usize = 32;
 
 /// The other licenses under which a serial `license` crossed with also
 /// crossed in the same direction: whose `serial.repeat` a change to
-/// `license` can change.
-pub(crate) fn serial_partners(tx: &Tx, license: &DocumentRef) -> Result<BTreeSet<DocumentRef>> {
+/// `license` can change. `None` when no serial crossed under `license`:
+/// then it has no `serial.repeat` to judge, none held to clear (only its
+/// own serials' first uses raise one, and they are never removed but by a
+/// rebuild), and no partner (the common case of a license just issued,
+/// which then costs no second read of its record).
+pub(crate) fn serial_partners(
+    tx: &Tx,
+    license: &DocumentRef,
+) -> Result<Option<BTreeSet<DocumentRef>>> {
+    let own = own_serials(tx, license)?;
+    if own.is_empty() {
+        return Ok(None);
+    }
     let mut out = BTreeSet::new();
-    for (direction, _, serial, _) in own_serials(tx, license)? {
+    for (direction, _, serial, _) in own {
         for other in serial_group(tx, direction, &serial, SERIAL_GROUP_LIMIT + 1)? {
             if &other.license != license {
                 out.insert(other.license);
             }
         }
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// The licenses (other than its own) whose serials `record` crossed with
