@@ -114,6 +114,7 @@ pub(crate) fn apply(
                     readers,
                     doubts,
                     unconfirmed,
+                    checked,
                 }) => {
                     crate::doubts::raise(tx, entry, &document, unconfirmed, doubts)?;
                     apply_document(
@@ -122,7 +123,10 @@ pub(crate) fn apply(
                         pointer,
                         key_id,
                         &document,
-                        Carried::Sealed(&readers),
+                        Carried::Sealed {
+                            readers: &readers,
+                            checked: checked.as_ref(),
+                        },
                     )?
                 }
                 Some(Opening::Invalid(reason)) => {
@@ -170,7 +174,11 @@ enum Carried<'a> {
     },
     /// Sealed in its log entry to these readers: a recipient records who can
     /// read it (the issuer first, whose key opens it again when read).
-    Sealed(&'a [Reader]),
+    Sealed {
+        readers: &'a [Reader],
+        /// Its stateless rules, when they ran where it was opened.
+        checked: Option<&'a Result<(), Invalid>>,
+    },
 }
 
 fn apply_document(
@@ -207,8 +215,7 @@ fn apply_document(
         None => tx.announcement_prior(&entry.authority, doc)?,
     };
     let checked = match carried {
-        Carried::InLog { checked } => checked,
-        Carried::Sealed(_) => None,
+        Carried::InLog { checked } | Carried::Sealed { checked, .. } => checked,
     };
     let transition =
         match lifecycle::transition_checked(prior, doc, entry.authority.country(), checked) {
@@ -227,7 +234,7 @@ fn apply_document(
         stored,
         old_document,
         match carried {
-            Carried::Sealed(readers) => Some(readers),
+            Carried::Sealed { readers, .. } => Some(readers),
             Carried::InLog { .. } => None,
         },
     )?;
@@ -357,7 +364,13 @@ impl Rejudge {
 
     fn run(self, tx: &mut Tx, doc: &Document) -> Result<()> {
         if let Some((license, import)) = self.license {
-            judge::license(tx, &license)?;
+            // A license document is applied only where none was held (the
+            // lifecycle refuses a second issue).
+            let held = match doc {
+                Document::License(_) => judge::Held::New,
+                _ => judge::Held::Before,
+            };
+            judge::license(tx, &license, held)?;
             if import {
                 judge::citing(tx, &license)?;
             }
@@ -383,7 +396,7 @@ impl Rejudge {
             }
         }
         if let Some(export) = self.verified {
-            judge::license(tx, &export)?;
+            judge::license(tx, &export, judge::Held::Before)?;
         }
         Ok(())
     }

@@ -23,10 +23,21 @@ use tally_model::{
     normalize_serial,
 };
 
+/// Whether a license may already have joined alerts to rewrite.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Held {
+    /// Just issued: none of the kinds [`license`] rewrites is held about it
+    /// (they are raised only about a held license, and only a rebuild takes
+    /// a license away), so there is nothing to clear first.
+    New,
+    /// It was held before: its alerts are cleared, then raised again.
+    Before,
+}
+
 /// Re-judges every joined alert of `license` (a reference; nothing happens
 /// while the license itself is not held) but `serial.repeat`, which only
 /// serials, routes and makes change: [`serials_of`].
-pub(crate) fn license(tx: &mut Tx, license: &DocumentRef) -> Result<()> {
+pub(crate) fn license(tx: &mut Tx, license: &DocumentRef, held: Held) -> Result<()> {
     let Ok(authority) = license.authority.parse::<AuthorityId>() else {
         return Ok(());
     };
@@ -37,11 +48,11 @@ pub(crate) fn license(tx: &mut Tx, license: &DocumentRef) -> Result<()> {
     let s = subject(&state);
     let mut found = judgement::off_route(&s, &rows);
     found.extend(judgement::after_revocation(&s, &rows));
-    clear(tx, AlertKind::ShipmentDiscrepancy, &state)?;
+    clear(tx, AlertKind::ShipmentDiscrepancy, &state, held)?;
     found.extend(judgement::discrepancy(&s, &rows));
     keep(tx, &state, found);
-    import_withdrawn(tx, &state)?;
-    overdue(tx, &state, &rows)?;
+    import_withdrawn(tx, &state, held)?;
+    overdue(tx, &state, &rows, held)?;
     Ok(())
 }
 
@@ -176,7 +187,7 @@ fn serial_group(
 pub(crate) fn citing(tx: &mut Tx, ic: &DocumentRef) -> Result<()> {
     let exports = tx.citing(ic)?;
     for export in exports {
-        license(tx, &export)?;
+        license(tx, &export, Held::Before)?;
     }
     Ok(())
 }
@@ -215,7 +226,10 @@ fn raise(
 }
 
 /// Deletes the alerts of `kind` about `state` (before rewriting them).
-fn clear(tx: &mut Tx, kind: AlertKind, state: &LicenseState) -> Result<()> {
+fn clear(tx: &mut Tx, kind: AlertKind, state: &LicenseState, held: Held) -> Result<()> {
+    if held == Held::New {
+        return Ok(());
+    }
     let prefix = keys::alert_prefix(kind.as_str(), &state.reference());
     for (k, _) in tx.scan_prefix(&prefix)? {
         tx.delete(k);
@@ -228,7 +242,7 @@ fn clear(tx: &mut Tx, kind: AlertKind, state: &LicenseState) -> Result<()> {
 /// of its serials' first use and the serial's group across licenses, and
 /// the other licenses of the group as they stand.
 fn serial_repeat(tx: &mut Tx, state: &LicenseState, cache: &mut Licenses) -> Result<()> {
-    clear(tx, AlertKind::SerialRepeat, state)?;
+    clear(tx, AlertKind::SerialRepeat, state, Held::Before)?;
     let s = subject(state);
     let mut repeats = Vec::new();
     for (direction, country, serial, mine) in own_serials(tx, &state.reference())? {
@@ -284,7 +298,7 @@ fn keep(tx: &mut Tx, state: &LicenseState, found: impl IntoIterator<Item = Findi
 
 /// `import.withdrawn` of an export license, rewritten whole: the rule
 /// reads the import certificate it cites; the citation is indexed here.
-fn import_withdrawn(tx: &mut Tx, export: &LicenseState) -> Result<()> {
+fn import_withdrawn(tx: &mut Tx, export: &LicenseState, held: Held) -> Result<()> {
     let License::Export(e) = &export.document else {
         return Ok(());
     };
@@ -292,7 +306,7 @@ fn import_withdrawn(tx: &mut Tx, export: &LicenseState) -> Result<()> {
         return Ok(());
     };
     tx.put_raw(keys::cites(ic_ref, &export.reference()), Vec::new());
-    clear(tx, AlertKind::ImportWithdrawn, export)?;
+    clear(tx, AlertKind::ImportWithdrawn, export, held)?;
     let Ok(ic_authority) = ic_ref.authority.parse::<AuthorityId>() else {
         return Ok(());
     };
@@ -307,8 +321,8 @@ fn import_withdrawn(tx: &mut Tx, export: &LicenseState) -> Result<()> {
 /// `delivery.overdue` of an export license, rewritten whole, as of the
 /// transaction's date: the rule reads the delivery verifications that
 /// count (not revoked, from the importing country, of this license).
-fn overdue(tx: &mut Tx, state: &LicenseState, rows: &[ShipmentRow]) -> Result<()> {
-    clear(tx, AlertKind::DeliveryOverdue, state)?;
+fn overdue(tx: &mut Tx, state: &LicenseState, rows: &[ShipmentRow], held: Held) -> Result<()> {
+    clear(tx, AlertKind::DeliveryOverdue, state, held)?;
     let License::Export(export) = &state.document else {
         return Ok(());
     };

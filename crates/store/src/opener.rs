@@ -14,6 +14,7 @@
 //! opens. A read changes nothing, so it cannot make two nodes derive
 //! different states; when it fails the license answers `unreadable`.
 
+use tally_model::validate::Invalid;
 use tally_model::{Document, Entry};
 
 /// What opening a sealed entry came to.
@@ -33,6 +34,13 @@ pub enum Opening {
         readers: Vec<crate::state::Reader>,
         doubts: Vec<Doubt>,
         unconfirmed: Vec<crate::state::Reader>,
+        /// The document's stateless rules (`validate::validate_license`, for
+        /// a license or an amendment), run where it was opened: catch-up
+        /// opens beside the signature check, on the other core, so the
+        /// one-thread commit stage does not run them (as for a clear
+        /// entry's `VerifiedEntry::check_document`). `None`: not run, the
+        /// lifecycle runs them.
+        checked: Option<Result<(), Invalid>>,
     },
     /// Not addressed to this node: keep the entry, apply nothing.
     NotAddressed,

@@ -342,7 +342,7 @@ impl Store {
             judged += licenses.len();
             self.transaction(|tx| {
                 for l in &licenses {
-                    crate::judge::license(tx, l)?;
+                    crate::judge::license(tx, l, crate::judge::Held::Before)?;
                 }
                 Ok::<_, StoreError>(())
             })?;

@@ -31,6 +31,12 @@ pub struct Tx<'a> {
     /// writer lock means nothing commits while it lives.
     reads: std::cell::OnceCell<Box<dyn Engine>>,
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Per authority, every announcement of it that counts (`N` rows, oldest
+    /// first) as this transaction sees them, when there are at most
+    /// [`ANNOUNCED_HELD`] (`None`: more, read by range each time). A
+    /// catch-up batch reads its issuer's for each sealed entry; writing an
+    /// `N` row forgets them all.
+    announced: std::cell::RefCell<HashMap<String, Option<std::rc::Rc<Vec<AnnouncedKey>>>>>,
     /// Reads back sealed documents this node opened (a license's current
     /// version, when an entry applied here refers to it).
     reader: Option<&'a dyn SealedReader>,
@@ -48,6 +54,10 @@ pub struct Tx<'a> {
     /// ([`Tx::on_commit`]); dropped unrun when it does not commit.
     after: Vec<AfterCommit>,
 }
+
+/// How many announcements of one authority a transaction keeps in memory
+/// (an issuer announces one key a rotation: a few a year).
+const ANNOUNCED_HELD: usize = 64;
 
 /// Work that may only happen once a transaction's writes are durable.
 pub type AfterCommit = Box<dyn FnOnce() + Send>;
@@ -73,6 +83,7 @@ impl<'a> Tx<'a> {
             engine,
             reads: std::cell::OnceCell::new(),
             pending: BTreeMap::new(),
+            announced: Default::default(),
             reader,
             compromised: Arc::default(),
             due: AlertClock::default().due(),
@@ -157,12 +168,20 @@ impl<'a> Tx<'a> {
 
     pub(crate) fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.forget_document(&key);
+        self.forget_announced(&key);
         self.pending.insert(key, Some(value));
     }
 
     pub(crate) fn delete(&mut self, key: Vec<u8>) {
         self.forget_document(&key);
+        self.forget_announced(&key);
         self.pending.insert(key, None);
+    }
+
+    fn forget_announced(&mut self, key: &[u8]) {
+        if key.first() == Some(&keys::ANNOUNCED_BY_TIME) {
+            self.announced.get_mut().clear();
+        }
     }
 
     /// A log entry rewritten or removed (a compromised tail moved aside)
@@ -289,6 +308,10 @@ impl<'a> Tx<'a> {
         at_ms: Option<i64>,
         limit: usize,
     ) -> Result<Vec<AnnouncedKey>> {
+        if let Some(all) = self.all_announced(authority)? {
+            let upto = all.partition_point(|a| at_ms.is_none_or(|at| a.valid_from_ms <= at));
+            return Ok(all[upto.saturating_sub(limit)..upto].to_vec());
+        }
         let (start, end) = keys::announced_until(authority.as_str(), at_ms);
         let mut out = self
             .scan_range_rev(&start, &end, limit)?
@@ -297,6 +320,34 @@ impl<'a> Tx<'a> {
             .collect::<Result<Vec<AnnouncedKey>>>()?;
         out.reverse();
         Ok(out)
+    }
+
+    /// Every announcement of `authority` that counts, oldest first, read
+    /// once per transaction (see `Tx::announced`); `None` when it has more
+    /// than [`ANNOUNCED_HELD`].
+    fn all_announced(
+        &self,
+        authority: &AuthorityId,
+    ) -> Result<Option<std::rc::Rc<Vec<AnnouncedKey>>>> {
+        if let Some(held) = self.announced.borrow().get(authority.as_str()) {
+            return Ok(held.clone());
+        }
+        let (start, end) = keys::announced_until(authority.as_str(), None);
+        let rows = self.scan_range_rev(&start, &end, ANNOUNCED_HELD + 1)?;
+        let held = if rows.len() > ANNOUNCED_HELD {
+            None
+        } else {
+            let mut all = rows
+                .into_iter()
+                .map(|(k, v)| crate::codec::decode(&k, &v))
+                .collect::<Result<Vec<AnnouncedKey>>>()?;
+            all.reverse();
+            Some(std::rc::Rc::new(all))
+        };
+        self.announced
+            .borrow_mut()
+            .insert(authority.to_string(), held.clone());
+        Ok(held)
     }
 
     /// What the lifecycle rule needs to know of `doc` when it names no

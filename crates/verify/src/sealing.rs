@@ -427,11 +427,18 @@ impl SealOpener {
             .filter(|r| !self.card_knows(&r.authority, &r.encryption_key))
             .cloned()
             .collect();
+        let checked = match &payload.document {
+            Document::License(l) | Document::Amendment { license: l, .. } => Some(
+                tally_model::validate::validate_license(l, entry.authority.country()),
+            ),
+            _ => None,
+        };
         Opening::Document {
             document: Box::new(payload.document),
             readers,
             doubts,
             unconfirmed,
+            checked,
         }
     }
 
