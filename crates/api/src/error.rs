@@ -5,6 +5,10 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use tally_model::License;
+use tally_model::faults::{Fault, MAX_FAULTS};
+use tally_model::id::Country;
+use tally_model::validate::license_faults;
 use tally_verify::{IssueError, StoreError};
 
 /// An error answer. The message is for people; clients branch on `code`.
@@ -17,6 +21,9 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// Close the connection after this answer (`Connection: close`).
     pub close: bool,
+    /// A 422's faults, each at a JSON pointer into the body (docs/API.md);
+    /// empty: the message alone, at the whole body (`""`).
+    pub details: Vec<Fault>,
 }
 
 impl ApiError {
@@ -27,7 +34,22 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             close: false,
+            details: Vec::new(),
         }
+    }
+
+    /// This 422 `invalid_document` about `license` lists every fault the
+    /// document rules find in it, when the first is the one refused for
+    /// (a refusal of another rule, linkage or sealing, keeps its message
+    /// alone); any other error is returned as it is.
+    pub fn with_faults(mut self, license: &License, issuer: Country) -> ApiError {
+        if self.code == "invalid_document" {
+            let faults = license_faults(license, issuer, MAX_FAULTS).into_vec();
+            if faults.first().is_some_and(|f| f.message == self.message) {
+                self.details = faults;
+            }
+        }
+        self
     }
 
     /// 429 `rate_limited`: the token went over its per-minute limit; the
@@ -180,7 +202,19 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let body = if self.status == StatusCode::UNPROCESSABLE_ENTITY {
+            let details = if self.details.is_empty() {
+                vec![Fault {
+                    pointer: String::new(),
+                    message: self.message.clone(),
+                }]
+            } else {
+                self.details
+            };
+            json!({"error": {"code": self.code, "message": self.message, "details": details}})
+        } else {
+            json!({"error": {"code": self.code, "message": self.message}})
+        };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             response

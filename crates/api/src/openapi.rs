@@ -35,7 +35,19 @@ pub fn document(routes: &[Route]) -> Value {
                         "required": ["code", "message"],
                         "properties": {
                             "code": {"type": "string"},
-                            "message": {"type": "string"}
+                            "message": {"type": "string"},
+                            "details": {
+                                "description": "422 only: every fault, each at a JSON pointer (RFC 6901) into the body",
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["pointer", "message"],
+                                    "properties": {
+                                        "pointer": {"type": "string"},
+                                        "message": {"type": "string"}
+                                    }
+                                }
+                            }
                         }
                     }}
                 }

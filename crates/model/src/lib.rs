@@ -40,6 +40,7 @@ pub mod date;
 pub mod document;
 pub mod entry;
 pub mod error;
+pub mod faults;
 pub mod id;
 pub mod issuer_keys;
 pub mod judgement;

@@ -8,6 +8,7 @@ use crate::document::{
     Category, DeliveryVerification, ExportLicense, ImportCertificate, Item, License, Party,
     ShipmentRecord, StatusChange, Unit,
 };
+use crate::faults::{At, Faults};
 use crate::id::{AuthorityId, Country};
 use std::collections::BTreeSet;
 use std::fmt::Display;
@@ -191,24 +192,39 @@ pub fn validate_shipment_text(record: &ShipmentRecord) -> Result<(), Invalid> {
     Ok(())
 }
 
-fn party(field: &str, p: &Party) -> Result<(), Invalid> {
-    required(format_args!("{field}.name"), &p.name)?;
-    name(format_args!("{field}.name"), &p.name)?;
-    number(format_args!("{field}.id"), p.id.as_deref().unwrap_or(""))?;
+/// A party at `at` (named `field` in messages).
+fn party(f: &mut Faults, at: At, field: &str, p: &Party) {
+    let name_at = at.key("name");
+    let named = f.check(name_at, required(format_args!("{field}.name"), &p.name));
+    if named.is_some() {
+        f.check(name_at, name(format_args!("{field}.name"), &p.name));
+    }
+    f.check(
+        at.key("id"),
+        number(format_args!("{field}.id"), p.id.as_deref().unwrap_or("")),
+    );
     // An address is no name: it may be long, but it is one line too.
-    free_text(
-        format_args!("{field}.address"),
-        p.address.as_deref().unwrap_or(""),
-    )
+    f.check(
+        at.key("address"),
+        free_text(
+            format_args!("{field}.address"),
+            p.address.as_deref().unwrap_or(""),
+        ),
+    );
 }
 
-fn validity(from: &str, until: &str) -> Result<(Date, Date), Invalid> {
-    let f = date("valid_from", from)?;
-    let u = date("valid_until", until)?;
-    if u < f {
-        return invalid(format!("valid_until {until} is before valid_from {from}"));
+fn validity(f: &mut Faults, from: &str, until: &str) {
+    let root = At::root();
+    let from_date = f.check(root.key("valid_from"), date("valid_from", from));
+    let until_date = f.check(root.key("valid_until"), date("valid_until", until));
+    if let (Some(fd), Some(ud)) = (from_date, until_date)
+        && ud < fd
+    {
+        f.add(
+            root.key("valid_until"),
+            format!("valid_until {until} is before valid_from {from}"),
+        );
     }
-    Ok((f, u))
 }
 
 /// Brokers, consignees or carriers named on one license.
@@ -216,7 +232,7 @@ const MAX_PARTIES: usize = 50;
 
 /// `{"amount": "84500.00", "currency": "USD"}`: a non-negative decimal of at
 /// most 15 integer and 4 fraction digits, and three capital letters.
-fn money(v: &crate::document::Money) -> Result<(), Invalid> {
+fn money(f: &mut Faults, at: At, v: &crate::document::Money) {
     let (int, frac) = v.amount.split_once('.').unwrap_or((&v.amount, ""));
     let digits = |s: &str, max: usize| s.len() <= max && s.bytes().all(|b| b.is_ascii_digit());
     let amount_ok = (1..=15).contains(&int.len())
@@ -224,18 +240,20 @@ fn money(v: &crate::document::Money) -> Result<(), Invalid> {
         && digits(frac, 4)
         && (!frac.is_empty() || !v.amount.ends_with('.'));
     if !amount_ok {
-        return invalid(format!(
-            "value.amount {:?} is not a decimal like \"84500.00\"",
-            v.amount
-        ));
+        f.add(
+            at.key("amount"),
+            format!(
+                "value.amount {:?} is not a decimal like \"84500.00\"",
+                v.amount
+            ),
+        );
     }
     if v.currency.len() != 3 || !v.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return invalid(format!(
-            "value.currency {:?} is not an ISO 4217 code",
-            v.currency
-        ));
+        f.add(
+            at.key("currency"),
+            format!("value.currency {:?} is not an ISO 4217 code", v.currency),
+        );
     }
-    Ok(())
 }
 
 /// The HS headings (first four digits) of each category (the Harmonized
@@ -283,220 +301,340 @@ fn units(c: Category) -> &'static str {
     }
 }
 
-fn items(items: &[Item]) -> Result<(), Invalid> {
+fn items(f: &mut Faults, items: &[Item]) {
+    let at = At::root();
+    let list = at.key("items");
     if items.is_empty() {
-        return invalid("no items");
+        return f.add(list, "no items");
     }
     if items.len() > MAX_ITEMS {
-        return invalid(format!("more than {MAX_ITEMS} item lines"));
+        return f.add(list, format!("more than {MAX_ITEMS} item lines"));
     }
     let mut lines = BTreeSet::new();
     let mut serials_seen = BTreeSet::new();
-    for it in items {
-        if !lines.insert(it.line) {
-            return invalid(format!("duplicate line number {}", it.line));
-        }
-        if it.quantity == 0 {
-            return invalid(format!("line {}: quantity 0", it.line));
-        }
-        if it.quantity > MAX_QUANTITY {
-            return invalid(format!(
+    for (i, it) in items.iter().enumerate() {
+        let at = list.index(i);
+        item(f, at, it, &mut lines, &mut serials_seen);
+    }
+}
+
+/// One item line at `at`; `lines` and `serials_seen` gather the line
+/// numbers and serials of the lines before it.
+fn item<'a>(
+    f: &mut Faults,
+    at: At,
+    it: &'a Item,
+    lines: &mut BTreeSet<u32>,
+    serials_seen: &mut BTreeSet<&'a str>,
+) {
+    if !lines.insert(it.line) {
+        f.add(at.key("line"), format!("duplicate line number {}", it.line));
+    }
+    if it.quantity == 0 {
+        f.add(at.key("quantity"), format!("line {}: quantity 0", it.line));
+    }
+    if it.quantity > MAX_QUANTITY {
+        f.add(
+            at.key("quantity"),
+            format!(
                 "line {}: quantity {} is above {MAX_QUANTITY}",
                 it.line, it.quantity
-            ));
-        }
-        if it.serials.len() as u64 > it.quantity {
-            return invalid(format!(
+            ),
+        );
+    }
+    let serials = at.key("serials");
+    if it.serials.len() as u64 > it.quantity {
+        f.add(
+            serials,
+            format!(
                 "line {}: {} serials for a quantity of {}",
                 it.line,
                 it.serials.len(),
                 it.quantity
-            ));
+            ),
+        );
+    }
+    if it.serials.len() > MAX_SERIALS {
+        return f.add(
+            serials,
+            format!("line {}: more than {MAX_SERIALS} serials", it.line),
+        );
+    }
+    for (k, s) in it.serials.iter().enumerate() {
+        let at = serials.index(k);
+        let ok = f
+            .check(at, required(format_args!("line {} serial", it.line), s))
+            .and_then(|()| f.check(at, number(format_args!("line {} serial", it.line), s)));
+        if ok.is_some() && !serials_seen.insert(s.as_str()) {
+            f.add(at, format!("line {}: serial {s:?} listed twice", it.line));
         }
-        if it.serials.len() > MAX_SERIALS {
-            return invalid(format!("line {}: more than {MAX_SERIALS} serials", it.line));
-        }
-        for s in &it.serials {
-            required(format_args!("line {} serial", it.line), s)?;
-            number(format_args!("line {} serial", it.line), s)?;
-            if !serials_seen.insert(s.as_str()) {
-                return invalid(format!("line {}: serial {s:?} listed twice", it.line));
-            }
-        }
+    }
+    f.check(
+        at.key("description"),
         name(
             format_args!("line {} description", it.line),
             &it.description,
-        )?;
-        if let Some(hs) = &it.hs_code {
-            if !(4..=10).contains(&hs.len()) || !hs.bytes().all(|b| b.is_ascii_digit()) {
-                return invalid(format!(
-                    "line {}: hs_code {hs:?} must be 4-10 digits",
-                    it.line
-                ));
-            }
-            if !heading_fits(it.category, hs) {
-                return invalid(format!(
+        ),
+    );
+    if let Some(hs) = &it.hs_code {
+        if !(4..=10).contains(&hs.len()) || !hs.bytes().all(|b| b.is_ascii_digit()) {
+            f.add(
+                at.key("hs_code"),
+                format!("line {}: hs_code {hs:?} must be 4-10 digits", it.line),
+            );
+        } else if !heading_fits(it.category, hs) {
+            f.add(
+                at.key("hs_code"),
+                format!(
                     "line {}: hs_code {hs:?} is not a heading of {} ({})",
                     it.line,
                     crate::linkage::category_name(it.category),
                     headings(it.category)
-                ));
-            }
+                ),
+            );
         }
-        if !unit_fits(it.category, it.unit) {
-            return invalid(format!(
+    }
+    if !unit_fits(it.category, it.unit) {
+        f.add(
+            at.key("unit"),
+            format!(
                 "line {}: {} count in {}, not {}",
                 it.line,
                 crate::linkage::category_name(it.category),
                 units(it.category),
                 crate::linkage::unit_name(it.unit)
-            ));
-        }
-        for (name, v) in [
-            ("make", &it.make),
-            ("model", &it.model),
-            ("caliber", &it.caliber),
-        ] {
-            self::name(
-                format_args!("line {} {name}", it.line),
-                v.as_deref().unwrap_or(""),
-            )?;
-        }
+            ),
+        );
     }
-    Ok(())
+    for (key, v) in [
+        ("make", &it.make),
+        ("model", &it.model),
+        ("caliber", &it.caliber),
+    ] {
+        f.check(
+            at.key(key),
+            name(
+                format_args!("line {} {key}", it.line),
+                v.as_deref().unwrap_or(""),
+            ),
+        );
+    }
 }
 
-fn export(d: &ExportLicense) -> Result<(), Invalid> {
-    let exp = country("exporting_country", &d.exporting_country)?;
-    let imp = country("importing_country", &d.importing_country)?;
-    if exp == imp {
-        return invalid("exporting_country and importing_country are the same");
+/// The two countries of a trade at the document's root: each known, and
+/// not the same.
+fn trade_countries(
+    f: &mut Faults,
+    first: (&str, &str),
+    second: (&str, &str),
+) -> Option<(Country, Country)> {
+    let root = At::root();
+    let a = f.check(root.key(first.0), country(first.0, first.1));
+    let b = f.check(root.key(second.0), country(second.0, second.1));
+    let (a, b) = a.zip(b)?;
+    if a == b {
+        f.add(
+            root.key(second.0),
+            "exporting_country and importing_country are the same",
+        );
     }
+    Some((a, b))
+}
+
+fn export(f: &mut Faults, d: &ExportLicense) {
+    let root = At::root();
+    let countries = trade_countries(
+        f,
+        ("exporting_country", &d.exporting_country),
+        ("importing_country", &d.importing_country),
+    );
     let mut transit = BTreeSet::new();
-    for t in &d.transit_countries {
-        let c = country("transit_countries", t)?;
-        if c == exp || c == imp {
-            return invalid(format!(
-                "transit country {t} is the exporting or importing country"
-            ));
-        }
-        if !transit.insert(c) {
-            return invalid(format!("transit country {t} listed twice"));
+    let list = root.key("transit_countries");
+    for (i, t) in d.transit_countries.iter().enumerate() {
+        let at = list.index(i);
+        let Some(c) = f.check(at, country("transit_countries", t)) else {
+            continue;
+        };
+        if countries.is_some_and(|(exp, imp)| c == exp || c == imp) {
+            f.add(
+                at,
+                format!("transit country {t} is the exporting or importing country"),
+            );
+        } else if !transit.insert(c) {
+            f.add(at, format!("transit country {t} listed twice"));
         }
     }
-    party("exporter", &d.exporter)?;
-    party("importer", &d.importer)?;
+    party(f, root.key("exporter"), "exporter", &d.exporter);
+    party(f, root.key("importer"), "importer", &d.importer);
     match &d.end_user {
-        Some(p) => party("end_user", p)?,
-        None => return invalid("an export license needs end_user"),
+        Some(p) => party(f, root.key("end_user"), "end_user", p),
+        None => f.add(root.key("end_user"), "an export license needs end_user"),
     }
-    free_text("end_use", d.end_use.as_deref().unwrap_or(""))?;
-    free_text("conditions", d.conditions.as_deref().unwrap_or(""))?;
+    let end_use = d.end_use.as_deref().unwrap_or("");
+    f.check(root.key("end_use"), free_text("end_use", end_use));
+    let conditions = d.conditions.as_deref().unwrap_or("");
+    f.check(root.key("conditions"), free_text("conditions", conditions));
     if let Some(c) = &d.end_user_certificate {
-        required("end_user_certificate.number", &c.number)?;
-        number("end_user_certificate.number", &c.number)?;
-        date("end_user_certificate.date", &c.date)?;
-        required("end_user_certificate.issued_by", &c.issued_by)?;
-        name("end_user_certificate.issued_by", &c.issued_by)?;
+        end_user_certificate(f, root.key("end_user_certificate"), c);
     }
     for (field, list) in [
         ("brokers", &d.brokers),
         ("consignees", &d.consignees),
         ("carriers", &d.carriers),
     ] {
+        let at = root.key(field);
         if list.len() > MAX_PARTIES {
-            return invalid(format!("{field}: more than {MAX_PARTIES}"));
+            f.add(at, format!("{field}: more than {MAX_PARTIES}"));
+            continue;
         }
-        for p in list {
-            party(field, p)?;
+        for (i, p) in list.iter().enumerate() {
+            party(f, at.index(i), field, p);
         }
     }
     if let Some(v) = &d.value {
-        money(v)?;
+        money(f, root.key("value"), v);
     }
-    name("place_of_issue", d.place_of_issue.as_deref().unwrap_or(""))?;
+    let place = d.place_of_issue.as_deref().unwrap_or("");
+    f.check(root.key("place_of_issue"), name("place_of_issue", place));
+    let ic = root.key("import_certificate");
     match &d.import_certificate {
-        None => return invalid("an export license needs import_certificate"),
+        None => f.add(ic, "an export license needs import_certificate"),
         Some(r) => {
-            r.authority.parse::<AuthorityId>().or_else(|_| {
-                invalid(format!(
-                    "import_certificate.authority {:?} is not an authority id",
-                    r.authority
-                ))
-            })?;
-            document_number(&r.number)?;
+            if r.authority.parse::<AuthorityId>().is_err() {
+                f.add(
+                    ic.key("authority"),
+                    format!(
+                        "import_certificate.authority {:?} is not an authority id",
+                        r.authority
+                    ),
+                );
+            }
+            f.check(ic.key("number"), document_number(&r.number));
         }
     }
-    items(&d.items)
+    items(f, &d.items);
 }
 
-fn import(d: &ImportCertificate) -> Result<(), Invalid> {
-    let imp = country("importing_country", &d.importing_country)?;
-    let exp = country("exporting_country", &d.exporting_country)?;
-    if exp == imp {
-        return invalid("exporting_country and importing_country are the same");
+fn end_user_certificate(f: &mut Faults, at: At, c: &crate::document::EndUserCertificate) {
+    let number_at = at.key("number");
+    if f.check(
+        number_at,
+        required("end_user_certificate.number", &c.number),
+    )
+    .is_some()
+    {
+        f.check(number_at, number("end_user_certificate.number", &c.number));
     }
-    party("importer", &d.importer)?;
-    party("exporter", &d.exporter)?;
+    f.check(at.key("date"), date("end_user_certificate.date", &c.date));
+    let by = at.key("issued_by");
+    if f.check(by, required("end_user_certificate.issued_by", &c.issued_by))
+        .is_some()
+    {
+        f.check(by, name("end_user_certificate.issued_by", &c.issued_by));
+    }
+}
+
+fn import(f: &mut Faults, d: &ImportCertificate) {
+    let root = At::root();
+    trade_countries(
+        f,
+        ("importing_country", &d.importing_country),
+        ("exporting_country", &d.exporting_country),
+    );
+    party(f, root.key("importer"), "importer", &d.importer);
+    party(f, root.key("exporter"), "exporter", &d.exporter);
     if let Some(p) = &d.end_user {
-        party("end_user", p)?;
+        party(f, root.key("end_user"), "end_user", p);
     }
-    free_text("end_use", d.end_use.as_deref().unwrap_or(""))?;
-    items(&d.items)
+    let end_use = d.end_use.as_deref().unwrap_or("");
+    f.check(root.key("end_use"), free_text("end_use", end_use));
+    items(f, &d.items);
 }
 
 /// The export license a transit authorization or a delivery verification
 /// is for: an authority id and a document number.
-fn export_reference(r: &crate::document::DocumentRef) -> Result<(), Invalid> {
-    r.authority.parse::<AuthorityId>().or_else(|_| {
-        invalid(format!(
-            "export_license.authority {:?} is not an authority id",
-            r.authority
-        ))
-    })?;
-    document_number(&r.number)
+fn export_reference(f: &mut Faults, r: &crate::document::DocumentRef) {
+    let at = At::root();
+    let at = at.key("export_license");
+    if r.authority.parse::<AuthorityId>().is_err() {
+        f.add(
+            at.key("authority"),
+            format!(
+                "export_license.authority {:?} is not an authority id",
+                r.authority
+            ),
+        );
+    }
+    f.check(at.key("number"), document_number(&r.number));
 }
 
-fn delivery(d: &DeliveryVerification) -> Result<(), Invalid> {
-    country("importing_country", &d.importing_country)?;
-    export_reference(&d.export_license)?;
-    party("delivered_to", &d.delivered_to)?;
+fn delivery(f: &mut Faults, d: &DeliveryVerification) {
+    let root = At::root();
+    f.check(
+        root.key("importing_country"),
+        country("importing_country", &d.importing_country),
+    );
+    export_reference(f, &d.export_license);
+    party(f, root.key("delivered_to"), "delivered_to", &d.delivered_to);
+    let list = root.key("items");
     if d.items.is_empty() {
-        return invalid("no items");
+        return f.add(list, "no items");
     }
     if d.items.len() > MAX_ITEMS {
-        return invalid(format!("more than {MAX_ITEMS} item lines"));
+        return f.add(list, format!("more than {MAX_ITEMS} item lines"));
     }
     let mut lines = BTreeSet::new();
-    for l in &d.items {
+    for (i, l) in d.items.iter().enumerate() {
+        let at = list.index(i);
         if !lines.insert(l.line) {
-            return invalid(format!("duplicate line number {}", l.line));
+            f.add(at.key("line"), format!("duplicate line number {}", l.line));
         }
         if l.quantity == 0 || l.quantity > MAX_QUANTITY {
-            return invalid(format!(
-                "line {}: quantity must be 1 to {MAX_QUANTITY}",
-                l.line
-            ));
+            f.add(
+                at.key("quantity"),
+                format!("line {}: quantity must be 1 to {MAX_QUANTITY}", l.line),
+            );
         }
     }
-    Ok(())
 }
 
-/// Checks a document issued by an authority of `issuer`'s country.
+/// Checks a document issued by an authority of `issuer`'s country: the
+/// first of its faults ([`license_faults`]), whose message has always
+/// named why a document is refused.
 pub fn validate_license(license: &License, issuer: Country) -> Result<(), Invalid> {
-    document_number(license.number())?;
+    match license_faults(license, issuer, 1)
+        .into_vec()
+        .into_iter()
+        .next()
+    {
+        Some(first) => Err(Invalid(first.message)),
+        None => Ok(()),
+    }
+}
+
+/// Every fault of a document issued by an authority of `issuer`'s country
+/// (at most `limit` kept), in the order the rules run; none when it is valid.
+pub fn license_faults(license: &License, issuer: Country, limit: usize) -> Faults {
+    let mut f = Faults::new(limit);
+    let root = At::root();
+    f.check(root.key("number"), document_number(license.number()));
     let (from, until) = license.validity();
-    validity(from, until)?;
+    validity(&mut f, from, until);
     match license {
-        License::Export(d) => export(d)?,
-        License::Import(d) => import(d)?,
+        License::Export(d) => export(&mut f, d),
+        License::Import(d) => import(&mut f, d),
         License::Transit(d) => {
-            country("transit_country", &d.transit_country)?;
-            export_reference(&d.export_license)?;
-            number("entry_point", d.entry_point.as_deref().unwrap_or(""))?;
-            number("exit_point", d.exit_point.as_deref().unwrap_or(""))?;
+            f.check(
+                root.key("transit_country"),
+                country("transit_country", &d.transit_country),
+            );
+            export_reference(&mut f, &d.export_license);
+            let entry = d.entry_point.as_deref().unwrap_or("");
+            f.check(root.key("entry_point"), number("entry_point", entry));
+            let exit = d.exit_point.as_deref().unwrap_or("");
+            f.check(root.key("exit_point"), number("exit_point", exit));
         }
-        License::Delivery(d) => delivery(d)?,
+        License::Delivery(d) => delivery(&mut f, d),
     }
     let field = match license {
         License::Export(_) => "exporting_country",
@@ -504,12 +642,15 @@ pub fn validate_license(license: &License, issuer: Country) -> Result<(), Invali
         License::Transit(_) => "transit_country",
     };
     if license.issuing_country() != issuer.as_str() {
-        return invalid(format!(
-            "{field} {} is not the issuing node's country {issuer}",
-            license.issuing_country()
-        ));
+        f.add(
+            root.key(field),
+            format!(
+                "{field} {} is not the issuing node's country {issuer}",
+                license.issuing_country()
+            ),
+        );
     }
-    Ok(())
+    f
 }
 
 fn amend_invalid<T>(msg: impl Into<String>) -> Result<T, Invalid> {

@@ -83,6 +83,9 @@ pub async fn issue(
     let v = s.verifier.clone();
     let authority = v.authority().to_string();
     let number = license.number().to_string();
+    // Kept to list every fault of a refused document (422 `details`).
+    let offered = license.clone();
+    let country = v.authority().country();
     // A skip is decided before any charge: re-running an import costs no
     // rate for what it skips.
     if q.if_exists == Some(IfExists::Skip)
@@ -96,7 +99,8 @@ pub async fn issue(
                 .try_issue_as(license, visibility)
                 .map_err(ApiError::from)
         })
-        .await?;
+        .await
+        .map_err(|e| e.with_faults(&offered, country))?;
         let extra = json!({"authority": authority, "number": number});
         return Ok((StatusCode::OK, Json(trial_answer(&trial, extra))));
     }
@@ -106,7 +110,8 @@ pub async fn issue(
             .issue_as(license, visibility)
             .map_err(ApiError::from)
     })
-    .await?;
+    .await
+    .map_err(|e| e.with_faults(&offered, country))?;
     tracing::info!(license = %number, seq = issued.entry.seq, sealed = !issued.recipients.is_empty(), "issued");
     let body = json!({
         "authority": authority,
@@ -270,13 +275,15 @@ pub async fn amend(
 ) -> Result<Json<Value>, ApiError> {
     q.without_if_exists()?;
     let v = s.verifier.clone();
+    let (offered, country) = (license.clone(), v.authority().country());
     if q.dry_run {
         let (version, trial) = blocking(move || {
             v.issuer()
                 .try_amend(&authority, &number, license)
                 .map_err(ApiError::from)
         })
-        .await?;
+        .await
+        .map_err(|e| e.with_faults(&offered, country))?;
         return Ok(Json(trial_answer(&trial, json!({"version": version}))));
     }
     s.charge(token.map(|t| t.0), Kind::Document)?;
@@ -285,7 +292,8 @@ pub async fn amend(
             .amend(&authority, &number, license)
             .map_err(ApiError::from)
     })
-    .await?;
+    .await
+    .map_err(|e| e.with_faults(&offered, country))?;
     Ok(Json(json!({
         "version": version,
         "entry": issued.entry,

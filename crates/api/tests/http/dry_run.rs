@@ -100,3 +100,61 @@ async fn a_dry_run_answers_what_the_call_would_and_writes_nothing() {
         .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
 }
+
+/// Issue 23: a refused document lists every fault, each at a JSON pointer
+/// into the body, in the order the rules run: the first is the one the
+/// message names (the refusal itself is unchanged), and a dry run lists the
+/// same. Nothing is written either way.
+#[tokio::test]
+async fn a_refusal_lists_every_fault_at_its_pointer() {
+    let r = Rig::new();
+    r.foreign_documents();
+    let i = Some(r.issuer.as_str());
+    let before = r.heads().await;
+    let mut bad = export("EXP-3");
+    bad["importing_country"] = json!("XX");
+    bad["items"][0]["serials"] = json!(["AC1000", "AC\u{7}1001", "AC1000"]);
+    bad["items"][1]["quantity"] = json!(0);
+    bad["exporter"]["name"] = json!("  ");
+    let want = [
+        "/importing_country",
+        "/exporter/name",
+        "/items/0/serials/1",
+        "/items/0/serials/2",
+        "/items/1/quantity",
+    ];
+    for path in ["/v1/licenses", "/v1/licenses?dry_run=true"] {
+        let a = r.post(path, i, &bad).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
+        let error = &a.json()["error"];
+        assert_eq!(error["code"], "invalid_document", "{error}");
+        let details = error["details"].as_array().expect("details");
+        let pointers: Vec<&str> = details
+            .iter()
+            .map(|d| d["pointer"].as_str().expect("pointer"))
+            .collect();
+        assert_eq!(pointers, want, "{error}");
+        assert_eq!(details[0]["message"], error["message"], "{error}");
+        assert!(
+            details[2]["message"].as_str().unwrap().contains("U+0007"),
+            "{error}"
+        );
+    }
+    assert_eq!(r.heads().await, before, "nothing written");
+
+    // A refusal by another rule than the document's own keeps its message
+    // alone, at the whole body.
+    let mut unlinked = export("EXP-4");
+    unlinked["import_certificate"]["number"] = json!("IC-NONE");
+    let a = r.post("/v1/licenses", i, &unlinked).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
+    let error = &a.json()["error"];
+    assert!(
+        error["message"].as_str().unwrap().contains("not held"),
+        "{error}"
+    );
+    assert_eq!(
+        error["details"],
+        json!([{"pointer": "", "message": error["message"]}])
+    );
+}
