@@ -127,6 +127,16 @@ async fn a_thousand_row_spreadsheet_imports_once() -> Result<()> {
     let dry = import(&api.base, &api.tokens.issuer, &file, Some("csv"), true).await?;
     ensure!((dry.issued, dry.skipped) == (997, 0), "{:?}", dry.refused);
     ensure!(rows(&dry) == faulty_rows, "{:?}", dry.refused);
+    // The node's faults are placed in the sheet: row 903's heading is in
+    // its `hs_code` cell.
+    let heading = dry.refused.iter().find(|r| r.row == 903).expect("row 903");
+    ensure!(
+        heading
+            .faults
+            .iter()
+            .any(|f| (f.row, f.column.as_str()) == (903, "hs_code")),
+        "{heading:?}"
+    );
     ensure!(net.seq(0, "MX-SEDENA")? == 0, "a dry run signs nothing");
 
     let real = import(&api.base, &api.tokens.issuer, &file, None, false).await?;

@@ -31,6 +31,46 @@ pub struct Refused {
     pub number: String,
     pub code: String,
     pub message: String,
+    /// Every fault the node found (its 422 `details`), each placed in the
+    /// file: the first is `message`'s.
+    pub faults: Vec<Placed>,
+}
+
+/// A fault of a refused document, where it is in the file: for a CSV file
+/// the row and the column (`exporter.name`, `serials`), for JSON lines the
+/// line and the JSON pointer into its document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Placed {
+    pub row: usize,
+    pub column: String,
+    pub message: String,
+}
+
+/// Where the fault at `pointer` (RFC 6901, into the document that begins at
+/// `first_row`) lies in the file.
+fn place(pointer: &str, first_row: usize, csv: bool) -> (usize, String) {
+    if !csv {
+        return (first_row, pointer.to_string());
+    }
+    let steps: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    // One row per item line: item i is i rows below the document's first.
+    if let [items, i, rest @ ..] = steps.as_slice()
+        && items == "items"
+        && let Ok(i) = i.parse::<usize>()
+    {
+        let column = rest.first().cloned().unwrap_or_else(|| "line".into());
+        return (first_row + i, column);
+    }
+    let column: Vec<&str> = steps
+        .iter()
+        .map(String::as_str)
+        .filter(|s| s.parse::<usize>().is_err())
+        .collect();
+    (first_row, column.join("."))
 }
 
 /// What an import did (`--json` prints it). In a dry run, `issued` counts
@@ -68,6 +108,20 @@ impl Imported {
                 escape(&r.code),
                 escape(&r.message)
             ));
+            if r.faults.len() > 1 {
+                for f in &r.faults {
+                    out.push_str(&format!(
+                        "\n    row {}, {}: {}",
+                        f.row,
+                        if f.column.is_empty() {
+                            "the document".to_string()
+                        } else {
+                            escape(&f.column)
+                        },
+                        escape(&f.message)
+                    ));
+                }
+            }
         }
         out
     }
@@ -77,7 +131,8 @@ impl Imported {
 enum Outcome {
     Issued,
     Skipped,
-    Refused(String, String),
+    /// The code, the message, and the details: (pointer, message).
+    Refused(String, String, Vec<(String, String)>),
 }
 
 /// Imports `file` (`-`: standard input) into the node at `api`.
@@ -120,13 +175,24 @@ pub async fn import(
     let mut done = Imported::default();
     for (n, read) in docs.into_iter().enumerate() {
         let outcome = match read.document {
-            Err(why) => Outcome::Refused("invalid_row".into(), why),
+            Err(why) => Outcome::Refused("invalid_row".into(), why, Vec::new()),
             Ok(doc) => post(&client, &url, token, &doc, &progress).await?,
         };
         match outcome {
             Outcome::Issued => done.issued += 1,
             Outcome::Skipped => done.skipped += 1,
-            Outcome::Refused(code, message) => done.refused.push(Refused {
+            Outcome::Refused(code, message, details) => done.refused.push(Refused {
+                faults: details
+                    .into_iter()
+                    .map(|(pointer, message)| {
+                        let (row, column) = place(&pointer, read.row, csv);
+                        Placed {
+                            row,
+                            column,
+                            message,
+                        }
+                    })
+                    .collect(),
                 row: read.row,
                 number: read.number,
                 code,
@@ -186,7 +252,18 @@ async fn post(
                     .as_str()
                     .map(str::to_string)
                     .unwrap_or_else(|| format!("HTTP {status}"));
-                return Ok(Outcome::Refused(code, message));
+                let details = body["error"]["details"]
+                    .as_array()
+                    .map(|list| {
+                        list.iter()
+                            .filter_map(|d| {
+                                let pointer = d["pointer"].as_str()?.to_string();
+                                Some((pointer, d["message"].as_str()?.to_string()))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                return Ok(Outcome::Refused(code, message, details));
             }
         }
     }
@@ -258,5 +335,32 @@ impl Progress {
         if self.on {
             eprintln!();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fault_is_placed_at_its_row_and_column() {
+        assert_eq!(
+            place("/items/2/serials/3", 10, true),
+            (12, "serials".into())
+        );
+        assert_eq!(place("/items/0", 10, true), (10, "line".into()));
+        assert_eq!(
+            place("/exporter/name", 10, true),
+            (10, "exporter.name".into())
+        );
+        assert_eq!(
+            place("/transit_countries/1", 4, true),
+            (4, "transit_countries".into())
+        );
+        assert_eq!(place("", 4, true), (4, String::new()));
+        assert_eq!(
+            place("/items/0/quantity", 7, false),
+            (7, "/items/0/quantity".into())
+        );
     }
 }
