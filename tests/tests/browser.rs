@@ -281,6 +281,7 @@ async fn console_flow(b: &Browser, net: &Network, seeded: &Seeded, shots: &Path)
         })
         .await?;
     let sample: Value = serde_json::from_str(&sample).context("the sample is JSON")?;
+    let sample = &sample;
     for field in [
         "end_user",
         "end_user_certificate",
@@ -299,8 +300,59 @@ async fn console_flow(b: &Browser, net: &Network, seeded: &Seeded, shots: &Path)
         bail!("the issue page's field hint reads {hint:?}");
     }
 
+    faults_flow(b, seeded, &sample, shots).await?;
     alerts_flow(b, net, shots).await?;
     a11y::languages_flow(b, seeded, shots).await
+}
+
+/// Issue 23: an issuer submits a document with several faults; the console
+/// lists every one with where it is (the node's 422 `details`), not only the
+/// first. Then back to the officer's session.
+async fn faults_flow(b: &Browser, seeded: &Seeded, sample: &Value, shots: &Path) -> Result<()> {
+    let sign_in = |token: &'static str| async move {
+        let token = if token == "issuer" {
+            &seeded.mx_issuer
+        } else {
+            &seeded.mx_officer
+        };
+        b.click(&b.find_required("#signout").await?).await?;
+        b.type_into(&b.wait_displayed("#token").await?, token)
+            .await?;
+        b.click(&b.find_required("#signin").await?).await?;
+        b.wait_displayed("#nav").await.map(drop)
+    };
+    sign_in("issuer").await?;
+    b.click(&b.wait_displayed("#nav-issue").await?).await?;
+    b.wait_displayed("#issue-json").await?;
+    let mut bad = sample.clone();
+    bad["number"] = json!("EXP-FAULTY-1");
+    bad["exporting_country"] = json!("XX");
+    bad["items"][0]["quantity"] = json!(0);
+    bad["exporter"]["name"] = json!(" ");
+    b.execute(
+        "document.querySelector('#issue-json').value = arguments[0];",
+        json!([bad.to_string()]),
+    )
+    .await?;
+    b.click(&b.find_required("#issue-submit").await?).await?;
+    b.wait_for("#issue-error .err-faults li:nth-child(3)")
+        .await?;
+    let pointers = b
+        .execute(
+            "return [...document.querySelectorAll('#issue-error .err-pointer')].map((e) => e.textContent);",
+            json!([]),
+        )
+        .await?;
+    for want in ["/exporting_country", "/exporter/name", "/items/0/quantity"] {
+        if !pointers
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p == want))
+        {
+            bail!("the console's list of faults lacks {want}: {pointers}");
+        }
+    }
+    b.screenshot(&shots.join("04b-faults.png")).await?;
+    sign_in("officer").await
 }
 
 /// Raises a `shipment.discrepancy` and a `shipment.refused` on MX-SEDENA
@@ -516,6 +568,7 @@ struct Network {
 
 struct Seeded {
     mx_officer: String,
+    mx_issuer: String,
 }
 
 const MEMBERS: [(&str, &str); 3] = [
@@ -741,8 +794,21 @@ impl Network {
             .as_str()
             .filter(|_| code == 201)
             .ok_or_else(|| anyhow!("POST /v1/tokens: {code} {t}"))?;
+        let (code, t) = self
+            .call(
+                mx,
+                "POST",
+                "/v1/tokens",
+                Some(json!({"role": "issuer", "label": "browser test, issuing"})),
+            )
+            .await?;
+        let mx_issuer = t["token"]
+            .as_str()
+            .filter(|_| code == 201)
+            .ok_or_else(|| anyhow!("POST /v1/tokens: {code} {t}"))?;
         Ok(Seeded {
             mx_officer: mx_officer.to_string(),
+            mx_issuer: mx_issuer.to_string(),
         })
     }
 }

@@ -12,10 +12,12 @@ export const token = {
 
 export class ApiError extends Error {
   /** status 0 means the node could not be reached. */
-  constructor(status, code, message) {
+  constructor(status, code, message, details = []) {
     super(message);
     this.status = status;
     this.code = code;
+    /** A 422's faults: [{pointer, message}], each at a JSON pointer into the body. */
+    this.details = details;
   }
 }
 
@@ -41,7 +43,8 @@ export async function api(method, path, body) {
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (res.ok) return data;
   const err = data && data.error ? data.error : {};
-  const e = new ApiError(res.status, err.code || `http_${res.status}`, err.message || text.slice(0, 300) || res.statusText);
+  const details = Array.isArray(err.details) ? err.details.slice(0, 100) : [];
+  const e = new ApiError(res.status, err.code || `http_${res.status}`, err.message || text.slice(0, 300) || res.statusText, details);
   if (res.status === 401) { token.clear(); onUnauthorized(e); }
   throw e;
 }

@@ -50,8 +50,21 @@ export function showError(box, e) {
     h('p', {}, h('strong', {}, '✘ ', h('span', { i18n: 'err.title' })), ' ',
       h('code', { class: 'err-code', text: e.status ? `${e.status} ${code}` : code })),
     t(hintKey) !== hintKey ? h('p', { i18n: hintKey }) : null,
-    e.message ? h('p', { class: 'err-message', text: e.message }) : null);
+    e.message ? h('p', { class: 'err-message', text: e.message }) : null,
+    faultList(e.details));
   box.scrollIntoView({ block: 'nearest' });
+}
+
+/** Every fault of a refused document beyond the first (which the message
+ * names), each with where it is in the body; text from the node is set as
+ * text, never as markup. */
+function faultList(details) {
+  if (!Array.isArray(details) || details.length < 2) return null;
+  return h('div', { class: 'err-faults' },
+    h('p', { i18n: 'err.faults' }),
+    h('ul', {}, ...details.map((d) => h('li', {},
+      h('code', { class: 'err-pointer', text: String(d.pointer || '/') }), ' ',
+      h('span', { text: String(d.message || '') })))));
 }
 
 export function clearError(box) { box.hidden = true; box.replaceChildren(); }
