@@ -300,7 +300,7 @@ async fn console_flow(b: &Browser, net: &Network, seeded: &Seeded, shots: &Path)
         bail!("the issue page's field hint reads {hint:?}");
     }
 
-    faults_flow(b, seeded, &sample, shots).await?;
+    faults_flow(b, seeded, sample, shots).await?;
     alerts_flow(b, net, shots).await?;
     a11y::languages_flow(b, seeded, shots).await
 }
