@@ -107,6 +107,31 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Export what the node reads (GET /v1/export/WHAT) as JSON lines or
+    /// CSV; a JSON lines export ends with a cursor, printed on standard
+    /// error, that `--since` takes next time to get only what came after.
+    Export {
+        #[arg(long)]
+        api: String,
+        #[arg(long, env = "TALLY_TOKEN", hide_env_values = true)]
+        token: String,
+        /// licenses, deliveries, shipments or alerts.
+        what: String,
+        /// YYYY-MM-DD, inclusive.
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        /// The cursor a previous export ended with.
+        #[arg(long)]
+        since: Option<String>,
+        /// jsonl (default) or csv.
+        #[arg(long)]
+        format: Option<String>,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Issue the documents of FILE (CSV as spreadsheets write it, or JSON
     /// lines; docs/IMPORT.md) through the node's API; a document issued
     /// before with the same content is skipped. Exit 0 when nothing was

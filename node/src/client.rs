@@ -91,6 +91,77 @@ pub async fn status(api: &str, token: &str, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `tally export` asks for.
+pub struct ExportAsk<'a> {
+    /// `licenses`, `deliveries`, `shipments` or `alerts`.
+    pub what: &'a str,
+    pub from: Option<&'a str>,
+    pub to: Option<&'a str>,
+    pub since: Option<&'a str>,
+    /// `jsonl` or `csv`.
+    pub format: Option<&'a str>,
+}
+
+/// `tally export`: streams `GET /v1/export/{what}` into `out` (standard
+/// output without it) as it arrives; returns the cursor a JSON lines export
+/// ended with, for the next `--since`.
+pub async fn export(
+    api: &str,
+    token: &str,
+    ask: &ExportAsk<'_>,
+    out: Option<&Path>,
+) -> anyhow::Result<Option<String>> {
+    use std::io::Write as _;
+    let params: Vec<(&str, &str)> = [
+        ("from", ask.from),
+        ("to", ask.to),
+        ("since", ask.since),
+        ("format", ask.format),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k, v?)))
+    .collect();
+    let url = reqwest::Url::parse_with_params(
+        &format!("{}/v1/export/{}", api.trim_end_matches('/'), ask.what),
+        &params,
+    )
+    .with_context(|| format!("{api} is not a URL"))?;
+    let mut resp = reqwest::Client::new()
+        .get(url.as_str())
+        .bearer_auth(token)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {url}"))?;
+    let status = resp.status();
+    if !status.is_success() {
+        let value: Value = resp.json().await.unwrap_or(Value::Null);
+        let msg = field(&value["error"]["message"], "");
+        let code = field(&value["error"]["code"], "");
+        bail!("{status} {code}: {msg}");
+    }
+    let mut sink: Box<dyn std::io::Write> = match out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    // The last line, kept across chunks: the cursor of a JSON lines export.
+    let mut tail: Vec<u8> = Vec::new();
+    while let Some(chunk) = resp.chunk().await.context("reading the export")? {
+        sink.write_all(&chunk).context("writing the export")?;
+        tail.extend_from_slice(&chunk);
+        if let Some(nl) = tail[..tail.len().saturating_sub(1)]
+            .iter()
+            .rposition(|&b| b == b'\n')
+        {
+            tail.drain(..=nl);
+        }
+    }
+    sink.flush().context("writing the export")?;
+    let last: Value = serde_json::from_slice(&tail).unwrap_or(Value::Null);
+    Ok(last["cursor"].as_str().map(str::to_string))
+}
+
 /// `tally trace`: what `GET /v1/trace` answers for a make and serial.
 pub async fn trace(
     api: &str,

@@ -85,6 +85,30 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             json,
         } => client::trace(&api, &token, &make, &serial, json).await?,
         Command::Check { api, token, file } => return client::check(&api, &token, &file).await,
+        Command::Export {
+            api,
+            token,
+            what,
+            from,
+            to,
+            since,
+            format,
+            out,
+        } => {
+            let ask = client::ExportAsk {
+                what: &what,
+                from: from.as_deref(),
+                to: to.as_deref(),
+                since: since.as_deref(),
+                format: format.as_deref(),
+            };
+            if let Some(cursor) = client::export(&api, &token, &ask, out.as_deref()).await? {
+                eprintln!(
+                    "cursor: {} (pass it as --since next time)",
+                    client::escape(&cursor)
+                );
+            }
+        }
         Command::Import {
             api,
             token,

@@ -2,10 +2,12 @@
 //! file of documents, three good and two faulty; the dry run names the
 //! faulty rows and signs nothing, the real run issues three and refuses two,
 //! a second run skips the three. Then the same from a CSV file written the
-//! way a spreadsheet in a Spanish locale writes it.
+//! way a spreadsheet in a Spanish locale writes it. And `tally export` takes
+//! them out again, with a cursor.
 
 use anyhow::{Result, ensure};
 use std::process::ExitCode;
+use tally_node::client::{ExportAsk, export};
 use tally_node::import::{Imported, import};
 use tally_testkit::json::import_of;
 use tally_tests::Net;
@@ -45,6 +47,35 @@ async fn an_import_names_its_faulty_rows_and_runs_twice_without_issuing_twice() 
     let again = import(&api.base, &api.tokens.issuer, &file, None, false).await?;
     ensure!((again.issued, again.skipped) == (0, 3), "{again:?}");
     ensure!(net.seq(0, "MX-SEDENA")? == 3, "nothing issued twice");
+
+    // And out again: `tally export` writes what the node holds, then gives
+    // the cursor after which a second export finds nothing new.
+    let out = dir.path().join("licenses.jsonl");
+    let ask = |since| ExportAsk {
+        what: "licenses",
+        from: None,
+        to: None,
+        since,
+        format: None,
+    };
+    let cursor = export(&api.base, &api.tokens.issuer, &ask(None), Some(&out)).await?;
+    let text = std::fs::read_to_string(&out)?;
+    let numbers: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["number"].as_str().map(String::from))
+        .collect();
+    ensure!(numbers == ["IC-1", "IC-2", "IC-3"], "{text}");
+    let cursor = cursor.ok_or_else(|| anyhow::anyhow!("no cursor: {text}"))?;
+    export(
+        &api.base,
+        &api.tokens.issuer,
+        &ask(Some(&cursor)),
+        Some(&out),
+    )
+    .await?;
+    let text = std::fs::read_to_string(&out)?;
+    ensure!(text.lines().count() == 1, "only the cursor line: {text}");
 
     // The same from a spreadsheet in a Spanish locale: `;`, Windows-1252,
     // dd/mm/yyyy, one row per item line; IC-7's quantity is not a number.

@@ -30,6 +30,7 @@
 mod auth;
 mod blocking;
 pub mod error;
+mod export_csv;
 pub mod extract;
 pub mod handlers;
 pub mod metrics;

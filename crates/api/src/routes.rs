@@ -6,7 +6,7 @@
 use crate::auth;
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
-use crate::handlers::{alerts, console, licenses, node, shipments, trace};
+use crate::handlers::{alerts, console, export, licenses, node, shipments, trace};
 use crate::openapi;
 pub use crate::route::{Method, QueryParam, Route};
 use crate::state::AppState;
@@ -243,6 +243,42 @@ pub const ROUTES: &[Route] = &[
         ok: 200,
         errors: &[400],
         handler: |m| on(m, trace::trace),
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/export/{what}",
+        role: Some(Role::Issuer),
+        summary: "Export licenses, deliveries, shipments or alerts this node reads, as JSON lines or CSV",
+        query: &[
+            QueryParam {
+                name: "from",
+                required: false,
+                kind: "string",
+                description: "YYYY-MM-DD: licenses issued (UTC), crossings dated, alerts raised on or after",
+            },
+            QueryParam {
+                name: "to",
+                required: false,
+                kind: "string",
+                description: "YYYY-MM-DD: the same, on or before",
+            },
+            QueryParam {
+                name: "since",
+                required: false,
+                kind: "string",
+                description: "the cursor the last line of a previous export gave: only what changed after it",
+            },
+            QueryParam {
+                name: "format",
+                required: false,
+                kind: "string",
+                description: "jsonl (default) or csv",
+            },
+        ],
+        body: None,
+        ok: 200,
+        errors: &[400, 404],
+        handler: |m| on(m, export::export),
     },
     Route {
         method: Method::Get,

@@ -66,6 +66,62 @@ impl Store {
             .collect()
     }
 
+    /// Up to `limit` licenses of `authority` numbered after `after` (from
+    /// the first without it), by number: an export's pages. Licenses held
+    /// but unreadable here are left out.
+    pub fn licenses_after(
+        &self,
+        authority: &AuthorityId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<LicenseState>> {
+        let prefix = keys::license_prefix(authority.as_str());
+        let start = match after {
+            Some(number) => {
+                let mut k = keys::license(authority.as_str(), number);
+                k.push(0);
+                k
+            }
+            None => prefix.clone(),
+        };
+        let view = EngineView(self.engine(), self.reader());
+        self.engine()
+            .scan(&start, &keys::prefix_end(&prefix), limit)?
+            .into_iter()
+            .filter_map(|(k, v)| {
+                crate::license::readable(crate::license::load_license(&view, &k, &v).map(Some))
+                    .transpose()
+            })
+            .collect()
+    }
+
+    /// Up to `limit` recorded crossings (every license's) after the one at
+    /// key `after` (from the first without it), in key order, each with its
+    /// key: an export's pages.
+    pub fn shipments_after(
+        &self,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, ShipmentRow)>> {
+        let prefix = [keys::SHIPMENT];
+        let start = match after {
+            Some(k) => {
+                let mut k = k.to_vec();
+                k.push(0);
+                k
+            }
+            None => prefix.to_vec(),
+        };
+        self.engine()
+            .scan(&start, &keys::prefix_end(&prefix), limit)?
+            .into_iter()
+            .map(|(k, v)| {
+                let row = decode(&k, &v)?;
+                Ok((k, row))
+            })
+            .collect()
+    }
+
     /// The transit authorizations that cover `export`, whichever State gave them.
     pub fn transits_for(&self, export: &DocumentRef) -> Result<Vec<LicenseState>> {
         let prefix = keys::transit_prefix(export);

@@ -60,6 +60,8 @@ reads! {
     license(authority: &AuthorityId, number: &str) -> Option<LicenseState>;
     license_checked(authority: &AuthorityId, number: &str) -> Option<LicenseState>;
     licenses_of(authority: &AuthorityId, limit: usize) -> Vec<LicenseState>;
+    licenses_after(authority: &AuthorityId, after: Option<&str>, limit: usize) -> Vec<LicenseState>;
+    shipments_after(after: Option<&[u8]>, limit: usize) -> Vec<(Vec<u8>, ShipmentRow)>;
     transits_for(export: &DocumentRef) -> Vec<LicenseState>;
     deliveries_for(export: &DocumentRef) -> Vec<LicenseState>;
     citing(ic: &DocumentRef) -> Vec<DocumentRef>;

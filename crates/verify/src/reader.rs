@@ -87,6 +87,26 @@ impl Reader {
         self.snapshot.licenses_of(authority, limit)
     }
 
+    /// Up to `limit` licenses of `authority` numbered after `after`.
+    pub fn licenses_after(
+        &self,
+        authority: &AuthorityId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<LicenseState>> {
+        self.snapshot.licenses_after(authority, after, limit)
+    }
+
+    /// Up to `limit` recorded crossings after the one at key `after`, each
+    /// with its key (the next page starts after the last).
+    pub fn shipments_after(
+        &self,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, ShipmentRow)>> {
+        self.snapshot.shipments_after(after, limit)
+    }
+
     /// Up to `limit` entries of `authority`'s log from seq `from`.
     pub fn range(
         &self,

@@ -5,11 +5,13 @@
 //! - [`shipments`]: verify (and record) a consignment, list recorded shipments.
 //! - [`alerts`]: the alerts the node raised, filtered and paged.
 //! - [`trace`]: every license line and crossing naming a firearm's serial.
+//! - [`export`]: everything of one kind this node reads, as JSON lines or CSV.
 //! - [`node`]: health, status, authorities, tokens, evidence, logs, metrics.
 //! - [`console`]: the web console's embedded files.
 
 pub mod alerts;
 pub mod console;
+pub mod export;
 pub mod licenses;
 pub mod node;
 pub mod shipments;

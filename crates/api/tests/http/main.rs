@@ -4,6 +4,7 @@
 mod authorities;
 mod dry_run;
 mod errors;
+mod export;
 mod if_exists;
 mod keys;
 mod numbers;
