@@ -162,6 +162,19 @@ pub async fn export(
     Ok(last["cursor"].as_str().map(str::to_string))
 }
 
+/// `tally export`: [`export`], then the cursor on standard error.
+pub async fn export_command(
+    api: &str,
+    token: &str,
+    ask: &ExportAsk<'_>,
+    out: Option<&Path>,
+) -> anyhow::Result<()> {
+    if let Some(cursor) = export(api, token, ask, out).await? {
+        eprintln!("cursor: {} (pass it as --since next time)", escape(&cursor));
+    }
+    Ok(())
+}
+
 /// `tally trace`: what `GET /v1/trace` answers for a make and serial.
 pub async fn trace(
     api: &str,

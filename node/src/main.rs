@@ -102,12 +102,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 since: since.as_deref(),
                 format: format.as_deref(),
             };
-            if let Some(cursor) = client::export(&api, &token, &ask, out.as_deref()).await? {
-                eprintln!(
-                    "cursor: {} (pass it as --since next time)",
-                    client::escape(&cursor)
-                );
-            }
+            client::export_command(&api, &token, &ask, out.as_deref()).await?
         }
         Command::Import {
             api,

@@ -35,6 +35,7 @@
 //!   opening it (X25519, HKDF-SHA256, (X)ChaCha20-Poly1305).
 
 pub mod alert;
+pub mod amendment;
 pub mod chain;
 pub mod date;
 pub mod document;
@@ -61,6 +62,7 @@ mod wire;
 pub mod x25519;
 
 pub use alert::{AlertKind, alert_id};
+pub use amendment::validate_amendment;
 pub use chain::{ChainStep, chain_step};
 pub use date::Date;
 pub use document::{
@@ -82,5 +84,5 @@ pub use seal::{
     SealError, Unopenable, open, seal,
 };
 pub use trust::{Card, CardKey, KeyCompromise, TrustList};
-pub use validate::{Invalid, validate_amendment, validate_license};
+pub use validate::{Invalid, validate_license};
 pub use wire::{decode_proof, encode_proof};

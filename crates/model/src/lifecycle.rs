@@ -10,9 +10,10 @@
 //! entry as evidence and raises `document.invalid`). Rules that join logs
 //! (the import certificate behind an export, who may read it) are not here.
 
+use crate::amendment::validate_amendment;
 use crate::document::{Document, License, LicenseKind, ShipmentRecord, Status};
 use crate::id::Country;
-use crate::validate::{self, Invalid, validate_amendment, validate_license};
+use crate::validate::{self, Invalid, validate_license};
 
 /// What the lifecycle needs to know of a document already in the log.
 #[derive(Debug, Clone, Copy)]

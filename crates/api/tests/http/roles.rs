@@ -82,6 +82,13 @@ fn contract() -> Vec<Case> {
             None,
         ),
         case(
+            M::GET,
+            "/v1/export/{what}",
+            "/v1/export/licenses",
+            issuer,
+            None,
+        ),
+        case(
             M::POST,
             "/v1/licenses",
             "/v1/licenses",
