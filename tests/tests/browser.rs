@@ -329,12 +329,13 @@ async fn faults_flow(b: &Browser, seeded: &Seeded, sample: &Value, shots: &Path)
     bad["exporting_country"] = json!("XX");
     bad["items"][0]["quantity"] = json!(0);
     bad["exporter"]["name"] = json!(" ");
+    // Set and sent in one step: nothing can render between them.
     b.execute(
-        "document.querySelector('#issue-json').value = arguments[0];",
+        "document.querySelector('#issue-json').value = arguments[0];
+         document.querySelector('#issue-form').requestSubmit();",
         json!([bad.to_string()]),
     )
     .await?;
-    b.click(&b.find_required("#issue-submit").await?).await?;
     b.wait_for("#issue-error .err-faults li:nth-child(3)")
         .await?;
     let pointers = b
@@ -782,33 +783,26 @@ impl Network {
             },
         )
         .await?;
-        let (code, t) = self
-            .call(
-                mx,
-                "POST",
-                "/v1/tokens",
-                Some(json!({"role": "officer", "label": "browser test"})),
-            )
-            .await?;
-        let mx_officer = t["token"]
-            .as_str()
-            .filter(|_| code == 201)
-            .ok_or_else(|| anyhow!("POST /v1/tokens: {code} {t}"))?;
-        let (code, t) = self
-            .call(
-                mx,
-                "POST",
-                "/v1/tokens",
-                Some(json!({"role": "issuer", "label": "browser test, issuing"})),
-            )
-            .await?;
-        let mx_issuer = t["token"]
-            .as_str()
-            .filter(|_| code == 201)
-            .ok_or_else(|| anyhow!("POST /v1/tokens: {code} {t}"))?;
+        let token = |role: &'static str| async move {
+            let (code, t) = self
+                .call(
+                    mx,
+                    "POST",
+                    "/v1/tokens",
+                    Some(json!({"role": role, "label": format!("browser test, {role}")})),
+                )
+                .await?;
+            t["token"]
+                .as_str()
+                .filter(|_| code == 201)
+                .map(String::from)
+                .ok_or_else(|| anyhow!("POST /v1/tokens: {code} {t}"))
+        };
+        let mx_officer = token("officer").await?;
+        let mx_issuer = token("issuer").await?;
         Ok(Seeded {
-            mx_officer: mx_officer.to_string(),
-            mx_issuer: mx_issuer.to_string(),
+            mx_officer,
+            mx_issuer,
         })
     }
 }

@@ -54,16 +54,7 @@ impl Store {
 
     /// Up to `limit` of `authority`'s documents, by number.
     pub fn licenses_of(&self, authority: &AuthorityId, limit: usize) -> Result<Vec<LicenseState>> {
-        let prefix = keys::license_prefix(authority.as_str());
-        let view = EngineView(self.engine(), self.reader());
-        self.engine()
-            .scan(&prefix, &keys::prefix_end(&prefix), limit)?
-            .into_iter()
-            .filter_map(|(k, v)| {
-                crate::license::readable(crate::license::load_license(&view, &k, &v).map(Some))
-                    .transpose()
-            })
-            .collect()
+        self.licenses_after(authority, None, limit)
     }
 
     /// Up to `limit` licenses of `authority` numbered after `after` (from
