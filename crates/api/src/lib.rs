@@ -13,10 +13,13 @@
 //! - [`openapi`]: the OpenAPI 3.0 document of a route table; [`route`]: what
 //!   one entry of the table says.
 //! - [`view`]: the JSON shapes of the answers, built from the store's records.
+//! - `export_csv`: an export's CSV: fixed columns, a row per line, formulas
+//!   defused.
 //! - [`extract`]: body, query and path extractors that fail with the contract's errors.
 //! - [`state`]: [`AppState`], what every handler may touch.
 //! - [`rate`]: per-token rate limits and connection slots.
-//! - [`error`]: [`ApiError`], the `{"error": {"code", "message"}}` answer.
+//! - [`error`]: [`ApiError`], the `{"error": {"code", "message"}}` answer
+//!   (with a 422's `details`).
 //! - [`tokens`]: the roles and the `tokens.toml` book.
 //! - [`metrics`]: the Prometheus registry the whole node counts into.
 //! - `blocking`: blocking work a request starts, which the server's

@@ -84,7 +84,7 @@ fn same_items_lowered(old: &[Item], new: &[Item]) -> Result<(), Invalid> {
 }
 
 /// Checks an amendment against the current version, after
-/// [`validate_license`] accepted the new version on its own. Following the
+/// [`crate::validate::validate_license`] accepted the new version on its own. Following the
 /// OAS/CICAD Model Regulations, an amendment never extends validity nor raises
 /// a quantity; only transit routes (shrinking), ports, dates (shortening), carriers
 /// and consignees change (docs/API.md `invalid_amendment`).

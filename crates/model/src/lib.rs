@@ -7,7 +7,9 @@
 //! - [`id`]: authority ids (`CC-NAME`), ISO 3166-1 country codes, document numbers.
 //! - [`date`]: calendar dates (`YYYY-MM-DD`, UTC) and the civil-day arithmetic they need.
 //! - [`document`]: the documents as the JSON of docs/API.md.
-//! - [`validate`]: the `invalid_document` and `invalid_amendment` rules.
+//! - [`validate`]: the `invalid_document` rules, each fault collected at
+//!   its JSON pointer ([`faults`]); [`amendment`]: the `invalid_amendment`
+//!   rules.
 //! - [`error`]: [`DecodeError`], why bytes are not an entry or a document.
 //! - [`entry`]: `Entry`, `SignedEntry`, signing and verification over exact bytes.
 //! - [`signature`]: the one Ed25519 verification rule (ZIP-215) and which keys may be trusted.

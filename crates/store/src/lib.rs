@@ -15,7 +15,8 @@
 //!   (opened above it), and [`SealedReader`], how it reads one back.
 //! - `view`: read access to one consistent state, shared by reads and
 //!   transactions; `license` and `record`: a license as stored, read back
-//!   with its document.
+//!   with its document; `serial_rows`: the bytes of the two rows each
+//!   recorded serial adds.
 //! - [`tx`]: [`Tx`], the staged transaction: reads see its own writes.
 //! - `compromise`, `doubts`, `judge`: what a declared key compromise, an
 //!   unconfirmed recipient claim and the alerts that join logs (off route,
