@@ -90,19 +90,27 @@ const ALERT_COLUMNS: &[Col] = &[
     Col::Doc("detail", "/detail"),
 ];
 
-/// The columns of `what` (`licenses`, `shipments`, `alerts`) and where a
-/// row's lines are in its object.
-fn layout(what: &str) -> (&'static [Col], Option<&'static str>) {
-    match what {
-        "licenses" => (LICENSE_COLUMNS, Some("/document/items")),
-        "shipments" => (SHIPMENT_COLUMNS, Some("/items")),
-        _ => (ALERT_COLUMNS, None),
+/// The objects a CSV export flattens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// Licenses and delivery verifications, as `GET /v1/licenses/...`.
+    Licenses,
+    Shipments,
+    Alerts,
+}
+
+/// The columns of `table` and where a row's lines are in its object.
+fn layout(table: Table) -> (&'static [Col], Option<&'static str>) {
+    match table {
+        Table::Licenses => (LICENSE_COLUMNS, Some("/document/items")),
+        Table::Shipments => (SHIPMENT_COLUMNS, Some("/items")),
+        Table::Alerts => (ALERT_COLUMNS, None),
     }
 }
 
 /// The header line.
-pub fn header(what: &str) -> String {
-    let (cols, _) = layout(what);
+pub fn header(table: Table) -> String {
+    let (cols, _) = layout(table);
     let names: Vec<&str> = cols
         .iter()
         .map(|c| match c {
@@ -115,8 +123,8 @@ pub fn header(what: &str) -> String {
 
 /// The rows of one object: one per line (one with empty line cells when it
 /// has none).
-pub fn rows(what: &str, object: &Value, out: &mut String) {
-    let (cols, lines_at) = layout(what);
+pub fn rows(table: Table, object: &Value, out: &mut String) {
+    let (cols, lines_at) = layout(table);
     let lines: Vec<&Value> = lines_at
         .and_then(|p| object.pointer(p))
         .and_then(Value::as_array)
@@ -209,10 +217,10 @@ mod tests {
                 {"line": 2, "quantity": 5000}]},
             "tally": [{"line": 1, "exit": 40}, {"line": 2, "exit": 0}]});
         let mut out = String::new();
-        rows("licenses", &license, &mut out);
+        rows(Table::Licenses, &license, &mut out);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 2);
-        let header = header("licenses");
+        let header = header(Table::Licenses);
         let cols: Vec<&str> = header.trim_end().split(',').collect();
         let first: Vec<&str> = lines[0].split(',').collect();
         let at = |name: &str| cols.iter().position(|c| *c == name).unwrap();

@@ -10,11 +10,12 @@
 //! record of many serials costs"). The JSON of older stores is still read, so
 //! a store migrating by reindex reads either.
 
+use crate::codec::authority_of;
 use crate::error::{Result, StoreError};
 use crate::keys::KeyReader;
 use crate::state::{SerialIndexRow, SerialUse};
 use prost::Message;
-use tally_model::{AuthorityId, DocumentRef};
+use tally_model::DocumentRef;
 
 // Field numbers are the format on disk: never renumber or reuse one.
 
@@ -68,7 +69,7 @@ pub(crate) fn decode_use(key: &[u8], bytes: &[u8]) -> Result<SerialUse> {
     }
     let u = Use::decode(bytes).map_err(|e| StoreError::corrupt(key, e))?;
     Ok(SerialUse {
-        recorded_by: authority(key, &u.recorded_by)?,
+        recorded_by: authority_of(key, &u.recorded_by)?,
         seq: u.seq,
         date: u.date,
         recorded_at_ms: u.recorded_at_ms,
@@ -107,17 +108,13 @@ pub(crate) fn decode_index(key: &[u8], bytes: &[u8]) -> Result<SerialIndexRow> {
         parts.ok_or_else(|| StoreError::corrupt(key, "serial index key"))?;
     Ok(SerialIndexRow {
         license,
-        recorded_by: authority(key, &u.recorded_by)?,
+        recorded_by: authority_of(key, &u.recorded_by)?,
         seq: u.seq,
         recorded_at_ms: u.recorded_at_ms,
         country,
         line,
         serial: u.declared.unwrap_or(serial),
     })
-}
-
-fn authority(key: &[u8], s: &str) -> Result<AuthorityId> {
-    crate::codec::authority_of(key, s)
 }
 
 #[cfg(test)]

@@ -96,12 +96,8 @@ impl Store {
                 .scan(&prefix, &keys::prefix_end(&prefix), MAX_TRACE_ROWS)?
             {
                 let row: SerialIndexRow = serial_rows::decode_index(&k, &v)?;
-                let first_use = keys::serial(&row.license, direction, &row.country, &serial);
                 let date = self
-                    .engine()
-                    .get(&first_use)?
-                    .map(|v| serial_rows::decode_use(&first_use, &v))
-                    .transpose()?
+                    .serial_use(&row.license, direction, &row.country, &serial)?
                     .map(|u| u.date)
                     .unwrap_or_default();
                 found

@@ -9,6 +9,7 @@
 
 use super::licenses::license_view;
 use crate::error::ApiError;
+use crate::export_csv::Table;
 use crate::extract::Query;
 use crate::state::AppState;
 use crate::view::{AlertView, ShipmentView};
@@ -140,9 +141,13 @@ pub async fn export(
     let reader = s.verifier.reader()?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(QUEUED_PAGES);
     let handle = tokio::runtime::Handle::current();
+    let table = match what {
+        What::Licenses | What::Deliveries => Table::Licenses,
+        What::Shipments => Table::Shipments,
+        What::Alerts => Table::Alerts,
+    };
     let mut out = Out {
-        csv,
-        what,
+        csv: csv.then_some(table),
         buf: String::new(),
         header_done: false,
         send: Box::new(move |chunk| handle.block_on(tx.send_timeout(chunk, STALLED)).is_ok()),
@@ -183,8 +188,8 @@ impl http_body::Body for Pages {
 
 /// The export's text, flushed to the client page by page.
 struct Out {
-    csv: bool,
-    what: What,
+    /// The CSV table, or `None` for JSON lines.
+    csv: Option<Table>,
     buf: String,
     header_done: bool,
     send: Box<dyn FnMut(Bytes) -> bool + Send>,
@@ -192,23 +197,22 @@ struct Out {
 
 impl Out {
     fn row(&mut self, object: &Value) {
-        if !self.csv {
-            self.buf.push_str(&object.to_string());
-            self.buf.push('\n');
-            return;
+        match self.csv {
+            None => {
+                self.buf.push_str(&object.to_string());
+                self.buf.push('\n');
+            }
+            Some(table) => {
+                self.header(table);
+                crate::export_csv::rows(table, object, &mut self.buf);
+            }
         }
+    }
+    /// The CSV header, before the first row (or alone, when there is none).
+    fn header(&mut self, table: Table) {
         if !self.header_done {
             self.header_done = true;
-            let header = crate::export_csv::header(self.what_name());
-            self.buf.push_str(&header);
-        }
-        crate::export_csv::rows(self.what_name(), object, &mut self.buf);
-    }
-    fn what_name(&self) -> &'static str {
-        match self.what {
-            What::Licenses | What::Deliveries => "licenses",
-            What::Shipments => "shipments",
-            What::Alerts => "alerts",
+            self.buf.push_str(&crate::export_csv::header(table));
         }
     }
     /// Sends what is written; false when the client went away or stalled.
@@ -220,12 +224,9 @@ impl Out {
         (self.send)(chunk)
     }
     fn end(&mut self, cursor: &Cursor) {
-        if !self.csv {
-            self.row(&json!({"cursor": render_cursor(cursor)}));
-        } else if !self.header_done {
-            self.header_done = true;
-            self.buf
-                .push_str(&crate::export_csv::header(self.what_name()));
+        match self.csv {
+            None => self.row(&json!({"cursor": render_cursor(cursor)})),
+            Some(table) => self.header(table),
         }
         self.flush();
     }
