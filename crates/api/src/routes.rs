@@ -6,7 +6,7 @@
 use crate::auth;
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
-use crate::handlers::{alerts, console, export, licenses, node, shipments, trace};
+use crate::handlers::{alerts, console, export, licenses, node, shipments, statistics, trace};
 use crate::openapi;
 pub use crate::route::{Method, QueryParam, Route};
 use crate::state::AppState;
@@ -279,6 +279,66 @@ pub const ROUTES: &[Route] = &[
         ok: 200,
         errors: &[400, 404],
         handler: |m| on(m, export::export),
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/statistics",
+        role: Some(Role::Issuer),
+        summary: "Statistics: what this State licensed, exported, imported and saw in transit, by month, counterpart and category",
+        query: &[
+            QueryParam {
+                name: "from",
+                required: false,
+                kind: "string",
+                description: "YYYY-MM-DD: licenses issued (node's timezone), crossings and deliveries dated on or after",
+            },
+            QueryParam {
+                name: "to",
+                required: false,
+                kind: "string",
+                description: "YYYY-MM-DD: the same, on or before",
+            },
+            QueryParam {
+                name: "group",
+                required: false,
+                kind: "string",
+                description: "comma-separated: month, counterpart, category (flows are always by direction and unit)",
+            },
+            QueryParam {
+                name: "direction",
+                required: false,
+                kind: "string",
+                description: "export, import or transit: this State's part on the route",
+            },
+            QueryParam {
+                name: "country",
+                required: false,
+                kind: "string",
+                description: "only this counterpart State (ISO 3166-1 alpha-2)",
+            },
+            QueryParam {
+                name: "category",
+                required: false,
+                kind: "string",
+                description: "firearm, part, ammunition, explosive or related",
+            },
+            QueryParam {
+                name: "hs",
+                required: false,
+                kind: "string",
+                description: "only item lines whose HS code starts with these 2 to 10 digits",
+            },
+            QueryParam {
+                name: "format",
+                required: false,
+                kind: "string",
+                description: "json (default) or csv (the flows)",
+            },
+        ],
+        body: None,
+        ok: 200,
+        errors: &[400],
+        handler: |m| on(m, statistics::statistics),
     },
     Route {
         method: Method::Get,

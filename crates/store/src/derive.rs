@@ -13,6 +13,7 @@
 //! of the order they arrived in.
 
 use crate::error::{Result, StoreError};
+use crate::flow_rows;
 use crate::judge;
 use crate::keys;
 use crate::license::StoredLicense;
@@ -507,6 +508,7 @@ fn issue(
         );
     }
     put_license(tx, keys::license(authority, l.number()), &state)?;
+    flow_rows::put_document(tx, authority, l, entry.issued_at_ms, Status::Active);
     index_serials(tx, authority, l);
     tx.remember_document(keys::log(authority, entry.seq), l);
     Ok(())
@@ -568,6 +570,7 @@ fn amend(
         entry: pointer,
     });
     put_license(tx, keys::license(authority, l.number()), &state)?;
+    flow_rows::put_document(tx, authority, l, state.issued_at_ms, state.status);
     tx.remember_document(keys::log(authority, entry.seq), l);
     Ok(())
 }
@@ -591,7 +594,8 @@ fn status(
         tx,
         keys::license(entry.authority.as_str(), &change.number),
         &state,
-    )
+    )?;
+    flow_rows::set_status(tx, entry.authority.as_str(), &change.number, change.status)
 }
 
 fn shipment(tx: &mut Tx, entry: &Entry, record: &ShipmentRecord) -> Result<()> {
@@ -610,6 +614,7 @@ fn shipment(tx: &mut Tx, entry: &Entry, record: &ShipmentRecord) -> Result<()> {
         keys::shipment(&record.license, entry.issued_at_ms, recorder, entry.seq),
         &row,
     );
+    flow_rows::put_crossing(tx, recorder, entry.seq, record);
     if !record.accepted() {
         refused_crossing(tx, entry, record);
         return Ok(());
@@ -888,8 +893,8 @@ mod tests {
     #[test]
     fn what_each_document_derives() {
         let cases: Vec<(&str, Document, &[u8])> = vec![
-            ("accepted shipment", shipment_doc("A1", true), b"GLPQRT"),
-            ("rejected shipment", shipment_doc("A1", false), b"AGLP"),
+            ("accepted shipment", shipment_doc("A1", true), b"FGLPQRT"),
+            ("rejected shipment", shipment_doc("A1", false), b"AFGLP"),
             (
                 "key rotation",
                 Document::KeyRotation(KeyRotation {

@@ -34,7 +34,7 @@
 //! Numbers are big-endian (signed ones with the sign bit flipped) so keys sort
 //! numerically; strings are escaped (`00` -> `00 FF`) and end in `00 01`, so
 //! a string sorts before any longer string it prefixes and no string can run
-//! into the next component. `S V T R P Y A G C Z D W Q J N U B` are derived from the logs and are
+//! into the next component. `S V T R P Y A G C Z D W Q J N U B F` are derived from the logs and are
 //! what `reindex` deletes and rebuilds.
 
 use tally_model::{Direction, DocumentRef, EntryHash};
@@ -83,9 +83,13 @@ pub const ANNOUNCED_BY_KEY: u8 = b'U';
 /// (`trace::serial_bucket`), so a run of consecutive serials, the way
 /// firearms are made and licensed, costs one row per ten.
 pub const LICENSED_SERIAL: u8 = b'B';
+/// What statistics count (`flow_rows`): `Fd` a readable export license,
+/// import certificate or delivery verification by document, `Fc` a
+/// recorded crossing by license, recorder and seq.
+pub const FLOW: u8 = b'F';
 
 /// Prefixes of the records `reindex` rebuilds from the logs.
-pub const DERIVED: [u8; 17] = [
+pub const DERIVED: [u8; 18] = [
     LICENSE,
     TRANSIT,
     TALLY,
@@ -103,10 +107,11 @@ pub const DERIVED: [u8; 17] = [
     ANNOUNCED_BY_TIME,
     ANNOUNCED_BY_KEY,
     LICENSED_SERIAL,
+    FLOW,
 ];
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 9;
+pub const SCHEMA_VERSION: u32 = 10;
 /// The schemas this build migrates from (by a reindex at open): only
 /// derived records changed since (4: exits by date and the serial index
 /// across licenses; 5: license records in protobuf, not JSON; 6: sealed
@@ -116,8 +121,8 @@ pub const SCHEMA_VERSION: u32 = 9;
 /// no longer counting, and the serials licenses list indexed for a trace;
 /// 8: that index by serial buckets, one row per ten serials of a run; 9:
 /// the rows of recorded serials, `R` and `Q`, in protobuf without what the
-/// key holds).
-pub const SCHEMA_MIGRATES_FROM: [u32; 7] = [2, 3, 4, 5, 6, 7, 8];
+/// key holds; 10: the rows statistics count, `F`).
+pub const SCHEMA_MIGRATES_FROM: [u32; 8] = [2, 3, 4, 5, 6, 7, 8, 9];
 pub const SCHEMA_KEY: &[u8] = b"M/schema";
 /// Present while a reindex runs: derived records are half-built until it is
 /// gone, so opening a store that holds it finishes the reindex first.
@@ -414,6 +419,19 @@ pub fn serial_index(
 pub fn serial_index_prefix(d: Direction, serial: &str) -> Vec<u8> {
     Key::new(SERIAL_INDEX).direction(d).str(serial).build()
 }
+pub fn flow_document(authority: &str, number: &str) -> Vec<u8> {
+    Key::new(FLOW).raw(b"d").str(authority).str(number).build()
+}
+pub const FLOW_DOCUMENTS: &[u8] = b"Fd";
+pub fn flow_crossing(license: &DocumentRef, recorder: &str, seq: u64) -> Vec<u8> {
+    Key::new(FLOW)
+        .raw(b"c")
+        .doc(license)
+        .str(recorder)
+        .u64(seq)
+        .build()
+}
+pub const FLOW_CROSSINGS: &[u8] = b"Fc";
 pub fn alert(id: &str) -> Vec<u8> {
     Key::new(ALERT).str(id).build()
 }

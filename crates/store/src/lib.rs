@@ -17,7 +17,8 @@
 //!   transactions; `license` and `record`: a license as stored, read back
 //!   with its document; `serial_rows`: the bytes of the two rows each
 //!   recorded serial adds.
-//! - [`tx`]: [`Tx`], the staged transaction: reads see its own writes.
+//! - [`tx`]: [`Tx`], the staged transaction: reads see its own writes;
+//!   `flow_rows`: the rows statistics count, written through it.
 //! - `compromise`, `doubts`, `judge`: what a declared key compromise, an
 //!   unconfirmed recipient claim and the alerts that join logs (off route,
 //!   discrepancy, after revocation, import withdrawn, delivery overdue,
@@ -28,6 +29,7 @@
 //!   and `reads`: its reads of the logs and of the derived records;
 //!   `snapshot`: [`Snapshot`], those reads at one instant, and nothing else;
 //!   [`trace`]: every readable license line naming a serial;
+//!   [`statistics`]: the flows, refusals and alerts of a period;
 //!   `rebuild`: reindex and key compromises, with the caller's
 //!   [`ApplyStep`]; [`integrity`]: the background check.
 //!
@@ -42,6 +44,7 @@ mod derive;
 mod doubts;
 pub mod engine;
 pub mod error;
+mod flow_rows;
 pub mod integrity;
 mod judge;
 pub mod keys;
@@ -56,6 +59,7 @@ mod serial_rows;
 pub mod sled;
 mod snapshot;
 pub mod state;
+pub mod statistics;
 pub mod store;
 pub mod trace;
 pub mod tx;
@@ -73,6 +77,7 @@ pub use state::{
     Alert, AnnouncedKey, EntryPointer, Evidence, LicenseEvent, LicenseState, RotatedKey,
     SerialIndexRow, SerialUse, ShipmentRow, TallyRow,
 };
+pub use statistics::{Statistics, StatisticsQuery};
 pub use store::{OpenOptions, Store};
 pub use trace::{TraceCrossing, TraceDelivery, TraceRow};
 pub use tx::Tx;

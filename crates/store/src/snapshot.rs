@@ -76,6 +76,7 @@ reads! {
     alerts() -> Vec<Alert>;
     issuer_announcements(authority: &AuthorityId, at_ms: Option<i64>, limit: usize) -> Vec<AnnouncedKey>;
     trace(make: &str, serial: &str) -> Vec<crate::trace::TraceRow>;
+    statistics(q: &crate::StatisticsQuery, date_at: crate::statistics::DateAt<'_>) -> crate::Statistics;
 }
 
 impl crate::LicenseReads for Snapshot {

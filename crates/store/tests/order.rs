@@ -9,7 +9,8 @@ use common::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use tally_model::{Date, Direction, Document, License, Status, VerifiedEntry};
-use tally_store::{AlertClock, EngineKind, Evidence, Store};
+use tally_store::statistics::{FlowDirection, Grouping};
+use tally_store::{AlertClock, EngineKind, Evidence, Statistics, StatisticsQuery, Store};
 use tally_testkit::Rng;
 
 /// Four logs that join each other: an export (amended, suspended, reinstated),
@@ -187,11 +188,38 @@ fn open(dir: &std::path::Path) -> Store {
     .expect("opens")
 }
 
-/// What a node holds, compared: every derived record and every alert.
-fn state(store: &Store) -> (tally_store::DerivedDigest, Vec<tally_store::Alert>) {
+/// Statistics as a node of `country` counts them, by month, counterpart
+/// and category, from `from` on.
+fn statistics(store: &Store, country: &str, from: Option<&str>) -> Statistics {
+    let q = StatisticsQuery {
+        country: country.into(),
+        from: from.map(|d| d.parse().expect("a date")),
+        to: None,
+        group: Grouping {
+            month: true,
+            counterpart: true,
+            category: true,
+        },
+        direction: None,
+        counterpart: None,
+        category: None,
+        hs: None,
+    };
+    store
+        .statistics(&q, &Date::from_unix_ms)
+        .expect("statistics")
+}
+
+/// What a node holds, compared: every derived record, every alert, and
+/// the statistics each State on the route counts.
+fn state(store: &Store) -> State {
     (
         store.derived_digest().expect("digest"),
         store.alerts().expect("alerts"),
+        ["US", "GT", "MX"]
+            .iter()
+            .map(|c| statistics(store, c, None))
+            .collect(),
     )
 }
 
@@ -234,7 +262,13 @@ fn deliver(
     assert!(waiting.is_empty(), "every gap was filled");
 }
 
-fn reference() -> (tally_store::DerivedDigest, Vec<tally_store::Alert>) {
+type State = (
+    tally_store::DerivedDigest,
+    Vec<tally_store::Alert>,
+    Vec<Statistics>,
+);
+
+fn reference() -> State {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = open(dir.path());
     let logs = logs();
@@ -247,7 +281,7 @@ fn reference() -> (tally_store::DerivedDigest, Vec<tally_store::Alert>) {
 
 #[test]
 fn the_reference_state_holds_what_the_logs_say() {
-    let (_, alerts) = reference();
+    let (_, alerts, _) = reference();
     let ids: Vec<&str> = alerts.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(
         ids,
@@ -289,6 +323,74 @@ fn the_reference_state_holds_what_the_logs_say() {
         alerts[7].detail.contains("serial S1 (ACME)"),
         "{}",
         alerts[7].detail
+    );
+}
+
+#[test]
+fn statistics_count_what_each_state_on_the_route_reads() {
+    let (_, _, counted) = reference();
+    for (stats, country, direction) in counted
+        .iter()
+        .zip([
+            ("US", FlowDirection::Export),
+            ("GT", FlowDirection::Transit),
+            ("MX", FlowDirection::Import),
+        ])
+        .map(|(s, (c, d))| (s, c, d))
+    {
+        let rows: Vec<_> = stats
+            .flows
+            .iter()
+            .map(|f| {
+                (
+                    f.month.as_deref().expect("grouped by month"),
+                    f.counterpart.as_deref().expect("grouped by counterpart"),
+                    f.direction,
+                    [f.licensed, f.exited, f.transited, f.entered, f.delivered],
+                    (f.licenses, f.licenses_revoked),
+                )
+            })
+            .collect();
+        let counterpart = if country == "US" { "MX" } else { "US" };
+        assert_eq!(
+            rows,
+            vec![
+                // EXP-1 at its amended version (100 + 4000), EXP-2 revoked
+                // (5 + 5000), EXP-3 (50 + 5000); exits 10 + 5 + 2; GT's
+                // transit 6 (Mexico's off-route transit of 7 counts nothing);
+                // entries 4 + 1 + 3 + 1 + 2 (the refused 400 counts nothing).
+                (
+                    "2026-11",
+                    counterpart,
+                    Some(direction),
+                    [14_155, 17, 6, 11, 0],
+                    (3, 1)
+                ),
+                // DV-1's 10 + 5 on 2027-01-10; DV-2 was revoked.
+                (
+                    "2027-01",
+                    counterpart,
+                    Some(direction),
+                    [0, 0, 0, 0, 15],
+                    (0, 0)
+                ),
+            ],
+            "{country}"
+        );
+        assert_eq!(stats.refusals.get("quantity"), Some(&1), "{country}");
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open(dir.path());
+    for log in &logs() {
+        store.append_batch(log).expect("append");
+    }
+    let since = statistics(&store, "MX", Some("2026-12-01"));
+    let delivered: Vec<u64> = since.flows.iter().map(|f| f.delivered).collect();
+    assert_eq!(delivered, vec![15], "only the delivery is in the period");
+    assert!(since.refusals.is_empty());
+    assert!(
+        statistics(&store, "CA", None).flows.is_empty(),
+        "a State off every route counts nothing"
     );
 }
 

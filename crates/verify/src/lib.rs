@@ -65,7 +65,7 @@ pub use reader::{Reader, StoreHealth};
 pub use rules::{Check, Verdict};
 pub use signing::{Signing, SigningState};
 /// The store's typed values travel through the verifier's answers.
-pub use tally_store::{StoreError, state, trace};
+pub use tally_store::{StoreError, state, statistics, trace};
 pub use timezone::{TimeZone, UnknownTimeZone};
 
 use std::sync::{Arc, Mutex, RwLock};
@@ -137,6 +137,11 @@ impl Verifier {
     /// Today's date in the node's `timezone`, by this verifier's clock.
     pub fn today(&self) -> tally_model::Date {
         self.inner.timezone.date_at(self.now_ms())
+    }
+
+    /// Whose date "today" is (the node's `timezone`).
+    pub fn timezone(&self) -> &TimeZone {
+        &self.inner.timezone
     }
 
     pub(crate) fn sealing(&self) -> Option<&Arc<sealing::Sealing>> {

@@ -184,6 +184,16 @@ impl Reader {
         self.snapshot.trace(make, serial)
     }
 
+    /// The statistics `q` asks for (see [`tally_store::statistics`]), dated
+    /// in the node's timezone.
+    pub fn statistics(
+        &self,
+        q: &tally_store::StatisticsQuery,
+        timezone: &crate::TimeZone,
+    ) -> Result<tally_store::Statistics> {
+        self.snapshot.statistics(q, &|ms| timezone.date_at(ms))
+    }
+
     /// Where the entry with this id sits: (authority, seq).
     pub fn by_hash(&self, hash: &EntryHash) -> Result<Option<(AuthorityId, u64)>> {
         self.snapshot.by_hash(hash)

@@ -6,6 +6,7 @@
 //! - [`alerts`]: the alerts the node raised, filtered and paged.
 //! - [`trace`]: every license line and crossing naming a firearm's serial.
 //! - [`export`]: everything of one kind this node reads, as JSON lines or CSV.
+//! - [`statistics`]: the flows, refusals and alerts of a period.
 //! - [`node`]: health, status, authorities, tokens, evidence, logs, metrics.
 //! - [`console`]: the web console's embedded files.
 
@@ -15,6 +16,7 @@ pub mod export;
 pub mod licenses;
 pub mod node;
 pub mod shipments;
+pub mod statistics;
 pub mod trace;
 
 use crate::error::ApiError;

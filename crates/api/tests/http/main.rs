@@ -13,6 +13,7 @@ mod rig;
 mod roles;
 mod server;
 mod shipments;
+mod statistics;
 mod story;
 mod surface;
 mod trace;

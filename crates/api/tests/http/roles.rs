@@ -83,6 +83,13 @@ fn contract() -> Vec<Case> {
         ),
         case(
             M::GET,
+            "/v1/statistics",
+            "/v1/statistics?group=month",
+            issuer,
+            None,
+        ),
+        case(
+            M::GET,
             "/v1/export/{what}",
             "/v1/export/licenses",
             issuer,
