@@ -107,9 +107,12 @@ pub struct Flow {
     pub licenses_revoked: u64,
 }
 
-/// Alerts of one kind raised in the period.
+/// Alerts of one kind raised in the period (in one month of it, when
+/// grouped by month).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlertCount {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub month: Option<String>,
     pub kind: AlertKind,
     pub raised: u64,
     /// Of those, how many are closed now.
@@ -128,6 +131,12 @@ pub struct Statistics {
     pub alerts: Vec<AlertCount>,
     /// Open `delivery.overdue` alerts (now, whatever the period).
     pub overdue: u64,
+}
+
+/// `YYYY-MM`.
+fn month_of(date: Date) -> String {
+    let (y, m, _) = date.ymd();
+    format!("{y:04}-{m:02}")
 }
 
 /// The key a quantity is added under.
@@ -187,10 +196,9 @@ impl Counter<'_> {
             return None;
         }
         let g = self.q.group;
-        let (y, m, _) = date.ymd();
         let key = (
             *direction,
-            g.month.then(|| format!("{y:04}-{m:02}")),
+            g.month.then(|| month_of(date)),
             g.counterpart.then(|| counterpart.clone()),
             g.category.then_some(line.category),
             line.unit,
@@ -382,7 +390,7 @@ fn alert_counts(
         None => q.direction.is_none() && q.counterpart.is_none(),
         Some(r) => exports.get(r).is_some_and(|l| counter.part(l).is_some()),
     };
-    let mut by_kind: BTreeMap<&'static str, AlertCount> = BTreeMap::new();
+    let mut by_kind: BTreeMap<(Option<String>, &'static str), AlertCount> = BTreeMap::new();
     let mut overdue = 0;
     for a in alerts.iter().filter(|a| counted(a)) {
         if a.kind == AlertKind::DeliveryOverdue && a.open {
@@ -392,12 +400,16 @@ fn alert_counts(
         if !counter.in_period(date) {
             continue;
         }
-        let c = by_kind.entry(a.kind.as_str()).or_insert(AlertCount {
-            kind: a.kind,
-            raised: 0,
-            closed: 0,
-            median_days_to_close: None,
-        });
+        let month = q.group.month.then(|| month_of(date));
+        let c = by_kind
+            .entry((month.clone(), a.kind.as_str()))
+            .or_insert(AlertCount {
+                month,
+                kind: a.kind,
+                raised: 0,
+                closed: 0,
+                median_days_to_close: None,
+            });
         c.raised += 1;
         c.closed += u64::from(!a.open);
     }
