@@ -5,7 +5,7 @@
 //! cargo run --release -p tally-bench -- --load [--quick] [--json]   60 s of mixed load
 //! ```
 //!
-//! `--only raw,disk,records,ingest,api,pkcs11,propagation,sealing,announcements` runs a subset (the others print
+//! `--only raw,disk,records,ingest,api,pkcs11,propagation,sealing,announcements,statistics` runs a subset (the others print
 //! as null). `TALLY_BENCH_DIR` picks the disk for the temporary stores.
 //! Progress goes to stderr; the table (or with `--json` one JSON object) to
 //! stdout. The HTTP figures run the node as a child process: this binary with
@@ -22,6 +22,7 @@ mod propagation;
 mod raw;
 mod records;
 mod sealing;
+mod statistics;
 
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -72,7 +73,7 @@ fn args() -> anyhow::Result<Args> {
             }
             "-h" | "--help" => {
                 println!(
-                    "tally-bench [--quick] [--json] [--only raw,disk,records,ingest,api,pkcs11,propagation,sealing,announcements]\n\
+                    "tally-bench [--quick] [--json] [--only raw,disk,records,ingest,api,pkcs11,propagation,sealing,announcements,statistics]\n\
                      tally-bench --load [--quick] [--json]\n\
                      TALLY_BENCH_DIR=DIR puts the temporary stores on DIR"
                 );
@@ -165,6 +166,9 @@ fn main() -> anyhow::Result<()> {
     if want("announcements") {
         f.announcements = Some(announcements::run(a.quick));
     }
+    if want("statistics") {
+        f.statistics = Some(statistics::run(a.quick)?);
+    }
     let wall = started.elapsed().as_secs_f64();
     progress!(
         "done in {wall:.0} s; load average {}",
@@ -190,6 +194,7 @@ struct Figures {
     prop: Option<propagation::Propagation>,
     sealing: Option<sealing::Figures>,
     announcements: Option<announcements::Figures>,
+    statistics: Option<statistics::Figures>,
     /// `issue_pkcs11_per_s`; `None` without SoftHSM2.
     pkcs11: Option<f64>,
 }
@@ -280,6 +285,7 @@ impl Figures {
             "startup_ms_at_1m": num(api.map(|a| a.startup_ms), 0),
             "sealed_open_us_per_entry": self.sealing.as_ref().map(sealing::Figures::json),
             "sealed_us_per_entry_by_announcements": self.announcements.as_ref().map(announcements::Figures::json),
+            "statistics_ms_at_60k": num(self.statistics.as_ref().map(|s| s.ms), 1),
             "quick": quick,
             "machine": machine(),
         })
@@ -334,6 +340,12 @@ impl Figures {
                 r.raw_entry_bytes,
                 r.live,
                 r.live_by_prefix
+            );
+        }
+        if let Some(s) = &self.statistics {
+            println!(
+                "statistics: {:.1} ms (median) for a year of {} licenses and as many exits, {} flows (target < 200 ms)",
+                s.ms, s.licenses, s.flows
             );
         }
     }

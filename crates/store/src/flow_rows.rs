@@ -320,17 +320,29 @@ pub(crate) fn put_crossing(tx: &mut Tx, recorder: &str, seq: u64, record: &Shipm
     );
 }
 
-/// A document row read back: its reference from `key`.
-pub(crate) fn decode_document(key: &[u8], bytes: &[u8]) -> Result<(DocumentRef, FlowDoc)> {
-    let corrupt = |why: &str| StoreError::corrupt(key, why);
+/// The part of a statistics key (`Fd` or `Fc`) that names the document:
+/// its authority and number, as the key encodes them (what [`doc_key`]
+/// makes), and the rest of the key.
+fn split_doc(key: &[u8]) -> Option<(&[u8], &[u8])> {
+    let body = key.get(2..)?;
     let mut r = KeyReader::after(key, 2);
-    let doc = (|| {
-        Some(DocumentRef {
-            authority: r.str()?,
-            number: r.str()?,
-        })
-    })()
-    .ok_or_else(|| corrupt("statistics document key"))?;
+    r.skip_str()?;
+    r.skip_str()?;
+    let rest = r.rest();
+    Some((&body[..body.len() - rest.len()], rest))
+}
+
+/// The document part of a statistics key for `doc` (see [`split_doc`]).
+pub(crate) fn doc_key(doc: &DocumentRef) -> Vec<u8> {
+    let mut k = keys::flow_document(&doc.authority, &doc.number);
+    k.drain(..2);
+    k
+}
+
+/// A document row read back, with the document part of its key.
+pub(crate) fn decode_document<'k>(key: &'k [u8], bytes: &[u8]) -> Result<(&'k [u8], FlowDoc)> {
+    let corrupt = |why: &str| StoreError::corrupt(key, why);
+    let (doc, _) = split_doc(key).ok_or_else(|| corrupt("statistics document key"))?;
     let row = DocRow::decode(bytes).map_err(|e| StoreError::corrupt(key, e))?;
     let status = status_of(row.status).ok_or_else(|| corrupt("status"))?;
     let flow = match row.kind {
@@ -378,17 +390,11 @@ pub(crate) fn decode_document(key: &[u8], bytes: &[u8]) -> Result<(DocumentRef, 
     Ok((doc, flow))
 }
 
-/// A crossing row read back: its license from `key`.
-pub(crate) fn decode_crossing(key: &[u8], bytes: &[u8]) -> Result<(DocumentRef, FlowCrossing)> {
+/// A crossing row read back, with the document part of its key (its
+/// license's).
+pub(crate) fn decode_crossing<'k>(key: &'k [u8], bytes: &[u8]) -> Result<(&'k [u8], FlowCrossing)> {
     let corrupt = |why: &str| StoreError::corrupt(key, why);
-    let mut r = KeyReader::after(key, 2);
-    let license = (|| {
-        Some(DocumentRef {
-            authority: r.str()?,
-            number: r.str()?,
-        })
-    })()
-    .ok_or_else(|| corrupt("statistics crossing key"))?;
+    let (license, _) = split_doc(key).ok_or_else(|| corrupt("statistics crossing key"))?;
     let row = CrossingRow::decode(bytes).map_err(|e| StoreError::corrupt(key, e))?;
     Ok((
         license,

@@ -231,6 +231,24 @@ impl<'a> KeyReader<'a> {
         self.rest = self.rest.get(i + 2..)?;
         String::from_utf8(out).ok()
     }
+    /// Steps over a string component without reading it out.
+    pub fn skip_str(&mut self) -> Option<()> {
+        let mut i = 0;
+        loop {
+            match (self.rest.get(i)?, self.rest.get(i + 1)) {
+                (0, Some(1)) => break,
+                (0, Some(0xFF)) => i += 2,
+                (0, _) => return None,
+                _ => i += 1,
+            }
+        }
+        self.rest = self.rest.get(i + 2..)?;
+        Some(())
+    }
+    /// What is left of the key.
+    pub fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
     pub fn byte(&mut self) -> Option<u8> {
         let (b, rest) = self.rest.split_first()?;
         self.rest = rest;

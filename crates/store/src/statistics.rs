@@ -23,10 +23,9 @@
 use crate::error::Result;
 use crate::flow_rows::{self, FlowCrossing, FlowDelivery, FlowDoc, FlowLicense};
 use crate::keys;
-use crate::state::Alert;
 use crate::store::Store;
-use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use tally_model::{AlertKind, Category, Date, Direction, DocumentRef, Status, Unit};
 
 /// Rows read from the engine at once while counting.
@@ -133,36 +132,57 @@ pub struct Statistics {
     pub overdue: u64,
 }
 
-/// `YYYY-MM`.
-fn month_of(date: Date) -> String {
+/// A month as a number: `year * 12 + month - 1`.
+fn month_number(date: Date) -> i64 {
     let (y, m, _) = date.ymd();
-    format!("{y:04}-{m:02}")
+    y * 12 + i64::from(m) - 1
 }
 
-/// The key a quantity is added under.
-type FlowKey = (
+/// `YYYY-MM` of a [`month_number`].
+fn month_text(n: i64) -> String {
+    format!("{:04}-{:02}", n.div_euclid(12), n.rem_euclid(12) + 1)
+}
+
+/// The key a quantity is added under; the counterpart borrows from the
+/// license rows, so adding allocates nothing.
+type FlowKey<'e> = (
     FlowDirection,
-    Option<String>,
-    Option<String>,
+    Option<i64>,
+    Option<&'e str>,
     Option<Category>,
     Unit,
 );
 
-/// Counts flows for one query.
-struct Counter<'q> {
-    q: &'q StatisticsQuery,
-    date_at: DateAt<'q>,
-    flows: BTreeMap<FlowKey, Flow>,
+/// Readable export licenses by the document part of their key, in key
+/// order (as the scan reads them): looked up by binary search, and walked
+/// alongside the crossings, which come in the same order.
+struct Exports(Vec<(Vec<u8>, FlowLicense)>);
+
+impl Exports {
+    fn get(&self, doc: &[u8]) -> Option<&FlowLicense> {
+        let i = self
+            .0
+            .binary_search_by(|(k, _)| k.as_slice().cmp(doc))
+            .ok()?;
+        Some(&self.0[i].1)
+    }
 }
 
-impl Counter<'_> {
+/// Counts flows for one query.
+struct Counter<'q, 'e> {
+    q: &'q StatisticsQuery,
+    date_at: DateAt<'q>,
+    flows: BTreeMap<FlowKey<'e>, Flow>,
+}
+
+impl<'e> Counter<'_, 'e> {
     fn in_period(&self, date: Date) -> bool {
         self.q.from.is_none_or(|f| date >= f) && self.q.to.is_none_or(|t| date <= t)
     }
 
     /// This State's part on `l`'s route and the counterpart, if this query
     /// counts it.
-    fn part(&self, l: &FlowLicense) -> Option<(FlowDirection, String)> {
+    fn part(&self, l: &'e FlowLicense) -> Option<(FlowDirection, &'e str)> {
         let c = self.q.country.as_str();
         let (direction, counterpart) = if l.exporting == c {
             (FlowDirection::Export, &l.importing)
@@ -175,63 +195,49 @@ impl Counter<'_> {
         };
         let wanted = self.q.direction.is_none_or(|d| d == direction)
             && self.q.counterpart.as_ref().is_none_or(|w| w == counterpart);
-        wanted.then(|| (direction, counterpart.clone()))
+        wanted.then_some((direction, counterpart.as_str()))
     }
 
-    /// The flow row `line` of `l` adds to in `month`, if the query counts
+    /// The key of the flow `line` adds to on `date`, if the query counts
     /// that line.
-    fn row(
-        &mut self,
-        (direction, counterpart): &(FlowDirection, String),
+    fn key(
+        &self,
+        (direction, counterpart): (FlowDirection, &'e str),
         line: &flow_rows::FlowLine,
         date: Date,
-    ) -> Option<&mut Flow> {
-        if self.q.category.is_some_and(|c| c != line.category)
-            || self
-                .q
-                .hs
-                .as_ref()
-                .is_some_and(|h| !line.hs.starts_with(h.as_str()))
-        {
-            return None;
-        }
+    ) -> Option<FlowKey<'e>> {
+        let excluded = self.q.category.is_some_and(|c| c != line.category)
+            || (self.q.hs.as_ref()).is_some_and(|h| !line.hs.starts_with(h.as_str()));
         let g = self.q.group;
-        let key = (
-            *direction,
-            g.month.then(|| month_of(date)),
-            g.counterpart.then(|| counterpart.clone()),
-            g.category.then_some(line.category),
-            line.unit,
-        );
-        Some(self.flows.entry(key.clone()).or_insert_with(|| Flow {
-            direction: Some(key.0),
-            month: key.1,
-            counterpart: key.2,
-            category: key.3,
-            unit: Some(key.4),
-            ..Flow::default()
-        }))
+        (!excluded).then(|| {
+            (
+                direction,
+                g.month.then(|| month_number(date)),
+                g.counterpart.then_some(counterpart),
+                g.category.then_some(line.category),
+                line.unit,
+            )
+        })
     }
 
-    fn license(&mut self, l: &FlowLicense) {
+    fn row(&mut self, key: FlowKey<'e>) -> &mut Flow {
+        self.flows.entry(key).or_default()
+    }
+
+    fn license(&mut self, l: &'e FlowLicense) {
         let date = (self.date_at)(l.issued_at_ms);
         let Some(part) = self.part(l).filter(|_| self.in_period(date)) else {
             return;
         };
         let mut counted: Vec<FlowKey> = Vec::new();
         for line in &l.lines {
-            let Some(row) = self.row(&part, line, date) else {
+            let Some(key) = self.key(part, line, date) else {
                 continue;
             };
+            let first = !counted.contains(&key);
+            let row = self.row(key);
             row.licensed = row.licensed.saturating_add(line.quantity);
-            let key = (
-                part.0,
-                row.month.clone(),
-                row.counterpart.clone(),
-                row.category,
-                line.unit,
-            );
-            if !counted.contains(&key) {
+            if first {
                 row.licenses += 1;
                 row.licenses_revoked += u64::from(l.status == Status::Revoked);
                 counted.push(key);
@@ -242,7 +248,7 @@ impl Counter<'_> {
     /// Adds `lines` of `l` (line, quantity) on `date` with `add`.
     fn quantities(
         &mut self,
-        l: &FlowLicense,
+        l: &'e FlowLicense,
         date: &str,
         lines: &[(u32, u64)],
         add: fn(&mut Flow, u64),
@@ -254,18 +260,16 @@ impl Counter<'_> {
             return;
         };
         for (n, quantity) in lines {
-            let Some(line) = l.lines.iter().find(|x| x.line == *n) else {
-                continue;
-            };
-            if let Some(row) = self.row(&part, line, date) {
-                add(row, *quantity);
+            let line = l.lines.iter().find(|x| x.line == *n);
+            if let Some(key) = line.and_then(|line| self.key(part, line, date)) {
+                add(self.row(key), *quantity);
             }
         }
     }
 
     fn crossing(
         &mut self,
-        l: &FlowLicense,
+        l: &'e FlowLicense,
         c: &FlowCrossing,
         refusals: &mut BTreeMap<String, u64>,
     ) {
@@ -297,7 +301,7 @@ impl Counter<'_> {
         self.quantities(l, &c.date, &c.lines, add);
     }
 
-    fn delivery(&mut self, l: &FlowLicense, d: &FlowDelivery) {
+    fn delivery(&mut self, l: &'e FlowLicense, d: &FlowDelivery) {
         // As `state::delivered`: issued by the importing State, not revoked.
         if d.status == Status::Revoked || d.importing != l.importing {
             return;
@@ -306,51 +310,85 @@ impl Counter<'_> {
             f.delivered = f.delivered.saturating_add(q)
         });
     }
+
+    /// The flows counted, in key order, each naming its key.
+    fn flows(self) -> Vec<Flow> {
+        self.flows
+            .into_iter()
+            .map(
+                |((direction, month, counterpart, category, unit), f)| Flow {
+                    direction: Some(direction),
+                    month: month.map(month_text),
+                    counterpart: counterpart.map(str::to_string),
+                    category,
+                    unit: Some(unit),
+                    ..f
+                },
+            )
+            .collect()
+    }
+}
+
+/// What statistics read of an alert (its detail is left unparsed).
+#[derive(Deserialize)]
+struct AlertRow {
+    kind: AlertKind,
+    license: Option<DocumentRef>,
+    raised_at_ms: i64,
+    open: bool,
 }
 
 impl Store {
     /// The statistics `q` asks for, from what this node reads, with the
     /// node's `date_at`.
     pub fn statistics(&self, q: &StatisticsQuery, date_at: DateAt) -> Result<Statistics> {
-        let mut exports: HashMap<DocumentRef, FlowLicense> = HashMap::new();
-        let mut deliveries: Vec<(DocumentRef, FlowDelivery)> = Vec::new();
+        let mut exports = Vec::new();
+        let mut deliveries: Vec<FlowDelivery> = Vec::new();
         self.each_row(keys::FLOW_DOCUMENTS, |k, v| {
-            let (doc, flow) = flow_rows::decode_document(k, v)?;
-            match flow {
-                FlowDoc::Export(l) => {
-                    exports.insert(doc, l);
-                }
-                FlowDoc::Delivery(d) => deliveries.push((doc, d)),
-                FlowDoc::Import(_) => {}
+            match flow_rows::decode_document(k, v)? {
+                (doc, FlowDoc::Export(l)) => exports.push((doc.to_vec(), l)),
+                (_, FlowDoc::Delivery(d)) => deliveries.push(d),
+                (_, FlowDoc::Import(_)) => {}
             }
             Ok(())
         })?;
+        let exports = Exports(exports);
         let mut counter = Counter {
             q,
             date_at,
             flows: BTreeMap::new(),
         };
-        for l in exports.values() {
+        for (_, l) in &exports.0 {
             counter.license(l);
         }
-        for (_, d) in &deliveries {
-            if let Some(l) = exports.get(&d.export_license) {
+        for d in &deliveries {
+            if let Some(l) = exports.get(&flow_rows::doc_key(&d.export_license)) {
                 counter.delivery(l, d);
             }
         }
         let mut refusals = BTreeMap::new();
+        // Both in key order: the license of the next crossing is at or
+        // after the last one found.
+        let mut at = 0;
         self.each_row(keys::FLOW_CROSSINGS, |k, v| {
             let (license, c) = flow_rows::decode_crossing(k, v)?;
-            if let Some(l) = exports.get(&license) {
+            while exports
+                .0
+                .get(at)
+                .is_some_and(|(d, _)| d.as_slice() < license)
+            {
+                at += 1;
+            }
+            if let Some((_, l)) = exports.0.get(at).filter(|(d, _)| d.as_slice() == license) {
                 counter.crossing(l, &c, &mut refusals);
             }
             Ok(())
         })?;
-        let (alerts, overdue) = alert_counts(&self.alerts()?, &counter, &exports);
+        let (alerts, overdue) = self.alert_counts(&counter, &exports)?;
         Ok(Statistics {
             from: q.from.map(|d| d.to_string()),
             to: q.to.map(|d| d.to_string()),
-            flows: counter.flows.into_values().collect(),
+            flows: counter.flows(),
             refusals,
             alerts,
             overdue,
@@ -376,42 +414,46 @@ impl Store {
             }
         }
     }
-}
 
-/// Per kind, the alerts raised in the period about a license this query
-/// counts (or about none), and the open `delivery.overdue` alerts now.
-fn alert_counts(
-    alerts: &[Alert],
-    counter: &Counter,
-    exports: &HashMap<DocumentRef, FlowLicense>,
-) -> (Vec<AlertCount>, u64) {
-    let q = counter.q;
-    let counted = |a: &Alert| match &a.license {
-        None => q.direction.is_none() && q.counterpart.is_none(),
-        Some(r) => exports.get(r).is_some_and(|l| counter.part(l).is_some()),
-    };
-    let mut by_kind: BTreeMap<(Option<String>, &'static str), AlertCount> = BTreeMap::new();
-    let mut overdue = 0;
-    for a in alerts.iter().filter(|a| counted(a)) {
-        if a.kind == AlertKind::DeliveryOverdue && a.open {
-            overdue += 1;
-        }
-        let date = (counter.date_at)(a.raised_at_ms);
-        if !counter.in_period(date) {
-            continue;
-        }
-        let month = q.group.month.then(|| month_of(date));
-        let c = by_kind
-            .entry((month.clone(), a.kind.as_str()))
-            .or_insert(AlertCount {
-                month,
-                kind: a.kind,
-                raised: 0,
-                closed: 0,
-                median_days_to_close: None,
-            });
-        c.raised += 1;
-        c.closed += u64::from(!a.open);
+    /// Per kind (and month, when grouped so), the alerts raised in the
+    /// period about a license this query counts (or about none), and the
+    /// open `delivery.overdue` alerts now.
+    fn alert_counts(&self, counter: &Counter, exports: &Exports) -> Result<(Vec<AlertCount>, u64)> {
+        let q = counter.q;
+        let mut by_kind: BTreeMap<(Option<i64>, &'static str), AlertCount> = BTreeMap::new();
+        let mut overdue = 0;
+        self.each_row(&[keys::ALERT], |k, v| {
+            let a: AlertRow = crate::codec::decode(k, v)?;
+            let counted = match &a.license {
+                None => q.direction.is_none() && q.counterpart.is_none(),
+                Some(r) => {
+                    (exports.get(&flow_rows::doc_key(r))).is_some_and(|l| counter.part(l).is_some())
+                }
+            };
+            if !counted {
+                return Ok(());
+            }
+            if a.kind == AlertKind::DeliveryOverdue && a.open {
+                overdue += 1;
+            }
+            let date = (counter.date_at)(a.raised_at_ms);
+            if !counter.in_period(date) {
+                return Ok(());
+            }
+            let month = q.group.month.then(|| month_number(date));
+            let c = by_kind
+                .entry((month, a.kind.as_str()))
+                .or_insert(AlertCount {
+                    month: month.map(month_text),
+                    kind: a.kind,
+                    raised: 0,
+                    closed: 0,
+                    median_days_to_close: None,
+                });
+            c.raised += 1;
+            c.closed += u64::from(!a.open);
+            Ok(())
+        })?;
+        Ok((by_kind.into_values().collect(), overdue))
     }
-    (by_kind.into_values().collect(), overdue)
 }

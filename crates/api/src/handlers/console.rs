@@ -36,6 +36,11 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
     ("trace.js", JS, include_str!("../../assets/trace.js")),
     ("alerts.js", JS, include_str!("../../assets/alerts.js")),
     (
+        "statistics.js",
+        JS,
+        include_str!("../../assets/statistics.js"),
+    ),
+    (
         "i18n-en.json",
         JSON,
         include_str!("../../assets/i18n/en.json"),
