@@ -15,13 +15,18 @@
 //! was verified delivered) on the Alerts page (the navigation's count, the
 //! kind filter, the Spanish labels) and on the license page. Screenshots go to `target/browser/*.png`.
 //!
+//! The Statistics page (`browser/statistics.rs`), last, on the US-DDTC
+//! console with an issuer token: the seeded license's flows in English and
+//! Spanish, the confidentiality notice, and the flows downloaded as CSV.
+//!
 //! The languages (`browser/a11y.rs`): the first visit follows the browser's
 //! languages, a choice is remembered; in English, Spanish, French and
 //! Portuguese every page passes axe-core with no serious or critical
 //! violation; numbers are written per locale (es-MX 1,234.5, es-AR 1.234,5);
 //! a license prints without navigation or buttons, black on white
 //! (`target/browser/license.pdf`). `TALLY_SCREENSHOTS=docs/screens` saves the
-//! license and check pages in English and French there for the README.
+//! license and check pages in English and French there for the README, and
+//! the Statistics page in English.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian:
 //! `apt-get install -y chromium chromium-driver`; override the paths with
@@ -42,6 +47,8 @@ use tally_testkit::json::{day, items};
 
 #[path = "browser/a11y.rs"]
 mod a11y;
+#[path = "browser/statistics.rs"]
+mod statistics;
 
 const WAIT: Duration = Duration::from_secs(30);
 /// The W3C WebDriver element reference key.
@@ -302,7 +309,8 @@ async fn console_flow(b: &Browser, net: &Network, seeded: &Seeded, shots: &Path)
 
     faults_flow(b, seeded, sample, shots).await?;
     alerts_flow(b, net, shots).await?;
-    a11y::languages_flow(b, seeded, shots).await
+    a11y::languages_flow(b, seeded, shots).await?;
+    statistics::statistics_flow(b, net, shots).await
 }
 
 /// Issue 23: an issuer submits a document with several faults; the console

@@ -82,13 +82,15 @@ fn modules_are_small_acyclic_and_served() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/api/src/handlers/console.rs"),
     )
     .expect("console.rs");
+    // rustfmt breaks a long entry over lines: compare without whitespace.
+    let console: String = console.split_whitespace().collect();
     for (name, (lines, imports)) in &graph {
         assert!(
             *lines <= MAX_LINES,
             "{name} has {lines} lines (at most {MAX_LINES})"
         );
         assert!(
-            console.contains(&format!("(\"{name}\", JS,")),
+            console.contains(&format!("(\"{name}\",JS,")),
             "console.rs does not serve {name}"
         );
         for i in imports {

@@ -1,6 +1,7 @@
 // api.js: the HTTP client for docs/API.md's API: the bearer token (kept in
 // sessionStorage), JSON in and out, and errors as ApiError. A 401 clears the
-// token and calls the handler the app registered (back to sign-in).
+// token and calls the handler the app registered (back to sign-in). apiText
+// reads a download (CSV) with the same token and errors.
 
 const TOKEN_KEY = 'tally.token';
 
@@ -27,8 +28,13 @@ export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
 /** Path segment escaping for authority ids and license numbers. */
 export const seg = (s) => encodeURIComponent(String(s));
 
-export async function api(method, path, body) {
-  const headers = { Accept: 'application/json' };
+export const api = (method, path, body) => request(method, path, body, 'application/json');
+
+/** GET `path` as text (a CSV download); errors as api() reports them. */
+export const apiText = (path) => request('GET', path, undefined, 'text/csv');
+
+async function request(method, path, body, accept) {
+  const headers = { Accept: accept };
   const tok = token.get();
   if (tok) headers.Authorization = `Bearer ${tok}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -39,6 +45,7 @@ export async function api(method, path, body) {
     throw new ApiError(0, 'network', String(e.message || e));
   }
   const text = await res.text();
+  if (res.ok && accept !== 'application/json') return text;
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (res.ok) return data;

@@ -1,6 +1,6 @@
 // app.js: the console's shell: sign-in, the header (node identity, language),
 // the hash router (#/check, #/license/AUTH/NUMBER, #/trace/MAKE/SERIAL,
-// #/issue, #/network, #/alerts) over the six page modules. Only the current page's DOM exists;
+// #/issue, #/network, #/alerts, #/statistics) over the seven page modules. Only the current page's DOM exists;
 // pages return a cleanup function.
 
 import { api, token, setUnauthorizedHandler } from './api.js';
@@ -13,6 +13,7 @@ import { pageIssue } from './issue.js';
 import { pageNetwork } from './network.js';
 import { pageAlerts } from './alerts.js';
 import { pageTrace } from './trace.js';
+import { pageStatistics } from './statistics.js';
 
 let cleanup = null;
 
@@ -48,7 +49,8 @@ async function signIn(tok) {
   route(false);
 }
 
-const ROUTES = { check: pageCheck, license: pageLicense, trace: pageTrace, issue: pageIssue, network: pageNetwork, alerts: pageAlerts };
+const ROUTES = { check: pageCheck, license: pageLicense, trace: pageTrace, issue: pageIssue, network: pageNetwork, alerts: pageAlerts,
+  statistics: pageStatistics };
 
 function route(moveFocus = true) {
   if (!token.get() || !state.status) return;

@@ -104,7 +104,7 @@ impl Browser {
     }
 
     /// The serious and critical axe-core violations on the page now, as lines.
-    async fn axe(&self, page: &str) -> Result<Vec<String>> {
+    pub(crate) async fn axe(&self, page: &str) -> Result<Vec<String>> {
         if self.js("return typeof window.axe").await? != json!("object") {
             self.execute(AXE, json!([]))
                 .await
@@ -173,7 +173,7 @@ impl Browser {
 
 /// Where `TALLY_SCREENSHOTS` asks for the documentation's screen captures
 /// (relative to the workspace), if it does.
-fn docs_screens() -> Option<PathBuf> {
+pub(crate) fn docs_screens() -> Option<PathBuf> {
     let dir = PathBuf::from(std::env::var_os("TALLY_SCREENSHOTS")?);
     Some(if dir.is_absolute() {
         dir
@@ -268,6 +268,8 @@ pub(crate) async fn languages_flow(b: &Browser, seeded: &Seeded, shots: &Path) -
             ("#/issue", "#issue-json"),
             ("#/network", "#peers tbody tr"),
             ("#/alerts", "#alerts tbody tr"),
+            // An officer's token: the page says it needs an issuer's (statistics.rs checks an issuer's page).
+            ("#/statistics", "#stats-forbidden"),
         ] {
             b.hash(page).await?;
             b.wait_for(ready).await?;
