@@ -67,6 +67,22 @@ pub struct Item {
     /// The serial numbers CIFTA's marking rules put on every firearm, when listed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub serials: Vec<String>,
+    /// What the line is for the ATT report (`crate::att`), when the issuer
+    /// says it: fields added within v1, absent from older documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub att_subcategory: Option<crate::att::AttSubcategory>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<crate::att::Action>,
+    /// In hundredths of a millimetre; JSON `caliber_mm` in millimetres.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::att::caliber_mm"
+    )]
+    pub caliber_mm: Option<u32>,
+    /// Country of manufacture, ISO 3166-1 alpha-2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_country: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -38,6 +38,7 @@
 
 pub mod alert;
 pub mod amendment;
+pub mod att;
 pub mod chain;
 pub mod date;
 pub mod document;

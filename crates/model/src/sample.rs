@@ -31,6 +31,10 @@ pub fn item(line: u32, category: Category, unit: Unit, quantity: u64) -> Item {
         quantity,
         unit,
         serials: vec![],
+        att_subcategory: None,
+        action: None,
+        caliber_mm: None,
+        origin_country: None,
     }
 }
 
@@ -52,6 +56,10 @@ pub fn export_license() -> ExportLicense {
             description: "pistol".into(),
             hs_code: Some("930200".into()),
             serials: vec!["AC1000".into(), "AC1001".into()],
+            att_subcategory: None,
+            action: None,
+            caliber_mm: None,
+            origin_country: None,
             ..item(1, Category::Firearm, Unit::Units, 100)
         }],
         valid_from: "2026-11-01".into(),

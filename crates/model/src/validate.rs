@@ -406,6 +406,7 @@ fn item<'a>(
             ),
         );
     }
+    att_fields(f, at, it);
     for (key, v) in [
         ("make", &it.make),
         ("model", &it.model),
@@ -418,6 +419,37 @@ fn item<'a>(
                 v.as_deref().unwrap_or(""),
             ),
         );
+    }
+}
+
+/// The fields a line states for the ATT report (`crate::att`): a country
+/// of manufacture that exists, a caliber in range, and a sub-category and
+/// action on firearm lines only.
+fn att_fields(f: &mut Faults, at: At, it: &Item) {
+    if let Some(c) = &it.origin_country {
+        let field = format!("line {} origin_country", it.line);
+        f.check(at.key("origin_country"), country(&field, c));
+    }
+    if let Some(c) = it.caliber_mm
+        && !(1..=crate::att::MAX_CALIBER_HUNDREDTHS).contains(&c)
+    {
+        f.add(
+            at.key("caliber_mm"),
+            format!("line {}: caliber_mm must be 0.01 to 200", it.line),
+        );
+    }
+    if it.category != Category::Firearm {
+        for (key, stated) in [
+            ("att_subcategory", it.att_subcategory.is_some()),
+            ("action", it.action.is_some()),
+        ] {
+            if stated {
+                f.add(
+                    at.key(key),
+                    format!("line {}: {key} is stated for firearms only", it.line),
+                );
+            }
+        }
     }
 }
 

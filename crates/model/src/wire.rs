@@ -4,6 +4,7 @@
 //! checks structure (required fields present, sizes); the rules about what a
 //! document may say live in [`crate::validate`].
 
+use crate::att::{Action, AttSubcategory};
 use crate::document::*;
 use crate::entry::{
     Body, DecodeError, Entry, EntryHash, MAX_ENTRY_BYTES, MAX_STANZAS, MAX_SUITE_BYTES,
@@ -439,6 +440,13 @@ fn item_to_pb(i: &Item) -> pb::Item {
         quantity: i.quantity,
         unit: enum_str(&i.unit),
         serials: i.serials.clone(),
+        att_subcategory: i
+            .att_subcategory
+            .map(|c| c.as_str().into())
+            .unwrap_or_default(),
+        action: i.action.map(|a| a.as_str().into()).unwrap_or_default(),
+        caliber_hundredths_mm: i.caliber_mm.unwrap_or_default(),
+        origin_country: i.origin_country.clone().unwrap_or_default(),
     }
 }
 
@@ -504,7 +512,30 @@ fn item_from_pb(i: pb::Item) -> Result<Item, DecodeError> {
         quantity: i.quantity,
         unit: enum_parse("item.unit", &i.unit)?,
         serials: i.serials,
+        att_subcategory: optional_enum(
+            "item.att_subcategory",
+            &i.att_subcategory,
+            AttSubcategory::parse,
+        )?,
+        action: optional_enum("item.action", &i.action, Action::parse)?,
+        caliber_mm: (i.caliber_hundredths_mm != 0).then_some(i.caliber_hundredths_mm),
+        origin_country: opt(&i.origin_country),
     })
+}
+
+/// An optional enum field: empty is absent, an unknown name is a decoding
+/// fault (as for the required ones).
+fn optional_enum<T>(
+    name: &'static str,
+    s: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<Option<T>, DecodeError> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    parse(s)
+        .map(Some)
+        .ok_or_else(|| field(name, format!("unknown value {s:?}")))
 }
 
 fn items_from_pb(items: Vec<pb::Item>) -> Result<Vec<Item>, DecodeError> {

@@ -96,12 +96,25 @@ fn any_item() -> BoxedStrategy<Item> {
         (any::<u32>(), category(), wild(), opt_text()),
         (opt_text(), opt_text(), opt_text()),
         (any::<u64>(), unit(), vec(wild(), 0..3)),
+        (
+            prop::option::of(prop::sample::select(
+                tally_model::att::SUBCATEGORIES.to_vec(),
+            )),
+            prop::option::of(prop::sample::select(vec![
+                tally_model::att::Action::Manual,
+                tally_model::att::Action::SemiAutomatic,
+                tally_model::att::Action::SelectiveFire,
+            ])),
+            prop::option::of(1u32..=20_000),
+            opt_text(),
+        ),
     )
         .prop_map(
             |(
                 (line, category, description, hs_code),
                 (make, model, caliber),
                 (quantity, unit, serials),
+                (att_subcategory, action, caliber_mm, origin_country),
             )| {
                 Item {
                     line,
@@ -114,6 +127,10 @@ fn any_item() -> BoxedStrategy<Item> {
                     quantity,
                     unit,
                     serials,
+                    att_subcategory,
+                    action,
+                    caliber_mm,
+                    origin_country,
                 }
             },
         )
@@ -445,6 +462,10 @@ fn valid_items() -> BoxedStrategy<Vec<Item>> {
                         serials: (0..serials.min(quantity as usize))
                             .map(|s| format!("S{line}-{s}"))
                             .collect(),
+                        att_subcategory: None,
+                        action: None,
+                        caliber_mm: None,
+                        origin_country: None,
                     }
                 },
             )

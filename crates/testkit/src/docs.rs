@@ -33,6 +33,10 @@ pub fn item(line: u32, quantity: u64, serials: &[&str]) -> Item {
         quantity,
         unit: Unit::Units,
         serials: serials.iter().map(|s| s.to_string()).collect(),
+        att_subcategory: None,
+        action: None,
+        caliber_mm: None,
+        origin_country: None,
     }
 }
 

@@ -33,6 +33,10 @@ fn item() -> Item {
         quantity: 100,
         unit: Unit::Units,
         serials: vec!["AC1000".into(), "AC1001".into()],
+        att_subcategory: None,
+        action: None,
+        caliber_mm: None,
+        origin_country: None,
     }
 }
 
@@ -89,6 +93,20 @@ pub(crate) fn all() -> Vec<(&'static str, &'static str, Document)> {
             "export_license",
             "An export license (kind 1) from US to MX through GT.",
             Document::License(License::Export(export_license())),
+        ),
+        (
+            "export_license_att",
+            "The export license with its line's ATT report fields (Item fields 11-14, added within v1): sub-category small_arms_1, semi-automatic, 9.00 mm (900 hundredths), made in BR.",
+            Document::License(License::Export(ExportLicense {
+                items: vec![Item {
+                    att_subcategory: Some(tally_model::att::AttSubcategory::SmallArms1),
+                    action: Some(tally_model::att::Action::SemiAutomatic),
+                    caliber_mm: Some(900),
+                    origin_country: Some("BR".into()),
+                    ..item()
+                }],
+                ..export_license()
+            })),
         ),
         (
             "import_certificate",

@@ -80,6 +80,10 @@ fn items() -> BoxedStrategy<Vec<Item>> {
                 .zip(rest)
                 .map(|(line, (quantity, serials, category))| Item {
                     serials: serials.into_iter().map(String::from).collect(),
+                    att_subcategory: None,
+                    action: None,
+                    caliber_mm: None,
+                    origin_country: None,
                     ..sample::item(line, category, Unit::Units, quantity)
                 })
                 .collect()
@@ -334,6 +338,10 @@ fn declared() -> BoxedStrategy<Declared> {
 fn on_route() -> BoxedStrategy<(Facts, Declared)> {
     let licensed = |line: u32, quantity: u64, serials: &[&str]| Item {
         serials: serials.iter().map(|s| s.to_string()).collect(),
+        att_subcategory: None,
+        action: None,
+        caliber_mm: None,
+        origin_country: None,
         ..sample::item(line, Category::Firearm, Unit::Units, quantity)
     };
     let export = move |shipments| ExportLicense {
