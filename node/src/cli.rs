@@ -107,6 +107,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reports drafted from what the node reads.
+    Report {
+        #[command(subcommand)]
+        what: ReportCommand,
+    },
     /// Export what the node reads (GET /v1/export/WHAT) as JSON lines or
     /// CSV; a JSON lines export ends with a cursor, printed on standard
     /// error, that `--since` takes next time to get only what came after.
@@ -273,6 +278,29 @@ impl Pkcs11Args {
             pin_file: self.pin_file,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// The ATT annual report's exports and imports tables for category VIII
+    /// (small arms and light weapons), drafted by the node
+    /// (GET /v1/reports/att); .xlsx or .csv by FILE's extension. Lines the
+    /// node cannot place in a sub-category are listed on standard error and
+    /// on a sheet of their own, never guessed. Exit 0, or 2 on error.
+    Att {
+        #[arg(long)]
+        api: String,
+        #[arg(long, env = "TALLY_TOKEN", hide_env_values = true)]
+        token: String,
+        #[arg(long)]
+        year: i64,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// authorized (licenses and import certificates by date of issue,
+        /// the default) or actual (recorded crossings).
+        #[arg(long)]
+        basis: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

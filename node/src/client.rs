@@ -50,7 +50,7 @@ fn field(v: &Value, default: &str) -> String {
     escape(v.as_str().unwrap_or(default))
 }
 
-async fn call(
+pub(crate) async fn call(
     method: reqwest::Method,
     url: &str,
     token: &str,

@@ -22,7 +22,8 @@
 //! - [`overdue`]: the hourly, date-driven pass of `delivery.overdue`.
 //! - [`peers`]: the peer table behind `/v1/status`.
 //! - [`client`]: `tally status` and `tally check` over HTTP; [`import`]:
-//!   `tally import`, documents from a file through the API.
+//!   `tally import`, documents from a file through the API; [`report`]:
+//!   `tally report att`, the ATT report written from a node's draft.
 //! - [`demo`]: `tally demo`, a local three-node network with sample data.
 
 pub mod admin;
@@ -39,6 +40,7 @@ pub mod migrate;
 pub mod node;
 pub mod overdue;
 pub mod peers;
+pub mod report;
 pub mod rotate;
 pub mod router;
 mod services;

@@ -14,7 +14,7 @@
 //!   one entry of the table says.
 //! - [`view`]: the JSON shapes of the answers, built from the store's records.
 //! - `export_csv`: an export's CSV: fixed columns, a row per line, formulas
-//!   defused.
+//!   defused; [`report_att`]: the ATT report as a workbook and as CSV.
 //! - [`extract`]: body, query and path extractors that fail with the contract's errors.
 //! - [`state`]: [`AppState`], what every handler may touch.
 //! - [`rate`]: per-token rate limits and connection slots.
@@ -39,6 +39,7 @@ pub mod handlers;
 pub mod metrics;
 pub mod openapi;
 pub mod rate;
+pub mod report_att;
 pub mod route;
 pub mod routes;
 pub mod server;

@@ -6,7 +6,9 @@
 use crate::auth;
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
-use crate::handlers::{alerts, console, export, licenses, node, shipments, statistics, trace};
+use crate::handlers::{
+    alerts, console, export, licenses, node, reports, shipments, statistics, trace,
+};
 use crate::openapi;
 pub use crate::route::{Method, QueryParam, Route};
 use crate::state::AppState;
@@ -339,6 +341,36 @@ pub const ROUTES: &[Route] = &[
         ok: 200,
         errors: &[400],
         handler: |m| on(m, statistics::statistics),
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/reports/att",
+        role: Some(Role::Issuer),
+        summary: "The ATT annual report's category VIII exports and imports tables, drafted from what this node reads",
+        query: &[
+            QueryParam {
+                name: "year",
+                required: true,
+                kind: "integer",
+                description: "the calendar year reported",
+            },
+            QueryParam {
+                name: "basis",
+                required: false,
+                kind: "string",
+                description: "authorized (default: licenses and import certificates by date of issue) or actual (recorded crossings)",
+            },
+            QueryParam {
+                name: "format",
+                required: false,
+                kind: "string",
+                description: "xlsx (default), csv or json",
+            },
+        ],
+        body: None,
+        ok: 200,
+        errors: &[400],
+        handler: |m| on(m, reports::att),
     },
     Route {
         method: Method::Get,

@@ -23,6 +23,7 @@
 //!   and the node make, one snapshot per request.
 //! - [`Verifier::integrity`] -> [`Integrity`] (`integrity.rs`): the store
 //!   checks (walk the chains, read every record, mark damaged or checked).
+//! - [`att_report`]: the ATT annual report drafted from a [`Reader`].
 //!
 //! Layout besides:
 //! - `builder`: [`VerifierBuilder`], everything a verifier is given, given
@@ -37,6 +38,7 @@
 
 pub mod acceptance;
 pub mod apply;
+pub mod att_report;
 mod builder;
 pub mod check;
 mod commit;

@@ -7,6 +7,7 @@
 //! - [`trace`]: every license line and crossing naming a firearm's serial.
 //! - [`export`]: everything of one kind this node reads, as JSON lines or CSV.
 //! - [`statistics`]: the flows, refusals and alerts of a period.
+//! - [`reports`]: the ATT annual report, drafted.
 //! - [`node`]: health, status, authorities, tokens, evidence, logs, metrics.
 //! - [`console`]: the web console's embedded files.
 
@@ -15,6 +16,7 @@ pub mod console;
 pub mod export;
 pub mod licenses;
 pub mod node;
+pub mod reports;
 pub mod shipments;
 pub mod statistics;
 pub mod trace;

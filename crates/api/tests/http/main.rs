@@ -9,6 +9,7 @@ mod if_exists;
 mod keys;
 mod numbers;
 mod rate;
+mod reports;
 mod rig;
 mod roles;
 mod server;

@@ -73,6 +73,8 @@ pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub text: String,
+    /// The body as sent (a spreadsheet is not text).
+    pub bytes: Vec<u8>,
 }
 
 impl Answer {
@@ -205,6 +207,7 @@ impl Rig {
             status,
             headers,
             text: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         }
     }
 

@@ -83,6 +83,13 @@ fn contract() -> Vec<Case> {
         ),
         case(
             M::GET,
+            "/v1/reports/att",
+            "/v1/reports/att?year=2026&format=json",
+            issuer,
+            None,
+        ),
+        case(
+            M::GET,
             "/v1/statistics",
             "/v1/statistics?group=month",
             issuer,
