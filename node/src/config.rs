@@ -281,6 +281,8 @@ pub struct Settings {
     /// authority's log is really new; sign at once instead of recovering
     /// it from peers first.
     pub new_log: bool,
+    /// A clock other than the system's (`tally demo`); never from the file.
+    pub clock: Option<std::sync::Arc<crate::clock::ShiftedClock>>,
 }
 
 impl Settings {
@@ -291,11 +293,16 @@ impl Settings {
     }
 
     /// What the store judges date-driven alerts with: today in the node's
-    /// `timezone` by the system clock, and `delivery_days`.
+    /// `timezone` by the node's clock, and `delivery_days`.
     pub fn alert_clock(&self) -> tally_store::AlertClock {
         let tz = self.timezone.clone();
+        let clock = self.clock.clone();
         tally_store::AlertClock::new(self.delivery_days, move || {
-            tz.date_at(tally_verify::now_ms())
+            tz.date_at(
+                clock
+                    .as_ref()
+                    .map_or_else(tally_verify::now_ms, |c| c.now_ms()),
+            )
         })
     }
 }
@@ -371,6 +378,7 @@ impl Config {
             sync: self.sync.clone(),
             signing: self.signing.as_ref().map(|s| s.settings(dir)).transpose()?,
             new_log: false,
+            clock: None,
         })
     }
 }

@@ -20,13 +20,16 @@
 //! are verified delivered). [`STORY`] is printed at start.
 
 use crate::admin;
-use crate::config::{Config, NodeDir};
+use crate::clock::ShiftedClock;
+use crate::config::{Config, NodeDir, Settings};
+use crate::demo_year;
 use crate::files;
 use crate::node::Node;
 use anyhow::{Context, bail};
 use serde_json::json;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tally_api::tokens::Role;
 use tally_model::{AlertKind, AuthorityId, Date, License, Status};
@@ -86,14 +89,26 @@ pub async fn run(
     for note in &ports.notes {
         println!("{note}");
     }
-    let (nodes, members) = start(&root, &ports, pkcs11).await?;
+    // The nodes start a year back, and the year of traffic moves them to
+    // today (crate::demo_year); the day's story is written today.
+    let clock = Arc::new(ShiftedClock::default());
+    clock.set_offset_ms(-demo_year::MONTHS * 30 * 86_400_000);
+    let (nodes, members) = start(&root, &ports, pkcs11, &clock).await?;
+    let year_started = Instant::now();
+    let year = demo_year::write(&nodes, &clock).await?;
+    let year_took = year_started.elapsed();
     seed(&nodes).await?;
     until_replicated(&nodes, BYSTANDER).await?;
     let (held, read) = held_and_read(&nodes[BYSTANDER])?;
     println!(
-        "\nTally demo: {} nodes on loopback, ready in {:.1} s\n",
+        "\nTally demo: {} nodes on loopback, ready in {:.1} s ({:.1} s of it writing a year of traffic: \
+         {} licenses, {} crossings, {} deliveries verified)\n",
         nodes.len(),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        year_took.as_secs_f64(),
+        year.licenses,
+        year.crossings,
+        year.deliveries
     );
     for (i, (node, m)) in nodes.iter().zip(&members).enumerate() {
         println!("{} ({})", m.authority, m.name);
@@ -192,6 +207,7 @@ async fn start(
     root: &Path,
     ports: &Ports,
     pkcs11: &crate::cli::DemoPkcs11,
+    clock: &Arc<ShiftedClock>,
 ) -> anyhow::Result<(Vec<Node>, Vec<Member>)> {
     let mut members = Vec::new();
     // Labels of this run's key pairs: a token keeps earlier demos' pairs.
@@ -236,8 +252,12 @@ async fn start(
     }
     let mut nodes = Vec::new();
     for m in &members {
+        let settings = Settings {
+            clock: Some(clock.clone()),
+            ..Settings::load(&m.dir)?
+        };
         nodes.push(
-            Node::start(&m.dir)
+            Node::spawn(settings)
                 .await
                 .with_context(|| format!("starting {}", m.authority))?,
         );
@@ -286,7 +306,15 @@ Mexico and no delivery verification came. Alert delivery.overdue (open: the
 demo's nodes run with [alerts] delivery_days = 0, due at once; the default
 is 45 days).
 Also: cartridges under D1298735 (0A505) crossed Laredo cleanly and were
-verified delivered (DCAM-VE-2026-0102); D1298737 was revoked.";
+verified delivered (DCAM-VE-2026-0102); D1298737 was revoked.
+Before today, a year of traffic: 192 licenses (D1300000-D1300191) with their
+import permits, crossings and deliveries, some by sea through Guatemala; a few
+never arrived or were never verified delivered (delivery.overdue), entered
+with more than left (shipment.discrepancy), listed a pistol already exported
+(serial.repeat, try tracing LSY-0005-000), or met a truck with serials on no
+license (shipment.refused). SEDENA's Statistics page counts them, and its
+issuer drafts the ATT report: tally report att --api URL --token T --year YYYY
+--out att.xlsx";
 
 /// [`STORY`] followed by where to look: each console's Alerts page and the
 /// license page of the story's license.
@@ -298,6 +326,9 @@ pub fn story(urls: &[String]) -> String {
     if let Some(url) = urls.get(1) {
         s.push_str(&format!(
             "  the license, its tally and alerts   {url}/#/license/US-BIS/{STORY_LICENSE}\n"
+        ));
+        s.push_str(&format!(
+            "  the year in numbers (issuer token)  {url}/#/statistics\n"
         ));
     }
     s

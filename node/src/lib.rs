@@ -24,14 +24,18 @@
 //! - [`client`]: `tally status` and `tally check` over HTTP; [`import`]:
 //!   `tally import`, documents from a file through the API; [`report`]:
 //!   `tally report att`, the ATT report written from a node's draft.
-//! - [`demo`]: `tally demo`, a local three-node network with sample data.
+//! - [`demo`]: `tally demo`, a local network of four nodes with sample
+//!   data; [`demo_year`]: the year of traffic it writes first, with the
+//!   shifted [`clock`].
 
 pub mod admin;
 pub mod archive;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod demo_year;
 pub mod files;
 pub mod import;
 pub mod integrity;

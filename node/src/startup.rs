@@ -270,11 +270,14 @@ pub(crate) fn verifier(
     authority_key: Arc<dyn tally_custody::Signer>,
     publisher: Publisher,
 ) -> Verifier {
-    let verifier = Verifier::builder(opened.store, settings.authority.clone(), authority_key)
+    let mut verifier = Verifier::builder(opened.store, settings.authority.clone(), authority_key)
         .trust(files.trust.clone())
         .publish(Box::new(publisher))
         .sealing(files.sealing.clone())
         .timezone(settings.timezone.clone());
+    if let Some(clock) = &settings.clock {
+        verifier = verifier.clock(Box::new(crate::clock::Shared(clock.clone())));
+    }
     if opened.recovering {
         tracing::warn!(authority = %settings.authority, "{RECOVERY_REASON}; issuing answers 503 until a trusted peer confirms the head");
         return verifier.recovering(RECOVERY_REASON).build();

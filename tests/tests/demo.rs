@@ -58,8 +58,9 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
     let mut printed = Vec::new();
     let mut consoles = Vec::new();
     let mut lines = BufReader::new(stdout).lines();
-    // Officer tokens, in the order of the consoles.
+    // Officer and issuer tokens, in the order of the consoles.
     let mut officers = Vec::new();
+    let mut issuers = Vec::new();
     let reading = tokio::time::timeout(READY, async {
         // Up to the last line it prints at start.
         while !printed
@@ -74,6 +75,9 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
             }
             if let Some(token) = line.trim().strip_prefix("officer") {
                 officers.push(token.trim().to_string());
+            }
+            if let Some(token) = line.trim().strip_prefix("issuer") {
+                issuers.push(token.trim().to_string());
             }
             printed.push(line);
         }
@@ -188,6 +192,8 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
         .status();
     ensure!(status == 404, "JM-FLA reads the story's license: {status}");
 
+    year_in_numbers(&http, &consoles[1], issuers.get(1).context("MX's issuer")?).await?;
+
     // Ctrl-C (here SIGTERM, which it treats alike) stops every node cleanly.
     let pid = child.id().context("the demo is running")?;
     let killed = std::process::Command::new("kill")
@@ -202,5 +208,89 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
         "the demo exited with {status}\nlog:\n{}",
         tail(&log)
     );
+    Ok(())
+}
+
+/// The demo's year of traffic in numbers, on MX-SEDENA's node: the ATT
+/// report's authorized imports and the statistics' licensed firearms equal
+/// what this test counts itself from the node's export of the documents.
+async fn year_in_numbers(http: &reqwest::Client, mx: &str, issuer: &str) -> Result<()> {
+    let year = &tally_testkit::json::day(0)[..4];
+    let get = |path: String| http.get(format!("{mx}{path}")).bearer_auth(issuer).send();
+    let export = get(format!(
+        "/v1/export/licenses?from={year}-01-01&to={year}-12-31"
+    ))
+    .await?
+    .text()
+    .await?;
+    let mut licensed_to_mx = 0;
+    let mut certified: std::collections::BTreeMap<&str, u64> = Default::default();
+    let rows: Vec<serde_json::Value> = export
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    for row in rows.iter().filter(|r| r.get("document").is_some()) {
+        let doc = &row["document"];
+        let firearms = doc["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|i| i["category"] == "firearm");
+        for item in firearms {
+            let q = item["quantity"].as_u64().context("a quantity")?;
+            if doc["kind"] == "export" && doc["importing_country"] == "MX" {
+                licensed_to_mx += q;
+            }
+            if doc["kind"] == "import"
+                && row["authority"] == "MX-SEDENA"
+                && row["status"] != "revoked"
+            {
+                let sub = match item["hs_code"].as_str() {
+                    Some("930200") => "small_arms_1",
+                    Some("930330") => "small_arms_2",
+                    Some("930190") if item["action"] == "semi_automatic" => "small_arms_2",
+                    other => anyhow::bail!("the demo has no such line: {other:?}"),
+                };
+                *certified.entry(sub).or_default() += q;
+            }
+        }
+    }
+    ensure!(
+        licensed_to_mx > 1000 && certified.len() == 2,
+        "{certified:?}"
+    );
+    let report: serde_json::Value = get(format!("/v1/reports/att?year={year}&format=json"))
+        .await?
+        .json()
+        .await?;
+    let reported: std::collections::BTreeMap<&str, u64> = report["imports"]
+        .as_array()
+        .context("the imports table")?
+        .iter()
+        .filter(|r| r["state"] == "US")
+        .filter_map(|r| Some((r["subcategory"].as_str()?, r["items"].as_u64()?)))
+        .collect();
+    ensure!(
+        reported == certified,
+        "report {report}\ncounted {certified:?}"
+    );
+    let stats: serde_json::Value = get(format!(
+        "/v1/statistics?from={year}-01-01&to={year}-12-31&direction=import&category=firearm"
+    ))
+    .await?
+    .json()
+    .await?;
+    let licensed: u64 = stats["flows"]
+        .as_array()
+        .context("flows")?
+        .iter()
+        .filter_map(|f| f["licensed"].as_u64())
+        .sum();
+    ensure!(
+        licensed == licensed_to_mx,
+        "statistics {stats}\ncounted {licensed_to_mx}"
+    );
+    let overdue = stats["overdue"].as_u64().unwrap_or(0);
+    ensure!(overdue > 0, "the year's missing consignments: {stats}");
     Ok(())
 }
