@@ -166,10 +166,10 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
         .and_then(|n| n.parse().ok())
         .with_context(|| format!("a count in {holds:?}"))?;
     ensure!(held > 0 && holds.ends_with("reads 0 of them"), "{holds}");
-    let (jm, officer) = (&consoles[3], officers.get(3).context("JM's officer")?);
+    let (jm, officer_jm) = (&consoles[3], officers.get(3).context("JM's officer")?);
     let us_log: serde_json::Value = http
         .get(format!("{jm}/v1/log/US-BIS?limit=1000"))
-        .bearer_auth(officer)
+        .bearer_auth(officer_jm)
         .send()
         .await?
         .json()
@@ -186,13 +186,43 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
     );
     let status = http
         .get(format!("{jm}/v1/licenses/US-BIS/D1298734"))
-        .bearer_auth(officer)
+        .bearer_auth(officer_jm)
         .send()
         .await?
         .status();
     ensure!(status == 404, "JM-FLA reads the story's license: {status}");
 
     year_in_numbers(&http, &consoles[1], issuers.get(1).context("MX's issuer")?).await?;
+    // The pistol the year licensed twice: Mexico traces it to both
+    // licenses; the bystander reads neither, and counts nothing.
+    let traced = |url: &str, token: &str| {
+        http.get(format!(
+            "{url}/v1/trace?make=Lone%20Star%20Arms&serial=LSY-0005-000"
+        ))
+        .bearer_auth(token.to_string())
+        .send()
+    };
+    let rows: serde_json::Value = traced(&consoles[1], officer).await?.json().await?;
+    let numbers: Vec<&str> = rows
+        .as_array()
+        .context("trace rows")?
+        .iter()
+        .filter_map(|r| r["license"]["number"].as_str())
+        .collect();
+    ensure!(numbers == ["D1300005", "D1300078"], "{rows}");
+    let rows: serde_json::Value = traced(jm, officer_jm).await?.json().await?;
+    ensure!(rows == serde_json::json!([]), "JM-FLA traced {rows}");
+    let stats: serde_json::Value = http
+        .get(format!("{jm}/v1/statistics"))
+        .bearer_auth(issuers.get(3).context("JM's issuer")?)
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(
+        stats["flows"] == serde_json::json!([]),
+        "JM-FLA counts {stats}"
+    );
 
     // Ctrl-C (here SIGTERM, which it treats alike) stops every node cleanly.
     let pid = child.id().context("the demo is running")?;
