@@ -380,6 +380,17 @@ async fn crossings(
         Ok(())
     })
     .await?;
+    deliveries(nodes[1].verifier(), clock, first, &entering, year).await
+}
+
+/// SEDENA verifies what entered, but every [`NOT_DELIVERED`]th license.
+async fn deliveries(
+    mx: &Verifier,
+    clock: &ShiftedClock,
+    first: i64,
+    entering: &[(u64, u64, Vec<String>)],
+    year: &mut Year,
+) -> anyhow::Result<()> {
     let delivered: Vec<(u64, u64)> = entering
         .iter()
         .filter(|(n, _, _)| n % NOT_DELIVERED != 0)

@@ -2,9 +2,7 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use tally_node::cli::{
-    Cli, Command, InitArgs, KeysCommand, ReportCommand, RoleArg, TokenCommand, TrustCommand,
-};
+use tally_node::cli::{Cli, Command, InitArgs, KeysCommand, RoleArg, TokenCommand, TrustCommand};
 use tally_node::{admin, client, demo, integrity};
 
 /// mimalloc rather than the system allocator: a verify request allocates
@@ -87,16 +85,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             json,
         } => client::trace(&api, &token, &make, &serial, json).await?,
         Command::Check { api, token, file } => return client::check(&api, &token, &file).await,
-        Command::Report {
-            what:
-                ReportCommand::Att {
-                    api,
-                    token,
-                    year,
-                    out,
-                    basis,
-                },
-        } => tally_node::report::att(&api, &token, year, basis.as_deref(), &out).await?,
+        Command::Report { what } => tally_node::report::run(what).await?,
         Command::Export {
             api,
             token,

@@ -9,6 +9,19 @@ use anyhow::{Context, bail};
 use std::path::Path;
 use tally_verify::att_report::{AttReport, Table};
 
+/// `tally report WHAT`.
+pub async fn run(what: crate::cli::ReportCommand) -> anyhow::Result<()> {
+    match what {
+        crate::cli::ReportCommand::Att {
+            api,
+            token,
+            year,
+            out,
+            basis,
+        } => att(&api, &token, year, basis.as_deref(), &out).await,
+    }
+}
+
 /// Writes the report of `year` on `basis` (authorized or actual) to `out`,
 /// `.xlsx` or `.csv` by its extension.
 pub async fn att(

@@ -407,6 +407,11 @@ fn item<'a>(
         );
     }
     att_fields(f, at, it);
+    names(f, at, it);
+}
+
+/// A line's make, model and caliber: names, as a party's.
+fn names(f: &mut Faults, at: At, it: &Item) {
     for (key, v) in [
         ("make", &it.make),
         ("model", &it.model),

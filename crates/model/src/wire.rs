@@ -4,7 +4,6 @@
 //! checks structure (required fields present, sizes); the rules about what a
 //! document may say live in [`crate::validate`].
 
-use crate::att::{Action, AttSubcategory};
 use crate::document::*;
 use crate::entry::{
     Body, DecodeError, Entry, EntryHash, MAX_ENTRY_BYTES, MAX_STANZAS, MAX_SUITE_BYTES,
@@ -512,30 +511,15 @@ fn item_from_pb(i: pb::Item) -> Result<Item, DecodeError> {
         quantity: i.quantity,
         unit: enum_parse("item.unit", &i.unit)?,
         serials: i.serials,
-        att_subcategory: optional_enum(
-            "item.att_subcategory",
-            &i.att_subcategory,
-            AttSubcategory::parse,
-        )?,
-        action: optional_enum("item.action", &i.action, Action::parse)?,
+        att_subcategory: (!i.att_subcategory.is_empty())
+            .then(|| enum_parse("item.att_subcategory", &i.att_subcategory))
+            .transpose()?,
+        action: (!i.action.is_empty())
+            .then(|| enum_parse("item.action", &i.action))
+            .transpose()?,
         caliber_mm: (i.caliber_hundredths_mm != 0).then_some(i.caliber_hundredths_mm),
         origin_country: opt(&i.origin_country),
     })
-}
-
-/// An optional enum field: empty is absent, an unknown name is a decoding
-/// fault (as for the required ones).
-fn optional_enum<T>(
-    name: &'static str,
-    s: &str,
-    parse: fn(&str) -> Option<T>,
-) -> Result<Option<T>, DecodeError> {
-    if s.is_empty() {
-        return Ok(None);
-    }
-    parse(s)
-        .map(Some)
-        .ok_or_else(|| field(name, format!("unknown value {s:?}")))
 }
 
 fn items_from_pb(items: Vec<pb::Item>) -> Result<Vec<Item>, DecodeError> {
