@@ -30,7 +30,7 @@ pub struct Figures {
 }
 
 pub fn run(quick: bool) -> anyhow::Result<Figures> {
-    let runs = if quick { 5 } else { 11 };
+    let runs = if quick { 9 } else { 15 };
     progress!("statistics: signing {LICENSES} licenses and as many exits");
     let docs = Docs::new();
     let mut docs_out = Vec::with_capacity(2 * LICENSES as usize);

@@ -110,9 +110,43 @@ pub fn alert_id(
     format!("{kind}:{license}:{raised_by}:{seq}")
 }
 
+/// What [`alert_id`] built an id from, read back: the kind and the
+/// license (authority, number) if any. From the right: the seq and the
+/// raising authority hold no `:`, then the kind holds none and an authority
+/// id no `/`, so a number holding either still reads back whole.
+pub fn alert_subject(id: &str) -> Option<(AlertKind, Option<(&str, &str)>)> {
+    let mut parts = id.rsplitn(3, ':');
+    let (_seq, _raiser, rest) = (parts.next()?, parts.next()?, parts.next()?);
+    let (kind, license) = rest.split_once(':')?;
+    let kind = AlertKind::parse(kind)?;
+    if license == "-" {
+        return Some((kind, None));
+    }
+    Some((kind, Some(license.split_once('/')?)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_alert_id_reads_back_its_kind_and_license() {
+        let by: AuthorityId = "MX-SEDENA".parse().unwrap();
+        for number in ["EXP-1", "DCAM/PI/2026:0042", "-"] {
+            let l = DocumentRef {
+                authority: "US-BIS".into(),
+                number: number.into(),
+            };
+            let id = alert_id(AlertKind::SerialRepeat, Some(&l), &by, 42);
+            assert_eq!(
+                alert_subject(&id),
+                Some((AlertKind::SerialRepeat, Some(("US-BIS", number))))
+            );
+        }
+        let id = alert_id(AlertKind::Equivocation, None, &by, 7);
+        assert_eq!(alert_subject(&id), Some((AlertKind::Equivocation, None)));
+        assert_eq!(alert_subject("nonsense"), None);
+    }
 
     #[test]
     fn ids_and_names() {

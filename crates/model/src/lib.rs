@@ -64,7 +64,7 @@ pub mod validate;
 mod wire;
 pub mod x25519;
 
-pub use alert::{AlertKind, alert_id};
+pub use alert::{AlertKind, alert_id, alert_subject};
 pub use amendment::validate_amendment;
 pub use chain::{ChainStep, chain_step};
 pub use date::Date;

@@ -332,9 +332,10 @@ fn split_doc(key: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((&body[..body.len() - rest.len()], rest))
 }
 
-/// The document part of a statistics key for `doc` (see [`split_doc`]).
-pub(crate) fn doc_key(doc: &DocumentRef) -> Vec<u8> {
-    let mut k = keys::flow_document(&doc.authority, &doc.number);
+/// The document part of the statistics keys of document `number` of
+/// `authority` (see [`split_doc`]).
+pub(crate) fn doc_key(authority: &str, number: &str) -> Vec<u8> {
+    let mut k = keys::flow_document(authority, number);
     k.drain(..2);
     k
 }

@@ -26,7 +26,7 @@ use crate::keys;
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use tally_model::{AlertKind, Category, Date, Direction, DocumentRef, Status, Unit};
+use tally_model::{AlertKind, Category, Date, Direction, Status, Unit};
 
 /// Rows read from the engine at once while counting.
 const PAGE: usize = 4096;
@@ -329,11 +329,10 @@ impl<'e> Counter<'_, 'e> {
     }
 }
 
-/// What statistics read of an alert (its detail is left unparsed).
+/// What statistics read of an alert's value; its kind and license come
+/// from its id (the key), and the rest is skipped unread.
 #[derive(Deserialize)]
-struct AlertRow {
-    kind: AlertKind,
-    license: Option<DocumentRef>,
+struct AlertWhen {
     raised_at_ms: i64,
     open: bool,
 }
@@ -362,7 +361,8 @@ impl Store {
             counter.license(l);
         }
         for d in &deliveries {
-            if let Some(l) = exports.get(&flow_rows::doc_key(&d.export_license)) {
+            let export = &d.export_license;
+            if let Some(l) = exports.get(&flow_rows::doc_key(&export.authority, &export.number)) {
                 counter.delivery(l, d);
             }
         }
@@ -423,17 +423,22 @@ impl Store {
         let mut by_kind: BTreeMap<(Option<i64>, &'static str), AlertCount> = BTreeMap::new();
         let mut overdue = 0;
         self.each_row(&[keys::ALERT], |k, v| {
-            let a: AlertRow = crate::codec::decode(k, v)?;
-            let counted = match &a.license {
+            let subject = std::str::from_utf8(&k[1..])
+                .ok()
+                .and_then(tally_model::alert_subject);
+            let Some((kind, license)) = subject else {
+                return Err(crate::error::StoreError::corrupt(k, "alert id"));
+            };
+            let counted = match license {
                 None => q.direction.is_none() && q.counterpart.is_none(),
-                Some(r) => {
-                    (exports.get(&flow_rows::doc_key(r))).is_some_and(|l| counter.part(l).is_some())
-                }
+                Some((authority, number)) => (exports.get(&flow_rows::doc_key(authority, number)))
+                    .is_some_and(|l| counter.part(l).is_some()),
             };
             if !counted {
                 return Ok(());
             }
-            if a.kind == AlertKind::DeliveryOverdue && a.open {
+            let a: AlertWhen = crate::codec::decode(k, v)?;
+            if kind == AlertKind::DeliveryOverdue && a.open {
                 overdue += 1;
             }
             let date = (counter.date_at)(a.raised_at_ms);
@@ -441,15 +446,13 @@ impl Store {
                 return Ok(());
             }
             let month = q.group.month.then(|| month_number(date));
-            let c = by_kind
-                .entry((month, a.kind.as_str()))
-                .or_insert(AlertCount {
-                    month: month.map(month_text),
-                    kind: a.kind,
-                    raised: 0,
-                    closed: 0,
-                    median_days_to_close: None,
-                });
+            let c = by_kind.entry((month, kind.as_str())).or_insert(AlertCount {
+                month: month.map(month_text),
+                kind,
+                raised: 0,
+                closed: 0,
+                median_days_to_close: None,
+            });
             c.raised += 1;
             c.closed += u64::from(!a.open);
             Ok(())
