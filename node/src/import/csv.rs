@@ -30,7 +30,7 @@ pub struct Read {
 type Record = (usize, Vec<String>);
 
 /// Cells of an item line; the rest belong to the document.
-const ITEM_COLUMNS: [&str; 10] = [
+const ITEM_COLUMNS: [&str; 14] = [
     "line",
     "category",
     "description",
@@ -41,6 +41,10 @@ const ITEM_COLUMNS: [&str; 10] = [
     "quantity",
     "unit",
     "serials",
+    "att_subcategory",
+    "action",
+    "caliber_mm",
+    "origin_country",
 ];
 /// Cells holding a list.
 const LIST_COLUMNS: [&str; 2] = ["transit_countries", "serials"];
@@ -217,6 +221,15 @@ fn typed(column: &str, cell: &str) -> Result<Value, String> {
             .map(Value::from)
             .map_err(|_| format!("{cell:?} is not a whole number (write it without separators)"));
     }
+    if column == "caliber_mm" {
+        // A decimal comma, as spreadsheets in Spanish or Portuguese write it.
+        return cell
+            .replace(',', ".")
+            .parse::<f64>()
+            .ok()
+            .and_then(|mm| serde_json::Number::from_f64(mm).map(Value::Number))
+            .ok_or_else(|| format!("{cell:?} is not a caliber in millimetres (such as 5.56)"));
+    }
     if column.starts_with("valid_") || column.ends_with("date") {
         return Ok(Value::String(date(cell)));
     }
@@ -294,6 +307,22 @@ mod tests {
         assert_eq!(d["items"][0]["serials"], json!(["007", "0008"]));
         assert_eq!(d["items"][1]["quantity"], 100);
         assert!(d["items"][1].get("serials").is_none());
+    }
+
+    #[test]
+    fn an_item_line_says_what_it_is_for_the_att_report() {
+        let text = "number;kind;line;hs_code;att_subcategory;action;caliber_mm;origin_country
+                    A;export;1;930190;small_arms_2;semi_automatic;5,56;BR
+B;export;1;;;;cinco;
+";
+        let docs = documents(text);
+        let d = docs[0].document.as_ref().expect("a document");
+        assert_eq!(d["items"][0]["att_subcategory"], "small_arms_2");
+        assert_eq!(d["items"][0]["action"], "semi_automatic");
+        assert_eq!(d["items"][0]["caliber_mm"], json!(5.56));
+        assert_eq!(d["items"][0]["origin_country"], "BR");
+        let why = docs[1].document.as_ref().expect_err("not a caliber");
+        assert!(why.contains("caliber_mm"), "{why}");
     }
 
     #[test]
