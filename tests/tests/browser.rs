@@ -17,7 +17,8 @@
 //!
 //! The Statistics page (`browser/statistics.rs`), last, on the US-DDTC
 //! console with an issuer token: the seeded license's flows in English and
-//! Spanish, the confidentiality notice, and the flows downloaded as CSV.
+//! Spanish, the confidentiality notice, the flows downloaded as CSV, the ATT
+//! report's draft downloaded as XLSX and CSV, and a seeded serial traced.
 //!
 //! The languages (`browser/a11y.rs`): the first visit follows the browser's
 //! languages, a choice is remembered; in English, Spanish, French and
@@ -25,8 +26,8 @@
 //! violation; numbers are written per locale (es-MX 1,234.5, es-AR 1.234,5);
 //! a license prints without navigation or buttons, black on white
 //! (`target/browser/license.pdf`). `TALLY_SCREENSHOTS=docs/screens` saves the
-//! license and check pages in English and French there for the README, and
-//! the Statistics page in English.
+//! license and check pages in English and French there for the README, the
+//! Statistics page in English and Spanish, and the Trace page in English.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian:
 //! `apt-get install -y chromium chromium-driver`; override the paths with

@@ -5,12 +5,14 @@
 // refused by rule and the alerts by month. Every table downloads as CSV, and
 // the page and every file carry the confidentiality notice (CIFTA Art. XII):
 // the figures come from documents the partners sealed to this State alone.
+// Below them, the ATT annual report's draft to download (att.js).
 
 import { api, apiText } from './api.js';
 import { t, getLang } from './i18n.js';
 import { h, field, errorBox, showError, clearError, table } from './dom.js';
 import { pageTitle, today } from './common.js';
 import { flowChart } from './chart.js';
+import { attSection } from './att.js';
 
 const DIRECTIONS = ['export', 'import', 'transit'];
 const CATEGORIES = ['firearm', 'part', 'ammunition', 'explosive', 'related'];
@@ -171,6 +173,7 @@ export function pageStatistics(view) {
   const err = errorBox('stats-error');
   const form = filters();
   const content = h('div', { id: 'stats-content', 'aria-live': 'polite' });
+  const [att, freeAtt] = attSection();
   const notice = h('div', { id: 'stats-notice', class: 'alert warn notice', role: 'note' },
     h('p', {}, h('span', { 'aria-hidden': 'true' }, '⚠ '), h('strong', { i18n: 'stats.notice' })));
   let alive = true, gen = 0;
@@ -198,7 +201,7 @@ export function pageStatistics(view) {
     }
   }
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
-  view.append(pageTitle('stats.title'), notice, h('p', { class: 'hint', i18n: 'stats.hint' }), form, err, content);
+  view.append(pageTitle('stats.title'), notice, h('p', { class: 'hint', i18n: 'stats.hint' }), form, err, content, att);
   load();
-  return () => { alive = false; revokeAll(); };
+  return () => { alive = false; revokeAll(); freeAtt(); };
 }

@@ -5,9 +5,12 @@
 //! refused; the confidentiality notice is on the page and first in every
 //! download; the downloads (the flows as the API's CSV, the refusals as the
 //! page builds them), saved by Chromium into `target/browser/downloads/`,
-//! hold the same numbers. axe-core finds no
+//! hold the same numbers. The ATT report's draft for this year, downloaded
+//! from the page as XLSX (a ZIP) and as CSV (the seeded pistols on the
+//! authorized basis). The Trace page finds a seeded serial. axe-core finds no
 //! serious or critical violation. Saves `statistics.png` (and, with
-//! `TALLY_SCREENSHOTS`, `statistics-en.png` there).
+//! `TALLY_SCREENSHOTS`, `statistics-en.png`, `statistics-es.png` and
+//! `trace-en.png` there).
 
 use super::a11y::docs_screens;
 use super::{Browser, Network, WAIT, until};
@@ -25,6 +28,10 @@ const FLOW_ROW: &str = "#stats-flows tbody tr[data-counterpart=\"MX\"][data-dire
                         [data-category=\"firearm\"][data-unit=\"units\"]";
 const FLOWS_CSV: &str = "statistics-flows.csv";
 const REFUSALS_CSV: &str = "statistics-refusals.csv";
+/// The seeded export's line in the ATT report's CSV: the exports table,
+/// small arms 1 (HS 930200), final importing State Mexico.
+const ATT_EXPORT: &str = "exports,VIII. Small arms and light weapons,\
+                          Small arms 1. Revolvers and self-loading pistols,MX,";
 
 /// A language the page is checked in: its locale and words the page shows in it.
 struct Lang {
@@ -73,9 +80,16 @@ pub(crate) async fn statistics_flow(b: &Browser, net: &Network, shots: &Path) ->
     let csv = download(b, &downloads, "#stats-flows-csv", FLOWS_CSV).await?;
     flows_csv_holds_the_seed(&csv, &[NOTICE_EN])?;
     refusals_csv(b, &downloads, NOTICE_EN, refused).await?;
+    att_report(b, &downloads).await?;
+    trace_a_serial(b).await?;
+    b.click(&b.wait_displayed("#nav-statistics").await?).await?;
 
     choose(b, &SPANISH).await?;
     page_shows_the_seed(b, &SPANISH, refused).await?;
+    if let Some(dir) = docs_screens() {
+        b.screenshot_at(&dir.join("statistics-es.png"), 1024, 2600)
+            .await?;
+    }
     violations.extend(b.axe("#/statistics (es-MX, issuer)").await?);
     let csv = download(b, &downloads, "#stats-flows-csv", FLOWS_CSV).await?;
     // The Spanish reader's notice first, then the API's own.
@@ -210,6 +224,19 @@ async fn page_shows_the_seed(b: &Browser, lang: &Lang, refused: u64) -> Result<(
 
 /// Clicks the download link `link` and returns the file `name` Chromium saved.
 async fn download(b: &Browser, dir: &Path, link: &str, name: &str) -> Result<String> {
+    let bytes = download_bytes(b, dir, link, name, |t| t.ends_with(b"\n")).await?;
+    String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8"))
+}
+
+/// Clicks `link` and returns the bytes of the file `name` Chromium saved,
+/// once `whole` finds them complete.
+async fn download_bytes(
+    b: &Browser,
+    dir: &Path,
+    link: &str,
+    name: &str,
+    whole: fn(&[u8]) -> bool,
+) -> Result<Vec<u8>> {
     let path = dir.join(name);
     // A file left by an earlier click or run would make Chromium pick another name.
     match std::fs::remove_file(&path) {
@@ -220,10 +247,67 @@ async fn download(b: &Browser, dir: &Path, link: &str, name: &str) -> Result<Str
     let path = path.as_path();
     b.until(&format!("the downloaded {name}"), move || async move {
         // Chromium writes `NAME.crdownload` and renames it once complete.
-        let text = std::fs::read_to_string(path).ok();
-        Ok(text.filter(|t| t.ends_with('\n')))
+        let bytes = std::fs::read(path).ok();
+        Ok(bytes.filter(|t| whole(t)))
     })
     .await
+}
+
+/// Whether `bytes` are a whole ZIP file: a local file header first, the end
+/// of the central directory near the end (a comment may follow it).
+fn whole_zip(bytes: &[u8]) -> bool {
+    let tail = &bytes[bytes.len().saturating_sub(1024)..];
+    bytes.starts_with(b"PK\x03\x04") && tail.windows(4).any(|w| w == b"PK\x05\x06")
+}
+
+/// The ATT report's draft for the year the page proposes (this year), on
+/// the authorized basis: the XLSX is a workbook (a ZIP over 1 KB), the CSV
+/// counts the seeded export's pistols to Mexico. Both saved under the
+/// node's file name (`att-report-US-YEAR.*`).
+async fn att_report(b: &Browser, dir: &Path) -> Result<()> {
+    let year = b
+        .property(&b.wait_displayed("#att-year").await?, "value")
+        .await?;
+    let year = year.as_str().unwrap_or_default().to_string();
+    // Both the page and the test take this year in UTC.
+    let this_year = super::day(0)[..4].to_string();
+    if year != this_year {
+        bail!("the ATT report's year field reads {year:?}, expected {this_year}");
+    }
+    b.click(
+        &b.find_required("#att-basis option[value=\"authorized\"]")
+            .await?,
+    )
+    .await?;
+    let xlsx = format!("att-report-US-{year}.xlsx");
+    let bytes = download_bytes(b, dir, "#att-xlsx", &xlsx, whole_zip).await?;
+    if !bytes.starts_with(b"PK\x03\x04") || bytes.len() <= 1024 {
+        bail!("{xlsx} is not a workbook: {} bytes", bytes.len());
+    }
+    let csv = download(b, dir, "#att-csv", &format!("att-report-US-{year}.csv")).await?;
+    let line = csv.lines().find(|l| l.starts_with(ATT_EXPORT));
+    let items = line.and_then(|l| l[ATT_EXPORT.len()..].split(',').next());
+    if items != Some(&LICENSED.to_string()) {
+        bail!("the ATT report's CSV has no line {ATT_EXPORT}{LICENSED},...:\n{csv}");
+    }
+    Ok(())
+}
+
+/// The Trace page, reached through the navigation: the seeded export's
+/// first serial (exited the US, entered Mexico) is on its license line.
+/// Saves `trace-en.png` for the README with `TALLY_SCREENSHOTS`.
+async fn trace_a_serial(b: &Browser) -> Result<()> {
+    b.click(&b.wait_displayed("#nav-trace").await?).await?;
+    b.fill("#trace-make", "Acme").await?;
+    b.fill("#trace-serial", "AC1000").await?;
+    b.click(&b.find_required("#trace-submit").await?).await?;
+    b.wait_for("#trace-rows tbody tr[data-license=\"US-DDTC EXP-2026-0001\"]")
+        .await?;
+    if let Some(dir) = docs_screens() {
+        b.screenshot_at(&dir.join("trace-en.png"), 1024, 2600)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The flows CSV: `notices` first (comment lines), then the API's header,

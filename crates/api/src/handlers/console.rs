@@ -35,6 +35,7 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
     ("network.js", JS, include_str!("../../assets/network.js")),
     ("trace.js", JS, include_str!("../../assets/trace.js")),
     ("alerts.js", JS, include_str!("../../assets/alerts.js")),
+    ("att.js", JS, include_str!("../../assets/att.js")),
     (
         "statistics.js",
         JS,
