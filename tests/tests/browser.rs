@@ -1036,6 +1036,23 @@ impl Browser {
             .map(drop)
     }
 
+    /// Clicks the first element matching `css`, finding it again when the
+    /// page rendered it anew between the find and the click (the header's
+    /// language picker does so as a page loads).
+    async fn click_fresh(&self, css: &str) -> Result<()> {
+        self.until(&format!("a click on {css}"), move || async move {
+            let Some(el) = self.find(css).await? else {
+                return Ok(None);
+            };
+            match self.click(&el).await {
+                Ok(()) => Ok(Some(())),
+                Err(e) if WdError::is(&e, "stale element reference") => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+
     async fn type_into(&self, el: &str, text: &str) -> Result<()> {
         self.cmd(
             "POST",

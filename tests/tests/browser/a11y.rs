@@ -85,7 +85,7 @@ impl Browser {
     /// Chooses `locale` in the header's picker and waits for the page to follow.
     async fn choose_locale(&self, lang: &Language) -> Result<()> {
         let option = format!("#lang option[value=\"{}\"]", lang.locale);
-        self.click(&self.find_required(&option).await?).await?;
+        self.click_fresh(&option).await?;
         let want = lang.locale;
         self.until(&format!("the console in {want}"), move || async move {
             let html = self.js("return document.documentElement.lang").await?;

@@ -68,7 +68,8 @@ pub(crate) async fn statistics_flow(b: &Browser, net: &Network, shots: &Path) ->
         .await?;
     b.click(&b.find_required("#signin").await?).await?;
     // Reached through the navigation, as an officer would.
-    b.click(&b.wait_displayed("#nav-statistics").await?).await?;
+    b.wait_displayed("#nav-statistics").await?;
+    b.click_fresh("#nav-statistics").await?;
     page_shows_the_seed(b, &ENGLISH, refused).await?;
     b.screenshot(&shots.join("statistics.png")).await?;
     if let Some(dir) = docs_screens() {
@@ -82,7 +83,8 @@ pub(crate) async fn statistics_flow(b: &Browser, net: &Network, shots: &Path) ->
     refusals_csv(b, &downloads, NOTICE_EN, refused).await?;
     att_report(b, &downloads).await?;
     trace_a_serial(b).await?;
-    b.click(&b.wait_displayed("#nav-statistics").await?).await?;
+    b.wait_displayed("#nav-statistics").await?;
+    b.click_fresh("#nav-statistics").await?;
 
     choose(b, &SPANISH).await?;
     page_shows_the_seed(b, &SPANISH, refused).await?;
@@ -152,7 +154,7 @@ async fn allow_downloads(b: &Browser, dir: &Path) -> Result<()> {
 /// Chooses `lang` in the header's picker and waits for the page to follow.
 async fn choose(b: &Browser, lang: &Lang) -> Result<()> {
     let option = format!("#lang option[value=\"{}\"]", lang.locale);
-    b.click(&b.wait_for(&option).await?).await?;
+    b.click_fresh(&option).await?;
     let want = json!(lang.locale);
     b.until(&format!("the console in {}", lang.locale), || async {
         let html = b
@@ -297,7 +299,8 @@ async fn att_report(b: &Browser, dir: &Path) -> Result<()> {
 /// first serial (exited the US, entered Mexico) is on its license line.
 /// Saves `trace-en.png` for the README with `TALLY_SCREENSHOTS`.
 async fn trace_a_serial(b: &Browser) -> Result<()> {
-    b.click(&b.wait_displayed("#nav-trace").await?).await?;
+    b.wait_displayed("#nav-trace").await?;
+    b.click_fresh("#nav-trace").await?;
     b.fill("#trace-make", "Acme").await?;
     b.fill("#trace-serial", "AC1000").await?;
     b.click(&b.find_required("#trace-submit").await?).await?;
