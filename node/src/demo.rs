@@ -22,7 +22,7 @@
 use crate::admin;
 use crate::clock::ShiftedClock;
 use crate::config::{Config, NodeDir, Settings};
-use crate::demo_year;
+use crate::demo_year::{self, record, until_held};
 use crate::files;
 use crate::node::Node;
 use anyhow::{Context, bail};
@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tally_api::tokens::Role;
-use tally_model::{AlertKind, AuthorityId, Date, License, Status};
+use tally_model::{AlertKind, Date, License, Status};
 use tally_verify::{CheckRequest, Verifier, now_ms};
 
 /// One demo authority.
@@ -443,44 +443,6 @@ fn shipment(
         "items": [{"line": 1, "quantity": quantity, "serials": serials}], "record": true}))?)
 }
 
-/// Records `req` on `v` and makes sure the verdict is the one the story needs.
-fn record(v: &Verifier, req: CheckRequest, accept: bool) -> anyhow::Result<()> {
-    let what = format!(
-        "{} {} {} at {} {}",
-        req.license.authority,
-        req.license.number,
-        req.checkpoint.direction.as_str(),
-        req.checkpoint.country,
-        req.checkpoint.port
-    );
-    let checked = v.checker().check(req)?;
-    if checked.verdict.accepted() != accept {
-        bail!(
-            "demo data: {what} was {}, expected {} (failed: {:?})",
-            checked.verdict.as_str(),
-            if accept { "accept" } else { "reject" },
-            checked.verdict.failed_rules()
-        );
-    }
-    if checked.record.is_none() {
-        bail!("demo data: {what} was not recorded");
-    }
-    Ok(())
-}
-
-/// Waits until `v` holds license `number` of `authority`.
-async fn until_held(v: &Verifier, authority: &str, number: &str) -> anyhow::Result<()> {
-    let a: AuthorityId = authority.parse()?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if v.reader()?.license(&a, number)?.is_some() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    bail!("{authority} {number} did not replicate within 20 s")
-}
-
 /// Waits until node `i` holds every other node's log up to that node's head.
 async fn until_replicated(nodes: &[Node], i: usize) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -552,11 +514,7 @@ async fn chapter(v: &Verifier, f: fn(&Verifier) -> anyhow::Result<()>) -> anyhow
 /// Issues the sample documents and records the sample shipments: the story
 /// of [`STORY`].
 async fn seed(nodes: &[Node]) -> anyhow::Result<()> {
-    let [us, mx, gt] = [
-        nodes[0].verifier(),
-        nodes[1].verifier(),
-        nodes[2].verifier(),
-    ];
+    let [us, mx, gt] = demo_year::route_states(nodes);
     chapter(mx, issue_import_certificates).await?;
     // The import certificates come first: US-BIS checks them when it issues.
     until_held(us, "MX-SEDENA", "DCAM-PI-2026-0045").await?;

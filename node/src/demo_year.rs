@@ -181,6 +181,16 @@ fn day(today: Date, offset: i64) -> String {
     Date::from_unix_ms((today.days() + offset) * DAY_MS).to_string()
 }
 
+/// The verifiers of US-BIS, MX-SEDENA and GT-DIGECAM, the demo's first
+/// three nodes.
+pub(crate) fn route_states(nodes: &[Node]) -> [&Verifier; 3] {
+    [
+        nodes[0].verifier(),
+        nodes[1].verifier(),
+        nodes[2].verifier(),
+    ]
+}
+
 /// Writes the year through the nodes (US-BIS, MX-SEDENA, GT-DIGECAM first),
 /// moving `clock` from [`MONTHS`] months back to today.
 pub async fn write(nodes: &[Node], clock: &ShiftedClock) -> anyhow::Result<Year> {
@@ -221,11 +231,7 @@ async fn write_month(
     plans: &[Plan],
     year: &mut Year,
 ) -> anyhow::Result<()> {
-    let [us, mx, gt] = [
-        nodes[0].verifier(),
-        nodes[1].verifier(),
-        nodes[2].verifier(),
-    ];
+    let [us, mx, gt] = route_states(nodes);
     let numbers: Vec<u64> = plans.iter().map(|p| p.n).collect();
     let ic_numbers = on_day(clock, first, mx, move |mx, today| {
         let mut out = Vec::new();
@@ -242,7 +248,7 @@ async fn write_month(
         Ok(out)
     })
     .await?;
-    until_held(us, "MX-SEDENA", ic_numbers.last()).await?;
+    until_last_held(us, "MX-SEDENA", ic_numbers.last()).await?;
     for (k, p) in plans.iter().enumerate() {
         let ic = ic_numbers[k].clone();
         let (n, kind, quantity, serials, transit) =
@@ -265,14 +271,14 @@ async fn write_month(
         year.licenses += 1;
     }
     let last = plans.last().map(|p| license_number(p.n));
-    until_held(mx, "US-BIS", last.as_ref()).await?;
+    until_last_held(mx, "US-BIS", last.as_ref()).await?;
     // Guatemala reads only the licenses through it.
     let last_by_sea = plans
         .iter()
         .rev()
         .find(|p| p.transit)
         .map(|p| license_number(p.n));
-    until_held(gt, "US-BIS", last_by_sea.as_ref()).await?;
+    until_last_held(gt, "US-BIS", last_by_sea.as_ref()).await?;
     let by_sea: Vec<u64> = plans.iter().filter(|p| p.transit).map(|p| p.n).collect();
     let authorized = on_day(clock, first + 11, gt, move |gt, today| {
         let mut last = None;
@@ -291,7 +297,7 @@ async fn write_month(
         Ok(last)
     })
     .await?;
-    until_held(us, "GT-DIGECAM", authorized.as_ref()).await?;
+    until_last_held(us, "GT-DIGECAM", authorized.as_ref()).await?;
     crossings(nodes, clock, first, plans, year).await
 }
 
@@ -303,11 +309,7 @@ async fn crossings(
     plans: &[Plan],
     year: &mut Year,
 ) -> anyhow::Result<()> {
-    let [us, mx, gt] = [
-        nodes[0].verifier(),
-        nodes[1].verifier(),
-        nodes[2].verifier(),
-    ];
+    let [us, mx, gt] = route_states(nodes);
     let moves: Vec<(u64, u64, Vec<String>, bool)> = plans
         .iter()
         .map(|p| {
@@ -380,7 +382,7 @@ async fn crossings(
         Ok(())
     })
     .await?;
-    deliveries(nodes[1].verifier(), clock, first, &entering, year).await
+    deliveries(mx, clock, first, &entering, year).await
 }
 
 /// SEDENA verifies what entered, but every [`NOT_DELIVERED`]th license.
@@ -430,18 +432,21 @@ fn crossing(
     .unwrap_or_else(|e| unreachable!("the demo's crossing is well formed: {e}"))
 }
 
-/// Records `req` on `v`; the verdict must be the one the year needs.
-fn record(v: &Verifier, req: CheckRequest, accept: bool) -> anyhow::Result<()> {
+/// Records `req` on `v` and makes sure the verdict is the one the story
+/// needs (the year's and the day's).
+pub(crate) fn record(v: &Verifier, req: CheckRequest, accept: bool) -> anyhow::Result<()> {
     let what = format!(
-        "{} {} at {}",
+        "{} {} {} at {} {}",
+        req.license.authority,
         req.license.number,
         req.checkpoint.direction.as_str(),
-        req.checkpoint.country
+        req.checkpoint.country,
+        req.checkpoint.port
     );
     let checked = v.checker().check(req)?;
     if checked.verdict.accepted() != accept || checked.record.is_none() {
         bail!(
-            "demo year: {what} was {} (failed: {:?}), expected {}",
+            "demo data: {what} was {} (failed: {:?}), expected {}",
             checked.verdict.as_str(),
             checked.verdict.failed_rules(),
             if accept {
@@ -454,12 +459,8 @@ fn record(v: &Verifier, req: CheckRequest, accept: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Waits until `v` holds document `number` of `authority` (nothing to wait
-/// for without one).
-async fn until_held(v: &Verifier, authority: &str, number: Option<&String>) -> anyhow::Result<()> {
-    let Some(number) = number else {
-        return Ok(());
-    };
+/// Waits until `v` holds document `number` of `authority`.
+pub(crate) async fn until_held(v: &Verifier, authority: &str, number: &str) -> anyhow::Result<()> {
     let a: AuthorityId = authority.parse()?;
     let deadline = Instant::now() + Duration::from_secs(20);
     while v.reader()?.license(&a, number)?.is_none() {
@@ -469,6 +470,18 @@ async fn until_held(v: &Verifier, authority: &str, number: Option<&String>) -> a
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     Ok(())
+}
+
+/// [`until_held`] for the last of a batch, if the batch had any.
+async fn until_last_held(
+    v: &Verifier,
+    authority: &str,
+    last: Option<&String>,
+) -> anyhow::Result<()> {
+    match last {
+        Some(number) => until_held(v, authority, number).await,
+        None => Ok(()),
+    }
 }
 
 /// Waits until Guatemala holds the exits of the licenses in `transits` (its

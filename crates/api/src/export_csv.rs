@@ -183,6 +183,12 @@ fn cell(v: Option<&Value>) -> String {
             .join("|"),
         Some(other) => other.to_string(),
     };
+    text_cell(text)
+}
+
+/// A cell of text, quoted when it must be and defused when a spreadsheet
+/// would run it (every CSV this crate writes goes through here).
+pub(crate) fn text_cell(text: String) -> String {
     let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {

@@ -7,6 +7,7 @@
 //! The sheet and column names are kept in one place, [`SHEETS`], which
 //! the report's test compares with its fixture.
 
+use crate::export_csv::text_cell;
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use tally_model::att::SUBCATEGORIES;
 use tally_verify::att_report::{AttReport, Basis, Row, Table};
@@ -155,27 +156,13 @@ fn cells(row: &Row) -> [String; 7] {
     ]
 }
 
-/// A CSV cell: quoted when it must be, and never a formula.
-fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
 /// The report as one CSV: `table`, then the columns of the exports table;
 /// the title page, definitions and lines not placed as rows of their own
 /// tables.
 pub fn csv(r: &AttReport) -> String {
     let mut out = format!("# {NOTICE}\n");
     let mut line = |cells: &[&str]| {
-        let cells: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+        let cells: Vec<String> = cells.iter().map(|c| text_cell(c.to_string())).collect();
         out.push_str(&cells.join(","));
         out.push('\n');
     };

@@ -54,11 +54,7 @@ pub fn run(quick: bool) -> anyhow::Result<Figures> {
         country: "US".into(),
         from: Some(Date::from_unix_ms(0)),
         to: None,
-        group: Grouping {
-            month: true,
-            counterpart: true,
-            category: true,
-        },
+        group: Grouping::all(),
         direction: None,
         counterpart: None,
         category: None,

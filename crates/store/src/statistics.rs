@@ -67,6 +67,17 @@ pub struct Grouping {
     pub category: bool,
 }
 
+impl Grouping {
+    /// By month, counterpart and category (the console's Statistics page).
+    pub fn all() -> Grouping {
+        Grouping {
+            month: true,
+            counterpart: true,
+            category: true,
+        }
+    }
+}
+
 /// What to count.
 #[derive(Debug, Clone)]
 pub struct StatisticsQuery {

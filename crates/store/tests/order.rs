@@ -195,11 +195,7 @@ fn statistics(store: &Store, country: &str, from: Option<&str>) -> Statistics {
         country: country.into(),
         from: from.map(|d| d.parse().expect("a date")),
         to: None,
-        group: Grouping {
-            month: true,
-            counterpart: true,
-            category: true,
-        },
+        group: Grouping::all(),
         direction: None,
         counterpart: None,
         category: None,

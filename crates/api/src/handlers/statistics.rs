@@ -5,12 +5,14 @@
 
 use super::blocking;
 use crate::error::ApiError;
+use crate::export_csv::text_cell;
 use crate::extract::Query;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use tally_model::linkage::{category_name, unit_name};
 use tally_model::{Category, Date};
 use tally_verify::statistics::{FlowDirection, Grouping, Statistics, StatisticsQuery};
 
@@ -158,14 +160,6 @@ pub async fn statistics(
     Ok(axum::Json(body).into_response())
 }
 
-/// The JSON name of a value (`"firearm"`, `"export"`, `"units"`).
-fn name(v: impl serde::Serialize) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
 /// The flows as CSV, the notice on the first line (a spreadsheet shows it
 /// above the table; a reader told that `#` begins a comment skips it).
 pub fn flows_csv(stats: &Statistics) -> String {
@@ -176,11 +170,14 @@ pub fn flows_csv(stats: &Statistics) -> String {
     );
     for f in &stats.flows {
         let cells = [
-            f.month.clone().unwrap_or_default(),
-            f.counterpart.clone().unwrap_or_default(),
-            f.category.map(name).unwrap_or_default(),
-            f.direction.map(name).unwrap_or_default(),
-            f.unit.map(name).unwrap_or_default(),
+            text_cell(f.month.clone().unwrap_or_default()),
+            text_cell(f.counterpart.clone().unwrap_or_default()),
+            f.category.map(category_name).unwrap_or_default().into(),
+            f.direction
+                .map(FlowDirection::as_str)
+                .unwrap_or_default()
+                .into(),
+            f.unit.map(unit_name).unwrap_or_default().into(),
             f.licensed.to_string(),
             f.exited.to_string(),
             f.transited.to_string(),
