@@ -7,7 +7,7 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
 use crate::handlers::{
-    alerts, console, export, licenses, node, reports, shipments, statistics, trace,
+    alerts, console, export, licenses, lists, node, reports, shipments, statistics, trace,
 };
 use crate::openapi;
 pub use crate::route::{Method, QueryParam, Route};
@@ -245,6 +245,89 @@ pub const ROUTES: &[Route] = &[
         ok: 200,
         errors: &[400],
         handler: |m| on(m, trace::trace),
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/licenses",
+        role: Some(Role::Officer),
+        summary: "A page of summaries of the documents this node reads, newest first, filtered: what the console's forms pick from (per line: crossings, deliveries, what is left)",
+        query: &[
+            QueryParam {
+                name: "kind",
+                required: false,
+                kind: "string",
+                description: "export, import, transit or delivery",
+            },
+            QueryParam {
+                name: "authority",
+                required: false,
+                kind: "string",
+                description: "only documents of this authority",
+            },
+            QueryParam {
+                name: "country",
+                required: false,
+                kind: "string",
+                description: "a country on the route: exporting, importing or transit (ISO 3166-1 alpha-2)",
+            },
+            QueryParam {
+                name: "exporting",
+                required: false,
+                kind: "string",
+                description: "only this exporting country",
+            },
+            QueryParam {
+                name: "importing",
+                required: false,
+                kind: "string",
+                description: "only this importing country",
+            },
+            QueryParam {
+                name: "transit",
+                required: false,
+                kind: "string",
+                description: "only documents listing this transit country",
+            },
+            QueryParam {
+                name: "status",
+                required: false,
+                kind: "string",
+                description: "active, suspended or revoked",
+            },
+            QueryParam {
+                name: "undelivered",
+                required: false,
+                kind: "boolean",
+                description: "only export licenses with a line recorded entering beyond what was verified delivered",
+            },
+            QueryParam {
+                name: "limit",
+                required: false,
+                kind: "integer",
+                description: "most summaries (default 50, at most 200)",
+            },
+            QueryParam {
+                name: "before",
+                required: false,
+                kind: "string",
+                description: "the `next` of the previous page",
+            },
+        ],
+        body: None,
+        ok: 200,
+        errors: &[400],
+        handler: |m| on(m, lists::list),
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/licenses/{authority}/{number}/amendable",
+        role: Some(Role::Officer),
+        summary: "A document's current version and what an amendment may change, pointer by pointer, with the reason for each frozen field",
+        query: NO_QUERY,
+        body: None,
+        ok: 200,
+        errors: &[404],
+        handler: |m| on(m, lists::amendable_rules),
     },
     Route {
         method: Method::Get,

@@ -3,6 +3,8 @@
 //!
 //! - [`licenses`]: issue, read, change status, amend.
 //! - [`shipments`]: verify (and record) a consignment, list recorded shipments.
+//! - [`lists`]: the filtered lists the console's forms pick from, and what
+//!   an amendment may change.
 //! - [`alerts`]: the alerts the node raised, filtered and paged.
 //! - [`trace`]: every license line and crossing naming a firearm's serial.
 //! - [`export`]: everything of one kind this node reads, as JSON lines or CSV.
@@ -15,6 +17,7 @@ pub mod alerts;
 pub mod console;
 pub mod export;
 pub mod licenses;
+pub mod lists;
 pub mod node;
 pub mod reports;
 pub mod shipments;

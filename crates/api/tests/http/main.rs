@@ -7,6 +7,7 @@ mod errors;
 mod export;
 mod if_exists;
 mod keys;
+mod lists;
 mod numbers;
 mod rate;
 mod reports;

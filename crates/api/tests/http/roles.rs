@@ -76,6 +76,20 @@ fn contract() -> Vec<Case> {
         ),
         case(
             M::GET,
+            "/v1/licenses",
+            "/v1/licenses?kind=export&limit=10",
+            officer,
+            None,
+        ),
+        case(
+            M::GET,
+            "/v1/licenses/{authority}/{number}/amendable",
+            "/v1/licenses/US-DDTC/EXP-1/amendable",
+            officer,
+            None,
+        ),
+        case(
+            M::GET,
             "/v1/log/{authority}",
             "/v1/log/US-DDTC?from=1&limit=10",
             officer,
