@@ -387,6 +387,8 @@ impl Node {
                     ),
                     reason: "fuzz".into(),
                     effective_at_ms: m.at,
+                    prepared_by: None,
+                    signatory: None,
                 }))
             }
             Doc::Shipment {

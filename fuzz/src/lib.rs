@@ -37,6 +37,8 @@ pub fn mx_chain() -> Vec<VerifiedEntry> {
             status: tally_model::Status::Suspended,
             reason: "inquiry".into(),
             effective_at_ms: 1_790_000_000_500,
+            prepared_by: None,
+            signatory: None,
         }),
     ];
     let k = key(2);

@@ -142,6 +142,7 @@ fn new_config(
         store,
         sync: SyncConfig::default(),
         signing: None,
+        issue: crate::config::IssueConfig::default(),
     })
 }
 
@@ -388,10 +389,20 @@ pub fn trust_list_json_text(list: &tally_model::TrustList) -> anyhow::Result<Str
 }
 
 pub fn token_create(dir: &Path, role: Role, label: &str) -> anyhow::Result<String> {
+    token_create_for(dir, role, label, None)
+}
+
+/// `tally token create --name --title`: a token of a named person.
+pub fn token_create_for(
+    dir: &Path,
+    role: Role,
+    label: &str,
+    person: Option<&tally_model::Person>,
+) -> anyhow::Result<String> {
     let node_dir = NodeDir(dir.to_path_buf());
     Config::load(&node_dir)?;
     let mut tokens = TokenBook::load(node_dir.tokens())?;
-    Ok(tokens.create(role, label)?)
+    Ok(tokens.create_for(role, label, person)?)
 }
 
 pub fn reindex(dir: &Path) -> anyhow::Result<String> {

@@ -384,6 +384,13 @@ pub enum TokenCommand {
         role: RoleArg,
         #[arg(long)]
         label: String,
+        /// The person who holds the token: documents they prepare or
+        /// approve name them (the label when no name is given).
+        #[arg(long)]
+        name: Option<String>,
+        /// Their title, with `--name`.
+        #[arg(long, requires = "name")]
+        title: Option<String>,
         #[arg(long)]
         json: bool,
     },

@@ -48,6 +48,24 @@ pub struct Config {
     /// The signing key in a PKCS#11 token; absent, `keys.authority` holds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing: Option<SigningConfig>,
+    /// How documents are signed: by one person, or prepared by one and
+    /// approved by another.
+    #[serde(default)]
+    pub issue: IssueConfig,
+}
+
+/// `[issue]`: `approvals = 1` signs what an issuer sends; `approvals = 2`
+/// keeps it as a draft until another person's issuer token approves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IssueConfig {
+    pub approvals: u8,
+}
+
+impl Default for IssueConfig {
+    fn default() -> IssueConfig {
+        IssueConfig { approvals: 1 }
+    }
 }
 
 /// `[alerts]`: when the network's silence becomes an alert.
@@ -241,6 +259,10 @@ impl NodeDir {
     pub fn tokens(&self) -> PathBuf {
         self.0.join("tokens.toml")
     }
+    /// Drafts awaiting approval (`[issue] approvals = 2`), one file each.
+    pub fn drafts(&self) -> PathBuf {
+        self.0.join("drafts")
+    }
     pub fn resolve(&self, p: &Path) -> PathBuf {
         if p.is_absolute() {
             p.to_path_buf()
@@ -283,6 +305,8 @@ pub struct Settings {
     pub new_log: bool,
     /// A clock other than the system's (`tally demo`); never from the file.
     pub clock: Option<std::sync::Arc<crate::clock::ShiftedClock>>,
+    /// `[issue] approvals`: 1 or 2.
+    pub approvals: u8,
 }
 
 impl Settings {
@@ -353,6 +377,12 @@ impl Config {
         if self.name.trim().is_empty() {
             bail!("config key `name` is empty");
         }
+        if !(1..=2).contains(&self.issue.approvals) {
+            bail!(
+                "config key `issue.approvals` = {} must be 1 or 2",
+                self.issue.approvals
+            );
+        }
         if self.alerts.delivery_days > MAX_DELIVERY_DAYS {
             bail!(
                 "config key `alerts.delivery_days` = {} must be at most {MAX_DELIVERY_DAYS}",
@@ -379,6 +409,7 @@ impl Config {
             signing: self.signing.as_ref().map(|s| s.settings(dir)).transpose()?,
             new_log: false,
             clock: None,
+            approvals: self.issue.approvals,
         })
     }
 }
@@ -440,6 +471,7 @@ mod tests {
         let text = include_str!("../../config/tally.example.toml");
         let example: Config = toml::from_str(text).expect("example parses");
         let defaults = Config {
+            issue: crate::config::IssueConfig::default(),
             authority: example.authority.clone(),
             name: example.name.clone(),
             timezone: default_timezone(),

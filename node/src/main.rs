@@ -224,6 +224,8 @@ fn token(command: TokenCommand) -> anyhow::Result<()> {
         dir,
         role,
         label,
+        name,
+        title,
         json,
     } = command;
     let role = match role {
@@ -231,7 +233,8 @@ fn token(command: TokenCommand) -> anyhow::Result<()> {
         RoleArg::Issuer => tally_api::tokens::Role::Issuer,
         RoleArg::Admin => tally_api::tokens::Role::Admin,
     };
-    let token = admin::token_create(&dir, role, &label)?;
+    let person = name.map(|name| tally_model::Person { name, title });
+    let token = admin::token_create_for(&dir, role, &label, person.as_ref())?;
     if json {
         println!("{}", serde_json::json!({ "token": token }));
     } else {

@@ -254,7 +254,7 @@ impl Services {
         let listener = api_listener(settings.api_listen)
             .with_context(|| format!("cannot listen on api.listen = {}", settings.api_listen))?;
         let addr = listener.local_addr()?;
-        let state = api_state(settings, handles, tokens, card);
+        let state = api_state(settings, handles, tokens, card)?;
         let server = ServerConfig {
             max_connections: settings.api_max_connections,
             ..ServerConfig::default()
@@ -282,8 +282,11 @@ fn api_state(
     handles: &Handles,
     tokens: Arc<RwLock<TokenBook>>,
     card: Option<Arc<Card>>,
-) -> AppState {
-    AppState {
+) -> anyhow::Result<AppState> {
+    let drafts = settings.dir.drafts();
+    let drafts = tally_api::drafts::Drafts::open(&drafts)
+        .with_context(|| format!("cannot read the drafts in {}", drafts.display()))?;
+    Ok(AppState {
         verifier: handles.verifier.clone(),
         tokens,
         network: handles.peers.clone(),
@@ -302,5 +305,7 @@ fn api_state(
         token_slots: Arc::new(tally_api::rate::TokenSlots::new(
             settings.api_max_connections_per_token,
         )),
-    }
+        approvals: settings.approvals,
+        drafts: Arc::new(drafts),
+    })
 }

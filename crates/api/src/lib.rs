@@ -17,6 +17,7 @@
 //!   defused; [`report_att`]: the ATT report as a workbook and as CSV.
 //! - [`extract`]: body, query and path extractors that fail with the contract's errors.
 //! - [`state`]: [`AppState`], what every handler may touch.
+//! - [`drafts`]: the drafts awaiting a second person's approval, one file each.
 //! - [`rate`]: per-token rate limits and connection slots.
 //! - [`error`]: [`ApiError`], the `{"error": {"code", "message"}}` answer
 //!   (with a 422's `details`).
@@ -32,6 +33,7 @@
 
 mod auth;
 mod blocking;
+pub mod drafts;
 pub mod error;
 mod export_csv;
 pub mod extract;

@@ -7,7 +7,7 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
 use crate::handlers::{
-    alerts, console, export, licenses, lists, node, reports, shipments, statistics, trace,
+    alerts, console, drafts, export, licenses, lists, node, reports, shipments, statistics, trace,
 };
 use crate::openapi;
 pub use crate::route::{Method, QueryParam, Route};
@@ -89,6 +89,39 @@ pub const ROUTES: &[Route] = &[
         ok: 200,
         errors: &[404, 409, 422, 429, 503],
         handler: |m| on(m, licenses::amend),
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/drafts",
+        role: Some(Role::Issuer),
+        summary: "The drafts awaiting a second person's approval (`[issue] approvals = 2`)",
+        query: NO_QUERY,
+        body: None,
+        ok: 200,
+        errors: &[],
+        handler: |m| on(m, drafts::list),
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/drafts/{id}/approve",
+        role: Some(Role::Issuer),
+        summary: "Approve a draft: another person's token signs it; answers what the direct call would have",
+        query: NO_QUERY,
+        body: None,
+        ok: 201,
+        errors: &[403, 404, 409, 422, 429, 503],
+        handler: |m| on(m, drafts::approve),
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/drafts/{id}/reject",
+        role: Some(Role::Issuer),
+        summary: "Reject a draft: it is dropped, nothing is signed",
+        query: NO_QUERY,
+        body: Some("{\"reason\"}"),
+        ok: 200,
+        errors: &[400, 404],
+        handler: |m| on(m, drafts::reject),
     },
     Route {
         method: Method::Post,

@@ -2,6 +2,7 @@
 //! provides behind it: its p2p side ([`Network`]) and its key files
 //! ([`KeyRotator`]).
 
+use crate::drafts::Drafts;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::rate;
@@ -74,6 +75,10 @@ pub struct AppState {
     /// Requests each token may have in progress at once
     /// (`api.max_connections_per_token`).
     pub token_slots: Arc<rate::TokenSlots>,
+    /// `[issue] approvals`: 1 signs at once; 2 keeps a draft for another
+    /// person to approve.
+    pub approvals: u8,
+    pub drafts: Arc<Drafts>,
 }
 
 impl AppState {
@@ -94,7 +99,16 @@ impl AppState {
             token_slots: Arc::new(rate::TokenSlots::new(
                 rate::DEFAULT_MAX_CONNECTIONS_PER_TOKEN,
             )),
+            approvals: 1,
+            drafts: Arc::new(Drafts::in_memory()),
         }
+    }
+
+    /// Sets `[issue] approvals` (1 or 2) and where drafts are kept.
+    pub fn with_approvals(mut self, approvals: u8, drafts: Drafts) -> AppState {
+        self.approvals = approvals;
+        self.drafts = Arc::new(drafts);
+        self
     }
 
     /// Sets how many requests one token may have in progress at once

@@ -21,6 +21,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use subtle::ConstantTimeEq;
+use tally_model::Person;
 
 /// What a token may do; each role includes the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -85,6 +86,8 @@ pub enum TokenError {
     BadRole(String),
     #[error("label must be 1 to {MAX_LABEL} characters without control characters")]
     BadLabel,
+    #[error("{0}")]
+    BadPerson(String),
 }
 
 /// Longest label accepted, in characters.
@@ -102,6 +105,23 @@ pub struct TokenEntry {
     pub role: Role,
     pub label: String,
     pub created_at_ms: i64,
+    /// The person who holds it (`--name`, `--title`): documents they
+    /// prepare or approve name them ([`TokenBook::person_of`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+impl TokenEntry {
+    /// Who this token names on a document: its holder's name and title,
+    /// or its label when no name was given.
+    pub fn person(&self) -> Person {
+        Person {
+            name: self.name.clone().unwrap_or_else(|| self.label.clone()),
+            title: self.title.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -246,12 +266,43 @@ impl TokenBook {
     /// Creates a token, writes the book, and returns the secret (shown once).
     /// Blocking: takes the book's lock file and fsyncs.
     pub fn create(&mut self, role: Role, label: &str) -> Result<String, TokenError> {
+        self.create_for(role, label, None)
+    }
+
+    /// The person who holds the token presented as `key` (its SHA-256).
+    pub fn person_of(&self, key: &[u8; 32]) -> Option<Person> {
+        self.entries
+            .iter()
+            .find(|(_, hash)| hash == key)
+            .map(|(e, _)| e.person())
+    }
+
+    /// [`TokenBook::create`] for a named person (`--name`, `--title`), who
+    /// is then named on the documents they prepare or approve.
+    pub fn create_for(
+        &mut self,
+        role: Role,
+        label: &str,
+        person: Option<&Person>,
+    ) -> Result<String, TokenError> {
         let label = label.trim();
         if label.is_empty()
             || label.chars().count() > MAX_LABEL
             || label.chars().any(char::is_control)
         {
             return Err(TokenError::BadLabel);
+        }
+        let person = person.map(|p| Person {
+            name: p.name.trim().to_string(),
+            title: p.title.as_deref().map(str::trim).map(str::to_string),
+        });
+        if let Some(p) = &person {
+            let checked = tally_model::validate::required("name", &p.name)
+                .and_then(|()| tally_model::validate::name("name", &p.name))
+                .and_then(|()| {
+                    tally_model::validate::name("title", p.title.as_deref().unwrap_or(""))
+                });
+            checked.map_err(|e| TokenError::BadPerson(e.0))?;
         }
         let mut raw = [0u8; 32];
         rand::rng().fill_bytes(&mut raw);
@@ -262,6 +313,8 @@ impl TokenBook {
             role,
             label: label.to_string(),
             created_at_ms: now_ms(),
+            name: person.as_ref().map(|p| p.name.clone()),
+            title: person.and_then(|p| p.title),
         };
         let _lock = BookLock::acquire(&self.path)?;
         // Another process may have added tokens since this book was read.

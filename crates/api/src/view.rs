@@ -101,6 +101,14 @@ pub struct TallyLine {
     /// Recorded as received by the final recipient: the non-revoked
     /// delivery verifications of the importing country.
     pub delivered: u64,
+    /// A migrated line's crossings before Tally: counted before each
+    /// direction's countdown. Absent when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub shipped_before: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One event of a license's history.
@@ -175,6 +183,7 @@ impl LicenseView {
                     transit: shipped(Direction::Transit),
                     entry: shipped(Direction::Entry),
                     delivered: 0,
+                    shipped_before: item.shipped_before,
                 }
             })
             .collect();

@@ -95,6 +95,7 @@ pub fn validate_amendment(old: &License, new: &License) -> Result<(), Invalid> {
     if old.number() != new.number() {
         return amend_invalid("an amendment cannot change the number");
     }
+    crate::provenance::same_migration(old, new)?;
     let (of, ou) = old.validity();
     let (nf, nu) = new.validity();
     if nu > ou || nf < of {

@@ -83,6 +83,14 @@ pub struct Item {
     /// Country of manufacture, ISO 3166-1 alpha-2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin_country: Option<String>,
+    /// What crossed under this line before the document entered Tally
+    /// (migrated documents only): the countdown starts from it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shipped_before: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -148,6 +156,17 @@ pub struct ExportLicense {
     pub value: Option<Money>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub place_of_issue: Option<String>,
+    /// A record issued before Tally and brought in (`crate::provenance`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub migrated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_issue_date: Option<String>,
+    /// Who prepared this version and who signed it (`crate::provenance`):
+    /// set by the issuing node from its tokens; absent from older documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepared_by: Option<crate::provenance::Person>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatory: Option<crate::provenance::Person>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +187,17 @@ pub struct ImportCertificate {
     /// One export license may cite it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub single_use: bool,
+    /// A record issued before Tally and brought in (`crate::provenance`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub migrated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_issue_date: Option<String>,
+    /// Who prepared this version and who signed it (`crate::provenance`):
+    /// set by the issuing node from its tokens; absent from older documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepared_by: Option<crate::provenance::Person>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatory: Option<crate::provenance::Person>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,6 +220,17 @@ pub struct TransitAuthorization {
     pub valid_from: String,
     pub valid_until: String,
     pub decision: Decision,
+    /// A record issued before Tally and brought in (`crate::provenance`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub migrated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_issue_date: Option<String>,
+    /// Who prepared this version and who signed it (`crate::provenance`):
+    /// set by the issuing node from its tokens; absent from older documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepared_by: Option<crate::provenance::Person>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatory: Option<crate::provenance::Person>,
 }
 
 /// One line of a delivery verification: how much of the export license's
@@ -213,6 +254,12 @@ pub struct DeliveryVerification {
     pub delivered_to: Party,
     pub date: String,
     pub items: Vec<DeliveryLine>,
+    /// Who prepared this version and who signed it (`crate::provenance`):
+    /// set by the issuing node from its tokens; absent from older documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepared_by: Option<crate::provenance::Person>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatory: Option<crate::provenance::Person>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -320,6 +367,12 @@ pub struct StatusChange {
     pub status: Status,
     pub reason: String,
     pub effective_at_ms: i64,
+    /// Who prepared this version and who signed it (`crate::provenance`):
+    /// set by the issuing node from its tokens; absent from older documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepared_by: Option<crate::provenance::Person>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatory: Option<crate::provenance::Person>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

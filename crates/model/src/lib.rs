@@ -23,6 +23,8 @@
 //! - [`judgement`]: the rules that join documents of different logs into
 //!   alerts (off route, after revocation, discrepancy, import withdrawn,
 //!   delivery overdue), pure.
+//! - [`provenance`]: who prepared and signed a document, and the rules of
+//!   migrated records (`original_issue_date`, `shipped_before`).
 //! - [`recipients`]: who may read a document (its party countries).
 //! - [`route`]: which country may record a crossing in each direction.
 //! - [`chain`]: the chain rule (next, duplicate, gap, equivocation, broken link).
@@ -50,6 +52,7 @@ pub mod issuer_keys;
 pub mod judgement;
 pub mod lifecycle;
 pub mod linkage;
+pub mod provenance;
 pub mod random;
 pub mod recipients;
 pub mod route;
@@ -81,6 +84,7 @@ pub use entry::{
 pub use error::DecodeError;
 pub use id::{AuthorityId, Country, IdError};
 pub use lifecycle::{Refusal, Standing, Transition};
+pub use provenance::{Attribution, Person};
 pub use route::{normalize_make, normalize_serial, on_route, same_make};
 pub use seal::{
     EncryptionPublic, EncryptionSecret, Header, Opening, OsRandom, PairKeys, Random, SUITE,

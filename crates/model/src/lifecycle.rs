@@ -253,6 +253,8 @@ mod tests {
 
     fn status(number: &str, s: Status) -> Document {
         Document::StatusChange(StatusChange {
+            prepared_by: None,
+            signatory: None,
             number: number.into(),
             status: s,
             reason: "r".into(),

@@ -64,7 +64,12 @@ pub fn allocation<'a>(
     citing: impl IntoIterator<Item = &'a ExportLicense>,
 ) -> Vec<Allocation> {
     let licensed = quantities(&cert.items);
+    // What a migrated certificate's lines took before Tally is taken.
     let mut allocated = Quantities::new();
+    for it in cert.items.iter().filter(|it| it.shipped_before > 0) {
+        let a = allocated.entry((it.category, it.unit)).or_default();
+        *a = a.saturating_add(it.shipped_before);
+    }
     for e in citing {
         for (k, q) in quantities(&e.items) {
             let a = allocated.entry(k).or_default();
@@ -114,7 +119,7 @@ pub fn unallocated_covers(
 /// Whether an amendment to `new` keeps every quantity at or above what is
 /// already used (docs/API.md `invalid_amendment`): per line, `recorded`
 /// (the most counted in one direction and country: exited, entered or
-/// transited); for an import certificate, per category and unit, what the
+/// transited) plus a migrated line's `shipped_before`; for an import certificate, per category and unit, what the
 /// non-revoked export licenses citing it take (`allocated`, from
 /// [`allocation`]). Otherwise the reason, naming the line or the category.
 pub fn amendment_floor(
@@ -128,7 +133,11 @@ pub fn amendment_floor(
         License::Transit(_) | License::Delivery(_) => return Ok(()),
     };
     for it in items {
-        let used = recorded.get(&it.line).copied().unwrap_or(0);
+        let used = recorded
+            .get(&it.line)
+            .copied()
+            .unwrap_or(0)
+            .saturating_add(it.shipped_before);
         if it.quantity < used {
             return Err(format!(
                 "line {}: quantity {} is below the {used} already recorded crossing",
@@ -228,6 +237,10 @@ mod floor_tests {
     fn import_fixture() -> ImportCertificate {
         let e = export_fixture();
         ImportCertificate {
+            migrated: false,
+            original_issue_date: None,
+            prepared_by: None,
+            signatory: None,
             number: "IC-1".into(),
             importing_country: "MX".into(),
             exporting_country: "US".into(),

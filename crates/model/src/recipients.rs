@@ -78,6 +78,10 @@ mod tests {
     fn party_countries_per_document() {
         let export = License::Export(export_fixture());
         let transit = Document::License(License::Transit(TransitAuthorization {
+            migrated: false,
+            original_issue_date: None,
+            prepared_by: None,
+            signatory: None,
             number: "TR-1".into(),
             transit_country: "GT".into(),
             export_license: DocumentRef {
@@ -101,6 +105,8 @@ mod tests {
         assert_eq!(readers(&transit, "GT", None), set(&["GT"]));
         let delivery =
             Document::License(License::Delivery(crate::document::DeliveryVerification {
+                prepared_by: None,
+                signatory: None,
                 number: "DV-1".into(),
                 importing_country: "MX".into(),
                 export_license: DocumentRef {

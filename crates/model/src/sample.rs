@@ -21,6 +21,7 @@ pub fn party(name: &str) -> Party {
 /// A bare line: no description, classification, make or serials.
 pub fn item(line: u32, category: Category, unit: Unit, quantity: u64) -> Item {
     Item {
+        shipped_before: 0,
         line,
         category,
         description: String::new(),
@@ -44,6 +45,10 @@ pub fn item(line: u32, category: Category, unit: Unit, quantity: u64) -> Item {
 /// particulars (certificate, brokers, consignees, carriers, value, place).
 pub fn export_license() -> ExportLicense {
     ExportLicense {
+        migrated: false,
+        original_issue_date: None,
+        prepared_by: None,
+        signatory: None,
         number: "EXP-2026-0001".into(),
         exporting_country: "US".into(),
         importing_country: "MX".into(),

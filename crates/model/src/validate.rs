@@ -172,7 +172,8 @@ pub fn document_number(value: &str) -> Result<(), Invalid> {
 /// The text of a status change: its number and its reason.
 pub fn validate_status_text(change: &StatusChange) -> Result<(), Invalid> {
     document_number(&change.number)?;
-    free_text("reason", &change.reason)
+    free_text("reason", &change.reason)?;
+    crate::provenance::validate_status_people(change)
 }
 
 /// The text fields of a shipment record: the license's number, the port,
@@ -673,6 +674,8 @@ pub fn license_faults(license: &License, issuer: Country, limit: usize) -> Fault
         }
         License::Delivery(d) => delivery(&mut f, d),
     }
+    crate::provenance::migration_faults(&mut f, license);
+    crate::provenance::attribution_faults(&mut f, &license.attribution());
     let field = match license {
         License::Export(_) => "exporting_country",
         License::Import(_) | License::Delivery(_) => "importing_country",
@@ -1087,6 +1090,10 @@ pub(crate) mod tests {
         }
         let transit = |entry: &str| {
             License::Transit(TransitAuthorization {
+                migrated: false,
+                original_issue_date: None,
+                prepared_by: None,
+                signatory: None,
                 number: "TR-1".into(),
                 transit_country: "GT".into(),
                 export_license: DocumentRef {
@@ -1109,6 +1116,8 @@ pub(crate) mod tests {
     #[test]
     fn status_and_shipment_text() {
         let change = |reason: &str| StatusChange {
+            prepared_by: None,
+            signatory: None,
             number: "EXP-1".into(),
             status: Status::Suspended,
             reason: reason.into(),

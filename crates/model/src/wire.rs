@@ -9,6 +9,7 @@ use crate::entry::{
     Body, DecodeError, Entry, EntryHash, MAX_ENTRY_BYTES, MAX_STANZAS, MAX_SUITE_BYTES,
     MAX_WRAPPED_BYTES, STANZA_TAG_BYTES, Sealed, SignedEntry, Stanza, WRAPPED_BYTES_V1,
 };
+use crate::provenance::Person;
 use crate::seal::SUITE;
 use crate::x25519::EncryptionPublic;
 use prost::Message;
@@ -293,6 +294,8 @@ fn document_to_pb(d: &Document) -> pb::Document {
             status: s.status.as_str().into(),
             reason: s.reason.clone(),
             effective_at_ms: s.effective_at_ms,
+            prepared_by: person_to_pb(&s.prepared_by),
+            signatory: person_to_pb(&s.signatory),
         }),
         Document::Shipment(s) => Kind::ShipmentRecord(pb::ShipmentRecord {
             license: Some(ref_to_pb(&s.license)),
@@ -366,6 +369,10 @@ fn license_to_pb(l: &License) -> pb::document::Kind {
                 currency: v.currency.clone(),
             }),
             place_of_issue: d.place_of_issue.clone().unwrap_or_default(),
+            migrated: d.migrated,
+            original_issue_date: d.original_issue_date.clone().unwrap_or_default(),
+            prepared_by: person_to_pb(&d.prepared_by),
+            signatory: person_to_pb(&d.signatory),
         }),
         License::Import(d) => Kind::ImportCertificate(pb::ImportCertificate {
             number: d.number.clone(),
@@ -379,6 +386,10 @@ fn license_to_pb(l: &License) -> pb::document::Kind {
             valid_from: d.valid_from.clone(),
             valid_until: d.valid_until.clone(),
             single_use: d.single_use,
+            migrated: d.migrated,
+            original_issue_date: d.original_issue_date.clone().unwrap_or_default(),
+            prepared_by: person_to_pb(&d.prepared_by),
+            signatory: person_to_pb(&d.signatory),
         }),
         License::Transit(d) => Kind::TransitAuthorization(pb::TransitAuthorization {
             number: d.number.clone(),
@@ -393,6 +404,10 @@ fn license_to_pb(l: &License) -> pb::document::Kind {
                 Decision::NoObjection => "no_objection",
             }
             .into(),
+            migrated: d.migrated,
+            original_issue_date: d.original_issue_date.clone().unwrap_or_default(),
+            prepared_by: person_to_pb(&d.prepared_by),
+            signatory: person_to_pb(&d.signatory),
         }),
         License::Delivery(d) => Kind::DeliveryVerification(pb::DeliveryVerification {
             number: d.number.clone(),
@@ -408,6 +423,8 @@ fn license_to_pb(l: &License) -> pb::document::Kind {
                     quantity: l.quantity,
                 })
                 .collect(),
+            prepared_by: person_to_pb(&d.prepared_by),
+            signatory: person_to_pb(&d.signatory),
         }),
     }
 }
@@ -446,7 +463,22 @@ fn item_to_pb(i: &Item) -> pb::Item {
         action: i.action.map(|a| a.as_str().into()).unwrap_or_default(),
         caliber_hundredths_mm: i.caliber_mm.unwrap_or_default(),
         origin_country: i.origin_country.clone().unwrap_or_default(),
+        shipped_before: i.shipped_before,
     }
+}
+
+fn person_to_pb(p: &Option<Person>) -> Option<pb::Person> {
+    p.as_ref().map(|p| pb::Person {
+        name: p.name.clone(),
+        title: p.title.clone().unwrap_or_default(),
+    })
+}
+
+fn person_from_pb(p: Option<pb::Person>) -> Option<Person> {
+    p.map(|p| Person {
+        name: p.name,
+        title: opt(&p.title),
+    })
 }
 
 /// The snake_case name serde gives a unit enum variant.
@@ -519,6 +551,7 @@ fn item_from_pb(i: pb::Item) -> Result<Item, DecodeError> {
             .transpose()?,
         caliber_mm: (i.caliber_hundredths_mm != 0).then_some(i.caliber_hundredths_mm),
         origin_country: opt(&i.origin_country),
+        shipped_before: i.shipped_before,
     })
 }
 
@@ -566,6 +599,10 @@ fn license_from_pb(
                 currency: v.currency,
             }),
             place_of_issue: opt(&d.place_of_issue),
+            migrated: d.migrated,
+            original_issue_date: opt(&d.original_issue_date),
+            prepared_by: person_from_pb(d.prepared_by),
+            signatory: person_from_pb(d.signatory),
         }),
         Kind::ImportCertificate(d) => License::Import(ImportCertificate {
             number: d.number,
@@ -582,6 +619,10 @@ fn license_from_pb(
             valid_from: d.valid_from,
             valid_until: d.valid_until,
             single_use: d.single_use,
+            migrated: d.migrated,
+            original_issue_date: opt(&d.original_issue_date),
+            prepared_by: person_from_pb(d.prepared_by),
+            signatory: person_from_pb(d.signatory),
         }),
         Kind::TransitAuthorization(d) => License::Transit(TransitAuthorization {
             number: d.number,
@@ -595,6 +636,10 @@ fn license_from_pb(
             valid_from: d.valid_from,
             valid_until: d.valid_until,
             decision: enum_parse("decision", &d.decision)?,
+            migrated: d.migrated,
+            original_issue_date: opt(&d.original_issue_date),
+            prepared_by: person_from_pb(d.prepared_by),
+            signatory: person_from_pb(d.signatory),
         }),
         Kind::DeliveryVerification(d) => License::Delivery(DeliveryVerification {
             number: d.number,
@@ -613,6 +658,8 @@ fn license_from_pb(
                     quantity: l.quantity,
                 })
                 .collect(),
+            prepared_by: person_from_pb(d.prepared_by),
+            signatory: person_from_pb(d.signatory),
         }),
         other => return Ok(Err(other)),
     }))
@@ -650,6 +697,8 @@ fn document_from_pb(d: pb::Document) -> Result<Document, DecodeError> {
             status: enum_parse("status", &s.status)?,
             reason: s.reason,
             effective_at_ms: s.effective_at_ms,
+            prepared_by: person_from_pb(s.prepared_by),
+            signatory: person_from_pb(s.signatory),
         }),
         Kind::ShipmentRecord(s) => {
             let cp = s.checkpoint.ok_or_else(|| field("checkpoint", "missing"))?;

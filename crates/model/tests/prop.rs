@@ -117,6 +117,7 @@ fn any_item() -> BoxedStrategy<Item> {
                 (att_subcategory, action, caliber_mm, origin_country),
             )| {
                 Item {
+                    shipped_before: 0,
                     line,
                     category,
                     description,
@@ -169,6 +170,10 @@ fn any_export() -> BoxedStrategy<ExportLicense> {
                 (import_certificate, shipments, conditions),
                 (euc, brokers, consignees, carriers, value, place_of_issue),
             )| ExportLicense {
+                migrated: false,
+                original_issue_date: None,
+                prepared_by: None,
+                signatory: None,
                 number,
                 exporting_country,
                 importing_country,
@@ -215,6 +220,10 @@ fn any_import() -> BoxedStrategy<ImportCertificate> {
                 (importer, exporter, end_user, end_use),
                 (items, valid_from, valid_until, single_use),
             )| ImportCertificate {
+                migrated: false,
+                original_issue_date: None,
+                prepared_by: None,
+                signatory: None,
                 number,
                 importing_country,
                 exporting_country,
@@ -243,6 +252,10 @@ fn any_transit() -> BoxedStrategy<TransitAuthorization> {
                 (entry_point, exit_point, valid_from, valid_until),
                 decision,
             )| TransitAuthorization {
+                migrated: false,
+                original_issue_date: None,
+                prepared_by: None,
+                signatory: None,
                 number,
                 transit_country,
                 export_license,
@@ -316,7 +329,7 @@ fn any_document() -> BoxedStrategy<Document> {
             any::<i64>()
         )
             .prop_map(|(number, status, reason, effective_at_ms)| {
-                Document::StatusChange(StatusChange {
+                Document::StatusChange(StatusChange { prepared_by: None, signatory: None,
                     number,
                     status,
                     reason,
@@ -450,6 +463,7 @@ fn valid_items() -> BoxedStrategy<Vec<Item>> {
                     let line = i as u32 * 10 + 1;
                     let hs_code = hs_tail.map(|t| format!("{heading}{t}"));
                     Item {
+                        shipped_before: 0,
                         line,
                         category,
                         description,
@@ -531,6 +545,10 @@ fn valid_license() -> BoxedStrategy<(License, Country)> {
                                 ..tally_model::sample::export_license()
                             }),
                             1 => License::Import(ImportCertificate {
+                                migrated: false,
+                                original_issue_date: None,
+                                prepared_by: None,
+                                signatory: None,
                                 number,
                                 importing_country: issuer.into(),
                                 exporting_country: other.into(),
@@ -544,6 +562,10 @@ fn valid_license() -> BoxedStrategy<(License, Country)> {
                                 single_use: false,
                             }),
                             _ => License::Transit(TransitAuthorization {
+                                migrated: false,
+                                original_issue_date: None,
+                                prepared_by: None,
+                                signatory: None,
                                 number,
                                 transit_country: issuer.into(),
                                 export_license: DocumentRef {

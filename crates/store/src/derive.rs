@@ -906,6 +906,8 @@ mod tests {
             (
                 "status of an unknown license",
                 Document::StatusChange(StatusChange {
+                    prepared_by: None,
+                    signatory: None,
                     number: "NOPE".into(),
                     status: Status::Revoked,
                     reason: "x".into(),
@@ -916,6 +918,10 @@ mod tests {
             (
                 "transit",
                 Document::License(License::Transit(TransitAuthorization {
+                    migrated: false,
+                    original_issue_date: None,
+                    prepared_by: None,
+                    signatory: None,
                     number: "TR-1".into(),
                     transit_country: "MX".into(),
                     export_license: DocumentRef {
@@ -991,6 +997,8 @@ mod tests {
             1,
             1,
             Document::StatusChange(StatusChange {
+                prepared_by: None,
+                signatory: None,
                 number: "NOPE".into(),
                 status: Status::Revoked,
                 reason: "x".into(),

@@ -373,6 +373,10 @@ mod tests {
 
     fn transit() -> License {
         License::Transit(TransitAuthorization {
+            migrated: false,
+            original_issue_date: None,
+            prepared_by: None,
+            signatory: None,
             number: "EXP-0001234".into(),
             transit_country: "MX".into(),
             export_license: DocumentRef {

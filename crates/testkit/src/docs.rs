@@ -23,6 +23,7 @@ pub use tally_model::sample::party;
 
 pub fn item(line: u32, quantity: u64, serials: &[&str]) -> Item {
     Item {
+        shipped_before: 0,
         line,
         category: Category::Firearm,
         description: "pistol".into(),
@@ -70,6 +71,10 @@ pub fn import(number: &str) -> Document {
 pub fn import_certificate(number: &str) -> ImportCertificate {
     let sample = tally_model::sample::export_license();
     ImportCertificate {
+        migrated: false,
+        original_issue_date: None,
+        prepared_by: None,
+        signatory: None,
         number: number.into(),
         importing_country: "MX".into(),
         exporting_country: "US".into(),
@@ -132,6 +137,10 @@ pub fn transit_authorization(
     export: DocumentRef,
 ) -> TransitAuthorization {
     TransitAuthorization {
+        migrated: false,
+        original_issue_date: None,
+        prepared_by: None,
+        signatory: None,
         number: number.into(),
         transit_country: country.into(),
         export_license: export,
@@ -147,6 +156,8 @@ pub fn transit_authorization(
 /// (line, quantity) received by the Policia Estatal.
 pub fn delivery(number: &str, export: DocumentRef, lines: &[(u32, u64)]) -> DeliveryVerification {
     DeliveryVerification {
+        prepared_by: None,
+        signatory: None,
         number: number.into(),
         importing_country: "MX".into(),
         export_license: export,
@@ -165,6 +176,8 @@ pub fn amend(version: u32, license: License) -> Document {
 
 pub fn status(number: &str, status: Status, reason: &str) -> Document {
     Document::StatusChange(StatusChange {
+        prepared_by: None,
+        signatory: None,
         number: number.into(),
         status,
         reason: reason.into(),

@@ -126,6 +126,8 @@ pub(crate) fn fork_file(chain: &Chain) -> Value {
         Some(chain[0].0.id()),
         T0 + 2_000,
         Body::Document(Document::StatusChange(StatusChange {
+            prepared_by: None,
+            signatory: None,
             number: "EXP-2026-0001".into(),
             status: Status::Revoked,
             reason: "the other side of a fork".into(),

@@ -23,6 +23,7 @@ fn party(name: &str) -> Party {
 
 fn item() -> Item {
     Item {
+        shipped_before: 0,
         line: 1,
         category: Category::Firearm,
         description: "pistol".into(),
@@ -42,6 +43,10 @@ fn item() -> Item {
 
 pub(crate) fn export_license() -> ExportLicense {
     ExportLicense {
+        migrated: false,
+        original_issue_date: None,
+        prepared_by: None,
+        signatory: None,
         number: "EXP-2026-0001".into(),
         exporting_country: "US".into(),
         importing_country: "MX".into(),
@@ -72,6 +77,10 @@ pub(crate) fn export_license() -> ExportLicense {
 
 pub(crate) fn import_certificate() -> ImportCertificate {
     ImportCertificate {
+        migrated: false,
+        original_issue_date: None,
+        prepared_by: None,
+        signatory: None,
         number: "IC-2026-0042".into(),
         importing_country: "MX".into(),
         exporting_country: "US".into(),
@@ -105,6 +114,27 @@ pub(crate) fn all() -> Vec<(&'static str, &'static str, Document)> {
                     origin_country: Some("BR".into()),
                     ..item()
                 }],
+                ..export_license()
+            })),
+        ),
+        (
+            "export_license_migrated",
+            "The export license as a migrated record (ExportLicense fields 21-24 and Item field 15, added within v1): issued on 2025-06-02 before Tally, 40 of line 1 shipped before it; prepared by one officer and signed by another (Person: name 1, title 2).",
+            Document::License(License::Export(ExportLicense {
+                items: vec![Item {
+                    shipped_before: 40,
+                    ..item()
+                }],
+                migrated: true,
+                original_issue_date: Some("2025-06-02".into()),
+                prepared_by: Some(tally_model::Person {
+                    name: "Ana Ruiz".into(),
+                    title: Some("Licensing officer".into()),
+                }),
+                signatory: Some(tally_model::Person {
+                    name: "John Carter".into(),
+                    title: Some("Director, export licensing".into()),
+                }),
                 ..export_license()
             })),
         ),
@@ -164,6 +194,10 @@ fn the_export() -> DocumentRef {
 
 fn transit_authorization() -> Document {
     Document::License(License::Transit(TransitAuthorization {
+        migrated: false,
+        original_issue_date: None,
+        prepared_by: None,
+        signatory: None,
         number: "TR-2026-0007".into(),
         transit_country: "GT".into(),
         export_license: the_export(),
@@ -187,6 +221,8 @@ fn amendment() -> Document {
 
 fn delivery_verification() -> Document {
     Document::License(License::Delivery(DeliveryVerification {
+        prepared_by: None,
+        signatory: None,
         number: "DV-2026-0001".into(),
         importing_country: "MX".into(),
         export_license: the_export(),
@@ -201,6 +237,8 @@ fn delivery_verification() -> Document {
 
 fn suspension() -> Document {
     Document::StatusChange(StatusChange {
+        prepared_by: None,
+        signatory: None,
         number: "EXP-2026-0001".into(),
         status: Status::Suspended,
         reason: "under review".into(),

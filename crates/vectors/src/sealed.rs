@@ -345,6 +345,8 @@ fn cases(chain: &Chain) -> Vec<SealCase> {
             unreached: vec![],
             seed_label: "tally-vectors/random/us_status_to_many",
             document: Document::StatusChange(StatusChange {
+                prepared_by: None,
+                signatory: None,
                 number: "EXP-2026-0001".into(),
                 status: Status::Revoked,
                 reason: "end user changed".into(),

@@ -260,6 +260,18 @@ fn import_authorization(f: &Facts, d: &Declared) -> (bool, String) {
         );
     };
     let Some(ic) = &f.import_certificate else {
+        // A record issued before Tally may cite a certificate that never
+        // entered it (docs/PROTOCOL.md, migrated records): every node
+        // judges it alike, and the answer says so.
+        if export.migrated {
+            return (
+                true,
+                format!(
+                    "migrated record: import certificate {} of {} predates Tally and is not held",
+                    r.number, r.authority
+                ),
+            );
+        }
         return (
             false,
             format!(
@@ -457,7 +469,8 @@ fn items_quantity(f: &Facts, d: &Declared) -> (bool, String) {
         else {
             return (false, format!("line {} is not on the license", it.line));
         };
-        let done = shipped(f, it.line, &d.checkpoint);
+        // A migrated line's countdown starts from what crossed before Tally.
+        let done = shipped(f, it.line, &d.checkpoint).saturating_add(lic.shipped_before);
         let left = lic.quantity.saturating_sub(done);
         if it.quantity > left {
             return (

@@ -152,6 +152,10 @@ fn import() -> BoxedStrategy<License> {
                 (valid_from, valid_until),
             )| {
                 License::Import(ImportCertificate {
+                    migrated: false,
+                    original_issue_date: None,
+                    prepared_by: None,
+                    signatory: None,
                     number: "IC-1".into(),
                     importing_country,
                     exporting_country,
@@ -173,6 +177,10 @@ fn transit() -> BoxedStrategy<License> {
     (text(&["GT", "HN"]), text(DATES), text(DATES))
         .prop_map(|(transit_country, valid_from, valid_until)| {
             License::Transit(TransitAuthorization {
+                migrated: false,
+                original_issue_date: None,
+                prepared_by: None,
+                signatory: None,
                 number: "TR-1".into(),
                 transit_country,
                 export_license: DocumentRef {
@@ -367,6 +375,10 @@ fn on_route() -> BoxedStrategy<(Facts, Declared)> {
         LicenseState::issued(authority, document, 0, entry, "00".repeat(32))
     };
     let import = License::Import(ImportCertificate {
+        migrated: false,
+        original_issue_date: None,
+        prepared_by: None,
+        signatory: None,
         number: "IC-1".into(),
         importing_country: "MX".into(),
         exporting_country: "US".into(),
@@ -388,6 +400,10 @@ fn on_route() -> BoxedStrategy<(Facts, Declared)> {
         single_use: false,
     });
     let transit = License::Transit(TransitAuthorization {
+        migrated: false,
+        original_issue_date: None,
+        prepared_by: None,
+        signatory: None,
         number: "TR-1".into(),
         transit_country: "GT".into(),
         export_license: DocumentRef {

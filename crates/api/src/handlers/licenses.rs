@@ -2,6 +2,7 @@
 //! issuer's status changes and amendments.
 
 use super::blocking;
+use crate::drafts::Action;
 use crate::error::ApiError;
 use crate::extract::{Body, Path, Query};
 use crate::rate::{Kind, TokenKey};
@@ -13,7 +14,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tally_model::{AuthorityId, License, LicenseKind, Status};
+use tally_model::{Attribution, AuthorityId, License, LicenseKind, Person, Status};
 use tally_verify::state::{LicenseState, TallyRow};
 use tally_verify::{Existing, Reader, Trial, Visibility};
 
@@ -65,6 +66,55 @@ fn trial_answer(t: &Trial, extra: Value) -> Value {
     body
 }
 
+/// Who made a write request: the person its token names (none without
+/// a token) and the token's hash, charged for what it signs.
+#[derive(Debug, Clone)]
+pub(crate) struct Asker {
+    pub key: Option<TokenKey>,
+    pub person: Option<Person>,
+}
+
+impl Asker {
+    pub(crate) fn of(s: &AppState, token: Option<Extension<TokenKey>>) -> Asker {
+        let key = token.map(|t| t.0);
+        let person = key.and_then(|k| {
+            s.tokens
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .person_of(&k.0)
+        });
+        Asker { key, person }
+    }
+
+    /// Prepared and signed by the asker alone (one approval).
+    fn alone(&self) -> Attribution {
+        Attribution {
+            prepared_by: self.person.clone(),
+            signatory: self.person.clone(),
+        }
+    }
+}
+
+/// `[issue] approvals = 2`: keeps `action` as a draft for another person
+/// to approve (202), once every rule passed on it as a dry run.
+fn drafted(
+    s: &AppState,
+    asker: &Asker,
+    action: Action,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let person = asker.person.clone().unwrap_or(Person {
+        name: "unnamed".into(),
+        title: None,
+    });
+    let key = asker.key.map_or([0; 32], |k| k.0);
+    let draft = s.drafts.add(action, person, &key)?;
+    tracing::info!(draft = %draft.id, "draft awaits approval");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"draft": draft.id, "awaiting": "approval"})),
+    ))
+}
+
 pub async fn issue(
     State(s): State<AppState>,
     token: Option<Extension<TokenKey>>,
@@ -78,14 +128,11 @@ pub async fn issue(
         Some(v) => serde_json::from_value(v)
             .map_err(|_| ApiError::invalid_json("visibility must be \"parties\" or \"network\""))?,
     };
-    let license: License = serde_json::from_value(body)
+    let mut license: License = serde_json::from_value(body)
         .map_err(|e| ApiError::invalid_json(format!("the body is not the expected JSON: {e}")))?;
-    let v = s.verifier.clone();
-    let authority = v.authority().to_string();
-    let number = license.number().to_string();
-    // Kept to list every fault of a refused document (422 `details`).
-    let offered = license.clone();
-    let country = v.authority().country();
+    let asker = Asker::of(&s, token);
+    // The node names who prepared and signed a document, whatever the body said.
+    license.set_attribution(asker.alone());
     // A skip is decided before any charge: re-running an import costs no
     // rate for what it skips.
     if q.if_exists == Some(IfExists::Skip)
@@ -93,18 +140,56 @@ pub async fn issue(
     {
         return Ok((StatusCode::OK, Json(skipped)));
     }
-    if q.dry_run {
-        let trial = blocking(move || {
-            v.issuer()
-                .try_issue_as(license, visibility)
-                .map_err(ApiError::from)
-        })
-        .await
-        .map_err(|e| e.with_faults(&offered, country))?;
-        let extra = json!({"authority": authority, "number": number});
-        return Ok((StatusCode::OK, Json(trial_answer(&trial, extra))));
+    if q.dry_run || s.approvals > 1 {
+        let trial = try_issue(&s, license.clone(), visibility).await?;
+        if q.dry_run {
+            let extra = json!({"authority": s.verifier.authority(), "number": license.number()});
+            return Ok((StatusCode::OK, Json(trial_answer(&trial, extra))));
+        }
+        let document = license.without_attribution();
+        return drafted(
+            &s,
+            &asker,
+            Action::Issue {
+                document,
+                visibility,
+            },
+        );
     }
-    s.charge(token.map(|t| t.0), Kind::Document)?;
+    issue_now(&s, license, visibility, asker.alone(), asker.key).await
+}
+
+async fn try_issue(
+    s: &AppState,
+    license: License,
+    visibility: Visibility,
+) -> Result<Trial, ApiError> {
+    let v = s.verifier.clone();
+    let (offered, country) = (license.clone(), v.authority().country());
+    blocking(move || {
+        v.issuer()
+            .try_issue_as(license, visibility)
+            .map_err(ApiError::from)
+    })
+    .await
+    .map_err(|e| e.with_faults(&offered, country))
+}
+
+/// Signs `license` as prepared and signed by `people`, charging `key`.
+pub(crate) async fn issue_now(
+    s: &AppState,
+    mut license: License,
+    visibility: Visibility,
+    people: Attribution,
+    key: Option<TokenKey>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    license.set_attribution(people);
+    let v = s.verifier.clone();
+    let authority = v.authority().to_string();
+    let number = license.number().to_string();
+    // Kept to list every fault of a refused document (422 `details`).
+    let (offered, country) = (license.clone(), v.authority().country());
+    s.charge(key, Kind::Document)?;
     let issued = blocking(move || {
         v.issuer()
             .issue_as(license, visibility)
@@ -240,30 +325,68 @@ pub async fn set_status(
     token: Option<Extension<TokenKey>>,
     Query(q): Query<WriteQuery>,
     Body(body): Body<StatusBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     q.without_if_exists()?;
-    let v = s.verifier.clone();
+    let asker = Asker::of(&s, token);
     let status = body.status;
-    if q.dry_run {
+    if q.dry_run || s.approvals > 1 {
+        let (v, people) = (s.verifier.clone(), asker.alone());
+        let (a, n, reason) = (authority.clone(), number.clone(), body.reason.clone());
         let trial = blocking(move || {
             v.issuer()
-                .try_set_status(&authority, &number, status, body.reason)
+                .try_set_status(&a, &n, status, reason, people)
                 .map_err(ApiError::from)
         })
         .await?;
-        return Ok(Json(trial_answer(&trial, json!({"status": status}))));
+        if q.dry_run {
+            return Ok((
+                StatusCode::OK,
+                Json(trial_answer(&trial, json!({"status": status}))),
+            ));
+        }
+        let action = Action::Status {
+            authority,
+            number,
+            status,
+            reason: body.reason,
+        };
+        return drafted(&s, &asker, action);
     }
-    s.charge(token.map(|t| t.0), Kind::Document)?;
+    status_now(
+        &s,
+        (authority, number),
+        status,
+        body.reason,
+        asker.alone(),
+        asker.key,
+    )
+    .await
+}
+
+/// Signs a status change as prepared and signed by `people`.
+pub(crate) async fn status_now(
+    s: &AppState,
+    (authority, number): (String, String),
+    status: Status,
+    reason: String,
+    people: Attribution,
+    key: Option<TokenKey>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    s.charge(key, Kind::Document)?;
+    let v = s.verifier.clone();
     let issued = blocking(move || {
         v.issuer()
-            .set_status(&authority, &number, status, body.reason)
+            .set_status_as(&authority, &number, status, reason, people)
             .map_err(ApiError::from)
     })
     .await?;
-    Ok(Json(json!({
-        "status": status,
-        "entry": issued.entry,
-    })))
+    Ok((
+        StatusCode::OK,
+        Json(json!({
+            "status": status,
+            "entry": issued.entry,
+        })),
+    ))
 }
 
 pub async fn amend(
@@ -271,22 +394,47 @@ pub async fn amend(
     Path((authority, number)): Path<(String, String)>,
     token: Option<Extension<TokenKey>>,
     Query(q): Query<WriteQuery>,
-    Body(license): Body<License>,
-) -> Result<Json<Value>, ApiError> {
+    Body(mut license): Body<License>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     q.without_if_exists()?;
+    let asker = Asker::of(&s, token);
+    license.set_attribution(asker.alone());
+    if q.dry_run || s.approvals > 1 {
+        let v = s.verifier.clone();
+        let (offered, country) = (license.clone(), v.authority().country());
+        let (a, n, l) = (authority.clone(), number.clone(), license.clone());
+        let (version, trial) =
+            blocking(move || v.issuer().try_amend(&a, &n, l).map_err(ApiError::from))
+                .await
+                .map_err(|e| e.with_faults(&offered, country))?;
+        if q.dry_run {
+            return Ok((
+                StatusCode::OK,
+                Json(trial_answer(&trial, json!({"version": version}))),
+            ));
+        }
+        let action = Action::Amend {
+            authority,
+            number,
+            document: license.without_attribution(),
+        };
+        return drafted(&s, &asker, action);
+    }
+    amend_now(&s, (authority, number), license, asker.alone(), asker.key).await
+}
+
+/// Signs an amendment as prepared and signed by `people`.
+pub(crate) async fn amend_now(
+    s: &AppState,
+    (authority, number): (String, String),
+    mut license: License,
+    people: Attribution,
+    key: Option<TokenKey>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    license.set_attribution(people);
     let v = s.verifier.clone();
     let (offered, country) = (license.clone(), v.authority().country());
-    if q.dry_run {
-        let (version, trial) = blocking(move || {
-            v.issuer()
-                .try_amend(&authority, &number, license)
-                .map_err(ApiError::from)
-        })
-        .await
-        .map_err(|e| e.with_faults(&offered, country))?;
-        return Ok(Json(trial_answer(&trial, json!({"version": version}))));
-    }
-    s.charge(token.map(|t| t.0), Kind::Document)?;
+    s.charge(key, Kind::Document)?;
     let (version, issued) = blocking(move || {
         v.issuer()
             .amend(&authority, &number, license)
@@ -294,8 +442,11 @@ pub async fn amend(
     })
     .await
     .map_err(|e| e.with_faults(&offered, country))?;
-    Ok(Json(json!({
-        "version": version,
-        "entry": issued.entry,
-    })))
+    Ok((
+        StatusCode::OK,
+        Json(json!({
+            "version": version,
+            "entry": issued.entry,
+        })),
+    ))
 }

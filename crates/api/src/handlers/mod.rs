@@ -2,6 +2,7 @@
 //! [`crate::routes::ROUTES`].
 //!
 //! - [`licenses`]: issue, read, change status, amend.
+//! - [`drafts`]: the drafts awaiting approval; approve, reject.
 //! - [`shipments`]: verify (and record) a consignment, list recorded shipments.
 //! - [`lists`]: the filtered lists the console's forms pick from, and what
 //!   an amendment may change.
@@ -15,6 +16,7 @@
 
 pub mod alerts;
 pub mod console;
+pub mod drafts;
 pub mod export;
 pub mod licenses;
 pub mod lists;

@@ -211,6 +211,11 @@ pub async fn rotate_key(
 pub struct TokenBody {
     pub role: Role,
     pub label: String,
+    /// The person who holds it, named on what they prepare or approve.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
 }
 
 pub async fn create_token(
@@ -224,14 +229,23 @@ pub async fn create_token(
         .path()
         .to_path_buf();
     let (role, label) = (body.role, body.label.clone());
+    let person = match (body.name, body.title) {
+        (Some(name), title) => Some(tally_model::Person { name, title }),
+        (None, Some(_)) => return Err(ApiError::invalid_json("title needs a name")),
+        (None, None) => None,
+    };
     // Written through a fresh book so the shared one is locked only for the
     // swap, not for the file lock and fsync.
     let (secret, book) = blocking(move || {
         let mut book = TokenBook::load(&path).map_err(ApiError::internal)?;
-        let secret = book.create(role, &label).map_err(|e| match e {
-            TokenError::BadLabel | TokenError::BadRole(_) => ApiError::invalid_json(e.to_string()),
-            other => ApiError::internal(other),
-        })?;
+        let secret = book
+            .create_for(role, &label, person.as_ref())
+            .map_err(|e| match e {
+                TokenError::BadLabel | TokenError::BadRole(_) | TokenError::BadPerson(_) => {
+                    ApiError::invalid_json(e.to_string())
+                }
+                other => ApiError::internal(other),
+            })?;
         Ok((secret, book))
     })
     .await?;

@@ -2,12 +2,14 @@
 //! One test binary (modules below) keeps link time down.
 
 mod authorities;
+mod drafts;
 mod dry_run;
 mod errors;
 mod export;
 mod if_exists;
 mod keys;
 mod lists;
+mod migrated;
 mod numbers;
 mod rate;
 mod reports;

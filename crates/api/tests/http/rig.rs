@@ -172,6 +172,27 @@ impl Rig {
         self
     }
 
+    /// The same rig with `[issue] approvals` set, drafts kept in `drafts`.
+    pub fn with_approvals(mut self, approvals: u8, drafts: tally_api::drafts::Drafts) -> Rig {
+        self.state = self.state.with_approvals(approvals, drafts);
+        self.app = router(self.state.clone());
+        self
+    }
+
+    /// A new token of a named person (`tally token create --name --title`).
+    pub fn named_token(&self, role: Role, label: &str, name: &str, title: &str) -> String {
+        let person = tally_model::Person {
+            name: name.into(),
+            title: Some(title.into()),
+        };
+        self.state
+            .tokens
+            .write()
+            .expect("book")
+            .create_for(role, label, Some(&person))
+            .expect("token")
+    }
+
     pub fn token(&self, role: Option<Role>) -> Option<&str> {
         role.map(|r| match r {
             Role::Officer => self.officer.as_str(),
