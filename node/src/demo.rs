@@ -300,7 +300,7 @@ permit DCAM-PI-2026-0042, by road across Laredo (USLRD) / Nuevo Laredo (MXNLD).
     shipment.refused.
   - SEDENA verified 40 delivered to Fuerza Civil (DCAM-VE-2026-0101).
 A shipment gone missing: 30 pistols under D1298736 left Los Angeles (USLAX)
-by sea and crossed Guatemala from Puerto Quetzal (GTPRQ) to Tecún Umán (GTTEC)
+by sea and crossed Guatemala from Puerto Quetzal (GTPRQ) to Tecún Umán (GTTUC)
 under DIGECAM transit authorization DIGECAM-AT-2026-0007, but never entered
 Mexico and no delivery verification came. Alert delivery.overdue (open: the
 demo's nodes run with [alerts] delivery_days = 0, due at once; the default
@@ -422,7 +422,7 @@ fn transit(number: &str, export: &str) -> anyhow::Result<License> {
     license(
         json!({"kind": "transit", "number": number, "transit_country": "GT",
         "export_license": {"authority": "US-BIS", "number": export},
-        "entry_point": "GTPRQ", "exit_point": "GTTEC", "valid_from": day(-30), "valid_until": day(150),
+        "entry_point": "GTPRQ", "exit_point": "GTTUC", "valid_from": day(-30), "valid_until": day(150),
         "decision": "authorized"}),
     )
 }

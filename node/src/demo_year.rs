@@ -289,7 +289,7 @@ async fn write_month(
                 "number": number,
                 "transit_country": "GT",
                 "export_license": {"authority": "US-BIS", "number": license_number(n)},
-                "entry_point": "GTPRQ", "exit_point": "GTTEC",
+                "entry_point": "GTPRQ", "exit_point": "GTTUC",
                 "valid_from": day(today, -1), "valid_until": day(today, 90),
                 "decision": "authorized"}))?)?;
             last = Some(number);

@@ -754,7 +754,7 @@ impl Network {
             gt,
             json!({"kind": "transit", "number": "TR-2026-0007", "transit_country": "GT",
             "export_license": {"authority": "US-DDTC", "number": "EXP-2026-0001"},
-            "entry_point": "GTPRQ", "exit_point": "GTTEC",
+            "entry_point": "GTPRQ", "exit_point": "GTTUC",
             "valid_from": day(-30), "valid_until": day(150), "decision": "authorized"}),
         )
         .await?;

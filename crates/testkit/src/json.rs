@@ -47,7 +47,7 @@ pub fn import_certificate(number: &str) -> Value {
 pub fn transit(number: &str, export_number: &str) -> Value {
     json!({"kind": "transit", "number": number, "transit_country": "GT",
         "export_license": {"authority": US, "number": export_number},
-        "entry_point": "GTPRQ", "exit_point": "GTTEC",
+        "entry_point": "GTPRQ", "exit_point": "GTTUC",
         "valid_from": day(-60), "valid_until": day(365), "decision": "authorized"})
 }
 
@@ -110,7 +110,7 @@ pub fn export_of(
 pub fn transit_of(number: &str, country: &str, export: &str) -> Value {
     json!({"kind": "transit", "number": number, "transit_country": country,
            "export_license": {"authority": US, "number": export},
-           "entry_point": format!("{country}PRQ"), "exit_point": format!("{country}TEC"),
+           "entry_point": format!("{country}PRQ"), "exit_point": format!("{country}TUC"),
            "valid_from": day(-30), "valid_until": day(150), "decision": "authorized"})
 }
 
@@ -148,7 +148,7 @@ pub const IMPORT_EXAMPLE: &str = r#"{"kind": "import", "number": "IC-2026-0042",
 /// The transit authorization example of docs/API.md, with its elisions filled in.
 pub const TRANSIT_EXAMPLE: &str = r#"{"kind": "transit", "number": "TR-2026-0007", "transit_country": "GT",
  "export_license": {"authority": "US-DDTC", "number": "EXP-2026-0001"},
- "entry_point": "GTPRQ", "exit_point": "GTTEC",
+ "entry_point": "GTPRQ", "exit_point": "GTTUC",
  "valid_from": "2026-11-01", "valid_until": "2027-04-30", "decision": "authorized"}"#;
 
 /// The `POST /v1/shipments/verify` example of docs/API.md.

@@ -202,7 +202,7 @@ fn transit_authorization() -> Document {
         transit_country: "GT".into(),
         export_license: the_export(),
         entry_point: Some("GTPRQ".into()),
-        exit_point: Some("GTTEC".into()),
+        exit_point: Some("GTTUC".into()),
         valid_from: "2026-01-01".into(),
         valid_until: "2026-06-30".into(),
         decision: Decision::Authorized,

@@ -43,7 +43,7 @@ pub fn export(
 pub fn transit(number: &str, country: &str, license: (&str, &str)) -> Value {
     json!({"kind": "transit", "number": number, "transit_country": country,
            "export_license": {"authority": license.0, "number": license.1},
-           "entry_point": format!("{country}PRQ"), "exit_point": format!("{country}TEC"),
+           "entry_point": format!("{country}PRQ"), "exit_point": format!("{country}TUC"),
            "valid_from": "2026-11-01", "valid_until": "2027-04-30", "decision": "authorized"})
 }
 

@@ -268,14 +268,18 @@ async fn forbidden_not_found_conflict_and_unprocessable() {
         "/v1/licenses/US-DDTC/NOPE",
         "/v1/licenses/XX-NOPE/EXP-1",
         "/v1/nothing",
-        "/v1/licenses",
+        "/v1/shipments/verify",
         "/v1/log/not-an-authority",
         "/assets/missing.js",
         "/nothing/at/all",
     ] {
-        let token = if path == "/v1/licenses" { None } else { o };
+        let token = if path == "/v1/shipments/verify" {
+            None
+        } else {
+            o
+        };
         let a = r.get(path, token).await;
-        if path == "/v1/licenses" {
+        if path == "/v1/shipments/verify" {
             // The path exists for POST only.
             expect(
                 &a,
