@@ -30,7 +30,7 @@ pub struct Read {
 type Record = (usize, Vec<String>);
 
 /// Cells of an item line; the rest belong to the document.
-const ITEM_COLUMNS: [&str; 14] = [
+const ITEM_COLUMNS: [&str; 15] = [
     "line",
     "category",
     "description",
@@ -45,11 +45,14 @@ const ITEM_COLUMNS: [&str; 14] = [
     "action",
     "caliber_mm",
     "origin_country",
+    "shipped_before",
 ];
 /// Cells holding a list.
 const LIST_COLUMNS: [&str; 2] = ["transit_countries", "serials"];
 /// Cells holding a whole number.
-const NUMBER_COLUMNS: [&str; 2] = ["line", "quantity"];
+const NUMBER_COLUMNS: [&str; 3] = ["line", "quantity", "shipped_before"];
+/// Cells holding yes or no (`migrated` records, `single_use` certificates).
+const YES_NO_COLUMNS: [&str; 2] = ["migrated", "single_use"];
 
 /// The file's text: UTF-8 (a byte-order mark dropped) or Windows-1252.
 pub fn decode(bytes: &[u8]) -> String {
@@ -221,6 +224,16 @@ fn typed(column: &str, cell: &str) -> Result<Value, String> {
             .map(Value::from)
             .map_err(|_| format!("{cell:?} is not a whole number (write it without separators)"));
     }
+    if YES_NO_COLUMNS.contains(&column) {
+        // As a spreadsheet in any of the four languages may write it.
+        return match cell.trim().to_lowercase().as_str() {
+            "true" | "yes" | "y" | "1" | "x" | "sí" | "si" | "s" | "oui" | "o" | "sim" => {
+                Ok(Value::Bool(true))
+            }
+            "false" | "no" | "n" | "0" | "non" | "não" | "nao" => Ok(Value::Bool(false)),
+            _ => Err(format!("{cell:?} is neither yes nor no")),
+        };
+    }
     if column == "caliber_mm" {
         // A decimal comma, as spreadsheets in Spanish or Portuguese write it.
         return cell
@@ -323,6 +336,21 @@ B;export;1;;;;cinco;
         assert_eq!(d["items"][0]["origin_country"], "BR");
         let why = docs[1].document.as_ref().expect_err("not a caliber");
         assert!(why.contains("caliber_mm"), "{why}");
+    }
+
+    #[test]
+    fn a_migrated_record_says_when_it_was_issued_and_what_crossed_before() {
+        let text = "number;kind;migrated;original_issue_date;line;quantity;shipped_before
+A;export;sí;02/06/2025;1;100;40
+B;export;peut-être;;1;1;
+";
+        let docs = documents(text);
+        let d = docs[0].document.as_ref().expect("a document");
+        assert_eq!(d["migrated"], true);
+        assert_eq!(d["original_issue_date"], "2025-06-02");
+        assert_eq!(d["items"][0]["shipped_before"], 40);
+        let why = docs[1].document.as_ref().expect_err("not yes or no");
+        assert!(why.contains("migrated"), "{why}");
     }
 
     #[test]
