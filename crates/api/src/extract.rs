@@ -26,24 +26,41 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         check_content_type(req.headers())?;
-        // Without a stamp (the router used on its own), the deadline runs
-        // from now.
-        let deadline = req.extensions().get::<BodyDeadline>().map_or_else(
-            || tokio::time::Instant::now() + crate::timeouts::BODY_READ_TIMEOUT,
-            |d| d.0,
-        );
-        let read = Bytes::from_request(req, state);
-        let bytes = match tokio::time::timeout_at(deadline, read).await {
-            Ok(read) => read.map_err(|r| {
-                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::payload_too_large(MAX_BODY_BYTES)
-                } else {
-                    ApiError::invalid_json(format!("could not read the body: {}", r.body_text()))
-                }
-            })?,
-            Err(_) => return Err(ApiError::request_timeout()),
-        };
+        let bytes = read_body(req, state).await?;
         parse_body(&bytes).map(Body)
+    }
+}
+
+/// A request body as bytes, whatever its type (a file the console uploads),
+/// within the same limit and deadline as [`Body`].
+#[derive(Debug)]
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        read_body(req, state).await.map(RawBody)
+    }
+}
+
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    // Without a stamp (the router used on its own), the deadline runs
+    // from now.
+    let deadline = req.extensions().get::<BodyDeadline>().map_or_else(
+        || tokio::time::Instant::now() + crate::timeouts::BODY_READ_TIMEOUT,
+        |d| d.0,
+    );
+    let read = Bytes::from_request(req, state);
+    match tokio::time::timeout_at(deadline, read).await {
+        Ok(read) => read.map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::payload_too_large(MAX_BODY_BYTES)
+            } else {
+                ApiError::invalid_json(format!("could not read the body: {}", r.body_text()))
+            }
+        }),
+        Err(_) => Err(ApiError::request_timeout()),
     }
 }
 

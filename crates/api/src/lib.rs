@@ -13,6 +13,9 @@
 //! - [`openapi`]: the OpenAPI 3.0 document of a route table; [`route`]: what
 //!   one entry of the table says.
 //! - [`view`]: the JSON shapes of the answers, built from the store's records.
+//! - [`import_file`]: a file of national records (CSV as spreadsheets write
+//!   it, or JSON lines) read into documents, for `tally import` and the
+//!   console's upload.
 //! - `export_csv`: an export's CSV: fixed columns, a row per line, formulas
 //!   defused; [`report_att`]: the ATT report as a workbook and as CSV.
 //! - [`extract`]: body, query and path extractors that fail with the contract's errors.
@@ -38,6 +41,7 @@ pub mod error;
 mod export_csv;
 pub mod extract;
 pub mod handlers;
+pub mod import_file;
 pub mod metrics;
 pub mod openapi;
 pub mod rate;

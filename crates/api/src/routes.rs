@@ -7,7 +7,8 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
 use crate::handlers::{
-    alerts, console, drafts, export, licenses, lists, node, reports, shipments, statistics, trace,
+    alerts, console, drafts, export, import, licenses, lists, node, reports, shipments, statistics,
+    trace,
 };
 use crate::openapi;
 pub use crate::route::{Method, QueryParam, Route};
@@ -89,6 +90,22 @@ pub const ROUTES: &[Route] = &[
         ok: 200,
         errors: &[404, 409, 422, 429, 503],
         handler: |m| on(m, licenses::amend),
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/import/read",
+        role: Some(Role::Issuer),
+        summary: "Read a file of national records (CSV or JSON lines) into documents, as `tally import` reads it; signs nothing",
+        query: &[QueryParam {
+            name: "format",
+            required: true,
+            kind: "string",
+            description: "`csv` or `jsonl`",
+        }],
+        body: Some("the file's bytes (at most 1 MiB)"),
+        ok: 200,
+        errors: &[400, 413],
+        handler: |m| on(m, import::read),
     },
     Route {
         method: Method::Get,

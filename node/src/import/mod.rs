@@ -6,11 +6,12 @@
 //!
 //! It reads JSON lines (one document per line, as `POST /v1/licenses`
 //! takes it, `row` counted from 1) or CSV as spreadsheets write it
-//! ([`csv`]; docs/IMPORT.md). A refused row is reported with the node's
+//! (`tally_api::import_file`, shared with the console's upload;
+//! docs/IMPORT.md). A refused row is reported with the node's
 //! code and message and the run goes on; a 429 waits the `Retry-After` the
 //! node gives (shown in the progress) and tries the same row again.
 
-pub mod csv;
+use tally_api::import_file as csv;
 
 use crate::client::escape;
 use anyhow::{Context, bail};
@@ -163,7 +164,7 @@ pub async fn import(
     let docs = if csv {
         csv::documents(&csv::decode(&bytes))
     } else {
-        json_lines(&String::from_utf8_lossy(&bytes))
+        csv::json_lines(&String::from_utf8_lossy(&bytes))
     };
     let url = format!(
         "{}/v1/licenses?if_exists=skip{}",
@@ -267,28 +268,6 @@ async fn post(
             }
         }
     }
-}
-
-/// The documents of a JSON-lines text: one per non-blank line.
-fn json_lines(text: &str) -> Vec<csv::Read> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, line)| {
-            let document = serde_json::from_str::<Value>(line).map_err(|e| e.to_string());
-            let number = document
-                .as_ref()
-                .ok()
-                .and_then(|d| d["number"].as_str())
-                .unwrap_or_default()
-                .to_string();
-            csv::Read {
-                row: i + 1,
-                number,
-                document,
-            }
-        })
-        .collect()
 }
 
 fn extension(file: &Path) -> Option<String> {

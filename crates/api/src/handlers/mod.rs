@@ -3,6 +3,8 @@
 //!
 //! - [`licenses`]: issue, read, change status, amend.
 //! - [`drafts`]: the drafts awaiting approval; approve, reject.
+//! - [`import`]: a file of national records read into documents (the
+//!   console's upload).
 //! - [`shipments`]: verify (and record) a consignment, list recorded shipments.
 //! - [`lists`]: the filtered lists the console's forms pick from, and what
 //!   an amendment may change.
@@ -18,6 +20,7 @@ pub mod alerts;
 pub mod console;
 pub mod drafts;
 pub mod export;
+pub mod import;
 pub mod licenses;
 pub mod lists;
 pub mod node;

@@ -7,6 +7,7 @@ mod dry_run;
 mod errors;
 mod export;
 mod if_exists;
+mod import_read;
 mod keys;
 mod lists;
 mod migrated;

@@ -142,6 +142,13 @@ fn contract() -> Vec<Case> {
             issuer,
             Some(export("EXP-1")),
         ),
+        case(
+            M::POST,
+            "/v1/import/read",
+            "/v1/import/read?format=jsonl",
+            issuer,
+            Some(export("EXP-READ")),
+        ),
         case(M::GET, "/v1/drafts", "/v1/drafts", issuer, None),
         case(
             M::POST,

@@ -1,5 +1,9 @@
-//! CSV as spreadsheets write it, read into the JSON documents `POST
-//! /v1/licenses` takes (docs/IMPORT.md has the columns and a sample file).
+//! A file of national records read into the JSON documents `POST
+//! /v1/licenses` takes: what `tally import` and the console's upload
+//! (`POST /v1/import/read`) share, so both read a file alike
+//! (docs/IMPORT.md has the columns and a sample file). JSON lines are one
+//! document per line ([`json_lines`]); CSV is read as spreadsheets write it
+//! ([`documents`]):
 //!
 //! - UTF-8, with or without a byte-order mark, or Windows-1252 (what a
 //!   spreadsheet in a Spanish, French or Portuguese locale saves), told
@@ -53,6 +57,29 @@ const LIST_COLUMNS: [&str; 2] = ["transit_countries", "serials"];
 const NUMBER_COLUMNS: [&str; 3] = ["line", "quantity", "shipped_before"];
 /// Cells holding yes or no (`migrated` records, `single_use` certificates).
 const YES_NO_COLUMNS: [&str; 2] = ["migrated", "single_use"];
+
+/// The documents of a JSON-lines text: one per non-blank line, `row`
+/// counted from 1.
+pub fn json_lines(text: &str) -> Vec<Read> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, line)| {
+            let document = serde_json::from_str::<Value>(line).map_err(|e| e.to_string());
+            let number = document
+                .as_ref()
+                .ok()
+                .and_then(|d| d["number"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            Read {
+                row: i + 1,
+                number,
+                document,
+            }
+        })
+        .collect()
+}
 
 /// The file's text: UTF-8 (a byte-order mark dropped) or Windows-1252.
 pub fn decode(bytes: &[u8]) -> String {
