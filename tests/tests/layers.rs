@@ -38,6 +38,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // store, on the model only, so that the verifier and the node can hold
     // a signer without the custody crate learning about either.
     ("tally-custody", &["tally-model"]),
+    // Paper seals sign through tally-model's `Signer`, like the log.
+    ("tally-paper", &["tally-model"]),
 ];
 
 /// Every dependency of `metadata` (the JSON of `cargo metadata

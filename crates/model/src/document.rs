@@ -19,6 +19,23 @@ pub struct Party {
     pub address: Option<String>,
 }
 
+/// A person named on a document: `{"name", "title"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// Who prepared a document and who signed it: the same person when one
+/// approval is enough.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attribution {
+    pub prepared_by: Option<Person>,
+    pub signatory: Option<Person>,
+}
+
 /// A pointer to another authority's document: `{"authority", "number"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -164,9 +181,9 @@ pub struct ExportLicense {
     /// Who prepared this version and who signed it (`crate::provenance`):
     /// set by the issuing node from its tokens; absent from older documents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prepared_by: Option<crate::provenance::Person>,
+    pub prepared_by: Option<Person>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signatory: Option<crate::provenance::Person>,
+    pub signatory: Option<Person>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,9 +212,9 @@ pub struct ImportCertificate {
     /// Who prepared this version and who signed it (`crate::provenance`):
     /// set by the issuing node from its tokens; absent from older documents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prepared_by: Option<crate::provenance::Person>,
+    pub prepared_by: Option<Person>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signatory: Option<crate::provenance::Person>,
+    pub signatory: Option<Person>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,9 +245,9 @@ pub struct TransitAuthorization {
     /// Who prepared this version and who signed it (`crate::provenance`):
     /// set by the issuing node from its tokens; absent from older documents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prepared_by: Option<crate::provenance::Person>,
+    pub prepared_by: Option<Person>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signatory: Option<crate::provenance::Person>,
+    pub signatory: Option<Person>,
 }
 
 /// One line of a delivery verification: how much of the export license's
@@ -257,9 +274,9 @@ pub struct DeliveryVerification {
     /// Who prepared this version and who signed it (`crate::provenance`):
     /// set by the issuing node from its tokens; absent from older documents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prepared_by: Option<crate::provenance::Person>,
+    pub prepared_by: Option<Person>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signatory: Option<crate::provenance::Person>,
+    pub signatory: Option<Person>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -370,9 +387,9 @@ pub struct StatusChange {
     /// Who prepared this version and who signed it (`crate::provenance`):
     /// set by the issuing node from its tokens; absent from older documents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prepared_by: Option<crate::provenance::Person>,
+    pub prepared_by: Option<Person>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signatory: Option<crate::provenance::Person>,
+    pub signatory: Option<Person>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -14,7 +14,8 @@
 //! - [`entry`]: `Entry`, `SignedEntry`, signing and verification over exact bytes.
 //! - [`signature`]: the one Ed25519 verification rule (ZIP-215) and which keys may be trusted.
 //! - [`scan`]: which signed bytes are well-formed protobuf, before they are decoded.
-//! - [`wire`]: conversion between the model and the protobuf wire types.
+//! - [`wire`]: conversion between the model and the protobuf wire types
+//!   (`wire_license`: the documents inside an entry).
 //! - [`alert`]: alert kinds and their deterministic ids.
 //! - [`linkage`]: how documents of different logs must fit together at
 //!   issue (same party, category-and-unit coverage, import allocation).
@@ -65,6 +66,7 @@ pub mod signer;
 pub mod trust;
 pub mod validate;
 mod wire;
+mod wire_license;
 pub mod x25519;
 
 pub use alert::{AlertKind, alert_id, alert_subject};

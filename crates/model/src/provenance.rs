@@ -4,33 +4,17 @@
 //! an authority issued before it ran Tally and brought in afterwards
 //! (`migrated`, `original_issue_date`, and per item line `shipped_before`).
 //!
-//! The migration rules are every node's rules (docs/PROTOCOL.md): a
+//! The checks of these fields are [`crate::validate`]'s, with the other
+//! document rules. The migration rules are every node's rules
+//! (docs/PROTOCOL.md): a
 //! migrated document carries its original date of issue, a line's
 //! `shipped_before` is at most its quantity and counts as already shipped
 //! (the countdown starts from it), and nothing of the migration changes by
 //! amendment. A document that is not migrated carries neither field.
 
+pub use crate::document::{Attribution, Person};
 use crate::document::{Item, License, StatusChange};
-use crate::faults::{At, Faults};
-use crate::validate::{Invalid, date, name, required};
-use serde::{Deserialize, Serialize};
-
-/// A person named on a document: `{"name", "title"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Person {
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-}
-
-/// Who prepared a document and who signed it: the same person when one
-/// approval is enough.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Attribution {
-    pub prepared_by: Option<Person>,
-    pub signatory: Option<Person>,
-}
+use crate::validate::Invalid;
 
 impl License {
     /// Who prepared and who signed this version.
@@ -101,89 +85,6 @@ pub fn shipped_before(items: &[Item], line: u32) -> u64 {
         .map_or(0, |i| i.shipped_before)
 }
 
-fn person(f: &mut Faults, at: At, field: &str, p: &Person) {
-    let name_at = at.key("name");
-    if f.check(name_at, required(format_args!("{field}.name"), &p.name))
-        .is_some()
-    {
-        f.check(name_at, name(format_args!("{field}.name"), &p.name));
-    }
-    if let Some(t) = &p.title {
-        f.check(at.key("title"), name(format_args!("{field}.title"), t));
-    }
-}
-
-/// The faults of the people named on a document or a status change.
-pub fn attribution_faults(f: &mut Faults, a: &Attribution) {
-    let root = At::root();
-    for (field, p) in [("prepared_by", &a.prepared_by), ("signatory", &a.signatory)] {
-        if let Some(p) = p {
-            person(f, root.key(field), field, p);
-        }
-    }
-}
-
-/// The people named on a status change, checked alone.
-pub fn validate_status_people(change: &StatusChange) -> Result<(), Invalid> {
-    let mut f = Faults::new(1);
-    attribution_faults(&mut f, &change.attribution());
-    match f.into_vec().into_iter().next() {
-        Some(first) => Err(Invalid(first.message)),
-        None => Ok(()),
-    }
-}
-
-/// The faults of a document's migration fields: a migrated document has an
-/// original date of issue no later than its end of validity; a line's
-/// `shipped_before` is at most its quantity; a document that is not
-/// migrated carries neither.
-pub fn migration_faults(f: &mut Faults, license: &License) {
-    let root = At::root();
-    let (migrated, original) = license.migration();
-    let (_, until) = license.validity();
-    let when = root.key("original_issue_date");
-    match (migrated, original) {
-        (true, None) => f.add(when, "a migrated document needs original_issue_date"),
-        (false, Some(_)) => f.add(when, "original_issue_date is for migrated documents only"),
-        (true, Some(d)) => {
-            if let Some(d) = f.check(when, date("original_issue_date", d))
-                && until.parse::<crate::Date>().is_ok_and(|u| d > u)
-            {
-                f.add(
-                    when,
-                    format!("original_issue_date {d} is after valid_until {until}"),
-                );
-            }
-        }
-        (false, None) => {}
-    }
-    let items = root.key("items");
-    for (i, it) in license.items().iter().enumerate() {
-        if it.shipped_before == 0 {
-            continue;
-        }
-        let line = items.index(i);
-        let at = line.key("shipped_before");
-        if !migrated {
-            f.add(
-                at,
-                format!(
-                    "line {}: shipped_before is for migrated documents only",
-                    it.line
-                ),
-            );
-        } else if it.shipped_before > it.quantity {
-            f.add(
-                at,
-                format!(
-                    "line {}: shipped_before {} is above the quantity {}",
-                    it.line, it.shipped_before, it.quantity
-                ),
-            );
-        }
-    }
-}
-
 /// An amendment keeps the migration as issued (a line's `shipped_before`
 /// is compared with the rest of the line).
 pub fn same_migration(old: &License, new: &License) -> Result<(), Invalid> {
@@ -198,7 +99,9 @@ pub fn same_migration(old: &License, new: &License) -> Result<(), Invalid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::faults::Faults;
     use crate::sample::export_license;
+    use crate::validate::{attribution_faults, migration_faults};
 
     fn faults(l: &License) -> Vec<String> {
         let mut f = Faults::new(10);

@@ -5,8 +5,8 @@
 
 use crate::date::Date;
 use crate::document::{
-    Category, DeliveryVerification, ExportLicense, ImportCertificate, Item, License, Party,
-    ShipmentRecord, StatusChange, Unit,
+    Attribution, Category, DeliveryVerification, ExportLicense, ImportCertificate, Item, License,
+    Party, Person, ShipmentRecord, StatusChange, Unit,
 };
 use crate::faults::{At, Faults};
 use crate::id::{AuthorityId, Country};
@@ -173,7 +173,7 @@ pub fn document_number(value: &str) -> Result<(), Invalid> {
 pub fn validate_status_text(change: &StatusChange) -> Result<(), Invalid> {
     document_number(&change.number)?;
     free_text("reason", &change.reason)?;
-    crate::provenance::validate_status_people(change)
+    validate_status_people(change)
 }
 
 /// The text fields of a shipment record: the license's number, the port,
@@ -636,6 +636,90 @@ fn delivery(f: &mut Faults, d: &DeliveryVerification) {
     }
 }
 
+/// A person named on a document (`prepared_by`, `signatory`).
+fn person(f: &mut Faults, at: At, field: &str, p: &Person) {
+    let name_at = at.key("name");
+    if f.check(name_at, required(format_args!("{field}.name"), &p.name))
+        .is_some()
+    {
+        f.check(name_at, name(format_args!("{field}.name"), &p.name));
+    }
+    if let Some(t) = &p.title {
+        f.check(at.key("title"), name(format_args!("{field}.title"), t));
+    }
+}
+
+/// The faults of the people named on a document or a status change.
+pub fn attribution_faults(f: &mut Faults, a: &Attribution) {
+    let root = At::root();
+    for (field, p) in [("prepared_by", &a.prepared_by), ("signatory", &a.signatory)] {
+        if let Some(p) = p {
+            person(f, root.key(field), field, p);
+        }
+    }
+}
+
+/// The people named on a status change, checked alone.
+pub fn validate_status_people(change: &StatusChange) -> Result<(), Invalid> {
+    let mut f = Faults::new(1);
+    attribution_faults(&mut f, &change.attribution());
+    match f.into_vec().into_iter().next() {
+        Some(first) => Err(Invalid(first.message)),
+        None => Ok(()),
+    }
+}
+
+/// The faults of a document's migration fields: a migrated document has an
+/// original date of issue no later than its end of validity; a line's
+/// `shipped_before` is at most its quantity; a document that is not
+/// migrated carries neither.
+pub fn migration_faults(f: &mut Faults, license: &License) {
+    let root = At::root();
+    let (migrated, original) = license.migration();
+    let (_, until) = license.validity();
+    let when = root.key("original_issue_date");
+    match (migrated, original) {
+        (true, None) => f.add(when, "a migrated document needs original_issue_date"),
+        (false, Some(_)) => f.add(when, "original_issue_date is for migrated documents only"),
+        (true, Some(d)) => {
+            if let Some(d) = f.check(when, date("original_issue_date", d))
+                && until.parse::<crate::Date>().is_ok_and(|u| d > u)
+            {
+                f.add(
+                    when,
+                    format!("original_issue_date {d} is after valid_until {until}"),
+                );
+            }
+        }
+        (false, None) => {}
+    }
+    let items = root.key("items");
+    for (i, it) in license.items().iter().enumerate() {
+        if it.shipped_before == 0 {
+            continue;
+        }
+        let line = items.index(i);
+        let at = line.key("shipped_before");
+        if !migrated {
+            f.add(
+                at,
+                format!(
+                    "line {}: shipped_before is for migrated documents only",
+                    it.line
+                ),
+            );
+        } else if it.shipped_before > it.quantity {
+            f.add(
+                at,
+                format!(
+                    "line {}: shipped_before {} is above the quantity {}",
+                    it.line, it.shipped_before, it.quantity
+                ),
+            );
+        }
+    }
+}
+
 /// Checks a document issued by an authority of `issuer`'s country: the
 /// first of its faults ([`license_faults`]), whose message has always
 /// named why a document is refused.
@@ -674,8 +758,8 @@ pub fn license_faults(license: &License, issuer: Country, limit: usize) -> Fault
         }
         License::Delivery(d) => delivery(&mut f, d),
     }
-    crate::provenance::migration_faults(&mut f, license);
-    crate::provenance::attribution_faults(&mut f, &license.attribution());
+    migration_faults(&mut f, license);
+    attribution_faults(&mut f, &license.attribution());
     let field = match license {
         License::Export(_) => "exporting_country",
         License::Import(_) | License::Delivery(_) => "importing_country",

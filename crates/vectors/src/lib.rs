@@ -12,7 +12,7 @@
 //! files; each module writes one file (or two that share their inputs):
 //! [`keys`], [`documents`], [`entries`], [`chain`] (chain and fork),
 //! [`sealed`], [`cards`], [`sync`], [`malformed`], [`text`], [`signatures`],
-//! [`issuer_keys`].
+//! [`issuer_keys`], [`seals`] (paper seals).
 
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -30,6 +30,7 @@ mod issuer_keys;
 mod keys;
 mod malformed;
 mod sealed;
+mod seals;
 mod signatures;
 mod sync;
 mod text;
@@ -157,6 +158,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
             pretty(signatures::file(first.signed().entry_bytes(), &first_key)),
         ),
         ("issuer_keys.json", pretty(issuer_keys::file())),
+        ("seals.json", pretty(seals::file())),
     ]
 }
 

@@ -469,3 +469,36 @@ fn issuer_key_selections_follow_the_rule_as_written() {
         assert_eq!(tried, out, "{}", s(case, "description"));
     }
 }
+
+/// `seals.json`: every case gets its answer, and the seal's summary reads
+/// back as the vector gives it.
+#[test]
+fn seals_get_their_answer() {
+    let f = load("seals.json");
+    let public: [u8; 32] = bytes(&f["paper_key"], "public_key")
+        .try_into()
+        .expect("32 bytes");
+    let seal = &f["seal"];
+    let read = tally_paper::read(s(seal, "text")).expect("the seal reads");
+    assert_eq!(
+        serde_json::to_value(&read.summary).expect("json"),
+        seal["summary"]
+    );
+    assert_eq!(hex::encode(&read.cti), s(seal, "cti"));
+    for case in arr(&f, "cases") {
+        let keys = [tally_paper::PaperKey {
+            authority: "US-DDTC".into(),
+            public_key: public,
+            compromised: case["compromised"] == true,
+        }];
+        let got = match tally_paper::read(s(case, "text")) {
+            Err(_) => "not_a_seal".to_string(),
+            Ok(r) => serde_json::to_value(r.genuine(&keys))
+                .expect("json")
+                .as_str()
+                .expect("a name")
+                .to_string(),
+        };
+        assert_eq!(got, s(case, "expect"), "{}", s(case, "description"));
+    }
+}

@@ -47,6 +47,7 @@ mod existing;
 pub mod ingest;
 mod integrity;
 pub mod issue;
+mod issue_linkage;
 pub mod keys;
 pub mod own_keys;
 mod reader;

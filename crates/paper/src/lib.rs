@@ -1,0 +1,24 @@
+//! Paper seals (docs/PROTOCOL.md, "Paper seals"): what a node prints on a
+//! license, import certificate or transit authorization so that a phone
+//! at a border post verifies it with no network.
+//!
+//! The established stack, each step its own module:
+//! - [`summary`]: what the seal says of the document, a subset of the
+//!   printed page (never its value, conditions, readers or log entry), and
+//!   `summary_cbor`, its CBOR map with integer keys;
+//! - [`seal`]: the summary in CWT claims (`iss`, `iat`, `exp`, `cti`),
+//!   signed as a COSE_Sign1 (Ed25519, alg -19) by the authority's paper key
+//!   through the same [`tally_model::signer::Signer`] as its log key,
+//!   compressed with zlib and written in Base45 after `TLY1:`; read back
+//!   and judged genuine, altered or untrusted;
+//! - [`qr`]: the text as a QR code (alphanumeric, level Q, version 25 at
+//!   most), drawn as SVG.
+
+pub mod qr;
+pub mod seal;
+pub mod summary;
+mod summary_cbor;
+
+pub use qr::{Qr, QrError, qr};
+pub use seal::{Genuine, NotASeal, PaperKey, Read, SealError, Sealed, Times, read, seal};
+pub use summary::{SealLine, SealParty, Summary, SummaryError};
