@@ -2,7 +2,9 @@
 // sessionStorage), JSON in and out, and errors as ApiError. A 401 clears the
 // token and calls the handler the app registered (back to sign-in). apiText
 // reads a download (CSV) with the same token and errors, apiBlob a binary one
-// (XLSX) with the file name the node gives it.
+// (XLSX) with the file name the node gives it. apiBytes posts a file's bytes
+// as they are (the upload). A refused request's ApiError carries the
+// node's Retry-After (a 429) in seconds.
 
 const TOKEN_KEY = 'tally.token';
 
@@ -45,6 +47,22 @@ export async function apiBlob(path) {
   return { blob: await res.blob(), filename: name ? name[1] : null };
 }
 
+/** POST a file's `bytes` as they are (the console's upload) and read the JSON answer; errors as api() reports them. */
+export async function apiBytes(path, bytes, type = 'application/octet-stream') {
+  const headers = { Accept: 'application/json', 'Content-Type': type };
+  const tok = token.get();
+  if (tok) headers.Authorization = `Bearer ${tok}`;
+  let res;
+  try {
+    res = await fetch(path, { method: 'POST', headers, body: bytes });
+  } catch (e) {
+    throw new ApiError(0, 'network', String(e.message || e));
+  }
+  const text = await res.text();
+  if (!res.ok) throw failure(res, text);
+  try { return text ? JSON.parse(text) : null; } catch { return null; }
+}
+
 async function send(method, path, body, accept) {
   const headers = { Accept: accept };
   const tok = token.get();
@@ -74,6 +92,8 @@ function failure(res, text) {
   const err = data && data.error ? data.error : {};
   const details = Array.isArray(err.details) ? err.details.slice(0, 100) : [];
   const e = new ApiError(res.status, err.code || `http_${res.status}`, err.message || text.slice(0, 300) || res.statusText, details);
+  const wait = Number.parseInt(res.headers.get('Retry-After') || '', 10);
+  if (Number.isFinite(wait)) e.retryAfter = wait;
   if (res.status === 401) { token.clear(); onUnauthorized(e); }
   return e;
 }

@@ -14,6 +14,9 @@ import { pageNetwork } from './network.js';
 import { pageAlerts } from './alerts.js';
 import { pageTrace } from './trace.js';
 import { pageStatistics } from './statistics.js';
+import { pageDrafts } from './drafts.js';
+import { pageUpload } from './upload.js';
+import { refreshDraftCount, hideDraftCount } from './drafts-notice.js';
 
 let cleanup = null;
 
@@ -22,6 +25,7 @@ let cleanup = null;
 function showSignin(msgKey) {
   if (cleanup) { cleanup(); cleanup = null; }
   stopAlertCount();
+  hideDraftCount();
   state.status = null;
   $('#view').replaceChildren();
   for (const id of ['#nav', '#node-info', '#signout']) $(id).hidden = true;
@@ -51,6 +55,8 @@ async function signIn(tok) {
 
 const ROUTES = { check: pageCheck, license: pageLicense, trace: pageTrace, issue: pageIssue, network: pageNetwork, alerts: pageAlerts,
   statistics: pageStatistics };
+ROUTES.drafts = pageDrafts;
+ROUTES.upload = pageUpload;
 
 function route(moveFocus = true) {
   if (!token.get() || !state.status) return;
@@ -67,6 +73,7 @@ function route(moveFocus = true) {
   }
   if (moveFocus) $('#page-title')?.focus();
   refreshAlertCount();
+  refreshDraftCount();
 }
 
 // ---------------------------------------------------------------- boot

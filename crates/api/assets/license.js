@@ -1,6 +1,8 @@
 // license.js: the License page (#/license/AUTH/NUMBER) and the license view the
 // check page shares: facts, parties, route, items, tally chart, transits,
-// history, alerts and shipments. Dates, numbers and countries are written
+// history, alerts and shipments; who prepared and who signed the document, a
+// migrated record's first date of issue and each line's crossings before
+// Tally. Dates, numbers and countries are written
 // for the chosen locale (i18n.js), country codes kept beside their names.
 
 import { api, seg } from './api.js';
@@ -95,6 +97,7 @@ export function renderLicense(lic, ships, alerts) {
       ['lic.entry', lic.entry ? h('span', {}, `seq ${lic.entry.seq}, `, short(lic.entry.hash)) : null],
       ['lic.readers', renderReaders(lic.readers)],
     ]),
+    renderPeople(d),
     h('h3', { i18n: 'lic.parties' }),
     dl([['party.exporter', d.exporter && party(d.exporter)], ['party.importer', d.importer && party(d.importer)],
       ['party.end_user', d.end_user && party(d.end_user)], ['lic.end_use', d.end_use],
@@ -122,12 +125,35 @@ export function renderLicense(lic, ships, alerts) {
         ['col.description', (i) => fmt(i.description)], ['col.hs', (i) => fmt(i.hs_code)],
         ['col.make', (i) => fmt(i.make)], ['col.model', (i) => fmt(i.model)], ['col.caliber', (i) => fmt(i.caliber)],
         ['col.quantity', (i) => [loc({ num: i.quantity }) ?? '—', ' ', i18nOr('unit', i.unit)]], ['col.serials', (i) => h('span', { class: 'serials' }, fmt(i.serials))],
+        ...(items.some((i) => i.shipped_before > 0) ? [['people.shippedBefore', (i) => h('span', { class: 'shipped-before', 'data-line': i.line },
+          loc({ num: Number(i.shipped_before) || 0 }))]] : []),
       ],
     })] : null,
     items.length || (lic.tally && lic.tally.length) ? tallyChart(tally) : null,
     renderHistory(lic.history),
     alerts === undefined ? null : renderLicenseAlerts(alerts),
     ships === undefined ? null : renderShipments(ships));
+}
+
+/** A person named on a document as "Name, Title" (text from the node, set as text). */
+export function person(p) {
+  if (!p || typeof p !== 'object' || !p.name) return null;
+  return h('span', { class: 'person' }, h('strong', { class: 'person-name', text: String(p.name) }),
+    p.title ? h('span', { class: 'person-title', text: `, ${p.title}` }) : null);
+}
+
+/**
+ * Who prepared this version and who signed it (absent from documents issued
+ * before they were named), and a migrated record's first date of issue.
+ */
+function renderPeople(d) {
+  const migrated = d.migrated ? h('p', { id: 'license-migrated', class: 'migrated-note' },
+    h('strong', { i18n: ['people.migratedOn', { date: d.original_issue_date ? { date: d.original_issue_date } : '?' }] })) : null;
+  if (!d.prepared_by && !d.signatory) return migrated;
+  return [migrated, h('section', { id: 'license-people', class: 'people', 'aria-labelledby': 'license-people-title' },
+    h('h3', { id: 'license-people-title', i18n: 'people.title' }),
+    dl([['people.preparedBy', d.prepared_by && h('span', { id: 'license-prepared-by' }, person(d.prepared_by))],
+      ['people.signatory', d.signatory && h('span', { id: 'license-signatory' }, person(d.signatory))]]))];
 }
 
 /**

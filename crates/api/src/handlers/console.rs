@@ -36,6 +36,13 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
     ("trace.js", JS, include_str!("../../assets/trace.js")),
     ("alerts.js", JS, include_str!("../../assets/alerts.js")),
     ("att.js", JS, include_str!("../../assets/att.js")),
+    ("drafts.js", JS, include_str!("../../assets/drafts.js")),
+    (
+        "drafts-notice.js",
+        JS,
+        include_str!("../../assets/drafts-notice.js"),
+    ),
+    ("upload.js", JS, include_str!("../../assets/upload.js")),
     (
         "statistics.js",
         JS,
