@@ -20,6 +20,11 @@
 //! Spanish, the confidentiality notice, the flows downloaded as CSV, the ATT
 //! report's draft downloaded as XLSX and CSV, and a seeded serial traced.
 //!
+//! The issue forms (`browser/forms.rs`), after it: an export license issued
+//! and amended through its form in English and French (a field wrong first,
+//! its message at the field, nothing signed; a frozen party), and a delivery
+//! verification through its form on MX-SEDENA.
+//!
 //! The languages (`browser/a11y.rs`): the first visit follows the browser's
 //! languages, a choice is remembered; in English, Spanish, French and
 //! Portuguese every page passes axe-core with no serious or critical
@@ -48,6 +53,8 @@ use tally_testkit::json::{day, items};
 
 #[path = "browser/a11y.rs"]
 mod a11y;
+#[path = "browser/forms.rs"]
+mod forms;
 #[path = "browser/statistics.rs"]
 mod statistics;
 
@@ -277,9 +284,14 @@ async fn console_flow(b: &Browser, net: &Network, seeded: &Seeded, shots: &Path)
     // parties, certificate, value and place of issue
     b.click(&b.wait_displayed("#nav-issue").await?).await?;
     // The page renders after the click: wait for it (a lookup right away
-    // raced the render under a loaded machine).
-    b.click(&b.wait_for("#issue-kind option[value=\"export\"]").await?)
-        .await?;
+    // raced the render under a loaded machine). The JSON editor is the
+    // advanced tab.
+    b.click(&b.wait_displayed("#tab-json").await?).await?;
+    b.click(
+        &b.wait_displayed("#issue-kind option[value=\"export\"]")
+            .await?,
+    )
+    .await?;
     b.click(&b.find_required("#issue-sample").await?).await?;
     let sample = b
         .until("the export sample", move || async move {
@@ -311,7 +323,8 @@ async fn console_flow(b: &Browser, net: &Network, seeded: &Seeded, shots: &Path)
     faults_flow(b, seeded, sample, shots).await?;
     alerts_flow(b, net, shots).await?;
     a11y::languages_flow(b, seeded, shots).await?;
-    statistics::statistics_flow(b, net, shots).await
+    statistics::statistics_flow(b, net, shots).await?;
+    forms::forms_flow(b, net, seeded, shots).await
 }
 
 /// Issue 23: an issuer submits a document with several faults; the console
@@ -332,6 +345,7 @@ async fn faults_flow(b: &Browser, seeded: &Seeded, sample: &Value, shots: &Path)
     };
     sign_in("issuer").await?;
     b.click(&b.wait_displayed("#nav-issue").await?).await?;
+    b.click(&b.wait_displayed("#tab-json").await?).await?;
     b.wait_displayed("#issue-json").await?;
     let mut bad = sample.clone();
     bad["number"] = json!("EXP-FAULTY-1");

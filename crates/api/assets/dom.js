@@ -46,12 +46,13 @@ export function showError(box, e) {
   box.hidden = false;
   const code = e.code || 'error';
   const hintKey = e.status === 0 ? 'err.network' : `err.${code}`;
-  box.replaceChildren(
+  // replaceChildren would write a null as the text "null": only nodes.
+  box.replaceChildren(...[
     h('p', {}, h('strong', {}, '✘ ', h('span', { i18n: 'err.title' })), ' ',
       h('code', { class: 'err-code', text: e.status ? `${e.status} ${code}` : code })),
     t(hintKey) !== hintKey ? h('p', { i18n: hintKey }) : null,
     e.message ? h('p', { class: 'err-message', text: e.message }) : null,
-    faultList(e.details));
+    faultList(e.details)].filter(Boolean));
   box.scrollIntoView({ block: 'nearest' });
 }
 

@@ -1,10 +1,21 @@
-// issue.js: the Issue page (#/issue): a document as JSON (samples per kind),
-// amendments, and the status form (suspend, reinstate, revoke).
+// issue.js: the Issue page (#/issue, #/issue/AUTH/NUMBER): a form for
+// every document an authority signs (export license, import certificate,
+// transit authorization, delivery verification), amendments, status changes
+// with "revoke and reissue", and the JSON editor as an advanced tab. Tabs
+// follow the ARIA tabs pattern (arrow keys, Home, End). Every write is a
+// dry run first (form-submit.js).
 
 import { api, seg } from './api.js';
 import { t } from './i18n.js';
 import { h, field, errorBox, showError, clearError } from './dom.js';
+import { prefill } from './form-kit.js';
+import { exportForm } from './form-export.js';
+import { importForm, transitForm, deliveryForm } from './form-others.js';
+import { amendPanel, reissuePanel } from './form-amend.js';
+import { amendPath, issuePath, sendOnSubmit } from './form-submit.js';
 import { ownAuthority, ownCountry, today, plusDays, licenseHref, pageTitle } from './common.js';
+
+const FORMS = { export: exportForm, import: importForm, transit: transitForm, delivery: deliveryForm };
 
 function sampleDoc(kind) {
   const cc = ownCountry() || 'US';
@@ -39,11 +50,31 @@ function sampleDoc(kind) {
     shipments: 'partial', conditions: 'no re-export' };
 }
 
-export function pageIssue(view, [auth = '', num = '']) {
+/** A kind's form: its fields, the dry run and the signature. */
+function kindPanel(kindForm) {
+  const k = kindForm.kind;
+  const err = errorBox(`error-${k}`);
+  const result = h('div', { id: `result-${k}`, role: 'status' });
+  const fields = kindForm.fields();
+  const form = h('form', { id: `form-${k}`, class: 'card doc-form', novalidate: true, 'data-kind': k },
+    h('p', { class: 'hint', i18n: 'fm.required' }), fields,
+    h('div', { class: 'buttons' }, h('button', { type: 'submit', id: `submit-${k}`, class: 'primary', i18n: 'fm.submit' })),
+    h('p', { class: 'hint', i18n: 'fm.dryRunHint' }));
+  sendOnSubmit(form, { errBox: err, result, build: () => kindForm.build(fields), path: issuePath,
+    authority: ownAuthority, amending: () => false, after: () => fields.load() });
+  const panel = h('div', {}, form, err, result);
+  panel.load = () => fields.load();
+  panel.fill = (doc) => { prefill(fields, doc); clearError(err); result.replaceChildren(); };
+  return panel;
+}
+
+/** The advanced tab: a document as JSON, the same dry run first. */
+function jsonPanel() {
   const err = errorBox('issue-error');
   const result = h('div', { id: 'issue-result', role: 'status' });
   const kind = h('select', { id: 'issue-kind' }, ['export', 'import', 'transit', 'delivery'].map((k) => h('option', { value: k, i18n: `kind.${k}` })));
   const text = h('textarea', { id: 'issue-json', rows: 22, spellcheck: 'false', autocomplete: 'off', class: 'mono' });
+  text._checks = [(v) => { try { JSON.parse(v); return null; } catch { return 'err.local_json'; } }];
   const load = () => { text.value = JSON.stringify(sampleDoc(kind.value), null, 2); };
   kind.addEventListener('change', load);
   const amend = h('input', { id: 'issue-amend', type: 'checkbox' });
@@ -55,27 +86,55 @@ export function pageIssue(view, [auth = '', num = '']) {
     h('div', { class: 'check' }, amend, h('label', { for: 'issue-amend', i18n: 'issue.amend' })),
     h('button', { type: 'submit', id: 'issue-submit', class: 'primary', i18n: 'issue.submit' }));
   text.addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) form.requestSubmit(); });
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    clearError(err);
-    result.replaceChildren();
-    let doc;
-    try { doc = JSON.parse(text.value); } catch (ex) { showError(err, { code: 'local_json', message: ex.message }); return; }
-    try {
-      if (amend.checked) {
-        const r = await api('POST', `/v1/licenses/${seg(ownAuthority())}/${seg(doc.number ?? '')}/amend`, doc);
-        result.append(h('p', { class: 'ok-text' }, '✔ ', h('span', { i18n: ['issue.amended', { number: doc.number, version: r.version, seq: r.entry?.seq }] })));
-        result.append(h('a', { href: licenseHref(ownAuthority(), doc.number), i18n: 'issue.open' }), h('pre', { class: 'mono', text: JSON.stringify(r, null, 2) }));
-      } else {
-        const r = await api('POST', '/v1/licenses', doc);
-        result.append(h('p', { class: 'ok-text' }, '✔ ', h('span', { i18n: ['issue.done', { authority: r.authority, number: r.number, seq: r.entry?.seq }] })));
-        result.append(h('a', { href: licenseHref(r.authority, r.number), i18n: 'issue.open' }), h('pre', { class: 'mono', text: JSON.stringify(r, null, 2) }));
-      }
-    } catch (ex) { showError(err, ex); }
-  });
+  sendOnSubmit(form, { errBox: err, result, build: () => JSON.parse(text.value),
+    path: (doc) => (amend.checked ? amendPath(ownAuthority)(doc) : issuePath()), authority: ownAuthority, amending: () => amend.checked });
   load();
-  view.append(pageTitle('issue.title'), h('p', { class: 'hint', i18n: ['issue.hint', { country: { country: ownCountry() } }] }), form, err, result,
-    statusForm(auth || ownAuthority(), num));
+  const panel = h('div', {}, form, err, result);
+  panel.load = () => {};
+  return panel;
+}
+
+const TABS = ['export', 'import', 'transit', 'delivery', 'amend', 'status', 'json'];
+
+export function pageIssue(view, [auth = '', num = '']) {
+  const panels = {};
+  const tabs = {};
+  const list = h('div', { role: 'tablist', id: 'issue-tabs', class: 'tabs', i18nAttr: { 'aria-label': 'fm.tabs' } });
+  const select = (name, focus) => {
+    for (const n of TABS) {
+      const on = n === name;
+      tabs[n].setAttribute('aria-selected', String(on));
+      tabs[n].tabIndex = on ? 0 : -1;
+      panels[n].hidden = !on;
+    }
+    panels[name].load?.();
+    if (focus) tabs[name].focus();
+  };
+  const reissue = (kind, doc) => {
+    select(kind, false);
+    panels[kind].fill(doc);
+    panels[kind].querySelector('.doc-number')?.focus();
+  };
+  for (const n of TABS) {
+    tabs[n] = h('button', { type: 'button', role: 'tab', id: `tab-${n}`, 'aria-controls': `panel-${n}`, i18n: `fm.tab_${n}`,
+      on: { click: () => select(n, false) } });
+    list.append(tabs[n]);
+    const inner = FORMS[n] ? kindPanel(FORMS[n]) : n === 'amend' ? amendPanel(FORMS)
+      : n === 'status' ? h('div', {}, statusForm(auth || ownAuthority(), num), reissuePanel(reissue)) : jsonPanel();
+    panels[n] = h('section', { role: 'tabpanel', id: `panel-${n}`, 'aria-labelledby': `tab-${n}` }, inner);
+    panels[n].load = inner.load;
+    panels[n].fill = inner.fill;
+  }
+  list.addEventListener('keydown', (e) => {
+    const i = TABS.indexOf(e.target.id.replace('tab-', ''));
+    const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: TABS.length - 1 }[e.key];
+    if (to === undefined || i < 0) return;
+    e.preventDefault();
+    select(TABS[(to + TABS.length) % TABS.length], true);
+  });
+  view.append(pageTitle('issue.title'), h('p', { class: 'hint', i18n: ['issue.hint', { country: { country: ownCountry() } }] }),
+    list, ...TABS.map((n) => panels[n]));
+  select(num ? 'status' : 'export', false);
   if (num) view.querySelector('#status-reason').focus();
 }
 

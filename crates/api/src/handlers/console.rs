@@ -43,6 +43,37 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../assets/drafts-notice.js"),
     ),
     ("upload.js", JS, include_str!("../../assets/upload.js")),
+    ("form-kit.js", JS, include_str!("../../assets/form-kit.js")),
+    (
+        "form-items.js",
+        JS,
+        include_str!("../../assets/form-items.js"),
+    ),
+    (
+        "form-parts.js",
+        JS,
+        include_str!("../../assets/form-parts.js"),
+    ),
+    (
+        "form-submit.js",
+        JS,
+        include_str!("../../assets/form-submit.js"),
+    ),
+    (
+        "form-export.js",
+        JS,
+        include_str!("../../assets/form-export.js"),
+    ),
+    (
+        "form-others.js",
+        JS,
+        include_str!("../../assets/form-others.js"),
+    ),
+    (
+        "form-amend.js",
+        JS,
+        include_str!("../../assets/form-amend.js"),
+    ),
     (
         "statistics.js",
         JS,
