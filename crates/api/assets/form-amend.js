@@ -126,9 +126,29 @@ function amendForm(kindForm, a, err, result) {
     h('button', { type: 'submit', id: 'amend-submit', class: 'primary', i18n: 'fm.amendSubmit' }));
   prefill(fields, a.document);
   freeze(fields, a.rules || [], a.floors || []);
-  sendOnSubmit(form, { errBox: err, result, build: () => kindForm.build(fields), path: amendPath(ownAuthority),
+  sendOnSubmit(form, { errBox: err, result, build: () => carryOver(a.document, kindForm.build(fields), fields), path: amendPath(ownAuthority),
     authority: ownAuthority, amending: () => true });
   return form;
+}
+
+/**
+ * What the form has no field for (a migrated record's origin, a line's
+ * crossings before Tally, who prepared it) goes into the amendment as the
+ * current version has it, so the amendment changes only what was edited.
+ */
+export function carryOver(current, doc, root) {
+  const covered = (p) => Boolean(root.querySelector(`[data-pointer="${CSS.escape(p)}"], [data-pointer^="${CSS.escape(`${p}/`)}"], [data-list="${CSS.escape(p)}"]`));
+  for (const [k, v] of Object.entries(current || {})) {
+    if (doc[k] === undefined && !covered(`/${k}`)) doc[k] = v;
+  }
+  if (Array.isArray(current?.items) && Array.isArray(doc.items) && current.items.length === doc.items.length) {
+    current.items.forEach((it, i) => {
+      for (const [k, v] of Object.entries(it || {})) {
+        if (doc.items[i][k] === undefined && !covered(`/items/${i}/${k}`)) doc.items[i][k] = v;
+      }
+    });
+  }
+  return doc;
 }
 
 /** A new number for a reissue: the old one with -R1 (-R2 after an -R1, ...). */
