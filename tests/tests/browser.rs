@@ -25,6 +25,10 @@
 //! its message at the field, nothing signed; a frozen party), and a delivery
 //! verification through its form on MX-SEDENA.
 //!
+//! The issuing desk (`browser/desk.rs`), last: a draft approved by a second
+//! person on the Drafts page of a node with `[issue] approvals = 2`, and a
+//! Spanish-style CSV file uploaded, checked and issued on MX-SEDENA.
+//!
 //! The languages (`browser/a11y.rs`): the first visit follows the browser's
 //! languages, a choice is remembered; in English, Spanish, French and
 //! Portuguese every page passes axe-core with no serious or critical
@@ -53,6 +57,8 @@ use tally_testkit::json::{day, items};
 
 #[path = "browser/a11y.rs"]
 mod a11y;
+#[path = "browser/desk.rs"]
+mod desk;
 #[path = "browser/forms.rs"]
 mod forms;
 #[path = "browser/statistics.rs"]
@@ -324,7 +330,8 @@ async fn console_flow(b: &Browser, net: &Network, seeded: &Seeded, shots: &Path)
     alerts_flow(b, net, shots).await?;
     a11y::languages_flow(b, seeded, shots).await?;
     statistics::statistics_flow(b, net, shots).await?;
-    forms::forms_flow(b, net, seeded, shots).await
+    forms::forms_flow(b, net, seeded, shots).await?;
+    desk::desk_flow(b, net, seeded, shots).await
 }
 
 /// Issue 23: an issuer submits a document with several faults; the console

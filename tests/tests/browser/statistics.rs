@@ -225,7 +225,7 @@ async fn page_shows_the_seed(b: &Browser, lang: &Lang, refused: u64) -> Result<(
 }
 
 /// Clicks the download link `link` and returns the file `name` Chromium saved.
-async fn download(b: &Browser, dir: &Path, link: &str, name: &str) -> Result<String> {
+pub(crate) async fn download(b: &Browser, dir: &Path, link: &str, name: &str) -> Result<String> {
     let bytes = download_bytes(b, dir, link, name, |t| t.ends_with(b"\n")).await?;
     String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8"))
 }
