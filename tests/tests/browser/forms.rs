@@ -311,9 +311,7 @@ async fn issue_export(
     if !said.contains("end_user_certificate.date") {
         bail!("the refused date's message reads {said:?}");
     }
-    if lang.tag == "en" {
-        capture(b, shots, "issue-export-en.png").await?;
-    }
+    capture(b, shots, &format!("issue-export-{}.png", lang.tag)).await?;
     let (code, _) = net
         .call(
             &net.nodes[0],
@@ -326,9 +324,6 @@ async fn issue_export(
         bail!("{number} was signed although its dry run was refused ({code})");
     }
     b.set_value(&euc_date, "2026-10-20").await?;
-    if lang.tag == "fr" {
-        capture(b, shots, "issue-export-fr.png").await?;
-    }
     b.click(&b.find_required("#submit-export").await?).await?;
     b.wait_for("#result-export #issue-done").await?;
     let lic = held(net, 0, number).await?;
