@@ -143,6 +143,7 @@ fn new_config(
         sync: SyncConfig::default(),
         signing: None,
         issue: crate::config::IssueConfig::default(),
+        paper: crate::config::PaperConfig::default(),
     })
 }
 

@@ -107,6 +107,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Paper seals (docs/PROTOCOL.md 14).
+    Paper {
+        #[command(subcommand)]
+        what: PaperCommand,
+    },
     /// Reports drafted from what the node reads.
     Report {
         #[command(subcommand)]
@@ -300,6 +305,27 @@ pub enum ReportCommand {
         /// the default) or actual (recorded crossings).
         #[arg(long)]
         basis: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PaperCommand {
+    /// The printable page (HTML) of one of the node's documents with its QR
+    /// seal (GET /v1/paper/AUTHORITY/NUMBER; issuer token). Each print is
+    /// recorded in the node's paper-prints.jsonl.
+    Print {
+        #[arg(long)]
+        api: String,
+        #[arg(long, env = "TALLY_TOKEN", hide_env_values = true)]
+        token: String,
+        authority: String,
+        number: String,
+        /// Where to write it; standard output without it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// The seal's text (TLY1:...) alone, not the page.
+        #[arg(long)]
+        seal: bool,
     },
 }
 

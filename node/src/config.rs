@@ -52,6 +52,19 @@ pub struct Config {
     /// approved by another.
     #[serde(default)]
     pub issue: IssueConfig,
+    /// Paper seals (docs/PROTOCOL.md 14).
+    #[serde(default)]
+    pub paper: PaperConfig,
+}
+
+/// `[paper]`: `enabled = true` makes the node load (or create) its paper
+/// key, announce it in its own log at start, and print sealed pages
+/// (`GET /v1/paper/...`). Off by default in this version: turning it on
+/// adds the announcement to the log at the next start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaperConfig {
+    pub enabled: bool,
 }
 
 /// `[issue]`: `approvals = 1` signs what an issuer sends; `approvals = 2`
@@ -101,6 +114,11 @@ pub struct KeysConfig {
     /// start when missing (a node initialised before sealing). Back it up
     /// with the node: without it, what was sealed to it cannot be read.
     pub encryption: PathBuf,
+    /// The authority's paper key (Ed25519, 32 secret bytes, hex), mode
+    /// 0600: it signs only the seals printed on its documents. Created at
+    /// the first start with `[paper] enabled = true`, and announced in the
+    /// authority's log then.
+    pub paper: PathBuf,
 }
 
 impl Default for KeysConfig {
@@ -109,6 +127,7 @@ impl Default for KeysConfig {
             authority: "keys/authority.key".into(),
             node: "keys/node.key".into(),
             encryption: "keys/encryption.key".into(),
+            paper: "keys/paper.key".into(),
         }
     }
 }
@@ -259,6 +278,10 @@ impl NodeDir {
     pub fn tokens(&self) -> PathBuf {
         self.0.join("tokens.toml")
     }
+    /// The append-only record of every seal printed (`GET /v1/paper/...`).
+    pub fn paper_prints(&self) -> PathBuf {
+        self.0.join("paper-prints.jsonl")
+    }
     /// Drafts awaiting approval (`[issue] approvals = 2`), one file each.
     pub fn drafts(&self) -> PathBuf {
         self.0.join("drafts")
@@ -282,6 +305,7 @@ pub struct Settings {
     pub authority_key: PathBuf,
     pub node_key: PathBuf,
     pub encryption_key: PathBuf,
+    pub paper_key: PathBuf,
     pub api_listen: SocketAddr,
     pub api_max_connections: usize,
     /// `api.max_connections_per_token`.
@@ -307,6 +331,8 @@ pub struct Settings {
     pub clock: Option<std::sync::Arc<crate::clock::ShiftedClock>>,
     /// `[issue] approvals`: 1 or 2.
     pub approvals: u8,
+    /// `[paper] enabled`.
+    pub paper: bool,
 }
 
 impl Settings {
@@ -396,6 +422,7 @@ impl Config {
             authority_key: dir.resolve(&self.keys.authority),
             node_key: dir.resolve(&self.keys.node),
             encryption_key: dir.resolve(&self.keys.encryption),
+            paper_key: dir.resolve(&self.keys.paper),
             api_listen,
             api_max_connections: self.api.max_connections,
             api_max_connections_per_token: self.api.max_connections_per_token,
@@ -410,6 +437,7 @@ impl Config {
             new_log: false,
             clock: None,
             approvals: self.issue.approvals,
+            paper: self.paper.enabled,
         })
     }
 }
@@ -472,6 +500,7 @@ mod tests {
         let example: Config = toml::from_str(text).expect("example parses");
         let defaults = Config {
             issue: crate::config::IssueConfig::default(),
+            paper: PaperConfig::default(),
             authority: example.authority.clone(),
             name: example.name.clone(),
             timezone: default_timezone(),

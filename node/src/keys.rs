@@ -72,6 +72,16 @@ pub fn load_authority_key(path: &Path) -> anyhow::Result<AuthorityKey> {
     Ok(AuthorityKey::from_bytes(&read_hex_secret(path)?))
 }
 
+/// The paper key at `path` (docs/PROTOCOL.md 14), created (0600) when
+/// missing (at the first start with `[paper] enabled`).
+pub fn load_or_create_paper_key(path: &Path) -> anyhow::Result<AuthorityKey> {
+    if !path.exists() {
+        write_secret(path, &encode_authority_key(&generate_authority_key()))?;
+        tracing::info!(path = %path.display(), "created the authority's paper key");
+    }
+    load_authority_key(path)
+}
+
 /// The X25519 encryption secret at `path`, created (0600) when missing.
 /// Only for `tally init`: a running node creates one only when its authority
 /// never announced any ([`crate::rotate::settle_encryption_key`]).

@@ -4,7 +4,9 @@
 //! Layout:
 //! - [`cli`]: the command line of docs/API.md (clap).
 //! - [`config`]: `tally.toml`, checked at start-up with errors naming the key.
-//! - [`keys`]: secret key files (mode 0600); [`rotate`]: rotating them.
+//! - [`keys`]: secret key files (mode 0600); [`rotate`]: rotating them;
+//!   [`paper`]: the paper key, announced at start; [`paper_cli`]: `tally
+//!   paper print`.
 //! - [`signing`], [`migrate`], [`token_rotation`]: the signing key in a
 //!   PKCS#11 token: opened at start, moved into it, rotated within it.
 //! - [`archive`]: the encryption secrets by time, and the retired ones.
@@ -43,6 +45,8 @@ pub mod keys;
 pub mod migrate;
 pub mod node;
 pub mod overdue;
+pub mod paper;
+pub mod paper_cli;
 pub mod peers;
 pub mod report;
 pub mod rotate;

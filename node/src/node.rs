@@ -82,7 +82,11 @@ impl Node {
             .await
             .ok()
             .map(Arc::new);
-        let api_addr = services.spawn_api(&settings, &handles, tokens, card)?;
+        let paper = match settings.paper {
+            true => Some(crate::paper::settle(&settings, &verifier)?),
+            false => None,
+        };
+        let api_addr = services.spawn_api(&settings, &handles, tokens, card, paper)?;
         // Spawned last, so a start that fails leaves no check running.
         let checker = crate::integrity::spawn_background_check(
             &verifier,

@@ -250,11 +250,16 @@ impl Services {
         handles: &Handles,
         tokens: Arc<RwLock<TokenBook>>,
         card: Option<Arc<Card>>,
+        paper: Option<Arc<dyn tally_model::signer::Signer>>,
     ) -> anyhow::Result<SocketAddr> {
         let listener = api_listener(settings.api_listen)
             .with_context(|| format!("cannot listen on api.listen = {}", settings.api_listen))?;
         let addr = listener.local_addr()?;
-        let state = api_state(settings, handles, tokens, card)?;
+        let mut state = api_state(settings, handles, tokens, card)?;
+        if let Some(signer) = paper {
+            let desk = tally_api::paper::PaperDesk::new(signer, settings.dir.paper_prints());
+            state = state.with_paper(desk);
+        }
         let server = ServerConfig {
             max_connections: settings.api_max_connections,
             ..ServerConfig::default()
@@ -307,5 +312,6 @@ fn api_state(
         )),
         approvals: settings.approvals,
         drafts: Arc::new(drafts),
+        paper: None,
     })
 }

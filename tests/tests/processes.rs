@@ -18,6 +18,8 @@ mod disk;
 mod docs;
 #[path = "processes/hostile.rs"]
 mod hostile;
+#[path = "processes/paper.rs"]
+mod paper;
 #[path = "processes/recovery.rs"]
 mod recovery;
 #[path = "processes/rig.rs"]

@@ -21,6 +21,8 @@
 //! - [`extract`]: body, query and path extractors that fail with the contract's errors.
 //! - [`state`]: [`AppState`], what every handler may touch.
 //! - [`drafts`]: the drafts awaiting a second person's approval, one file each.
+//! - [`paper_page`]: a sealed document's printable page; [`paper`]: the
+//!   paper desk that seals and records each print.
 //! - [`rate`]: per-token rate limits and connection slots.
 //! - [`error`]: [`ApiError`], the `{"error": {"code", "message"}}` answer
 //!   (with a 422's `details`).
@@ -44,6 +46,8 @@ pub mod handlers;
 pub mod import_file;
 pub mod metrics;
 pub mod openapi;
+pub mod paper;
+pub mod paper_page;
 pub mod rate;
 pub mod report_att;
 pub mod route;

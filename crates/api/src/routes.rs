@@ -7,8 +7,8 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
 use crate::handlers::{
-    alerts, console, drafts, export, import, licenses, lists, node, reports, shipments, statistics,
-    trace,
+    alerts, console, drafts, export, import, licenses, lists, node, paper, reports, shipments,
+    statistics, trace,
 };
 use crate::openapi;
 pub use crate::route::{Method, QueryParam, Route};
@@ -90,6 +90,22 @@ pub const ROUTES: &[Route] = &[
         ok: 200,
         errors: &[404, 409, 422, 429, 503],
         handler: |m| on(m, licenses::amend),
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/paper/{authority}/{number}",
+        role: Some(Role::Issuer),
+        summary: "The printable page of one of this node's documents with its QR seal; each print is recorded",
+        query: &[QueryParam {
+            name: "format",
+            required: false,
+            kind: "string",
+            description: "`html` (default): the page; `seal`: the seal's text",
+        }],
+        body: None,
+        ok: 200,
+        errors: &[403, 404, 503],
+        handler: |m| on(m, paper::print),
     },
     Route {
         method: Method::Post,

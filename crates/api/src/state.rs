@@ -79,6 +79,8 @@ pub struct AppState {
     /// person to approve.
     pub approvals: u8,
     pub drafts: Arc<Drafts>,
+    /// Seals printed documents (`GET /v1/paper/...`); none: 503.
+    pub paper: Option<Arc<crate::paper::PaperDesk>>,
 }
 
 impl AppState {
@@ -101,6 +103,7 @@ impl AppState {
             )),
             approvals: 1,
             drafts: Arc::new(Drafts::in_memory()),
+            paper: None,
         }
     }
 
@@ -135,6 +138,12 @@ impl AppState {
             Some(t) => self.rate.charge(t, kind),
             None => Ok(()),
         }
+    }
+
+    /// Sets the paper desk (the paper key and the print audit file).
+    pub fn with_paper(mut self, desk: crate::paper::PaperDesk) -> AppState {
+        self.paper = Some(Arc::new(desk));
+        self
     }
 
     /// Sets what rotates this node's keys.

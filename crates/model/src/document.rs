@@ -500,6 +500,17 @@ pub struct EncryptionKey {
     pub valid_from_ms: i64,
 }
 
+/// The authority's paper key (docs/PROTOCOL.md 14): an Ed25519 key that
+/// signs only the seals printed on its documents, announced in its own log
+/// (never sealed: every verifier needs it) and rotated on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaperKey {
+    /// The 32-byte Ed25519 public key; lowercase hex in JSON.
+    #[serde(with = "hex32")]
+    pub public_key: [u8; 32],
+    pub valid_from_ms: i64,
+}
+
 impl EncryptionKey {
     pub fn public(&self) -> EncryptionPublic {
         EncryptionPublic(self.public_key)
@@ -536,6 +547,7 @@ pub enum Document {
     Shipment(ShipmentRecord),
     KeyRotation(KeyRotation),
     EncryptionKey(EncryptionKey),
+    PaperKey(PaperKey),
 }
 
 impl Document {
@@ -548,6 +560,7 @@ impl Document {
             Document::Shipment(_) => "shipment",
             Document::KeyRotation(_) => "key_rotation",
             Document::EncryptionKey(_) => "encryption_key",
+            Document::PaperKey(_) => "paper_key",
         }
     }
 }

@@ -76,8 +76,9 @@ pub use date::Date;
 pub use document::{
     Category, Checkpoint, Decision, DeliveryLine, DeliveryVerification, Direction, Document,
     DocumentRef, EncryptionKey, EndUserCertificate, ExportLicense, ImportCertificate, Item,
-    KeyRotation, License, LicenseKind, Money, Party, Recipient, SealedPayload, ShipmentLine,
-    ShipmentRecord, ShipmentVerdict, Shipments, Status, StatusChange, TransitAuthorization, Unit,
+    KeyRotation, License, LicenseKind, Money, PaperKey, Party, Recipient, SealedPayload,
+    ShipmentLine, ShipmentRecord, ShipmentVerdict, Shipments, Status, StatusChange,
+    TransitAuthorization, Unit,
 };
 pub use entry::{
     AuthorityKey, Body, Entry, EntryHash, MAX_ENTRY_BYTES, MAX_STANZAS, OpenedEntry, Sealed,

@@ -107,7 +107,10 @@ pub fn subject(doc: &Document) -> Option<&str> {
         Document::License(l) => Some(l.number()),
         Document::Amendment { license, .. } => Some(license.number()),
         Document::StatusChange(c) => Some(&c.number),
-        Document::Shipment(_) | Document::KeyRotation(_) | Document::EncryptionKey(_) => None,
+        Document::Shipment(_)
+        | Document::KeyRotation(_)
+        | Document::EncryptionKey(_)
+        | Document::PaperKey(_) => None,
     }
 }
 
@@ -216,6 +219,14 @@ pub fn transition_checked<'a>(
             }
             if let Prior::Announced(seq) = prior {
                 return Err(Refusal::KeyAnnounced(seq));
+            }
+            Ok(Transition::Record)
+        }
+        // A paper key is an Ed25519 key: weak ones are refused as in a
+        // rotation (docs/PROTOCOL.md 5.3).
+        Document::PaperKey(k) => {
+            if crate::signature::key_weakness(&k.public_key).is_some() {
+                return Err(Refusal::Document(Invalid("a weak paper key".into())));
             }
             Ok(Transition::Record)
         }

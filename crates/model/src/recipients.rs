@@ -38,7 +38,9 @@ pub fn readers(doc: &Document, issuer_country: &str, license: Option<&License>) 
     let mut countries: BTreeSet<String> = [issuer_country.to_string()].into();
     let concerned = license.map(route).unwrap_or_default();
     match doc {
-        Document::KeyRotation(_) | Document::EncryptionKey(_) => return Readers::Network,
+        Document::KeyRotation(_) | Document::EncryptionKey(_) | Document::PaperKey(_) => {
+            return Readers::Network;
+        }
         Document::License(l @ (License::Export(_) | License::Import(_))) => {
             countries.extend(route(l));
         }

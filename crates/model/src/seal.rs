@@ -474,7 +474,7 @@ pub fn seal_keeping(
 ) -> Result<(Sealed, SealedPayload), SealError> {
     if matches!(
         document,
-        Document::KeyRotation(_) | Document::EncryptionKey(_)
+        Document::KeyRotation(_) | Document::EncryptionKey(_) | Document::PaperKey(_)
     ) {
         return Err(SealError::MustBeVisible(document.kind_name()));
     }

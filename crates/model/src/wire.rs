@@ -315,6 +315,10 @@ fn document_to_pb(d: &Document) -> pb::Document {
             new_key: hex::decode(&k.new_key).unwrap_or_default().into(),
             valid_from_ms: k.valid_from_ms,
         }),
+        Document::PaperKey(k) => Kind::PaperKey(pb::PaperKey {
+            public_key: Bytes::copy_from_slice(&k.public_key),
+            valid_from_ms: k.valid_from_ms,
+        }),
         Document::EncryptionKey(k) => Kind::EncryptionKey(pb::EncryptionKey {
             public_key: Bytes::copy_from_slice(&k.public_key),
             valid_from_ms: k.valid_from_ms,
@@ -406,6 +410,14 @@ fn document_from_pb(d: pb::Document) -> Result<Document, DecodeError> {
                 valid_from_ms: k.valid_from_ms,
             })
         }
+        Kind::PaperKey(k) => Document::PaperKey(PaperKey {
+            public_key: k
+                .public_key
+                .as_ref()
+                .try_into()
+                .map_err(|_| field("paper_key.public_key", "not 32 bytes"))?,
+            valid_from_ms: k.valid_from_ms,
+        }),
         Kind::EncryptionKey(k) => Document::EncryptionKey(EncryptionKey {
             public_key: k
                 .public_key

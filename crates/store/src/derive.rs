@@ -21,8 +21,7 @@ use crate::opener::Opening;
 use crate::serial_rows;
 use crate::state::Reader;
 use crate::state::{
-    Alert, AnnouncedKey, EntryPointer, LicenseEvent, RotatedKey, SerialIndexRow, SerialUse,
-    ShipmentRow, TallyRow,
+    Alert, EntryPointer, LicenseEvent, RotatedKey, SerialIndexRow, SerialUse, ShipmentRow, TallyRow,
 };
 use crate::tx::Tx;
 use crate::view::{View, applied_through};
@@ -415,7 +414,6 @@ fn apply_transition(
     old_document: Option<License>,
     sealed: Option<&[Reader]>,
 ) -> Result<()> {
-    let authority = entry.authority.as_str();
     match (transition, stored) {
         (Transition::Issue(l), _) => issue(tx, entry, pointer, key_id, l, sealed),
         (Transition::Amend { version, license }, Some(state)) => amend(
@@ -434,32 +432,7 @@ fn apply_transition(
         },
         (Transition::Record, _) => match doc {
             Document::Shipment(record) => shipment(tx, entry, record),
-            Document::KeyRotation(rotation) => {
-                let key = RotatedKey {
-                    public_key: rotation.new_key.clone(),
-                    valid_from_ms: rotation.valid_from_ms,
-                    entry: pointer,
-                    signed_by: hex::encode(key_id),
-                    compromised: false,
-                };
-                tx.put_json(keys::rotated(authority, entry.seq), &key);
-                Ok(())
-            }
-            Document::EncryptionKey(announced) => {
-                let key = AnnouncedKey {
-                    public_key: hex::encode(announced.public_key),
-                    valid_from_ms: announced.valid_from_ms,
-                    entry: pointer,
-                };
-                tx.put_json(keys::announced(authority, entry.seq), &key);
-                tx.put_json(
-                    keys::announced_by_time(authority, key.valid_from_ms, entry.seq),
-                    &key,
-                );
-                tx.put_json(keys::announced_by_key(authority, &key.public_key), &key);
-                crate::doubts::key_announced(tx, &entry.authority, &key.public_key)
-            }
-            _ => Ok(()),
+            other => crate::derive_keys::announced(tx, entry, pointer, key_id, other),
         },
         // The lifecycle only amends or changes the status of a standing document.
         (Transition::Amend { .. } | Transition::SetStatus(_), None) => Ok(()),

@@ -87,9 +87,11 @@ pub const LICENSED_SERIAL: u8 = b'B';
 /// import certificate or delivery verification by document, `Fc` a
 /// recorded crossing by license, recorder and seq.
 pub const FLOW: u8 = b'F';
+/// Paper keys an authority announced in its own log, by authority and seq.
+pub const PAPER: u8 = b'I';
 
 /// Prefixes of the records `reindex` rebuilds from the logs.
-pub const DERIVED: [u8; 18] = [
+pub const DERIVED: [u8; 19] = [
     LICENSE,
     TRANSIT,
     TALLY,
@@ -108,10 +110,11 @@ pub const DERIVED: [u8; 18] = [
     ANNOUNCED_BY_KEY,
     LICENSED_SERIAL,
     FLOW,
+    PAPER,
 ];
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 10;
+pub const SCHEMA_VERSION: u32 = 11;
 /// The schemas this build migrates from (by a reindex at open): only
 /// derived records changed since (4: exits by date and the serial index
 /// across licenses; 5: license records in protobuf, not JSON; 6: sealed
@@ -121,8 +124,9 @@ pub const SCHEMA_VERSION: u32 = 10;
 /// no longer counting, and the serials licenses list indexed for a trace;
 /// 8: that index by serial buckets, one row per ten serials of a run; 9:
 /// the rows of recorded serials, `R` and `Q`, in protobuf without what the
-/// key holds; 10: the rows statistics count, `F`).
-pub const SCHEMA_MIGRATES_FROM: [u32; 8] = [2, 3, 4, 5, 6, 7, 8, 9];
+/// key holds; 10: the rows statistics count, `F`; 11: paper keys, `I`,
+/// which an older version stored as documents of an unknown kind).
+pub const SCHEMA_MIGRATES_FROM: [u32; 9] = [2, 3, 4, 5, 6, 7, 8, 9, 10];
 pub const SCHEMA_KEY: &[u8] = b"M/schema";
 /// Present while a reindex runs: derived records are half-built until it is
 /// gone, so opening a store that holds it finishes the reindex first.
@@ -478,6 +482,12 @@ pub fn doubt_ref(recipient: &str, key: &str, authority: &str, seq: u64) -> Vec<u
 }
 pub fn doubt_ref_prefix(recipient: &str, key: &str) -> Vec<u8> {
     Key::new(DOUBT).str("k").str(recipient).str(key).build()
+}
+pub fn paper(authority: &str, seq: u64) -> Vec<u8> {
+    Key::new(PAPER).str(authority).u64(seq).build()
+}
+pub fn paper_prefix(authority: &str) -> Vec<u8> {
+    Key::new(PAPER).str(authority).build()
 }
 pub fn announced(authority: &str, seq: u64) -> Vec<u8> {
     Key::new(ENCRYPTION).str(authority).u64(seq).build()

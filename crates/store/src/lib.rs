@@ -24,7 +24,8 @@
 //!   discrepancy, after revocation, import withdrawn, delivery overdue,
 //!   serial repeat) do to the derived records.
 //! - `derive`: applying one entry to the derived records (the second,
-//!   idempotent step after the chain append): [`Tx::append`], [`Tx::apply`].
+//!   idempotent step after the chain append): [`Tx::append`], [`Tx::apply`];
+//!   `derive_keys`: the rows of the keys a log announces.
 //! - [`store`]: [`Store`], the handle: open, transactions, health; `logs`
 //!   and `reads`: its reads of the logs and of the derived records;
 //!   `snapshot`: [`Snapshot`], those reads at one instant, and nothing else;
@@ -41,6 +42,7 @@ pub mod clock;
 mod codec;
 mod compromise;
 mod derive;
+mod derive_keys;
 mod doubts;
 pub mod engine;
 pub mod error;

@@ -224,6 +224,11 @@ impl Store {
         Ok(n as u64)
     }
 
+    /// Paper keys `authority` announced in its own log, in log order.
+    pub fn paper_keys(&self, authority: &AuthorityId) -> Result<Vec<crate::state::AnnouncedKey>> {
+        self.scan_json(&keys::paper_prefix(authority.as_str()), usize::MAX)
+    }
+
     /// Encryption keys `authority` announced in its own log, in log order.
     pub fn announced_keys(
         &self,

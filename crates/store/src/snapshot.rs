@@ -70,6 +70,7 @@ reads! {
     shipments(license: &DocumentRef) -> Vec<ShipmentRow>;
     accepted_shipments(license: &LicenseState, direction: Direction, country: &str) -> u64;
     announced_keys(authority: &AuthorityId) -> Vec<AnnouncedKey>;
+    paper_keys(authority: &AuthorityId) -> Vec<AnnouncedKey>;
     rotated_keys(authority: &AuthorityId) -> Vec<RotatedKey>;
     evidence() -> Vec<Evidence>;
     cloned() -> Vec<SignedEntry>;

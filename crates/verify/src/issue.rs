@@ -299,6 +299,25 @@ impl Issuer {
         Ok(issued)
     }
 
+    /// Announces `public` as this authority's paper key (the key of the
+    /// seals printed on its documents, docs/PROTOCOL.md 14): a
+    /// network-visible entry, so partners' bundles hold it before the first
+    /// print. A key already announced is not announced again.
+    pub fn announce_paper_key(&self, public: [u8; 32]) -> Result<Option<Issued>, IssueError> {
+        let _w = self.v.lock();
+        let own = &self.v.inner.authority;
+        let hex = hex::encode(public);
+        let announced = self.v.reader()?.paper_keys(own)?;
+        if announced.iter().any(|k| k.public_key == hex) {
+            return Ok(None);
+        }
+        let document = Document::PaperKey(tally_model::PaperKey {
+            public_key: public,
+            valid_from_ms: self.v.now_ms(),
+        });
+        self.v.sign_and_publish(document, None).map(Some)
+    }
+
     /// Rotates the signing key: appends a key rotation announcing `new`'s
     /// key, signed by the current key, then signs with `new` from the next
     /// entry on (readers refuse the old key after the rotation's seq). The
@@ -370,7 +389,10 @@ impl Verifier {
         let concerned: Option<DocumentRef> = match document {
             Document::License(License::Transit(t)) => Some(t.export_license.clone()),
             Document::License(License::Delivery(d)) => Some(d.export_license.clone()),
-            Document::License(_) | Document::KeyRotation(_) | Document::EncryptionKey(_) => None,
+            Document::License(_)
+            | Document::KeyRotation(_)
+            | Document::EncryptionKey(_)
+            | Document::PaperKey(_) => None,
             Document::Amendment { license, .. } => Some(DocumentRef {
                 authority: self.inner.authority.to_string(),
                 number: license.number().to_string(),
@@ -386,7 +408,9 @@ impl Verifier {
             None => None,
         };
         let sealed = match (document, visibility) {
-            (Document::KeyRotation(_) | Document::EncryptionKey(_), _) => false,
+            (Document::KeyRotation(_) | Document::EncryptionKey(_) | Document::PaperKey(_), _) => {
+                false
+            }
             (Document::License(_), Some(v)) => v == Visibility::Parties,
             // A transit authorization follows the license it covers.
             (Document::License(License::Transit(_)), None) | (_, None) => match &license {

@@ -164,6 +164,11 @@ impl Reader {
     }
 
     /// Encryption keys `authority` announced in its log.
+    /// Paper keys `authority` announced in its own log, in log order.
+    pub fn paper_keys(&self, authority: &AuthorityId) -> Result<Vec<AnnouncedKey>> {
+        self.snapshot.paper_keys(authority)
+    }
+
     pub fn announced_keys(&self, authority: &AuthorityId) -> Result<Vec<AnnouncedKey>> {
         self.snapshot.announced_keys(authority)
     }

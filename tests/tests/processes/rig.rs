@@ -247,6 +247,13 @@ pub struct Proc {
     child: Option<Child>,
 }
 
+impl Api {
+    /// The issuer token (for a CLI command the test runs).
+    pub fn issuer_token(&self) -> &str {
+        &self.issuer_token
+    }
+}
+
 impl std::ops::Deref for Proc {
     type Target = Api;
     fn deref(&self) -> &Api {

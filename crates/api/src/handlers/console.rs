@@ -12,7 +12,7 @@ use axum::http::header::{
 use axum::response::{IntoResponse, Response};
 
 /// `frame-ancestors` is not covered by `default-src`; it must be named.
-const CSP: &str = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
+pub(crate) const CSP: &str = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const HTML: &str = "text/html; charset=utf-8";
@@ -23,6 +23,7 @@ const JSON: &str = "application/json; charset=utf-8";
 pub const ASSETS: &[(&str, &str, &str)] = &[
     ("app.css", CSS, include_str!("../../assets/app.css")),
     ("print.css", CSS, include_str!("../../assets/print.css")),
+    ("paper.css", CSS, include_str!("../../assets/paper.css")),
     ("app.js", JS, include_str!("../../assets/app.js")),
     ("api.js", JS, include_str!("../../assets/api.js")),
     ("i18n.js", JS, include_str!("../../assets/i18n.js")),

@@ -13,6 +13,7 @@
 //! - [`export`]: everything of one kind this node reads, as JSON lines or CSV.
 //! - [`statistics`]: the flows, refusals and alerts of a period.
 //! - [`reports`]: the ATT annual report, drafted.
+//! - [`paper`]: a document's printable page with its QR seal.
 //! - [`node`]: health, status, authorities, tokens, evidence, logs, metrics.
 //! - [`console`]: the web console's embedded files.
 
@@ -24,6 +25,7 @@ pub mod import;
 pub mod licenses;
 pub mod lists;
 pub mod node;
+pub mod paper;
 pub mod reports;
 pub mod shipments;
 pub mod statistics;

@@ -12,6 +12,7 @@ mod keys;
 mod lists;
 mod migrated;
 mod numbers;
+mod paper;
 mod rate;
 mod reports;
 mod rig;

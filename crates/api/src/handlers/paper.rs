@@ -1,0 +1,64 @@
+//! `GET /v1/paper/{authority}/{number}`: the printable page of one of this
+//! node's documents with its QR seal, or (`?format=seal`) the seal's text
+//! (docs/API.md, "Paper seals"). Each print is recorded by the paper desk.
+
+use super::blocking;
+use crate::error::ApiError;
+use crate::extract::{Path, Query};
+use crate::rate::TokenKey;
+use crate::state::AppState;
+use axum::Extension;
+use axum::http::HeaderValue;
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Html,
+    Seal,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrintQuery {
+    #[serde(default)]
+    pub format: Format,
+}
+
+pub async fn print(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    Path((authority, number)): Path<(String, String)>,
+    Query(q): Query<PrintQuery>,
+    token: Option<Extension<TokenKey>>,
+) -> Result<Response, ApiError> {
+    let desk = s.paper.clone().ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "this node prints no seals: set [paper] enabled = true in tally.toml and restart",
+        )
+    })?;
+    let by = super::licenses::Asker::of(&s, token).person;
+    let v = s.verifier.clone();
+    let print = blocking(move || desk.print(&v, &authority, &number, by.as_ref())).await?;
+    tracing::info!(license = %print.summary.number, version = print.summary.version, "printed a seal");
+    let (body, content_type) = match q.format {
+        Format::Seal => (
+            format!("{}\n", print.sealed.text),
+            "text/plain; charset=utf-8",
+        ),
+        Format::Html => (crate::paper_page::page(&print), "text/html; charset=utf-8"),
+    };
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(super::console::CSP),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}

@@ -1,0 +1,114 @@
+//! The paper desk: seals for this node's own documents (docs/PROTOCOL.md
+//! 14), signed by the authority's paper key, each print recorded in a
+//! local append-only audit file (never a log entry: a print changes no
+//! document).
+
+use crate::error::ApiError;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tally_model::signer::Signer;
+use tally_model::{AuthorityId, Date, Person};
+use tally_paper::{Sealed, Summary, Times};
+use tally_verify::Verifier;
+use tally_verify::state::LicenseState;
+
+/// The paper key and where prints are recorded.
+pub struct PaperDesk {
+    signer: Arc<dyn Signer>,
+    audit: PathBuf,
+    /// One print is written to the audit file at a time.
+    writing: Mutex<()>,
+}
+
+/// A seal made for one document, with what its page shows.
+pub struct Print {
+    pub state: LicenseState,
+    pub summary: Summary,
+    pub sealed: Sealed,
+    pub times: Times,
+}
+
+impl PaperDesk {
+    pub fn new(signer: Arc<dyn Signer>, audit: PathBuf) -> PaperDesk {
+        PaperDesk {
+            signer,
+            audit,
+            writing: Mutex::new(()),
+        }
+    }
+
+    /// Seals the current version of `number`, one of this node's own
+    /// documents, and records the print; blocking.
+    pub fn print(
+        &self,
+        v: &Verifier,
+        authority: &str,
+        number: &str,
+        by: Option<&Person>,
+    ) -> Result<Print, ApiError> {
+        let own = v.authority();
+        if authority != own.as_str() {
+            return Err(ApiError::forbidden(format!(
+                "this node prints the documents of {own} only"
+            )));
+        }
+        let reader = v.reader()?;
+        let announced = reader.paper_keys(own)?;
+        let key = hex::encode(self.signer.public_key());
+        if !announced.iter().any(|k| k.public_key == key) {
+            return Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the paper key is not announced in this authority's log yet (it is at the next start that may sign)",
+            ));
+        }
+        let id: AuthorityId = own.clone();
+        let state = reader
+            .license_checked(&id, number)?
+            .ok_or_else(|| ApiError::not_found(format!("no document {number} of {own}")))?;
+        let issued_on = v.timezone().date_at(state.issued_at_ms).to_string();
+        let summary = Summary::of(own.as_str(), state.version, &issued_on, &state.document)
+            .map_err(|e| ApiError::invalid_json(e.0))?;
+        let until = state.document.validity().1;
+        let end = until
+            .parse::<Date>()
+            .map(|d| (d.days() + 1) * 86_400 - 1)
+            .unwrap_or(0);
+        let times = Times {
+            printed_at: v.now_ms() / 1000,
+            expires_at: end,
+        };
+        let sealed = tally_paper::seal(&summary, times, self.signer.as_ref())
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        self.record(&summary, times, by)?;
+        Ok(Print {
+            state,
+            summary,
+            sealed,
+            times,
+        })
+    }
+
+    /// Appends one line to the audit file and syncs it before the print is
+    /// handed out.
+    fn record(&self, s: &Summary, times: Times, by: Option<&Person>) -> Result<(), ApiError> {
+        let line = serde_json::json!({
+            "printed_at": times.printed_at,
+            "authority": s.authority,
+            "number": s.number,
+            "version": s.version,
+            "cti": hex::encode(tally_paper::seal::cti(&s.authority, &s.number, s.version)),
+            "by": by.map(|p| p.name.clone()),
+        });
+        let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        let mut options = std::fs::OpenOptions::new();
+        options.append(true).create(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&self.audit).map_err(ApiError::internal)?;
+        f.write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| f.sync_data())
+            .map_err(ApiError::internal)
+    }
+}

@@ -1,0 +1,92 @@
+//! `GET /v1/paper/{authority}/{number}`: the printable page and the seal of
+//! one of this node's documents, signed by the announced paper key, each
+//! print recorded.
+
+use crate::rig::*;
+use axum::http::StatusCode;
+use std::sync::Arc;
+use tally_api::paper::PaperDesk;
+use tally_model::signer::{FileSigner, Signer as _};
+use tally_paper::{Genuine, PaperKey};
+
+fn desk(r: &Rig) -> (PaperDesk, [u8; 32]) {
+    let signer = FileSigner::new(&key(50));
+    let public = signer.public_key();
+    let audit = r.dir.path().join("paper-prints.jsonl");
+    (PaperDesk::new(Arc::new(signer), audit), public)
+}
+
+#[tokio::test]
+async fn a_print_carries_a_genuine_seal_and_is_recorded() {
+    let mut r = Rig::new();
+    r.foreign_documents();
+    let (paper, public) = desk(&r);
+    r.state = r.state.clone().with_paper(paper);
+    r.app = tally_api::router(r.state.clone());
+    let (i, o) = (Some(r.issuer.as_str()), Some(r.officer.as_str()));
+    assert_eq!(
+        r.post("/v1/licenses", i, &export("EXP-1")).await.status,
+        StatusCode::CREATED
+    );
+
+    // Not announced yet: no print.
+    let a = r.get("/v1/paper/US-DDTC/EXP-1", i).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.text);
+    r.state
+        .verifier
+        .issuer()
+        .announce_paper_key(public)
+        .expect("announces")
+        .expect("a new entry");
+    assert!(
+        r.state
+            .verifier
+            .issuer()
+            .announce_paper_key(public)
+            .expect("ok")
+            .is_none(),
+        "announced once"
+    );
+
+    let a = r.get("/v1/paper/US-DDTC/EXP-1?format=seal", i).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(a.content_type().starts_with("text/plain"));
+    let seal = tally_paper::read(&a.text).expect("a seal");
+    assert_eq!(seal.summary.number, "EXP-1");
+    assert_eq!(seal.summary.route, ["US", "GT", "MX"]);
+    let keys = [PaperKey {
+        authority: US.into(),
+        public_key: public,
+        compromised: false,
+    }];
+    assert_eq!(seal.genuine(&keys), Genuine::Genuine);
+    let announced = r
+        .state
+        .verifier
+        .reader()
+        .expect("reader")
+        .paper_keys(&US.parse().expect("id"))
+        .expect("keys");
+    assert_eq!(announced.len(), 1);
+    assert_eq!(announced[0].public_key, hex::encode(public));
+
+    let page = r.get("/v1/paper/US-DDTC/EXP-1", i).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.content_type().starts_with("text/html"));
+    assert!(page.text.contains("<svg"), "the QR code");
+    assert!(page.text.contains("Importadora del Norte SA"));
+    assert!(page.text.contains("AC1000"), "the serials are on the page");
+    assert!(page.headers.get("content-security-policy").is_some());
+
+    let audit = std::fs::read_to_string(r.dir.path().join("paper-prints.jsonl")).expect("audit");
+    assert_eq!(audit.lines().count(), 2, "{audit}");
+    assert!(audit.lines().all(|l| l.contains("\"number\":\"EXP-1\"")));
+
+    // Another authority's document, an unknown one, an officer.
+    let a = r.get("/v1/paper/MX-SEDENA/IC-1", i).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.text);
+    let a = r.get("/v1/paper/US-DDTC/NOPE", i).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.text);
+    let a = r.get("/v1/paper/US-DDTC/EXP-1", o).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+}

@@ -1,0 +1,97 @@
+//! Paper seals on a whole `tally` process: with `[paper] enabled = true`
+//! the node creates its paper key (0600) and announces it in its own log
+//! at the first start (once: a restart announces nothing), and `tally paper
+//! print` gives a page with the QR seal and a seal that verifies as
+//! genuine against that key.
+
+use super::docs;
+use super::rig::{Net, path_str, tally_ok};
+use anyhow::{Context, Result, ensure};
+use std::time::Duration;
+use tally_model::signer::{FileSigner, Signer as _};
+
+const US: &str = "US-DDTC";
+const WAIT: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_printed_seal_verifies_against_the_announced_paper_key() -> Result<()> {
+    let mut net = Net::init(&[US])?;
+    let dir = net.node(US).dir.clone();
+    let config = dir.join("tally.toml");
+    let text = std::fs::read_to_string(&config)?;
+    ensure!(text.contains("[paper]\nenabled = false"), "{text}");
+    std::fs::write(
+        &config,
+        text.replace("[paper]\nenabled = false", "[paper]\nenabled = true"),
+    )?;
+    net.start_all().await?;
+
+    let key_file = dir.join("keys/paper.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file)?.permissions().mode() & 0o777;
+        ensure!(mode == 0o600, "paper.key mode {mode:o}");
+    }
+    let log = net.node(US).get(&format!("/v1/log/{US}?from=1")).await?;
+    ensure!(log[0]["kind"] == "paper_key", "{log}");
+
+    let ic = net
+        .node(US)
+        .issue(&docs::import("IC-1", "US", "MX"))
+        .await?;
+    ensure!(
+        ic.seq == 2,
+        "the first document follows the announcement: {}",
+        ic.seq
+    );
+
+    let api = net.node(US).base.clone();
+    let token = net.node(US).issuer_token().to_owned();
+    let seal = tally_ok(&[
+        "paper", "print", "--api", &api, "--token", &token, US, "IC-1", "--seal",
+    ])?;
+    let read = tally_paper::read(seal.trim()).context("the printed seal reads")?;
+    ensure!(
+        read.summary.number == "IC-1" && read.summary.kind == "import",
+        "{:?}",
+        read.summary
+    );
+    let secret = std::fs::read_to_string(&key_file)?;
+    let secret: [u8; 32] = hex::decode(secret.trim())?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("32 bytes"))?;
+    let public = FileSigner::new(&tally_model::AuthorityKey::from_bytes(&secret)).public_key();
+    let keys = [tally_paper::PaperKey {
+        authority: US.into(),
+        public_key: public,
+        compromised: false,
+    }];
+    ensure!(read.genuine(&keys) == tally_paper::Genuine::Genuine);
+
+    let page = dir.join("IC-1.html");
+    tally_ok(&[
+        "paper",
+        "print",
+        "--api",
+        &api,
+        "--token",
+        &token,
+        US,
+        "IC-1",
+        "--out",
+        path_str(&page)?,
+    ])?;
+    let html = std::fs::read_to_string(&page)?;
+    ensure!(html.contains("<svg") && html.contains("IC-1"), "{html}");
+    let prints = std::fs::read_to_string(dir.join("paper-prints.jsonl"))?;
+    ensure!(prints.lines().count() == 2, "{prints}");
+
+    // A restart announces nothing more.
+    net.node_mut(US).sigterm(WAIT).await?;
+    net.node_mut(US).start().await?;
+    let heads = net.node(US).heads().await?;
+    ensure!(heads.get(US).map(|h| h.seq) == Some(2), "{heads:?}");
+    net.pass();
+    Ok(())
+}
