@@ -146,7 +146,11 @@ async fn three_node_story_from_certificate_to_revocation() -> Result<()> {
         .await?;
     assert_eq!(status, 404, "GT is no party to MX's import certificate");
     let (_, license) = mx.get(As::Officer, LICENSE).await?;
-    assert_eq!(license["document"], doc, "the document as issued, at MX");
+    // As issued, naming who prepared and signed it: the rig's issuer token.
+    let mut issued = doc.clone();
+    issued["prepared_by"] = serde_json::json!({"name": "rig issuer"});
+    issued["signatory"] = serde_json::json!({"name": "rig issuer"});
+    assert_eq!(license["document"], issued, "the document as issued, at MX");
     assert_eq!(
         license["transit_authorizations"][0]["number"],
         "TR-2026-0007"
