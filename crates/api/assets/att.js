@@ -6,21 +6,9 @@
 import { apiBlob } from './api.js';
 import { h, field, errorBox, showError, clearError } from './dom.js';
 import { today } from './common.js';
+import { fileName as savedName, saveBlob as save } from './download.js';
 
-/** A name the browser may save under: the node's, when it is a plain file name. */
-const fileName = (given, year, format) =>
-  (given && /^[\w.-]+$/.test(given) ? given : `att-report-${year}.${format}`);
-
-/** Saves `blob` as `name`, as a click on a download link would. */
-function save(blob, name, urls) {
-  const url = URL.createObjectURL(blob);
-  // Kept until the page goes: revoked at once, the browser may not have read it yet.
-  urls.push(url);
-  const a = h('a', { href: url, download: name, hidden: true });
-  document.body.append(a);
-  a.click();
-  a.remove();
-}
+const fileName = (given, year, format) => savedName(given, `att-report-${year}.${format}`);
 
 /**
  * The section: year, basis, the two downloads and what the officer still

@@ -13,6 +13,7 @@ import { h, field, errorBox, showError, clearError, table } from './dom.js';
 import { pageTitle, today } from './common.js';
 import { flowChart } from './chart.js';
 import { attSection } from './att.js';
+import { exportSection } from './exports.js';
 
 const DIRECTIONS = ['export', 'import', 'transit'];
 const CATEGORIES = ['firearm', 'part', 'ammunition', 'explosive', 'related'];
@@ -174,6 +175,7 @@ export function pageStatistics(view) {
   const form = filters();
   const content = h('div', { id: 'stats-content', 'aria-live': 'polite' });
   const [att, freeAtt] = attSection();
+  const [exports, freeExports] = exportSection();
   const notice = h('div', { id: 'stats-notice', class: 'alert warn notice', role: 'note' },
     h('p', {}, h('span', { 'aria-hidden': 'true' }, '⚠ '), h('strong', { i18n: 'stats.notice' })));
   let alive = true, gen = 0;
@@ -201,7 +203,7 @@ export function pageStatistics(view) {
     }
   }
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
-  view.append(pageTitle('stats.title'), notice, h('p', { class: 'hint', i18n: 'stats.hint' }), form, err, content, att);
+  view.append(pageTitle('stats.title'), notice, h('p', { class: 'hint', i18n: 'stats.hint' }), form, err, content, att, exports);
   load();
-  return () => { alive = false; revokeAll(); freeAtt(); };
+  return () => { alive = false; revokeAll(); freeAtt(); freeExports(); };
 }

@@ -270,6 +270,9 @@ pub(crate) async fn languages_flow(b: &Browser, seeded: &Seeded, shots: &Path) -
             ("#/alerts", "#alerts tbody tr"),
             // An officer's token: the page says it needs an issuer's (statistics.rs checks an issuer's page).
             ("#/statistics", "#stats-forbidden"),
+            // The issuer's desk, as an officer: the drafts say so; the upload reads files.
+            ("#/drafts", "#drafts-forbidden"),
+            ("#/upload", "#upload-file"),
         ] {
             b.hash(page).await?;
             b.wait_for(ready).await?;

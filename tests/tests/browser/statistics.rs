@@ -292,6 +292,11 @@ async fn att_report(b: &Browser, dir: &Path) -> Result<()> {
     if items != Some(&LICENSED.to_string()) {
         bail!("the ATT report's CSV has no line {ATT_EXPORT}{LICENSED},...:\n{csv}");
     }
+    // Taking the data out: the licenses this node reads, as tally export writes them.
+    let csv = download(b, dir, "#export-licenses", "licenses.csv").await?;
+    if !csv.starts_with("authority,number,kind") || !csv.contains("US-DDTC,EXP-2026-0001,export") {
+        bail!("the licenses export is not the node's CSV:\n{csv}");
+    }
     Ok(())
 }
 

@@ -37,6 +37,8 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
     ("trace.js", JS, include_str!("../../assets/trace.js")),
     ("alerts.js", JS, include_str!("../../assets/alerts.js")),
     ("att.js", JS, include_str!("../../assets/att.js")),
+    ("download.js", JS, include_str!("../../assets/download.js")),
+    ("exports.js", JS, include_str!("../../assets/exports.js")),
     ("drafts.js", JS, include_str!("../../assets/drafts.js")),
     (
         "drafts-notice.js",
