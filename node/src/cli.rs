@@ -327,6 +327,27 @@ pub enum PaperCommand {
         #[arg(long)]
         seal: bool,
     },
+    /// The trust bundle offline verifiers hold (GET /v1/paper/bundle;
+    /// officer token): trusted paper keys and every document's status,
+    /// signed. Confidential: it lists revoked numbers.
+    Bundle {
+        #[arg(long)]
+        api: String,
+        #[arg(long, env = "TALLY_TOKEN", hide_env_values = true)]
+        token: String,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Checks a seal's text (a file holding TLY1:...) against a bundle, with
+    /// no network. Exit 0 when genuine and active as of the bundle, 1
+    /// otherwise, 2 on error (no bundle, an unreadable file).
+    Verify {
+        file: PathBuf,
+        #[arg(long)]
+        bundle: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -86,7 +86,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => client::trace(&api, &token, &make, &serial, json).await?,
         Command::Check { api, token, file } => return client::check(&api, &token, &file).await,
         Command::Report { what } => tally_node::report::run(what).await?,
-        Command::Paper { what } => tally_node::paper_cli::run(what).await?,
+        Command::Paper { what } => return tally_node::paper_cli::run(what).await,
         Command::Export {
             api,
             token,

@@ -1,13 +1,17 @@
-//! `tally paper print`: the printable page of one of the node's documents
-//! with its QR seal (`GET /v1/paper/{authority}/{number}`), written to a
-//! file or standard output; `--seal` gives the seal's text alone.
+//! `tally paper`: `print`, the printable page of one of the node's
+//! documents with its QR seal (`GET /v1/paper/{authority}/{number}`), or
+//! `--seal` its text alone; `bundle`, the trust bundle offline verifiers
+//! hold (`GET /v1/paper/bundle`); `verify`, a seal's text checked against a
+//! bundle with no network.
 
 use anyhow::{Context, bail};
 use std::io::Write as _;
 use std::path::Path;
+use std::process::ExitCode;
 
-/// `tally paper WHAT`.
-pub async fn run(what: crate::cli::PaperCommand) -> anyhow::Result<()> {
+/// `tally paper WHAT`; the exit code (`verify`: 0 genuine and active, 1
+/// otherwise).
+pub async fn run(what: crate::cli::PaperCommand) -> anyhow::Result<ExitCode> {
     match what {
         crate::cli::PaperCommand::Print {
             api,
@@ -16,7 +20,104 @@ pub async fn run(what: crate::cli::PaperCommand) -> anyhow::Result<()> {
             number,
             out,
             seal,
-        } => print(&api, &token, &authority, &number, seal, out.as_deref()).await,
+        } => print(&api, &token, &authority, &number, seal, out.as_deref())
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        crate::cli::PaperCommand::Bundle { api, token, out } => {
+            let url = format!("{}/v1/paper/bundle", api.trim_end_matches('/'));
+            let bundle = crate::client::call(reqwest::Method::GET, &url, &token, None).await?;
+            let text = serde_json::to_string_pretty(&bundle)?;
+            write_out(out.as_deref(), &format!("{text}\n"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        crate::cli::PaperCommand::Verify { file, bundle, json } => {
+            let now_s = tally_verify::now_ms() / 1000;
+            let v = verify(&file, &bundle, now_s)?;
+            if json {
+                println!("{}", crate::client::escape_json(&v.json)?);
+            } else {
+                println!("{}", render(&v.json));
+            }
+            Ok(ExitCode::from(v.code))
+        }
+    }
+}
+
+/// The answer for a terminal: the verdict, the status, the document.
+fn render(v: &serde_json::Value) -> String {
+    let field = |k: &str| crate::client::escape(v[k].as_str().unwrap_or("-"));
+    let d = &v["document"];
+    let doc = |k: &str| crate::client::escape(d[k].as_str().unwrap_or("-"));
+    format!(
+        "{}: {}\nstatus as of the bundle ({}): {}\n{} {} of {}, version {}, valid {} to {}\nprinted at {}",
+        "paper",
+        field("verdict"),
+        field("bundle_date"),
+        field("status"),
+        doc("kind"),
+        doc("number"),
+        doc("authority"),
+        d["version"],
+        doc("valid_from"),
+        doc("valid_until"),
+        field("printed_at"),
+    )
+}
+
+/// The answer of `tally paper verify`.
+pub struct Verified {
+    pub json: serde_json::Value,
+    /// 0: genuine and active as of the bundle; 1: otherwise.
+    pub code: u8,
+}
+
+/// Checks the seal in `file` (its text, `TLY1:...`) against the bundle in
+/// `bundle`, with no network. Errors (no bundle, an unreadable file, a
+/// bundle whose signature fails) are exit 2.
+pub fn verify(file: &Path, bundle: &Path, now_s: i64) -> anyhow::Result<Verified> {
+    let bundle_text = std::fs::read_to_string(bundle)
+        .with_context(|| format!("reading the bundle {}", bundle.display()))?;
+    let bundle: tally_paper::Bundle =
+        serde_json::from_str(&bundle_text).context("the bundle is not a trust bundle")?;
+    bundle.verified(None)?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    if bytes.starts_with(b"\x89PNG") || bytes.starts_with(b"\xFF\xD8") {
+        bail!(
+            "{} is a photo: this version reads a seal's text (TLY1:...), not an image",
+            file.display()
+        );
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let bundle_date = tally_api::view::rfc3339(bundle.produced_at);
+    let json = match tally_paper::read(&text) {
+        Err(e) => serde_json::json!({"verdict": "not_a_seal", "status": "unknown",
+            "reason": e.0, "document": null, "printed_at": null, "bundle_date": bundle_date}),
+        Ok(read) => {
+            let verdict = bundle.genuine(&read);
+            let status = match verdict {
+                tally_paper::Genuine::Genuine => bundle.status_of(&read, now_s),
+                _ => "unknown",
+            };
+            serde_json::json!({"verdict": verdict, "status": status,
+                "document": read.summary,
+                "printed_at": tally_api::view::rfc3339(read.times.printed_at * 1000),
+                "bundle_date": bundle_date})
+        }
+    };
+    let code = u8::from(!(json["verdict"] == "genuine" && json["status"] == "active"));
+    Ok(Verified { json, code })
+}
+
+fn write_out(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    match out.filter(|p| *p != Path::new("-")) {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+            Ok(())
+        }
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .context("writing to standard output"),
     }
 }
 
@@ -54,14 +155,5 @@ pub async fn print(
             crate::client::escape(v["error"]["message"].as_str().unwrap_or(""))
         );
     }
-    match out.filter(|p| *p != Path::new("-")) {
-        Some(path) => {
-            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("wrote {}", path.display());
-        }
-        None => std::io::stdout()
-            .write_all(text.as_bytes())
-            .context("writing to standard output")?,
-    }
-    Ok(())
+    write_out(out, &text)
 }

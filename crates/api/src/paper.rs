@@ -90,6 +90,63 @@ impl PaperDesk {
         })
     }
 
+    /// The trust bundle for offline verifiers: the paper keys of this
+    /// authority and of every trusted one, and the status of every export
+    /// license, import certificate and transit authorization this node
+    /// reads, signed with this node's paper key; blocking.
+    pub fn bundle(&self, v: &Verifier) -> Result<tally_paper::Bundle, ApiError> {
+        use tally_paper::{BundleAuthority, BundleKey, BundleStatus};
+        let reader = v.reader()?;
+        let trust = v.trust();
+        let own = v.authority().clone();
+        let mut names: Vec<(AuthorityId, String)> = vec![(own.clone(), own.to_string())];
+        for c in &trust.cards {
+            match names.iter_mut().find(|(a, _)| *a == c.authority) {
+                Some(slot) => slot.1 = c.name.clone(),
+                None => names.push((c.authority.clone(), c.name.clone())),
+            }
+        }
+        let mut authorities = Vec::with_capacity(names.len());
+        let mut statuses = Vec::new();
+        for (authority, name) in names {
+            let keys = reader
+                .paper_keys(&authority)?
+                .into_iter()
+                .map(|k| BundleKey {
+                    key_id: k.public_key,
+                    purpose: "paper".into(),
+                    valid_from_ms: k.valid_from_ms,
+                    compromised: false,
+                })
+                .collect();
+            for l in reader.licenses_of(&authority, usize::MAX)? {
+                if l.kind == tally_model::LicenseKind::Delivery {
+                    continue;
+                }
+                statuses.push(BundleStatus {
+                    authority: l.authority.to_string(),
+                    number: l.number.clone(),
+                    version: l.version,
+                    status: l.status.as_str().into(),
+                });
+            }
+            authorities.push(BundleAuthority {
+                authority: authority.to_string(),
+                name,
+                keys,
+            });
+        }
+        tally_paper::Bundle {
+            produced_by: own.to_string(),
+            produced_at: v.now_ms(),
+            authorities,
+            statuses,
+            signature: String::new(),
+        }
+        .sign(self.signer.as_ref())
+        .map_err(|e| ApiError::internal(e.to_string()))
+    }
+
     /// Appends one line to the audit file and syncs it before the print is
     /// handed out.
     fn record(&self, s: &Summary, times: Times, by: Option<&Person>) -> Result<(), ApiError> {

@@ -93,6 +93,17 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: Method::Get,
+        path: "/v1/paper/bundle",
+        role: Some(Role::Officer),
+        summary: "The trust bundle for offline verifiers: trusted paper keys and every document's status, signed (confidential: it lists revoked numbers)",
+        query: NO_QUERY,
+        body: None,
+        ok: 200,
+        errors: &[503],
+        handler: |m| on(m, paper::bundle),
+    },
+    Route {
+        method: Method::Get,
         path: "/v1/paper/{authority}/{number}",
         role: Some(Role::Issuer),
         summary: "The printable page of one of this node's documents with its QR seal; each print is recorded",

@@ -11,14 +11,18 @@
 //!   through the same [`tally_model::signer::Signer`] as its log key,
 //!   compressed with zlib and written in Base45 after `TLY1:`; read back
 //!   and judged genuine, altered or untrusted;
+//! - [`bundle`]: what an offline verifier holds: the trusted paper keys and
+//!   the status of every document, signed by the producing node;
 //! - [`qr`]: the text as a QR code (alphanumeric, level Q, version 25 at
 //!   most), drawn as SVG.
 
+pub mod bundle;
 pub mod qr;
 pub mod seal;
 pub mod summary;
 mod summary_cbor;
 
+pub use bundle::{Bundle, BundleAuthority, BundleError, BundleKey, BundleStatus};
 pub use qr::{Qr, QrError, qr};
 pub use seal::{Genuine, NotASeal, PaperKey, Read, SealError, Sealed, Times, read, seal};
 pub use summary::{SealLine, SealParty, Summary, SummaryError};

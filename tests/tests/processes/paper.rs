@@ -5,7 +5,7 @@
 //! genuine against that key.
 
 use super::docs;
-use super::rig::{Net, path_str, tally_ok};
+use super::rig::{Net, path_str, tally, tally_ok};
 use anyhow::{Context, Result, ensure};
 use std::time::Duration;
 use tally_model::signer::{FileSigner, Signer as _};
@@ -87,11 +87,62 @@ async fn a_printed_seal_verifies_against_the_announced_paper_key() -> Result<()>
     let prints = std::fs::read_to_string(dir.join("paper-prints.jsonl"))?;
     ensure!(prints.lines().count() == 2, "{prints}");
 
+    // Offline: the bundle, then the seal checked against it with no network.
+    let bundle = dir.join("bundle.json");
+    let seal_file = dir.join("IC-1.seal");
+    std::fs::write(&seal_file, &seal)?;
+    let (bundle_s, seal_s) = (
+        path_str(&bundle)?.to_owned(),
+        path_str(&seal_file)?.to_owned(),
+    );
+    tally_ok(&[
+        "paper", "bundle", "--api", &api, "--token", &token, "--out", &bundle_s,
+    ])?;
+    let verify = |args: &[&str]| -> Result<(i32, serde_json::Value)> {
+        let mut all = vec!["paper", "verify"];
+        all.extend_from_slice(args);
+        let out = tally(&all)?;
+        let code = out.status.code().context("an exit code")?;
+        let json = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        Ok((code, json))
+    };
+    let (code, v) = verify(&[&seal_s, "--bundle", &bundle_s, "--json"])?;
+    ensure!(
+        code == 0 && v["verdict"] == "genuine" && v["status"] == "active",
+        "{code} {v}"
+    );
+    ensure!(v["document"]["number"] == "IC-1", "{v}");
+
+    net.node(US)
+        .post(
+            "/v1/licenses/US-DDTC/IC-1/status",
+            &serde_json::json!({"status": "revoked", "reason": "withdrawn"}),
+        )
+        .await?;
+    tally_ok(&[
+        "paper", "bundle", "--api", &api, "--token", &token, "--out", &bundle_s,
+    ])?;
+    let (code, v) = verify(&[&seal_s, "--bundle", &bundle_s, "--json"])?;
+    ensure!(
+        code == 1 && v["verdict"] == "genuine" && v["status"] == "revoked",
+        "{code} {v}"
+    );
+
+    std::fs::write(&seal_file, "TLY1:NOT A SEAL")?;
+    let (code, v) = verify(&[&seal_s, "--bundle", &bundle_s, "--json"])?;
+    ensure!(code == 1 && v["verdict"] == "not_a_seal", "{code} {v}");
+    let missing = path_str(&dir)?.to_owned() + "/no-bundle.json";
+    let (code, _) = verify(&[&seal_s, "--bundle", &missing])?;
+    ensure!(code == 2, "no bundle: exit {code}");
+
     // A restart announces nothing more.
     net.node_mut(US).sigterm(WAIT).await?;
     net.node_mut(US).start().await?;
     let heads = net.node(US).heads().await?;
-    ensure!(heads.get(US).map(|h| h.seq) == Some(2), "{heads:?}");
+    ensure!(
+        heads.get(US).map(|h| h.seq) == Some(3),
+        "key, IC-1, its revocation: {heads:?}"
+    );
     net.pass();
     Ok(())
 }

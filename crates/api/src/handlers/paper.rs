@@ -1,6 +1,7 @@
 //! `GET /v1/paper/{authority}/{number}`: the printable page of one of this
 //! node's documents with its QR seal, or (`?format=seal`) the seal's text
 //! (docs/API.md, "Paper seals"). Each print is recorded by the paper desk.
+//! `GET /v1/paper/bundle`: the trust bundle offline verifiers hold.
 
 use super::blocking;
 use crate::error::ApiError;
@@ -28,19 +29,32 @@ pub struct PrintQuery {
     pub format: Format,
 }
 
+/// `GET /v1/paper/bundle` (officer): the trust bundle, signed.
+pub async fn bundle(
+    axum::extract::State(s): axum::extract::State<AppState>,
+) -> Result<axum::Json<tally_paper::Bundle>, ApiError> {
+    let desk = desk(&s)?;
+    let v = s.verifier.clone();
+    blocking(move || desk.bundle(&v)).await.map(axum::Json)
+}
+
+fn desk(s: &AppState) -> Result<std::sync::Arc<crate::paper::PaperDesk>, ApiError> {
+    s.paper.clone().ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "this node prints no seals: set [paper] enabled = true in tally.toml and restart",
+        )
+    })
+}
+
 pub async fn print(
     axum::extract::State(s): axum::extract::State<AppState>,
     Path((authority, number)): Path<(String, String)>,
     Query(q): Query<PrintQuery>,
     token: Option<Extension<TokenKey>>,
 ) -> Result<Response, ApiError> {
-    let desk = s.paper.clone().ok_or_else(|| {
-        ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "this node prints no seals: set [paper] enabled = true in tally.toml and restart",
-        )
-    })?;
+    let desk = desk(&s)?;
     let by = super::licenses::Asker::of(&s, token).person;
     let v = s.verifier.clone();
     let print = blocking(move || desk.print(&v, &authority, &number, by.as_ref())).await?;

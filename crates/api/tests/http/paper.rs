@@ -82,6 +82,31 @@ async fn a_print_carries_a_genuine_seal_and_is_recorded() {
     assert_eq!(audit.lines().count(), 2, "{audit}");
     assert!(audit.lines().all(|l| l.contains("\"number\":\"EXP-1\"")));
 
+    // The bundle an officer's verifier holds: the announced key, the
+    // document's status, a signature that holds for it.
+    let b = r.get("/v1/paper/bundle", o).await;
+    assert_eq!(b.status, StatusCode::OK, "{}", b.text);
+    let bundle: tally_paper::Bundle = serde_json::from_str(&b.text).expect("a bundle");
+    bundle
+        .verified(Some(&public))
+        .expect("signed by the paper key");
+    assert_eq!(bundle.produced_by, US);
+    assert!(
+        bundle
+            .statuses
+            .iter()
+            .any(|st| st.number == "EXP-1" && st.status == "active")
+    );
+    assert!(
+        bundle
+            .statuses
+            .iter()
+            .any(|st| st.authority == "MX-SEDENA" && st.number == "IC-1"),
+        "the documents this node reads"
+    );
+    assert_eq!(bundle.genuine(&seal), Genuine::Genuine);
+    assert_eq!(bundle.status_of(&seal, seal.times.printed_at), "active");
+
     // Another authority's document, an unknown one, an officer.
     let a = r.get("/v1/paper/MX-SEDENA/IC-1", i).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.text);

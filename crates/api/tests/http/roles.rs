@@ -151,6 +151,13 @@ fn contract() -> Vec<Case> {
         ),
         case(
             M::GET,
+            "/v1/paper/bundle",
+            "/v1/paper/bundle",
+            officer,
+            None,
+        ),
+        case(
+            M::GET,
             "/v1/paper/{authority}/{number}",
             "/v1/paper/US-DDTC/EXP-1",
             issuer,
