@@ -112,11 +112,20 @@ impl PaperDesk {
             let keys = reader
                 .paper_keys(&authority)?
                 .into_iter()
-                .map(|k| BundleKey {
-                    key_id: k.public_key,
-                    purpose: "paper".into(),
-                    valid_from_ms: k.valid_from_ms,
-                    compromised: false,
+                .map(|k| {
+                    // Any compromise mark on the key makes its seals untrusted,
+                    // whatever time they claim.
+                    let id: Option<[u8; 32]> = hex::decode(&k.public_key)
+                        .ok()
+                        .and_then(|b| b.try_into().ok());
+                    let compromised =
+                        id.is_some_and(|id| trust.compromised_after(&authority, &id).is_some());
+                    BundleKey {
+                        key_id: k.public_key,
+                        purpose: "paper".into(),
+                        valid_from_ms: k.valid_from_ms,
+                        compromised,
+                    }
                 })
                 .collect();
             for l in reader.licenses_of(&authority, usize::MAX)? {

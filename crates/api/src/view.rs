@@ -324,6 +324,9 @@ pub struct AuthorityView {
 pub enum KeyPurpose {
     Signing,
     Encryption,
+    /// Signs the seals printed on the authority's documents (announced in
+    /// its log, never on its card).
+    Paper,
 }
 
 /// One key of an authority. Fields this node does not know are null; seq
@@ -375,9 +378,16 @@ impl AuthorityView {
         own: bool,
         rotated: &[RotatedKey],
         announced: &[AnnouncedKey],
+        paper: &[AnnouncedKey],
         trust: &TrustList,
     ) -> AuthorityView {
         let mut view = AuthorityView::from_card(card, own);
+        for p in paper {
+            view.keys.push(KeyView::of(
+                &CardKey::new(p.public_key.clone(), p.valid_from_ms),
+                KeyPurpose::Paper,
+            ));
+        }
         let listed = |keys: &[KeyView], k: &str| {
             keys.iter()
                 .any(|v| v.purpose == KeyPurpose::Signing && v.key_id.eq_ignore_ascii_case(k))
@@ -410,7 +420,8 @@ impl AuthorityView {
         }
         for k in &mut view.keys {
             // Only signing keys are retired by a rotation; an older
-            // encryption key still opens what was sealed to it.
+            // encryption key still opens what was sealed to it, and a paper
+            // key lasts until a compromise mark names it.
             let retired = rotated
                 .iter()
                 .filter(|_| k.purpose == KeyPurpose::Signing)

@@ -135,6 +135,7 @@ pub async fn authorities(State(s): State<AppState>) -> Result<Json<Vec<Authority
                 true,
                 &store.rotated_keys(&own)?,
                 &store.announced_keys(&own)?,
+                &store.paper_keys(&own)?,
                 &trust,
             ),
             None => AuthorityView {
@@ -152,8 +153,9 @@ pub async fn authorities(State(s): State<AppState>) -> Result<Json<Vec<Authority
         for c in trust.cards.iter().filter(|c| c.authority != own) {
             let rotated = store.rotated_keys(&c.authority)?;
             let announced = store.announced_keys(&c.authority)?;
+            let paper = store.paper_keys(&c.authority)?;
             views.push(AuthorityView::from_card_and_log(
-                c, false, &rotated, &announced, &trust,
+                c, false, &rotated, &announced, &paper, &trust,
             ));
         }
         Ok(Json(views))

@@ -107,6 +107,15 @@ async fn a_print_carries_a_genuine_seal_and_is_recorded() {
     assert_eq!(bundle.genuine(&seal), Genuine::Genuine);
     assert_eq!(bundle.status_of(&seal, seal.times.printed_at), "active");
 
+    // The authorities list this node's paper key beside its other keys.
+    let list = r.get("/v1/authorities", o).await.json();
+    let keys = list[0]["keys"].as_array().expect("keys").clone();
+    assert!(
+        keys.iter()
+            .any(|k| k["purpose"] == "paper" && k["key_id"] == hex::encode(public)),
+        "{list}"
+    );
+
     // Another authority's document, an unknown one, an officer.
     let a = r.get("/v1/paper/MX-SEDENA/IC-1", i).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.text);
