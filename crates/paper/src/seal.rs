@@ -12,7 +12,6 @@ use crate::summary::{Summary, SummaryError};
 use ciborium::Value;
 use coset::{CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
 use sha2::{Digest, Sha256};
-use std::io::{Read as _, Write as _};
 use tally_model::signer::{Signer, SignerError};
 
 /// What every seal's text starts with.
@@ -23,8 +22,8 @@ pub const EXTERNAL_AAD: &[u8] = b"tally/seal/v1";
 pub const SUMMARY_CLAIM: i64 = -65_537;
 /// The longest a seal inflates to: a bomb is "not a seal", not a crash.
 pub const MAX_INFLATED: usize = 16 * 1024;
-/// The zlib level, pinned (with the pure-Rust backend) so that the vectors
-/// regenerate byte for byte.
+/// The zlib level, pinned (with the compressor, [`deflate`]) so that the
+/// vectors regenerate byte for byte.
 pub const ZLIB_LEVEL: u32 = 9;
 
 /// The CWT claim keys used (RFC 8392).
@@ -126,11 +125,7 @@ pub fn seal(summary: &Summary, times: Times, signer: &dyn Signer) -> Result<Seal
     let cose = sign1
         .to_tagged_vec()
         .map_err(|e| SealError::Encoding(e.to_string()))?;
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(ZLIB_LEVEL));
-    z.write_all(&cose)
-        .and_then(|()| z.flush())
-        .map_err(|e| SealError::Encoding(e.to_string()))?;
-    let compressed = z.finish().map_err(|e| SealError::Encoding(e.to_string()))?;
+    let compressed = deflate(&cose);
     let text = format!("{PREFIX}{}", base45::encode(&compressed));
     Ok(Sealed {
         claims: claims_bytes,
@@ -160,17 +155,22 @@ fn not<T>(why: impl Into<String>) -> Result<T, NotASeal> {
     Err(NotASeal(why.into()))
 }
 
+/// `bytes` as a zlib stream at [`ZLIB_LEVEL`], by `miniz_oxide` itself: a
+/// fixed compressor, whatever backend other crates of a build choose for
+/// `flate2`, so the vectors regenerate byte for byte.
+pub fn deflate(bytes: &[u8]) -> Vec<u8> {
+    miniz_oxide::deflate::compress_to_vec_zlib(bytes, ZLIB_LEVEL as u8)
+}
+
 fn inflate(compressed: &[u8]) -> Result<Vec<u8>, NotASeal> {
-    let mut out = Vec::new();
-    let limit = u64::try_from(MAX_INFLATED + 1).unwrap_or(u64::MAX);
-    flate2::read::ZlibDecoder::new(compressed)
-        .take(limit)
-        .read_to_end(&mut out)
-        .or_else(|e| not(format!("zlib: {e}")))?;
-    if out.len() > MAX_INFLATED {
-        return not(format!("inflates past {MAX_INFLATED} bytes"));
-    }
-    Ok(out)
+    miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(compressed, MAX_INFLATED).map_err(|e| {
+        match e.status {
+            miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
+                NotASeal(format!("inflates past {MAX_INFLATED} bytes"))
+            }
+            other => NotASeal(format!("zlib: {other:?}")),
+        }
+    })
 }
 
 fn claim(claims: &[(Value, Value)], key: i64) -> Option<&Value> {

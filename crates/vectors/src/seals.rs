@@ -6,7 +6,6 @@
 
 use crate::{hex, seed};
 use serde_json::{Value, json};
-use std::io::Write as _;
 use tally_model::signer::{FileSigner, Signer as _};
 use tally_model::{AuthorityKey, License};
 use tally_paper::{Summary, Times};
@@ -36,9 +35,7 @@ fn altered(cose: &[u8]) -> String {
         .position(|w| w == [0x07, 0x18])
         .expect("line 1's quantity");
     cose[at + 2] = cose[at + 2].wrapping_add(1);
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(9));
-    z.write_all(&cose).expect("in memory");
-    format!("TLY1:{}", base45::encode(z.finish().expect("in memory")))
+    format!("TLY1:{}", base45::encode(tally_paper::seal::deflate(&cose)))
 }
 
 pub fn file() -> Value {
