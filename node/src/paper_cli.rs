@@ -77,7 +77,7 @@ pub struct Verified {
 pub fn verify(file: &Path, bundle: &Path, now_s: i64) -> anyhow::Result<Verified> {
     let bundle_text = std::fs::read_to_string(bundle)
         .with_context(|| format!("reading the bundle {}", bundle.display()))?;
-    let bundle: tally_paper::Bundle =
+    let bundle: tally_verify::paper::Bundle =
         serde_json::from_str(&bundle_text).context("the bundle is not a trust bundle")?;
     bundle.verified(None)?;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
@@ -89,13 +89,13 @@ pub fn verify(file: &Path, bundle: &Path, now_s: i64) -> anyhow::Result<Verified
     }
     let text = String::from_utf8_lossy(&bytes);
     let bundle_date = tally_api::view::rfc3339(bundle.produced_at);
-    let json = match tally_paper::read(&text) {
+    let json = match tally_verify::paper::read(&text) {
         Err(e) => serde_json::json!({"verdict": "not_a_seal", "status": "unknown",
             "reason": e.0, "document": null, "printed_at": null, "bundle_date": bundle_date}),
         Ok(read) => {
             let verdict = bundle.genuine(&read);
             let status = match verdict {
-                tally_paper::Genuine::Genuine => bundle.status_of(&read, now_s),
+                tally_verify::paper::Genuine::Genuine => bundle.status_of(&read, now_s),
                 _ => "unknown",
             };
             serde_json::json!({"verdict": verdict, "status": status,

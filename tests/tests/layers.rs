@@ -33,13 +33,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The verifier signs through tally-model's `Signer`; the token's signer
     // (tally-custody) is handed in by the node.
     ("tally-verify", &["tally-model", "tally-store"]),
-    ("tally-api", &["tally-model", "tally-verify", "tally-paper"]),
+    ("tally-api", &["tally-model", "tally-verify"]),
     // Where the signing key lives (a file or a PKCS#11 token): beside the
     // store, on the model only, so that the verifier and the node can hold
     // a signer without the custody crate learning about either.
     ("tally-custody", &["tally-model"]),
-    // Paper seals sign through tally-model's `Signer`, like the log.
-    ("tally-paper", &["tally-model"]),
 ];
 
 /// Every dependency of `metadata` (the JSON of `cargo metadata

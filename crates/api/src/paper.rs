@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tally_model::signer::Signer;
 use tally_model::{AuthorityId, Date, Person};
-use tally_paper::{Sealed, Summary, Times};
 use tally_verify::Verifier;
+use tally_verify::paper::{Sealed, Summary, Times};
 use tally_verify::state::LicenseState;
 
 /// The paper key and where prints are recorded.
@@ -79,7 +79,7 @@ impl PaperDesk {
             printed_at: v.now_ms() / 1000,
             expires_at: end,
         };
-        let sealed = tally_paper::seal(&summary, times, self.signer.as_ref())
+        let sealed = tally_verify::paper::seal(&summary, times, self.signer.as_ref())
             .map_err(|e| ApiError::internal(e.to_string()))?;
         self.record(&summary, times, by)?;
         Ok(Print {
@@ -94,8 +94,8 @@ impl PaperDesk {
     /// authority and of every trusted one, and the status of every export
     /// license, import certificate and transit authorization this node
     /// reads, signed with this node's paper key; blocking.
-    pub fn bundle(&self, v: &Verifier) -> Result<tally_paper::Bundle, ApiError> {
-        use tally_paper::{BundleAuthority, BundleKey, BundleStatus};
+    pub fn bundle(&self, v: &Verifier) -> Result<tally_verify::paper::Bundle, ApiError> {
+        use tally_verify::paper::{BundleAuthority, BundleKey, BundleStatus};
         let reader = v.reader()?;
         let trust = v.trust();
         let own = v.authority().clone();
@@ -145,7 +145,7 @@ impl PaperDesk {
                 keys,
             });
         }
-        tally_paper::Bundle {
+        tally_verify::paper::Bundle {
             produced_by: own.to_string(),
             produced_at: v.now_ms(),
             authorities,
@@ -164,7 +164,7 @@ impl PaperDesk {
             "authority": s.authority,
             "number": s.number,
             "version": s.version,
-            "cti": hex::encode(tally_paper::seal::cti(&s.authority, &s.number, s.version)),
+            "cti": hex::encode(tally_verify::paper::seal::cti(&s.authority, &s.number, s.version)),
             "by": by.map(|p| p.name.clone()),
         });
         let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());

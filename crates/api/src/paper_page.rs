@@ -178,7 +178,7 @@ pub fn page(p: &Print) -> String {
     row(&mut out, "Signed by", &person(&people.signatory));
     out.push_str("</table>");
     lines(&mut out, doc.items());
-    let qr = tally_paper::qr(&p.sealed.text).map(|q| q.svg(60));
+    let qr = tally_verify::paper::qr(&p.sealed.text).map(|q| q.svg(60));
     let _ = write!(
         out,
         "<section class=\"seal\"><h2>Seal</h2>{}<p class=\"how\">Scan with the offline verifier of any partner authority (its /paper/ page). The seal holds a summary of this page, signed by {}; printed at {} (UTC seconds {}).</p><p class=\"text\">{}</p></section></main></body></html>",

@@ -8,7 +8,7 @@ use crate::{hex, seed};
 use serde_json::{Value, json};
 use tally_model::signer::{FileSigner, Signer as _};
 use tally_model::{AuthorityKey, License};
-use tally_paper::{Summary, Times};
+use tally_verify::paper::{Summary, Times};
 
 /// The paper key of US-DDTC in the vectors.
 fn paper_key() -> AuthorityKey {
@@ -35,15 +35,18 @@ fn altered(cose: &[u8]) -> String {
         .position(|w| w == [0x07, 0x18])
         .expect("line 1's quantity");
     cose[at + 2] = cose[at + 2].wrapping_add(1);
-    format!("TLY1:{}", base45::encode(tally_paper::seal::deflate(&cose)))
+    format!(
+        "TLY1:{}",
+        base45::encode(tally_verify::paper::seal::deflate(&cose))
+    )
 }
 
 pub fn file() -> Value {
     let signer = FileSigner::new(&paper_key());
     let public = signer.public_key();
     let s = summary();
-    let sealed = tally_paper::seal(&s, TIMES, &signer).expect("seals");
-    let qr = tally_paper::qr(&sealed.text).expect("fits a QR code");
+    let sealed = tally_verify::paper::seal(&s, TIMES, &signer).expect("seals");
+    let qr = tally_verify::paper::qr(&sealed.text).expect("fits a QR code");
     let mut damaged = sealed.text.clone().into_bytes();
     damaged[12] = if damaged[12] == b'A' { b'B' } else { b'A' };
     let damaged = String::from_utf8(damaged).expect("ascii");
@@ -53,14 +56,14 @@ pub fn file() -> Value {
             "authority": "US-DDTC",
             "secret": hex(seed("tally-vectors/paper/US-DDTC/1")),
             "public_key": hex(public),
-            "kid": hex(tally_paper::seal::key_id(&public)),
+            "kid": hex(tally_verify::paper::seal::key_id(&public)),
         },
         "seal": {
             "description": "The export license of documents.json, version 1, issued on 2026-01-05, with two serials on line 1 (digest over the normalized serials AC1000 and AC1001).",
             "summary": s,
             "iat": TIMES.printed_at,
             "exp": TIMES.expires_at,
-            "cti": hex(tally_paper::seal::cti("US-DDTC", &s.number, 1)),
+            "cti": hex(tally_verify::paper::seal::cti("US-DDTC", &s.number, 1)),
             "claims": hex(&sealed.claims),
             "cose_sign1": hex(&sealed.cose),
             "zlib": hex(&sealed.compressed),

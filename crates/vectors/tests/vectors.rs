@@ -479,19 +479,19 @@ fn seals_get_their_answer() {
         .try_into()
         .expect("32 bytes");
     let seal = &f["seal"];
-    let read = tally_paper::read(s(seal, "text")).expect("the seal reads");
+    let read = tally_verify::paper::read(s(seal, "text")).expect("the seal reads");
     assert_eq!(
         serde_json::to_value(&read.summary).expect("json"),
         seal["summary"]
     );
     assert_eq!(hex::encode(&read.cti), s(seal, "cti"));
     for case in arr(&f, "cases") {
-        let keys = [tally_paper::PaperKey {
+        let keys = [tally_verify::paper::PaperKey {
             authority: "US-DDTC".into(),
             public_key: public,
             compromised: case["compromised"] == true,
         }];
-        let got = match tally_paper::read(s(case, "text")) {
+        let got = match tally_verify::paper::read(s(case, "text")) {
             Err(_) => "not_a_seal".to_string(),
             Ok(r) => serde_json::to_value(r.genuine(&keys))
                 .expect("json")

@@ -24,6 +24,9 @@
 //! - [`Verifier::integrity`] -> [`Integrity`] (`integrity.rs`): the store
 //!   checks (walk the chains, read every record, mark damaged or checked).
 //! - [`att_report`]: the ATT annual report drafted from a [`Reader`].
+//! - [`paper`]: paper seals: a document's signed summary in a QR code, read
+//!   back and judged genuine, altered or untrusted, and the trust bundle an
+//!   offline verifier holds (pure: it touches no store).
 //!
 //! Layout besides:
 //! - `builder`: [`VerifierBuilder`], everything a verifier is given, given
@@ -50,6 +53,7 @@ pub mod issue;
 mod issue_linkage;
 pub mod keys;
 pub mod own_keys;
+pub mod paper;
 mod reader;
 pub mod rules;
 pub mod sealing;

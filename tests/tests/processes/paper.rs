@@ -51,7 +51,7 @@ async fn a_printed_seal_verifies_against_the_announced_paper_key() -> Result<()>
     let seal = tally_ok(&[
         "paper", "print", "--api", &api, "--token", &token, US, "IC-1", "--seal",
     ])?;
-    let read = tally_paper::read(seal.trim()).context("the printed seal reads")?;
+    let read = tally_verify::paper::read(seal.trim()).context("the printed seal reads")?;
     ensure!(
         read.summary.number == "IC-1" && read.summary.kind == "import",
         "{:?}",
@@ -62,12 +62,12 @@ async fn a_printed_seal_verifies_against_the_announced_paper_key() -> Result<()>
         .try_into()
         .map_err(|_| anyhow::anyhow!("32 bytes"))?;
     let public = FileSigner::new(&tally_model::AuthorityKey::from_bytes(&secret)).public_key();
-    let keys = [tally_paper::PaperKey {
+    let keys = [tally_verify::paper::PaperKey {
         authority: US.into(),
         public_key: public,
         compromised: false,
     }];
-    ensure!(read.genuine(&keys) == tally_paper::Genuine::Genuine);
+    ensure!(read.genuine(&keys) == tally_verify::paper::Genuine::Genuine);
 
     let page = dir.join("IC-1.html");
     tally_ok(&[

@@ -32,7 +32,7 @@ pub struct PrintQuery {
 /// `GET /v1/paper/bundle` (officer): the trust bundle, signed.
 pub async fn bundle(
     axum::extract::State(s): axum::extract::State<AppState>,
-) -> Result<axum::Json<tally_paper::Bundle>, ApiError> {
+) -> Result<axum::Json<tally_verify::paper::Bundle>, ApiError> {
     let desk = desk(&s)?;
     let v = s.verifier.clone();
     blocking(move || desk.bundle(&v)).await.map(axum::Json)

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use std::sync::Arc;
 use tally_api::paper::PaperDesk;
 use tally_model::signer::{FileSigner, Signer as _};
-use tally_paper::{Genuine, PaperKey};
+use tally_verify::paper::{Genuine, PaperKey};
 
 fn desk(r: &Rig) -> (PaperDesk, [u8; 32]) {
     let signer = FileSigner::new(&key(50));
@@ -51,7 +51,7 @@ async fn a_print_carries_a_genuine_seal_and_is_recorded() {
     let a = r.get("/v1/paper/US-DDTC/EXP-1?format=seal", i).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     assert!(a.content_type().starts_with("text/plain"));
-    let seal = tally_paper::read(&a.text).expect("a seal");
+    let seal = tally_verify::paper::read(&a.text).expect("a seal");
     assert_eq!(seal.summary.number, "EXP-1");
     assert_eq!(seal.summary.route, ["US", "GT", "MX"]);
     let keys = [PaperKey {
@@ -86,7 +86,7 @@ async fn a_print_carries_a_genuine_seal_and_is_recorded() {
     // document's status, a signature that holds for it.
     let b = r.get("/v1/paper/bundle", o).await;
     assert_eq!(b.status, StatusCode::OK, "{}", b.text);
-    let bundle: tally_paper::Bundle = serde_json::from_str(&b.text).expect("a bundle");
+    let bundle: tally_verify::paper::Bundle = serde_json::from_str(&b.text).expect("a bundle");
     bundle
         .verified(Some(&public))
         .expect("signed by the paper key");

@@ -8,7 +8,7 @@
 //! document is and whether a post fits its route are the verifier's, from
 //! its bundle.
 
-use crate::summary::{Summary, SummaryError};
+use crate::paper::summary::{Summary, SummaryError};
 use ciborium::Value;
 use coset::{CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
 use sha2::{Digest, Sha256};
@@ -103,7 +103,7 @@ fn claims(summary: &Summary, times: Times) -> Value {
         (Value::Integer(CTI.into()), Value::Bytes(id.to_vec())),
         (
             Value::Integer(SUMMARY_CLAIM.into()),
-            crate::summary::to_cbor(summary),
+            crate::paper::summary::to_cbor(summary),
         ),
     ])
 }
@@ -220,7 +220,7 @@ pub fn read(text: &str) -> Result<Read, NotASeal> {
     let summary = claim(&claims, SUMMARY_CLAIM)
         .cloned()
         .ok_or_else(|| NotASeal("no summary claim".into()))
-        .and_then(|v| crate::summary::from_cbor(v).map_err(|SummaryError(e)| NotASeal(e)))?;
+        .and_then(|v| crate::paper::summary::from_cbor(v).map_err(|SummaryError(e)| NotASeal(e)))?;
     Ok(Read {
         key_id: sign1.protected.header.key_id.clone(),
         issuer,

@@ -7,7 +7,7 @@
 //!
 //! It is confidential to the State that holds it: it lists revoked numbers.
 
-use crate::seal::{Genuine, PaperKey, Read};
+use crate::paper::seal::{Genuine, PaperKey, Read};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tally_model::signer::{Signer, SignerError};

@@ -4,7 +4,9 @@
 
 use tally_model::signer::{FileSigner, Signer as _};
 use tally_model::{AuthorityKey, License};
-use tally_paper::{Bundle, BundleAuthority, BundleKey, BundleStatus, Genuine, Summary, Times};
+use tally_verify::paper::{
+    Bundle, BundleAuthority, BundleKey, BundleStatus, Genuine, Summary, Times,
+};
 
 fn paper() -> FileSigner {
     FileSigner::new(&AuthorityKey::from_bytes(&[9; 32]))
@@ -62,8 +64,8 @@ fn a_bundle_holds_as_signed_and_gives_each_seal_its_status() {
         printed_at: 1_794_000_000,
         expires_at: 1_809_000_000,
     };
-    let sealed = tally_paper::seal(&summary, times, &paper()).expect("seals");
-    let read = tally_paper::read(&sealed.text).expect("reads");
+    let sealed = tally_verify::paper::seal(&summary, times, &paper()).expect("seals");
+    let read = tally_verify::paper::read(&sealed.text).expect("reads");
     assert_eq!(b.genuine(&read), Genuine::Genuine);
     assert_eq!(b.status_of(&read, 1_795_000_000), "active");
     assert_eq!(b.status_of(&read, 1_810_000_000), "expired");

@@ -4,7 +4,7 @@
 
 use tally_model::signer::FileSigner;
 use tally_model::{AuthorityKey, License};
-use tally_paper::{Genuine, NotASeal, PaperKey, Summary, Times, qr, read, seal};
+use tally_verify::paper::{Genuine, NotASeal, PaperKey, Summary, Times, qr, read, seal};
 
 fn signer() -> FileSigner {
     FileSigner::new(&AuthorityKey::from_bytes(&[7; 32]))
@@ -63,7 +63,10 @@ fn a_changed_summary_is_altered_and_a_damaged_text_is_not_a_seal() {
         .position(|w| w == [0x07, 0x18])
         .expect("line 1's quantity (key 7, one-byte integer)");
     cose[at + 2] = cose[at + 2].wrapping_add(1);
-    let text = format!("TLY1:{}", base45::encode(tally_paper::seal::deflate(&cose)));
+    let text = format!(
+        "TLY1:{}",
+        base45::encode(tally_verify::paper::seal::deflate(&cose))
+    );
     let r = read(&text).expect("still a seal");
     assert_ne!(r.summary, summary());
     assert_eq!(r.genuine(&keys(false)), Genuine::Altered);
@@ -79,7 +82,7 @@ fn a_changed_summary_is_altered_and_a_damaged_text_is_not_a_seal() {
 
 #[test]
 fn a_compression_bomb_is_not_a_seal() {
-    let bomb = tally_paper::seal::deflate(&vec![0u8; 1 << 20]);
+    let bomb = tally_verify::paper::seal::deflate(&vec![0u8; 1 << 20]);
     let text = format!("TLY1:{}", base45::encode(bomb));
     let e = read(&text).expect_err("a bomb");
     assert!(e.0.contains("inflates past"), "{e}");

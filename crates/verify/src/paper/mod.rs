@@ -1,4 +1,4 @@
-//! Paper seals (docs/PROTOCOL.md, "Paper seals"): what a node prints on a
+//! Paper seals (docs/PROTOCOL.md 14): what a node prints on a
 //! license, import certificate or transit authorization so that a phone
 //! at a border post verifies it with no network.
 //!

@@ -216,4 +216,4 @@ mod opt_hex {
     }
 }
 
-pub(crate) use crate::summary_cbor::{from_cbor, to_cbor};
+pub(crate) use crate::paper::summary_cbor::{from_cbor, to_cbor};

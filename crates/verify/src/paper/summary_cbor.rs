@@ -3,7 +3,7 @@
 //! out. Reading is strict about types and lenient about keys it does not
 //! know (a later version may add some).
 
-use crate::summary::{SealLine, SealParty, Summary, SummaryError};
+use crate::paper::summary::{SealLine, SealParty, Summary, SummaryError};
 use ciborium::Value;
 use tally_model::{DocumentRef, EndUserCertificate};
 
