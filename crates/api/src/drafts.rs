@@ -135,7 +135,7 @@ impl Drafts {
             action,
             prepared_by,
             preparer_token: hex::encode(token),
-            created_at_ms: now_ms(),
+            created_at_ms: tally_verify::now_ms(),
         };
         let mut pending = self.lock();
         if pending.len() >= MAX_DRAFTS {
@@ -183,12 +183,6 @@ impl Drafts {
         }
         Ok(())
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
