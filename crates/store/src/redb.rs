@@ -10,7 +10,7 @@
 //! opened (the disk is still full), every call answers the open's error and
 //! the next one tries again.
 
-use crate::engine::{Batch, Engine, EngineKind, Op, Rows};
+use crate::engine::{Batch, Engine, EngineKind, Rows};
 use crate::error::{Result, StoreError};
 use redb::{Database, Durability, ReadTransaction, ReadableDatabase, TableDefinition};
 use std::path::{Path, PathBuf};
@@ -87,16 +87,8 @@ impl RedbEngine {
         txn.set_durability(Durability::Immediate).map_err(err)?;
         {
             let mut table = txn.open_table(TABLE).map_err(err)?;
-            for op in &batch {
-                match op {
-                    Op::Put(k, v) => {
-                        table.insert(k.as_slice(), v.as_slice()).map_err(err)?;
-                    }
-                    Op::Delete(k) => {
-                        table.remove(k.as_slice()).map_err(err)?;
-                    }
-                }
-            }
+            let ops = crate::redb_pack::last_per_key(batch);
+            crate::redb_pack::apply(&mut table, &ops).map_err(err)?;
         }
         txn.commit().map_err(err)
     }
