@@ -38,6 +38,12 @@ impl PaperDesk {
         }
     }
 
+    /// The paper key's public half: what the offline verifier pins
+    /// (`GET /paper/pin.json`).
+    pub fn public_key(&self) -> [u8; 32] {
+        self.signer.public_key()
+    }
+
     /// Seals the current version of `number`, one of this node's own
     /// documents, and records the print; blocking.
     pub fn print(

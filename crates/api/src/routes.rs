@@ -7,8 +7,8 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
 use crate::handlers::{
-    alerts, console, drafts, export, import, licenses, lists, node, paper, reports, shipments,
-    statistics, trace,
+    alerts, console, drafts, export, import, licenses, lists, node, paper, paper_app, reports,
+    shipments, statistics, trace,
 };
 use crate::openapi;
 pub use crate::route::{Method, QueryParam, Route};
@@ -601,11 +601,45 @@ pub const ROUTES: &[Route] = &[
         errors: &[404],
         handler: |m| on(m, console::asset),
     },
+    Route {
+        method: Method::Get,
+        path: "/paper/",
+        role: None,
+        summary: "The offline paper verifier: an installable web app that checks a printed document's QR seal with no network",
+        query: NO_QUERY,
+        body: None,
+        ok: 200,
+        errors: &[],
+        handler: |m| on(m, paper_app::index),
+    },
+    Route {
+        method: Method::Get,
+        path: "/paper/pin.json",
+        role: None,
+        summary: "The paper key the verifier pins: {\"authority\", \"paper_key\"} (hex); a bundle not signed by it is refused",
+        query: NO_QUERY,
+        body: None,
+        ok: 200,
+        errors: &[503],
+        handler: |m| on(m, paper_app::pin),
+    },
+    Route {
+        method: Method::Get,
+        path: "/paper/{name}",
+        role: None,
+        summary: "The paper verifier's files: scripts, styles, manifest, service worker, the vendored QR decoder",
+        query: NO_QUERY,
+        body: None,
+        ok: 200,
+        errors: &[404],
+        handler: |m| on(m, paper_app::asset),
+    },
 ];
 
 /// The routes that still answer while the store is damaged: health (which
 /// says so), status (which gives the reason), metrics, and what is served
-/// from the binary (the OpenAPI document, the console's files). Every other
+/// from the binary (the OpenAPI document, the console's and the paper
+/// verifier's files). Every other
 /// route reads, checks or writes the store and answers 503 `unavailable`.
 pub const ANSWER_WHEN_DAMAGED: &[&str] = &[
     "/v1/health",
@@ -614,6 +648,8 @@ pub const ANSWER_WHEN_DAMAGED: &[&str] = &[
     "/v1/openapi.json",
     "/",
     "/assets/{name}",
+    "/paper/",
+    "/paper/{name}",
 ];
 
 impl Route {

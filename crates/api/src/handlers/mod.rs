@@ -14,6 +14,7 @@
 //! - [`statistics`]: the flows, refusals and alerts of a period.
 //! - [`reports`]: the ATT annual report, drafted.
 //! - [`paper`]: a document's printable page with its QR seal.
+//! - [`paper_app`]: the offline paper verifier's files and the key it pins.
 //! - [`node`]: health, status, authorities, tokens, evidence, logs, metrics.
 //! - [`console`]: the web console's embedded files.
 
@@ -26,6 +27,7 @@ pub mod licenses;
 pub mod lists;
 pub mod node;
 pub mod paper;
+pub mod paper_app;
 pub mod reports;
 pub mod shipments;
 pub mod statistics;

@@ -42,6 +42,9 @@ fn contract() -> Vec<Case> {
         case(M::GET, "/v1/openapi.json", "/v1/openapi.json", None, None),
         case(M::GET, "/", "/", None, None),
         case(M::GET, "/assets/{name}", "/assets/app.js", None, None),
+        case(M::GET, "/paper/", "/paper/", None, None),
+        case(M::GET, "/paper/pin.json", "/paper/pin.json", None, None),
+        case(M::GET, "/paper/{name}", "/paper/app.js", None, None),
         case(M::GET, "/v1/status", "/v1/status", officer, None),
         case(
             M::GET,
@@ -278,7 +281,8 @@ async fn every_route_by_every_role() {
                     let no_draft =
                         template.starts_with("/v1/drafts/") && a.status == StatusCode::NOT_FOUND;
                     // The rig has no paper key: 503 past the role check.
-                    let no_paper = template.starts_with("/v1/paper/")
+                    let no_paper = (template.starts_with("/v1/paper/")
+                        || template == "/paper/pin.json")
                         && a.status == StatusCode::SERVICE_UNAVAILABLE;
                     assert!(
                         a.status.is_success()
