@@ -338,9 +338,11 @@ pub enum PaperCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// Checks a seal's text (a file holding TLY1:...) against a bundle, with
-    /// no network. Exit 0 when genuine and active as of the bundle, 1
-    /// otherwise, 2 on error (no bundle, an unreadable file).
+    /// Checks a seal against a bundle, with no network: FILE holds the
+    /// seal's text (TLY1:...) or is a photo of it (PNG or JPEG, told by its
+    /// content). Exit 0 when genuine and active as of the bundle, 1
+    /// otherwise, 2 on error (no bundle, an unreadable file, a photo in which
+    /// no seal can be read).
     Verify {
         file: PathBuf,
         #[arg(long)]

@@ -6,7 +6,7 @@
 //! - [`config`]: `tally.toml`, checked at start-up with errors naming the key.
 //! - [`keys`]: secret key files (mode 0600); [`rotate`]: rotating them;
 //!   [`paper`]: the paper key, announced at start; [`paper_cli`]: `tally
-//!   paper print`.
+//!   paper print|bundle|verify`; [`paper_photo`]: a seal read from a photo.
 //! - [`signing`], [`migrate`], [`token_rotation`]: the signing key in a
 //!   PKCS#11 token: opened at start, moved into it, rotated within it.
 //! - [`archive`]: the encryption secrets by time, and the retired ones.
@@ -47,6 +47,7 @@ pub mod node;
 pub mod overdue;
 pub mod paper;
 pub mod paper_cli;
+pub mod paper_photo;
 pub mod peers;
 pub mod report;
 pub mod rotate;

@@ -1,8 +1,8 @@
 //! `tally paper`: `print`, the printable page of one of the node's
 //! documents with its QR seal (`GET /v1/paper/{authority}/{number}`), or
 //! `--seal` its text alone; `bundle`, the trust bundle offline verifiers
-//! hold (`GET /v1/paper/bundle`); `verify`, a seal's text checked against a
-//! bundle with no network.
+//! hold (`GET /v1/paper/bundle`); `verify`, a seal's text, or a photo of
+//! it (`paper_photo`), checked against a bundle with no network.
 
 use anyhow::{Context, bail};
 use std::io::Write as _;
@@ -71,23 +71,38 @@ pub struct Verified {
     pub code: u8,
 }
 
-/// Checks the seal in `file` (its text, `TLY1:...`) against the bundle in
-/// `bundle`, with no network. Errors (no bundle, an unreadable file, a
-/// bundle whose signature fails) are exit 2.
+/// The seal's text in `file`: the file itself (`TLY1:...`), or the seal
+/// read from it when it is a photo (PNG or JPEG, told by its content).
+/// A photo in which no seal reads, and a file that is neither text nor
+/// such a photo, are errors (exit 2), not a verdict.
+fn seal_text(file: &Path) -> anyhow::Result<String> {
+    use crate::paper_photo::{self as photo, Content};
+    let bytes = photo::read_bounded(file)?;
+    match photo::content(&bytes) {
+        Content::Png | Content::Jpeg => {
+            photo::seal_text(&bytes).with_context(|| format!("{}", file.display()))
+        }
+        Content::Other => match String::from_utf8(bytes) {
+            Ok(text) if !text.contains('\0') => Ok(text),
+            _ => bail!(
+                "{} is neither a seal's text (TLY1:...) nor a PNG or JPEG photo",
+                file.display()
+            ),
+        },
+    }
+}
+
+/// Checks the seal in `file` (its text, `TLY1:...`, or a photo of it)
+/// against the bundle in `bundle`, with no network. Errors (no bundle, an
+/// unreadable file, a photo with no seal to read, a bundle whose signature
+/// fails) are exit 2.
 pub fn verify(file: &Path, bundle: &Path, now_s: i64) -> anyhow::Result<Verified> {
     let bundle_text = std::fs::read_to_string(bundle)
         .with_context(|| format!("reading the bundle {}", bundle.display()))?;
     let bundle: tally_verify::paper::Bundle =
         serde_json::from_str(&bundle_text).context("the bundle is not a trust bundle")?;
     bundle.verified(None)?;
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    if bytes.starts_with(b"\x89PNG") || bytes.starts_with(b"\xFF\xD8") {
-        bail!(
-            "{} is a photo: this version reads a seal's text (TLY1:...), not an image",
-            file.display()
-        );
-    }
-    let text = String::from_utf8_lossy(&bytes);
+    let text = seal_text(file)?;
     let bundle_date = tally_api::view::rfc3339(bundle.produced_at);
     let json = match tally_verify::paper::read(&text) {
         Err(e) => serde_json::json!({"verdict": "not_a_seal", "status": "unknown",
@@ -131,6 +146,21 @@ pub async fn print(
     seal_only: bool,
     out: Option<&Path>,
 ) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let text = fetch(&client, api, token, authority, number, seal_only).await?;
+    write_out(out, &text)
+}
+
+/// `GET /v1/paper/{authority}/{number}` of the node at `api`: the sealed
+/// page, or (`seal_only`) the seal's text. The node records the print.
+pub async fn fetch(
+    client: &reqwest::Client,
+    api: &str,
+    token: &str,
+    authority: &str,
+    number: &str,
+    seal_only: bool,
+) -> anyhow::Result<String> {
     let mut url = reqwest::Url::parse(api).with_context(|| format!("{api} is not a URL"))?;
     url.path_segments_mut()
         .map_err(|()| anyhow::anyhow!("{api} cannot take a path"))?
@@ -139,7 +169,7 @@ pub async fn print(
     if seal_only {
         url.query_pairs_mut().append_pair("format", "seal");
     }
-    let resp = reqwest::Client::new()
+    let resp = client
         .get(url.as_str())
         .bearer_auth(token)
         .send()
@@ -155,5 +185,5 @@ pub async fn print(
             crate::client::escape(v["error"]["message"].as_str().unwrap_or(""))
         );
     }
-    write_out(out, &text)
+    Ok(text)
 }
