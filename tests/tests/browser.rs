@@ -38,6 +38,12 @@
 //! license and check pages in English and French there for the README, the
 //! Statistics page in English and Spanish, and the Trace page in English.
 //!
+//! The offline paper verifier (`browser/paper.rs`), last: seals printed
+//! by the three nodes (`[paper] enabled = true`) uploaded as photos to
+//! MX-SEDENA's `/paper/` with the network off: genuine and active, one
+//! consignment, untrusted, altered, not a seal, unreadable, revoked and
+//! superseded, as tally_verify judges the same seals.
+//!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian:
 //! `apt-get install -y chromium chromium-driver`; override the paths with
 //! `TALLY_CHROMIUM` / `TALLY_CHROMEDRIVER`). Without them the test prints
@@ -61,6 +67,8 @@ mod a11y;
 mod desk;
 #[path = "browser/forms.rs"]
 mod forms;
+#[path = "browser/paper.rs"]
+mod paper;
 #[path = "browser/statistics.rs"]
 mod statistics;
 
@@ -331,7 +339,8 @@ async fn console_flow(b: &Browser, net: &Network, seeded: &Seeded, shots: &Path)
     a11y::languages_flow(b, seeded, shots).await?;
     statistics::statistics_flow(b, net, shots).await?;
     forms::forms_flow(b, net, seeded, shots).await?;
-    desk::desk_flow(b, net, seeded, shots).await
+    desk::desk_flow(b, net, seeded, shots).await?;
+    paper::paper_flow(b, net, seeded, shots).await
 }
 
 /// Issue 23: an issuer submits a document with several faults; the console
@@ -636,6 +645,8 @@ impl Network {
             let node_dir = NodeDir(dir.path().to_path_buf());
             let mut settings = Config::load(&node_dir)?.settings(&node_dir)?;
             settings.delivery_days = 0;
+            // Seals and the offline verifier (browser/paper.rs): not left to the default.
+            settings.paper = true;
             let node = Node::spawn(settings)
                 .await
                 .with_context(|| format!("starting {authority}"))?;

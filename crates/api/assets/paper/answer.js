@@ -109,7 +109,7 @@ export function statusAnswer(a, bundleAge, bundleDate) {
   const box = el('div', { id: 'answer-status', class: `answer s-${a.status}`, 'data-status': a.status },
     el('p', { class: 'q', i18n: 'pv.q.status' }));
   if (a.status === 'n/a') {
-    box.append(el('p', { class: 'big', i18n: 'pv.status.na' }));
+    box.append(el('p', { class: 'big na', i18n: 'pv.status.na' }));
     return box;
   }
   box.append(el('p', { class: 'big', i18n: a.status === 'superseded' ? ['pv.status.superseded_by', { version: String(a.version) }] : `pv.status.${a.status}` }));
@@ -127,7 +127,7 @@ export function routeAnswer(r, s, post) {
   const box = el('div', { id: 'answer-route', class: `answer r-${r.fit}`, 'data-fit': r.fit },
     el('p', { class: 'q', i18n: 'pv.q.route' }));
   if (r.fit === 'n/a' || r.fit === 'unset') {
-    box.append(el('p', { class: 'big', i18n: `pv.fit.${r.fit === 'unset' ? 'unset' : 'na'}` }));
+    box.append(el('p', { class: r.fit === 'unset' ? 'big' : 'big na', i18n: `pv.fit.${r.fit === 'unset' ? 'unset' : 'na'}` }));
     return box;
   }
   const where = post.point ? `${post.country} ${post.point}` : post.country;

@@ -1,0 +1,563 @@
+//! The offline paper verifier (issue 24) in the browser, last of the flow.
+//! Every node of the test runs with `[paper] enabled = true`. Through the
+//! API: US-DDTC prints its export license EXP-2026-0001, two more that are
+//! then revoked and amended (their first prints kept), MX-SEDENA its import
+//! certificate and GT-DIGECAM its transit authorization; MX-SEDENA marks
+//! GT-DIGECAM's paper key compromised in its trust list. Each seal is drawn
+//! as a PNG here (its QR code, by tally_verify's encoder) and judged by
+//! tally_verify against MX-SEDENA's bundle, so the browser is held to the
+//! CLI's rules.
+//!
+//! In Chromium, on MX-SEDENA's `/paper/`: the service worker takes the page,
+//! the officer token fetches the bundle once, the post is set to MX MXNLD;
+//! then the network is switched off (DevTools protocol) and the page
+//! reloaded: the service worker serves it, the API is unreachable. Through
+//! the upload control: the export license is genuine, active, on the route
+//! (entry); the import certificate joins it as one consignment (the license
+//! cites it); the transit authorization is untrusted (compromised key); the
+//! license's seal with its CBOR changed, re-compressed and re-encoded is
+//! altered; with one Base45 character changed it is not a seal; a blank
+//! photo is unreadable; the revoked license's print is genuine, revoked; the
+//! amended license's first print is genuine, superseded by version 2. In
+//! Spanish the verdict reads "Auténtico". The log lists every check. A
+//! bundle changed on the device is refused at the next start (the pin). With
+//! `TALLY_SCREENSHOTS=docs/screens`, saves `paper-*.png` there.
+
+use super::a11y::docs_screens;
+use super::{Browser, Member, Network, Seeded};
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use tally_testkit::json::{export_of, import_of};
+use tally_verify::paper::{Bundle, Genuine};
+
+/// One seal to upload, with what the verifier must answer.
+struct Case {
+    name: &'static str,
+    png: PathBuf,
+    /// The Rust verifier's text for the same seal (None: no seal in the photo).
+    text: Option<String>,
+    verdict: &'static str,
+    status: Option<&'static str>,
+}
+
+/// A seal's text printed by `m` for its own document.
+async fn print(net: &Network, m: &Member, number: &str) -> Result<String> {
+    let path = format!("/v1/paper/{}/{number}?format=seal", m.authority);
+    super::until(
+        &format!("{} to print {number}", m.authority),
+        super::WAIT,
+        || async {
+            let (code, body) = net.call(m, "GET", &path, None).await?;
+            match (code, body) {
+                (200, Value::String(text)) => Ok(Some(text.trim().to_string())),
+                // The paper key is announced at start, a moment after it.
+                (503, _) => Ok(None),
+                (code, body) => bail!("GET {path}: {code} {body}"),
+            }
+        },
+    )
+    .await
+}
+
+/// MX-SEDENA's bundle, once `ready` says it holds what the test needs.
+async fn bundle_when(net: &Network, ready: impl Fn(&Bundle) -> bool) -> Result<Bundle> {
+    let mx = &net.nodes[1];
+    super::until("MX-SEDENA's bundle", super::WAIT, || async {
+        let (code, body) = net.call(mx, "GET", "/v1/paper/bundle", None).await?;
+        // A compromise declaration rebuilds the derived records (503) a moment.
+        if code == 503 {
+            return Ok(None);
+        }
+        if code != 200 {
+            bail!("GET /v1/paper/bundle: {code} {body}");
+        }
+        let b: Bundle = serde_json::from_value(body)?;
+        b.verified(None)
+            .map_err(|e| anyhow!("MX-SEDENA's own bundle: {e}"))?;
+        Ok(ready(&b).then_some(b))
+    })
+    .await
+}
+
+fn listed(b: &Bundle, authority: &str, number: &str, version: u32, status: &str) -> bool {
+    b.statuses.iter().any(|s| {
+        s.authority == authority && s.number == number && s.version == version && s.status == status
+    })
+}
+
+fn paper_key(b: &Bundle, authority: &str) -> Option<(String, bool)> {
+    b.authorities
+        .iter()
+        .find(|a| a.authority == authority)?
+        .keys
+        .iter()
+        .find(|k| k.purpose == "paper")
+        .map(|k| (k.key_id.clone(), k.compromised))
+}
+
+/// The documents, prints, revocation, amendment and compromise mark the
+/// flow checks; the seals' texts by name.
+async fn prepare(net: &Network) -> Result<Vec<(&'static str, String)>> {
+    let [us, mx, gt] = [&net.nodes[0], &net.nodes[1], &net.nodes[2]];
+    for ic in ["IC-2026-0901", "IC-2026-0902"] {
+        net.issue(mx, import_of(ic, "MX", "US", 20)).await?;
+        net.held(us, "MX-SEDENA", ic).await?;
+    }
+    let revoked = export_of("EXP-2026-0901", &["GT"], 10, &[], "IC-2026-0901");
+    let amended = export_of("EXP-2026-0902", &["GT"], 10, &[], "IC-2026-0902");
+    net.issue(us, revoked).await?;
+    net.issue(us, amended.clone()).await?;
+    let seals = vec![
+        ("export", print(net, us, "EXP-2026-0001").await?),
+        ("import", print(net, mx, "IC-2026-0042").await?),
+        ("transit", print(net, gt, "TR-2026-0007").await?),
+        ("revoked", print(net, us, "EXP-2026-0901").await?),
+        ("superseded", print(net, us, "EXP-2026-0902").await?),
+    ];
+    let (code, r) = net
+        .call(
+            us,
+            "POST",
+            "/v1/licenses/US-DDTC/EXP-2026-0901/status",
+            Some(json!({"status": "revoked", "reason": "paper test"})),
+        )
+        .await?;
+    if code != 200 {
+        bail!("revoking EXP-2026-0901: {code} {r}");
+    }
+    let mut lower = amended;
+    lower["items"][0]["quantity"] = json!(8);
+    let (code, r) = net
+        .call(
+            us,
+            "POST",
+            "/v1/licenses/US-DDTC/EXP-2026-0902/amend",
+            Some(lower),
+        )
+        .await?;
+    if code != 200 {
+        bail!("amending EXP-2026-0902: {code} {r}");
+    }
+    // GT-DIGECAM's paper key, compromised in MX-SEDENA's trust list.
+    let b = bundle_when(net, |b| paper_key(b, "GT-DIGECAM").is_some()).await?;
+    let (gt_key, _) = paper_key(&b, "GT-DIGECAM").context("GT-DIGECAM's paper key")?;
+    tally_node::admin::trust_revoke_key(net._dirs[1].path(), "GT-DIGECAM", &gt_key, 1)?;
+    Ok(seals)
+}
+
+/// `seal`'s COSE_Sign1 with the exporter's name changed in its claims,
+/// re-compressed and re-encoded: well formed, and altered.
+fn altered(seal: &str) -> Result<String> {
+    let body = seal.strip_prefix("TLY1:").context("a seal")?;
+    let compressed = base45::decode(body).map_err(|e| anyhow!("Base45: {e:?}"))?;
+    let mut cose = miniz_oxide::inflate::decompress_to_vec_zlib(&compressed)
+        .map_err(|e| anyhow!("zlib: {e:?}"))?;
+    let (from, to) = (b"Acme Arms Inc.", b"Acme Arms Ltd.");
+    let at = cose
+        .windows(from.len())
+        .position(|w| w == from)
+        .context("the exporter's name in the seal")?;
+    cose[at..at + to.len()].copy_from_slice(to);
+    let again = tally_verify::paper::seal::deflate(&cose);
+    Ok(format!("TLY1:{}", base45::encode(&again)))
+}
+
+/// `seal` with one Base45 character changed: it no longer inflates.
+fn flipped(seal: &str) -> String {
+    let mut chars: Vec<char> = seal.chars().collect();
+    let at = chars.len() / 2;
+    chars[at] = if chars[at] == 'A' { 'B' } else { 'A' };
+    chars.into_iter().collect()
+}
+
+/// What tally_verify answers for `text` against `b`: verdict and status.
+fn rust_answer(b: &Bundle, text: &str) -> (String, String) {
+    let now = tally_verify::now_ms() / 1000;
+    match tally_verify::paper::read(text) {
+        Err(_) => ("not_a_seal".into(), "n/a".into()),
+        Ok(r) => {
+            let g = b.genuine(&r);
+            let verdict = serde_json::to_value(g)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            let status = if g == Genuine::Genuine {
+                b.status_of(&r, now).to_string()
+            } else {
+                "n/a".into()
+            };
+            (verdict, status)
+        }
+    }
+}
+
+/// CRC-32 (ISO 3309), for PNG chunks.
+fn crc32(parts: &[&[u8]]) -> u32 {
+    let mut c = !0u32;
+    for byte in parts.iter().flat_map(|p| p.iter()) {
+        c ^= u32::from(*byte);
+        for _ in 0..8 {
+            c = if c & 1 == 1 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+/// A greyscale PNG of `width` x `height` from `grey(x, y)`.
+fn png(width: u32, height: u32, grey: impl Fn(u32, u32) -> u8) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(((width + 1) * height) as usize);
+    for y in 0..height {
+        raw.push(0); // filter: none
+        raw.extend((0..width).map(|x| grey(x, y)));
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8], data: &[u8]| {
+        out.extend((data.len() as u32).to_be_bytes());
+        out.extend(kind);
+        out.extend(data);
+        out.extend(crc32(&[kind, data]).to_be_bytes());
+    };
+    let mut ihdr = Vec::new();
+    ihdr.extend(width.to_be_bytes());
+    ihdr.extend(height.to_be_bytes());
+    ihdr.extend([8, 0, 0, 0, 0]); // 8-bit greyscale, no interlace
+    chunk(b"IHDR", &ihdr);
+    chunk(
+        b"IDAT",
+        &miniz_oxide::deflate::compress_to_vec_zlib(&raw, 6),
+    );
+    chunk(b"IEND", &[]);
+    out
+}
+
+/// The seal's QR code as a PNG, 6 px a module with a quiet zone of 4.
+fn qr_png(text: &str) -> Result<Vec<u8>> {
+    let q = tally_verify::paper::qr(text).map_err(|e| anyhow!("{e}"))?;
+    let (scale, quiet) = (6u32, 4u32);
+    let side = (q.width as u32 + 2 * quiet) * scale;
+    Ok(png(side, side, |x, y| {
+        let (mx, my) = (x / scale, y / scale);
+        let inside = mx >= quiet && my >= quiet;
+        let dark = inside && q.dark((mx - quiet) as usize, (my - quiet) as usize);
+        if dark { 0 } else { 255 }
+    }))
+}
+
+/// The photos to upload and what each must read as.
+fn cases(seals: &[(&'static str, String)], dir: &Path) -> Result<Vec<Case>> {
+    let seal = |name: &str| {
+        seals
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| s.clone())
+            .ok_or_else(|| anyhow!("no seal {name}"))
+    };
+    let export = seal("export")?;
+    let mut out = Vec::new();
+    let mut add = |name, text: Option<String>, verdict, status| -> Result<()> {
+        let path = dir.join(format!("paper-{name}.png"));
+        let bytes = match &text {
+            Some(t) => qr_png(t)?,
+            None => png(400, 300, |_, _| 255),
+        };
+        std::fs::write(&path, bytes)?;
+        out.push(Case {
+            name,
+            png: path,
+            text,
+            verdict,
+            status,
+        });
+        Ok(())
+    };
+    add("export", Some(export.clone()), "genuine", Some("active"))?;
+    add("import", Some(seal("import")?), "genuine", Some("active"))?;
+    add("transit", Some(seal("transit")?), "untrusted", None)?;
+    add("altered", Some(altered(&export)?), "altered", None)?;
+    add("flipped", Some(flipped(&export)), "not_a_seal", None)?;
+    add("blank", None, "unreadable", None)?;
+    add(
+        "revoked",
+        Some(seal("revoked")?),
+        "genuine",
+        Some("revoked"),
+    )?;
+    add(
+        "superseded",
+        Some(seal("superseded")?),
+        "genuine",
+        Some("superseded"),
+    )?;
+    Ok(out)
+}
+
+impl Browser {
+    /// A script run until it calls its last argument; what it passed.
+    async fn paper_async(&self, script: &str, args: Value) -> Result<Value> {
+        self.cmd(
+            "POST",
+            "/execute/async",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// The `#result`'s answer count now.
+    async fn paper_seq(&self) -> Result<u64> {
+        let v = self
+            .execute(
+                "return Number(document.querySelector('#result')?.dataset.seq || 0)",
+                json!([]),
+            )
+            .await?;
+        Ok(v.as_u64().unwrap_or(0))
+    }
+
+    /// Uploads `png` through the photo control and waits for its answers:
+    /// (verdict, status, route fit).
+    async fn upload_paper(&self, png: &Path) -> Result<(String, String, String)> {
+        let before = self.paper_seq().await?;
+        let input = self.find_required("#photo").await?;
+        self.type_into(&input, &png.display().to_string()).await?;
+        self.until("the verifier's answers", || async {
+            Ok((self.paper_seq().await? > before).then_some(()))
+        })
+        .await?;
+        let v = self
+            .execute(
+                "const a = (s, k) => document.querySelector(s)?.dataset[k] ?? '';
+                 return [a('#answer-genuine', 'verdict'), a('#answer-status', 'status'), a('#answer-route', 'fit')];",
+                json!([]),
+            )
+            .await?;
+        let s = |i: usize| v[i].as_str().unwrap_or_default().to_string();
+        Ok((s(0), s(1), s(2)))
+    }
+}
+
+/// Loads the app online, takes the bundle with the officer token, sets the
+/// post, then switches the network off and reloads: the service worker
+/// serves the page, the kept bundle is checked again under the pin.
+async fn offline_app(b: &Browser, url: &str, token: &str) -> Result<()> {
+    b.goto(url).await?;
+    b.until("the service worker to control /paper/", || async {
+        let v = b
+            .execute(
+                "return Boolean(navigator.serviceWorker && navigator.serviceWorker.controller)
+                   && document.querySelector('#app-state')?.dataset.state === 'ready'",
+                json!([]),
+            )
+            .await?;
+        Ok((v == json!(true)).then_some(()))
+    })
+    .await?;
+    b.type_into(&b.wait_displayed("#token").await?, token)
+        .await?;
+    b.click(&b.find_required("#bundle-fetch").await?).await?;
+    b.wait_for("#bundle-state[data-state=\"fresh\"]")
+        .await
+        .context("the bundle was not taken")?;
+    let kept = b
+        .execute("return document.querySelector('#token').value", json!([]))
+        .await?;
+    if kept != json!("") {
+        bail!("the token stays in the form after use: {kept}");
+    }
+    b.fill("#post-country", "MX").await?;
+    b.fill("#post-point", "MXNLD").await?;
+    b.click(&b.find_required("#post-save").await?).await?;
+
+    b.cdp("Network.enable", json!({})).await?;
+    b.cdp(
+        "Network.emulateNetworkConditions",
+        json!({"offline": true, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+    )
+    .await?;
+    b.goto(url).await?;
+    b.until("the app, reloaded with the network off", || async {
+        let v = b
+            .execute(
+                "return document.querySelector('#app-state')?.dataset.state === 'ready'
+                   && document.querySelector('#bundle-state')?.dataset.state === 'fresh'
+                   && document.querySelector('#net')?.dataset.online === 'false'",
+                json!([]),
+            )
+            .await;
+        // The old page may be gone mid-reload.
+        Ok(matches!(v, Ok(v) if v == json!(true)).then_some(()))
+    })
+    .await?;
+    let reach = b
+        .paper_async(
+            "const done = arguments[arguments.length - 1];
+             fetch('/v1/health').then(() => done('reached'), () => done('unreachable'));",
+            json!([]),
+        )
+        .await?;
+    if reach != json!("unreachable") {
+        bail!("the node answered with the network off: {reach}");
+    }
+    Ok(())
+}
+
+/// Saves the page for the README when TALLY_SCREENSHOTS asks.
+async fn capture(b: &Browser, shots: &Path, name: &str) -> Result<()> {
+    b.execute("window.scrollTo(0, 0)", json!([])).await?;
+    b.screenshot_at(&shots.join(format!("paper-{name}.png")), 900, 2600)
+        .await?;
+    if let Some(dir) = docs_screens() {
+        std::fs::create_dir_all(&dir)?;
+        b.screenshot_at(&dir.join(format!("paper-{name}.png")), 900, 2600)
+            .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn paper_flow(
+    b: &Browser,
+    net: &Network,
+    seeded: &Seeded,
+    shots: &Path,
+) -> Result<()> {
+    let seals = prepare(net).await?;
+    let bundle = bundle_when(net, |b| {
+        listed(b, "US-DDTC", "EXP-2026-0901", 1, "revoked")
+            && listed(b, "US-DDTC", "EXP-2026-0902", 2, "active")
+            && paper_key(b, "GT-DIGECAM").is_some_and(|(_, compromised)| compromised)
+            && paper_key(b, "US-DDTC").is_some()
+    })
+    .await?;
+    let photos = tempfile::Builder::new().prefix("tally-paper-").tempdir()?;
+    let cases = cases(&seals, photos.path())?;
+    for c in &cases {
+        let Some(text) = &c.text else { continue };
+        let (verdict, status) = rust_answer(&bundle, text);
+        let want = c.status.unwrap_or("n/a");
+        if verdict != c.verdict || status != want {
+            bail!(
+                "{}: tally_verify answers {verdict}/{status}, the test expects {}/{want}",
+                c.name,
+                c.verdict
+            );
+        }
+    }
+    let url = format!("{}/paper/", net.nodes[1].url);
+    offline_app(b, &url, &seeded.mx_officer).await?;
+    for c in &cases {
+        let (verdict, status, fit) = b.upload_paper(&c.png).await?;
+        let want = c.status.unwrap_or("n/a");
+        if verdict != c.verdict || status != want {
+            bail!(
+                "{}: the verifier answers {verdict}/{status}, expected {}/{want}",
+                c.name,
+                c.verdict
+            );
+        }
+        match c.name {
+            "export" => {
+                if fit != "on" {
+                    bail!("the export license's route does not fit MX: {fit}");
+                }
+                capture(b, shots, "genuine").await?;
+            }
+            "import" => consignment(b).await?,
+            "transit" => capture(b, shots, "untrusted").await?,
+            "altered" | "revoked" | "superseded" => capture(b, shots, c.name).await?,
+            _ => {}
+        }
+        if c.name == "superseded" {
+            let big = b
+                .text(&b.find_required("#answer-status .big").await?)
+                .await?;
+            if !big.contains("version 2") {
+                bail!("the superseded answer reads {big:?}");
+            }
+        }
+    }
+    spanish_and_log(b, cases.len(), shots).await?;
+    tampered_bundle(b, &url).await
+}
+
+/// A kept bundle changed on the device (one status) no longer holds under
+/// the pinned key: at the next start the app refuses and drops it.
+async fn tampered_bundle(b: &Browser, url: &str) -> Result<()> {
+    let done = b
+        .paper_async(
+            "const done = arguments[arguments.length - 1];
+             const req = indexedDB.open('tally-paper', 1);
+             req.onerror = () => done('no database');
+             req.onsuccess = () => {
+               const db = req.result;
+               const tx = db.transaction('kept', 'readwrite');
+               const store = tx.objectStore('kept');
+               const get = store.get('bundle');
+               get.onsuccess = () => {
+                 const bundle = get.result;
+                 const row = bundle.statuses.find((s) => s.status === 'revoked');
+                 row.status = 'active';
+                 store.put(bundle, 'bundle');
+               };
+               tx.oncomplete = () => { db.close(); done('changed'); };
+               tx.onerror = () => done('not changed');
+             };",
+            json!([]),
+        )
+        .await?;
+    if done != json!("changed") {
+        bail!("changing the kept bundle: {done}");
+    }
+    b.goto(url).await?;
+    b.wait_for("#bundle-state[data-state=\"refused\"]")
+        .await
+        .context("a bundle changed on the device was not refused")?;
+    Ok(())
+}
+
+/// The import certificate joined the export license: the license cites it.
+async fn consignment(b: &Browser) -> Result<()> {
+    let row = b
+        .wait_for("#consignment-checks tr[data-check=\"export_cites_import\"]")
+        .await?;
+    if b.attribute(&row, "data-ok").await?.as_deref() != Some("true") {
+        bail!("the export license's reference to the import certificate does not match");
+    }
+    let docs = b.find_all("#consignment-docs li").await?;
+    if docs.len() != 2 {
+        bail!("the consignment holds {} documents, expected 2", docs.len());
+    }
+    Ok(())
+}
+
+/// In Spanish, the last answer's words; the log lists every check.
+async fn spanish_and_log(b: &Browser, checks: usize, shots: &Path) -> Result<()> {
+    b.click(&b.find_required("#lang option[value=\"es-MX\"]").await?)
+        .await?;
+    b.until("the Spanish verdict", || async {
+        let big = b
+            .text(&b.find_required("#answer-genuine .big").await?)
+            .await?;
+        Ok((big.contains("Auténtico")).then_some(()))
+    })
+    .await?;
+    capture(b, shots, "es").await?;
+    let rows = b.find_all("#log-table tbody tr").await?;
+    if rows.len() < checks {
+        bail!(
+            "the log lists {} checks, expected at least {checks}",
+            rows.len()
+        );
+    }
+    b.click(&b.find_required("#lang option[value=\"en\"]").await?)
+        .await?;
+    b.cdp(
+        "Network.emulateNetworkConditions",
+        json!({"offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+    )
+    .await
+    .map(drop)
+}
