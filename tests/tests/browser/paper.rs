@@ -19,7 +19,10 @@
 //! altered; with one Base45 character changed it is not a seal; a blank
 //! photo is unreadable; the revoked license's print is genuine, revoked; the
 //! amended license's first print is genuine, superseded by version 2. In
-//! Spanish the verdict reads "Auténtico". The log lists every check. A
+//! Spanish the verdict reads "Auténtico". The log lists every check. The
+//! page's reader and tally_verify give the same verdict on every variant of
+//! the license's seal with one bit of its COSE_Sign1 changed (three bits a
+//! byte: not a seal, untrusted and altered all occur). A
 //! bundle changed on the device is refused at the next start (the pin). With
 //! `TALLY_SCREENSHOTS=docs/screens`, saves `paper-*.png` there.
 
@@ -480,7 +483,82 @@ pub(crate) async fn paper_flow(
         }
     }
     spanish_and_log(b, cases.len(), shots).await?;
+    let export = &seals
+        .iter()
+        .find(|(n, _)| *n == "export")
+        .context("export")?
+        .1;
+    same_rules(b, &bundle, export).await?;
     tampered_bundle(b, &url).await
+}
+
+/// The license's seal with each byte of its COSE_Sign1 changed in turn
+/// (bit 0, then 5, which turns one CBOR major type into another, then 7),
+/// re-compressed and re-encoded.
+fn variants(seal: &str) -> Result<Vec<String>> {
+    let body = seal.strip_prefix("TLY1:").context("a seal")?;
+    let compressed = base45::decode(body).map_err(|e| anyhow!("Base45: {e:?}"))?;
+    let cose = miniz_oxide::inflate::decompress_to_vec_zlib(&compressed)
+        .map_err(|e| anyhow!("zlib: {e:?}"))?;
+    Ok([0x01u8, 0x20, 0x80]
+        .into_iter()
+        .flat_map(|bit| (0..cose.len()).map(move |i| (i, bit)))
+        .map(|(i, bit)| {
+            let mut c = cose.clone();
+            c[i] ^= bit;
+            let z = tally_verify::paper::seal::deflate(&c);
+            format!("TLY1:{}", base45::encode(&z))
+        })
+        .collect())
+}
+
+/// The page's reader and tally_verify agree, verdict for verdict, on every
+/// variant of the seal: not a seal, altered or untrusted as the CLI says.
+async fn same_rules(b: &Browser, bundle: &Bundle, seal: &str) -> Result<()> {
+    let texts = variants(seal)?;
+    let page = b
+        .paper_async(
+            "const [texts, done] = [arguments[0], arguments[arguments.length - 1]];
+             (async () => {
+               const S = await import('/paper/seal.js');
+               const B = await import('/paper/bundle.js');
+               const K = await import('/paper/store.js');
+               const keys = B.paperKeys(await K.load('bundle'));
+               const out = [];
+               for (const t of texts) {
+                 try { out.push((await S.genuine(await S.read(t), keys)).verdict); }
+                 catch (e) { out.push(e instanceof S.NotASeal ? 'not_a_seal' : `error: ${e}`); }
+               }
+               return out;
+             })().then(done, (e) => done(`failed: ${e}`));",
+            json!([texts]),
+        )
+        .await?;
+    let page = page
+        .as_array()
+        .ok_or_else(|| anyhow!("the page's verdicts: {page}"))?;
+    if page.len() != texts.len() {
+        bail!("{} verdicts for {} seals", page.len(), texts.len());
+    }
+    let mut differ = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, (text, got)) in texts.iter().zip(page).enumerate() {
+        let (want, _) = rust_answer(bundle, text);
+        seen.insert(want.clone());
+        if got.as_str() != Some(want.as_str()) {
+            differ.push(format!("variant {i}: page {got}, tally_verify {want}"));
+        }
+    }
+    if !differ.is_empty() {
+        bail!("the page and tally_verify disagree:\n{}", differ.join("\n"));
+    }
+    // The variants reach every rule, not only the first.
+    for verdict in ["not_a_seal", "untrusted", "altered"] {
+        if !seen.contains(verdict) {
+            bail!("no variant reads as {verdict}: {seen:?}");
+        }
+    }
+    Ok(())
 }
 
 /// A kept bundle changed on the device (one status) no longer holds under
