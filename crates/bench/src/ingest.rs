@@ -127,9 +127,12 @@ pub async fn catch_up(quick: bool, carriage: Carriage) -> anyhow::Result<Catchup
     node_b.shutdown().await;
     node_a.shutdown().await;
     let disk = crate::fixtures::dir_bytes(&b.settings.store_path) as f64 / n as f64;
+    // What the file system holds of it: the file's length includes space
+    // the engine reserved ahead and has not written.
+    let allocated = crate::fixtures::allocated_bytes(&b.settings.store_path) as f64 / n as f64;
     let live = crate::disk::live_bytes(&b.settings.store_path, b.settings.engine)?;
     progress!(
-        "ingest ({label}): node B's store {disk:.0} B per entry; live keys+values {:.0} B/entry: {}",
+        "ingest ({label}): node B's store {disk:.0} B per entry ({allocated:.0} B allocated); live keys+values {:.0} B/entry: {}",
         live.iter().map(|(_, b, _)| b).sum::<u64>() as f64 / n as f64,
         crate::disk::by_prefix(&live, n)
     );
