@@ -18,7 +18,9 @@
 //! license's seal with its CBOR changed, re-compressed and re-encoded is
 //! altered; with one Base45 character changed it is not a seal; a blank
 //! photo is unreadable; the revoked license's print is genuine, revoked; the
-//! amended license's first print is genuine, superseded by version 2. In
+//! amended license's first print is genuine, superseded by version 2. The
+//! camera path (getUserMedia answering a canvas stream of the license's
+//! photo, since headless Chromium has no camera) reads it as genuine. In
 //! Spanish the verdict reads "Auténtico". The log lists every check. The
 //! page's reader and tally_verify give the same verdict on every variant of
 //! the license's seal with one bit of its COSE_Sign1 changed (three bits a
@@ -482,7 +484,8 @@ pub(crate) async fn paper_flow(
             }
         }
     }
-    spanish_and_log(b, cases.len(), shots).await?;
+    camera(b, &cases[0].png).await?;
+    spanish_and_log(b, cases.len() + 1, shots).await?;
     let export = &seals
         .iter()
         .find(|(n, _)| *n == "export")
@@ -594,6 +597,79 @@ async fn tampered_bundle(b: &Browser, url: &str) -> Result<()> {
         .await
         .context("a bundle changed on the device was not refused")?;
     Ok(())
+}
+
+/// The camera path: getUserMedia answers a stream of a canvas showing the
+/// license's photo (headless Chromium has no camera), the page plays it in
+/// its video element, reads frames until the QR code decodes, stops the
+/// camera and answers: genuine, active.
+async fn camera(b: &Browser, png: &Path) -> Result<()> {
+    let before = b.paper_seq().await?;
+    let bytes = std::fs::read(png)?;
+    let ok = b
+        .paper_async(
+            "const [b64, done] = [arguments[0], arguments[arguments.length - 1]];
+             (async () => {
+               const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+               const image = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+               const canvas = document.createElement('canvas');
+               canvas.width = image.width;
+               canvas.height = image.height;
+               const ctx = canvas.getContext('2d');
+               const stream = canvas.captureStream(10);
+               setInterval(() => ctx.drawImage(image, 0, 0), 100);
+               ctx.drawImage(image, 0, 0);
+               navigator.mediaDevices.getUserMedia = async () => stream;
+               return 'ready';
+             })().then(done, (e) => done(`failed: ${e}`));",
+            json!([base64_encode(&bytes)]),
+        )
+        .await?;
+    if ok != json!("ready") {
+        bail!("the fake camera: {ok}");
+    }
+    b.execute(
+        "document.querySelector('#camera-start').hidden = false;
+         document.querySelector('#camera-start').click();",
+        json!([]),
+    )
+    .await?;
+    b.until("an answer from the camera", || async {
+        Ok((b.paper_seq().await? > before).then_some(()))
+    })
+    .await?;
+    let v = b
+        .execute(
+            "return [document.querySelector('#answer-genuine').dataset.verdict,
+                     document.querySelector('#answer-status').dataset.status,
+                     document.querySelector('#camera').hidden]",
+            json!([]),
+        )
+        .await?;
+    if v != json!(["genuine", "active", true]) {
+        bail!("the camera's answer (verdict, status, camera hidden): {v}");
+    }
+    Ok(())
+}
+
+/// Standard base64 with padding.
+fn base64_encode(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// The import certificate joined the export license: the license cites it.

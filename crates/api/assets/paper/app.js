@@ -223,7 +223,10 @@ async function camera(on) {
     state.stopCamera = null;
   } else {
     try {
-      state.stopCamera = await startCamera($('camera'), (text) => { state.stopCamera = null; camera(false); check(text); });
+      // The first frame may read before startCamera returns: the camera is then stopped already.
+      let read = false;
+      const stop = await startCamera($('camera'), (text) => { read = true; state.stopCamera = null; camera(false); check(text); });
+      if (!read) state.stopCamera = stop;
     } catch (e) {
       const key = e?.name === 'NotAllowedError' ? 'pv.camera.denied' : e?.name === 'NotFoundError' ? 'pv.camera.none' : 'pv.camera.failed';
       tr(err, key);
