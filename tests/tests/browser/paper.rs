@@ -20,7 +20,10 @@
 //! photo is unreadable; the revoked license's print is genuine, revoked; the
 //! amended license's first print is genuine, superseded by version 2. The
 //! camera path (getUserMedia answering a canvas stream of the license's
-//! photo, since headless Chromium has no camera) reads it as genuine. In
+//! photo, since headless Chromium has no camera) reads it as genuine. Its
+//! text pasted with the device's clock moved: 30 hours after the bundle, a
+//! warning of its age; 8 days after, status unknown; before the bundle's
+//! date, the clock warning. In
 //! Spanish the verdict reads "Auténtico". The log lists every check. The
 //! page's reader and tally_verify give the same verdict on every variant of
 //! the license's seal with one bit of its COSE_Sign1 changed (three bits a
@@ -485,12 +488,13 @@ pub(crate) async fn paper_flow(
         }
     }
     camera(b, &cases[0].png).await?;
-    spanish_and_log(b, cases.len() + 1, shots).await?;
     let export = &seals
         .iter()
         .find(|(n, _)| *n == "export")
         .context("export")?
         .1;
+    clocks(b, export, bundle.produced_at).await?;
+    spanish_and_log(b, cases.len() + 4, shots).await?;
     same_rules(b, &bundle, export).await?;
     tampered_bundle(b, &url).await
 }
@@ -649,6 +653,50 @@ async fn camera(b: &Browser, png: &Path) -> Result<()> {
     if v != json!(["genuine", "active", true]) {
         bail!("the camera's answer (verdict, status, camera hidden): {v}");
     }
+    Ok(())
+}
+
+/// The license's seal pasted as text, with the device's clock moved: 30
+/// hours after the bundle it is active with a warning of the bundle's age;
+/// 8 days after, its status is unknown; an hour before the bundle's date,
+/// the page says the clock is behind.
+async fn clocks(b: &Browser, seal: &str, produced_at: i64) -> Result<()> {
+    let hour = 3_600_000i64;
+    for (shift, status, age, clock) in [
+        (30 * hour, "active", "stale", "ok"),
+        (8 * 24 * hour, "unknown", "too_old", "ok"),
+        (-hour, "active", "fresh", "behind"),
+    ] {
+        let before = b.paper_seq().await?;
+        b.execute(
+            "const at = arguments[0];
+             Date.now = () => at;
+             document.querySelector('#seal-text').value = arguments[1];
+             document.querySelector('#text-form').requestSubmit();",
+            json!([produced_at + shift, seal]),
+        )
+        .await?;
+        b.until("the answer to the pasted seal", || async {
+            Ok((b.paper_seq().await? > before).then_some(()))
+        })
+        .await?;
+        let v = b
+            .execute(
+                "return [document.querySelector('#answer-status').dataset.status,
+                         document.querySelector('#answer-status [data-age]')?.dataset.age ?? '',
+                         document.querySelector('#clock-warning').dataset.clock]",
+                json!([]),
+            )
+            .await?;
+        if v != json!([status, age, clock]) {
+            bail!(
+                "{shift} ms after the bundle: (status, age, clock) {v}, expected {status}, {age}, {clock}"
+            );
+        }
+    }
+    // The page's own clock again.
+    b.execute("Date.now = () => new Date().getTime();", json!([]))
+        .await?;
     Ok(())
 }
 

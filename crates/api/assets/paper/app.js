@@ -182,6 +182,7 @@ function renderLog() {
 }
 
 async function check(text) {
+  renderBundle(); // the bundle's age and the clock, as of this check
   show($('busy'), true);
   let a;
   try { a = await answers(text); } finally { show($('busy'), false); }
