@@ -57,14 +57,23 @@ pub struct Config {
     pub paper: PaperConfig,
 }
 
-/// `[paper]`: `enabled = true` makes the node load (or create) its paper
-/// key, announce it in its own log at start, and print sealed pages
-/// (`GET /v1/paper/...`). Off by default in this version: turning it on
-/// adds the announcement to the log at the next start.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `[paper]`: `enabled = true` (the default) makes the node load (or
+/// create) its paper key, announce it in its own log at start, and print
+/// sealed pages (`GET /v1/paper/...`). On by default so that the key is in
+/// the log from the node's first start (or the first start of this
+/// version), never at the first print: partners' bundles already hold it
+/// when a paper reaches their border. `false` announces nothing and prints
+/// nothing (503).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PaperConfig {
     pub enabled: bool,
+}
+
+impl Default for PaperConfig {
+    fn default() -> PaperConfig {
+        PaperConfig { enabled: true }
+    }
 }
 
 /// `[issue]`: `approvals = 1` signs what an issuer sends; `approvals = 2`
@@ -116,8 +125,8 @@ pub struct KeysConfig {
     pub encryption: PathBuf,
     /// The authority's paper key (Ed25519, 32 secret bytes, hex), mode
     /// 0600: it signs only the seals printed on its documents. Created at
-    /// the first start with `[paper] enabled = true`, and announced in the
-    /// authority's log then.
+    /// the first start with `[paper] enabled = true` (the default), and
+    /// announced in the authority's log then.
     pub paper: PathBuf,
 }
 
@@ -516,6 +525,24 @@ mod tests {
         assert_eq!(as_table(&example), as_table(&defaults));
         let dir = NodeDir(PathBuf::from("/tmp/x"));
         example.settings(&dir).expect("valid");
+    }
+
+    #[test]
+    fn paper_seals_are_on_unless_turned_off() {
+        let dir = NodeDir(PathBuf::from("/tmp/x"));
+        let text = include_str!("../../config/tally.example.toml");
+        let without: String = text
+            .split("\n[")
+            .filter(|section| !section.starts_with("paper]"))
+            .collect::<Vec<_>>()
+            .join("\n[");
+        assert!(!without.lines().any(|l| l == "[paper]"), "{without}");
+        let c: Config = toml::from_str(&without).expect("parses");
+        assert!(c.settings(&dir).expect("valid").paper);
+        assert_eq!(text.matches("\nenabled = true").count(), 1);
+        let off = text.replacen("\nenabled = true", "\nenabled = false", 1);
+        let c: Config = toml::from_str(&off).expect("parses");
+        assert!(!c.settings(&dir).expect("valid").paper);
     }
 
     #[test]

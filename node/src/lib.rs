@@ -28,7 +28,7 @@
 //!   `tally report att`, the ATT report written from a node's draft.
 //! - [`demo`]: `tally demo`, a local network of four nodes with sample
 //!   data; [`demo_year`]: the year of traffic it writes first, with the
-//!   shifted [`clock`].
+//!   shifted [`clock`]; [`demo_paper`]: its documents printed with seals.
 
 pub mod admin;
 pub mod archive;
@@ -37,6 +37,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod demo_paper;
 pub mod demo_year;
 pub mod files;
 pub mod import;

@@ -432,6 +432,14 @@ impl Net {
     }
 
     /// Node `i`'s head seq of `authority` (0 when it holds none).
+    /// The head of node `i`'s own log: the entries it opened with at its
+    /// first start (its own key announcements, such as the paper key's,
+    /// `[paper] enabled` being the default) and what it issued since. A
+    /// test that counts what it issues counts from here.
+    pub fn own_seq(&self, i: usize) -> Result<u64> {
+        self.seq(i, self.authority(i))
+    }
+
     pub fn seq(&self, i: usize, authority: &str) -> Result<u64> {
         let a: AuthorityId = authority.parse()?;
         let head = self.reader(i)?.head(&a)?;

@@ -1,7 +1,9 @@
 //! `tally demo` as a whole process: it still starts, on other ports, when its
 //! default ports are taken, prints the addresses it really uses, raises the
-//! alerts its story tells of, and its fourth node (JM-FLA, on no route of the
-//! samples) holds every log and reads none of them.
+//! alerts its story tells of, its fourth node (JM-FLA, on no route of the
+//! samples) holds every log and reads none of them, and it printed each
+//! license, certificate and transit authorization with a seal that verifies
+//! offline against the bundle it wrote.
 
 #[path = "processes/rig.rs"]
 // Only the binary, the port and the wait helpers of the rig are used here.
@@ -180,8 +182,12 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
         .iter()
         .map(|e| &e["kind"])
         .collect();
+    // Every document is sealed; the one entry in clear is the paper key's
+    // announcement, which every verifier's bundle must hold.
     ensure!(
-        !kinds.is_empty() && kinds.iter().all(|k| *k == "sealed"),
+        kinds.iter().filter(|k| **k == "sealed").count() > 1
+            && kinds.iter().all(|k| *k == "sealed" || *k == "paper_key")
+            && kinds.iter().filter(|k| **k == "paper_key").count() == 1,
         "{us_log}"
     );
     let status = http
@@ -192,6 +198,7 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
         .status();
     ensure!(status == 404, "JM-FLA reads the story's license: {status}");
 
+    papers(&root.path().join("demo"), &printed_text, &consoles)?;
     year_in_numbers(&http, &consoles[1], issuers.get(1).context("MX's issuer")?).await?;
     // The pistol the year licensed twice: Mexico traces it to both
     // licenses; the bystander reads neither, and counts nothing.
@@ -237,6 +244,80 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
         status.success(),
         "the demo exited with {status}\nlog:\n{}",
         tail(&log)
+    );
+    Ok(())
+}
+
+/// The demo's papers in `demo/paper/`: a sealed page and the seal's text
+/// for every export license, import certificate and transit authorization
+/// of the story, each print recorded by its node; the story's license is
+/// genuine and active against `bundle.json`, the revoked one genuine and
+/// revoked, with no network; the output says how to verify and where the
+/// web verifier is.
+fn papers(demo: &std::path::Path, printed: &str, consoles: &[String]) -> Result<()> {
+    let dir = demo.join("paper");
+    let bundle = dir.join("bundle.json");
+    let bundle_s = bundle.to_str().context("a UTF-8 path")?;
+    for stem in [
+        "US-BIS-D1298734",
+        "US-BIS-D1298737",
+        "MX-SEDENA-DCAM-PI-2026-0042",
+        "GT-DIGECAM-DIGECAM-AT-2026-0007",
+    ] {
+        let page = std::fs::read_to_string(dir.join(format!("{stem}.html")))
+            .with_context(|| format!("{stem}.html"))?;
+        let seal = std::fs::read_to_string(dir.join(format!("{stem}.txt")))?;
+        ensure!(
+            page.contains("<svg") && page.contains(seal.trim()),
+            "{stem}: the page shows the seal of its .txt"
+        );
+    }
+    let verify = |stem: &str| -> Result<(Option<i32>, serde_json::Value)> {
+        let seal = dir.join(format!("{stem}.txt"));
+        let out = rig::tally(&[
+            "paper",
+            "verify",
+            seal.to_str().context("a UTF-8 path")?,
+            "--bundle",
+            bundle_s,
+            "--json",
+        ])?;
+        let v = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        Ok((out.status.code(), v))
+    };
+    let (code, v) = verify("US-BIS-D1298734")?;
+    ensure!(
+        code == Some(0)
+            && v["verdict"] == "genuine"
+            && v["status"] == "active"
+            && v["document"]["number"] == "D1298734",
+        "{code:?} {v}"
+    );
+    let (code, v) = verify("US-BIS-D1298737")?;
+    ensure!(
+        code == Some(1) && v["verdict"] == "genuine" && v["status"] == "revoked",
+        "{code:?} {v}"
+    );
+    let (_, v) = verify("GT-DIGECAM-DIGECAM-AT-2026-0007")?;
+    ensure!(v["verdict"] == "genuine" && v["status"] == "active", "{v}");
+    let prints = std::fs::read_to_string(demo.join("us-bis/paper-prints.jsonl"))?;
+    let pages = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("US-BIS-") && name.ends_with(".html")
+        })
+        .count();
+    ensure!(
+        pages >= 4 && prints.lines().count() == pages,
+        "{pages} US-BIS pages, prints recorded:\n{prints}"
+    );
+    ensure!(
+        printed.contains(&format!("tally paper verify {}", dir.display()))
+            && printed.contains(&format!("--bundle {bundle_s}"))
+            && printed.contains(&format!("{}/paper/", consoles[1])),
+        "the demo should say where its papers are and how to verify one:\n{printed}"
     );
     Ok(())
 }

@@ -82,7 +82,7 @@ async fn the_two_sides_of_a_fork_meeting_in_a_heads_exchange_are_proven_on_both(
     Ok(())
 }
 
-/// A copy of US-DDTC's keys signs US's seq 2 elsewhere, and MX holds it
+/// A copy of US-DDTC's keys signs the entry after US's head elsewhere, and MX holds it
 /// (it chains). When US hears of it in a heads exchange it must not take it
 /// as its own (the code before the fix appended it: US's log silently
 /// continued with an entry US never wrote): it keeps it as evidence, raises
@@ -99,22 +99,26 @@ async fn a_copy_of_the_keys_signing_elsewhere_stops_the_node_signing() -> Result
     ensure!(status == 201, "{status} {body}");
     net.converge(ROUND).await?;
 
+    // US's head (its document, after any key announcement of its own),
+    // and a clone signed with US's key as the entry after it.
     let us_id: AuthorityId = "US-DDTC".parse()?;
+    let head = net.seq(mx, "US-DDTC")?;
+    ensure!(head == net.seq(us, "US-DDTC")?, "converged");
     let held = net
         .reader(mx)?
-        .entry_at(&us_id, 1)?
-        .context("MX holds US seq 1")?;
+        .entry_at(&us_id, head)?
+        .context("MX holds US's head")?;
     let clone = signed(
         &authority_key(&net, us)?,
         "US-DDTC",
-        2,
+        head + 1,
         Some(held.id()),
         docs::sample("US-DDTC", 77),
     )?;
     let got = net.ingest(mx, vec![clone.clone()]).await?;
     ensure!(matches!(got[..], [IngestOutcome::Accepted(_)]), "{got:?}");
 
-    let alert = "log.cloned:-:US-DDTC:2";
+    let alert = format!("log.cloned:-:US-DDTC:{}", head + 1);
     wait_until(ROUND, "US-DDTC raises log.cloned", async || {
         net.reader(us)
             .and_then(|r| Ok(r.alerts()?))
@@ -122,7 +126,7 @@ async fn a_copy_of_the_keys_signing_elsewhere_stops_the_node_signing() -> Result
     })
     .await?;
     ensure!(
-        net.seq(us, "US-DDTC")? == 1,
+        net.seq(us, "US-DDTC")? == head,
         "US took the clone into its log"
     );
     ensure!(!net.stores(us, &clone.id())?, "the clone is in US's log");
@@ -145,7 +149,7 @@ async fn a_copy_of_the_keys_signing_elsewhere_stops_the_node_signing() -> Result
     );
     let (status, alerts) = net.api(us).get(As::Officer, "/v1/alerts").await?;
     ensure!(status == 200, "{status} {alerts}");
-    ensure!(alerts.to_string().contains(alert), "{alerts}");
+    ensure!(alerts.to_string().contains(&alert), "{alerts}");
 
     // The evidence and the alert survive a restart.
     net.restart(us).await?;

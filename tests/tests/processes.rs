@@ -121,16 +121,18 @@ async fn processes_converge() -> Result<()> {
     let mut net = Net::init(&[MX, US, GT])?;
     net.trust_all()?;
     net.start_all().await?;
+    let opened = net.own_heads().await?;
     let rounds = 25;
     let issuing = Instant::now();
     issue_shipments(&net, "C", 0..rounds).await?;
     let issued = issuing.elapsed();
     let nodes: Vec<&rig::Proc> = net.nodes.iter().collect();
     let n = rounds as u64;
+    let (mx_n, us_n, gt_n) = (opened[MX] + n, opened[US] + n, opened[GT] + n);
     let heads = converge(
         "three processes to converge",
         &nodes,
-        &want(&[(MX, n), (US, n), (GT, n)]),
+        &want(&[(MX, mx_n), (US, us_n), (GT, gt_n)]),
         CONVERGE,
     )
     .await?;
@@ -138,9 +140,10 @@ async fn processes_converge() -> Result<()> {
     ensure!(heads.len() == 3, "unexpected logs: {heads:?}");
     for a in [MX, US, GT] {
         ensure!(
-            heads[a].seq == n,
-            "{a} at {} after {n} documents",
-            heads[a].seq
+            heads[a].seq == opened[a] + n,
+            "{a} at {} after {n} documents and {} entries of its own",
+            heads[a].seq,
+            opened[a]
         );
     }
     // The documents themselves arrived, not just the heads.
@@ -241,12 +244,14 @@ async fn restart_catches_up() -> Result<()> {
     let mut net = Net::init(&[MX, US, GT])?;
     net.trust_all()?;
     net.start_all().await?;
+    let opened = net.own_heads().await?;
+    let (mx0, us0, gt0) = (opened[MX], opened[US], opened[GT]);
     issue_shipments(&net, "R", 0..3).await?;
     let all: Vec<&rig::Proc> = net.nodes.iter().collect();
     let before = converge(
         "first convergence",
         &all,
-        &want(&[(MX, 3), (US, 3), (GT, 3)]),
+        &want(&[(MX, mx0 + 3), (US, us0 + 3), (GT, gt0 + 3)]),
         CONVERGE,
     )
     .await?;
@@ -278,7 +283,7 @@ async fn restart_catches_up() -> Result<()> {
     let during = converge(
         "MX and US without GT",
         &[mx, us],
-        &want(&[(MX, 9), (US, 9)]),
+        &want(&[(MX, mx0 + 9), (US, us0 + 9)]),
         CONVERGE,
     )
     .await?;
@@ -293,7 +298,7 @@ async fn restart_catches_up() -> Result<()> {
     let after = converge(
         "GT to catch up",
         &all,
-        &want(&[(MX, 9), (US, 9), (GT, 3)]),
+        &want(&[(MX, mx0 + 9), (US, us0 + 9), (GT, gt0 + 3)]),
         CONVERGE,
     )
     .await?;
@@ -310,7 +315,7 @@ async fn restart_catches_up() -> Result<()> {
         .node(GT)
         .issue(&docs::transit("TR-R-after", "GT", (US, "EXP-R-0")))
         .await?;
-    ensure!(next.seq == 4, "GT's next entry is seq {}", next.seq);
+    ensure!(next.seq == gt0 + 4, "GT's next entry is seq {}", next.seq);
     eprintln!(
         "restart_catches_up: SIGTERM -> exit 0 in {:.2}s; restarted GT caught up 12 entries in {:.2}s ({}); total {:.1}s",
         stop_time.as_secs_f64(),
@@ -543,9 +548,18 @@ async fn partition_heals() -> Result<()> {
             });
             futures::future::try_join_all(jobs).await.map(drop)
         };
+    // Each log opens with its node's own key announcements: `opened`.
+    let opened = net.own_heads().await?;
     issue_all(&net, &everyone, "P", 0..2).await?;
     let all: Vec<&rig::Proc> = net.nodes.iter().collect();
-    let all_at = |seq| want(&everyone.iter().map(|a| (*a, seq)).collect::<Vec<_>>());
+    let all_at = |n: u64| {
+        want(
+            &everyone
+                .iter()
+                .map(|a| (*a, opened[*a] + n))
+                .collect::<Vec<_>>(),
+        )
+    };
     converge("six processes", &all, &all_at(2), CONVERGE).await?;
 
     // Partition: each side stops trusting the other side's authorities.
@@ -577,11 +591,16 @@ async fn partition_heals() -> Result<()> {
     issue_all(&net, &everyone, "Q", 2..5).await?;
     for (side, other) in [(&west, &south), (&south, &west)] {
         let nodes: Vec<&rig::Proc> = side.iter().map(|a| net.node(a)).collect();
-        let w = want(&side.iter().map(|a| (*a, 5)).collect::<Vec<_>>());
+        let w = want(
+            &side
+                .iter()
+                .map(|a| (*a, opened[*a] + 5))
+                .collect::<Vec<_>>(),
+        );
         let heads = converge("one side of the partition", &nodes, &w, CONVERGE).await?;
         for b in other.iter() {
             ensure!(
-                heads[*b].seq == 2,
+                heads[*b].seq == opened[*b] + 2,
                 "{b}'s entries crossed the partition: {}",
                 show(&heads)
             );
@@ -601,7 +620,7 @@ async fn partition_heals() -> Result<()> {
     let heads = converge("the healed network", &all, &all_at(5), CONVERGE).await?;
     let healed = t.elapsed();
     for a in &everyone {
-        ensure!(heads[*a].seq == 5, "{a} at {}", heads[*a].seq);
+        ensure!(heads[*a].seq == opened[*a] + 5, "{a} at {}", heads[*a].seq);
         check_chain(a, &net.node(US).log(a).await?)?;
     }
     eprintln!(

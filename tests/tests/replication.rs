@@ -5,6 +5,7 @@
 use anyhow::{Context, Result, ensure};
 use futures::future::try_join_all;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tally_model::{AuthorityId, AuthorityKey, EntryHash, SignedEntry};
 use tally_node::{admin, files};
@@ -24,6 +25,9 @@ async fn post_license(net: &Net, i: usize, doc: Value) -> Result<()> {
 async fn five_nodes_converge_on_entries_issued_concurrently_at_each() -> Result<()> {
     let net = Net::start(5).await?;
     let per_node = 20;
+    let opened: BTreeMap<String, u64> = (0..net.len())
+        .map(|i| Ok((net.authority(i).to_owned(), net.own_seq(i)?)))
+        .collect::<Result<_>>()?;
     let posts = (0..net.len()).flat_map(|i| {
         let net = &net;
         (0..per_node).map(move |n| post_license(net, i, docs::sample(net.authority(i), n)))
@@ -33,7 +37,7 @@ async fn five_nodes_converge_on_entries_issued_concurrently_at_each() -> Result<
     let heads = net.converge(CONVERGE).await?;
     assert_eq!(heads.len(), 5, "{heads:?}");
     for (authority, (seq, _)) in &heads {
-        assert_eq!(*seq, per_node as u64, "{authority}");
+        assert_eq!(*seq, opened[authority] + per_node as u64, "{authority}");
     }
     net.shutdown().await;
     Ok(())
@@ -44,6 +48,7 @@ async fn a_node_offline_during_10000_entries_catches_up_after_restart() -> Resul
     const N: usize = 10_000;
     let mut net = Net::start(3).await?;
     net.stop_node(2).await?;
+    let head = net.own_seq(0)? + N as u64;
 
     let started = Instant::now();
     let docs = (0..N).map(|n| docs::sample("US-DDTC", n)).collect();
@@ -55,7 +60,7 @@ async fn a_node_offline_during_10000_entries_catches_up_after_restart() -> Resul
         N as f64 / issue_time.as_secs_f64()
     );
     wait_until(CONVERGE, "MX-SEDENA holds the 10,000 entries", async || {
-        net.seq(1, "US-DDTC").is_ok_and(|s| s == N as u64)
+        net.seq(1, "US-DDTC").is_ok_and(|s| s == head)
     })
     .await?;
 
@@ -65,7 +70,7 @@ async fn a_node_offline_during_10000_entries_catches_up_after_restart() -> Resul
     let took = wait_until(
         Duration::from_secs(60),
         "GT-DIGECAM caught up",
-        async || net.seq(2, "US-DDTC").is_ok_and(|s| s == N as u64),
+        async || net.seq(2, "US-DDTC").is_ok_and(|s| s == head),
     )
     .await?;
     let took = took.max(started.elapsed());
@@ -184,6 +189,7 @@ async fn hostile_entries_are_refused_never_forwarded_and_honest_traffic_converge
     net.trust_without_dialing(us, gt)?;
     net.trust_without_dialing(gt, us)?;
     net.wait_links().await?;
+    let opened: Vec<u64> = (0..3).map(|i| net.own_seq(i)).collect::<Result<_>>()?;
     for i in 0..3 {
         post_samples(&net, i, 0, 5).await?;
     }
@@ -211,7 +217,11 @@ async fn hostile_entries_are_refused_never_forwarded_and_honest_traffic_converge
     let us_key =
         tally_node::keys::load_authority_key(&net.members[us].dir.join("keys/authority.key"))?;
     let store = net.reader(mx)?;
-    let held = store.entry_at(&us_id, 1)?.context("US-DDTC seq 1 held")?;
+    // US's first document, after its own key announcements.
+    let first = opened[us] + 1;
+    let held = store
+        .entry_at(&us_id, first)?
+        .context("US's first document held")?;
     let (us_head, _) = store.head(&us_id)?.context("US-DDTC head")?;
     let mut forged = held.encode();
     let flip = forged.len() / 2;
@@ -279,7 +289,7 @@ async fn hostile_entries_are_refused_never_forwarded_and_honest_traffic_converge
         let ev = evidence(&net, i).await?;
         assert_eq!(ev.len(), 1, "{ev:?}");
         assert_eq!(ev[0]["authority"], "US-DDTC");
-        assert_eq!(ev[0]["seq"], 1);
+        assert_eq!(ev[0]["seq"], first);
         assert_eq!(ev[0]["entries"].as_array().map(Vec::len), Some(2));
     }
 
@@ -289,7 +299,11 @@ async fn hostile_entries_are_refused_never_forwarded_and_honest_traffic_converge
     let seqs: Vec<(&str, u64)> = heads.iter().map(|(a, (s, _))| (a.as_str(), *s)).collect();
     assert_eq!(
         seqs,
-        [("GT-DIGECAM", 25), ("MX-SEDENA", 25), ("US-DDTC", 10)]
+        [
+            ("GT-DIGECAM", opened[gt] + 25),
+            ("MX-SEDENA", opened[mx] + 25),
+            ("US-DDTC", opened[us] + 10)
+        ]
     );
 
     // Nothing hostile is stored anywhere, and the held seq 1 stays the one of record.
@@ -300,7 +314,7 @@ async fn hostile_entries_are_refused_never_forwarded_and_honest_traffic_converge
             assert!(!net.stores(i, id)?, "{} stores {id:?}", net.authority(i));
         }
         let store = net.reader(i)?;
-        assert_eq!(store.entry_at(&us_id, 1)?, Some(held.clone()));
+        assert_eq!(store.entry_at(&us_id, first)?, Some(held.clone()));
     }
 
     // Only MX saw the hostile entries: nothing was forwarded to US or GT.
@@ -363,6 +377,7 @@ async fn an_untrusted_peer_cannot_connect_or_pull() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_partition_where_both_sides_issue_heals_to_identical_logs() -> Result<()> {
     let mut net = Net::start(4).await?;
+    let opened: Vec<u64> = (0..4).map(|i| net.own_seq(i)).collect::<Result<_>>()?;
     for i in 0..4 {
         net.issue_many(
             i,
@@ -384,7 +399,7 @@ async fn a_partition_where_both_sides_issue_heals_to_identical_logs() -> Result<
         );
         let authority = net.authority(j).to_string();
         wait_until(CONVERGE, &what, async || {
-            net.seq(i, &authority).is_ok_and(|s| s == 13)
+            net.seq(i, &authority).is_ok_and(|s| s == opened[j] + 13)
         })
         .await?;
     }
@@ -401,7 +416,7 @@ async fn a_partition_where_both_sides_issue_heals_to_identical_logs() -> Result<
     ] {
         assert_eq!(
             net.seq(i, net.authority(j))?,
-            3,
+            opened[j] + 3,
             "{} -> {}",
             net.authority(j),
             net.authority(i)
@@ -411,7 +426,9 @@ async fn a_partition_where_both_sides_issue_heals_to_identical_logs() -> Result<
     net.heal().await?;
     let heads = net.converge(CONVERGE).await?;
     assert_eq!(heads.len(), 4);
-    assert!(heads.values().all(|(s, _)| *s == 13), "{heads:?}");
+    for (i, &at) in opened.iter().enumerate() {
+        assert_eq!(heads[net.authority(i)].0, at + 13, "{heads:?}");
+    }
     net.shutdown().await;
     Ok(())
 }
@@ -459,9 +476,10 @@ async fn trust_changes_apply_at_runtime() -> Result<()> {
     })
     .await?;
     println!("dropped {:?} after trust remove", started.elapsed());
+    let held = net.own_seq(gt)?;
     net.issue(gt, docs::sample("GT-DIGECAM", 1)).await?;
     wait_until(CONVERGE, "MX holds GT's new entry", async || {
-        net.seq(mx, "GT-DIGECAM").is_ok_and(|s| s == 2)
+        net.seq(mx, "GT-DIGECAM").is_ok_and(|s| s == held + 1)
     })
     .await?;
     // Three sync rounds later US still has not taken it (from MX either).
@@ -469,7 +487,7 @@ async fn trust_changes_apply_at_runtime() -> Result<()> {
     while watch.elapsed() < Duration::from_millis(1500) {
         assert_eq!(
             net.seq(us, "GT-DIGECAM")?,
-            1,
+            held,
             "US took an entry of an authority it removed"
         );
         assert!(!net.connected(us, gt).await, "GT got back in");
@@ -485,6 +503,7 @@ async fn trust_changes_apply_at_runtime() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_restarted_node_keeps_its_log_and_rejoins_on_a_new_port() -> Result<()> {
     let mut net = Net::start(3).await?;
+    let opened: Vec<u64> = (0..3).map(|i| net.own_seq(i)).collect::<Result<_>>()?;
     for i in 0..3 {
         post_samples(&net, i, 0, 5).await?;
     }
@@ -512,11 +531,11 @@ async fn a_restarted_node_keeps_its_log_and_rejoins_on_a_new_port() -> Result<()
         .post(As::Issuer, "/v1/licenses", &docs::sample("MX-SEDENA", 5))
         .await?;
     assert_eq!(status, 201, "{body}");
-    assert_eq!(body["entry"]["seq"], 6);
+    assert_eq!(body["entry"]["seq"], opened[1] + 6);
     post_samples(&net, 0, 5, 1).await?;
     let heads = net.converge(CONVERGE).await?;
-    assert_eq!(heads["MX-SEDENA"].0, 6);
-    assert_eq!(heads["US-DDTC"].0, 6);
+    assert_eq!(heads["MX-SEDENA"].0, opened[1] + 6);
+    assert_eq!(heads["US-DDTC"].0, opened[0] + 6);
     net.shutdown().await;
     Ok(())
 }
@@ -560,10 +579,12 @@ async fn a_proof_about_an_authority_a_node_does_not_trust_costs_the_relay_nothin
 
     // MX's next entries: US should take them from gossip, as before.
     let before = entries_total(&net, us, "gossip", "accepted").await?;
+    let opened = net.own_seq(mx)?;
     for k in 0..5 {
         post_samples(&net, mx, k, 1).await?;
         wait_until(CONVERGE, "US-DDTC holds MX's entry", async || {
-            net.seq(us, "MX-SEDENA").is_ok_and(|s| s == k as u64 + 1)
+            net.seq(us, "MX-SEDENA")
+                .is_ok_and(|s| s == opened + k as u64 + 1)
         })
         .await?;
     }

@@ -115,10 +115,12 @@ async fn three_node_story_from_certificate_to_revocation() -> Result<()> {
     let (us, mx, gt) = (net.api(0), net.api(1), net.api(2));
     let serials: Vec<String> = (1000..1010).map(|n| format!("AC{n}")).collect();
 
-    // The importing State certifies the import.
+    // The importing State certifies the import: its log's first document,
+    // after the node's own key announcements.
+    let opened = net.own_seq(1)?;
     let ic = issue(&mx, &docs::import("IC-2026-0042", "MX", "US", 10)).await?;
     assert_eq!(ic["authority"], "MX-SEDENA");
-    assert_eq!(ic["entry"]["seq"], 1);
+    assert_eq!(ic["entry"]["seq"], opened + 1);
     until_held(&us, "/v1/licenses/MX-SEDENA/IC-2026-0042").await?;
 
     // The exporting State licenses the export, through Guatemala, in parts.

@@ -129,7 +129,9 @@ async fn compromised_alerts(node: &Proc) -> Result<Vec<String>> {
 /// new card (marking the old key compromised after 2) which US and GT add
 /// as a replacement. MX's genuine seq 3 used to meet the stored thief's seq
 /// 3 as an equivocation; now the thief's entries stop counting, leave the
-/// log, and MX's log resumes at 3 on every node, with no fork proven.
+/// log, and MX's log resumes at 3 on every node, with no fork proven. (Each
+/// seq here counts after the k entries MX's log opens with: its own key
+/// announcements.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_compromise_the_new_card_resumes_the_log_at_n_plus_one() -> Result<()> {
     let mut net = Net::init(&[US, MX, GT])?;
@@ -140,11 +142,14 @@ async fn after_a_compromise_the_new_card_resumes_the_log_at_n_plus_one() -> Resu
         doc["visibility"] = json!("network");
         doc
     };
+    // MX's log opens with its own key announcements (k entries); the seqs
+    // below count from there.
+    let k = net.node(MX).heads().await?.get(MX).map_or(0, |h| h.seq);
     for n in 1..=2 {
         net.node(MX).issue(&public(&format!("IC-MX-{n}"))).await?;
     }
     let all: Vec<&Proc> = net.nodes.iter().collect();
-    converge("MX's first entries", &all, &want(&[(MX, 2)]), CONVERGE).await?;
+    converge("MX's first entries", &all, &want(&[(MX, k + 2)]), CONVERGE).await?;
     let old_key = {
         let card = tally_node::files::read_card(&net.node(MX).card)?;
         card.keys[0].public_key.clone()
@@ -164,7 +169,7 @@ async fn after_a_compromise_the_new_card_resumes_the_log_at_n_plus_one() -> Resu
             .await?;
     }
     let all: Vec<&Proc> = net.nodes.iter().collect();
-    converge("the thief's entries", &all, &want(&[(MX, 4)]), CONVERGE).await?;
+    converge("the thief's entries", &all, &want(&[(MX, k + 4)]), CONVERGE).await?;
     {
         let mx = net.node_mut(MX);
         ensure!(mx.sigterm(STOP).await?.success(), "the thief's SIGTERM");
@@ -174,6 +179,7 @@ async fn after_a_compromise_the_new_card_resumes_the_log_at_n_plus_one() -> Resu
 
     // US declares the compromise.
     let us_dir = path_str(&net.node(US).dir)?.to_owned();
+    let after = (k + 2).to_string();
     tally_ok(&[
         "trust",
         "revoke-key",
@@ -182,14 +188,14 @@ async fn after_a_compromise_the_new_card_resumes_the_log_at_n_plus_one() -> Resu
         MX,
         &old_key,
         "--after-seq",
-        "2",
+        &after,
     ])?;
     eventually("US to raise key.compromised", CONVERGE, async || {
         let ids = compromised_alerts(net.node(US)).await?;
         ensure!(
             ids == [
-                format!("key.compromised:-:{MX}:3"),
-                format!("key.compromised:-:{MX}:4")
+                format!("key.compromised:-:{MX}:{}", k + 3),
+                format!("key.compromised:-:{MX}:{}", k + 4)
             ],
             "{ids:?}"
         );
@@ -222,7 +228,7 @@ async fn after_a_compromise_the_new_card_resumes_the_log_at_n_plus_one() -> Resu
             .as_bytes(),
     );
     let mut card = tally_node::files::read_card(&mx.card)?;
-    card.keys[0].compromised_after_seq = Some(2);
+    card.keys[0].compromised_after_seq = Some(k + 2);
     card.keys.push(tally_model::CardKey::new(
         new_key.clone(),
         super::hostile::now_ms() - 1000,
@@ -236,17 +242,17 @@ async fn after_a_compromise_the_new_card_resumes_the_log_at_n_plus_one() -> Resu
     net.node_mut(MX).start().await?;
 
     let resumed = net.node(MX).issue(&public("IC-MX-3")).await?;
-    ensure!(resumed.seq == 3, "MX resumed at seq {}", resumed.seq);
+    ensure!(resumed.seq == k + 3, "MX resumed at seq {}", resumed.seq);
     net.node(MX).issue(&public("IC-MX-4")).await?;
     let all: Vec<&Proc> = net.nodes.iter().collect();
     let heads = converge(
         "MX's genuine log on every node",
         &all,
-        &want(&[(MX, 4)]),
+        &want(&[(MX, k + 4)]),
         CONVERGE,
     )
     .await?;
-    ensure!(heads[MX].seq == 4, "heads: {heads:?}");
+    ensure!(heads[MX].seq == k + 4, "heads: {heads:?}");
     for node in &net.nodes {
         let a = &node.authority;
         check_chain(MX, &node.log(MX).await?)?;

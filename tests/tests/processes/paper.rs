@@ -1,12 +1,15 @@
 //! Paper seals on a whole `tally` process: with `[paper] enabled = true`
-//! the node creates its paper key (0600) and announces it in its own log
-//! at the first start (once: a restart announces nothing), and `tally paper
-//! print` gives a page with the QR seal and a seal that verifies as
-//! genuine against that key.
+//! (the default `tally init` writes) the node creates its paper key (0600)
+//! and announces it in its own log at the first start (once: a restart
+//! announces nothing), and `tally paper print` gives a page with the QR
+//! seal and a seal that verifies as genuine against that key, from its text
+//! and from a photo of it (turned, scaled down, PNG and JPEG).
 
 use super::docs;
 use super::rig::{Net, path_str, tally, tally_ok};
 use anyhow::{Context, Result, ensure};
+use image::{GrayImage, Luma};
+use std::path::Path;
 use std::time::Duration;
 use tally_model::signer::{FileSigner, Signer as _};
 
@@ -19,11 +22,7 @@ async fn a_printed_seal_verifies_against_the_announced_paper_key() -> Result<()>
     let dir = net.node(US).dir.clone();
     let config = dir.join("tally.toml");
     let text = std::fs::read_to_string(&config)?;
-    ensure!(text.contains("[paper]\nenabled = false"), "{text}");
-    std::fs::write(
-        &config,
-        text.replace("[paper]\nenabled = false", "[paper]\nenabled = true"),
-    )?;
+    ensure!(text.contains("[paper]\nenabled = true"), "{text}");
     net.start_all().await?;
 
     let key_file = dir.join("keys/paper.key");
@@ -112,6 +111,7 @@ async fn a_printed_seal_verifies_against_the_announced_paper_key() -> Result<()>
         "{code} {v}"
     );
     ensure!(v["document"]["number"] == "IC-1", "{v}");
+    photos(&dir, seal.trim(), &bundle_s)?;
 
     net.node(US)
         .post(
@@ -145,4 +145,105 @@ async fn a_printed_seal_verifies_against_the_announced_paper_key() -> Result<()>
     );
     net.pass();
     Ok(())
+}
+
+/// `tally paper verify` on photos of the seal `seal`: its QR code drawn
+/// with a quiet zone, turned 4 degrees and scaled to 70%, as PNG and as
+/// JPEG: genuine and active (exit 0); a photo of noise and a cut file:
+/// errors (exit 2) that say what went wrong.
+fn photos(dir: &Path, seal: &str, bundle: &str) -> Result<()> {
+    let turned = rotate(&render(seal, 6)?, 4.0);
+    let (w, h) = (turned.width() * 7 / 10, turned.height() * 7 / 10);
+    let photo = image::imageops::resize(&turned, w, h, image::imageops::FilterType::Triangle);
+    for name in ["seal.png", "seal.jpg"] {
+        let path = dir.join(name);
+        photo.save(&path)?;
+        let out = tally(&[
+            "paper",
+            "verify",
+            path_str(&path)?,
+            "--bundle",
+            bundle,
+            "--json",
+        ])?;
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        ensure!(
+            out.status.code() == Some(0) && v["verdict"] == "genuine" && v["status"] == "active",
+            "{name}: {:?} {v} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ensure!(v["document"]["number"] == "IC-1", "{name}: {v}");
+    }
+    // A JPEG named .png is read as what it is.
+    let jpeg = std::fs::read(dir.join("seal.jpg"))?;
+    let misnamed = dir.join("jpeg.png");
+    std::fs::write(&misnamed, &jpeg)?;
+    let out = tally(&["paper", "verify", path_str(&misnamed)?, "--bundle", bundle])?;
+    ensure!(out.status.code() == Some(0), "{out:?}");
+
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let noise = GrayImage::from_fn(800, 600, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        Luma([(state >> 56) as u8])
+    });
+    let noise_path = dir.join("noise.png");
+    noise.save(&noise_path)?;
+    let png = std::fs::read(dir.join("seal.png"))?;
+    let cut = dir.join("cut.png");
+    std::fs::write(&cut, &png[..png.len() / 2])?;
+    for (path, says) in [
+        (&noise_path, "no seal could be read in this photo"),
+        (&cut, "cannot be decoded"),
+    ] {
+        let out = tally(&["paper", "verify", path_str(path)?, "--bundle", bundle])?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        ensure!(
+            out.status.code() == Some(2) && stderr.contains(says) && out.stdout.is_empty(),
+            "{}: {out:?}",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// The QR code of `text` as a seal prints it, `px` pixels a module, with a
+/// quiet zone of 4 modules.
+fn render(text: &str, px: u32) -> Result<GrayImage> {
+    let qr = tally_verify::paper::qr(text)?;
+    let side = (u32::try_from(qr.width)? + 8) * px;
+    Ok(GrayImage::from_fn(side, side, |x, y| {
+        let (mx, my) = ((x / px) as usize, (y / px) as usize);
+        let dark = mx >= 4 && my >= 4 && qr.dark(mx - 4, my - 4);
+        Luma([if dark { 25 } else { 230 }])
+    }))
+}
+
+/// `img` turned by `degrees` about its centre (bilinear), on white.
+fn rotate(img: &GrayImage, degrees: f64) -> GrayImage {
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    let (w, h) = (f64::from(img.width()), f64::from(img.height()));
+    let side = (w * cos.abs() + h * sin.abs()).ceil() as u32;
+    let c = f64::from(side) / 2.0;
+    let at = |x: f64, y: f64| -> f64 {
+        if x < 0.0 || y < 0.0 || x >= w || y >= h {
+            255.0
+        } else {
+            f64::from(img.get_pixel(x as u32, y as u32)[0])
+        }
+    };
+    GrayImage::from_fn(side, side, |x, y| {
+        let (dx, dy) = (f64::from(x) - c, f64::from(y) - c);
+        let (sx, sy) = (
+            cos * dx + sin * dy + w / 2.0,
+            -sin * dx + cos * dy + h / 2.0,
+        );
+        let (fx, fy) = (sx.floor(), sy.floor());
+        let (tx, ty) = (sx - fx, sy - fy);
+        let top = at(fx, fy) * (1.0 - tx) + at(fx + 1.0, fy) * tx;
+        let bottom = at(fx, fy + 1.0) * (1.0 - tx) + at(fx + 1.0, fy + 1.0) * tx;
+        Luma([(top * (1.0 - ty) + bottom * ty).round() as u8])
+    })
 }

@@ -763,6 +763,23 @@ pub struct Net {
 }
 
 impl Net {
+    /// The head of each node's own log, asked of the node: the entries it
+    /// opened with at its first start (its own key announcements, such as
+    /// the paper key's, `[paper] enabled` being the default) and what it
+    /// issued since. A test that counts what it issues counts from here.
+    pub async fn own_heads(&self) -> Result<BTreeMap<String, u64>> {
+        let mut heads = BTreeMap::new();
+        for node in &self.nodes {
+            let seq = node
+                .heads()
+                .await?
+                .get(&node.authority)
+                .map_or(0, |h| h.seq);
+            heads.insert(node.authority.clone(), seq);
+        }
+        Ok(heads)
+    }
+
     /// `init` for each authority (not started, nobody trusted).
     pub fn init(authorities: &[&str]) -> Result<Net> {
         let tmp = tempfile::Builder::new()
