@@ -41,8 +41,9 @@
 //! The offline paper verifier (`browser/paper.rs`), last: seals printed
 //! by the three nodes (`[paper] enabled = true`) uploaded as photos to
 //! MX-SEDENA's `/paper/` with the network off: genuine and active, one
-//! consignment, untrusted, altered, not a seal, unreadable, revoked and
-//! superseded, as tally_verify judges the same seals.
+//! consignment of three documents, altered, not a seal, unreadable,
+//! revoked, superseded, and untrusted once a key is marked compromised, as
+//! tally_verify judges the same seals.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian:
 //! `apt-get install -y chromium chromium-driver`; override the paths with

@@ -1,34 +1,34 @@
 //! The offline paper verifier (issue 24) in the browser, last of the flow.
 //! Every node of the test runs with `[paper] enabled = true`. Through the
-//! API: US-DDTC prints its export license EXP-2026-0001, two more that are
-//! then revoked and amended (their first prints kept), MX-SEDENA its import
-//! certificate and GT-DIGECAM its transit authorization; MX-SEDENA marks
-//! GT-DIGECAM's paper key compromised in its trust list. Each seal is drawn
-//! as a PNG here (its QR code, by tally_verify's encoder) and judged by
-//! tally_verify against MX-SEDENA's bundle, so the browser is held to the
-//! CLI's rules.
+//! API: US-DDTC prints its export license EXP-2026-0001 and two more that
+//! are then revoked and amended (their first prints kept), MX-SEDENA its
+//! import certificate, GT-DIGECAM its transit authorization. Each seal is
+//! drawn as a PNG here (its QR code, by tally_verify's encoder) and first
+//! judged by tally_verify against MX-SEDENA's bundle, so the page is held to
+//! the CLI's rules.
 //!
 //! In Chromium, on MX-SEDENA's `/paper/`: the service worker takes the page,
-//! the officer token fetches the bundle once, the post is set to MX MXNLD;
-//! then the network is switched off (DevTools protocol) and the page
-//! reloaded: the service worker serves it, the API is unreachable. Through
-//! the upload control: the export license is genuine, active, on the route
-//! (entry); the import certificate joins it as one consignment (the license
-//! cites it); the transit authorization is untrusted (compromised key); the
-//! license's seal with its CBOR changed, re-compressed and re-encoded is
-//! altered; with one Base45 character changed it is not a seal; a blank
-//! photo is unreadable; the revoked license's print is genuine, revoked; the
-//! amended license's first print is genuine, superseded by version 2. The
-//! camera path (getUserMedia answering a canvas stream of the license's
-//! photo, since headless Chromium has no camera) reads it as genuine. Its
-//! text pasted with the device's clock moved: 30 hours after the bundle, a
-//! warning of its age; 8 days after, status unknown; before the bundle's
-//! date, the clock warning. In
-//! Spanish the verdict reads "Auténtico". The log lists every check. The
+//! the officer token fetches the bundle (and is not kept), the post is set
+//! to MX MXNLD; then the network is switched off (DevTools protocol) and the
+//! page reloaded: the service worker serves it, the API is unreachable.
+//! Through the upload control: the export license is genuine, active, on
+//! the route; the import certificate and the transit authorization join it
+//! as one consignment, every reference matched; the license's seal with its
+//! CBOR changed, re-compressed and re-encoded is altered; with one Base45
+//! character changed it is not a seal; a blank photo is unreadable; the
+//! revoked license's print is genuine, revoked; the amended license's first
+//! print is genuine, superseded by version 2. The camera path (getUserMedia
+//! answering a canvas stream of the license's photo: headless Chromium has
+//! no camera) reads it as genuine. Its text pasted with the device's clock
+//! moved: 30 hours after the bundle, a warning of its age; 8 days after,
+//! status unknown; before the bundle's date, the clock warning. In Spanish
+//! the verdict reads "Auténtico"; the log lists every check. Online again,
+//! MX-SEDENA marks GT-DIGECAM's paper key compromised, the officer takes the
+//! new bundle, and offline the transit authorization is untrusted. The
 //! page's reader and tally_verify give the same verdict on every variant of
 //! the license's seal with one bit of its COSE_Sign1 changed (three bits a
-//! byte: not a seal, untrusted and altered all occur). A
-//! bundle changed on the device is refused at the next start (the pin). With
+//! byte: not a seal, untrusted and altered all occur). A bundle changed on
+//! the device is refused at the next start (the pin). With
 //! `TALLY_SCREENSHOTS=docs/screens`, saves `paper-*.png` there.
 
 use super::a11y::docs_screens;
@@ -147,10 +147,6 @@ async fn prepare(net: &Network) -> Result<Vec<(&'static str, String)>> {
     if code != 200 {
         bail!("amending EXP-2026-0902: {code} {r}");
     }
-    // GT-DIGECAM's paper key, compromised in MX-SEDENA's trust list.
-    let b = bundle_when(net, |b| paper_key(b, "GT-DIGECAM").is_some()).await?;
-    let (gt_key, _) = paper_key(&b, "GT-DIGECAM").context("GT-DIGECAM's paper key")?;
-    tally_node::admin::trust_revoke_key(net._dirs[1].path(), "GT-DIGECAM", &gt_key, 1)?;
     Ok(seals)
 }
 
@@ -285,7 +281,7 @@ fn cases(seals: &[(&'static str, String)], dir: &Path) -> Result<Vec<Case>> {
     };
     add("export", Some(export.clone()), "genuine", Some("active"))?;
     add("import", Some(seal("import")?), "genuine", Some("active"))?;
-    add("transit", Some(seal("transit")?), "untrusted", None)?;
+    add("transit", Some(seal("transit")?), "genuine", Some("active"))?;
     add("altered", Some(altered(&export)?), "altered", None)?;
     add("flipped", Some(flipped(&export)), "not_a_seal", None)?;
     add("blank", None, "unreadable", None)?;
@@ -436,7 +432,7 @@ pub(crate) async fn paper_flow(
     let bundle = bundle_when(net, |b| {
         listed(b, "US-DDTC", "EXP-2026-0901", 1, "revoked")
             && listed(b, "US-DDTC", "EXP-2026-0902", 2, "active")
-            && paper_key(b, "GT-DIGECAM").is_some_and(|(_, compromised)| compromised)
+            && paper_key(b, "GT-DIGECAM").is_some()
             && paper_key(b, "US-DDTC").is_some()
     })
     .await?;
@@ -473,8 +469,16 @@ pub(crate) async fn paper_flow(
                 }
                 capture(b, shots, "genuine").await?;
             }
-            "import" => consignment(b).await?,
-            "transit" => capture(b, shots, "untrusted").await?,
+            "import" => consignment(b, 2, &["export_cites_import"]).await?,
+            "transit" => {
+                let checks = [
+                    "export_cites_import",
+                    "transit_cites_export",
+                    "transit_on_route",
+                ];
+                consignment(b, 3, &checks).await?;
+                capture(b, shots, "consignment").await?;
+            }
             "altered" | "revoked" | "superseded" => capture(b, shots, c.name).await?,
             _ => {}
         }
@@ -493,8 +497,9 @@ pub(crate) async fn paper_flow(
         .find(|(n, _)| *n == "export")
         .context("export")?
         .1;
+    spanish_and_log(b, cases.len() + 1, shots).await?;
     clocks(b, export, bundle.produced_at).await?;
-    spanish_and_log(b, cases.len() + 4, shots).await?;
+    compromised(b, net, seeded, &cases[2], shots).await?;
     same_rules(b, &bundle, export).await?;
     tampered_bundle(b, &url).await
 }
@@ -720,19 +725,81 @@ fn base64_encode(bytes: &[u8]) -> String {
     out
 }
 
-/// The import certificate joined the export license: the license cites it.
-async fn consignment(b: &Browser) -> Result<()> {
-    let row = b
-        .wait_for("#consignment-checks tr[data-check=\"export_cites_import\"]")
-        .await?;
-    if b.attribute(&row, "data-ok").await?.as_deref() != Some("true") {
-        bail!("the export license's reference to the import certificate does not match");
+/// The consignment holds `docs` documents and each of `checks` matches
+/// (the license cites the certificate, the authorization the license, the
+/// transit country is on the license's route).
+async fn consignment(b: &Browser, docs: usize, checks: &[&str]) -> Result<()> {
+    for check in checks {
+        let row = b
+            .wait_for(&format!("#consignment-checks tr[data-check=\"{check}\"]"))
+            .await?;
+        if b.attribute(&row, "data-ok").await?.as_deref() != Some("true") {
+            bail!("the consignment's check {check} does not match");
+        }
     }
-    let docs = b.find_all("#consignment-docs li").await?;
-    if docs.len() != 2 {
-        bail!("the consignment holds {} documents, expected 2", docs.len());
+    let held = b.find_all("#consignment-docs li").await?.len();
+    if held != docs {
+        bail!("the consignment holds {held} documents, expected {docs}");
     }
     Ok(())
+}
+
+/// Online again, MX-SEDENA marks GT-DIGECAM's paper key compromised; the
+/// officer takes the new bundle (the token asked again); offline, the
+/// transit authorization that was genuine is untrusted.
+async fn compromised(
+    b: &Browser,
+    net: &Network,
+    seeded: &Seeded,
+    transit: &Case,
+    shots: &Path,
+) -> Result<()> {
+    b.cdp(
+        "Network.emulateNetworkConditions",
+        json!({"offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+    )
+    .await?;
+    let old = bundle_when(net, |_| true).await?;
+    let (gt_key, _) = paper_key(&old, "GT-DIGECAM").context("GT-DIGECAM's paper key")?;
+    tally_node::admin::trust_revoke_key(net._dirs[1].path(), "GT-DIGECAM", &gt_key, 1)?;
+    let new = bundle_when(net, |b| {
+        paper_key(b, "GT-DIGECAM").is_some_and(|(_, compromised)| compromised)
+    })
+    .await?;
+    let text = transit.text.as_deref().context("the transit seal")?;
+    if rust_answer(&new, text).0 != "untrusted" {
+        bail!("tally_verify does not find the transit seal untrusted");
+    }
+    let kept = b
+        .attribute(&b.find_required("#bundle-state").await?, "data-produced-at")
+        .await?
+        .unwrap_or_default();
+    b.type_into(&b.wait_displayed("#token").await?, &seeded.mx_officer)
+        .await?;
+    b.click(&b.find_required("#bundle-fetch").await?).await?;
+    b.until("the new bundle", || async {
+        let el = b.find_required("#bundle-state").await?;
+        let at = b.attribute(&el, "data-produced-at").await?;
+        let state = b.attribute(&el, "data-state").await?;
+        Ok((at.is_some_and(|a| a != kept) && state.as_deref() == Some("fresh")).then_some(()))
+    })
+    .await?;
+    b.cdp(
+        "Network.emulateNetworkConditions",
+        json!({"offline": true, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+    )
+    .await?;
+    let (verdict, status, _) = b.upload_paper(&transit.png).await?;
+    if (verdict.as_str(), status.as_str()) != ("untrusted", "n/a") {
+        bail!("the transit authorization by a compromised key reads {verdict}/{status}");
+    }
+    let why = b
+        .text(&b.find_required("#answer-genuine .why").await?)
+        .await?;
+    if !why.contains("compromised") {
+        bail!("the untrusted answer does not say the key is compromised: {why:?}");
+    }
+    capture(b, shots, "untrusted").await
 }
 
 /// In Spanish, the last answer's words; the log lists every check.

@@ -52,7 +52,7 @@ const party = (p) => (p ? [p.name, p.id ? ` (${p.id})` : ''].join('') : null);
 /** [label key, value] rows of a summary, in the order of the printed page. */
 function rows(s) {
   const out = [
-    ['pv.f.kind', t(`pv.kind.${['export', 'import', 'transit'].includes(s.kind) ? s.kind : 'other'}`)],
+    ['pv.f.kind', { key: `pv.kind.${['export', 'import', 'transit'].includes(s.kind) ? s.kind : 'other'}` }],
     ['pv.f.number', `${s.authority} ${s.number}`],
     ['pv.f.version', String(s.version)],
     ['pv.f.issued', { date: s.issued_on }],
@@ -67,26 +67,37 @@ function rows(s) {
     ['pv.f.carriers', s.carriers.length ? s.carriers.map(party).join('; ') : null],
     ['pv.f.linked', s.linked ? `${s.linked.authority} ${s.linked.number}` : null],
     ['pv.f.euc', s.end_user_certificate ? `${s.end_user_certificate.number}, ${s.end_user_certificate.date}, ${s.end_user_certificate.issued_by}` : null],
-    ['pv.f.shipments', s.shipments ? t(`pv.shipments.${s.shipments === 'single' ? 'single' : 'partial'}`) : null],
+    ['pv.f.shipments', s.shipments ? { key: `pv.shipments.${s.shipments === 'single' ? 'single' : 'partial'}` } : null],
   ];
   return out.filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && !v.length));
 }
 
 const hex = (b) => [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
 
+/** A field's cell: a translated word ({key}), a localized value, or text as the seal has it. */
+function cell(v) {
+  if (v && typeof v === 'object' && !Array.isArray(v) && 'key' in v) return { i18n: v.key };
+  return typeof v === 'object' ? { l10n: v } : { text: v };
+}
+
+/** A category or unit the console has a word for, else the seal's own text. */
+const word = (ns, v) => (Object.hasOwn(KNOWN, `${ns}.${v}`) ? { i18n: `${ns}.${v}` } : { text: v });
+const KNOWN = Object.fromEntries(['cat.firearm', 'cat.part', 'cat.ammunition', 'cat.explosive', 'cat.related',
+  'unit.units', 'unit.kg', 'unit.rounds'].map((k) => [k, true]));
+
 /** The document's fields and item lines, large. */
 export function fields(s) {
   const table = el('table', { id: 'doc-fields', class: 'fields' },
     el('tbody', {}, rows(s).map(([k, v]) => el('tr', { 'data-field': k.slice(5) },
       el('th', { scope: 'row', i18n: k }),
-      el('td', typeof v === 'object' ? { l10n: v } : { text: v })))));
+      el('td', cell(v))))));
   const lines = el('table', { id: 'doc-lines', class: 'lines' },
     el('thead', {}, el('tr', {}, ['line', 'category', 'item', 'quantity', 'serials'].map((k) => el('th', { scope: 'col', i18n: `pv.l.${k}` })))),
     el('tbody', {}, s.lines.map((l) => el('tr', { 'data-line': l.line },
       el('td', { text: l.line }),
-      el('td', {}, el('span', { text: l.category }), l.hs_code ? el('small', { text: ` HS ${l.hs_code}` }) : null),
+      el('td', {}, el('span', word('cat', l.category)), l.hs_code ? el('small', { text: ` HS ${l.hs_code}` }) : null),
       el('td', { text: [l.make, l.model, l.caliber].filter(Boolean).join(' · ') || '—' }),
-      el('td', { class: 'qty' }, el('span', { l10n: { num: String(l.quantity) } }), ` ${l.unit}`),
+      el('td', { class: 'qty' }, el('span', { l10n: { num: String(l.quantity) } }), ' ', el('span', word('unit', l.unit))),
       el('td', {}, el('span', { l10n: { num: String(l.serial_count) } }),
         l.serial_digest ? el('small', { class: 'digest', title: hex(l.serial_digest), text: ` #${hex(l.serial_digest).slice(0, 12)}…` }) : null)))));
   return [table, s.lines.length ? lines : null];
@@ -97,8 +108,7 @@ export function genuineAnswer(a) {
   const box = el('div', { id: 'answer-genuine', class: `answer v-${a.verdict}`, 'data-verdict': a.verdict, role: 'status' },
     el('p', { class: 'q', i18n: 'pv.q.genuine' }),
     el('p', { class: 'big', i18n: `pv.verdict.${a.verdict}` }),
-    el('p', { class: 'why', i18n: `pv.verdict.${a.verdict}.why` }));
-  if (a.why === 'compromised') box.append(el('p', { class: 'why', i18n: 'pv.verdict.compromised' }));
+    el('p', { class: 'why', i18n: a.why === 'compromised' ? 'pv.verdict.compromised' : `pv.verdict.${a.verdict}.why` }));
   if (a.why === 'no_bundle') box.append(el('p', { class: 'why', i18n: 'pv.verdict.no_bundle' }));
   if (a.reason) box.append(el('p', { class: 'detail', text: a.reason }));
   return box;
