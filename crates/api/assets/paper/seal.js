@@ -16,6 +16,8 @@ import { CborError, decode, decodeFirst, get, int, sigStructure } from './cbor.j
 
 export const PREFIX = 'TLY1:';
 export const MAX_INFLATED = 16 * 1024;
+/** The longest text read: far above what any QR code holds. */
+const MAX_TEXT = 64 * 1024;
 const EXTERNAL_AAD = new TextEncoder().encode('tally/seal/v1');
 const ALG_ED25519 = -19n;
 const ISS = 1n;
@@ -275,6 +277,9 @@ function seconds(v, what) {
  */
 export async function read(text) {
   const trimmed = String(text).trim();
+  // No QR code holds this much (version 40 holds 4,296 characters): a pasted
+  // text may be anything, and is not read past this.
+  if (trimmed.length > MAX_TEXT) not('too long for a seal');
   if (!trimmed.startsWith(PREFIX)) not(`it does not start with ${PREFIX}`);
   const compressed = base45Decode(trimmed.slice(PREFIX.length));
   const cose = await inflate(compressed);

@@ -180,6 +180,90 @@ mod tests {
         assert!(asset(Path("../Cargo.toml".into())).await.is_err());
     }
 
+    /// Every `pv.` key the app names, and every one it builds at run time,
+    /// is in the English strings (tests/tests/i18n.rs holds the other three
+    /// languages to English).
+    #[test]
+    fn every_key_the_verifier_names_exists() {
+        let (_, _, en) = super::super::console::ASSETS
+            .iter()
+            .find(|(n, _, _)| *n == "i18n-en.json")
+            .expect("English strings");
+        let en: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(en).expect("JSON");
+        let mut named = Vec::new();
+        for (name, _, body) in FILES {
+            if !(name.ends_with(".js") || name.ends_with(".html")) || *name == "jsqr.js" {
+                continue;
+            }
+            for (at, _) in body.match_indices("pv.") {
+                let quoted = body[..at].ends_with(['\'', '"', '`']);
+                let key: String = body[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+                    .collect();
+                let built = body[at + key.len()..].starts_with("${");
+                if quoted && !built {
+                    named.push(key.trim_end_matches('.').to_string());
+                }
+            }
+        }
+        let built = [
+            (
+                "pv.verdict.",
+                &[
+                    "genuine",
+                    "altered",
+                    "untrusted",
+                    "not_a_seal",
+                    "unreadable",
+                ][..],
+            ),
+            (
+                "pv.status.",
+                &[
+                    "active",
+                    "suspended",
+                    "revoked",
+                    "superseded",
+                    "expired",
+                    "unknown",
+                ],
+            ),
+            ("pv.fit.", &["unset", "na", "on", "off", "point_differs"]),
+            ("pv.role.", &["exit", "entry", "transit"]),
+            ("pv.age.", &["fresh", "stale", "too_old"]),
+            ("pv.kind.", &["export", "import", "transit", "other"]),
+            ("pv.shipments.", &["single", "partial"]),
+            (
+                "pv.l.",
+                &["line", "category", "item", "quantity", "serials"],
+            ),
+            (
+                "pv.check.",
+                &[
+                    "export_cites_import",
+                    "countries",
+                    "same_exporter",
+                    "same_importer",
+                    "transit_cites_export",
+                    "transit_on_route",
+                ],
+            ),
+        ];
+        for (prefix, rest) in built {
+            for r in rest {
+                named.push(format!("{prefix}{r}"));
+                if prefix == "pv.verdict." {
+                    named.push(format!("{prefix}{r}.why"));
+                }
+            }
+        }
+        assert!(named.len() > 100, "only {} keys found", named.len());
+        let missing: Vec<&String> = named.iter().filter(|k| !en.contains_key(*k)).collect();
+        assert!(missing.is_empty(), "missing from en.json: {missing:?}");
+    }
+
     #[test]
     fn the_service_worker_names_its_cache_by_version() {
         let (_, _, sw) = FILES.iter().find(|(n, _, _)| *n == "sw.js").expect("sw");
