@@ -147,6 +147,64 @@ async fn a_printed_seal_verifies_against_the_announced_paper_key() -> Result<()>
     Ok(())
 }
 
+/// `[paper] enabled = false` stays an option: the node creates no paper
+/// key, announces nothing (its first document is seq 1) and refuses prints
+/// (503, exit 1). Turned on, the next start creates the key and announces
+/// it after what the log holds, as at the first start of this version on
+/// a node that ran an earlier one; then a print verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paper_seals_off_announce_nothing_and_on_again_announce_at_the_next_start() -> Result<()> {
+    let mut net = Net::init(&[US])?;
+    let dir = net.node(US).dir.clone();
+    let config = dir.join("tally.toml");
+    let text = std::fs::read_to_string(&config)?;
+    let off = text.replacen("[paper]\nenabled = true", "[paper]\nenabled = false", 1);
+    ensure!(off != text, "{text}");
+    std::fs::write(&config, &off)?;
+    net.start_all().await?;
+    let ic = net
+        .node(US)
+        .issue(&docs::import("IC-OFF", "US", "MX"))
+        .await?;
+    ensure!(
+        ic.seq == 1,
+        "no announcement before the first document: {}",
+        ic.seq
+    );
+    ensure!(
+        !dir.join("keys/paper.key").exists(),
+        "a paper key with seals off"
+    );
+    let api = net.node(US).base.clone();
+    let token = net.node(US).issuer_token().to_owned();
+    let print = [
+        "paper", "print", "--api", &api, "--token", &token, US, "IC-OFF", "--seal",
+    ];
+    let out = tally(&print)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        out.status.code() == Some(2) && stderr.contains("503"),
+        "{out:?}"
+    );
+
+    net.node_mut(US).sigterm(WAIT).await?;
+    std::fs::write(&config, &text)?;
+    net.node_mut(US).start().await?;
+    let log = net.node(US).get(&format!("/v1/log/{US}?from=1")).await?;
+    let kinds: Vec<&serde_json::Value> = log
+        .as_array()
+        .context("the log")?
+        .iter()
+        .map(|e| &e["kind"])
+        .collect();
+    ensure!(kinds.len() == 2 && kinds[1] == "paper_key", "{log}");
+    let seal = tally_ok(&print)?;
+    let read = tally_verify::paper::read(seal.trim()).context("the seal reads")?;
+    ensure!(read.summary.number == "IC-OFF", "{:?}", read.summary);
+    net.pass();
+    Ok(())
+}
+
 /// `tally paper verify` on photos of the seal `seal`: its QR code drawn
 /// with a quiet zone, turned 4 degrees and scaled to 70%, as PNG and as
 /// JPEG: genuine and active (exit 0); a photo of noise and a cut file:
