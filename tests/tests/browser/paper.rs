@@ -468,6 +468,7 @@ pub(crate) async fn paper_flow(
                     bail!("the export license's route does not fit MX: {fit}");
                 }
                 capture(b, shots, "genuine").await?;
+                no_violations(b, "paper, genuine (en)").await?;
             }
             "import" => consignment(b, 2, &["export_cites_import"]).await?,
             "transit" => {
@@ -725,6 +726,16 @@ fn base64_encode(bytes: &[u8]) -> String {
     out
 }
 
+/// axe-core (as the console's pages are held) finds no serious or critical
+/// violation on the page now.
+async fn no_violations(b: &Browser, page: &str) -> Result<()> {
+    let found = b.axe(page).await?;
+    if !found.is_empty() {
+        bail!("axe-core:\n{}", found.join("\n"));
+    }
+    Ok(())
+}
+
 /// The consignment holds `docs` documents and each of `checks` matches
 /// (the license cites the certificate, the authorization the license, the
 /// transit country is on the license's route).
@@ -814,6 +825,7 @@ async fn spanish_and_log(b: &Browser, checks: usize, shots: &Path) -> Result<()>
     })
     .await?;
     capture(b, shots, "es").await?;
+    no_violations(b, "paper, genuine (es-MX)").await?;
     let rows = b.find_all("#log-table tbody tr").await?;
     if rows.len() < checks {
         bail!(
