@@ -360,6 +360,11 @@ async fn offline_app(b: &Browser, url: &str, token: &str) -> Result<()> {
         Ok((v == json!(true)).then_some(()))
     })
     .await?;
+    // Installable: Chromium finds nothing missing (manifest, icon, worker).
+    let install = b.cdp("Page.getInstallabilityErrors", json!({})).await?;
+    if install["installabilityErrors"] != json!([]) {
+        bail!("the verifier is not installable: {install}");
+    }
     b.type_into(&b.wait_displayed("#token").await?, token)
         .await?;
     b.click(&b.find_required("#bundle-fetch").await?).await?;
