@@ -10,8 +10,9 @@
 //! [`WORK_SIDE`] on its long side is searched first at that size (a seal
 //! printed 60 mm wide on a photographed page keeps 4 pixels or more per
 //! module), then, when nothing reads there, at its own size, and a small
-//! one ([`DOUBLE_BELOW`]) at twice its size too; last in black and white
-//! by the mean around each pixel, for light that varies across the photo.
+//! one ([`DOUBLE_BELOW`]) at twice and one and a half times its size too;
+//! last in black and white by the mean around each pixel, for light that
+//! varies across the photo.
 //! QR codes are found and read by quircs (quirc's algorithm: one Otsu
 //! threshold for the whole image, finder patterns, a perspective fit).
 //!
@@ -105,20 +106,23 @@ pub fn find_seal(grey: &GrayImage) -> Result<String, PhotoError> {
         image::imageops::thumbnail(grey, w, h)
     });
     let work = thumb.as_ref().unwrap_or(grey);
-    let double = |g: &GrayImage| {
-        let (w, h) = (g.width() * 2, g.height() * 2);
+    // Larger by `halves` halves (3: one and a half times, 4: twice).
+    let larger = |g: &GrayImage, halves: u32| {
+        let (w, h) = (g.width() * halves / 2, g.height() * halves / 2);
         image::imageops::resize(g, w, h, image::imageops::FilterType::Triangle)
     };
-    for attempt in 0..5 {
+    for attempt in 0..6 {
         let image: Cow<GrayImage> = match attempt {
             0 => Cow::Borrowed(work),
             1 if thumb.is_some() => Cow::Borrowed(grey),
-            2 if small => Cow::Owned(double(grey)),
+            // Module edges fall elsewhere on a finer grid of pixels.
+            2 if small => Cow::Owned(larger(grey, 4)),
+            3 if small => Cow::Owned(larger(grey, 3)),
             // Light that varies across the photo (a shadow over the page)
             // defeats one threshold for the whole image: each pixel is
             // then judged against the mean around it.
-            3 => Cow::Owned(binarized(work)),
-            4 if small => Cow::Owned(binarized(&double(grey))),
+            4 => Cow::Owned(binarized(work)),
+            5 if small => Cow::Owned(binarized(&larger(grey, 4))),
             _ => continue,
         };
         if let Some(text) = search(&image, &mut others)? {

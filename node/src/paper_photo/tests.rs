@@ -245,3 +245,73 @@ fn a_seal_in_a_shadow_reads() {
         }
     }
 }
+
+/// `img` seen in perspective: the unit square mapped onto the quadrilateral
+/// `quad` (top-left, top-right, bottom-right, bottom-left, in pixels of an
+/// output as large as `img`), by the homography through those corners.
+fn perspective(img: &GrayImage, quad: [(f64, f64); 4]) -> GrayImage {
+    let [(x0, y0), (x1, y1), (x2, y2), (x3, y3)] = quad;
+    let (dx1, dx2, dx3) = (x1 - x2, x3 - x2, x0 - x1 + x2 - x3);
+    let (dy1, dy2, dy3) = (y1 - y2, y3 - y2, y0 - y1 + y2 - y3);
+    let det = dx1 * dy2 - dx2 * dy1;
+    let g = (dx3 * dy2 - dx2 * dy3) / det;
+    let h = (dx1 * dy3 - dx3 * dy1) / det;
+    let m = [
+        [x1 - x0 + g * x1, x3 - x0 + h * x3, x0],
+        [y1 - y0 + g * y1, y3 - y0 + h * y3, y0],
+        [g, h, 1.0],
+    ];
+    // The inverse, by the adjugate (the determinant cancels in u/w, v/w).
+    let inv = [
+        [
+            m[1][1] * m[2][2] - m[1][2] * m[2][1],
+            m[0][2] * m[2][1] - m[0][1] * m[2][2],
+            m[0][1] * m[1][2] - m[0][2] * m[1][1],
+        ],
+        [
+            m[1][2] * m[2][0] - m[1][0] * m[2][2],
+            m[0][0] * m[2][2] - m[0][2] * m[2][0],
+            m[0][2] * m[1][0] - m[0][0] * m[1][2],
+        ],
+        [
+            m[1][0] * m[2][1] - m[1][1] * m[2][0],
+            m[0][1] * m[2][0] - m[0][0] * m[2][1],
+            m[0][0] * m[1][1] - m[0][1] * m[1][0],
+        ],
+    ];
+    let (w, h) = (f64::from(img.width()), f64::from(img.height()));
+    GrayImage::from_fn(img.width(), img.height(), |x, y| {
+        let (x, y) = (f64::from(x) + 0.5, f64::from(y) + 0.5);
+        let q = |r: [f64; 3]| r[0] * x + r[1] * y + r[2];
+        let (u, v, s) = (q(inv[0]), q(inv[1]), q(inv[2]));
+        let (sx, sy) = (u / s * w, v / s * h);
+        if sx < 0.0 || sy < 0.0 || sx >= w || sy >= h {
+            Luma([255])
+        } else {
+            *img.get_pixel(sx as u32, sy as u32)
+        }
+    })
+}
+
+/// The seal photographed at an angle: its top edge 10% to 40% narrower
+/// than its bottom (a true perspective, lines kept straight), turned 3 or 4
+/// degrees, scaled to 70%: every one reads, PNG and JPEG. (Before the one
+/// and a half times attempt, one of these 32 photos missed.)
+#[test]
+fn a_seal_seen_at_an_angle_reads() {
+    let text = long_text();
+    for tilt in [0.1, 0.2, 0.3, 0.4] {
+        for (px, degrees) in [(6, 3.0), (8, 4.0)] {
+            let turned = rotate(&render(&text, px), degrees);
+            let (w, h) = (f64::from(turned.width()), f64::from(turned.height()));
+            let inset = tilt * w / 2.0;
+            let seen = perspective(&turned, [(inset, 0.0), (w - inset, 0.0), (w, h), (0.0, h)]);
+            let (w, h) = (turned.width() * 7 / 10, turned.height() * 7 / 10);
+            let photo = image::imageops::resize(&seen, w, h, image::imageops::FilterType::Triangle);
+            for bytes in [png(&photo), jpeg(&photo)] {
+                let read = seal_text(&bytes);
+                assert_eq!(read.ok().as_deref(), Some(text.as_str()), "{tilt} {px}");
+            }
+        }
+    }
+}
