@@ -114,7 +114,7 @@ pub const DERIVED: [u8; 19] = [
 ];
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 11;
+pub const SCHEMA_VERSION: u32 = 12;
 /// The schemas this build migrates from (by a reindex at open): only
 /// derived records changed since (4: exits by date and the serial index
 /// across licenses; 5: license records in protobuf, not JSON; 6: sealed
@@ -125,8 +125,10 @@ pub const SCHEMA_VERSION: u32 = 11;
 /// 8: that index by serial buckets, one row per ten serials of a run; 9:
 /// the rows of recorded serials, `R` and `Q`, in protobuf without what the
 /// key holds; 10: the rows statistics count, `F`; 11: paper keys, `I`,
-/// which an older version stored as documents of an unknown kind).
-pub const SCHEMA_MIGRATES_FROM: [u32; 9] = [2, 3, 4, 5, 6, 7, 8, 9, 10];
+/// which an older version stored as documents of an unknown kind; 12: a
+/// license record leaves out the entry of an event that is the record's
+/// own, which an older version would read as corrupt).
+pub const SCHEMA_MIGRATES_FROM: [u32; 10] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
 pub const SCHEMA_KEY: &[u8] = b"M/schema";
 /// Present while a reindex runs: derived records are half-built until it is
 /// gone, so opening a store that holds it finishes the reindex first.
