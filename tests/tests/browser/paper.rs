@@ -27,7 +27,9 @@
 //! new bundle, and offline the transit authorization is untrusted. The
 //! page's reader and tally_verify give the same verdict on every variant of
 //! the license's seal with one bit of its COSE_Sign1 changed (three bits a
-//! byte: not a seal, untrusted and altered all occur). A bundle changed on
+//! byte: not a seal, untrusted and altered all occur); its decoders stop at
+//! their bounds (a zlib bomb, 10,000 nested arrays, a 4 GiB length). A
+//! bundle changed on
 //! the device is refused at the next start (the pin); the log, cleared,
 //! stays empty. Chromium finds the app installable, and axe-core no
 //! serious or critical violation in English or Spanish. With
@@ -509,6 +511,7 @@ pub(crate) async fn paper_flow(
     clocks(b, export, bundle.produced_at).await?;
     compromised(b, net, seeded, &cases[2], shots).await?;
     same_rules(b, &bundle, export).await?;
+    bounded(b).await?;
     tampered_bundle(b, &url).await?;
     // The log of checks empties on request, and stays empty after a reload.
     b.click(&b.find_required("#log-clear").await?).await?;
@@ -517,6 +520,66 @@ pub(crate) async fn paper_flow(
     let rows = b.find_all("#log-table tbody tr").await?.len();
     if rows != 0 {
         bail!("the log lists {rows} checks after it was cleared");
+    }
+    Ok(())
+}
+
+/// The page's decoders stop at their bounds with "not a seal", never a hang:
+/// a zlib bomb (100 kB of zeros), arrays nested 10,000 deep, a byte string
+/// claiming 4 GiB, an indefinite-length array, a simple value it does not
+/// know; each is also not a seal to tally_verify.
+async fn bounded(b: &Browser) -> Result<()> {
+    let seal = |cose: &[u8]| {
+        let z = tally_verify::paper::seal::deflate(cose);
+        format!("TLY1:{}", base45::encode(&z))
+    };
+    let mut deep = vec![0xd2u8]; // tag 18
+    deep.extend(std::iter::repeat_n(0x81u8, 10_000));
+    deep.push(0x00);
+    let texts = [
+        ("bomb", seal(&vec![0u8; 100_000])),
+        ("deep", seal(&deep)),
+        (
+            "long",
+            seal(&[0xd2, 0x84, 0x5a, 0xff, 0xff, 0xff, 0xff, 0x00]),
+        ),
+        (
+            "indefinite",
+            seal(&[0xd2, 0x9f, 0x40, 0xa0, 0x40, 0x40, 0xff]),
+        ),
+        ("simple", seal(&[0xd2, 0x84, 0x40, 0xa0, 0xf0, 0x40])),
+    ];
+    for (name, text) in &texts {
+        if tally_verify::paper::read(text).is_ok() {
+            bail!("{name}: tally_verify reads it as a seal");
+        }
+    }
+    let got = b
+        .paper_async(
+            "const [texts, done] = [arguments[0], arguments[arguments.length - 1]];
+             (async () => {
+               const S = await import('/paper/seal.js');
+               const out = [];
+               for (const t of texts) {
+                 try { await S.read(t); out.push('read'); }
+                 catch (e) { out.push(e instanceof S.NotASeal ? `not a seal: ${e.message}` : `error: ${e}`); }
+               }
+               return out;
+             })().then(done, (e) => done(`failed: ${e}`));",
+            json!([texts.iter().map(|(_, t)| t).collect::<Vec<_>>()]),
+        )
+        .await?;
+    if got.as_array().map(Vec::len) != Some(texts.len()) {
+        bail!("the page's answers: {got}");
+    }
+    for ((name, _), answer) in texts.iter().zip(got.as_array().into_iter().flatten()) {
+        if !answer.as_str().is_some_and(|a| a.starts_with("not a seal")) {
+            bail!("{name}: the page answers {answer}");
+        }
+    }
+    let bomb = got[0].as_str().unwrap_or_default();
+    if !bomb.contains("inflates past") {
+        bail!("the zlib bomb: {bomb}");
     }
     Ok(())
 }
