@@ -11,9 +11,9 @@
 //! the officer token fetches the bundle (and is not kept), the post is set
 //! to MX MXNLD; then the network is switched off (DevTools protocol) and the
 //! page reloaded: the service worker serves it, the API is unreachable.
-//! Through the upload control: the export license is genuine, active, on
-//! the route; the import certificate and the transit authorization join it
-//! as one consignment, every reference matched; the license's seal with its
+//! Through the upload control: the export license is genuine, active, on the
+//! route; the import certificate and the transit authorization join it as
+//! one consignment, every reference matched; the license's seal with its
 //! CBOR changed, re-compressed and re-encoded is altered; with one Base45
 //! character changed it is not a seal; a blank photo is unreadable; the
 //! revoked license's print is genuine, revoked; the amended license's first
@@ -29,10 +29,9 @@
 //! the license's seal with one bit of its COSE_Sign1 changed (three bits a
 //! byte: not a seal, untrusted and altered all occur); its decoders stop at
 //! their bounds (a zlib bomb, 10,000 nested arrays, a 4 GiB length). A
-//! bundle changed on
-//! the device is refused at the next start (the pin); the log, cleared,
-//! stays empty. Chromium finds the app installable, and axe-core no
-//! serious or critical violation in English or Spanish. With
+//! bundle changed on the device is refused at the next start (the pin); the
+//! log, cleared, stays empty. Chromium finds the app installable, and
+//! axe-core no serious or critical violation in English or Spanish. With
 //! `TALLY_SCREENSHOTS=docs/screens`, saves `paper-*.png` there.
 
 use super::a11y::docs_screens;
