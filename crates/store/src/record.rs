@@ -262,7 +262,7 @@ fn from_record(r: Record) -> Result<StoredLicense, String> {
                 reason: e.reason,
                 at_ms: e.at_ms,
                 entry: match e.entry {
-                    None => entry.clone(),
+                    None => entry,
                     some => pointer_from("event", some)?,
                 },
             })
@@ -595,7 +595,7 @@ mod tests {
                     // Some events at the record's own entry, as a license
                     // issued and not changed since has (left out on disk).
                     for (i, e) in history.iter_mut().enumerate() {
-                        if (i as u64 + seq) % 2 == 0 {
+                        if i.is_multiple_of(2) == seq.is_multiple_of(2) {
                             e.entry = entry;
                         }
                     }
