@@ -40,7 +40,11 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use tally_testkit::json::{export_of, import_of};
-use tally_verify::paper::{Bundle, Genuine};
+use tally_verify::paper::Bundle;
+
+#[path = "paper_rules.rs"]
+mod rules;
+use rules::{altered, base64_encode, bounded, flipped, png, qr_png, rust_answer, same_rules};
 
 /// One seal to upload, with what the verifier must answer.
 struct Case {
@@ -151,108 +155,6 @@ async fn prepare(net: &Network) -> Result<Vec<(&'static str, String)>> {
         bail!("amending EXP-2026-0902: {code} {r}");
     }
     Ok(seals)
-}
-
-/// `seal`'s COSE_Sign1 with the exporter's name changed in its claims,
-/// re-compressed and re-encoded: well formed, and altered.
-fn altered(seal: &str) -> Result<String> {
-    let body = seal.strip_prefix("TLY1:").context("a seal")?;
-    let compressed = base45::decode(body).map_err(|e| anyhow!("Base45: {e:?}"))?;
-    let mut cose = miniz_oxide::inflate::decompress_to_vec_zlib(&compressed)
-        .map_err(|e| anyhow!("zlib: {e:?}"))?;
-    let (from, to) = (b"Acme Arms Inc.", b"Acme Arms Ltd.");
-    let at = cose
-        .windows(from.len())
-        .position(|w| w == from)
-        .context("the exporter's name in the seal")?;
-    cose[at..at + to.len()].copy_from_slice(to);
-    let again = tally_verify::paper::seal::deflate(&cose);
-    Ok(format!("TLY1:{}", base45::encode(&again)))
-}
-
-/// `seal` with one Base45 character changed: it no longer inflates.
-fn flipped(seal: &str) -> String {
-    let mut chars: Vec<char> = seal.chars().collect();
-    let at = chars.len() / 2;
-    chars[at] = if chars[at] == 'A' { 'B' } else { 'A' };
-    chars.into_iter().collect()
-}
-
-/// What tally_verify answers for `text` against `b`: verdict and status.
-fn rust_answer(b: &Bundle, text: &str) -> (String, String) {
-    let now = tally_verify::now_ms() / 1000;
-    match tally_verify::paper::read(text) {
-        Err(_) => ("not_a_seal".into(), "n/a".into()),
-        Ok(r) => {
-            let g = b.genuine(&r);
-            let verdict = serde_json::to_value(g)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default();
-            let status = if g == Genuine::Genuine {
-                b.status_of(&r, now).to_string()
-            } else {
-                "n/a".into()
-            };
-            (verdict, status)
-        }
-    }
-}
-
-/// CRC-32 (ISO 3309), for PNG chunks.
-fn crc32(parts: &[&[u8]]) -> u32 {
-    let mut c = !0u32;
-    for byte in parts.iter().flat_map(|p| p.iter()) {
-        c ^= u32::from(*byte);
-        for _ in 0..8 {
-            c = if c & 1 == 1 {
-                (c >> 1) ^ 0xEDB8_8320
-            } else {
-                c >> 1
-            };
-        }
-    }
-    !c
-}
-
-/// A greyscale PNG of `width` x `height` from `grey(x, y)`.
-fn png(width: u32, height: u32, grey: impl Fn(u32, u32) -> u8) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(((width + 1) * height) as usize);
-    for y in 0..height {
-        raw.push(0); // filter: none
-        raw.extend((0..width).map(|x| grey(x, y)));
-    }
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut chunk = |kind: &[u8], data: &[u8]| {
-        out.extend((data.len() as u32).to_be_bytes());
-        out.extend(kind);
-        out.extend(data);
-        out.extend(crc32(&[kind, data]).to_be_bytes());
-    };
-    let mut ihdr = Vec::new();
-    ihdr.extend(width.to_be_bytes());
-    ihdr.extend(height.to_be_bytes());
-    ihdr.extend([8, 0, 0, 0, 0]); // 8-bit greyscale, no interlace
-    chunk(b"IHDR", &ihdr);
-    chunk(
-        b"IDAT",
-        &miniz_oxide::deflate::compress_to_vec_zlib(&raw, 6),
-    );
-    chunk(b"IEND", &[]);
-    out
-}
-
-/// The seal's QR code as a PNG, 6 px a module with a quiet zone of 4.
-fn qr_png(text: &str) -> Result<Vec<u8>> {
-    let q = tally_verify::paper::qr(text).map_err(|e| anyhow!("{e}"))?;
-    let (scale, quiet) = (6u32, 4u32);
-    let side = (q.width as u32 + 2 * quiet) * scale;
-    Ok(png(side, side, |x, y| {
-        let (mx, my) = (x / scale, y / scale);
-        let inside = mx >= quiet && my >= quiet;
-        let dark = inside && q.dark((mx - quiet) as usize, (my - quiet) as usize);
-        if dark { 0 } else { 255 }
-    }))
 }
 
 /// The photos to upload and what each must read as.
@@ -523,135 +425,6 @@ pub(crate) async fn paper_flow(
     Ok(())
 }
 
-/// The page's decoders stop at their bounds with "not a seal", never a hang:
-/// a zlib bomb (100 kB of zeros), arrays nested 10,000 deep, a byte string
-/// claiming 4 GiB, an indefinite-length array, a simple value it does not
-/// know; each is also not a seal to tally_verify.
-async fn bounded(b: &Browser) -> Result<()> {
-    let seal = |cose: &[u8]| {
-        let z = tally_verify::paper::seal::deflate(cose);
-        format!("TLY1:{}", base45::encode(&z))
-    };
-    let mut deep = vec![0xd2u8]; // tag 18
-    deep.extend(std::iter::repeat_n(0x81u8, 10_000));
-    deep.push(0x00);
-    let texts = [
-        ("bomb", seal(&vec![0u8; 100_000])),
-        ("deep", seal(&deep)),
-        (
-            "long",
-            seal(&[0xd2, 0x84, 0x5a, 0xff, 0xff, 0xff, 0xff, 0x00]),
-        ),
-        (
-            "indefinite",
-            seal(&[0xd2, 0x9f, 0x40, 0xa0, 0x40, 0x40, 0xff]),
-        ),
-        ("simple", seal(&[0xd2, 0x84, 0x40, 0xa0, 0xf0, 0x40])),
-    ];
-    for (name, text) in &texts {
-        if tally_verify::paper::read(text).is_ok() {
-            bail!("{name}: tally_verify reads it as a seal");
-        }
-    }
-    let got = b
-        .paper_async(
-            "const [texts, done] = [arguments[0], arguments[arguments.length - 1]];
-             (async () => {
-               const S = await import('/paper/seal.js');
-               const out = [];
-               for (const t of texts) {
-                 try { await S.read(t); out.push('read'); }
-                 catch (e) { out.push(e instanceof S.NotASeal ? `not a seal: ${e.message}` : `error: ${e}`); }
-               }
-               return out;
-             })().then(done, (e) => done(`failed: ${e}`));",
-            json!([texts.iter().map(|(_, t)| t).collect::<Vec<_>>()]),
-        )
-        .await?;
-    if got.as_array().map(Vec::len) != Some(texts.len()) {
-        bail!("the page's answers: {got}");
-    }
-    for ((name, _), answer) in texts.iter().zip(got.as_array().into_iter().flatten()) {
-        if !answer.as_str().is_some_and(|a| a.starts_with("not a seal")) {
-            bail!("{name}: the page answers {answer}");
-        }
-    }
-    let bomb = got[0].as_str().unwrap_or_default();
-    if !bomb.contains("inflates past") {
-        bail!("the zlib bomb: {bomb}");
-    }
-    Ok(())
-}
-
-/// The license's seal with each byte of its COSE_Sign1 changed in turn
-/// (bit 0, then 5, which turns one CBOR major type into another, then 7),
-/// re-compressed and re-encoded.
-fn variants(seal: &str) -> Result<Vec<String>> {
-    let body = seal.strip_prefix("TLY1:").context("a seal")?;
-    let compressed = base45::decode(body).map_err(|e| anyhow!("Base45: {e:?}"))?;
-    let cose = miniz_oxide::inflate::decompress_to_vec_zlib(&compressed)
-        .map_err(|e| anyhow!("zlib: {e:?}"))?;
-    Ok([0x01u8, 0x20, 0x80]
-        .into_iter()
-        .flat_map(|bit| (0..cose.len()).map(move |i| (i, bit)))
-        .map(|(i, bit)| {
-            let mut c = cose.clone();
-            c[i] ^= bit;
-            let z = tally_verify::paper::seal::deflate(&c);
-            format!("TLY1:{}", base45::encode(&z))
-        })
-        .collect())
-}
-
-/// The page's reader and tally_verify agree, verdict for verdict, on every
-/// variant of the seal: not a seal, altered or untrusted as the CLI says.
-async fn same_rules(b: &Browser, bundle: &Bundle, seal: &str) -> Result<()> {
-    let texts = variants(seal)?;
-    let page = b
-        .paper_async(
-            "const [texts, done] = [arguments[0], arguments[arguments.length - 1]];
-             (async () => {
-               const S = await import('/paper/seal.js');
-               const B = await import('/paper/bundle.js');
-               const K = await import('/paper/store.js');
-               const keys = B.paperKeys(await K.load('bundle'));
-               const out = [];
-               for (const t of texts) {
-                 try { out.push((await S.genuine(await S.read(t), keys)).verdict); }
-                 catch (e) { out.push(e instanceof S.NotASeal ? 'not_a_seal' : `error: ${e}`); }
-               }
-               return out;
-             })().then(done, (e) => done(`failed: ${e}`));",
-            json!([texts]),
-        )
-        .await?;
-    let page = page
-        .as_array()
-        .ok_or_else(|| anyhow!("the page's verdicts: {page}"))?;
-    if page.len() != texts.len() {
-        bail!("{} verdicts for {} seals", page.len(), texts.len());
-    }
-    let mut differ = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for (i, (text, got)) in texts.iter().zip(page).enumerate() {
-        let (want, _) = rust_answer(bundle, text);
-        seen.insert(want.clone());
-        if got.as_str() != Some(want.as_str()) {
-            differ.push(format!("variant {i}: page {got}, tally_verify {want}"));
-        }
-    }
-    if !differ.is_empty() {
-        bail!("the page and tally_verify disagree:\n{}", differ.join("\n"));
-    }
-    // The variants reach every rule, not only the first.
-    for verdict in ["not_a_seal", "untrusted", "altered"] {
-        if !seen.contains(verdict) {
-            bail!("no variant reads as {verdict}: {seen:?}");
-        }
-    }
-    Ok(())
-}
-
 /// A kept bundle changed on the device (one status) no longer holds under
 /// the pinned key: at the next start the app refuses and drops it.
 async fn tampered_bundle(b: &Browser, url: &str) -> Result<()> {
@@ -782,26 +555,6 @@ async fn clocks(b: &Browser, seal: &str, produced_at: i64) -> Result<()> {
     b.execute("Date.now = () => new Date().getTime();", json!([]))
         .await?;
     Ok(())
-}
-
-/// Standard base64 with padding.
-fn base64_encode(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// axe-core (as the console's pages are held) finds no serious or critical
