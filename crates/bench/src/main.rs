@@ -155,7 +155,11 @@ fn main() -> anyhow::Result<()> {
         f.ingest = Some(rt.block_on(ingest::run(a.quick))?);
     }
     if want("api") {
-        f.api = Some(rt.block_on(api::run(a.quick))?);
+        let mut api = rt.block_on(api::run(a.quick))?;
+        if a.quick {
+            api.startup_large_ms = Some(rt.block_on(startup::large())?);
+        }
+        f.api = Some(api);
     }
     if want("pkcs11") {
         f.pkcs11 = pkcs11::run(a.quick)?;

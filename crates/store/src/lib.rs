@@ -57,7 +57,6 @@ mod reads;
 mod rebuild;
 mod record;
 pub mod redb;
-mod redb_pack;
 mod serial_rows;
 pub mod sled;
 mod snapshot;
