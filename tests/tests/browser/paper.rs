@@ -360,6 +360,7 @@ pub(crate) async fn paper_flow(
             );
         }
     }
+    printed_page(b, net, shots).await?;
     let url = format!("{}/paper/", net.nodes[1].url);
     offline_app(b, &url, &seeded.mx_officer).await?;
     for c in &cases {
@@ -423,6 +424,42 @@ pub(crate) async fn paper_flow(
         bail!("the log lists {rows} checks after it was cleared");
     }
     Ok(())
+}
+
+/// The printed page of US-DDTC's export license as Chromium lays it out:
+/// the document with its number and lines, and the QR seal as SVG (the
+/// README's capture of what an officer holds). Fetched with a token, then
+/// written into a page of the node's own origin, so that its style sheet
+/// loads under the page's policy as it does when printed from the console.
+async fn printed_page(b: &Browser, net: &Network, shots: &Path) -> Result<()> {
+    let us = &net.nodes[0];
+    let res = net
+        .http
+        .get(format!("{}/v1/paper/US-DDTC/EXP-2026-0001", us.url))
+        .bearer_auth(&us.admin)
+        .send()
+        .await?;
+    if !res.status().is_success() {
+        bail!("GET the printed page: {}", res.status());
+    }
+    let html = res.text().await?;
+    b.goto(&format!("{}/v1/health", us.url)).await?;
+    b.execute(
+        "document.open(); document.write(arguments[0]); document.close(); return true;",
+        json!([html]),
+    )
+    .await?;
+    b.wait_for("svg").await?;
+    let text: String = b
+        .execute("return document.body.innerText", json!([]))
+        .await?
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if !text.contains("EXP-2026-0001") {
+        bail!("the printed page does not show its number: {text:.300}");
+    }
+    capture(b, shots, "page").await
 }
 
 /// A kept bundle changed on the device (one status) no longer holds under
