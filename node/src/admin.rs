@@ -126,6 +126,7 @@ fn new_config(
             .with_context(|| format!("--engine {e:?}: expected redb or sled"))?;
     }
     Ok(Config {
+        contact: None,
         authority: authority.to_string(),
         name: name.to_string(),
         timezone: "UTC".into(),
@@ -191,6 +192,7 @@ fn new_keys(
     let encryption =
         keys::load_or_create_encryption_key(&node_dir.resolve(&config.keys.encryption))?;
     Ok(Card {
+        contact: None,
         authority: authority.clone(),
         country: authority.country().to_string(),
         name: name.to_string(),

@@ -22,6 +22,11 @@ pub struct Config {
     pub authority: String,
     /// The authority's human-readable name, shown on its card.
     pub name: String,
+    /// Whom partners' officers call about this authority's documents (an
+    /// office, a phone, an address): on the card the node serves and in
+    /// the trust bundle of offline verifiers. One line, 200 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
     /// The IANA time zone (e.g. `America/Mexico_City`) whose date is
     /// "today": document validity, the date of a check, the day a crossing
     /// may be recorded on.
@@ -311,6 +316,8 @@ pub struct Settings {
     pub dir: NodeDir,
     pub authority: AuthorityId,
     pub name: String,
+    /// `contact`.
+    pub contact: Option<String>,
     pub authority_key: PathBuf,
     pub node_key: PathBuf,
     pub encryption_key: PathBuf,
@@ -412,6 +419,10 @@ impl Config {
         if self.name.trim().is_empty() {
             bail!("config key `name` is empty");
         }
+        if let Some(c) = &self.contact {
+            tally_model::trust::check_contact(c)
+                .map_err(|e| anyhow::anyhow!("config key `contact`: {e}"))?;
+        }
         if !(1..=2).contains(&self.issue.approvals) {
             bail!(
                 "config key `issue.approvals` = {} must be 1 or 2",
@@ -428,6 +439,7 @@ impl Config {
             dir: dir.clone(),
             authority,
             name: self.name.clone(),
+            contact: self.contact.clone(),
             authority_key: dir.resolve(&self.keys.authority),
             node_key: dir.resolve(&self.keys.node),
             encryption_key: dir.resolve(&self.keys.encryption),
@@ -508,6 +520,7 @@ mod tests {
         let text = include_str!("../../config/tally.example.toml");
         let example: Config = toml::from_str(text).expect("example parses");
         let defaults = Config {
+            contact: None,
             issue: crate::config::IssueConfig::default(),
             paper: PaperConfig::default(),
             authority: example.authority.clone(),

@@ -232,6 +232,7 @@ async fn own_card(
         .into_iter()
         .collect();
     Ok(Card {
+        contact: settings.contact.clone(),
         authority: settings.authority.clone(),
         country: settings.authority.country().to_string(),
         name: settings.name.clone(),

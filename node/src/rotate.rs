@@ -489,6 +489,7 @@ mod tests {
         /// Writes this node's card listing `encryption` keys.
         fn write_card(&self, encryption: &[&EncryptionSecret]) {
             let card = Card {
+                contact: None,
                 authority: self.verifier.authority().clone(),
                 country: "US".into(),
                 name: "US-DDTC".into(),

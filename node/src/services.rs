@@ -257,7 +257,8 @@ impl Services {
         let addr = listener.local_addr()?;
         let mut state = api_state(settings, handles, tokens, card)?;
         if let Some(signer) = paper {
-            let desk = tally_api::paper::PaperDesk::new(signer, settings.dir.paper_prints());
+            let desk = tally_api::paper::PaperDesk::new(signer, settings.dir.paper_prints())
+                .with_contact(settings.contact.clone());
             state = state.with_paper(desk);
         }
         let server = ServerConfig {

@@ -728,6 +728,7 @@ impl Rogue {
     pub fn card(&self, authority: &str, key: &AuthorityKey) -> Result<Card> {
         let authority: AuthorityId = authority.parse()?;
         Ok(Card {
+            contact: None,
             country: authority.country().to_string(),
             name: format!("{authority} (rogue)"),
             peer_id: self.peer_id.to_string(),

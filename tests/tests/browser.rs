@@ -74,6 +74,9 @@ mod paper;
 mod statistics;
 
 const WAIT: Duration = Duration::from_secs(30);
+/// US-DDTC's point of contact (`contact` in its configuration), which the
+/// offline verifier shows beside its seals.
+const US_CONTACT: &str = "DDTC Response Team, +1 202 555 0100";
 /// The W3C WebDriver element reference key.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -648,6 +651,10 @@ impl Network {
             settings.delivery_days = 0;
             // Seals and the offline verifier (browser/paper.rs): not left to the default.
             settings.paper = true;
+            // US-DDTC names a point of contact; the others do not.
+            if authority == "US-DDTC" {
+                settings.contact = Some(US_CONTACT.into());
+            }
             let node = Node::spawn(settings)
                 .await
                 .with_context(|| format!("starting {authority}"))?;

@@ -19,6 +19,8 @@ pub struct PaperDesk {
     audit: PathBuf,
     /// One print is written to the audit file at a time.
     writing: Mutex<()>,
+    /// This authority's point of contact, for the bundle.
+    contact: Option<String>,
 }
 
 /// A seal made for one document, with what its page shows.
@@ -35,7 +37,15 @@ impl PaperDesk {
             signer,
             audit,
             writing: Mutex::new(()),
+            contact: None,
         }
+    }
+
+    /// The point of contact the bundle gives for this node's own authority
+    /// (its `contact` setting); partners' come from their cards.
+    pub fn with_contact(mut self, contact: Option<String>) -> PaperDesk {
+        self.contact = contact;
+        self
     }
 
     /// The paper key's public half: what the offline verifier pins
@@ -105,16 +115,21 @@ impl PaperDesk {
         let reader = v.reader()?;
         let trust = v.trust();
         let own = v.authority().clone();
-        let mut names: Vec<(AuthorityId, String)> = vec![(own.clone(), own.to_string())];
+        // Name and point of contact: this node's own, then each card's.
+        type Named = (AuthorityId, String, Option<String>);
+        let mut names: Vec<Named> = vec![(own.clone(), own.to_string(), self.contact.clone())];
         for c in &trust.cards {
-            match names.iter_mut().find(|(a, _)| *a == c.authority) {
-                Some(slot) => slot.1 = c.name.clone(),
-                None => names.push((c.authority.clone(), c.name.clone())),
+            match names.iter_mut().find(|(a, _, _)| *a == c.authority) {
+                Some(slot) => {
+                    slot.1 = c.name.clone();
+                    slot.2 = slot.2.take().or_else(|| c.contact.clone());
+                }
+                None => names.push((c.authority.clone(), c.name.clone(), c.contact.clone())),
             }
         }
         let mut authorities = Vec::with_capacity(names.len());
         let mut statuses = Vec::new();
-        for (authority, name) in names {
+        for (authority, name, contact) in names {
             let keys = reader
                 .paper_keys(&authority)?
                 .into_iter()
@@ -146,6 +161,7 @@ impl PaperDesk {
                 });
             }
             authorities.push(BundleAuthority {
+                contact,
                 authority: authority.to_string(),
                 name,
                 keys,

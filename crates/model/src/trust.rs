@@ -89,7 +89,15 @@ pub struct Card {
     /// before sealing: such an authority cannot be a recipient.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub encryption_keys: Vec<CardKey>,
+    /// Whom a partner's officer calls about this authority's documents
+    /// (an office, a phone, an address): shown by offline verifiers beside
+    /// its seals. Like the name, not part of the fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
 }
+
+/// The longest point of contact a card may carry, in characters.
+pub const MAX_CONTACT_CHARS: usize = 200;
 
 /// Why a card cannot be trusted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,6 +105,26 @@ pub struct Card {
 pub struct CardError {
     pub authority: String,
     pub reason: String,
+}
+
+/// A point of contact is shown to officers of other States: printable text
+/// on one line, at most [`MAX_CONTACT_CHARS`] characters.
+pub fn check_contact(contact: &str) -> Result<(), String> {
+    if contact.trim().is_empty() {
+        return Err("the point of contact is empty".into());
+    }
+    if contact.chars().count() > MAX_CONTACT_CHARS {
+        return Err(format!(
+            "the point of contact is longer than {MAX_CONTACT_CHARS} characters"
+        ));
+    }
+    if contact
+        .chars()
+        .any(|c| c.is_control() || crate::validate::is_refused_char(c))
+    {
+        return Err("the point of contact holds a control or invisible character".into());
+    }
+    Ok(())
 }
 
 impl Card {
@@ -115,6 +143,9 @@ impl Card {
         }
         if self.keys.is_empty() {
             return Err(err("no signing keys".into()));
+        }
+        if let Some(c) = &self.contact {
+            check_contact(c).map_err(err)?;
         }
         for k in &self.keys {
             let key = parse_key(&k.public_key)
@@ -413,10 +444,27 @@ impl TrustList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_point_of_contact_is_one_printable_line_of_200_characters() {
+        assert!(check_contact("DDTC Response Team, +1 202 663 1282").is_ok());
+        assert!(check_contact(&"é".repeat(MAX_CONTACT_CHARS)).is_ok());
+        for bad in [
+            String::new(),
+            "  ".into(),
+            "a".repeat(MAX_CONTACT_CHARS + 1),
+            "call\nme".into(),
+            "desk\u{1b}[31m".into(),
+            "desk \u{202e}moc.liam".into(),
+        ] {
+            assert!(check_contact(&bad).is_err(), "{bad:?}");
+        }
+    }
     use crate::entry::AuthorityKey;
 
     fn card(authority: &str, key: &AuthorityKey) -> Card {
         Card {
+            contact: None,
             authority: authority.parse().expect("valid"),
             country: authority[..2].to_string(),
             name: "test".into(),

@@ -11,6 +11,7 @@ pub fn key(n: u8) -> AuthorityKey {
 pub fn card(authority: &str, key: &AuthorityKey) -> Card {
     let country = authority.get(..2).unwrap_or(authority);
     Card {
+        contact: None,
         authority: authority.parse().expect("fixture authority id"),
         country: country.into(),
         name: format!("{authority} licensing office"),

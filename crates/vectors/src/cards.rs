@@ -8,6 +8,7 @@ use tally_model::{AuthorityKey, Card, CardKey, KeyCompromise, TrustList};
 
 fn card(authority: &str, name: &str, keys: Vec<CardKey>) -> Card {
     Card {
+        contact: None,
         authority: id(authority),
         country: authority[..2].to_string(),
         name: name.into(),

@@ -181,6 +181,7 @@ mod tests {
     fn keys_are_judged_by_time_and_seq() {
         let mx: AuthorityId = "MX-SEDENA".parse().expect("valid");
         let mut card = tally_model::Card {
+            contact: None,
             authority: mx.clone(),
             country: "MX".into(),
             name: "x".into(),

@@ -17,6 +17,7 @@ fn bundle(status: &str, version: u32) -> Bundle {
         produced_by: "US-DDTC".into(),
         produced_at: 1_794_000_000_000,
         authorities: vec![BundleAuthority {
+            contact: None,
             authority: "US-DDTC".into(),
             name: "Directorate of Defense Trade Controls".into(),
             keys: vec![BundleKey {

@@ -378,6 +378,11 @@ pub(crate) async fn paper_flow(
                 if fit != "on" {
                     bail!("the export license's route does not fit MX: {fit}");
                 }
+                // The issuing authority's point of contact, from its card.
+                let issuer = b.text(&b.find_required("#issuer").await?).await?;
+                if !issuer.contains(super::US_CONTACT) {
+                    bail!("the answer does not name US-DDTC's point of contact: {issuer:?}");
+                }
                 capture(b, shots, "genuine").await?;
                 no_violations(b, "paper, genuine (en)").await?;
             }

@@ -145,6 +145,8 @@ async function answers(text) {
 function issuerLine(s) {
   const name = B.authorityName(state.bundle, s.authority);
   const node = state.pin?.authority ?? '';
+  const contact = B.authorityContact(state.bundle, s.authority);
+  if (contact) return tr($('issuer'), 'pv.issuer.contact', { authority: s.authority, name: name ?? s.authority, contact });
   return tr($('issuer'), 'pv.issuer', { authority: s.authority, name: name ?? s.authority, node });
 }
 

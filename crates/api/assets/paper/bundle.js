@@ -46,6 +46,7 @@ function wellFormed(b) {
   return b && typeof b === 'object' && str(b.produced_by) && Number.isSafeInteger(b.produced_at)
     && str(b.signature) && Array.isArray(b.authorities) && Array.isArray(b.statuses)
     && b.authorities.every((a) => a && str(a.authority) && str(a.name) && Array.isArray(a.keys)
+      && (a.contact === undefined || str(a.contact))
       && a.keys.every((k) => k && str(k.key_id) && str(k.purpose) && typeof k.compromised === 'boolean'))
     && b.statuses.every((s) => s && str(s.authority) && str(s.number) && Number.isSafeInteger(s.version) && str(s.status));
 }
@@ -75,6 +76,12 @@ export function paperKeys(bundle) {
 /** The bundle's name for an authority, or null. */
 export function authorityName(bundle, id) {
   return bundle?.authorities.find((a) => a.authority === id)?.name ?? null;
+}
+
+/** The authority's point of contact from its card, or null when it gave none. */
+export function authorityContact(bundle, id) {
+  const c = bundle?.authorities.find((a) => a.authority === id)?.contact;
+  return typeof c === 'string' && c.trim() ? c : null;
 }
 
 /**

@@ -9,11 +9,15 @@ use tally_api::paper::PaperDesk;
 use tally_model::signer::{FileSigner, Signer as _};
 use tally_verify::paper::{Genuine, PaperKey};
 
+/// This node's point of contact (its `contact` setting).
+const CONTACT: &str = "Licensing desk, +1 202 555 0100";
+
 fn desk(r: &Rig) -> (PaperDesk, [u8; 32]) {
     let signer = FileSigner::new(&key(50));
     let public = signer.public_key();
     let audit = r.dir.path().join("paper-prints.jsonl");
-    (PaperDesk::new(Arc::new(signer), audit), public)
+    let desk = PaperDesk::new(Arc::new(signer), audit).with_contact(Some(CONTACT.into()));
+    (desk, public)
 }
 
 #[tokio::test]
@@ -91,6 +95,12 @@ async fn a_print_carries_a_genuine_seal_and_is_recorded() {
         .verified(Some(&public))
         .expect("signed by the paper key");
     assert_eq!(bundle.produced_by, US);
+    let own = bundle.authorities.iter().find(|a| a.authority == US);
+    assert_eq!(
+        own.and_then(|a| a.contact.as_deref()),
+        Some(CONTACT),
+        "the bundle names this authority's point of contact"
+    );
     assert!(
         bundle
             .statuses

@@ -31,6 +31,11 @@ pub struct BundleAuthority {
     pub authority: String,
     pub name: String,
     pub keys: Vec<BundleKey>,
+    /// Whom an officer calls about this authority's papers, from its card
+    /// (or, for the producing node, its `contact` setting); left out when
+    /// it gave none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
 }
 
 /// The current version and status of one document.
