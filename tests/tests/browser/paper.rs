@@ -7,6 +7,11 @@
 //! judged by tally_verify against MX-SEDENA's bundle, so the page is held to
 //! the CLI's rules.
 //!
+//! First US-DDTC's printed page of the license is laid out in Chromium
+//! (its number and QR shown), and a photo of it (rendered at three times
+//! its size, turned 3 degrees, scaled to 70%) reads genuine and active
+//! through the photo reader of `tally paper verify`.
+//!
 //! In Chromium, on MX-SEDENA's `/paper/`: the service worker takes the page,
 //! the officer token fetches the bundle (and is not kept), the post is set
 //! to MX MXNLD; then the network is switched off (DevTools protocol) and the
@@ -360,7 +365,7 @@ pub(crate) async fn paper_flow(
             );
         }
     }
-    printed_page(b, net, shots).await?;
+    printed_page(b, net, shots, &bundle).await?;
     let url = format!("{}/paper/", net.nodes[1].url);
     offline_app(b, &url, &seeded.mx_officer).await?;
     for c in &cases {
@@ -436,7 +441,7 @@ pub(crate) async fn paper_flow(
 /// README's capture of what an officer holds). Fetched with a token, then
 /// written into a page of the node's own origin, so that its style sheet
 /// loads under the page's policy as it does when printed from the console.
-async fn printed_page(b: &Browser, net: &Network, shots: &Path) -> Result<()> {
+async fn printed_page(b: &Browser, net: &Network, shots: &Path, bundle: &Bundle) -> Result<()> {
     let us = &net.nodes[0];
     let res = net
         .http
@@ -464,7 +469,51 @@ async fn printed_page(b: &Browser, net: &Network, shots: &Path) -> Result<()> {
     if !text.contains("EXP-2026-0001") {
         bail!("the printed page does not show its number: {text:.300}");
     }
-    capture(b, shots, "page").await
+    capture(b, shots, "page").await?;
+    photo_of_the_page(b, bundle).await
+}
+
+/// `tally paper verify` on a photo of the printed page: the page rendered
+/// at three times its CSS size (a phone's photo has more pixels than a
+/// screen), turned 3 degrees and scaled to 70%, read by the CLI's photo
+/// reader: genuine, active.
+async fn photo_of_the_page(b: &Browser, bundle: &Bundle) -> Result<()> {
+    let size = b
+        .execute(
+            "const d = document.documentElement; return [d.scrollWidth, d.scrollHeight];",
+            json!([]),
+        )
+        .await?;
+    let (w, h) = (
+        size[0].as_f64().unwrap_or(900.0),
+        size[1].as_f64().unwrap_or(1200.0),
+    );
+    let shot = b
+        .cdp(
+            "Page.captureScreenshot",
+            json!({"format": "png", "captureBeyondViewport": true,
+                   "clip": {"x": 0, "y": 0, "width": w, "height": h, "scale": 3}}),
+        )
+        .await?;
+    let png = super::base64_decode(shot["data"].as_str().context("screenshot data")?)?;
+    let page = image::load_from_memory(&png)?.to_luma8();
+    let turned = rules::rotated(&page, 3.0);
+    let (tw, th) = turned.dimensions();
+    let photo = image::imageops::resize(
+        &turned,
+        tw * 7 / 10,
+        th * 7 / 10,
+        image::imageops::FilterType::Triangle,
+    );
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    photo.write_to(&mut bytes, image::ImageFormat::Png)?;
+    let text = tally_node::paper_photo::seal_text(bytes.get_ref())
+        .map_err(|e| anyhow!("the photo of the printed page: {e}"))?;
+    let answer = rust_answer(bundle, &text);
+    if answer != ("genuine".to_string(), "active".to_string()) {
+        bail!("the photo of the printed page reads {answer:?}");
+    }
+    Ok(())
 }
 
 /// A kept bundle changed on the device (one status) no longer holds under

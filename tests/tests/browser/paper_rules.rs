@@ -260,3 +260,33 @@ pub(super) fn base64_encode(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// `img` turned `degrees` about its centre, on white, the canvas grown to
+/// hold it (bilinear): what a photo taken slightly askew looks like.
+pub(super) fn rotated(img: &image::GrayImage, degrees: f64) -> image::GrayImage {
+    let (w, h) = (img.width() as f64, img.height() as f64);
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    let (nw, nh) = (
+        (w * cos.abs() + h * sin.abs()).ceil(),
+        (w * sin.abs() + h * cos.abs()).ceil(),
+    );
+    let at = |x: i64, y: i64| -> f64 {
+        if x < 0 || y < 0 || x >= img.width() as i64 || y >= img.height() as i64 {
+            255.0
+        } else {
+            img.get_pixel(x as u32, y as u32)[0] as f64
+        }
+    };
+    image::GrayImage::from_fn(nw as u32, nh as u32, |x, y| {
+        // The source of (x, y): turned back about the centres.
+        let (dx, dy) = (x as f64 - nw / 2.0, y as f64 - nh / 2.0);
+        let sx = cos * dx + sin * dy + w / 2.0;
+        let sy = -sin * dx + cos * dy + h / 2.0;
+        let (x0, y0) = (sx.floor(), sy.floor());
+        let (fx, fy) = (sx - x0, sy - y0);
+        let (x0, y0) = (x0 as i64, y0 as i64);
+        let top = at(x0, y0) * (1.0 - fx) + at(x0 + 1, y0) * fx;
+        let bottom = at(x0, y0 + 1) * (1.0 - fx) + at(x0 + 1, y0 + 1) * fx;
+        image::Luma([(top * (1.0 - fy) + bottom * fy).round() as u8])
+    })
+}
