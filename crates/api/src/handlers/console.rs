@@ -106,7 +106,10 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
 
 const INDEX: &str = include_str!("../../assets/index.html");
 
-fn file(content_type: &'static str, body: &'static str) -> Response {
+/// `body` as `content_type` under the console's CSP, unsniffable and
+/// never framed: what every page and file the browser loads is served as
+/// (the console, the paper verifier, a printed page).
+pub(super) fn under_csp(content_type: &'static str, body: impl IntoResponse) -> Response {
     let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -114,8 +117,14 @@ fn file(content_type: &'static str, body: &'static str) -> Response {
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     // For browsers that predate CSP's frame-ancestors.
     h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    r
+}
+
+fn file(content_type: &'static str, body: &'static str) -> Response {
+    let mut r = under_csp(content_type, body);
     // Embedded files change only with the binary; revalidate so an upgrade shows at once.
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
 }
 

@@ -10,8 +10,8 @@ use crate::rate::TokenKey;
 use crate::state::AppState;
 use axum::Extension;
 use axum::http::HeaderValue;
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
-use axum::response::{IntoResponse, Response};
+use axum::http::header::CACHE_CONTROL;
+use axum::response::Response;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
@@ -66,13 +66,8 @@ pub async fn print(
         ),
         Format::Html => (crate::paper_page::page(&print), "text/html; charset=utf-8"),
     };
-    let mut r = body.into_response();
-    let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(super::console::CSP),
-    );
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut r = super::console::under_csp(content_type, body);
+    r.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)
 }

@@ -13,9 +13,7 @@ use crate::error::ApiError;
 use crate::extract::Path;
 use crate::state::AppState;
 use axum::http::HeaderValue;
-use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
-};
+use axum::http::header::CACHE_CONTROL;
 use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
 
@@ -107,15 +105,8 @@ fn version() -> &'static str {
 }
 
 fn answer(content_type: &'static str, body: String) -> Response {
-    let mut r = body.into_response();
+    let mut r = super::console::under_csp(content_type, body);
     let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(super::console::CSP),
-    );
-    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert("permissions-policy", HeaderValue::from_static(PERMISSIONS));
     // The service worker decides what is kept offline; the HTTP cache revalidates.
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -164,6 +155,7 @@ pub async fn pin(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 
     #[tokio::test]
     async fn every_file_is_served_under_the_console_policy() {
