@@ -103,12 +103,16 @@ pub struct AlertsConfig {
     /// past them `delivery.overdue` opens (EU 2025/41's proof of receipt).
     /// 0: due at once, until deliveries catch up.
     pub delivery_days: u32,
+    /// Days after its date that another State's denial counts: an export
+    /// license to a buyer it names within them raises `denial.match`.
+    pub denial_days: u32,
 }
 
 impl Default for AlertsConfig {
     fn default() -> Self {
         AlertsConfig {
             delivery_days: tally_store::DEFAULT_DELIVERY_DAYS,
+            denial_days: tally_model::denial::DEFAULT_DENIAL_DAYS,
         }
     }
 }
@@ -332,6 +336,8 @@ pub struct Settings {
     pub timezone: tally_verify::TimeZone,
     /// `[alerts] delivery_days`.
     pub delivery_days: u32,
+    /// `[alerts] denial_days`.
+    pub denial_days: u32,
     pub p2p: tally_p2p::Config,
     pub engine: EngineKind,
     pub store_path: PathBuf,
@@ -370,6 +376,7 @@ impl Settings {
                     .map_or_else(tally_verify::now_ms, |c| c.now_ms()),
             )
         })
+        .with_denial_days(self.denial_days)
     }
 }
 
@@ -435,6 +442,12 @@ impl Config {
                 self.alerts.delivery_days
             );
         }
+        if self.alerts.denial_days > MAX_DELIVERY_DAYS {
+            bail!(
+                "config key `alerts.denial_days` = {} must be at most {MAX_DELIVERY_DAYS}",
+                self.alerts.denial_days
+            );
+        }
         Ok(Settings {
             dir: dir.clone(),
             authority,
@@ -450,6 +463,7 @@ impl Config {
             api_rate: self.api.rate,
             timezone,
             delivery_days: self.alerts.delivery_days,
+            denial_days: self.alerts.denial_days,
             p2p: self.p2p.clone(),
             engine: self.store.engine,
             store_path: dir.resolve(&self.store.path),
@@ -588,6 +602,11 @@ mod tests {
                 "delivery_days = 45",
                 "delivery_days = 100000",
                 "alerts.delivery_days",
+            ),
+            (
+                "denial_days = 1095",
+                "denial_days = 100000",
+                "alerts.denial_days",
             ),
             (
                 "records_per_minute = 120",

@@ -46,10 +46,14 @@ pub enum AlertKind {
     /// lost): the license shows as unreadable, nothing else stops.
     #[serde(rename = "document.unreadable")]
     DocumentUnreadable,
+    /// An export license to a buyer another State's authority denied
+    /// within `[alerts] denial_days` (`crate::denial`).
+    #[serde(rename = "denial.match")]
+    DenialMatch,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 13] = [
+    pub const ALL: [AlertKind; 14] = [
         AlertKind::DocumentInvalid,
         AlertKind::Equivocation,
         AlertKind::ShipmentRefused,
@@ -63,6 +67,7 @@ impl AlertKind {
         AlertKind::SerialRepeat,
         AlertKind::PartyExcluded,
         AlertKind::DocumentUnreadable,
+        AlertKind::DenialMatch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +85,7 @@ impl AlertKind {
             AlertKind::SerialRepeat => "serial.repeat",
             AlertKind::PartyExcluded => "party.excluded",
             AlertKind::DocumentUnreadable => "document.unreadable",
+            AlertKind::DenialMatch => "denial.match",
         }
     }
 

@@ -167,6 +167,7 @@ pub fn validate_amendment(old: &License, new: &License) -> Result<(), Invalid> {
             Ok(())
         }
         (License::Delivery(_), License::Delivery(_)) => refused(LicenseKind::Delivery, ""),
+        (License::Denial(_), License::Denial(_)) => refused(LicenseKind::Denial, ""),
         _ => amend_invalid("an amendment cannot change the kind"),
     }
 }
@@ -347,6 +348,12 @@ const DELIVERY: [Amendable; 1] = [rule(
     "a delivery verification cannot be amended; revoke it and issue a new one",
 )];
 
+const DENIAL: [Amendable; 1] = [rule(
+    "",
+    Frozen,
+    "a denial cannot be amended; withdraw it (revoke) and issue a new one",
+)];
+
 /// What an amendment of a document of `kind` may change, pointer by
 /// pointer (docs/API.md, `POST .../amend`): the one list the checks above
 /// take their refusals from and `GET /v1/licenses/{authority}/{number}/amendable`
@@ -357,6 +364,7 @@ pub fn amendable(kind: LicenseKind) -> Vec<Amendable> {
         LicenseKind::Import => [&IMPORT[..], &IMPORT_MORE, &ITEM_LINES].concat(),
         LicenseKind::Transit => TRANSIT.to_vec(),
         LicenseKind::Delivery => DELIVERY.to_vec(),
+        LicenseKind::Denial => DENIAL.to_vec(),
     }
 }
 

@@ -279,6 +279,46 @@ pub struct DeliveryVerification {
     pub signatory: Option<Person>,
 }
 
+/// What was refused: a category, the HS heading (four digits) when the
+/// refusing authority gives it, and the goods in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeniedGoods {
+    pub category: Category,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hs_heading: Option<String>,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A refused license application (`crate::denial`), signed by the refusing authority and, by
+/// default, published in clear to every trusted State.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Denial {
+    pub number: String,
+    /// The refusing State: the issuing node's country.
+    pub denying_country: String,
+    /// Who applied for the license (the would-be exporter).
+    pub applicant: Party,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consignee: Option<Party>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_user: Option<Party>,
+    pub goods: Vec<DeniedGoods>,
+    /// The country of destination the application named.
+    pub destination: String,
+    /// Why: the criterion of the refusal (e.g. "ATT Art. 7(1)(b)(i)",
+    /// "CIFTA Art. IX: end user not verified").
+    pub criterion: String,
+    /// The date of the refusal.
+    pub date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepared_by: Option<Person>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatory: Option<Person>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LicenseKind {
@@ -286,6 +326,7 @@ pub enum LicenseKind {
     Import,
     Transit,
     Delivery,
+    Denial,
 }
 
 impl LicenseKind {
@@ -295,6 +336,7 @@ impl LicenseKind {
             LicenseKind::Import => "import",
             LicenseKind::Transit => "transit",
             LicenseKind::Delivery => "delivery",
+            LicenseKind::Denial => "denial",
         }
     }
 }
@@ -313,6 +355,7 @@ pub enum License {
     Import(ImportCertificate),
     Transit(TransitAuthorization),
     Delivery(DeliveryVerification),
+    Denial(Denial),
 }
 
 impl License {
@@ -322,6 +365,7 @@ impl License {
             License::Import(_) => LicenseKind::Import,
             License::Transit(_) => LicenseKind::Transit,
             License::Delivery(_) => LicenseKind::Delivery,
+            License::Denial(_) => LicenseKind::Denial,
         }
     }
     pub fn number(&self) -> &str {
@@ -330,6 +374,7 @@ impl License {
             License::Import(d) => &d.number,
             License::Transit(d) => &d.number,
             License::Delivery(d) => &d.number,
+            License::Denial(d) => &d.number,
         }
     }
     /// The country that must issue this kind of document.
@@ -339,6 +384,7 @@ impl License {
             License::Import(d) => &d.importing_country,
             License::Transit(d) => &d.transit_country,
             License::Delivery(d) => &d.importing_country,
+            License::Denial(d) => &d.denying_country,
         }
     }
     pub fn validity(&self) -> (&str, &str) {
@@ -348,13 +394,15 @@ impl License {
             License::Transit(d) => (&d.valid_from, &d.valid_until),
             // A record of one day, not a permission over a period.
             License::Delivery(d) => (&d.date, &d.date),
+            // A decision of one day; how long it counts is `denial_days`.
+            License::Denial(d) => (&d.date, &d.date),
         }
     }
     pub fn items(&self) -> &[Item] {
         match self {
             License::Export(d) => &d.items,
             License::Import(d) => &d.items,
-            License::Transit(_) | License::Delivery(_) => &[],
+            License::Transit(_) | License::Delivery(_) | License::Denial(_) => &[],
         }
     }
 }

@@ -345,7 +345,7 @@ pub fn make_of(license: &License, line: u32) -> Option<String> {
     let items = match license {
         License::Export(e) => &e.items,
         License::Import(i) => &i.items,
-        License::Transit(_) | License::Delivery(_) => return None,
+        License::Transit(_) | License::Delivery(_) | License::Denial(_) => return None,
     };
     items
         .iter()

@@ -24,6 +24,7 @@ impl License {
             License::Import(d) => (&d.prepared_by, &d.signatory),
             License::Transit(d) => (&d.prepared_by, &d.signatory),
             License::Delivery(d) => (&d.prepared_by, &d.signatory),
+            License::Denial(d) => (&d.prepared_by, &d.signatory),
         };
         Attribution {
             prepared_by: p.clone(),
@@ -39,6 +40,7 @@ impl License {
             License::Import(d) => (&mut d.prepared_by, &mut d.signatory),
             License::Transit(d) => (&mut d.prepared_by, &mut d.signatory),
             License::Delivery(d) => (&mut d.prepared_by, &mut d.signatory),
+            License::Denial(d) => (&mut d.prepared_by, &mut d.signatory),
         };
         (*p, *s) = (a.prepared_by, a.signatory);
     }
@@ -58,7 +60,7 @@ impl License {
             License::Export(d) => (d.migrated, d.original_issue_date.as_deref()),
             License::Import(d) => (d.migrated, d.original_issue_date.as_deref()),
             License::Transit(d) => (d.migrated, d.original_issue_date.as_deref()),
-            License::Delivery(_) => (false, None),
+            License::Delivery(_) | License::Denial(_) => (false, None),
         }
     }
 

@@ -25,6 +25,7 @@ fn route(l: &License) -> BTreeSet<String> {
         License::Import(i) => [i.importing_country.clone(), i.exporting_country.clone()].into(),
         License::Transit(t) => [t.transit_country.clone()].into(),
         License::Delivery(d) => [d.importing_country.clone()].into(),
+        License::Denial(d) => [d.denying_country.clone(), d.destination.clone()].into(),
     }
 }
 
@@ -41,7 +42,9 @@ pub fn readers(doc: &Document, issuer_country: &str, license: Option<&License>) 
         Document::KeyRotation(_) | Document::EncryptionKey(_) | Document::PaperKey(_) => {
             return Readers::Network;
         }
-        Document::License(l @ (License::Export(_) | License::Import(_))) => {
+        // Published with `"visibility": "parties"`: the refusing State and
+        // the destination (by default a denial travels in clear to all).
+        Document::License(l @ (License::Export(_) | License::Import(_) | License::Denial(_))) => {
             countries.extend(route(l));
         }
         Document::License(License::Transit(t)) => {

@@ -22,7 +22,7 @@ pub fn on_route(license: &License, direction: Direction, country: &str) -> bool 
         (License::Import(_), Direction::Transit) => false,
         (License::Transit(t), Direction::Transit) => t.transit_country == country,
         (License::Transit(_), _) => false,
-        (License::Delivery(_), _) => false,
+        (License::Delivery(_) | License::Denial(_), _) => false,
     }
 }
 

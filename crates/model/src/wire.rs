@@ -429,7 +429,8 @@ fn document_from_pb(d: pb::Document) -> Result<Document, DecodeError> {
         Kind::ExportLicense(_)
         | Kind::ImportCertificate(_)
         | Kind::TransitAuthorization(_)
-        | Kind::DeliveryVerification(_) => {
+        | Kind::DeliveryVerification(_)
+        | Kind::Denial(_) => {
             return Err(field("document", "unreachable kind"));
         }
     })

@@ -111,7 +111,65 @@ pub(crate) fn license_to_pb(l: &License) -> pb::document::Kind {
             prepared_by: person_to_pb(&d.prepared_by),
             signatory: person_to_pb(&d.signatory),
         }),
+        License::Denial(d) => Kind::Denial(denial_to_pb(d)),
     }
+}
+
+fn denial_to_pb(d: &crate::denial::Denial) -> pb::Denial {
+    pb::Denial {
+        number: d.number.clone(),
+        denying_country: d.denying_country.clone(),
+        applicant: Some(party_to_pb(&d.applicant)),
+        consignee: d.consignee.as_ref().map(party_to_pb),
+        end_user: d.end_user.as_ref().map(party_to_pb),
+        goods: d
+            .goods
+            .iter()
+            .map(|g| pb::DeniedGoods {
+                category: enum_str(&g.category),
+                hs_heading: g.hs_heading.clone().unwrap_or_default(),
+                description: g.description.clone(),
+            })
+            .collect(),
+        destination: d.destination.clone(),
+        criterion: d.criterion.clone(),
+        date: d.date.clone(),
+        prepared_by: person_to_pb(&d.prepared_by),
+        signatory: person_to_pb(&d.signatory),
+    }
+}
+
+/// A denial from the wire: its parties named, its goods' categories known.
+fn denial_from_pb(d: pb::Denial) -> Result<crate::denial::Denial, DecodeError> {
+    Ok(crate::denial::Denial {
+        number: d.number,
+        denying_country: d.denying_country,
+        applicant: party_from_pb("applicant", d.applicant)?,
+        consignee: d
+            .consignee
+            .map(|p| party_from_pb("consignee", Some(p)))
+            .transpose()?,
+        end_user: d
+            .end_user
+            .map(|p| party_from_pb("end_user", Some(p)))
+            .transpose()?,
+        goods: d
+            .goods
+            .into_iter()
+            .map(|g| {
+                Ok(crate::denial::DeniedGoods {
+                    category: enum_parse("goods.category", &g.category)?,
+                    hs_heading: opt(&g.hs_heading),
+                    description: g.description,
+                })
+            })
+            .collect::<Result<_, DecodeError>>()?,
+        destination: d.destination,
+        criterion: d.criterion,
+        date: d.date,
+        prepared_by: person_from_pb(d.prepared_by),
+        signatory: person_from_pb(d.signatory),
+    })
 }
 
 pub(crate) fn party_to_pb(p: &Party) -> pb::Party {
@@ -339,6 +397,7 @@ pub(crate) fn license_from_pb(
             prepared_by: person_from_pb(d.prepared_by),
             signatory: person_from_pb(d.signatory),
         }),
+        Kind::Denial(d) => License::Denial(denial_from_pb(d)?),
         other => return Ok(Err(other)),
     }))
 }

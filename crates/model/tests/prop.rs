@@ -590,7 +590,7 @@ fn items_mut(l: &mut License) -> Option<&mut Vec<Item>> {
     match l {
         License::Export(d) => Some(&mut d.items),
         License::Import(d) => Some(&mut d.items),
-        License::Transit(_) | License::Delivery(_) => None,
+        License::Transit(_) | License::Delivery(_) | License::Denial(_) => None,
     }
 }
 
@@ -599,7 +599,9 @@ fn validity_mut(l: &mut License) -> (&mut String, &mut String) {
         License::Export(d) => (&mut d.valid_from, &mut d.valid_until),
         License::Import(d) => (&mut d.valid_from, &mut d.valid_until),
         License::Transit(d) => (&mut d.valid_from, &mut d.valid_until),
-        License::Delivery(_) => unreachable!("valid_license() makes no delivery verifications"),
+        License::Delivery(_) | License::Denial(_) => {
+            unreachable!("valid_license() makes no delivery verifications or denials")
+        }
     }
 }
 
@@ -992,6 +994,7 @@ proptest! {
             License::Import(d) => d.number.push('X'),
             License::Transit(d) => d.number.push('X'),
             License::Delivery(d) => d.number.push('X'),
+            License::Denial(d) => d.number.push('X'),
         }
         prop_assert!(validate_amendment(&license, &renamed).is_err());
 
@@ -1001,6 +1004,7 @@ proptest! {
             License::Import(d) => d.exporter.name = format!("{} {new_name}", d.exporter.name),
             License::Transit(d) => d.export_license.number.push('X'),
             License::Delivery(d) => d.export_license.number.push('X'),
+            License::Denial(d) => d.applicant.name.push('X'),
         }
         prop_assert!(validate_amendment(&license, &party).is_err());
 

@@ -1,6 +1,7 @@
 //! [`AlertClock`]: the two things besides the entries held that alerts may
 //! depend on: what "today" is (the node's time zone) and after how many days
-//! an exit is due for delivery (`[alerts] delivery_days`).
+//! an exit is due for delivery (`[alerts] delivery_days`), and how long a
+//! denial counts (`[alerts] denial_days`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ pub const DEFAULT_DELIVERY_DAYS: u32 = 45;
 #[derive(Clone)]
 pub struct AlertClock {
     delivery_days: u32,
+    denial_days: u32,
     today: Arc<dyn Fn() -> Date + Send + Sync>,
 }
 
@@ -23,8 +25,22 @@ impl AlertClock {
     pub fn new(delivery_days: u32, today: impl Fn() -> Date + Send + Sync + 'static) -> AlertClock {
         AlertClock {
             delivery_days,
+            denial_days: tally_model::denial::DEFAULT_DENIAL_DAYS,
             today: Arc::new(today),
         }
+    }
+
+    /// How many days after its date a denial counts for `denial.match`
+    /// (`[alerts] denial_days`). Unlike `delivery_days` no pass re-judges
+    /// what is held when it changes: documents applied from then on use
+    /// it, and a reindex re-judges the rest.
+    pub fn with_denial_days(mut self, days: u32) -> AlertClock {
+        self.denial_days = days;
+        self
+    }
+
+    pub fn denial_days(&self) -> u32 {
+        self.denial_days
     }
 
     /// A clock stopped on `today` (tests, and comparing two builds).
@@ -45,6 +61,7 @@ impl AlertClock {
         Due {
             today: self.today(),
             delivery_days: self.delivery_days,
+            denial_days: self.denial_days,
         }
     }
 }
@@ -66,6 +83,7 @@ impl fmt::Debug for AlertClock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AlertClock")
             .field("delivery_days", &self.delivery_days)
+            .field("denial_days", &self.denial_days)
             .field("today", &self.today().to_string())
             .finish()
     }
@@ -76,6 +94,7 @@ impl fmt::Debug for AlertClock {
 pub(crate) struct Due {
     pub today: Date,
     pub delivery_days: u32,
+    pub denial_days: u32,
 }
 
 impl Due {

@@ -331,6 +331,9 @@ fn keep_refused(
 struct Rejudge {
     license: Option<(DocumentRef, bool)>,
     verified: Option<DocumentRef>,
+    /// An export license or a denial whose `denial.match` pairs change:
+    /// issued or amended, or a denial whose status changed.
+    denial_pairs: Option<DocumentRef>,
 }
 
 impl Rejudge {
@@ -359,7 +362,24 @@ impl Rejudge {
             }
             _ => None,
         };
-        Rejudge { license, verified }
+        let pairs = match doc {
+            Document::License(License::Export(_) | License::Denial(_))
+            | Document::Amendment {
+                license: License::Export(_) | License::Denial(_),
+                ..
+            } => true,
+            Document::StatusChange(_) => stored.is_some_and(|s| s.kind == LicenseKind::Denial),
+            _ => false,
+        };
+        let denial_pairs = match (&license, pairs) {
+            (Some((r, _)), true) => Some(r.clone()),
+            _ => None,
+        };
+        Rejudge {
+            license,
+            verified,
+            denial_pairs,
+        }
     }
 
     fn run(self, tx: &mut Tx, doc: &Document) -> Result<()> {
@@ -397,6 +417,9 @@ impl Rejudge {
         }
         if let Some(export) = self.verified {
             judge::license(tx, &export, judge::Held::Before)?;
+        }
+        if let Some(doc) = self.denial_pairs {
+            crate::denials::rejudge(tx, &doc)?;
         }
         Ok(())
     }
@@ -483,6 +506,7 @@ fn issue(
     put_license(tx, keys::license(authority, l.number()), &state)?;
     flow_rows::put_document(tx, authority, l, entry.issued_at_ms, Status::Active);
     index_serials(tx, authority, l);
+    crate::denials::index(tx, authority, l);
     tx.remember_document(keys::log(authority, entry.seq), l);
     Ok(())
 }
@@ -544,6 +568,7 @@ fn amend(
     });
     put_license(tx, keys::license(authority, l.number()), &state)?;
     flow_rows::put_document(tx, authority, l, state.issued_at_ms, state.status);
+    crate::denials::index(tx, authority, l);
     tx.remember_document(keys::log(authority, entry.seq), l);
     Ok(())
 }

@@ -266,7 +266,8 @@ pub(crate) fn put_document(
                 .collect(),
             ..DocRow::default()
         },
-        License::Transit(_) => return,
+        // Statistics count goods that may move, not refusals.
+        License::Transit(_) | License::Denial(_) => return,
     };
     let row = DocRow {
         issued_at_ms,

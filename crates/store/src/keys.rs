@@ -25,6 +25,7 @@
 //! | `B`    | serial bucket, document authority, number              | empty (serials a document lists, for a trace) |
 //! | `J`    | `e`, authority, seq                                    | `Doubts` (JSON): a readable sealed document's unconfirmed claims |
 //! | `J`    | `k`, recipient authority, key, authority, seq          | `DoubtRef` (JSON): which doubts a key announcement settles |
+//! | `p`    | `d` or `x`, buyer digest (8), document authority, number | empty (denials and export licenses by buyer, for `denial.match`) |
 //! | `M`    | `M/schema`, `M/reindexing`, `M/recovering`, `M/overdue` | meta                           |
 //!
 //! Tallies and serial uses are kept per recording country and filtered by
@@ -34,7 +35,7 @@
 //! Numbers are big-endian (signed ones with the sign bit flipped) so keys sort
 //! numerically; strings are escaped (`00` -> `00 FF`) and end in `00 01`, so
 //! a string sorts before any longer string it prefixes and no string can run
-//! into the next component. `S V T R P Y A G C Z D W Q J N U B F` are derived from the logs and are
+//! into the next component. `S V T R P Y A G C Z D W Q J N U B F I p` are derived from the logs and are
 //! what `reindex` deletes and rebuilds.
 
 use tally_model::{Direction, DocumentRef, EntryHash};
@@ -89,9 +90,13 @@ pub const LICENSED_SERIAL: u8 = b'B';
 pub const FLOW: u8 = b'F';
 /// Paper keys an authority announced in its own log, by authority and seq.
 pub const PAPER: u8 = b'I';
+/// Denials (`pd`) and export licenses (`px`) by the normalized keys of
+/// their buyers (`tally_model::denial::party_keys`): what `denial.match`
+/// joins. Lower case: every capital letter is taken.
+pub const PARTY: u8 = b'p';
 
 /// Prefixes of the records `reindex` rebuilds from the logs.
-pub const DERIVED: [u8; 19] = [
+pub const DERIVED: [u8; 20] = [
     LICENSE,
     TRANSIT,
     TALLY,
@@ -111,10 +116,11 @@ pub const DERIVED: [u8; 19] = [
     LICENSED_SERIAL,
     FLOW,
     PAPER,
+    PARTY,
 ];
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 12;
+pub const SCHEMA_VERSION: u32 = 13;
 /// The schemas this build migrates from (by a reindex at open): only
 /// derived records changed since (4: exits by date and the serial index
 /// across licenses; 5: license records in protobuf, not JSON; 6: sealed
@@ -127,8 +133,10 @@ pub const SCHEMA_VERSION: u32 = 12;
 /// key holds; 10: the rows statistics count, `F`; 11: paper keys, `I`,
 /// which an older version stored as documents of an unknown kind; 12: a
 /// license record leaves out the entry of an event that is the record's
-/// own, which an older version would read as corrupt).
-pub const SCHEMA_MIGRATES_FROM: [u32; 10] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+/// own, which an older version would read as corrupt; 13: denials and
+/// export licenses by buyer, `p`, and `denial.match`, which an older
+/// version stored a denial as a document of an unknown kind for).
+pub const SCHEMA_MIGRATES_FROM: [u32; 11] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 pub const SCHEMA_KEY: &[u8] = b"M/schema";
 /// Present while a reindex runs: derived records are half-built until it is
 /// gone, so opening a store that holds it finishes the reindex first.
@@ -456,6 +464,20 @@ pub fn flow_crossing(license: &DocumentRef, recorder: &str, seq: u64) -> Vec<u8>
         .build()
 }
 pub const FLOW_CROSSINGS: &[u8] = b"Fc";
+/// `side` is `b'd'` (a denial) or `b'x'` (an export license).
+/// `buyer` is `tally_model::denial::buyer_digest` of a buyer key.
+pub fn party(side: u8, buyer: &[u8; 8], doc: &DocumentRef) -> Vec<u8> {
+    Key::new(PARTY).raw(&[side]).raw(buyer).doc(doc).build()
+}
+pub fn party_prefix(side: u8, buyer: &[u8; 8]) -> Vec<u8> {
+    Key::new(PARTY).raw(&[side]).raw(buyer).build()
+}
+/// The document of a [`party`] key.
+pub fn party_document(key: &[u8]) -> Option<DocumentRef> {
+    let mut r = KeyReader::after(key, 10);
+    let (authority, number) = r.str().zip(r.str())?;
+    Some(DocumentRef { authority, number })
+}
 pub fn alert(id: &str) -> Vec<u8> {
     Key::new(ALERT).str(id).build()
 }

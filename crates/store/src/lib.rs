@@ -41,6 +41,7 @@
 pub mod clock;
 mod codec;
 mod compromise;
+mod denials;
 mod derive;
 mod derive_keys;
 mod doubts;

@@ -184,7 +184,8 @@ impl Store {
         let compromised = self.compromised();
         // One date for the whole rebuild, whatever its length.
         let due = self.clock().due();
-        let clock = AlertClock::fixed(due.delivery_days, due.today);
+        let clock =
+            AlertClock::fixed(due.delivery_days, due.today).with_denial_days(due.denial_days);
         self.engine().commit(vec![
             Op::Put(keys::REINDEX_KEY.to_vec(), b"1".to_vec()),
             Op::Delete(keys::COMPROMISED_KEY.to_vec()),

@@ -85,6 +85,7 @@ fn kind_code(kind: LicenseKind) -> u32 {
         LicenseKind::Import => 2,
         LicenseKind::Transit => 3,
         LicenseKind::Delivery => 4,
+        LicenseKind::Denial => 5,
     }
 }
 
@@ -94,6 +95,7 @@ fn kind_of(code: u32) -> Option<LicenseKind> {
         2 => LicenseKind::Import,
         3 => LicenseKind::Transit,
         4 => LicenseKind::Delivery,
+        5 => LicenseKind::Denial,
         _ => return None,
     })
 }

@@ -400,6 +400,21 @@ impl<'a> Tx<'a> {
             .collect())
     }
 
+    /// The alerts of `kind` about `license` held, this transaction's writes
+    /// included (what an issuer tells the officer about a document it just
+    /// appended: `denial.match`).
+    pub fn alerts_about(
+        &self,
+        kind: tally_model::AlertKind,
+        license: &DocumentRef,
+    ) -> Result<Vec<crate::state::Alert>> {
+        let mut out = Vec::new();
+        for (k, v) in self.scan_prefix(&keys::alert_prefix(kind.as_str(), license))? {
+            out.push(crate::codec::decode(&k, &v)?);
+        }
+        Ok(out)
+    }
+
     /// The delivery verifications about `export`, whoever issued them.
     pub fn deliveries_for(&self, export: &DocumentRef) -> Result<Vec<LicenseState>> {
         let mut out = Vec::new();

@@ -157,7 +157,25 @@ fn logs() -> Vec<Vec<VerifiedEntry>> {
             true,
         )),
     ];
-    vec![us_log, mx_log, aduana_log, gt_log]
+    // Colombia denied the sample's buyers earlier: the importer (as
+    // Colombia wrote it) and the end user, that denial since withdrawn.
+    let mut co = Log::new("CO-DCAM", 5);
+    let co_log = vec![
+        co.next(Document::License(denial(
+            "DEN-1",
+            "CO",
+            "IMPORTADORA DEL NORTE, S.A.",
+            "2026-06-01",
+        ))),
+        co.next(Document::License(denial(
+            "DEN-2",
+            "CO",
+            "Policía Estatal",
+            "2026-07-01",
+        ))),
+        co.next(status("DEN-2", Status::Revoked, "entered in error")),
+    ];
+    vec![us_log, mx_log, aduana_log, gt_log, co_log]
 }
 
 /// A fork of US-DDTC at seq 1, as a peer would prove it.
@@ -284,6 +302,12 @@ fn the_reference_state_holds_what_the_logs_say() {
         vec![
             "delivery.overdue:US-DDTC/EXP-1:US-DDTC:2",
             "delivery.overdue:US-DDTC/EXP-3:US-DDTC:12",
+            "denial.match:US-DDTC/EXP-1:CO-DCAM:1",
+            "denial.match:US-DDTC/EXP-1:CO-DCAM:2",
+            "denial.match:US-DDTC/EXP-2:CO-DCAM:1",
+            "denial.match:US-DDTC/EXP-2:CO-DCAM:2",
+            "denial.match:US-DDTC/EXP-3:CO-DCAM:1",
+            "denial.match:US-DDTC/EXP-3:CO-DCAM:2",
             "document.invalid:US-DDTC/EXP-2:US-DDTC:9",
             "document.invalid:US-DDTC/IC-US:US-DDTC:5",
             "equivocation:-:US-DDTC:1",
@@ -302,10 +326,12 @@ fn the_reference_state_holds_what_the_logs_say() {
     assert_eq!(
         open,
         vec![
-            false, true, true, true, true, true, true, true, true, true, false, true, true, true
+            false, true, true, false, true, false, true, false, true, true, true, true, true, true,
+            true, true, false, true, true, true
         ],
         "EXP-1's exits were verified delivered after they fell due, and its discrepancy \
-         closed when exits caught up; EXP-3's delivery was revoked; nothing of EXP-2 ever exited"
+         closed when exits caught up; EXP-3's delivery was revoked; nothing of EXP-2 ever exited; \
+         Colombia withdrew DEN-2"
     );
     let overdue = &alerts[0];
     // Due on 2026-12-30 (exit date 2026-11-15 + 45 days).
@@ -316,9 +342,15 @@ fn the_reference_state_holds_what_the_logs_say() {
         overdue.detail
     );
     assert!(
-        alerts[7].detail.contains("serial S1 (ACME)"),
+        alerts[13].detail.contains("serial S1 (ACME)"),
         "{}",
-        alerts[7].detail
+        alerts[13].detail
+    );
+    let matched = &alerts[2].detail;
+    assert!(
+        matched.contains("the importer of EXP-1 is \"IMPORTADORA DEL NORTE, S.A.\"")
+            && matched.contains("denial DEN-1 by CO-DCAM of 2026-06-01"),
+        "{matched}"
     );
 }
 

@@ -170,6 +170,28 @@ pub fn delivery(number: &str, export: DocumentRef, lines: &[(u32, u64)]) -> Deli
     }
 }
 
+/// A denial `number` by an authority of `denying`, of pistols (heading
+/// 9302) for Mexico, to `end_user` as the denial names it, on `date`.
+pub fn denial(number: &str, denying: &str, end_user: &str, date: &str) -> License {
+    License::Denial(tally_model::denial::Denial {
+        number: number.into(),
+        denying_country: denying.into(),
+        applicant: party("Armeria Andina"),
+        consignee: None,
+        end_user: Some(party(end_user)),
+        goods: vec![tally_model::denial::DeniedGoods {
+            category: tally_model::Category::Firearm,
+            hs_heading: Some("9302".into()),
+            description: "pistols, 9 mm".into(),
+        }],
+        destination: "MX".into(),
+        criterion: "ATT Art. 7: risk of diversion".into(),
+        date: date.into(),
+        prepared_by: None,
+        signatory: None,
+    })
+}
+
 pub fn amend(version: u32, license: License) -> Document {
     Document::Amendment { version, license }
 }

@@ -59,6 +59,18 @@ impl Trial {
     }
 }
 
+/// What the officer issuing an export license is told of other States'
+/// denials of its buyers: the `denial.match` alerts that applying it just
+/// raised (issuing anyway is allowed and recorded; the consultation is
+/// between States).
+fn denial_warnings(tx: &Tx, export: &DocumentRef) -> Result<Vec<String>, IssueError> {
+    Ok(tx
+        .alerts_about(tally_model::AlertKind::DenialMatch, export)?
+        .into_iter()
+        .map(|a| format!("denial.match: {}", a.detail))
+        .collect())
+}
+
 /// Who may read a new document (docs/API.md "Who reads what").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -68,6 +80,18 @@ pub enum Visibility {
     Parties,
     /// In clear to every trusted node.
     Network,
+}
+
+impl Visibility {
+    /// What a document travels as when the request does not say: a denial
+    /// to every trusted State (telling partners is what it is for),
+    /// everything else sealed to its parties.
+    pub fn default_for(license: &License) -> Visibility {
+        match license {
+            License::Denial(_) => Visibility::Network,
+            _ => Visibility::Parties,
+        }
+    }
 }
 
 /// How a document is carried, and to whom.
@@ -128,7 +152,8 @@ impl Issuer {
     /// Issues an export license, import certificate or transit authorization,
     /// sealed to its parties.
     pub fn issue(&self, license: License) -> Result<Issued, IssueError> {
-        self.issue_as(license, Visibility::Parties)
+        let visibility = Visibility::default_for(&license);
+        self.issue_as(license, visibility)
     }
 
     /// [`crate::Issuer::issue`] with the visibility asked for.
@@ -453,6 +478,13 @@ impl Verifier {
         document: Document,
         visibility: Option<Visibility>,
     ) -> Result<(VerifiedEntry, Vec<AuthorityId>, Vec<String>), IssueError> {
+        let export = match &document {
+            Document::License(License::Export(e)) => Some(DocumentRef {
+                authority: self.inner.authority.to_string(),
+                number: e.number.clone(),
+            }),
+            _ => None,
+        };
         let (mut entry, carriage) = self.prepare_own(tx, document, visibility)?;
         let payload = self.seal_own(&mut entry, &carriage)?;
         let v: VerifiedEntry = self.sign_own(&entry)?;
@@ -460,7 +492,10 @@ impl Verifier {
         // What it sealed is applied as sealed, not opened again.
         let opening = self.applier().own_opening(tx, v.entry(), payload)?;
         tx.append(&v, opening)?;
-        let reach = Trial::of(carriage.sealed.as_ref(), &self.inner.authority);
+        let mut reach = Trial::of(carriage.sealed.as_ref(), &self.inner.authority);
+        if let Some(export) = export {
+            reach.warnings.extend(denial_warnings(tx, &export)?);
+        }
         Ok((v, reach.recipients, reach.warnings))
     }
 

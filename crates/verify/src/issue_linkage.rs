@@ -22,7 +22,7 @@ impl Verifier {
             License::Export(e) => self.export_linkage(tx, e),
             License::Transit(t) => self.transit_linkage(tx, t),
             License::Delivery(d) => self.delivery_linkage(tx, d),
-            License::Import(_) => Ok(()),
+            License::Import(_) | License::Denial(_) => Ok(()),
         }
     }
 

@@ -236,6 +236,10 @@ fn route(f: &Facts, d: &Declared) -> (bool, String) {
             false,
             "a delivery verification covers no crossing; check the export license".into(),
         ),
+        (License::Denial(_), _) => (
+            false,
+            "a denial refuses an export; it covers no crossing".into(),
+        ),
     }
 }
 
@@ -380,7 +384,7 @@ fn parties(f: &Facts, d: &Declared) -> (bool, String) {
     let (exp, imp) = match &f.license.document {
         License::Export(l) => (&l.exporter.name, &l.importer.name),
         License::Import(l) => (&l.exporter.name, &l.importer.name),
-        License::Transit(_) | License::Delivery(_) => return na(),
+        License::Transit(_) | License::Delivery(_) | License::Denial(_) => return na(),
     };
     let mut wrong = Vec::new();
     if let Some(e) = &d.exporter

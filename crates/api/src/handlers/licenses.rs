@@ -123,13 +123,16 @@ pub async fn issue(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     // `visibility` says how the document travels, not what it says: it is
     // not part of the signed document.
-    let visibility: Visibility = match body.as_object_mut().and_then(|o| o.remove("visibility")) {
-        None => Visibility::default(),
-        Some(v) => serde_json::from_value(v)
-            .map_err(|_| ApiError::invalid_json("visibility must be \"parties\" or \"network\""))?,
+    let asked: Option<Visibility> = match body.as_object_mut().and_then(|o| o.remove("visibility"))
+    {
+        None => None,
+        Some(v) => Some(serde_json::from_value(v).map_err(|_| {
+            ApiError::invalid_json("visibility must be \"parties\" or \"network\"")
+        })?),
     };
     let mut license: License = serde_json::from_value(body)
         .map_err(|e| ApiError::invalid_json(format!("the body is not the expected JSON: {e}")))?;
+    let visibility = asked.unwrap_or_else(|| Visibility::default_for(&license));
     let asker = Asker::of(&s, token);
     // The node names who prepared and signed a document, whatever the body said.
     license.set_attribution(asker.alone());
@@ -276,7 +279,10 @@ pub(crate) fn license_view(
             Some(reader.transits_for(&reference)?),
             reader.deliveries_for(&reference)?,
         ),
-        LicenseKind::Import | LicenseKind::Transit | LicenseKind::Delivery => (None, vec![]),
+        LicenseKind::Import
+        | LicenseKind::Transit
+        | LicenseKind::Delivery
+        | LicenseKind::Denial => (None, vec![]),
     };
     let citing = match state.kind {
         LicenseKind::Import => reader.citing_licenses(&reference)?,

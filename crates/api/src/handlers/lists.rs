@@ -155,6 +155,9 @@ fn route(doc: &License) -> (Option<&str>, Option<&str>, Vec<&str>) {
         ),
         License::Transit(t) => (None, None, vec![t.transit_country.as_str()]),
         License::Delivery(d) => (None, Some(&d.importing_country), vec![]),
+        // The refusing State exports nothing; the destination is where the
+        // goods would have gone.
+        License::Denial(d) => (Some(&d.denying_country), Some(&d.destination), vec![]),
     }
 }
 
@@ -222,7 +225,7 @@ fn view_of(reader: &Reader, state: LicenseState) -> Result<LicenseView, ApiError
     let (deliveries, citing) = match state.kind {
         LicenseKind::Export => (reader.deliveries_for(&reference)?, vec![]),
         LicenseKind::Import => (vec![], reader.citing_licenses(&reference)?),
-        LicenseKind::Transit | LicenseKind::Delivery => (vec![], vec![]),
+        LicenseKind::Transit | LicenseKind::Delivery | LicenseKind::Denial => (vec![], vec![]),
     };
     let delivered = match state.kind {
         LicenseKind::Export => tally_verify::state::delivered(&state, &deliveries),
@@ -254,6 +257,11 @@ const SUMMARY_FIELDS: &[&str] = &[
     "valid_until",
     "shipments",
     "single_use",
+    "denying_country",
+    "destination",
+    "applicant",
+    "consignee",
+    "criterion",
 ];
 
 /// One summary: the document's route, parties and validity, and per line

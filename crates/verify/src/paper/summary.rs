@@ -199,6 +199,12 @@ impl Summary {
                     "a delivery verification is not sealed on paper".into(),
                 ));
             }
+            License::Denial(_) => {
+                return Err(SummaryError(
+                    "a denial travels between authorities, not with goods: it is not sealed on paper"
+                        .into(),
+                ));
+            }
         }
         Ok(s)
     }

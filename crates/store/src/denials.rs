@@ -1,0 +1,162 @@
+//! `denial.match`: export licenses joined with other States' denials by
+//! buyer (`tally_model::denial`).
+//!
+//! Both sides are indexed under `p` by the normalized keys of their buyers
+//! when applied (an amendment may add consignees: their keys are added,
+//! none removed). Whichever of a license and a denial arrives second finds
+//! the first there. A pair's alert depends only on the two documents as
+//! they stand (the license's first day of issue, the denial's status) and
+//! the window, and its id on the denial's entry, so the same set of
+//! entries raises the same alerts in any order:
+//!
+//! - a license (issued or amended) re-judges every denial its buyers name,
+//!   after clearing its own `denial.match` alerts;
+//! - a denial (issued, or its status changed) re-judges every license its
+//!   buyers name, pair by pair (the index only grows, so a license that no
+//!   longer names the buyer is found and its pair cleared).
+
+use crate::error::Result;
+use crate::keys;
+use crate::state::{Alert, LicenseState};
+use crate::tx::Tx;
+use std::collections::BTreeSet;
+use tally_model::denial::{self, Denial};
+use tally_model::{AlertKind, AuthorityId, Date, DocumentRef, ExportLicense, License, Status};
+
+const DENIALS: u8 = b'd';
+const EXPORTS: u8 = b'x';
+
+/// Indexes the buyers of an export license or a denial as applied (at
+/// issue and at each amendment); other documents have none.
+pub(crate) fn index(tx: &mut Tx, authority: &str, l: &License) {
+    let (side, buyers) = match l {
+        License::Export(e) => (EXPORTS, denial::license_buyer_keys(e)),
+        License::Denial(d) => (DENIALS, d.buyer_keys()),
+        _ => return,
+    };
+    let doc = DocumentRef {
+        authority: authority.to_string(),
+        number: l.number().to_string(),
+    };
+    for buyer in buyers {
+        tx.put_raw(
+            keys::party(side, &denial::buyer_digest(&buyer), &doc),
+            Vec::new(),
+        );
+    }
+}
+
+/// Re-judges the `denial.match` alerts `doc` takes part in, when it is an
+/// export license or a denial this node holds and reads.
+pub(crate) fn rejudge(tx: &mut Tx, doc: &DocumentRef) -> Result<()> {
+    let Some(state) = held(tx, doc)? else {
+        return Ok(());
+    };
+    match &state.document {
+        License::Export(e) => {
+            let e = e.clone();
+            license(tx, &state, &e)
+        }
+        License::Denial(d) => {
+            let d = d.clone();
+            denial_side(tx, &state, &d)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn held(tx: &Tx, doc: &DocumentRef) -> Result<Option<LicenseState>> {
+    match doc.authority.parse::<AuthorityId>() {
+        Ok(a) => tx.license(&a, &doc.number),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The documents indexed on `side` under any of `buyers`.
+fn named(tx: &Tx, side: u8, buyers: &[String]) -> Result<BTreeSet<DocumentRef>> {
+    let mut found = BTreeSet::new();
+    for buyer in buyers {
+        let digest = denial::buyer_digest(buyer);
+        for (k, _) in tx.scan_prefix(&keys::party_prefix(side, &digest))? {
+            if let Some(r) = keys::party_document(&k) {
+                found.insert(r);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// An export license's side: its alerts cleared, then one per denial that
+/// matches it.
+fn license(tx: &mut Tx, state: &LicenseState, e: &ExportLicense) -> Result<()> {
+    let reference = state.reference();
+    let prefix = keys::alert_prefix(AlertKind::DenialMatch.as_str(), &reference);
+    for (k, _) in tx.scan_prefix(&prefix)? {
+        tx.delete(k);
+    }
+    for d in named(tx, DENIALS, &denial::license_buyer_keys(e))? {
+        if let Some(denied) = held(tx, &d)?
+            && let License::Denial(notice) = &denied.document
+        {
+            judge_pair(tx, state, e, &denied, notice);
+        }
+    }
+    Ok(())
+}
+
+/// A denial's side: every license its buyers name, pair by pair.
+fn denial_side(tx: &mut Tx, denied: &LicenseState, notice: &Denial) -> Result<()> {
+    for r in named(tx, EXPORTS, &notice.buyer_keys())? {
+        if let Some(state) = held(tx, &r)?
+            && let License::Export(e) = &state.document
+        {
+            let e = e.clone();
+            judge_pair(tx, &state, &e, denied, notice);
+        }
+    }
+    Ok(())
+}
+
+/// Raises, or removes, the one alert of a (license, denial) pair.
+fn judge_pair(
+    tx: &mut Tx,
+    state: &LicenseState,
+    e: &ExportLicense,
+    denied: &LicenseState,
+    notice: &Denial,
+) {
+    let reference = state.reference();
+    let id = tally_model::alert_id(
+        AlertKind::DenialMatch,
+        Some(&reference),
+        &denied.authority,
+        denied.entry.seq,
+    );
+    let day = Date::from_unix_ms(state.issued_at_ms);
+    match denial::matches(notice, e, day, tx.due().denial_days) {
+        Some(m) => tx.raise(&Alert {
+            id,
+            kind: AlertKind::DenialMatch,
+            license: Some(reference),
+            raised_at_ms: state.issued_at_ms.max(denied.issued_at_ms),
+            detail: format!(
+                "the {} of {} is {:?}, the {} of denial {} by {} of {} (criterion: {:?}){}",
+                m.license_party,
+                state.number,
+                m.denied_name,
+                m.denied_party,
+                notice.number,
+                denied.authority,
+                notice.date,
+                notice.criterion,
+                if denied.status == Status::Revoked {
+                    "; the denial was since withdrawn"
+                } else {
+                    ""
+                }
+            ),
+            open: denied.status != Status::Revoked,
+        }),
+        None => tx.delete(keys::alert(&id)),
+    }
+}
