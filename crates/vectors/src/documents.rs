@@ -193,7 +193,36 @@ pub(crate) fn all() -> Vec<(&'static str, &'static str, Document)> {
                 valid_from_ms: T0,
             }),
         ),
+        (
+            "denial",
+            "A denial (kind 11, within v1) by the US of pistols for Guatemala, to an end user named as partners' licenses would name it otherwise.",
+            denial(),
+        ),
     ]
+}
+
+fn denial() -> Document {
+    Document::License(License::Denial(tally_model::denial::Denial {
+        number: "DEN-2026-0004".into(),
+        denying_country: "US".into(),
+        applicant: party("Southern Arms Export LLC"),
+        consignee: None,
+        end_user: Some(tally_model::Party {
+            name: "Comercial Armas del Sur, S.A. de C.V.".into(),
+            id: Some("GT-NIT-8845120".into()),
+            address: None,
+        }),
+        goods: vec![tally_model::denial::DeniedGoods {
+            category: tally_model::Category::Firearm,
+            hs_heading: Some("9302".into()),
+            description: "9 mm pistols".into(),
+        }],
+        destination: "GT".into(),
+        criterion: "ATT Art. 7(1)(b)(i): risk of diversion".into(),
+        date: "2026-10-12".into(),
+        prepared_by: None,
+        signatory: None,
+    }))
 }
 
 /// EXP-2026-0001 of US-DDTC, as the documents that follow it cite it.
