@@ -11,11 +11,12 @@ import { h, field, errorBox, showError, clearError } from './dom.js';
 import { prefill } from './form-kit.js';
 import { exportForm } from './form-export.js';
 import { importForm, transitForm, deliveryForm } from './form-others.js';
+import { denialForm } from './form-denial.js';
 import { amendPanel, reissuePanel } from './form-amend.js';
 import { amendPath, issuePath, sendOnSubmit } from './form-submit.js';
 import { ownAuthority, ownCountry, today, plusDays, licenseHref, pageTitle } from './common.js';
 
-const FORMS = { export: exportForm, import: importForm, transit: transitForm, delivery: deliveryForm };
+const FORMS = { export: exportForm, import: importForm, transit: transitForm, delivery: deliveryForm, denial: denialForm };
 
 function sampleDoc(kind) {
   const cc = ownCountry() || 'US';
@@ -35,6 +36,12 @@ function sampleDoc(kind) {
     return { kind, number: `TR-${year}-${rnd}`, transit_country: cc,
       export_license: { authority: `${partner}-AUTH`, number: `EXP-${year}-0001` },
       entry_point: `${cc}AAA`, exit_point: `${cc}BBB`, ...validity, decision: 'authorized' };
+  }
+  if (kind === 'denial') {
+    return { kind, number: `DEN-${year}-${rnd}`, denying_country: cc, destination: partner,
+      applicant: exporter, end_user: { name: 'Comercial Armas del Sur, S.A. de C.V.' },
+      goods: [{ category: 'firearm', hs_heading: '9302', description: 'pistols' }],
+      criterion: 'ATT Art. 7(1): risk of diversion', date: today() };
   }
   if (kind === 'delivery') {
     return { kind, number: `DV-${year}-${rnd}`, importing_country: cc,
@@ -72,7 +79,7 @@ function kindPanel(kindForm) {
 function jsonPanel() {
   const err = errorBox('issue-error');
   const result = h('div', { id: 'issue-result', role: 'status' });
-  const kind = h('select', { id: 'issue-kind' }, ['export', 'import', 'transit', 'delivery'].map((k) => h('option', { value: k, i18n: `kind.${k}` })));
+  const kind = h('select', { id: 'issue-kind' }, ['export', 'import', 'transit', 'delivery', 'denial'].map((k) => h('option', { value: k, i18n: `kind.${k}` })));
   const text = h('textarea', { id: 'issue-json', rows: 22, spellcheck: 'false', autocomplete: 'off', class: 'mono' });
   text._checks = [(v) => { try { JSON.parse(v); return null; } catch { return 'err.local_json'; } }];
   const load = () => { text.value = JSON.stringify(sampleDoc(kind.value), null, 2); };
@@ -94,7 +101,7 @@ function jsonPanel() {
   return panel;
 }
 
-const TABS = ['export', 'import', 'transit', 'delivery', 'amend', 'status', 'json'];
+const TABS = ['export', 'import', 'transit', 'delivery', 'denial', 'amend', 'status', 'json'];
 
 export function pageIssue(view, [auth = '', num = '']) {
   const panels = {};

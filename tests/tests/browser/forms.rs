@@ -163,6 +163,8 @@ pub(crate) async fn forms_flow(
     import_certificate(b, net).await?;
     transit(b, net).await?;
     violations.extend(b.axe("#/issue transit (en)").await?);
+    denial(b, net).await?;
+    violations.extend(b.axe("#/issue denial (en)").await?);
     if !violations.is_empty() {
         bail!("axe-core on the issue forms:\n{}", violations.join("\n"));
     }
@@ -538,4 +540,50 @@ async fn transit(b: &Browser, net: &Network) -> Result<()> {
         bail!("TR-FORM-1 as issued through the form: {code} {tr}");
     }
     Ok(())
+}
+
+/// A denial through its form on GT-DIGECAM (signed in by [`transit`]): a
+/// heading outside the category is refused as typed; published in clear by
+/// default, so the US node reads it and shows it on its license page.
+async fn denial(b: &Browser, net: &Network) -> Result<()> {
+    b.click(&b.wait_displayed("#tab-denial").await?).await?;
+    let f = |css: &str| format!("#form-denial {css}");
+    b.fill(&f(".doc-number"), "DEN-FORM-1").await?;
+    b.set_value(&f("[data-pointer=\"/destination\"]"), "MX")
+        .await?;
+    b.fill(
+        &f("[data-pointer=\"/applicant/name\"]"),
+        "Armeria La Antigua",
+    )
+    .await?;
+    b.fill(
+        &f("[data-pointer=\"/end_user/name\"]"),
+        "Comercial Armas del Sur, S.A.",
+    )
+    .await?;
+    let heading = f("[data-pointer=\"/goods/0/hs_heading\"]");
+    b.fill(&heading, "930").await?;
+    b.wait_fault(&heading).await?;
+    b.fill(&heading, "9302").await?;
+    b.fill(&f("[data-pointer=\"/goods/0/description\"]"), "pistols")
+        .await?;
+    b.fill(
+        &f("[data-pointer=\"/criterion\"]"),
+        "ATT Art. 7(1): risk of diversion",
+    )
+    .await?;
+    b.click(&b.find_required("#submit-denial").await?).await?;
+    b.wait_for("#result-denial #issue-done").await?;
+    until("US-DDTC to read the denial", WAIT, || async {
+        let (code, d) = net
+            .call(
+                &net.nodes[0],
+                "GET",
+                "/v1/licenses/GT-DIGECAM/DEN-FORM-1",
+                None,
+            )
+            .await?;
+        Ok((code == 200 && d["document"]["goods"][0]["hs_heading"] == json!("9302")).then_some(()))
+    })
+    .await
 }

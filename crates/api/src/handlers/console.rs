@@ -73,6 +73,11 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../assets/form-others.js"),
     ),
     (
+        "form-denial.js",
+        JS,
+        include_str!("../../assets/form-denial.js"),
+    ),
+    (
         "form-amend.js",
         JS,
         include_str!("../../assets/form-amend.js"),
