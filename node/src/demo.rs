@@ -340,6 +340,11 @@ demo's nodes run with [alerts] delivery_days = 0, due at once; the default
 is 45 days).
 Also: cartridges under D1298735 (0A505) crossed Laredo cleanly and were
 verified delivered (DCAM-VE-2026-0102); D1298737 was revoked.
+A buyer refused elsewhere: BIS denied 9 mm pistols for ARMERÍA EL QUETZAL, S.A. in
+Guatemala and told every partner (BIS-DEN-2026-0017, in clear). SEDENA's DCAM
+then licensed 60 pistols to \"Armeria El Quetzal S.A.\" (DCAM-EX-2026-0009):
+its officer was warned at issue, and Mexico's and Guatemala's nodes raised
+denial.match (issuing anyway is allowed; the States consult each other).
 Before today, a year of traffic: 192 licenses (D1300000-D1300191) with their
 import permits, crossings and deliveries, some by sea through Guatemala; a few
 never arrived or were never verified delivered (delivery.overdue), entered
@@ -501,8 +506,9 @@ async fn until_replicated(nodes: &[Node], i: usize) -> anyhow::Result<()> {
 /// How many entries of other authorities' logs `node` holds, and how many
 /// documents of those logs it can read: entries in clear, and licenses it
 /// opened (sealed documents addressed to it). A log's paper key
-/// announcement is in clear on purpose (every verifier's bundle holds it)
-/// and tells nothing of the traffic: it is not counted as read.
+/// announcement and a denial are in clear on purpose (every verifier's
+/// bundle holds the one, every State is told the other) and tell nothing
+/// of the traffic: they are not counted as read.
 fn held_and_read(node: &Node) -> anyhow::Result<(u64, u64)> {
     let (v, mut held, mut read) = (node.verifier(), 0, 0);
     let reader = v.reader()?;
@@ -515,9 +521,15 @@ fn held_and_read(node: &Node) -> anyhow::Result<(u64, u64)> {
         for e in entries {
             let opened = e.open()?;
             let doc = opened.document();
-            read += u64::from(doc.is_some_and(|d| !matches!(d, Document::PaperKey(_))));
+            read += u64::from(doc.is_some_and(|d| {
+                !matches!(
+                    d,
+                    Document::PaperKey(_) | Document::License(License::Denial(_))
+                )
+            }));
         }
-        read += u64::try_from(reader.licenses_of(&a, usize::MAX)?.len())?;
+        let opened = reader.licenses_of(&a, usize::MAX)?.into_iter();
+        read += u64::try_from(opened.filter(|l| !l.sealed_to.is_empty()).count())?;
     }
     Ok((held, read))
 }
@@ -569,6 +581,9 @@ async fn seed(nodes: &[Node]) -> anyhow::Result<()> {
     until_alert(mx, AlertKind::ShipmentRefused, STORY_LICENSE).await?;
     until_alert(mx, AlertKind::DeliveryOverdue, "D1298736").await?;
     until_alert(us, AlertKind::DeliveryOverdue, "D1298736").await?;
+    for warning in crate::demo_denial::tell(us, mx, gt).await? {
+        tracing::info!(%warning, "DCAM's officer was warned at issue");
+    }
     Ok(())
 }
 

@@ -37,6 +37,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod demo_denial;
 pub mod demo_paper;
 pub mod demo_year;
 pub mod files;

@@ -143,6 +143,8 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
         ("shipment.refused", "D1298734"),
         // The consignment through Guatemala that never arrived.
         ("delivery.overdue", "D1298736"),
+        // DCAM's export to a dealer BIS had denied.
+        ("denial.match", "DCAM-EX-2026-0009"),
     ] {
         ensure!(
             alerts
@@ -182,12 +184,16 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
         .iter()
         .map(|e| &e["kind"])
         .collect();
-    // Every document is sealed; the one entry in clear is the paper key's
-    // announcement, which every verifier's bundle must hold.
+    // Every document is sealed; the entries in clear are the paper key's
+    // announcement, which every verifier's bundle must hold, and the
+    // denial, which BIS tells every State.
     ensure!(
         kinds.iter().filter(|k| **k == "sealed").count() > 1
-            && kinds.iter().all(|k| *k == "sealed" || *k == "paper_key")
-            && kinds.iter().filter(|k| **k == "paper_key").count() == 1,
+            && kinds
+                .iter()
+                .all(|k| *k == "sealed" || *k == "paper_key" || *k == "denial")
+            && kinds.iter().filter(|k| **k == "paper_key").count() == 1
+            && kinds.iter().filter(|k| **k == "denial").count() == 1,
         "{us_log}"
     );
     let status = http
