@@ -184,14 +184,7 @@ pub(crate) fn all() -> Vec<(&'static str, &'static str, Document)> {
         (
             "paper_key",
             "A paper key announcement (kind 10, within v1): US-DDTC's Ed25519 key for the seals printed on its documents (seals.json's paper key).",
-            Document::PaperKey(tally_model::PaperKey {
-                public_key: *tally_model::AuthorityKey::from_bytes(&crate::seed(
-                    "tally-vectors/paper/US-DDTC/1",
-                ))
-                .public()
-                .as_bytes(),
-                valid_from_ms: T0,
-            }),
+            paper_key(),
         ),
         (
             "denial",
@@ -199,6 +192,17 @@ pub(crate) fn all() -> Vec<(&'static str, &'static str, Document)> {
             denial(),
         ),
     ]
+}
+
+fn paper_key() -> Document {
+    Document::PaperKey(tally_model::PaperKey {
+        public_key: *tally_model::AuthorityKey::from_bytes(&crate::seed(
+            "tally-vectors/paper/US-DDTC/1",
+        ))
+        .public()
+        .as_bytes(),
+        valid_from_ms: T0,
+    })
 }
 
 fn denial() -> Document {
