@@ -58,6 +58,10 @@ pub enum Class {
     /// sixteen newest opens, an older or unannounced one does not.
     PoolIssuerKey,
     GtAnnounce,
+    /// GT denies, in clear, a buyer US's exports name (written otherwise),
+    /// or withdraws its last denial: `denial.match` opens and closes on
+    /// every US export, whichever arrives first.
+    GtDenial,
 }
 
 impl Class {
@@ -266,7 +270,7 @@ impl Writer {
                 self.issuer = enc(US_ENC);
                 e.signed().encode()
             }
-            Class::GtAnnounce => unreachable!("GT's class"),
+            Class::GtAnnounce | Class::GtDenial => unreachable!("GT's class"),
         }
     }
 
@@ -394,6 +398,32 @@ fn gt_announces(gt: &mut Log, us: &mut Writer, rng: &mut Rng) -> Delivery {
     }
 }
 
+/// GT denies the buyer of US's exports, or (one time in three, when it has
+/// denied before) withdraws its last denial.
+fn gt_denies(gt: &mut Log, last: &mut Option<String>, rng: &mut Rng) -> Delivery {
+    let at = T0 + 1000 * (gt.seq as i64 + 1);
+    let document = match last.take() {
+        Some(number) if rng.range(0, 2) == 0 => {
+            status(&number, tally_model::Status::Revoked, "withdrawn")
+        }
+        _ => {
+            let number = format!("DEN-{}", gt.seq + 1);
+            *last = Some(number.clone());
+            Document::License(tally_testkit::docs::denial(
+                &number,
+                "GT",
+                "IMPORTADORA DEL NORTE, S.A.",
+                "2026-06-01",
+            ))
+        }
+    };
+    Delivery {
+        gt: true,
+        class: Class::GtDenial,
+        bytes: gt.next_at(at, document).signed().encode(),
+    }
+}
+
 /// `bytes` as a US entry verified under US's key, one time in eight (drawn
 /// from `rng` only for US entries that open): a seq to fork at later.
 fn held_for_a_fork(bytes: &[u8], rng: &mut Rng) -> Option<VerifiedEntry> {
@@ -423,6 +453,7 @@ pub fn timeline(rng: &mut Rng, len: usize) -> Vec<Delivery> {
     let mut gt = Log::new("GT-DIGECAM", GT_KEY);
     let mut out = Vec::with_capacity(len + len / 8);
     let mut held: Vec<VerifiedEntry> = Vec::new();
+    let mut last_denial = None;
     // Fourteen keys announced first: two more and the sixteen newest start
     // to move, within a short case.
     for i in 0..14 {
@@ -435,6 +466,9 @@ pub fn timeline(rng: &mut Rng, len: usize) -> Vec<Delivery> {
     for _ in 0..len {
         if rng.range(0, 9) == 0 {
             out.push(gt_announces(&mut gt, &mut us, rng));
+        }
+        if rng.range(0, 19) == 0 {
+            out.push(gt_denies(&mut gt, &mut last_denial, rng));
         }
         let class = Class::US[rng.range(0, Class::US.len() as u64 - 1) as usize];
         let bytes = us.write(class, rng, &mut held);
