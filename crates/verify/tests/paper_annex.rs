@@ -69,7 +69,11 @@ fn each_part_reads_back_as_a_genuine_annex_whose_counts_add_up() {
     ctis.push(tally_verify::paper::seal::cti("US-DDTC", &s.number, 1).to_vec());
     ctis.sort();
     ctis.dedup();
-    assert_eq!(ctis.len(), 4, "every part, and the main seal, has its own cti");
+    assert_eq!(
+        ctis.len(),
+        4,
+        "every part, and the main seal, has its own cti"
+    );
 }
 
 #[test]
@@ -94,7 +98,8 @@ fn a_changed_annex_is_altered_and_an_impossible_part_is_not_a_seal() {
     let r = read(&redo(b"AC00399", b"AC00398")).expect("still a seal");
     assert_eq!(r.genuine(&keys()), Genuine::Altered);
     // Part 2 of 3 claiming part 4 of 3: not an annex at all.
-    let e = read(&redo(&[0xa7, 1, 1, 2, 2, 3, 3], &[0xa7, 1, 1, 2, 4, 3, 3])).expect_err("part 4 of 3");
+    let e =
+        read(&redo(&[0xa7, 1, 1, 2, 2, 3, 3], &[0xa7, 1, 1, 2, 4, 3, 3])).expect_err("part 4 of 3");
     assert!(e.0.contains("part"), "{e}");
 }
 
@@ -106,8 +111,18 @@ fn an_annex_seal_of_one_part_is_not_the_seal_of_another() {
     let e = license(450);
     let s = summary(&e);
     let p = parts(1, &e.items[0].serials);
-    let a = read(&seal_annex(&s, &p[0].annex, TIMES, &signer()).expect("seals").text).expect("reads");
-    let b = read(&seal_annex(&s, &p[1].annex, TIMES, &signer()).expect("seals").text).expect("reads");
+    let a = read(
+        &seal_annex(&s, &p[0].annex, TIMES, &signer())
+            .expect("seals")
+            .text,
+    )
+    .expect("reads");
+    let b = read(
+        &seal_annex(&s, &p[1].annex, TIMES, &signer())
+            .expect("seals")
+            .text,
+    )
+    .expect("reads");
     assert_ne!(a.cti, b.cti);
     assert_ne!(a.annex, b.annex);
 }

@@ -203,7 +203,10 @@ async fn serials_past_the_main_page_go_on_annex_pages_each_sealed() {
     let main_sheet = &html[..html.find("<article").expect("an annex")];
     assert!(!main_sheet.contains("zx-0001"), "not on the main sheet");
     let audit = std::fs::read_to_string(r.dir.path().join("paper-prints.jsonl")).expect("audit");
-    assert!(audit.lines().all(|l| l.contains("\"annexes\":3")), "{audit}");
+    assert!(
+        audit.lines().all(|l| l.contains("\"annexes\":3")),
+        "{audit}"
+    );
 }
 
 #[tokio::test]

@@ -218,7 +218,11 @@ mod tests {
     fn lines_past_the_main_page_go_to_annexes_whole() {
         let (a, b, c) = (serials(30), serials(20), serials(10));
         let lines = [(1, a.as_slice()), (2, b.as_slice()), (3, c.as_slice())];
-        assert_eq!(annexed_lines(lines), [2], "30 inline, 20 would pass 40, 10 fits");
+        assert_eq!(
+            annexed_lines(lines),
+            [2],
+            "30 inline, 20 would pass 40, 10 fits"
+        );
         assert!(annexed_lines([(1, serials(40).as_slice())]).is_empty());
         assert_eq!(annexed_lines([(1, serials(41).as_slice())]), [1]);
     }

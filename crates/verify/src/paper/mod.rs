@@ -29,5 +29,7 @@ mod summary_cbor;
 pub use annex::{Annex, AnnexPart, annex_cti, annexed_lines, parts};
 pub use bundle::{Bundle, BundleAuthority, BundleError, BundleKey, BundleStatus};
 pub use qr::{Qr, QrError, qr};
-pub use seal::{Genuine, NotASeal, PaperKey, Read, SealError, Sealed, Times, read, seal, seal_annex};
+pub use seal::{
+    Genuine, NotASeal, PaperKey, Read, SealError, Sealed, Times, read, seal, seal_annex,
+};
 pub use summary::{SealLine, SealParty, Summary, SummaryError};
