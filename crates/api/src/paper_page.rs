@@ -132,11 +132,16 @@ fn seal_section(out: &mut String, text: &str, how: &str) {
 /// (normalized and sorted, as its seal's digest covers them) and its seal.
 fn annex_pages(out: &mut String, p: &Print, title: &str) {
     let total = p.annexes.len();
+    // Serials are numbered through their line: part 2 starts at 201.
+    let mut before = 0u64;
     for (page, (part, sealed)) in p.annexes.iter().enumerate() {
         let a = &part.annex;
+        if a.part == 1 {
+            before = 0;
+        }
         let _ = write!(
             out,
-            "<article class=\"annex\" id=\"annex-{n}\"><header><h1>Annex {n} of {total}: {t}</h1><p class=\"status\">Line {line}, part {part} of {parts}: {count} serial numbers, {first} to {last}, in sorted order (capitals, no spaces or dashes).</p></header><ol class=\"serial-grid\">",
+            "<article class=\"annex\" id=\"annex-{n}\"><header><h1>Annex {n} of {total}: {t}</h1><p class=\"status\">Line {line}, part {part} of {parts}: {count} serial numbers, {first} to {last}, in sorted order (capitals, no spaces or dashes).</p></header><ol class=\"serial-grid\" start=\"{start}\">",
             n = page + 1,
             t = escape(title),
             line = a.line,
@@ -145,7 +150,9 @@ fn annex_pages(out: &mut String, p: &Print, title: &str) {
             count = a.count,
             first = escape(&a.first),
             last = escape(&a.last),
+            start = before + 1,
         );
+        before += a.count;
         for serial in &part.serials {
             let _ = write!(out, "<li>{}</li>", escape(serial));
         }

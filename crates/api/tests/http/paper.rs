@@ -200,6 +200,10 @@ async fn serials_past_the_main_page_go_on_annex_pages_each_sealed() {
     assert_eq!(html.matches("<svg").count(), 4, "four QR codes");
     assert!(html.contains("Annex 3 of 3"));
     assert!(html.contains("<li>ZX0449</li>"), "normalized, on its annex");
+    assert!(
+        html.contains("start=\"201\"><li>ZX0200</li>"),
+        "numbered through the line"
+    );
     let main_sheet = &html[..html.find("<article").expect("an annex")];
     assert!(!main_sheet.contains("zx-0001"), "not on the main sheet");
     let audit = std::fs::read_to_string(r.dir.path().join("paper-prints.jsonl")).expect("audit");
