@@ -6,7 +6,8 @@
 //! drawn as a PNG here (its QR code, by tally_verify's encoder) and first
 //! judged by tally_verify against MX-SEDENA's bundle, so the page is held to
 //! the CLI's rules. US-DDTC also prints a license of 450 serials, whose
-//! three annex pages' seals are checked offline too (`paper_annex`).
+//! three annex pages' seals are checked offline too (`paper_annex`), and
+//! the page's reader holds to tally_verify's on an annex seal's variants.
 //!
 //! First US-DDTC's printed page of the license is laid out in Chromium
 //! (its number and QR shown), and a photo of it (rendered at three times
@@ -439,6 +440,8 @@ pub(crate) async fn paper_flow(
     clocks(b, export, bundle.produced_at).await?;
     compromised(b, net, seeded, &cases[2], shots).await?;
     same_rules(b, &bundle, export).await?;
+    // An annex page's seal too: its own claim and cti, the same rules.
+    same_rules(b, &bundle, &annexed[2]).await?;
     bounded(b).await?;
     tampered_bundle(b, &url).await?;
     // The log of checks empties on request, and stays empty after a reload.
