@@ -1,7 +1,8 @@
 //! The paper desk: seals for this node's own documents (docs/PROTOCOL.md
 //! 14), signed by the authority's paper key, each print recorded in a
 //! local append-only audit file (never a log entry: a print changes no
-//! document).
+//! document). A print is the main seal and, for the serials past the main
+//! page, each annex page's; a main seal above the QR budget is refused.
 
 use crate::error::ApiError;
 use std::io::Write as _;
