@@ -258,7 +258,7 @@ fn fits(summary: &Summary, sealed: &Sealed) -> Result<(), ApiError> {
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
             "seal_too_large",
             format!(
-                "{} {} cannot be sealed on paper: with its {} item lines {e} (QR codes above version {} do not scan reliably at 60 mm); amend it into documents of fewer lines",
+                "{} {} cannot be sealed on paper: with its {} item lines {e} (QR codes above version {} do not scan reliably at 60 mm); issue its goods as documents of fewer lines",
                 summary.authority,
                 summary.number,
                 summary.lines.len(),

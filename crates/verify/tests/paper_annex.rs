@@ -143,9 +143,9 @@ fn annexes_leave_the_main_seal_as_it_was() {
 
 #[test]
 fn a_document_of_too_many_lines_does_not_fit_a_seal() {
-    // Each line gives its count and a 32-byte digest: past about a dozen
-    // lines with serials the main seal passes QR version 25, and the print
-    // is refused (lines do not move to annexes).
+    // Each line gives its fields, count and a 32-byte digest: the sample's
+    // line fits 8 times in QR version 25, not 10, and a document past that
+    // is refused at print (lines do not move to annexes).
     let mut e = license(1);
     let first = e.items[0].clone();
     e.items = (1..=40)
