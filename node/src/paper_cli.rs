@@ -43,11 +43,33 @@ pub async fn run(what: crate::cli::PaperCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The answer for a terminal: the verdict, the status, the document.
+/// The answer for a terminal: the verdict, the status, the document (of
+/// an annex page: which part of which line, and its serials).
 fn render(v: &serde_json::Value) -> String {
     let field = |k: &str| crate::client::escape(v[k].as_str().unwrap_or("-"));
     let d = &v["document"];
     let doc = |k: &str| crate::client::escape(d[k].as_str().unwrap_or("-"));
+    let a = &v["annex"];
+    if a.is_object() {
+        let an = |k: &str| crate::client::escape(a[k].as_str().unwrap_or("-"));
+        return format!(
+            "paper: {}\nstatus as of the bundle ({}): {}\nannex part {} of {}, line {}, serials {}…{}, count {}\nof {} {} of {}, version {}\nprinted at {}",
+            field("verdict"),
+            field("bundle_date"),
+            field("status"),
+            a["part"],
+            a["parts"],
+            a["line"],
+            an("first"),
+            an("last"),
+            a["count"],
+            doc("kind"),
+            doc("number"),
+            doc("authority"),
+            d["version"],
+            field("printed_at"),
+        );
+    }
     format!(
         "{}: {}\nstatus as of the bundle ({}): {}\n{} {} of {}, version {}, valid {} to {}\nprinted at {}",
         "paper",
@@ -83,6 +105,12 @@ fn seal_text(file: &Path) -> anyhow::Result<String> {
             photo::seal_text(&bytes).with_context(|| format!("{}", file.display()))
         }
         Content::Other => match String::from_utf8(bytes) {
+            // `print --seal` writes a main seal and its annexes' one a
+            // line: one seal is verified at a time.
+            Ok(text) if text.lines().filter(|l| !l.trim().is_empty()).count() > 1 => bail!(
+                "{} holds several seals, one a line (a main seal and its annex pages'): put each in a file of its own to verify it",
+                file.display()
+            ),
             Ok(text) if !text.contains('\0') => Ok(text),
             _ => bail!(
                 "{} is neither a seal's text (TLY1:...) nor a PNG or JPEG photo",
@@ -113,10 +141,21 @@ pub fn verify(file: &Path, bundle: &Path, now_s: i64) -> anyhow::Result<Verified
                 tally_verify::paper::Genuine::Genuine => bundle.status_of(&read, now_s),
                 _ => "unknown",
             };
-            serde_json::json!({"verdict": verdict, "status": status,
-                "document": read.summary,
-                "printed_at": tally_api::view::rfc3339(read.times.printed_at * 1000),
-                "bundle_date": bundle_date})
+            let printed_at = tally_api::view::rfc3339(read.times.printed_at * 1000);
+            match &read.annex {
+                None => serde_json::json!({"verdict": verdict, "status": status,
+                    "document": read.summary, "printed_at": printed_at,
+                    "bundle_date": bundle_date}),
+                // An annex page's seal names its document by identity alone.
+                Some(annex) => {
+                    let s = &read.summary;
+                    serde_json::json!({"verdict": verdict, "status": status,
+                        "document": {"kind": s.kind, "authority": s.authority,
+                            "number": s.number, "version": s.version},
+                        "annex": annex, "printed_at": printed_at,
+                        "bundle_date": bundle_date})
+                }
+            }
         }
     };
     let code = u8::from(!(json["verdict"] == "genuine" && json["status"] == "active"));
@@ -186,4 +225,84 @@ pub async fn fetch(
         );
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tally_model::signer::{FileSigner, Signer as _};
+    use tally_verify::paper::{Bundle, BundleAuthority, BundleKey, BundleStatus, Summary, Times};
+
+    /// An annex page's seal verified with `tally paper verify`: genuine,
+    /// its document's status, and which part of which line it is.
+    #[test]
+    fn an_annex_seal_verifies_and_says_which_part_it_is() {
+        let signer = FileSigner::new(&tally_model::AuthorityKey::from_bytes(&[9; 32]));
+        let e: tally_model::License = serde_json::from_value(serde_json::json!({
+            "kind": "export", "number": "EXP-7", "exporting_country": "US",
+            "importing_country": "MX", "exporter": {"name": "Acme"},
+            "importer": {"name": "Norte"}, "end_use": "police",
+            "shipments": "partial", "transit_countries": [],
+            "items": [{"line": 1, "category": "firearm", "description": "pistol",
+                "unit": "units", "quantity": 450,
+                "serials": (0..450).map(|n| format!("S{n:03}")).collect::<Vec<_>>()}],
+            "valid_from": "2026-01-01", "valid_until": "2099-12-31"}))
+        .expect("a license");
+        let s = Summary::of("US-DDTC", 1, "2026-01-01", &e).expect("seals");
+        let parts = tally_verify::paper::parts(1, &e.items()[0].serials);
+        let times = Times {
+            printed_at: 1_800_000_000,
+            expires_at: 4_102_444_799,
+        };
+        let sealed =
+            tally_verify::paper::seal_annex(&s, &parts[1].annex, times, &signer).expect("seals");
+        let bundle = Bundle {
+            produced_by: "US-DDTC".into(),
+            produced_at: 1_800_000_000_000,
+            authorities: vec![BundleAuthority {
+                authority: "US-DDTC".into(),
+                name: "DDTC".into(),
+                keys: vec![BundleKey {
+                    key_id: hex::encode(signer.public_key()),
+                    purpose: "paper".into(),
+                    valid_from_ms: 0,
+                    compromised: false,
+                }],
+                contact: None,
+            }],
+            statuses: vec![BundleStatus {
+                authority: "US-DDTC".into(),
+                number: "EXP-7".into(),
+                version: 1,
+                status: "active".into(),
+            }],
+            signature: String::new(),
+        }
+        .sign(&signer)
+        .expect("signs");
+        let dir = tempfile::tempdir().expect("a dir");
+        let (seal_file, bundle_file) = (dir.path().join("a.txt"), dir.path().join("b.json"));
+        std::fs::write(&seal_file, &sealed.text).expect("writes");
+        std::fs::write(&bundle_file, serde_json::to_string(&bundle).expect("json"))
+            .expect("writes");
+        let v = verify(&seal_file, &bundle_file, 1_800_000_100).expect("verifies");
+        assert_eq!(v.code, 0, "{}", v.json);
+        assert_eq!(v.json["verdict"], "genuine");
+        assert_eq!(v.json["status"], "active");
+        assert_eq!(v.json["annex"]["part"], 2);
+        assert_eq!(v.json["document"]["number"], "EXP-7");
+        let text = render(&v.json);
+        assert!(
+            text.contains("annex part 2 of 3, line 1, serials S200…S399, count 200"),
+            "{text}"
+        );
+
+        // A main seal and its annexes' in one file, as `print --seal`
+        // writes them: one seal a file.
+        std::fs::write(&seal_file, format!("{}\n{}\n", sealed.text, sealed.text)).expect("writes");
+        let e = verify(&seal_file, &bundle_file, 1_800_000_100)
+            .err()
+            .expect("refused");
+        assert!(e.to_string().contains("several seals"), "{e}");
+    }
 }

@@ -21,8 +21,9 @@
 //! - [`extract`]: body, query and path extractors that fail with the contract's errors.
 //! - [`state`]: [`AppState`], what every handler may touch.
 //! - [`drafts`]: the drafts awaiting a second person's approval, one file each.
-//! - [`paper_page`]: a sealed document's printable page; [`paper`]: the
-//!   paper desk that seals and records each print.
+//! - [`paper_page`]: a sealed document's printable page and its annex
+//!   pages; [`paper`]: the paper desk that seals the page and each annex
+//!   and records each print.
 //! - [`rate`]: per-token rate limits and connection slots.
 //! - [`error`]: [`ApiError`], the `{"error": {"code", "message"}}` answer
 //!   (with a 422's `details`).

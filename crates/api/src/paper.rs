@@ -1,7 +1,8 @@
 //! The paper desk: seals for this node's own documents (docs/PROTOCOL.md
 //! 14), signed by the authority's paper key, each print recorded in a
 //! local append-only audit file (never a log entry: a print changes no
-//! document).
+//! document). A print is the main seal and, for the serials past the main
+//! page, each annex page's; a main seal above the QR budget is refused.
 
 use crate::error::ApiError;
 use std::io::Write as _;
@@ -10,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use tally_model::signer::Signer;
 use tally_model::{AuthorityId, Date, Person};
 use tally_verify::Verifier;
-use tally_verify::paper::{Sealed, Summary, Times};
+use tally_verify::paper::{AnnexPart, Sealed, Summary, Times};
 use tally_verify::state::LicenseState;
 
 /// The paper key and where prints are recorded.
@@ -29,6 +30,9 @@ pub struct Print {
     pub summary: Summary,
     pub sealed: Sealed,
     pub times: Times,
+    /// The annex pages, in order of line and part, each with its seal
+    /// (none when every serial fits the main page).
+    pub annexes: Vec<(AnnexPart, Sealed)>,
 }
 
 impl PaperDesk {
@@ -97,13 +101,44 @@ impl PaperDesk {
         };
         let sealed = tally_verify::paper::seal(&summary, times, self.signer.as_ref())
             .map_err(|e| ApiError::internal(e.to_string()))?;
-        self.record(&summary, times, by)?;
+        fits(&summary, &sealed)?;
+        let annexes = self.annexes(&summary, &state.document, times)?;
+        self.record(&summary, times, annexes.len(), by)?;
         Ok(Print {
             state,
             summary,
             sealed,
             times,
+            annexes,
         })
+    }
+
+    /// The annex pages of `doc` with their seals: the serials of every
+    /// line past the main page's share ([`tally_verify::paper::annexed_lines`]).
+    fn annexes(
+        &self,
+        summary: &Summary,
+        doc: &tally_model::License,
+        times: Times,
+    ) -> Result<Vec<(AnnexPart, Sealed)>, ApiError> {
+        let items = doc.items();
+        let lines = tally_verify::paper::annexed_lines(
+            items.iter().map(|it| (it.line, it.serials.as_slice())),
+        );
+        let mut out = Vec::new();
+        for it in items.iter().filter(|it| lines.contains(&it.line)) {
+            for part in tally_verify::paper::parts(it.line, &it.serials) {
+                let sealed = tally_verify::paper::seal_annex(
+                    summary,
+                    &part.annex,
+                    times,
+                    self.signer.as_ref(),
+                )
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+                out.push((part, sealed));
+            }
+        }
+        Ok(out)
     }
 
     /// The trust bundle for offline verifiers: the paper keys of this
@@ -180,8 +215,14 @@ impl PaperDesk {
 
     /// Appends one line to the audit file and syncs it before the print is
     /// handed out.
-    fn record(&self, s: &Summary, times: Times, by: Option<&Person>) -> Result<(), ApiError> {
-        let line = serde_json::json!({
+    fn record(
+        &self,
+        s: &Summary,
+        times: Times,
+        annexes: usize,
+        by: Option<&Person>,
+    ) -> Result<(), ApiError> {
+        let mut line = serde_json::json!({
             "printed_at": times.printed_at,
             "authority": s.authority,
             "number": s.number,
@@ -189,6 +230,11 @@ impl PaperDesk {
             "cti": hex::encode(tally_verify::paper::seal::cti(&s.authority, &s.number, s.version)),
             "by": by.map(|p| p.name.clone()),
         });
+        // Annex pages are part of the print; a print without any keeps the
+        // line it always had.
+        if annexes > 0 {
+            line["annexes"] = annexes.into();
+        }
         let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
         let mut options = std::fs::OpenOptions::new();
         options.append(true).create(true);
@@ -198,5 +244,26 @@ impl PaperDesk {
         f.write_all(format!("{line}\n").as_bytes())
             .and_then(|()| f.sync_data())
             .map_err(ApiError::internal)
+    }
+}
+
+/// Refuses a main seal above the QR budget (version 25). Serials never
+/// make it so (a line gives only their count and digest); only many lines
+/// or long fields do, and lines are not moved to annex pages
+/// (docs/PROTOCOL.md 14 says why): the print is refused, naming the limit.
+fn fits(summary: &Summary, sealed: &Sealed) -> Result<(), ApiError> {
+    match tally_verify::paper::qr(&sealed.text) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "seal_too_large",
+            format!(
+                "{} {} cannot be sealed on paper: with its {} item lines {e} (QR codes above version {} do not scan reliably at 60 mm); issue its goods as documents of fewer lines",
+                summary.authority,
+                summary.number,
+                summary.lines.len(),
+                tally_verify::paper::qr::MAX_VERSION
+            ),
+        )),
     }
 }

@@ -1,6 +1,8 @@
 //! The printable page of a sealed document: what an officer expects on
 //! paper (the document, its lines and serials, who prepared and signed it)
-//! and the QR seal, whose summary is a subset of it. Plain HTML under the
+//! and the QR seal, whose summary is a subset of it; then the annex pages,
+//! each a sheet of its own with one part of one line's serials and its
+//! own seal, when the serials do not fit the main page. Plain HTML under the
 //! console's CSP: no script, styles from `/assets/paper.css`, the QR code
 //! as inline SVG. Every text is escaped: a document's parties come from
 //! people outside this node.
@@ -54,7 +56,22 @@ fn person(p: &Option<Person>) -> String {
     }
 }
 
-fn lines(out: &mut String, items: &[Item]) {
+/// Where each annexed line's serials are: (line, first annex page, last).
+type Placed = Vec<(u32, usize, usize)>;
+
+fn placed(p: &Print) -> Placed {
+    let mut out: Placed = Vec::new();
+    for (page, (part, _)) in p.annexes.iter().enumerate() {
+        let n = page + 1;
+        match out.iter_mut().find(|(l, _, _)| *l == part.annex.line) {
+            Some(slot) => slot.2 = n,
+            None => out.push((part.annex.line, n, n)),
+        }
+    }
+    out
+}
+
+fn lines(out: &mut String, items: &[Item], placed: &Placed) {
     if items.is_empty() {
         return;
     }
@@ -78,11 +95,77 @@ fn lines(out: &mut String, items: &[Item]) {
     for it in items.iter().filter(|it| !it.serials.is_empty()) {
         let _ = write!(
             out,
-            "<h3>Serial numbers, line {} ({})</h3><p class=\"serials\">{}</p>",
+            "<h3>Serial numbers, line {} ({})</h3>",
             it.line,
-            it.serials.len(),
-            escape(&it.serials.join(" · "))
+            it.serials.len()
         );
+        match placed.iter().find(|(l, _, _)| *l == it.line) {
+            Some((_, k, m)) if k == m => {
+                let _ = write!(out, "<p class=\"annexed\">On annex page {k}.</p>");
+            }
+            Some((_, k, m)) => {
+                let _ = write!(out, "<p class=\"annexed\">On annex pages {k} to {m}.</p>");
+            }
+            None => {
+                let _ = write!(
+                    out,
+                    "<p class=\"serials\">{}</p>",
+                    escape(&it.serials.join(" · "))
+                );
+            }
+        }
+    }
+}
+
+/// A seal's QR code, what it holds (`how`, already HTML) and its text.
+fn seal_section(out: &mut String, text: &str, how: &str) {
+    let qr = tally_verify::paper::qr(text).map(|q| q.svg(60));
+    let _ = write!(
+        out,
+        "<section class=\"seal\"><h2>Seal</h2>{}<p class=\"how\">{how}</p><p class=\"text\">{}</p></section>",
+        qr.unwrap_or_else(|e| format!("<p>{}</p>", escape(&e.0))),
+        escape(text),
+    );
+}
+
+/// The annex pages: each one sheet with one part of one line's serials
+/// (normalized and sorted, as its seal's digest covers them) and its seal.
+fn annex_pages(out: &mut String, p: &Print, title: &str) {
+    let total = p.annexes.len();
+    // Serials are numbered through their line: part 2 starts at 201.
+    let mut before = 0u64;
+    for (page, (part, sealed)) in p.annexes.iter().enumerate() {
+        let a = &part.annex;
+        if a.part == 1 {
+            before = 0;
+        }
+        let _ = write!(
+            out,
+            "<article class=\"annex\" id=\"annex-{n}\"><header><h1>Annex {n} of {total}: {t}</h1><p class=\"status\">Line {line}, part {part} of {parts}: {count} serial numbers, {first} to {last}, in sorted order (capitals, no spaces or dashes).</p></header><ol class=\"serial-grid\" start=\"{start}\">",
+            n = page + 1,
+            t = escape(title),
+            line = a.line,
+            part = a.part,
+            parts = a.parts,
+            count = a.count,
+            first = escape(&a.first),
+            last = escape(&a.last),
+            start = before + 1,
+        );
+        before += a.count;
+        for serial in &part.serials {
+            let _ = write!(out, "<li>{}</li>", escape(serial));
+        }
+        out.push_str("</ol>");
+        let how = format!(
+            "Scan with the offline verifier: this annex's own seal holds line {}'s part {} of {} (its first and last serial, count and digest), signed by {}. The counts of a line's parts add up to the count the main page's seal gives.",
+            a.line,
+            a.part,
+            a.parts,
+            escape(&p.summary.authority)
+        );
+        seal_section(out, &sealed.text, &how);
+        out.push_str("</article>");
     }
 }
 
@@ -177,17 +260,17 @@ pub fn page(p: &Print) -> String {
     row(&mut out, "Prepared by", &person(&people.prepared_by));
     row(&mut out, "Signed by", &person(&people.signatory));
     out.push_str("</table>");
-    lines(&mut out, doc.items());
-    let qr = tally_verify::paper::qr(&p.sealed.text).map(|q| q.svg(60));
-    let _ = write!(
-        out,
-        "<section class=\"seal\"><h2>Seal</h2>{}<p class=\"how\">Scan with the offline verifier of any partner authority (its /paper/ page). The seal holds a summary of this page, signed by {}; printed at {} (UTC seconds {}).</p><p class=\"text\">{}</p></section></main></body></html>",
-        qr.unwrap_or_else(|e| format!("<p>{}</p>", escape(&e.0))),
+    lines(&mut out, doc.items(), &placed(p));
+    let how = format!(
+        "Scan with the offline verifier of any partner authority (its /paper/ page). The seal holds a summary of this page, signed by {}; printed at {} (UTC seconds {}).",
         escape(&s.authority),
         escape(&crate::view::rfc3339(p.times.printed_at * 1000)),
         p.times.printed_at,
-        escape(&p.sealed.text),
     );
+    seal_section(&mut out, &p.sealed.text, &how);
+    out.push_str("</main>");
+    annex_pages(&mut out, p, &title);
+    out.push_str("</body></html>");
     out
 }
 

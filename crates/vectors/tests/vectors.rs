@@ -502,3 +502,55 @@ fn seals_get_their_answer() {
         assert_eq!(got, s(case, "expect"), "{}", s(case, "description"));
     }
 }
+
+/// `seals.json`'s annex pages: each part reads back as the annex the
+/// vector gives, under its own cti; the parts' counts add up to the main
+/// seal's line count; every variant of part 2 gets its answer.
+#[test]
+fn annex_seals_get_their_answer() {
+    let f = load("seals.json");
+    let public: [u8; 32] = bytes(&f["paper_key"], "public_key")
+        .try_into()
+        .expect("32 bytes");
+    let keys = |compromised: bool| {
+        [tally_verify::paper::PaperKey {
+            authority: "US-DDTC".into(),
+            public_key: public,
+            compromised,
+        }]
+    };
+    let annex = &f["annex"];
+    let main = tally_verify::paper::read(s(annex, "main_text")).expect("the main seal reads");
+    assert!(main.annex.is_none());
+    assert_eq!(
+        main.genuine(&keys(false)),
+        tally_verify::paper::Genuine::Genuine
+    );
+    let line = main.summary.lines[0].serial_count;
+    assert_eq!(annex["serial_count"].as_u64(), Some(line));
+    let mut total = 0;
+    for part in arr(annex, "parts") {
+        let r = tally_verify::paper::read(s(part, "text")).expect("an annex reads");
+        let a = r.annex.clone().expect("an annex");
+        assert_eq!(serde_json::to_value(&a).expect("json"), part["annex"]);
+        assert_eq!(hex::encode(&r.cti), s(part, "cti"));
+        assert_eq!(
+            r.genuine(&keys(false)),
+            tally_verify::paper::Genuine::Genuine
+        );
+        assert_eq!(r.summary.number, main.summary.number);
+        total += a.count;
+    }
+    assert_eq!(total, line, "the parts' counts add up to the line's");
+    for case in arr(&f, "annex_cases") {
+        let got = match tally_verify::paper::read(s(case, "text")) {
+            Err(_) => "not_a_seal".to_string(),
+            Ok(r) => serde_json::to_value(r.genuine(&keys(case["compromised"] == true)))
+                .expect("json")
+                .as_str()
+                .expect("a name")
+                .to_string(),
+        };
+        assert_eq!(got, s(case, "expect"), "{}", s(case, "description"));
+    }
+}

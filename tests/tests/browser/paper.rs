@@ -5,7 +5,9 @@
 //! import certificate, GT-DIGECAM its transit authorization. Each seal is
 //! drawn as a PNG here (its QR code, by tally_verify's encoder) and first
 //! judged by tally_verify against MX-SEDENA's bundle, so the page is held to
-//! the CLI's rules.
+//! the CLI's rules. US-DDTC also prints a license of 450 serials, whose
+//! three annex pages' seals are checked offline too (`paper_annex`), and
+//! the page's reader holds to tally_verify's on an annex seal's variants.
 //!
 //! First US-DDTC's printed page of the license is laid out in Chromium
 //! (its number and QR shown), and a photo of it (rendered at three times
@@ -47,6 +49,8 @@ use std::path::{Path, PathBuf};
 use tally_testkit::json::{export_of, import_of};
 use tally_verify::paper::Bundle;
 
+#[path = "paper_annex.rs"]
+mod annex;
 #[path = "paper_rules.rs"]
 mod rules;
 use rules::{altered, base64_encode, bounded, flipped, png, qr_png, rust_answer, same_rules};
@@ -61,8 +65,17 @@ struct Case {
     status: Option<&'static str>,
 }
 
-/// A seal's text printed by `m` for its own document.
+/// The main seal's text printed by `m` for its own document (a document
+/// of more serials than the main page lists has annex pages' seals after
+/// it, one a line: [`print_all`]).
 async fn print(net: &Network, m: &Member, number: &str) -> Result<String> {
+    let all = print_all(net, m, number).await?;
+    let first = all.lines().next().unwrap_or_default();
+    Ok(first.trim().to_string())
+}
+
+/// Every seal's text printed by `m` for its own document, one a line.
+async fn print_all(net: &Network, m: &Member, number: &str) -> Result<String> {
     let path = format!("/v1/paper/{}/{number}?format=seal", m.authority);
     super::until(
         &format!("{} to print {number}", m.authority),
@@ -344,8 +357,10 @@ pub(crate) async fn paper_flow(
     shots: &Path,
 ) -> Result<()> {
     let seals = prepare(net).await?;
+    let annexed = annex::prepare(net).await?;
     let bundle = bundle_when(net, |b| {
-        listed(b, "US-DDTC", "EXP-2026-0901", 1, "revoked")
+        listed(b, "US-DDTC", annex::NUMBER, 1, "active")
+            && listed(b, "US-DDTC", "EXP-2026-0901", 1, "revoked")
             && listed(b, "US-DDTC", "EXP-2026-0902", 2, "active")
             && paper_key(b, "GT-DIGECAM").is_some()
             && paper_key(b, "US-DDTC").is_some()
@@ -366,6 +381,7 @@ pub(crate) async fn paper_flow(
         }
     }
     printed_page(b, net, shots, &bundle).await?;
+    annex::sheets(b, net).await?;
     let url = format!("{}/paper/", net.nodes[1].url);
     offline_app(b, &url, &seeded.mx_officer).await?;
     for c in &cases {
@@ -413,16 +429,19 @@ pub(crate) async fn paper_flow(
             }
         }
     }
+    annex::offline(b, &bundle, &annexed, photos.path(), shots).await?;
     camera(b, &cases[0].png).await?;
     let export = &seals
         .iter()
         .find(|(n, _)| *n == "export")
         .context("export")?
         .1;
-    spanish_and_log(b, cases.len() + 1, shots).await?;
+    spanish_and_log(b, cases.len() + annexed.len() + 1, shots).await?;
     clocks(b, export, bundle.produced_at).await?;
     compromised(b, net, seeded, &cases[2], shots).await?;
     same_rules(b, &bundle, export).await?;
+    // An annex page's seal too: its own claim and cti, the same rules.
+    same_rules(b, &bundle, &annexed[2]).await?;
     bounded(b).await?;
     tampered_bundle(b, &url).await?;
     // The log of checks empties on request, and stays empty after a reload.

@@ -103,6 +103,24 @@ export function fields(s) {
   return [table, s.lines.length ? lines : null];
 }
 
+/**
+ * An annex page's seal: which part of which line, its first and last
+ * serial and count, large; then the document it belongs to (its identity
+ * alone: the rest is on the main page's seal).
+ */
+export function annexFields(s, a) {
+  const head = el('p', { id: 'doc-annex', class: 'annex-part', 'data-line': a.line, 'data-part': a.part, 'data-parts': a.parts, 'data-count': String(a.count),
+    i18n: ['pv.annex.part', { part: { num: a.part }, parts: { num: a.parts }, line: String(a.line), first: a.first, last: a.last, count: { num: String(a.count) } }] });
+  const table = el('table', { id: 'doc-fields', class: 'fields' },
+    el('tbody', {},
+      el('tr', { 'data-field': 'kind' }, el('th', { scope: 'row', i18n: 'pv.f.kind' }), el('td', cell({ key: `pv.kind.${['export', 'import', 'transit'].includes(s.kind) ? s.kind : 'other'}` }))),
+      el('tr', { 'data-field': 'number' }, el('th', { scope: 'row', i18n: 'pv.f.number' }), el('td', { text: `${s.authority} ${s.number}` })),
+      el('tr', { 'data-field': 'version' }, el('th', { scope: 'row', i18n: 'pv.f.version' }), el('td', { text: String(s.version) })),
+      el('tr', { 'data-field': 'annex_serials' }, el('th', { scope: 'row', i18n: 'pv.annex.serials' }),
+        el('td', {}, el('span', { text: `${a.first} … ${a.last}` }), el('small', { class: 'digest', title: hex(a.digest), text: ` #${hex(a.digest).slice(0, 12)}…` })))));
+  return [head, el('p', { class: 'detail', i18n: 'pv.annex.help' }), table];
+}
+
 /** The first answer: genuine, altered, untrusted, not_a_seal or unreadable. */
 export function genuineAnswer(a) {
   const box = el('div', { id: 'answer-genuine', class: `answer v-${a.verdict}`, 'data-verdict': a.verdict, role: 'status' },
@@ -136,6 +154,10 @@ export function statusAnswer(a, bundleAge, bundleDate) {
 export function routeAnswer(r, s, post) {
   const box = el('div', { id: 'answer-route', class: `answer r-${r.fit}`, 'data-fit': r.fit },
     el('p', { class: 'q', i18n: 'pv.q.route' }));
+  if (r.fit === 'annex') {
+    box.append(el('p', { class: 'big na', i18n: 'pv.fit.annex' }));
+    return box;
+  }
   if (r.fit === 'n/a' || r.fit === 'unset') {
     box.append(el('p', { class: r.fit === 'unset' ? 'big' : 'big na', i18n: `pv.fit.${r.fit === 'unset' ? 'unset' : 'na'}` }));
     return box;

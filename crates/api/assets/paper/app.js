@@ -12,7 +12,7 @@ import * as B from './bundle.js';
 import * as S from './store.js';
 import { cameraAvailable, fromFile, startCamera } from './scan.js';
 import { Consignment } from './consignment.js';
-import { el, fields, fill, genuineAnswer, routeAnswer, routeFit, statusAnswer } from './answer.js';
+import { annexFields, el, fields, fill, genuineAnswer, routeAnswer, routeFit, statusAnswer } from './answer.js';
 
 const $ = (id) => document.getElementById(id);
 /** How far the device clock may trail the bundle's date before a warning. */
@@ -137,7 +137,8 @@ async function answers(text) {
     const st = b ? B.statusOf(b, r, Math.floor(Date.now() / 1000)) : { status: 'unknown' };
     if (b && B.age(b, Date.now()).level === 'too_old') out.status = { status: 'unknown', tooOld: true, listed: st.status };
     else out.status = st;
-    out.fit = routeFit(r.summary, S.post());
+    // An annex page's seal names no route: its main page's does.
+    out.fit = r.annex ? { fit: 'annex' } : routeFit(r.summary, S.post());
   }
   return out;
 }
@@ -158,18 +159,23 @@ function renderDocument(a) {
   const printed = el('p', { class: 'detail', i18n: ['pv.printed', { date: { date: new Date(a.r.times.printed_at * 1000).toISOString() } }] });
   const future = a.r.times.printed_at * 1000 > Date.now() + CLOCK_SLACK_MS
     ? el('p', { class: 'warn', 'data-clock': 'printed_later', i18n: 'pv.clock.printed_later' }) : null;
-  fill(doc, warn, printed, future, fields(s));
+  fill(doc, warn, printed, future, a.r.annex ? annexFields(s, a.r.annex) : fields(s));
   issuerLine(s);
 }
 
 function renderConsignment() {
   const box = $('consignment');
   show(box, consignment.size > 0);
-  fill($('consignment-docs'), consignment.documents.map((d) => el('li', { 'data-kind': d.summary.kind },
+  const docs = consignment.documents.map((d) => el('li', { 'data-kind': d.summary.kind },
     el('strong', { i18n: `pv.kind.${d.summary.kind}` }), ` ${d.summary.authority} ${d.summary.number} v${d.summary.version} — `,
-    el('span', { i18n: `pv.status.${d.status}` }))));
-  fill($('consignment-checks').tBodies[0], consignment.checks().map((c) => el('tr', { 'data-check': c.id, 'data-ok': String(c.ok) },
-    el('td', { class: 'mark', i18n: c.ok ? 'pv.check.ok' : 'pv.check.bad' }),
+    el('span', { i18n: `pv.status.${d.status}` })));
+  const annexes = consignment.annexes.map((d) => el('li', { 'data-annex': `${d.annex.line}/${d.annex.part}` },
+    el('span', { i18n: ['pv.annex.held', { authority: d.summary.authority, number: d.summary.number, version: String(d.summary.version), line: String(d.annex.line), part: { num: d.annex.part }, parts: { num: d.annex.parts }, count: { num: String(d.annex.count) } }] })));
+  fill($('consignment-docs'), docs, annexes);
+  // ok: true (matches), false (does not), null (parts still to scan).
+  const mark = (ok) => (ok === null ? 'pv.check.pending' : ok ? 'pv.check.ok' : 'pv.check.bad');
+  fill($('consignment-checks').tBodies[0], consignment.checks().map((c) => el('tr', { 'data-check': c.id, 'data-ok': String(c.ok), 'data-line': c.line ?? null },
+    el('td', { class: 'mark', i18n: mark(c.ok) }),
     el('td', { i18n: [`pv.check.${c.id}`, c.args] }))));
 }
 
@@ -197,9 +203,11 @@ async function check(text) {
     statusAnswer(a.status ?? { status: 'n/a' }, age, date),
     routeAnswer(a.fit ?? { fit: 'n/a' }, s, S.post()));
   renderDocument(a);
-  if (a.verdict.verdict === 'genuine') consignment.add({ summary: s, verdict: 'genuine', status: a.status.status });
+  const annex = a.r?.annex;
+  if (a.verdict.verdict === 'genuine') consignment.add({ summary: s, annex, verdict: 'genuine', status: a.status.status });
   renderConsignment();
-  S.logCheck({ at: Date.now(), document: s ? `${s.authority} ${s.number} v${s.version}` : null, verdict: a.verdict.verdict, status: a.status?.status ?? null, post: S.post() });
+  const named = s ? `${s.authority} ${s.number} v${s.version}${annex ? ` (${annex.line}: ${annex.part}/${annex.parts})` : ''}` : null;
+  S.logCheck({ at: Date.now(), document: named, verdict: a.verdict.verdict, status: a.status?.status ?? null, post: S.post() });
   renderLog();
   state.seq += 1;
   const result = $('result');

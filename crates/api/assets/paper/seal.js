@@ -10,7 +10,8 @@
 // seal"; a key the bundle does not know for iss and kid, or one with a
 // compromise mark (whatever time the seal claims), is "untrusted"; a
 // signature that fails, or a cti or iss that does not name the summary's
-// document, is "altered"; anything else is "genuine".
+// document (of an annex page's seal, its line and part), is "altered";
+// anything else is "genuine".
 
 import { CborError, decode, decodeFirst, get, int, sigStructure } from './cbor.js';
 
@@ -236,6 +237,58 @@ function certificate(v) {
 
 const opt = (v, f) => (v === undefined ? null : f(v));
 
+const ANNEX_KEY = 20n;
+
+/** Whether a summary's map holds the annex claim (key 20). */
+const isAnnex = (v) => v && v.t === 'map' && v.v.some(([k]) => k.t === 'int' && k.v === ANNEX_KEY);
+
+const small = (f, key, name) => {
+  const n = f.count(key, name);
+  return n > U32 ? not(`${name} is too large`) : Number(n);
+};
+
+/**
+ * An annex seal's summary, read as tally_verify's annex module reads it:
+ * the document's identity (keys 1 to 4, no other field) and the annex
+ * claim {1 line, 2 part, 3 parts, 4 first, 5 last, 6 count, 7 digest}.
+ */
+export function annexSummary(v) {
+  const f = fields(v, 'the annex summary');
+  for (let k = 5n; k < ANNEX_KEY; k += 1n) {
+    if (f.take(k) !== undefined) not('an annex seal holds no document fields beside its identity');
+  }
+  const version = small(f, 4n, 'version');
+  const summary = {
+    kind: f.need(1n, 'kind'), authority: f.need(2n, 'authority'), number: f.need(3n, 'number'), version,
+    issued_on: '', place_of_issue: null, valid_from: '', valid_until: '', route: [], entry_point: null, exit_point: null,
+    exporter: null, importer: null, end_user: null, carriers: [], linked: null, end_user_certificate: null, shipments: null, lines: [],
+  };
+  const c = fields(f.take(ANNEX_KEY), 'the annex claim');
+  const d = c.take(7n);
+  if (!d || d.t !== 'bytes' || d.v.length !== 32) not('the annex digest is not 32 bytes');
+  const annex = {
+    line: small(c, 1n, 'the annex line'),
+    part: small(c, 2n, 'the annex part'),
+    parts: small(c, 3n, 'the annex parts'),
+    first: c.need(4n, "the annex's first serial"),
+    last: c.need(5n, "the annex's last serial"),
+    count: c.count(6n, 'the annex count'),
+    digest: d.v,
+  };
+  if (annex.part === 0 || annex.part > annex.parts) not('the annex part is not one of its parts');
+  // Byte order of UTF-8 is code point order, which JavaScript's < on strings is not past U+FFFF.
+  if (annex.count === 0n || compareUtf8(annex.first, annex.last) > 0) not('the annex lists no serials in order');
+  return { summary, annex };
+}
+
+/** Compares two strings as their UTF-8 bytes compare (Rust's order of String). */
+function compareUtf8(a, b) {
+  const x = enc(a);
+  const y = enc(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i += 1) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
+
 /** The summary's CBOR map, read as tally_verify's summary_cbor reads it. */
 export function summary(v) {
   const f = fields(v, 'the summary');
@@ -298,7 +351,8 @@ export async function read(text) {
   const times = { printed_at: seconds(get(claims, IAT), 'iat'), expires_at: seconds(get(claims, EXP), 'exp') };
   const body = get(claims, SUMMARY_CLAIM);
   if (body === undefined) not('no summary claim');
-  return { keyId: s.header.kid, issuer: iss.v, times, cti: cti.v, summary: summary(body), sign1: s };
+  const read = isAnnex(body) ? annexSummary(body) : { summary: summary(body), annex: null };
+  return { keyId: s.header.kid, issuer: iss.v, times, cti: cti.v, summary: read.summary, annex: read.annex, sign1: s };
 }
 
 async function sha256(parts) {
@@ -321,6 +375,16 @@ export async function ctiOf(authority, number, version) {
   const v = new Uint8Array(4);
   new DataView(v.buffer).setUint32(0, version);
   return (await sha256([enc('tally/seal/cti/v1\0'), enc(authority), new Uint8Array([0]), enc(number), new Uint8Array([0]), v])).slice(0, 16);
+}
+
+/** An annex page's cti: its own label, the document, the line and the part. */
+export async function annexCtiOf(authority, number, version, line, part) {
+  const v = new Uint8Array(12);
+  const view = new DataView(v.buffer);
+  view.setUint32(0, version);
+  view.setUint32(4, line);
+  view.setUint32(8, part);
+  return (await sha256([enc('tally/seal/annex-cti/v1\0'), enc(authority), new Uint8Array([0]), enc(number), new Uint8Array([0]), v])).slice(0, 16);
 }
 
 export const sameBytes = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -357,6 +421,9 @@ export async function genuine(r, keys) {
   const tbs = sigStructure(r.sign1.protectedBytes, EXTERNAL_AAD, r.sign1.payload);
   const verified = await ed25519Verify(key.publicKey, r.sign1.signature, tbs);
   const s = r.summary;
-  const named = sameBytes(r.cti, await ctiOf(s.authority, s.number, s.version)) && r.issuer === s.authority;
+  const expected = r.annex
+    ? await annexCtiOf(s.authority, s.number, s.version, r.annex.line, r.annex.part)
+    : await ctiOf(s.authority, s.number, s.version);
+  const named = sameBytes(r.cti, expected) && r.issuer === s.authority;
   return verified && named ? { verdict: 'genuine', key } : { verdict: 'altered', key };
 }

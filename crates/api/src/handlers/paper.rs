@@ -1,6 +1,7 @@
 //! `GET /v1/paper/{authority}/{number}`: the printable page of one of this
 //! node's documents with its QR seal, or (`?format=seal`) the seal's text
-//! (docs/API.md, "Paper seals"). Each print is recorded by the paper desk.
+//! (docs/API.md, "Paper seals"), then each annex page's, one a line. Each
+//! print is recorded by the paper desk.
 //! `GET /v1/paper/bundle`: the trust bundle offline verifiers hold.
 
 use super::blocking;
@@ -60,8 +61,12 @@ pub async fn print(
     let print = blocking(move || desk.print(&v, &authority, &number, by.as_ref())).await?;
     tracing::info!(license = %print.summary.number, version = print.summary.version, "printed a seal");
     let (body, content_type) = match q.format {
+        // The main seal first, then each annex page's, one a line.
         Format::Seal => (
-            format!("{}\n", print.sealed.text),
+            std::iter::once(&print.sealed)
+                .chain(print.annexes.iter().map(|(_, sealed)| sealed))
+                .map(|sealed| format!("{}\n", sealed.text))
+                .collect(),
             "text/plain; charset=utf-8",
         ),
         Format::Html => (crate::paper_page::page(&print), "text/html; charset=utf-8"),

@@ -134,3 +134,114 @@ async fn a_print_carries_a_genuine_seal_and_is_recorded() {
     let a = r.get("/v1/paper/US-DDTC/EXP-1", o).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
 }
+
+/// A rig whose paper key is announced; the key's public half.
+fn announced() -> (Rig, [u8; 32]) {
+    let mut r = Rig::new();
+    r.foreign_documents();
+    let (paper, public) = desk(&r);
+    r.state = r.state.clone().with_paper(paper);
+    r.app = tally_api::router(r.state.clone());
+    r.state
+        .verifier
+        .issuer()
+        .announce_paper_key(public)
+        .expect("announces");
+    (r, public)
+}
+
+#[tokio::test]
+async fn serials_past_the_main_page_go_on_annex_pages_each_sealed() {
+    let (r, public) = announced();
+    let i = Some(r.issuer.as_str());
+    let mut doc = export("EXP-9");
+    let serials: Vec<String> = (0..450).map(|n| format!("zx-{n:04}")).collect();
+    doc["items"][0]["quantity"] = 450.into();
+    doc["items"][0]["serials"] = serde_json::json!(serials);
+    // IC-1 covers 100 pistols: IC-9 covers these.
+    let mut ic = import_certificate("IC-9");
+    ic["items"][0]["quantity"] = 500.into();
+    r.ingest_foreign(MX, ic);
+    doc["import_certificate"]["number"] = "IC-9".into();
+    let a = r.post("/v1/licenses", i, &doc).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+
+    let keys = [PaperKey {
+        authority: US.into(),
+        public_key: public,
+        compromised: false,
+    }];
+    let a = r.get("/v1/paper/US-DDTC/EXP-9?format=seal", i).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let texts: Vec<&str> = a.text.lines().collect();
+    assert_eq!(texts.len(), 4, "the main seal and 3 annex pages'");
+    let main = tally_verify::paper::read(texts[0]).expect("the main seal");
+    assert!(main.annex.is_none());
+    assert_eq!(main.genuine(&keys), Genuine::Genuine);
+    assert_eq!(main.summary.lines[0].serial_count, 450);
+    let mut total = 0;
+    for (k, text) in texts[1..].iter().enumerate() {
+        let seal = tally_verify::paper::read(text).expect("an annex seal");
+        assert_eq!(seal.genuine(&keys), Genuine::Genuine, "annex {k}");
+        let annex = seal.annex.expect("an annex");
+        assert_eq!((annex.line, annex.part, annex.parts), (1, k as u32 + 1, 3));
+        assert_eq!(seal.summary.number, "EXP-9");
+        total += annex.count;
+    }
+    assert_eq!(total, 450, "the parts' counts add up to the line's");
+
+    // The page: the main sheet says where the serials are, then three
+    // annex sheets, each with its serials and its own QR code.
+    let page = r.get("/v1/paper/US-DDTC/EXP-9", i).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let html = &page.text;
+    assert!(html.contains("On annex pages 1 to 3."), "{html:.2000}");
+    assert_eq!(html.matches("<article class=\"annex\"").count(), 3);
+    assert_eq!(html.matches("<svg").count(), 4, "four QR codes");
+    assert!(html.contains("Annex 3 of 3"));
+    assert!(html.contains("<li>ZX0449</li>"), "normalized, on its annex");
+    assert!(
+        html.contains("start=\"201\"><li>ZX0200</li>"),
+        "numbered through the line"
+    );
+    let main_sheet = &html[..html.find("<article").expect("an annex")];
+    assert!(!main_sheet.contains("zx-0001"), "not on the main sheet");
+    let audit = std::fs::read_to_string(r.dir.path().join("paper-prints.jsonl")).expect("audit");
+    assert!(
+        audit.lines().all(|l| l.contains("\"annexes\":3")),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
+async fn a_document_of_too_many_lines_is_not_printed() {
+    let (r, _) = announced();
+    let i = Some(r.issuer.as_str());
+    let mut doc = export("EXP-10");
+    let line = doc["items"][0].clone();
+    let items: Vec<serde_json::Value> = (1..=40)
+        .map(|n| {
+            let mut it = line.clone();
+            it["line"] = n.into();
+            it["quantity"] = 2.into();
+            it["serials"] = serde_json::json!([format!("L{n}A"), format!("L{n}B")]);
+            it
+        })
+        .collect();
+    doc["items"] = serde_json::json!(items);
+    let a = r.post("/v1/licenses", i, &doc).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let a = r.get("/v1/paper/US-DDTC/EXP-10", i).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
+    let e = a.json();
+    assert_eq!(e["error"]["code"], "seal_too_large");
+    let message = e["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("40 item lines") && message.contains("version 25"),
+        "{message}"
+    );
+    assert!(
+        !r.dir.path().join("paper-prints.jsonl").exists(),
+        "a refused print is not recorded"
+    );
+}

@@ -25,15 +25,18 @@ pub struct QrError(pub String);
 
 /// The QR code of a seal's text.
 pub fn qr(text: &str) -> Result<Qr, QrError> {
-    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::Q)
-        .map_err(|e| QrError(format!("no QR code holds this seal: {e:?}")))?;
+    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::Q).map_err(|e| {
+        QrError(format!(
+            "the seal needs more than any QR code holds ({e:?}), above the limit of {MAX_VERSION}"
+        ))
+    })?;
     let version = match code.version() {
         Version::Normal(v) => v,
         Version::Micro(_) => return Err(QrError("a micro QR code is no seal".into())),
     };
     if version > MAX_VERSION {
         return Err(QrError(format!(
-            "the seal needs QR version {version}, above {MAX_VERSION}: move serials to an annex"
+            "the seal needs QR version {version}, above the limit of {MAX_VERSION}"
         )));
     }
     Ok(Qr {

@@ -8,6 +8,7 @@
 //! document is and whether a post fits its route are the verifier's, from
 //! its bundle.
 
+use crate::paper::annex::{Annex, annex_cti};
 use crate::paper::summary::{Summary, SummaryError};
 use ciborium::Value;
 use coset::{CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
@@ -85,13 +86,11 @@ pub enum SealError {
     Encoding(String),
 }
 
-fn claims(summary: &Summary, times: Times) -> Value {
-    let id = cti(&summary.authority, &summary.number, summary.version);
+/// The CWT claims of a seal naming `cti`, with `body` (a summary's CBOR
+/// map) under [`SUMMARY_CLAIM`].
+fn claims(issuer: &str, id: &[u8; 16], body: Value, times: Times) -> Value {
     Value::Map(vec![
-        (
-            Value::Integer(ISS.into()),
-            Value::Text(summary.authority.clone()),
-        ),
+        (Value::Integer(ISS.into()), Value::Text(issuer.to_string())),
         (
             Value::Integer(EXP.into()),
             Value::Integer(times.expires_at.into()),
@@ -101,17 +100,36 @@ fn claims(summary: &Summary, times: Times) -> Value {
             Value::Integer(times.printed_at.into()),
         ),
         (Value::Integer(CTI.into()), Value::Bytes(id.to_vec())),
-        (
-            Value::Integer(SUMMARY_CLAIM.into()),
-            crate::paper::summary::to_cbor(summary),
-        ),
+        (Value::Integer(SUMMARY_CLAIM.into()), body),
     ])
 }
 
 /// Seals `summary` with the paper key `signer`.
 pub fn seal(summary: &Summary, times: Times, signer: &dyn Signer) -> Result<Sealed, SealError> {
+    let id = cti(&summary.authority, &summary.number, summary.version);
+    let body = crate::paper::summary::to_cbor(summary);
+    sign(claims(&summary.authority, &id, body, times), signer)
+}
+
+/// Seals one annex page of `document` (docs/PROTOCOL.md 14, "Annex
+/// pages"): its identity and `annex`, under the annex's own `cti`, with
+/// the paper key `signer`; `times` are the main seal's.
+pub fn seal_annex(
+    document: &Summary,
+    annex: &Annex,
+    times: Times,
+    signer: &dyn Signer,
+) -> Result<Sealed, SealError> {
+    let d = document;
+    let id = annex_cti(&d.authority, &d.number, d.version, annex.line, annex.part);
+    let body = crate::paper::annex::to_cbor(d, annex);
+    sign(claims(&d.authority, &id, body, times), signer)
+}
+
+/// Signs `claims` as a COSE_Sign1, compresses and encodes it.
+fn sign(claims: Value, signer: &dyn Signer) -> Result<Sealed, SealError> {
     let mut claims_bytes = Vec::new();
-    ciborium::into_writer(&claims(summary, times), &mut claims_bytes)
+    ciborium::into_writer(&claims, &mut claims_bytes)
         .map_err(|e| SealError::Encoding(e.to_string()))?;
     let protected = HeaderBuilder::new()
         .algorithm(iana::Algorithm::Ed25519)
@@ -142,7 +160,11 @@ pub struct Read {
     pub issuer: String,
     pub times: Times,
     pub cti: Vec<u8>,
+    /// What the seal says of its document; of an annex seal, the
+    /// document's identity alone (kind, authority, number, version).
     pub summary: Summary,
+    /// The annex claim, when this is an annex page's seal.
+    pub annex: Option<Annex>,
     sign1: CoseSign1,
 }
 
@@ -217,16 +239,22 @@ pub fn read(text: &str) -> Result<Read, NotASeal> {
         printed_at: seconds(claim(&claims, IAT), "iat")?,
         expires_at: seconds(claim(&claims, EXP), "exp")?,
     };
-    let summary = claim(&claims, SUMMARY_CLAIM)
+    let body = claim(&claims, SUMMARY_CLAIM)
         .cloned()
-        .ok_or_else(|| NotASeal("no summary claim".into()))
-        .and_then(|v| crate::paper::summary::from_cbor(v).map_err(|SummaryError(e)| NotASeal(e)))?;
+        .ok_or_else(|| NotASeal("no summary claim".into()))?;
+    let (summary, annex) = if crate::paper::annex::is_annex(&body) {
+        crate::paper::annex::from_cbor(body).map(|(s, a)| (s, Some(a)))
+    } else {
+        crate::paper::summary::from_cbor(body).map(|s| (s, None))
+    }
+    .map_err(|SummaryError(e)| NotASeal(e))?;
     Ok(Read {
         key_id: sign1.protected.header.key_id.clone(),
         issuer,
         times,
         cti,
         summary,
+        annex,
         sign1,
     })
 }
@@ -274,15 +302,14 @@ impl Read {
             let sig = ed25519_dalek::Signature::from_slice(sig).map_err(|_| ())?;
             vk.verify_strict(data, &sig).map_err(|_| ())
         });
-        // The cti names the summary's document: a seal re-pointing one is altered.
-        let named = self.cti
-            == cti(
-                &self.summary.authority,
-                &self.summary.number,
-                self.summary.version,
-            )
-            .to_vec()
-            && self.issuer == self.summary.authority;
+        // The cti names the summary's document (or, of an annex, its line
+        // and part): a seal re-pointing one is altered.
+        let s = &self.summary;
+        let expected = match &self.annex {
+            None => cti(&s.authority, &s.number, s.version),
+            Some(a) => annex_cti(&s.authority, &s.number, s.version, a.line, a.part),
+        };
+        let named = self.cti == expected.to_vec() && self.issuer == s.authority;
         if verified.is_ok() && named {
             Genuine::Genuine
         } else {

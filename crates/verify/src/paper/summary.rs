@@ -128,6 +128,32 @@ fn export_route(e: &ExportLicense) -> Vec<String> {
 }
 
 impl Summary {
+    /// A document's identity alone, every other field empty: what an annex
+    /// seal says of its document (its own fields are the annex's).
+    pub fn identity(kind: String, authority: String, number: String, version: u32) -> Summary {
+        Summary {
+            kind,
+            authority,
+            number,
+            version,
+            issued_on: String::new(),
+            place_of_issue: None,
+            valid_from: String::new(),
+            valid_until: String::new(),
+            route: vec![],
+            entry_point: None,
+            exit_point: None,
+            exporter: None,
+            importer: None,
+            end_user: None,
+            carriers: vec![],
+            linked: None,
+            end_user_certificate: None,
+            shipments: None,
+            lines: vec![],
+        }
+    }
+
     /// The summary of `license`, version `version` of `authority`, issued
     /// on `issued_on` (the date of its first entry). A delivery
     /// verification is no paper a border sees: refused.

@@ -11,16 +11,16 @@ fn err<T>(what: impl Into<String>) -> Result<T, SummaryError> {
     Err(SummaryError(what.into()))
 }
 
-fn text(s: &str) -> Value {
+pub(crate) fn text(s: &str) -> Value {
     Value::Text(s.to_string())
 }
 
-fn int(n: u64) -> Value {
+pub(crate) fn int(n: u64) -> Value {
     Value::Integer(n.into())
 }
 
 /// A map of the present entries, keys ascending.
-fn map(entries: Vec<(u64, Option<Value>)>) -> Value {
+pub(crate) fn map(entries: Vec<(u64, Option<Value>)>) -> Value {
     Value::Map(
         entries
             .into_iter()
@@ -98,10 +98,10 @@ pub fn to_cbor(s: &Summary) -> Value {
 }
 
 /// The entries of a map with small integer keys.
-struct Fields(Vec<(u64, Value)>);
+pub(crate) struct Fields(Vec<(u64, Value)>);
 
 impl Fields {
-    fn of(v: Value, what: &str) -> Result<Fields, SummaryError> {
+    pub(crate) fn of(v: Value, what: &str) -> Result<Fields, SummaryError> {
         let Value::Map(entries) = v else {
             return err(format!("{what} is not a map"));
         };
@@ -116,12 +116,12 @@ impl Fields {
         Ok(Fields(out))
     }
 
-    fn take(&mut self, key: u64) -> Option<Value> {
+    pub(crate) fn take(&mut self, key: u64) -> Option<Value> {
         let at = self.0.iter().position(|(k, _)| *k == key)?;
         Some(self.0.remove(at).1)
     }
 
-    fn text(&mut self, key: u64, what: &str) -> Result<Option<String>, SummaryError> {
+    pub(crate) fn text(&mut self, key: u64, what: &str) -> Result<Option<String>, SummaryError> {
         match self.take(key) {
             None => Ok(None),
             Some(Value::Text(t)) => Ok(Some(t)),
@@ -129,16 +129,21 @@ impl Fields {
         }
     }
 
-    fn need_text(&mut self, key: u64, what: &str) -> Result<String, SummaryError> {
+    pub(crate) fn need_text(&mut self, key: u64, what: &str) -> Result<String, SummaryError> {
         self.text(key, what)?
             .ok_or_else(|| SummaryError(format!("{what} is missing")))
     }
 
-    fn number(&mut self, key: u64, what: &str) -> Result<u64, SummaryError> {
+    pub(crate) fn number(&mut self, key: u64, what: &str) -> Result<u64, SummaryError> {
         self.take(key)
             .and_then(|v| v.as_integer())
             .and_then(|i| u64::try_from(i).ok())
             .ok_or_else(|| SummaryError(format!("{what} is not a count")))
+    }
+
+    /// Whether the map holds `key`.
+    pub(crate) fn has(&self, key: u64) -> bool {
+        self.0.iter().any(|(k, _)| *k == key)
     }
 
     fn array(&mut self, key: u64, what: &str) -> Result<Vec<Value>, SummaryError> {
