@@ -106,6 +106,18 @@ async fn a_denied_buyer_is_matched_in_either_order_and_closes_when_withdrawn() -
     );
     until_held(&us, "/v1/licenses/GT-DIGECAM/DEN-1").await?;
     let den1_seq = den1["entry"]["seq"].as_u64().context("seq")?;
+    // A dry run warns as the signature will, and signs nothing.
+    let (status, trial) = us
+        .post(
+            As::Issuer,
+            "/v1/licenses?dry_run=true",
+            &export("EXP-1", "COMERCIAL ARMAS DEL SUR SA"),
+        )
+        .await?;
+    ensure!(
+        status == 200 && trial["warnings"].to_string().contains("denial DEN-1"),
+        "the dry run warns: {status} {trial}"
+    );
     let answer = issue(&us, &export("EXP-1", "COMERCIAL ARMAS DEL SUR SA")).await?;
     let warnings = answer["warnings"].to_string();
     ensure!(

@@ -139,24 +139,51 @@ fn judge_pair(
             kind: AlertKind::DenialMatch,
             license: Some(reference),
             raised_at_ms: state.issued_at_ms.max(denied.issued_at_ms),
-            detail: format!(
-                "the {} of {} is {:?}, the {} of denial {} by {} of {} (criterion: {:?}){}",
-                m.license_party,
-                state.number,
-                m.denied_name,
-                m.denied_party,
-                notice.number,
-                denied.authority,
-                notice.date,
-                notice.criterion,
-                if denied.status == Status::Revoked {
-                    "; the denial was since withdrawn"
-                } else {
-                    ""
-                }
-            ),
+            detail: detail(&state.number, &m, notice, denied),
             open: denied.status != Status::Revoked,
         }),
         None => tx.delete(keys::alert(&id)),
+    }
+}
+
+/// What a match says, in words (foreign text quoted).
+fn detail(number: &str, m: &denial::DenialMatch, notice: &Denial, denied: &LicenseState) -> String {
+    format!(
+        "the {} of {} is {:?}, the {} of denial {} by {} of {} (criterion: {:?}){}",
+        m.license_party,
+        number,
+        m.denied_name,
+        m.denied_party,
+        notice.number,
+        denied.authority,
+        notice.date,
+        notice.criterion,
+        if denied.status == Status::Revoked {
+            "; the denial was since withdrawn"
+        } else {
+            ""
+        }
+    )
+}
+
+impl Tx<'_> {
+    /// What issuing export license `e` on `day` would raise as
+    /// `denial.match` against the denials held now (a dry run's warnings:
+    /// the same rule and words as the alerts, withdrawn denials left out).
+    pub fn denial_warnings(&self, e: &ExportLicense, day: Date) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for d in named(self, DENIALS, &denial::license_buyer_keys(e))? {
+            if let Some(denied) = held(self, &d)?
+                && denied.status != Status::Revoked
+                && let License::Denial(notice) = &denied.document
+                && let Some(m) = denial::matches(notice, e, day, self.due().denial_days)
+            {
+                out.push(format!(
+                    "denial.match: {}",
+                    detail(&e.number, &m, notice, &denied)
+                ));
+            }
+        }
+        Ok(out)
     }
 }

@@ -508,6 +508,12 @@ impl Verifier {
         visibility: Option<Visibility>,
     ) -> Result<Trial, IssueError> {
         self.inner.store.transaction(|tx| {
+            let denied = match &document {
+                Document::License(License::Export(e)) => {
+                    tx.denial_warnings(e, tally_model::Date::from_unix_ms(self.now_ms()))?
+                }
+                _ => Vec::new(),
+            };
             let (mut entry, carriage) = self.prepare_own(tx, document, visibility)?;
             self.seal_own(&mut entry, &carriage)?;
             // The size rule is on the signed bytes: signed here with a key
@@ -519,7 +525,9 @@ impl Verifier {
             let signed =
                 tally_model::signer::sign_entry(&stand_in, &entry).map_err(IssueError::Signer)?;
             fits(&signed)?;
-            Ok(Trial::of(carriage.sealed.as_ref(), &self.inner.authority))
+            let mut trial = Trial::of(carriage.sealed.as_ref(), &self.inner.authority);
+            trial.warnings.extend(denied);
+            Ok(trial)
         })
     }
 
