@@ -37,6 +37,16 @@ pub struct Refused {
     pub faults: Vec<Placed>,
 }
 
+/// A row the node issued (or, in a dry run, would issue) with a warning
+/// the officer must see: another State denied one of its buyers
+/// (`denial.match`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warned {
+    pub row: usize,
+    pub number: String,
+    pub warning: String,
+}
+
 /// A fault of a refused document, where it is in the file: for a CSV file
 /// the row and the column (`exporter.name`, `serials`), for JSON lines the
 /// line and the JSON pointer into its document.
@@ -81,6 +91,9 @@ pub struct Imported {
     pub issued: u64,
     pub skipped: u64,
     pub refused: Vec<Refused>,
+    /// Rows issued with a `denial.match` warning; absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warned: Vec<Warned>,
 }
 
 impl Imported {
@@ -101,6 +114,14 @@ impl Imported {
             self.skipped,
             self.refused.len()
         );
+        for w in &self.warned {
+            out.push_str(&format!(
+                "\n  row {}: {} issued, warned: {}",
+                w.row,
+                escape(&w.number),
+                escape(&w.warning)
+            ));
+        }
         for r in &self.refused {
             out.push_str(&format!(
                 "\n  row {}: {} {}: {}",
@@ -130,7 +151,8 @@ impl Imported {
 
 /// What one row came to.
 enum Outcome {
-    Issued,
+    /// With the answer's `denial.match` warnings.
+    Issued(Vec<String>),
     Skipped,
     /// The code, the message, and the details: (pointer, message).
     Refused(String, String, Vec<(String, String)>),
@@ -180,7 +202,15 @@ pub async fn import(
             Ok(doc) => post(&client, &url, token, &doc, &progress).await?,
         };
         match outcome {
-            Outcome::Issued => done.issued += 1,
+            Outcome::Issued(warnings) => {
+                done.issued += 1;
+                done.warned
+                    .extend(warnings.into_iter().map(|warning| Warned {
+                        row: read.row,
+                        number: read.number.clone(),
+                        warning,
+                    }));
+            }
             Outcome::Skipped => done.skipped += 1,
             Outcome::Refused(code, message, details) => done.refused.push(Refused {
                 faults: details
@@ -204,6 +234,22 @@ pub async fn import(
     }
     progress.finish();
     Ok(done)
+}
+
+/// The `denial.match` warnings of an answer (its other warnings, such as a
+/// party country no one can read in, are the same for every row of a
+/// national file and would bury these).
+fn denials(body: &Value) -> Vec<String> {
+    body["warnings"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_str)
+                .filter(|w| w.starts_with("denial.match:"))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Posts one document; waits and tries again on 429.
@@ -230,9 +276,9 @@ async fn post(
             .and_then(|v| v.trim().parse::<u64>().ok());
         let body: Value = resp.json().await.unwrap_or(Value::Null);
         match status {
-            201 => return Ok(Outcome::Issued),
+            201 => return Ok(Outcome::Issued(denials(&body))),
             200 if body["skipped"] == true => return Ok(Outcome::Skipped),
-            200 if body["dry_run"] == true => return Ok(Outcome::Issued),
+            200 if body["dry_run"] == true => return Ok(Outcome::Issued(denials(&body))),
             429 => {
                 let wait = Duration::from_secs(retry.unwrap_or(1).max(1));
                 if wait > MAX_RETRY_AFTER {
@@ -320,6 +366,40 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn denial_warnings_are_kept_and_shown_per_row() {
+        let body = serde_json::json!({"warnings": [
+            "no trusted authority of PA: no one there can read this document",
+            "denial.match: the end user of EXP-1 is \"X\", the end user of denial DEN-1 by GT-DIGECAM"
+        ]});
+        let kept = denials(&body);
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        let done = Imported {
+            issued: 1,
+            warned: vec![Warned {
+                row: 4,
+                number: "EXP-1".into(),
+                warning: kept[0].clone(),
+            }],
+            ..Imported::default()
+        };
+        let text = done.text(false);
+        assert!(
+            text.contains("row 4: EXP-1 issued, warned: denial.match: the end user of EXP-1"),
+            "{text}"
+        );
+        assert_eq!(
+            done.exit_code(),
+            ExitCode::SUCCESS,
+            "a warning refuses nothing"
+        );
+        let json = serde_json::to_value(Imported::default()).expect("serializes");
+        assert!(
+            json.get("warned").is_none(),
+            "the shape is unchanged when none: {json}"
+        );
+    }
 
     #[test]
     fn a_fault_is_placed_at_its_row_and_column() {
