@@ -597,6 +597,13 @@ impl Api {
         self.send(who, req).await
     }
 
+    /// `POST /v1/licenses` as the issuer, which must answer 201: its body.
+    pub async fn issue(&self, doc: &Value) -> Result<Value> {
+        let (status, body) = self.post(As::Issuer, "/v1/licenses", doc).await?;
+        anyhow::ensure!(status == 201, "issuing {}: {status} {body}", doc["number"]);
+        Ok(body)
+    }
+
     /// The value of one sample of `GET /metrics`, e.g.
     /// `tally_entries_total{source="gossip",outcome="rejected"}`; 0 when absent.
     /// Read as an officer: the families derived from opened documents

@@ -19,12 +19,6 @@ const MX: usize = 1;
 const GT: usize = 2;
 const ADUANA: usize = 3;
 
-async fn issue(api: &Api, doc: &Value) -> Result<Value> {
-    let (status, body) = api.post(As::Issuer, "/v1/licenses", doc).await?;
-    ensure!(status == 201, "issuing {}: {status} {body}", doc["number"]);
-    Ok(body)
-}
-
 async fn until_held(net: &Net, path: &str) -> Result<()> {
     for i in 0..net.len() {
         let api = net.api(i);
@@ -149,24 +143,26 @@ async fn delivery_overdue_opens_and_closes_in_either_arrival_order() -> Result<(
     // 0 days: an exit is due at once, until deliveries catch up.
     let mut net = Net::start_with_delivery_days(&AUTHORITIES, 0).await?;
     let (us, mx) = (net.api(US), net.api(MX));
-    issue(&mx, &docs::import("IC-2026-0042", "MX", "US", 10)).await?;
+    mx.issue(&docs::import("IC-2026-0042", "MX", "US", 10))
+        .await?;
     wait_until(REPLICATION, "US holds the certificate", async || {
         us.get(As::Officer, "/v1/licenses/MX-SEDENA/IC-2026-0042")
             .await
             .is_ok_and(|(s, _)| s == 200)
     })
     .await?;
-    issue(
-        &us,
-        &docs::export("EXP-2026-0001", &["GT"], 10, &[], "IC-2026-0042"),
-    )
+    us.issue(&docs::export(
+        "EXP-2026-0001",
+        &["GT"],
+        10,
+        &[],
+        "IC-2026-0042",
+    ))
     .await?;
     until_held(&net, "/v1/licenses/US-DDTC/EXP-2026-0001").await?;
-    issue(
-        &net.api(GT),
-        &docs::transit("TR-2026-0007", "GT", "EXP-2026-0001"),
-    )
-    .await?;
+    net.api(GT)
+        .issue(&docs::transit("TR-2026-0007", "GT", "EXP-2026-0001"))
+        .await?;
     until_held(&net, "/v1/licenses/GT-DIGECAM/TR-2026-0007").await?;
     net.converge(REPLICATION).await?;
 
@@ -190,7 +186,7 @@ async fn delivery_overdue_opens_and_closes_in_either_arrival_order() -> Result<(
         "export_license": {"authority": "US-DDTC", "number": "EXP-2026-0001"},
         "delivered_to": {"name": "Fuerza Civil de Nuevo León"}, "date": docs::day(0),
         "items": [{"line": 1, "quantity": 6}]});
-    issue(&mx, &delivery).await?;
+    mx.issue(&delivery).await?;
     // GT has Mexico's side only (the delivery before the exit), MX-ADUANA
     // the US's only; then each gets the other log.
     until_seq(&net, GT, MX, mx_seq + 2).await?;
@@ -259,22 +255,28 @@ fn export(number: &str, make: Option<&str>, serials: &[&str]) -> Value {
 async fn serial_repeat_across_licenses_whatever_the_spelling() -> Result<()> {
     let mut net = Net::start_with(&AUTHORITIES).await?;
     let (us, mx) = (net.api(US), net.api(MX));
-    issue(&mx, &docs::import("IC-2026-0050", "MX", "US", 20)).await?;
+    mx.issue(&docs::import("IC-2026-0050", "MX", "US", 20))
+        .await?;
     wait_until(REPLICATION, "US holds the certificate", async || {
         us.get(As::Officer, "/v1/licenses/MX-SEDENA/IC-2026-0050")
             .await
             .is_ok_and(|(s, _)| s == 200)
     })
     .await?;
-    issue(&us, &export("EXP-A", Some("Acme"), &["AC-1000", "AC1001"])).await?;
+    us.issue(&export("EXP-A", Some("Acme"), &["AC-1000", "AC1001"]))
+        .await?;
     // The same maker written otherwise, and no maker at all: the same pistol.
-    issue(&us, &export("EXP-B", Some(" ACME "), &["ac 1000"])).await?;
-    issue(&us, &export("EXP-N", None, &[])).await?;
+    us.issue(&export("EXP-B", Some(" ACME "), &["ac 1000"]))
+        .await?;
+    us.issue(&export("EXP-N", None, &[])).await?;
     // Another maker's AC1000 is another pistol.
-    issue(&us, &export("EXP-C", Some("Beretta"), &["AC1000"])).await?;
+    us.issue(&export("EXP-C", Some("Beretta"), &["AC1000"]))
+        .await?;
     for (i, n) in ["EXP-A", "EXP-B", "EXP-C", "EXP-N"].into_iter().enumerate() {
         until_held(&net, &format!("/v1/licenses/US-DDTC/{n}")).await?;
-        issue(&net.api(GT), &docs::transit(&format!("TR-{i}"), "GT", n)).await?;
+        net.api(GT)
+            .issue(&docs::transit(&format!("TR-{i}"), "GT", n))
+            .await?;
         until_held(&net, &format!("/v1/licenses/GT-DIGECAM/TR-{i}")).await?;
     }
     net.converge(REPLICATION).await?;
@@ -322,7 +324,8 @@ async fn serial_repeat_across_licenses_whatever_the_spelling() -> Result<()> {
 async fn amendments_never_go_below_what_is_used() -> Result<()> {
     let net = Net::start_with(&AUTHORITIES[..2]).await?;
     let (us, mx) = (net.api(US), net.api(MX));
-    issue(&mx, &docs::import("IC-2026-0060", "MX", "US", 10)).await?;
+    mx.issue(&docs::import("IC-2026-0060", "MX", "US", 10))
+        .await?;
     wait_until(REPLICATION, "US holds the certificate", async || {
         us.get(As::Officer, "/v1/licenses/MX-SEDENA/IC-2026-0060")
             .await
@@ -330,7 +333,7 @@ async fn amendments_never_go_below_what_is_used() -> Result<()> {
     })
     .await?;
     let doc = docs::export("EXP-2026-0060", &[], 8, &[], "IC-2026-0060");
-    issue(&us, &doc).await?;
+    us.issue(&doc).await?;
     wait_until(REPLICATION, "MX holds the export", async || {
         mx.get(As::Officer, "/v1/licenses/US-DDTC/EXP-2026-0060")
             .await
@@ -411,18 +414,16 @@ async fn amendments_never_go_below_what_is_used() -> Result<()> {
 async fn the_start_pass_opens_exits_that_fell_due() -> Result<()> {
     let mut net = Net::start_with(&AUTHORITIES[..2]).await?;
     let (us, mx) = (net.api(US), net.api(MX));
-    issue(&mx, &docs::import("IC-2026-0070", "MX", "US", 10)).await?;
+    mx.issue(&docs::import("IC-2026-0070", "MX", "US", 10))
+        .await?;
     wait_until(REPLICATION, "US holds the certificate", async || {
         us.get(As::Officer, "/v1/licenses/MX-SEDENA/IC-2026-0070")
             .await
             .is_ok_and(|(s, _)| s == 200)
     })
     .await?;
-    issue(
-        &us,
-        &docs::export("EXP-2026-0070", &[], 10, &[], "IC-2026-0070"),
-    )
-    .await?;
+    us.issue(&docs::export("EXP-2026-0070", &[], 10, &[], "IC-2026-0070"))
+        .await?;
     let exit = net.seq(US, "US-DDTC")? + 1;
     record(&us, "EXP-2026-0070", "US", "exit", 3, &[]).await?;
     ensure!(

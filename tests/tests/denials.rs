@@ -18,12 +18,6 @@ const US: usize = 0;
 const MX: usize = 1;
 const GT: usize = 2;
 
-async fn issue(api: &Api, doc: &Value) -> Result<Value> {
-    let (status, body) = api.post(As::Issuer, "/v1/licenses", doc).await?;
-    ensure!(status == 201, "issuing {}: {status} {body}", doc["number"]);
-    Ok(body)
-}
-
 async fn until_held(api: &Api, path: &str) -> Result<()> {
     wait_until(
         REPLICATION,
@@ -91,15 +85,14 @@ async fn on_readers(net: &Net, number: &str, want: &[(String, bool)]) -> Result<
 async fn a_denied_buyer_is_matched_in_either_order_and_closes_when_withdrawn() -> Result<()> {
     let net = Net::start_with(&AUTHORITIES).await?;
     let (us, mx, gt) = (net.api(US), net.api(MX), net.api(GT));
-    issue(&mx, &docs::import("IC-2026-0050", "MX", "US", 50)).await?;
+    mx.issue(&docs::import("IC-2026-0050", "MX", "US", 50))
+        .await?;
     until_held(&us, "/v1/licenses/MX-SEDENA/IC-2026-0050").await?;
 
     // The denial first: published in clear, so the US reads it.
-    let den1 = issue(
-        &gt,
-        &denial("DEN-1", "Comercial Armas del Sur, S.A. de C.V."),
-    )
-    .await?;
+    let den1 = gt
+        .issue(&denial("DEN-1", "Comercial Armas del Sur, S.A. de C.V."))
+        .await?;
     ensure!(
         den1["recipients"] == json!([]),
         "a denial travels in clear by default: {den1}"
@@ -118,7 +111,9 @@ async fn a_denied_buyer_is_matched_in_either_order_and_closes_when_withdrawn() -
         status == 200 && trial["warnings"].to_string().contains("denial DEN-1"),
         "the dry run warns: {status} {trial}"
     );
-    let answer = issue(&us, &export("EXP-1", "COMERCIAL ARMAS DEL SUR SA")).await?;
+    let answer = us
+        .issue(&export("EXP-1", "COMERCIAL ARMAS DEL SUR SA"))
+        .await?;
     let warnings = answer["warnings"].to_string();
     ensure!(
         warnings.contains("denial.match") && warnings.contains("DEN-1"),
@@ -128,10 +123,12 @@ async fn a_denied_buyer_is_matched_in_either_order_and_closes_when_withdrawn() -
     on_readers(&net, "EXP-1", &[(id1.clone(), true)]).await?;
 
     // The license first, the denial after.
-    issue(&us, &export("EXP-2", "Distribuidora Pacífico")).await?;
+    us.issue(&export("EXP-2", "Distribuidora Pacífico")).await?;
     until_held(&mx, "/v1/licenses/US-DDTC/EXP-2").await?;
     on_readers(&net, "EXP-2", &[]).await?;
-    let den2 = issue(&gt, &denial("DEN-2", "DISTRIBUIDORA PACIFICO LTDA.")).await?;
+    let den2 = gt
+        .issue(&denial("DEN-2", "DISTRIBUIDORA PACIFICO LTDA."))
+        .await?;
     let den2_seq = den2["entry"]["seq"].as_u64().context("seq")?;
     let id2 = format!("denial.match:US-DDTC/EXP-2:GT-DIGECAM:{den2_seq}");
     on_readers(&net, "EXP-2", &[(id2, true)]).await?;
@@ -151,14 +148,14 @@ async fn a_denied_buyer_is_matched_in_either_order_and_closes_when_withdrawn() -
     // US cannot read it, so its export to that buyer matches nothing.
     let mut quiet = denial("DEN-3", "Casa de Armas Quetzal");
     quiet["visibility"] = json!("parties");
-    let den3 = issue(&gt, &quiet).await?;
+    let den3 = gt.issue(&quiet).await?;
     ensure!(
         den3["recipients"].to_string().contains("MX-SEDENA")
             && !den3["recipients"].to_string().contains("US-DDTC"),
         "sealed to GT and MX: {den3}"
     );
     until_held(&mx, "/v1/licenses/GT-DIGECAM/DEN-3").await?;
-    let answer = issue(&us, &export("EXP-3", "Casa de Armas Quetzal")).await?;
+    let answer = us.issue(&export("EXP-3", "Casa de Armas Quetzal")).await?;
     ensure!(
         !answer["warnings"].to_string().contains("denial.match"),
         "{answer}"

@@ -21,7 +21,7 @@ use crate::state::{Alert, LicenseState};
 use crate::tx::Tx;
 use std::collections::BTreeSet;
 use tally_model::denial::{self, Denial};
-use tally_model::{AlertKind, AuthorityId, Date, DocumentRef, ExportLicense, License, Status};
+use tally_model::{AlertKind, Date, DocumentRef, ExportLicense, License, Status};
 
 const DENIALS: u8 = b'd';
 const EXPORTS: u8 = b'x';
@@ -47,28 +47,16 @@ pub(crate) fn index(tx: &mut Tx, authority: &str, l: &License) {
 }
 
 /// Re-judges the `denial.match` alerts `doc` takes part in, when it is an
-/// export license or a denial this node holds and reads.
-pub(crate) fn rejudge(tx: &mut Tx, doc: &DocumentRef) -> Result<()> {
-    let Some(state) = held(tx, doc)? else {
+/// export license or a denial this node holds and reads. `issued`: `doc`
+/// was just issued, so it has no alert to clear yet.
+pub(crate) fn rejudge(tx: &mut Tx, doc: &DocumentRef, issued: bool) -> Result<()> {
+    let Some(state) = tx.license_by_ref(doc)? else {
         return Ok(());
     };
     match &state.document {
-        License::Export(e) => {
-            let e = e.clone();
-            license(tx, &state, &e)
-        }
-        License::Denial(d) => {
-            let d = d.clone();
-            denial_side(tx, &state, &d)
-        }
+        License::Export(e) => license(tx, &state, e, issued),
+        License::Denial(d) => denial_side(tx, &state, d),
         _ => Ok(()),
-    }
-}
-
-fn held(tx: &Tx, doc: &DocumentRef) -> Result<Option<LicenseState>> {
-    match doc.authority.parse::<AuthorityId>() {
-        Ok(a) => tx.license(&a, &doc.number),
-        Err(_) => Ok(None),
     }
 }
 
@@ -86,16 +74,17 @@ fn named(tx: &Tx, side: u8, buyers: &[String]) -> Result<BTreeSet<DocumentRef>> 
     Ok(found)
 }
 
-/// An export license's side: its alerts cleared, then one per denial that
-/// matches it.
-fn license(tx: &mut Tx, state: &LicenseState, e: &ExportLicense) -> Result<()> {
-    let reference = state.reference();
-    let prefix = keys::alert_prefix(AlertKind::DenialMatch.as_str(), &reference);
-    for (k, _) in tx.scan_prefix(&prefix)? {
-        tx.delete(k);
+/// An export license's side: its alerts cleared (none when just issued),
+/// then one per denial that matches it.
+fn license(tx: &mut Tx, state: &LicenseState, e: &ExportLicense, issued: bool) -> Result<()> {
+    if !issued {
+        let prefix = keys::alert_prefix(AlertKind::DenialMatch.as_str(), &state.reference());
+        for (k, _) in tx.scan_prefix(&prefix)? {
+            tx.delete(k);
+        }
     }
     for d in named(tx, DENIALS, &denial::license_buyer_keys(e))? {
-        if let Some(denied) = held(tx, &d)?
+        if let Some(denied) = tx.license_by_ref(&d)?
             && let License::Denial(notice) = &denied.document
         {
             judge_pair(tx, state, e, &denied, notice);
@@ -107,11 +96,10 @@ fn license(tx: &mut Tx, state: &LicenseState, e: &ExportLicense) -> Result<()> {
 /// A denial's side: every license its buyers name, pair by pair.
 fn denial_side(tx: &mut Tx, denied: &LicenseState, notice: &Denial) -> Result<()> {
     for r in named(tx, EXPORTS, &notice.buyer_keys())? {
-        if let Some(state) = held(tx, &r)?
+        if let Some(state) = tx.license_by_ref(&r)?
             && let License::Export(e) = &state.document
         {
-            let e = e.clone();
-            judge_pair(tx, &state, &e, denied, notice);
+            judge_pair(tx, &state, e, denied, notice);
         }
     }
     Ok(())
@@ -173,7 +161,7 @@ impl Tx<'_> {
     pub fn denial_warnings(&self, e: &ExportLicense, day: Date) -> Result<Vec<String>> {
         let mut out = Vec::new();
         for d in named(self, DENIALS, &denial::license_buyer_keys(e))? {
-            if let Some(denied) = held(self, &d)?
+            if let Some(denied) = self.license_by_ref(&d)?
                 && denied.status != Status::Revoked
                 && let License::Denial(notice) = &denied.document
                 && let Some(m) = denial::matches(notice, e, day, self.due().denial_days)

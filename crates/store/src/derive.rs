@@ -418,8 +418,8 @@ impl Rejudge {
         if let Some(export) = self.verified {
             judge::license(tx, &export, judge::Held::Before)?;
         }
-        if let Some(doc) = self.denial_pairs {
-            crate::denials::rejudge(tx, &doc)?;
+        if let Some(pair) = self.denial_pairs {
+            crate::denials::rejudge(tx, &pair, matches!(doc, Document::License(_)))?;
         }
         Ok(())
     }

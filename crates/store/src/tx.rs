@@ -390,6 +390,15 @@ impl<'a> Tx<'a> {
         )
     }
 
+    /// [`Tx::license`] by reference: `None` also when its authority is no
+    /// authority id (a reference another document makes).
+    pub fn license_by_ref(&self, r: &DocumentRef) -> Result<Option<LicenseState>> {
+        match r.authority.parse::<AuthorityId>() {
+            Ok(a) => self.license(&a, &r.number),
+            Err(_) => Ok(None),
+        }
+    }
+
     /// The export licenses that cite the import certificate `ic` (whatever
     /// their status), by reference, this transaction's writes included.
     pub fn citing(&self, ic: &DocumentRef) -> Result<Vec<DocumentRef>> {

@@ -109,10 +109,7 @@ pub(crate) fn live_export(state: LicenseState) -> Option<ExportLicense> {
 }
 
 pub(crate) fn held(tx: &Tx, r: &DocumentRef) -> Result<Option<LicenseState>, IssueError> {
-    match r.authority.parse::<AuthorityId>() {
-        Ok(a) => Ok(tx.license(&a, &r.number)?),
-        Err(_) => Ok(None),
-    }
+    Ok(tx.license_by_ref(r)?)
 }
 
 impl From<Refusal> for IssueError {

@@ -455,21 +455,20 @@ pub(crate) async fn paper_flow(
     Ok(())
 }
 
-/// The printed page of US-DDTC's export license as Chromium lays it out:
-/// the document with its number and lines, and the QR seal as SVG (the
-/// README's capture of what an officer holds). Fetched with a token, then
-/// written into a page of the node's own origin, so that its style sheet
-/// loads under the page's policy as it does when printed from the console.
-async fn printed_page(b: &Browser, net: &Network, shots: &Path, bundle: &Bundle) -> Result<()> {
+/// Opens the printed page of US-DDTC's `number` in Chromium: fetched with a
+/// token, then written into a page of the node's own origin, so that its
+/// style sheet loads under the page's policy as when printed from the
+/// console.
+async fn open_printed(b: &Browser, net: &Network, number: &str) -> Result<()> {
     let us = &net.nodes[0];
     let res = net
         .http
-        .get(format!("{}/v1/paper/US-DDTC/EXP-2026-0001", us.url))
+        .get(format!("{}/v1/paper/US-DDTC/{number}", us.url))
         .bearer_auth(&us.admin)
         .send()
         .await?;
     if !res.status().is_success() {
-        bail!("GET the printed page: {}", res.status());
+        bail!("GET the printed page of {number}: {}", res.status());
     }
     let html = res.text().await?;
     b.goto(&format!("{}/v1/health", us.url)).await?;
@@ -478,6 +477,14 @@ async fn printed_page(b: &Browser, net: &Network, shots: &Path, bundle: &Bundle)
         json!([html]),
     )
     .await?;
+    Ok(())
+}
+
+/// The printed page of US-DDTC's export license as Chromium lays it out:
+/// the document with its number and lines, and the QR seal as SVG (the
+/// README's capture of what an officer holds).
+async fn printed_page(b: &Browser, net: &Network, shots: &Path, bundle: &Bundle) -> Result<()> {
+    open_printed(b, net, "EXP-2026-0001").await?;
     b.wait_for("svg").await?;
     let text: String = b
         .execute("return document.body.innerText", json!([]))

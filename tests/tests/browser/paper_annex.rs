@@ -45,23 +45,7 @@ pub(super) async fn prepare(net: &Network) -> Result<Vec<String>> {
 /// print style sheet, `Page.printToPDF`): the main page and each annex
 /// page are a sheet each, 4 sheets.
 pub(super) async fn sheets(b: &Browser, net: &Network) -> Result<()> {
-    let us = &net.nodes[0];
-    let res = net
-        .http
-        .get(format!("{}/v1/paper/US-DDTC/{NUMBER}", us.url))
-        .bearer_auth(&us.admin)
-        .send()
-        .await?;
-    if !res.status().is_success() {
-        bail!("GET the printed page of {NUMBER}: {}", res.status());
-    }
-    let html = res.text().await?;
-    b.goto(&format!("{}/v1/health", us.url)).await?;
-    b.execute(
-        "document.open(); document.write(arguments[0]); document.close(); return true;",
-        json!([html]),
-    )
-    .await?;
+    super::open_printed(b, net, NUMBER).await?;
     b.wait_for("article.annex svg").await?;
     let pdf = b
         .cdp(

@@ -170,25 +170,16 @@ impl Summary {
         };
         let (valid_from, valid_until) = license.validity();
         let mut s = Summary {
-            kind: license.kind().as_str().into(),
-            authority: authority.into(),
-            number: license.number().into(),
-            version,
             issued_on,
-            place_of_issue: None,
             valid_from: valid_from.into(),
             valid_until: valid_until.into(),
-            route: vec![],
-            entry_point: None,
-            exit_point: None,
-            exporter: None,
-            importer: None,
-            end_user: None,
-            carriers: vec![],
-            linked: None,
-            end_user_certificate: None,
-            shipments: None,
             lines: license.items().iter().map(line).collect(),
+            ..Summary::identity(
+                license.kind().as_str().into(),
+                authority.into(),
+                license.number().into(),
+                version,
+            )
         };
         match license {
             License::Export(e) => {
