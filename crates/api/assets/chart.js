@@ -10,6 +10,8 @@ import { tr, trValue } from './i18n.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const SERIES = [['licensed', 'col.licensed'], ['exit', 'dir.exit'], ['transit', 'dir.transit'], ['entry', 'dir.entry']];
+/** A temporary export's rows carry `return` too: what came back. */
+const RETURN_SERIES = [...SERIES, ['return', 'dir.return']];
 const FLOW_SERIES = [['licensed', 'col.licensed'], ['exited', 'stats.exited'], ['delivered', 'stats.delivered']];
 // viewBox units; the svg scales to its container (CSS caps it), so text stays legible on a phone
 const W = 440, LEFT = 112, RIGHT = 64, BAR = 20, GAP = 6, HEAD = 28, SPACE = 16;
@@ -53,24 +55,25 @@ function srTable(id, caption, firstCol, series, rows, head) {
     h('tbody', {}, rows.map((r) => h('tr', {}, h('th', { scope: 'row' }, head(r)), series.map(([k]) => h('td', { l10n: { num: num(r[k]) } })))))));
 }
 
-/** rows: [{line, licensed, exit, transit, entry}] -> <figure> holding svg#tally-chart and the fallback table. */
+/** rows: [{line, licensed, exit, transit, entry, return?}] -> <figure> holding svg#tally-chart and the fallback table. */
 export function tallyChart(rows) {
+  const series = rows && rows.some((r) => 'return' in r) ? RETURN_SERIES : SERIES;
   const fig = h('figure', { class: 'chart' }, h('figcaption', { id: 'tally-caption', i18n: 'chart.title' }));
   if (!rows || !rows.length) {
     fig.append(h('p', { i18n: 'chart.empty' }));
     return fig;
   }
-  const { svg, groupH } = frame('tally-chart', rows.length, SERIES.length);
+  const { svg, groupH } = frame('tally-chart', rows.length, series.length);
   rows.forEach((row, i) => {
     const y0 = i * (groupH + SPACE);
     const licensed = num(row.licensed);
-    const max = Math.max(1, ...SERIES.map(([k]) => num(row[k])));
+    const max = Math.max(1, ...series.map(([k]) => num(row[k])));
     const scale = (W - LEFT - RIGHT) / max;
     const g = s('g', { class: 'tally-line', 'data-line': row.line });
     const head = s('text', { x: 0, y: y0 + 18, class: 'group-label' });
     head.append(tr(s('tspan'), 'chart.line', { n: row.line }));
     g.append(head);
-    SERIES.forEach((series, j) => {
+    series.forEach((series, j) => {
       const v = num(row[series[0]]);
       const over = series[0] !== 'licensed' && v > licensed;
       bar(g, y0 + HEAD + j * (BAR + GAP), series, v, scale, over);
@@ -81,7 +84,7 @@ export function tallyChart(rows) {
     g.append(s('line', { x1: lx, x2: lx, y1: y0 + HEAD + BAR, y2: y0 + groupH - GAP, class: 'limit' }));
     svg.append(g);
   });
-  fig.append(svg, srTable('tally-table', 'chart.title', 'col.line', SERIES, rows, (r) => String(r.line)));
+  fig.append(svg, srTable('tally-table', 'chart.title', 'col.line', series, rows, (r) => String(r.line)));
   return fig;
 }
 

@@ -46,7 +46,7 @@ export function pageCheck(view, [auth = '', num = '']) {
   const addBtn = h('button', { type: 'button', id: 'item-add', class: 'secondary', i18n: 'item.add', on: { click: () => addRow(true) } });
 
   const dir = h('select', { id: 'cp-direction', name: 'cp-direction' },
-    ['exit', 'transit', 'entry'].map((d) => h('option', { value: d, i18n: `dir.${d}` })));
+    ['exit', 'transit', 'entry', 'return'].map((d) => h('option', { value: d, i18n: `dir.${d}` })));
   const form = h('form', { id: 'check-form', class: 'card' },
     h('fieldset', {}, h('legend', { i18n: 'check.license' }),
       h('div', { class: 'grid' },

@@ -3,13 +3,18 @@
 // those this node holds for it (with what is left of each; choosing one sets
 // the importing country and offers its parties), transit countries, the
 // parties, end use and end-user certificate, brokers, consignees, carriers,
-// item lines, value, conditions, validity, shipments and place of issue.
+// item lines, value, conditions, validity, shipments and place of issue,
+// and for a temporary export its purpose and return date (both left blank:
+// a permanent export).
 
 import { h } from './dom.js';
 import { CHECK, collect, control, countryField } from './form-kit.js';
 import { itemLines } from './form-items.js';
 import { numberField, ownCountryField, parties, party, picker, transitCountries, validity } from './form-parts.js';
 import { ownCountry } from './common.js';
+
+/** The purposes of a temporary export (docs/API.md), in the order offered. */
+export const PURPOSES = ['trade_show', 'repair', 'demonstration', 'hunting', 'competition', 'other'];
 
 /** Fills the empty fields at `pointer` (a party) from `p`. */
 function offer(form, pointer, p) {
@@ -66,7 +71,13 @@ export const exportForm = {
           control({ pointer: '/shipments', label: 'lic.shipments', options: [['partial', 'ship.partial'], ['single', 'ship.single']] }),
           control({ pointer: '/place_of_issue', label: 'lic.place_of_issue' })),
         validity(),
-        control({ pointer: '/conditions', label: 'lic.conditions', tag: 'textarea', attrs: { rows: 3, class: 'short' } })));
+        control({ pointer: '/conditions', label: 'lic.conditions', tag: 'textarea', attrs: { rows: 3, class: 'short' } })),
+      h('fieldset', { class: 'temporary' }, h('legend', { i18n: 'fm.temporary' }),
+        h('p', { class: 'hint', i18n: 'fm.temporaryHint' }),
+        h('div', { class: 'grid' },
+          control({ pointer: '/temporary/purpose', label: 'lic.purpose',
+            options: [['', 'fm.permanent'], ...PURPOSES.map((p) => [p, `purpose.${p}`])] }),
+          control({ pointer: '/temporary/return_by', label: 'lic.returnBy', type: 'date', checks: [CHECK.date] }))));
     box.load = () => ic.load();
     return box;
   },

@@ -79,8 +79,10 @@ export function renderLicense(lic, ships, alerts) {
   const d = lic.document || {};
   const kind = lic.kind || d.kind;
   const items = Array.isArray(d.items) ? d.items : [];
-  const tally = Array.isArray(lic.tally) && lic.tally.length ? lic.tally
+  const counted = Array.isArray(lic.tally) && lic.tally.length ? lic.tally
     : items.map((i) => ({ line: i.line, licensed: i.quantity, exit: 0, transit: 0, entry: 0 }));
+  // A temporary export shows what came back (the API leaves out a 0).
+  const tally = d.temporary ? counted.map((r) => ({ ...r, return: Number(r.return) || 0 })) : counted;
   const own = lic.authority === ownAuthority();
 
   return h('article', { class: 'license', id: 'license', 'data-kind': kind, 'aria-labelledby': 'license-heading' },
@@ -122,6 +124,8 @@ export function renderLicense(lic, ships, alerts) {
       ['lic.decision', d.decision && i18nOr('decision', d.decision)],
       ['lic.importCert', d.import_certificate && h('span', { id: 'import-certificate-link' }, licenseLink(d.import_certificate))],
       ['lic.shipments', d.shipments && i18nOr('ship', d.shipments)], ['lic.conditions', d.conditions],
+      ['lic.purpose', d.temporary && h('span', { id: 'license-temporary' }, i18nOr('purpose', d.temporary.purpose))],
+      ['lic.returnBy', d.temporary && d.temporary.return_by ? raisedAt(d.temporary.return_by) : null],
     ]),
     kind === 'export' && Array.isArray(d.transit_countries) && d.transit_countries.length
       ? renderTransits(lic.transit_authorizations, d.transit_countries) : null,

@@ -105,6 +105,10 @@ pub struct TallyLine {
     /// direction's countdown. Absent when 0.
     #[serde(skip_serializing_if = "is_zero")]
     pub shipped_before: u64,
+    /// What came back of a temporary export (`direction: "return"`):
+    /// `exit - return` is still abroad. Absent when 0.
+    #[serde(rename = "return", skip_serializing_if = "is_zero")]
+    pub returned: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -184,6 +188,7 @@ impl LicenseView {
                     entry: shipped(Direction::Entry),
                     delivered: 0,
                     shipped_before: item.shipped_before,
+                    returned: shipped(Direction::Return),
                 }
             })
             .collect();

@@ -50,10 +50,14 @@ pub enum AlertKind {
     /// within `[alerts] denial_days` (`crate::denial`).
     #[serde(rename = "denial.match")]
     DenialMatch,
+    /// Goods of a temporary export not back by its `return_by`
+    /// (`crate::temporary`).
+    #[serde(rename = "return.overdue")]
+    ReturnOverdue,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 14] = [
+    pub const ALL: [AlertKind; 15] = [
         AlertKind::DocumentInvalid,
         AlertKind::Equivocation,
         AlertKind::ShipmentRefused,
@@ -68,6 +72,7 @@ impl AlertKind {
         AlertKind::PartyExcluded,
         AlertKind::DocumentUnreadable,
         AlertKind::DenialMatch,
+        AlertKind::ReturnOverdue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -86,6 +91,7 @@ impl AlertKind {
             AlertKind::PartyExcluded => "party.excluded",
             AlertKind::DocumentUnreadable => "document.unreadable",
             AlertKind::DenialMatch => "denial.match",
+            AlertKind::ReturnOverdue => "return.overdue",
         }
     }
 

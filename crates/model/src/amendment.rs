@@ -144,6 +144,9 @@ pub fn validate_amendment(old: &License, new: &License) -> Result<(), Invalid> {
             if o.shipments != n.shipments {
                 return refused(LicenseKind::Export, "/shipments");
             }
+            if o.temporary.as_ref().map(|t| t.purpose) != n.temporary.as_ref().map(|t| t.purpose) {
+                return refused(LicenseKind::Export, "/temporary");
+            }
             same_items_lowered(&o.items, &n.items)
         }
         (License::Import(o), License::Import(n)) => {
@@ -232,7 +235,7 @@ const COMMON: [Amendable; 6] = [
     rule("/original_issue_date", Frozen, MIGRATION),
 ];
 
-const EXPORT: [Amendable; 22] = [
+const EXPORT: [Amendable; 24] = [
     COMMON[0],
     COMMON[1],
     COMMON[2],
@@ -291,6 +294,14 @@ const EXPORT: [Amendable; 22] = [
         Free,
         "consignees are shipment data and may change",
     ),
+    rule(
+        "/temporary",
+        Frozen,
+        "a temporary export stays temporary, for its purpose",
+    ),
+    // Moving it is the issuer's call (a repair that took longer), signed
+    // and kept in the history like any amendment.
+    rule("/temporary/return_by", Free, "the return date may change"),
 ];
 
 const IMPORT: [Amendable; 12] = [
@@ -459,6 +470,16 @@ mod tests {
                 true,
             ),
             (
+                "made temporary",
+                |d| {
+                    d.temporary = Some(Temporary {
+                        purpose: TemporaryPurpose::Repair,
+                        return_by: "2028-01-01".into(),
+                    })
+                },
+                false,
+            ),
+            (
                 "add broker",
                 |d| d.brokers = vec![party("Broker LLC")],
                 false,
@@ -539,6 +560,10 @@ mod tests {
         });
         d.place_of_issue = Some("Washington".into());
         d.conditions = Some("none".into());
+        d.temporary = Some(Temporary {
+            purpose: TemporaryPurpose::TradeShow,
+            return_by: "2027-06-01".into(),
+        });
         let v = serde_json::to_value(License::Export(d)).expect("json");
         for key in v.as_object().expect("object").keys() {
             let p = format!("/{key}");
@@ -555,6 +580,24 @@ mod tests {
         assert_eq!(at("/exporter/name"), Some(Change::Frozen));
         assert_eq!(at("/carriers/0/name"), Some(Change::Free));
         assert_eq!(at("/nothing"), None);
+        assert_eq!(at("/temporary/return_by"), Some(Change::Free));
+        assert_eq!(at("/temporary/purpose"), Some(Change::Frozen));
+        // A temporary export's return date moves; its purpose does not.
+        let temporary = |purpose, by: &str| {
+            let mut d = export_fixture();
+            d.temporary = Some(Temporary {
+                purpose,
+                return_by: by.into(),
+            });
+            License::Export(d)
+        };
+        let old_t = temporary(TemporaryPurpose::Repair, "2027-06-01");
+        assert!(
+            validate_amendment(&old_t, &temporary(TemporaryPurpose::Repair, "2027-09-01")).is_ok()
+        );
+        let got = validate_amendment(&old_t, &temporary(TemporaryPurpose::Hunting, "2027-06-01"))
+            .expect_err("refused");
+        assert_eq!(got.0, reason(LicenseKind::Export, "/temporary"));
         assert_eq!(
             amendable_at(LicenseKind::Delivery, "/date").map(|r| r.change),
             Some(Change::Frozen)

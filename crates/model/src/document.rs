@@ -135,6 +135,58 @@ pub struct Money {
     pub currency: String,
 }
 
+/// Why goods leave only for a while (Firearms Protocol Art. 10(6)): the
+/// codes a temporary export license states its purpose with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TemporaryPurpose {
+    TradeShow,
+    Repair,
+    Demonstration,
+    Hunting,
+    Competition,
+    Other,
+}
+
+impl TemporaryPurpose {
+    pub const ALL: [TemporaryPurpose; 6] = [
+        TemporaryPurpose::TradeShow,
+        TemporaryPurpose::Repair,
+        TemporaryPurpose::Demonstration,
+        TemporaryPurpose::Hunting,
+        TemporaryPurpose::Competition,
+        TemporaryPurpose::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TemporaryPurpose::TradeShow => "trade_show",
+            TemporaryPurpose::Repair => "repair",
+            TemporaryPurpose::Demonstration => "demonstration",
+            TemporaryPurpose::Hunting => "hunting",
+            TemporaryPurpose::Competition => "competition",
+            TemporaryPurpose::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TemporaryPurpose> {
+        TemporaryPurpose::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// An export of goods that come back (`{"purpose", "return_by"}`): their
+/// return crossing is recorded against the license (`direction: "return"`),
+/// and `return.overdue` is raised past `return_by` for what left and did
+/// not come back (`crate::temporary`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Temporary {
+    pub purpose: TemporaryPurpose,
+    /// `YYYY-MM-DD`: on or after `valid_from`; it may fall after
+    /// `valid_until` (the license's validity bounds the exits only).
+    pub return_by: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExportLicense {
@@ -184,6 +236,9 @@ pub struct ExportLicense {
     pub prepared_by: Option<Person>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signatory: Option<Person>,
+    /// Present on a temporary export (added within v1; absent: permanent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporary: Option<Temporary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -446,6 +501,8 @@ pub enum Direction {
     Exit,
     Transit,
     Entry,
+    /// Goods of a temporary export coming back into the exporting country.
+    Return,
 }
 
 impl Direction {
@@ -454,6 +511,7 @@ impl Direction {
             Direction::Exit => "exit",
             Direction::Transit => "transit",
             Direction::Entry => "entry",
+            Direction::Return => "return",
         }
     }
 }

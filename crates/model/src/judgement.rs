@@ -204,8 +204,10 @@ pub fn off_route(s: &Subject, rows: &[ShipmentRow]) -> Vec<Finding> {
 /// license's suspension or revocation took effect (the border had not
 /// heard of it yet, e.g. across a partition).
 pub fn after_revocation(s: &Subject, rows: &[ShipmentRow]) -> Vec<Finding> {
+    // Goods of a temporary export coming home are welcome whatever the
+    // license's status.
     rows.iter()
-        .filter(|r| s.counts(r))
+        .filter(|r| s.counts(r) && r.checkpoint.direction != Direction::Return)
         .filter_map(|row| {
             let status = s.status_at(row.recorded_at_ms);
             if status == Status::Active {
@@ -249,6 +251,8 @@ impl Moved {
                     .transit
                     .entry((item.line, row.checkpoint.country.clone()))
                     .or_default(),
+                // What came back is `crate::temporary`'s to weigh.
+                Direction::Return => continue,
             };
             *slot = slot.saturating_add(item.quantity);
         }
@@ -510,7 +514,8 @@ pub struct Repeat {
 /// Whether a serial crossing in `direction` recorded in `country` counts
 /// under `license` (its route allows it): only those are judged.
 pub fn serial_counts(license: &License, direction: Direction, country: &str) -> bool {
-    on_route(license, direction, country)
+    // A return brings back what left: it repeats nothing.
+    direction != Direction::Return && on_route(license, direction, country)
 }
 
 /// `serial.repeat` for one serial: the earliest use in `c.group` under
@@ -518,11 +523,14 @@ pub fn serial_counts(license: &License, direction: Direction, country: &str) -> 
 /// the same make (after [`normalize_make`], or either make missing), when
 /// the group holds `c.mine` at all. `document_of` reads the other licenses
 /// (`None`: not held here); it is asked only about rows that could be the
-/// earliest, in group order.
+/// earliest, in group order. A serial that went out on a temporary export
+/// and came back under it (`came_back`, asked only of temporary exports)
+/// repeats nothing: neither that license's crossing nor another's with it.
 pub fn first_repeat<E>(
     s: &Subject,
     c: SerialCrossing,
     document_of: &mut dyn FnMut(&DocumentRef) -> Result<Option<License>, E>,
+    came_back: &mut dyn FnMut(&DocumentRef, &License) -> Result<bool, E>,
 ) -> Result<Option<Repeat>, E> {
     let me = DocumentRef {
         authority: s.authority.to_string(),
@@ -530,6 +538,9 @@ pub fn first_repeat<E>(
     };
     let (direction, country, mine) = (c.direction, c.country, c.mine);
     if !serial_counts(s.document, direction, country) {
+        return Ok(None);
+    }
+    if crate::temporary::of(s.document).is_some() && came_back(&me, s.document)? {
         return Ok(None);
     }
     let make = make_of(s.document, mine.line);
@@ -550,6 +561,7 @@ pub fn first_repeat<E>(
         };
         if on_route(&o, direction, &other.country)
             && same_make(make.as_deref(), make_of(&o, other.line).as_deref())
+            && !(crate::temporary::of(&o).is_some() && came_back(&other.license, &o)?)
         {
             first = Some(other);
         }

@@ -65,6 +65,7 @@ pub mod scan;
 pub mod seal;
 pub mod signature;
 pub mod signer;
+pub mod temporary;
 pub mod trust;
 pub mod validate;
 mod wire;
@@ -79,8 +80,8 @@ pub use document::{
     Category, Checkpoint, Decision, DeliveryLine, DeliveryVerification, Direction, Document,
     DocumentRef, EncryptionKey, EndUserCertificate, ExportLicense, ImportCertificate, Item,
     KeyRotation, License, LicenseKind, Money, PaperKey, Party, Recipient, SealedPayload,
-    ShipmentLine, ShipmentRecord, ShipmentVerdict, Shipments, Status, StatusChange,
-    TransitAuthorization, Unit,
+    ShipmentLine, ShipmentRecord, ShipmentVerdict, Shipments, Status, StatusChange, Temporary,
+    TemporaryPurpose, TransitAuthorization, Unit,
 };
 pub use entry::{
     AuthorityKey, Body, Entry, EntryHash, MAX_ENTRY_BYTES, MAX_STANZAS, OpenedEntry, Sealed,

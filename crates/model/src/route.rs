@@ -9,7 +9,8 @@ use crate::document::{Direction, License};
 /// Whether a crossing in `direction` recorded in `country` is on the route of
 /// `license` as it stands: exit in the exporting country, entry in the
 /// importing one, transit in a listed transit country (for a transit
-/// authorization, its own country).
+/// authorization, its own country), and the return of a temporary export
+/// in the exporting country.
 pub fn on_route(license: &License, direction: Direction, country: &str) -> bool {
     match (license, direction) {
         (License::Export(l), Direction::Exit) => l.exporting_country == country,
@@ -17,9 +18,12 @@ pub fn on_route(license: &License, direction: Direction, country: &str) -> bool 
         (License::Export(l), Direction::Transit) => {
             l.transit_countries.iter().any(|t| t == country)
         }
+        (License::Export(l), Direction::Return) => {
+            l.temporary.is_some() && l.exporting_country == country
+        }
         (License::Import(l), Direction::Exit) => l.exporting_country == country,
         (License::Import(l), Direction::Entry) => l.importing_country == country,
-        (License::Import(_), Direction::Transit) => false,
+        (License::Import(_), Direction::Transit | Direction::Return) => false,
         (License::Transit(t), Direction::Transit) => t.transit_country == country,
         (License::Transit(_), _) => false,
         (License::Delivery(_) | License::Denial(_), _) => false,
@@ -89,6 +93,7 @@ mod tests {
             (Direction::Entry, "GT", false),
             (Direction::Transit, "GT", true),
             (Direction::Transit, "PA", false),
+            (Direction::Return, "US", false),
         ] {
             assert_eq!(
                 on_route(&l, direction, country),
@@ -96,5 +101,14 @@ mod tests {
                 "{direction:?} {country}"
             );
         }
+        // Only a temporary export comes back, and only home.
+        let mut e = export_fixture();
+        e.temporary = Some(crate::document::Temporary {
+            purpose: crate::document::TemporaryPurpose::Competition,
+            return_by: "2027-03-01".into(),
+        });
+        let t = License::Export(e);
+        assert!(on_route(&t, Direction::Return, "US"));
+        assert!(!on_route(&t, Direction::Return, "MX"));
     }
 }

@@ -81,5 +81,6 @@ pub fn export_license() -> ExportLicense {
         carriers: vec![],
         value: None,
         place_of_issue: None,
+        temporary: None,
     }
 }

@@ -544,7 +544,10 @@ pub fn license_faults(license: &License, issuer: Country, limit: usize) -> Fault
     let (from, until) = license.validity();
     validity(&mut f, from, until);
     match license {
-        License::Export(d) => export(&mut f, d),
+        License::Export(d) => {
+            export(&mut f, d);
+            crate::temporary::faults(&mut f, d);
+        }
         License::Import(d) => import(&mut f, d),
         License::Transit(d) => {
             f.check(

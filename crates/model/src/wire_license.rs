@@ -58,6 +58,10 @@ pub(crate) fn license_to_pb(l: &License) -> pb::document::Kind {
             original_issue_date: d.original_issue_date.clone().unwrap_or_default(),
             prepared_by: person_to_pb(&d.prepared_by),
             signatory: person_to_pb(&d.signatory),
+            temporary: d.temporary.as_ref().map(|t| pb::Temporary {
+                purpose: t.purpose.as_str().into(),
+                return_by: t.return_by.clone(),
+            }),
         }),
         License::Import(d) => Kind::ImportCertificate(pb::ImportCertificate {
             number: d.number.clone(),
@@ -331,6 +335,15 @@ fn export_from_pb(d: pb::ExportLicense) -> Result<ExportLicense, DecodeError> {
         original_issue_date: opt(&d.original_issue_date),
         prepared_by: person_from_pb(d.prepared_by),
         signatory: person_from_pb(d.signatory),
+        temporary: d
+            .temporary
+            .map(|t| {
+                Ok::<_, DecodeError>(Temporary {
+                    purpose: enum_parse("temporary.purpose", &t.purpose)?,
+                    return_by: t.return_by,
+                })
+            })
+            .transpose()?,
     })
 }
 

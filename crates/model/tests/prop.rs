@@ -198,6 +198,7 @@ fn any_export() -> BoxedStrategy<ExportLicense> {
                 carriers,
                 value: value.map(|(amount, currency)| Money { amount, currency }),
                 place_of_issue,
+                temporary: None,
             },
         )
         .boxed()

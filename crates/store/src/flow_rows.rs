@@ -192,6 +192,7 @@ fn direction_code(d: Direction) -> u32 {
         Direction::Exit => 0,
         Direction::Transit => 1,
         Direction::Entry => 2,
+        Direction::Return => 3,
     }
 }
 
@@ -200,6 +201,7 @@ fn direction_of(code: u32) -> Option<Direction> {
         0 => Direction::Exit,
         1 => Direction::Transit,
         2 => Direction::Entry,
+        3 => Direction::Return,
         _ => return None,
     })
 }

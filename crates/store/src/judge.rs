@@ -6,7 +6,7 @@
 //! are replayed in a fixed order (by `issued_at`, recorder, seq), never in
 //! arrival order, so every node that holds the same entries raises the same
 //! alerts with the same ids, and a reindex rebuilds them (docs/ARCHITECTURE.md). Kinds that can close (`shipment.discrepancy`,
-//! `import.withdrawn`, `delivery.overdue`) and `serial.repeat` (which joins
+//! `import.withdrawn`, `delivery.overdue`, `return.overdue`) and `serial.repeat` (which joins
 //! other licenses' records) are rewritten whole for the license each time.
 //! `delivery.overdue` also depends on today's date (the transaction's
 //! [`crate::clock::Due`]): a date-driven pass re-judges the licenses whose
@@ -16,10 +16,11 @@ use crate::error::Result;
 use crate::keys;
 use crate::state::{Alert, LicenseState, SerialIndexRow, ShipmentRow};
 use crate::tx::Tx;
+use crate::view::View;
 use std::collections::{BTreeMap, BTreeSet};
 use tally_model::judgement::{self, Delivered, Event, Finding, Subject};
 use tally_model::{
-    AlertKind, AuthorityId, Date, Direction, DocumentRef, License, Status, alert_id,
+    AlertKind, AuthorityId, Date, DeliveryLine, Direction, DocumentRef, License, Status, alert_id,
     normalize_serial,
 };
 
@@ -53,6 +54,7 @@ pub(crate) fn license(tx: &mut Tx, license: &DocumentRef, held: Held) -> Result<
     keep(tx, &state, found);
     import_withdrawn(tx, &state, held)?;
     overdue(tx, &state, &rows, held)?;
+    return_overdue(tx, &state, &rows, held)?;
     Ok(())
 }
 
@@ -100,16 +102,19 @@ pub(crate) fn record_partners(
     if !record.accepted() {
         return Ok(out);
     }
+    // A return changes no group of its own direction (returns repeat
+    // nothing) but whether its license's crossings in the others repeat.
+    let directions: &[Direction] = match record.checkpoint.direction {
+        Direction::Return => &[Direction::Exit, Direction::Transit, Direction::Entry],
+        d => &[d],
+    };
     for serial in record.items.iter().flat_map(|l| &l.serials) {
         let serial = normalize_serial(serial);
-        for other in serial_group(
-            tx,
-            record.checkpoint.direction,
-            &serial,
-            SERIAL_GROUP_LIMIT + 1,
-        )? {
-            if other.license != record.license {
-                out.insert(other.license);
+        for &direction in directions {
+            for other in serial_group(tx, direction, &serial, SERIAL_GROUP_LIMIT + 1)? {
+                if other.license != record.license {
+                    out.insert(other.license);
+                }
             }
         }
     }
@@ -260,11 +265,45 @@ fn serial_repeat(tx: &mut Tx, state: &LicenseState, cache: &mut Licenses) -> Res
         let mut document_of = |r: &DocumentRef| -> Result<Option<License>> {
             Ok(cache.get(tx, r)?.map(|o| o.document))
         };
-        if let Some(r) = judgement::first_repeat(&s, crossing, &mut document_of)? {
+        let mut came_back = |r: &DocumentRef, l: &License| came_back(tx, r, l, &serial);
+        if let Some(r) = judgement::first_repeat(&s, crossing, &mut document_of, &mut came_back)? {
             repeats.push(r);
         }
     }
     keep(tx, state, judgement::serial_repeats(repeats));
+    Ok(())
+}
+
+/// Whether the normalized `serial` came back under the temporary export
+/// `r` (`l`): a return of it recorded in the exporting country, the only
+/// one the route counts.
+fn came_back(tx: &Tx, r: &DocumentRef, l: &License, serial: &str) -> Result<bool> {
+    let License::Export(e) = l else {
+        return Ok(false);
+    };
+    let key = keys::serial(r, Direction::Return, &e.exporting_country, serial);
+    Ok(tx.get(&key)?.is_some())
+}
+
+/// `return.overdue` of a temporary export, rewritten whole as of the
+/// transaction's date ([`tally_model::temporary::return_overdue`]); its
+/// return date is indexed for the date-driven pass.
+fn return_overdue(
+    tx: &mut Tx,
+    state: &LicenseState,
+    rows: &[ShipmentRow],
+    held: Held,
+) -> Result<()> {
+    let Some(t) = tally_model::temporary::of(&state.document) else {
+        return Ok(());
+    };
+    if let Ok(by) = t.return_by.parse::<Date>() {
+        tx.put_raw(keys::return_by(by.days(), &state.reference()), Vec::new());
+    }
+    clear(tx, AlertKind::ReturnOverdue, state, held)?;
+    let today = tx.due().today;
+    let found = tally_model::temporary::return_overdue(&subject(state), rows, today);
+    keep(tx, state, found);
     Ok(())
 }
 
@@ -329,6 +368,25 @@ fn overdue(tx: &mut Tx, state: &LicenseState, rows: &[ShipmentRow], held: Held) 
     let due = tx.due();
     let me = state.reference();
     let verifications = tx.deliveries_for(&me)?;
+    let s = subject(state);
+    // What came back from a temporary export is not missing either.
+    let returns: Vec<(Date, &ShipmentRow, Vec<DeliveryLine>)> = rows
+        .iter()
+        .filter(|r| r.checkpoint.direction == Direction::Return && s.counts(r))
+        .filter_map(|r| {
+            let lines = r.items.iter().map(|i| DeliveryLine {
+                line: i.line,
+                quantity: i.quantity,
+            });
+            Some((r.date.parse::<Date>().ok()?, r, lines.collect()))
+        })
+        .collect();
+    let returned = returns.iter().map(|(date, r, lines)| Delivered {
+        date: *date,
+        authority: r.recorded_by.to_string(),
+        number: r.seq.to_string(),
+        items: lines,
+    });
     let deliveries = verifications
         .iter()
         .filter_map(|d| match &d.document {
@@ -346,14 +404,9 @@ fn overdue(tx: &mut Tx, state: &LicenseState, rows: &[ShipmentRow], held: Held) 
             }
             _ => None,
         })
+        .chain(returned)
         .collect();
-    let found = judgement::overdue(
-        &subject(state),
-        rows,
-        deliveries,
-        due.today,
-        due.delivery_days,
-    );
+    let found = judgement::overdue(&s, rows, deliveries, due.today, due.delivery_days);
     keep(tx, state, found);
     Ok(())
 }

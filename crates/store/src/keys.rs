@@ -26,6 +26,7 @@
 //! | `J`    | `e`, authority, seq                                    | `Doubts` (JSON): a readable sealed document's unconfirmed claims |
 //! | `J`    | `k`, recipient authority, key, authority, seq          | `DoubtRef` (JSON): which doubts a key announcement settles |
 //! | `p`    | `d` or `x`, buyer digest (8), document authority, number | empty (denials and export licenses by buyer, for `denial.match`) |
+//! | `w`    | return-by date (days), license authority, number       | empty (temporary exports by `return_by`, for `return.overdue`) |
 //! | `M`    | `M/schema`, `M/reindexing`, `M/recovering`, `M/overdue` | meta                           |
 //!
 //! Tallies and serial uses are kept per recording country and filtered by
@@ -35,7 +36,7 @@
 //! Numbers are big-endian (signed ones with the sign bit flipped) so keys sort
 //! numerically; strings are escaped (`00` -> `00 FF`) and end in `00 01`, so
 //! a string sorts before any longer string it prefixes and no string can run
-//! into the next component. `S V T R P Y A G C Z D W Q J N U B F I p` are derived from the logs and are
+//! into the next component. `S V T R P Y A G C Z D W Q J N U B F I p w` are derived from the logs and are
 //! what `reindex` deletes and rebuilds.
 
 use tally_model::{Direction, DocumentRef, EntryHash};
@@ -94,9 +95,12 @@ pub const PAPER: u8 = b'I';
 /// their buyers (`tally_model::denial::party_keys`): what `denial.match`
 /// joins. Lower case: every capital letter is taken.
 pub const PARTY: u8 = b'p';
+/// Temporary exports by `return_by`: what the date-driven pass reads to
+/// find the licenses whose goods fell due back (`return.overdue`).
+pub const RETURN_BY: u8 = b'w';
 
 /// Prefixes of the records `reindex` rebuilds from the logs.
-pub const DERIVED: [u8; 20] = [
+pub const DERIVED: [u8; 21] = [
     LICENSE,
     TRANSIT,
     TALLY,
@@ -117,10 +121,11 @@ pub const DERIVED: [u8; 20] = [
     FLOW,
     PAPER,
     PARTY,
+    RETURN_BY,
 ];
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 13;
+pub const SCHEMA_VERSION: u32 = 14;
 /// The schemas this build migrates from (by a reindex at open): only
 /// derived records changed since (4: exits by date and the serial index
 /// across licenses; 5: license records in protobuf, not JSON; 6: sealed
@@ -135,8 +140,10 @@ pub const SCHEMA_VERSION: u32 = 13;
 /// license record leaves out the entry of an event that is the record's
 /// own, which an older version would read as corrupt; 13: denials and
 /// export licenses by buyer, `p`, and `denial.match`, which an older
-/// version stored a denial as a document of an unknown kind for).
-pub const SCHEMA_MIGRATES_FROM: [u32; 11] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+/// version stored a denial as a document of an unknown kind for; 14:
+/// temporary exports by return date, `w`, and returns, which an older
+/// version refused as a direction it did not know).
+pub const SCHEMA_MIGRATES_FROM: [u32; 12] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
 pub const SCHEMA_KEY: &[u8] = b"M/schema";
 /// Present while a reindex runs: derived records are half-built until it is
 /// gone, so opening a store that holds it finishes the reindex first.
@@ -204,6 +211,7 @@ fn direction_byte(d: Direction) -> u8 {
         Direction::Exit => 0,
         Direction::Transit => 1,
         Direction::Entry => 2,
+        Direction::Return => 3,
     }
 }
 
@@ -368,6 +376,7 @@ pub fn serial_parts(key: &[u8]) -> Option<(Direction, String, String)> {
         0 => Direction::Exit,
         1 => Direction::Transit,
         2 => Direction::Entry,
+        3 => Direction::Return,
         _ => return None,
     };
     let country = r.str()?;
@@ -430,6 +439,17 @@ pub fn exit_date_license(key: &[u8]) -> Option<DocumentRef> {
     r.u64()?;
     let (authority, number) = r.str().zip(r.str())?;
     Some(DocumentRef { authority, number })
+}
+pub fn return_by(days: i64, license: &DocumentRef) -> Vec<u8> {
+    Key::new(RETURN_BY).i64(days).doc(license).build()
+}
+/// The first key of temporary exports due back on `days` (or later).
+pub fn return_by_from(days: i64) -> Vec<u8> {
+    Key::new(RETURN_BY).i64(days).build()
+}
+/// The license of a [`return_by`] key (the same layout as [`exit_date`]'s).
+pub fn return_by_license(key: &[u8]) -> Option<DocumentRef> {
+    exit_date_license(key)
 }
 /// `country` is the recording country, `line` the record's line.
 pub fn serial_index(

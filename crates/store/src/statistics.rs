@@ -300,6 +300,9 @@ impl<'e> Counter<'_, 'e> {
             Direction::Exit => l.exporting == c.country,
             Direction::Transit => l.transit.contains(&c.country),
             Direction::Entry => l.importing == c.country,
+            // A temporary export's return moves no goods between States'
+            // flows: what left is counted at its exit.
+            Direction::Return => false,
         };
         if !on_route {
             return;
@@ -308,6 +311,7 @@ impl<'e> Counter<'_, 'e> {
             Direction::Exit => |f, q| f.exited = f.exited.saturating_add(q),
             Direction::Transit => |f, q| f.transited = f.transited.saturating_add(q),
             Direction::Entry => |f, q| f.entered = f.entered.saturating_add(q),
+            Direction::Return => return,
         };
         self.quantities(l, &c.date, &c.lines, add);
     }

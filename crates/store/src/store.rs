@@ -302,29 +302,62 @@ impl Store {
         }
     }
 
-    /// The date-driven pass of `delivery.overdue`: re-judges every license
-    /// with an accepted exit that fell due since the last pass (all of them
-    /// when `delivery_days` changed or no pass ran yet), in bounded chunks,
-    /// each its own commit so appends interleave. Returns how many licenses
-    /// it re-judged. A crash midway only repeats work: judging is idempotent.
+    /// The date-driven pass of `delivery.overdue` and `return.overdue`:
+    /// re-judges every license with an accepted exit that fell due, or a
+    /// temporary export whose return date passed, since the last pass (all
+    /// of them when `delivery_days` changed or no pass ran yet), in bounded
+    /// chunks, each its own commit so appends interleave. Returns how many
+    /// licenses it re-judged. A crash midway only repeats work: judging is
+    /// idempotent.
     pub fn judge_overdue(&self) -> Result<usize> {
         let due = self.clock().due();
         let mark: Option<OverdueMark> = match self.engine().get(keys::OVERDUE_KEY)? {
             Some(v) => decode(keys::OVERDUE_KEY, &v).ok(),
             None => None,
         };
-        let from_exit = match mark {
+        // Exits that fell due, and return dates that passed (overdue the
+        // day after), after the last pass's today.
+        let (from_exit, from_return) = match mark {
             Some(m) if m.delivery_days == due.delivery_days => {
                 if m.through >= due.today {
                     return Ok(0);
                 }
-                // Exits that fell due after the last pass's today.
-                m.through.days() - i64::from(due.delivery_days) + 1
+                (
+                    m.through.days() - i64::from(due.delivery_days) + 1,
+                    m.through.days(),
+                )
             }
-            _ => i64::MIN,
+            _ => (i64::MIN, i64::MIN),
         };
-        let end = keys::exit_date_from(due.latest_due_exit().saturating_add(1));
-        let mut start = keys::exit_date_from(from_exit);
+        let mut judged = self.judge_due(
+            keys::exit_date_from(from_exit),
+            keys::exit_date_from(due.latest_due_exit().saturating_add(1)),
+            keys::exit_date_license,
+        )?;
+        judged += self.judge_due(
+            keys::return_by_from(from_return),
+            keys::return_by_from(due.today.days()),
+            keys::return_by_license,
+        )?;
+        let mark = OverdueMark {
+            delivery_days: due.delivery_days,
+            through: due.today,
+        };
+        self.transaction(|tx| {
+            tx.put_json(keys::OVERDUE_KEY.to_vec(), &mark);
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(judged)
+    }
+
+    /// Re-judges the licenses of the index rows in `start..end`, a chunk a
+    /// commit; how many.
+    fn judge_due(
+        &self,
+        mut start: Vec<u8>,
+        end: Vec<u8>,
+        license_of: fn(&[u8]) -> Option<DocumentRef>,
+    ) -> Result<usize> {
         let mut judged = 0usize;
         loop {
             let rows = self.engine().scan(&start, &end, OVERDUE_CHUNK)?;
@@ -333,10 +366,8 @@ impl Store {
             };
             let mut after = last.clone();
             after.push(0);
-            let mut licenses: Vec<DocumentRef> = rows
-                .iter()
-                .filter_map(|(k, _)| keys::exit_date_license(k))
-                .collect();
+            let mut licenses: Vec<DocumentRef> =
+                rows.iter().filter_map(|(k, _)| license_of(k)).collect();
             licenses.sort();
             licenses.dedup();
             judged += licenses.len();
@@ -348,14 +379,6 @@ impl Store {
             })?;
             start = after;
         }
-        let mark = OverdueMark {
-            delivery_days: due.delivery_days,
-            through: due.today,
-        };
-        self.transaction(|tx| {
-            tx.put_json(keys::OVERDUE_KEY.to_vec(), &mark);
-            Ok::<_, StoreError>(())
-        })?;
         Ok(judged)
     }
 

@@ -89,7 +89,12 @@ impl Store {
                 }
             }
         }
-        for direction in [Direction::Exit, Direction::Transit, Direction::Entry] {
+        for direction in [
+            Direction::Exit,
+            Direction::Transit,
+            Direction::Entry,
+            Direction::Return,
+        ] {
             let prefix = keys::serial_index_prefix(direction, &serial);
             for (k, v) in self
                 .engine()

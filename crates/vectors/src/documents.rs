@@ -72,6 +72,7 @@ pub(crate) fn export_license() -> ExportLicense {
         carriers: Vec::new(),
         value: None,
         place_of_issue: None,
+        temporary: None,
     }
 }
 

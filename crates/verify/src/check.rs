@@ -376,7 +376,24 @@ impl Verifier {
                 }
             }
         }
+        // A return brings back serials that left: their exits, recorded
+        // in the exporting country (the only exits the route counts).
+        let mut exited_serials = std::collections::BTreeSet::new();
+        if direction == tally_model::Direction::Return
+            && let License::Export(e) = &license.document
+        {
+            let exit = tally_model::Direction::Exit;
+            for s in d.items.iter().flat_map(|i| &i.serials) {
+                if store
+                    .serial_use(r, exit, &e.exporting_country, s)?
+                    .is_some()
+                {
+                    exited_serials.insert(s.clone());
+                }
+            }
+        }
         Ok(Some(Facts {
+            exited_serials,
             accepted_shipments: store.accepted_shipments(&license, direction, country)?,
             tallies: store.tallies(&license)?,
             license,

@@ -73,6 +73,9 @@ pub struct Facts {
     pub used_serials: BTreeMap<String, SerialUse>,
     /// Accepted shipments already recorded in this direction (and transit country).
     pub accepted_shipments: u64,
+    /// For a return: the declared serials (as declared) that exited under
+    /// this license.
+    pub exited_serials: BTreeSet<String>,
 }
 
 type Rule = fn(&Facts, &Declared) -> (bool, String);
@@ -148,7 +151,7 @@ fn signature(f: &Facts, _: &Declared) -> (bool, String) {
     }
 }
 
-fn status(f: &Facts, _: &Declared) -> (bool, String) {
+fn status(f: &Facts, d: &Declared) -> (bool, String) {
     let s = f.license.status;
     let last = f
         .license
@@ -159,6 +162,12 @@ fn status(f: &Facts, _: &Declared) -> (bool, String) {
         .and_then(|e| e.reason.clone());
     match (s, last) {
         (Status::Active, _) => (true, "active".into()),
+        // Goods of a temporary export come home whatever became of the
+        // license (the record keeps the status it had).
+        (s, _) if d.checkpoint.direction == Direction::Return => (
+            true,
+            format!("{}: a return brings the goods home", s.as_str()),
+        ),
         (s, Some(reason)) if !reason.is_empty() => (false, format!("{}: {reason}", s.as_str())),
         (s, _) => (false, s.as_str().into()),
     }
@@ -175,6 +184,23 @@ fn within(from: &str, until: &str, date: Date) -> Result<(), String> {
 
 fn validity(f: &Facts, d: &Declared) -> (bool, String) {
     let (from, until) = f.license.document.validity();
+    // A return is welcome after the license lapsed: `return.overdue`, not
+    // the border, weighs a late one.
+    if d.checkpoint.direction == Direction::Return
+        && let Some(t) = tally_model::temporary::of(&f.license.document)
+        && within(from, until, d.date).is_err()
+    {
+        return match from.parse::<Date>() {
+            Ok(f) if d.date >= f => (
+                true,
+                format!(
+                    "{} is a return after valid_until {until} (due back by {})",
+                    d.date, t.return_by
+                ),
+            ),
+            _ => (false, format!("{} is before valid_from {from}", d.date)),
+        };
+    }
     match within(from, until, d.date) {
         Ok(()) => (true, format!("{} is within {from}..{until}", d.date)),
         Err(e) => (false, e),
@@ -218,8 +244,23 @@ fn route(f: &Facts, d: &Declared) -> (bool, String) {
                 )
             }
         }
+        (License::Export(l), Direction::Return) => match &l.temporary {
+            Some(_) => expect(
+                &l.exporting_country,
+                "exporting country the goods return to",
+            ),
+            None => (
+                false,
+                "return of a permanent export: only a temporary export's goods return under it"
+                    .into(),
+            ),
+        },
         (License::Import(l), Direction::Exit) => expect(&l.exporting_country, "exporting country"),
         (License::Import(l), Direction::Entry) => expect(&l.importing_country, "importing country"),
+        (License::Import(_), Direction::Return) => (
+            false,
+            "an import certificate covers no return; check the temporary export license".into(),
+        ),
         (License::Import(_), Direction::Transit) => (
             false,
             "an import certificate does not cover transit; check the export license".into(),
@@ -255,6 +296,10 @@ fn import_authorization(f: &Facts, d: &Declared) -> (bool, String) {
     // countries (the exporter checked it at issue); a transit State cannot
     // read it and does not judge it.
     if d.checkpoint.direction == Direction::Transit {
+        return na();
+    }
+    // Goods coming home need no import certificate of the other State.
+    if d.checkpoint.direction == Direction::Return {
         return na();
     }
     let Some(r) = &export.import_certificate else {
@@ -348,6 +393,9 @@ fn transit_authorization(f: &Facts, d: &Declared) -> (bool, String) {
     };
     if export.transit_countries.is_empty() {
         return (true, "no transit countries".into());
+    }
+    if d.checkpoint.direction == Direction::Return {
+        return na();
     }
     let mut missing = Vec::new();
     for c in &export.transit_countries {
@@ -447,13 +495,35 @@ pub fn shipped(f: &Facts, line: u32, cp: &Checkpoint) -> u64 {
         .fold(0u64, u64::saturating_add)
 }
 
+/// For a return of a line: what exited and has not come back yet must
+/// cover what is declared (exits counted anywhere the route allows them).
+fn still_abroad(f: &Facts, it: &ShipmentLine, cp: &Checkpoint) -> Result<String, String> {
+    let exit = Checkpoint {
+        direction: Direction::Exit,
+        ..cp.clone()
+    };
+    let (out, back) = (shipped(f, it.line, &exit), shipped(f, it.line, cp));
+    let abroad = out.saturating_sub(back);
+    if it.quantity > abroad {
+        return Err(format!(
+            "line {}: {} declared returning, {abroad} abroad ({out} exited, {back} back)",
+            it.line, it.quantity
+        ));
+    }
+    Ok(format!(
+        "line {}: {} of {abroad} abroad",
+        it.line, it.quantity
+    ))
+}
+
 fn items_quantity(f: &Facts, d: &Declared) -> (bool, String) {
     if !has_items(f) {
         return na();
     }
     let single =
         matches!(&f.license.document, License::Export(l) if l.shipments == Shipments::Single);
-    if single && f.accepted_shipments > 0 {
+    let returning = d.checkpoint.direction == Direction::Return;
+    if single && !returning && f.accepted_shipments > 0 {
         return (
             false,
             format!(
@@ -473,6 +543,13 @@ fn items_quantity(f: &Facts, d: &Declared) -> (bool, String) {
         else {
             return (false, format!("line {} is not on the license", it.line));
         };
+        if returning {
+            match still_abroad(f, it, &d.checkpoint) {
+                Ok(part) => parts.push(part),
+                Err(why) => return (false, why),
+            }
+            continue;
+        }
         // A migrated line's countdown starts from what crossed before Tally.
         let done = shipped(f, it.line, &d.checkpoint).saturating_add(lic.shipped_before);
         let left = lic.quantity.saturating_sub(done);
@@ -534,6 +611,14 @@ fn items_serials(f: &Facts, d: &Declared) -> (bool, String) {
                 && !listed.contains(&n)
             {
                 return (false, format!("serial {s:?} is not on line {}", it.line));
+            }
+            if d.checkpoint.direction == Direction::Return && !f.exited_serials.contains(s) {
+                return (
+                    false,
+                    format!(
+                        "serial {s:?} did not exit under this license: it cannot return under it"
+                    ),
+                );
             }
             if let Some(u) = used.get(&n) {
                 return (

@@ -300,6 +300,7 @@ fn facts() -> BoxedStrategy<Facts> {
                 tallies,
                 used_serials,
                 accepted_shipments,
+                exited_serials: Default::default(),
             },
         )
         .boxed()
@@ -463,6 +464,7 @@ fn on_route() -> BoxedStrategy<(Facts, Declared)> {
                     tallies,
                     used_serials,
                     accepted_shipments,
+                    exited_serials: Default::default(),
                 };
                 let declared = Declared {
                     checkpoint: Checkpoint {

@@ -41,6 +41,7 @@ fn facts() -> Facts {
         tallies: vec![],
         used_serials: BTreeMap::new(),
         accepted_shipments: 0,
+        exited_serials: Default::default(),
     }
 }
 
