@@ -19,11 +19,15 @@ use tally_testkit::Rng;
 /// route, one refused and one off the route; a third export whose exit
 /// carries one of the first's serials written differently (`serial.repeat`)
 /// and is not verified delivered, while the first's exits are
-/// (`delivery.overdue`, open and closed); a delivery revoked.
+/// (`delivery.overdue`, open and closed); a delivery revoked; Colombia's
+/// denials of the buyer; two temporary exports, their returns in time, late
+/// and never (`return.overdue`), and a serial leaving again after it came
+/// back (no repeat) and while it was still abroad (`serial.repeat`).
 fn logs() -> Vec<Vec<VerifiedEntry>> {
     let exp1 = doc_ref("US-DDTC", "EXP-1");
     let exp2 = doc_ref("US-DDTC", "EXP-2");
     let exp3 = doc_ref("US-DDTC", "EXP-3");
+    let (t1, t2) = (doc_ref("US-DDTC", "EXP-T1"), doc_ref("US-DDTC", "EXP-T2"));
     let mut us = Log::new("US-DDTC", 1);
     let mut lowered = export_license("EXP-1", 100, &["S1", "S2", "S3"]);
     if let tally_model::License::Export(e) = &mut lowered {
@@ -61,6 +65,61 @@ fn logs() -> Vec<Vec<VerifiedEntry>> {
                 Direction::Exit,
                 "US",
                 &[(1, 2, &["s-1"])],
+                true,
+            ),
+        ),
+        // Three rifles leave for a competition, due back by 2026-12-20:
+        // R1 comes back in time, R2 late, R3 never (`return.overdue`).
+        us.next_at(
+            T0 + 23_000,
+            temporary_export("EXP-T1", 3, &["R1", "R2", "R3"], "2026-12-01", "2026-12-20"),
+        ),
+        us.next_at(
+            T0 + 24_000,
+            shipment(
+                t1.clone(),
+                Direction::Exit,
+                "US",
+                &[(1, 3, &["R1", "R2", "R3"])],
+                true,
+            ),
+        ),
+        us.next_at(
+            T0 + 25_000,
+            shipment(
+                t1.clone(),
+                Direction::Return,
+                "US",
+                &[(1, 1, &["R1"])],
+                true,
+            ),
+        ),
+        us.next_at(
+            T0 + 26_000,
+            shipment_on(
+                "2026-12-28",
+                shipment(
+                    t1.clone(),
+                    Direction::Return,
+                    "US",
+                    &[(1, 1, &["r-2"])],
+                    true,
+                ),
+            ),
+        ),
+        // R1 leaves again under another temporary export: it came back, so
+        // no repeat. R3, still abroad under EXP-T1, leaving again is one.
+        us.next_at(
+            T0 + 27_000,
+            temporary_export("EXP-T2", 3, &["R1", "R3"], "2027-04-30", "2027-05-30"),
+        ),
+        us.next_at(
+            T0 + 28_000,
+            shipment(
+                t2.clone(),
+                Direction::Exit,
+                "US",
+                &[(1, 2, &["R1", "R3"])],
                 true,
             ),
         ),
@@ -302,19 +361,30 @@ fn the_reference_state_holds_what_the_logs_say() {
         vec![
             "delivery.overdue:US-DDTC/EXP-1:US-DDTC:2",
             "delivery.overdue:US-DDTC/EXP-3:US-DDTC:12",
+            "delivery.overdue:US-DDTC/EXP-T1:US-DDTC:14",
+            "delivery.overdue:US-DDTC/EXP-T2:US-DDTC:18",
             "denial.match:US-DDTC/EXP-1:CO-DCAM:1",
             "denial.match:US-DDTC/EXP-1:CO-DCAM:2",
             "denial.match:US-DDTC/EXP-2:CO-DCAM:1",
             "denial.match:US-DDTC/EXP-2:CO-DCAM:2",
             "denial.match:US-DDTC/EXP-3:CO-DCAM:1",
             "denial.match:US-DDTC/EXP-3:CO-DCAM:2",
+            "denial.match:US-DDTC/EXP-T1:CO-DCAM:1",
+            "denial.match:US-DDTC/EXP-T1:CO-DCAM:2",
+            "denial.match:US-DDTC/EXP-T2:CO-DCAM:1",
+            "denial.match:US-DDTC/EXP-T2:CO-DCAM:2",
             "document.invalid:US-DDTC/EXP-2:US-DDTC:9",
             "document.invalid:US-DDTC/IC-US:US-DDTC:5",
             "equivocation:-:US-DDTC:1",
             "import.withdrawn:US-DDTC/EXP-1:MX-SEDENA:7",
             "import.withdrawn:US-DDTC/EXP-3:MX-SEDENA:7",
+            "import.withdrawn:US-DDTC/EXP-T1:MX-SEDENA:7",
+            "import.withdrawn:US-DDTC/EXP-T2:MX-SEDENA:7",
+            "return.overdue:US-DDTC/EXP-T1:US-DDTC:14",
             "serial.repeat:US-DDTC/EXP-1:US-DDTC:12",
             "serial.repeat:US-DDTC/EXP-3:US-DDTC:12",
+            "serial.repeat:US-DDTC/EXP-T1:US-DDTC:18",
+            "serial.repeat:US-DDTC/EXP-T2:US-DDTC:18",
             "shipment.after_revocation:US-DDTC/EXP-2:MX-SEDENA:8",
             "shipment.discrepancy:US-DDTC/EXP-1:MX-ADUANA:1",
             "shipment.discrepancy:US-DDTC/EXP-2:MX-SEDENA:5",
@@ -326,12 +396,13 @@ fn the_reference_state_holds_what_the_logs_say() {
     assert_eq!(
         open,
         vec![
-            false, true, true, false, true, false, true, false, true, true, true, true, true, true,
-            true, true, false, true, true, true
+            false, true, true, true, true, false, true, false, true, false, true, false, true,
+            false, true, true, true, true, true, true, true, true, true, true, true, true, true,
+            false, true, true, true
         ],
         "EXP-1's exits were verified delivered after they fell due, and its discrepancy \
          closed when exits caught up; EXP-3's delivery was revoked; nothing of EXP-2 ever exited; \
-         Colombia withdrew DEN-2"
+         Colombia withdrew DEN-2; EXP-T1's R3 never came back, EXP-T2's two did not yet"
     );
     let overdue = &alerts[0];
     // Due on 2026-12-30 (exit date 2026-11-15 + 45 days).
@@ -342,11 +413,31 @@ fn the_reference_state_holds_what_the_logs_say() {
         overdue.detail
     );
     assert!(
-        alerts[13].detail.contains("serial S1 (ACME)"),
+        alerts[22].detail.contains("serial S1 (ACME)"),
         "{}",
-        alerts[13].detail
+        alerts[22].detail
     );
-    let matched = &alerts[2].detail;
+    // R1 came back before it left again; R3 did not.
+    for repeat in &alerts[24..26] {
+        assert!(
+            repeat.detail.contains("serial R3") && !repeat.detail.contains("R1"),
+            "{}",
+            repeat.detail
+        );
+    }
+    let returns = &alerts[21];
+    assert!(
+        returns
+            .detail
+            .contains("3 left on a temporary export and 2 came back")
+            && returns.detail.contains("2026-12-20"),
+        "{}",
+        returns.detail
+    );
+    // Overdue from the day after return_by.
+    let day_after: Date = "2026-12-21".parse().expect("a date");
+    assert_eq!(returns.raised_at_ms, day_after.days() * 86_400_000);
+    let matched = &alerts[4].detail;
     assert!(
         matched.contains("the importer of EXP-1 is \"IMPORTADORA DEL NORTE, S.A.\"")
             && matched.contains("denial DEN-1 by CO-DCAM of 2026-06-01"),
@@ -384,15 +475,17 @@ fn statistics_count_what_each_state_on_the_route_reads() {
             rows,
             vec![
                 // EXP-1 at its amended version (100 + 4000), EXP-2 revoked
-                // (5 + 5000), EXP-3 (50 + 5000); exits 10 + 5 + 2; GT's
-                // transit 6 (Mexico's off-route transit of 7 counts nothing);
-                // entries 4 + 1 + 3 + 1 + 2 (the refused 400 counts nothing).
+                // (5 + 5000), EXP-3 (50 + 5000), EXP-T1 and EXP-T2 (3 +
+                // 5000 each); exits 10 + 5 + 2 + 3 + 2 (returns move no
+                // goods between States); GT's transit 6 (Mexico's
+                // off-route transit of 7 counts nothing); entries 4 + 1 +
+                // 3 + 1 + 2 (the refused 400 counts nothing).
                 (
                     "2026-11",
                     counterpart,
                     Some(direction),
-                    [14_155, 17, 6, 11, 0],
-                    (3, 1)
+                    [24_161, 22, 6, 11, 0],
+                    (5, 1)
                 ),
                 // DV-1's 10 + 5 on 2027-01-10; DV-2 was revoked.
                 (
@@ -453,7 +546,11 @@ fn exits_fall_due_by_the_calendar_and_the_pass_opens_them() {
     // The calendar moves on: the pass opens what fell due, and the store
     // then holds exactly what a store built on that day holds.
     store.set_clock(AlertClock::fixed(45, today()));
-    assert_eq!(store.judge_overdue().expect("pass"), 2, "EXP-1 and EXP-3");
+    assert_eq!(
+        store.judge_overdue().expect("pass"),
+        5,
+        "exits of EXP-1, EXP-3, EXP-T1 and EXP-T2; the return date of EXP-T1"
+    );
     assert_eq!(state(&store), reference());
     assert_eq!(
         store.judge_overdue().expect("pass"),
@@ -463,7 +560,11 @@ fn exits_fall_due_by_the_calendar_and_the_pass_opens_them() {
     // Another delivery_days re-judges every exit: with 0 days everything
     // exited is due at once, and a store built so agrees.
     store.set_clock(AlertClock::fixed(0, early));
-    assert_eq!(store.judge_overdue().expect("pass"), 2);
+    assert_eq!(
+        store.judge_overdue().expect("pass"),
+        4,
+        "every license that exited; no return date is past on 2026-12-01"
+    );
     let now = state(&store);
     store.reindex().expect("reindex");
     assert_eq!(state(&store), now);

@@ -61,6 +61,35 @@ pub fn export(number: &str, quantity: u64, serials: &[&str]) -> Document {
     Document::License(export_license(number, quantity, serials))
 }
 
+/// [`export`] for a shooting competition, valid until `valid_until` and
+/// due back by `return_by`.
+pub fn temporary_export(
+    number: &str,
+    quantity: u64,
+    serials: &[&str],
+    valid_until: &str,
+    return_by: &str,
+) -> Document {
+    let mut e = export_fields(number, quantity, serials);
+    e.valid_until = valid_until.into();
+    e.temporary = Some(tally_model::Temporary {
+        purpose: tally_model::TemporaryPurpose::Competition,
+        return_by: return_by.into(),
+    });
+    Document::License(License::Export(e))
+}
+
+/// [`shipment`] dated `date`.
+pub fn shipment_on(date: &str, record: Document) -> Document {
+    match record {
+        Document::Shipment(mut r) => {
+            r.date = date.into();
+            Document::Shipment(r)
+        }
+        other => other,
+    }
+}
+
 /// MX-SEDENA's import certificate of 100 pistols from the US.
 pub fn import(number: &str) -> Document {
     Document::License(License::Import(import_certificate(number)))

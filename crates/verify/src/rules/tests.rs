@@ -541,3 +541,112 @@ fn rules_that_do_not_apply_say_so() {
     }
     assert!(v.accepted(), "{:?}", v.failed_rules());
 }
+
+/// A return to the US of a temporary export of which 40 of line 1 left,
+/// serial AC1000 among them, after the license lapsed (2027-04-30) and
+/// before its return date.
+fn returning() -> (Facts, Declared) {
+    let mut f = facts();
+    export_mut(&mut f).temporary = Some(Temporary {
+        purpose: TemporaryPurpose::Competition,
+        return_by: "2027-06-01".into(),
+    });
+    f.tallies.push(tally(1, Direction::Exit, "US", 40));
+    f.exited_serials.insert("AC1000".into());
+    let mut d = declared();
+    d.checkpoint = Checkpoint {
+        country: "US".into(),
+        port: "USLRD".into(),
+        direction: Direction::Return,
+    };
+    d.date = "2027-05-10".parse().expect("valid");
+    d.items[0].quantity = 30;
+    (f, d)
+}
+
+#[test]
+fn a_return_brings_back_what_left_under_a_temporary_export() {
+    let (f, d) = returning();
+    let v = evaluate(Some(&f), &d, "US-DDTC EXP-1");
+    assert!(v.accepted(), "{:?}", v.checks);
+    let detail = |v: &Verdict, rule: &str| {
+        let c = v.checks.iter().find(|c| c.rule == rule).expect("present");
+        (c.ok, c.detail.clone())
+    };
+    assert!(
+        detail(&v, "license.validity")
+            .1
+            .contains("return after valid_until")
+    );
+    assert_eq!(detail(&v, "import.authorization").1, NOT_APPLICABLE);
+    assert!(detail(&v, "items.quantity").1.contains("30 of 40 abroad"));
+    let cases: &[(&str, &str, Edit, bool, &str)] = &[
+        (
+            "a permanent export",
+            "route.checkpoint",
+            |f, _| export_mut(f).temporary = None,
+            false,
+            "permanent",
+        ),
+        (
+            "recorded abroad",
+            "route.checkpoint",
+            |_, d| d.checkpoint.country = "MX".into(),
+            false,
+            "but the exporting country",
+        ),
+        (
+            "revoked since",
+            "license.status",
+            |f, _| f.license.status = Status::Revoked,
+            true,
+            "brings the goods home",
+        ),
+        (
+            "before the license",
+            "license.validity",
+            |_, d| d.date = "2026-01-01".parse().expect("valid"),
+            false,
+            "before valid_from",
+        ),
+        (
+            "more than left",
+            "items.quantity",
+            |_, d| d.items[0].quantity = 41,
+            false,
+            "40 abroad",
+        ),
+        (
+            "some came back already",
+            "items.quantity",
+            |f, _| f.tallies.push(tally(1, Direction::Return, "US", 20)),
+            false,
+            "20 abroad (40 exited, 20 back)",
+        ),
+        (
+            "a single-shipment license returns in parts",
+            "items.quantity",
+            |f, _| {
+                export_mut(f).shipments = Shipments::Single;
+                f.accepted_shipments = 1;
+            },
+            true,
+            "abroad",
+        ),
+        (
+            "a serial that never left",
+            "items.serials",
+            |f, _| f.exited_serials.clear(),
+            false,
+            "did not exit under this license",
+        ),
+    ];
+    for (name, rule, edit, ok, want) in cases {
+        let (mut f, mut d) = returning();
+        edit(&mut f, &mut d);
+        let v = evaluate(Some(&f), &d, "US-DDTC EXP-1");
+        let (got, text) = detail(&v, rule);
+        assert_eq!(got, *ok, "{name}: {text}");
+        assert!(text.contains(want), "{name}: {text:?} lacks {want:?}");
+    }
+}
