@@ -345,6 +345,11 @@ Guatemala and told every partner (BIS-DEN-2026-0017, in clear). SEDENA's DCAM
 then licensed 60 pistols to \"Armeria El Quetzal S.A.\" (DCAM-EX-2026-0009):
 its officer was warned at issue, and Mexico's and Guatemala's nodes raised
 denial.match (issuing anyway is allowed; the States consult each other).
+Back from a match: BIS licensed a Texan shooter's two target rifles to the
+national championship in Monterrey as a temporary export (D1298740, due back
+within 30 days, DCAM permit DCAM-PI-2026-0046). They left Laredo yesterday
+and came back today, recorded as a return against the same license: one
+export, no serial.repeat, and nothing for return.overdue to find.
 Before today, a year of traffic: 192 licenses (D1300000-D1300191) with their
 import permits, crossings and deliveries, some by sea through Guatemala; a few
 never arrived or were never verified delivered (delivery.overdue), entered
@@ -584,6 +589,7 @@ async fn seed(nodes: &[Node]) -> anyhow::Result<()> {
     for warning in crate::demo_denial::tell(us, mx, gt).await? {
         tracing::info!(%warning, "DCAM's officer was warned at issue");
     }
+    crate::demo_temporary::tell(us, mx).await?;
     Ok(())
 }
 

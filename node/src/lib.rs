@@ -39,6 +39,7 @@ pub mod config;
 pub mod demo;
 pub mod demo_denial;
 pub mod demo_paper;
+pub mod demo_temporary;
 pub mod demo_year;
 pub mod files;
 pub mod import;

@@ -157,6 +157,32 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
         ensure!(printed_text.contains(kind), "the story names {kind}");
     }
 
+    // The rifles back from the match: one temporary export, both rifles out
+    // and back, and no alert about it.
+    let rifles: serde_json::Value = http
+        .get(format!("{}/v1/licenses/US-BIS/D1298740", consoles[1]))
+        .bearer_auth(officer)
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(
+        rifles["document"]["temporary"]["purpose"] == "competition"
+            && rifles["tally"][0]["exit"] == 2
+            && rifles["tally"][0]["return"] == 2,
+        "the temporary export on MX-SEDENA: {rifles}"
+    );
+    ensure!(
+        alerts
+            .as_array()
+            .is_some_and(|a| a.iter().all(|a| a["license"]["number"] != "D1298740")),
+        "an open alert about the rifles that came back: {alerts}"
+    );
+    ensure!(
+        printed_text.contains("return.overdue"),
+        "the story names it"
+    );
+
     // The bystander, JM-FLA: it says it holds the others' entries and reads
     // none; it holds US-BIS's log, every entry sealed, and cannot read the
     // story's license.
