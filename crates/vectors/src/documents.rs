@@ -140,6 +140,17 @@ pub(crate) fn all() -> Vec<(&'static str, &'static str, Document)> {
             })),
         ),
         (
+            "export_license_temporary",
+            "The export license as a temporary export (ExportLicense field 25, Temporary {1 purpose, 2 return_by}, added within v1): for a trade show, due back by 2026-09-30.",
+            Document::License(License::Export(ExportLicense {
+                temporary: Some(tally_model::Temporary {
+                    purpose: tally_model::TemporaryPurpose::TradeShow,
+                    return_by: "2026-09-30".into(),
+                }),
+                ..export_license()
+            })),
+        ),
+        (
             "import_certificate",
             "An import certificate (kind 2).",
             Document::License(License::Import(import_certificate())),
@@ -168,6 +179,11 @@ pub(crate) fn all() -> Vec<(&'static str, &'static str, Document)> {
             "shipment_record",
             "A shipment record (kind 6) at the GT entry checkpoint.",
             shipment_record(),
+        ),
+        (
+            "shipment_record_return",
+            "A shipment record (kind 6) of a temporary export's return (direction \"return\", within v1) in the exporting country.",
+            shipment_return(),
         ),
         (
             "key_rotation",
@@ -309,6 +325,27 @@ fn shipment_record() -> Document {
             serials: vec!["AC1000".into()],
         }],
         verdict: "accepted".into(),
+        failed_rules: vec![],
+    })
+}
+
+fn shipment_return() -> Document {
+    Document::Shipment(ShipmentRecord {
+        license: the_export(),
+        checkpoint: Checkpoint {
+            country: "US".into(),
+            port: "USLRD".into(),
+            direction: Direction::Return,
+        },
+        date: "2026-09-28".into(),
+        exporter: None,
+        importer: None,
+        items: vec![ShipmentLine {
+            line: 1,
+            quantity: 1,
+            serials: vec!["AC1000".into()],
+        }],
+        verdict: "accept".into(),
         failed_rules: vec![],
     })
 }
