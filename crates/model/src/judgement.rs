@@ -540,7 +540,7 @@ pub fn first_repeat<E>(
     if !serial_counts(s.document, direction, country) {
         return Ok(None);
     }
-    if crate::temporary::of(s.document).is_some() && came_back(&me, s.document)? {
+    if is_temporary(s.document) && came_back(&me, s.document)? {
         return Ok(None);
     }
     let make = make_of(s.document, mine.line);
@@ -561,7 +561,7 @@ pub fn first_repeat<E>(
         };
         if on_route(&o, direction, &other.country)
             && same_make(make.as_deref(), make_of(&o, other.line).as_deref())
-            && !(crate::temporary::of(&o).is_some() && came_back(&other.license, &o)?)
+            && !(is_temporary(&o) && came_back(&other.license, &o)?)
         {
             first = Some(other);
         }
@@ -596,6 +596,11 @@ pub fn first_repeat<E>(
         at_ms,
         what,
     }))
+}
+
+/// Whether `l` is a temporary export (its goods may come back).
+fn is_temporary(l: &License) -> bool {
+    matches!(l, License::Export(e) if e.temporary.is_some())
 }
 
 /// Most repeats named in one alert's detail; the rest are counted.

@@ -58,10 +58,7 @@ pub(crate) fn license_to_pb(l: &License) -> pb::document::Kind {
             original_issue_date: d.original_issue_date.clone().unwrap_or_default(),
             prepared_by: person_to_pb(&d.prepared_by),
             signatory: person_to_pb(&d.signatory),
-            temporary: d.temporary.as_ref().map(|t| pb::Temporary {
-                purpose: t.purpose.as_str().into(),
-                return_by: t.return_by.clone(),
-            }),
+            temporary: d.temporary.as_ref().map(temporary_to_pb),
         }),
         License::Import(d) => Kind::ImportCertificate(pb::ImportCertificate {
             number: d.number.clone(),
@@ -174,6 +171,13 @@ fn denial_from_pb(d: pb::Denial) -> Result<crate::denial::Denial, DecodeError> {
         prepared_by: person_from_pb(d.prepared_by),
         signatory: person_from_pb(d.signatory),
     })
+}
+
+fn temporary_to_pb(t: &Temporary) -> pb::Temporary {
+    pb::Temporary {
+        purpose: t.purpose.as_str().into(),
+        return_by: t.return_by.clone(),
+    }
 }
 
 pub(crate) fn party_to_pb(p: &Party) -> pb::Party {

@@ -98,12 +98,19 @@ pub(crate) fn import_certificate() -> ImportCertificate {
 
 /// Every kind of document, by name: (name, description, document).
 pub(crate) fn all() -> Vec<(&'static str, &'static str, Document)> {
+    let mut all = vec![(
+        "export_license",
+        "An export license (kind 1) from US to MX through GT.",
+        Document::License(License::Export(export_license())),
+    )];
+    all.extend(export_variants());
+    all.extend(others());
+    all
+}
+
+/// The export license with the fields added within v1.
+fn export_variants() -> Vec<(&'static str, &'static str, Document)> {
     vec![
-        (
-            "export_license",
-            "An export license (kind 1) from US to MX through GT.",
-            Document::License(License::Export(export_license())),
-        ),
         (
             "export_license_att",
             "The export license with its line's ATT report fields (Item fields 11-14, added within v1): sub-category small_arms_1, semi-automatic, 9.00 mm (900 hundredths), made in BR.",
@@ -150,6 +157,12 @@ pub(crate) fn all() -> Vec<(&'static str, &'static str, Document)> {
                 ..export_license()
             })),
         ),
+    ]
+}
+
+/// The other kinds, in the order of their numbers.
+fn others() -> Vec<(&'static str, &'static str, Document)> {
+    vec![
         (
             "import_certificate",
             "An import certificate (kind 2).",
