@@ -83,15 +83,23 @@ impl Default for PaperConfig {
 
 /// `[issue]`: `approvals = 1` signs what an issuer sends; `approvals = 2`
 /// keeps it as a draft until another person's issuer token approves it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IssueConfig {
     pub approvals: u8,
+    /// Countries (ISO 3166-1 alpha-2) an export license to which is signed
+    /// only once their authority confirmed the end use in answer to an
+    /// `enduse_request` about it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub require_enduse_confirmation: Vec<String>,
 }
 
 impl Default for IssueConfig {
     fn default() -> IssueConfig {
-        IssueConfig { approvals: 1 }
+        IssueConfig {
+            approvals: 1,
+            require_enduse_confirmation: Vec::new(),
+        }
     }
 }
 
@@ -106,6 +114,9 @@ pub struct AlertsConfig {
     /// Days after its date that another State's denial counts: an export
     /// license to a buyer it names within them raises `denial.match`.
     pub denial_days: u32,
+    /// Days after its date by which an end-use request should be answered;
+    /// past them `enduse.unanswered` opens.
+    pub enduse_days: u32,
 }
 
 impl Default for AlertsConfig {
@@ -113,6 +124,7 @@ impl Default for AlertsConfig {
         AlertsConfig {
             delivery_days: tally_store::DEFAULT_DELIVERY_DAYS,
             denial_days: tally_model::denial::DEFAULT_DENIAL_DAYS,
+            enduse_days: tally_model::enduse::DEFAULT_ENDUSE_DAYS,
         }
     }
 }
@@ -338,6 +350,10 @@ pub struct Settings {
     pub delivery_days: u32,
     /// `[alerts] denial_days`.
     pub denial_days: u32,
+    /// `[alerts] enduse_days`.
+    pub enduse_days: u32,
+    /// `[issue] require_enduse_confirmation`, checked.
+    pub enduse_required: std::collections::BTreeSet<String>,
     pub p2p: tally_p2p::Config,
     pub engine: EngineKind,
     pub store_path: PathBuf,
@@ -377,6 +393,7 @@ impl Settings {
             )
         })
         .with_denial_days(self.denial_days)
+        .with_enduse_days(self.enduse_days)
     }
 }
 
@@ -442,11 +459,22 @@ impl Config {
                 self.alerts.delivery_days
             );
         }
-        if self.alerts.denial_days > MAX_DELIVERY_DAYS {
-            bail!(
-                "config key `alerts.denial_days` = {} must be at most {MAX_DELIVERY_DAYS}",
-                self.alerts.denial_days
-            );
+        for (key, days) in [
+            ("denial_days", self.alerts.denial_days),
+            ("enduse_days", self.alerts.enduse_days),
+        ] {
+            if days > MAX_DELIVERY_DAYS {
+                bail!("config key `alerts.{key}` = {days} must be at most {MAX_DELIVERY_DAYS}");
+            }
+        }
+        let mut enduse_required = std::collections::BTreeSet::new();
+        for c in &self.issue.require_enduse_confirmation {
+            tally_model::fields::country("", c).map_err(|_| {
+                anyhow::anyhow!(
+                    "config key `issue.require_enduse_confirmation` lists {c:?}, not an ISO 3166-1 alpha-2 country code"
+                )
+            })?;
+            enduse_required.insert(c.clone());
         }
         Ok(Settings {
             dir: dir.clone(),
@@ -464,6 +492,8 @@ impl Config {
             timezone,
             delivery_days: self.alerts.delivery_days,
             denial_days: self.alerts.denial_days,
+            enduse_days: self.alerts.enduse_days,
+            enduse_required,
             p2p: self.p2p.clone(),
             engine: self.store.engine,
             store_path: dir.resolve(&self.store.path),
@@ -607,6 +637,16 @@ mod tests {
                 "denial_days = 1095",
                 "denial_days = 100000",
                 "alerts.denial_days",
+            ),
+            (
+                "enduse_days = 30",
+                "enduse_days = 100000",
+                "alerts.enduse_days",
+            ),
+            (
+                "require_enduse_confirmation = []",
+                "require_enduse_confirmation = [\"Mexico\"]",
+                "issue.require_enduse_confirmation",
             ),
             (
                 "records_per_minute = 120",

@@ -278,9 +278,12 @@ pub(crate) fn verifier(
     if let Some(clock) = &settings.clock {
         verifier = verifier.clock(Box::new(crate::clock::Shared(clock.clone())));
     }
-    if opened.recovering {
+    let verifier = if opened.recovering {
         tracing::warn!(authority = %settings.authority, "{RECOVERY_REASON}; issuing answers 503 until a trusted peer confirms the head");
-        return verifier.recovering(RECOVERY_REASON).build();
-    }
-    verifier.build()
+        verifier.recovering(RECOVERY_REASON).build()
+    } else {
+        verifier.build()
+    };
+    verifier.require_enduse_confirmation(settings.enduse_required.clone());
+    verifier
 }

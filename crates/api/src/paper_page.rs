@@ -218,7 +218,10 @@ fn parties(out: &mut String, license: &License) {
             row(out, "Entry point", t.entry_point.as_deref().unwrap_or(""));
             row(out, "Exit point", t.exit_point.as_deref().unwrap_or(""));
         }
-        License::Delivery(_) | License::Denial(_) => {}
+        License::Delivery(_)
+        | License::Denial(_)
+        | License::EnduseRequest(_)
+        | License::EnduseAnswer(_) => {}
     }
 }
 

@@ -54,10 +54,14 @@ pub enum AlertKind {
     /// (`crate::temporary`).
     #[serde(rename = "return.overdue")]
     ReturnOverdue,
+    /// An end-use request the State asked did not answer within
+    /// `[alerts] enduse_days` (`crate::enduse`).
+    #[serde(rename = "enduse.unanswered")]
+    EnduseUnanswered,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 15] = [
+    pub const ALL: [AlertKind; 16] = [
         AlertKind::DocumentInvalid,
         AlertKind::Equivocation,
         AlertKind::ShipmentRefused,
@@ -73,6 +77,7 @@ impl AlertKind {
         AlertKind::DocumentUnreadable,
         AlertKind::DenialMatch,
         AlertKind::ReturnOverdue,
+        AlertKind::EnduseUnanswered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +97,7 @@ impl AlertKind {
             AlertKind::DocumentUnreadable => "document.unreadable",
             AlertKind::DenialMatch => "denial.match",
             AlertKind::ReturnOverdue => "return.overdue",
+            AlertKind::EnduseUnanswered => "enduse.unanswered",
         }
     }
 

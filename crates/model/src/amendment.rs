@@ -171,6 +171,12 @@ pub fn validate_amendment(old: &License, new: &License) -> Result<(), Invalid> {
         }
         (License::Delivery(_), License::Delivery(_)) => refused(LicenseKind::Delivery, ""),
         (License::Denial(_), License::Denial(_)) => refused(LicenseKind::Denial, ""),
+        (License::EnduseRequest(_), License::EnduseRequest(_)) => {
+            refused(LicenseKind::EnduseRequest, "")
+        }
+        (License::EnduseAnswer(_), License::EnduseAnswer(_)) => {
+            refused(LicenseKind::EnduseAnswer, "")
+        }
         _ => amend_invalid("an amendment cannot change the kind"),
     }
 }
@@ -365,6 +371,12 @@ const DENIAL: [Amendable; 1] = [rule(
     "a denial cannot be amended; withdraw it (revoke) and issue a new one",
 )];
 
+const ENDUSE: [Amendable; 1] = [rule(
+    "",
+    Frozen,
+    "an end-use request or answer cannot be amended; revoke it and issue a new one",
+)];
+
 /// What an amendment of a document of `kind` may change, pointer by
 /// pointer (docs/API.md, `POST .../amend`): the one list the checks above
 /// take their refusals from and `GET /v1/licenses/{authority}/{number}/amendable`
@@ -376,6 +388,7 @@ pub fn amendable(kind: LicenseKind) -> Vec<Amendable> {
         LicenseKind::Transit => TRANSIT.to_vec(),
         LicenseKind::Delivery => DELIVERY.to_vec(),
         LicenseKind::Denial => DENIAL.to_vec(),
+        LicenseKind::EnduseRequest | LicenseKind::EnduseAnswer => ENDUSE.to_vec(),
     }
 }
 

@@ -374,6 +374,77 @@ pub struct Denial {
     pub signatory: Option<Person>,
 }
 
+/// An exporting authority asks the importing State's authority to confirm
+/// an end-user certificate or import document before it relies on it
+/// (`crate::enduse`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnduseRequest {
+    pub number: String,
+    /// The asking State: the issuing node's country.
+    pub exporting_country: String,
+    /// The State asked, whose authority answers.
+    pub importing_country: String,
+    /// The asking authority's export license this concerns, issued or
+    /// applied for (its number).
+    pub export_license: String,
+    /// What to confirm: an end-user certificate, or an import certificate
+    /// (exactly one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_user_certificate: Option<EndUserCertificate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_certificate: Option<DocumentRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_user: Option<Party>,
+    pub date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepared_by: Option<Person>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatory: Option<Person>,
+}
+
+/// What the importing State's authority says of a certificate it was asked
+/// about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnduseVerdict {
+    Confirmed,
+    NotIssuedByUs,
+    Withdrawn,
+    Unknown,
+}
+
+impl EnduseVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnduseVerdict::Confirmed => "confirmed",
+            EnduseVerdict::NotIssuedByUs => "not_issued_by_us",
+            EnduseVerdict::Withdrawn => "withdrawn",
+            EnduseVerdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// The importing authority's signed answer to an [`EnduseRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnduseAnswer {
+    pub number: String,
+    /// The answering State: the issuing node's country.
+    pub importing_country: String,
+    /// The asking State (its reader).
+    pub exporting_country: String,
+    pub request: DocumentRef,
+    pub answer: EnduseVerdict,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepared_by: Option<Person>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatory: Option<Person>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LicenseKind {
@@ -382,6 +453,8 @@ pub enum LicenseKind {
     Transit,
     Delivery,
     Denial,
+    EnduseRequest,
+    EnduseAnswer,
 }
 
 impl LicenseKind {
@@ -392,6 +465,8 @@ impl LicenseKind {
             LicenseKind::Transit => "transit",
             LicenseKind::Delivery => "delivery",
             LicenseKind::Denial => "denial",
+            LicenseKind::EnduseRequest => "enduse_request",
+            LicenseKind::EnduseAnswer => "enduse_answer",
         }
     }
 }
@@ -411,6 +486,8 @@ pub enum License {
     Transit(TransitAuthorization),
     Delivery(DeliveryVerification),
     Denial(Denial),
+    EnduseRequest(EnduseRequest),
+    EnduseAnswer(EnduseAnswer),
 }
 
 impl License {
@@ -421,6 +498,8 @@ impl License {
             License::Transit(_) => LicenseKind::Transit,
             License::Delivery(_) => LicenseKind::Delivery,
             License::Denial(_) => LicenseKind::Denial,
+            License::EnduseRequest(_) => LicenseKind::EnduseRequest,
+            License::EnduseAnswer(_) => LicenseKind::EnduseAnswer,
         }
     }
     pub fn number(&self) -> &str {
@@ -430,6 +509,8 @@ impl License {
             License::Transit(d) => &d.number,
             License::Delivery(d) => &d.number,
             License::Denial(d) => &d.number,
+            License::EnduseRequest(d) => &d.number,
+            License::EnduseAnswer(d) => &d.number,
         }
     }
     /// The country that must issue this kind of document.
@@ -440,6 +521,8 @@ impl License {
             License::Transit(d) => &d.transit_country,
             License::Delivery(d) => &d.importing_country,
             License::Denial(d) => &d.denying_country,
+            License::EnduseRequest(d) => &d.exporting_country,
+            License::EnduseAnswer(d) => &d.importing_country,
         }
     }
     pub fn validity(&self) -> (&str, &str) {
@@ -451,13 +534,15 @@ impl License {
             License::Delivery(d) => (&d.date, &d.date),
             // A decision of one day; how long it counts is `denial_days`.
             License::Denial(d) => (&d.date, &d.date),
+            License::EnduseRequest(d) => (&d.date, &d.date),
+            License::EnduseAnswer(d) => (&d.date, &d.date),
         }
     }
     pub fn items(&self) -> &[Item] {
         match self {
             License::Export(d) => &d.items,
             License::Import(d) => &d.items,
-            License::Transit(_) | License::Delivery(_) | License::Denial(_) => &[],
+            _ => &[],
         }
     }
 }

@@ -164,6 +164,30 @@ pub fn document_number(value: &str) -> Result<(), Invalid> {
     }
 }
 
+/// An end-user certificate at `at`: its number, date and issuer.
+pub(crate) fn end_user_certificate(
+    f: &mut Faults,
+    at: At,
+    c: &crate::document::EndUserCertificate,
+) {
+    let number_at = at.key("number");
+    if f.check(
+        number_at,
+        required("end_user_certificate.number", &c.number),
+    )
+    .is_some()
+    {
+        f.check(number_at, number("end_user_certificate.number", &c.number));
+    }
+    f.check(at.key("date"), date("end_user_certificate.date", &c.date));
+    let by = at.key("issued_by");
+    if f.check(by, required("end_user_certificate.issued_by", &c.issued_by))
+        .is_some()
+    {
+        f.check(by, name("end_user_certificate.issued_by", &c.issued_by));
+    }
+}
+
 /// A party at `at` (named `field` in messages).
 pub fn party(f: &mut Faults, at: At, field: &str, p: &Party) {
     let name_at = at.key("name");

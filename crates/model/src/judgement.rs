@@ -349,7 +349,7 @@ pub fn make_of(license: &License, line: u32) -> Option<String> {
     let items = match license {
         License::Export(e) => &e.items,
         License::Import(i) => &i.items,
-        License::Transit(_) | License::Delivery(_) | License::Denial(_) => return None,
+        _ => return None,
     };
     items
         .iter()

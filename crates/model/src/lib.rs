@@ -46,6 +46,7 @@ pub mod chain;
 pub mod date;
 pub mod denial;
 pub mod document;
+pub mod enduse;
 pub mod entry;
 pub mod error;
 pub mod faults;
@@ -78,10 +79,10 @@ pub use chain::{ChainStep, chain_step};
 pub use date::Date;
 pub use document::{
     Category, Checkpoint, Decision, DeliveryLine, DeliveryVerification, Direction, Document,
-    DocumentRef, EncryptionKey, EndUserCertificate, ExportLicense, ImportCertificate, Item,
-    KeyRotation, License, LicenseKind, Money, PaperKey, Party, Recipient, SealedPayload,
-    ShipmentLine, ShipmentRecord, ShipmentVerdict, Shipments, Status, StatusChange, Temporary,
-    TemporaryPurpose, TransitAuthorization, Unit,
+    DocumentRef, EncryptionKey, EndUserCertificate, EnduseAnswer, EnduseRequest, EnduseVerdict,
+    ExportLicense, ImportCertificate, Item, KeyRotation, License, LicenseKind, Money, PaperKey,
+    Party, Recipient, SealedPayload, ShipmentLine, ShipmentRecord, ShipmentVerdict, Shipments,
+    Status, StatusChange, Temporary, TemporaryPurpose, TransitAuthorization, Unit,
 };
 pub use entry::{
     AuthorityKey, Body, Entry, EntryHash, MAX_ENTRY_BYTES, MAX_STANZAS, OpenedEntry, Sealed,

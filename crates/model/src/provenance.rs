@@ -25,6 +25,8 @@ impl License {
             License::Transit(d) => (&d.prepared_by, &d.signatory),
             License::Delivery(d) => (&d.prepared_by, &d.signatory),
             License::Denial(d) => (&d.prepared_by, &d.signatory),
+            License::EnduseRequest(d) => (&d.prepared_by, &d.signatory),
+            License::EnduseAnswer(d) => (&d.prepared_by, &d.signatory),
         };
         Attribution {
             prepared_by: p.clone(),
@@ -41,6 +43,8 @@ impl License {
             License::Transit(d) => (&mut d.prepared_by, &mut d.signatory),
             License::Delivery(d) => (&mut d.prepared_by, &mut d.signatory),
             License::Denial(d) => (&mut d.prepared_by, &mut d.signatory),
+            License::EnduseRequest(d) => (&mut d.prepared_by, &mut d.signatory),
+            License::EnduseAnswer(d) => (&mut d.prepared_by, &mut d.signatory),
         };
         (*p, *s) = (a.prepared_by, a.signatory);
     }
@@ -60,7 +64,10 @@ impl License {
             License::Export(d) => (d.migrated, d.original_issue_date.as_deref()),
             License::Import(d) => (d.migrated, d.original_issue_date.as_deref()),
             License::Transit(d) => (d.migrated, d.original_issue_date.as_deref()),
-            License::Delivery(_) | License::Denial(_) => (false, None),
+            License::Delivery(_)
+            | License::Denial(_)
+            | License::EnduseRequest(_)
+            | License::EnduseAnswer(_) => (false, None),
         }
     }
 

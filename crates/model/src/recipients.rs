@@ -26,6 +26,12 @@ fn route(l: &License) -> BTreeSet<String> {
         License::Transit(t) => [t.transit_country.clone()].into(),
         License::Delivery(d) => [d.importing_country.clone()].into(),
         License::Denial(d) => [d.denying_country.clone(), d.destination.clone()].into(),
+        License::EnduseRequest(r) => {
+            [r.exporting_country.clone(), r.importing_country.clone()].into()
+        }
+        License::EnduseAnswer(a) => {
+            [a.importing_country.clone(), a.exporting_country.clone()].into()
+        }
     }
 }
 
@@ -44,7 +50,14 @@ pub fn readers(doc: &Document, issuer_country: &str, license: Option<&License>) 
         }
         // Published with `"visibility": "parties"`: the refusing State and
         // the destination (by default a denial travels in clear to all).
-        Document::License(l @ (License::Export(_) | License::Import(_) | License::Denial(_))) => {
+        // An end-use request and its answer: the asking and the asked State.
+        Document::License(
+            l @ (License::Export(_)
+            | License::Import(_)
+            | License::Denial(_)
+            | License::EnduseRequest(_)
+            | License::EnduseAnswer(_)),
+        ) => {
             countries.extend(route(l));
         }
         Document::License(License::Transit(t)) => {

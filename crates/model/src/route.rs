@@ -26,7 +26,13 @@ pub fn on_route(license: &License, direction: Direction, country: &str) -> bool 
         (License::Import(_), Direction::Transit | Direction::Return) => false,
         (License::Transit(t), Direction::Transit) => t.transit_country == country,
         (License::Transit(_), _) => false,
-        (License::Delivery(_) | License::Denial(_), _) => false,
+        (
+            License::Delivery(_)
+            | License::Denial(_)
+            | License::EnduseRequest(_)
+            | License::EnduseAnswer(_),
+            _,
+        ) => false,
     }
 }
 

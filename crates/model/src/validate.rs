@@ -314,7 +314,7 @@ fn export(f: &mut Faults, d: &ExportLicense) {
     let conditions = d.conditions.as_deref().unwrap_or("");
     f.check(root.key("conditions"), free_text("conditions", conditions));
     if let Some(c) = &d.end_user_certificate {
-        end_user_certificate(f, root.key("end_user_certificate"), c);
+        crate::fields::end_user_certificate(f, root.key("end_user_certificate"), c);
     }
     for (field, list) in [
         ("brokers", &d.brokers),
@@ -352,25 +352,6 @@ fn export(f: &mut Faults, d: &ExportLicense) {
         }
     }
     items(f, &d.items);
-}
-
-fn end_user_certificate(f: &mut Faults, at: At, c: &crate::document::EndUserCertificate) {
-    let number_at = at.key("number");
-    if f.check(
-        number_at,
-        required("end_user_certificate.number", &c.number),
-    )
-    .is_some()
-    {
-        f.check(number_at, number("end_user_certificate.number", &c.number));
-    }
-    f.check(at.key("date"), date("end_user_certificate.date", &c.date));
-    let by = at.key("issued_by");
-    if f.check(by, required("end_user_certificate.issued_by", &c.issued_by))
-        .is_some()
-    {
-        f.check(by, name("end_user_certificate.issued_by", &c.issued_by));
-    }
 }
 
 fn import(f: &mut Faults, d: &ImportCertificate) {
@@ -562,6 +543,8 @@ pub fn license_faults(license: &License, issuer: Country, limit: usize) -> Fault
         }
         License::Delivery(d) => delivery(&mut f, d),
         License::Denial(d) => crate::denial::faults(&mut f, d),
+        License::EnduseRequest(d) => crate::enduse::request_faults(&mut f, d),
+        License::EnduseAnswer(d) => crate::enduse::answer_faults(&mut f, d),
     }
     migration_faults(&mut f, license);
     attribution_faults(&mut f, &license.attribution());
@@ -570,6 +553,8 @@ pub fn license_faults(license: &License, issuer: Country, limit: usize) -> Fault
         License::Import(_) | License::Delivery(_) => "importing_country",
         License::Transit(_) => "transit_country",
         License::Denial(_) => "denying_country",
+        License::EnduseRequest(_) => "exporting_country",
+        License::EnduseAnswer(_) => "importing_country",
     };
     if license.issuing_country() != issuer.as_str() {
         f.add(

@@ -430,7 +430,9 @@ fn document_from_pb(d: pb::Document) -> Result<Document, DecodeError> {
         | Kind::ImportCertificate(_)
         | Kind::TransitAuthorization(_)
         | Kind::DeliveryVerification(_)
-        | Kind::Denial(_) => {
+        | Kind::Denial(_)
+        | Kind::EnduseRequest(_)
+        | Kind::EnduseAnswer(_) => {
             return Err(field("document", "unreachable kind"));
         }
     })

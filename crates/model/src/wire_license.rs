@@ -16,50 +16,49 @@ pub(crate) fn opt(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
+fn export_to_pb(d: &ExportLicense) -> pb::ExportLicense {
+    pb::ExportLicense {
+        number: d.number.clone(),
+        exporting_country: d.exporting_country.clone(),
+        importing_country: d.importing_country.clone(),
+        transit_countries: d.transit_countries.clone(),
+        exporter: Some(party_to_pb(&d.exporter)),
+        importer: Some(party_to_pb(&d.importer)),
+        end_user: d.end_user.as_ref().map(party_to_pb),
+        end_use: d.end_use.clone().unwrap_or_default(),
+        items: d.items.iter().map(item_to_pb).collect(),
+        valid_from: d.valid_from.clone(),
+        valid_until: d.valid_until.clone(),
+        import_certificate: d.import_certificate.as_ref().map(ref_to_pb),
+        shipments: match d.shipments {
+            Shipments::Single => "single",
+            Shipments::Partial => "partial",
+        }
+        .into(),
+        conditions: d.conditions.clone().unwrap_or_default(),
+        end_user_certificate: d.end_user_certificate.as_ref().map(euc_to_pb),
+        brokers: d.brokers.iter().map(party_to_pb).collect(),
+        consignees: d.consignees.iter().map(party_to_pb).collect(),
+        carriers: d.carriers.iter().map(party_to_pb).collect(),
+        value: d.value.as_ref().map(|v| pb::Money {
+            amount: v.amount.clone(),
+            currency: v.currency.clone(),
+        }),
+        place_of_issue: d.place_of_issue.clone().unwrap_or_default(),
+        migrated: d.migrated,
+        original_issue_date: d.original_issue_date.clone().unwrap_or_default(),
+        prepared_by: person_to_pb(&d.prepared_by),
+        signatory: person_to_pb(&d.signatory),
+        temporary: d.temporary.as_ref().map(temporary_to_pb),
+    }
+}
+
 pub(crate) fn license_to_pb(l: &License) -> pb::document::Kind {
     use pb::document::Kind;
     match l {
-        License::Export(d) => Kind::ExportLicense(pb::ExportLicense {
-            number: d.number.clone(),
-            exporting_country: d.exporting_country.clone(),
-            importing_country: d.importing_country.clone(),
-            transit_countries: d.transit_countries.clone(),
-            exporter: Some(party_to_pb(&d.exporter)),
-            importer: Some(party_to_pb(&d.importer)),
-            end_user: d.end_user.as_ref().map(party_to_pb),
-            end_use: d.end_use.clone().unwrap_or_default(),
-            items: d.items.iter().map(item_to_pb).collect(),
-            valid_from: d.valid_from.clone(),
-            valid_until: d.valid_until.clone(),
-            import_certificate: d.import_certificate.as_ref().map(ref_to_pb),
-            shipments: match d.shipments {
-                Shipments::Single => "single",
-                Shipments::Partial => "partial",
-            }
-            .into(),
-            conditions: d.conditions.clone().unwrap_or_default(),
-            end_user_certificate: d
-                .end_user_certificate
-                .as_ref()
-                .map(|c| pb::EndUserCertificate {
-                    number: c.number.clone(),
-                    date: c.date.clone(),
-                    issued_by: c.issued_by.clone(),
-                }),
-            brokers: d.brokers.iter().map(party_to_pb).collect(),
-            consignees: d.consignees.iter().map(party_to_pb).collect(),
-            carriers: d.carriers.iter().map(party_to_pb).collect(),
-            value: d.value.as_ref().map(|v| pb::Money {
-                amount: v.amount.clone(),
-                currency: v.currency.clone(),
-            }),
-            place_of_issue: d.place_of_issue.clone().unwrap_or_default(),
-            migrated: d.migrated,
-            original_issue_date: d.original_issue_date.clone().unwrap_or_default(),
-            prepared_by: person_to_pb(&d.prepared_by),
-            signatory: person_to_pb(&d.signatory),
-            temporary: d.temporary.as_ref().map(temporary_to_pb),
-        }),
+        License::Export(d) => Kind::ExportLicense(export_to_pb(d)),
+        License::EnduseRequest(d) => Kind::EnduseRequest(request_to_pb(d)),
+        License::EnduseAnswer(d) => Kind::EnduseAnswer(answer_to_pb(d)),
         License::Import(d) => Kind::ImportCertificate(pb::ImportCertificate {
             number: d.number.clone(),
             importing_country: d.importing_country.clone(),
@@ -322,11 +321,7 @@ fn export_from_pb(d: pb::ExportLicense) -> Result<ExportLicense, DecodeError> {
             enum_parse("shipments", &d.shipments)?
         },
         conditions: opt(&d.conditions),
-        end_user_certificate: d.end_user_certificate.map(|c| EndUserCertificate {
-            number: c.number,
-            date: c.date,
-            issued_by: c.issued_by,
-        }),
+        end_user_certificate: d.end_user_certificate.map(euc_from_pb),
         brokers: parties_from_pb("brokers", d.brokers)?,
         consignees: parties_from_pb("consignees", d.consignees)?,
         carriers: parties_from_pb("carriers", d.carriers)?,
@@ -415,6 +410,88 @@ pub(crate) fn license_from_pb(
             signatory: person_from_pb(d.signatory),
         }),
         Kind::Denial(d) => License::Denial(denial_from_pb(d)?),
+        Kind::EnduseRequest(d) => License::EnduseRequest(request_from_pb(d)?),
+        Kind::EnduseAnswer(d) => License::EnduseAnswer(answer_from_pb(d)?),
         other => return Ok(Err(other)),
     }))
+}
+
+fn euc_to_pb(c: &EndUserCertificate) -> pb::EndUserCertificate {
+    pb::EndUserCertificate {
+        number: c.number.clone(),
+        date: c.date.clone(),
+        issued_by: c.issued_by.clone(),
+    }
+}
+
+fn euc_from_pb(c: pb::EndUserCertificate) -> EndUserCertificate {
+    EndUserCertificate {
+        number: c.number,
+        date: c.date,
+        issued_by: c.issued_by,
+    }
+}
+
+fn request_to_pb(d: &EnduseRequest) -> pb::EnduseRequest {
+    pb::EnduseRequest {
+        number: d.number.clone(),
+        exporting_country: d.exporting_country.clone(),
+        importing_country: d.importing_country.clone(),
+        export_license: d.export_license.clone(),
+        end_user_certificate: d.end_user_certificate.as_ref().map(euc_to_pb),
+        import_certificate: d.import_certificate.as_ref().map(ref_to_pb),
+        end_user: d.end_user.as_ref().map(party_to_pb),
+        date: d.date.clone(),
+        prepared_by: person_to_pb(&d.prepared_by),
+        signatory: person_to_pb(&d.signatory),
+    }
+}
+
+fn request_from_pb(d: pb::EnduseRequest) -> Result<EnduseRequest, DecodeError> {
+    Ok(EnduseRequest {
+        number: d.number,
+        exporting_country: d.exporting_country,
+        importing_country: d.importing_country,
+        export_license: d.export_license,
+        end_user_certificate: d.end_user_certificate.map(euc_from_pb),
+        import_certificate: d.import_certificate.map(ref_from_pb),
+        end_user: d
+            .end_user
+            .map(|p| party_from_pb("end_user", Some(p)))
+            .transpose()?,
+        date: d.date,
+        prepared_by: person_from_pb(d.prepared_by),
+        signatory: person_from_pb(d.signatory),
+    })
+}
+
+fn answer_to_pb(d: &EnduseAnswer) -> pb::EnduseAnswer {
+    pb::EnduseAnswer {
+        number: d.number.clone(),
+        importing_country: d.importing_country.clone(),
+        exporting_country: d.exporting_country.clone(),
+        request: Some(ref_to_pb(&d.request)),
+        answer: d.answer.as_str().into(),
+        comment: d.comment.clone().unwrap_or_default(),
+        date: d.date.clone(),
+        prepared_by: person_to_pb(&d.prepared_by),
+        signatory: person_to_pb(&d.signatory),
+    }
+}
+
+fn answer_from_pb(d: pb::EnduseAnswer) -> Result<EnduseAnswer, DecodeError> {
+    Ok(EnduseAnswer {
+        number: d.number,
+        importing_country: d.importing_country,
+        exporting_country: d.exporting_country,
+        request: d
+            .request
+            .map(ref_from_pb)
+            .ok_or_else(|| field("request", "missing"))?,
+        answer: enum_parse("answer", &d.answer)?,
+        comment: opt(&d.comment),
+        date: d.date,
+        prepared_by: person_from_pb(d.prepared_by),
+        signatory: person_from_pb(d.signatory),
+    })
 }

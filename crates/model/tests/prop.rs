@@ -591,7 +591,7 @@ fn items_mut(l: &mut License) -> Option<&mut Vec<Item>> {
     match l {
         License::Export(d) => Some(&mut d.items),
         License::Import(d) => Some(&mut d.items),
-        License::Transit(_) | License::Delivery(_) | License::Denial(_) => None,
+        _ => None,
     }
 }
 
@@ -600,9 +600,7 @@ fn validity_mut(l: &mut License) -> (&mut String, &mut String) {
         License::Export(d) => (&mut d.valid_from, &mut d.valid_until),
         License::Import(d) => (&mut d.valid_from, &mut d.valid_until),
         License::Transit(d) => (&mut d.valid_from, &mut d.valid_until),
-        License::Delivery(_) | License::Denial(_) => {
-            unreachable!("valid_license() makes no delivery verifications or denials")
-        }
+        _ => unreachable!("valid_license() makes only exports, imports and transits"),
     }
 }
 
@@ -996,6 +994,8 @@ proptest! {
             License::Transit(d) => d.number.push('X'),
             License::Delivery(d) => d.number.push('X'),
             License::Denial(d) => d.number.push('X'),
+            License::EnduseRequest(d) => d.number.push('X'),
+            License::EnduseAnswer(d) => d.number.push('X'),
         }
         prop_assert!(validate_amendment(&license, &renamed).is_err());
 
@@ -1006,6 +1006,8 @@ proptest! {
             License::Transit(d) => d.export_license.number.push('X'),
             License::Delivery(d) => d.export_license.number.push('X'),
             License::Denial(d) => d.applicant.name.push('X'),
+            License::EnduseRequest(d) => d.export_license.push('X'),
+            License::EnduseAnswer(d) => d.request.number.push('X'),
         }
         prop_assert!(validate_amendment(&license, &party).is_err());
 

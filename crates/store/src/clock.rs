@@ -17,6 +17,7 @@ pub const DEFAULT_DELIVERY_DAYS: u32 = 45;
 pub struct AlertClock {
     delivery_days: u32,
     denial_days: u32,
+    enduse_days: u32,
     today: Arc<dyn Fn() -> Date + Send + Sync>,
 }
 
@@ -26,6 +27,7 @@ impl AlertClock {
         AlertClock {
             delivery_days,
             denial_days: tally_model::denial::DEFAULT_DENIAL_DAYS,
+            enduse_days: tally_model::enduse::DEFAULT_ENDUSE_DAYS,
             today: Arc::new(today),
         }
     }
@@ -41,6 +43,18 @@ impl AlertClock {
 
     pub fn denial_days(&self) -> u32 {
         self.denial_days
+    }
+
+    /// After how many days an end-use request is owed its answer
+    /// (`[alerts] enduse_days`): judged by the date-driven pass, which
+    /// judges every request again when it changes.
+    pub fn with_enduse_days(mut self, days: u32) -> AlertClock {
+        self.enduse_days = days;
+        self
+    }
+
+    pub fn enduse_days(&self) -> u32 {
+        self.enduse_days
     }
 
     /// A clock stopped on `today` (tests, and comparing two builds).
@@ -62,6 +76,7 @@ impl AlertClock {
             today: self.today(),
             delivery_days: self.delivery_days,
             denial_days: self.denial_days,
+            enduse_days: self.enduse_days,
         }
     }
 }
@@ -84,6 +99,7 @@ impl fmt::Debug for AlertClock {
         f.debug_struct("AlertClock")
             .field("delivery_days", &self.delivery_days)
             .field("denial_days", &self.denial_days)
+            .field("enduse_days", &self.enduse_days)
             .field("today", &self.today().to_string())
             .finish()
     }
@@ -95,6 +111,7 @@ pub(crate) struct Due {
     pub today: Date,
     pub delivery_days: u32,
     pub denial_days: u32,
+    pub enduse_days: u32,
 }
 
 impl Due {
@@ -111,4 +128,8 @@ pub(crate) struct OverdueMark {
     pub delivery_days: u32,
     /// Today's date when every exit due by then was judged.
     pub through: Date,
+    /// The `enduse_days` requests were judged with (absent: before end-use
+    /// requests, so every request is judged again).
+    #[serde(default)]
+    pub enduse_days: Option<u32>,
 }

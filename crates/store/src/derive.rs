@@ -391,6 +391,7 @@ impl Rejudge {
                 _ => judge::Held::Before,
             };
             judge::license(tx, &license, held)?;
+            crate::enduse::after(tx, &license)?;
             if import {
                 judge::citing(tx, &license)?;
             }

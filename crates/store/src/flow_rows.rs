@@ -268,8 +268,11 @@ pub(crate) fn put_document(
                 .collect(),
             ..DocRow::default()
         },
-        // Statistics count goods that may move, not refusals.
-        License::Transit(_) | License::Denial(_) => return,
+        // Statistics count goods that may move, not refusals or questions.
+        License::Transit(_)
+        | License::Denial(_)
+        | License::EnduseRequest(_)
+        | License::EnduseAnswer(_) => return,
     };
     let row = DocRow {
         issued_at_ms,

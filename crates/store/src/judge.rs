@@ -231,7 +231,7 @@ fn raise(
 }
 
 /// Deletes the alerts of `kind` about `state` (before rewriting them).
-fn clear(tx: &mut Tx, kind: AlertKind, state: &LicenseState, held: Held) -> Result<()> {
+pub(crate) fn clear(tx: &mut Tx, kind: AlertKind, state: &LicenseState, held: Held) -> Result<()> {
     if held == Held::New {
         return Ok(());
     }
@@ -308,7 +308,7 @@ fn return_overdue(
 }
 
 /// The license as the rules of [`tally_model::judgement`] read it.
-fn subject(state: &LicenseState) -> Subject<'_> {
+pub(crate) fn subject(state: &LicenseState) -> Subject<'_> {
     Subject {
         authority: &state.authority,
         number: &state.number,
@@ -329,7 +329,7 @@ fn subject(state: &LicenseState) -> Subject<'_> {
 }
 
 /// Keeps what a rule found about `state`.
-fn keep(tx: &mut Tx, state: &LicenseState, found: impl IntoIterator<Item = Finding>) {
+pub(crate) fn keep(tx: &mut Tx, state: &LicenseState, found: impl IntoIterator<Item = Finding>) {
     for f in found {
         raise(tx, f.kind, state, (&f.by, f.seq, f.at_ms), f.open, f.detail);
     }

@@ -27,6 +27,7 @@
 //! | `J`    | `k`, recipient authority, key, authority, seq          | `DoubtRef` (JSON): which doubts a key announcement settles |
 //! | `p`    | `d` or `x`, buyer digest (8), document authority, number | empty (denials and export licenses by buyer, for `denial.match`) |
 //! | `w`    | return-by date (days), license authority, number       | empty (temporary exports by `return_by`, for `return.overdue`) |
+//! | `q`    | request date (days), request authority, number         | empty (end-use requests by date, for `enduse.unanswered`) |
 //! | `M`    | `M/schema`, `M/reindexing`, `M/recovering`, `M/overdue` | meta                           |
 //!
 //! Tallies and serial uses are kept per recording country and filtered by
@@ -36,7 +37,7 @@
 //! Numbers are big-endian (signed ones with the sign bit flipped) so keys sort
 //! numerically; strings are escaped (`00` -> `00 FF`) and end in `00 01`, so
 //! a string sorts before any longer string it prefixes and no string can run
-//! into the next component. `S V T R P Y A G C Z D W Q J N U B F I p w` are derived from the logs and are
+//! into the next component. `S V T R P Y A G C Z D W Q J N U B F I p w q` are derived from the logs and are
 //! what `reindex` deletes and rebuilds.
 
 use tally_model::{Direction, DocumentRef, EntryHash};
@@ -98,9 +99,13 @@ pub const PARTY: u8 = b'p';
 /// Temporary exports by `return_by`: what the date-driven pass reads to
 /// find the licenses whose goods fell due back (`return.overdue`).
 pub const RETURN_BY: u8 = b'w';
+/// End-use requests by their date: what the date-driven pass reads to find
+/// the requests whose answer fell due (`enduse.unanswered`). Their answers
+/// cite them in `C`, as a request cites its export license.
+pub const REQUEST_DATE: u8 = b'q';
 
 /// Prefixes of the records `reindex` rebuilds from the logs.
-pub const DERIVED: [u8; 21] = [
+pub const DERIVED: [u8; 22] = [
     LICENSE,
     TRANSIT,
     TALLY,
@@ -122,6 +127,7 @@ pub const DERIVED: [u8; 21] = [
     PAPER,
     PARTY,
     RETURN_BY,
+    REQUEST_DATE,
 ];
 
 /// The schema version this build reads and writes.
@@ -142,7 +148,9 @@ pub const SCHEMA_VERSION: u32 = 14;
 /// export licenses by buyer, `p`, and `denial.match`, which an older
 /// version stored a denial as a document of an unknown kind for; 14:
 /// temporary exports by return date, `w`, and returns, which an older
-/// version refused as a direction it did not know).
+/// version refused as a direction it did not know; end-use requests by
+/// date, `q`, and their answers, which it stored as documents of unknown
+/// kinds).
 pub const SCHEMA_MIGRATES_FROM: [u32; 12] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
 pub const SCHEMA_KEY: &[u8] = b"M/schema";
 /// Present while a reindex runs: derived records are half-built until it is
@@ -446,6 +454,13 @@ pub fn return_by(days: i64, license: &DocumentRef) -> Vec<u8> {
 /// The first key of temporary exports due back on `days` (or later).
 pub fn return_by_from(days: i64) -> Vec<u8> {
     Key::new(RETURN_BY).i64(days).build()
+}
+pub fn request_date(days: i64, request: &DocumentRef) -> Vec<u8> {
+    Key::new(REQUEST_DATE).i64(days).doc(request).build()
+}
+/// The first key of end-use requests dated `days` (or later).
+pub fn request_date_from(days: i64) -> Vec<u8> {
+    Key::new(REQUEST_DATE).i64(days).build()
 }
 /// The license of a [`return_by`] key (the same layout as [`exit_date`]'s).
 pub fn return_by_license(key: &[u8]) -> Option<DocumentRef> {

@@ -45,6 +45,7 @@ mod denials;
 mod derive;
 mod derive_keys;
 mod doubts;
+mod enduse;
 pub mod engine;
 pub mod error;
 mod flow_rows;

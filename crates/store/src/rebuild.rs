@@ -184,8 +184,9 @@ impl Store {
         let compromised = self.compromised();
         // One date for the whole rebuild, whatever its length.
         let due = self.clock().due();
-        let clock =
-            AlertClock::fixed(due.delivery_days, due.today).with_denial_days(due.denial_days);
+        let clock = AlertClock::fixed(due.delivery_days, due.today)
+            .with_denial_days(due.denial_days)
+            .with_enduse_days(due.enduse_days);
         self.engine().commit(vec![
             Op::Put(keys::REINDEX_KEY.to_vec(), b"1".to_vec()),
             Op::Delete(keys::COMPROMISED_KEY.to_vec()),
@@ -210,6 +211,7 @@ impl Store {
                 crate::codec::encode(&OverdueMark {
                     delivery_days: due.delivery_days,
                     through: due.today,
+                    enduse_days: Some(due.enduse_days),
                 }),
             ),
         ];

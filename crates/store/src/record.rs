@@ -86,6 +86,8 @@ fn kind_code(kind: LicenseKind) -> u32 {
         LicenseKind::Transit => 3,
         LicenseKind::Delivery => 4,
         LicenseKind::Denial => 5,
+        LicenseKind::EnduseRequest => 6,
+        LicenseKind::EnduseAnswer => 7,
     }
 }
 
@@ -96,6 +98,8 @@ fn kind_of(code: u32) -> Option<LicenseKind> {
         3 => LicenseKind::Transit,
         4 => LicenseKind::Delivery,
         5 => LicenseKind::Denial,
+        6 => LicenseKind::EnduseRequest,
+        7 => LicenseKind::EnduseAnswer,
         _ => return None,
     })
 }

@@ -319,7 +319,7 @@ impl Store {
         // day after), after the last pass's today.
         let (from_exit, from_return) = match mark {
             Some(m) if m.delivery_days == due.delivery_days => {
-                if m.through >= due.today {
+                if m.through >= due.today && m.enduse_days == Some(due.enduse_days) {
                     return Ok(0);
                 }
                 (
@@ -329,6 +329,8 @@ impl Store {
             }
             _ => (i64::MIN, i64::MIN),
         };
+        // A mark of another `enduse_days` does not stop the pass: every
+        // request is judged again.
         let mut judged = self.judge_due(
             keys::exit_date_from(from_exit),
             keys::exit_date_from(due.latest_due_exit().saturating_add(1)),
@@ -339,9 +341,20 @@ impl Store {
             keys::return_by_from(due.today.days()),
             keys::return_by_license,
         )?;
+        judged += self.judge_due(
+            keys::request_date_from(match mark {
+                Some(m) if m.enduse_days == Some(due.enduse_days) => {
+                    m.through.days() - i64::from(due.enduse_days)
+                }
+                _ => i64::MIN,
+            }),
+            keys::request_date_from(due.today.days() - i64::from(due.enduse_days) + 1),
+            keys::return_by_license,
+        )?;
         let mark = OverdueMark {
             delivery_days: due.delivery_days,
             through: due.today,
+            enduse_days: Some(due.enduse_days),
         };
         self.transaction(|tx| {
             tx.put_json(keys::OVERDUE_KEY.to_vec(), &mark);

@@ -128,6 +128,7 @@ impl VerifierBuilder {
                 signer_away: Mutex::default(),
                 sealing: self.sealing,
                 behind: Mutex::default(),
+                enduse_required: RwLock::default(),
             }),
         }
     }

@@ -19,9 +19,14 @@ impl Verifier {
     /// only here: a peer's entry is never refused for these rules.
     pub(crate) fn linkage(&self, tx: &Tx, license: &License) -> Result<(), IssueError> {
         match license {
-            License::Export(e) => self.export_linkage(tx, e),
+            License::Export(e) => {
+                self.export_linkage(tx, e)?;
+                self.enduse_linkage(tx, e)
+            }
             License::Transit(t) => self.transit_linkage(tx, t),
             License::Delivery(d) => self.delivery_linkage(tx, d),
+            License::EnduseRequest(r) => self.request_linkage(r),
+            License::EnduseAnswer(a) => self.answer_linkage(tx, a),
             License::Import(_) | License::Denial(_) => Ok(()),
         }
     }

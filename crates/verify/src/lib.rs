@@ -45,6 +45,7 @@ pub mod att_report;
 mod builder;
 pub mod check;
 mod commit;
+mod enduse;
 pub mod error;
 mod existing;
 pub mod ingest;
@@ -133,6 +134,8 @@ struct Inner {
     /// not applied yet ([`crate::Ingest::gossip`]); applied by
     /// [`crate::Ingest::apply_behind`], or first thing by the next commit.
     behind: Mutex<std::collections::BTreeSet<AuthorityId>>,
+    /// `[issue] require_enduse_confirmation` (see `enduse`).
+    enduse_required: RwLock<std::collections::BTreeSet<String>>,
 }
 
 impl Verifier {

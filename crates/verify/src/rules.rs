@@ -281,6 +281,10 @@ fn route(f: &Facts, d: &Declared) -> (bool, String) {
             false,
             "a denial refuses an export; it covers no crossing".into(),
         ),
+        (License::EnduseRequest(_) | License::EnduseAnswer(_), _) => (
+            false,
+            "an end-use request or answer covers no crossing; check the export license".into(),
+        ),
     }
 }
 
@@ -432,7 +436,7 @@ fn parties(f: &Facts, d: &Declared) -> (bool, String) {
     let (exp, imp) = match &f.license.document {
         License::Export(l) => (&l.exporter.name, &l.importer.name),
         License::Import(l) => (&l.exporter.name, &l.importer.name),
-        License::Transit(_) | License::Delivery(_) | License::Denial(_) => return na(),
+        _ => return na(),
     };
     let mut wrong = Vec::new();
     if let Some(e) = &d.exporter
@@ -455,7 +459,7 @@ fn parties(f: &Facts, d: &Declared) -> (bool, String) {
 }
 
 fn has_items(f: &Facts) -> bool {
-    !matches!(f.license.kind, LicenseKind::Transit | LicenseKind::Delivery)
+    matches!(f.license.kind, LicenseKind::Export | LicenseKind::Import)
 }
 
 fn items_match(f: &Facts, d: &Declared) -> (bool, String) {

@@ -279,10 +279,7 @@ pub(crate) fn license_view(
             Some(reader.transits_for(&reference)?),
             reader.deliveries_for(&reference)?,
         ),
-        LicenseKind::Import
-        | LicenseKind::Transit
-        | LicenseKind::Delivery
-        | LicenseKind::Denial => (None, vec![]),
+        _ => (None, vec![]),
     };
     let citing = match state.kind {
         LicenseKind::Import => reader.citing_licenses(&reference)?,

@@ -158,6 +158,18 @@ fn route(doc: &License) -> (Option<&str>, Option<&str>, Vec<&str>) {
         // The refusing State exports nothing; the destination is where the
         // goods would have gone.
         License::Denial(d) => (Some(&d.denying_country), Some(&d.destination), vec![]),
+        // Asked by the exporting State of the importing one: the importing
+        // officer's work list filters on `importing`.
+        License::EnduseRequest(r) => (
+            Some(&r.exporting_country),
+            Some(&r.importing_country),
+            vec![],
+        ),
+        License::EnduseAnswer(a) => (
+            Some(&a.exporting_country),
+            Some(&a.importing_country),
+            vec![],
+        ),
     }
 }
 
@@ -225,7 +237,7 @@ fn view_of(reader: &Reader, state: LicenseState) -> Result<LicenseView, ApiError
     let (deliveries, citing) = match state.kind {
         LicenseKind::Export => (reader.deliveries_for(&reference)?, vec![]),
         LicenseKind::Import => (vec![], reader.citing_licenses(&reference)?),
-        LicenseKind::Transit | LicenseKind::Delivery | LicenseKind::Denial => (vec![], vec![]),
+        _ => (vec![], vec![]),
     };
     let delivered = match state.kind {
         LicenseKind::Export => tally_verify::state::delivered(&state, &deliveries),

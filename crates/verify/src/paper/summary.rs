@@ -216,9 +216,9 @@ impl Summary {
                     "a delivery verification is not sealed on paper".into(),
                 ));
             }
-            License::Denial(_) => {
+            License::Denial(_) | License::EnduseRequest(_) | License::EnduseAnswer(_) => {
                 return Err(SummaryError(
-                    "a denial travels between authorities, not with goods: it is not sealed on paper"
+                    "a denial or an end-use request or answer travels between authorities, not with goods: it is not sealed on paper"
                         .into(),
                 ));
             }
