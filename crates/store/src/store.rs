@@ -305,7 +305,8 @@ impl Store {
     /// The date-driven pass of `delivery.overdue` and `return.overdue`:
     /// re-judges every license with an accepted exit that fell due, or a
     /// temporary export whose return date passed, since the last pass (all
-    /// of them when `delivery_days` changed or no pass ran yet), in bounded
+    /// of them when `delivery_days` or `enduse_days` changed or no pass ran
+    /// yet), and the end-use requests owed their answer since, in bounded
     /// chunks, each its own commit so appends interleave. Returns how many
     /// licenses it re-judged. A crash midway only repeats work: judging is
     /// idempotent.
@@ -315,22 +316,25 @@ impl Store {
             Some(v) => decode(keys::OVERDUE_KEY, &v).ok(),
             None => None,
         };
-        // Exits that fell due, and return dates that passed (overdue the
-        // day after), after the last pass's today.
-        let (from_exit, from_return) = match mark {
-            Some(m) if m.delivery_days == due.delivery_days => {
-                if m.through >= due.today && m.enduse_days == Some(due.enduse_days) {
+        // Exits that fell due, return dates that passed (overdue the day
+        // after) and requests owed their answer, after the last pass's
+        // today; everything again when a setting changed or no pass ran.
+        let (from_exit, from_return, from_request) = match mark {
+            Some(m)
+                if m.delivery_days == due.delivery_days
+                    && m.enduse_days == Some(due.enduse_days) =>
+            {
+                if m.through >= due.today {
                     return Ok(0);
                 }
                 (
                     m.through.days() - i64::from(due.delivery_days) + 1,
                     m.through.days(),
+                    m.through.days() - i64::from(due.enduse_days),
                 )
             }
-            _ => (i64::MIN, i64::MIN),
+            _ => (i64::MIN, i64::MIN, i64::MIN),
         };
-        // A mark of another `enduse_days` does not stop the pass: every
-        // request is judged again.
         let mut judged = self.judge_due(
             keys::exit_date_from(from_exit),
             keys::exit_date_from(due.latest_due_exit().saturating_add(1)),
@@ -342,14 +346,9 @@ impl Store {
             keys::return_by_license,
         )?;
         judged += self.judge_due(
-            keys::request_date_from(match mark {
-                Some(m) if m.enduse_days == Some(due.enduse_days) => {
-                    m.through.days() - i64::from(due.enduse_days)
-                }
-                _ => i64::MIN,
-            }),
+            keys::request_date_from(from_request),
             keys::request_date_from(due.today.days() - i64::from(due.enduse_days) + 1),
-            keys::return_by_license,
+            keys::return_by_license, // the same layout: date, document
         )?;
         let mark = OverdueMark {
             delivery_days: due.delivery_days,
@@ -387,6 +386,7 @@ impl Store {
             self.transaction(|tx| {
                 for l in &licenses {
                     crate::judge::license(tx, l, crate::judge::Held::Before)?;
+                    crate::enduse::rejudge(tx, l)?;
                 }
                 Ok::<_, StoreError>(())
             })?;

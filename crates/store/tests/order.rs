@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use tally_model::{Date, Direction, Document, License, Status, VerifiedEntry};
+use tally_model::{Date, Direction, Document, EnduseVerdict, License, Status, VerifiedEntry};
 use tally_store::statistics::{FlowDirection, Grouping};
 use tally_store::{AlertClock, EngineKind, Evidence, Statistics, StatisticsQuery, Store};
 use tally_testkit::Rng;
@@ -123,6 +123,10 @@ fn logs() -> Vec<Vec<VerifiedEntry>> {
                 true,
             ),
         ),
+        // End-use requests to Mexico: EUR-1 is answered late, EUR-2 is
+        // not due yet.
+        us.next_at(T0 + 29_000, enduse_request("EUR-1", "EXP-1", "2026-11-01")),
+        us.next_at(T0 + 30_000, enduse_request("EUR-2", "EXP-3", "2026-12-20")),
     ];
     let mut mx = Log::new("MX-SEDENA", 2);
     let mx_log = vec![
@@ -192,6 +196,20 @@ fn logs() -> Vec<Vec<VerifiedEntry>> {
         mx.next_at(
             T0 + 3 * 86_400_000 + 2,
             status("DV-2", Status::Revoked, "not the same goods"),
+        ),
+        // Mexico confirms EUR-1 nine days after it was due, and answers
+        // EUR-2 only to take the answer back.
+        mx.next_at(
+            T0 + 3 * 86_400_000 + 3,
+            enduse_answer("RES-1", "EUR-1", EnduseVerdict::Confirmed, "2026-12-10"),
+        ),
+        mx.next_at(
+            T0 + 3 * 86_400_000 + 4,
+            enduse_answer("RES-2", "EUR-2", EnduseVerdict::Unknown, "2026-12-21"),
+        ),
+        mx.next_at(
+            T0 + 3 * 86_400_000 + 5,
+            status("RES-2", Status::Revoked, "answered the wrong request"),
         ),
     ];
     let mut aduana = Log::new("MX-ADUANA", 3);
@@ -375,6 +393,7 @@ fn the_reference_state_holds_what_the_logs_say() {
             "denial.match:US-DDTC/EXP-T2:CO-DCAM:2",
             "document.invalid:US-DDTC/EXP-2:US-DDTC:9",
             "document.invalid:US-DDTC/IC-US:US-DDTC:5",
+            "enduse.unanswered:US-DDTC/EUR-1:US-DDTC:19",
             "equivocation:-:US-DDTC:1",
             "import.withdrawn:US-DDTC/EXP-1:MX-SEDENA:7",
             "import.withdrawn:US-DDTC/EXP-3:MX-SEDENA:7",
@@ -397,12 +416,13 @@ fn the_reference_state_holds_what_the_logs_say() {
         open,
         vec![
             false, true, true, true, true, false, true, false, true, false, true, false, true,
-            false, true, true, true, true, true, true, true, true, true, true, true, true, true,
-            false, true, true, true
+            false, true, true, false, true, true, true, true, true, true, true, true, true, true,
+            true, false, true, true, true
         ],
         "EXP-1's exits were verified delivered after they fell due, and its discrepancy \
          closed when exits caught up; EXP-3's delivery was revoked; nothing of EXP-2 ever exited; \
-         Colombia withdrew DEN-2; EXP-T1's R3 never came back, EXP-T2's two did not yet"
+         Colombia withdrew DEN-2; EXP-T1's R3 never came back, EXP-T2's two did not yet; \
+         Mexico answered EUR-1 late"
     );
     let overdue = &alerts[0];
     // Due on 2026-12-30 (exit date 2026-11-15 + 45 days).
@@ -413,19 +433,19 @@ fn the_reference_state_holds_what_the_logs_say() {
         overdue.detail
     );
     assert!(
-        alerts[22].detail.contains("serial S1 (ACME)"),
+        alerts[23].detail.contains("serial S1 (ACME)"),
         "{}",
-        alerts[22].detail
+        alerts[23].detail
     );
     // R1 came back before it left again; R3 did not.
-    for repeat in &alerts[24..26] {
+    for repeat in &alerts[25..27] {
         assert!(
             repeat.detail.contains("serial R3") && !repeat.detail.contains("R1"),
             "{}",
             repeat.detail
         );
     }
-    let returns = &alerts[21];
+    let returns = &alerts[22];
     assert!(
         returns
             .detail
@@ -437,6 +457,12 @@ fn the_reference_state_holds_what_the_logs_say() {
     // Overdue from the day after return_by.
     let day_after: Date = "2026-12-21".parse().expect("a date");
     assert_eq!(returns.raised_at_ms, day_after.days() * 86_400_000);
+    let late = &alerts[16];
+    assert!(
+        !late.open && late.detail.contains("due 2026-12-01, came on 2026-12-10"),
+        "{}",
+        late.detail
+    );
     let matched = &alerts[4].detail;
     assert!(
         matched.contains("the importer of EXP-1 is \"IMPORTADORA DEL NORTE, S.A.\"")
@@ -542,14 +568,18 @@ fn exits_fall_due_by_the_calendar_and_the_pass_opens_them() {
             .count()
     };
     assert_eq!(overdue(&store), 0, "nothing is due on 2026-12-01");
-    assert_eq!(store.judge_overdue().expect("pass"), 0, "nothing fell due");
+    assert_eq!(
+        store.judge_overdue().expect("pass"),
+        1,
+        "EUR-1, owed its answer that day, is judged; nothing fell due"
+    );
     // The calendar moves on: the pass opens what fell due, and the store
     // then holds exactly what a store built on that day holds.
     store.set_clock(AlertClock::fixed(45, today()));
     assert_eq!(
         store.judge_overdue().expect("pass"),
-        5,
-        "exits of EXP-1, EXP-3, EXP-T1 and EXP-T2; the return date of EXP-T1"
+        6,
+        "exits of EXP-1, EXP-3, EXP-T1 and EXP-T2; the return date of EXP-T1; EUR-1 again"
     );
     assert_eq!(state(&store), reference());
     assert_eq!(
@@ -562,8 +592,8 @@ fn exits_fall_due_by_the_calendar_and_the_pass_opens_them() {
     store.set_clock(AlertClock::fixed(0, early));
     assert_eq!(
         store.judge_overdue().expect("pass"),
-        4,
-        "every license that exited; no return date is past on 2026-12-01"
+        5,
+        "every license that exited, and EUR-1; no return date is past on 2026-12-01"
     );
     let now = state(&store);
     store.reindex().expect("reindex");

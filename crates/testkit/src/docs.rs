@@ -199,6 +199,47 @@ pub fn delivery(number: &str, export: DocumentRef, lines: &[(u32, u64)]) -> Deli
     }
 }
 
+/// US's end-use request `number` to MX about its export license `export`
+/// (an end-user certificate), dated `date`.
+pub fn enduse_request(number: &str, export: &str, date: &str) -> Document {
+    Document::License(License::EnduseRequest(tally_model::EnduseRequest {
+        number: number.into(),
+        exporting_country: "US".into(),
+        importing_country: "MX".into(),
+        export_license: export.into(),
+        end_user_certificate: Some(tally_model::EndUserCertificate {
+            number: format!("EUC-{export}"),
+            date: "2026-10-20".into(),
+            issued_by: "SEDENA".into(),
+        }),
+        import_certificate: None,
+        end_user: None,
+        date: date.into(),
+        prepared_by: None,
+        signatory: None,
+    }))
+}
+
+/// An answer `number` of a Mexican authority to US-DDTC's `request`.
+pub fn enduse_answer(
+    number: &str,
+    request: &str,
+    answer: tally_model::EnduseVerdict,
+    date: &str,
+) -> Document {
+    Document::License(License::EnduseAnswer(tally_model::EnduseAnswer {
+        number: number.into(),
+        importing_country: "MX".into(),
+        exporting_country: "US".into(),
+        request: doc_ref("US-DDTC", request),
+        answer,
+        comment: None,
+        date: date.into(),
+        prepared_by: None,
+        signatory: None,
+    }))
+}
+
 /// A denial `number` by an authority of `denying`, of pistols (heading
 /// 9302) for Mexico, to `end_user` as the denial names it, on `date`.
 pub fn denial(number: &str, denying: &str, end_user: &str, date: &str) -> License {
