@@ -221,6 +221,16 @@ fn others() -> Vec<(&'static str, &'static str, Document)> {
             "A denial (kind 11, within v1) by the US of pistols for Guatemala, to an end user named as partners' licenses would name it otherwise.",
             denial(),
         ),
+        (
+            "enduse_request",
+            "An end-use request (kind 12, within v1) by the US asking MX to confirm the end-user certificate EXP-2026-0001 relies on.",
+            enduse_request(),
+        ),
+        (
+            "enduse_answer",
+            "An end-use answer (kind 13, within v1) by MX to that request: confirmed.",
+            enduse_answer(),
+        ),
     ]
 }
 
@@ -340,6 +350,42 @@ fn shipment_record() -> Document {
         verdict: "accepted".into(),
         failed_rules: vec![],
     })
+}
+
+fn enduse_request() -> Document {
+    Document::License(License::EnduseRequest(tally_model::EnduseRequest {
+        number: "EUR-2026-0001".into(),
+        exporting_country: "US".into(),
+        importing_country: "MX".into(),
+        export_license: "EXP-2026-0001".into(),
+        end_user_certificate: Some(tally_model::EndUserCertificate {
+            number: "EUC-2026-118".into(),
+            date: "2025-12-20".into(),
+            issued_by: "Secretaría de la Defensa Nacional".into(),
+        }),
+        import_certificate: None,
+        end_user: Some(party("Policía Estatal")),
+        date: "2026-01-02".into(),
+        prepared_by: None,
+        signatory: None,
+    }))
+}
+
+fn enduse_answer() -> Document {
+    Document::License(License::EnduseAnswer(tally_model::EnduseAnswer {
+        number: "RES-2026-0001".into(),
+        importing_country: "MX".into(),
+        exporting_country: "US".into(),
+        request: DocumentRef {
+            authority: "US-DDTC".into(),
+            number: "EUR-2026-0001".into(),
+        },
+        answer: tally_model::EnduseVerdict::Confirmed,
+        comment: Some("issued by DCAM on the date stated".into()),
+        date: "2026-01-05".into(),
+        prepared_by: None,
+        signatory: None,
+    }))
 }
 
 fn shipment_return() -> Document {
