@@ -70,6 +70,8 @@ mod desk;
 mod forms;
 #[path = "browser/paper.rs"]
 mod paper;
+#[path = "browser/requests.rs"]
+mod requests;
 #[path = "browser/statistics.rs"]
 mod statistics;
 
@@ -344,6 +346,7 @@ async fn console_flow(b: &Browser, net: &Network, seeded: &Seeded, shots: &Path)
     statistics::statistics_flow(b, net, shots).await?;
     forms::forms_flow(b, net, seeded, shots).await?;
     desk::desk_flow(b, net, seeded, shots).await?;
+    requests::requests_flow(b, net, seeded, shots).await?;
     paper::paper_flow(b, net, seeded, shots).await
 }
 

@@ -1,6 +1,6 @@
 // app.js: the console's shell: sign-in, the header (node identity, language),
 // the hash router (#/check, #/license/AUTH/NUMBER, #/trace/MAKE/SERIAL,
-// #/issue, #/network, #/alerts, #/statistics) over the seven page modules. Only the current page's DOM exists;
+// #/issue, #/requests, #/network, #/alerts, #/statistics) over the page modules. Only the current page's DOM exists;
 // pages return a cleanup function.
 
 import { api, token, setUnauthorizedHandler } from './api.js';
@@ -16,6 +16,7 @@ import { pageTrace } from './trace.js';
 import { pageStatistics } from './statistics.js';
 import { pageDrafts } from './drafts.js';
 import { pageUpload } from './upload.js';
+import { pageRequests } from './requests.js';
 import { refreshDraftCount, hideDraftCount } from './drafts-notice.js';
 
 let cleanup = null;
@@ -57,6 +58,7 @@ const ROUTES = { check: pageCheck, license: pageLicense, trace: pageTrace, issue
   statistics: pageStatistics };
 ROUTES.drafts = pageDrafts;
 ROUTES.upload = pageUpload;
+ROUTES.requests = pageRequests;
 
 function route(moveFocus = true) {
   if (!token.get() || !state.status) return;

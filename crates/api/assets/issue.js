@@ -12,11 +12,13 @@ import { prefill } from './form-kit.js';
 import { exportForm } from './form-export.js';
 import { importForm, transitForm, deliveryForm } from './form-others.js';
 import { denialForm } from './form-denial.js';
+import { enduseRequestForm } from './form-enduse.js';
 import { amendPanel, reissuePanel } from './form-amend.js';
 import { amendPath, issuePath, sendOnSubmit } from './form-submit.js';
 import { ownAuthority, ownCountry, today, plusDays, licenseHref, pageTitle } from './common.js';
 
-const FORMS = { export: exportForm, import: importForm, transit: transitForm, delivery: deliveryForm, denial: denialForm };
+const FORMS = { export: exportForm, import: importForm, transit: transitForm, delivery: deliveryForm, denial: denialForm,
+  enduse_request: enduseRequestForm };
 
 function sampleDoc(kind) {
   const cc = ownCountry() || 'US';
@@ -42,6 +44,15 @@ function sampleDoc(kind) {
       applicant: exporter, end_user: { name: 'Comercial Armas del Sur, S.A. de C.V.' },
       goods: [{ category: 'firearm', hs_heading: '9302', description: 'pistols' }],
       criterion: 'ATT Art. 7(1): risk of diversion', date: today() };
+  }
+  if (kind === 'enduse_request') {
+    return { kind, number: `EUR-${year}-${rnd}`, exporting_country: cc, importing_country: partner,
+      export_license: `EXP-${year}-0001`, end_user_certificate: { number: `EUC-${year}-118`, date: today(), issued_by: 'SEDENA' },
+      date: today() };
+  }
+  if (kind === 'enduse_answer') {
+    return { kind, number: `RES-${year}-${rnd}`, importing_country: cc, exporting_country: partner,
+      request: { authority: `${partner}-AUTH`, number: `EUR-${year}-0001` }, answer: 'confirmed', date: today() };
   }
   if (kind === 'delivery') {
     return { kind, number: `DV-${year}-${rnd}`, importing_country: cc,
@@ -79,7 +90,7 @@ function kindPanel(kindForm) {
 function jsonPanel() {
   const err = errorBox('issue-error');
   const result = h('div', { id: 'issue-result', role: 'status' });
-  const kind = h('select', { id: 'issue-kind' }, ['export', 'import', 'transit', 'delivery', 'denial'].map((k) => h('option', { value: k, i18n: `kind.${k}` })));
+  const kind = h('select', { id: 'issue-kind' }, ['export', 'import', 'transit', 'delivery', 'denial', 'enduse_request', 'enduse_answer'].map((k) => h('option', { value: k, i18n: `kind.${k}` })));
   const text = h('textarea', { id: 'issue-json', rows: 22, spellcheck: 'false', autocomplete: 'off', class: 'mono' });
   text._checks = [(v) => { try { JSON.parse(v); return null; } catch { return 'err.local_json'; } }];
   const load = () => { text.value = JSON.stringify(sampleDoc(kind.value), null, 2); };
@@ -101,7 +112,7 @@ function jsonPanel() {
   return panel;
 }
 
-const TABS = ['export', 'import', 'transit', 'delivery', 'denial', 'amend', 'status', 'json'];
+const TABS = ['export', 'import', 'transit', 'delivery', 'denial', 'enduse_request', 'amend', 'status', 'json'];
 
 export function pageIssue(view, [auth = '', num = '']) {
   const panels = {};

@@ -119,7 +119,11 @@ export function renderLicense(lic, ships, alerts) {
       ['c.denying', countries(d.denying_country)], ['c.destination', countries(d.destination)],
       ['c.transits', kind === 'export' ? countries(d.transit_countries ?? []) : countries(d.transit_countries)],
       ['c.transit', countries(d.transit_country)],
-      ['lic.exportLicense', d.export_license && licenseLink(d.export_license)],
+      // An end-use request names its own authority's license by number.
+      ['lic.exportLicense', d.export_license && licenseLink(typeof d.export_license === 'string'
+        ? { authority: lic.authority, number: d.export_license } : d.export_license)],
+      ['lic.request', d.request && h('span', { id: 'answer-request' }, licenseLink(d.request))],
+      ['lic.answer', d.answer && h('span', { id: 'answer-verdict' }, i18nOr('answer', d.answer))], ['req.comment', d.comment],
       ['lic.entryPoint', d.entry_point], ['lic.exitPoint', d.exit_point],
       ['lic.decision', d.decision && i18nOr('decision', d.decision)],
       ['lic.importCert', d.import_certificate && h('span', { id: 'import-certificate-link' }, licenseLink(d.import_certificate))],
@@ -140,9 +144,21 @@ export function renderLicense(lic, ships, alerts) {
       ],
     })] : null,
     items.length || (lic.tally && lic.tally.length) ? tallyChart(tally) : null,
+    kind === 'enduse_request' ? renderAnswers(lic.answers) : null,
     renderHistory(lic.history),
     alerts === undefined ? null : renderLicenseAlerts(alerts),
     ships === undefined ? null : renderShipments(ships));
+}
+
+/** The answers to an end-use request this node reads (none yet: said so). */
+function renderAnswers(answers) {
+  const rows = Array.isArray(answers) ? answers : [];
+  return [h('h3', { i18n: 'req.answers' }), rows.length ? table({
+    id: 'enduse-answers', rows, cols: [
+      ['lic.authority', (a) => fmt(a.authority)], ['lic.number', (a) => licenseLink(a)],
+      ['lic.answer', (a) => i18nOr('answer', a.answer)], ['lic.status', (a) => statusBadge(a.status)],
+      ['req.date', (a) => fmt(a.date)], ['req.comment', (a) => fmt(a.comment)]] })
+    : h('p', { id: 'enduse-unanswered', class: 'hint', i18n: 'req.noAnswer' })];
 }
 
 /** A person named on a document as "Name, Title" (text from the node, set as text). */

@@ -85,6 +85,10 @@ pub struct LicenseView {
     /// node can read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub export_licenses: Option<Vec<DocumentRef>>,
+    /// For an end-use request: the answers to it this node reads, each as
+    /// `{"authority", "number", "status", "answer", "date", "comment"}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answers: Option<Vec<serde_json::Value>>,
     /// Who can read it, when it is sealed: its sealed recipient list, the
     /// issuer first. Absent when it is in clear (every trusted node reads it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -200,6 +204,7 @@ impl LicenseView {
                 .map(|ts| ts.into_iter().map(TransitView::from).collect()),
             allocated: None,
             export_licenses: None,
+            answers: None,
             authority: state.authority,
             number: state.number,
             kind: state.kind,
@@ -229,6 +234,16 @@ impl LicenseView {
     /// licenses citing it that this node can read (revoked ones listed, not
     /// counted). Nothing for another kind.
     pub fn with_citing(mut self, citing: Vec<LicenseState>) -> LicenseView {
+        if let License::EnduseRequest(_) = &self.document {
+            let answers = citing.iter().filter_map(|s| match &s.document {
+                License::EnduseAnswer(a) => Some(serde_json::json!({
+                    "authority": s.authority, "number": s.number, "status": s.status,
+                    "answer": a.answer, "date": a.date, "comment": a.comment})),
+                _ => None,
+            });
+            self.answers = Some(answers.collect());
+            return self;
+        }
         let License::Import(cert) = &self.document else {
             return self;
         };

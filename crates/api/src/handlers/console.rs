@@ -78,6 +78,12 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../assets/form-denial.js"),
     ),
     (
+        "form-enduse.js",
+        JS,
+        include_str!("../../assets/form-enduse.js"),
+    ),
+    ("requests.js", JS, include_str!("../../assets/requests.js")),
+    (
         "form-amend.js",
         JS,
         include_str!("../../assets/form-amend.js"),

@@ -281,8 +281,9 @@ pub(crate) fn license_view(
         ),
         _ => (None, vec![]),
     };
+    // An import certificate's exports; an end-use request's answers.
     let citing = match state.kind {
-        LicenseKind::Import => reader.citing_licenses(&reference)?,
+        LicenseKind::Import | LicenseKind::EnduseRequest => reader.citing_licenses(&reference)?,
         _ => vec![],
     };
     Ok(license_view_of(

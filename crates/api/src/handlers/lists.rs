@@ -83,7 +83,7 @@ fn country(name: &str, v: &Option<String>) -> Result<Option<String>, ApiError> {
 fn parse_kind(k: &str) -> Result<LicenseKind, ApiError> {
     serde_json::from_value(Value::String(k.to_string())).map_err(|_| {
         ApiError::invalid_json(format!(
-            "kind {k:?} is not one of export, import, transit, delivery"
+            "kind {k:?} is not one of export, import, transit, delivery, denial, enduse_request, enduse_answer"
         ))
     })
 }
@@ -274,6 +274,10 @@ const SUMMARY_FIELDS: &[&str] = &[
     "applicant",
     "consignee",
     "criterion",
+    "end_user_certificate",
+    "request",
+    "answer",
+    "comment",
 ];
 
 /// One summary: the document's route, parties and validity, and per line
