@@ -350,6 +350,11 @@ national championship in Monterrey as a temporary export (D1298740, due back
 within 30 days, DCAM permit DCAM-PI-2026-0046). They left Laredo yesterday
 and came back today, recorded as a return against the same license: one
 export, no serial.repeat, and nothing for return.overdue to find.
+Asked first: before licensing 25 pistols for Jalisco's state police
+(D1298742), BIS asked DCAM whether the end-user certificate was genuine
+(BIS-EUR-2026-0031); DCAM confirmed it from its console's Requests page,
+the signed answer reached BIS, and only then was the license issued (a
+request left unanswered raises enduse.unanswered).
 Before today, a year of traffic: 192 licenses (D1300000-D1300191) with their
 import permits, crossings and deliveries, some by sea through Guatemala; a few
 never arrived or were never verified delivered (delivery.overdue), entered
@@ -590,6 +595,7 @@ async fn seed(nodes: &[Node]) -> anyhow::Result<()> {
         tracing::info!(%warning, "DCAM's officer was warned at issue");
     }
     crate::demo_temporary::tell(us, mx).await?;
+    crate::demo_enduse::tell(us, mx).await?;
     Ok(())
 }
 

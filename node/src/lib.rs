@@ -38,6 +38,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod demo_denial;
+pub mod demo_enduse;
 pub mod demo_paper;
 pub mod demo_temporary;
 pub mod demo_year;

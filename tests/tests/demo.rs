@@ -182,6 +182,35 @@ async fn demo_starts_when_its_default_api_port_is_taken() -> Result<()> {
         printed_text.contains("return.overdue"),
         "the story names it"
     );
+    // Asked first: the request, Mexico's confirmation, then the license.
+    let request: serde_json::Value = http
+        .get(format!(
+            "{}/v1/licenses/US-BIS/BIS-EUR-2026-0031",
+            consoles[0]
+        ))
+        .bearer_auth(officers.first().context("US-BIS's officer")?)
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(
+        request["answers"][0]["answer"] == "confirmed",
+        "the end-use request on US-BIS: {request}"
+    );
+    let issued = http
+        .get(format!("{}/v1/licenses/US-BIS/D1298742", consoles[1]))
+        .bearer_auth(officer)
+        .send()
+        .await?
+        .status();
+    ensure!(
+        issued == 200,
+        "the license issued after the answer: {issued}"
+    );
+    ensure!(
+        printed_text.contains("enduse.unanswered"),
+        "the story names it"
+    );
 
     // The bystander, JM-FLA: it says it holds the others' entries and reads
     // none; it holds US-BIS's log, every entry sealed, and cannot read the
