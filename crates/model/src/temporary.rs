@@ -131,9 +131,8 @@ pub fn return_overdue(s: &Subject, rows: &[ShipmentRow], today: Date) -> Option<
         r.checkpoint.direction != Direction::Return || r.date.parse::<Date>().is_ok_and(|d| d <= by)
     };
     let (out, back) = moved(s, rows.iter().filter(on_time));
-    if short(&out, &back).is_none() {
-        return None;
-    }
+    // Everything that left was back by `return_by`: nothing to say.
+    short(&out, &back)?;
     let (out, back) = moved(s, rows.iter());
     let (open, detail) = match short(&out, &back) {
         Some((line, q, b)) => (
