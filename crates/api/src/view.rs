@@ -27,6 +27,10 @@ pub struct VerifyAnswer {
     /// `accept` or `reject`.
     pub verdict: &'static str,
     pub checks: Vec<tally_verify::Check>,
+    /// What no rule refuses but the officer should know (a crossing no
+    /// planned shipment names); absent when nothing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
     /// The license as this node knows it; `null` when it knows none.
     pub license: Option<LicenseView>,
     /// The shipment record this check wrote (`"record": true`), else `null`.

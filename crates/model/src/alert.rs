@@ -58,10 +58,14 @@ pub enum AlertKind {
     /// `[alerts] enduse_days` (`crate::enduse`).
     #[serde(rename = "enduse.unanswered")]
     EnduseUnanswered,
+    /// A crossing at a point or time no planned shipment of the license
+    /// names (`crate::plan`).
+    #[serde(rename = "shipment.unplanned")]
+    ShipmentUnplanned,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 16] = [
+    pub const ALL: [AlertKind; 17] = [
         AlertKind::DocumentInvalid,
         AlertKind::Equivocation,
         AlertKind::ShipmentRefused,
@@ -78,6 +82,7 @@ impl AlertKind {
         AlertKind::DenialMatch,
         AlertKind::ReturnOverdue,
         AlertKind::EnduseUnanswered,
+        AlertKind::ShipmentUnplanned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -98,6 +103,7 @@ impl AlertKind {
             AlertKind::DenialMatch => "denial.match",
             AlertKind::ReturnOverdue => "return.overdue",
             AlertKind::EnduseUnanswered => "enduse.unanswered",
+            AlertKind::ShipmentUnplanned => "shipment.unplanned",
         }
     }
 

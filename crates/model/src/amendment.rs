@@ -241,7 +241,7 @@ const COMMON: [Amendable; 6] = [
     rule("/original_issue_date", Frozen, MIGRATION),
 ];
 
-const EXPORT: [Amendable; 24] = [
+const EXPORT: [Amendable; 25] = [
     COMMON[0],
     COMMON[1],
     COMMON[2],
@@ -299,6 +299,11 @@ const EXPORT: [Amendable; 24] = [
         "/consignees",
         Free,
         "consignees are shipment data and may change",
+    ),
+    rule(
+        "/planned_shipments",
+        Free,
+        "planned shipments are shipment data and may change",
     ),
     rule(
         "/temporary",

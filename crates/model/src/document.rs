@@ -5,6 +5,7 @@
 //! refused by [`crate::validate`] with a reason, not by the JSON parser.
 
 use crate::id::{AuthorityId, Country};
+pub use crate::key_documents::{EncryptionKey, KeyRotation, PaperKey};
 use crate::x25519::EncryptionPublic;
 use serde::{Deserialize, Serialize};
 
@@ -187,6 +188,33 @@ pub struct Temporary {
     pub return_by: String,
 }
 
+/// How a planned consignment travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransportMode {
+    Road,
+    Rail,
+    Sea,
+    Air,
+    Post,
+    Multimodal,
+}
+
+/// A consignment the export license plans (`crate::plan`): where it leaves
+/// and enters (UN/LOCODE or customs office codes), how, between which
+/// dates, and by whom. Shipment data: amendments may change it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedShipment {
+    pub exit_point: String,
+    pub entry_point: String,
+    pub mode: TransportMode,
+    pub from: String,
+    pub to: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExportLicense {
@@ -239,6 +267,9 @@ pub struct ExportLicense {
     /// Present on a temporary export (added within v1; absent: permanent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temporary: Option<Temporary>,
+    /// The consignments planned (added within v1; none: not planned).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub planned_shipments: Vec<PlannedShipment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -667,61 +698,6 @@ impl ShipmentVerdict {
             ShipmentVerdict::Accept => "accept",
             ShipmentVerdict::Reject => "reject",
         }
-    }
-}
-
-/// A new signing key, announced in the log and signed by the current one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyRotation {
-    /// Hex of the 32-byte Ed25519 public key.
-    pub new_key: String,
-    pub valid_from_ms: i64,
-}
-
-/// A new X25519 encryption key of the authority, announced in its own log.
-/// Always network-visible (never sealed): every node must be able to seal to
-/// it. Issuers seal to the newest key seen; the old secret stays to read old
-/// entries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EncryptionKey {
-    /// The 32-byte X25519 public key; lowercase hex in JSON, like
-    /// [`KeyRotation::new_key`].
-    #[serde(with = "hex32")]
-    pub public_key: [u8; 32],
-    pub valid_from_ms: i64,
-}
-
-/// The authority's paper key (docs/PROTOCOL.md 14): an Ed25519 key that
-/// signs only the seals printed on its documents, announced in its own log
-/// (never sealed: every verifier needs it) and rotated on its own.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PaperKey {
-    /// The 32-byte Ed25519 public key; lowercase hex in JSON.
-    #[serde(with = "hex32")]
-    pub public_key: [u8; 32],
-    pub valid_from_ms: i64,
-}
-
-impl EncryptionKey {
-    pub fn public(&self) -> EncryptionPublic {
-        EncryptionPublic(self.public_key)
-    }
-}
-
-/// Serde for a 32-byte key as 64 lowercase hex digits.
-mod hex32 {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
-
-    pub fn serialize<S: Serializer>(key: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(key))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
-        let text = String::deserialize(d)?;
-        let bytes = hex::decode(&text).map_err(D::Error::custom)?;
-        bytes
-            .try_into()
-            .map_err(|_| D::Error::custom("expected 64 hex digits (32 bytes)"))
     }
 }
 

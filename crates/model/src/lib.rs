@@ -54,8 +54,10 @@ pub mod fields;
 pub mod id;
 pub mod issuer_keys;
 pub mod judgement;
+pub mod key_documents;
 pub mod lifecycle;
 pub mod linkage;
+pub mod plan;
 pub mod provenance;
 pub mod random;
 pub mod recipients;
@@ -81,8 +83,9 @@ pub use document::{
     Category, Checkpoint, Decision, DeliveryLine, DeliveryVerification, Direction, Document,
     DocumentRef, EncryptionKey, EndUserCertificate, EnduseAnswer, EnduseRequest, EnduseVerdict,
     ExportLicense, ImportCertificate, Item, KeyRotation, License, LicenseKind, Money, PaperKey,
-    Party, Recipient, SealedPayload, ShipmentLine, ShipmentRecord, ShipmentVerdict, Shipments,
-    Status, StatusChange, Temporary, TemporaryPurpose, TransitAuthorization, Unit,
+    Party, PlannedShipment, Recipient, SealedPayload, ShipmentLine, ShipmentRecord,
+    ShipmentVerdict, Shipments, Status, StatusChange, Temporary, TemporaryPurpose,
+    TransitAuthorization, TransportMode, Unit,
 };
 pub use entry::{
     AuthorityKey, Body, Entry, EntryHash, MAX_ENTRY_BYTES, MAX_STANZAS, OpenedEntry, Sealed,

@@ -82,5 +82,6 @@ pub fn export_license() -> ExportLicense {
         value: None,
         place_of_issue: None,
         temporary: None,
+        planned_shipments: vec![],
     }
 }

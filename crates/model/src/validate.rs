@@ -528,6 +528,7 @@ pub fn license_faults(license: &License, issuer: Country, limit: usize) -> Fault
         License::Export(d) => {
             export(&mut f, d);
             crate::temporary::faults(&mut f, d);
+            crate::plan::faults(&mut f, d);
         }
         License::Import(d) => import(&mut f, d),
         License::Transit(d) => {

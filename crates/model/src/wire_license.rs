@@ -50,6 +50,7 @@ fn export_to_pb(d: &ExportLicense) -> pb::ExportLicense {
         prepared_by: person_to_pb(&d.prepared_by),
         signatory: person_to_pb(&d.signatory),
         temporary: d.temporary.as_ref().map(temporary_to_pb),
+        planned_shipments: d.planned_shipments.iter().map(plan_to_pb).collect(),
     }
 }
 
@@ -169,6 +170,36 @@ fn denial_from_pb(d: pb::Denial) -> Result<crate::denial::Denial, DecodeError> {
         date: d.date,
         prepared_by: person_from_pb(d.prepared_by),
         signatory: person_from_pb(d.signatory),
+    })
+}
+
+fn plan_to_pb(p: &PlannedShipment) -> pb::PlannedShipment {
+    pb::PlannedShipment {
+        exit_point: p.exit_point.clone(),
+        entry_point: p.entry_point.clone(),
+        mode: match p.mode {
+            TransportMode::Road => "road",
+            TransportMode::Rail => "rail",
+            TransportMode::Sea => "sea",
+            TransportMode::Air => "air",
+            TransportMode::Post => "post",
+            TransportMode::Multimodal => "multimodal",
+        }
+        .into(),
+        from: p.from.clone(),
+        to: p.to.clone(),
+        carrier: p.carrier.clone().unwrap_or_default(),
+    }
+}
+
+fn plan_from_pb(p: pb::PlannedShipment) -> Result<PlannedShipment, DecodeError> {
+    Ok(PlannedShipment {
+        exit_point: p.exit_point,
+        entry_point: p.entry_point,
+        mode: enum_parse("planned_shipments.mode", &p.mode)?,
+        from: p.from,
+        to: p.to,
+        carrier: opt(&p.carrier),
     })
 }
 
@@ -343,6 +374,11 @@ fn export_from_pb(d: pb::ExportLicense) -> Result<ExportLicense, DecodeError> {
                 })
             })
             .transpose()?,
+        planned_shipments: d
+            .planned_shipments
+            .into_iter()
+            .map(plan_from_pb)
+            .collect::<Result<_, _>>()?,
     })
 }
 

@@ -199,6 +199,7 @@ fn any_export() -> BoxedStrategy<ExportLicense> {
                 value: value.map(|(amount, currency)| Money { amount, currency }),
                 place_of_issue,
                 temporary: None,
+                planned_shipments: vec![],
             },
         )
         .boxed()

@@ -51,6 +51,8 @@ pub(crate) fn license(tx: &mut Tx, license: &DocumentRef, held: Held) -> Result<
     found.extend(judgement::after_revocation(&s, &rows));
     clear(tx, AlertKind::ShipmentDiscrepancy, &state, held)?;
     found.extend(judgement::discrepancy(&s, &rows));
+    clear(tx, AlertKind::ShipmentUnplanned, &state, held)?;
+    found.extend(tally_model::plan::findings(&s, &rows));
     keep(tx, &state, found);
     import_withdrawn(tx, &state, held)?;
     overdue(tx, &state, &rows, held)?;

@@ -111,7 +111,13 @@ fn logs() -> Vec<Vec<VerifiedEntry>> {
         // no repeat. R3, still abroad under EXP-T1, leaving again is one.
         us.next_at(
             T0 + 27_000,
-            temporary_export("EXP-T2", 3, &["R1", "R3"], "2027-04-30", "2027-05-30"),
+            planned(temporary_export(
+                "EXP-T2",
+                3,
+                &["R1", "R3"],
+                "2027-04-30",
+                "2027-05-30",
+            )),
         ),
         us.next_at(
             T0 + 28_000,
@@ -253,6 +259,23 @@ fn logs() -> Vec<Vec<VerifiedEntry>> {
         co.next(status("DEN-2", Status::Revoked, "entered in error")),
     ];
     vec![us_log, mx_log, aduana_log, gt_log, co_log]
+}
+
+/// `doc` (an export license) planning one consignment by road from Laredo:
+/// its exits elsewhere are `shipment.unplanned`.
+fn planned(doc: Document) -> Document {
+    let Document::License(License::Export(mut e)) = doc else {
+        return doc;
+    };
+    e.planned_shipments = vec![tally_model::PlannedShipment {
+        exit_point: "USLRD".into(),
+        entry_point: "MXNLD".into(),
+        mode: tally_model::TransportMode::Road,
+        from: "2026-11-10".into(),
+        to: "2026-11-20".into(),
+        carrier: None,
+    }];
+    Document::License(License::Export(e))
 }
 
 /// A fork of US-DDTC at seq 1, as a peer would prove it.
@@ -409,6 +432,7 @@ fn the_reference_state_holds_what_the_logs_say() {
             "shipment.discrepancy:US-DDTC/EXP-2:MX-SEDENA:5",
             "shipment.off_route:US-DDTC/EXP-1:MX-SEDENA:4",
             "shipment.refused:US-DDTC/EXP-1:MX-SEDENA:3",
+            "shipment.unplanned:US-DDTC/EXP-T2:US-DDTC:18",
         ]
     );
     let open: Vec<bool> = alerts.iter().map(|a| a.open).collect();
@@ -417,7 +441,7 @@ fn the_reference_state_holds_what_the_logs_say() {
         vec![
             false, true, true, true, true, false, true, false, true, false, true, false, true,
             false, true, true, false, true, true, true, true, true, true, true, true, true, true,
-            true, false, true, true, true
+            true, false, true, true, true, true,
         ],
         "EXP-1's exits were verified delivered after they fell due, and its discrepancy \
          closed when exits caught up; EXP-3's delivery was revoked; nothing of EXP-2 ever exited; \
@@ -457,6 +481,11 @@ fn the_reference_state_holds_what_the_logs_say() {
     // Overdue from the day after return_by.
     let day_after: Date = "2026-12-21".parse().expect("a date");
     assert_eq!(returns.raised_at_ms, day_after.days() * 86_400_000);
+    let unplanned = &alerts[32].detail;
+    assert!(
+        unplanned.contains("exit at \"PORT\", a point no planned shipment names (planned: USLRD)"),
+        "{unplanned}"
+    );
     let late = &alerts[16];
     assert!(
         !late.open && late.detail.contains("due 2026-12-01, came on 2026-12-10"),

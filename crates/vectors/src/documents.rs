@@ -73,6 +73,7 @@ pub(crate) fn export_license() -> ExportLicense {
         value: None,
         place_of_issue: None,
         temporary: None,
+        planned_shipments: vec![],
     }
 }
 

@@ -24,6 +24,9 @@ pub struct Check {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     pub checks: Vec<Check>,
+    /// What the officer should know and no rule refuses: a crossing no
+    /// planned shipment names (`tally_model::plan::unplanned`).
+    pub flags: Vec<String>,
 }
 
 impl Verdict {
@@ -124,6 +127,7 @@ pub fn evaluate(facts: Option<&Facts>, declared: &Declared, reference: &str) -> 
                 ok: false,
                 detail: format!("{reference} is not known to this node"),
             }],
+            flags: vec![],
         };
     };
     let mut checks = vec![Check {
@@ -141,7 +145,17 @@ pub fn evaluate(facts: Option<&Facts>, declared: &Declared, reference: &str) -> 
         let (ok, detail) = f(facts, declared);
         checks.push(Check { rule, ok, detail });
     }
-    Verdict { checks }
+    let cp = &declared.checkpoint;
+    let flags = tally_model::plan::unplanned(
+        &facts.license.document,
+        cp.direction,
+        &cp.port,
+        declared.date,
+    )
+    .map(|why| format!("shipment.unplanned: {why}"))
+    .into_iter()
+    .collect();
+    Verdict { checks, flags }
 }
 
 fn signature(f: &Facts, _: &Declared) -> (bool, String) {

@@ -112,6 +112,7 @@ fn answer(
                 hash: e.hash.to_hex(),
             }),
             checks: verdict.checks,
+            flags: verdict.flags,
             license,
             dry_run: dry.then(|| {
                 let t = trial.unwrap_or_default();
