@@ -9,7 +9,8 @@ import { licenseLink, pageTitle, raisedAt, refreshAlertCount } from './common.js
 /** The kinds `GET /v1/alerts?kind=` accepts today (docs/API.md "Alerts"). */
 const ALERT_KINDS = ['shipment.discrepancy', 'shipment.refused', 'shipment.off_route', 'shipment.after_revocation',
   'delivery.overdue', 'serial.repeat', 'import.withdrawn', 'document.invalid', 'equivocation', 'key.compromised',
-  'log.cloned', 'party.excluded', 'document.unreadable', 'denial.match', 'return.overdue', 'enduse.unanswered'];
+  'log.cloned', 'party.excluded', 'document.unreadable', 'denial.match', 'return.overdue', 'enduse.unanswered',
+  'shipment.unplanned'];
 const ALERTS_PAGE = 50;
 
 /** A kind as a label in the current language, with its code; unknown kinds as their code alone. */

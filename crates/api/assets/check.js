@@ -111,6 +111,9 @@ function renderVerdict(box, r) {
     h('div', { class: `verdict ${ok ? 'accept' : 'reject'}` },
       h('span', { class: 'sym', 'aria-hidden': 'true' }, ok ? '✔' : '✘'), ' ',
       h('span', { id: 'verdict', 'data-verdict': ok ? 'accept' : 'reject', i18n: ok ? 'verdict.accept' : 'verdict.reject' })),
+    // What no rule refuses but the officer should know (text from the node).
+    Array.isArray(r.flags) && r.flags.length ? h('div', { id: 'verdict-flags', class: 'alert warn', role: 'note' },
+      h('strong', { i18n: 'check.flags' }), h('ul', {}, r.flags.map((f) => h('li', { text: String(f) })))) : null,
     table({
       id: 'checks', caption: 'checks.caption', rows: checks, cls: 'checks',
       rowAttrs: (c) => ({ 'data-rule': c.rule, 'data-ok': c.ok ? 'true' : 'false', class: c.ok ? 'ok' : 'bad' }),

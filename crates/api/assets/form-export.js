@@ -8,10 +8,24 @@
 // a permanent export).
 
 import { h } from './dom.js';
-import { CHECK, collect, control, countryField } from './form-kit.js';
+import { CHECK, collect, control, countryField, listOf } from './form-kit.js';
 import { itemLines } from './form-items.js';
 import { numberField, ownCountryField, parties, party, picker, transitCountries, validity } from './form-parts.js';
 import { ownCountry } from './common.js';
+
+const MODES = ['road', 'rail', 'sea', 'air', 'post', 'multimodal'];
+
+/** Planned consignments: shipment data, which amendments may change. */
+function plans() {
+  return listOf({ pointer: '/planned_shipments', legend: 'lic.plans', addKey: 'fm.addPlan', cls: 'plans',
+    make: () => h('div', { class: 'grid' },
+      control({ tpl: '/planned_shipments/#/exit_point', label: 'lic.exitPoint', parse: 'upper', checks: [CHECK.required] }),
+      control({ tpl: '/planned_shipments/#/entry_point', label: 'lic.entryPoint', parse: 'upper', checks: [CHECK.required] }),
+      control({ tpl: '/planned_shipments/#/mode', label: 'col.mode', options: MODES.map((m) => [m, `mode.${m}`]) }),
+      control({ tpl: '/planned_shipments/#/from', label: 'col.from', type: 'date', checks: [CHECK.required, CHECK.date] }),
+      control({ tpl: '/planned_shipments/#/to', label: 'col.to', type: 'date', checks: [CHECK.required, CHECK.date] }),
+      control({ tpl: '/planned_shipments/#/carrier', label: 'party.carriers' })) });
+}
 
 /** The purposes of a temporary export (docs/API.md), in the order offered. */
 export const PURPOSES = ['trade_show', 'repair', 'demonstration', 'hunting', 'competition', 'other'];
@@ -64,6 +78,7 @@ export const exportForm = {
       parties('/consignees', 'party.consignees', 'fm.addConsignee'),
       parties('/carriers', 'party.carriers', 'fm.addCarrier'),
       itemLines(),
+      plans(),
       h('fieldset', { class: 'terms' }, h('legend', { i18n: 'fm.terms' }),
         h('div', { class: 'grid' },
           control({ pointer: '/value/amount', label: 'fm.valueAmount', checks: [CHECK.amount], attrs: { inputmode: 'decimal' } }),

@@ -131,6 +131,11 @@ export function renderLicense(lic, ships, alerts) {
       ['lic.purpose', d.temporary && h('span', { id: 'license-temporary' }, i18nOr('purpose', d.temporary.purpose))],
       ['lic.returnBy', d.temporary && d.temporary.return_by ? raisedAt(d.temporary.return_by) : null],
     ]),
+    Array.isArray(d.planned_shipments) && d.planned_shipments.length ? [h('h3', { i18n: 'lic.plans' }), table({
+      id: 'planned-shipments', rows: d.planned_shipments, cols: [
+        ['lic.exitPoint', (p) => fmt(p.exit_point)], ['lic.entryPoint', (p) => fmt(p.entry_point)],
+        ['col.mode', (p) => i18nOr('mode', p.mode)], ['col.from', (p) => fmt(p.from)], ['col.to', (p) => fmt(p.to)],
+        ['party.carriers', (p) => fmt(p.carrier)]] })] : null,
     kind === 'export' && Array.isArray(d.transit_countries) && d.transit_countries.length
       ? renderTransits(lic.transit_authorizations, d.transit_countries) : null,
     items.length ? [h('h3', { i18n: 'lic.items' }), table({

@@ -165,6 +165,31 @@ fn export_variants() -> Vec<(&'static str, &'static str, Document)> {
 fn others() -> Vec<(&'static str, &'static str, Document)> {
     vec![
         (
+            "export_license_planned",
+            "The export license with two planned shipments (ExportLicense field 26, PlannedShipment {1 exit_point, 2 entry_point, 3 mode, 4 from, 5 to, 6 carrier}, added within v1): by road through Laredo, then by sea from Houston.",
+            Document::License(License::Export(ExportLicense {
+                planned_shipments: vec![
+                    tally_model::PlannedShipment {
+                        exit_point: "USLRD".into(),
+                        entry_point: "MXNLD".into(),
+                        mode: tally_model::TransportMode::Road,
+                        from: "2026-02-01".into(),
+                        to: "2026-02-10".into(),
+                        carrier: Some("Transportes del Golfo SA".into()),
+                    },
+                    tally_model::PlannedShipment {
+                        exit_point: "USHOU".into(),
+                        entry_point: "MXVER".into(),
+                        mode: tally_model::TransportMode::Sea,
+                        from: "2026-04-01".into(),
+                        to: "2026-04-15".into(),
+                        carrier: None,
+                    },
+                ],
+                ..export_license()
+            })),
+        ),
+        (
             "import_certificate",
             "An import certificate (kind 2).",
             Document::License(License::Import(import_certificate())),
