@@ -391,7 +391,9 @@ impl Rejudge {
                 _ => judge::Held::Before,
             };
             judge::license(tx, &license, held)?;
-            crate::enduse::after(tx, &license)?;
+            if crate::enduse::concerns(doc) {
+                crate::enduse::after(tx, &license)?;
+            }
             if import {
                 judge::citing(tx, &license)?;
             }

@@ -12,7 +12,17 @@ use crate::keys;
 use crate::state::LicenseState;
 use crate::tx::Tx;
 use tally_model::enduse::{self, Answered};
-use tally_model::{AlertKind, AuthorityId, Date, DocumentRef, License};
+use tally_model::{AlertKind, AuthorityId, Date, Document, DocumentRef, License};
+
+/// Whether `doc` may be a request, an answer or a status change of one:
+/// what [`after`] must see (any other document costs it no read).
+pub(crate) fn concerns(doc: &Document) -> bool {
+    matches!(
+        doc,
+        Document::StatusChange(_)
+            | Document::License(License::EnduseRequest(_) | License::EnduseAnswer(_))
+    )
+}
 
 /// After a request, an answer or a status change of either was applied:
 /// indexes what `subject` cites and re-judges the request concerned.
