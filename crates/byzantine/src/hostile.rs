@@ -62,10 +62,16 @@ pub enum Class {
     /// or withdraws its last denial: `denial.match` opens and closes on
     /// every US export, whichever arrives first.
     GtDenial,
+    /// US lends rifles R1 and R2 on temporary exports (some already due
+    /// back), records their exits and returns (a return of what never left
+    /// at times: the recorder says accept), and exits R1 under a permanent
+    /// export too: `return.overdue`, `delivery.overdue` and the
+    /// `serial.repeat` a return excuses, in any arrival order.
+    Temporary,
 }
 
 impl Class {
-    const US: [Class; 17] = [
+    const US: [Class; 18] = [
         Class::Honest,
         Class::Clear,
         Class::StatusChange,
@@ -83,6 +89,7 @@ impl Class {
         Class::Fork,
         Class::UsAnnounce,
         Class::PoolIssuerKey,
+        Class::Temporary,
     ];
 }
 
@@ -105,6 +112,8 @@ struct Writer {
     issuer: EncryptionSecret,
     /// US's pool keys in the order their first announcement counts.
     counted: Vec<u64>,
+    /// Temporary exports issued so far.
+    trips: Vec<String>,
 }
 
 /// US's pool of encryption keys to announce and seal with: more than the
@@ -270,8 +279,73 @@ impl Writer {
                 self.issuer = enc(US_ENC);
                 e.signed().encode()
             }
+            Class::Temporary => self.temporary(rng),
             Class::GtAnnounce | Class::GtDenial => unreachable!("GT's class"),
         }
+    }
+
+    /// One step of the rifles' trips ([`Class::Temporary`]).
+    fn temporary(&mut self, rng: &mut Rng) -> Vec<u8> {
+        use tally_model::Direction;
+        use tally_testkit::docs::{doc_ref, shipment, temporary_export};
+        let step = if self.trips.is_empty() {
+            0
+        } else {
+            rng.range(0, 3)
+        };
+        let trip = |w: &Writer, rng: &mut Rng| {
+            let k = rng.range(0, w.trips.len() as u64 - 1) as usize;
+            doc_ref("US-DDTC", &w.trips[k])
+        };
+        let doc = match step {
+            0 => {
+                let n = format!("TMP-{}", self.trips.len() + 1);
+                self.trips.push(n.clone());
+                // Due back before the receivers' today, or long after.
+                let by = if rng.range(0, 1) == 0 {
+                    "2026-10-20"
+                } else {
+                    "2027-06-01"
+                };
+                temporary_export(&n, 2, &["R1", "R2"], "2026-10-15", by)
+            }
+            1 => shipment(
+                trip(self, rng),
+                Direction::Exit,
+                "US",
+                &[(1, 2, &["R1", "R2"])],
+                true,
+            ),
+            2 => {
+                let serial: &[&str] = if rng.range(0, 1) == 0 {
+                    &["R1"]
+                } else {
+                    &["r-2"]
+                };
+                shipment(
+                    trip(self, rng),
+                    Direction::Return,
+                    "US",
+                    &[(1, 1, serial)],
+                    true,
+                )
+            }
+            // R1 leaving under one of US's other exports.
+            _ => {
+                let number = match self.issued.len() {
+                    0 => "EXP-404".to_string(),
+                    k => self.issued[rng.range(0, k as u64 - 1) as usize].clone(),
+                };
+                shipment(
+                    doc_ref("US-DDTC", &number),
+                    Direction::Exit,
+                    "US",
+                    &[(1, 1, &["R1"])],
+                    true,
+                )
+            }
+        };
+        self.honest(doc).signed().encode()
     }
 
     /// US announces pool key `i` (the first announcement of a key counts).
@@ -449,6 +523,7 @@ pub fn timeline(rng: &mut Rng, len: usize) -> Vec<Delivery> {
         gt_key: enc(GT_CARD_ENC).public(),
         issuer: enc(US_ENC),
         counted: Vec::new(),
+        trips: Vec::new(),
     };
     let mut gt = Log::new("GT-DIGECAM", GT_KEY);
     let mut out = Vec::with_capacity(len + len / 8);

@@ -25,5 +25,5 @@ fn the_grammar_covers_every_fault() {
             seen.insert(d.class);
         }
     }
-    assert_eq!(seen.len(), 19, "{seen:?}");
+    assert_eq!(seen.len(), 20, "{seen:?}");
 }
