@@ -598,6 +598,22 @@ impl Api {
     }
 
     /// `POST /v1/licenses` as the issuer, which must answer 201: its body.
+    /// Waits until this node answers 200 to `GET path` (a document it holds
+    /// and reads).
+    pub async fn until_holds(&self, path: &str) -> Result<()> {
+        wait_until(
+            Duration::from_secs(20),
+            &format!("{} holds {path}", self.base),
+            async || {
+                self.get(As::Officer, path)
+                    .await
+                    .is_ok_and(|(status, _)| status == 200)
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
     pub async fn issue(&self, doc: &Value) -> Result<Value> {
         let (status, body) = self.post(As::Issuer, "/v1/licenses", doc).await?;
         anyhow::ensure!(status == 201, "issuing {}: {status} {body}", doc["number"]);

@@ -18,20 +18,6 @@ const US: usize = 0;
 const MX: usize = 1;
 const GT: usize = 2;
 
-async fn until_held(api: &Api, path: &str) -> Result<()> {
-    wait_until(
-        REPLICATION,
-        &format!("{} holds {path}", api.base),
-        async || {
-            api.get(As::Officer, path)
-                .await
-                .is_ok_and(|(status, _)| status == 200)
-        },
-    )
-    .await?;
-    Ok(())
-}
-
 /// GT's denial of pistols for Mexico to `end_user`, dated 30 days ago.
 fn denial(number: &str, end_user: &str) -> Value {
     json!({"kind": "denial", "number": number, "denying_country": "GT",
@@ -87,7 +73,8 @@ async fn a_denied_buyer_is_matched_in_either_order_and_closes_when_withdrawn() -
     let (us, mx, gt) = (net.api(US), net.api(MX), net.api(GT));
     mx.issue(&docs::import("IC-2026-0050", "MX", "US", 50))
         .await?;
-    until_held(&us, "/v1/licenses/MX-SEDENA/IC-2026-0050").await?;
+    us.until_holds("/v1/licenses/MX-SEDENA/IC-2026-0050")
+        .await?;
 
     // The denial first: published in clear, so the US reads it.
     let den1 = gt
@@ -97,7 +84,7 @@ async fn a_denied_buyer_is_matched_in_either_order_and_closes_when_withdrawn() -
         den1["recipients"] == json!([]),
         "a denial travels in clear by default: {den1}"
     );
-    until_held(&us, "/v1/licenses/GT-DIGECAM/DEN-1").await?;
+    us.until_holds("/v1/licenses/GT-DIGECAM/DEN-1").await?;
     let den1_seq = den1["entry"]["seq"].as_u64().context("seq")?;
     // A dry run warns as the signature will, and signs nothing.
     let (status, trial) = us
@@ -124,7 +111,7 @@ async fn a_denied_buyer_is_matched_in_either_order_and_closes_when_withdrawn() -
 
     // The license first, the denial after.
     us.issue(&export("EXP-2", "Distribuidora Pacífico")).await?;
-    until_held(&mx, "/v1/licenses/US-DDTC/EXP-2").await?;
+    mx.until_holds("/v1/licenses/US-DDTC/EXP-2").await?;
     on_readers(&net, "EXP-2", &[]).await?;
     let den2 = gt
         .issue(&denial("DEN-2", "DISTRIBUIDORA PACIFICO LTDA."))
@@ -154,13 +141,13 @@ async fn a_denied_buyer_is_matched_in_either_order_and_closes_when_withdrawn() -
             && !den3["recipients"].to_string().contains("US-DDTC"),
         "sealed to GT and MX: {den3}"
     );
-    until_held(&mx, "/v1/licenses/GT-DIGECAM/DEN-3").await?;
+    mx.until_holds("/v1/licenses/GT-DIGECAM/DEN-3").await?;
     let answer = us.issue(&export("EXP-3", "Casa de Armas Quetzal")).await?;
     ensure!(
         !answer["warnings"].to_string().contains("denial.match"),
         "{answer}"
     );
-    until_held(&mx, "/v1/licenses/US-DDTC/EXP-3").await?;
+    mx.until_holds("/v1/licenses/US-DDTC/EXP-3").await?;
     let (status, _) = us.get(As::Officer, "/v1/licenses/GT-DIGECAM/DEN-3").await?;
     ensure!(status != 200, "the US does not read DEN-3");
     // Mexico reads both, and so raises the match the US cannot see.

@@ -18,20 +18,6 @@ const AUTHORITIES: [&str; 2] = ["US-DDTC", "MX-SEDENA"];
 const US: usize = 0;
 const MX: usize = 1;
 
-async fn until_held(api: &Api, path: &str) -> Result<()> {
-    wait_until(
-        REPLICATION,
-        &format!("{} holds {path}", api.base),
-        async || {
-            api.get(As::Officer, path)
-                .await
-                .is_ok_and(|(status, _)| status == 200)
-        },
-    )
-    .await?;
-    Ok(())
-}
-
 fn request(number: &str, importing: &str) -> Value {
     json!({"kind": "enduse_request", "number": number,
         "exporting_country": "US", "importing_country": importing,
@@ -101,7 +87,8 @@ async fn an_export_waits_for_the_importing_state_to_confirm_the_end_use() -> Res
     let (us, mx) = (net.api(US), net.api(MX));
     mx.issue(&docs::import("IC-2026-0070", "MX", "US", 10))
         .await?;
-    until_held(&us, "/v1/licenses/MX-SEDENA/IC-2026-0070").await?;
+    us.until_holds("/v1/licenses/MX-SEDENA/IC-2026-0070")
+        .await?;
     let export = docs::export("EXP-2026-0070", &[], 10, &[], "IC-2026-0070");
 
     // Nothing asked yet: refused, saying what to do.
@@ -133,11 +120,12 @@ async fn an_export_waits_for_the_importing_state_to_confirm_the_end_use() -> Res
     let (status, why) =
         refused(&mx, &answer("RES-2026-0009", "EUR-2026-0404", "confirmed")).await?;
     ensure!(status == 422 && why.contains("not held"), "{status} {why}");
-    until_held(&mx, "/v1/licenses/US-DDTC/EUR-2026-0001").await?;
+    mx.until_holds("/v1/licenses/US-DDTC/EUR-2026-0001").await?;
     mx.issue(&answer("RES-2026-0001", "EUR-2026-0001", "confirmed"))
         .await?;
     on_both(&net, &id, false, "came on").await?;
-    until_held(&us, "/v1/licenses/MX-SEDENA/RES-2026-0001").await?;
+    us.until_holds("/v1/licenses/MX-SEDENA/RES-2026-0001")
+        .await?;
     us.issue(&export).await?;
 
     // The request and the answer stay between the two States.

@@ -74,12 +74,8 @@ async fn a_crossing_off_the_plan_is_flagged_and_raised_until_the_plan_names_it()
     let (us, mx) = (net.api(US), net.api(MX));
     mx.issue(&docs::import("IC-2026-0090", "MX", "US", 10))
         .await?;
-    wait_until(REPLICATION, "US holds the certificate", async || {
-        us.get(As::Officer, "/v1/licenses/MX-SEDENA/IC-2026-0090")
-            .await
-            .is_ok_and(|(s, _)| s == 200)
-    })
-    .await?;
+    us.until_holds("/v1/licenses/MX-SEDENA/IC-2026-0090")
+        .await?;
     us.issue(&export(&[plan("USLRD", "MXNLD")])).await?;
 
     let planned = exit_at(&us, "USLRD").await?;

@@ -18,20 +18,6 @@ const US: usize = 0;
 const MX: usize = 1;
 const RIFLES: [&str; 2] = ["BRX-31001", "BRX-31002"];
 
-async fn until_held(api: &Api, path: &str) -> Result<()> {
-    wait_until(
-        REPLICATION,
-        &format!("{} holds {path}", api.base),
-        async || {
-            api.get(As::Officer, path)
-                .await
-                .is_ok_and(|(status, _)| status == 200)
-        },
-    )
-    .await?;
-    Ok(())
-}
-
 /// A temporary export of `serials` for a competition, valid from 30 days
 /// ago until `until` and due back by `return_by` (offsets from today).
 fn temporary(number: &str, serials: &[&str], until: i64, return_by: i64) -> Value {
@@ -126,7 +112,8 @@ async fn a_temporary_export_comes_back_and_closes_return_overdue() -> Result<()>
     let (us, mx) = (net.api(US), net.api(MX));
     mx.issue(&docs::import("IC-2026-0061", "MX", "US", 10))
         .await?;
-    until_held(&us, "/v1/licenses/MX-SEDENA/IC-2026-0061").await?;
+    us.until_holds("/v1/licenses/MX-SEDENA/IC-2026-0061")
+        .await?;
 
     // A return date before the end of validity is refused as typed.
     let (status, body) = us
@@ -148,7 +135,7 @@ async fn a_temporary_export_comes_back_and_closes_return_overdue() -> Result<()>
     // overdue today.
     us.issue(&temporary("TMP-2026-0001", &RIFLES, -1, -1))
         .await?;
-    until_held(&mx, "/v1/licenses/US-DDTC/TMP-2026-0001").await?;
+    mx.until_holds("/v1/licenses/US-DDTC/TMP-2026-0001").await?;
     let exit = cross(&us, "TMP-2026-0001", "exit", -1, &RIFLES, true).await?;
     ensure!(exit["verdict"] == "accept", "{exit}");
     let exit_seq = exit["record"]["seq"].as_u64().context("record seq")?;

@@ -3,8 +3,7 @@
 //! leave and come back are one export, not two.
 //!
 //! This module owns the rules of an export license's `temporary` part
-//! ([`faults`]), what a return crossing may bring back
-//! ([`still_abroad`]), and the alert for goods that did not come back in
+//! ([`faults`]) and the alert for goods that did not come back in
 //! time ([`return_overdue`], `return.overdue`). A return is recorded by the
 //! exporting country against the license itself (`direction: "return"`;
 //! [`crate::route::on_route`]), so it never needs a second license and
@@ -69,20 +68,6 @@ pub fn of(license: &License) -> Option<&Temporary> {
         License::Export(e) => e.temporary.as_ref(),
         _ => None,
     }
-}
-
-/// Per line, what the counted exits took out less what the counted returns
-/// brought back (never below 0): what a return may still bring back.
-pub fn still_abroad(s: &Subject, rows: &[ShipmentRow]) -> BTreeMap<u32, u64> {
-    let (out, back) = moved(s, rows.iter());
-    out.into_iter()
-        .map(|(line, q)| {
-            (
-                line,
-                q.saturating_sub(back.get(&line).copied().unwrap_or(0)),
-            )
-        })
-        .collect()
 }
 
 /// Per line, the quantities of the counted exits and of the counted returns

@@ -462,6 +462,10 @@ pub fn request_date(days: i64, request: &DocumentRef) -> Vec<u8> {
 pub fn request_date_from(days: i64) -> Vec<u8> {
     Key::new(REQUEST_DATE).i64(days).build()
 }
+/// The request of a [`request_date`] key (the same layout as [`exit_date`]'s).
+pub fn request_date_license(key: &[u8]) -> Option<DocumentRef> {
+    exit_date_license(key)
+}
 /// The license of a [`return_by`] key (the same layout as [`exit_date`]'s).
 pub fn return_by_license(key: &[u8]) -> Option<DocumentRef> {
     exit_date_license(key)

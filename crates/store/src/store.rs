@@ -335,20 +335,25 @@ impl Store {
             }
             _ => (i64::MIN, i64::MIN, i64::MIN),
         };
+        let license =
+            |tx: &mut Tx, l: &DocumentRef| crate::judge::license(tx, l, crate::judge::Held::Before);
         let mut judged = self.judge_due(
             keys::exit_date_from(from_exit),
             keys::exit_date_from(due.latest_due_exit().saturating_add(1)),
             keys::exit_date_license,
+            license,
         )?;
         judged += self.judge_due(
             keys::return_by_from(from_return),
             keys::return_by_from(due.today.days()),
             keys::return_by_license,
+            license,
         )?;
         judged += self.judge_due(
             keys::request_date_from(from_request),
             keys::request_date_from(due.today.days() - i64::from(due.enduse_days) + 1),
-            keys::return_by_license, // the same layout: date, document
+            keys::request_date_license,
+            crate::enduse::rejudge,
         )?;
         let mark = OverdueMark {
             delivery_days: due.delivery_days,
@@ -362,13 +367,14 @@ impl Store {
         Ok(judged)
     }
 
-    /// Re-judges the licenses of the index rows in `start..end`, a chunk a
-    /// commit; how many.
+    /// Re-judges with `judge` the documents of the index rows in
+    /// `start..end`, a chunk a commit; how many.
     fn judge_due(
         &self,
         mut start: Vec<u8>,
         end: Vec<u8>,
         license_of: fn(&[u8]) -> Option<DocumentRef>,
+        judge: impl Fn(&mut Tx, &DocumentRef) -> Result<()>,
     ) -> Result<usize> {
         let mut judged = 0usize;
         loop {
@@ -385,8 +391,7 @@ impl Store {
             judged += licenses.len();
             self.transaction(|tx| {
                 for l in &licenses {
-                    crate::judge::license(tx, l, crate::judge::Held::Before)?;
-                    crate::enduse::rejudge(tx, l)?;
+                    judge(tx, l)?;
                 }
                 Ok::<_, StoreError>(())
             })?;
